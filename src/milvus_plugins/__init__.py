@@ -1,0 +1,1 @@
+"""milvus-plugins: one shared Milvus core with LangChain and LlamaIndex adapters."""

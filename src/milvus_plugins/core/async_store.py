@@ -1,0 +1,319 @@
+"""The asynchronous store: the same methods as :class:`MilvusStore`, awaited.
+
+An :class:`AsyncMilvusStore` shares its sync twin's session (spec, capabilities,
+collection state), options and request builders; it owns an ``AsyncMilvusClient``
+created lazily on first use, inside the running event loop.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from pymilvus import AsyncMilvusClient
+
+from milvus_plugins.core.capabilities import Capabilities
+from milvus_plugins.core.errors import CollectionNotFoundError, ConfigError
+from milvus_plugins.core.filters import id_in
+from milvus_plugins.core.ranking import Ranker
+from milvus_plugins.core.records import Record
+from milvus_plugins.core.requests import (
+    Call,
+    SparseQuery,
+    build_dense_search,
+    build_hybrid_search,
+    build_sparse_search,
+    check_k,
+    output_fields,
+)
+from milvus_plugins.core.results import Hit, order_like, parse_fused, parse_hits, parse_rows
+from milvus_plugins.core.retry import RetryPolicy, acall_with_retry
+from milvus_plugins.core.schema import build_index_params, build_schema, dense_index
+from milvus_plugins.core.store import (
+    BatchRun,
+    FilterLike,
+    MilvusStore,
+    _delete_count,
+    _fetch_k,
+    client_fuse,
+)
+from milvus_plugins.core.types import MetricType
+
+__all__ = ["AsyncMilvusStore"]
+
+T = TypeVar("T")
+
+
+class AsyncMilvusStore:
+    """Async access to one collection; see :class:`MilvusStore` for each method.
+
+    Args:
+        store: the sync store whose session and options this one shares.
+    """
+
+    def __init__(self, store: MilvusStore) -> None:
+        self.sync = store
+        self.session = store.session
+        self._client: Any = None
+
+    @property
+    def spec(self) -> Any:
+        """The effective collection spec."""
+        return self.session.spec
+
+    async def _call(self, fn: Callable[[], Awaitable[T]], *, retry: bool = True) -> T:
+        policy = self.sync.retry if retry else RetryPolicy(attempts=1)
+        return await acall_with_retry(fn, policy)
+
+    @property
+    def client(self) -> Any:
+        """The ``AsyncMilvusClient`` (created on first access, inside the event loop)."""
+        if self._client is None:
+            self._client = AsyncMilvusClient(**self.session.client_kwargs(self.sync._client_kwargs))
+        return self._client
+
+    async def capabilities(self) -> Capabilities:
+        """What the connected Milvus supports."""
+        if self.session.capabilities is None:
+            version = await self._call(lambda: self.client.get_server_version())
+            self.session.set_version(str(version))
+        return self.session.caps
+
+    async def close(self) -> None:
+        """Close the async client."""
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.close()
+
+    async def ensure_collection(self, dim: int | None = None) -> bool:
+        """Async twin of :meth:`MilvusStore.ensure_collection`."""
+        session = self.session
+        if session.exists:
+            return True
+        caps = await self.capabilities()
+        name = session.spec.name
+        if session.drop_old:
+            session.drop_old = False
+            if await self._call(lambda: self.client.has_collection(name)):
+                await self._call(lambda: self.client.drop_collection(name))
+        if await self._call(lambda: self.client.has_collection(name)):
+            description = await self._call(lambda: self.client.describe_collection(name))
+            index = await self._describe_dense_index(name)
+            session.adopt(description, index)
+            await self._call(lambda: self.client.load_collection(name))
+            return True
+        spec = session.need_dim(dim)
+        if spec is None:
+            return False
+        await self._call(
+            lambda: self.client.create_collection(
+                name,
+                schema=build_schema(spec, caps),
+                index_params=build_index_params(spec, caps),
+                consistency_level=spec.consistency.value,
+            ),
+            retry=False,
+        )
+        await self._call(lambda: self.client.load_collection(name))
+        session.exists = True
+        return True
+
+    async def _describe_dense_index(self, name: str) -> Mapping[str, Any] | None:
+        field = self.spec.fields.vector
+        indexes = await self._call(lambda: self.client.list_indexes(name, field_name=field))
+        if not indexes:
+            return None
+        result: Mapping[str, Any] = await self._call(
+            lambda: self.client.describe_index(name, indexes[0])
+        )
+        return result
+
+    async def _require(self) -> None:
+        if not await self.ensure_collection():
+            raise CollectionNotFoundError(f"collection {self.spec.name!r} does not exist yet.")
+
+    async def upsert(
+        self, records: Sequence[Record], *, mode: str = "upsert", progress: bool | None = None
+    ) -> list[str]:
+        """Async twin of :meth:`MilvusStore.upsert`."""
+        if mode not in ("upsert", "insert"):
+            raise ConfigError(f"mode={mode!r} must be 'upsert' or 'insert'.")
+        records, dim = self.sync.prepare_records(records)
+        if not records:
+            return []
+        await self.ensure_collection(dim)
+        run = BatchRun(self.sync, records, progress)
+        method = getattr(self.client, mode)
+        with run:
+            for batch in run.batches():
+                await self._call(functools.partial(method, self.spec.name, batch))
+        if run.flush:
+            await self._call(lambda: self.client.flush(self.spec.name))
+        return run.ids
+
+    async def delete(self, ids: Sequence[str] | None = None, filter: FilterLike = None) -> int:
+        """Async twin of :meth:`MilvusStore.delete`."""
+        if ids is None and filter is None:
+            raise ConfigError("delete needs ids=, filter=, or both; to empty it use drop().")
+        if not await self.ensure_collection():
+            return 0
+        expr = self.sync.expression(filter)
+        if ids is not None:
+            ids = [str(i) for i in ids]
+            if not ids:
+                return 0
+            id_expr = self.sync.expression(id_in(ids))
+            expr = f"{id_expr} and {expr}" if expr else id_expr
+        result = await self._call(lambda: self.client.delete(self.spec.name, filter=expr))
+        return _delete_count(result)
+
+    async def get(self, ids: Sequence[str], *, include_vectors: bool = False) -> list[Record]:
+        """Async twin of :meth:`MilvusStore.get`."""
+        ids = [str(i) for i in ids]
+        if not ids or not await self.ensure_collection():
+            return []
+        rows = await self._call(
+            lambda: self.client.query(
+                self.spec.name,
+                filter=self.sync.expression(id_in(ids)),
+                output_fields=output_fields(self.spec, include_vectors=include_vectors),
+                consistency_level=self.spec.consistency.value,
+            )
+        )
+        return order_like(parse_rows(rows, self.spec), ids)
+
+    async def query(
+        self,
+        filter: FilterLike = None,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        include_vectors: bool = False,
+    ) -> list[Record]:
+        """Async twin of :meth:`MilvusStore.query`."""
+        if not await self.ensure_collection():
+            return []
+        kwargs = self.sync.query_kwargs(filter, limit, offset, include_vectors)
+        if "limit" not in kwargs:
+            # Unbounded reads page through the sync iterator (no async iterator exists).
+            return self.sync.query(filter, include_vectors=include_vectors)
+        rows = await self._call(lambda: self.client.query(self.spec.name, **kwargs))
+        return parse_rows(rows, self.spec)
+
+    async def count(self, filter: FilterLike = None) -> int:
+        """Async twin of :meth:`MilvusStore.count`."""
+        if not await self.ensure_collection():
+            return 0
+        rows = await self._call(
+            lambda: self.client.query(
+                self.spec.name,
+                filter=self.sync.expression(filter),
+                output_fields=["count(*)"],
+                consistency_level=self.spec.consistency.value,
+            )
+        )
+        return int(rows[0]["count(*)"]) if rows else 0
+
+    async def _run(self, call: Call, method: str) -> Any:
+        return await self._call(lambda: getattr(self.client, method)(**call.kwargs))
+
+    async def search(
+        self,
+        vector: Sequence[float],
+        *,
+        k: int = 4,
+        filter: FilterLike = None,
+        search_params: Mapping[str, Any] | None = None,
+        include_vectors: bool = False,
+    ) -> list[Hit]:
+        """Async twin of :meth:`MilvusStore.search`."""
+        check_k(k)
+        if not await self.ensure_collection():
+            return []
+        caps = await self.capabilities()
+        call = build_dense_search(
+            self.spec,
+            caps,
+            [vector],
+            k=k,
+            expr=self.sync.expression(filter),
+            search_params=search_params,
+            include_vectors=include_vectors,
+            timeout=self.session.connection.timeout,
+        )
+        metric = dense_index(self.spec, caps).metric_type
+        return parse_hits(await self._run(call, "search"), self.spec, metric)[0]
+
+    async def sparse_search(
+        self,
+        query: SparseQuery,
+        *,
+        k: int = 4,
+        filter: FilterLike = None,
+        include_vectors: bool = False,
+    ) -> list[Hit]:
+        """Async twin of :meth:`MilvusStore.sparse_search`."""
+        check_k(k)
+        if not await self.ensure_collection():
+            return []
+        call = build_sparse_search(
+            self.spec,
+            await self.capabilities(),
+            self.sync.sparse_query(query),
+            k=k,
+            expr=self.sync.expression(filter),
+            include_vectors=include_vectors,
+            timeout=self.session.connection.timeout,
+        )
+        metric = self.spec.sparse_index.metric_type if self.spec.sparse_index else MetricType.IP
+        return parse_hits(await self._run(call, "search"), self.spec, metric)[0]
+
+    async def hybrid_search(
+        self,
+        vector: Sequence[float],
+        query: SparseQuery,
+        *,
+        k: int = 4,
+        filter: FilterLike = None,
+        ranker: Ranker | None = None,
+        fetch_k: int | None = None,
+        fusion: str | None = None,
+        search_params: Mapping[str, Any] | None = None,
+        include_vectors: bool = False,
+    ) -> list[Hit]:
+        """Async twin of :meth:`MilvusStore.hybrid_search`."""
+        check_k(k)
+        ranker = ranker or self.sync.hybrid.ranker
+        legs_k = _fetch_k(k, fetch_k, self.sync.hybrid.fetch_k)
+        if not await self.ensure_collection():
+            return []
+        caps = await self.capabilities()
+        caps.require("sparse vectors", caps.sparse)
+        query = self.sync.sparse_query(query)
+        if self.sync.use_client_fusion(fusion):
+            dense = await self.search(
+                vector,
+                k=legs_k,
+                filter=filter,
+                search_params=search_params,
+                include_vectors=include_vectors,
+            )
+            sparse = await self.sparse_search(
+                query, k=legs_k, filter=filter, include_vectors=include_vectors
+            )
+            return client_fuse(self.sync, dense, sparse, ranker, k)
+        call = build_hybrid_search(
+            self.spec,
+            caps,
+            vector,
+            query,
+            k=k,
+            fetch_k=legs_k,
+            expr=self.sync.expression(filter),
+            ranker=ranker,
+            search_params=search_params,
+            include_vectors=include_vectors,
+            timeout=self.session.connection.timeout,
+        )
+        return parse_fused(await self._run(call, "hybrid_search"), self.spec, ranker, 2)

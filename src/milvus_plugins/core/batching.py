@@ -1,0 +1,85 @@
+"""Split rows into write batches bounded by row count and by estimated request bytes.
+
+gRPC rejects messages above 64 MiB by default; a batch stays well under a byte budget
+(16 MiB by default) whatever the text and metadata sizes, and under a row budget.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from milvus_plugins.core.errors import ConfigError
+
+__all__ = ["WriteOptions", "estimate_row_bytes", "plan_batches"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class WriteOptions:
+    """How writes are batched and reported.
+
+    Attributes:
+        batch_rows: maximum rows per request.
+        batch_bytes: maximum estimated bytes per request.
+        progress: show a progress bar (``None``: only on a TTY and for large writes).
+        progress_min_rows: writes smaller than this never show a bar.
+        flush: flush after each write call (``None``: on Milvus Lite only, where
+            unflushed rows are searched on a slow path).
+    """
+
+    batch_rows: int = 1000
+    batch_bytes: int = 16 * 1024 * 1024
+    progress: bool | None = None
+    progress_min_rows: int = 2000
+    flush: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.batch_rows < 1:
+            raise ConfigError(f"batch_rows={self.batch_rows} must be at least 1.")
+        if not 1024 <= self.batch_bytes <= 60 * 1024 * 1024:
+            raise ConfigError(
+                f"batch_bytes={self.batch_bytes} must be in [1 KiB, 60 MiB] (gRPC limit 64 MiB)."
+            )
+
+
+def estimate_row_bytes(row: Mapping[str, Any]) -> int:
+    """Estimate the wire size of one row (vectors 4 bytes a float, strings as UTF-8)."""
+    size = 16
+    for value in row.values():
+        if isinstance(value, str):
+            size += len(value.encode("utf-8")) + 8
+        elif isinstance(value, (list, tuple)):
+            size += (
+                4 * len(value) + 8
+                if value and isinstance(value[0], float)
+                else len(json.dumps(value, default=str))
+            )
+        elif isinstance(value, Mapping):
+            size += len(json.dumps(value, default=str)) + 8
+        else:
+            size += 8
+    return size
+
+
+def plan_batches(
+    rows: Sequence[Mapping[str, Any]], options: WriteOptions
+) -> Iterator[tuple[int, int]]:
+    """Yield ``(start, stop)`` slices of ``rows`` that respect both budgets.
+
+    A single row larger than the byte budget goes alone in its batch.
+    """
+    start = 0
+    size = 0
+    for index, row in enumerate(rows):
+        row_bytes = estimate_row_bytes(row)
+        full = index - start >= options.batch_rows or (
+            size + row_bytes > options.batch_bytes and index > start
+        )
+        if full:
+            yield start, index
+            start, size = index, 0
+        size += row_bytes
+    if start < len(rows):
+        yield start, len(rows)

@@ -1,0 +1,349 @@
+"""Frozen, keyword-only configuration objects, validated before any I/O.
+
+* :class:`ConnectionConfig`: where Milvus is (a Milvus Lite file, a server, a cluster or
+  Zilliz Cloud are all just a ``uri``), the token, database and timeout.
+* :class:`FieldNames`: the names of the canonical fields.
+* :class:`MetadataField`: a declared, typed metadata field stored as a real column.
+* :class:`CollectionSpec`: the one collection layout both adapters share.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from milvus_plugins.core.errors import ConfigError, register_secret
+from milvus_plugins.core.indexes import IndexConfig, SparseInvertedIndex, index_from_dict
+from milvus_plugins.core.types import ConsistencyLevel, MetricType, ScalarType, SparseMode
+
+__all__ = [
+    "DEFAULT_URI",
+    "CollectionSpec",
+    "ConnectionConfig",
+    "FieldNames",
+    "MetadataField",
+]
+
+DEFAULT_URI = "./milvus.db"
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
+
+
+def _check_name(kind: str, name: str) -> None:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ConfigError(
+            f"{kind}={name!r} is not a valid Milvus name; use letters, digits and underscores, "
+            "starting with a letter or underscore (at most 255 characters)."
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConnectionConfig:
+    """How to reach Milvus.
+
+    Attributes:
+        uri: a path ending in ``.db`` (embedded Milvus Lite, the default ``./milvus.db``),
+            ``http://host:19530`` for a server or cluster, or a Zilliz Cloud endpoint.
+        token: ``"user:password"`` or an API key; never shown in a repr or message.
+        db_name: the Milvus database (``""`` is the server's default).
+        timeout: seconds for each call (and for connecting).
+    """
+
+    uri: str = DEFAULT_URI
+    token: str = field(default="", repr=False)
+    db_name: str = ""
+    timeout: float | None = 30.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.uri, str) or not self.uri.strip():
+            raise ConfigError("uri must be a non-empty string such as './milvus.db'.")
+        if self.timeout is not None and self.timeout <= 0:
+            raise ConfigError(f"timeout={self.timeout!r} must be positive seconds or None.")
+        register_secret(self.token)
+
+    @classmethod
+    def from_env(
+        cls, *, uri: str | None = None, token: str | None = None, **kwargs: Any
+    ) -> ConnectionConfig:
+        """Build a config, filling ``uri``/``token`` from ``MILVUS_URI``/``MILVUS_TOKEN``.
+
+        Explicit arguments win over the environment, which wins over the defaults.
+        """
+        env_uri = os.environ.get("MILVUS_URI") or DEFAULT_URI
+        env_token = os.environ.get("MILVUS_TOKEN", "")
+        return cls(
+            uri=uri if uri is not None else env_uri,
+            token=token if token is not None else env_token,
+            **kwargs,
+        )
+
+    @property
+    def is_lite(self) -> bool:
+        """Whether the uri names an embedded Milvus Lite database file."""
+        return self.uri.endswith(".db") and "://" not in self.uri
+
+    def __repr__(self) -> str:
+        token = "'***'" if self.token else "''"
+        return (
+            f"ConnectionConfig(uri={self.uri!r}, token={token}, db_name={self.db_name!r}, "
+            f"timeout={self.timeout!r})"
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class FieldNames:
+    """Names of the canonical fields (change them to fit an existing naming scheme)."""
+
+    id: str = "id"
+    text: str = "text"
+    vector: str = "vector"
+    sparse: str = "sparse"
+    metadata: str = "metadata"
+    doc_id: str = "doc_id"
+    extra: str = "extra"
+
+    def __post_init__(self) -> None:
+        values = [getattr(self, f.name) for f in fields(self)]
+        for f in fields(self):
+            _check_name(f"field_names.{f.name}", getattr(self, f.name))
+        if len(set(values)) != len(values):
+            raise ConfigError(f"field names must be distinct; got {values}.")
+
+    def all(self) -> tuple[str, ...]:
+        """Every canonical field name."""
+        return tuple(getattr(self, f.name) for f in fields(self))
+
+
+@dataclass(frozen=True, kw_only=True)
+class MetadataField:
+    """A declared metadata key stored as a typed column (fast filters, scalar index).
+
+    Attributes:
+        name: the metadata key, which is also the column name.
+        type: INT64, DOUBLE, BOOL, VARCHAR or ARRAY.
+        element_type: for ARRAY, the element type (INT64, DOUBLE, BOOL or VARCHAR).
+        max_length: for VARCHAR (and VARCHAR arrays), the maximum length in bytes.
+        max_capacity: for ARRAY, the maximum number of elements.
+        index: build a scalar index on the column where the server supports it.
+    """
+
+    name: str
+    type: ScalarType | str
+    element_type: ScalarType | str | None = None
+    max_length: int = 1024
+    max_capacity: int = 64
+    index: bool = True
+
+    def __post_init__(self) -> None:
+        _check_name("metadata_fields.name", self.name)
+        kind = ScalarType.parse(self.type, field=f"metadata_fields[{self.name!r}].type")
+        object.__setattr__(self, "type", kind)
+        if kind is ScalarType.ARRAY:
+            if self.element_type is None:
+                raise ConfigError(
+                    f"metadata field {self.name!r} is an ARRAY; give element_type "
+                    "(INT64, DOUBLE, BOOL or VARCHAR)."
+                )
+            element = ScalarType.parse(
+                self.element_type, field=f"metadata_fields[{self.name!r}].element_type"
+            )
+            if element is ScalarType.ARRAY:
+                raise ConfigError(
+                    f"metadata field {self.name!r}: arrays of arrays are not allowed."
+                )
+            object.__setattr__(self, "element_type", element)
+        elif self.element_type is not None:
+            raise ConfigError(f"element_type is only for ARRAY fields ({self.name!r} is {kind}).")
+        if not 1 <= self.max_length <= 65535:
+            raise ConfigError(f"max_length={self.max_length} must be in [1, 65535].")
+        if not 1 <= self.max_capacity <= 4096:
+            raise ConfigError(f"max_capacity={self.max_capacity} must be in [1, 4096].")
+
+    @property
+    def scalar_type(self) -> ScalarType:
+        """The column type as an enum member."""
+        return ScalarType.parse(self.type, field="type")
+
+    @property
+    def element_scalar_type(self) -> ScalarType | None:
+        """The ARRAY element type as an enum member, or ``None``."""
+        if self.element_type is None:
+            return None
+        return ScalarType.parse(self.element_type, field="element_type")
+
+
+def _coerce_metadata_fields(
+    value: Sequence[MetadataField] | Mapping[str, Any] | None,
+) -> tuple[MetadataField, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, Mapping):
+        out = []
+        for name, spec in value.items():
+            if isinstance(spec, MetadataField):
+                out.append(spec)
+            elif isinstance(spec, Mapping):
+                out.append(MetadataField(name=name, **spec))
+            else:
+                out.append(MetadataField(name=name, type=spec))
+        return tuple(out)
+    return tuple(value)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CollectionSpec:
+    """The canonical collection layout shared by every adapter.
+
+    Fields: ``id`` VARCHAR primary key, ``text`` VARCHAR (with an analyzer when the
+    server-side BM25 function is used), ``vector`` FLOAT_VECTOR(dim), optional
+    ``sparse`` SPARSE_FLOAT_VECTOR, ``metadata`` JSON, ``doc_id`` VARCHAR (the source
+    document of a chunk), ``extra`` JSON (framework-private data, e.g. LlamaIndex node
+    relationships), plus the declared typed metadata fields.
+
+    Attributes:
+        name: collection name.
+        dim: dense vector dimension, or ``None`` until the first write infers it.
+        index: dense index config (``None``: FLAT on Milvus Lite, AUTOINDEX on servers).
+        metric: dense metric, used when ``index`` is ``None``.
+        sparse: ``"none"``, ``"bm25"`` (server function) or ``"client"`` (encoder).
+        sparse_index: the sparse index config.
+        metadata_fields: declared typed metadata fields (a sequence of
+            :class:`MetadataField` or a mapping ``name -> type``).
+        partition_key: a declared field used as Milvus partition key, or ``None``.
+        fields: canonical field names.
+        text_max_length: maximum text length in bytes (the VARCHAR limit).
+        id_max_length: maximum id length in bytes.
+        analyzer: analyzer params for BM25 (``{"type": "standard"}``).
+        consistency_level: read consistency (``Strong`` gives read-after-write).
+        description: collection description.
+    """
+
+    name: str
+    dim: int | None = None
+    index: IndexConfig | Mapping[str, Any] | str | None = None
+    metric: MetricType | str = MetricType.COSINE
+    sparse: SparseMode | str = SparseMode.NONE
+    sparse_index: SparseInvertedIndex | None = None
+    metadata_fields: Sequence[MetadataField] | Mapping[str, Any] = ()
+    partition_key: str | None = None
+    fields: FieldNames = field(default_factory=FieldNames)
+    text_max_length: int = 65535
+    id_max_length: int = 512
+    analyzer: Mapping[str, Any] | None = None
+    consistency_level: ConsistencyLevel | str = ConsistencyLevel.STRONG
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        _check_name("collection_name", self.name)
+        if self.dim is not None and (
+            isinstance(self.dim, bool)
+            or not isinstance(self.dim, int)
+            or not 1 <= self.dim <= 32768
+        ):
+            raise ConfigError(f"dim={self.dim!r} must be an integer in [1, 32768].")
+        index = self.index
+        if isinstance(index, (str, Mapping)):
+            index = index_from_dict(index)
+            object.__setattr__(self, "index", index)
+        elif index is not None and not isinstance(index, IndexConfig):
+            raise ConfigError(f"index={index!r} must be an IndexConfig, a dict or a type name.")
+        metric = MetricType.parse(self.metric, field="metric")
+        if index is not None:
+            metric = index.metric_type
+        if metric is MetricType.BM25:
+            raise ConfigError("metric='BM25' is for the sparse field; use COSINE, IP or L2.")
+        object.__setattr__(self, "metric", metric)
+        if index is not None and self.dim is not None:
+            index.validate_for(self.dim)
+        sparse = SparseMode.parse(self.sparse, field="sparse")
+        object.__setattr__(self, "sparse", sparse)
+        if self.sparse_index is None and sparse is not SparseMode.NONE:
+            sparse_metric = MetricType.BM25 if sparse is SparseMode.BM25 else MetricType.IP
+            object.__setattr__(self, "sparse_index", SparseInvertedIndex(metric=sparse_metric))
+        bm25_index = self.sparse_index if sparse is SparseMode.BM25 else None
+        if bm25_index is not None and bm25_index.metric_type is not MetricType.BM25:
+            raise ConfigError("sparse='bm25' needs a sparse index with metric BM25.")
+        declared = _coerce_metadata_fields(self.metadata_fields)
+        object.__setattr__(self, "metadata_fields", declared)
+        names = [f.name for f in declared]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"metadata_fields has duplicate names: {names}.")
+        clash = sorted(set(names) & set(self.fields.all()))
+        if clash:
+            raise ConfigError(
+                f"metadata_fields {clash} clash with reserved field names {self.fields.all()}; "
+                "rename the metadata key or change FieldNames."
+            )
+        if self.partition_key is not None and self.partition_key not in names:
+            raise ConfigError(
+                f"partition_key={self.partition_key!r} must be one of metadata_fields {names}."
+            )
+        pk_field = self.declared(self.partition_key) if self.partition_key else None
+        if pk_field is not None and pk_field.scalar_type not in (
+            ScalarType.INT64,
+            ScalarType.VARCHAR,
+        ):
+            raise ConfigError("partition_key must be an INT64 or VARCHAR metadata field.")
+        if not 1 <= self.text_max_length <= 65535:
+            raise ConfigError(f"text_max_length={self.text_max_length} must be in [1, 65535].")
+        if not 1 <= self.id_max_length <= 65535:
+            raise ConfigError(f"id_max_length={self.id_max_length} must be in [1, 65535].")
+        object.__setattr__(
+            self,
+            "consistency_level",
+            ConsistencyLevel.parse(self.consistency_level, field="consistency_level"),
+        )
+
+    # -- typed accessors (mypy sees the declared unions above) ---------------------------
+
+    @property
+    def metric_type(self) -> MetricType:
+        """The dense metric."""
+        return MetricType.parse(self.metric, field="metric")
+
+    @property
+    def sparse_mode(self) -> SparseMode:
+        """The sparse mode."""
+        return SparseMode.parse(self.sparse, field="sparse")
+
+    @property
+    def declared_fields(self) -> tuple[MetadataField, ...]:
+        """The declared typed metadata fields."""
+        return tuple(_coerce_metadata_fields(self.metadata_fields))
+
+    @property
+    def index_config(self) -> IndexConfig | None:
+        """The dense index config, if one was given."""
+        return self.index if isinstance(self.index, IndexConfig) else None
+
+    @property
+    def consistency(self) -> ConsistencyLevel:
+        """The read consistency level."""
+        return ConsistencyLevel.parse(self.consistency_level, field="consistency_level")
+
+    @property
+    def has_sparse(self) -> bool:
+        """Whether the collection has a sparse vector field."""
+        return self.sparse_mode is not SparseMode.NONE
+
+    @property
+    def analyzer_params(self) -> dict[str, Any]:
+        """Analyzer params for the BM25 text field."""
+        return dict(self.analyzer) if self.analyzer else {"type": "standard"}
+
+    def declared(self, name: str) -> MetadataField | None:
+        """Return the declared field called ``name``, or ``None``."""
+        for f in self.declared_fields:
+            if f.name == name:
+                return f
+        return None
+
+    def with_dim(self, dim: int) -> CollectionSpec:
+        """Return a copy with ``dim`` set (validated)."""
+        return replace(self, dim=dim)
+
+    def with_index(self, index: IndexConfig) -> CollectionSpec:
+        """Return a copy with ``index`` set (validated)."""
+        return replace(self, index=index)

@@ -1,0 +1,578 @@
+"""A small filter tree, compiled to a Milvus boolean expression.
+
+Build filters with the functions here (``eq("genre", "sci-fi") & gt("year", 2000)``) or
+from the adapters' dict / ``MetadataFilters`` syntaxes, then :func:`compile_filter` turns
+the tree into an expression string. Escaping of user values **and keys** lives here
+and only here: every string becomes a double-quoted Milvus literal with ``\\``, ``"``
+and control characters escaped, so no value or key can change the expression's
+meaning. (Server-side templating, ``filter_params``, was rejected by every backend we
+run, so literals are inlined, escaped.)
+
+Semantics, the same on every backend (:func:`matches` is the executable definition):
+
+* A key missing from a row makes a positive leaf false and its negation true
+  (``ne("k", 1)`` matches rows without ``k``, as in MongoDB-style filters).
+* A leaf that compares values of different kinds (a string with a number, a bool with
+  a number) is *unknown*: neither it nor its negation matches (Milvus' three-valued logic).
+* ``not`` is pushed down to the leaves (De Morgan), so the compiled expression keeps
+  these semantics on engines that treat missing JSON keys as NULL.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from milvus_plugins.core.config import CollectionSpec
+from milvus_plugins.core.errors import FilterError
+from milvus_plugins.core.types import ScalarType
+
+__all__ = [
+    "And",
+    "Compare",
+    "Contains",
+    "Dialect",
+    "Exists",
+    "Filter",
+    "In",
+    "Like",
+    "Not",
+    "Or",
+    "Raw",
+    "Scalar",
+    "and_",
+    "compile_filter",
+    "contains",
+    "contains_all",
+    "contains_any",
+    "doc_id_in",
+    "eq",
+    "escape_string",
+    "exists",
+    "gt",
+    "gte",
+    "id_in",
+    "in_",
+    "like",
+    "lt",
+    "lte",
+    "matches",
+    "ne",
+    "nin",
+    "not_",
+    "or_",
+    "text_contains",
+]
+
+Scalar = str | int | float | bool
+Target = Literal["metadata", "id", "doc_id", "text"]
+CompareOp = Literal["==", "!=", ">", ">=", "<", "<="]
+
+
+class _Node:
+    def __and__(self, other: Filter) -> Filter:
+        return And((self, other))  # type: ignore[arg-type]
+
+    def __or__(self, other: Filter) -> Filter:
+        return Or((self, other))  # type: ignore[arg-type]
+
+    def __invert__(self) -> Filter:
+        return Not(self)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Compare(_Node):
+    """``key <op> value`` for ``op`` in ``== != > >= < <=``."""
+
+    key: str
+    op: CompareOp
+    value: Scalar
+    target: Target = "metadata"
+
+
+@dataclass(frozen=True)
+class In(_Node):
+    """``key`` equals one of ``values``."""
+
+    key: str
+    values: tuple[Scalar, ...]
+    target: Target = "metadata"
+
+
+@dataclass(frozen=True)
+class Like(_Node):
+    """``key like pattern`` (``%`` any run of characters, ``_`` any one character)."""
+
+    key: str
+    pattern: str
+    target: Target = "metadata"
+
+
+@dataclass(frozen=True)
+class Contains(_Node):
+    """A list-valued key contains a value (``one``), any of ``values`` or all of them."""
+
+    key: str
+    values: tuple[Scalar, ...]
+    mode: Literal["one", "any", "all"] = "one"
+
+
+@dataclass(frozen=True)
+class Exists(_Node):
+    """The metadata key is present (and not null)."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class And(_Node):
+    """Every child matches (an empty ``And`` matches everything)."""
+
+    children: tuple[Filter, ...]
+
+
+@dataclass(frozen=True)
+class Or(_Node):
+    """At least one child matches (an empty ``Or`` matches nothing)."""
+
+    children: tuple[Filter, ...]
+
+
+@dataclass(frozen=True)
+class Not(_Node):
+    """The child does not match."""
+
+    child: Filter
+
+
+@dataclass(frozen=True)
+class Raw(_Node):
+    """A raw Milvus expression: the explicit escape hatch, never built from user values."""
+
+    expression: str
+
+
+Filter = Compare | In | Like | Contains | Exists | And | Or | Not | Raw
+
+
+# -- builders ---------------------------------------------------------------------------
+
+
+def _scalar(value: Any, where: str) -> Scalar:
+    if isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise FilterError(f"{where}: {value!r} cannot be compared; use a finite number.")
+        return value
+    raise FilterError(
+        f"{where}: value {value!r} of type {type(value).__name__} is not filterable; "
+        "use a string, number or bool (use exists() to test for presence)."
+    )
+
+
+def _key(key: Any) -> str:
+    if not isinstance(key, str) or not key:
+        raise FilterError(f"filter key {key!r} must be a non-empty string.")
+    return key
+
+
+def eq(key: str, value: Scalar) -> Filter:
+    """Match rows whose metadata ``key`` equals ``value``."""
+    return Compare(_key(key), "==", _scalar(value, f"eq({key!r})"))
+
+
+def ne(key: str, value: Scalar) -> Filter:
+    """Match rows whose ``key`` differs from ``value`` or is missing."""
+    return Not(eq(key, value))
+
+
+def gt(key: str, value: Scalar) -> Filter:
+    """Match rows whose ``key`` is greater than ``value``."""
+    return Compare(_key(key), ">", _scalar(value, f"gt({key!r})"))
+
+
+def gte(key: str, value: Scalar) -> Filter:
+    """Match rows whose ``key`` is greater than or equal to ``value``."""
+    return Compare(_key(key), ">=", _scalar(value, f"gte({key!r})"))
+
+
+def lt(key: str, value: Scalar) -> Filter:
+    """Match rows whose ``key`` is less than ``value``."""
+    return Compare(_key(key), "<", _scalar(value, f"lt({key!r})"))
+
+
+def lte(key: str, value: Scalar) -> Filter:
+    """Match rows whose ``key`` is less than or equal to ``value``."""
+    return Compare(_key(key), "<=", _scalar(value, f"lte({key!r})"))
+
+
+def _values(values: Iterable[Any], where: str) -> tuple[Scalar, ...]:
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise FilterError(f"{where}: expected a list of values, got {values!r}.")
+    return tuple(_scalar(v, where) for v in values)
+
+
+def in_(key: str, values: Iterable[Scalar]) -> Filter:
+    """Match rows whose ``key`` equals one of ``values`` (none, for an empty list)."""
+    return In(_key(key), _values(values, f"in_({key!r})"))
+
+
+def nin(key: str, values: Iterable[Scalar]) -> Filter:
+    """Match rows whose ``key`` equals none of ``values`` (or is missing)."""
+    return Not(in_(key, values))
+
+
+def like(key: str, pattern: str) -> Filter:
+    """Match rows whose string ``key`` matches the SQL-like ``pattern``."""
+    if not isinstance(pattern, str):
+        raise FilterError(f"like({key!r}): pattern must be a string, got {pattern!r}.")
+    return Like(_key(key), pattern)
+
+
+def text_contains(key: str, substring: str) -> Filter:
+    """Match rows whose string ``key`` contains ``substring`` literally.
+
+    Raises:
+        FilterError: the substring contains ``%`` or ``_``, which Milvus ``like`` cannot
+            escape on every backend (a silently wider match would be wrong).
+    """
+    if not isinstance(substring, str):
+        raise FilterError(f"text_contains({key!r}): value must be a string.")
+    if "%" in substring or "_" in substring:
+        raise FilterError(
+            f"text_contains({key!r}, {substring!r}): '%' and '_' cannot be matched literally "
+            "by Milvus 'like'; use eq() or remove them from the substring."
+        )
+    return Like(_key(key), f"%{substring}%")
+
+
+def contains(key: str, value: Scalar) -> Filter:
+    """Match rows whose list-valued ``key`` contains ``value``."""
+    return Contains(_key(key), (_scalar(value, f"contains({key!r})"),), "one")
+
+
+def contains_any(key: str, values: Iterable[Scalar]) -> Filter:
+    """Match rows whose list-valued ``key`` contains at least one of ``values``."""
+    return Contains(_key(key), _values(values, f"contains_any({key!r})"), "any")
+
+
+def contains_all(key: str, values: Iterable[Scalar]) -> Filter:
+    """Match rows whose list-valued ``key`` contains every one of ``values``."""
+    return Contains(_key(key), _values(values, f"contains_all({key!r})"), "all")
+
+
+def exists(key: str) -> Filter:
+    """Match rows that have metadata ``key`` (with a non-null value)."""
+    return Exists(_key(key))
+
+
+def and_(*filters: Filter) -> Filter:
+    """Match rows that every filter matches."""
+    return And(tuple(filters))
+
+
+def or_(*filters: Filter) -> Filter:
+    """Match rows that at least one filter matches."""
+    return Or(tuple(filters))
+
+
+def not_(f: Filter) -> Filter:
+    """Match rows that ``f`` does not match."""
+    return Not(f)
+
+
+def id_in(ids: Iterable[str]) -> Filter:
+    """Match rows whose primary key is one of ``ids``."""
+    return In("id", tuple(str(i) for i in ids), target="id")
+
+
+def doc_id_in(doc_ids: Iterable[str]) -> Filter:
+    """Match rows whose source document id is one of ``doc_ids``."""
+    return In("doc_id", tuple(str(i) for i in doc_ids), target="doc_id")
+
+
+# -- compiler ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """What the connected engine's expression language can do.
+
+    Attributes:
+        json_in: ``metadata["k"] in [...]`` parses (Milvus Lite 3.2 rejects it).
+        json_exists: ``exists metadata["k"]`` is supported.
+        nullable: typed columns may be NULL (Milvus >= 2.5).
+        missing_is_null: comparisons on a missing JSON key are NULL, so ``not (...)``
+            drops those rows unless the compiler adds an explicit ``not exists``.
+    """
+
+    json_in: bool = False
+    json_exists: bool = True
+    nullable: bool = True
+    missing_is_null: bool = True
+
+
+def escape_string(value: str) -> str:
+    """Return ``value`` as a double-quoted Milvus string literal, fully escaped."""
+    out = ['"']
+    for ch in value:
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == '"':
+            out.append('\\"')
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def _literal(value: Scalar) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    return escape_string(value)
+
+
+@dataclass(frozen=True)
+class _Ref:
+    expr: str
+    column: bool
+    declared_type: ScalarType | None
+
+
+class _Compiler:
+    def __init__(self, spec: CollectionSpec, dialect: Dialect) -> None:
+        self.spec = spec
+        self.dialect = dialect
+
+    def ref(self, key: str, target: Target = "metadata") -> _Ref:
+        names = self.spec.fields
+        if target != "metadata":
+            return _Ref(getattr(names, target), True, ScalarType.VARCHAR)
+        declared = self.spec.declared(key)
+        if declared is not None:
+            return _Ref(declared.name, True, declared.scalar_type)
+        return _Ref(f"{names.metadata}[{escape_string(key)}]", False, None)
+
+    def compile(self, node: Filter, negate: bool = False) -> str:
+        if isinstance(node, Not):
+            return self.compile(node.child, not negate)
+        if isinstance(node, (And, Or)):
+            return self._bool(node, negate)
+        if isinstance(node, Raw):
+            return f"not ({node.expression})" if negate else f"({node.expression})"
+        if isinstance(node, Exists):
+            return self._exists(node, negate)
+        key = node.key
+        ref = self.ref(key, getattr(node, "target", "metadata"))
+        leaf = self._leaf(node, ref)
+        if not negate:
+            return leaf
+        return self._negated(leaf, ref)
+
+    def _bool(self, node: And | Or, negate: bool) -> str:
+        is_and = isinstance(node, And) != negate
+        if not node.children:
+            # An empty And is true, an empty Or is false; negation flips them.
+            return "true" if is_and else "false"
+        parts = [self.compile(child, negate) for child in node.children]
+        joiner = " and " if is_and else " or "
+        return "(" + joiner.join(parts) + ")"
+
+    def _exists(self, node: Exists, negate: bool) -> str:
+        ref = self.ref(node.key)
+        if ref.column:
+            if not self.dialect.nullable:
+                return "false" if negate else "true"
+            return f"({ref.expr} is null)" if negate else f"({ref.expr} is not null)"
+        if not self.dialect.json_exists:
+            raise FilterError(
+                f"exists({node.key!r}) needs 'exists' on JSON keys, which this Milvus lacks."
+            )
+        return f"(not exists {ref.expr})" if negate else f"(exists {ref.expr})"
+
+    def _negated(self, leaf: str, ref: _Ref) -> str:
+        if ref.column:
+            if self.dialect.nullable and ref.expr not in self.spec.fields.all():
+                return f"({ref.expr} is null or not {leaf})"
+            return f"(not {leaf})"
+        if self.dialect.missing_is_null and self.dialect.json_exists:
+            return f"(not exists {ref.expr} or not {leaf})"
+        return f"(not {leaf})"
+
+    def _leaf(self, node: Compare | In | Like | Contains, ref: _Ref) -> str:
+        if isinstance(node, Compare):
+            self._check_type(node.key, ref, node.value)
+            return f"({ref.expr} {node.op} {_literal(node.value)})"
+        if isinstance(node, In):
+            for v in node.values:
+                self._check_type(node.key, ref, v)
+            if not node.values:
+                return "false"
+            if ref.column or self.dialect.json_in:
+                return f"({ref.expr} in [{', '.join(_literal(v) for v in node.values)}])"
+            return "(" + " or ".join(f"{ref.expr} == {_literal(v)}" for v in node.values) + ")"
+        if isinstance(node, Like):
+            if ref.declared_type not in (None, ScalarType.VARCHAR):
+                raise FilterError(f"like({node.key!r}) needs a string field.")
+            return f"({ref.expr} like {escape_string(node.pattern)})"
+        return self._contains(node, ref)
+
+    def _contains(self, node: Contains, ref: _Ref) -> str:
+        if ref.column and ref.declared_type is not ScalarType.ARRAY:
+            raise FilterError(
+                f"contains on {node.key!r}: the declared field is {ref.declared_type}, not ARRAY."
+            )
+        prefix = "array" if ref.column else "json"
+        if node.mode == "one":
+            return f"{prefix}_contains({ref.expr}, {_literal(node.values[0])})"
+        values = "[" + ", ".join(_literal(v) for v in node.values) + "]"
+        return f"{prefix}_contains_{node.mode}({ref.expr}, {values})"
+
+    def _check_type(self, key: str, ref: _Ref, value: Scalar) -> None:
+        kind = ref.declared_type
+        if kind is None or kind is ScalarType.ARRAY:
+            return
+        ok = {
+            ScalarType.INT64: isinstance(value, int) and not isinstance(value, bool),
+            ScalarType.DOUBLE: isinstance(value, (int, float)) and not isinstance(value, bool),
+            ScalarType.BOOL: isinstance(value, bool),
+            ScalarType.VARCHAR: isinstance(value, str),
+        }[kind]
+        if not ok:
+            raise FilterError(
+                f"filter on {key!r}: {value!r} does not fit the declared type {kind.value}."
+            )
+
+
+def compile_filter(
+    node: Filter | str | None, spec: CollectionSpec, dialect: Dialect | None = None
+) -> str:
+    """Compile a filter tree into a Milvus expression for ``spec``'s collection.
+
+    Declared typed fields compile to column references, other keys to
+    ``metadata["key"]``. A plain string is taken as a raw expression (escape hatch).
+
+    Raises:
+        FilterError: a value or key cannot be expressed with the same meaning.
+    """
+    if node is None:
+        return ""
+    if isinstance(node, str):
+        return node
+    if not isinstance(node, (Compare, In, Like, Contains, Exists, And, Or, Not, Raw)):
+        raise FilterError(f"filter {node!r} is not a filter tree, a string or None.")
+    return _Compiler(spec, dialect or Dialect()).compile(node)
+
+
+# -- reference evaluator ----------------------------------------------------------------
+
+_UNKNOWN = None  # three-valued logic: True, False, or None (unknown)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "other"
+
+
+def _compare(actual: Any, op: CompareOp, expected: Scalar) -> bool | None:
+    if _kind(actual) != _kind(expected):
+        return _UNKNOWN
+    result: bool
+    if op == "==":
+        result = actual == expected
+    elif op == "!=":
+        result = actual != expected
+    elif op == ">":
+        result = actual > expected
+    elif op == ">=":
+        result = actual >= expected
+    elif op == "<":
+        result = actual < expected
+    else:
+        result = actual <= expected
+    return result
+
+
+def _like(value: str, pattern: str) -> bool:
+    regex = "".join(".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in pattern)
+    return re.fullmatch(regex, value, flags=re.DOTALL) is not None
+
+
+def _leaf_value(node: Filter, row: Mapping[str, Any]) -> bool | None:
+    if isinstance(node, Exists):
+        return row.get(node.key) is not None
+    assert isinstance(node, (Compare, In, Like, Contains))  # callers pass leaves only
+    if node.key not in row or row[node.key] is None:
+        return False
+    actual = row[node.key]
+    if isinstance(node, Compare):
+        return _compare(actual, node.op, node.value)
+    if isinstance(node, In):
+        results = [_compare(actual, "==", v) for v in node.values]
+        if any(r is True for r in results):
+            return True
+        return _UNKNOWN if any(r is None for r in results) else False
+    if isinstance(node, Like):
+        return _like(actual, node.pattern) if isinstance(actual, str) else _UNKNOWN
+    if not isinstance(actual, list):
+        return _UNKNOWN
+    hits = [any(_compare(a, "==", v) is True for a in actual) for v in node.values]
+    return all(hits) if node.mode == "all" else any(hits)
+
+
+def _evaluate(node: Filter, row: Mapping[str, Any]) -> bool | None:
+    if isinstance(node, Not):
+        inner = _evaluate(node.child, row)
+        return None if inner is None else not inner
+    if isinstance(node, And):
+        values = [_evaluate(c, row) for c in node.children]
+        if any(v is False for v in values):
+            return False
+        return None if any(v is None for v in values) else True
+    if isinstance(node, Or):
+        values = [_evaluate(c, row) for c in node.children]
+        if any(v is True for v in values):
+            return True
+        return None if any(v is None for v in values) else False
+    if isinstance(node, Raw):
+        raise FilterError("a Raw expression cannot be evaluated in Python.")
+    return _leaf_value(node, row)
+
+
+def matches(node: Filter | None, metadata: Mapping[str, Any]) -> bool:
+    """Evaluate ``node`` against one metadata dict in pure Python.
+
+    This is the executable definition of the filter semantics (see the module
+    docstring); the compiled Milvus expression must select exactly these rows.
+    """
+    if node is None:
+        return True
+    return _evaluate(node, metadata) is True
+
+
+def ensure_filter(value: Filter | str | None) -> Filter | str | None:
+    """Accept a filter tree, a raw expression string or ``None``; reject anything else."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (Compare, In, Like, Contains, Exists, And, Or, Not, Raw)):
+        return value
+    raise FilterError(f"filter must be a core filter, an expression string or None; got {value!r}.")

@@ -1,0 +1,429 @@
+"""Typed vector-index configurations with validated build and search parameters.
+
+Each config is a frozen dataclass: it checks its own parameters in ``__post_init__``
+(before any I/O), checks the vector dimension in :meth:`IndexConfig.validate_for`,
+and turns per-call search knobs (``ef``, ``nprobe`` ...) into the ``params`` of one
+search request, rejecting unknown knobs instead of passing them through.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from milvus_plugins.core.errors import ConfigError
+from milvus_plugins.core.types import IndexType, MetricType
+
+__all__ = [
+    "AutoIndex",
+    "DiskAnnIndex",
+    "FlatIndex",
+    "GpuCagraIndex",
+    "GpuIvfFlatIndex",
+    "HnswIndex",
+    "IndexConfig",
+    "IvfFlatIndex",
+    "IvfPqIndex",
+    "IvfSq8Index",
+    "ScannIndex",
+    "SparseInvertedIndex",
+    "index_from_dict",
+    "recommend_index",
+]
+
+_DENSE_METRICS = (MetricType.L2, MetricType.IP, MetricType.COSINE)
+
+
+def _check_range(name: str, value: int, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(f"{name}={value!r} is out of range; use an integer in [{low}, {high}].")
+
+
+@dataclass(frozen=True, kw_only=True)
+class IndexConfig:
+    """Base of every index config.
+
+    Attributes:
+        metric: the distance metric (``"COSINE"`` by default; a string is accepted).
+    """
+
+    index_type: ClassVar[IndexType]
+    search_knobs: ClassVar[tuple[str, ...]] = ()
+    metric: MetricType | str = MetricType.COSINE
+
+    def __post_init__(self) -> None:
+        metric = MetricType.parse(self.metric, field="metric")
+        object.__setattr__(self, "metric", metric)
+        if metric not in self.allowed_metrics():
+            allowed = ", ".join(m.value for m in self.allowed_metrics())
+            raise ConfigError(
+                f"metric={metric.value!r} cannot be used with {self.index_type.value}; "
+                f"use one of {allowed}."
+            )
+
+    @property
+    def metric_type(self) -> MetricType:
+        """The metric as an enum member."""
+        return MetricType.parse(self.metric, field="metric")
+
+    @classmethod
+    def allowed_metrics(cls) -> tuple[MetricType, ...]:
+        """Metrics this index type accepts."""
+        return _DENSE_METRICS
+
+    def validate_for(self, dim: int) -> None:
+        """Raise :class:`ConfigError` if this index cannot be built on ``dim``-d vectors."""
+
+    def build_params(self) -> dict[str, Any]:
+        """Return the ``params`` of the index-creation request."""
+        return {}
+
+    def default_search_params(self, k: int) -> dict[str, Any]:
+        """Return the search-time ``params`` used when a call gives none."""
+        return {}
+
+    def search_params(self, k: int, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Merge per-call knobs into the defaults, rejecting knobs this index lacks.
+
+        Args:
+            k: the number of results asked for (some knobs must be at least ``k``).
+            overrides: per-call knobs such as ``{"ef": 128}``.
+
+        Raises:
+            ConfigError: a knob is unknown for this index type or out of range.
+        """
+        params = self.default_search_params(k)
+        for key, value in (overrides or {}).items():
+            if key not in self.search_knobs:
+                known = ", ".join(self.search_knobs) or "none"
+                raise ConfigError(
+                    f"search parameter {key!r} is not valid for {self.index_type.value}; "
+                    f"valid: {known}."
+                )
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ConfigError(
+                    f"search parameter {key}={value!r} must be a non-negative number."
+                )
+            params[key] = value
+        return params
+
+
+@dataclass(frozen=True, kw_only=True)
+class FlatIndex(IndexConfig):
+    """Exact brute-force search: perfect recall, cost linear in the row count."""
+
+    index_type: ClassVar[IndexType] = IndexType.FLAT
+
+
+@dataclass(frozen=True, kw_only=True)
+class AutoIndex(IndexConfig):
+    """Let the server choose (Milvus and Zilliz Cloud pick a tuned graph index)."""
+
+    index_type: ClassVar[IndexType] = IndexType.AUTOINDEX
+
+
+@dataclass(frozen=True, kw_only=True)
+class _IvfBase(IndexConfig):
+    """Inverted-file indexes: ``nlist`` clusters built, ``nprobe`` searched."""
+
+    search_knobs: ClassVar[tuple[str, ...]] = ("nprobe",)
+    nlist: int = 128
+    nprobe: int = 16
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_range("nlist", self.nlist, 1, 65536)
+        _check_range("nprobe", self.nprobe, 1, 65536)
+        if self.nprobe > self.nlist:
+            raise ConfigError(
+                f"nprobe={self.nprobe} exceeds nlist={self.nlist}; use nprobe <= nlist."
+            )
+
+    def build_params(self) -> dict[str, Any]:
+        return {"nlist": self.nlist}
+
+    def default_search_params(self, k: int) -> dict[str, Any]:
+        return {"nprobe": self.nprobe}
+
+
+@dataclass(frozen=True, kw_only=True)
+class IvfFlatIndex(_IvfBase):
+    """IVF with full vectors in each list."""
+
+    index_type: ClassVar[IndexType] = IndexType.IVF_FLAT
+
+
+@dataclass(frozen=True, kw_only=True)
+class IvfSq8Index(_IvfBase):
+    """IVF with 8-bit scalar quantisation (about a quarter of the memory)."""
+
+    index_type: ClassVar[IndexType] = IndexType.IVF_SQ8
+
+
+@dataclass(frozen=True, kw_only=True)
+class GpuIvfFlatIndex(_IvfBase):
+    """IVF_FLAT built and searched on a GPU (needs a GPU build of Milvus)."""
+
+    index_type: ClassVar[IndexType] = IndexType.GPU_IVF_FLAT
+
+
+@dataclass(frozen=True, kw_only=True)
+class IvfPqIndex(_IvfBase):
+    """IVF with product quantisation: ``m`` sub-vectors of ``nbits`` each.
+
+    ``m`` must divide the dimension.
+    """
+
+    index_type: ClassVar[IndexType] = IndexType.IVF_PQ
+    m: int = 8
+    nbits: int = 8
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_range("m", self.m, 1, 65536)
+        _check_range("nbits", self.nbits, 1, 16)
+
+    def validate_for(self, dim: int) -> None:
+        if dim % self.m:
+            divisors = [d for d in range(1, min(dim, 64) + 1) if dim % d == 0]
+            raise ConfigError(
+                f"IVF_PQ m={self.m} does not divide dim={dim}; use one of {divisors[-6:]}."
+            )
+
+    def build_params(self) -> dict[str, Any]:
+        return {"nlist": self.nlist, "m": self.m, "nbits": self.nbits}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScannIndex(_IvfBase):
+    """ScaNN: IVF with anisotropic quantisation and re-ranking (``reorder_k``)."""
+
+    index_type: ClassVar[IndexType] = IndexType.SCANN
+    search_knobs: ClassVar[tuple[str, ...]] = ("nprobe", "reorder_k")
+    reorder_k: int = 100
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_range("reorder_k", self.reorder_k, 1, 16384)
+
+    def validate_for(self, dim: int) -> None:
+        if dim % 2:
+            raise ConfigError(f"SCANN needs an even dimension; dim={dim}. Use IVF_FLAT or HNSW.")
+
+    def default_search_params(self, k: int) -> dict[str, Any]:
+        return {"nprobe": self.nprobe, "reorder_k": max(self.reorder_k, k)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class HnswIndex(IndexConfig):
+    """HNSW graph: ``M`` links per node, ``ef_construction`` at build, ``ef`` at search."""
+
+    index_type: ClassVar[IndexType] = IndexType.HNSW
+    search_knobs: ClassVar[tuple[str, ...]] = ("ef",)
+    M: int = 16
+    ef_construction: int = 200
+    ef: int = 64
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_range("M", self.M, 2, 2048)
+        _check_range("ef_construction", self.ef_construction, 1, 2**31 - 1)
+        _check_range("ef", self.ef, 1, 2**31 - 1)
+
+    def build_params(self) -> dict[str, Any]:
+        return {"M": self.M, "efConstruction": self.ef_construction}
+
+    def default_search_params(self, k: int) -> dict[str, Any]:
+        # ef below k would return fewer than k hits.
+        return {"ef": max(self.ef, k)}
+
+    def search_params(self, k: int, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        params = super().search_params(k, overrides)
+        params["ef"] = max(int(params["ef"]), k)
+        return params
+
+
+@dataclass(frozen=True, kw_only=True)
+class DiskAnnIndex(IndexConfig):
+    """DiskANN (Vamana graph on disk); ``search_list`` candidates at search."""
+
+    index_type: ClassVar[IndexType] = IndexType.DISKANN
+    search_knobs: ClassVar[tuple[str, ...]] = ("search_list",)
+    search_list: int = 100
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_range("search_list", self.search_list, 1, 65535)
+
+    def default_search_params(self, k: int) -> dict[str, Any]:
+        return {"search_list": max(self.search_list, k)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class GpuCagraIndex(IndexConfig):
+    """CAGRA graph on a GPU (needs a GPU build of Milvus)."""
+
+    index_type: ClassVar[IndexType] = IndexType.GPU_CAGRA
+    search_knobs: ClassVar[tuple[str, ...]] = ("itopk_size", "search_width")
+    intermediate_graph_degree: int = 128
+    graph_degree: int = 64
+    itopk_size: int = 128
+    search_width: int = 4
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_range("intermediate_graph_degree", self.intermediate_graph_degree, 1, 1024)
+        _check_range("graph_degree", self.graph_degree, 1, 1024)
+        if self.graph_degree > self.intermediate_graph_degree:
+            raise ConfigError(
+                "graph_degree must not exceed intermediate_graph_degree "
+                f"({self.graph_degree} > {self.intermediate_graph_degree})."
+            )
+
+    def build_params(self) -> dict[str, Any]:
+        return {
+            "intermediate_graph_degree": self.intermediate_graph_degree,
+            "graph_degree": self.graph_degree,
+        }
+
+    def default_search_params(self, k: int) -> dict[str, Any]:
+        return {"itopk_size": max(self.itopk_size, k), "search_width": self.search_width}
+
+
+@dataclass(frozen=True, kw_only=True)
+class SparseInvertedIndex(IndexConfig):
+    """Inverted index over sparse vectors (BM25 function output or client vectors)."""
+
+    index_type: ClassVar[IndexType] = IndexType.SPARSE_INVERTED_INDEX
+    search_knobs: ClassVar[tuple[str, ...]] = ("drop_ratio_search",)
+    metric: MetricType | str = MetricType.BM25
+    drop_ratio_build: float = 0.0
+
+    @classmethod
+    def allowed_metrics(cls) -> tuple[MetricType, ...]:
+        return (MetricType.BM25, MetricType.IP)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0.0 <= self.drop_ratio_build < 1.0:
+            raise ConfigError(f"drop_ratio_build={self.drop_ratio_build} must be in [0, 1).")
+
+    def build_params(self) -> dict[str, Any]:
+        return {"drop_ratio_build": self.drop_ratio_build}
+
+    def default_search_params(self, k: int) -> dict[str, Any]:
+        # Milvus Lite accepts only drop_ratio_search=0 for sparse search.
+        return {"drop_ratio_search": 0.0}
+
+
+_BY_TYPE: dict[IndexType, type[IndexConfig]] = {
+    cls.index_type: cls
+    for cls in (
+        FlatIndex,
+        AutoIndex,
+        IvfFlatIndex,
+        IvfSq8Index,
+        IvfPqIndex,
+        ScannIndex,
+        HnswIndex,
+        DiskAnnIndex,
+        GpuIvfFlatIndex,
+        GpuCagraIndex,
+        SparseInvertedIndex,
+    )
+}
+
+
+def index_from_dict(config: Mapping[str, Any] | str) -> IndexConfig:
+    """Build a typed config from ``"HNSW"`` or ``{"index_type": "HNSW", "M": 32, ...}``.
+
+    Raises:
+        ConfigError: unknown index type or parameter.
+    """
+    if isinstance(config, str):
+        config = {"index_type": config}
+    data = dict(config)
+    kind = IndexType.parse(data.pop("index_type", ""), field="index_type")
+    params = data.pop("params", None) or {}
+    data.update(params)
+    if "efConstruction" in data:
+        data["ef_construction"] = data.pop("efConstruction")
+    if "metric_type" in data:
+        data["metric"] = data.pop("metric_type")
+    cls = _BY_TYPE[kind]
+    known = {f for f in cls.__dataclass_fields__ if f not in ("index_type", "search_knobs")}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(
+            f"unknown parameter(s) {unknown} for index {kind.value}; valid: {sorted(known)}."
+        )
+    return cls(**data)
+
+
+@dataclass(frozen=True)
+class _Sizing:
+    raw_bytes: int
+    hnsw_bytes: int
+    sq8_bytes: int
+    pq_bytes: int
+
+
+def _sizing(n_vectors: int, dim: int, hnsw_m: int) -> _Sizing:
+    raw = n_vectors * dim * 4
+    # HNSW keeps the raw vectors plus about 2*M neighbour ids (4 bytes) per node.
+    hnsw = raw + n_vectors * hnsw_m * 2 * 4
+    sq8 = n_vectors * dim
+    pq = n_vectors * max(1, dim // 8)
+    return _Sizing(raw, hnsw, sq8, pq)
+
+
+def recommend_index(
+    n_vectors: int,
+    dim: int,
+    *,
+    memory_budget_bytes: int | None = None,
+    metric: MetricType | str = MetricType.COSINE,
+) -> IndexConfig:
+    """Recommend an index for a collection of ``n_vectors`` ``dim``-d vectors.
+
+    The rules, in order:
+
+    1. Up to 100,000 vectors: ``FLAT`` (exact; brute force is cheap at that size).
+    2. The whole HNSW graph fits the memory budget (or no budget is given): ``HNSW``
+       with ``M`` 16 (32 above 512 dims), ``ef_construction`` 200, ``ef`` 64.
+    3. 8-bit vectors fit: ``IVF_SQ8`` with ``nlist`` about ``4 * sqrt(n)``.
+    4. Otherwise ``IVF_PQ`` with ``m`` dividing ``dim`` into sub-vectors of about 8
+       dims (a memory budget smaller still raises).
+
+    Args:
+        n_vectors: expected number of vectors.
+        dim: vector dimension.
+        memory_budget_bytes: memory the index may use, or ``None`` for no limit.
+        metric: the metric to configure.
+
+    Raises:
+        ConfigError: non-positive sizes or a budget too small for any index.
+    """
+    if n_vectors <= 0 or dim <= 0:
+        raise ConfigError(f"n_vectors and dim must be positive (got {n_vectors}, {dim}).")
+    hnsw_m = 32 if dim > 512 else 16
+    size = _sizing(n_vectors, dim, hnsw_m)
+    nlist = int(min(65536, max(16, 4 * math.isqrt(n_vectors))))
+    if n_vectors <= 100_000 and (
+        memory_budget_bytes is None or size.raw_bytes <= memory_budget_bytes
+    ):
+        return FlatIndex(metric=metric)
+    if memory_budget_bytes is None or size.hnsw_bytes <= memory_budget_bytes:
+        return HnswIndex(metric=metric, M=hnsw_m, ef_construction=200, ef=64)
+    if size.sq8_bytes <= memory_budget_bytes:
+        return IvfSq8Index(metric=metric, nlist=nlist, nprobe=min(nlist, 32))
+    m = next((d for d in (dim // 8, dim // 4, dim // 16, dim // 2, 1) if d and dim % d == 0), 1)
+    pq = n_vectors * m
+    if pq > memory_budget_bytes:
+        raise ConfigError(
+            f"memory_budget_bytes={memory_budget_bytes} is too small for {n_vectors} vectors "
+            f"of dim {dim} (IVF_PQ needs about {pq} bytes); raise the budget or shard the data."
+        )
+    return IvfPqIndex(metric=metric, nlist=nlist, nprobe=min(nlist, 32), m=m, nbits=8)

@@ -1,0 +1,43 @@
+"""Maximal marginal relevance: pick results that are relevant and diverse."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["maximal_marginal_relevance"]
+
+
+def _normalise(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    normalised: np.ndarray = matrix / norms
+    return normalised
+
+
+def maximal_marginal_relevance(
+    query: Sequence[float],
+    candidates: Sequence[Sequence[float]],
+    *,
+    k: int,
+    lambda_mult: float = 0.5,
+) -> list[int]:
+    """Return indices of up to ``k`` candidates chosen by MMR (cosine similarity).
+
+    Each step takes the candidate maximising
+    ``lambda_mult * sim(query, c) - (1 - lambda_mult) * max sim(c, chosen)``.
+    ``lambda_mult=1`` is plain relevance order, ``0`` maximal diversity.
+    """
+    if k <= 0 or len(candidates) == 0:
+        return []
+    matrix = _normalise(np.asarray(candidates, dtype=np.float64))
+    q = _normalise(np.asarray(query, dtype=np.float64).reshape(1, -1))[0]
+    to_query = matrix @ q
+    chosen = [int(np.argmax(to_query))]
+    while len(chosen) < min(k, len(candidates)):
+        redundancy = (matrix @ matrix[chosen].T).max(axis=1)
+        objective = lambda_mult * to_query - (1.0 - lambda_mult) * redundancy
+        objective[chosen] = -np.inf
+        chosen.append(int(np.argmax(objective)))
+    return chosen

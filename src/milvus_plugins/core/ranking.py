@@ -1,0 +1,154 @@
+"""Rankers for hybrid search, client-side fusion, and relevance scores in [0, 1].
+
+Relevance formulas (``distance`` is what Milvus returns for a hit):
+
+=========  =================================================  ==========================
+metric     Milvus distance                                    relevance
+=========  =================================================  ==========================
+COSINE     cosine similarity in [-1, 1]                       ``(1 + d) / 2``
+IP         inner product (unit vectors: cosine)               ``(1 + d) / 2``, clipped
+L2         squared Euclidean distance, >= 0                   ``1 / (1 + d)``
+BM25       BM25 score >= 0 (Milvus Lite reports it negated)   ``s / (1 + s)``
+RRF        ``sum 1 / (k + rank)`` over the legs               ``score * (k + 1) / legs``
+Weighted   ``sum w_i * norm_i(d_i)``, norm_i in [0, 1]        ``score / sum(w)``
+=========  =================================================  ==========================
+
+Every relevance is monotonic in the engine's own ordering, so sorting by relevance
+never reorders results. The weighted normalisation per leg is Milvus' own (``norm_score``):
+COSINE ``(1 + d) / 2``, IP ``0.5 + atan(d) / pi``, BM25 ``2 atan(s) / pi``, L2
+``1 - 2 atan(d) / pi``, so client-side fusion reproduces server-side fusion.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from milvus_plugins.core.errors import ConfigError
+from milvus_plugins.core.types import MetricType
+
+__all__ = ["RRF", "Ranker", "Weighted", "fuse", "fused_relevance", "relevance", "to_score"]
+
+
+@dataclass(frozen=True)
+class RRF:
+    """Reciprocal rank fusion: ``score = sum over legs of 1 / (k + rank)``.
+
+    Attributes:
+        k: smoothing constant (Milvus' default 60); larger values flatten rank gaps.
+    """
+
+    k: int = 60
+
+    def __post_init__(self) -> None:
+        if isinstance(self.k, bool) or not isinstance(self.k, int) or not 0 < self.k < 16384:
+            raise ConfigError(f"RRF k={self.k!r} must be an integer in (0, 16384).")
+
+
+@dataclass(frozen=True)
+class Weighted:
+    """Weighted score fusion: ``score = sum w_i * norm(score_i)``.
+
+    Attributes:
+        weights: one weight per leg, in leg order (dense first, then sparse), each in [0, 1].
+        normalize: map each leg's score into [0, 1] first (strongly recommended: raw
+            BM25 and cosine scores live on different scales).
+    """
+
+    weights: tuple[float, ...] = (0.5, 0.5)
+    normalize: bool = True
+
+    def __init__(self, *weights: float, normalize: bool = True) -> None:
+        if len(weights) == 1 and isinstance(weights[0], (list, tuple)):
+            weights = tuple(weights[0])
+        values = tuple(float(w) for w in weights) or (0.5, 0.5)
+        for w in values:
+            if not 0.0 <= w <= 1.0 or math.isnan(w):
+                raise ConfigError(f"Weighted weights must each be in [0, 1]; got {values}.")
+        if sum(values) <= 0:
+            raise ConfigError("Weighted weights must not all be zero.")
+        object.__setattr__(self, "weights", values)
+        object.__setattr__(self, "normalize", bool(normalize))
+
+
+Ranker = RRF | Weighted
+
+
+def to_score(distance: float, metric: MetricType) -> float:
+    """Return a larger-is-better score for a raw Milvus distance."""
+    if metric is MetricType.BM25:
+        return abs(float(distance))
+    if metric is MetricType.L2:
+        return -float(distance)
+    return float(distance)
+
+
+def relevance(distance: float, metric: MetricType) -> float:
+    """Map a raw Milvus distance to a relevance in [0, 1] (see the module table)."""
+    d = float(distance)
+    if metric in (MetricType.COSINE, MetricType.IP):
+        return min(1.0, max(0.0, (1.0 + d) / 2.0))
+    if metric is MetricType.L2:
+        return 1.0 / (1.0 + max(0.0, d))
+    s = abs(d)
+    return s / (1.0 + s)
+
+
+def _normalise(distance: float, metric: MetricType) -> float:
+    d = float(distance)
+    if metric is MetricType.COSINE:
+        return (1.0 + d) * 0.5
+    if metric is MetricType.IP:
+        return 0.5 + math.atan(d) / math.pi
+    if metric is MetricType.BM25:
+        return 2.0 * math.atan(abs(d)) / math.pi
+    return 1.0 - 2.0 * math.atan(d) / math.pi
+
+
+def fused_relevance(score: float, ranker: Ranker, legs: int) -> float:
+    """Map a fused score to a relevance in [0, 1]."""
+    if isinstance(ranker, RRF):
+        return min(1.0, max(0.0, score * (ranker.k + 1) / max(1, legs)))
+    total = sum(ranker.weights[:legs]) or 1.0
+    return min(1.0, max(0.0, score / total))
+
+
+def fuse(
+    legs: Sequence[Sequence[tuple[Any, float]]],
+    metrics: Sequence[MetricType],
+    ranker: Ranker,
+    limit: int,
+) -> list[tuple[Any, float]]:
+    """Fuse ranked legs of ``(id, distance)`` on the client, as Milvus does on the server.
+
+    Args:
+        legs: one ranked list per search leg, best first.
+        metrics: the metric of each leg (for weighted normalisation).
+        ranker: :class:`RRF` or :class:`Weighted`.
+        limit: how many fused results to return.
+
+    Returns:
+        ``(id, fused_score)`` pairs, best first; ties keep first-seen order.
+
+    Raises:
+        ConfigError: a weighted ranker with a weight count different from the legs.
+    """
+    scores: dict[Any, float] = {}
+    if isinstance(ranker, Weighted) and len(ranker.weights) != len(legs):
+        raise ConfigError(
+            f"Weighted has {len(ranker.weights)} weights for {len(legs)} search legs; "
+            "give one weight per leg (dense, sparse)."
+        )
+    for index, leg in enumerate(legs):
+        for rank, (item_id, distance) in enumerate(leg, start=1):
+            if isinstance(ranker, RRF):
+                contribution = 1.0 / (ranker.k + rank)
+            elif ranker.normalize:
+                contribution = ranker.weights[index] * _normalise(distance, metrics[index])
+            else:
+                contribution = ranker.weights[index] * to_score(distance, metrics[index])
+            scores[item_id] = scores.get(item_id, 0.0) + contribution
+    ordered = sorted(scores.items(), key=lambda pair: -pair[1])
+    return ordered[:limit]

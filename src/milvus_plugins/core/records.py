@@ -1,0 +1,272 @@
+"""Records (one row of the canonical layout), their validation, ids and row conversion.
+
+A :class:`Record` is what adapters hand to the store and what reads hand back. This
+module checks records before anything is written (dimension, NaN/inf, empty text,
+text length, JSON-serialisable metadata, reserved keys, duplicate ids, id types) and
+converts them to and from Milvus rows, moving declared metadata keys into their typed
+columns and back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from milvus_plugins.core.config import CollectionSpec, MetadataField
+from milvus_plugins.core.errors import InvalidInputError
+from milvus_plugins.core.types import ScalarType, SparseMode
+
+__all__ = [
+    "Record",
+    "SparseVector",
+    "content_id",
+    "new_id",
+    "record_from_row",
+    "records_to_rows",
+    "validate_dense",
+]
+
+SparseVector = Mapping[int, float]
+
+
+@dataclass(kw_only=True)
+class Record:
+    """One stored item.
+
+    Attributes:
+        id: primary key (a string).
+        text: the text (what BM25 indexes and what adapters return as content).
+        vector: dense embedding, or ``None`` when read without vectors.
+        metadata: user metadata, returned exactly as written (JSON values).
+        sparse: a client-side sparse vector (``{dim_index: weight}``) when the collection
+            uses a client encoder.
+        doc_id: the source document of a chunk (LlamaIndex ``ref_doc_id``), or ``""``.
+        extra: framework-private JSON (e.g. LlamaIndex relationships); not user metadata.
+    """
+
+    id: str
+    text: str
+    vector: Sequence[float] | np.ndarray | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    sparse: SparseVector | None = None
+    doc_id: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def new_id() -> str:
+    """Return a fresh random id (uuid4, 32 hex characters)."""
+    return uuid.uuid4().hex
+
+
+def content_id(text: str, metadata: Mapping[str, Any] | None = None) -> str:
+    """Return a deterministic id from the text and metadata (sha256, 32 hex characters).
+
+    Re-ingesting the same content gives the same id, so an upsert never duplicates it.
+    """
+    payload = json.dumps([text, metadata or {}], sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+
+
+def validate_dense(vector: Any, dim: int | None, *, where: str) -> list[float]:
+    """Return ``vector`` as a list of floats after checking its shape and values.
+
+    Raises:
+        InvalidInputError: not a flat numeric sequence, wrong dimension, NaN or inf.
+    """
+    try:
+        array = np.asarray(vector, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"{where}: vector is not a sequence of numbers ({exc}).") from exc
+    if array.ndim != 1 or array.size == 0:
+        raise InvalidInputError(f"{where}: vector must be a flat, non-empty list of floats.")
+    if dim is not None and array.size != dim:
+        raise InvalidInputError(
+            f"{where}: vector has dimension {array.size} but the collection expects {dim}; "
+            "use the same embedding model the collection was created with."
+        )
+    if not np.all(np.isfinite(array)):
+        raise InvalidInputError(f"{where}: vector contains NaN or inf; fix the embedding.")
+    return array.tolist()  # type: ignore[no-any-return]
+
+
+def _check_json(value: Any, where: str) -> None:
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(
+            f"{where}: metadata is not JSON-serialisable ({exc}); use str, int, float, bool, "
+            "None, lists and dicts of those (no NaN)."
+        ) from exc
+
+
+_SCALAR_CHECKS: dict[ScalarType, tuple[type | tuple[type, ...], str]] = {
+    ScalarType.INT64: (int, "an integer"),
+    ScalarType.DOUBLE: ((int, float), "a number"),
+    ScalarType.BOOL: (bool, "a bool"),
+    ScalarType.VARCHAR: (str, "a string"),
+}
+
+
+def _check_scalar(value: Any, kind: ScalarType, decl: MetadataField, where: str) -> None:
+    types, label = _SCALAR_CHECKS[kind]
+    ok = isinstance(value, types) and (kind is ScalarType.BOOL or not isinstance(value, bool))
+    if kind is ScalarType.DOUBLE and isinstance(value, float) and not math.isfinite(value):
+        ok = False
+    if not ok:
+        raise InvalidInputError(
+            f"{where}: metadata[{decl.name!r}]={value!r} must be {label} "
+            f"(declared {decl.scalar_type.value})."
+        )
+    if kind is ScalarType.VARCHAR and len(value.encode("utf-8")) > decl.max_length:
+        raise InvalidInputError(
+            f"{where}: metadata[{decl.name!r}] is longer than max_length={decl.max_length} bytes."
+        )
+
+
+def _check_declared(value: Any, decl: MetadataField, where: str) -> None:
+    if decl.scalar_type is ScalarType.ARRAY:
+        if not isinstance(value, (list, tuple)):
+            raise InvalidInputError(f"{where}: metadata[{decl.name!r}] must be a list.")
+        if len(value) > decl.max_capacity:
+            raise InvalidInputError(
+                f"{where}: metadata[{decl.name!r}] has {len(value)} items; "
+                f"max_capacity is {decl.max_capacity}."
+            )
+        element = decl.element_scalar_type
+        assert element is not None  # MetadataField guarantees an element type for ARRAY
+        for item in value:
+            _check_scalar(item, element, decl, where)
+    else:
+        _check_scalar(value, decl.scalar_type, decl, where)
+
+
+def validate_record(
+    record: Record, spec: CollectionSpec, *, dim: int | None, position: int
+) -> None:
+    """Check one record against the spec.
+
+    Raises:
+        InvalidInputError: naming the record's position and id, the field and the fix.
+    """
+    where = f"record {position} (id={record.id!r})"
+    if not isinstance(record.id, str) or not record.id:
+        raise InvalidInputError(
+            f"record {position}: id={record.id!r} must be a non-empty string; "
+            "convert numeric ids with str()."
+        )
+    if len(record.id.encode("utf-8")) > spec.id_max_length:
+        raise InvalidInputError(f"{where}: id is longer than {spec.id_max_length} bytes.")
+    if not isinstance(record.text, str) or not record.text.strip():
+        raise InvalidInputError(f"{where}: text is empty; every record needs non-empty text.")
+    if len(record.text.encode("utf-8")) > spec.text_max_length:
+        raise InvalidInputError(
+            f"{where}: text is {len(record.text.encode('utf-8'))} bytes, longer than "
+            f"text_max_length={spec.text_max_length}; split it into smaller chunks."
+        )
+    if record.vector is None:
+        raise InvalidInputError(f"{where}: vector is missing; embed the text first.")
+    validate_dense(record.vector, dim, where=where)
+    if not isinstance(record.metadata, Mapping):
+        raise InvalidInputError(f"{where}: metadata must be a dict, not {type(record.metadata)}.")
+    for key in record.metadata:
+        if not isinstance(key, str):
+            raise InvalidInputError(f"{where}: metadata key {key!r} must be a string.")
+    reserved = sorted(set(record.metadata) & set(spec.fields.all()))
+    if reserved:
+        raise InvalidInputError(
+            f"{where}: metadata keys {reserved} clash with reserved fields; rename them."
+        )
+    _check_json(record.metadata, where)
+    _check_json(record.extra, where)
+    for decl in spec.declared_fields:
+        if decl.name in record.metadata and record.metadata[decl.name] is not None:
+            _check_declared(record.metadata[decl.name], decl, where)
+    if spec.sparse_mode is SparseMode.CLIENT and record.sparse is None:
+        raise InvalidInputError(
+            f"{where}: the collection stores client sparse vectors; none given."
+        )
+
+
+def validate_records(records: Sequence[Record], spec: CollectionSpec, dim: int | None) -> None:
+    """Validate every record and reject duplicate ids within the batch.
+
+    Raises:
+        InvalidInputError: the first problem found; nothing has been written.
+    """
+    seen: dict[str, int] = {}
+    for position, record in enumerate(records):
+        validate_record(record, spec, dim=dim, position=position)
+        if record.id in seen:
+            raise InvalidInputError(
+                f"records {seen[record.id]} and {position} share id {record.id!r}; "
+                "ids must be unique within one write."
+            )
+        seen[record.id] = position
+
+
+def records_to_rows(
+    records: Iterable[Record], spec: CollectionSpec, *, store_missing_as_null: bool
+) -> list[dict[str, Any]]:
+    """Convert records to Milvus rows (declared metadata keys become columns).
+
+    Args:
+        records: validated records.
+        spec: the collection spec.
+        store_missing_as_null: the server supports nullable columns; otherwise a missing
+            declared key is an error (Milvus 2.3 has no nullable fields).
+
+    Raises:
+        InvalidInputError: a declared key is missing and the server cannot store nulls.
+    """
+    names = spec.fields
+    declared = spec.declared_fields
+    rows = []
+    for record in records:
+        metadata = dict(record.metadata)
+        row: dict[str, Any] = {
+            names.id: record.id,
+            names.text: record.text,
+            names.vector: validate_dense(record.vector, None, where=f"record {record.id!r}"),
+            names.doc_id: record.doc_id or "",
+            names.extra: record.extra or {},
+        }
+        for decl in declared:
+            value = metadata.pop(decl.name, None)
+            if value is None and not store_missing_as_null:
+                raise InvalidInputError(
+                    f"record {record.id!r}: metadata[{decl.name!r}] is missing, and this Milvus "
+                    "has no nullable fields (needs >= 2.5); give every record a value."
+                )
+            row[decl.name] = list(value) if isinstance(value, tuple) else value
+        row[names.metadata] = metadata
+        if spec.sparse_mode is SparseMode.CLIENT and record.sparse is not None:
+            row[names.sparse] = {int(k): float(v) for k, v in record.sparse.items()}
+        rows.append(row)
+    return rows
+
+
+def record_from_row(row: Mapping[str, Any], spec: CollectionSpec) -> Record:
+    """Build a :class:`Record` from a Milvus row or search-hit entity."""
+    names = spec.fields
+    metadata = dict(row.get(names.metadata) or {})
+    for decl in spec.declared_fields:
+        if decl.name in row and row[decl.name] is not None:
+            metadata[decl.name] = row[decl.name]
+    sparse = row.get(names.sparse) if spec.sparse_mode is SparseMode.CLIENT else None
+    vector = row.get(names.vector)
+    return Record(
+        id=str(row[names.id]),
+        text=str(row.get(names.text, "") or ""),
+        vector=list(vector) if vector is not None else None,
+        metadata=metadata,
+        sparse=dict(sparse) if isinstance(sparse, Mapping) else None,
+        doc_id=str(row.get(names.doc_id, "") or ""),
+        extra=dict(row.get(names.extra) or {}),
+    )

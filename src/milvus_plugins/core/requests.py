@@ -1,0 +1,207 @@
+"""Pure request builders: spec + query -> the keyword arguments of one pymilvus call.
+
+The sync and async stores share these, so the two can only differ by an ``await``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pymilvus import AnnSearchRequest, RRFRanker, WeightedRanker
+
+from milvus_plugins.core.capabilities import Capabilities
+from milvus_plugins.core.config import CollectionSpec
+from milvus_plugins.core.errors import ConfigError, InvalidInputError
+from milvus_plugins.core.indexes import IndexConfig
+from milvus_plugins.core.ranking import RRF, Ranker, Weighted
+from milvus_plugins.core.records import SparseVector, validate_dense
+from milvus_plugins.core.schema import dense_index
+from milvus_plugins.core.types import SparseMode
+
+__all__ = [
+    "Call",
+    "SparseQuery",
+    "build_dense_search",
+    "build_hybrid_search",
+    "build_sparse_search",
+]
+
+SparseQuery = str | SparseVector
+
+
+@dataclass(frozen=True)
+class Call:
+    """The keyword arguments of one client call."""
+
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+def check_k(k: int, name: str = "k") -> int:
+    """Return ``k`` if it is a positive integer (at most 16384, Milvus' topk limit).
+
+    Raises:
+        InvalidInputError: ``k`` is not a positive integer.
+    """
+    if isinstance(k, bool) or not isinstance(k, int) or k <= 0:
+        raise InvalidInputError(f"{name}={k!r} must be a positive integer.")
+    if k > 16384:
+        raise InvalidInputError(f"{name}={k} exceeds Milvus' limit of 16384 results.")
+    return k
+
+
+def output_fields(spec: CollectionSpec, *, include_vectors: bool = False) -> list[str]:
+    """Fields returned by reads: everything but vectors, unless asked for."""
+    names = spec.fields
+    fields = [names.id, names.text, names.metadata, names.doc_id, names.extra]
+    fields.extend(d.name for d in spec.declared_fields)
+    if include_vectors:
+        fields.append(names.vector)
+        if spec.sparse_mode is SparseMode.CLIENT:
+            fields.append(names.sparse)
+    return fields
+
+
+def _dense_params(
+    spec: CollectionSpec, caps: Capabilities, k: int, knobs: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    index: IndexConfig = dense_index(spec, caps)
+    return {"metric_type": index.metric_type.value, "params": index.search_params(k, knobs)}
+
+
+def _sparse_data(spec: CollectionSpec, query: SparseQuery) -> Any:
+    if spec.sparse_mode is SparseMode.NONE:
+        raise ConfigError(
+            f"collection {spec.name!r} has no sparse field; create it with sparse='bm25' "
+            "(server BM25) or sparse='client' (a SparseEncoder)."
+        )
+    if spec.sparse_mode is SparseMode.BM25:
+        if not isinstance(query, str):
+            raise InvalidInputError("a BM25 collection is searched with query text, not a vector.")
+        if not query.strip():
+            raise InvalidInputError("the keyword query text is empty.")
+        return query
+    if isinstance(query, str):
+        raise InvalidInputError(
+            "a client-sparse collection is searched with a sparse vector; encode the query "
+            "with the collection's SparseEncoder first."
+        )
+    return {int(k): float(v) for k, v in query.items()}
+
+
+def _sparse_params(spec: CollectionSpec, k: int) -> dict[str, Any]:
+    index = spec.sparse_index
+    assert index is not None  # CollectionSpec sets a sparse index whenever sparse is on
+    return {"metric_type": index.metric_type.value, "params": index.search_params(k)}
+
+
+def build_dense_search(
+    spec: CollectionSpec,
+    caps: Capabilities,
+    vectors: Sequence[Sequence[float]],
+    *,
+    k: int,
+    expr: str,
+    search_params: Mapping[str, Any] | None = None,
+    include_vectors: bool = False,
+    timeout: float | None = None,
+) -> Call:
+    """Build a dense ``search`` call for one or more query vectors."""
+    check_k(k)
+    data = [validate_dense(v, spec.dim, where="query") for v in vectors]
+    return Call(
+        {
+            "collection_name": spec.name,
+            "data": data,
+            "anns_field": spec.fields.vector,
+            "limit": k,
+            "filter": expr,
+            "output_fields": output_fields(spec, include_vectors=include_vectors),
+            "search_params": _dense_params(spec, caps, k, search_params),
+            "consistency_level": spec.consistency.value,
+            "timeout": timeout,
+        }
+    )
+
+
+def build_sparse_search(
+    spec: CollectionSpec,
+    caps: Capabilities,
+    query: SparseQuery,
+    *,
+    k: int,
+    expr: str,
+    include_vectors: bool = False,
+    timeout: float | None = None,
+) -> Call:
+    """Build a sparse (keyword) ``search`` call."""
+    check_k(k)
+    caps.require("sparse vectors", caps.sparse)
+    return Call(
+        {
+            "collection_name": spec.name,
+            "data": [_sparse_data(spec, query)],
+            "anns_field": spec.fields.sparse,
+            "limit": k,
+            "filter": expr,
+            "output_fields": output_fields(spec, include_vectors=include_vectors),
+            "search_params": _sparse_params(spec, k),
+            "consistency_level": spec.consistency.value,
+            "timeout": timeout,
+        }
+    )
+
+
+def pymilvus_ranker(ranker: Ranker) -> Any:
+    """Return the pymilvus ranker object for a core ranker."""
+    if isinstance(ranker, RRF):
+        return RRFRanker(ranker.k)
+    if isinstance(ranker, Weighted):
+        return WeightedRanker(*ranker.weights, norm_score=ranker.normalize)
+    raise ConfigError(f"ranker={ranker!r} must be RRF(...) or Weighted(...).")
+
+
+def build_hybrid_search(
+    spec: CollectionSpec,
+    caps: Capabilities,
+    vector: Sequence[float],
+    sparse_query: SparseQuery,
+    *,
+    k: int,
+    fetch_k: int,
+    expr: str,
+    ranker: Ranker,
+    search_params: Mapping[str, Any] | None = None,
+    include_vectors: bool = False,
+    timeout: float | None = None,
+) -> Call:
+    """Build a server-side ``hybrid_search`` call (dense leg first, sparse leg second)."""
+    check_k(k)
+    check_k(fetch_k, "fetch_k")
+    caps.require("hybrid search", caps.hybrid_search)
+    dense = AnnSearchRequest(
+        data=[validate_dense(vector, spec.dim, where="query")],
+        anns_field=spec.fields.vector,
+        param=_dense_params(spec, caps, fetch_k, search_params),
+        limit=fetch_k,
+        expr=expr or None,
+    )
+    sparse = AnnSearchRequest(
+        data=[_sparse_data(spec, sparse_query)],
+        anns_field=spec.fields.sparse,
+        param=_sparse_params(spec, fetch_k),
+        limit=fetch_k,
+        expr=expr or None,
+    )
+    return Call(
+        {
+            "collection_name": spec.name,
+            "reqs": [dense, sparse],
+            "ranker": pymilvus_ranker(ranker),
+            "limit": k,
+            "output_fields": output_fields(spec, include_vectors=include_vectors),
+            "consistency_level": spec.consistency.value,
+            "timeout": timeout,
+        }
+    )

@@ -1,0 +1,81 @@
+"""Pure result parsers: pymilvus hits -> :class:`Hit` objects with relevance scores."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from milvus_plugins.core.config import CollectionSpec
+from milvus_plugins.core.ranking import Ranker, fused_relevance, relevance
+from milvus_plugins.core.records import Record, record_from_row
+from milvus_plugins.core.types import MetricType
+
+__all__ = ["Hit", "parse_hits", "parse_rows"]
+
+
+@dataclass
+class Hit:
+    """One search result.
+
+    Attributes:
+        record: the stored record (vector included only when asked for).
+        score: relevance in [0, 1], higher is better (formulas in ``core.ranking``).
+        distance: the raw value Milvus returned (a distance, similarity or fused score).
+    """
+
+    record: Record
+    score: float
+    distance: float
+
+    @property
+    def id(self) -> str:
+        """The record id."""
+        return self.record.id
+
+
+def _entity(hit: Mapping[str, Any], spec: CollectionSpec) -> dict[str, Any]:
+    entity = dict(hit.get("entity") or {})
+    pk = spec.fields.id
+    entity[pk] = hit.get(pk, hit.get("id", entity.get(pk)))
+    return entity
+
+
+def parse_hits(raw: Any, spec: CollectionSpec, metric: MetricType) -> list[list[Hit]]:
+    """Parse a ``search`` result (one list per query) scored by a single metric."""
+    out = []
+    for hits in raw:
+        parsed = []
+        for hit in hits:
+            distance = float(hit["distance"])
+            record = record_from_row(_entity(hit, spec), spec)
+            parsed.append(Hit(record=record, score=relevance(distance, metric), distance=distance))
+        out.append(parsed)
+    return out
+
+
+def parse_fused(raw: Any, spec: CollectionSpec, ranker: Ranker, legs: int) -> list[Hit]:
+    """Parse a ``hybrid_search`` result for one query."""
+    hits = raw[0] if raw else []
+    out = []
+    for hit in hits:
+        distance = float(hit["distance"])
+        out.append(
+            Hit(
+                record=record_from_row(_entity(hit, spec), spec),
+                score=fused_relevance(distance, ranker, legs),
+                distance=distance,
+            )
+        )
+    return out
+
+
+def parse_rows(rows: Iterable[Mapping[str, Any]], spec: CollectionSpec) -> list[Record]:
+    """Parse ``get``/``query`` rows into records."""
+    return [record_from_row(row, spec) for row in rows]
+
+
+def order_like(records: Sequence[Record], ids: Sequence[str]) -> list[Record]:
+    """Return ``records`` in the order of ``ids`` (missing ids are skipped)."""
+    by_id = {r.id: r for r in records}
+    return [by_id[i] for i in ids if i in by_id]

@@ -1,0 +1,294 @@
+"""Collection spec -> Milvus schema and index params, and the reverse check.
+
+:func:`build_schema` and :func:`build_index_params` are pure: they take a spec and the
+server's :class:`~milvus_plugins.core.capabilities.Capabilities` and return what
+``create_collection`` needs. :func:`check_existing` compares a described collection
+with a spec and raises :class:`SchemaMismatchError` saying how to fix it;
+:func:`spec_from_existing` reads the spec back from a collection (for opening a
+collection whose dimension and metric the caller does not know).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from pymilvus import DataType, Function, FunctionType, MilvusClient
+
+from milvus_plugins.core.capabilities import Capabilities
+from milvus_plugins.core.config import CollectionSpec, MetadataField
+from milvus_plugins.core.errors import ConfigError, SchemaMismatchError
+from milvus_plugins.core.indexes import AutoIndex, FlatIndex, IndexConfig, index_from_dict
+from milvus_plugins.core.types import MetricType, ScalarType, SparseMode
+
+__all__ = [
+    "build_index_params",
+    "build_schema",
+    "check_existing",
+    "dense_index",
+    "spec_from_existing",
+]
+
+_SCALAR_TO_DATATYPE = {
+    ScalarType.INT64: DataType.INT64,
+    ScalarType.DOUBLE: DataType.DOUBLE,
+    ScalarType.BOOL: DataType.BOOL,
+    ScalarType.VARCHAR: DataType.VARCHAR,
+    ScalarType.ARRAY: DataType.ARRAY,
+}
+_DATATYPE_TO_SCALAR = {v: k for k, v in _SCALAR_TO_DATATYPE.items()}
+BM25_FUNCTION_NAME = "text_bm25"
+
+
+def dense_index(spec: CollectionSpec, caps: Capabilities) -> IndexConfig:
+    """The dense index to build: the spec's, else FLAT on Milvus Lite, AUTOINDEX on servers."""
+    if spec.index_config is not None:
+        return spec.index_config
+    if caps.is_lite:
+        return FlatIndex(metric=spec.metric_type)
+    return AutoIndex(metric=spec.metric_type)
+
+
+def _add_declared(
+    schema: Any, decl: MetadataField, caps: Capabilities, partition_key: bool
+) -> None:
+    kwargs: dict[str, Any] = {}
+    kind = decl.scalar_type
+    if kind is ScalarType.VARCHAR:
+        kwargs["max_length"] = decl.max_length
+    if kind is ScalarType.ARRAY:
+        element = decl.element_scalar_type
+        kwargs["element_type"] = _SCALAR_TO_DATATYPE[element] if element else DataType.VARCHAR
+        kwargs["max_capacity"] = decl.max_capacity
+        if element is ScalarType.VARCHAR:
+            kwargs["max_length"] = decl.max_length
+    if partition_key:
+        kwargs["is_partition_key"] = True
+    elif caps.nullable:
+        kwargs["nullable"] = True
+    schema.add_field(decl.name, _SCALAR_TO_DATATYPE[kind], **kwargs)
+
+
+def build_schema(spec: CollectionSpec, caps: Capabilities) -> Any:
+    """Return the pymilvus schema for ``spec`` on a server with ``caps``.
+
+    Raises:
+        ConfigError: the spec has no dimension yet.
+        UnsupportedByServerError: the spec needs sparse vectors or BM25 the server lacks.
+    """
+    if spec.dim is None:
+        raise ConfigError("the collection's dim is unknown; pass dim= or add vectors first.")
+    names = spec.fields
+    if spec.has_sparse:
+        caps.require("sparse vectors", caps.sparse)
+    if spec.sparse_mode is SparseMode.BM25:
+        caps.require("BM25 full-text function", caps.bm25_function)
+    schema = MilvusClient.create_schema(
+        auto_id=False, enable_dynamic_field=False, description=spec.description
+    )
+    schema.add_field(names.id, DataType.VARCHAR, is_primary=True, max_length=spec.id_max_length)
+    text_kwargs: dict[str, Any] = {"max_length": spec.text_max_length}
+    if spec.sparse_mode is SparseMode.BM25:
+        text_kwargs.update(enable_analyzer=True, analyzer_params=spec.analyzer_params)
+    schema.add_field(names.text, DataType.VARCHAR, **text_kwargs)
+    schema.add_field(names.vector, DataType.FLOAT_VECTOR, dim=spec.dim)
+    if spec.has_sparse:
+        schema.add_field(names.sparse, DataType.SPARSE_FLOAT_VECTOR)
+    schema.add_field(names.metadata, DataType.JSON)
+    schema.add_field(names.doc_id, DataType.VARCHAR, max_length=spec.id_max_length)
+    schema.add_field(names.extra, DataType.JSON)
+    for decl in spec.declared_fields:
+        _add_declared(schema, decl, caps, partition_key=decl.name == spec.partition_key)
+    if spec.sparse_mode is SparseMode.BM25:
+        schema.add_function(
+            Function(
+                name=BM25_FUNCTION_NAME,
+                function_type=FunctionType.BM25,
+                input_field_names=[names.text],
+                output_field_names=[names.sparse],
+            )
+        )
+    return schema
+
+
+def _scalar_index_type(decl: MetadataField, caps: Capabilities) -> str | None:
+    if caps.is_lite:
+        return None  # Lite scans typed columns quickly and builds no scalar indexes
+    major_minor = caps.version.lstrip("v").split(".")[:2]
+    modern = [int(p) for p in major_minor if p.isdigit()] >= [2, 4]
+    if modern:
+        return "INVERTED"
+    if decl.scalar_type in (ScalarType.INT64, ScalarType.DOUBLE):
+        return "STL_SORT"
+    if decl.scalar_type is ScalarType.VARCHAR:
+        return "Trie"
+    return None
+
+
+def build_index_params(spec: CollectionSpec, caps: Capabilities) -> Any:
+    """Return the pymilvus index params (dense, sparse and scalar indexes) for ``spec``."""
+    names = spec.fields
+    params = MilvusClient.prepare_index_params()
+    dense = dense_index(spec, caps)
+    params.add_index(
+        field_name=names.vector,
+        index_type=dense.index_type.value,
+        metric_type=dense.metric_type.value,
+        params=dense.build_params(),
+    )
+    if spec.has_sparse and spec.sparse_index is not None:
+        params.add_index(
+            field_name=names.sparse,
+            index_type=spec.sparse_index.index_type.value,
+            metric_type=spec.sparse_index.metric_type.value,
+            params=spec.sparse_index.build_params(),
+        )
+    for decl in spec.declared_fields:
+        kind = _scalar_index_type(decl, caps) if decl.index else None
+        if kind is not None:
+            params.add_index(field_name=decl.name, index_type=kind)
+    return params
+
+
+def _fields_by_name(description: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    return {f["name"]: f for f in description.get("fields", [])}
+
+
+def _fix(spec: CollectionSpec) -> str:
+    return (
+        f"open collection {spec.name!r} with matching settings, use another collection_name, "
+        "or pass drop_old=True to delete it and recreate it"
+    )
+
+
+def _check_field(
+    fields: Mapping[str, Mapping[str, Any]], name: str, expected: Any, spec: CollectionSpec
+) -> Mapping[str, Any]:
+    field = fields.get(name)
+    if field is None:
+        raise SchemaMismatchError(
+            f"collection {spec.name!r} has no field {name!r} (fields: {sorted(fields)}); "
+            f"{_fix(spec)}."
+        )
+    if field.get("type") != expected:
+        raise SchemaMismatchError(
+            f"collection {spec.name!r} field {name!r} is {field.get('type')!r}, expected "
+            f"{expected!r}; {_fix(spec)}."
+        )
+    return field
+
+
+def check_existing(
+    spec: CollectionSpec,
+    description: Mapping[str, Any],
+    dense_index_description: Mapping[str, Any] | None,
+) -> CollectionSpec:
+    """Check a described collection against ``spec``; return the spec with ``dim`` filled.
+
+    Raises:
+        SchemaMismatchError: dimension, metric, a field, its type, or the BM25 function
+            differs. The message names the difference and the fix.
+    """
+    names = spec.fields
+    fields = _fields_by_name(description)
+    _check_field(fields, names.id, DataType.VARCHAR, spec)
+    _check_field(fields, names.text, DataType.VARCHAR, spec)
+    vector = _check_field(fields, names.vector, DataType.FLOAT_VECTOR, spec)
+    _check_field(fields, names.metadata, DataType.JSON, spec)
+    _check_field(fields, names.doc_id, DataType.VARCHAR, spec)
+    _check_field(fields, names.extra, DataType.JSON, spec)
+    dim = int(vector.get("params", {}).get("dim", 0))
+    if spec.dim is not None and spec.dim != dim:
+        raise SchemaMismatchError(
+            f"collection {spec.name!r} stores dim={dim} vectors but dim={spec.dim} was asked "
+            f"for (a different embedding model?); {_fix(spec)}."
+        )
+    if dense_index_description:
+        metric = str(dense_index_description.get("metric_type", "")).upper()
+        if metric and metric != spec.metric_type.value:
+            raise SchemaMismatchError(
+                f"collection {spec.name!r} uses metric {metric} but {spec.metric_type.value} was "
+                f"asked for; pass metric={metric!r}, or {_fix(spec)}."
+            )
+    if spec.has_sparse:
+        _check_field(fields, names.sparse, DataType.SPARSE_FLOAT_VECTOR, spec)
+    functions = description.get("functions") or []
+    has_bm25 = any(names.sparse in (f.get("output_field_names") or []) for f in functions)
+    if spec.sparse_mode is SparseMode.BM25 and not has_bm25:
+        raise SchemaMismatchError(
+            f"collection {spec.name!r} has no BM25 function on {names.text!r}; "
+            f"it was created without sparse='bm25'; {_fix(spec)}."
+        )
+    if spec.sparse_mode is SparseMode.CLIENT and has_bm25:
+        raise SchemaMismatchError(
+            f"collection {spec.name!r} computes sparse vectors with the BM25 function; "
+            "open it with sparse='bm25'."
+        )
+    for decl in spec.declared_fields:
+        _check_field(fields, decl.name, _SCALAR_TO_DATATYPE[decl.scalar_type], spec)
+    return replace(spec, dim=dim)
+
+
+def spec_from_existing(
+    spec: CollectionSpec,
+    description: Mapping[str, Any],
+    dense_index_description: Mapping[str, Any] | None,
+) -> CollectionSpec:
+    """Adopt dim, metric, index, sparse mode and declared fields from an existing collection.
+
+    Fields the caller declared explicitly in ``spec`` are kept; the rest are read back.
+    """
+    names = spec.fields
+    fields = _fields_by_name(description)
+    functions = description.get("functions") or []
+    has_bm25 = any(names.sparse in (f.get("output_field_names") or []) for f in functions)
+    sparse = spec.sparse_mode
+    if names.sparse in fields and sparse is SparseMode.NONE:
+        sparse = SparseMode.BM25 if has_bm25 else SparseMode.CLIENT
+    index: IndexConfig | None = spec.index_config
+    metric = spec.metric_type
+    if dense_index_description:
+        metric = MetricType.parse(
+            str(dense_index_description.get("metric_type") or metric.value), field="metric"
+        )
+        kind = str(dense_index_description.get("index_type") or "")
+        if index is None and kind:
+            try:
+                index = index_from_dict({"index_type": kind, "metric": metric})
+            except ConfigError:
+                index = None
+    declared = list(spec.declared_fields)
+    known = set(names.all()) | {d.name for d in declared}
+    for name, field in fields.items():
+        scalar = _DATATYPE_TO_SCALAR.get(field.get("type"))
+        if name in known or scalar is None:
+            continue
+        params = field.get("params", {})
+        element = _DATATYPE_TO_SCALAR.get(field.get("element_type"))
+        declared.append(
+            MetadataField(
+                name=name,
+                type=scalar,
+                element_type=element if scalar is ScalarType.ARRAY else None,
+                max_length=int(params.get("max_length", 1024)),
+                max_capacity=int(params.get("max_capacity", 64)),
+            )
+        )
+    partition_key = spec.partition_key or next(
+        (n for n, f in fields.items() if f.get("is_partition_key")), None
+    )
+    vector = fields.get(names.vector, {})
+    dim = int(vector.get("params", {}).get("dim", 0)) or spec.dim
+    if index is not None and index.metric_type is not metric:
+        index = replace(index, metric=metric)
+    return replace(
+        spec,
+        dim=dim,
+        metric=metric,
+        index=index,
+        sparse=sparse,
+        sparse_index=None if sparse is not spec.sparse_mode else spec.sparse_index,
+        metadata_fields=tuple(declared),
+        partition_key=partition_key,
+    )

@@ -1,0 +1,96 @@
+"""State shared by the sync and async stores of one collection, and the pure open logic.
+
+Opening a collection is a short protocol: read the server version, then either create
+the collection from the spec, or check (or adopt) an existing one. The decisions are
+pure functions here; :mod:`store` and :mod:`async_store` only run the calls.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from milvus_plugins.core.capabilities import Capabilities, detect_capabilities
+from milvus_plugins.core.config import CollectionSpec, ConnectionConfig
+from milvus_plugins.core.errors import ConfigError
+from milvus_plugins.core.schema import check_existing, spec_from_existing
+
+__all__ = ["OpenMode", "Session"]
+
+
+class OpenMode(str, Enum):
+    """What to do when the collection already exists.
+
+    ``CHECK`` validates it against the spec (dimension, metric, fields, BM25 function)
+    and raises :class:`SchemaMismatchError` on a difference; ``ADOPT`` reads dimension,
+    metric, index, sparse mode and declared fields back from it.
+    """
+
+    CHECK = "check"
+    ADOPT = "adopt"
+
+
+@dataclass
+class Session:
+    """Connection, capabilities and the effective spec of one collection.
+
+    Attributes:
+        spec: the effective spec (``dim`` filled once known).
+        connection: where Milvus is.
+        drop_old: drop an existing collection the first time it is opened.
+        open_mode: check or adopt an existing collection.
+        capabilities: set once the server version is known.
+        exists: whether the collection is known to exist.
+    """
+
+    spec: CollectionSpec
+    connection: ConnectionConfig
+    drop_old: bool = False
+    open_mode: OpenMode = OpenMode.CHECK
+    capabilities: Capabilities | None = None
+    exists: bool = False
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+    def client_kwargs(self, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Keyword arguments for ``MilvusClient``/``AsyncMilvusClient``."""
+        kwargs: dict[str, Any] = {"uri": self.connection.uri, "timeout": self.connection.timeout}
+        if self.connection.token:
+            kwargs["token"] = self.connection.token
+        if self.connection.db_name:
+            kwargs["db_name"] = self.connection.db_name
+        kwargs.update(extra or {})
+        return kwargs
+
+    def set_version(self, version: str) -> Capabilities:
+        """Record the server version and return the capabilities."""
+        self.capabilities = detect_capabilities(version)
+        return self.capabilities
+
+    @property
+    def caps(self) -> Capabilities:
+        """The capabilities (the store connects before using them)."""
+        if self.capabilities is None:
+            raise ConfigError("internal: capabilities read before connecting")
+        return self.capabilities
+
+    def adopt(
+        self, description: Mapping[str, Any], dense_index: Mapping[str, Any] | None
+    ) -> CollectionSpec:
+        """Validate or adopt an existing collection's description; store the result."""
+        if self.open_mode is OpenMode.ADOPT:
+            self.spec = spec_from_existing(self.spec, description, dense_index)
+        else:
+            self.spec = check_existing(self.spec, description, dense_index)
+        self.exists = True
+        return self.spec
+
+    def need_dim(self, dim: int | None) -> CollectionSpec | None:
+        """Return the spec to create with, filling ``dim``; ``None`` while it is unknown."""
+        if self.spec.dim is None and dim is None:
+            return None
+        if self.spec.dim is None and dim is not None:
+            self.spec = self.spec.with_dim(dim)
+        return self.spec

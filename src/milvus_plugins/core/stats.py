@@ -1,0 +1,85 @@
+"""The collection health report (:class:`CollectionStats`), parsed from describe calls."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from milvus_plugins.core.capabilities import Capabilities
+from milvus_plugins.core.config import CollectionSpec
+
+__all__ = ["CollectionStats", "parse_stats"]
+
+
+@dataclass(frozen=True)
+class CollectionStats:
+    """What a collection holds and how it is served.
+
+    Attributes:
+        name: collection name.
+        row_count: rows visible to a strong-consistency count.
+        fields: field name -> type name.
+        indexes: one dict per index (field, index type, metric, params, state).
+        load_state: ``Loaded``, ``Loading``, ``NotLoad`` ...
+        partitions: partition names.
+        server_version: the version string Milvus reported.
+        dim: dense vector dimension.
+        sparse: sparse mode (``none``, ``bm25``, ``client``).
+    """
+
+    name: str
+    row_count: int
+    fields: dict[str, str] = field(default_factory=dict)
+    indexes: list[dict[str, Any]] = field(default_factory=list)
+    load_state: str = ""
+    partitions: list[str] = field(default_factory=list)
+    server_version: str = ""
+    dim: int | None = None
+    sparse: str = "none"
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-friendly dict of the report."""
+        return dict(self.__dict__)
+
+
+def _type_name(value: Any) -> str:
+    return str(getattr(value, "name", value))
+
+
+def parse_stats(
+    spec: CollectionSpec,
+    caps: Capabilities,
+    description: Mapping[str, Any],
+    indexes: Sequence[Mapping[str, Any]],
+    load_state: Any,
+    partitions: Sequence[str],
+    row_count: int,
+) -> CollectionStats:
+    """Build the report from the raw describe/list answers."""
+    fields = {f["name"]: _type_name(f.get("type")) for f in description.get("fields", [])}
+    state = load_state.get("state") if isinstance(load_state, Mapping) else load_state
+    index_rows = [
+        {
+            "field": idx.get("field_name"),
+            "index_type": idx.get("index_type"),
+            "metric_type": idx.get("metric_type"),
+            "params": {
+                k: v
+                for k, v in idx.items()
+                if k not in ("field_name", "index_type", "metric_type", "index_name")
+            },
+        }
+        for idx in indexes
+    ]
+    return CollectionStats(
+        name=spec.name,
+        row_count=row_count,
+        fields=fields,
+        indexes=index_rows,
+        load_state=_type_name(state),
+        partitions=list(partitions),
+        server_version=caps.version,
+        dim=spec.dim,
+        sparse=spec.sparse_mode.value,
+    )

@@ -1,0 +1,706 @@
+"""The synchronous store: one collection, every operation, one client call each.
+
+Each method builds its request with a pure function (``requests``), makes one client
+call through :func:`call_with_retry`, and parses the answer with a pure function
+(``results``). :class:`~milvus_plugins.core.async_store.AsyncMilvusStore` has the same
+method names and differs only by ``await``.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pymilvus import MilvusClient
+
+from milvus_plugins.core.batching import WriteOptions, plan_batches
+from milvus_plugins.core.capabilities import Capabilities
+from milvus_plugins.core.config import CollectionSpec, ConnectionConfig
+from milvus_plugins.core.errors import (
+    CollectionNotFoundError,
+    ConfigError,
+    MilvusPluginsError,
+    WriteError,
+    translate,
+)
+from milvus_plugins.core.filters import Filter, compile_filter, ensure_filter, id_in
+from milvus_plugins.core.ranking import RRF, Ranker, fuse, fused_relevance
+from milvus_plugins.core.records import Record, records_to_rows, validate_records
+from milvus_plugins.core.requests import (
+    Call,
+    SparseQuery,
+    build_dense_search,
+    build_hybrid_search,
+    build_sparse_search,
+    check_k,
+    output_fields,
+)
+from milvus_plugins.core.results import Hit, order_like, parse_fused, parse_hits, parse_rows
+from milvus_plugins.core.retry import RetryPolicy, call_with_retry
+from milvus_plugins.core.schema import build_index_params, build_schema, dense_index
+from milvus_plugins.core.session import OpenMode, Session
+from milvus_plugins.core.sparse import SparseEncoder
+from milvus_plugins.core.stats import CollectionStats, parse_stats
+from milvus_plugins.core.types import MetricType, SparseMode
+
+__all__ = ["BatchRun", "HybridOptions", "MilvusStore", "client_fuse"]
+
+T = TypeVar("T")
+FilterLike = Filter | str | None
+_QUERY_WINDOW = 16384
+
+
+@dataclass(frozen=True, kw_only=True)
+class HybridOptions:
+    """Defaults for hybrid search.
+
+    Attributes:
+        ranker: :class:`RRF` (default ``k=60``) or :class:`Weighted`.
+        fetch_k: candidates per leg (``None``: ``max(4 * k, 20)``).
+        fusion: ``"server"`` (``hybrid_search``), ``"client"`` (two searches fused here,
+            identical results) or ``"auto"`` (client on Milvus Lite, where it is faster,
+            and on servers without ``hybrid_search``; server otherwise).
+    """
+
+    ranker: Ranker = field(default_factory=RRF)
+    fetch_k: int | None = None
+    fusion: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.fusion not in ("auto", "server", "client"):
+            raise ConfigError(f"fusion={self.fusion!r} must be 'auto', 'server' or 'client'.")
+        if self.fetch_k is not None:
+            check_k(self.fetch_k, "fetch_k")
+
+
+def _fetch_k(k: int, fetch_k: int | None, default: int | None) -> int:
+    chosen = fetch_k or default or max(4 * k, 20)
+    return max(check_k(chosen, "fetch_k"), k)
+
+
+def _delete_count(result: Any) -> int:
+    if isinstance(result, Mapping):
+        return int(result.get("delete_count", 0))
+    if isinstance(result, (list, tuple)):
+        return len(result)
+    return int(getattr(result, "delete_count", 0) or 0)
+
+
+class BatchRun:
+    """One batched write: rows, batches, progress bar, and the ids written so far.
+
+    Used as a context manager around the batch loop; a failure inside it becomes a
+    :class:`WriteError` listing the ids written and not written.
+    """
+
+    def __init__(self, store: Any, records: Sequence[Record], progress: bool | None) -> None:
+        options: WriteOptions = store.write_options
+        caps: Capabilities = store.capabilities
+        self.name: str = store.spec.name
+        self.ids = [r.id for r in records]
+        self.rows = records_to_rows(records, store.spec, store_missing_as_null=caps.nullable)
+        self.options = options
+        self.flush = options.flush if options.flush is not None else caps.is_lite
+        self.written = 0
+        show = options.progress if progress is None else progress
+        if show is None:
+            show = len(self.rows) >= options.progress_min_rows and sys.stderr.isatty()
+        self.bar: Any = None
+        if show:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=len(self.rows), unit="rows", desc="upsert")
+
+    def batches(self) -> Iterator[list[dict[str, Any]]]:
+        """Yield the batches; each yielded batch counts as written once the next is asked for."""
+        for start, stop in plan_batches(self.rows, self.options):
+            yield self.rows[start:stop]
+            self.written = stop
+            if self.bar is not None:
+                self.bar.update(stop - start)
+
+    def __enter__(self) -> BatchRun:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        if isinstance(exc, MilvusPluginsError) and not isinstance(exc, WriteError):
+            raise WriteError(
+                f"writing to {self.name!r} failed: {exc}",
+                written_ids=self.ids[: self.written],
+                failed_ids=self.ids[self.written :],
+            ) from exc
+
+
+class MilvusStore:
+    """Synchronous access to one collection of the canonical layout.
+
+    The constructor does no I/O: the client connects, and the collection is opened or
+    created, on first use.
+
+    Args:
+        spec: the collection spec (name, dim, index, sparse mode, declared fields ...).
+        connection: where Milvus is (default: ``MILVUS_URI``/``MILVUS_TOKEN`` or
+            ``./milvus.db``).
+        drop_old: drop an existing collection of that name when first opened.
+        open_mode: ``"check"`` (validate an existing collection against the spec) or
+            ``"adopt"`` (read its settings back).
+        write: batching, progress and flush options.
+        retry: retry policy for transient faults.
+        hybrid: hybrid-search defaults (ranker, fetch_k, fusion).
+        sparse_encoder: the encoder for ``sparse="client"`` collections.
+        client_kwargs: extra keyword arguments for ``MilvusClient``.
+    """
+
+    def __init__(
+        self,
+        spec: CollectionSpec,
+        *,
+        connection: ConnectionConfig | None = None,
+        drop_old: bool = False,
+        open_mode: OpenMode | str = OpenMode.CHECK,
+        write: WriteOptions | None = None,
+        retry: RetryPolicy | None = None,
+        hybrid: HybridOptions | None = None,
+        sparse_encoder: SparseEncoder | None = None,
+        client_kwargs: Mapping[str, Any] | None = None,
+        session: Session | None = None,
+    ) -> None:
+        if not isinstance(spec, CollectionSpec):
+            raise ConfigError(f"spec must be a CollectionSpec, got {type(spec).__name__}.")
+        if spec.sparse_mode is SparseMode.CLIENT and sparse_encoder is None:
+            raise ConfigError(
+                "sparse='client' needs sparse_encoder= (e.g. BM25Encoder().fit(corpus))."
+            )
+        try:
+            mode = OpenMode(open_mode)
+        except ValueError:
+            raise ConfigError(f"open_mode={open_mode!r} must be 'check' or 'adopt'.") from None
+        self.session = session or Session(
+            spec=spec,
+            connection=connection or ConnectionConfig.from_env(),
+            drop_old=drop_old,
+            open_mode=mode,
+        )
+        self.write_options = write or WriteOptions()
+        self.retry = retry or RetryPolicy()
+        self.hybrid = hybrid or HybridOptions()
+        self.sparse_encoder = sparse_encoder
+        self._client_kwargs = dict(client_kwargs or {})
+        self._client: Any = None
+
+    # -- connection -----------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        return f"MilvusStore(collection={self.spec.name!r}, connection={self.session.connection!r})"
+
+    @property
+    def spec(self) -> CollectionSpec:
+        """The effective collection spec (``dim`` filled once known)."""
+        return self.session.spec
+
+    @property
+    def client(self) -> Any:
+        """The underlying ``pymilvus.MilvusClient`` (connects on first access)."""
+        if self._client is None:
+            with self.session.lock:
+                if self._client is None:
+                    kwargs = self.session.client_kwargs(self._client_kwargs)
+                    self._client = self._call(lambda: MilvusClient(**kwargs), retry=False)
+        return self._client
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What the connected Milvus supports (connects on first access)."""
+        if self.session.capabilities is None:
+            version = self._call(lambda: self.client.get_server_version())
+            self.session.set_version(str(version))
+        return self.session.caps
+
+    def _call(self, fn: Callable[[], T], *, retry: bool = True) -> T:
+        policy = self.retry if retry else RetryPolicy(attempts=1)
+        return call_with_retry(fn, policy)
+
+    def close(self) -> None:
+        """Close the client connection (the store reconnects if used again)."""
+        if self._client is not None:
+            client, self._client = self._client, None
+            try:
+                client.close()
+            except Exception as exc:  # closing a dead connection must not mask the cause
+                raise translate(exc) from exc
+
+    def __enter__(self) -> MilvusStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- collection lifecycle ---------------------------------------------------------
+
+    def ensure_collection(self, dim: int | None = None) -> bool:
+        """Open the collection, creating it when absent and the dimension is known.
+
+        Returns:
+            Whether the collection exists afterwards.
+
+        Raises:
+            SchemaMismatchError: an existing collection differs from the spec.
+            UnsupportedByServerError: the spec needs a feature the server lacks.
+        """
+        session = self.session
+        if session.exists:
+            return True
+        with session.lock:
+            if session.exists:
+                return True
+            caps = self.capabilities
+            name = session.spec.name
+            if session.drop_old:
+                session.drop_old = False
+                if self._call(lambda: self.client.has_collection(name)):
+                    self._call(lambda: self.client.drop_collection(name))
+            if self._call(lambda: self.client.has_collection(name)):
+                description = self._call(lambda: self.client.describe_collection(name))
+                index = self._describe_dense_index(name)
+                session.adopt(description, index)
+                self._call(lambda: self.client.load_collection(name))
+                return True
+            spec = session.need_dim(dim)
+            if spec is None:
+                return False
+            schema = build_schema(spec, caps)
+            index_params = build_index_params(spec, caps)
+            self._call(
+                lambda: self.client.create_collection(
+                    name,
+                    schema=schema,
+                    index_params=index_params,
+                    consistency_level=spec.consistency.value,
+                ),
+                retry=False,
+            )
+            self._call(lambda: self.client.load_collection(name))
+            session.exists = True
+            return True
+
+    def _describe_dense_index(self, name: str) -> Mapping[str, Any] | None:
+        field = self.spec.fields.vector
+        try:
+            indexes = self._call(lambda: self.client.list_indexes(name, field_name=field))
+            if not indexes:
+                return None
+            return self._call(lambda: self.client.describe_index(name, indexes[0]))  # type: ignore[no-any-return]
+        except MilvusPluginsError:
+            return None
+
+    def _require(self) -> None:
+        if not self.ensure_collection():
+            raise CollectionNotFoundError(
+                f"collection {self.spec.name!r} does not exist yet; add records first "
+                "(its dimension is taken from the first vectors) or pass dim=."
+            )
+
+    def exists(self) -> bool:
+        """Whether the collection exists (opening it if it does)."""
+        return self.ensure_collection()
+
+    def drop(self) -> None:
+        """Drop the collection; the store recreates it on the next write."""
+        name = self.spec.name
+        if self._call(lambda: self.client.has_collection(name)):
+            self._call(lambda: self.client.drop_collection(name))
+        self.session.exists = False
+
+    def list_collections(self) -> list[str]:
+        """Names of the collections in the connected database."""
+        return list(self._call(lambda: self.client.list_collections()))
+
+    def flush(self) -> None:
+        """Seal and persist buffered rows (on Milvus Lite it also speeds up search)."""
+        if self.ensure_collection():
+            self._call(lambda: self.client.flush(self.spec.name))
+
+    def compact(self) -> int:
+        """Start a compaction (merging segments, purging deletes); return its job id."""
+        self._require()
+        return int(self._call(lambda: self.client.compact(self.spec.name)))
+
+    def load(self) -> None:
+        """Load the collection into memory for search."""
+        self._require()
+        self._call(lambda: self.client.load_collection(self.spec.name))
+
+    def release(self) -> None:
+        """Release the collection from memory."""
+        self._require()
+        self._call(lambda: self.client.release_collection(self.spec.name))
+
+    def create_partition(self, name: str) -> None:
+        """Create a partition (not allowed when the spec has a partition key)."""
+        self._require()
+        self._call(lambda: self.client.create_partition(self.spec.name, name))
+
+    def list_partitions(self) -> list[str]:
+        """Names of the collection's partitions."""
+        self._require()
+        return list(self._call(lambda: self.client.list_partitions(self.spec.name)))
+
+    def drop_partition(self, name: str) -> None:
+        """Release and drop a partition."""
+        self._require()
+        self._call(lambda: self.client.release_partitions(self.spec.name, [name]))
+        self._call(lambda: self.client.drop_partition(self.spec.name, name))
+
+    def stats(self) -> CollectionStats:
+        """A health report: rows, fields, indexes, load state, partitions, server version."""
+        self._require()
+        name = self.spec.name
+        description = self._call(lambda: self.client.describe_collection(name))
+        indexes = [
+            self._call(functools.partial(self.client.describe_index, name, n))
+            for n in self._call(lambda: self.client.list_indexes(name))
+        ]
+        load_state = self._call(lambda: self.client.get_load_state(name))
+        partitions = self._call(lambda: self.client.list_partitions(name))
+        return parse_stats(
+            self.spec, self.capabilities, description, indexes, load_state, partitions, self.count()
+        )
+
+    # -- writes -----------------------------------------------------------------------
+
+    def prepare_records(self, records: Sequence[Record]) -> tuple[list[Record], int | None]:
+        """Validate ``records`` and compute client sparse vectors; no I/O.
+
+        Returns:
+            The records and the dimension they imply.
+
+        Raises:
+            InvalidInputError: the first bad record; nothing is written.
+        """
+        records = list(records)
+        if not records:
+            return [], self.spec.dim
+        first = records[0].vector
+        dim = self.spec.dim or (len(first) if first is not None else None)
+        validate_records(records, self.spec, dim)
+        if self.spec.sparse_mode is SparseMode.CLIENT and self.sparse_encoder is not None:
+            missing = [r for r in records if r.sparse is None]
+            if missing:
+                vectors = self.sparse_encoder.encode_documents([r.text for r in missing])
+                for record, vector in zip(missing, vectors, strict=True):
+                    record.sparse = vector
+        return records, dim
+
+    def upsert(
+        self, records: Sequence[Record], *, mode: str = "upsert", progress: bool | None = None
+    ) -> list[str]:
+        """Write records in batches (upsert by id by default: re-runs never duplicate).
+
+        Args:
+            records: the records; all are validated before the first batch is sent.
+            mode: ``"upsert"`` (default) or ``"insert"`` (faster, duplicates possible).
+            progress: force the progress bar on or off (default: TTY and large writes).
+
+        Returns:
+            The ids written, in input order.
+
+        Raises:
+            InvalidInputError: a bad record (nothing written).
+            WriteError: a batch failed after retries; lists written and unwritten ids.
+        """
+        if mode not in ("upsert", "insert"):
+            raise ConfigError(f"mode={mode!r} must be 'upsert' or 'insert'.")
+        records, dim = self.prepare_records(records)
+        if not records:
+            return []
+        self.ensure_collection(dim)
+        run = BatchRun(self, records, progress)
+        method = getattr(self.client, mode)
+        with run:
+            for batch in run.batches():
+                self._call(functools.partial(method, self.spec.name, batch))
+        if run.flush:
+            self._call(lambda: self.client.flush(self.spec.name))
+        return run.ids
+
+    def delete(self, ids: Sequence[str] | None = None, filter: FilterLike = None) -> int:
+        """Delete by ids, by filter, or both (then a row must match both).
+
+        Returns:
+            The number of rows the server reports deleted (Milvus Lite reports the
+            keys it removed; servers report the number of delete requests applied).
+
+        Raises:
+            ConfigError: neither ids nor filter given.
+        """
+        if ids is None and filter is None:
+            raise ConfigError("delete needs ids=, filter=, or both; to empty it use drop().")
+        if not self.ensure_collection():
+            return 0
+        expr = self.expression(ensure_filter(filter))
+        if ids is not None:
+            ids = [str(i) for i in ids]
+            if not ids:
+                return 0
+            id_expr = self.expression(id_in(ids))
+            expr = f"{id_expr} and {expr}" if expr else id_expr
+        result = self._call(lambda: self.client.delete(self.spec.name, filter=expr))
+        return _delete_count(result)
+
+    # -- reads ------------------------------------------------------------------------
+
+    def expression(self, filter: FilterLike) -> str:
+        """Compile a filter for this collection and server (escaped, injection-safe)."""
+        return compile_filter(ensure_filter(filter), self.spec, self.capabilities.dialect)
+
+    def get(self, ids: Sequence[str], *, include_vectors: bool = False) -> list[Record]:
+        """Return the records with these ids, in the order given (missing ids skipped)."""
+        ids = [str(i) for i in ids]
+        if not ids or not self.ensure_collection():
+            return []
+        fields = output_fields(self.spec, include_vectors=include_vectors)
+        rows = self._call(
+            lambda: self.client.query(
+                self.spec.name,
+                filter=self.expression(id_in(ids)),
+                output_fields=fields,
+                consistency_level=self.spec.consistency.value,
+            )
+        )
+        return order_like(parse_rows(rows, self.spec), ids)
+
+    def query_kwargs(
+        self, filter: FilterLike, limit: int | None, offset: int, include_vectors: bool
+    ) -> dict[str, Any]:
+        """The keyword arguments of a ``query`` call (no ``limit``: page through all)."""
+        kwargs: dict[str, Any] = {
+            "filter": self.expression(filter),
+            "output_fields": output_fields(self.spec, include_vectors=include_vectors),
+            "consistency_level": self.spec.consistency.value,
+        }
+        if limit is not None:
+            kwargs["limit"] = check_k(limit, "limit")
+            kwargs["offset"] = offset
+        return kwargs
+
+    def query(
+        self,
+        filter: FilterLike = None,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        include_vectors: bool = False,
+    ) -> list[Record]:
+        """Return records matching ``filter`` (all when ``None``), paging past 16,384 rows."""
+        if not self.ensure_collection():
+            return []
+        kwargs = self.query_kwargs(filter, limit, offset, include_vectors)
+        if "limit" in kwargs:
+            rows = self._call(lambda: self.client.query(self.spec.name, **kwargs))
+            return parse_rows(rows, self.spec)
+        return self._query_all(kwargs)
+
+    def _query_all(self, kwargs: dict[str, Any]) -> list[Record]:
+        # Milvus caps offset + limit at 16,384: one request below that, an iterator above.
+        if self.count(kwargs["filter"]) <= _QUERY_WINDOW:
+            rows = self._call(
+                lambda: self.client.query(self.spec.name, limit=_QUERY_WINDOW, **kwargs)
+            )
+            return parse_rows(rows, self.spec)
+        iterator = self._call(
+            lambda: self.client.query_iterator(self.spec.name, batch_size=1000, **kwargs)
+        )
+        rows = []
+        try:
+            while page := self._call(iterator.next):
+                rows.extend(page)
+        finally:
+            iterator.close()
+        return parse_rows(rows, self.spec)
+
+    def count(self, filter: FilterLike = None) -> int:
+        """Number of rows matching ``filter`` (all rows when ``None``)."""
+        if not self.ensure_collection():
+            return 0
+        rows = self._call(
+            lambda: self.client.query(
+                self.spec.name,
+                filter=self.expression(filter),
+                output_fields=["count(*)"],
+                consistency_level=self.spec.consistency.value,
+            )
+        )
+        return int(rows[0]["count(*)"]) if rows else 0
+
+    def _run(self, call: Call, method: str) -> Any:
+        return self._call(lambda: getattr(self.client, method)(**call.kwargs))
+
+    def search(
+        self,
+        vector: Sequence[float],
+        *,
+        k: int = 4,
+        filter: FilterLike = None,
+        search_params: Mapping[str, Any] | None = None,
+        include_vectors: bool = False,
+    ) -> list[Hit]:
+        """Dense similarity search: the ``k`` nearest records, best first."""
+        return self.search_many(
+            [vector],
+            k=k,
+            filter=filter,
+            search_params=search_params,
+            include_vectors=include_vectors,
+        )[0]
+
+    def search_many(
+        self,
+        vectors: Sequence[Sequence[float]],
+        *,
+        k: int = 4,
+        filter: FilterLike = None,
+        search_params: Mapping[str, Any] | None = None,
+        include_vectors: bool = False,
+    ) -> list[list[Hit]]:
+        """Dense search for several query vectors in one request."""
+        check_k(k)
+        if not self.ensure_collection():
+            return [[] for _ in vectors]
+        call = build_dense_search(
+            self.spec,
+            self.capabilities,
+            vectors,
+            k=k,
+            expr=self.expression(filter),
+            search_params=search_params,
+            include_vectors=include_vectors,
+            timeout=self.session.connection.timeout,
+        )
+        metric = dense_index(self.spec, self.capabilities).metric_type
+        return parse_hits(self._run(call, "search"), self.spec, metric)
+
+    def sparse_query(self, query: SparseQuery) -> SparseQuery:
+        if isinstance(query, str) and self.spec.sparse_mode is SparseMode.CLIENT:
+            if self.sparse_encoder is None:
+                raise ConfigError("a client-sparse collection needs sparse_encoder= to search.")
+            return self.sparse_encoder.encode_queries([query])[0]
+        return query
+
+    def sparse_search(
+        self,
+        query: SparseQuery,
+        *,
+        k: int = 4,
+        filter: FilterLike = None,
+        include_vectors: bool = False,
+    ) -> list[Hit]:
+        """Keyword search: BM25 on the query text, or a client sparse vector."""
+        check_k(k)
+        if not self.ensure_collection():
+            return []
+        call = build_sparse_search(
+            self.spec,
+            self.capabilities,
+            self.sparse_query(query),
+            k=k,
+            expr=self.expression(filter),
+            include_vectors=include_vectors,
+            timeout=self.session.connection.timeout,
+        )
+        metric = self.spec.sparse_index.metric_type if self.spec.sparse_index else MetricType.IP
+        return parse_hits(self._run(call, "search"), self.spec, metric)[0]
+
+    def use_client_fusion(self, fusion: str | None = None) -> bool:
+        """Whether hybrid search fuses on the client (see :class:`HybridOptions`)."""
+        choice = fusion or self.hybrid.fusion
+        if choice == "client":
+            return True
+        if choice == "server":
+            self.capabilities.require("hybrid search", self.capabilities.hybrid_search)
+            return False
+        return self.capabilities.is_lite or not self.capabilities.hybrid_search
+
+    def hybrid_search(
+        self,
+        vector: Sequence[float],
+        query: SparseQuery,
+        *,
+        k: int = 4,
+        filter: FilterLike = None,
+        ranker: Ranker | None = None,
+        fetch_k: int | None = None,
+        fusion: str | None = None,
+        search_params: Mapping[str, Any] | None = None,
+        include_vectors: bool = False,
+    ) -> list[Hit]:
+        """Dense + sparse search fused with RRF or weighted scores.
+
+        Args:
+            vector: the dense query vector.
+            query: the keyword query (text for BM25) or a client sparse vector.
+            k: results to return.
+            filter: applied to both legs.
+            ranker: :class:`RRF` or :class:`Weighted` (default: the store's).
+            fetch_k: candidates per leg before fusion (default ``max(4k, 20)``).
+            fusion: ``"server"``, ``"client"`` or ``"auto"`` (default: the store's).
+            search_params: dense-leg knobs (``ef``, ``nprobe`` ...).
+            include_vectors: return vectors too.
+        """
+        check_k(k)
+        ranker = ranker or self.hybrid.ranker
+        legs_k = _fetch_k(k, fetch_k, self.hybrid.fetch_k)
+        if not self.ensure_collection():
+            return []
+        self.capabilities.require("sparse vectors", self.capabilities.sparse)
+        query = self.sparse_query(query)
+        if self.use_client_fusion(fusion):
+            dense = self.search(
+                vector,
+                k=legs_k,
+                filter=filter,
+                search_params=search_params,
+                include_vectors=include_vectors,
+            )
+            sparse = self.sparse_search(
+                query, k=legs_k, filter=filter, include_vectors=include_vectors
+            )
+            return client_fuse(self, dense, sparse, ranker, k)
+        call = build_hybrid_search(
+            self.spec,
+            self.capabilities,
+            vector,
+            query,
+            k=k,
+            fetch_k=legs_k,
+            expr=self.expression(filter),
+            ranker=ranker,
+            search_params=search_params,
+            include_vectors=include_vectors,
+            timeout=self.session.connection.timeout,
+        )
+        return parse_fused(self._run(call, "hybrid_search"), self.spec, ranker, 2)
+
+
+def client_fuse(
+    store: MilvusStore | Any, dense: Sequence[Hit], sparse: Sequence[Hit], ranker: Ranker, k: int
+) -> list[Hit]:
+    """Fuse a dense and a sparse result list on the client, as ``hybrid_search`` would."""
+    spec = store.spec
+    dense_metric = dense_index(spec, store.capabilities).metric_type
+    sparse_metric = spec.sparse_index.metric_type if spec.sparse_index else MetricType.IP
+    fused = fuse(
+        [[(h.id, h.distance) for h in dense], [(h.id, h.distance) for h in sparse]],
+        [dense_metric, sparse_metric],
+        ranker,
+        k,
+    )
+    records = {h.id: h.record for h in [*sparse, *dense]}
+    return [
+        Hit(record=records[i], score=fused_relevance(score, ranker, 2), distance=score)
+        for i, score in fused
+    ]
