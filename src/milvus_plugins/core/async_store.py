@@ -16,6 +16,7 @@ from pymilvus import AsyncMilvusClient
 from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.errors import CollectionNotFoundError, ConfigError
 from milvus_plugins.core.filters import id_in
+from milvus_plugins.core.mmr import select_mmr
 from milvus_plugins.core.ranking import Ranker
 from milvus_plugins.core.records import Record
 from milvus_plugins.core.requests import (
@@ -37,8 +38,9 @@ from milvus_plugins.core.store import (
     _delete_count,
     _fetch_k,
     client_fuse,
+    need_retrieval_inputs,
 )
-from milvus_plugins.core.types import MetricType
+from milvus_plugins.core.types import MetricType, RetrievalMode
 
 __all__ = ["AsyncMilvusStore"]
 
@@ -317,3 +319,63 @@ class AsyncMilvusStore:
             timeout=self.session.connection.timeout,
         )
         return parse_fused(await self._run(call, "hybrid_search"), self.spec, ranker, 2)
+
+    async def retrieve(
+        self,
+        *,
+        mode: RetrievalMode | str = RetrievalMode.DENSE,
+        vector: Sequence[float] | None = None,
+        text: str | None = None,
+        k: int = 4,
+        filter: FilterLike = None,
+        ranker: Ranker | None = None,
+        fetch_k: int | None = None,
+        search_params: Mapping[str, Any] | None = None,
+        include_vectors: bool = False,
+    ) -> list[Hit]:
+        """Async twin of :meth:`MilvusStore.retrieve`."""
+        chosen = RetrievalMode.parse(mode, field="retrieval_mode")
+        need_retrieval_inputs(chosen, vector, text)
+        if chosen is RetrievalMode.SPARSE:
+            return await self.sparse_search(
+                text or "", k=k, filter=filter, include_vectors=include_vectors
+            )
+        if chosen is RetrievalMode.HYBRID:
+            return await self.hybrid_search(
+                vector or [],
+                text or "",
+                k=k,
+                filter=filter,
+                ranker=ranker,
+                fetch_k=fetch_k,
+                search_params=search_params,
+                include_vectors=include_vectors,
+            )
+        return await self.search(
+            vector or [],
+            k=k,
+            filter=filter,
+            search_params=search_params,
+            include_vectors=include_vectors,
+        )
+
+    async def mmr_search(
+        self,
+        vector: Sequence[float],
+        *,
+        k: int = 4,
+        fetch_k: int = 20,
+        lambda_mult: float = 0.5,
+        filter: FilterLike = None,
+        search_params: Mapping[str, Any] | None = None,
+    ) -> list[Hit]:
+        """Async twin of :meth:`MilvusStore.mmr_search`."""
+        check_k(k)
+        hits = await self.search(
+            vector,
+            k=max(fetch_k, k),
+            filter=filter,
+            search_params=search_params,
+            include_vectors=True,
+        )
+        return select_mmr(vector, hits, k=k, lambda_mult=lambda_mult)

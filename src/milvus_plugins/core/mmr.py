@@ -6,7 +6,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["maximal_marginal_relevance"]
+from milvus_plugins.core.errors import InvalidInputError
+from milvus_plugins.core.results import Hit
+
+__all__ = ["maximal_marginal_relevance", "select_mmr"]
 
 
 def _normalise(matrix: np.ndarray) -> np.ndarray:
@@ -29,6 +32,8 @@ def maximal_marginal_relevance(
     ``lambda_mult * sim(query, c) - (1 - lambda_mult) * max sim(c, chosen)``.
     ``lambda_mult=1`` is plain relevance order, ``0`` maximal diversity.
     """
+    if not 0.0 <= lambda_mult <= 1.0:
+        raise InvalidInputError(f"lambda_mult={lambda_mult} must be in [0, 1].")
     if k <= 0 or len(candidates) == 0:
         return []
     matrix = _normalise(np.asarray(candidates, dtype=np.float64))
@@ -41,3 +46,19 @@ def maximal_marginal_relevance(
         objective[chosen] = -np.inf
         chosen.append(int(np.argmax(objective)))
     return chosen
+
+
+def select_mmr(
+    query: Sequence[float], hits: Sequence[Hit], *, k: int, lambda_mult: float
+) -> list[Hit]:
+    """Re-rank ``hits`` (fetched with their vectors) by MMR and keep ``k``."""
+    usable = [h for h in hits if h.record.vector is not None]
+    if not usable:
+        return []
+    chosen = maximal_marginal_relevance(
+        query,
+        [list(h.record.vector) for h in usable],  # type: ignore[arg-type]
+        k=k,
+        lambda_mult=lambda_mult,
+    )
+    return [usable[i] for i in chosen]

@@ -22,11 +22,13 @@ from milvus_plugins.core.config import CollectionSpec, ConnectionConfig
 from milvus_plugins.core.errors import (
     CollectionNotFoundError,
     ConfigError,
+    InvalidInputError,
     MilvusPluginsError,
     WriteError,
     translate,
 )
 from milvus_plugins.core.filters import Filter, compile_filter, ensure_filter, id_in
+from milvus_plugins.core.mmr import select_mmr
 from milvus_plugins.core.ranking import RRF, Ranker, fuse, fused_relevance
 from milvus_plugins.core.records import Record, records_to_rows, validate_records
 from milvus_plugins.core.requests import (
@@ -44,7 +46,7 @@ from milvus_plugins.core.schema import build_index_params, build_schema, dense_i
 from milvus_plugins.core.session import OpenMode, Session
 from milvus_plugins.core.sparse import SparseEncoder
 from milvus_plugins.core.stats import CollectionStats, parse_stats
-from milvus_plugins.core.types import MetricType, SparseMode
+from milvus_plugins.core.types import MetricType, RetrievalMode, SparseMode
 
 __all__ = ["BatchRun", "HybridOptions", "MilvusStore", "client_fuse"]
 
@@ -704,3 +706,80 @@ def client_fuse(
         Hit(record=records[i], score=fused_relevance(score, ranker, 2), distance=score)
         for i, score in fused
     ]
+
+    # -- retrieval modes --------------------------------------------------------------
+
+    def retrieve(
+        self,
+        *,
+        mode: RetrievalMode | str = RetrievalMode.DENSE,
+        vector: Sequence[float] | None = None,
+        text: str | None = None,
+        k: int = 4,
+        filter: FilterLike = None,
+        ranker: Ranker | None = None,
+        fetch_k: int | None = None,
+        search_params: Mapping[str, Any] | None = None,
+        include_vectors: bool = False,
+    ) -> list[Hit]:
+        """Search in one retrieval mode: ``dense`` (vector), ``sparse`` (text) or ``hybrid``.
+
+        Raises:
+            InvalidInputError: the mode's inputs are missing (a vector for dense and
+                hybrid, a text for sparse and hybrid).
+        """
+        chosen = RetrievalMode.parse(mode, field="retrieval_mode")
+        need_retrieval_inputs(chosen, vector, text)
+        if chosen is RetrievalMode.SPARSE:
+            return self.sparse_search(
+                text or "", k=k, filter=filter, include_vectors=include_vectors
+            )
+        if chosen is RetrievalMode.HYBRID:
+            return self.hybrid_search(
+                vector or [],
+                text or "",
+                k=k,
+                filter=filter,
+                ranker=ranker,
+                fetch_k=fetch_k,
+                search_params=search_params,
+                include_vectors=include_vectors,
+            )
+        return self.search(
+            vector or [],
+            k=k,
+            filter=filter,
+            search_params=search_params,
+            include_vectors=include_vectors,
+        )
+
+    def mmr_search(
+        self,
+        vector: Sequence[float],
+        *,
+        k: int = 4,
+        fetch_k: int = 20,
+        lambda_mult: float = 0.5,
+        filter: FilterLike = None,
+        search_params: Mapping[str, Any] | None = None,
+    ) -> list[Hit]:
+        """Maximal-marginal-relevance search: ``fetch_k`` candidates, ``k`` diverse picks."""
+        check_k(k)
+        hits = self.search(
+            vector,
+            k=max(fetch_k, k),
+            filter=filter,
+            search_params=search_params,
+            include_vectors=True,
+        )
+        return select_mmr(vector, hits, k=k, lambda_mult=lambda_mult)
+
+
+def need_retrieval_inputs(
+    mode: RetrievalMode, vector: Sequence[float] | None, text: str | None
+) -> None:
+    """Raise :class:`InvalidInputError` when ``mode`` lacks its vector or text."""
+    if mode in (RetrievalMode.DENSE, RetrievalMode.HYBRID) and vector is None:
+        raise InvalidInputError(f"retrieval mode {mode.value!r} needs a query vector.")
+    if mode in (RetrievalMode.SPARSE, RetrievalMode.HYBRID) and not (text or "").strip():
+        raise InvalidInputError(f"retrieval mode {mode.value!r} needs a non-empty query text.")
