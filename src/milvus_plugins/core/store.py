@@ -687,26 +687,6 @@ class MilvusStore:
         )
         return parse_fused(self._run(call, "hybrid_search"), self.spec, ranker, 2)
 
-
-def client_fuse(
-    store: MilvusStore | Any, dense: Sequence[Hit], sparse: Sequence[Hit], ranker: Ranker, k: int
-) -> list[Hit]:
-    """Fuse a dense and a sparse result list on the client, as ``hybrid_search`` would."""
-    spec = store.spec
-    dense_metric = dense_index(spec, store.capabilities).metric_type
-    sparse_metric = spec.sparse_index.metric_type if spec.sparse_index else MetricType.IP
-    fused = fuse(
-        [[(h.id, h.distance) for h in dense], [(h.id, h.distance) for h in sparse]],
-        [dense_metric, sparse_metric],
-        ranker,
-        k,
-    )
-    records = {h.id: h.record for h in [*sparse, *dense]}
-    return [
-        Hit(record=records[i], score=fused_relevance(score, ranker, 2), distance=score)
-        for i, score in fused
-    ]
-
     # -- retrieval modes --------------------------------------------------------------
 
     def retrieve(
@@ -783,3 +763,23 @@ def need_retrieval_inputs(
         raise InvalidInputError(f"retrieval mode {mode.value!r} needs a query vector.")
     if mode in (RetrievalMode.SPARSE, RetrievalMode.HYBRID) and not (text or "").strip():
         raise InvalidInputError(f"retrieval mode {mode.value!r} needs a non-empty query text.")
+
+
+def client_fuse(
+    store: MilvusStore | Any, dense: Sequence[Hit], sparse: Sequence[Hit], ranker: Ranker, k: int
+) -> list[Hit]:
+    """Fuse a dense and a sparse result list on the client, as ``hybrid_search`` would."""
+    spec = store.spec
+    dense_metric = dense_index(spec, store.capabilities).metric_type
+    sparse_metric = spec.sparse_index.metric_type if spec.sparse_index else MetricType.IP
+    fused = fuse(
+        [[(h.id, h.distance) for h in dense], [(h.id, h.distance) for h in sparse]],
+        [dense_metric, sparse_metric],
+        ranker,
+        k,
+    )
+    records = {h.id: h.record for h in [*sparse, *dense]}
+    return [
+        Hit(record=records[i], score=fused_relevance(score, ranker, 2), distance=score)
+        for i, score in fused
+    ]
