@@ -5,6 +5,7 @@ into :class:`Record`, core filters and queries, and call :class:`MilvusStore` or
 :class:`AsyncMilvusStore`.
 """
 
+from milvus_plugins.core import _pymilvus_import  # noqa: F401  (must run first)
 from milvus_plugins.core.async_store import AsyncMilvusStore
 from milvus_plugins.core.batching import WriteOptions
 from milvus_plugins.core.capabilities import Capabilities, detect_capabilities
@@ -15,6 +16,7 @@ from milvus_plugins.core.config import (
     FieldNames,
     MetadataField,
 )
+from milvus_plugins.core.dict_filters import filter_from_dict
 from milvus_plugins.core.errors import (
     AuthenticationError,
     CollectionNotFoundError,
@@ -147,6 +149,7 @@ __all__ = [
     "doc_id_in",
     "eq",
     "exists",
+    "filter_from_dict",
     "gt",
     "gte",
     "id_in",

@@ -2,7 +2,7 @@
 
 A :class:`Record` is what adapters hand to the store and what reads hand back. This
 module checks records before anything is written (dimension, NaN/inf, empty text,
-text length, JSON-serialisable metadata, reserved keys, duplicate ids, id types) and
+text length, JSON-serialisable metadata, duplicate ids, id types) and
 converts them to and from Milvus rows, moving declared metadata keys into their typed
 columns and back.
 """
@@ -178,11 +178,9 @@ def validate_record(
     for key in record.metadata:
         if not isinstance(key, str):
             raise InvalidInputError(f"{where}: metadata key {key!r} must be a string.")
-    reserved = sorted(set(record.metadata) & set(spec.fields.all()))
-    if reserved:
-        raise InvalidInputError(
-            f"{where}: metadata keys {reserved} clash with reserved fields; rename them."
-        )
+    # Undeclared keys live inside the metadata JSON column, so a key named like a
+    # canonical field ("id", "text" ...) cannot clash with it; declared fields that
+    # would clash are rejected by CollectionSpec.
     _check_json(record.metadata, where)
     _check_json(record.extra, where)
     for decl in spec.declared_fields:

@@ -1,0 +1,117 @@
+"""MongoDB-style filter dicts (the LangChain convention) -> the core filter tree.
+
+``{"genre": "sci-fi", "year": {"$gte": 2000}}`` means genre == "sci-fi" AND year >= 2000.
+Operators: ``$eq $ne $gt $gte $lt $lte $in $nin $like $contains $exists`` on a key, and
+``$and $or`` (lists of filters) and ``$not`` (a filter, or an operator dict on a key).
+Several keys, or several operators on one key, are combined with AND. Anything else
+raises :class:`FilterError` naming the operator, never a silently different filter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from milvus_plugins.core.errors import FilterError
+from milvus_plugins.core.filters import (
+    Filter,
+    and_,
+    contains,
+    eq,
+    exists,
+    gt,
+    gte,
+    in_,
+    like,
+    lt,
+    lte,
+    ne,
+    nin,
+    not_,
+    or_,
+)
+
+__all__ = ["OPERATORS", "filter_from_dict"]
+
+
+def _exists(key: str, value: Any) -> Filter:
+    if not isinstance(value, bool):
+        raise FilterError(f"$exists on {key!r} takes true or false, got {value!r}.")
+    return exists(key) if value else not_(exists(key))
+
+
+def _not(key: str, value: Any) -> Filter:
+    if isinstance(value, Mapping):
+        return not_(_key_filter(key, value))
+    return ne(key, value)
+
+
+OPERATORS: dict[str, Callable[[str, Any], Filter]] = {
+    "$eq": eq,
+    "$ne": ne,
+    "$gt": gt,
+    "$gte": gte,
+    "$lt": lt,
+    "$lte": lte,
+    "$in": in_,
+    "$nin": nin,
+    "$like": like,
+    "$contains": contains,
+    "$exists": _exists,
+    "$not": _not,
+}
+
+
+def _key_filter(key: str, condition: Any) -> Filter:
+    if isinstance(condition, Mapping):
+        if not condition:
+            raise FilterError(f"the condition on {key!r} is an empty dict.")
+        parts = []
+        for op, value in condition.items():
+            builder = OPERATORS.get(op)
+            if builder is None:
+                known = ", ".join(sorted(OPERATORS))
+                raise FilterError(f"unknown operator {op!r} on {key!r}; supported: {known}.")
+            parts.append(builder(key, value))
+        return parts[0] if len(parts) == 1 else and_(*parts)
+    if isinstance(condition, (list, tuple, set)):
+        raise FilterError(
+            f"the value of {key!r} is a list; write {{{key!r}: {{'$in': [...]}}}} to match "
+            "any of several values, or '$contains' to match inside a list."
+        )
+    return eq(key, condition)
+
+
+def _logical(op: str, value: Any) -> Filter:
+    if op == "$not":
+        if not isinstance(value, Mapping):
+            raise FilterError(f"$not takes a filter dict, got {value!r}.")
+        return not_(filter_from_dict(value))
+    if not isinstance(value, (list, tuple)) or not value:
+        raise FilterError(f"{op} takes a non-empty list of filter dicts, got {value!r}.")
+    children = [filter_from_dict(v) for v in value]
+    return and_(*children) if op == "$and" else or_(*children)
+
+
+def filter_from_dict(spec: Mapping[str, Any]) -> Filter:
+    """Translate a MongoDB-style filter dict into a core filter tree.
+
+    Raises:
+        FilterError: an unknown operator, a malformed condition, or a value that is not
+            a string, number or bool.
+    """
+    if not isinstance(spec, Mapping):
+        raise FilterError(f"a filter must be a dict, got {type(spec).__name__}.")
+    if not spec:
+        raise FilterError("the filter dict is empty; pass filter=None to match everything.")
+    parts: list[Filter] = []
+    for key, value in spec.items():
+        if not isinstance(key, str):
+            raise FilterError(f"filter key {key!r} must be a string.")
+        if key in ("$and", "$or", "$not"):
+            parts.append(_logical(key, value))
+        elif key.startswith("$"):
+            raise FilterError(f"unknown top-level operator {key!r}; use $and, $or or $not.")
+        else:
+            parts.append(_key_filter(key, value))
+    return parts[0] if len(parts) == 1 else and_(*parts)
