@@ -7,6 +7,7 @@ created lazily on first use, inside the running event loop.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -108,6 +109,11 @@ class AsyncMilvusStore:
         spec = session.need_dim(dim)
         if spec is None:
             return False
+        if caps.is_lite:
+            # AsyncMilvusClient.create_collection waits for the index build through
+            # AllocTimestamp, which Milvus Lite does not implement: create it with the
+            # sync client (in a worker thread, under the session lock) instead.
+            return await asyncio.to_thread(self.sync.ensure_collection, dim)
         await self._call(
             lambda: self.client.create_collection(
                 name,
@@ -134,6 +140,13 @@ class AsyncMilvusStore:
     async def _require(self) -> None:
         if not await self.ensure_collection():
             raise CollectionNotFoundError(f"collection {self.spec.name!r} does not exist yet.")
+
+    async def drop(self) -> None:
+        """Async twin of :meth:`MilvusStore.drop`."""
+        name = self.spec.name
+        if await self._call(lambda: self.client.has_collection(name)):
+            await self._call(lambda: self.client.drop_collection(name))
+        self.session.exists = False
 
     async def upsert(
         self, records: Sequence[Record], *, mode: str = "upsert", progress: bool | None = None

@@ -75,7 +75,10 @@ class HybridOptions:
         if self.fusion not in ("auto", "server", "client"):
             raise ConfigError(f"fusion={self.fusion!r} must be 'auto', 'server' or 'client'.")
         if self.fetch_k is not None:
-            check_k(self.fetch_k, "fetch_k")
+            try:
+                check_k(self.fetch_k, "fetch_k")
+            except InvalidInputError as exc:  # a bad option is a configuration error
+                raise ConfigError(str(exc)) from None
 
 
 def _fetch_k(k: int, fetch_k: int | None, default: int | None) -> int:
@@ -389,13 +392,14 @@ class MilvusStore:
             return [], self.spec.dim
         first = records[0].vector
         dim = self.spec.dim or (len(first) if first is not None else None)
-        validate_records(records, self.spec, dim)
         if self.spec.sparse_mode is SparseMode.CLIENT and self.sparse_encoder is not None:
-            missing = [r for r in records if r.sparse is None]
+            # Encode before validating: validation requires every record's sparse vector.
+            missing = [r for r in records if r.sparse is None and isinstance(r.text, str)]
             if missing:
                 vectors = self.sparse_encoder.encode_documents([r.text for r in missing])
                 for record, vector in zip(missing, vectors, strict=True):
                     record.sparse = vector
+        validate_records(records, self.spec, dim)
         return records, dim
 
     def upsert(
