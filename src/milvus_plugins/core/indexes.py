@@ -130,11 +130,13 @@ class _IvfBase(IndexConfig):
 
     search_knobs: ClassVar[tuple[str, ...]] = ("nprobe",)
     nlist: int = 128
-    nprobe: int = 16
+    nprobe: int = None  # type: ignore[assignment]  # None: min(16, nlist)
 
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_range("nlist", self.nlist, 1, 65536)
+        if self.nprobe is None:
+            object.__setattr__(self, "nprobe", min(16, self.nlist))
         _check_range("nprobe", self.nprobe, 1, 65536)
         if self.nprobe > self.nlist:
             raise ConfigError(
