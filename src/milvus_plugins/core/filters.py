@@ -12,10 +12,17 @@ Semantics, the same on every backend (:func:`matches` is the executable definiti
 
 * A key missing from a row makes a positive leaf false and its negation true
   (``ne("k", 1)`` matches rows without ``k``, as in MongoDB-style filters).
-* A leaf that compares values of different kinds (a string with a number, a bool with
-  a number) is *unknown*: neither it nor its negation matches (Milvus' three-valued logic).
-* ``not`` is pushed down to the leaves (De Morgan), so the compiled expression keeps
-  these semantics on engines that treat missing JSON keys as NULL.
+* A leaf that compares values of different kinds (a string with a number, a list or an
+  object with a scalar) is *unknown*: neither it nor its negation matches (Milvus'
+  three-valued logic). ``like`` on a non-string and ``contains*`` on a non-list are
+  such comparisons too.
+* Do not store bools and numbers under the same key: Milvus Lite compares ``true`` as
+  ``1`` (Python semantics) while servers keep them apart, so comparing a bool with a
+  number is backend-defined (:func:`matches` treats it as unknown).
+* ``not`` is pushed down to the leaves (De Morgan). On engines with ``exists`` a negated
+  leaf on a JSON key becomes ``not exists k or <kind-exact complement>`` (``k < v or
+  k > v`` for ``not k == v``, ``k >= v`` for ``not k < v``), because some engines
+  (Milvus Lite) evaluate ``k != 1`` as true when ``k`` holds a string.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ __all__ = [
     "Compare",
     "Contains",
     "Dialect",
+    "Empty",
     "Exists",
     "Filter",
     "In",
@@ -56,6 +64,7 @@ __all__ = [
     "gte",
     "id_in",
     "in_",
+    "is_empty",
     "like",
     "lt",
     "lte",
@@ -128,6 +137,13 @@ class Exists(_Node):
 
 
 @dataclass(frozen=True)
+class Empty(_Node):
+    """The metadata key is missing, null, an empty string or an empty list."""
+
+    key: str
+
+
+@dataclass(frozen=True)
 class And(_Node):
     """Every child matches (an empty ``And`` matches everything)."""
 
@@ -155,7 +171,7 @@ class Raw(_Node):
     expression: str
 
 
-Filter = Compare | In | Like | Contains | Exists | And | Or | Not | Raw
+Filter = Compare | In | Like | Contains | Exists | Empty | And | Or | Not | Raw
 
 
 # -- builders ---------------------------------------------------------------------------
@@ -270,6 +286,11 @@ def exists(key: str) -> Filter:
     return Exists(_key(key))
 
 
+def is_empty(key: str) -> Filter:
+    """Match rows whose ``key`` is missing, null, ``""`` or ``[]`` (LlamaIndex's IS_EMPTY)."""
+    return Empty(_key(key))
+
+
 def and_(*filters: Filter) -> Filter:
     """Match rows that every filter matches."""
     return And(tuple(filters))
@@ -376,12 +397,53 @@ class _Compiler:
             return f"not ({node.expression})" if negate else f"({node.expression})"
         if isinstance(node, Exists):
             return self._exists(node, negate)
+        if isinstance(node, Empty):
+            return self._empty(node, negate)
+        if isinstance(node, Like) and not any(ch in node.pattern for ch in "%_"):
+            # A pattern without wildcards is an equality (Milvus Lite's `like` also matches
+            # the pattern plus a trailing newline: its regex ends with `$`).
+            node = Compare(node.key, "==", node.pattern, node.target)
         key = node.key
         ref = self.ref(key, getattr(node, "target", "metadata"))
+        if isinstance(node, Compare) and node.op == "!=" and not negate and self._kind_exact(ref):
+            self._check_type(key, ref, node.value)
+            return self._complement(Compare(node.key, "==", node.value, node.target), ref)
         leaf = self._leaf(node, ref)
         if not negate:
             return leaf
+        if self._kind_exact(ref):
+            return f"(not exists {ref.expr} or {self._complement(node, ref)})"
         return self._negated(leaf, ref)
+
+    def _kind_exact(self, ref: _Ref) -> bool:
+        # JSON keys on engines with `exists`: negations are emitted as kind-exact
+        # complements, so a row whose value has another kind matches neither a leaf nor
+        # its negation. (Milvus Lite evaluates `metadata["k"] != 1` as true for "a".)
+        return not ref.column and self.dialect.missing_is_null and self.dialect.json_exists
+
+    def _differs(self, ref: _Ref, value: Scalar) -> str:
+        if isinstance(value, bool):
+            return f"({ref.expr} == {_literal(not value)})"
+        literal = _literal(value)
+        return f"({ref.expr} < {literal} or {ref.expr} > {literal})"
+
+    def _complement(self, node: Compare | In | Like | Contains, ref: _Ref) -> str:
+        """The negation of a leaf on a JSON key, true only for values of the leaf's kind."""
+        if isinstance(node, Compare):
+            self._check_type(node.key, ref, node.value)
+            if node.op == "==":
+                return self._differs(ref, node.value)
+            flipped = {"!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}[node.op]
+            return f"({ref.expr} {flipped} {_literal(node.value)})"
+        if isinstance(node, In):
+            if not node.values:
+                return "true"
+            return "(" + " and ".join(self._differs(ref, v) for v in node.values) + ")"
+        if isinstance(node, Like):
+            # `like "%"` is true exactly for strings: non-strings match neither side.
+            return f'({ref.expr} like "%" and not {self._leaf(node, ref)})'
+        # `json_contains_all(k, [])` is true exactly for lists: non-lists match neither side.
+        return f"(json_contains_all({ref.expr}, []) and not {self._leaf(node, ref)})"
 
     def _bool(self, node: And | Or, negate: bool) -> str:
         is_and = isinstance(node, And) != negate
@@ -403,6 +465,30 @@ class _Compiler:
                 f"exists({node.key!r}) needs 'exists' on JSON keys, which this Milvus lacks."
             )
         return f"(not exists {ref.expr})" if negate else f"(exists {ref.expr})"
+
+    def _empty(self, node: Empty, negate: bool) -> str:
+        ref = self.ref(node.key)
+        if ref.column:
+            parts = [f"{ref.expr} is null"] if self.dialect.nullable else []
+            if ref.declared_type is ScalarType.VARCHAR:
+                parts.append(f'{ref.expr} == ""')
+            elif ref.declared_type is ScalarType.ARRAY:
+                parts.append(f"array_length({ref.expr}) == 0")
+            if not parts:
+                return "true" if negate else "false"
+            either = "(" + " or ".join(parts) + ")"
+            return f"(not {either})" if negate else either
+        if not self.dialect.json_exists:
+            raise FilterError(
+                f"is_empty({node.key!r}) needs 'exists' on JSON keys, which this Milvus lacks."
+            )
+        # `json_contains_all(k, [])` is true exactly for lists, and `exists k[0]` for
+        # non-empty ones: together they say "k is an empty list".
+        k = ref.expr
+        is_list = f"json_contains_all({k}, [])"
+        if negate:
+            return f'(exists {k} and not ({k} == "") and (not {is_list} or exists {k}[0]))'
+        return f'(not exists {k} or {k} == "" or ({is_list} and not exists {k}[0]))'
 
     def _negated(self, leaf: str, ref: _Ref) -> str:
         if ref.column:
@@ -438,7 +524,10 @@ class _Compiler:
             )
         prefix = "array" if ref.column else "json"
         if node.mode == "one":
-            return f"{prefix}_contains({ref.expr}, {_literal(node.values[0])})"
+            value = _literal(node.values[0])
+            # Milvus Lite parses a bare `-1` only in expressions, not as a call argument.
+            value = f"({value})" if value.startswith("-") else value
+            return f"{prefix}_contains({ref.expr}, {value})"
         values = "[" + ", ".join(_literal(v) for v in node.values) + "]"
         return f"{prefix}_contains_{node.mode}({ref.expr}, {values})"
 
@@ -473,7 +562,7 @@ def compile_filter(
         return ""
     if isinstance(node, str):
         return node
-    if not isinstance(node, (Compare, In, Like, Contains, Exists, And, Or, Not, Raw)):
+    if not isinstance(node, (Compare, In, Like, Contains, Exists, Empty, And, Or, Not, Raw)):
         raise FilterError(f"filter {node!r} is not a filter tree, a string or None.")
     return _Compiler(spec, dialect or Dialect()).compile(node)
 
@@ -520,6 +609,9 @@ def _like(value: str, pattern: str) -> bool:
 def _leaf_value(node: Filter, row: Mapping[str, Any]) -> bool | None:
     if isinstance(node, Exists):
         return row.get(node.key) is not None
+    if isinstance(node, Empty):
+        value = row.get(node.key)
+        return value is None or (isinstance(value, (str, list)) and len(value) == 0)
     assert isinstance(node, (Compare, In, Like, Contains))  # callers pass leaves only
     if node.key not in row or row[node.key] is None:
         return False
@@ -573,6 +665,6 @@ def ensure_filter(value: Filter | str | None) -> Filter | str | None:
     """Accept a filter tree, a raw expression string or ``None``; reject anything else."""
     if value is None or isinstance(value, str):
         return value
-    if isinstance(value, (Compare, In, Like, Contains, Exists, And, Or, Not, Raw)):
+    if isinstance(value, (Compare, In, Like, Contains, Exists, Empty, And, Or, Not, Raw)):
         return value
     raise FilterError(f"filter must be a core filter, an expression string or None; got {value!r}.")

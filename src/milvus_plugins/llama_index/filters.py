@@ -1,0 +1,213 @@
+"""LlamaIndex ``MetadataFilters`` -> core filters.
+
+Every :class:`FilterOperator` maps onto one core filter; nested ``MetadataFilters`` and
+the ``AND`` / ``OR`` / ``NOT`` conditions map onto the core's boolean nodes. Keys and
+values are never pasted into an expression here: the core compiler escapes them, so a
+hostile value such as ``'" or id != "'`` only ever matches itself.
+
+==========================  ==============================================================
+operator                    meaning on Milvus
+==========================  ==============================================================
+``EQ`` ``NE``               equal / not equal (``NE`` also matches nodes without the key)
+``GT`` ``GTE`` ``LT``       ordered comparisons
+``LTE``
+``IN`` ``NIN``              one of a list / none of it (``NIN`` matches nodes without the
+                            key)
+``CONTAINS``                a list-valued key contains the value
+``ANY`` ``ALL``             a list-valued key contains at least one / every value
+``TEXT_MATCH``              the string contains the value as a substring (case-sensitive);
+                            a value with ``%`` or ``_`` raises :class:`FilterError`
+                            because Milvus ``like`` cannot match them literally
+``TEXT_MATCH_INSENSITIVE``  raises :class:`FilterError`: Milvus has no case-insensitive
+                            string match, and a case-sensitive one would silently differ
+``IS_EMPTY``                the key is missing, null, ``""`` or ``[]``
+==========================  ==============================================================
+
+Conditions: ``AND`` (the default) needs every filter, ``OR`` at least one, and ``NOT``
+matches when *none* of the filters match (``not (f1 or f2 ...)``), as LlamaIndex's own
+reference evaluator (``build_metadata_filter_fn``) and its Qdrant integration define it.
+
+The keys ``ref_doc_id`` and ``doc_id`` address the node's source document (the
+``doc_id`` column), since LlamaIndex stores conventionally expose the reference document
+under those names. The collection's other field names (``id``, ``text``, ``vector``,
+``sparse``, ``metadata``, ``extra``) are not metadata and raise :class:`FilterError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from llama_index.core.vector_stores.types import (
+    FilterCondition,
+    FilterOperator,
+    MetadataFilter,
+    MetadataFilters,
+)
+
+from milvus_plugins.core import filters as core
+from milvus_plugins.core.config import FieldNames
+from milvus_plugins.core.errors import FilterError
+from milvus_plugins.core.filters import Compare, CompareOp, Filter, In, Like
+
+__all__ = ["DOC_ID_KEYS", "metadata_filter", "to_core_filter"]
+
+DOC_ID_KEYS = frozenset({"ref_doc_id", "doc_id"})
+"""Filter keys that address the source-document column rather than the metadata JSON."""
+
+_RESERVED = frozenset(FieldNames().all()) - DOC_ID_KEYS
+
+_Builder = Callable[[str, Any], Filter]
+
+
+def _scalar(op: FilterOperator, key: str, value: Any) -> Any:
+    if value is None:
+        raise FilterError(
+            f"filter {key!r} {op.value!r} None: None cannot be compared; "
+            "use FilterOperator.IS_EMPTY to find nodes without a value."
+        )
+    if isinstance(value, (list, tuple)):
+        raise FilterError(
+            f"filter {key!r} {op.value!r} needs a single value, got the list {value!r}; "
+            "use IN, NIN, ANY or ALL for lists."
+        )
+    return value
+
+
+def _listed(op: FilterOperator, key: str, value: Any) -> list[Any]:
+    if not isinstance(value, (list, tuple)):
+        raise FilterError(
+            f"filter {key!r} {op.value!r} needs a list of values, got {value!r}; "
+            f"use [{value!r}] or FilterOperator.EQ."
+        )
+    return list(value)
+
+
+def _text(op: FilterOperator, key: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise FilterError(f"filter {key!r} {op.value!r} needs a string value, got {value!r}.")
+    return value
+
+
+def _text_match_insensitive(key: str, value: Any) -> Filter:
+    raise FilterError(
+        f"filter {key!r} text_match_insensitive: Milvus has no case-insensitive string "
+        "match, and a case-sensitive one would silently return different nodes. Store a "
+        f"lower-cased copy of {key!r} in the metadata and filter it with TEXT_MATCH on "
+        "the lower-cased value."
+    )
+
+
+_METADATA_BUILDERS: dict[FilterOperator, _Builder] = {
+    FilterOperator.EQ: lambda k, v: core.eq(k, _scalar(FilterOperator.EQ, k, v)),
+    FilterOperator.NE: lambda k, v: core.ne(k, _scalar(FilterOperator.NE, k, v)),
+    FilterOperator.GT: lambda k, v: core.gt(k, _scalar(FilterOperator.GT, k, v)),
+    FilterOperator.GTE: lambda k, v: core.gte(k, _scalar(FilterOperator.GTE, k, v)),
+    FilterOperator.LT: lambda k, v: core.lt(k, _scalar(FilterOperator.LT, k, v)),
+    FilterOperator.LTE: lambda k, v: core.lte(k, _scalar(FilterOperator.LTE, k, v)),
+    FilterOperator.IN: lambda k, v: core.in_(k, _listed(FilterOperator.IN, k, v)),
+    FilterOperator.NIN: lambda k, v: core.nin(k, _listed(FilterOperator.NIN, k, v)),
+    FilterOperator.CONTAINS: lambda k, v: core.contains(k, _scalar(FilterOperator.CONTAINS, k, v)),
+    FilterOperator.ANY: lambda k, v: core.contains_any(k, _listed(FilterOperator.ANY, k, v)),
+    FilterOperator.ALL: lambda k, v: core.contains_all(k, _listed(FilterOperator.ALL, k, v)),
+    FilterOperator.TEXT_MATCH: lambda k, v: core.text_contains(
+        k, _text(FilterOperator.TEXT_MATCH, k, v)
+    ),
+    FilterOperator.TEXT_MATCH_INSENSITIVE: _text_match_insensitive,
+    FilterOperator.IS_EMPTY: lambda k, v: core.is_empty(k),
+}
+
+
+_COMPARISONS: dict[FilterOperator, CompareOp] = {
+    FilterOperator.EQ: "==",
+    FilterOperator.GT: ">",
+    FilterOperator.GTE: ">=",
+    FilterOperator.LT: "<",
+    FilterOperator.LTE: "<=",
+}
+
+
+def _doc_id_filter(op: FilterOperator, key: str, value: Any) -> Filter:
+    """A filter on the source-document column (a non-null VARCHAR, ``""`` for none)."""
+    if op is FilterOperator.IS_EMPTY:
+        return Compare("doc_id", "==", "", target="doc_id")
+    if op in (FilterOperator.IN, FilterOperator.NIN):
+        values = tuple(str(_text(op, key, v)) for v in _listed(op, key, value))
+        node: Filter = In("doc_id", values, target="doc_id")
+        return core.not_(node) if op is FilterOperator.NIN else node
+    if op is FilterOperator.TEXT_MATCH:
+        substring = _text(op, key, value)
+        core.text_contains(key, substring)  # the same wildcard check as for metadata
+        return Like("doc_id", f"%{substring}%", target="doc_id")
+    if op not in _COMPARISONS and op is not FilterOperator.NE:
+        raise FilterError(
+            f"filter {key!r} {op.value!r}: {key!r} is the node's source document id (a "
+            "string); use EQ, NE, GT, GTE, LT, LTE, IN, NIN, TEXT_MATCH or IS_EMPTY."
+        )
+    text = _text(op, key, _scalar(op, key, value))
+    if op is FilterOperator.NE:
+        return core.not_(Compare("doc_id", "==", text, target="doc_id"))
+    return Compare("doc_id", _COMPARISONS[op], text, target="doc_id")
+
+
+def metadata_filter(item: MetadataFilter) -> Filter:
+    """Translate one :class:`MetadataFilter` into a core filter.
+
+    Raises:
+        FilterError: the operator cannot be expressed exactly on Milvus, the value does
+            not fit the operator, or the key is one of the collection's own fields.
+    """
+    op = FilterOperator(item.operator)
+    key = item.key
+    if key in DOC_ID_KEYS:
+        return _doc_id_filter(op, key, item.value)
+    if key in _RESERVED:
+        raise FilterError(
+            f"filter key {key!r} names a field of the collection, not metadata; filter node "
+            "ids with node_ids=, documents with doc_ids= (or the key 'ref_doc_id')."
+        )
+    builder = _METADATA_BUILDERS.get(op)
+    if builder is None:  # a FilterOperator added by a newer LlamaIndex
+        raise FilterError(f"filter operator {op.value!r} is not supported by this store.")
+    return builder(key, item.value)
+
+
+def _combine(children: Sequence[Filter], condition: FilterCondition) -> Filter:
+    if condition is FilterCondition.AND:
+        return core.and_(*children)
+    if condition is FilterCondition.OR:
+        return core.or_(*children)
+    if condition is FilterCondition.NOT:
+        return core.not_(core.or_(*children))
+    raise FilterError(f"filter condition {condition!r} is not supported; use and, or or not.")
+
+
+def _translate(filters: MetadataFilters) -> Filter:
+    if not filters.filters:
+        return core.and_()  # no constraint, as in LlamaIndex's reference evaluator
+    children = [
+        _translate(f) if isinstance(f, MetadataFilters) else metadata_filter(f)
+        for f in filters.filters
+    ]
+    condition = FilterCondition(filters.condition or FilterCondition.AND)
+    return _combine(children, condition)
+
+
+def to_core_filter(filters: MetadataFilters | None) -> Filter | None:
+    """Translate LlamaIndex ``MetadataFilters`` (possibly nested) into a core filter.
+
+    Returns:
+        The core filter, or ``None`` when there is nothing to filter on.
+
+    Raises:
+        FilterError: an operator, value or key that Milvus cannot express exactly.
+    """
+    if filters is None:
+        return None
+    if not isinstance(filters, MetadataFilters):
+        raise FilterError(
+            f"filters must be llama_index MetadataFilters, got {type(filters).__name__}."
+        )
+    if not filters.filters:
+        return None
+    return _translate(filters)

@@ -1,0 +1,142 @@
+"""LlamaIndex nodes <-> core records.
+
+A node is stored as one :class:`~milvus_plugins.core.Record`:
+
+* ``id`` is the node id, ``text`` its content (``MetadataMode.NONE``), ``vector`` its
+  embedding and ``metadata`` its user metadata, unchanged, so a LangChain reader of the
+  same collection sees exactly the metadata a LlamaIndex user wrote;
+* ``doc_id`` is the node's ``ref_doc_id`` (the source document), which
+  ``delete(ref_doc_id)`` and ``doc_ids=`` filters use;
+* ``extra`` holds everything else LlamaIndex needs to rebuild the node: its class, its
+  relationships, character offsets, excluded metadata keys and templates.
+
+Metadata keys that collide with the collection's own field names (``id``, ``text``,
+``doc_id`` ...) cannot live in the metadata JSON; they are kept in ``extra`` instead, so
+the node still round-trips, but they are not filterable and a LangChain reader does
+not see them.
+
+Records written by another framework (no LlamaIndex data in ``extra``) are read back
+as plain :class:`TextNode` objects whose ``SOURCE`` relationship is the record's
+``doc_id``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from llama_index.core.schema import (
+    BaseNode,
+    Document,
+    ImageNode,
+    IndexNode,
+    MetadataMode,
+    Node,
+    NodeRelationship,
+    RelatedNodeInfo,
+    TextNode,
+)
+
+from milvus_plugins.core.config import FieldNames
+from milvus_plugins.core.errors import InvalidInputError
+from milvus_plugins.core.records import Record
+
+__all__ = ["EXTRA_KEY", "node_to_record", "nodes_to_records", "record_to_node"]
+
+EXTRA_KEY = "llama_index"
+"""The key under which LlamaIndex-private node data lives in ``Record.extra``."""
+
+_NODE_CLASSES: dict[str, type[BaseNode]] = {
+    cls.class_name(): cls for cls in (TextNode, Node, Document, IndexNode, ImageNode)
+}
+# Stored elsewhere in the record (or never stored: the embedding is the vector field).
+_RECORD_FIELDS = frozenset({"id_", "embedding", "metadata", "text", "class_name"})
+_RESERVED_METADATA = frozenset(FieldNames().all())
+
+
+def node_to_record(node: BaseNode) -> Record:
+    """Convert a node (with its embedding) to a record.
+
+    Raises:
+        InvalidInputError: the node is not a LlamaIndex node.
+    """
+    if not isinstance(node, BaseNode):
+        raise InvalidInputError(
+            f"expected LlamaIndex nodes (TextNode, Document ...), got {type(node).__name__}."
+        )
+    state = node.model_dump(mode="json")
+    private = {k: v for k, v in state.items() if k not in _RECORD_FIELDS}
+    resource = private.get("text_resource")
+    if isinstance(resource, dict):
+        # The text lives in the record's text field; keep the rest of the resource only.
+        private["text_resource"] = {**resource, "text": None}
+    metadata = dict(node.metadata)
+    reserved = {key: metadata.pop(key) for key in sorted(_RESERVED_METADATA & set(metadata))}
+    extra: dict[str, Any] = {"class_name": node.class_name(), "node": private}
+    if reserved:
+        extra["reserved_metadata"] = reserved
+    return Record(
+        id=node.node_id,
+        text=node.get_content(metadata_mode=MetadataMode.NONE),
+        vector=node.embedding,
+        metadata=metadata,
+        doc_id=node.ref_doc_id or "",
+        extra={EXTRA_KEY: extra},
+    )
+
+
+def nodes_to_records(nodes: Sequence[BaseNode]) -> list[Record]:
+    """Convert nodes to records, in order."""
+    return [node_to_record(node) for node in nodes]
+
+
+def stored_embedding(vector: Any) -> list[float]:
+    """Return a stored float32 vector as the shortest decimals that round to it.
+
+    Milvus keeps float32: ``0.1`` comes back as ``0.10000000149011612``. Printing each
+    float32 with its shortest round-trip representation gives ``0.1`` again, so an
+    embedding written as short decimals reads back equal, and any other embedding reads
+    back as close as float32 storage allows.
+    """
+    as_text = np.asarray(vector, dtype=np.float32).astype(str)
+    return as_text.astype(np.float64).tolist()  # type: ignore[no-any-return]
+
+
+def record_to_node(record: Record, *, include_embedding: bool = False) -> BaseNode:
+    """Rebuild the node a record was written from.
+
+    Args:
+        record: a record read from the store.
+        include_embedding: set ``node.embedding`` from the record's vector (when read).
+
+    Returns:
+        A node of the class it was written as (``TextNode`` for records written by
+        another framework), equal in id, text, metadata, relationships and ``ref_doc_id``.
+    """
+    embedding = None
+    if include_embedding and record.vector is not None:
+        embedding = stored_embedding(record.vector)
+    private = record.extra.get(EXTRA_KEY)
+    if not isinstance(private, dict):
+        return _foreign_node(record, embedding)
+    metadata = {**record.metadata, **(private.get("reserved_metadata") or {})}
+    cls = _NODE_CLASSES.get(str(private.get("class_name")), TextNode)
+    state = dict(private.get("node") or {})
+    state.update(id_=record.id, metadata=metadata, embedding=embedding)
+    node = cls.model_validate(state)
+    node.set_content(record.text)
+    return node
+
+
+def _foreign_node(record: Record, embedding: list[float] | None) -> TextNode:
+    relationships = {}
+    if record.doc_id:
+        relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=record.doc_id)
+    return TextNode(
+        id_=record.id,
+        text=record.text,
+        metadata=dict(record.metadata),
+        embedding=embedding,
+        relationships=relationships,
+    )
