@@ -11,7 +11,8 @@ multiple vector fields         2.4.0
 ``hybrid_search``              2.4.0
 BM25 function (full text)      2.5.0
 nullable / default fields      2.5.0
-``exists`` on JSON keys        2.5.0 (treated as absent before)
+``exists`` on JSON keys        2.3.0
+infix ``like`` (``"%x%"``)     2.4.0
 =============================  =======
 """
 
@@ -53,6 +54,7 @@ class Capabilities:
         nullable: nullable scalar fields.
         json_exists: ``exists`` on JSON keys.
         json_in: ``metadata["k"] in [...]``.
+        like_infix: ``like`` patterns with a leading ``%`` (2.3 has prefix match only).
         delete_returns_count: delete reports a count rather than the deleted keys.
     """
 
@@ -64,6 +66,7 @@ class Capabilities:
     nullable: bool
     json_exists: bool
     json_in: bool
+    like_infix: bool = True
 
     @property
     def dialect(self) -> Dialect:
@@ -72,7 +75,8 @@ class Capabilities:
             json_in=self.json_in,
             json_exists=self.json_exists,
             nullable=self.nullable,
-            missing_is_null=self.is_lite or self.nullable,
+            missing_is_null=self.json_exists,
+            like_infix=self.like_infix,
         )
 
     def require(self, feature: str, available: bool) -> None:
@@ -85,7 +89,9 @@ class Capabilities:
 
 def detect_capabilities(version: str) -> Capabilities:
     """Return the capabilities for a ``get_server_version()`` string."""
-    is_lite = "lite" in version.lower()
+    # Milvus Lite says "milvus_lite-3.2.2"; the 2.3.5 standalone server says "v2.3.5-lite",
+    # so only the prefix identifies Lite.
+    is_lite = version.lower().startswith("milvus_lite")
     if is_lite:
         return Capabilities(
             version=version,
@@ -96,6 +102,7 @@ def detect_capabilities(version: str) -> Capabilities:
             nullable=True,
             json_exists=True,
             json_in=False,
+            like_infix=True,
         )
     major_minor = _parse(version)[:2]
     return Capabilities(
@@ -105,6 +112,7 @@ def detect_capabilities(version: str) -> Capabilities:
         hybrid_search=major_minor >= (2, 4),
         bm25_function=major_minor >= (2, 5),
         nullable=major_minor >= (2, 5),
-        json_exists=major_minor >= (2, 5),
+        json_exists=major_minor >= (2, 3),
         json_in=True,
+        like_infix=major_minor >= (2, 4),
     )

@@ -329,12 +329,14 @@ class Dialect:
         nullable: typed columns may be NULL (Milvus >= 2.5).
         missing_is_null: comparisons on a missing JSON key are NULL, so ``not (...)``
             drops those rows unless the compiler adds an explicit ``not exists``.
+        like_infix: ``like`` accepts a leading ``%`` (Milvus 2.3 matches prefixes only).
     """
 
     json_in: bool = False
     json_exists: bool = True
     nullable: bool = True
     missing_is_null: bool = True
+    like_infix: bool = True
 
 
 def escape_string(value: str) -> str:
@@ -514,6 +516,11 @@ class _Compiler:
         if isinstance(node, Like):
             if ref.declared_type not in (None, ScalarType.VARCHAR):
                 raise FilterError(f"like({node.key!r}) needs a string field.")
+            if not self.dialect.like_infix and node.pattern.startswith("%"):
+                raise FilterError(
+                    f"like({node.key!r}, {node.pattern!r}): this Milvus matches prefix "
+                    "patterns only ('abc%'); infix and suffix patterns need Milvus >= 2.4."
+                )
             return f"({ref.expr} like {escape_string(node.pattern)})"
         return self._contains(node, ref)
 

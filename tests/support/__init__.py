@@ -1,0 +1,1 @@
+"""Test-support helpers (real Milvus server launcher, shared fixtures' building blocks)."""
