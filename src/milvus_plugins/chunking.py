@@ -22,10 +22,25 @@ def _pieces(text: str, size: int) -> Iterator[str]:
             continue
         for sentence in _SENTENCE_END.split(paragraph):
             while len(sentence) > size:
-                yield sentence[:size]
-                sentence = sentence[size:]
+                # Cut at the last space that fits; mid-word only for a word longer than size.
+                cut = sentence.rfind(" ", 0, size + 1)
+                cut = cut if cut > 0 else size
+                yield sentence[:cut].rstrip()
+                sentence = sentence[cut:].lstrip()
             if sentence:
                 yield sentence
+
+
+def _tail(chunk: str, overlap: int) -> str:
+    """The last ``overlap`` characters of ``chunk``, starting at a word, or ``""``."""
+    if overlap <= 0:
+        return ""
+    start = max(0, len(chunk) - overlap)
+    if start > 0 and chunk[start - 1] != " ":
+        # The window starts inside a word: begin at the next word instead (if any).
+        space = chunk.find(" ", start)
+        start = space + 1 if space != -1 else len(chunk)
+    return chunk[start:]
 
 
 def chunk_text(text: str, *, size: int = 800, overlap: int = 100) -> list[str]:
@@ -43,8 +58,7 @@ def chunk_text(text: str, *, size: int = 800, overlap: int = 100) -> list[str]:
     for piece in _pieces(text, size):
         if current and len(current) + 1 + len(piece) > size:
             chunks.append(current)
-            tail = current[-overlap:] if overlap else ""
-            tail = tail[tail.find(" ") + 1 :] if " " in tail else tail
+            tail = _tail(current, overlap)
             current = f"{tail} {piece}".strip() if len(tail) + 1 + len(piece) <= size else piece
         else:
             current = f"{current} {piece}".strip()

@@ -69,6 +69,8 @@ def _parse_filter(text: str | None) -> Filter | None:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise CliError(f"--filter is not valid JSON: {exc.msg} at column {exc.colno}.", 2) from exc
+    if data == {}:
+        return None  # an empty filter matches everything, as with no --filter at all
     return filter_from_dict(data)
 
 
@@ -123,9 +125,9 @@ def cmd_ingest(args: argparse.Namespace, out: TextIO) -> int:
     total = 0
     for path in files:
         source = str(path.relative_to(root) if root.is_dir() else path.name)
-        chunks = chunk_text(
-            path.read_text(encoding="utf-8"), size=args.chunk_size, overlap=args.overlap
-        )
+        overlap = args.overlap if args.overlap is not None else min(100, args.chunk_size // 4)
+        text = path.read_text(encoding="utf-8")
+        chunks = chunk_text(text, size=args.chunk_size, overlap=overlap)
         if not chunks:
             continue
         vectors = embedder.embed(chunks)
@@ -225,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("path")
     ingest.add_argument("--collection", required=True)
     ingest.add_argument("--chunk-size", type=int, default=800)
-    ingest.add_argument("--overlap", type=int, default=100)
+    ingest.add_argument("--overlap", type=int, default=None, help="default: min(100, size/4)")
     ingest.add_argument("--drop", action="store_true", help="recreate the collection first")
     ingest.add_argument("--no-progress", dest="progress", action="store_false", default=None)
     ingest.set_defaults(func=cmd_ingest)

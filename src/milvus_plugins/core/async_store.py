@@ -31,7 +31,12 @@ from milvus_plugins.core.requests import (
 )
 from milvus_plugins.core.results import Hit, order_like, parse_fused, parse_hits, parse_rows
 from milvus_plugins.core.retry import RetryPolicy, acall_with_retry
-from milvus_plugins.core.schema import build_index_params, build_schema, dense_index
+from milvus_plugins.core.schema import (
+    build_index_params,
+    build_schema,
+    check_supported,
+    dense_index,
+)
 from milvus_plugins.core.store import (
     BatchRun,
     FilterLike,
@@ -79,7 +84,9 @@ class AsyncMilvusStore:
     async def capabilities(self) -> Capabilities:
         """What the connected Milvus supports."""
         if self.session.capabilities is None:
-            version = await self._call(lambda: self.client.get_server_version())
+            # The first call connects; connecting is not retried (it already waits up to
+            # the timeout), as in MilvusStore.
+            version = await self._call(lambda: self.client.get_server_version(), retry=False)
             self.session.set_version(str(version))
         return self.session.caps
 
@@ -96,6 +103,7 @@ class AsyncMilvusStore:
             return True
         caps = await self.capabilities()
         name = session.spec.name
+        check_supported(session.spec, caps)  # before dropping or checking anything
         if session.drop_old:
             session.drop_old = False
             if await self._call(lambda: self.client.has_collection(name)):
@@ -160,11 +168,12 @@ class AsyncMilvusStore:
         await self.ensure_collection(dim)
         run = BatchRun(self.sync, records, progress)
         method = getattr(self.client, mode)
+        timeout = self.session.connection.timeout  # a deadline per call, as in MilvusStore
         with run:
             for batch in run.batches():
-                await self._call(functools.partial(method, self.spec.name, batch))
+                await self._call(functools.partial(method, self.spec.name, batch, timeout=timeout))
         if run.flush:
-            await self._call(lambda: self.client.flush(self.spec.name))
+            await self._call(lambda: self.client.flush(self.spec.name, timeout=timeout))
         return run.ids
 
     async def delete(self, ids: Sequence[str] | None = None, filter: FilterLike = None) -> int:
@@ -180,7 +189,10 @@ class AsyncMilvusStore:
                 return 0
             id_expr = self.sync.expression(id_in(ids))
             expr = f"{id_expr} and {expr}" if expr else id_expr
-        result = await self._call(lambda: self.client.delete(self.spec.name, filter=expr))
+        timeout = self.session.connection.timeout
+        result = await self._call(
+            lambda: self.client.delete(self.spec.name, filter=expr, timeout=timeout)
+        )
         return _delete_count(result)
 
     async def get(self, ids: Sequence[str], *, include_vectors: bool = False) -> list[Record]:
@@ -194,6 +206,7 @@ class AsyncMilvusStore:
                 filter=self.sync.expression(id_in(ids)),
                 output_fields=output_fields(self.spec, include_vectors=include_vectors),
                 consistency_level=self.spec.consistency.value,
+                timeout=self.session.connection.timeout,
             )
         )
         return order_like(parse_rows(rows, self.spec), ids)
@@ -226,6 +239,7 @@ class AsyncMilvusStore:
                 filter=self.sync.expression(filter),
                 output_fields=["count(*)"],
                 consistency_level=self.spec.consistency.value,
+                timeout=self.session.connection.timeout,
             )
         )
         return int(rows[0]["count(*)"]) if rows else 0

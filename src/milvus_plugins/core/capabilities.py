@@ -14,6 +14,14 @@ nullable / default fields      2.5.0
 ``exists`` on JSON keys        2.3.0
 infix ``like`` (``"%x%"``)     2.4.0
 =============================  =======
+
+Expression-language differences measured on Milvus 2.3.5 (the flags below say which
+engine has what; the filter compiler reads them through :attr:`Capabilities.dialect`):
+a bare ``true``/``false`` is rejected, the empty list literal ``[]`` does not parse,
+``metadata["k"] in [1, 2.5]`` (values of mixed kinds) crashes the query node, and
+``like`` matches prefixes only, with ``_`` taken literally. Server-side filter templating
+(``filter_params``) is used nowhere: literals are always inlined, escaped, which gives the
+same results on every engine.
 """
 
 from __future__ import annotations
@@ -53,9 +61,15 @@ class Capabilities:
         bm25_function: the server-side BM25 function.
         nullable: nullable scalar fields.
         json_exists: ``exists`` on JSON keys.
-        json_in: ``metadata["k"] in [...]``.
-        like_infix: ``like`` patterns with a leading ``%`` (2.3 has prefix match only).
-        delete_returns_count: delete reports a count rather than the deleted keys.
+        json_in: ``metadata["k"] in [...]`` (with values of mixed kinds too).
+        like_infix: any ``like`` pattern (2.3 has prefix match only, ``_`` literal).
+        bool_literals: a bare ``true``/``false`` is accepted as a predicate.
+        empty_lists: the empty list literal ``[]`` parses in expressions.
+        json_escaped_keys: JSON path keys are matched in their JSON-escaped spelling
+            (a control character in a key must be written ``\\u001f``); servers do
+            this, Milvus Lite wants the raw character.
+        json_key_brackets: a JSON key may contain ``][`` (servers split paths there;
+            Milvus 2.3.5's proxy even crashes on ``metadata["]["]``).
     """
 
     version: str
@@ -67,6 +81,10 @@ class Capabilities:
     json_exists: bool
     json_in: bool
     like_infix: bool = True
+    bool_literals: bool = True
+    empty_lists: bool = True
+    json_escaped_keys: bool = False
+    json_key_brackets: bool = True
 
     @property
     def dialect(self) -> Dialect:
@@ -77,6 +95,10 @@ class Capabilities:
             nullable=self.nullable,
             missing_is_null=self.json_exists,
             like_infix=self.like_infix,
+            bool_literals=self.bool_literals,
+            empty_lists=self.empty_lists,
+            json_escaped_keys=self.json_escaped_keys,
+            json_key_brackets=self.json_key_brackets,
         )
 
     def require(self, feature: str, available: bool) -> None:
@@ -105,14 +127,21 @@ def detect_capabilities(version: str) -> Capabilities:
             like_infix=True,
         )
     major_minor = _parse(version)[:2]
+    # The 2.3 expression quirks were measured on 2.3.5; later servers are assumed to
+    # have lifted them (no newer server runs here to check).
+    modern = major_minor >= (2, 4)
     return Capabilities(
         version=version,
         is_lite=False,
-        sparse=major_minor >= (2, 4),
-        hybrid_search=major_minor >= (2, 4),
+        sparse=modern,
+        hybrid_search=modern,
         bm25_function=major_minor >= (2, 5),
         nullable=major_minor >= (2, 5),
         json_exists=major_minor >= (2, 3),
-        json_in=True,
-        like_infix=major_minor >= (2, 4),
+        json_in=modern,
+        like_infix=modern,
+        bool_literals=modern,
+        empty_lists=modern,
+        json_escaped_keys=True,
+        json_key_brackets=False,
     )

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import NoReturn
 
 __all__ = [
@@ -180,6 +180,54 @@ def redact(text: str) -> str:
     return text
 
 
+def _causes(exc: BaseException, limit: int = 16) -> Iterator[BaseException]:
+    """Yield the exceptions ``exc`` was raised from (cause, else context), cycle-safe."""
+    seen = {id(exc)}
+    link: BaseException | None = exc
+    for _ in range(limit):
+        assert link is not None  # the loop returns as soon as a link is missing
+        if link.__cause__ is not None:
+            link = link.__cause__
+        else:
+            link = None if link.__suppress_context__ else link.__context__
+        if link is None or id(link) in seen:
+            return
+        seen.add(id(link))
+        yield link
+
+
+def _grpc_status_name(exc: BaseException) -> str | None:
+    code = getattr(exc, "code", None)
+    if not callable(code):  # pymilvus' MilvusException has an int ``code``; gRPC a method
+        return None
+    try:
+        return getattr(code(), "name", None)
+    except Exception:  # an unrelated ``code()`` with arguments or side effects
+        return None
+
+
+def _rejected_credentials(exc: BaseException) -> str | None:
+    """The server's words when a wrapped gRPC error says the credentials were rejected.
+
+    pymilvus reports a rejected token while connecting as "Fail connecting to server ...
+    or server unavailable" and keeps the gRPC ``UNAUTHENTICATED`` error only as the
+    cause; an unreachable server has ``UNAVAILABLE`` there instead, so only the explicit
+    status (or its message) counts.
+    """
+    for link in _causes(exc):
+        text = str(getattr(link, "message", "") or link)
+        details = getattr(link, "details", None)
+        if callable(details):
+            with suppress(Exception):
+                text = str(details() or text)
+        lowered = text.lower()
+        if _grpc_status_name(link) == "UNAUTHENTICATED" or (
+            "unauthenticated" in lowered or "auth check failure" in lowered
+        ):
+            return redact(text.strip())
+    return None
+
+
 def _classify(exc: BaseException) -> MilvusOperationError:
     message = redact(str(getattr(exc, "message", "") or exc))
     code_attr = getattr(exc, "code", None)
@@ -188,6 +236,11 @@ def _classify(exc: BaseException) -> MilvusOperationError:
     if any(marker in lowered for marker in _AUTH_MARKERS):
         return AuthenticationError(
             f"Milvus rejected the credentials: check the token ({message})", code=code
+        )
+    rejected = _rejected_credentials(exc)
+    if rejected is not None:
+        return AuthenticationError(
+            f"Milvus rejected the credentials: check the token ({rejected})", code=code
         )
     transient = code in _RETRIABLE_CODES or any(m in lowered for m in _TRANSIENT_MARKERS)
     if transient and ("connect" in lowered or "unavailable" in lowered):

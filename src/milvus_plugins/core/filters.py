@@ -27,6 +27,7 @@ Semantics, the same on every backend (:func:`matches` is the executable definiti
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -78,6 +79,7 @@ __all__ = [
 
 Scalar = str | int | float | bool
 Target = Literal["metadata", "id", "doc_id", "text"]
+_COLUMN_TARGETS = frozenset({"id", "doc_id", "text"})
 CompareOp = Literal["==", "!=", ">", ">=", "<", "<="]
 
 
@@ -193,6 +195,11 @@ def _scalar(value: Any, where: str) -> Scalar:
 def _key(key: Any) -> str:
     if not isinstance(key, str) or not key:
         raise FilterError(f"filter key {key!r} must be a non-empty string.")
+    if key.startswith("$"):
+        raise FilterError(
+            f"filter key {key!r} starts with '$': that is an operator, not a metadata key "
+            "(metadata keys cannot start with '$'); write {'key': {'$op': value}}."
+        )
     return key
 
 
@@ -329,7 +336,21 @@ class Dialect:
         nullable: typed columns may be NULL (Milvus >= 2.5).
         missing_is_null: comparisons on a missing JSON key are NULL, so ``not (...)``
             drops those rows unless the compiler adds an explicit ``not exists``.
-        like_infix: ``like`` accepts a leading ``%`` (Milvus 2.3 matches prefixes only).
+        like_infix: ``like`` takes any pattern. Without it (Milvus 2.3) only prefix
+            patterns (``"abc%"``) work, and ``_`` and ``\\`` are not wildcards there, so
+            other patterns raise :class:`FilterError`.
+        bool_literals: a bare ``true`` / ``false`` is a predicate (Milvus 2.3 rejects it;
+            the compiler then compares the primary key with ``""`` instead).
+        empty_lists: an empty list literal parses (``json_contains_all(k, [])``, which
+            tells lists from other JSON values); Milvus 2.3 rejects ``[]``, so filters
+            that need that test raise :class:`FilterError` there.
+        json_escaped_keys: a key in ``metadata["k"]`` is matched against the key as the
+            JSON encoder wrote it, so control characters are spelled as JSON escapes
+            (``\\b``, ``\\u001f``). Servers do this; Milvus Lite rejects those escapes and
+            takes the characters as they are.
+        json_key_brackets: a key may contain ``][``. Servers split a JSON path at
+            ``][`` (Milvus 2.3.5 then reads another key, or its proxy crashes), so such
+            keys raise :class:`FilterError` there.
     """
 
     json_in: bool = False
@@ -337,6 +358,22 @@ class Dialect:
     nullable: bool = True
     missing_is_null: bool = True
     like_infix: bool = True
+    bool_literals: bool = True
+    empty_lists: bool = True
+    json_escaped_keys: bool = False
+    json_key_brackets: bool = True
+
+
+def _exists(path: str) -> str:
+    # Always parenthesised: in Milvus 2.3's grammar `exists` takes everything after it,
+    # so `not exists k or x` parses as `not exists (k or x)`.
+    return f"(exists {path})"
+
+
+def _is_prefix_pattern(pattern: str) -> bool:
+    """Whether ``pattern`` is ``<literal>%`` with no other wildcard or backslash."""
+    body = pattern[:-1]
+    return pattern.endswith("%") and not any(ch in body for ch in "%_\\")
 
 
 def escape_string(value: str) -> str:
@@ -384,11 +421,31 @@ class _Compiler:
     def ref(self, key: str, target: Target = "metadata") -> _Ref:
         names = self.spec.fields
         if target != "metadata":
+            if target not in _COLUMN_TARGETS:
+                # Only the string columns are filterable; anything else (the vector, a
+                # typo) would be an unknown column on the server or a wrong expression.
+                raise FilterError(
+                    f"filter on {key!r}: target={target!r} is not a filterable column; use "
+                    "'metadata' (the default, for metadata keys), 'id', 'doc_id' or 'text'."
+                )
             return _Ref(getattr(names, target), True, ScalarType.VARCHAR)
+        _key(key)  # leaves built directly (Compare(...)) skip the builders' key check
         declared = self.spec.declared(key)
         if declared is not None:
             return _Ref(declared.name, True, declared.scalar_type)
-        return _Ref(f"{names.metadata}[{escape_string(key)}]", False, None)
+        return _Ref(f"{names.metadata}[{self._key_literal(key)}]", False, None)
+
+    def _key_literal(self, key: str) -> str:
+        if not self.dialect.json_key_brackets and "][" in key:
+            raise FilterError(
+                f"filter key {key!r} contains '][', which this Milvus splits JSON paths at "
+                "(it would read another key); rename the metadata key."
+            )
+        if self.dialect.json_escaped_keys:
+            # The server compares path keys with the stored JSON text, which pymilvus
+            # writes with orjson: the same escapes as json.dumps(..., ensure_ascii=False).
+            return json.dumps(key, ensure_ascii=False)
+        return escape_string(key)
 
     def compile(self, node: Filter, negate: bool = False) -> str:
         if isinstance(node, Not):
@@ -414,7 +471,7 @@ class _Compiler:
         if not negate:
             return leaf
         if self._kind_exact(ref):
-            return f"(not exists {ref.expr} or {self._complement(node, ref)})"
+            return f"(not {_exists(ref.expr)} or {self._complement(node, ref)})"
         return self._negated(leaf, ref)
 
     def _kind_exact(self, ref: _Ref) -> bool:
@@ -439,19 +496,40 @@ class _Compiler:
             return f"({ref.expr} {flipped} {_literal(node.value)})"
         if isinstance(node, In):
             if not node.values:
-                return "true"
+                return self._const(True)
             return "(" + " and ".join(self._differs(ref, v) for v in node.values) + ")"
         if isinstance(node, Like):
             # `like "%"` is true exactly for strings: non-strings match neither side.
             return f'({ref.expr} like "%" and not {self._leaf(node, ref)})'
+        if not self.dialect.empty_lists:
+            if node.mode == "all" and not node.values:
+                return self._const(False)  # "k is a list" and not "k is a list"
+            raise self._needs_list_test(node, negated=True)
         # `json_contains_all(k, [])` is true exactly for lists: non-lists match neither side.
         return f"(json_contains_all({ref.expr}, []) and not {self._leaf(node, ref)})"
+
+    def _const(self, value: bool) -> str:
+        if self.dialect.bool_literals:
+            return "true" if value else "false"
+        # Milvus 2.3 rejects a bare `true`/`false` (even inside `and`/`or`). Ids are
+        # strings, so `id >= ""` holds for every row and `id < ""` for none.
+        pk = self.spec.fields.id
+        return f'({pk} >= "")' if value else f'({pk} < "")'
+
+    def _needs_list_test(self, node: Contains, *, negated: bool) -> FilterError:
+        form = {"one": "contains", "any": "contains_any", "all": "contains_all"}[node.mode]
+        what = f"not {form}" if negated else f"{form} with an empty list"
+        return FilterError(
+            f"{what} on {node.key!r} needs to tell lists from other JSON values, which this "
+            "Milvus cannot (it rejects the empty list literal '[]'; Milvus Lite accepts it). "
+            f"Declare {node.key!r} as an ARRAY metadata field, or avoid the negation."
+        )
 
     def _bool(self, node: And | Or, negate: bool) -> str:
         is_and = isinstance(node, And) != negate
         if not node.children:
             # An empty And is true, an empty Or is false; negation flips them.
-            return "true" if is_and else "false"
+            return self._const(is_and)
         parts = [self.compile(child, negate) for child in node.children]
         joiner = " and " if is_and else " or "
         return "(" + joiner.join(parts) + ")"
@@ -460,13 +538,13 @@ class _Compiler:
         ref = self.ref(node.key)
         if ref.column:
             if not self.dialect.nullable:
-                return "false" if negate else "true"
+                return self._const(not negate)
             return f"({ref.expr} is null)" if negate else f"({ref.expr} is not null)"
         if not self.dialect.json_exists:
             raise FilterError(
                 f"exists({node.key!r}) needs 'exists' on JSON keys, which this Milvus lacks."
             )
-        return f"(not exists {ref.expr})" if negate else f"(exists {ref.expr})"
+        return f"(not {_exists(ref.expr)})" if negate else _exists(ref.expr)
 
     def _empty(self, node: Empty, negate: bool) -> str:
         ref = self.ref(node.key)
@@ -477,20 +555,23 @@ class _Compiler:
             elif ref.declared_type is ScalarType.ARRAY:
                 parts.append(f"array_length({ref.expr}) == 0")
             if not parts:
-                return "true" if negate else "false"
+                return self._const(negate)
             either = "(" + " or ".join(parts) + ")"
             return f"(not {either})" if negate else either
-        if not self.dialect.json_exists:
+        if not self.dialect.json_exists or not self.dialect.empty_lists:
             raise FilterError(
-                f"is_empty({node.key!r}) needs 'exists' on JSON keys, which this Milvus lacks."
+                f"is_empty({node.key!r}) on a JSON key needs 'exists' and the empty-list test "
+                "(json_contains_all(k, [])), which this Milvus lacks (Milvus Lite has both); "
+                f"declare {node.key!r} as a VARCHAR or ARRAY metadata field, or use "
+                f"not_(exists({node.key!r}))."
             )
         # `json_contains_all(k, [])` is true exactly for lists, and `exists k[0]` for
         # non-empty ones: together they say "k is an empty list".
         k = ref.expr
         is_list = f"json_contains_all({k}, [])"
         if negate:
-            return f'(exists {k} and not ({k} == "") and (not {is_list} or exists {k}[0]))'
-        return f'(not exists {k} or {k} == "" or ({is_list} and not exists {k}[0]))'
+            return f'({_exists(k)} and not ({k} == "") and (not {is_list} or {_exists(k + "[0]")}))'
+        return f'(not {_exists(k)} or {k} == "" or ({is_list} and not {_exists(k + "[0]")}))'
 
     def _negated(self, leaf: str, ref: _Ref) -> str:
         if ref.column:
@@ -498,7 +579,7 @@ class _Compiler:
                 return f"({ref.expr} is null or not {leaf})"
             return f"(not {leaf})"
         if self.dialect.missing_is_null and self.dialect.json_exists:
-            return f"(not exists {ref.expr} or not {leaf})"
+            return f"(not {_exists(ref.expr)} or not {leaf})"
         return f"(not {leaf})"
 
     def _leaf(self, node: Compare | In | Like | Contains, ref: _Ref) -> str:
@@ -509,17 +590,18 @@ class _Compiler:
             for v in node.values:
                 self._check_type(node.key, ref, v)
             if not node.values:
-                return "false"
+                return self._const(False)
             if ref.column or self.dialect.json_in:
                 return f"({ref.expr} in [{', '.join(_literal(v) for v in node.values)}])"
             return "(" + " or ".join(f"{ref.expr} == {_literal(v)}" for v in node.values) + ")"
         if isinstance(node, Like):
             if ref.declared_type not in (None, ScalarType.VARCHAR):
                 raise FilterError(f"like({node.key!r}) needs a string field.")
-            if not self.dialect.like_infix and node.pattern.startswith("%"):
+            if not self.dialect.like_infix and not _is_prefix_pattern(node.pattern):
                 raise FilterError(
                     f"like({node.key!r}, {node.pattern!r}): this Milvus matches prefix "
-                    "patterns only ('abc%'); infix and suffix patterns need Milvus >= 2.4."
+                    "patterns only ('abc%', where '_' and '\\' are not wildcards); other "
+                    "patterns need Milvus >= 2.4 or Milvus Lite."
                 )
             return f"({ref.expr} like {escape_string(node.pattern)})"
         return self._contains(node, ref)
@@ -529,6 +611,12 @@ class _Compiler:
             raise FilterError(
                 f"contains on {node.key!r}: the declared field is {ref.declared_type}, not ARRAY."
             )
+        if not node.values and not self.dialect.empty_lists:
+            # `[]` does not parse here: a declared ARRAY column always holds a list, and
+            # "contains any of nothing" is false for every JSON value.
+            if ref.column or node.mode == "any":
+                return self._const(node.mode == "all")
+            raise self._needs_list_test(node, negated=False)
         prefix = "array" if ref.column else "json"
         if node.mode == "one":
             value = _literal(node.values[0])

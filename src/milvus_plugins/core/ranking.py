@@ -130,7 +130,8 @@ def fuse(
         limit: how many fused results to return.
 
     Returns:
-        ``(id, fused_score)`` pairs, best first; ties keep first-seen order.
+        ``(id, fused_score)`` pairs, best first; equal scores in ascending id order, as
+        Milvus breaks ties (so the two fusions return the same ids at a cut).
 
     Raises:
         ConfigError: a weighted ranker with a weight count different from the legs.
@@ -150,5 +151,5 @@ def fuse(
             else:
                 contribution = ranker.weights[index] * to_score(distance, metrics[index])
             scores[item_id] = scores.get(item_id, 0.0) + contribution
-    ordered = sorted(scores.items(), key=lambda pair: -pair[1])
+    ordered = sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
     return ordered[:limit]

@@ -2,9 +2,15 @@
 
 A :class:`Record` is what adapters hand to the store and what reads hand back. This
 module checks records before anything is written (dimension, NaN/inf, empty text,
-text length, JSON-serialisable metadata, duplicate ids, id types) and
-converts them to and from Milvus rows, moving declared metadata keys into their typed
-columns and back.
+text length, JSON-serialisable metadata, reserved metadata keys, duplicate ids, id
+types) and converts them to and from Milvus rows, moving declared metadata keys into
+their typed columns and back.
+
+Undeclared metadata keys whose value is ``None`` are not written into the metadata JSON:
+their names go into the ``extra`` column (under :data:`NULL_KEYS`) and reads put them
+back, so metadata still comes back exactly as written. Filters treat ``None`` like a
+missing key, and Milvus 2.3's ``exists`` is true for a JSON ``null`` (Milvus Lite's is
+not): leaving nulls out is what makes ``exists`` and negations agree on every engine.
 """
 
 from __future__ import annotations
@@ -34,6 +40,9 @@ __all__ = [
 ]
 
 SparseVector = Mapping[int, float]
+
+NULL_KEYS = "metadata_null_keys"
+"""The key in a row's ``extra`` JSON listing metadata keys stored as ``None``."""
 
 
 @dataclass(kw_only=True)
@@ -178,9 +187,15 @@ def validate_record(
     for key in record.metadata:
         if not isinstance(key, str):
             raise InvalidInputError(f"{where}: metadata key {key!r} must be a string.")
+        if not key or key.startswith("$"):
+            raise InvalidInputError(
+                f"{where}: metadata key {key!r} is reserved: keys must be non-empty and not "
+                "start with '$' (filter operators do), or no filter could address them; "
+                "rename the key."
+            )
     # Undeclared keys live inside the metadata JSON column, so a key named like a
     # canonical field ("id", "text" ...) cannot clash with it; declared fields that
-    # would clash are rejected by CollectionSpec.
+    # would clash are rejected by CollectionSpec. The reserved keys are "" and "$...".
     _check_json(record.metadata, where)
     _check_json(record.extra, where)
     for decl in spec.declared_fields:
@@ -243,6 +258,10 @@ def records_to_rows(
                     "has no nullable fields (needs >= 2.5); give every record a value."
                 )
             row[decl.name] = list(value) if isinstance(value, tuple) else value
+        nulls = [key for key, value in metadata.items() if value is None]
+        if nulls:
+            row[names.extra] = {**row[names.extra], NULL_KEYS: nulls}
+            metadata = {key: value for key, value in metadata.items() if value is not None}
         row[names.metadata] = metadata
         if spec.sparse_mode is SparseMode.CLIENT and record.sparse is not None:
             row[names.sparse] = {int(k): float(v) for k, v in record.sparse.items()}
@@ -254,6 +273,9 @@ def record_from_row(row: Mapping[str, Any], spec: CollectionSpec) -> Record:
     """Build a :class:`Record` from a Milvus row or search-hit entity."""
     names = spec.fields
     metadata = dict(row.get(names.metadata) or {})
+    extra = dict(row.get(names.extra) or {})
+    for key in extra.pop(NULL_KEYS, None) or ():
+        metadata.setdefault(str(key), None)
     for decl in spec.declared_fields:
         if decl.name in row and row[decl.name] is not None:
             metadata[decl.name] = row[decl.name]
@@ -266,5 +288,5 @@ def record_from_row(row: Mapping[str, Any], spec: CollectionSpec) -> Record:
         metadata=metadata,
         sparse=dict(sparse) if isinstance(sparse, Mapping) else None,
         doc_id=str(row.get(names.doc_id, "") or ""),
-        extra=dict(row.get(names.extra) or {}),
+        extra=extra,
     )

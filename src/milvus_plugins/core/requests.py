@@ -180,6 +180,11 @@ def build_hybrid_search(
     check_k(k)
     check_k(fetch_k, "fetch_k")
     caps.require("hybrid search", caps.hybrid_search)
+    if isinstance(ranker, Weighted) and len(ranker.weights) != 2:
+        raise ConfigError(
+            f"Weighted has {len(ranker.weights)} weights for 2 search legs; "
+            "give one weight per leg (dense, sparse)."
+        )
     dense = AnnSearchRequest(
         data=[validate_dense(vector, spec.dim, where="query")],
         anns_field=spec.fields.vector,

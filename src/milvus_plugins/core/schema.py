@@ -26,6 +26,7 @@ __all__ = [
     "build_index_params",
     "build_schema",
     "check_existing",
+    "check_supported",
     "dense_index",
     "spec_from_existing",
 ]
@@ -70,6 +71,18 @@ def _add_declared(
     schema.add_field(decl.name, _SCALAR_TO_DATATYPE[kind], **kwargs)
 
 
+def check_supported(spec: CollectionSpec, caps: Capabilities) -> None:
+    """Raise before any I/O on the collection when ``spec`` needs what the server lacks.
+
+    Raises:
+        UnsupportedByServerError: sparse vectors or the BM25 function (Milvus 2.3).
+    """
+    if spec.has_sparse:
+        caps.require("sparse vectors", caps.sparse)
+    if spec.sparse_mode is SparseMode.BM25:
+        caps.require("BM25 full-text function", caps.bm25_function)
+
+
 def build_schema(spec: CollectionSpec, caps: Capabilities) -> Any:
     """Return the pymilvus schema for ``spec`` on a server with ``caps``.
 
@@ -80,10 +93,7 @@ def build_schema(spec: CollectionSpec, caps: Capabilities) -> Any:
     if spec.dim is None:
         raise ConfigError("the collection's dim is unknown; pass dim= or add vectors first.")
     names = spec.fields
-    if spec.has_sparse:
-        caps.require("sparse vectors", caps.sparse)
-    if spec.sparse_mode is SparseMode.BM25:
-        caps.require("BM25 full-text function", caps.bm25_function)
+    check_supported(spec, caps)
     schema = MilvusClient.create_schema(
         auto_id=False, enable_dynamic_field=False, description=spec.description
     )

@@ -42,7 +42,12 @@ from milvus_plugins.core.requests import (
 )
 from milvus_plugins.core.results import Hit, order_like, parse_fused, parse_hits, parse_rows
 from milvus_plugins.core.retry import RetryPolicy, call_with_retry
-from milvus_plugins.core.schema import build_index_params, build_schema, dense_index
+from milvus_plugins.core.schema import (
+    build_index_params,
+    build_schema,
+    check_supported,
+    dense_index,
+)
 from milvus_plugins.core.session import OpenMode, Session
 from milvus_plugins.core.sparse import SparseEncoder
 from milvus_plugins.core.stats import CollectionStats, parse_stats
@@ -227,6 +232,10 @@ class MilvusStore:
         return self.session.caps
 
     def _call(self, fn: Callable[[], T], *, retry: bool = True) -> T:
+        if retry:
+            # Connect first, outside the retry loop: connecting already waits up to the
+            # timeout, and retrying it would multiply the wait for a server that is down.
+            _ = self.client
         policy = self.retry if retry else RetryPolicy(attempts=1)
         return call_with_retry(fn, policy)
 
@@ -265,6 +274,9 @@ class MilvusStore:
                 return True
             caps = self.capabilities
             name = session.spec.name
+            # Before touching anything: a spec the server cannot hold must neither drop
+            # the old collection nor be reported as a schema mismatch.
+            check_supported(session.spec, caps)
             if session.drop_old:
                 session.drop_old = False
                 if self._call(lambda: self.client.has_collection(name)):
@@ -311,7 +323,12 @@ class MilvusStore:
             )
 
     def exists(self) -> bool:
-        """Whether the collection exists (opening it if it does)."""
+        """Whether the collection exists (opening it if it does; never creating it)."""
+        if self.session.exists:
+            return True
+        name = self.spec.name
+        if not self._call(lambda: self.client.has_collection(name)):
+            return False
         return self.ensure_collection()
 
     def drop(self) -> None:
@@ -358,7 +375,10 @@ class MilvusStore:
     def drop_partition(self, name: str) -> None:
         """Release and drop a partition."""
         self._require()
-        self._call(lambda: self.client.release_partitions(self.spec.name, [name]))
+        if not self.capabilities.is_lite:
+            # Milvus Lite has no partition-level release (UNIMPLEMENTED) and drops a
+            # loaded partition as is.
+            self._call(lambda: self.client.release_partitions(self.spec.name, [name]))
         self._call(lambda: self.client.drop_partition(self.spec.name, name))
 
     def stats(self) -> CollectionStats:
@@ -427,11 +447,14 @@ class MilvusStore:
         self.ensure_collection(dim)
         run = BatchRun(self, records, progress)
         method = getattr(self.client, mode)
+        # Every call carries the connection timeout as its deadline: without one a call
+        # to an unresponsive server (a network partition) waits for as long as it lasts.
+        timeout = self.session.connection.timeout
         with run:
             for batch in run.batches():
-                self._call(functools.partial(method, self.spec.name, batch))
+                self._call(functools.partial(method, self.spec.name, batch, timeout=timeout))
         if run.flush:
-            self._call(lambda: self.client.flush(self.spec.name))
+            self._call(lambda: self.client.flush(self.spec.name, timeout=timeout))
         return run.ids
 
     def delete(self, ids: Sequence[str] | None = None, filter: FilterLike = None) -> int:
@@ -455,7 +478,10 @@ class MilvusStore:
                 return 0
             id_expr = self.expression(id_in(ids))
             expr = f"{id_expr} and {expr}" if expr else id_expr
-        result = self._call(lambda: self.client.delete(self.spec.name, filter=expr))
+        timeout = self.session.connection.timeout
+        result = self._call(
+            lambda: self.client.delete(self.spec.name, filter=expr, timeout=timeout)
+        )
         return _delete_count(result)
 
     # -- reads ------------------------------------------------------------------------
@@ -476,6 +502,7 @@ class MilvusStore:
                 filter=self.expression(id_in(ids)),
                 output_fields=fields,
                 consistency_level=self.spec.consistency.value,
+                timeout=self.session.connection.timeout,
             )
         )
         return order_like(parse_rows(rows, self.spec), ids)
@@ -488,6 +515,7 @@ class MilvusStore:
             "filter": self.expression(filter),
             "output_fields": output_fields(self.spec, include_vectors=include_vectors),
             "consistency_level": self.spec.consistency.value,
+            "timeout": self.session.connection.timeout,
         }
         if limit is not None:
             kwargs["limit"] = check_k(limit, "limit")
@@ -539,6 +567,7 @@ class MilvusStore:
                 filter=self.expression(filter),
                 output_fields=["count(*)"],
                 consistency_level=self.spec.consistency.value,
+                timeout=self.session.connection.timeout,
             )
         )
         return int(rows[0]["count(*)"]) if rows else 0

@@ -1,0 +1,382 @@
+"""The ``milvus-plugins`` command line, end to end in subprocesses on Milvus Lite.
+
+One knowledge base (a temp dir of .md/.txt files) is ingested once per module; the tests
+then search it, inspect it and exercise every error path and exit code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from milvus_plugins.embeddings import MiniLMEmbedder
+
+pytestmark = pytest.mark.skipif(
+    not MiniLMEmbedder.is_available(), reason="the offline embedding model is not installed"
+)
+
+COLLECTION = "kb"
+FILES = {
+    "milvus.md": (
+        "# Milvus\n\nMilvus is an open-source vector database built for similarity search "
+        "over embeddings.\n\nIt supports dense vectors, sparse vectors and full-text search "
+        "with BM25.\n"
+    ),
+    "kitchen/sourdough.txt": (
+        "Sourdough bread rises slowly because wild yeast and lactic acid bacteria ferment "
+        "the flour.\n\nA starter is fed with flour and water every day.\n"
+    ),
+    "travel/trains.md": (
+        "Night trains run between Vienna and Paris.\n\nSleeper cars have beds, and the "
+        "conductor wakes passengers before arrival.\n"
+    ),
+    "notes.csv": "ignored,because,not,text\n",
+}
+
+
+@dataclass(frozen=True)
+class Result:
+    """One finished CLI run."""
+
+    code: int
+    out: str
+    err: str
+    seconds: float
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+def _command() -> list[str]:
+    script = Path(sys.executable).with_name("milvus-plugins")
+    # The console script when installed (it is what users run), else the module.
+    return [str(script)] if script.exists() else [sys.executable, "-m", "milvus_plugins.cli"]
+
+
+def _env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("MILVUS_URI", "MILVUS_TOKEN")}
+    env["TOKENIZERS_PARALLELISM"] = "false"
+    env.update(extra or {})
+    return env
+
+
+def run_cli(
+    *args: str,
+    cwd: Path,
+    stdin: str | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 120,
+) -> Result:
+    """Run ``milvus-plugins ARGS`` in ``cwd`` and return its exit code and output."""
+    started = time.monotonic()
+    done = subprocess.run(
+        [*_command(), *args],
+        cwd=cwd,
+        input=stdin if stdin is not None else "",
+        capture_output=True,
+        text=True,
+        env=_env(env),
+        timeout=timeout,
+        check=False,
+    )
+    return Result(done.returncode, done.stdout, done.stderr, time.monotonic() - started)
+
+
+def assert_one_line_error(result: Result, code: int, *needles: str) -> None:
+    """The run failed with ``code`` and said why in one line, without a traceback."""
+    assert result.code == code, (result.code, result.out, result.err)
+    assert "Traceback" not in result.err
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1, result.err
+    assert lines[0].startswith("error: ")
+    for needle in needles:
+        assert needle in lines[0]
+
+
+def write_files(root: Path, files: Mapping[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A temp dir holding the documents and the Milvus Lite file ``kb.db``."""
+
+    root: Path
+    docs: Path
+
+    @property
+    def uri(self) -> str:
+        return str(self.root / "kb.db")
+
+    def cli(self, *args: str, **kwargs: Any) -> Result:
+        return run_cli("--uri", self.uri, *args, cwd=self.root, **kwargs)
+
+    def search(self, query: str, *options: str) -> list[dict[str, Any]]:
+        result = self.cli("search", query, "--collection", COLLECTION, "--json", *options)
+        assert result.code == 0, result.err
+        hits: list[dict[str, Any]] = result.json()
+        return hits
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    """The knowledge base, ingested once for the whole module."""
+    root = tmp_path_factory.mktemp("cli")
+    workspace = Workspace(root=root, docs=root / "docs")
+    write_files(workspace.docs, FILES)
+    result = workspace.cli("ingest", str(workspace.docs), "--collection", COLLECTION)
+    assert result.code == 0, result.err
+    return workspace
+
+
+def closed_port() -> int:
+    """A local TCP port nobody listens on (bound, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+# -- ingest ------------------------------------------------------------------------------
+
+
+def test_ingest_reports_each_text_file_and_skips_other_files(ws: Workspace) -> None:
+    stats = ws.cli("stats", COLLECTION, "--json")
+    assert stats.code == 0, stats.err
+    assert stats.json()["row_count"] == 3  # one chunk per file; notes.csv is not text
+    sources = {hit["metadata"]["source"] for hit in ws.search("anything", "-k", "10")}
+    assert sources == {"milvus.md", "kitchen/sourdough.txt", "travel/trains.md"}
+
+
+def test_ingest_again_replaces_chunks_instead_of_duplicating(tmp_path: Path) -> None:
+    write_files(tmp_path / "docs", FILES)
+    args = ("--uri", str(tmp_path / "x.db"), "ingest", "docs", "--collection", "again")
+    first = run_cli(*args, "--chunk-size", "60", "--overlap", "0", cwd=tmp_path)
+    assert first.code == 0, first.err
+    rows = first.out.strip().splitlines()[-1]
+    second = run_cli(*args, "--chunk-size", "60", "--overlap", "0", cwd=tmp_path)
+    assert second.code == 0, second.err
+    assert second.out.strip().splitlines()[-1] == rows
+    assert "(rows now: " in rows and "(rows now: 3)" not in rows  # several chunks per file
+
+    # A file that shrinks loses its stale chunks on the next ingest.
+    (tmp_path / "docs" / "milvus.md").write_text("Milvus.\n", encoding="utf-8")
+    third = run_cli(*args, "--chunk-size", "60", "--overlap", "0", cwd=tmp_path)
+    assert third.code == 0, third.err
+    assert "milvus.md: 1 chunks" in third.out
+    before = int(rows.rsplit("rows now: ", 1)[1].rstrip(")"))
+    after = int(third.out.strip().splitlines()[-1].rsplit("rows now: ", 1)[1].rstrip(")"))
+    assert after < before
+
+
+def test_ingest_of_a_missing_path_is_a_usage_error(ws: Workspace) -> None:
+    result = ws.cli("ingest", str(ws.root / "nowhere"), "--collection", COLLECTION)
+    assert_one_line_error(result, 2, "does not exist")
+
+
+def test_ingest_of_a_dir_without_text_files_is_a_usage_error(ws: Workspace) -> None:
+    empty = ws.root / "empty"
+    empty.mkdir(exist_ok=True)
+    (empty / "table.csv").write_text("a,b\n", encoding="utf-8")
+    assert_one_line_error(ws.cli("ingest", str(empty), "--collection", "x"), 2, "no .txt/.md")
+
+
+# -- search ------------------------------------------------------------------------------
+
+
+def test_dense_search_finds_the_paraphrased_document(ws: Workspace) -> None:
+    hits = ws.search("how does bread get airy", "--mode", "dense", "-k", "1")
+    assert [h["metadata"]["source"] for h in hits] == ["kitchen/sourdough.txt"]
+    assert 0.0 <= hits[0]["score"] <= 1.0
+
+
+def test_sparse_search_matches_the_keyword(ws: Workspace) -> None:
+    hits = ws.search("BM25", "--mode", "sparse", "-k", "3")
+    assert hits and hits[0]["metadata"]["source"] == "milvus.md"
+    assert all("BM25" in hit["text"] for hit in hits)
+
+
+def test_hybrid_search_ranks_the_matching_document_first(ws: Workspace) -> None:
+    hits = ws.search("sleeper cars on night trains", "--mode", "hybrid", "-k", "3")
+    assert hits[0]["metadata"]["source"] == "travel/trains.md"
+    assert [h["rank"] for h in hits] == list(range(1, len(hits) + 1))
+
+
+@pytest.mark.parametrize("mode", ["dense", "sparse", "hybrid"])
+def test_filter_restricts_results_in_every_mode(ws: Workspace, mode: str) -> None:
+    # The query matches the bread file best; the filter admits only the other two.
+    where = {"source": {"$in": ["milvus.md", "travel/trains.md"]}, "chunk": {"$gte": 0}}
+    hits = ws.search("bread for night trains", "--mode", mode, "--filter", json.dumps(where))
+    assert hits, "the trains document matches the query and the filter"
+    assert {h["metadata"]["source"] for h in hits} <= {"milvus.md", "travel/trains.md"}
+    assert hits[0]["metadata"]["source"] == "travel/trains.md"
+
+
+def test_table_output_shows_rank_score_text_and_metadata(ws: Workspace) -> None:
+    result = ws.cli("search", "night trains", "--collection", COLLECTION, "-k", "1")
+    assert result.code == 0, result.err
+    header, first, meta = result.out.splitlines()[:3]
+    assert header.split() == ["#", "score", "id", "text"]
+    assert first.split()[0] == "1" and "Night trains run between Vienna" in first
+    assert '"source": "travel/trains.md"' in meta
+
+
+def test_search_without_a_match_says_so(ws: Workspace) -> None:
+    result = ws.cli("search", "zzyzx", "--collection", COLLECTION, "--mode", "sparse")
+    assert result.code == 0, result.err
+    assert result.out.strip() == "no results"
+
+
+# -- stats, info, MILVUS_URI ---------------------------------------------------------------
+
+
+def test_stats_prints_the_collection_health_report(ws: Workspace) -> None:
+    result = ws.cli("stats", COLLECTION)
+    assert result.code == 0, result.err
+    assert "collection: kb" in result.out
+    assert "rows:       3" in result.out
+    assert "dim:        384" in result.out
+    assert "sparse:     bm25" in result.out
+    assert "SPARSE_INVERTED_INDEX BM25" in result.out
+
+
+def test_info_lists_server_and_collections_with_row_counts(ws: Workspace) -> None:
+    result = ws.cli("info")
+    assert result.code == 0, result.err
+    assert f"uri:      {ws.uri}" in result.out
+    assert "server:   milvus_lite" in result.out
+    assert "kb  rows=3" in result.out
+
+
+def test_milvus_uri_env_var_replaces_the_uri_flag(ws: Workspace) -> None:
+    # A relative Milvus Lite path in MILVUS_URI (pymilvus itself rejects it at import).
+    env = {"MILVUS_URI": "./kb.db"}
+    info = run_cli("info", cwd=ws.root, env=env)
+    assert info.code == 0, info.err
+    assert "uri:      ./kb.db" in info.out and "kb  rows=3" in info.out
+    search = run_cli("search", "BM25", "--collection", COLLECTION, "--json", cwd=ws.root, env=env)
+    assert search.code == 0, search.err
+    assert search.json()[0]["metadata"]["source"] == "milvus.md"
+
+
+def test_uri_flag_wins_over_the_env_var(ws: Workspace) -> None:
+    result = run_cli("--uri", ws.uri, "info", cwd=ws.root, env={"MILVUS_URI": "./other.db"})
+    assert result.code == 0, result.err
+    assert "kb  rows=3" in result.out
+
+
+# -- drop ------------------------------------------------------------------------------------
+
+
+def test_drop_with_yes_removes_the_collection(ws: Workspace) -> None:
+    single = ws.root / "single.md"
+    single.write_text("To be dropped.\n", encoding="utf-8")
+    assert ws.cli("ingest", str(single), "--collection", "doomed").code == 0
+    result = ws.cli("drop", "doomed", "--yes")
+    assert result.code == 0, result.err
+    assert "dropped 'doomed'" in result.out
+    assert_one_line_error(ws.cli("stats", "doomed"), 3, "'doomed' does not exist")
+
+
+def test_drop_not_confirmed_keeps_the_collection(ws: Workspace) -> None:
+    for answer in ("n\n", ""):  # "n", then end of input: both mean no
+        result = ws.cli("drop", COLLECTION, stdin=answer)
+        assert result.code == 1
+        # The prompt of the second run shows that the first dropped nothing.
+        assert "Drop collection 'kb' with 3 rows? [y/N]" in result.out
+        assert "nothing was dropped" in result.out
+    assert ws.cli("stats", COLLECTION).code == 0
+
+
+# -- errors and exit codes ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("where", "needle"),
+    [
+        ('{"source": ', "not valid JSON"),
+        ("[1, 2]", "must be a dict"),
+        ('{"source": {"$regex": "x"}}', "$regex"),
+    ],
+)
+def test_bad_filter_is_a_usage_error_in_one_line(ws: Workspace, where: str, needle: str) -> None:
+    result = ws.cli("search", "q", "--collection", COLLECTION, "--filter", where)
+    assert_one_line_error(result, 2, needle)
+
+
+def test_empty_filter_matches_everything_like_no_filter(ws: Workspace) -> None:
+    plain = ws.cli("search", "q", "--collection", COLLECTION, "--mode", "sparse", "--json")
+    empty = ws.cli(
+        "search", "q", "--collection", COLLECTION, "--mode", "sparse", "--json", "--filter", "{}"
+    )
+    assert empty.code == 0, empty.err
+    assert empty.out == plain.out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("search", "q", "--collection", "missing"),
+        ("drop", "missing", "--yes"),
+    ],
+)
+def test_unknown_collection_exits_3(ws: Workspace, args: tuple[str, ...]) -> None:
+    assert_one_line_error(ws.cli(*args), 3, "'missing' does not exist")
+
+
+@pytest.mark.parametrize(
+    "command", [("info",), ("stats", "kb"), ("search", "q", "--collection", "kb")]
+)
+def test_unreachable_server_exits_4_within_the_timeout(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    uri = f"http://127.0.0.1:{closed_port()}"
+    result = run_cli("--uri", uri, "--timeout", "3", *command, cwd=tmp_path, timeout=60)
+    assert_one_line_error(result, 4, "unreachable")
+    assert result.seconds < 30
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("frobnicate",),
+        ("search", "q"),  # --collection is required
+        ("search", "q", "--collection", "kb", "--mode", "fuzzy"),
+    ],
+)
+def test_bad_usage_exits_2_with_argparse_usage(tmp_path: Path, args: tuple[str, ...]) -> None:
+    result = run_cli(*args, cwd=tmp_path)
+    assert result.code == 2
+    assert "usage: milvus-plugins" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_non_positive_k_is_a_usage_error(ws: Workspace) -> None:
+    result = ws.cli("search", "q", "--collection", COLLECTION, "-k", "0")
+    assert_one_line_error(result, 2, "k=0")
+
+
+def test_console_script_is_installed() -> None:
+    script = shutil.which("milvus-plugins", path=str(Path(sys.executable).parent))
+    if script is None:
+        pytest.skip("package not installed with its console script (run from source)")
+    result = subprocess.run(
+        [script, "--help"], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert result.returncode == 0
+    for command in ("info", "stats", "ingest", "search", "drop"):
+        assert command in result.stdout

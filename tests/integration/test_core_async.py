@@ -1,0 +1,190 @@
+"""AsyncMilvusStore on real Milvus Lite: the same operations as the sync store, awaited."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from pymilvus.exceptions import MilvusException
+
+from milvus_plugins.core import (
+    RRF,
+    AsyncMilvusStore,
+    CollectionSpec,
+    ConfigError,
+    ConnectionConfig,
+    InvalidInputError,
+    MilvusStore,
+    Record,
+    RetryPolicy,
+    Weighted,
+    WriteError,
+    WriteOptions,
+    eq,
+    gt,
+)
+
+DIM = 8
+WORDS = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"]
+
+
+def corpus(n: int = 40) -> list[Record]:
+    rng = random.Random(1)
+    return [
+        Record(
+            id=f"a{i}",
+            text=" ".join(rng.choices(WORDS, k=rng.randint(2, 6))),
+            vector=[rng.gauss(0, 1) for _ in range(DIM)],
+            metadata={"n": i, "group": i % 4},
+        )
+        for i in range(n)
+    ]
+
+
+def query_vector(seed: int) -> list[float]:
+    rng = random.Random(seed)
+    return [rng.gauss(0, 1) for _ in range(DIM)]
+
+
+@pytest.fixture
+async def pair(lite_uri: str) -> AsyncIterator[tuple[MilvusStore, AsyncMilvusStore]]:
+    store = MilvusStore(
+        CollectionSpec(name="async_docs", dim=DIM, sparse="bm25"),
+        connection=ConnectionConfig(uri=lite_uri),
+        write=WriteOptions(batch_rows=16),
+        retry=RetryPolicy(attempts=3, initial_backoff=0.01),
+    )
+    async_store = AsyncMilvusStore(store)
+    yield store, async_store
+    await async_store.close()
+    store.close()
+
+
+async def test_async_upsert_count_get_query_and_delete(
+    pair: tuple[MilvusStore, AsyncMilvusStore],
+) -> None:
+    store, astore = pair
+    records = corpus()
+    assert await astore.upsert(records) == [r.id for r in records]
+    assert await astore.upsert(records) == [r.id for r in records]  # idempotent
+    assert await astore.count() == 40
+    assert await astore.count(eq("group", 1)) == 10
+    got = await astore.get(["a7", "missing", "a3"])
+    assert [r.id for r in got] == ["a7", "a3"]
+    assert got[0].metadata == {"n": 7, "group": 3}
+    page = await astore.query(gt("n", 29), limit=5)
+    assert len(page) == 5 and all(int(r.metadata["n"]) > 29 for r in page)
+    assert {r.id for r in await astore.query(gt("n", 29))} == {f"a{i}" for i in range(30, 40)}
+    assert await astore.delete(ids=["a0", "a1"]) == 2
+    await astore.delete(filter=eq("group", 2))
+    assert await astore.count() == 40 - 2 - 10
+    assert store.count() == 28  # the sync twin sees the same collection
+
+
+async def test_async_searches_equal_their_sync_twins(
+    pair: tuple[MilvusStore, AsyncMilvusStore],
+) -> None:
+    store, astore = pair
+    await astore.upsert(corpus())
+    vector = query_vector(5)
+    dense = await astore.search(vector, k=5, filter=eq("group", 1))
+    assert [h.id for h in dense] == [h.id for h in store.search(vector, k=5, filter=eq("group", 1))]
+    assert all(0.0 <= h.score <= 1.0 for h in dense)
+    sparse = await astore.sparse_search("gamma delta", k=5)
+    assert [h.id for h in sparse] == [h.id for h in store.sparse_search("gamma delta", k=5)]
+    for ranker in (RRF(), Weighted(0.3, 0.7)):
+        for fusion in ("server", "client"):
+            hybrid = await astore.hybrid_search(
+                vector, "gamma delta", k=8, ranker=ranker, fusion=fusion
+            )
+            twin = store.hybrid_search(vector, "gamma delta", k=8, ranker=ranker, fusion=fusion)
+            assert [h.id for h in hybrid] == [h.id for h in twin]
+            for a, b in zip(hybrid, twin, strict=True):
+                assert math.isclose(a.score, b.score, abs_tol=1e-6)
+    retrieved = await astore.retrieve(mode="sparse", text="gamma", k=3)
+    assert [h.id for h in retrieved] == [
+        h.id for h in store.retrieve(mode="sparse", text="gamma", k=3)
+    ]
+    mmr = await astore.mmr_search(vector, k=3, fetch_k=10)
+    assert len(mmr) == 3 and len({h.id for h in mmr}) == 3
+
+
+async def test_concurrent_async_searches(pair: tuple[MilvusStore, AsyncMilvusStore]) -> None:
+    _, astore = pair
+    await astore.upsert(corpus())
+    results = await asyncio.gather(*(astore.search(query_vector(i), k=3) for i in range(8)))
+    assert [len(r) for r in results] == [3] * 8
+
+
+async def test_async_store_creates_the_collection_from_the_first_write(lite_uri: str) -> None:
+    store = MilvusStore(CollectionSpec(name="lazy"), connection=ConnectionConfig(uri=lite_uri))
+    astore = AsyncMilvusStore(store)
+    assert await astore.count() == 0
+    assert await astore.search(query_vector(1), k=2) == []
+    await astore.upsert(corpus(5))
+    assert store.spec.dim == DIM
+    assert await astore.count() == 5
+    await astore.close()
+    store.close()
+
+
+async def test_async_bad_input_is_rejected_before_writing(
+    pair: tuple[MilvusStore, AsyncMilvusStore],
+) -> None:
+    _, astore = pair
+    await astore.upsert(corpus(3))
+    bad: list[dict[str, Any]] = [
+        {"vector": [math.nan] * DIM},
+        {"vector": [1.0] * (DIM + 1)},
+        {"text": ""},
+        {"metadata": {"s": {1}}},
+    ]
+    for overrides in bad:
+        fields: dict[str, Any] = {"id": "bad", "text": "t", "vector": [1.0] * DIM}
+        fields.update(overrides)
+        with pytest.raises(InvalidInputError):
+            await astore.upsert([Record(**fields)])
+    with pytest.raises(InvalidInputError):
+        await astore.search(query_vector(1), k=0)
+    with pytest.raises(ConfigError):
+        await astore.delete()
+    assert await astore.count() == 3
+
+
+async def test_async_calls_retry_transient_faults(
+    pair: tuple[MilvusStore, AsyncMilvusStore],
+) -> None:
+    _, astore = pair
+    await astore.upsert(corpus(20))
+    real_search = astore.client.search
+    calls: list[int] = []
+
+    async def flaky_search(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise MilvusException(code=2, message="service unavailable")
+        return await real_search(*args, **kwargs)
+
+    astore.client.search = flaky_search
+    hits = await astore.search(query_vector(2), k=3)
+    assert len(hits) == 3 and len(calls) == 2
+
+    real_upsert = astore.client.upsert
+
+    async def broken_upsert(*args: Any, **kwargs: Any) -> Any:
+        if args[1][0]["id"] == "a16":
+            raise MilvusException(code=2, message="service unavailable")
+        return await real_upsert(*args, **kwargs)
+
+    astore.client.upsert = broken_upsert
+    with pytest.raises(WriteError) as info:
+        await astore.upsert(corpus(40))
+    assert info.value.written_ids == [f"a{i}" for i in range(16)]
+    assert info.value.failed_ids == [f"a{i}" for i in range(16, 40)]
+    astore.client.upsert = real_upsert
+    await astore.upsert(corpus(40))
+    assert await astore.count() == 40

@@ -1,0 +1,318 @@
+"""Configuration objects: validated before any I/O, loud about unknown values, no secrets shown."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+from milvus_plugins.core import (
+    DEFAULT_URI,
+    RRF,
+    CollectionSpec,
+    ConfigError,
+    ConnectionConfig,
+    ConsistencyLevel,
+    FieldNames,
+    HnswIndex,
+    HybridOptions,
+    MetadataField,
+    MetricType,
+    MilvusStore,
+    RetrievalMode,
+    RetryPolicy,
+    ScalarType,
+    SparseInvertedIndex,
+    SparseMode,
+    WriteOptions,
+)
+from milvus_plugins.core.errors import redact, translate
+
+SECRET = "root:Sup3rS3cretPassw0rd"
+
+
+# -- ConnectionConfig --------------------------------------------------------------------
+
+
+def test_connection_defaults_to_a_local_lite_file() -> None:
+    config = ConnectionConfig()
+    assert config.uri == DEFAULT_URI == "./milvus.db"
+    assert config.is_lite
+    assert config.token == ""
+    assert config.timeout == 30.0
+
+
+@pytest.mark.parametrize(
+    ("uri", "lite"),
+    [
+        ("./x.db", True),
+        ("/tmp/a/b.db", True),
+        ("http://localhost:19530", False),
+        ("https://in01.zillizcloud.com", False),
+        ("http://host/x.db", False),
+    ],
+)
+def test_is_lite_only_for_local_db_paths(uri: str, lite: bool) -> None:
+    assert ConnectionConfig(uri=uri).is_lite is lite
+
+
+def test_from_env_reads_milvus_uri_and_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MILVUS_URI", "http://milvus.example:19530")
+    monkeypatch.setenv("MILVUS_TOKEN", SECRET)
+    config = ConnectionConfig.from_env(db_name="analytics", timeout=5.0)
+    assert config.uri == "http://milvus.example:19530"
+    assert config.token == SECRET
+    assert config.db_name == "analytics"
+    assert config.timeout == 5.0
+
+
+def test_explicit_arguments_win_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MILVUS_URI", "http://milvus.example:19530")
+    monkeypatch.setenv("MILVUS_TOKEN", SECRET)
+    config = ConnectionConfig.from_env(uri="./mine.db", token="")
+    assert config.uri == "./mine.db"
+    assert config.token == ""
+
+
+def test_from_env_without_variables_uses_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MILVUS_URI", raising=False)
+    monkeypatch.delenv("MILVUS_TOKEN", raising=False)
+    assert ConnectionConfig.from_env() == ConnectionConfig()
+
+
+def test_token_never_appears_in_repr_or_str() -> None:
+    config = ConnectionConfig(uri="http://h:19530", token=SECRET)
+    for text in (repr(config), str(config), repr([config]), f"{config}"):
+        assert SECRET not in text
+        assert "Sup3rS3cret" not in text
+        assert "'***'" in text
+    assert "token=''" in repr(ConnectionConfig())
+
+
+def test_token_is_redacted_from_translated_error_messages() -> None:
+    ConnectionConfig(uri="http://h:19530", token=SECRET)
+    raw = RuntimeError(f"auth failed for token {SECRET} (password Sup3rS3cretPassw0rd)")
+    error = translate(raw)
+    assert "Sup3rS3cret" not in str(error)
+    assert "***" in str(error)
+    assert "Sup3rS3cret" not in redact(f"x {SECRET} y")
+
+
+def test_store_repr_hides_the_token() -> None:
+    store = MilvusStore(
+        CollectionSpec(name="c", dim=2),
+        connection=ConnectionConfig(uri="http://127.0.0.1:1", token=SECRET),
+    )
+    assert "Sup3rS3cret" not in repr(store)
+    assert "Sup3rS3cret" not in repr(store.session)
+
+
+@pytest.mark.parametrize("kwargs", [{"uri": ""}, {"uri": "   "}, {"timeout": 0}, {"timeout": -1.0}])
+def test_invalid_connection_settings_raise_config_error(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError):
+        ConnectionConfig(**kwargs)
+
+
+def test_connection_config_is_frozen_and_keyword_only() -> None:
+    config = ConnectionConfig()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.uri = "x.db"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        ConnectionConfig("x.db")  # type: ignore[call-arg]
+
+
+# -- enums -------------------------------------------------------------------------------
+
+
+def test_enums_accept_milvus_spelling_in_any_case() -> None:
+    assert MetricType.parse("cosine", field="metric") is MetricType.COSINE
+    assert ConsistencyLevel.parse("strong", field="c") is ConsistencyLevel.STRONG
+    assert SparseMode.parse("BM25", field="s") is SparseMode.BM25
+    assert RetrievalMode.parse("Hybrid", field="m") is RetrievalMode.HYBRID
+    assert ScalarType.parse("varchar", field="t") is ScalarType.VARCHAR
+    assert str(MetricType.L2) == "L2"
+
+
+@pytest.mark.parametrize("value", ["cosin", "euclidean", "", 3, None])
+def test_unknown_metric_is_rejected_naming_the_choices(value: Any) -> None:
+    with pytest.raises(ConfigError, match=r"metric=.* is not a known MetricType; use one of"):
+        MetricType.parse(value, field="metric")
+
+
+# -- FieldNames and MetadataField --------------------------------------------------------
+
+
+def test_field_names_can_be_renamed() -> None:
+    names = FieldNames(id="pk", text="content", vector="embedding")
+    assert names.all() == ("pk", "content", "embedding", "sparse", "metadata", "doc_id", "extra")
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"id": "1abc"}, {"text": "has space"}, {"vector": ""}, {"metadata": "a-b"}]
+)
+def test_invalid_field_name_is_rejected(kwargs: dict[str, str]) -> None:
+    with pytest.raises(ConfigError, match="not a valid Milvus name"):
+        FieldNames(**kwargs)
+
+
+def test_field_names_must_be_distinct() -> None:
+    with pytest.raises(ConfigError, match="distinct"):
+        FieldNames(text="id")
+
+
+def test_metadata_field_parses_types() -> None:
+    field = MetadataField(name="tags", type="array", element_type="varchar", max_length=32)
+    assert field.scalar_type is ScalarType.ARRAY
+    assert field.element_scalar_type is ScalarType.VARCHAR
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"name": "x", "type": "ARRAY"}, "give element_type"),
+        ({"name": "x", "type": "ARRAY", "element_type": "ARRAY"}, "arrays of arrays"),
+        ({"name": "x", "type": "INT64", "element_type": "INT64"}, "only for ARRAY"),
+        ({"name": "x", "type": "FLOAT16"}, "not a known ScalarType"),
+        ({"name": "x", "type": "VARCHAR", "max_length": 0}, "max_length"),
+        ({"name": "x", "type": "VARCHAR", "max_length": 65536}, "max_length"),
+        ({"name": "x", "type": "ARRAY", "element_type": "INT64", "max_capacity": 0}, "capacity"),
+        ({"name": "bad name", "type": "INT64"}, "not a valid Milvus name"),
+    ],
+)
+def test_invalid_metadata_field_raises_config_error(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        MetadataField(**kwargs)
+
+
+# -- CollectionSpec ----------------------------------------------------------------------
+
+
+def test_spec_defaults() -> None:
+    spec = CollectionSpec(name="docs")
+    assert spec.dim is None
+    assert spec.metric_type is MetricType.COSINE
+    assert spec.sparse_mode is SparseMode.NONE
+    assert spec.sparse_index is None
+    assert spec.consistency is ConsistencyLevel.STRONG
+    assert not spec.has_sparse
+    assert spec.analyzer_params == {"type": "standard"}
+
+
+def test_spec_sparse_modes_pick_their_sparse_index_metric() -> None:
+    bm25 = CollectionSpec(name="a", dim=4, sparse="bm25")
+    client = CollectionSpec(name="b", dim=4, sparse="client")
+    assert bm25.sparse_index == SparseInvertedIndex(metric="BM25")
+    assert client.sparse_index == SparseInvertedIndex(metric="IP")
+
+
+def test_spec_metadata_fields_accept_a_mapping() -> None:
+    spec = CollectionSpec(
+        name="c",
+        dim=4,
+        metadata_fields={"year": "INT64", "tags": {"type": "ARRAY", "element_type": "VARCHAR"}},
+        partition_key="year",
+    )
+    assert [f.name for f in spec.declared_fields] == ["year", "tags"]
+    declared = spec.declared("tags")
+    assert declared is not None and declared.element_scalar_type is ScalarType.VARCHAR
+    assert spec.declared("absent") is None
+
+
+def test_with_dim_and_with_index_return_validated_copies() -> None:
+    spec = CollectionSpec(name="c")
+    assert spec.with_dim(8).dim == 8
+    assert spec.with_index(HnswIndex(metric="IP")).metric_type is MetricType.IP
+    with pytest.raises(ConfigError):
+        spec.with_dim(0)
+
+
+INVALID_SPECS: list[tuple[dict[str, Any], str]] = [
+    ({"name": "has-dash"}, "not a valid Milvus name"),
+    ({"name": "1st"}, "not a valid Milvus name"),
+    ({"name": ""}, "not a valid Milvus name"),
+    ({"name": "c", "dim": 0}, "dim=0"),
+    ({"name": "c", "dim": 32769}, "dim=32769"),
+    ({"name": "c", "dim": True}, "dim=True"),
+    ({"name": "c", "dim": 4.0}, "dim=4.0"),
+    ({"name": "c", "metric": "cosin"}, "not a known MetricType"),
+    ({"name": "c", "metric": "BM25"}, "for the sparse field"),
+    ({"name": "c", "index": 42}, "must be an IndexConfig"),
+    ({"name": "c", "index": {"index_type": "HNSW", "m": 8}}, "unknown parameter"),
+    ({"name": "c", "index": "NOPE"}, "IndexType"),
+    ({"name": "c", "sparse": "splade"}, "not a known SparseMode"),
+    (
+        {"name": "c", "sparse": "bm25", "sparse_index": SparseInvertedIndex(metric="IP")},
+        "metric BM25",
+    ),
+    (
+        {"name": "c", "metadata_fields": [MetadataField(name="a", type="INT64")] * 2},
+        "duplicate",
+    ),
+    ({"name": "c", "metadata_fields": {"text": "VARCHAR"}}, "clash with reserved"),
+    ({"name": "c", "metadata_fields": {"doc_id": "VARCHAR"}}, "clash with reserved"),
+    ({"name": "c", "partition_key": "year"}, "must be one of metadata_fields"),
+    ({"name": "c", "metadata_fields": {"p": "DOUBLE"}, "partition_key": "p"}, "INT64 or VARCHAR"),
+    ({"name": "c", "text_max_length": 0}, "text_max_length"),
+    ({"name": "c", "text_max_length": 70000}, "text_max_length"),
+    ({"name": "c", "id_max_length": 0}, "id_max_length"),
+    ({"name": "c", "consistency_level": "Immediate"}, "ConsistencyLevel"),
+    (
+        {"name": "c", "dim": 10, "index": {"index_type": "IVF_FLAT", "nlist": 4, "nprobe": 8}},
+        "nprobe=8 exceeds",
+    ),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "message"), INVALID_SPECS, ids=[m for _, m in INVALID_SPECS])
+def test_invalid_collection_spec_raises_config_error(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        CollectionSpec(**kwargs)
+
+
+# -- option objects and the store constructor -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("factory", "kwargs"),
+    [
+        (RetryPolicy, {"attempts": 0}),
+        (RetryPolicy, {"initial_backoff": -1}),
+        (RetryPolicy, {"multiplier": 0.5}),
+        (WriteOptions, {"batch_rows": 0}),
+        (WriteOptions, {"batch_bytes": 100}),
+        (WriteOptions, {"batch_bytes": 61 * 1024 * 1024}),
+        (HybridOptions, {"fusion": "both"}),
+        (HybridOptions, {"fetch_k": 0}),
+        (RRF, {"k": 0}),
+    ],
+)
+def test_invalid_options_raise_config_error(factory: Any, kwargs: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError):
+        factory(**kwargs)
+
+
+def test_retry_delay_grows_and_is_capped() -> None:
+    policy = RetryPolicy(initial_backoff=1.0, multiplier=2.0, max_backoff=3.0, jitter=0.0)
+    assert [policy.delay(n) for n in (1, 2, 3, 4)] == [1.0, 2.0, 3.0, 3.0]
+
+
+def test_store_constructor_does_no_io() -> None:
+    # Nothing listens on port 1: any connection attempt would fail or hang.
+    store = MilvusStore(
+        CollectionSpec(name="c", dim=2), connection=ConnectionConfig(uri="http://127.0.0.1:1")
+    )
+    assert store._client is None
+    assert store.session.capabilities is None
+
+
+def test_store_rejects_client_sparse_without_encoder() -> None:
+    with pytest.raises(ConfigError, match="sparse_encoder"):
+        MilvusStore(CollectionSpec(name="c", dim=2, sparse="client"))
+
+
+def test_store_rejects_unknown_open_mode_and_non_spec() -> None:
+    with pytest.raises(ConfigError, match="open_mode"):
+        MilvusStore(CollectionSpec(name="c"), open_mode="merge")
+    with pytest.raises(ConfigError, match="CollectionSpec"):
+        MilvusStore({"name": "c"})  # type: ignore[arg-type]

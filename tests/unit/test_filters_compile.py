@@ -1,0 +1,372 @@
+"""The filter compiler (tree -> Milvus expression) and the pure-Python reference evaluator.
+
+Table-driven: each case names a filter and the exact expression it must compile to, so a
+change in escaping or in negation push-down shows up as a readable diff. The end-to-end
+proof that these expressions select the intended rows is in
+``tests/integration/test_core_filters.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from milvus_plugins.core import (
+    CollectionSpec,
+    FilterError,
+    MetadataField,
+    and_,
+    compile_filter,
+    contains,
+    contains_all,
+    contains_any,
+    doc_id_in,
+    eq,
+    exists,
+    gt,
+    gte,
+    id_in,
+    in_,
+    like,
+    lt,
+    lte,
+    matches,
+    ne,
+    nin,
+    not_,
+    or_,
+    text_contains,
+)
+from milvus_plugins.core.capabilities import detect_capabilities
+from milvus_plugins.core.filters import (
+    Compare,
+    Dialect,
+    Filter,
+    Raw,
+    ensure_filter,
+    escape_string,
+)
+
+SPEC = CollectionSpec(
+    name="docs",
+    dim=4,
+    metadata_fields=[
+        MetadataField(name="year", type="INT64"),
+        MetadataField(name="price", type="DOUBLE"),
+        MetadataField(name="flag", type="BOOL"),
+        MetadataField(name="genre", type="VARCHAR"),
+        MetadataField(name="tags", type="ARRAY", element_type="VARCHAR"),
+    ],
+)
+LITE = detect_capabilities("milvus_lite-3.2.2").dialect
+SERVER_25 = detect_capabilities("v2.5.4").dialect
+SERVER_23 = detect_capabilities("v2.3.5").dialect
+M = 'metadata["k"]'
+
+
+def compile_lite(f: Filter | str | None) -> str:
+    return compile_filter(f, SPEC, LITE)
+
+
+# -- escaping ---------------------------------------------------------------------------
+
+ESCAPES = [
+    ("plain", '"plain"'),
+    ('say "hi"', r'"say \"hi\""'),
+    ("it's", '"it\'s"'),
+    ("back\\slash", r'"back\\slash"'),
+    ("new\nline", r'"new\nline"'),
+    ("cr\rlf", r'"cr\rlf"'),
+    ("tab\there", r'"tab\there"'),
+    ('" or id != "', r'"\" or id != \""'),
+    ('\\"', r'"\\\""'),
+    ("ünïcødé ✓ 日本", '"ünïcødé ✓ 日本"'),
+    ("", '""'),
+]
+
+
+@pytest.mark.parametrize(("value", "expected"), ESCAPES)
+def test_escape_string_quotes_and_escapes_every_special_character(
+    value: str, expected: str
+) -> None:
+    assert escape_string(value) == expected
+
+
+@pytest.mark.parametrize(("value", "_expected"), ESCAPES)
+def test_escaped_literal_has_no_unescaped_quote_or_raw_newline(value: str, _expected: str) -> None:
+    body = escape_string(value)[1:-1]
+    assert "\n" not in body and "\r" not in body and "\t" not in body
+    i = 0
+    while i < len(body):
+        if body[i] == "\\":
+            assert body[i + 1] in '\\"nrt'
+            i += 2
+            continue
+        assert body[i] != '"'
+        i += 1
+
+
+def test_hostile_key_is_escaped_inside_the_json_path() -> None:
+    expr = compile_lite(eq('a"] or 1==1 or metadata["b', 1))
+    assert expr == r'(metadata["a\"] or 1==1 or metadata[\"b"] == 1)'
+
+
+# -- leaves on JSON keys and declared columns --------------------------------------------
+
+POSITIVE: list[tuple[Filter, str]] = [
+    (eq("k", "v"), f'({M} == "v")'),
+    (eq("k", 3), f"({M} == 3)"),
+    (eq("k", 2.5), f"({M} == 2.5)"),
+    (eq("k", True), f"({M} == true)"),
+    (eq("k", False), f"({M} == false)"),
+    (eq("k", -7), f"({M} == -7)"),
+    (gt("k", 1), f"({M} > 1)"),
+    (gte("k", 1), f"({M} >= 1)"),
+    (lt("k", "m"), f'({M} < "m")'),
+    (lte("k", 1e-5), f"({M} <= 1e-05)"),
+    (in_("k", ["a", 2]), f'({M} == "a" or {M} == 2)'),
+    (in_("k", []), "false"),
+    (like("k", "ab%"), f'({M} like "ab%")'),
+    (like("k", "exact"), f'({M} == "exact")'),
+    (text_contains("k", "mid"), f'({M} like "%mid%")'),
+    (contains("k", "x"), f'json_contains({M}, "x")'),
+    (contains_any("k", ["x", 1]), f'json_contains_any({M}, ["x", 1])'),
+    (contains_all("k", ["x", "y"]), f'json_contains_all({M}, ["x", "y"])'),
+    (exists("k"), f"(exists {M})"),
+    (eq("year", 2000), "(year == 2000)"),
+    (eq("price", 2), "(price == 2)"),
+    (eq("flag", True), "(flag == true)"),
+    (in_("genre", ["a", "b"]), '(genre in ["a", "b"])'),
+    (contains("tags", "x"), 'array_contains(tags, "x")'),
+    (contains_any("tags", ["x"]), 'array_contains_any(tags, ["x"])'),
+    (exists("year"), "(year is not null)"),
+    (id_in(["a", "b"]), '(id in ["a", "b"])'),
+    (doc_id_in(["d1"]), '(doc_id in ["d1"])'),
+    (and_(), "true"),
+    (or_(), "false"),
+    (and_(eq("k", 1), eq("year", 2)), f"(({M} == 1) and (year == 2))"),
+    (or_(eq("k", 1), eq("year", 2)), f"(({M} == 1) or (year == 2))"),
+]
+
+
+@pytest.mark.parametrize(("node", "expected"), POSITIVE, ids=[e for _, e in POSITIVE])
+def test_positive_filter_compiles_to_expected_expression(node: Filter, expected: str) -> None:
+    assert compile_lite(node) == expected
+
+
+NEGATED: list[tuple[Filter, str]] = [
+    (ne("k", "v"), f'(not (exists {M}) or ({M} < "v" or {M} > "v"))'),
+    (ne("k", 3), f"(not (exists {M}) or ({M} < 3 or {M} > 3))"),
+    (ne("k", True), f"(not (exists {M}) or ({M} == false))"),
+    (not_(gt("k", 1)), f"(not (exists {M}) or ({M} <= 1))"),
+    (not_(gte("k", 1)), f"(not (exists {M}) or ({M} < 1))"),
+    (not_(lt("k", 1)), f"(not (exists {M}) or ({M} >= 1))"),
+    (not_(lte("k", 1)), f"(not (exists {M}) or ({M} > 1))"),
+    (
+        nin("k", ["a", 2]),
+        f'(not (exists {M}) or (({M} < "a" or {M} > "a") and ({M} < 2 or {M} > 2)))',
+    ),
+    (nin("k", []), f"(not (exists {M}) or true)"),
+    (not_(like("k", "a%")), f'(not (exists {M}) or ({M} like "%" and not ({M} like "a%")))'),
+    (
+        not_(contains("k", "x")),
+        f'(not (exists {M}) or (json_contains_all({M}, []) and not json_contains({M}, "x")))',
+    ),
+    (not_(exists("k")), f"(not (exists {M}))"),
+    (ne("year", 2000), "(year is null or not (year == 2000))"),
+    (not_(contains("tags", "x")), '(tags is null or not array_contains(tags, "x"))'),
+    (not_(exists("year")), "(year is null)"),
+    (not_(id_in(["a"])), '(not (id in ["a"]))'),
+    (not_(and_()), "false"),
+    (not_(or_()), "true"),
+    (not_(not_(eq("k", 1))), f"({M} == 1)"),
+    (
+        not_(and_(eq("k", 1), eq("year", 2))),
+        f"((not (exists {M}) or ({M} < 1 or {M} > 1)) or (year is null or not (year == 2)))",
+    ),
+    (
+        not_(or_(exists("k"), gt("year", 2))),
+        f"((not (exists {M})) and (year is null or not (year > 2)))",
+    ),
+    (Compare("k", "!=", 5), f"({M} < 5 or {M} > 5)"),
+    (not_(Compare("k", "!=", 5)), f"(not (exists {M}) or ({M} == 5))"),
+    (not_(Raw("x > 1")), "not (x > 1)"),
+]
+
+
+@pytest.mark.parametrize(("node", "expected"), NEGATED, ids=[e for _, e in NEGATED])
+def test_negation_is_pushed_to_kind_exact_complements(node: Filter, expected: str) -> None:
+    assert compile_lite(node) == expected
+
+
+def test_operators_build_the_same_tree_as_functions() -> None:
+    a, b = eq("k", 1), gt("year", 3)
+    assert (a & b) == and_(a, b)
+    assert (a | b) == or_(a, b)
+    assert ~a == not_(a)
+
+
+def test_engine_without_exists_keeps_plain_negation() -> None:
+    no_exists = Dialect(json_exists=False, missing_is_null=False, nullable=False)
+    assert compile_filter(ne("k", 1), SPEC, no_exists) == f"(not ({M} == 1))"
+    with pytest.raises(FilterError, match="exists"):
+        compile_filter(exists("k"), SPEC, no_exists)
+
+
+def test_milvus_23_negates_kind_exactly_and_rejects_infix_like() -> None:
+    assert (
+        compile_filter(ne("k", 1), SPEC, SERVER_23) == f"(not (exists {M}) or ({M} < 1 or {M} > 1))"
+    )
+    assert compile_filter(like("k", "ab%"), SPEC, SERVER_23) == f'({M} like "ab%")'
+    with pytest.raises(FilterError, match="prefix"):
+        compile_filter(like("k", "%ab"), SPEC, SERVER_23)
+    with pytest.raises(FilterError, match="prefix"):
+        compile_filter(text_contains("k", "ab"), SPEC, SERVER_23)
+
+
+def test_server_with_json_in_uses_in_list_and_kind_exact_negation() -> None:
+    assert compile_filter(in_("k", [1, 2]), SPEC, SERVER_25) == f"({M} in [1, 2])"
+    assert (
+        compile_filter(ne("k", 1), SPEC, SERVER_25) == f"(not (exists {M}) or ({M} < 1 or {M} > 1))"
+    )
+
+
+def test_none_and_raw_string_pass_through() -> None:
+    assert compile_lite(None) == ""
+    assert compile_lite('metadata["x"] > 1') == 'metadata["x"] > 1'
+    assert compile_lite(Raw("x > 1")) == "(x > 1)"
+
+
+def test_renamed_canonical_fields_are_used() -> None:
+    from milvus_plugins.core import FieldNames
+
+    spec = CollectionSpec(name="c", dim=2, fields=FieldNames(id="pk", metadata="meta"))
+    assert compile_filter(eq("k", 1), spec, LITE) == '(meta["k"] == 1)'
+    assert compile_filter(id_in(["a"]), spec, LITE) == '(pk in ["a"])'
+
+
+# -- rejected filters --------------------------------------------------------------------
+
+BAD_BUILDS: list[tuple[Any, ...]] = [
+    (eq, "k", [1, 2]),
+    (eq, "k", {"a": 1}),
+    (eq, "k", None),
+    (eq, "k", {1, 2}),
+    (eq, "k", b"bytes"),
+    (eq, "k", float("nan")),
+    (gt, "k", float("inf")),
+    (eq, "", 1),
+    (eq, 3, 1),
+    (in_, "k", "abc"),
+    (in_, "k", 5),
+    (in_, "k", [object()]),
+    (contains, "k", [1]),
+    (like, "k", 5),
+    (text_contains, "k", "50%"),
+    (text_contains, "k", "snake_case"),
+]
+
+
+@pytest.mark.parametrize("args", BAD_BUILDS, ids=[repr(a[1:]) for a in BAD_BUILDS])
+def test_unfilterable_value_or_key_raises_filter_error(args: tuple[Any, ...]) -> None:
+    builder, *rest = args
+    with pytest.raises(FilterError):
+        builder(*rest)
+
+
+BAD_COMPILES: list[tuple[Filter, str]] = [
+    (gt("year", "1999"), "INT64"),
+    (eq("year", 1.5), "INT64"),
+    (eq("year", True), "INT64"),
+    (eq("flag", 1), "BOOL"),
+    (eq("genre", 3), "VARCHAR"),
+    (in_("year", [1, "2"]), "INT64"),
+    (like("year", "1%"), "string field"),
+    (contains("genre", "x"), "not ARRAY"),
+]
+
+
+@pytest.mark.parametrize(("node", "message"), BAD_COMPILES, ids=[m for _, m in BAD_COMPILES])
+def test_value_not_fitting_declared_type_raises_before_io(node: Filter, message: str) -> None:
+    with pytest.raises(FilterError, match=message):
+        compile_lite(node)
+
+
+def test_filter_error_is_a_value_error() -> None:
+    with pytest.raises(ValueError):
+        eq("k", [1])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("value", [{"k": 1}, 3, ["k"], object()])
+def test_non_filter_object_is_rejected(value: Any) -> None:
+    with pytest.raises(FilterError):
+        ensure_filter(value)
+    with pytest.raises(FilterError):
+        compile_filter(value, SPEC, LITE)
+
+
+# -- the reference evaluator -------------------------------------------------------------
+
+ROWS: dict[str, dict[str, Any]] = {
+    "int": {"k": 1},
+    "float": {"k": 1.0},
+    "two": {"k": 2},
+    "str": {"k": "1"},
+    "list": {"k": [1, "x"]},
+    "null": {"k": None},
+    "missing": {},
+    "obj": {"k": {"a": 1}},
+}
+
+EVALUATIONS: list[tuple[Filter, set[str]]] = [
+    (eq("k", 1), {"int", "float"}),
+    (ne("k", 1), {"two", "null", "missing"}),
+    (gt("k", 1), {"two"}),
+    (not_(gt("k", 1)), {"int", "float", "null", "missing"}),
+    (eq("k", "1"), {"str"}),
+    (ne("k", "1"), {"null", "missing"}),
+    (in_("k", [2, "1"]), {"two", "str"}),
+    # 1 == "1" is unknown, so "1 not in [2, '1']" is unknown too (Kleene logic).
+    (nin("k", [2, "1"]), {"null", "missing"}),
+    (nin("k", [2, 3]), {"int", "float", "null", "missing"}),
+    (in_("k", []), set()),
+    (nin("k", []), set(ROWS)),
+    (contains("k", "x"), {"list"}),
+    (not_(contains("k", "x")), {"null", "missing"}),
+    (not_(contains("k", "y")), {"list", "null", "missing"}),
+    (contains_all("k", [1, "x"]), {"list"}),
+    (contains_any("k", [5, "x"]), {"list"}),
+    (exists("k"), {"int", "float", "two", "str", "list", "obj"}),
+    (not_(exists("k")), {"null", "missing"}),
+    (like("k", "1"), {"str"}),
+    (not_(like("k", "%")), {"null", "missing"}),
+    (and_(), set(ROWS)),
+    (or_(), set()),
+    (or_(eq("k", 1), eq("k", "1")), {"int", "float", "str"}),
+    (not_(and_(exists("k"), gt("k", 1))), {"int", "float", "null", "missing"}),
+]
+
+
+@pytest.mark.parametrize(
+    ("node", "expected"), EVALUATIONS, ids=[str(i) for i, _ in enumerate(EVALUATIONS)]
+)
+def test_matches_follows_documented_semantics(node: Filter, expected: set[str]) -> None:
+    assert {name for name, row in ROWS.items() if matches(node, row)} == expected
+
+
+def test_matches_none_filter_matches_everything() -> None:
+    assert matches(None, {})
+
+
+def test_matches_rejects_raw_expressions() -> None:
+    with pytest.raises(FilterError):
+        matches(Raw("x > 1"), {"x": 2})
+
+
+def test_matches_like_treats_wildcards_and_everything_else_literally() -> None:
+    assert matches(like("k", "a_c%"), {"k": "abcdef"})
+    assert matches(like("k", "a.c"), {"k": "a.c"})
+    assert not matches(like("k", "a.c"), {"k": "abc"})
+    assert matches(like("k", "%"), {"k": "multi\nline"})
+    assert not matches(like("k", "a"), {"k": "a\n"})

@@ -1,0 +1,207 @@
+"""Score maths: relevance in [0, 1] per metric, RRF and weighted fusion, ranker objects."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pymilvus import RRFRanker, WeightedRanker
+
+from milvus_plugins.core import RRF, ConfigError, MetricType, Weighted, relevance
+from milvus_plugins.core.ranking import fuse, fused_relevance, to_score
+from milvus_plugins.core.requests import pymilvus_ranker
+
+# -- relevance ---------------------------------------------------------------------------
+
+RELEVANCE: list[tuple[MetricType, float, float]] = [
+    (MetricType.COSINE, 1.0, 1.0),
+    (MetricType.COSINE, 0.0, 0.5),
+    (MetricType.COSINE, -1.0, 0.0),
+    (MetricType.COSINE, 1.0000001, 1.0),
+    (MetricType.IP, 0.5, 0.75),
+    (MetricType.IP, 3.0, 1.0),
+    (MetricType.IP, -3.0, 0.0),
+    (MetricType.L2, 0.0, 1.0),
+    (MetricType.L2, 1.0, 0.5),
+    (MetricType.L2, 3.0, 0.25),
+    (MetricType.L2, -1e-7, 1.0),
+    (MetricType.BM25, 0.0, 0.0),
+    (MetricType.BM25, 1.0, 0.5),
+    (MetricType.BM25, -1.0, 0.5),
+    (MetricType.BM25, 3.0, 0.75),
+]
+
+
+@pytest.mark.parametrize(("metric", "distance", "expected"), RELEVANCE)
+def test_relevance_follows_the_documented_formula(
+    metric: MetricType, distance: float, expected: float
+) -> None:
+    assert relevance(distance, metric) == pytest.approx(expected)
+
+
+finite = st.floats(min_value=-1e9, max_value=1e9, allow_nan=False)
+
+
+@given(distance=finite, metric=st.sampled_from(list(MetricType)))
+def test_relevance_is_always_within_unit_interval(distance: float, metric: MetricType) -> None:
+    assert 0.0 <= relevance(distance, metric) <= 1.0
+
+
+@given(a=finite, b=finite, metric=st.sampled_from([MetricType.COSINE, MetricType.IP]))
+def test_similarity_relevance_is_monotonic_increasing(
+    a: float, b: float, metric: MetricType
+) -> None:
+    low, high = sorted((a, b))
+    assert relevance(low, metric) <= relevance(high, metric)
+
+
+@given(a=st.floats(min_value=0, max_value=1e9), b=st.floats(min_value=0, max_value=1e9))
+def test_l2_relevance_decreases_with_distance(a: float, b: float) -> None:
+    low, high = sorted((a, b))
+    assert relevance(low, MetricType.L2) >= relevance(high, MetricType.L2)
+
+
+@given(a=st.floats(min_value=0, max_value=1e9), b=st.floats(min_value=0, max_value=1e9))
+def test_bm25_relevance_grows_with_score_whatever_its_sign(a: float, b: float) -> None:
+    low, high = sorted((a, b))
+    assert relevance(low, MetricType.BM25) <= relevance(high, MetricType.BM25)
+    # Milvus Lite reports BM25 negated: the same magnitude gives the same relevance.
+    assert relevance(-high, MetricType.BM25) == relevance(high, MetricType.BM25)
+
+
+def test_to_score_is_larger_is_better() -> None:
+    assert to_score(0.5, MetricType.L2) > to_score(2.0, MetricType.L2)
+    assert to_score(-3.0, MetricType.BM25) == 3.0
+    assert to_score(0.9, MetricType.COSINE) == 0.9
+
+
+# -- rankers -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("k", [0, -1, 16384, True, 1.5])
+def test_rrf_k_out_of_range_is_rejected(k: object) -> None:
+    with pytest.raises(ConfigError, match="RRF k"):
+        RRF(k)  # type: ignore[arg-type]
+
+
+def test_weighted_accepts_varargs_or_one_sequence() -> None:
+    assert Weighted(0.7, 0.3).weights == (0.7, 0.3)
+    assert Weighted([0.7, 0.3]).weights == (0.7, 0.3)  # type: ignore[arg-type]
+    assert Weighted().weights == (0.5, 0.5)
+    assert Weighted(1, 0, normalize=False).normalize is False
+
+
+@pytest.mark.parametrize("weights", [(1.5, 0.5), (-0.1, 0.5), (0.0, 0.0), (math.nan, 0.5)])
+def test_weighted_rejects_weights_outside_unit_interval_or_all_zero(
+    weights: tuple[float, ...],
+) -> None:
+    with pytest.raises(ConfigError, match="weights"):
+        Weighted(*weights)
+
+
+def test_pymilvus_rankers_are_built_from_core_rankers() -> None:
+    rrf = pymilvus_ranker(RRF(30))
+    weighted = pymilvus_ranker(Weighted(0.8, 0.2))
+    assert isinstance(rrf, RRFRanker)
+    assert rrf.dict()["params"]["k"] == 30
+    assert isinstance(weighted, WeightedRanker)
+    assert weighted.dict()["params"]["weights"] == [0.8, 0.2]
+    assert weighted.dict()["params"]["norm_score"] is True
+    with pytest.raises(ConfigError):
+        pymilvus_ranker("rrf")  # type: ignore[arg-type]
+
+
+# -- fusion ------------------------------------------------------------------------------
+
+DENSE = [("a", 0.9), ("b", 0.8), ("c", 0.1)]
+SPARSE = [("c", -5.0), ("d", -1.0)]
+METRICS = [MetricType.COSINE, MetricType.BM25]
+
+
+def test_rrf_fusion_sums_reciprocal_ranks() -> None:
+    fused = dict(fuse([DENSE, SPARSE], METRICS, RRF(60), limit=10))
+    assert fused["a"] == pytest.approx(1 / 61)
+    assert fused["b"] == pytest.approx(1 / 62)
+    assert fused["c"] == pytest.approx(1 / 63 + 1 / 61)
+    assert fused["d"] == pytest.approx(1 / 62)
+
+
+def test_rrf_fusion_orders_by_score_then_ascending_id_like_milvus() -> None:
+    order = [i for i, _ in fuse([DENSE, SPARSE], METRICS, RRF(60), limit=10)]
+    assert order == ["c", "a", "b", "d"]
+    tied = fuse([[("z", 0.9), ("y", 0.8)], [("b", -2.0), ("a", -1.0)]], METRICS, RRF(), limit=3)
+    assert [i for i, _ in tied] == ["b", "z", "a"]
+
+
+def test_fusion_respects_the_limit() -> None:
+    assert len(fuse([DENSE, SPARSE], METRICS, RRF(), limit=2)) == 2
+
+
+def test_weighted_fusion_normalises_each_leg_like_milvus() -> None:
+    fused = dict(fuse([DENSE, SPARSE], METRICS, Weighted(0.6, 0.4), limit=10))
+    assert fused["a"] == pytest.approx(0.6 * (1 + 0.9) / 2)
+    assert fused["c"] == pytest.approx(0.6 * (1 + 0.1) / 2 + 0.4 * 2 * math.atan(5.0) / math.pi)
+    assert fused["d"] == pytest.approx(0.4 * 2 * math.atan(1.0) / math.pi)
+
+
+def test_weighted_fusion_normalises_ip_and_l2_legs() -> None:
+    ip = dict(fuse([[("x", 2.0)]], [MetricType.IP], Weighted(1.0), limit=1))
+    l2 = dict(fuse([[("x", 2.0)]], [MetricType.L2], Weighted(1.0), limit=1))
+    assert ip["x"] == pytest.approx(0.5 + math.atan(2.0) / math.pi)
+    assert l2["x"] == pytest.approx(1 - 2 * math.atan(2.0) / math.pi)
+
+
+def test_weighted_fusion_without_normalisation_uses_raw_scores() -> None:
+    fused = dict(fuse([DENSE, SPARSE], METRICS, Weighted(0.5, 0.5, normalize=False), limit=10))
+    assert fused["c"] == pytest.approx(0.5 * 0.1 + 0.5 * 5.0)
+
+
+def test_weighted_fusion_needs_one_weight_per_leg() -> None:
+    with pytest.raises(ConfigError, match="one weight per leg"):
+        fuse([DENSE, SPARSE], METRICS, Weighted(1.0), limit=3)
+
+
+def test_extreme_weights_follow_one_leg() -> None:
+    dense_first = [i for i, _ in fuse([DENSE, SPARSE], METRICS, Weighted(1.0, 0.0), limit=10)]
+    sparse_first = [i for i, _ in fuse([DENSE, SPARSE], METRICS, Weighted(0.0, 1.0), limit=2)]
+    assert dense_first[:3] == ["a", "b", "c"]
+    assert sparse_first == ["c", "d"]
+
+
+def test_fused_relevance_maps_the_best_possible_rrf_score_to_one() -> None:
+    best = 2 / 61
+    assert fused_relevance(best, RRF(60), legs=2) == pytest.approx(1.0)
+    assert fused_relevance(1 / 61, RRF(60), legs=2) == pytest.approx(0.5)
+
+
+@given(
+    score=st.floats(min_value=0, max_value=10),
+    weights=st.tuples(st.floats(0.01, 1), st.floats(0, 1)),
+    k=st.integers(1, 16383),
+)
+def test_fused_relevance_is_within_unit_interval(
+    score: float, weights: tuple[float, float], k: int
+) -> None:
+    assert 0.0 <= fused_relevance(score, RRF(k), legs=2) <= 1.0
+    assert 0.0 <= fused_relevance(score, Weighted(*weights), legs=2) <= 1.0
+
+
+@given(
+    dense=st.lists(st.floats(-1, 1), max_size=8),
+    sparse=st.lists(st.floats(-30, 0), max_size=8),
+    w=st.floats(0.01, 1),
+)
+def test_fused_weighted_relevance_of_real_legs_is_within_unit_interval(
+    dense: list[float], sparse: list[float], w: float
+) -> None:
+    legs = [
+        [(f"d{i}", d) for i, d in enumerate(sorted(dense, reverse=True))],
+        [(f"d{i}", s) for i, s in enumerate(sorted(sparse))],
+    ]
+    ranker = Weighted(w, 1 - w)
+    for _, score in fuse(legs, METRICS, ranker, limit=20):
+        # No clipping needed: each normalised leg score is in [0, 1].
+        assert 0.0 <= score / sum(ranker.weights) <= 1.0 + 1e-12
+        assert 0.0 <= fused_relevance(score, ranker, legs=2) <= 1.0

@@ -1,0 +1,248 @@
+"""Records: validation before writing, content-hash ids, row conversion, and write batching."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+
+from milvus_plugins.core import (
+    CollectionSpec,
+    InvalidInputError,
+    MetadataField,
+    Record,
+    WriteOptions,
+    content_id,
+    new_id,
+)
+from milvus_plugins.core.batching import estimate_row_bytes, plan_batches
+from milvus_plugins.core.records import (
+    record_from_row,
+    records_to_rows,
+    validate_dense,
+    validate_records,
+)
+
+SPEC = CollectionSpec(
+    name="c",
+    dim=3,
+    text_max_length=20,
+    metadata_fields=[
+        MetadataField(name="year", type="INT64"),
+        MetadataField(name="score", type="DOUBLE"),
+        MetadataField(name="ok", type="BOOL"),
+        MetadataField(name="genre", type="VARCHAR", max_length=5),
+        MetadataField(name="tags", type="ARRAY", element_type="VARCHAR", max_capacity=2),
+    ],
+)
+
+
+def rec(**overrides: Any) -> Record:
+    fields: dict[str, Any] = {"id": "a", "text": "hello", "vector": [0.1, 0.2, 0.3]}
+    fields.update(overrides)
+    return Record(**fields)
+
+
+# -- ids ---------------------------------------------------------------------------------
+
+
+def test_content_id_is_deterministic_and_key_order_independent() -> None:
+    one = content_id("text", {"a": 1, "b": [1, 2]})
+    assert one == content_id("text", {"b": [1, 2], "a": 1})
+    assert len(one) == 32 and int(one, 16) >= 0
+
+
+@pytest.mark.parametrize(
+    ("text", "metadata"), [("text ", {"a": 1}), ("text", {"a": 2}), ("text", {"a": 1, "c": None})]
+)
+def test_content_id_changes_with_text_or_metadata(text: str, metadata: dict[str, Any]) -> None:
+    assert content_id(text, metadata) != content_id("text", {"a": 1})
+
+
+def test_content_id_without_metadata_equals_empty_metadata() -> None:
+    assert content_id("x") == content_id("x", {}) == content_id("x", None)
+
+
+def test_new_ids_are_unique_hex() -> None:
+    ids = {new_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    assert all(len(i) == 32 for i in ids)
+
+
+# -- dense vectors -----------------------------------------------------------------------
+
+
+def test_validate_dense_accepts_lists_tuples_and_numpy() -> None:
+    assert validate_dense((1, 2, 3), 3, where="q") == [1.0, 2.0, 3.0]
+    assert validate_dense(np.array([1, 2, 3], dtype=np.float64), None, where="q") == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    ("vector", "message"),
+    [
+        ([1.0, 2.0], "dimension 2 but the collection expects 3"),
+        ([1.0, math.nan, 2.0], "NaN or inf"),
+        ([1.0, math.inf, 2.0], "NaN or inf"),
+        ([[1.0, 2.0, 3.0]], "flat"),
+        ([], "flat"),
+        (["a", "b", "c"], "not a sequence of numbers"),
+        ("abc", "not a sequence of numbers"),
+    ],
+)
+def test_validate_dense_rejects_bad_vectors(vector: Any, message: str) -> None:
+    with pytest.raises(InvalidInputError, match=message):
+        validate_dense(vector, 3, where="query")
+
+
+# -- records -----------------------------------------------------------------------------
+
+BAD_RECORDS: list[tuple[list[Record], str]] = [
+    ([rec(vector=[1.0, 2.0])], "dimension 2"),
+    ([rec(vector=[1.0, math.nan, 0.0])], "NaN"),
+    ([rec(vector=np.array([1.0, np.inf, 0.0]))], "NaN"),
+    ([rec(vector=None)], "vector is missing"),
+    ([rec(text="")], "text is empty"),
+    ([rec(text="   \n")], "text is empty"),
+    ([rec(text="x" * 21)], "text_max_length=20"),
+    ([rec(text="é" * 11)], "22 bytes"),
+    ([rec(metadata={"s": {1, 2}})], "not JSON-serialisable"),
+    ([rec(metadata={"o": object()})], "not JSON-serialisable"),
+    ([rec(metadata={"n": math.nan})], "not JSON-serialisable"),
+    ([rec(metadata={"n": [1.0, math.inf]})], "not JSON-serialisable"),
+    ([rec(metadata={1: "int key"})], "must be a string"),
+    ([rec(metadata=["not", "a", "dict"])], "must be a dict"),
+    ([rec(extra={"s": {1}})], "not JSON-serialisable"),
+    ([rec(), rec()], "share id 'a'"),
+    ([rec(id=5)], "must be a non-empty string"),
+    ([rec(id="")], "must be a non-empty string"),
+    ([rec(id="x" * 513)], "longer than 512"),
+    ([rec(metadata={"year": "2001"})], "must be an integer"),
+    ([rec(metadata={"year": True})], "must be an integer"),
+    ([rec(metadata={"score": "high"})], "must be a number"),
+    ([rec(metadata={"ok": 1})], "must be a bool"),
+    ([rec(metadata={"genre": "toolong"})], "max_length=5"),
+    ([rec(metadata={"tags": "x"})], "must be a list"),
+    ([rec(metadata={"tags": ["a", "b", "c"]})], "max_capacity is 2"),
+    ([rec(metadata={"tags": ["a", 1]})], "must be a string"),
+]
+
+
+@pytest.mark.parametrize(("records", "message"), BAD_RECORDS, ids=[m for _, m in BAD_RECORDS])
+def test_bad_record_is_rejected_naming_the_problem(records: list[Record], message: str) -> None:
+    with pytest.raises(InvalidInputError, match=message):
+        validate_records(records, SPEC, SPEC.dim)
+
+
+def test_the_error_names_the_position_and_id_of_the_bad_record() -> None:
+    records = [rec(id="ok"), rec(id="bad one", text="")]
+    with pytest.raises(InvalidInputError, match=r"record 1 \(id='bad one'\)"):
+        validate_records(records, SPEC, 3)
+
+
+def test_client_sparse_collection_needs_sparse_vectors() -> None:
+    spec = CollectionSpec(name="c", dim=3, sparse="client")
+    with pytest.raises(InvalidInputError, match="sparse"):
+        validate_records([rec()], spec, 3)
+    validate_records([rec(sparse={1: 0.5})], spec, 3)
+
+
+def test_valid_records_pass() -> None:
+    validate_records(
+        [
+            rec(id="a", metadata={"year": 2001, "score": 1, "ok": False, "tags": ("x",)}),
+            rec(id="b", metadata={"nested": {"a": [1, None, "é"]}, "genre": None}),
+        ],
+        SPEC,
+        3,
+    )
+
+
+def test_metadata_keys_named_like_canonical_fields_stay_inside_the_metadata_json() -> None:
+    # Undeclared keys live in the metadata JSON column, so "id", "text" ... cannot clash
+    # with the canonical columns (declared fields with those names are rejected by the spec).
+    metadata = {name: f"user {name}" for name in SPEC.fields.all()}
+    record = rec(metadata=metadata)
+    validate_records([record], SPEC, 3)
+    (row,) = records_to_rows([record], SPEC, store_missing_as_null=True)
+    assert row["id"] == "a" and row["text"] == "hello"
+    assert row["metadata"] == metadata
+    assert record_from_row(row, SPEC).metadata == metadata
+
+
+# -- row conversion ----------------------------------------------------------------------
+
+
+def test_declared_keys_become_columns_and_come_back_as_metadata() -> None:
+    record = rec(
+        metadata={"year": 2001, "tags": ("x", "y"), "free": {"k": [1]}},
+        doc_id="doc-1",
+        extra={"rel": 1},
+    )
+    (row,) = records_to_rows([record], SPEC, store_missing_as_null=True)
+    assert row["year"] == 2001
+    assert row["tags"] == ["x", "y"]
+    assert row["metadata"] == {"free": {"k": [1]}}
+    assert row["genre"] is None
+    assert row["doc_id"] == "doc-1" and row["extra"] == {"rel": 1}
+    back = record_from_row(row, SPEC)
+    assert back.metadata == {"free": {"k": [1]}, "year": 2001, "tags": ["x", "y"]}
+    assert back.vector == pytest.approx([0.1, 0.2, 0.3])
+    assert (back.id, back.text, back.doc_id, back.extra) == ("a", "hello", "doc-1", {"rel": 1})
+
+
+def test_missing_declared_key_is_an_error_without_nullable_fields() -> None:
+    with pytest.raises(InvalidInputError, match="nullable"):
+        records_to_rows([rec()], SPEC, store_missing_as_null=False)
+
+
+def test_client_sparse_vectors_are_written_with_int_keys() -> None:
+    spec = CollectionSpec(name="c", dim=3, sparse="client")
+    (row,) = records_to_rows([rec(sparse={"7": 1})], spec, store_missing_as_null=True)
+    assert row["sparse"] == {7: 1.0}
+
+
+def test_record_from_row_without_vector_or_optional_fields() -> None:
+    record = record_from_row({"id": "x", "text": "t"}, SPEC)
+    assert record.vector is None
+    assert record.metadata == {} and record.extra == {} and record.doc_id == ""
+
+
+# -- batching ----------------------------------------------------------------------------
+
+
+def _rows(n: int, text_bytes: int = 10) -> list[dict[str, Any]]:
+    return [{"id": str(i), "text": "x" * text_bytes, "vector": [0.0] * 4} for i in range(n)]
+
+
+def test_estimate_row_bytes_counts_vectors_and_utf8_text() -> None:
+    small = estimate_row_bytes({"v": [0.5] * 10})
+    assert small == 16 + 4 * 10 + 8
+    assert estimate_row_bytes({"t": "é"}) == 16 + 2 + 8
+    assert estimate_row_bytes({"m": {"a": 1}}) > 16
+
+
+@pytest.mark.parametrize(("n", "batch_rows"), [(0, 3), (1, 3), (9, 3), (10, 3), (10, 1000)])
+def test_batches_respect_the_row_budget_and_cover_every_row(n: int, batch_rows: int) -> None:
+    batches = list(plan_batches(_rows(n), WriteOptions(batch_rows=batch_rows)))
+    assert all(0 < stop - start <= batch_rows for start, stop in batches)
+    covered = [i for start, stop in batches for i in range(start, stop)]
+    assert covered == list(range(n))
+
+
+def test_batches_respect_the_byte_budget() -> None:
+    rows = _rows(50, text_bytes=300)
+    options = WriteOptions(batch_rows=1000, batch_bytes=2048)
+    batches = list(plan_batches(rows, options))
+    assert len(batches) > 1
+    for start, stop in batches:
+        assert sum(estimate_row_bytes(r) for r in rows[start:stop]) <= options.batch_bytes
+    assert [i for a, b in batches for i in range(a, b)] == list(range(50))
+
+
+def test_a_row_larger_than_the_byte_budget_goes_alone() -> None:
+    rows = [*_rows(2), {"id": "big", "text": "x" * 5000}, *_rows(2)]
+    batches = list(plan_batches(rows, WriteOptions(batch_bytes=1024)))
+    assert (2, 3) in batches
+    assert [i for a, b in batches for i in range(a, b)] == list(range(5))
