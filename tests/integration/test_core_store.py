@@ -34,6 +34,7 @@ from milvus_plugins.core import (
     Record,
     RetryPolicy,
     SchemaMismatchError,
+    UnsupportedByServerError,
     WriteOptions,
     and_,
     content_id,
@@ -679,3 +680,14 @@ def test_bad_query_is_rejected_before_any_request(
         call(store)
     assert searches.calls == [] and queries.calls == []
     assert store.count() == 5
+
+
+@pytest.mark.parametrize("index", ["IVF_PQ", "SCANN", "DISKANN"])
+def test_index_types_milvus_lite_cannot_build_are_refused_before_creating(
+    lite_uri: str, index: str
+) -> None:
+    store = open_store(lite_uri, dim=8, index={"index_type": index})
+    with pytest.raises(UnsupportedByServerError, match=f"{index} index.*Milvus server"):
+        store.ensure_collection()
+    assert store.list_collections() == []
+    store.close()

@@ -72,13 +72,15 @@ class UnsupportedByServerError(MilvusPluginsError):
         server_version: the version of the connected server.
     """
 
-    def __init__(self, feature: str, minimum_version: str, server_version: str) -> None:
+    def __init__(
+        self, feature: str, minimum_version: str, server_version: str, *, needs: str | None = None
+    ) -> None:
         self.feature = feature
         self.minimum_version = minimum_version
         self.server_version = server_version
+        needed = needs or f"Milvus >= {minimum_version} or Milvus Lite"
         super().__init__(
-            f"{feature} is not supported by this Milvus ({server_version}); "
-            f"it needs Milvus >= {minimum_version} or Milvus Lite."
+            f"{feature} is not supported by this Milvus ({server_version}); it needs {needed}."
         )
 
 

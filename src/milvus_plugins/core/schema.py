@@ -18,9 +18,9 @@ from pymilvus import DataType, Function, FunctionType, MilvusClient
 
 from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.config import CollectionSpec, MetadataField
-from milvus_plugins.core.errors import ConfigError, SchemaMismatchError
+from milvus_plugins.core.errors import ConfigError, SchemaMismatchError, UnsupportedByServerError
 from milvus_plugins.core.indexes import AutoIndex, FlatIndex, IndexConfig, index_from_dict
-from milvus_plugins.core.types import MetricType, ScalarType, SparseMode
+from milvus_plugins.core.types import IndexType, MetricType, ScalarType, SparseMode
 
 __all__ = [
     "build_index_params",
@@ -40,6 +40,13 @@ _SCALAR_TO_DATATYPE = {
 }
 _DATATYPE_TO_SCALAR = {v: k for k, v in _SCALAR_TO_DATATYPE.items()}
 BM25_FUNCTION_NAME = "text_bm25"
+LITE_DENSE_INDEXES = (
+    IndexType.FLAT,
+    IndexType.IVF_FLAT,
+    IndexType.IVF_SQ8,
+    IndexType.HNSW,
+    IndexType.AUTOINDEX,
+)
 
 
 def dense_index(spec: CollectionSpec, caps: Capabilities) -> IndexConfig:
@@ -141,6 +148,16 @@ def build_index_params(spec: CollectionSpec, caps: Capabilities) -> Any:
     names = spec.fields
     params = MilvusClient.prepare_index_params()
     dense = dense_index(spec, caps)
+    if caps.is_lite and dense.index_type not in LITE_DENSE_INDEXES:
+        # Milvus Lite accepts these but its build fails forever and search silently
+        # falls back to brute force: refuse them up front instead.
+        built = ", ".join(t.value for t in LITE_DENSE_INDEXES)
+        raise UnsupportedByServerError(
+            f"the {dense.index_type.value} index",
+            "2.3",
+            caps.version,
+            needs=f"a Milvus server (Milvus Lite builds {built})",
+        )
     params.add_index(
         field_name=names.vector,
         index_type=dense.index_type.value,
