@@ -11,7 +11,9 @@ run, so literals are inlined, escaped.)
 Semantics, the same on every backend (:func:`matches` is the executable definition):
 
 * A key missing from a row makes a positive leaf false and its negation true
-  (``ne("k", 1)`` matches rows without ``k``, as in MongoDB-style filters).
+  (``ne("k", 1)`` matches rows without ``k``, as in MongoDB-style filters). A key whose
+  value is ``None`` counts as missing (the records layer keeps such keys out of the
+  stored JSON, so ``exists`` agrees on every engine).
 * A leaf that compares values of different kinds (a string with a number, a list or an
   object with a scalar) is *unknown*: neither it nor its negation matches (Milvus'
   three-valued logic). ``like`` on a non-string and ``contains*`` on a non-list are
@@ -23,6 +25,10 @@ Semantics, the same on every backend (:func:`matches` is the executable definiti
   leaf on a JSON key becomes ``not exists k or <kind-exact complement>`` (``k < v or
   k > v`` for ``not k == v``, ``k >= v`` for ``not k < v``), because some engines
   (Milvus Lite) evaluate ``k != 1`` as true when ``k`` holds a string.
+* A filter the connected engine cannot express with exactly this meaning raises
+  :class:`FilterError` naming what is missing (see :class:`Dialect`: Milvus 2.3 has no
+  infix ``like``, no empty-list test for ``is_empty``/negated ``contains`` on JSON keys);
+  it never runs as a different query.
 """
 
 from __future__ import annotations
@@ -349,8 +355,8 @@ class Dialect:
             (``\\b``, ``\\u001f``). Servers do this; Milvus Lite rejects those escapes and
             takes the characters as they are.
         json_key_brackets: a key may contain ``][``. Servers split a JSON path at
-            ``][`` (Milvus 2.3.5 then reads another key, or its proxy crashes), so such
-            keys raise :class:`FilterError` there.
+            ``][`` (Milvus 2.3.5 then rejects the expression, or its proxy crashes on
+            ``metadata["]["]``), so such keys raise :class:`FilterError` there.
     """
 
     json_in: bool = False
@@ -438,8 +444,8 @@ class _Compiler:
     def _key_literal(self, key: str) -> str:
         if not self.dialect.json_key_brackets and "][" in key:
             raise FilterError(
-                f"filter key {key!r} contains '][', which this Milvus splits JSON paths at "
-                "(it would read another key); rename the metadata key."
+                f"filter key {key!r} contains '][', where this Milvus splits JSON paths "
+                "(it cannot address such a key); rename the metadata key."
             )
         if self.dialect.json_escaped_keys:
             # The server compares path keys with the stored JSON text, which pymilvus
