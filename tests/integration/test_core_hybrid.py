@@ -230,10 +230,11 @@ def test_client_fusion_equals_server_fusion_with_a_filter(random_store: MilvusSt
     assert_same_fusion(server, client)
 
 
-def test_auto_fusion_uses_the_client_on_lite(random_store: MilvusStore) -> None:
-    assert random_store.use_client_fusion()
-    assert random_store.use_client_fusion("auto")
-    assert not random_store.use_client_fusion("server")
+def test_auto_fusion_uses_server_hybrid_search_where_it_exists(random_store: MilvusStore) -> None:
+    assert random_store.capabilities.hybrid_search
+    assert not random_store.use_client_fusion()
+    assert not random_store.use_client_fusion("auto")
+    assert random_store.use_client_fusion("client")
 
 
 # -- retrieval modes and invalid hybrid calls ---------------------------------------------

@@ -157,7 +157,12 @@ def _check_declared(value: Any, decl: MetadataField, where: str) -> None:
 
 
 def validate_record(
-    record: Record, spec: CollectionSpec, *, dim: int | None, position: int
+    record: Record,
+    spec: CollectionSpec,
+    *,
+    dim: int | None,
+    position: int,
+    check_vector: bool = True,
 ) -> None:
     """Check one record against the spec.
 
@@ -181,7 +186,8 @@ def validate_record(
         )
     if record.vector is None:
         raise InvalidInputError(f"{where}: vector is missing; embed the text first.")
-    validate_dense(record.vector, dim, where=where)
+    if check_vector:
+        validate_dense(record.vector, dim, where=where)
     if not isinstance(record.metadata, Mapping):
         raise InvalidInputError(f"{where}: metadata must be a dict, not {type(record.metadata)}.")
     for key in record.metadata:
@@ -213,15 +219,37 @@ def validate_records(records: Sequence[Record], spec: CollectionSpec, dim: int |
     Raises:
         InvalidInputError: the first problem found; nothing has been written.
     """
+    vectors = _checked_vectors(records, dim)
     seen: dict[str, int] = {}
     for position, record in enumerate(records):
-        validate_record(record, spec, dim=dim, position=position)
+        # When the whole batch passed the vectorised check, skip the per-record one; when
+        # it did not, the per-record check names the first bad record.
+        validate_record(record, spec, dim=dim, position=position, check_vector=vectors is None)
         if record.id in seen:
             raise InvalidInputError(
                 f"records {seen[record.id]} and {position} share id {record.id!r}; "
                 "ids must be unique within one write."
             )
         seen[record.id] = position
+    if vectors is None:
+        vectors = [validate_dense(r.vector, dim, where=f"record {r.id!r}") for r in records]
+    for record, vector in zip(records, vectors, strict=True):
+        record.vector = vector  # plain floats, converted once: rows reuse them as they are
+
+
+def _checked_vectors(records: Sequence[Record], dim: int | None) -> list[list[float]] | None:
+    """Check and convert every vector in one numpy pass; ``None`` if any is bad."""
+    if not records or any(r.vector is None for r in records):
+        return None
+    try:
+        array = np.asarray([r.vector for r in records], dtype=np.float32)
+    except (TypeError, ValueError):
+        return None
+    if array.ndim != 2 or array.shape[1] == 0 or (dim is not None and array.shape[1] != dim):
+        return None
+    if not np.isfinite(array).all():
+        return None
+    return array.tolist()  # type: ignore[no-any-return]
 
 
 def records_to_rows(
@@ -246,7 +274,9 @@ def records_to_rows(
         row: dict[str, Any] = {
             names.id: record.id,
             names.text: record.text,
-            names.vector: validate_dense(record.vector, None, where=f"record {record.id!r}"),
+            names.vector: record.vector
+            if isinstance(record.vector, list)
+            else validate_dense(record.vector, None, where=f"record {record.id!r}"),
             names.doc_id: record.doc_id or "",
             names.extra: record.extra or {},
         }
