@@ -173,18 +173,29 @@ async def test_async_calls_retry_transient_faults(
     hits = await astore.search(query_vector(2), k=3)
     assert len(hits) == 3 and len(calls) == 2
 
-    real_upsert = astore.client.upsert
+    # On Milvus Lite async writes run through the sync client in a worker thread (writes
+    # to one Lite database must take turns), so the fault goes where the write happens.
+    writer = astore.sync.client if astore.session.connection.is_lite else astore.client
+    real_upsert = writer.upsert
 
-    async def broken_upsert(*args: Any, **kwargs: Any) -> Any:
-        if args[1][0]["id"] == "a16":
+    def fail_at_a16(batch: list[dict[str, Any]]) -> None:
+        if batch[0]["id"] == "a16":
             raise MilvusException(code=2, message="service unavailable")
+
+    def broken_sync_upsert(*args: Any, **kwargs: Any) -> Any:
+        fail_at_a16(args[1])
+        return real_upsert(*args, **kwargs)
+
+    async def broken_async_upsert(*args: Any, **kwargs: Any) -> Any:
+        fail_at_a16(args[1])
         return await real_upsert(*args, **kwargs)
 
-    astore.client.upsert = broken_upsert
+    is_lite = astore.session.connection.is_lite
+    writer.upsert = broken_sync_upsert if is_lite else broken_async_upsert
     with pytest.raises(WriteError) as info:
         await astore.upsert(corpus(40))
     assert info.value.written_ids == [f"a{i}" for i in range(16)]
     assert info.value.failed_ids == [f"a{i}" for i in range(16, 40)]
-    astore.client.upsert = real_upsert
+    writer.upsert = real_upsert
     await astore.upsert(corpus(40))
     assert await astore.count() == 40

@@ -162,6 +162,11 @@ class AsyncMilvusStore:
         """Async twin of :meth:`MilvusStore.upsert`."""
         if mode not in ("upsert", "insert"):
             raise ConfigError(f"mode={mode!r} must be 'upsert' or 'insert'.")
+        if self.session.connection.is_lite:
+            # Writes to a Milvus Lite database must take turns (see store.write_lock); a
+            # thread lock cannot be held across awaits, so the sync store writes in a
+            # worker thread (Lite runs in this process anyway).
+            return await asyncio.to_thread(self.sync.upsert, records, mode=mode, progress=progress)
         records, dim = self.sync.prepare_records(records)
         if not records:
             return []
@@ -180,6 +185,8 @@ class AsyncMilvusStore:
         """Async twin of :meth:`MilvusStore.delete`."""
         if ids is None and filter is None:
             raise ConfigError("delete needs ids=, filter=, or both; to empty it use drop().")
+        if self.session.connection.is_lite:
+            return await asyncio.to_thread(self.sync.delete, ids, filter)  # as in upsert
         if not await self.ensure_collection():
             return 0
         expr = self.sync.expression(filter)
