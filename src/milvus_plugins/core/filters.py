@@ -86,6 +86,12 @@ __all__ = [
 Scalar = str | int | float | bool
 Target = Literal["metadata", "id", "doc_id", "text"]
 _COLUMN_TARGETS = frozenset({"id", "doc_id", "text"})
+_TYPE_HINTS = {
+    ScalarType.INT64: "an int",
+    ScalarType.DOUBLE: "a number",
+    ScalarType.BOOL: "True or False",
+    ScalarType.VARCHAR: "a string",
+}
 CompareOp = Literal["==", "!=", ">", ">=", "<", "<="]
 
 
@@ -644,7 +650,8 @@ class _Compiler:
         }[kind]
         if not ok:
             raise FilterError(
-                f"filter on {key!r}: {value!r} does not fit the declared type {kind.value}."
+                f"filter on {key!r}: {value!r} does not fit the declared type {kind.value}; "
+                f"compare it with {_TYPE_HINTS[kind]}."
             )
 
 
