@@ -12,6 +12,7 @@ from milvus_plugins.core import (
     AsyncMilvusStore,
     AuthenticationError,
     AutoIndex,
+    AutotuneResult,
     BM25Encoder,
     CollectionNotFoundError,
     CollectionSpec,
@@ -53,6 +54,7 @@ from milvus_plugins.core import (
     Weighted,
     WriteError,
     WriteOptions,
+    autotune,
     content_id,
     recommend_index,
 )
@@ -65,6 +67,7 @@ __all__ = [
     "AsyncMilvusStore",
     "AuthenticationError",
     "AutoIndex",
+    "AutotuneResult",
     "BM25Encoder",
     "CollectionNotFoundError",
     "CollectionSpec",
@@ -107,6 +110,7 @@ __all__ = [
     "WriteError",
     "WriteOptions",
     "__version__",
+    "autotune",
     "content_id",
     "recommend_index",
 ]

@@ -7,6 +7,7 @@ into :class:`Record`, core filters and queries, and call :class:`MilvusStore` or
 
 from milvus_plugins.core import _pymilvus_import  # noqa: F401  (must run first)
 from milvus_plugins.core.async_store import AsyncMilvusStore
+from milvus_plugins.core.autotune import AutotuneResult, autotune
 from milvus_plugins.core.batching import WriteOptions
 from milvus_plugins.core.capabilities import Capabilities, detect_capabilities
 from milvus_plugins.core.config import (
@@ -95,6 +96,7 @@ __all__ = [
     "AsyncMilvusStore",
     "AuthenticationError",
     "AutoIndex",
+    "AutotuneResult",
     "BM25Encoder",
     "Capabilities",
     "CollectionNotFoundError",
@@ -141,6 +143,7 @@ __all__ = [
     "WriteError",
     "WriteOptions",
     "and_",
+    "autotune",
     "compile_filter",
     "contains",
     "contains_all",

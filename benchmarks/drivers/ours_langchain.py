@@ -1,0 +1,80 @@
+"""Our LangChain adapter, ``milvus_plugins.langchain.MilvusVectorStore``, on Lite."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
+
+from benchmarks.dataset import Dataset
+from benchmarks.drivers.contract import Lookup
+from benchmarks.drivers.contract import versions as _versions
+from benchmarks.drivers.core import declared_fields, ranker_of
+from milvus_plugins.langchain import MilvusVectorStore
+
+
+def versions() -> dict[str, str]:
+    """Versions of the libraries this driver uses."""
+    return _versions("milvus-plugins", "langchain-core", "pymilvus", "milvus-lite")
+
+
+class LookupEmbeddings(Embeddings):
+    """Embeddings read from a precomputed table (zero model cost)."""
+
+    def __init__(self, lookup: Lookup) -> None:
+        self.lookup = lookup
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.lookup.many(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.lookup.one(text)
+
+
+class Driver:
+    """``add_texts`` and ``similarity_search`` in the three retrieval modes."""
+
+    def __init__(self, config: dict[str, Any], data: Dataset) -> None:
+        self.data = data
+        self.store = MilvusVectorStore(
+            LookupEmbeddings(Lookup(data.lookup())),
+            uri=config["uri"],
+            collection_name=config["collection"],
+            drop_old=True,
+            dim=config["dim"],
+            metadata_fields=declared_fields(config.get("declared", [])),
+            sparse="bm25" if config.get("bm25", True) else "none",
+        )
+        # Connect and create the collection now, as the other drivers do, so the timed
+        # ingest excludes starting Milvus Lite.
+        self.store.store.ensure_collection()
+
+    def ingest(self, positions: list[int]) -> None:
+        self.store.add_texts(
+            [self.data.texts[p] for p in positions],
+            metadatas=[dict(self.data.metadata[p]) for p in positions],
+            ids=[self.data.ids[p] for p in positions],
+        )
+
+    def dense(self, q: int, k: int, filter: dict[str, Any] | None = None) -> list[str]:
+        where = {filter["key"]: filter["value"]} if filter else None
+        docs = self.store.similarity_search(self.data.query_texts[q], k=k, filter=where)
+        return [str(d.id) for d in docs]
+
+    def sparse(self, q: int, k: int) -> list[str]:
+        docs = self.store.similarity_search(self.data.query_texts[q], k=k, retrieval_mode="sparse")
+        return [str(d.id) for d in docs]
+
+    def hybrid(self, q: int, k: int, ranker: dict[str, Any], fetch_k: int) -> list[str]:
+        docs = self.store.similarity_search(
+            self.data.query_texts[q],
+            k=k,
+            retrieval_mode="hybrid",
+            ranker=ranker_of(ranker),
+            fetch_k=fetch_k,
+        )
+        return [str(d.id) for d in docs]
+
+    def drop(self) -> None:
+        self.store.store.drop()
+        self.store.close()

@@ -1,0 +1,290 @@
+"""The speed benchmark: every system side by side, interleaved round-robin.
+
+For each repetition, every system (in a rotated order) ingests the same ``N`` documents
+into a fresh collection; then the query kinds run in small batches handed to each
+system in turn, so drift on the machine hits all systems alike. Each (system, kind,
+repetition) gets at most ``budget`` seconds (at least ``min_queries`` queries), so a
+slow system cannot stall the run. Figures are medians over repetitions; ratios are to
+raw pymilvus measured in the same run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.dataset import DECLARED_FIELDS, Dataset
+from benchmarks.metrics import exact_top_k, mean_recall, percentile
+from benchmarks.procs import WorkerError, WorkerProcess
+from benchmarks.systems import System
+
+__all__ = ["KINDS", "SpeedSettings", "run_speed"]
+
+RRF60: dict[str, Any] = {"type": "rrf", "k": 60}
+# (result name, driver method, arguments, ground-truth filter or None for no recall)
+KINDS: list[tuple[str, str, dict[str, Any]]] = [
+    ("search", "dense", {}),
+    ("filter_declared", "dense", {"filter": {"key": "category", "value": 3}}),
+    ("filter_undeclared", "dense", {"filter": {"key": "source", "value": "src3"}}),
+    ("hybrid", "hybrid", {"ranker": RRF60, "fetch_k": 40}),
+]
+# Only the core exposes both fusion paths; measured for the server-vs-client question.
+CORE_KINDS: list[tuple[str, str, dict[str, Any]]] = [
+    ("hybrid_server", "hybrid_server", {"ranker": RRF60, "fetch_k": 40}),
+    ("hybrid_client", "hybrid_client", {"ranker": RRF60, "fetch_k": 40}),
+]
+
+
+@dataclass(frozen=True)
+class SpeedSettings:
+    """How much to measure.
+
+    Attributes:
+        n: documents.
+        reps: repetitions (fresh collections each time).
+        queries: query positions available per kind.
+        budget: seconds per (system, kind, repetition).
+        min_queries: queries run whatever the budget.
+        batch: queries per round-robin turn.
+        warmup: untimed queries per (system, kind) before each repetition's timing.
+
+    Each worker also ingests 200 documents into a scratch collection, untimed, before
+    the first repetition (process and engine start-up costs).
+    """
+
+    n: int
+    reps: int = 3
+    queries: int = 100
+    budget: float = 3.0
+    min_queries: int = 5
+    batch: int = 5
+    warmup: int = 2
+
+
+@dataclass
+class _Acc:
+    ingest_s: list[float] = field(default_factory=list)
+    lat: dict[str, list[list[float]]] = field(default_factory=dict)
+    ids: dict[str, dict[int, list[str]]] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def _mask(data: Dataset, flt: dict[str, Any] | None) -> np.ndarray | None:
+    if flt is None:
+        return None
+    return np.array([m.get(flt["key"]) == flt["value"] for m in data.metadata])
+
+
+def _truth(data: Dataset, k: int) -> dict[str, list[list[str]]]:
+    out = {}
+    for name, method, args in KINDS:
+        if method != "dense":
+            continue
+        top = exact_top_k(data.vectors, data.query_vectors, k, _mask(data, args.get("filter")))
+        out[name] = [[data.ids[i] for i in row] for row in top]
+    return out
+
+
+def _rotate(items: list[Any], by: int) -> list[Any]:
+    by %= max(1, len(items))
+    return items[by:] + items[:by]
+
+
+def _run_kind(
+    workers: dict[str, WorkerProcess],
+    accs: dict[str, _Acc],
+    kind: tuple[str, str, dict[str, Any]],
+    order: list[str],
+    settings: SpeedSettings,
+    k: int,
+    min_queries: int | None = None,
+) -> None:
+    name, method, args = kind
+    least = settings.min_queries if min_queries is None else min_queries
+    spent = dict.fromkeys(order, 0.0)
+    done = dict.fromkeys(order, 0)
+    lat: dict[str, list[float]] = {key: [] for key in order}
+    for key in order:  # warm-up, untimed
+        try:
+            workers[key].call(
+                "run", kind=method, queries=list(range(settings.warmup)), k=k, args=args
+            )
+        except WorkerError as exc:
+            accs[key].errors[name] = str(exc).splitlines()[0]
+    active = [key for key in order if name not in accs[key].errors]
+    turn = 0
+    while active:
+        for key in _rotate(active, turn):
+            start = done[key]
+            positions = list(range(start, min(start + settings.batch, settings.queries)))
+            try:
+                result = workers[key].call("run", kind=method, queries=positions, k=k, args=args)
+            except WorkerError as exc:
+                accs[key].errors[name] = str(exc).splitlines()[0]
+                active.remove(key)
+                continue
+            lat[key].extend(result["latency_ms"])
+            spent[key] += sum(result["latency_ms"]) / 1000.0
+            done[key] = positions[-1] + 1
+            ids = accs[key].ids.setdefault(name, {})
+            ids.update(zip(positions, result["ids"], strict=True))
+            finished = done[key] >= settings.queries
+            over = spent[key] >= settings.budget and done[key] >= least
+            if finished or over:
+                active.remove(key)
+        turn += 1
+    for key in order:
+        if lat[key]:
+            accs[key].lat.setdefault(name, []).append(lat[key])
+
+
+def _warm_up(worker: WorkerProcess, system: System, data: Dataset, work: Path) -> None:
+    """An untimed small ingest and search: imports, engine start-up and first-call costs
+    are paid here, not by the first timed repetition."""
+    config = {
+        "uri": str(work / f"{system.key}.db"),
+        "collection": "warmup",
+        "dim": data.dim,
+        "declared": DECLARED_FIELDS,
+        "bm25": True,
+        **system.config,
+    }
+    try:
+        worker.call("open", driver=system.driver, config=config)
+        worker.call("ingest", positions=list(range(min(200, len(data)))))
+        worker.call("run", kind="dense", queries=[0], k=10, args={})
+        worker.call("drop")
+    except WorkerError:
+        pass  # the timed repetitions record the failure
+
+
+def run_speed(
+    systems: list[System],
+    data: Dataset,
+    data_dir: Path,
+    work: Path,
+    settings: SpeedSettings,
+    *,
+    k: int = 10,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Measure every system; return per-system figures and ratios to raw pymilvus."""
+    work.mkdir(parents=True, exist_ok=True)
+    accs = {s.key: _Acc() for s in systems}
+    workers: dict[str, WorkerProcess] = {}
+    versions: dict[str, dict[str, str]] = {}
+    rss: dict[str, dict[str, int]] = {}
+    try:
+        for s in systems:
+            workers[s.key] = WorkerProcess(s.key, s.python, data_dir, work / f"{s.key}.log")
+        for s in systems:
+            _warm_up(workers[s.key], s, data, work)
+        for rep in range(settings.reps):
+            order = _rotate([s.key for s in systems if "open" not in accs[s.key].errors], rep)
+            for s in [s for key in order for s in systems if s.key == key]:
+                config = {
+                    "uri": str(work / f"{s.key}.db"),
+                    "collection": f"bench_r{rep}",
+                    "dim": data.dim,
+                    "declared": DECLARED_FIELDS,
+                    "bm25": True,
+                    **s.config,
+                }
+                try:
+                    opened = workers[s.key].call("open", driver=s.driver, config=config)
+                    versions[s.key] = opened["versions"]
+                    took = workers[s.key].call("ingest", positions=list(range(len(data))))
+                    accs[s.key].ingest_s.append(took["seconds"])
+                except WorkerError as exc:
+                    accs[s.key].errors["open"] = str(exc).splitlines()[0]
+                    order.remove(s.key)
+            log(f"  rep {rep + 1}/{settings.reps}: ingested into {len(order)} systems")
+            for kind in KINDS:
+                _run_kind(workers, accs, kind, order, settings, k)
+            if "core" in order:
+                for kind in CORE_KINDS:  # enough queries to compare the two fusion paths
+                    _run_kind(workers, accs, kind, ["core"], settings, k, min_queries=30)
+            for key in order:
+                workers[key].call("drop")
+        for s in systems:
+            peak = workers[s.key].call("rss")
+            rss[s.key] = {"client_peak_kb": peak["peak_kb"], "tree_peak_kb": 0}
+    finally:
+        for s in systems:
+            if s.key in workers:
+                workers[s.key].close()
+                if s.key in rss:
+                    rss[s.key]["tree_peak_kb"] = workers[s.key].peak_tree_kb
+    return _summarise(systems, accs, data, versions, rss, settings, k)
+
+
+def _summarise(
+    systems: list[System],
+    accs: dict[str, _Acc],
+    data: Dataset,
+    versions: dict[str, dict[str, str]],
+    rss: dict[str, dict[str, int]],
+    settings: SpeedSettings,
+    k: int,
+) -> dict[str, Any]:
+    truth = _truth(data, k)
+    out: dict[str, Any] = {"n": len(data), "settings": settings.__dict__, "systems": {}}
+    for s in systems:
+        acc = accs[s.key]
+        row: dict[str, Any] = {
+            "label": s.label,
+            "ours": s.ours,
+            "versions": versions.get(s.key, {}),
+            "errors": acc.errors,
+            "rss": rss.get(s.key, {}),
+        }
+        if acc.ingest_s:
+            row["ingest_docs_s"] = len(data) / float(np.median(acc.ingest_s))
+            row["ingest_s_reps"] = acc.ingest_s
+        for name, reps in acc.lat.items():
+            row[name] = {
+                "p50_ms": float(np.median([percentile(r, 50) for r in reps])),
+                "p95_ms": float(np.median([percentile(r, 95) for r in reps])),
+                "queries": [len(r) for r in reps],
+            }
+            if name in truth and name in acc.ids:
+                positions = sorted(acc.ids[name])
+                row[name]["recall_at_10"] = mean_recall(
+                    [acc.ids[name][p] for p in positions], [truth[name][p] for p in positions], k
+                )
+        out["systems"][s.key] = row
+    out["ratios"] = _ratios(out["systems"])
+    out["fusion"] = _fusion_identity(accs.get("core"))
+    return out
+
+
+def _ratios(rows: dict[str, Any]) -> dict[str, dict[str, float]]:
+    raw = rows.get("raw", {})
+    ratios: dict[str, dict[str, float]] = {}
+    for key, row in rows.items():
+        r: dict[str, float] = {}
+        if "ingest_docs_s" in row and "ingest_docs_s" in raw:
+            r["ingest"] = row["ingest_docs_s"] / raw["ingest_docs_s"]
+        for name, _, _ in KINDS:
+            if name in row and name in raw:
+                r[name] = row[name]["p50_ms"] / raw[name]["p50_ms"]
+        ratios[key] = r
+    return ratios
+
+
+def _fusion_identity(acc: _Acc | None) -> dict[str, Any]:
+    if acc is None or "hybrid_server" not in acc.ids or "hybrid_client" not in acc.ids:
+        return {}
+    server, client = acc.ids["hybrid_server"], acc.ids["hybrid_client"]
+    common = sorted(set(server) & set(client))
+    same_order = sum(server[p] == client[p] for p in common)
+    same_set = sum(set(server[p]) == set(client[p]) for p in common)
+    return {
+        "queries": len(common),
+        "identical_order": same_order,
+        "identical_set": same_set,
+    }
