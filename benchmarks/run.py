@@ -87,6 +87,14 @@ def _scifact(args: argparse.Namespace) -> Dataset:
     return data
 
 
+def _checkpoint(results: dict[str, Any], out: Path) -> None:
+    """Save what has been measured so far (a long full run can be interrupted)."""
+    out.mkdir(parents=True, exist_ok=True)
+    partial = {**results, "runtime_s": None, "partial": True}
+    path = out / f"{results['mode']}.partial.json"
+    path.write_text(json.dumps(partial, indent=1, default=str) + "\n", encoding="utf-8")
+
+
 def _write(results: dict[str, Any], out: Path, *, no_doc: bool, log: Any) -> None:
     mode = results["mode"]
     out.mkdir(parents=True, exist_ok=True)
@@ -142,6 +150,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         data = synthetic(n, queries=settings.queries)
         data_dir = data.save(work / f"speed_{n}")
         results["speed"] = run_speed(systems, data, data_dir, work / "speed", settings, log=log)
+        _checkpoint(results, out)
         if full:
             results["scale"] = []
             ns = [int(x) for x in (args.scale or "10000,50000,100000").split(",")]
@@ -163,6 +172,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     )
                 )
                 shutil.rmtree(work / f"scale_{scale_n}", ignore_errors=True)
+                _checkpoint(results, out)
 
     if "quality" not in skip or "index" not in skip:
         scifact = _scifact(args)
@@ -185,6 +195,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             fusion_queries=len(scifact.query_texts) if full else 50,
             log=log,
         )
+        _checkpoint(results, out)
     if "index" not in skip:
         log("index sweep")
         results["index"] = run_index_sweep(
@@ -196,6 +207,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     results["runtime_s"] = time.perf_counter() - started
     _write(results, out, no_doc=args.no_doc, log=log)
+    (out / f"{mode}.partial.json").unlink(missing_ok=True)
     shutil.rmtree(work, ignore_errors=True)
     log(f"done in {results['runtime_s'] / 60:.1f} min; results in {out}")
     return results
