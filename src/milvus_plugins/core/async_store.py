@@ -44,7 +44,7 @@ from milvus_plugins.core.store import (
     _delete_count,
     _fetch_k,
     client_fuse,
-    need_retrieval_inputs,
+    plan_retrieval,
 )
 from milvus_plugins.core.types import MetricType, RetrievalMode
 
@@ -368,30 +368,18 @@ class AsyncMilvusStore:
         include_vectors: bool = False,
     ) -> list[Hit]:
         """Async twin of :meth:`MilvusStore.retrieve`."""
-        chosen = RetrievalMode.parse(mode, field="retrieval_mode")
-        need_retrieval_inputs(chosen, vector, text)
-        if chosen is RetrievalMode.SPARSE:
-            return await self.sparse_search(
-                text or "", k=k, filter=filter, include_vectors=include_vectors
-            )
-        if chosen is RetrievalMode.HYBRID:
-            return await self.hybrid_search(
-                vector or [],
-                text or "",
-                k=k,
-                filter=filter,
-                ranker=ranker,
-                fetch_k=fetch_k,
-                search_params=search_params,
-                include_vectors=include_vectors,
-            )
-        return await self.search(
-            vector or [],
+        method, args, kwargs = plan_retrieval(
+            mode,
+            vector,
+            text,
             k=k,
             filter=filter,
+            ranker=ranker,
+            fetch_k=fetch_k,
             search_params=search_params,
             include_vectors=include_vectors,
         )
+        return await getattr(self, method)(*args, **kwargs)  # type: ignore[no-any-return]
 
     async def mmr_search(
         self,

@@ -768,30 +768,18 @@ class MilvusStore:
             InvalidInputError: the mode's inputs are missing (a vector for dense and
                 hybrid, a text for sparse and hybrid).
         """
-        chosen = RetrievalMode.parse(mode, field="retrieval_mode")
-        need_retrieval_inputs(chosen, vector, text)
-        if chosen is RetrievalMode.SPARSE:
-            return self.sparse_search(
-                text or "", k=k, filter=filter, include_vectors=include_vectors
-            )
-        if chosen is RetrievalMode.HYBRID:
-            return self.hybrid_search(
-                vector or [],
-                text or "",
-                k=k,
-                filter=filter,
-                ranker=ranker,
-                fetch_k=fetch_k,
-                search_params=search_params,
-                include_vectors=include_vectors,
-            )
-        return self.search(
-            vector or [],
+        method, args, kwargs = plan_retrieval(
+            mode,
+            vector,
+            text,
             k=k,
             filter=filter,
+            ranker=ranker,
+            fetch_k=fetch_k,
             search_params=search_params,
             include_vectors=include_vectors,
         )
+        return getattr(self, method)(*args, **kwargs)  # type: ignore[no-any-return]
 
     def mmr_search(
         self,
@@ -813,6 +801,37 @@ class MilvusStore:
             include_vectors=True,
         )
         return select_mmr(vector, hits, k=k, lambda_mult=lambda_mult)
+
+
+def plan_retrieval(
+    mode: RetrievalMode | str,
+    vector: Sequence[float] | None,
+    text: str | None,
+    *,
+    k: int,
+    filter: FilterLike,
+    ranker: Ranker | None,
+    fetch_k: int | None,
+    search_params: Mapping[str, Any] | None,
+    include_vectors: bool,
+) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
+    """Turn a retrieval mode into one store method call: ``(name, args, kwargs)``.
+
+    Shared by the sync and async stores, whose ``retrieve`` only runs the plan.
+
+    Raises:
+        InvalidInputError: the mode's inputs are missing.
+    """
+    chosen = RetrievalMode.parse(mode, field="retrieval_mode")
+    need_retrieval_inputs(chosen, vector, text)
+    common: dict[str, Any] = {"k": k, "filter": filter, "include_vectors": include_vectors}
+    if chosen is RetrievalMode.SPARSE:
+        return "sparse_search", (text or "",), common
+    dense = {**common, "search_params": search_params}
+    if chosen is RetrievalMode.HYBRID:
+        hybrid = {**dense, "ranker": ranker, "fetch_k": fetch_k}
+        return "hybrid_search", (vector or [], text or ""), hybrid
+    return "search", (vector or [],), dense
 
 
 def need_retrieval_inputs(
