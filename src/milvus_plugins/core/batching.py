@@ -49,7 +49,7 @@ def estimate_row_bytes(row: Mapping[str, Any]) -> int:
     size = 16
     for value in row.values():
         if isinstance(value, str):
-            size += len(value.encode("utf-8")) + 8
+            size += (len(value) if value.isascii() else len(value.encode("utf-8"))) + 8
         elif isinstance(value, (list, tuple)):
             size += (
                 4 * len(value) + 8

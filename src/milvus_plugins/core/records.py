@@ -105,6 +105,11 @@ def validate_dense(vector: Any, dim: int | None, *, where: str) -> list[float]:
     return array.tolist()  # type: ignore[no-any-return]
 
 
+def _utf8_len(text: str) -> int:
+    """Length of ``text`` in UTF-8 bytes (ASCII text without encoding it)."""
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+
 def _check_json(value: Any, where: str) -> None:
     try:
         json.dumps(value, allow_nan=False)
@@ -133,7 +138,7 @@ def _check_scalar(value: Any, kind: ScalarType, decl: MetadataField, where: str)
             f"{where}: metadata[{decl.name!r}]={value!r} must be {label} "
             f"(declared {decl.scalar_type.value})."
         )
-    if kind is ScalarType.VARCHAR and len(value.encode("utf-8")) > decl.max_length:
+    if kind is ScalarType.VARCHAR and _utf8_len(value) > decl.max_length:
         raise InvalidInputError(
             f"{where}: metadata[{decl.name!r}] is longer than max_length={decl.max_length} bytes."
         )
@@ -163,8 +168,12 @@ def validate_record(
     dim: int | None,
     position: int,
     check_vector: bool = True,
+    check_json: bool = True,
 ) -> None:
     """Check one record against the spec.
+
+    ``check_vector`` / ``check_json`` off skip checks the caller already made for a whole
+    batch at once.
 
     Raises:
         InvalidInputError: naming the record's position and id, the field and the fix.
@@ -175,11 +184,11 @@ def validate_record(
             f"record {position}: id={record.id!r} must be a non-empty string; "
             "convert numeric ids with str()."
         )
-    if len(record.id.encode("utf-8")) > spec.id_max_length:
+    if _utf8_len(record.id) > spec.id_max_length:
         raise InvalidInputError(f"{where}: id is longer than {spec.id_max_length} bytes.")
     if not isinstance(record.text, str) or not record.text.strip():
         raise InvalidInputError(f"{where}: text is empty; every record needs non-empty text.")
-    if len(record.text.encode("utf-8")) > spec.text_max_length:
+    if _utf8_len(record.text) > spec.text_max_length:
         raise InvalidInputError(
             f"{where}: text is {len(record.text.encode('utf-8'))} bytes, longer than "
             f"text_max_length={spec.text_max_length}; split it into smaller chunks."
@@ -202,8 +211,9 @@ def validate_record(
     # Undeclared keys live inside the metadata JSON column, so a key named like a
     # canonical field ("id", "text" ...) cannot clash with it; declared fields that
     # would clash are rejected by CollectionSpec. The reserved keys are "" and "$...".
-    _check_json(record.metadata, where)
-    _check_json(record.extra, where)
+    if check_json:
+        _check_json(record.metadata, where)
+        _check_json(record.extra, where)
     for decl in spec.declared_fields:
         if decl.name in record.metadata and record.metadata[decl.name] is not None:
             _check_declared(record.metadata[decl.name], decl, where)
@@ -220,11 +230,19 @@ def validate_records(records: Sequence[Record], spec: CollectionSpec, dim: int |
         InvalidInputError: the first problem found; nothing has been written.
     """
     vectors = _checked_vectors(records, dim)
+    json_ok = _json_serialisable(records)
     seen: dict[str, int] = {}
     for position, record in enumerate(records):
-        # When the whole batch passed the vectorised check, skip the per-record one; when
+        # When the whole batch passed a batch-wide check, skip the per-record one; when
         # it did not, the per-record check names the first bad record.
-        validate_record(record, spec, dim=dim, position=position, check_vector=vectors is None)
+        validate_record(
+            record,
+            spec,
+            dim=dim,
+            position=position,
+            check_vector=vectors is None,
+            check_json=not json_ok,
+        )
         if record.id in seen:
             raise InvalidInputError(
                 f"records {seen[record.id]} and {position} share id {record.id!r}; "
@@ -235,6 +253,15 @@ def validate_records(records: Sequence[Record], spec: CollectionSpec, dim: int |
         vectors = [validate_dense(r.vector, dim, where=f"record {r.id!r}") for r in records]
     for record, vector in zip(records, vectors, strict=True):
         record.vector = vector  # plain floats, converted once: rows reuse them as they are
+
+
+def _json_serialisable(records: Sequence[Record]) -> bool:
+    """Whether every record's metadata and extra serialise as strict JSON (one pass)."""
+    try:
+        json.dumps([(r.metadata, r.extra) for r in records], allow_nan=False)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _checked_vectors(records: Sequence[Record], dim: int | None) -> list[list[float]] | None:

@@ -65,7 +65,10 @@ def node_to_record(node: BaseNode) -> Record:
         raise InvalidInputError(
             f"expected LlamaIndex nodes (TextNode, Document ...), got {type(node).__name__}."
         )
-    state = node.model_dump(mode="json")
+    # Leave out what the record stores elsewhere (dumping a 1,000-float embedding as JSON
+    # costs more than the rest of the write) and fields at their defaults, which
+    # ``model_validate`` restores on read.
+    state = node.model_dump(mode="json", exclude=set(_RECORD_FIELDS), exclude_defaults=True)
     private = {k: v for k, v in state.items() if k not in _RECORD_FIELDS}
     resource = private.get("text_resource")
     if isinstance(resource, dict):
