@@ -327,7 +327,7 @@ class AsyncMilvusStore:
         caps = await self.capabilities()
         caps.require("sparse vectors", caps.sparse)
         query = self.sync.sparse_query(query)
-        if self.sync.use_client_fusion(fusion):
+        if self.sync.use_client_fusion(fusion, ranker):
             dense = await self.search(
                 vector,
                 k=legs_k,

@@ -33,7 +33,7 @@ from milvus_plugins.core.errors import (
 )
 from milvus_plugins.core.filters import Filter, compile_filter, ensure_filter, id_in
 from milvus_plugins.core.mmr import select_mmr
-from milvus_plugins.core.ranking import RRF, Ranker, fuse, fused_relevance
+from milvus_plugins.core.ranking import RRF, Ranker, fuse, fused_relevance, server_can_fuse
 from milvus_plugins.core.records import Record, records_to_rows, validate_records
 from milvus_plugins.core.requests import (
     Call,
@@ -83,6 +83,11 @@ class HybridOptions:
     def __post_init__(self) -> None:
         if self.fusion not in ("auto", "server", "client"):
             raise ConfigError(f"fusion={self.fusion!r} must be 'auto', 'server' or 'client'.")
+        if self.fusion == "server" and not server_can_fuse(self.ranker):
+            raise ConfigError(
+                f"fusion='server' cannot apply {self.ranker!r}: Milvus has no min-max "
+                "normalisation; use fusion='client' or 'auto'."
+            )
         if self.fetch_k is not None:
             try:
                 check_k(self.fetch_k, "fetch_k")
@@ -675,14 +680,27 @@ class MilvusStore:
         metric = self.spec.sparse_index.metric_type if self.spec.sparse_index else MetricType.IP
         return parse_hits(self._run(call, "search"), self.spec, metric)[0]
 
-    def use_client_fusion(self, fusion: str | None = None) -> bool:
-        """Whether hybrid search fuses on the client (see :class:`HybridOptions`)."""
+    def use_client_fusion(self, fusion: str | None = None, ranker: Ranker | None = None) -> bool:
+        """Whether hybrid search fuses on the client (see :class:`HybridOptions`).
+
+        Raises:
+            ConfigError: ``fusion="server"`` with a ranker only the client implements
+                (``Weighted(..., normalize="minmax")``).
+        """
         choice = fusion or self.hybrid.fusion
         if choice == "client":
             return True
+        server_ok = server_can_fuse(ranker or self.hybrid.ranker)
         if choice == "server":
+            if not server_ok:
+                raise ConfigError(
+                    f"fusion='server' cannot apply {ranker!r}: Milvus has no min-max "
+                    "normalisation; use fusion='client' or 'auto'."
+                )
             self.capabilities.require("hybrid search", self.capabilities.hybrid_search)
             return False
+        if not server_ok:
+            return True
         # Measured on Milvus Lite 3.2.2 (BENCHMARKS.md): server fusion is as fast or faster
         # than two searches fused here, so the server path wins wherever it exists.
         return not self.capabilities.hybrid_search
@@ -720,7 +738,7 @@ class MilvusStore:
             return []
         self.capabilities.require("sparse vectors", self.capabilities.sparse)
         query = self.sparse_query(query)
-        if self.use_client_fusion(fusion):
+        if self.use_client_fusion(fusion, ranker):
             dense = self.search(
                 vector,
                 k=legs_k,
