@@ -6,11 +6,12 @@ text length, JSON-serialisable metadata, reserved metadata keys, duplicate ids, 
 types) and converts them to and from Milvus rows, moving declared metadata keys into
 their typed columns and back.
 
-Undeclared metadata keys whose value is ``None`` are not written into the metadata JSON:
-their names go into the ``extra`` column (under :data:`NULL_KEYS`) and reads put them
-back, so metadata still comes back exactly as written. Filters treat ``None`` like a
-missing key, and Milvus 2.3's ``exists`` is true for a JSON ``null`` (Milvus Lite's is
-not): leaving nulls out is what makes ``exists`` and negations agree on every engine.
+Metadata keys whose value is ``None`` are not written into the metadata JSON (a declared
+key's column holds a null): their names go into the ``extra`` column (under
+:data:`NULL_KEYS`) and reads put them back, so metadata still comes back exactly as
+written. Filters treat ``None`` like a missing key, and Milvus 2.3's ``exists`` is true
+for a JSON ``null`` (Milvus Lite's is not): leaving nulls out is what makes ``exists``
+and negations agree on every engine.
 """
 
 from __future__ import annotations
@@ -307,15 +308,19 @@ def records_to_rows(
             names.doc_id: record.doc_id or "",
             names.extra: record.extra or {},
         }
+        nulls = []
         for decl in declared:
+            present = decl.name in metadata
             value = metadata.pop(decl.name, None)
             if value is None and not store_missing_as_null:
                 raise InvalidInputError(
                     f"record {record.id!r}: metadata[{decl.name!r}] is missing, and this Milvus "
                     "has no nullable fields (needs >= 2.5); give every record a value."
                 )
+            if present and value is None:
+                nulls.append(decl.name)  # read back as None, not as a missing key
             row[decl.name] = list(value) if isinstance(value, tuple) else value
-        nulls = [key for key, value in metadata.items() if value is None]
+        nulls += [key for key, value in metadata.items() if value is None]
         if nulls:
             row[names.extra] = {**row[names.extra], NULL_KEYS: nulls}
             metadata = {key: value for key, value in metadata.items() if value is not None}

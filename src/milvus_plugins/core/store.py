@@ -283,8 +283,10 @@ class MilvusStore:
 
     # -- collection lifecycle ---------------------------------------------------------
 
-    def ensure_collection(self, dim: int | None = None) -> bool:
+    def ensure_collection(self, dim: int | None = None, records: Sequence[Record] = ()) -> bool:
         """Open the collection, creating it when absent and the dimension is known.
+
+        ``records`` is the write that creates it (for ``infer_metadata_fields``).
 
         Returns:
             Whether the collection exists afterwards.
@@ -314,7 +316,7 @@ class MilvusStore:
                 session.adopt(description, index)
                 self._call(lambda: self.client.load_collection(name))
                 return True
-            spec = session.need_dim(dim)
+            spec = session.spec_to_create(dim, records)
             if spec is None:
                 return False
             schema = build_schema(spec, caps)
@@ -472,7 +474,7 @@ class MilvusStore:
         records, dim = self.prepare_records(records)
         if not records:
             return []
-        self.ensure_collection(dim)
+        self.ensure_collection(dim, records)
         run = BatchRun(self, records, progress)
         method = getattr(self.client, mode)
         # Every call carries the connection timeout as its deadline: without one a call
