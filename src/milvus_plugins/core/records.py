@@ -137,7 +137,7 @@ def _check_scalar(value: Any, kind: ScalarType, decl: MetadataField, where: str)
     if not ok:
         raise InvalidInputError(
             f"{where}: metadata[{decl.name!r}]={value!r} must be {label} "
-            f"(its column is {decl.scalar_type.value}: declared, or inferred from the first write)."
+            f"(declared {decl.scalar_type.value}, or inferred from the first write)."
         )
     if kind is ScalarType.VARCHAR and _utf8_len(value) > decl.max_length:
         raise InvalidInputError(
