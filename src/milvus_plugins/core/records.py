@@ -269,14 +269,23 @@ def _checked_vectors(records: Sequence[Record], dim: int | None) -> list[list[fl
     """Check and convert every vector in one numpy pass; ``None`` if any is bad."""
     if not records or any(r.vector is None for r in records):
         return None
+    vectors = [r.vector for r in records]
+    # Lists of Python floats (what embedding models return) are checked and then sent as
+    # they are: converting them to float32 and back costs more than the check. Without a
+    # dtype numpy makes strings, None or objects a non-float array, which is refused here.
+    plain = all(type(v) is list for v in vectors)
     try:
-        array = np.asarray([r.vector for r in records], dtype=np.float32)
+        array = np.asarray(vectors) if plain else np.asarray(vectors, dtype=np.float32)
     except (TypeError, ValueError):
+        return None
+    if array.dtype.kind != "f":
         return None
     if array.ndim != 2 or array.shape[1] == 0 or (dim is not None and array.shape[1] != dim):
         return None
     if not np.isfinite(array).all():
         return None
+    if plain:
+        return vectors  # type: ignore[return-value]
     return array.tolist()  # type: ignore[no-any-return]
 
 
