@@ -136,7 +136,7 @@ def _sweep(data: Dataset, work: Path, fusion_queries: int) -> dict[str, Any]:
     legs = []
     for vector, text in zip(data.query_vectors, data.query_texts, strict=True):
         legs.append((store.search(vector, k=FETCH), store.sparse_search(text, k=FETCH)))
-    sweep: dict[str, Any] = {"rrf": {}, "weighted": {}}
+    sweep: dict[str, Any] = {"rrf": {}, "weighted": {}, "weighted_minmax": {}}
     for k in RRF_KS:
         fused = [[h.id for h in client_fuse(store, d, s, RRF(k), FETCH)] for d, s in legs]
         sweep["rrf"][str(k)] = evaluate(fused, data)
@@ -144,6 +144,9 @@ def _sweep(data: Dataset, work: Path, fusion_queries: int) -> dict[str, Any]:
         ranker = Weighted(w, round(1.0 - w, 6))
         fused = [[h.id for h in client_fuse(store, d, s, ranker, FETCH)] for d, s in legs]
         sweep["weighted"][f"{w:.1f}"] = evaluate(fused, data)
+        minmax = Weighted(w, round(1.0 - w, 6), normalize="minmax")
+        fused = [[h.id for h in client_fuse(store, d, s, minmax, FETCH)] for d, s in legs]
+        sweep["weighted_minmax"][f"{w:.1f}"] = evaluate(fused, data)
     sweep["core"] = {
         "label": "milvus-plugins core (client fusion)",
         "dense": evaluate([[h.id for h in d] for d, _ in legs], data),

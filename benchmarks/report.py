@@ -255,12 +255,21 @@ def _quality_tables(quality: dict[str, Any]) -> list[str]:
             "",
             "| dense weight (sparse = 1 − w) | " + " | ".join(sweep["weighted"]) + " |",
             "|---|" + "---:|" * len(sweep["weighted"]),
-            "| nDCG@10 / R@100 | "
+            "| Milvus' normalisation | "
             + " | ".join(
                 f"{v['ndcg@10']:.4f} / {v['recall@100']:.3f}" for v in sweep["weighted"].values()
             )
             + " |",
         ]
+        if sweep.get("weighted_minmax"):
+            lines.append(
+                '| `normalize="minmax"` | '
+                + " | ".join(
+                    f"{v['ndcg@10']:.4f} / {v['recall@100']:.3f}"
+                    for v in sweep["weighted_minmax"].values()
+                )
+                + " |"
+            )
     return lines
 
 

@@ -43,6 +43,14 @@ def all_systems(official: dict[str, Path | None]) -> list[System]:
         System("core", "milvus-plugins core", "core", here, ours=True),
         System("ours_lc", "milvus-plugins LangChain", "ours_langchain", here, ours=True),
         System("ours_li", "milvus-plugins LlamaIndex", "ours_llama_index", here, ours=True),
+        System(
+            "ours_lc_infer",
+            "milvus-plugins LangChain + infer_metadata_fields",
+            "ours_langchain",
+            here,
+            {"infer": True},
+            ours=True,
+        ),
     ]
     lc, li = official.get("langchain"), official.get("llama_index")
     if lc is not None:

@@ -44,10 +44,14 @@ class Driver:
             dim=config["dim"],
             metadata_fields=declared_fields(config.get("declared", [])),
             sparse="bm25" if config.get("bm25", True) else "none",
+            infer_metadata_fields=bool(config.get("infer", False)),
         )
-        # Connect and create the collection now, as the other drivers do, so the timed
-        # ingest excludes starting Milvus Lite.
-        self.store.store.ensure_collection()
+        # Connect now, so the timed ingest excludes starting Milvus Lite. Create the
+        # collection now too, as the other drivers do, unless its columns are to be
+        # inferred from the first write (then creating it is part of the timed ingest).
+        _ = self.store.store.capabilities
+        if not config.get("infer"):
+            self.store.store.ensure_collection()
 
     def ingest(self, positions: list[int]) -> None:
         self.store.add_texts(

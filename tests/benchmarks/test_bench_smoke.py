@@ -26,7 +26,7 @@ pytest.importorskip("llama_index.core")
 
 from benchmarks.run import main  # noqa: E402
 
-OURS = ("core", "ours_lc", "ours_li")
+OURS = ("core", "ours_lc", "ours_li", "ours_lc_infer")
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +93,10 @@ def test_adapters_reproduce_the_exact_references(results: tuple[dict[str, Any], 
                 )
     sweep = quality["sweep"]
     assert sweep["rrf"]["60"]["ndcg@10"] == pytest.approx(reference["hybrid_rrf60"]["ndcg@10"])
+    # min-max weighting through the core against the harness' own min-max reference (which
+    # breaks ties by list position, hence the tolerance)
+    minmax = sweep["weighted_minmax"]["0.5"]["ndcg@10"]
+    assert minmax == pytest.approx(reference["hybrid_w50_minmax"]["ndcg@10"], abs=0.01)
     for check in sweep["fusion_check"]:
         assert check["identical_up_to_ties"] == check["queries"]
 

@@ -19,6 +19,7 @@ from milvus_plugins.core import (
     ConfigError,
     ConnectionConfig,
     Hit,
+    HybridOptions,
     InvalidInputError,
     MilvusStore,
     Record,
@@ -235,6 +236,39 @@ def test_auto_fusion_uses_server_hybrid_search_where_it_exists(random_store: Mil
     assert not random_store.use_client_fusion()
     assert not random_store.use_client_fusion("auto")
     assert random_store.use_client_fusion("client")
+
+
+def test_minmax_weighted_fuses_the_two_legs_on_the_client(random_store: MilvusStore) -> None:
+    rng = random.Random(3)
+    ranker = Weighted(0.3, 0.7, normalize="minmax")
+    assert random_store.use_client_fusion("auto", ranker)
+    for _ in range(3):
+        vector = [rng.gauss(0, 1) for _ in range(RANDOM_DIM)]
+        text = " ".join(rng.sample(VOCAB, 3))
+        hits = random_store.hybrid_search(vector, text, k=10, ranker=ranker, fetch_k=25)
+        dense = random_store.search(vector, k=25)
+        sparse = random_store.sparse_search(text, k=25)
+
+        def scaled(leg: Sequence[Hit]) -> dict[str, float]:
+            scores = {h.id: abs(h.distance) for h in leg}
+            low, high = min(scores.values()), max(scores.values())
+            return {i: (v - low) / (high - low) for i, v in scores.items()}
+
+        d, sp = scaled(dense), scaled(sparse)
+        expected = {i: 0.3 * d.get(i, 0.0) + 0.7 * sp.get(i, 0.0) for i in {*d, *sp}}
+        best = sorted(expected.items(), key=lambda pair: (-pair[1], pair[0]))[:10]
+        assert ids(hits) == [i for i, _ in best]
+        for hit, (_, score) in zip(hits, best, strict=True):
+            assert hit.distance == pytest.approx(score, abs=1e-6)
+            assert 0.0 <= hit.score <= 1.0
+
+
+def test_minmax_weighted_cannot_be_forced_onto_the_server(random_store: MilvusStore) -> None:
+    ranker = Weighted(0.5, 0.5, normalize="minmax")
+    with pytest.raises(ConfigError, match="min-max"):
+        random_store.hybrid_search([0.0] * RANDOM_DIM, "w1", ranker=ranker, fusion="server")
+    with pytest.raises(ConfigError, match="min-max"):
+        HybridOptions(ranker=ranker, fusion="server")
 
 
 # -- retrieval modes and invalid hybrid calls ---------------------------------------------

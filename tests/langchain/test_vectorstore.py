@@ -359,6 +359,19 @@ def test_hybrid_store_with_weighted_ranker_and_retriever(lite_uri: str) -> None:
     assert s.max_marginal_relevance_search("cat", k=1)[0].id == "cat"
 
 
+@pytest.mark.parametrize("normalize", [True, "minmax"])
+async def test_weighted_ranker_with_either_normalisation_sync_and_async(
+    lite_uri: str, normalize: bool | str
+) -> None:
+    s = _store(lite_uri, retrieval_mode="hybrid", ranker=Weighted(0.5, 0.5, normalize=normalize))
+    s.add_documents(CORPUS)
+    sync = s.similarity_search_with_relevance_scores("vector milvus", k=3)
+    asynchronous = await s.asimilarity_search_with_relevance_scores("vector milvus", k=3)
+    assert sync[0][0].id == "milvus"
+    assert [d.id for d, _ in sync] == [d.id for d, _ in asynchronous]
+    assert all(0.0 <= score <= 1.0 for _, score in sync)
+
+
 async def test_async_hybrid_and_sparse(lite_uri: str) -> None:
     s = _store(lite_uri, ConstantEmbeddings(), retrieval_mode="hybrid")
     await s.aadd_texts([t for _, t in KEYWORD_DOCS], ids=[i for i, _ in KEYWORD_DOCS])

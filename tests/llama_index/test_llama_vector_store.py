@@ -412,6 +412,9 @@ def test_hybrid_ranker_mapping() -> None:
     assert hybrid_ranker(Weighted(0.5, 0.5, normalize=False), 1.0) == Weighted(
         1.0, 0.0, normalize=False
     )
+    assert hybrid_ranker(Weighted(normalize="minmax"), 0.25) == Weighted(
+        0.25, 0.75, normalize="minmax"
+    )
     assert hybrid_ranker(RRF(5), 0.2) == RRF(5)
     with pytest.raises(InvalidInputError, match="alpha"):
         hybrid_ranker(None, 1.5)

@@ -163,6 +163,46 @@ def test_weighted_fusion_needs_one_weight_per_leg() -> None:
         fuse([DENSE, SPARSE], METRICS, Weighted(1.0), limit=3)
 
 
+def test_minmax_fusion_scales_each_leg_per_query() -> None:
+    # Dense 0.9 / 0.8 / 0.1 -> 1, 0.875, 0; BM25 5 / 1 (Lite reports them negated) -> 1, 0.
+    fused = dict(fuse([DENSE, SPARSE], METRICS, Weighted(0.6, 0.4, normalize="minmax"), 10))
+    assert fused["a"] == pytest.approx(0.6 * 1.0)
+    assert fused["b"] == pytest.approx(0.6 * 0.875)
+    assert fused["c"] == pytest.approx(0.6 * 0.0 + 0.4 * 1.0)
+    assert fused["d"] == pytest.approx(0.0)
+
+
+def test_minmax_fusion_does_not_saturate_on_large_bm25_scores() -> None:
+    # "y" is the weakest candidate of both legs. Milvus' atan mapping puts every BM25
+    # score above ~10 near 1 (10 -> 0.94, 11 -> 0.94), so "y" still wins with the fixed
+    # normalisation; min-max scales the weakest candidate of a leg to 0, so it ranks last.
+    dense = [("x", 0.9), ("y", 0.1)]
+    sparse = [("z", -11.0), ("y", -10.0)]
+    fixed = [i for i, _ in fuse([dense, sparse], METRICS, Weighted(0.5, 0.5), limit=3)]
+    minmax = Weighted(0.5, 0.5, normalize="minmax")
+    scaled = [i for i, _ in fuse([dense, sparse], METRICS, minmax, limit=3)]
+    assert fixed[0] == "y"
+    assert scaled == ["x", "z", "y"]
+
+
+def test_minmax_gives_a_one_candidate_leg_full_weight() -> None:
+    fused = dict(
+        fuse([[("a", 0.3)], [("a", -2.0)]], METRICS, Weighted(0.5, 0.5, normalize="minmax"), 5)
+    )
+    assert fused["a"] == pytest.approx(1.0)
+
+
+def test_minmax_is_client_only_and_other_normalize_values_are_refused() -> None:
+    with pytest.raises(ConfigError, match="min-max"):
+        pymilvus_ranker(Weighted(0.5, 0.5, normalize="minmax"))
+    with pytest.raises(ConfigError, match="normalize"):
+        Weighted(0.5, 0.5, normalize="zscore")
+    with pytest.raises(ConfigError, match="weights"):
+        Weighted(0.5, "minmax")  # type: ignore[arg-type]
+    assert not Weighted(normalize="minmax").server_side
+    assert Weighted().server_side
+
+
 def test_extreme_weights_follow_one_leg() -> None:
     dense_first = [i for i, _ in fuse([DENSE, SPARSE], METRICS, Weighted(1.0, 0.0), limit=10)]
     sparse_first = [i for i, _ in fuse([DENSE, SPARSE], METRICS, Weighted(0.0, 1.0), limit=2)]

@@ -96,7 +96,9 @@ class AsyncMilvusStore:
             client, self._client = self._client, None
             await client.close()
 
-    async def ensure_collection(self, dim: int | None = None) -> bool:
+    async def ensure_collection(
+        self, dim: int | None = None, records: Sequence[Record] = ()
+    ) -> bool:
         """Async twin of :meth:`MilvusStore.ensure_collection`."""
         session = self.session
         if session.exists:
@@ -114,14 +116,15 @@ class AsyncMilvusStore:
             session.adopt(description, index)
             await self._call(lambda: self.client.load_collection(name))
             return True
-        spec = session.need_dim(dim)
-        if spec is None:
+        if session.spec.dim is None and dim is None:
             return False
         if caps.is_lite:
             # AsyncMilvusClient.create_collection waits for the index build through
             # AllocTimestamp, which Milvus Lite does not implement: create it with the
             # sync client (in a worker thread, under the session lock) instead.
-            return await asyncio.to_thread(self.sync.ensure_collection, dim)
+            return await asyncio.to_thread(self.sync.ensure_collection, dim, records)
+        spec = session.spec_to_create(dim, records)
+        assert spec is not None  # the dimension is known (checked above)
         await self._call(
             lambda: self.client.create_collection(
                 name,
@@ -170,7 +173,7 @@ class AsyncMilvusStore:
         records, dim = self.sync.prepare_records(records)
         if not records:
             return []
-        await self.ensure_collection(dim)
+        await self.ensure_collection(dim, records)
         run = BatchRun(self.sync, records, progress)
         method = getattr(self.client, mode)
         timeout = self.session.connection.timeout  # a deadline per call, as in MilvusStore
@@ -327,7 +330,7 @@ class AsyncMilvusStore:
         caps = await self.capabilities()
         caps.require("sparse vectors", caps.sparse)
         query = self.sync.sparse_query(query)
-        if self.sync.use_client_fusion(fusion):
+        if self.sync.use_client_fusion(fusion, ranker):
             dense = await self.search(
                 vector,
                 k=legs_k,

@@ -218,6 +218,10 @@ class CollectionSpec:
         analyzer: analyzer params for BM25 (``{"type": "standard"}``).
         consistency_level: read consistency (``Strong`` gives read-after-write).
         description: collection description.
+        infer_metadata_fields: when a write creates the collection, also declare nullable
+            typed columns for the scalar metadata keys of that write whose values share
+            one type (see :mod:`milvus_plugins.core.inference`); needs nullable fields
+            (Milvus Lite, servers >= 2.5), otherwise nothing is inferred.
     """
 
     name: str
@@ -234,6 +238,7 @@ class CollectionSpec:
     analyzer: Mapping[str, Any] | None = None
     consistency_level: ConsistencyLevel | str = ConsistencyLevel.STRONG
     description: str = ""
+    infer_metadata_fields: bool = False
 
     def __post_init__(self) -> None:
         _check_name("collection_name", self.name)

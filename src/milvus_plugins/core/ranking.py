@@ -17,6 +17,8 @@ Every relevance is monotonic in the engine's own ordering, so sorting by relevan
 never reorders results. The weighted normalisation per leg is Milvus' own (``norm_score``):
 COSINE ``(1 + d) / 2``, IP ``0.5 + atan(d) / pi``, BM25 ``2 atan(s) / pi``, L2
 ``1 - 2 atan(d) / pi``, so client-side fusion reproduces server-side fusion.
+``Weighted(..., normalize="minmax")`` instead scales each leg per query (best 1, worst 0);
+only the client can fuse that way.
 """
 
 from __future__ import annotations
@@ -29,7 +31,17 @@ from typing import Any
 from milvus_plugins.core.errors import ConfigError
 from milvus_plugins.core.types import MetricType
 
-__all__ = ["RRF", "Ranker", "Weighted", "fuse", "fused_relevance", "relevance", "to_score"]
+__all__ = [
+    "MINMAX",
+    "RRF",
+    "Ranker",
+    "Weighted",
+    "fuse",
+    "fused_relevance",
+    "relevance",
+    "server_can_fuse",
+    "to_score",
+]
 
 
 @dataclass(frozen=True)
@@ -47,30 +59,63 @@ class RRF:
             raise ConfigError(f"RRF k={self.k!r} must be an integer in (0, 16384).")
 
 
+MINMAX = "minmax"
+"""``Weighted(..., normalize=MINMAX)``: per-query min-max normalisation of each leg."""
+
+
 @dataclass(frozen=True)
 class Weighted:
     """Weighted score fusion: ``score = sum w_i * norm(score_i)``.
 
     Attributes:
         weights: one weight per leg, in leg order (dense first, then sparse), each in [0, 1].
-        normalize: map each leg's score into [0, 1] first (strongly recommended: raw
-            BM25 and cosine scores live on different scales).
+        normalize: how each leg's scores are mapped into [0, 1] before weighting:
+
+            * ``True`` (default): Milvus' fixed per-metric functions (``norm_score``), so
+              the server's ``hybrid_search`` can fuse;
+            * ``"minmax"``: per query, each leg's candidates scaled so its best is 1 and
+              its worst 0. It does not saturate on large BM25 scores the way the fixed
+              ``atan`` mapping does (SciFact nDCG@10 at 0.5/0.5: 0.711 vs 0.679, see
+              BENCHMARKS.md); Milvus has no such ranker, so it always fuses on the
+              client;
+            * ``False``: raw scores (only sensible when the legs share a scale).
     """
 
     weights: tuple[float, ...] = (0.5, 0.5)
-    normalize: bool = True
+    normalize: bool | str = True
 
-    def __init__(self, *weights: float, normalize: bool = True) -> None:
+    def __init__(self, *weights: float, normalize: bool | str = True) -> None:
         if len(weights) == 1 and isinstance(weights[0], (list, tuple)):
             weights = tuple(weights[0])
-        values = tuple(float(w) for w in weights) or (0.5, 0.5)
+        try:
+            values = tuple(float(w) for w in weights) or (0.5, 0.5)
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"Weighted weights must be numbers in [0, 1]; got {weights!r} "
+                "(pass normalize= by keyword)."
+            ) from None
         for w in values:
             if not 0.0 <= w <= 1.0 or math.isnan(w):
                 raise ConfigError(f"Weighted weights must each be in [0, 1]; got {values}.")
         if sum(values) <= 0:
             raise ConfigError("Weighted weights must not all be zero.")
+        if normalize != MINMAX and not isinstance(normalize, bool):
+            raise ConfigError(
+                f"Weighted normalize={normalize!r} must be True (Milvus' functions), "
+                f"{MINMAX!r} (per-query min-max, client fusion) or False (raw scores)."
+            )
         object.__setattr__(self, "weights", values)
-        object.__setattr__(self, "normalize", bool(normalize))
+        object.__setattr__(self, "normalize", normalize)
+
+    @property
+    def server_side(self) -> bool:
+        """Whether Milvus' ``hybrid_search`` can apply this ranker (not min-max)."""
+        return self.normalize != MINMAX
+
+
+def server_can_fuse(ranker: Ranker) -> bool:
+    """Whether Milvus' ``hybrid_search`` implements ``ranker`` (min-max is client-only)."""
+    return not isinstance(ranker, Weighted) or ranker.server_side
 
 
 Ranker = RRF | Weighted
@@ -105,6 +150,21 @@ def _normalise(distance: float, metric: MetricType) -> float:
     if metric is MetricType.BM25:
         return 2.0 * math.atan(abs(d)) / math.pi
     return 1.0 - 2.0 * math.atan(d) / math.pi
+
+
+def _is_minmax(ranker: Ranker) -> bool:
+    return isinstance(ranker, Weighted) and ranker.normalize == MINMAX
+
+
+def _minmax_bounds(
+    leg: Sequence[tuple[Any, float]], metric: MetricType
+) -> tuple[float, float] | None:
+    """``(lowest score, score range)`` of one leg's candidates (``None`` when empty)."""
+    if not leg:
+        return None
+    scores = [to_score(distance, metric) for _, distance in leg]
+    low = min(scores)
+    return low, max(scores) - low
 
 
 def fused_relevance(score: float, ranker: Ranker, legs: int) -> float:
@@ -143,9 +203,15 @@ def fuse(
             "give one weight per leg (dense, sparse)."
         )
     for index, leg in enumerate(legs):
+        bounds = _minmax_bounds(leg, metrics[index]) if _is_minmax(ranker) else None
         for rank, (item_id, distance) in enumerate(leg, start=1):
             if isinstance(ranker, RRF):
                 contribution = 1.0 / (ranker.k + rank)
+            elif bounds is not None:
+                low, span = bounds
+                raw = to_score(distance, metrics[index])
+                normalised = (raw - low) / span if span > 0 else 1.0
+                contribution = ranker.weights[index] * normalised
             elif ranker.normalize:
                 contribution = ranker.weights[index] * _normalise(distance, metrics[index])
             else:

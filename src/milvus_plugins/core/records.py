@@ -6,11 +6,12 @@ text length, JSON-serialisable metadata, reserved metadata keys, duplicate ids, 
 types) and converts them to and from Milvus rows, moving declared metadata keys into
 their typed columns and back.
 
-Undeclared metadata keys whose value is ``None`` are not written into the metadata JSON:
-their names go into the ``extra`` column (under :data:`NULL_KEYS`) and reads put them
-back, so metadata still comes back exactly as written. Filters treat ``None`` like a
-missing key, and Milvus 2.3's ``exists`` is true for a JSON ``null`` (Milvus Lite's is
-not): leaving nulls out is what makes ``exists`` and negations agree on every engine.
+Metadata keys whose value is ``None`` are not written into the metadata JSON (a declared
+key's column holds a null): their names go into the ``extra`` column (under
+:data:`NULL_KEYS`) and reads put them back, so metadata still comes back exactly as
+written. Filters treat ``None`` like a missing key, and Milvus 2.3's ``exists`` is true
+for a JSON ``null`` (Milvus Lite's is not): leaving nulls out is what makes ``exists``
+and negations agree on every engine.
 """
 
 from __future__ import annotations
@@ -136,7 +137,7 @@ def _check_scalar(value: Any, kind: ScalarType, decl: MetadataField, where: str)
     if not ok:
         raise InvalidInputError(
             f"{where}: metadata[{decl.name!r}]={value!r} must be {label} "
-            f"(declared {decl.scalar_type.value})."
+            f"(declared {decl.scalar_type.value}, or inferred from the first write)."
         )
     if kind is ScalarType.VARCHAR and _utf8_len(value) > decl.max_length:
         raise InvalidInputError(
@@ -268,14 +269,23 @@ def _checked_vectors(records: Sequence[Record], dim: int | None) -> list[list[fl
     """Check and convert every vector in one numpy pass; ``None`` if any is bad."""
     if not records or any(r.vector is None for r in records):
         return None
+    vectors = [r.vector for r in records]
+    # Lists of Python floats (what embedding models return) are checked and then sent as
+    # they are: converting them to float32 and back costs more than the check. Without a
+    # dtype numpy makes strings, None or objects a non-float array, which is refused here.
+    plain = all(type(v) is list for v in vectors)
     try:
-        array = np.asarray([r.vector for r in records], dtype=np.float32)
+        array = np.asarray(vectors) if plain else np.asarray(vectors, dtype=np.float32)
     except (TypeError, ValueError):
+        return None
+    if array.dtype.kind != "f":
         return None
     if array.ndim != 2 or array.shape[1] == 0 or (dim is not None and array.shape[1] != dim):
         return None
     if not np.isfinite(array).all():
         return None
+    if plain:
+        return vectors  # type: ignore[return-value]
     return array.tolist()  # type: ignore[no-any-return]
 
 
@@ -305,25 +315,40 @@ def records_to_rows(
             if isinstance(record.vector, list)
             else validate_dense(record.vector, None, where=f"record {record.id!r}"),
             names.doc_id: record.doc_id or "",
-            names.extra: record.extra or {},
         }
+        nulls = []
         for decl in declared:
+            present = decl.name in metadata
             value = metadata.pop(decl.name, None)
             if value is None and not store_missing_as_null:
                 raise InvalidInputError(
                     f"record {record.id!r}: metadata[{decl.name!r}] is missing, and this Milvus "
                     "has no nullable fields (needs >= 2.5); give every record a value."
                 )
+            if present and value is None:
+                nulls.append(decl.name)  # read back as None, not as a missing key
             row[decl.name] = list(value) if isinstance(value, tuple) else value
-        nulls = [key for key, value in metadata.items() if value is None]
+        nulls += [key for key, value in metadata.items() if value is None]
+        extra = record.extra or {}
         if nulls:
-            row[names.extra] = {**row[names.extra], NULL_KEYS: nulls}
+            extra = {**extra, NULL_KEYS: nulls}
             metadata = {key: value for key, value in metadata.items() if value is not None}
-        row[names.metadata] = metadata
+        row[names.extra] = json_text(extra)
+        row[names.metadata] = json_text(metadata)
         if spec.sparse_mode is SparseMode.CLIENT and record.sparse is not None:
             row[names.sparse] = {int(k): float(v) for k, v in record.sparse.items()}
         rows.append(row)
     return rows
+
+
+def json_text(value: Mapping[str, Any]) -> str:
+    """A JSON column's value as JSON text (validated records only).
+
+    pymilvus sends a ``str`` for a JSON field as it is, after checking that it parses,
+    which costs far less than its conversion of a dict (a Python walk of the value, then
+    serialisation), and the text's length sizes the write batches for free.
+    """
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def record_from_row(row: Mapping[str, Any], spec: CollectionSpec) -> Record:

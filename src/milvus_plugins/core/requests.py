@@ -158,7 +158,12 @@ def pymilvus_ranker(ranker: Ranker) -> Any:
     if isinstance(ranker, RRF):
         return RRFRanker(ranker.k)
     if isinstance(ranker, Weighted):
-        return WeightedRanker(*ranker.weights, norm_score=ranker.normalize)
+        if not ranker.server_side:
+            raise ConfigError(
+                f"ranker={ranker!r}: Milvus' hybrid_search has no min-max normalisation; "
+                "fuse on the client (fusion='client' or 'auto')."
+            )
+        return WeightedRanker(*ranker.weights, norm_score=bool(ranker.normalize))
     raise ConfigError(f"ranker={ranker!r} must be RRF(...) or Weighted(...).")
 
 

@@ -254,7 +254,37 @@ def check_existing(
         )
     for decl in spec.declared_fields:
         _check_field(fields, decl.name, _SCALAR_TO_DATATYPE[decl.scalar_type], spec)
+    # Typed columns the caller did not declare (declared by whoever created the collection,
+    # or inferred from its first write) are adopted: a key with a column must be written
+    # to and filtered on that column, or its values would be split between two places.
+    extra = _undeclared_columns(spec, fields)
+    if extra:
+        spec = replace(spec, metadata_fields=(*spec.declared_fields, *extra))
     return replace(spec, dim=dim)
+
+
+def _undeclared_columns(
+    spec: CollectionSpec, fields: Mapping[str, Mapping[str, Any]]
+) -> list[MetadataField]:
+    """The described collection's typed scalar columns that ``spec`` does not declare."""
+    known = set(spec.fields.all()) | {d.name for d in spec.declared_fields}
+    out = []
+    for name, field in fields.items():
+        scalar = _DATATYPE_TO_SCALAR.get(field.get("type"))
+        if name in known or scalar is None:
+            continue
+        params = field.get("params", {})
+        element = _DATATYPE_TO_SCALAR.get(field.get("element_type"))
+        out.append(
+            MetadataField(
+                name=name,
+                type=scalar,
+                element_type=element if scalar is ScalarType.ARRAY else None,
+                max_length=int(params.get("max_length", 1024)),
+                max_capacity=int(params.get("max_capacity", 64)),
+            )
+        )
+    return out
 
 
 def spec_from_existing(
@@ -285,23 +315,7 @@ def spec_from_existing(
                 index = index_from_dict({"index_type": kind, "metric": metric})
             except ConfigError:
                 index = None
-    declared = list(spec.declared_fields)
-    known = set(names.all()) | {d.name for d in declared}
-    for name, field in fields.items():
-        scalar = _DATATYPE_TO_SCALAR.get(field.get("type"))
-        if name in known or scalar is None:
-            continue
-        params = field.get("params", {})
-        element = _DATATYPE_TO_SCALAR.get(field.get("element_type"))
-        declared.append(
-            MetadataField(
-                name=name,
-                type=scalar,
-                element_type=element if scalar is ScalarType.ARRAY else None,
-                max_length=int(params.get("max_length", 1024)),
-                max_capacity=int(params.get("max_capacity", 64)),
-            )
-        )
+    declared = [*spec.declared_fields, *_undeclared_columns(spec, fields)]
     partition_key = spec.partition_key or next(
         (n for n, f in fields.items() if f.get("is_partition_key")), None
     )

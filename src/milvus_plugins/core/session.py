@@ -8,14 +8,16 @@ pure functions here; :mod:`store` and :mod:`async_store` only run the calls.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
 from milvus_plugins.core.capabilities import Capabilities, detect_capabilities
 from milvus_plugins.core.config import CollectionSpec, ConnectionConfig
 from milvus_plugins.core.errors import ConfigError
+from milvus_plugins.core.inference import infer_metadata_fields
+from milvus_plugins.core.records import Record
 from milvus_plugins.core.schema import check_existing, spec_from_existing
 
 __all__ = ["OpenMode", "Session"]
@@ -87,10 +89,21 @@ class Session:
         self.exists = True
         return self.spec
 
-    def need_dim(self, dim: int | None) -> CollectionSpec | None:
-        """Return the spec to create with, filling ``dim``; ``None`` while it is unknown."""
+    def spec_to_create(
+        self, dim: int | None, records: Sequence[Record] = ()
+    ) -> CollectionSpec | None:
+        """Return the spec to create with; ``None`` while the dimension is unknown.
+
+        Fills ``dim``, and with ``infer_metadata_fields`` (on a server with nullable
+        fields) adds the typed columns inferred from ``records``, the first write.
+        """
         if self.spec.dim is None and dim is None:
             return None
         if self.spec.dim is None and dim is not None:
             self.spec = self.spec.with_dim(dim)
+        if self.spec.infer_metadata_fields and records and self.caps.nullable:
+            inferred = infer_metadata_fields(records, self.spec)
+            if inferred:
+                declared = (*self.spec.declared_fields, *inferred)
+                self.spec = replace(self.spec, metadata_fields=declared)
         return self.spec

@@ -33,7 +33,7 @@ from milvus_plugins.core.errors import (
 )
 from milvus_plugins.core.filters import Filter, compile_filter, ensure_filter, id_in
 from milvus_plugins.core.mmr import select_mmr
-from milvus_plugins.core.ranking import RRF, Ranker, fuse, fused_relevance
+from milvus_plugins.core.ranking import RRF, Ranker, fuse, fused_relevance, server_can_fuse
 from milvus_plugins.core.records import Record, records_to_rows, validate_records
 from milvus_plugins.core.requests import (
     Call,
@@ -83,6 +83,11 @@ class HybridOptions:
     def __post_init__(self) -> None:
         if self.fusion not in ("auto", "server", "client"):
             raise ConfigError(f"fusion={self.fusion!r} must be 'auto', 'server' or 'client'.")
+        if self.fusion == "server" and not server_can_fuse(self.ranker):
+            raise ConfigError(
+                f"fusion='server' cannot apply {self.ranker!r}: Milvus has no min-max "
+                "normalisation; use fusion='client' or 'auto'."
+            )
         if self.fetch_k is not None:
             try:
                 check_k(self.fetch_k, "fetch_k")
@@ -278,8 +283,10 @@ class MilvusStore:
 
     # -- collection lifecycle ---------------------------------------------------------
 
-    def ensure_collection(self, dim: int | None = None) -> bool:
+    def ensure_collection(self, dim: int | None = None, records: Sequence[Record] = ()) -> bool:
         """Open the collection, creating it when absent and the dimension is known.
+
+        ``records`` is the write that creates it (for ``infer_metadata_fields``).
 
         Returns:
             Whether the collection exists afterwards.
@@ -309,7 +316,7 @@ class MilvusStore:
                 session.adopt(description, index)
                 self._call(lambda: self.client.load_collection(name))
                 return True
-            spec = session.need_dim(dim)
+            spec = session.spec_to_create(dim, records)
             if spec is None:
                 return False
             schema = build_schema(spec, caps)
@@ -467,7 +474,7 @@ class MilvusStore:
         records, dim = self.prepare_records(records)
         if not records:
             return []
-        self.ensure_collection(dim)
+        self.ensure_collection(dim, records)
         run = BatchRun(self, records, progress)
         method = getattr(self.client, mode)
         # Every call carries the connection timeout as its deadline: without one a call
@@ -675,14 +682,27 @@ class MilvusStore:
         metric = self.spec.sparse_index.metric_type if self.spec.sparse_index else MetricType.IP
         return parse_hits(self._run(call, "search"), self.spec, metric)[0]
 
-    def use_client_fusion(self, fusion: str | None = None) -> bool:
-        """Whether hybrid search fuses on the client (see :class:`HybridOptions`)."""
+    def use_client_fusion(self, fusion: str | None = None, ranker: Ranker | None = None) -> bool:
+        """Whether hybrid search fuses on the client (see :class:`HybridOptions`).
+
+        Raises:
+            ConfigError: ``fusion="server"`` with a ranker only the client implements
+                (``Weighted(..., normalize="minmax")``).
+        """
         choice = fusion or self.hybrid.fusion
         if choice == "client":
             return True
+        server_ok = server_can_fuse(ranker or self.hybrid.ranker)
         if choice == "server":
+            if not server_ok:
+                raise ConfigError(
+                    f"fusion='server' cannot apply {ranker!r}: Milvus has no min-max "
+                    "normalisation; use fusion='client' or 'auto'."
+                )
             self.capabilities.require("hybrid search", self.capabilities.hybrid_search)
             return False
+        if not server_ok:
+            return True
         # Measured on Milvus Lite 3.2.2 (BENCHMARKS.md): server fusion is as fast or faster
         # than two searches fused here, so the server path wins wherever it exists.
         return not self.capabilities.hybrid_search
@@ -720,7 +740,7 @@ class MilvusStore:
             return []
         self.capabilities.require("sparse vectors", self.capabilities.sparse)
         query = self.sparse_query(query)
-        if self.use_client_fusion(fusion):
+        if self.use_client_fusion(fusion, ranker):
             dense = self.search(
                 vector,
                 k=legs_k,

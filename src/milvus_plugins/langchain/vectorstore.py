@@ -206,8 +206,9 @@ class MilvusVectorStore(VectorStore):
     filters are escaped by the core and cannot be injected into.
 
     ``Document.id`` is the primary key; ``Document.metadata`` comes back as written (JSON
-    values; tuples come back as lists, and a declared field set to ``None`` comes back
-    absent). Declared ``metadata_fields`` are typed columns: faster filters.
+    values; tuples come back as lists). Declared ``metadata_fields`` (or, with
+    ``infer_metadata_fields=True``, those inferred from the first write) are typed
+    columns: faster filters.
 
     Args:
         embedding: the LangChain embeddings model.
@@ -224,6 +225,11 @@ class MilvusVectorStore(VectorStore):
         metric: the dense metric when ``index`` does not set one (``"COSINE"``).
         metadata_fields: metadata keys stored as typed columns, e.g.
             ``{"year": "INT64", "genre": "VARCHAR"}`` or ``[MetadataField(...)]``.
+        infer_metadata_fields: when the first write creates the collection, also store
+            each scalar metadata key of that write whose values share one type (str, int,
+            float, bool) as a nullable typed column, so filters on it run at typed-column
+            speed; later keys stay in the JSON metadata, later values must keep the type.
+            Needs Milvus Lite or a server >= 2.5 (elsewhere nothing is inferred).
         partition_key: a declared field used as the Milvus partition key.
         retrieval_mode: ``"dense"``, ``"sparse"`` or ``"hybrid"``.
         sparse: ``"bm25"`` (server-side BM25, the default for sparse/hybrid modes),
@@ -261,6 +267,7 @@ class MilvusVectorStore(VectorStore):
         index: IndexConfig | Mapping[str, Any] | str | None = None,
         metric: MetricType | str = MetricType.COSINE,
         metadata_fields: Sequence[MetadataField] | Mapping[str, Any] | None = None,
+        infer_metadata_fields: bool = False,
         partition_key: str | None = None,
         retrieval_mode: RetrievalMode | str = RetrievalMode.DENSE,
         sparse: str | SparseEncoder | None = None,
@@ -290,6 +297,7 @@ class MilvusVectorStore(VectorStore):
             sparse=sparse_mode,
             metadata_fields=metadata_fields or (),
             partition_key=partition_key,
+            infer_metadata_fields=infer_metadata_fields,
             consistency_level=consistency_level,
             text_max_length=text_max_length,
         )

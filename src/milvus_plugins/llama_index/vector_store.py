@@ -300,6 +300,11 @@ class MilvusVectorStore(BasePydanticVectorStore):
         similarity_metric: ``COSINE`` (default), ``IP`` or ``L2`` when ``index`` is unset.
         metadata_fields: metadata keys stored as typed columns for fast filters, e.g.
             ``{"year": "INT64", "tags": {"type": "ARRAY", "element_type": "VARCHAR"}}``.
+        infer_metadata_fields: when the first write creates the collection, also store
+            each scalar metadata key of that write whose values share one type (str, int,
+            float, bool) as a nullable typed column, so filters on it run at typed-column
+            speed; later keys stay in the JSON metadata, later values must keep the type.
+            Needs Milvus Lite or a server >= 2.5 (elsewhere nothing is inferred).
         partition_key: a declared metadata field used as the Milvus partition key.
         enable_sparse: add a keyword (sparse) field, server-side BM25 unless ``sparse``
             says otherwise; needed by the ``sparse``, ``text_search`` and ``hybrid`` modes.
@@ -342,6 +347,7 @@ class MilvusVectorStore(BasePydanticVectorStore):
         index: IndexConfig | Mapping[str, Any] | str | None = None,
         similarity_metric: MetricType | str = MetricType.COSINE,
         metadata_fields: Sequence[MetadataField] | Mapping[str, Any] | None = None,
+        infer_metadata_fields: bool = False,
         partition_key: str | None = None,
         enable_sparse: bool | None = None,
         sparse: str | SparseEncoder | None = None,
@@ -365,6 +371,7 @@ class MilvusVectorStore(BasePydanticVectorStore):
             sparse=sparse_mode,
             metadata_fields=metadata_fields or (),
             partition_key=partition_key,
+            infer_metadata_fields=infer_metadata_fields,
             consistency_level=consistency_level,
         )
         connection = ConnectionConfig.from_env(
