@@ -191,9 +191,14 @@ def _quality_tables(quality: dict[str, Any]) -> list[str]:
     modes = ("dense", "bm25", "hybrid_rrf60", "hybrid_w50")
     head = "| system | " + " | ".join(modes) + " |"
     total, subset = quality["queries"], quality.get("system_queries", quality["queries"])
+    scope = (
+        f"every row uses all {total} test queries"
+        if subset == total
+        else f"rows marked ({total}) use all {total} test queries, rows marked ({subset}) "
+        f"the first {subset}"
+    )
     lines = [
-        f"nDCG@10 / recall@10 / recall@100; {quality['docs']:,} documents; rows marked "
-        f"({total}) use all {total} test queries, rows marked ({subset}) the first {subset}.",
+        f"nDCG@10 / recall@10 / recall@100; {quality['docs']:,} documents; {scope}.",
         "",
         head,
         "|---|" + "---:|" * len(modes),
