@@ -187,6 +187,12 @@ def _fusion(speed: dict[str, Any] | None, quality: dict[str, Any] | None) -> lis
     return lines
 
 
+def _sweep_row(label: str, cells: dict[str, dict[str, float]]) -> str:
+    """One sweep table row: nDCG@10 / recall@100 per setting."""
+    values = " | ".join(f"{v['ndcg@10']:.4f} / {v['recall@100']:.3f}" for v in cells.values())
+    return f"| {label} | {values} |"
+
+
 def _quality_tables(quality: dict[str, Any]) -> list[str]:
     modes = ("dense", "bm25", "hybrid_rrf60", "hybrid_w50")
     head = "| system | " + " | ".join(modes) + " |"
@@ -252,29 +258,14 @@ def _quality_tables(quality: dict[str, Any]) -> list[str]:
             "",
             "| RRF k | " + " | ".join(sweep["rrf"]) + " |",
             "|---|" + "---:|" * len(sweep["rrf"]),
-            "| nDCG@10 / R@100 | "
-            + " | ".join(
-                f"{v['ndcg@10']:.4f} / {v['recall@100']:.3f}" for v in sweep["rrf"].values()
-            )
-            + " |",
+            _sweep_row("nDCG@10 / R@100", sweep["rrf"]),
             "",
             "| dense weight (sparse = 1 − w) | " + " | ".join(sweep["weighted"]) + " |",
             "|---|" + "---:|" * len(sweep["weighted"]),
-            "| Milvus' normalisation | "
-            + " | ".join(
-                f"{v['ndcg@10']:.4f} / {v['recall@100']:.3f}" for v in sweep["weighted"].values()
-            )
-            + " |",
+            _sweep_row("Milvus' normalisation", sweep["weighted"]),
         ]
         if sweep.get("weighted_minmax"):
-            lines.append(
-                '| `normalize="minmax"` | '
-                + " | ".join(
-                    f"{v['ndcg@10']:.4f} / {v['recall@100']:.3f}"
-                    for v in sweep["weighted_minmax"].values()
-                )
-                + " |"
-            )
+            lines.append(_sweep_row('`normalize="minmax"`', sweep["weighted_minmax"]))
     return lines
 
 

@@ -18,13 +18,13 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from langchain_core.embeddings import Embeddings
 from langchain_milvus import BM25BuiltInFunction, Milvus
 from pymilvus import DataType
 
 from benchmarks.dataset import Dataset
 from benchmarks.drivers.contract import Lookup, literal
 from benchmarks.drivers.contract import versions as _versions
+from benchmarks.drivers.lookup_embeddings import LookupEmbeddings
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 _DENSE_INDEX = {"index_type": "AUTOINDEX", "metric_type": "L2", "params": {}}
@@ -36,19 +36,6 @@ _BM25_SEARCH = {"metric_type": "BM25", "params": {"drop_ratio_search": 0.0}}
 def versions() -> dict[str, str]:
     """Versions of the libraries this driver uses."""
     return _versions("langchain-milvus", "langchain-core", "pymilvus", "milvus-lite")
-
-
-class LookupEmbeddings(Embeddings):
-    """Embeddings read from a precomputed table (zero model cost)."""
-
-    def __init__(self, lookup: Lookup) -> None:
-        self.lookup = lookup
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.lookup.many(texts)
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.lookup.one(text)
 
 
 def _schema(declared: list[dict[str, Any]]) -> dict[str, Any]:

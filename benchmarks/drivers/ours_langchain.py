@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from langchain_core.embeddings import Embeddings
-
 from benchmarks.dataset import Dataset
 from benchmarks.drivers.contract import Lookup
 from benchmarks.drivers.contract import versions as _versions
 from benchmarks.drivers.core import declared_fields, ranker_of
+from benchmarks.drivers.lookup_embeddings import LookupEmbeddings
 from milvus_plugins.core import Record
 from milvus_plugins.langchain import MilvusVectorStore
 
@@ -17,19 +16,6 @@ from milvus_plugins.langchain import MilvusVectorStore
 def versions() -> dict[str, str]:
     """Versions of the libraries this driver uses."""
     return _versions("milvus-plugins", "langchain-core", "pymilvus", "milvus-lite")
-
-
-class LookupEmbeddings(Embeddings):
-    """Embeddings read from a precomputed table (zero model cost)."""
-
-    def __init__(self, lookup: Lookup) -> None:
-        self.lookup = lookup
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.lookup.many(texts)
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.lookup.one(text)
 
 
 class Driver:

@@ -39,6 +39,7 @@ __all__ = [
     "fuse",
     "fused_relevance",
     "relevance",
+    "require_server_fusion",
     "server_can_fuse",
     "to_score",
 ]
@@ -118,6 +119,19 @@ def server_can_fuse(ranker: Ranker) -> bool:
     return not isinstance(ranker, Weighted) or ranker.server_side
 
 
+def require_server_fusion(ranker: Ranker) -> None:
+    """Raise unless Milvus' ``hybrid_search`` implements ``ranker``.
+
+    Raises:
+        ConfigError: a min-max weighted ranker, which only client-side fusion applies.
+    """
+    if not server_can_fuse(ranker):
+        raise ConfigError(
+            f"{ranker!r} cannot fuse on the server: Milvus' hybrid_search has no min-max "
+            "normalisation; use fusion='client' or 'auto'."
+        )
+
+
 Ranker = RRF | Weighted
 
 
@@ -150,10 +164,6 @@ def _normalise(distance: float, metric: MetricType) -> float:
     if metric is MetricType.BM25:
         return 2.0 * math.atan(abs(d)) / math.pi
     return 1.0 - 2.0 * math.atan(d) / math.pi
-
-
-def _is_minmax(ranker: Ranker) -> bool:
-    return isinstance(ranker, Weighted) and ranker.normalize == MINMAX
 
 
 def _minmax_bounds(
@@ -203,7 +213,7 @@ def fuse(
             "give one weight per leg (dense, sparse)."
         )
     for index, leg in enumerate(legs):
-        bounds = _minmax_bounds(leg, metrics[index]) if _is_minmax(ranker) else None
+        bounds = _minmax_bounds(leg, metrics[index]) if not server_can_fuse(ranker) else None
         for rank, (item_id, distance) in enumerate(leg, start=1):
             if isinstance(ranker, RRF):
                 contribution = 1.0 / (ranker.k + rank)

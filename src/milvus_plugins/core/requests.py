@@ -15,7 +15,7 @@ from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import ConfigError, InvalidInputError
 from milvus_plugins.core.indexes import IndexConfig
-from milvus_plugins.core.ranking import RRF, Ranker, Weighted
+from milvus_plugins.core.ranking import RRF, Ranker, Weighted, require_server_fusion
 from milvus_plugins.core.records import SparseVector, validate_dense
 from milvus_plugins.core.schema import dense_index
 from milvus_plugins.core.types import SparseMode
@@ -158,11 +158,7 @@ def pymilvus_ranker(ranker: Ranker) -> Any:
     if isinstance(ranker, RRF):
         return RRFRanker(ranker.k)
     if isinstance(ranker, Weighted):
-        if not ranker.server_side:
-            raise ConfigError(
-                f"ranker={ranker!r}: Milvus' hybrid_search has no min-max normalisation; "
-                "fuse on the client (fusion='client' or 'auto')."
-            )
+        require_server_fusion(ranker)
         return WeightedRanker(*ranker.weights, norm_score=bool(ranker.normalize))
     raise ConfigError(f"ranker={ranker!r} must be RRF(...) or Weighted(...).")
 

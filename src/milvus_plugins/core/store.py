@@ -33,7 +33,14 @@ from milvus_plugins.core.errors import (
 )
 from milvus_plugins.core.filters import Filter, compile_filter, ensure_filter, id_in
 from milvus_plugins.core.mmr import select_mmr
-from milvus_plugins.core.ranking import RRF, Ranker, fuse, fused_relevance, server_can_fuse
+from milvus_plugins.core.ranking import (
+    RRF,
+    Ranker,
+    fuse,
+    fused_relevance,
+    require_server_fusion,
+    server_can_fuse,
+)
 from milvus_plugins.core.records import Record, records_to_rows, validate_records
 from milvus_plugins.core.requests import (
     Call,
@@ -83,11 +90,8 @@ class HybridOptions:
     def __post_init__(self) -> None:
         if self.fusion not in ("auto", "server", "client"):
             raise ConfigError(f"fusion={self.fusion!r} must be 'auto', 'server' or 'client'.")
-        if self.fusion == "server" and not server_can_fuse(self.ranker):
-            raise ConfigError(
-                f"fusion='server' cannot apply {self.ranker!r}: Milvus has no min-max "
-                "normalisation; use fusion='client' or 'auto'."
-            )
+        if self.fusion == "server":
+            require_server_fusion(self.ranker)
         if self.fetch_k is not None:
             try:
                 check_k(self.fetch_k, "fetch_k")
@@ -692,16 +696,12 @@ class MilvusStore:
         choice = fusion or self.hybrid.fusion
         if choice == "client":
             return True
-        server_ok = server_can_fuse(ranker or self.hybrid.ranker)
+        chosen = ranker or self.hybrid.ranker
         if choice == "server":
-            if not server_ok:
-                raise ConfigError(
-                    f"fusion='server' cannot apply {ranker!r}: Milvus has no min-max "
-                    "normalisation; use fusion='client' or 'auto'."
-                )
+            require_server_fusion(chosen)
             self.capabilities.require("hybrid search", self.capabilities.hybrid_search)
             return False
-        if not server_ok:
+        if not server_can_fuse(chosen):
             return True
         # Measured on Milvus Lite 3.2.2 (BENCHMARKS.md): server fusion is as fast or faster
         # than two searches fused here, so the server path wins wherever it exists.
