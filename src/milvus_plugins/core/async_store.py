@@ -14,9 +14,10 @@ from typing import Any, TypeVar
 
 from pymilvus import AsyncMilvusClient
 
+from milvus_plugins.core.arguments import id_list
 from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.errors import CollectionNotFoundError, ConfigError
-from milvus_plugins.core.filters import id_in
+from milvus_plugins.core.filters import Filter, and_, id_in
 from milvus_plugins.core.mmr import select_mmr
 from milvus_plugins.core.ranking import Ranker
 from milvus_plugins.core.records import Record
@@ -43,7 +44,9 @@ from milvus_plugins.core.store import (
     MilvusStore,
     _delete_count,
     _fetch_k,
+    check_offset,
     client_fuse,
+    deletion_filter,
     plan_retrieval,
 )
 from milvus_plugins.core.types import MetricType, RetrievalMode
@@ -186,19 +189,26 @@ class AsyncMilvusStore:
 
     async def delete(self, ids: Sequence[str] | None = None, filter: FilterLike = None) -> int:
         """Async twin of :meth:`MilvusStore.delete`."""
-        if ids is None and filter is None:
-            raise ConfigError("delete needs ids=, filter=, or both; to empty it use drop().")
+        where = deletion_filter(ids, filter)
+        if where is None:
+            return 0
         if self.session.connection.is_lite:
-            return await asyncio.to_thread(self.sync.delete, ids, filter)  # as in upsert
+            # As in upsert; the checked tree is passed on (``ids`` may be a used-up iterator).
+            return await asyncio.to_thread(self.sync.delete, None, where)
         if not await self.ensure_collection():
             return 0
-        expr = self.sync.expression(filter)
-        if ids is not None:
-            ids = [str(i) for i in ids]
-            if not ids:
-                return 0
-            id_expr = self.sync.expression(id_in(ids))
-            expr = f"{id_expr} and {expr}" if expr else id_expr
+        return await self._delete_where(where)
+
+    async def clear(self) -> int:
+        """Async twin of :meth:`MilvusStore.clear`."""
+        if self.session.connection.is_lite:
+            return await asyncio.to_thread(self.sync.clear)  # as in upsert
+        if not await self.ensure_collection():
+            return 0
+        return await self._delete_where(and_())
+
+    async def _delete_where(self, where: Filter) -> int:
+        expr = self.sync.expression(where)
         timeout = self.session.connection.timeout
         result = await self._call(
             lambda: self.client.delete(self.spec.name, filter=expr, timeout=timeout)
@@ -207,7 +217,7 @@ class AsyncMilvusStore:
 
     async def get(self, ids: Sequence[str], *, include_vectors: bool = False) -> list[Record]:
         """Async twin of :meth:`MilvusStore.get`."""
-        ids = [str(i) for i in ids]
+        ids = id_list(ids)
         if not ids or not await self.ensure_collection():
             return []
         rows = await self._call(
@@ -230,12 +240,13 @@ class AsyncMilvusStore:
         include_vectors: bool = False,
     ) -> list[Record]:
         """Async twin of :meth:`MilvusStore.query`."""
+        check_offset(offset, limit)
         if not await self.ensure_collection():
             return []
         kwargs = self.sync.query_kwargs(filter, limit, offset, include_vectors)
         if "limit" not in kwargs:
             # Unbounded reads page through the sync iterator (no async iterator exists).
-            return self.sync.query(filter, include_vectors=include_vectors)
+            return self.sync.query(filter, offset=offset, include_vectors=include_vectors)
         rows = await self._call(lambda: self.client.query(self.spec.name, **kwargs))
         return parse_rows(rows, self.spec)
 

@@ -40,6 +40,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from milvus_plugins.core.arguments import id_list
 from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import FilterError
 from milvus_plugins.core.types import ScalarType
@@ -59,6 +60,7 @@ __all__ = [
     "Raw",
     "Scalar",
     "and_",
+    "as_filter_tree",
     "compile_filter",
     "contains",
     "contains_all",
@@ -72,6 +74,8 @@ __all__ = [
     "id_in",
     "in_",
     "is_empty",
+    "is_match_all",
+    "is_match_none",
     "like",
     "lt",
     "lte",
@@ -180,7 +184,11 @@ class Not(_Node):
 
 @dataclass(frozen=True)
 class Raw(_Node):
-    """A raw Milvus expression: the explicit escape hatch, never built from user values."""
+    """A raw Milvus expression: the explicit escape hatch, never built from user values.
+
+    It is always compiled in parentheses, so ``and_(id_in(ids), Raw("a or b"))`` means
+    ``ids and (a or b)``. A blank expression has no condition and matches every row.
+    """
 
     expression: str
 
@@ -326,13 +334,22 @@ def not_(f: Filter) -> Filter:
 
 
 def id_in(ids: Iterable[str]) -> Filter:
-    """Match rows whose primary key is one of ``ids``."""
-    return In("id", tuple(str(i) for i in ids), target="id")
+    """Match rows whose primary key is one of ``ids``.
+
+    Raises:
+        InvalidInputError: ``ids`` is a single string, or holds a non-string or ``""``.
+    """
+    return In("id", tuple(id_list(ids, "ids")), target="id")
 
 
 def doc_id_in(doc_ids: Iterable[str]) -> Filter:
-    """Match rows whose source document id is one of ``doc_ids``."""
-    return In("doc_id", tuple(str(i) for i in doc_ids), target="doc_id")
+    """Match rows whose source document id is one of ``doc_ids``.
+
+    Raises:
+        InvalidInputError: ``doc_ids`` is a single string, or holds a non-string or
+            ``""`` (the value of rows *without* a source document).
+    """
+    return In("doc_id", tuple(id_list(doc_ids, "doc_ids")), target="doc_id")
 
 
 # -- compiler ---------------------------------------------------------------------------
@@ -465,6 +482,8 @@ class _Compiler:
         if isinstance(node, (And, Or)):
             return self._bool(node, negate)
         if isinstance(node, Raw):
+            if not node.expression.strip():
+                return self._const(not negate)
             return f"not ({node.expression})" if negate else f"({node.expression})"
         if isinstance(node, Exists):
             return self._exists(node, negate)
@@ -661,15 +680,17 @@ def compile_filter(
     """Compile a filter tree into a Milvus expression for ``spec``'s collection.
 
     Declared typed fields compile to column references, other keys to
-    ``metadata["key"]``. A plain string is taken as a raw expression (escape hatch).
+    ``metadata["key"]``. A plain string is taken as a raw expression (escape hatch),
+    parenthesised like :class:`Raw`; a blank string, like ``None``, compiles to ``""``
+    (no filter).
 
     Raises:
         FilterError: a value or key cannot be expressed with the same meaning.
     """
-    if node is None:
+    if node is None or (isinstance(node, str) and not node.strip()):
         return ""
     if isinstance(node, str):
-        return node
+        node = Raw(node)
     if not isinstance(node, (Compare, In, Like, Contains, Exists, Empty, And, Or, Not, Raw)):
         raise FilterError(f"filter {node!r} is not a filter tree, a string or None.")
     return _Compiler(spec, dialect or Dialect()).compile(node)
@@ -767,6 +788,58 @@ def matches(node: Filter | None, metadata: Mapping[str, Any]) -> bool:
     if node is None:
         return True
     return _evaluate(node, metadata) is True
+
+
+def is_match_all(node: Filter) -> bool:
+    """Whether ``node`` matches every row by its structure alone (no row is looked at).
+
+    True for an empty ``and_()``, an ``and_`` of such filters, an ``or_`` with one such
+    child, ``not_`` of a filter that matches nothing (:func:`is_match_none`), and a
+    blank :class:`Raw` expression. A non-blank raw expression is never recognised,
+    even when it always holds (``"1 == 1"``): raw strings are the caller's
+    responsibility.
+    """
+    if isinstance(node, And):
+        return all(is_match_all(c) for c in node.children)
+    if isinstance(node, Or):
+        return any(is_match_all(c) for c in node.children)
+    if isinstance(node, Not):
+        return is_match_none(node.child)
+    if isinstance(node, Raw):
+        return not node.expression.strip()
+    return False
+
+
+def is_match_none(node: Filter) -> bool:
+    """Whether ``node`` matches no row by its structure alone (the dual of :func:`is_match_all`).
+
+    True for an empty ``or_()``, an ``in_`` / ``contains_any`` of no values, and the
+    boolean combinations and negations of such filters and of match-all filters.
+    """
+    if isinstance(node, Or):
+        return all(is_match_none(c) for c in node.children)
+    if isinstance(node, And):
+        return any(is_match_none(c) for c in node.children)
+    if isinstance(node, Not):
+        return is_match_all(node.child)
+    if isinstance(node, In):
+        return not node.values
+    if isinstance(node, Contains):
+        return node.mode == "any" and not node.values
+    return False
+
+
+def as_filter_tree(value: Filter | str | None) -> Filter | None:
+    """Return a filter argument as a tree: a string becomes a :class:`Raw` node.
+
+    Combine filters as trees (``and_(id_in(ids), as_filter_tree(f))``), never as text:
+    a raw string is then always parenthesised when compiled.
+
+    Raises:
+        FilterError: ``value`` is not a filter tree, a string or ``None``.
+    """
+    checked = ensure_filter(value)
+    return Raw(checked) if isinstance(checked, str) else checked
 
 
 def ensure_filter(value: Filter | str | None) -> Filter | str | None:

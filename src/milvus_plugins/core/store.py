@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from pymilvus import MilvusClient
 
+from milvus_plugins.core.arguments import as_list, id_list
 from milvus_plugins.core.batching import WriteOptions, plan_batches
 from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.config import CollectionSpec, ConnectionConfig
@@ -31,7 +32,16 @@ from milvus_plugins.core.errors import (
     WriteError,
     translate,
 )
-from milvus_plugins.core.filters import Filter, compile_filter, ensure_filter, id_in
+from milvus_plugins.core.filters import (
+    Filter,
+    and_,
+    as_filter_tree,
+    compile_filter,
+    ensure_filter,
+    id_in,
+    is_match_all,
+    is_match_none,
+)
 from milvus_plugins.core.mmr import select_mmr
 from milvus_plugins.core.ranking import (
     RRF,
@@ -64,7 +74,14 @@ from milvus_plugins.core.sparse import SparseEncoder
 from milvus_plugins.core.stats import CollectionStats, parse_stats
 from milvus_plugins.core.types import MetricType, RetrievalMode, SparseMode
 
-__all__ = ["BatchRun", "HybridOptions", "MilvusStore", "client_fuse", "write_lock"]
+__all__ = [
+    "BatchRun",
+    "HybridOptions",
+    "MilvusStore",
+    "client_fuse",
+    "deletion_filter",
+    "write_lock",
+]
 
 T = TypeVar("T")
 FilterLike = Filter | str | None
@@ -120,6 +137,42 @@ def write_lock(connection: ConnectionConfig) -> AbstractContextManager[object]:
     path = os.path.abspath(connection.uri)
     with _LITE_WRITE_LOCKS_GUARD:
         return _LITE_WRITE_LOCKS.setdefault(path, threading.RLock())
+
+
+def deletion_filter(ids: Sequence[str] | None, filter: FilterLike) -> Filter | None:
+    """The one filter tree a delete runs: ``ids`` AND ``filter`` (no I/O).
+
+    Shared by the sync and async stores. The parts are combined as trees, never as
+    text, so a raw expression such as ``"a or b"`` cannot widen the id restriction.
+
+    Returns:
+        The filter, or ``None`` when it can match no row (``ids=[]``, ``or_()`` ...).
+
+    Raises:
+        ConfigError: neither ``ids`` nor ``filter`` given.
+        InvalidInputError: ``ids`` is a single string or holds a non-string or ``""``;
+            or the filter matches every row by its structure (an empty ``and_()`` or
+            nesting of them, ``not_(or_())``, a blank expression string): only
+            :meth:`MilvusStore.clear` deletes every row.
+        FilterError: ``filter`` is not a filter tree, a string or ``None``.
+    """
+    if ids is None and filter is None:
+        raise ConfigError(
+            "delete needs ids=, filter=, or both; to delete every row use clear() "
+            "(drop() removes the collection)."
+        )
+    where = as_filter_tree(filter)
+    parts = [] if where is None else [where]
+    if ids is not None:
+        parts.insert(0, id_in(id_list(ids)))
+    tree = parts[0] if len(parts) == 1 else and_(*parts)
+    if is_match_all(tree):
+        raise InvalidInputError(
+            f"delete filter={filter!r} matches every row (an empty filter or expression, an "
+            "empty and_() / MetadataFilters nesting, or not_ of an empty or_()); a delete "
+            "never empties the collection by accident: use clear() to delete every row."
+        )
+    return None if is_match_none(tree) else tree
 
 
 def _delete_count(result: Any) -> int:
@@ -441,7 +494,7 @@ class MilvusStore:
         Raises:
             InvalidInputError: the first bad record; nothing is written.
         """
-        records = list(records)
+        records = as_list(records, "records", of="Record objects")
         if not records:
             return [], self.spec.dim
         first = records[0].vector
@@ -495,24 +548,37 @@ class MilvusStore:
     def delete(self, ids: Sequence[str] | None = None, filter: FilterLike = None) -> int:
         """Delete by ids, by filter, or both (then a row must match both).
 
+        A filter that matches every row by its structure (``and_()``, a blank string
+        ...) is refused: :meth:`clear` is the one way to delete every row. A raw
+        expression string that always holds (``"1 == 1"``) cannot be recognised; raw
+        strings are the caller's responsibility.
+
         Returns:
             The number of rows the server reports deleted (Milvus Lite reports the
             keys it removed; servers report the number of delete requests applied).
 
         Raises:
             ConfigError: neither ids nor filter given.
+            InvalidInputError: bad ids, or a filter that matches every row.
+            FilterError: a filter that cannot be compiled.
         """
-        if ids is None and filter is None:
-            raise ConfigError("delete needs ids=, filter=, or both; to empty it use drop().")
+        where = deletion_filter(ids, filter)
+        if where is None or not self.ensure_collection():
+            return 0
+        return self._delete_where(where)
+
+    def clear(self) -> int:
+        """Delete every row, keeping the collection (schema, indexes, settings).
+
+        Returns:
+            The number of rows the server reports deleted (see :meth:`delete`).
+        """
         if not self.ensure_collection():
             return 0
-        expr = self.expression(ensure_filter(filter))
-        if ids is not None:
-            ids = [str(i) for i in ids]
-            if not ids:
-                return 0
-            id_expr = self.expression(id_in(ids))
-            expr = f"{id_expr} and {expr}" if expr else id_expr
+        return self._delete_where(and_())
+
+    def _delete_where(self, where: Filter) -> int:
+        expr = self.expression(where)
         timeout = self.session.connection.timeout
         with write_lock(self.session.connection):
             result = self._call(
@@ -527,8 +593,12 @@ class MilvusStore:
         return compile_filter(ensure_filter(filter), self.spec, self.capabilities.dialect)
 
     def get(self, ids: Sequence[str], *, include_vectors: bool = False) -> list[Record]:
-        """Return the records with these ids, in the order given (missing ids skipped)."""
-        ids = [str(i) for i in ids]
+        """Return the records with these ids, in the order given (missing ids skipped).
+
+        Raises:
+            InvalidInputError: ``ids`` is a single string, or holds a non-string or ``""``.
+        """
+        ids = id_list(ids)
         if not ids or not self.ensure_collection():
             return []
         fields = output_fields(self.spec, include_vectors=include_vectors)
@@ -546,7 +616,13 @@ class MilvusStore:
     def query_kwargs(
         self, filter: FilterLike, limit: int | None, offset: int, include_vectors: bool
     ) -> dict[str, Any]:
-        """The keyword arguments of a ``query`` call (no ``limit``: page through all)."""
+        """The keyword arguments of a ``query`` call (no ``limit``: page through all).
+
+        Raises:
+            InvalidInputError: ``limit`` is not a positive integer, ``offset`` is not a
+                non-negative integer, or ``offset + limit`` exceeds Milvus' 16,384.
+        """
+        check_offset(offset, limit)
         kwargs: dict[str, Any] = {
             "filter": self.expression(filter),
             "output_fields": output_fields(self.spec, include_vectors=include_vectors),
@@ -566,21 +642,30 @@ class MilvusStore:
         offset: int = 0,
         include_vectors: bool = False,
     ) -> list[Record]:
-        """Return records matching ``filter`` (all when ``None``), paging past 16,384 rows."""
+        """Return records matching ``filter`` (all when ``None``), paging past 16,384 rows.
+
+        Without ``limit``, every matching row after the first ``offset`` is returned.
+
+        Raises:
+            InvalidInputError: a bad ``limit`` or ``offset`` (see :meth:`query_kwargs`).
+        """
+        check_offset(offset, limit)
         if not self.ensure_collection():
             return []
         kwargs = self.query_kwargs(filter, limit, offset, include_vectors)
         if "limit" in kwargs:
             rows = self._call(lambda: self.client.query(self.spec.name, **kwargs))
             return parse_rows(rows, self.spec)
-        return self._query_all(kwargs)
+        return self._query_all(kwargs, offset)
 
-    def _query_all(self, kwargs: dict[str, Any]) -> list[Record]:
+    def _query_all(self, kwargs: dict[str, Any], offset: int) -> list[Record]:
         # Milvus caps offset + limit at 16,384: one request below that, an iterator above.
-        if self.count(kwargs["filter"]) <= _QUERY_WINDOW:
-            rows = self._call(
-                lambda: self.client.query(self.spec.name, limit=_QUERY_WINDOW, **kwargs)
-            )
+        total = self.count(kwargs["filter"])
+        if offset >= total:
+            return []
+        if total <= _QUERY_WINDOW:
+            window = {"limit": _QUERY_WINDOW - offset, "offset": offset}
+            rows = self._call(lambda: self.client.query(self.spec.name, **window, **kwargs))
             return parse_rows(rows, self.spec)
         iterator = self._call(
             lambda: self.client.query_iterator(self.spec.name, batch_size=1000, **kwargs)
@@ -591,7 +676,7 @@ class MilvusStore:
                 rows.extend(page)
         finally:
             iterator.close()
-        return parse_rows(rows, self.spec)
+        return parse_rows(rows[offset:], self.spec)
 
     def count(self, filter: FilterLike = None) -> int:
         """Number of rows matching ``filter`` (all rows when ``None``)."""
@@ -639,6 +724,7 @@ class MilvusStore:
         include_vectors: bool = False,
     ) -> list[list[Hit]]:
         """Dense search for several query vectors in one request."""
+        vectors = as_list(vectors, "vectors", of="query vectors")
         check_k(k)
         if not self.ensure_collection():
             return [[] for _ in vectors]
@@ -852,6 +938,17 @@ def plan_retrieval(
         hybrid = {**dense, "ranker": ranker, "fetch_k": fetch_k}
         return "hybrid_search", (vector or [], text or ""), hybrid
     return "search", (vector or [],), dense
+
+
+def check_offset(offset: int, limit: int | None) -> None:
+    """Raise :class:`InvalidInputError` for a bad ``offset`` (or ``offset + limit``)."""
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise InvalidInputError(f"offset={offset!r} must be a non-negative integer.")
+    if limit is not None and isinstance(limit, int) and offset + limit > _QUERY_WINDOW:
+        raise InvalidInputError(
+            f"offset + limit = {offset + limit} exceeds Milvus' limit of {_QUERY_WINDOW}; "
+            "leave limit out to read every row after offset."
+        )
 
 
 def need_retrieval_inputs(

@@ -18,11 +18,12 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
 from typing_extensions import Self
 
+from milvus_plugins.core.arguments import as_list
 from milvus_plugins.core.async_store import AsyncMilvusStore
 from milvus_plugins.core.batching import WriteOptions
 from milvus_plugins.core.config import CollectionSpec, ConnectionConfig, MetadataField
 from milvus_plugins.core.errors import CollectionNotFoundError, ConfigError, InvalidInputError
-from milvus_plugins.core.filters import Filter, and_
+from milvus_plugins.core.filters import Filter
 from milvus_plugins.core.indexes import IndexConfig
 from milvus_plugins.core.ranking import RRF, Ranker, Weighted
 from milvus_plugins.core.records import Record, new_id
@@ -31,7 +32,7 @@ from milvus_plugins.core.session import OpenMode
 from milvus_plugins.core.sparse import SparseEncoder
 from milvus_plugins.core.store import HybridOptions, MilvusStore
 from milvus_plugins.core.types import ConsistencyLevel, MetricType, RetrievalMode, SparseMode
-from milvus_plugins.langchain.filters import FilterArg, to_core_filter
+from milvus_plugins.langchain.filters import FilterArg, dict_to_filter, to_core_filter
 
 __all__ = ["MilvusVectorStore"]
 
@@ -120,6 +121,14 @@ def _to_document(record: Record) -> Document:
     return Document(id=record.id, page_content=record.text, metadata=dict(record.metadata))
 
 
+def _deletion_filter(filter: FilterArg) -> Filter | str | None:
+    # Unlike a search filter, `{}` is not "no filter" here: it stays the match-all
+    # `and_()`, which the core refuses to delete with (only delete() empties).
+    if isinstance(filter, Mapping):
+        return dict_to_filter(filter)
+    return to_core_filter(filter)
+
+
 def _scored(hits: Iterable[Hit]) -> list[tuple[Document, float]]:
     return [(_to_document(h.record), h.score) for h in hits]
 
@@ -139,7 +148,11 @@ class _Batch:
         metadatas: Sequence[Mapping[str, Any] | None] | None,
         ids: Sequence[str | None] | None,
     ) -> _Batch:
-        texts = list(texts)
+        texts = as_list(texts, "texts", of="texts")
+        if metadatas is not None:
+            metadatas = as_list(metadatas, "metadatas", of="metadata dicts")
+        if ids is not None:
+            ids = as_list(ids, "ids", of="ids")
         # Empty lists mean "none given", as in LangChain's own add_texts.
         metadatas, ids = metadatas or None, ids or None
         if metadatas is not None and len(metadatas) != len(texts):
@@ -169,6 +182,13 @@ class _Batch:
 
 
 def _documents_batch(documents: Sequence[Document], ids: Sequence[str | None] | None) -> _Batch:
+    documents = as_list(documents, "documents", of="Documents")
+    for position, document in enumerate(documents):
+        if not isinstance(document, Document):
+            raise InvalidInputError(
+                f"documents[{position}] is a {type(document).__name__}, not a LangChain "
+                "Document; use add_texts() for plain strings."
+            )
     # ids= wins over Document.id, as LangChain specifies.
     chosen = ids if ids is not None else [d.id for d in documents]
     return _Batch.of([d.page_content for d in documents], [d.metadata for d in documents], chosen)
@@ -560,21 +580,29 @@ class MilvusVectorStore(VectorStore):
         """Delete by ids, by filter, or both (a row must then match both).
 
         With neither, every document is deleted, as LangChain's contract says
-        (``ids=None`` means "delete all"); the collection itself stays.
+        (``ids=None`` means "delete all"); the collection itself stays. A ``filter``
+        that matches every row by itself (``{}``, ``""``, an empty ``and_()``) is
+        refused: call ``delete()`` with no arguments to delete everything on purpose.
 
         Args:
-            ids: the ids to delete (unknown ids are ignored).
-            filter: a filter dict, a core filter or a raw expression.
+            ids: the ids to delete (unknown ids are ignored); a list, never one string.
+            filter: a filter dict, a core filter or a raw expression (raw expressions
+                are the caller's responsibility: one that always holds deletes all).
             **kwargs: none accepted (kept for LangChain's signature).
 
         Returns:
             ``True`` once the deletion was applied (errors raise).
+
+        Raises:
+            InvalidInputError: ``ids`` is a single string or holds a non-string or
+                ``""``, or ``filter`` matches every row.
+            FilterError: a malformed filter.
         """
         _reject_unknown(kwargs, frozenset(), "delete")
-        core_filter = to_core_filter(filter)
-        if ids is None and core_filter is None:
-            core_filter = and_()
-        self._store.delete(None if ids is None else list(ids), filter=core_filter)
+        if ids is None and filter is None:
+            self._store.clear()
+        else:
+            self._store.delete(ids, filter=_deletion_filter(filter))
         return True
 
     async def adelete(
@@ -591,10 +619,10 @@ class MilvusVectorStore(VectorStore):
             ``True`` once the deletion was applied.
         """
         _reject_unknown(kwargs, frozenset(), "adelete")
-        core_filter = to_core_filter(filter)
-        if ids is None and core_filter is None:
-            core_filter = and_()
-        await self._astore().delete(None if ids is None else list(ids), filter=core_filter)
+        if ids is None and filter is None:
+            await self._astore().clear()
+        else:
+            await self._astore().delete(ids, filter=_deletion_filter(filter))
         return True
 
     # -- reads -------------------------------------------------------------------------
@@ -608,7 +636,7 @@ class MilvusVectorStore(VectorStore):
         Returns:
             The documents found, with ``id`` set.
         """
-        return [_to_document(r) for r in self._store.get(list(ids))]
+        return [_to_document(r) for r in self._store.get(ids)]
 
     async def aget_by_ids(self, ids: Sequence[str], /) -> list[Document]:
         """Async twin of :meth:`get_by_ids`.
@@ -619,7 +647,7 @@ class MilvusVectorStore(VectorStore):
         Returns:
             The documents found, with ``id`` set.
         """
-        return [_to_document(r) for r in await self._astore().get(list(ids))]
+        return [_to_document(r) for r in await self._astore().get(ids)]
 
     # -- search: request resolution (pure) ------------------------------------------------
 

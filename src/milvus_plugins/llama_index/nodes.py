@@ -38,6 +38,7 @@ from llama_index.core.schema import (
     TextNode,
 )
 
+from milvus_plugins.core.arguments import as_list
 from milvus_plugins.core.config import FieldNames
 from milvus_plugins.core.errors import InvalidInputError
 from milvus_plugins.core.records import Record
@@ -90,8 +91,12 @@ def node_to_record(node: BaseNode) -> Record:
 
 
 def nodes_to_records(nodes: Sequence[BaseNode]) -> list[Record]:
-    """Convert nodes to records, in order."""
-    return [node_to_record(node) for node in nodes]
+    """Convert nodes to records, in order.
+
+    Raises:
+        InvalidInputError: ``nodes`` is not a list, or holds something else than nodes.
+    """
+    return [node_to_record(node) for node in as_list(nodes, "nodes", of="nodes")]
 
 
 def stored_embedding(vector: Any) -> list[float]:

@@ -32,6 +32,7 @@ from llama_index.core.vector_stores.types import (
     VectorStoreQueryResult,
 )
 
+from milvus_plugins.core.arguments import id_list
 from milvus_plugins.core.async_store import AsyncMilvusStore
 from milvus_plugins.core.batching import WriteOptions
 from milvus_plugins.core.config import CollectionSpec, ConnectionConfig, MetadataField
@@ -97,7 +98,14 @@ def node_filter(
 
     ``None`` or an empty list means "no restriction": ``VectorStoreIndex.as_retriever``
     passes ``node_ids=[]`` for stores that keep the text themselves.
+
+    Raises:
+        InvalidInputError: ``node_ids`` or ``doc_ids`` is a single string, or holds a
+            non-string or ``""``.
+        FilterError: a filter Milvus cannot express exactly.
     """
+    node_ids = None if node_ids is None else id_list(node_ids, "node_ids")
+    doc_ids = None if doc_ids is None else id_list(doc_ids, "doc_ids")
     parts = []
     metadata = to_core_filter(filters)
     if metadata is not None:
@@ -245,6 +253,17 @@ def to_query_result(hits: Sequence[Hit]) -> VectorStoreQueryResult:
         similarities=[hit.score for hit in hits],
         ids=[hit.id for hit in hits],
     )
+
+
+def _ref_doc_filter(ref_doc_id: Any) -> Filter:
+    # `""` is the doc_id of nodes *without* a source document (and of every LangChain
+    # row in a shared collection), and None would be looked up as the text "None".
+    if not isinstance(ref_doc_id, str) or not ref_doc_id:
+        raise InvalidInputError(
+            f"ref_doc_id={ref_doc_id!r} must be a non-empty string (the id of the source "
+            "document whose nodes to delete); use delete_nodes() for nodes by id or filter."
+        )
+    return doc_id_in([ref_doc_id])
 
 
 def _ordered(records: Sequence[Record], node_ids: Sequence[str] | None) -> list[BaseNode]:
@@ -495,14 +514,18 @@ class MilvusVectorStore(BasePydanticVectorStore):
         return await self.async_store.upsert(records, progress=kwargs.get("progress"))
 
     def delete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:
-        """Delete every node of the source document ``ref_doc_id``."""
+        """Delete every node of the source document ``ref_doc_id``.
+
+        Raises:
+            InvalidInputError: ``ref_doc_id`` is not a non-empty string.
+        """
         _check_kwargs("delete()", delete_kwargs, frozenset())
-        self._store.delete(filter=doc_id_in([ref_doc_id]))
+        self._store.delete(filter=_ref_doc_filter(ref_doc_id))
 
     async def adelete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:
         """Async twin of :meth:`delete`."""
         _check_kwargs("adelete()", delete_kwargs, frozenset())
-        await self.async_store.delete(filter=doc_id_in([ref_doc_id]))
+        await self.async_store.delete(filter=_ref_doc_filter(ref_doc_id))
 
     def delete_nodes(
         self,
@@ -513,8 +536,10 @@ class MilvusVectorStore(BasePydanticVectorStore):
         """Delete the nodes with these ids and/or matching these filters (both: AND).
 
         Raises:
-            InvalidInputError: neither ``node_ids`` nor ``filters`` given (use
-                :meth:`clear` to delete everything).
+            InvalidInputError: neither ``node_ids`` nor ``filters`` given, or filters
+                that match every node however they are nested (use :meth:`clear` to
+                delete everything); ``node_ids`` that are a single string or hold a
+                non-string or ``""``.
         """
         where = self._deletion(node_ids, filters, delete_kwargs)
         if where is not None:
@@ -538,12 +563,16 @@ class MilvusVectorStore(BasePydanticVectorStore):
         kwargs: Mapping[str, Any],
     ) -> Filter | None:
         _check_kwargs("delete_nodes()", kwargs, frozenset())
+        if node_ids is not None:
+            node_ids = id_list(node_ids, "node_ids")
         if node_ids is None and (filters is None or not filters.filters):
             raise InvalidInputError(
                 "delete_nodes needs node_ids= or filters=; use clear() to delete every node."
             )
         if node_ids is not None and not node_ids:
             return None  # nothing to delete
+        # Nested filters that match everything (MetadataFilters(filters=[MetadataFilters(
+        # filters=[])])) are refused by the core delete, like the flat empty form above.
         return node_filter(filters, node_ids)
 
     def clear(self) -> None:
@@ -565,7 +594,13 @@ class MilvusVectorStore(BasePydanticVectorStore):
 
         Nodes come back with their embeddings, in the order of ``node_ids`` when given
         (missing ids are skipped).
+
+        Raises:
+            InvalidInputError: ``node_ids`` is a single string, or holds a non-string or
+                ``""``.
         """
+        if node_ids is not None:
+            node_ids = id_list(node_ids, "node_ids")
         if node_ids is not None and not node_ids:
             return []
         records = self._store.query(node_filter(filters, node_ids), include_vectors=True)
@@ -577,6 +612,8 @@ class MilvusVectorStore(BasePydanticVectorStore):
         filters: MetadataFilters | None = None,
     ) -> list[BaseNode]:
         """Async twin of :meth:`get_nodes`."""
+        if node_ids is not None:
+            node_ids = id_list(node_ids, "node_ids")
         if node_ids is not None and not node_ids:
             return []
         where = node_filter(filters, node_ids)
