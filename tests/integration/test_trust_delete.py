@@ -95,10 +95,7 @@ class FixedEmbeddings(Embeddings):
 def langchain_store(uri: str, name: str) -> LangChainStore:
     store = LangChainStore(FixedEmbeddings(), uri=uri, collection_name=name, dim=DIM)
     store.add_documents(
-        [
-            Document(id=i, page_content=f"row {i}", metadata={"kind": k})
-            for i, k in KINDS.items()
-        ]
+        [Document(id=i, page_content=f"row {i}", metadata={"kind": k}) for i, k in KINDS.items()]
     )
     return store
 
@@ -299,7 +296,7 @@ def test_llama_index_delete_without_a_document_id_is_refused(
 ) -> None:
     store = llama_store(backend_uri, collection_name)
     # "" is the doc_id of "1" and "2" (no source document); None was looked up as "None".
-    with pytest.raises(InvalidInputError, match="ref_doc_id=.* must be a non-empty string"):
+    with pytest.raises(InvalidInputError, match=r"ref_doc_id=.* must be a non-empty string"):
         store.delete(bad)
     assert llama_ids(store) == ALL_IDS
     store.delete("None")  # a real document id still works
@@ -458,7 +455,7 @@ async def test_llama_index_adelete_nodes_with_nested_empty_filters_is_refused(
     assert llama_ids(store) == ALL_IDS
 
 
-# -- 17a. query(offset=) without limit --------------------------------------------------------------
+# -- 17a. query(offset=) without limit ------------------------------------------------------
 
 
 def test_query_offset_without_limit_skips_rows(backend_uri: str, collection_name: str) -> None:

@@ -232,9 +232,10 @@ def test_server_with_json_in_uses_in_list_and_kind_exact_negation() -> None:
     )
 
 
-def test_none_and_raw_string_pass_through() -> None:
+def test_none_and_raw_string_pass_through_parenthesised() -> None:
     assert compile_lite(None) == ""
-    assert compile_lite('metadata["x"] > 1') == 'metadata["x"] > 1'
+    # A raw string is a Raw node: parenthesised, so it composes safely with `and`.
+    assert compile_lite('metadata["x"] > 1') == '(metadata["x"] > 1)'
     assert compile_lite(Raw("x > 1")) == "(x > 1)"
 
 
