@@ -381,7 +381,10 @@ class LlamaFace(Face):
 
     def search(self, text: str, k: int, where: Where | None = None, mode: str = "dense") -> Scored:
         result = self.store.query(_li_query(text, k, where, mode))
-        return [(n.node_id, s) for n, s in zip(result.nodes or [], result.similarities or [])]
+        return [
+            (n.node_id, s)
+            for n, s in zip(result.nodes or [], result.similarities or [], strict=True)
+        ]
 
     def mmr(self, text: str, k: int, fetch_k: int) -> list[str]:
         result = self.store.query(_li_mmr(text, k, fetch_k), mmr_prefetch_k=fetch_k)
@@ -417,7 +420,10 @@ class LlamaAsyncFace(AsyncFace):
 
     def search(self, text: str, k: int, where: Where | None = None, mode: str = "dense") -> Scored:
         result = self.run(lambda: self.store.aquery(_li_query(text, k, where, mode)))
-        return [(n.node_id, s) for n, s in zip(result.nodes or [], result.similarities or [])]
+        return [
+            (n.node_id, s)
+            for n, s in zip(result.nodes or [], result.similarities or [], strict=True)
+        ]
 
     def mmr(self, text: str, k: int, fetch_k: int) -> list[str]:
         result = self.run(
