@@ -4,9 +4,10 @@ One scenario (write, read by ids, dense search with and without a filter, MMR, k
 and hybrid search, the error of a bad ``k`` and of a delete whose filter matches
 everything, delete by ids and filter together, delete by filter, clear, write again)
 runs through the core store (sync and async) and the LangChain and LlamaIndex adapters
-(sync and async), each on a collection of its own, on Milvus Lite and on the Milvus 2.3.5 server. Every step's
-outcome (its normalised result, or the type of the error it raised) must be the same
-for all six faces; on each backend that is ``operations x 6 APIs`` comparisons.
+(sync and async), each on a collection of its own, on Milvus Lite and on the Milvus
+2.3.5 server. Every step's outcome (its normalised result, or the type of the error it
+raised) must be the same for all six faces; on each backend that is ``operations x 6
+APIs`` comparisons.
 
 What each comparison would catch if the sync and async paths drifted apart again:
 
