@@ -29,6 +29,7 @@ from milvus_plugins.core.requests import (
     build_sparse_search,
     check_k,
     output_fields,
+    require_sparse_field,
 )
 from milvus_plugins.core.results import Hit, order_like, parse_fused, parse_hits, parse_rows
 from milvus_plugins.core.retry import RetryPolicy, acall_with_retry
@@ -339,6 +340,7 @@ class AsyncMilvusStore:
         if not await self.ensure_collection():
             return []
         caps = await self.capabilities()
+        require_sparse_field(self.spec)
         caps.require("sparse vectors", caps.sparse)
         query = self.sync.sparse_query(query)
         if self.sync.use_client_fusion(fusion, ranker):

@@ -70,12 +70,21 @@ def _dense_params(
     return {"metric_type": index.metric_type.value, "params": index.search_params(k, knobs)}
 
 
-def _sparse_data(spec: CollectionSpec, query: SparseQuery) -> Any:
+def require_sparse_field(spec: CollectionSpec) -> None:
+    """Raise :class:`ConfigError` when the collection has no sparse (keyword) field.
+
+    Checked before the server's capabilities, so a dense-only collection gives the same
+    error on every engine.
+    """
     if spec.sparse_mode is SparseMode.NONE:
         raise ConfigError(
             f"collection {spec.name!r} has no sparse field; create it with sparse='bm25' "
             "(server BM25) or sparse='client' (a SparseEncoder)."
         )
+
+
+def _sparse_data(spec: CollectionSpec, query: SparseQuery) -> Any:
+    require_sparse_field(spec)
     if spec.sparse_mode is SparseMode.BM25:
         if not isinstance(query, str):
             raise InvalidInputError("a BM25 collection is searched with query text, not a vector.")
@@ -137,11 +146,12 @@ def build_sparse_search(
 ) -> Call:
     """Build a sparse (keyword) ``search`` call."""
     check_k(k)
+    data = _sparse_data(spec, query)  # the collection's own limits first, then the server's
     caps.require("sparse vectors", caps.sparse)
     return Call(
         {
             "collection_name": spec.name,
-            "data": [_sparse_data(spec, query)],
+            "data": [data],
             "anns_field": spec.fields.sparse,
             "limit": k,
             "filter": expr,

@@ -60,6 +60,7 @@ from milvus_plugins.core.requests import (
     build_sparse_search,
     check_k,
     output_fields,
+    require_sparse_field,
 )
 from milvus_plugins.core.results import Hit, order_like, parse_fused, parse_hits, parse_rows
 from milvus_plugins.core.retry import RetryPolicy, call_with_retry
@@ -824,6 +825,7 @@ class MilvusStore:
         legs_k = _fetch_k(k, fetch_k, self.hybrid.fetch_k)
         if not self.ensure_collection():
             return []
+        require_sparse_field(self.spec)
         self.capabilities.require("sparse vectors", self.capabilities.sparse)
         query = self.sparse_query(query)
         if self.use_client_fusion(fusion, ranker):
