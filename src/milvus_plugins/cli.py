@@ -350,7 +350,7 @@ def _search_mode(store: MilvusStore, requested: str | None) -> str:
             return "hybrid"
         print(
             f"note: collection {store.spec.name!r} has no keyword (BM25) field; searching "
-            "dense only (--mode dense says so explicitly).",
+            "dense only (pass --mode dense to silence this note).",
             file=sys.stderr,
         )
         return "dense"
