@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 DEMO_STAMP := $(VENV)/.installed-demo
 
-.PHONY: demo test lint bench bench-full clean
+.PHONY: demo test lint bench bench-full notebook clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 demo: $(DEMO_STAMP)
 	$(BIN)/python examples/quickstart.py
+
+# Re-execute examples/notebook.ipynb in place: it is committed with its outputs.
+notebook: $(STAMP)
+	$(BIN)/python examples/execute_notebook.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

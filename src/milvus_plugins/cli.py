@@ -1,19 +1,25 @@
 """The ``milvus-plugins`` command line: info, stats, ingest, search, drop.
 
 Exit codes: 0 success, 1 a Milvus operation failed, 2 bad usage or input (bad filter
-JSON, bad arguments), 3 the collection does not exist, 4 Milvus is unreachable or
-rejected the credentials, 130 interrupted.
+JSON, bad arguments, a malformed URI, an embedding of the wrong dimension), 3 the
+collection does not exist, 4 Milvus is unreachable or rejected the credentials, 130
+interrupted. Error messages name command-line flags (``--drop``), not the Python
+arguments the library's messages name (``drop_old=True``).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import urlsplit
 
 from milvus_plugins.chunking import chunk_text, iter_text_files
 from milvus_plugins.core import (
@@ -25,6 +31,7 @@ from milvus_plugins.core import (
     MilvusPluginsError,
     MilvusStore,
     Record,
+    SchemaMismatchError,
     content_id,
 )
 from milvus_plugins.core.dict_filters import filter_from_dict
@@ -33,6 +40,35 @@ from milvus_plugins.core.filters import Filter, and_, doc_id_in, id_in, not_
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_UNREACHABLE = 0, 1, 2, 3, 4
+
+EPILOG = """\
+examples:
+  milvus-plugins ingest docs/ --collection notes          chunk, embed, upsert (re-runs replace)
+  milvus-plugins ingest docs/ --collection notes --prune  ... and remove chunks of deleted files
+  milvus-plugins search "vector databases" --collection notes -k 5 \\
+      --filter '{"source": "intro.md"}'
+  milvus-plugins stats notes --uri http://localhost:19530 --token root:Milvus
+  milvus-plugins drop notes --yes
+
+connection: --uri, --token and --timeout go before or after the command (default:
+  $MILVUS_URI / $MILVUS_TOKEN, else ./milvus.db, a Milvus Lite file).
+
+embedding: --embedding minilm (default: all-MiniLM-L6-v2, offline, 384-d) or
+  package.module:factory, a callable without arguments returning a LangChain Embeddings
+  or an object with embed(texts) -> vectors. Search with the model a collection was filled
+  with: a dimension mismatch is refused (exit 2).
+
+search --mode: hybrid (dense + BM25) by default when the collection has a BM25 field,
+  else dense (said on stderr).
+
+ingest: files must be UTF-8 text; others are skipped with a warning naming them, before
+  anything is written. --prune removes the chunks of files no longer under the path.
+
+exit codes:
+  0 ok, 1 a Milvus operation failed, 2 bad usage or input (filter, URI, flags, embedding
+  dimension), 3 unknown collection, 4 Milvus unreachable or credentials rejected,
+  130 interrupted
+"""
 
 
 class CliError(Exception):
@@ -43,8 +79,61 @@ class CliError(Exception):
         self.code = code
 
 
+# The library's messages name Python arguments; on the command line the flags apply.
+_CLI_WORDS: tuple[tuple[str, str], ...] = (
+    (
+        "create it with sparse='bm25' (server BM25) or sparse='client' (a SparseEncoder)",
+        "search it with --mode dense, or rebuild it with 'milvus-plugins ingest --drop'",
+    ),
+    ("pass drop_old=True to delete it and recreate it", "pass --drop to ingest to recreate it"),
+    ("(a different embedding model?)", "(a different --embedding?)"),
+    ("drop_old=True", "--drop"),
+    ("another collection_name", "another --collection"),
+    ("retrieval_mode=", "--mode "),
+)
+_K_ARGUMENT = re.compile(r"(?<![\w-])k=(-?\w+)")
+
+
+def cli_words(message: str) -> str:
+    """Rewrite a library error message in command-line terms (flags, not arguments)."""
+    for python, flag in _CLI_WORDS:
+        message = message.replace(python, flag)
+    return _K_ARGUMENT.sub(r"-k \1", message)
+
+
+_URI_SCHEMES = ("http", "https", "tcp", "unix", "grpc")
+
+
+def check_uri(uri: str) -> None:
+    """Refuse a URI that is neither a Milvus Lite ``.db`` path nor a server address.
+
+    Raises:
+        CliError: with exit code 2, naming the URI and the accepted forms.
+    """
+    where = f"the URI {uri!r} (--uri or $MILVUS_URI)"
+    forms = "use a Milvus Lite file ending in .db, or http(s)://host:port"
+    parts = urlsplit(uri)
+    if parts.scheme in _URI_SCHEMES:
+        try:
+            _ = parts.port
+        except ValueError:
+            raise CliError(f"{where} has a port that is not a number; {forms}.", 2) from None
+        if parts.scheme != "unix" and not parts.hostname:
+            raise CliError(f"{where} names no host; {forms}.", EXIT_USAGE)
+        return
+    if not uri.endswith(".db") or "://" in uri:
+        raise CliError(f"{where} is not a Milvus URI; {forms}.", EXIT_USAGE)
+    parent = Path(uri).expanduser().parent
+    if not parent.is_dir():
+        raise CliError(
+            f"{where}: directory {str(parent)!r} does not exist; create it first.", EXIT_USAGE
+        )
+
+
 def _connection(args: argparse.Namespace) -> ConnectionConfig:
-    return ConnectionConfig.from_env(uri=args.uri, token=args.token, timeout=args.timeout)
+    connection = ConnectionConfig.from_env(uri=args.uri, token=args.token, timeout=args.timeout)
+    check_uri(connection.uri)
+    return connection
 
 
 def _open(args: argparse.Namespace, name: str) -> MilvusStore:
@@ -56,10 +145,65 @@ def _open(args: argparse.Namespace, name: str) -> MilvusStore:
     return store
 
 
-def _embedder() -> Any:
-    from milvus_plugins.embeddings import MiniLMEmbedder
+Vectors = Any  # a list of float lists, or a 2-d numpy array
 
-    return MiniLMEmbedder()
+
+@dataclass(frozen=True)
+class Embedder:
+    """The model chosen with ``--embedding``: texts -> vectors."""
+
+    name: str
+    embed: Callable[[list[str]], Vectors]
+
+
+def _floats(vectors: Any) -> list[list[float]]:
+    return [[float(x) for x in vector] for vector in vectors]
+
+
+def load_embedder(choice: str) -> Embedder:
+    """Load ``minilm`` or a ``package.module:factory`` embedding.
+
+    Raises:
+        CliError: exit code 2, when the factory cannot be imported, called or used.
+    """
+    if choice == "minilm":
+        from milvus_plugins.embeddings import MiniLMEmbedder
+
+        model = MiniLMEmbedder()
+        return Embedder(choice, model.embed)
+    module_name, _, attribute = choice.partition(":")
+    if not module_name or not attribute:
+        raise CliError(
+            f"--embedding {choice!r} must be 'minilm' or 'package.module:factory'.", EXIT_USAGE
+        )
+    # As for other CLIs that load user code: modules in the working directory count.
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        factory = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise CliError(f"--embedding {choice!r}: cannot load it ({exc}).", EXIT_USAGE) from exc
+    model = factory() if callable(factory) else factory
+    if hasattr(model, "embed_documents"):
+        return Embedder(choice, lambda texts: _floats(model.embed_documents(texts)))
+    if hasattr(model, "embed"):
+        return Embedder(choice, lambda texts: _floats(model.embed(texts)))
+    raise CliError(
+        f"--embedding {choice!r} returned {type(model).__name__}, which has neither "
+        "embed_documents(texts) nor embed(texts).",
+        EXIT_USAGE,
+    )
+
+
+def _check_dim(store: MilvusStore, embedder: Embedder, got: int) -> None:
+    expected = store.spec.dim
+    if expected is not None and expected != got:
+        raise CliError(
+            f"collection {store.spec.name!r} holds {expected}-d vectors but --embedding "
+            f"{embedder.name} makes {got}-d ones; search with the model the collection was "
+            "filled with (--embedding package.module:factory), or use --mode sparse.",
+            EXIT_USAGE,
+        )
 
 
 def _parse_filter(text: str | None) -> Filter | None:
@@ -111,6 +255,34 @@ def cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _read_texts(root: Path, files: list[Path]) -> tuple[dict[str, str], list[str]]:
+    """Decode every file up front: ``({source: text}, [undecodable sources])``."""
+    texts: dict[str, str] = {}
+    skipped: list[str] = []
+    for path in files:
+        source = str(path.relative_to(root) if root.is_dir() else path.name)
+        try:
+            texts[source] = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            skipped.append(source)
+            print(
+                f"warning: skipping {source}: not UTF-8 text (byte {exc.object[exc.start]:#04x} "
+                f"at offset {exc.start}); convert it to UTF-8 to ingest it.",
+                file=sys.stderr,
+            )
+    return texts, skipped
+
+
+def _prune(store: MilvusStore, sources: list[str], out: TextIO) -> None:
+    """Delete chunks of files that are no longer there (rows of other writers stay)."""
+    gone: Filter = not_(doc_id_in([*sources, ""]))
+    stale = sorted({r.doc_id for r in store.query(gone)})
+    if stale:
+        store.delete(filter=gone)
+    out.write(f"pruned {len(stale)} files no longer under the path")
+    out.write(f": {', '.join(stale)}\n" if stale else "\n")
+
+
 def cmd_ingest(args: argparse.Namespace, out: TextIO) -> int:
     """Chunk, embed and upsert text/markdown files; re-runs replace, never duplicate."""
     root = Path(args.path)
@@ -119,18 +291,26 @@ def cmd_ingest(args: argparse.Namespace, out: TextIO) -> int:
     files = list(iter_text_files(root))
     if not files:
         raise CliError(f"no .txt/.md files under {root}.", EXIT_USAGE)
-    embedder = _embedder()
-    spec = CollectionSpec(name=args.collection, dim=embedder.dim, sparse="bm25")
-    store = MilvusStore(spec, connection=_connection(args), drop_old=args.drop)
+    overlap = args.overlap if args.overlap is not None else min(100, args.chunk_size // 4)
+    connection = _connection(args)
+    texts, skipped = _read_texts(root, files)
+    if not texts:
+        raise CliError(f"none of the {len(files)} files under {root} is UTF-8 text.", EXIT_USAGE)
+    chunked = {
+        source: chunk_text(text, size=args.chunk_size, overlap=overlap)
+        for source, text in texts.items()
+    }
+    embedder = load_embedder(args.embedding)
+    store: MilvusStore | None = None
     total = 0
-    for path in files:
-        source = str(path.relative_to(root) if root.is_dir() else path.name)
-        overlap = args.overlap if args.overlap is not None else min(100, args.chunk_size // 4)
-        text = path.read_text(encoding="utf-8")
-        chunks = chunk_text(text, size=args.chunk_size, overlap=overlap)
+    for source, chunks in chunked.items():
         if not chunks:
             continue
         vectors = embedder.embed(chunks)
+        if store is None:
+            spec = CollectionSpec(name=args.collection, dim=len(vectors[0]), sparse="bm25")
+            store = MilvusStore(spec, connection=connection, drop_old=args.drop)
+            store.ensure_collection(len(vectors[0]))  # a mismatch raises before any write
         records = [
             Record(
                 id=content_id(f"{source}#{i}", {"text": text}),
@@ -147,8 +327,14 @@ def cmd_ingest(args: argparse.Namespace, out: TextIO) -> int:
         store.delete(filter=stale)
         total += len(ids)
         out.write(f"{source}: {len(ids)} chunks\n")
-    out.write(f"ingested {total} chunks from {len(files)} files into {args.collection!r} ")
+    if store is None:
+        raise CliError(f"the files under {root} hold no text to ingest.", EXIT_USAGE)
+    if args.prune:
+        _prune(store, [*texts, *skipped], out)
+    out.write(f"ingested {total} chunks from {len(texts)} files into {args.collection!r} ")
     out.write(f"(rows now: {store.count()})\n")
+    if skipped:
+        out.write(f"skipped {len(skipped)} files that are not UTF-8 text: {', '.join(skipped)}\n")
     return EXIT_OK
 
 
@@ -157,14 +343,38 @@ def _snippet(text: str, width: int) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
+def _search_mode(store: MilvusStore, requested: str | None) -> str:
+    has_sparse = store.spec.has_sparse
+    if requested is None:
+        if has_sparse:
+            return "hybrid"
+        print(
+            f"note: collection {store.spec.name!r} has no keyword (BM25) field; searching "
+            "dense only (pass --mode dense to silence this note).",
+            file=sys.stderr,
+        )
+        return "dense"
+    if requested != "dense" and not has_sparse:
+        raise CliError(
+            f"--mode {requested} needs a keyword (BM25) field, but collection "
+            f"{store.spec.name!r} has none (it was created dense-only); use --mode dense, "
+            "or rebuild it with 'milvus-plugins ingest --drop'.",
+            EXIT_USAGE,
+        )
+    return requested
+
+
 def cmd_search(args: argparse.Namespace, out: TextIO) -> int:
     """Search a collection and print a table of hits."""
     flt = _parse_filter(args.filter)
     store = _open(args, args.collection)
+    mode = _search_mode(store, args.mode)
     vector = None
-    if args.mode != "sparse":
-        vector = _embedder().embed([args.query])[0].tolist()
-    hits = store.retrieve(mode=args.mode, vector=vector, text=args.query, k=args.k, filter=flt)
+    if mode != "sparse":
+        embedder = load_embedder(args.embedding)
+        vector = [float(x) for x in embedder.embed([args.query])[0]]
+        _check_dim(store, embedder, len(vector))
+    hits = store.retrieve(mode=mode, vector=vector, text=args.query, k=args.k, filter=flt)
     if args.json:
         rows = [
             {
@@ -205,45 +415,92 @@ def cmd_drop(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _connection_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    # The top-level parser holds the defaults; each command repeats the options with
+    # SUPPRESS so that they may also follow the command without resetting the value.
+    default: Any = None if top else argparse.SUPPRESS
+    parser.add_argument(
+        "--uri",
+        default=default,
+        help="Milvus Lite file or server URI (default: $MILVUS_URI or ./milvus.db)",
+    )
+    parser.add_argument("--token", default=default, help="token (default: $MILVUS_TOKEN)")
+    parser.add_argument(
+        "--timeout", type=float, default=10.0 if top else argparse.SUPPRESS, help="seconds per call"
+    )
+
+
+def _embedding_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--embedding",
+        default="minilm",
+        help="'minilm' (default, offline 384-d) or package.module:factory",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
     parser = argparse.ArgumentParser(
-        prog="milvus-plugins", description="Inspect, fill and search Milvus collections."
+        prog="milvus-plugins",
+        description="Inspect, fill and search Milvus collections.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--uri",
-        default=None,
-        help="Milvus Lite file or server URI (default: $MILVUS_URI or ./milvus.db)",
-    )
-    parser.add_argument("--token", default=None, help="token (default: $MILVUS_TOKEN)")
-    parser.add_argument("--timeout", type=float, default=10.0, help="seconds per call")
+    _connection_options(parser, top=True)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("info", help="server version and collections").set_defaults(func=cmd_info)
-    stats = sub.add_parser("stats", help="health report of a collection")
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        child = sub.add_parser(
+            name,
+            help=help,
+            description=help,
+            epilog=EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        _connection_options(child, top=False)
+        return child
+
+    command("info", "server version and collections").set_defaults(func=cmd_info)
+    stats = command("stats", "health report of a collection")
     stats.add_argument("name")
     stats.add_argument("--json", action="store_true")
     stats.set_defaults(func=cmd_stats)
-    ingest = sub.add_parser("ingest", help="chunk, embed and upsert text/markdown files")
+    ingest = command("ingest", "chunk, embed and upsert text/markdown files")
     ingest.add_argument("path")
     ingest.add_argument("--collection", required=True)
     ingest.add_argument("--chunk-size", type=int, default=800)
     ingest.add_argument("--overlap", type=int, default=None, help="default: min(100, size/4)")
     ingest.add_argument("--drop", action="store_true", help="recreate the collection first")
+    ingest.add_argument(
+        "--prune", action="store_true", help="remove chunks of files no longer under the path"
+    )
     ingest.add_argument("--no-progress", dest="progress", action="store_false", default=None)
+    _embedding_option(ingest)
     ingest.set_defaults(func=cmd_ingest)
-    search = sub.add_parser("search", help="search a collection")
+    search = command("search", "search a collection")
     search.add_argument("query")
     search.add_argument("--collection", required=True)
-    search.add_argument("--mode", choices=("dense", "sparse", "hybrid"), default="hybrid")
+    search.add_argument(
+        "--mode",
+        choices=("dense", "sparse", "hybrid"),
+        default=None,
+        help="default: hybrid, or dense on a collection without a BM25 field",
+    )
     search.add_argument("-k", type=int, default=5)
     search.add_argument("--filter", default=None, help='e.g. \'{"year": {"$gte": 2020}}\'')
     search.add_argument("--json", action="store_true")
+    _embedding_option(search)
     search.set_defaults(func=cmd_search)
-    drop = sub.add_parser("drop", help="drop a collection")
+    drop = command("drop", "drop a collection")
     drop.add_argument("name")
     drop.add_argument("--yes", action="store_true", help="do not ask")
     drop.set_defaults(func=cmd_drop)
     return parser
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"error: {cli_words(message)}", file=sys.stderr)
+    return code
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
@@ -255,20 +512,15 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         code: int = args.func(args, stream)
         return code
     except CliError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.code
+        return _fail(str(exc), exc.code)
     except (MilvusConnectionError, AuthenticationError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_UNREACHABLE
+        return _fail(str(exc), EXIT_UNREACHABLE)
     except CollectionNotFoundError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_NOT_FOUND
-    except ValueError as exc:  # ConfigError, InvalidInputError, FilterError
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _fail(str(exc), EXIT_NOT_FOUND)
+    except (ValueError, SchemaMismatchError) as exc:  # Config/InvalidInput/FilterError
+        return _fail(str(exc), EXIT_USAGE)
     except MilvusPluginsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return _fail(str(exc), EXIT_FAILED)
     except BrokenPipeError:  # the reader (e.g. `head`) closed the pipe: not an error
         sys.stderr.close()
         return EXIT_OK

@@ -367,7 +367,7 @@ def test_bad_usage_exits_2_with_argparse_usage(tmp_path: Path, args: tuple[str, 
 
 def test_non_positive_k_is_a_usage_error(ws: Workspace) -> None:
     result = ws.cli("search", "q", "--collection", COLLECTION, "-k", "0")
-    assert_one_line_error(result, 2, "k=0")
+    assert_one_line_error(result, 2, "-k 0")
 
 
 def test_console_script_is_installed() -> None:
@@ -380,3 +380,167 @@ def test_console_script_is_installed() -> None:
     assert result.returncode == 0
     for command in ("info", "stats", "ingest", "search", "drop"):
         assert command in result.stdout
+
+
+# -- options anywhere, help, URIs ------------------------------------------------------------
+
+
+def test_connection_options_may_follow_the_command(ws: Workspace) -> None:
+    info = run_cli("info", "--uri", ws.uri, "--timeout", "20", cwd=ws.root)
+    assert info.code == 0, info.err
+    assert "kb  rows=3" in info.out
+    hits = run_cli(
+        "search", "BM25", "--collection", COLLECTION, "--mode", "sparse", "--json",
+        "--uri", ws.uri, cwd=ws.root,
+    )  # fmt: skip
+    assert hits.code == 0, hits.err
+    assert hits.json()[0]["metadata"]["source"] == "milvus.md"
+
+
+def test_help_shows_examples_and_exit_codes(tmp_path: Path) -> None:
+    result = run_cli("--help", cwd=tmp_path)
+    assert result.code == 0
+    assert "examples:" in result.out and "milvus-plugins ingest docs/" in result.out
+    assert "exit codes:" in result.out and "3 unknown collection" in result.out
+    sub = run_cli("search", "--help", cwd=tmp_path)
+    assert "--embedding" in sub.out and "--uri" in sub.out and "exit codes:" in sub.out
+
+
+@pytest.mark.parametrize(
+    ("uri", "needle"),
+    [
+        ("htp://localhost:19530", "is not a Milvus URI"),
+        ("http://", "names no host"),
+        ("http://localhost:port", "port that is not a number"),
+        ("notes.txt", "is not a Milvus URI"),
+        ("no/such/dir/x.db", "does not exist"),
+    ],
+)
+def test_malformed_uri_is_a_usage_error(tmp_path: Path, uri: str, needle: str) -> None:
+    result = run_cli("info", "--uri", uri, cwd=tmp_path)
+    assert_one_line_error(result, 2, needle, repr(uri))
+
+
+def test_malformed_milvus_uri_env_var_is_a_usage_error(tmp_path: Path) -> None:
+    result = run_cli("stats", "kb", cwd=tmp_path, env={"MILVUS_URI": "localhost:19530"})
+    assert_one_line_error(result, 2, "$MILVUS_URI")
+
+
+# -- collections written by LangChain (dense only, other embeddings) --------------------------
+
+EMBEDDING_MODULE = """
+from langchain_core.embeddings import DeterministicFakeEmbedding
+
+
+def eight() -> DeterministicFakeEmbedding:
+    return DeterministicFakeEmbedding(size=8)
+"""
+
+
+def _python(code: str, cwd: Path) -> None:
+    """Run Python code in a subprocess (Milvus Lite keeps a database locked in-process)."""
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=cwd, env=_env(), capture_output=True, text=True,
+        timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+
+def _langchain_collection(path: Path, size: int) -> None:
+    """A LangChain default (dense-only) collection 'lc' of ``size``-d vectors."""
+    _python(
+        "from langchain_core.documents import Document\n"
+        "from langchain_core.embeddings import DeterministicFakeEmbedding\n"
+        "from milvus_plugins.langchain import MilvusVectorStore\n"
+        f"store = MilvusVectorStore(DeterministicFakeEmbedding(size={size}), "
+        f"uri={str(path)!r}, collection_name='lc')\n"
+        "store.add_documents([Document(id=f'd{i}', page_content=f'doc {i}') for i in range(3)])\n",
+        path.parent,
+    )
+
+
+def test_default_mode_falls_back_to_dense_on_a_dense_only_collection(tmp_path: Path) -> None:
+    _langchain_collection(tmp_path / "lc.db", 384)
+    args = ("--uri", str(tmp_path / "lc.db"), "search", "doc", "--collection", "lc", "--json")
+    result = run_cli(*args, cwd=tmp_path)
+    assert result.code == 0, result.err
+    assert len(result.json()) == 3
+    assert "has no keyword (BM25) field; searching dense only" in result.err
+    explicit = run_cli(*args, "--mode", "hybrid", cwd=tmp_path)
+    assert_one_line_error(explicit, 2, "--mode hybrid needs a keyword (BM25) field", "--mode dense")
+    quiet = run_cli(*args, "--mode", "dense", cwd=tmp_path)
+    assert quiet.code == 0 and quiet.err.strip() == ""
+
+
+def test_embedding_dimension_mismatch_is_refused_with_a_cli_hint(tmp_path: Path) -> None:
+    _langchain_collection(tmp_path / "lc.db", 8)
+    uri = ("--uri", str(tmp_path / "lc.db"))
+    search = run_cli(*uri, "search", "doc", "--collection", "lc", "--mode", "dense", cwd=tmp_path)
+    assert_one_line_error(search, 2, "holds 8-d vectors", "--embedding minilm makes 384-d")
+    # Ingesting into it names flags, not the library's Python arguments.
+    write_files(tmp_path / "docs", {"a.md": "Some text.\n"})
+    ingest = run_cli(*uri, "ingest", "docs", "--collection", "lc", cwd=tmp_path)
+    assert_one_line_error(ingest, 2, "--drop", "--collection")
+    assert "drop_old" not in ingest.err and "collection_name" not in ingest.err
+    rows = run_cli(*uri, "stats", "lc", "--json", cwd=tmp_path)
+    assert rows.json()["row_count"] == 3  # nothing was written
+
+
+def test_embedding_flag_loads_a_factory_from_the_working_directory(tmp_path: Path) -> None:
+    _langchain_collection(tmp_path / "lc.db", 8)
+    (tmp_path / "my_embeddings.py").write_text(EMBEDDING_MODULE, encoding="utf-8")
+    result = run_cli(
+        "search", "doc 1", "--collection", "lc", "--embedding", "my_embeddings:eight",
+        "--uri", str(tmp_path / "lc.db"), "--json", "-k", "1", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert [hit["id"] for hit in result.json()] == ["d1"]  # the same fake vector
+    missing = run_cli(
+        "search", "q", "--collection", "lc", "--embedding", "nowhere:f", "--mode", "dense",
+        "--uri", str(tmp_path / "lc.db"), cwd=tmp_path,
+    )  # fmt: skip
+    assert_one_line_error(missing, 2, "--embedding 'nowhere:f'")
+
+
+# -- ingest: undecodable files, --prune -------------------------------------------------------
+
+
+def test_files_that_are_not_utf8_are_skipped_by_name(tmp_path: Path) -> None:
+    write_files(tmp_path / "docs", {"a.md": "Alpha text.\n", "b.md": "Beta text.\n"})
+    (tmp_path / "docs" / "z.md").write_bytes("Caf\xe9 latin-1\n".encode("latin-1"))
+    args = ("--uri", str(tmp_path / "x.db"), "ingest", "docs", "--collection", "u")
+    result = run_cli(*args, cwd=tmp_path)
+    assert result.code == 0, result.err
+    assert "warning: skipping z.md: not UTF-8 text (byte 0xe9 at offset 3)" in result.err
+    assert "ingested 2 chunks from 2 files" in result.out and "(rows now: 2)" in result.out
+    assert "skipped 1 files that are not UTF-8 text: z.md" in result.out
+    (tmp_path / "docs" / "a.md").write_bytes(b"\xff\xfe")
+    (tmp_path / "docs" / "b.md").write_bytes(b"\xff")
+    none = run_cli(*args, cwd=tmp_path)
+    assert none.code == 2 and "none of the 3 files" in none.err
+
+
+def test_prune_removes_chunks_of_deleted_files_only(tmp_path: Path) -> None:
+    write_files(tmp_path / "docs", FILES)
+    uri = str(tmp_path / "p.db")
+    args = ("--uri", uri, "ingest", "docs", "--collection", "p")
+    assert run_cli(*args, cwd=tmp_path).code == 0
+    # A row another writer added (no source document) must survive pruning.
+    _python(
+        "from langchain_core.embeddings import DeterministicFakeEmbedding\n"
+        "from milvus_plugins.langchain import MilvusVectorStore\n"
+        "other = MilvusVectorStore.from_existing_collection(DeterministicFakeEmbedding(size=384), "
+        f"uri={uri!r}, collection_name='p')\n"
+        "other.add_texts(['written by LangChain'], ids=['lc-1'])\n",
+        tmp_path,
+    )
+
+    (tmp_path / "docs" / "travel" / "trains.md").unlink()
+    kept = run_cli(*args, cwd=tmp_path)  # without --prune the old chunks stay
+    assert "(rows now: 4)" in kept.out and "pruned" not in kept.out
+    pruned = run_cli(*args, "--prune", cwd=tmp_path)
+    assert pruned.code == 0, pruned.err
+    assert "pruned 1 files no longer under the path: travel/trains.md" in pruned.out
+    assert "(rows now: 3)" in pruned.out
+    again = run_cli(*args, "--prune", cwd=tmp_path)
+    assert "pruned 0 files" in again.out and "(rows now: 3)" in again.out

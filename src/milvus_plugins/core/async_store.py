@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from pymilvus import AsyncMilvusClient
 
 from milvus_plugins.core.arguments import id_list
+from milvus_plugins.core.batching import with_batch_rows
 from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.errors import CollectionNotFoundError, ConfigError
 from milvus_plugins.core.filters import Filter, and_, id_in
@@ -164,21 +165,29 @@ class AsyncMilvusStore:
         self.session.exists = False
 
     async def upsert(
-        self, records: Sequence[Record], *, mode: str = "upsert", progress: bool | None = None
+        self,
+        records: Sequence[Record],
+        *,
+        mode: str = "upsert",
+        progress: bool | None = None,
+        batch_rows: int | None = None,
     ) -> list[str]:
         """Async twin of :meth:`MilvusStore.upsert`."""
         if mode not in ("upsert", "insert"):
             raise ConfigError(f"mode={mode!r} must be 'upsert' or 'insert'.")
+        options = with_batch_rows(self.sync.write_options, batch_rows)
         if self.session.connection.is_lite:
             # Writes to a Milvus Lite database must take turns (see store.write_lock); a
             # thread lock cannot be held across awaits, so the sync store writes in a
             # worker thread (Lite runs in this process anyway).
-            return await asyncio.to_thread(self.sync.upsert, records, mode=mode, progress=progress)
+            return await asyncio.to_thread(
+                self.sync.upsert, records, mode=mode, progress=progress, batch_rows=batch_rows
+            )
         records, dim = self.sync.prepare_records(records)
         if not records:
             return []
         await self.ensure_collection(dim, records)
-        run = BatchRun(self.sync, records, progress)
+        run = BatchRun(self.sync, records, progress, options)
         method = getattr(self.client, mode)
         timeout = self.session.connection.timeout  # a deadline per call, as in MilvusStore
         with run:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from milvus_plugins.core.errors import ConfigError
 
-__all__ = ["WriteOptions", "estimate_row_bytes", "plan_batches"]
+__all__ = ["WriteOptions", "estimate_row_bytes", "plan_batches", "with_batch_rows"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,6 +42,23 @@ class WriteOptions:
             raise ConfigError(
                 f"batch_bytes={self.batch_bytes} must be in [1 KiB, 60 MiB] (gRPC limit 64 MiB)."
             )
+
+
+def with_batch_rows(
+    options: WriteOptions, batch_rows: int | None, *, field: str = "batch_rows"
+) -> WriteOptions:
+    """Return ``options`` with a per-call row budget (``None`` keeps the instance's).
+
+    ``field`` is the caller's name for the value, used in the error message.
+
+    Raises:
+        ConfigError: ``batch_rows`` is not a positive int.
+    """
+    if batch_rows is None:
+        return options
+    if isinstance(batch_rows, bool) or not isinstance(batch_rows, int) or batch_rows < 1:
+        raise ConfigError(f"{field}={batch_rows!r} must be a positive int (rows per request).")
+    return replace(options, batch_rows=batch_rows)
 
 
 def estimate_row_bytes(row: Mapping[str, Any]) -> int:

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from pymilvus import MilvusClient
 
 from milvus_plugins.core.arguments import as_list, id_list
-from milvus_plugins.core.batching import WriteOptions, plan_batches
+from milvus_plugins.core.batching import WriteOptions, plan_batches, with_batch_rows
 from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.config import CollectionSpec, ConnectionConfig
 from milvus_plugins.core.errors import (
@@ -191,8 +191,14 @@ class BatchRun:
     :class:`WriteError` listing the ids written and not written.
     """
 
-    def __init__(self, store: Any, records: Sequence[Record], progress: bool | None) -> None:
-        options: WriteOptions = store.write_options
+    def __init__(
+        self,
+        store: Any,
+        records: Sequence[Record],
+        progress: bool | None,
+        options: WriteOptions | None = None,
+    ) -> None:
+        options = options or store.write_options
         caps: Capabilities = store.capabilities
         self.name: str = store.spec.name
         self.ids = [r.id for r in records]
@@ -511,7 +517,12 @@ class MilvusStore:
         return records, dim
 
     def upsert(
-        self, records: Sequence[Record], *, mode: str = "upsert", progress: bool | None = None
+        self,
+        records: Sequence[Record],
+        *,
+        mode: str = "upsert",
+        progress: bool | None = None,
+        batch_rows: int | None = None,
     ) -> list[str]:
         """Write records in batches (upsert by id by default: re-runs never duplicate).
 
@@ -519,6 +530,8 @@ class MilvusStore:
             records: the records; all are validated before the first batch is sent.
             mode: ``"upsert"`` (default) or ``"insert"`` (faster, duplicates possible).
             progress: force the progress bar on or off (default: TTY and large writes).
+            batch_rows: maximum rows per request for this call (default: the store's
+                :class:`WriteOptions`).
 
         Returns:
             The ids written, in input order.
@@ -529,11 +542,12 @@ class MilvusStore:
         """
         if mode not in ("upsert", "insert"):
             raise ConfigError(f"mode={mode!r} must be 'upsert' or 'insert'.")
+        options = with_batch_rows(self.write_options, batch_rows)
         records, dim = self.prepare_records(records)
         if not records:
             return []
         self.ensure_collection(dim, records)
-        run = BatchRun(self, records, progress)
+        run = BatchRun(self, records, progress, options)
         method = getattr(self.client, mode)
         # Every call carries the connection timeout as its deadline: without one a call
         # to an unresponsive server (a network partition) waits for as long as it lasts.

@@ -12,6 +12,7 @@ from milvus_plugins.core.ranking import RRF, Weighted
 from milvus_plugins.core.sparse import BM25Encoder
 from milvus_plugins.core.types import RetrievalMode
 from milvus_plugins.langchain.filters import dict_to_filter, to_core_filter
+from milvus_plugins.langchain.self_query import MilvusTranslator, describe_metadata
 from milvus_plugins.langchain.vectorstore import MilvusVectorStore
 
 if TYPE_CHECKING:
@@ -20,10 +21,12 @@ if TYPE_CHECKING:
 __all__ = [
     "RRF",
     "BM25Encoder",
+    "MilvusTranslator",
     "MilvusVectorStore",
     "MiniLMEmbeddings",
     "RetrievalMode",
     "Weighted",
+    "describe_metadata",
     "dict_to_filter",
     "to_core_filter",
 ]

@@ -20,7 +20,7 @@ from typing_extensions import Self
 
 from milvus_plugins.core.arguments import as_list
 from milvus_plugins.core.async_store import AsyncMilvusStore
-from milvus_plugins.core.batching import WriteOptions
+from milvus_plugins.core.batching import WriteOptions, with_batch_rows
 from milvus_plugins.core.config import CollectionSpec, ConnectionConfig, MetadataField
 from milvus_plugins.core.errors import CollectionNotFoundError, ConfigError, InvalidInputError
 from milvus_plugins.core.filters import Filter
@@ -41,6 +41,9 @@ _SEARCH_KWARGS = frozenset(
 )
 _VECTOR_KWARGS = frozenset({"filter", "search_params", "score_threshold"})
 _MMR_KWARGS = frozenset({"filter", "search_params"})
+# What LangChain's own callers pass to add_texts / add_documents: the indexing API
+# (``langchain_core.indexing.index`` / ``aindex``) always passes ``batch_size``.
+_WRITE_KWARGS = frozenset({"progress", "batch_size"})
 
 
 def _reject_unknown(kwargs: Mapping[str, Any], allowed: frozenset[str], method: str) -> None:
@@ -504,7 +507,9 @@ class MilvusVectorStore(VectorStore):
             texts: the texts.
             metadatas: one JSON-serialisable metadata dict per text.
             ids: one id per text; ``None`` entries (or no list) get a generated id.
-            **kwargs: ``progress`` (bool) to force the progress bar on or off.
+            **kwargs: ``progress`` (bool) to force the progress bar on or off;
+                ``batch_size`` (int), the most rows per write request for this call
+                (LangChain's indexing API passes it).
 
         Returns:
             The ids, in input order.
@@ -513,12 +518,19 @@ class MilvusVectorStore(VectorStore):
             InvalidInputError: mismatched lengths or a bad record (nothing written).
             WriteError: a batch failed after retries (lists written and unwritten ids).
         """
-        _reject_unknown(kwargs, frozenset({"progress"}), "add_texts")
+        _reject_unknown(kwargs, _WRITE_KWARGS, "add_texts")
+        options = with_batch_rows(
+            self._store.write_options, kwargs.get("batch_size"), field="batch_size"
+        )
         batch = _Batch.of(texts, metadatas, ids)
         if not batch.texts:
             return []
         vectors = self._embedding.embed_documents(batch.texts)
-        return self._store.upsert(batch.records(vectors), progress=kwargs.get("progress"))
+        return self._store.upsert(
+            batch.records(vectors),
+            progress=kwargs.get("progress"),
+            batch_rows=options.batch_rows,
+        )
 
     async def aadd_texts(
         self,
@@ -534,24 +546,32 @@ class MilvusVectorStore(VectorStore):
             texts: the texts.
             metadatas: one metadata dict per text.
             ids: one id per text (generated when absent).
-            **kwargs: ``progress`` (bool).
+            **kwargs: ``progress`` (bool) and ``batch_size`` (int).
 
         Returns:
             The ids, in input order.
         """
-        _reject_unknown(kwargs, frozenset({"progress"}), "aadd_texts")
+        _reject_unknown(kwargs, _WRITE_KWARGS, "aadd_texts")
+        options = with_batch_rows(
+            self._store.write_options, kwargs.get("batch_size"), field="batch_size"
+        )
         batch = _Batch.of(texts, metadatas, ids)
         if not batch.texts:
             return []
         vectors = await self._embedding.aembed_documents(batch.texts)
-        return await self._astore().upsert(batch.records(vectors), progress=kwargs.get("progress"))
+        return await self._astore().upsert(
+            batch.records(vectors),
+            progress=kwargs.get("progress"),
+            batch_rows=options.batch_rows,
+        )
 
     def add_documents(self, documents: list[Document], **kwargs: Any) -> list[str]:
         """Embed and upsert documents, keeping ``Document.id`` (generated when absent).
 
         Args:
             documents: the documents (not modified).
-            **kwargs: ``ids`` (wins over ``Document.id``) and ``progress``.
+            **kwargs: ``ids`` (wins over ``Document.id``), ``progress`` and
+                ``batch_size`` (as for :meth:`add_texts`).
 
         Returns:
             The ids, in input order.
@@ -565,7 +585,8 @@ class MilvusVectorStore(VectorStore):
 
         Args:
             documents: the documents (not modified).
-            **kwargs: ``ids`` (wins over ``Document.id``) and ``progress``.
+            **kwargs: ``ids`` (wins over ``Document.id``), ``progress`` and
+                ``batch_size`` (as for :meth:`add_texts`).
 
         Returns:
             The ids, in input order.
