@@ -452,3 +452,30 @@ async def test_connecting_is_attempted_once_on_every_async_route(
     if listener is not None:
         await asyncio.sleep(0)
         assert listener.accepted == 1
+
+
+# -- 16: credentials in the URI ------------------------------------------------------------
+
+
+async def test_uri_credentials_never_appear_in_connection_errors(
+    dead_uri: tuple[str, CountingListener | None],
+) -> None:
+    uri = dead_uri[0].replace("http://", "http://alice:Pa55w0rdXyz@")
+    llama = LlamaStore(uri=uri, collection_name="c", dim=DIM, timeout=TIMEOUT)
+    chain = LangChainStore(
+        DeterministicFakeEmbedding(size=DIM),
+        connection=ConnectionConfig(uri=uri, timeout=TIMEOUT),
+        collection_name="c",
+    )
+    query = VectorStoreQuery(query_embedding=_vector(1), similarity_top_k=2)
+    errors: list[BaseException] = []
+    for call in (lambda: llama.query(query), lambda: chain.similarity_search("x")):
+        with pytest.raises(MilvusConnectionError) as info:
+            call()
+        errors.append(info.value)
+    with pytest.raises(MilvusConnectionError) as ainfo:
+        await llama.aquery(query)
+    errors.append(ainfo.value)
+    texts = [str(e) for e in errors] + [repr(llama), repr(chain), llama.to_json()]
+    for text in texts:
+        assert "Pa55w0rdXyz" not in text and "alice" not in text, text
