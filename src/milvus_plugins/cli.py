@@ -223,7 +223,7 @@ def cmd_info(args: argparse.Namespace, out: TextIO) -> int:
     probe = MilvusStore(CollectionSpec(name="_probe"), connection=_connection(args))
     caps = probe.capabilities
     names = probe.list_collections()
-    out.write(f"uri:      {probe.session.connection.uri}\n")
+    out.write(f"uri:      {probe.session.connection.safe_uri}\n")
     out.write(f"server:   {caps.version}\n")
     out.write(f"features: sparse={caps.sparse} bm25={caps.bm25_function} ")
     out.write(f"hybrid_search={caps.hybrid_search}\n")

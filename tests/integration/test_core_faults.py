@@ -237,7 +237,11 @@ CLASSIFIED: list[tuple[BaseException, type[Exception], bool]] = [
     (rate_limited(), MilvusOperationError, True),
     (MilvusException(code=1, message="Deadline Exceeded"), MilvusOperationError, True),
     (MilvusException(code=1, message="connection reset by peer"), MilvusConnectionError, True),
-    (MilvusException(code=53, message="too many requests"), MilvusOperationError, True),
+    (
+        MilvusException(code=4, message="too many concurrent requests, queue is full"),
+        MilvusOperationError,
+        True,
+    ),
     (bad_input(), MilvusOperationError, False),
     (MilvusException(code=1, message="field vector: dim mismatch"), MilvusOperationError, False),
     (MilvusException(code=1800, message="auth check failure"), AuthenticationError, False),

@@ -91,12 +91,14 @@ def test_token_never_appears_in_repr_or_str() -> None:
 
 
 def test_token_is_redacted_from_translated_error_messages() -> None:
-    ConnectionConfig(uri="http://h:19530", token=SECRET)
+    # Redaction uses the connection's own secrets at the translation point (no global
+    # registry: see tests/unit/test_errors_classify.py).
+    config = ConnectionConfig(uri="http://h:19530", token=SECRET)
     raw = RuntimeError(f"auth failed for token {SECRET} (password Sup3rS3cretPassw0rd)")
-    error = translate(raw)
+    error = translate(raw, secrets=config.secrets)
     assert "Sup3rS3cret" not in str(error)
     assert "***" in str(error)
-    assert "Sup3rS3cret" not in redact(f"x {SECRET} y")
+    assert "Sup3rS3cret" not in redact(f"x {SECRET} y", config.secrets)
 
 
 def test_store_repr_hides_the_token() -> None:

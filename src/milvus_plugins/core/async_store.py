@@ -17,7 +17,13 @@ from pymilvus import AsyncMilvusClient
 from milvus_plugins.core.arguments import id_list
 from milvus_plugins.core.batching import with_batch_rows
 from milvus_plugins.core.capabilities import Capabilities
-from milvus_plugins.core.errors import CollectionNotFoundError, ConfigError
+from milvus_plugins.core.errors import (
+    AuthenticationError,
+    CollectionNotFoundError,
+    ConfigError,
+    MilvusConnectionError,
+    MilvusPluginsError,
+)
 from milvus_plugins.core.filters import Filter, and_, id_in
 from milvus_plugins.core.mmr import select_mmr
 from milvus_plugins.core.ranking import Ranker
@@ -46,9 +52,12 @@ from milvus_plugins.core.store import (
     MilvusStore,
     _delete_count,
     _fetch_k,
+    _no_count,
+    _no_rows,
     check_offset,
     client_fuse,
     deletion_filter,
+    empty_when_dropped,
     plan_retrieval,
 )
 from milvus_plugins.core.types import MetricType, RetrievalMode
@@ -69,6 +78,7 @@ class AsyncMilvusStore:
         self.sync = store
         self.session = store.session
         self._client: Any = None
+        self._connected = False
 
     @property
     def spec(self) -> Any:
@@ -76,22 +86,45 @@ class AsyncMilvusStore:
         return self.session.spec
 
     async def _call(self, fn: Callable[[], Awaitable[T]], *, retry: bool = True) -> T:
+        if retry:
+            # Connect first, outside the retry loop, as MilvusStore does: connecting
+            # already waits up to the timeout; retrying it multiplies the wait.
+            await self._connect()
         policy = self.sync.retry if retry else RetryPolicy(attempts=1)
-        return await acall_with_retry(fn, policy)
+        try:
+            return await acall_with_retry(fn, policy, self.sync.translate)
+        except CollectionNotFoundError:
+            self.session.exists = False  # dropped by another client: see MilvusStore._call
+            raise
 
     @property
     def client(self) -> Any:
         """The ``AsyncMilvusClient`` (created on first access, inside the event loop)."""
         if self._client is None:
             self._client = AsyncMilvusClient(**self.session.client_kwargs(self.sync._client_kwargs))
+            self._connected = False
         return self._client
+
+    async def _connect(self) -> None:
+        """Make the first call of this client (which connects) once, without retries."""
+        if self._connected:
+            return
+        try:
+            version = await self._call(lambda: self.client.get_server_version(), retry=False)
+        except (MilvusConnectionError, AuthenticationError):
+            raise
+        except MilvusPluginsError:
+            version = None  # it answered (a server without the RPC): it is reachable
+        if version is not None and self.session.capabilities is None:
+            self.session.set_version(str(version))
+        self._connected = True
 
     async def capabilities(self) -> Capabilities:
         """What the connected Milvus supports."""
         if self.session.capabilities is None:
-            # The first call connects; connecting is not retried (it already waits up to
-            # the timeout), as in MilvusStore.
-            version = await self._call(lambda: self.client.get_server_version(), retry=False)
+            await self._connect()
+        if self.session.capabilities is None:
+            version = await self._call(lambda: self.client.get_server_version())
             self.session.set_version(str(version))
         return self.session.caps
 
@@ -99,6 +132,7 @@ class AsyncMilvusStore:
         """Close the async client."""
         if self._client is not None:
             client, self._client = self._client, None
+            self._connected = False
             await client.close()
 
     async def ensure_collection(
@@ -157,11 +191,22 @@ class AsyncMilvusStore:
         if not await self.ensure_collection():
             raise CollectionNotFoundError(f"collection {self.spec.name!r} does not exist yet.")
 
+    async def exists(self) -> bool:
+        """Async twin of :meth:`MilvusStore.exists`."""
+        name = self.spec.name
+        if not await self._call(lambda: self.client.has_collection(name)):
+            self.session.exists = False
+            return False
+        return await self.ensure_collection()
+
     async def drop(self) -> None:
         """Async twin of :meth:`MilvusStore.drop`."""
         name = self.spec.name
-        if await self._call(lambda: self.client.has_collection(name)):
-            await self._call(lambda: self.client.drop_collection(name))
+        try:
+            if await self._call(lambda: self.client.has_collection(name)):
+                await self._call(lambda: self.client.drop_collection(name))
+        except CollectionNotFoundError:
+            pass  # dropped meanwhile: done
         self.session.exists = False
 
     async def upsert(
@@ -225,6 +270,7 @@ class AsyncMilvusStore:
         )
         return _delete_count(result)
 
+    @empty_when_dropped(_no_rows)
     async def get(self, ids: Sequence[str], *, include_vectors: bool = False) -> list[Record]:
         """Async twin of :meth:`MilvusStore.get`."""
         ids = id_list(ids)
@@ -241,6 +287,7 @@ class AsyncMilvusStore:
         )
         return order_like(parse_rows(rows, self.spec), ids)
 
+    @empty_when_dropped(_no_rows)
     async def query(
         self,
         filter: FilterLike = None,
@@ -260,6 +307,7 @@ class AsyncMilvusStore:
         rows = await self._call(lambda: self.client.query(self.spec.name, **kwargs))
         return parse_rows(rows, self.spec)
 
+    @empty_when_dropped(_no_count)
     async def count(self, filter: FilterLike = None) -> int:
         """Async twin of :meth:`MilvusStore.count`."""
         if not await self.ensure_collection():
@@ -278,6 +326,7 @@ class AsyncMilvusStore:
     async def _run(self, call: Call, method: str) -> Any:
         return await self._call(lambda: getattr(self.client, method)(**call.kwargs))
 
+    @empty_when_dropped(_no_rows)
     async def search(
         self,
         vector: Sequence[float],
@@ -305,6 +354,7 @@ class AsyncMilvusStore:
         metric = dense_index(self.spec, caps).metric_type
         return parse_hits(await self._run(call, "search"), self.spec, metric)[0]
 
+    @empty_when_dropped(_no_rows)
     async def sparse_search(
         self,
         query: SparseQuery,
@@ -329,6 +379,7 @@ class AsyncMilvusStore:
         metric = self.spec.sparse_index.metric_type if self.spec.sparse_index else MetricType.IP
         return parse_hits(await self._run(call, "search"), self.spec, metric)[0]
 
+    @empty_when_dropped(_no_rows)
     async def hybrid_search(
         self,
         vector: Sequence[float],

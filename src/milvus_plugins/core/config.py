@@ -9,13 +9,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
-from milvus_plugins.core.errors import ConfigError, register_secret
+from milvus_plugins.core.errors import ConfigError
 from milvus_plugins.core.indexes import IndexConfig, SparseInvertedIndex, index_from_dict
 from milvus_plugins.core.types import ConsistencyLevel, MetricType, ScalarType, SparseMode
 
@@ -25,6 +27,7 @@ __all__ = [
     "ConnectionConfig",
     "FieldNames",
     "MetadataField",
+    "strip_userinfo",
 ]
 
 DEFAULT_URI = "./milvus.db"
@@ -37,6 +40,20 @@ def _check_name(kind: str, name: str) -> None:
             f"{kind}={name!r} is not a valid Milvus name; use letters, digits and underscores, "
             "starting with a letter or underscore (at most 255 characters)."
         )
+
+
+def strip_userinfo(uri: str) -> str:
+    """Return ``uri`` without the ``user:password@`` part of its authority, if any."""
+    if "://" not in uri:
+        return uri
+    try:
+        parts = urlsplit(uri)
+    except ValueError:  # not a parsable URL: show nothing after the scheme
+        return uri.split("://", 1)[0] + "://***"
+    if "@" not in parts.netloc:
+        return uri
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=host))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,7 +78,6 @@ class ConnectionConfig:
             raise ConfigError("uri must be a non-empty string such as './milvus.db'.")
         if self.timeout is not None and self.timeout <= 0:
             raise ConfigError(f"timeout={self.timeout!r} must be positive seconds or None.")
-        register_secret(self.token)
 
     @classmethod
     def from_env(
@@ -84,10 +100,40 @@ class ConnectionConfig:
         """Whether the uri names an embedded Milvus Lite database file."""
         return self.uri.endswith(".db") and "://" not in self.uri
 
+    @property
+    def safe_uri(self) -> str:
+        """The uri without credentials (``http://user:pass@host`` -> ``http://host``).
+
+        This is what reprs, serialisations and messages show.
+        """
+        return strip_userinfo(self.uri)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """What must never be shown: the token, its password part and uri credentials.
+
+        Error translation masks these in the messages of this connection's errors
+        (:func:`~milvus_plugins.core.errors.redact`); nothing is kept globally.
+        """
+        found = [self.token]
+        if ":" in self.token:
+            found.append(self.token.split(":", 1)[1])
+        if "://" in self.uri:
+            with contextlib.suppress(ValueError):
+                parts = urlsplit(self.uri)
+                userinfo = parts.netloc.rpartition("@")[0]
+                if userinfo:
+                    found.append(userinfo)
+                    found.append(unquote(userinfo))
+                if parts.password:
+                    found.append(parts.password)
+                    found.append(unquote(parts.password))
+        return tuple(dict.fromkeys(s for s in found if s))
+
     def __repr__(self) -> str:
         token = "'***'" if self.token else "''"
         return (
-            f"ConnectionConfig(uri={self.uri!r}, token={token}, db_name={self.db_name!r}, "
+            f"ConnectionConfig(uri={self.safe_uri!r}, token={token}, db_name={self.db_name!r}, "
             f"timeout={self.timeout!r})"
         )
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import os
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from pymilvus import MilvusClient
 
@@ -81,10 +82,12 @@ __all__ = [
     "MilvusStore",
     "client_fuse",
     "deletion_filter",
+    "empty_when_dropped",
     "write_lock",
 ]
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 FilterLike = Filter | str | None
 _QUERY_WINDOW = 16384
 
@@ -176,6 +179,50 @@ def deletion_filter(ids: Sequence[str] | None, filter: FilterLike) -> Filter | N
     return None if is_match_none(tree) else tree
 
 
+def empty_when_dropped(empty: Callable[..., Any]) -> Callable[[F], F]:
+    """Make a read return ``empty(*args, **kwargs)`` when its collection has vanished.
+
+    A collection dropped by another client reads as empty, like one never created: the
+    store has already forgotten it (``_call``), so the next write recreates it. Works on
+    plain and ``async`` methods.
+    """
+
+    def wrap(method: F) -> F:
+        if inspect.iscoroutinefunction(method):
+
+            @functools.wraps(method)
+            async def aread(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    return await method(*args, **kwargs)
+                except CollectionNotFoundError:
+                    return empty(*args, **kwargs)
+
+            return cast(F, aread)
+
+        @functools.wraps(method)
+        def read(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(*args, **kwargs)
+            except CollectionNotFoundError:
+                return empty(*args, **kwargs)
+
+        return cast(F, read)
+
+    return wrap
+
+
+def _no_rows(*_: Any, **__: Any) -> list[Any]:
+    return []
+
+
+def _no_count(*_: Any, **__: Any) -> int:
+    return 0
+
+
+def _no_hits_per_vector(_store: Any, vectors: Sequence[Any], *_: Any, **__: Any) -> list[Any]:
+    return [[] for _ in vectors]
+
+
 def _delete_count(result: Any) -> int:
     if isinstance(result, Mapping):
         return int(result.get("delete_count", 0))
@@ -229,6 +276,15 @@ class BatchRun:
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
         if self.bar is not None:
             self.bar.close()
+        if isinstance(exc, CollectionNotFoundError):
+            # Re-running cannot complete anything in a collection that is gone; the
+            # store has forgotten it, so the next write recreates it from the spec.
+            raise CollectionNotFoundError(
+                f"writing to {self.name!r} failed: {exc} The store has forgotten the "
+                "collection: the next write recreates it, so re-running the same upsert "
+                f"writes all {len(self.ids)} rows ({self.written} had been written to the "
+                "collection that is gone)."
+            ) from exc
         if isinstance(exc, MilvusPluginsError) and not isinstance(exc, WriteError):
             raise WriteError(
                 f"writing to {self.name!r} failed: {exc}",
@@ -322,13 +378,25 @@ class MilvusStore:
             self.session.set_version(str(version))
         return self.session.caps
 
+    def translate(self, exc: BaseException) -> MilvusPluginsError:
+        """Translate ``exc`` for this store: its secrets masked, its collection named."""
+        return translate(
+            exc, secrets=self.session.connection.secrets, collection=self.session.spec.name
+        )
+
     def _call(self, fn: Callable[[], T], *, retry: bool = True) -> T:
         if retry:
             # Connect first, outside the retry loop: connecting already waits up to the
             # timeout, and retrying it would multiply the wait for a server that is down.
             _ = self.client
         policy = self.retry if retry else RetryPolicy(attempts=1)
-        return call_with_retry(fn, policy)
+        try:
+            return call_with_retry(fn, policy, self.translate)
+        except CollectionNotFoundError:
+            # Dropped behind our back (another client): forget it, so that exists() says
+            # False and the next write recreates it instead of failing forever.
+            self.session.exists = False
+            raise
 
     def close(self) -> None:
         """Close the client connection (the store reconnects if used again)."""
@@ -337,7 +405,7 @@ class MilvusStore:
             try:
                 client.close()
             except Exception as exc:  # closing a dead connection must not mask the cause
-                raise translate(exc) from exc
+                raise self.translate(exc) from exc
 
     def __enter__(self) -> MilvusStore:
         return self
@@ -416,19 +484,22 @@ class MilvusStore:
             )
 
     def exists(self) -> bool:
-        """Whether the collection exists (opening it if it does; never creating it)."""
-        if self.session.exists:
-            return True
+        """Whether the collection exists (opening it if it does; never creating it).
+
+        Always asks Milvus: another client may have dropped (or created) it meanwhile.
+        """
         name = self.spec.name
         if not self._call(lambda: self.client.has_collection(name)):
+            self.session.exists = False
             return False
         return self.ensure_collection()
 
     def drop(self) -> None:
         """Drop the collection; the store recreates it on the next write."""
         name = self.spec.name
-        if self._call(lambda: self.client.has_collection(name)):
-            self._call(lambda: self.client.drop_collection(name))
+        with contextlib.suppress(CollectionNotFoundError):  # dropped meanwhile: done
+            if self._call(lambda: self.client.has_collection(name)):
+                self._call(lambda: self.client.drop_collection(name))
         self.session.exists = False
 
     def list_collections(self) -> list[str]:
@@ -539,6 +610,8 @@ class MilvusStore:
         Raises:
             InvalidInputError: a bad record (nothing written).
             WriteError: a batch failed after retries; lists written and unwritten ids.
+            CollectionNotFoundError: the collection was dropped (by another client)
+                during the write; the next write recreates it.
         """
         if mode not in ("upsert", "insert"):
             raise ConfigError(f"mode={mode!r} must be 'upsert' or 'insert'.")
@@ -607,6 +680,7 @@ class MilvusStore:
         """Compile a filter for this collection and server (escaped, injection-safe)."""
         return compile_filter(ensure_filter(filter), self.spec, self.capabilities.dialect)
 
+    @empty_when_dropped(_no_rows)
     def get(self, ids: Sequence[str], *, include_vectors: bool = False) -> list[Record]:
         """Return the records with these ids, in the order given (missing ids skipped).
 
@@ -649,6 +723,7 @@ class MilvusStore:
             kwargs["offset"] = offset
         return kwargs
 
+    @empty_when_dropped(_no_rows)
     def query(
         self,
         filter: FilterLike = None,
@@ -693,6 +768,7 @@ class MilvusStore:
             iterator.close()
         return parse_rows(rows[offset:], self.spec)
 
+    @empty_when_dropped(_no_count)
     def count(self, filter: FilterLike = None) -> int:
         """Number of rows matching ``filter`` (all rows when ``None``)."""
         if not self.ensure_collection():
@@ -729,6 +805,7 @@ class MilvusStore:
             include_vectors=include_vectors,
         )[0]
 
+    @empty_when_dropped(_no_hits_per_vector)
     def search_many(
         self,
         vectors: Sequence[Sequence[float]],
@@ -763,6 +840,7 @@ class MilvusStore:
             return self.sparse_encoder.encode_queries([query])[0]
         return query
 
+    @empty_when_dropped(_no_rows)
     def sparse_search(
         self,
         query: SparseQuery,
@@ -808,6 +886,7 @@ class MilvusStore:
         # than two searches fused here, so the server path wins wherever it exists.
         return not self.capabilities.hybrid_search
 
+    @empty_when_dropped(_no_rows)
     def hybrid_search(
         self,
         vector: Sequence[float],

@@ -484,7 +484,7 @@ class MilvusVectorStore(VectorStore):
         if not store._store.exists():
             raise CollectionNotFoundError(
                 f"collection {collection_name!r} does not exist at "
-                f"{store._store.session.connection.uri!r}; create it with from_texts() or the "
+                f"{store._store.session.connection.safe_uri!r}; create it with from_texts() or the "
                 "constructor."
             )
         mode = RetrievalMode.parse(retrieval_mode, field="retrieval_mode")

@@ -410,7 +410,9 @@ class MilvusVectorStore(BasePydanticVectorStore):
         fields: dict[str, Any] = {
             "stores_text": True,
             "collection_name": collection_name,
-            "uri": connection.uri,
+            # Serialised by to_json()/to_dict(): never the credentials (the token is
+            # not a field; userinfo in the uri is cut).
+            "uri": connection.safe_uri,
             "enable_sparse": sparse_mode is not SparseMode.NONE,
         }
         super().__init__(**fields)
@@ -429,7 +431,7 @@ class MilvusVectorStore(BasePydanticVectorStore):
         self = cls.model_construct(
             stores_text=True,
             collection_name=store.spec.name,
-            uri=store.session.connection.uri,
+            uri=store.session.connection.safe_uri,
             enable_sparse=store.spec.has_sparse,
         )
         self._store = store
