@@ -1,22 +1,26 @@
 """The asynchronous store: the same methods as :class:`MilvusStore`, awaited.
 
 An :class:`AsyncMilvusStore` shares its sync twin's session (spec, capabilities,
-collection state), options and request builders; it owns an ``AsyncMilvusClient``
-created lazily on first use, inside the running event loop.
+collection state), options and request builders; it owns one ``AsyncMilvusClient`` per
+event loop, created lazily on first use inside that loop (a gRPC aio channel belongs to
+the loop it was made in, so a client from an earlier ``asyncio.run`` cannot be reused).
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import threading
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from pymilvus import AsyncMilvusClient
 
+from milvus_plugins.core import lite
 from milvus_plugins.core.capabilities import Capabilities
-from milvus_plugins.core.errors import CollectionNotFoundError, ConfigError
+from milvus_plugins.core.errors import CollectionNotFoundError, ConfigError, MilvusPluginsError
 from milvus_plugins.core.filters import id_in
+from milvus_plugins.core.lite import LiteLease
 from milvus_plugins.core.mmr import select_mmr
 from milvus_plugins.core.ranking import Ranker
 from milvus_plugins.core.records import Record
@@ -44,6 +48,7 @@ from milvus_plugins.core.store import (
     _delete_count,
     _fetch_k,
     client_fuse,
+    created_elsewhere,
     plan_retrieval,
 )
 from milvus_plugins.core.types import MetricType, RetrievalMode
@@ -63,7 +68,8 @@ class AsyncMilvusStore:
     def __init__(self, store: MilvusStore) -> None:
         self.sync = store
         self.session = store.session
-        self._client: Any = None
+        self._clients: dict[asyncio.AbstractEventLoop, tuple[Any, LiteLease | None]] = {}
+        self._clients_lock = threading.Lock()
 
     @property
     def spec(self) -> Any:
@@ -76,10 +82,46 @@ class AsyncMilvusStore:
 
     @property
     def client(self) -> Any:
-        """The ``AsyncMilvusClient`` (created on first access, inside the event loop)."""
-        if self._client is None:
-            self._client = AsyncMilvusClient(**self.session.client_kwargs(self.sync._client_kwargs))
-        return self._client
+        """The ``AsyncMilvusClient`` of the running event loop (created on first access).
+
+        On Milvus Lite, starting the database's server (once per process) may block the
+        loop for a moment; the client holds a lease on it until :meth:`close`.
+        """
+        loop = asyncio.get_running_loop()
+        with self._clients_lock:
+            entry = self._clients.get(loop)
+            if entry is None:
+                self._forget_loops(lambda other: other.is_closed())
+                entry = self._clients[loop] = self._connect()
+        return entry[0]
+
+    def _connect(self) -> tuple[Any, LiteLease | None]:
+        connection = self.session.connection
+        lease = lite.acquire(connection.uri) if connection.is_lite else None
+        try:
+            kwargs = self.session.client_kwargs(self.sync._client_kwargs, lease)
+            return AsyncMilvusClient(**kwargs), lease
+        except BaseException:
+            if lease is not None:
+                lease.release()
+            raise
+
+    def _forget_loops(self, which: Callable[[asyncio.AbstractEventLoop], bool]) -> None:
+        # A client of a loop that has ended cannot be closed (its channel needs that
+        # loop): drop it and give back its lease. Called with _clients_lock held.
+        for loop in [loop for loop in self._clients if which(loop)]:
+            _, lease = self._clients.pop(loop)
+            if lease is not None:
+                lease.release()
+
+    def release_ended_loops(self) -> None:
+        """Drop the clients of event loops that are no longer running (no I/O).
+
+        A sync ``close()`` of an adapter calls this after ``asyncio.run`` has returned,
+        so that the Milvus Lite server of the database can stop.
+        """
+        with self._clients_lock:
+            self._forget_loops(lambda loop: not loop.is_running())
 
     async def capabilities(self) -> Capabilities:
         """What the connected Milvus supports."""
@@ -91,10 +133,33 @@ class AsyncMilvusStore:
         return self.session.caps
 
     async def close(self) -> None:
-        """Close the async client."""
-        if self._client is not None:
-            client, self._client = self._client, None
-            await client.close()
+        """Close the async clients (the store reconnects if used again).
+
+        The client of the running loop is closed; those of other loops are dropped. On
+        Milvus Lite the last client or store of a database to close stops its server.
+        """
+        loop = asyncio.get_running_loop()
+        with self._clients_lock:
+            entries, self._clients = self._clients, {}
+        mine = entries.pop(loop, None)
+        try:
+            if mine is not None:
+                await mine[0].close()
+        finally:
+            for _, lease in [*entries.values(), *([mine] if mine else [])]:
+                if lease is not None:
+                    lease.release()
+
+    async def __aenter__(self) -> AsyncMilvusStore:
+        """Return the store; leaving the block closes it (and its sync twin)."""
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        """Close the async clients and the sync store."""
+        try:
+            await self.close()
+        finally:
+            self.sync.close()
 
     async def ensure_collection(
         self, dim: int | None = None, records: Sequence[Record] = ()
@@ -111,11 +176,7 @@ class AsyncMilvusStore:
             if await self._call(lambda: self.client.has_collection(name)):
                 await self._call(lambda: self.client.drop_collection(name))
         if await self._call(lambda: self.client.has_collection(name)):
-            description = await self._call(lambda: self.client.describe_collection(name))
-            index = await self._describe_dense_index(name)
-            session.adopt(description, index)
-            await self._call(lambda: self.client.load_collection(name))
-            return True
+            return await self._open_existing(name)
         if session.spec.dim is None and dim is None:
             return False
         if caps.is_lite:
@@ -125,17 +186,29 @@ class AsyncMilvusStore:
             return await asyncio.to_thread(self.sync.ensure_collection, dim, records)
         spec = session.spec_to_create(dim, records)
         assert spec is not None  # the dimension is known (checked above)
-        await self._call(
-            lambda: self.client.create_collection(
-                name,
-                schema=build_schema(spec, caps),
-                index_params=build_index_params(spec, caps),
-                consistency_level=spec.consistency.value,
-            ),
-            retry=False,
-        )
+        try:
+            await self._call(
+                lambda: self.client.create_collection(
+                    name,
+                    schema=build_schema(spec, caps),
+                    index_params=build_index_params(spec, caps),
+                    consistency_level=spec.consistency.value,
+                ),
+                retry=False,
+            )
+        except MilvusPluginsError as exc:
+            if not created_elsewhere(exc):
+                raise
+            return await self._open_existing(name)
         await self._call(lambda: self.client.load_collection(name))
         session.exists = True
+        return True
+
+    async def _open_existing(self, name: str) -> bool:
+        description = await self._call(lambda: self.client.describe_collection(name))
+        index = await self._describe_dense_index(name)
+        self.session.adopt(description, index)
+        await self._call(lambda: self.client.load_collection(name))
         return True
 
     async def _describe_dense_index(self, name: str) -> Mapping[str, Any] | None:

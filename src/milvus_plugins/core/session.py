@@ -17,6 +17,7 @@ from milvus_plugins.core.capabilities import Capabilities, detect_capabilities
 from milvus_plugins.core.config import CollectionSpec, ConnectionConfig
 from milvus_plugins.core.errors import ConfigError
 from milvus_plugins.core.inference import infer_metadata_fields
+from milvus_plugins.core.lite import LiteLease
 from milvus_plugins.core.records import Record
 from milvus_plugins.core.schema import check_existing, spec_from_existing
 
@@ -56,9 +57,19 @@ class Session:
     exists: bool = False
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
-    def client_kwargs(self, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """Keyword arguments for ``MilvusClient``/``AsyncMilvusClient``."""
-        kwargs: dict[str, Any] = {"uri": self.connection.uri, "timeout": self.connection.timeout}
+    def client_kwargs(
+        self, extra: Mapping[str, Any] | None = None, lease: LiteLease | None = None
+    ) -> dict[str, Any]:
+        """Keyword arguments for ``MilvusClient``/``AsyncMilvusClient``.
+
+        With the ``lease`` of a Milvus Lite server, the client connects to that server's
+        address on a connection of its own (``dedicated``), so that closing the client
+        closes its channel rather than leaving it to a server that is about to stop.
+        """
+        uri = lease.uri if lease is not None else self.connection.uri
+        kwargs: dict[str, Any] = {"uri": uri, "timeout": self.connection.timeout}
+        if lease is not None:
+            kwargs["dedicated"] = True
         if self.connection.token:
             kwargs["token"] = self.connection.token
         if self.connection.db_name:
