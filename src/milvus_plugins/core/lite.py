@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from milvus_plugins.core.errors import ConfigError, MilvusConnectionError
@@ -118,9 +119,21 @@ def _release(path: str) -> None:
             return
         with _GUARD:
             _SERVERS.pop(path, None)
-        from milvus_lite.server_manager import server_manager_instance
+        _stop(path)
 
-        server_manager_instance.release_server(path)
+
+def _stop(path: str) -> None:
+    from milvus_lite.server_manager import server_manager_instance
+
+    # grpc does not shut down the worker pool a server was given: its idle threads
+    # last until the pool is garbage-collected, which anything still referring to the
+    # server (a logged exception's traceback, say) postpones forever. Shut it down.
+    entry = getattr(server_manager_instance, "_servers", {}).get(path)
+    server_manager_instance.release_server(path)
+    state = getattr(entry[0], "_state", None) if isinstance(entry, tuple) and entry else None
+    pool = getattr(state, "thread_pool", None)
+    if isinstance(pool, ThreadPoolExecutor):
+        pool.shutdown(wait=False)
 
 
 def lease_count(path: str) -> int:
