@@ -59,7 +59,10 @@ def lite_store(uri: str, name: str = "docs") -> MilvusStore:
 
 def other_process_lists(uri: str) -> subprocess.CompletedProcess[str]:
     """Open the database in a fresh Python process (as the CLI or a second notebook would)."""
-    code = "import sys; from pymilvus import MilvusClient; print(MilvusClient(sys.argv[1]).list_collections())"
+    code = (
+        "import sys; from pymilvus import MilvusClient; "
+        "print(MilvusClient(sys.argv[1]).list_collections())"
+    )
     return subprocess.run(
         [sys.executable, "-c", code, uri], capture_output=True, text=True, timeout=120
     )

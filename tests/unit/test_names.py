@@ -70,11 +70,11 @@ def test_the_message_says_what_is_wrong(name: str, problem: str) -> None:
 def test_every_config_object_uses_the_rule(name: str) -> None:
     with pytest.raises(ConfigError, match="collection_name="):
         CollectionSpec(name=name)
-    with pytest.raises(ConfigError, match="field_names.text="):
+    with pytest.raises(ConfigError, match=r"field_names\.text="):
         FieldNames(text=name)
-    with pytest.raises(ConfigError, match="metadata_fields.name="):
+    with pytest.raises(ConfigError, match=r"metadata_fields\.name="):
         MetadataField(name=name, type="INT64")
-    with pytest.raises(ConfigError, match="metadata_fields.name="):
+    with pytest.raises(ConfigError, match=r"metadata_fields\.name="):
         CollectionSpec(name="c", metadata_fields={name: "INT64"})
     with pytest.raises(ConfigError, match="db_name="):
         ConnectionConfig(uri="http://localhost:19530", db_name=name)
