@@ -188,6 +188,18 @@ def test_closing_the_last_store_lets_another_process_open_the_database(tmp_path:
     assert lease_count(uri) == 0
 
 
+def test_a_store_used_again_after_close_reopens_its_database(tmp_path: Path) -> None:
+    uri = str(tmp_path / "again.db")
+    store = lite_store(uri)
+    store.upsert(records("r", 3))
+    store.close()  # the last store: the server stops
+    assert lease_count(uri) == 0
+    # A restarted server has the collection released: the store must load it again.
+    assert store.count() == 3
+    assert [h.id for h in store.search(vec(2), k=1)] == ["r2"]
+    store.close()
+
+
 def test_async_and_adapter_stores_release_the_database_when_closed(tmp_path: Path) -> None:
     uri = str(tmp_path / "adapters.db")
     embedding = DeterministicFakeEmbedding(size=DIM)

@@ -93,6 +93,7 @@ class AsyncMilvusStore:
             if entry is None:
                 self._forget_loops(lambda other: other.is_closed())
                 entry = self._clients[loop] = self._connect()
+                self.session.connected(entry[1])
         return entry[0]
 
     def _connect(self) -> tuple[Any, LiteLease | None]:

@@ -17,6 +17,7 @@ the database. (A server started outside this package on the same path, by a bare
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -31,11 +32,13 @@ __all__ = ["LiteLease", "acquire", "lease_count"]
 class _Server:
     uri: str
     leases: int = 0
+    generation: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 _SERVERS: dict[str, _Server] = {}
 _GUARD = threading.Lock()
+_STARTS = itertools.count(1)
 
 
 class LiteLease:
@@ -44,11 +47,14 @@ class LiteLease:
     Attributes:
         path: the absolute path of the database.
         uri: the server's local gRPC address (``http://127.0.0.1:<port>``), for clients.
+        generation: which start of the server this is (a restarted server has a new
+            one, and its collections must be loaded again).
     """
 
-    def __init__(self, path: str, uri: str) -> None:
+    def __init__(self, path: str, uri: str, generation: int) -> None:
         self.path = path
         self.uri = uri
+        self.generation = generation
         self._released = False
         self._lock = threading.Lock()
 
@@ -104,8 +110,9 @@ def acquire(path: str) -> LiteLease:
                     continue  # released and removed while we waited: start afresh
             if entry.leases == 0:
                 entry.uri = _start(path)
+                entry.generation = next(_STARTS)
             entry.leases += 1
-            return LiteLease(path, entry.uri)
+            return LiteLease(path, entry.uri, entry.generation)
 
 
 def _release(path: str) -> None:

@@ -56,6 +56,17 @@ class Session:
     capabilities: Capabilities | None = None
     exists: bool = False
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    lite_generation: int | None = field(default=None, repr=False)
+
+    def connected(self, lease: LiteLease | None) -> None:
+        """Note a new connection; one to a restarted Lite server must reopen the collection.
+
+        Closing the last store of a Milvus Lite database stops its server; a store used
+        again starts it afresh, where the collection is no longer loaded.
+        """
+        if lease is not None and lease.generation != self.lite_generation:
+            self.lite_generation = lease.generation
+            self.exists = False
 
     def client_kwargs(
         self, extra: Mapping[str, Any] | None = None, lease: LiteLease | None = None

@@ -275,6 +275,7 @@ class MilvusStore:
             with self.session.lock:
                 if self._client is None:
                     self._client, self._lease = self._connect()
+                    self.session.connected(self._lease)
         return self._client
 
     def _connect(self) -> tuple[Any, LiteLease | None]:
