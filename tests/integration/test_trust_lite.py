@@ -145,14 +145,17 @@ async def test_llama_gather_of_add_and_query_on_a_fresh_database(tmp_path: Path)
     await store.aclose()
 
 
-def test_separate_stores_on_one_path_written_from_threads(tmp_path: Path) -> None:
-    uri = str(tmp_path / "shared.db")
+def test_separate_stores_on_one_database_written_from_threads(
+    backend_uri: str, collection_name: str
+) -> None:
+    uri = backend_uri
     workers = 6
     barrier = threading.Barrier(workers)
     errors: list[BaseException] = []
 
     def work(worker: int) -> None:
-        with lite_store(uri) as store:  # each thread its own store object and session
+        # Each thread its own store object and session: all race to create the collection.
+        with lite_store(uri, collection_name) as store:
             barrier.wait()
             try:
                 store.upsert(records(f"w{worker}-", 5))
@@ -165,8 +168,9 @@ def test_separate_stores_on_one_path_written_from_threads(tmp_path: Path) -> Non
     for thread in threads:
         thread.join()
     assert errors == []
-    with lite_store(uri) as store:
+    with lite_store(uri, collection_name) as store:
         assert store.count() == workers * 5
+        store.drop()
     assert lease_count(uri) == 0
 
 
