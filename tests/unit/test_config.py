@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import Any
 
 import pytest
@@ -37,7 +38,8 @@ SECRET = "root:Sup3rS3cretPassw0rd"
 
 def test_connection_defaults_to_a_local_lite_file() -> None:
     config = ConnectionConfig()
-    assert config.uri == DEFAULT_URI == "./milvus.db"
+    assert DEFAULT_URI == "./milvus.db"
+    assert config.uri == os.path.abspath(DEFAULT_URI)  # resolved at construction
     assert config.is_lite
     assert config.token == ""
     assert config.timeout == 30.0
@@ -71,7 +73,7 @@ def test_explicit_arguments_win_over_the_environment(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("MILVUS_URI", "http://milvus.example:19530")
     monkeypatch.setenv("MILVUS_TOKEN", SECRET)
     config = ConnectionConfig.from_env(uri="./mine.db", token="")
-    assert config.uri == "./mine.db"
+    assert config.uri == os.path.abspath("./mine.db")
     assert config.token == ""
 
 

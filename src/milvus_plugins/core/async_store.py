@@ -1,19 +1,22 @@
 """The asynchronous store: the same methods as :class:`MilvusStore`, awaited.
 
 An :class:`AsyncMilvusStore` shares its sync twin's session (spec, capabilities,
-collection state), options and request builders; it owns an ``AsyncMilvusClient``
-created lazily on first use, inside the running event loop.
+collection state), options and request builders; it owns one ``AsyncMilvusClient`` per
+event loop, created lazily on first use inside that loop (a gRPC aio channel belongs to
+the loop it was made in, so a client from an earlier ``asyncio.run`` cannot be reused).
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import threading
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from pymilvus import AsyncMilvusClient
 
+from milvus_plugins.core import lite
 from milvus_plugins.core.arguments import id_list
 from milvus_plugins.core.batching import with_batch_rows
 from milvus_plugins.core.capabilities import Capabilities
@@ -25,6 +28,7 @@ from milvus_plugins.core.errors import (
     MilvusPluginsError,
 )
 from milvus_plugins.core.filters import Filter, and_, id_in
+from milvus_plugins.core.lite import LiteLease
 from milvus_plugins.core.mmr import select_mmr
 from milvus_plugins.core.ranking import Ranker
 from milvus_plugins.core.records import Record
@@ -56,6 +60,7 @@ from milvus_plugins.core.store import (
     _no_rows,
     check_offset,
     client_fuse,
+    created_elsewhere,
     deletion_filter,
     empty_when_dropped,
     plan_retrieval,
@@ -77,8 +82,10 @@ class AsyncMilvusStore:
     def __init__(self, store: MilvusStore) -> None:
         self.sync = store
         self.session = store.session
-        self._client: Any = None
-        self._connected = False
+        self._clients: dict[asyncio.AbstractEventLoop, tuple[Any, LiteLease | None]] = {}
+        self._clients_lock = threading.Lock()
+        # Event loops whose client has made its first (connecting) call.
+        self._connected: set[asyncio.AbstractEventLoop] = set()
 
     @property
     def spec(self) -> Any:
@@ -99,15 +106,53 @@ class AsyncMilvusStore:
 
     @property
     def client(self) -> Any:
-        """The ``AsyncMilvusClient`` (created on first access, inside the event loop)."""
-        if self._client is None:
-            self._client = AsyncMilvusClient(**self.session.client_kwargs(self.sync._client_kwargs))
-            self._connected = False
-        return self._client
+        """The ``AsyncMilvusClient`` of the running event loop (created on first access).
+
+        On Milvus Lite, starting the database's server (once per process) may block the
+        loop for a moment; the client holds a lease on it until :meth:`close`.
+        """
+        loop = asyncio.get_running_loop()
+        with self._clients_lock:
+            entry = self._clients.get(loop)
+            if entry is None:
+                self._forget_loops(lambda other: other.is_closed())
+                entry = self._clients[loop] = self._open_client()
+                self.session.connected(entry[1])
+        return entry[0]
+
+    def _open_client(self) -> tuple[Any, LiteLease | None]:
+        connection = self.session.connection
+        lease = lite.acquire(connection.uri) if connection.is_lite else None
+        try:
+            kwargs = self.session.client_kwargs(self.sync._client_kwargs, lease)
+            return AsyncMilvusClient(**kwargs), lease
+        except BaseException:
+            if lease is not None:
+                lease.release()
+            raise
+
+    def _forget_loops(self, which: Callable[[asyncio.AbstractEventLoop], bool]) -> None:
+        # A client of a loop that has ended cannot be closed (its channel needs that
+        # loop): drop it and give back its lease. Called with _clients_lock held.
+        for loop in [loop for loop in self._clients if which(loop)]:
+            _, lease = self._clients.pop(loop)
+            self._connected.discard(loop)
+            if lease is not None:
+                lease.release()
+
+    def release_ended_loops(self) -> None:
+        """Drop the clients of event loops that are no longer running (no I/O).
+
+        A sync ``close()`` of an adapter calls this after ``asyncio.run`` has returned,
+        so that the Milvus Lite server of the database can stop.
+        """
+        with self._clients_lock:
+            self._forget_loops(lambda loop: not loop.is_running())
 
     async def _connect(self) -> None:
         """Make the first call of this client (which connects) once, without retries."""
-        if self._connected:
+        loop = asyncio.get_running_loop()
+        if loop in self._connected:
             return
         try:
             version = await self._call(lambda: self.client.get_server_version(), retry=False)
@@ -117,7 +162,7 @@ class AsyncMilvusStore:
             version = None  # it answered (a server without the RPC): it is reachable
         if version is not None and self.session.capabilities is None:
             self.session.set_version(str(version))
-        self._connected = True
+        self._connected.add(loop)
 
     async def capabilities(self) -> Capabilities:
         """What the connected Milvus supports."""
@@ -129,11 +174,34 @@ class AsyncMilvusStore:
         return self.session.caps
 
     async def close(self) -> None:
-        """Close the async client."""
-        if self._client is not None:
-            client, self._client = self._client, None
-            self._connected = False
-            await client.close()
+        """Close the async clients (the store reconnects if used again).
+
+        The client of the running loop is closed; those of other loops are dropped. On
+        Milvus Lite the last client or store of a database to close stops its server.
+        """
+        loop = asyncio.get_running_loop()
+        with self._clients_lock:
+            entries, self._clients = self._clients, {}
+            self._connected.clear()
+        mine = entries.pop(loop, None)
+        try:
+            if mine is not None:
+                await mine[0].close()
+        finally:
+            for _, lease in [*entries.values(), *([mine] if mine else [])]:
+                if lease is not None:
+                    lease.release()
+
+    async def __aenter__(self) -> AsyncMilvusStore:
+        """Return the store; leaving the block closes it (and its sync twin)."""
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        """Close the async clients and the sync store."""
+        try:
+            await self.close()
+        finally:
+            self.sync.close()
 
     async def ensure_collection(
         self, dim: int | None = None, records: Sequence[Record] = ()
@@ -150,11 +218,7 @@ class AsyncMilvusStore:
             if await self._call(lambda: self.client.has_collection(name)):
                 await self._call(lambda: self.client.drop_collection(name))
         if await self._call(lambda: self.client.has_collection(name)):
-            description = await self._call(lambda: self.client.describe_collection(name))
-            index = await self._describe_dense_index(name)
-            session.adopt(description, index)
-            await self._call(lambda: self.client.load_collection(name))
-            return True
+            return await self._open_existing(name)
         if session.spec.dim is None and dim is None:
             return False
         if caps.is_lite:
@@ -164,17 +228,29 @@ class AsyncMilvusStore:
             return await asyncio.to_thread(self.sync.ensure_collection, dim, records)
         spec = session.spec_to_create(dim, records)
         assert spec is not None  # the dimension is known (checked above)
-        await self._call(
-            lambda: self.client.create_collection(
-                name,
-                schema=build_schema(spec, caps),
-                index_params=build_index_params(spec, caps),
-                consistency_level=spec.consistency.value,
-            ),
-            retry=False,
-        )
+        try:
+            await self._call(
+                lambda: self.client.create_collection(
+                    name,
+                    schema=build_schema(spec, caps),
+                    index_params=build_index_params(spec, caps),
+                    consistency_level=spec.consistency.value,
+                ),
+                retry=False,
+            )
+        except MilvusPluginsError as exc:
+            if not created_elsewhere(exc):
+                raise
+            return await self._open_existing(name)
         await self._call(lambda: self.client.load_collection(name))
         session.exists = True
+        return True
+
+    async def _open_existing(self, name: str) -> bool:
+        description = await self._call(lambda: self.client.describe_collection(name))
+        index = await self._describe_dense_index(name)
+        self.session.adopt(description, index)
+        await self._call(lambda: self.client.load_collection(name))
         return True
 
     async def _describe_dense_index(self, name: str) -> Mapping[str, Any] | None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -19,6 +18,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from milvus_plugins.core.errors import ConfigError
 from milvus_plugins.core.indexes import IndexConfig, SparseInvertedIndex, index_from_dict
+from milvus_plugins.core.names import check_name
 from milvus_plugins.core.types import ConsistencyLevel, MetricType, ScalarType, SparseMode
 
 __all__ = [
@@ -31,15 +31,6 @@ __all__ = [
 ]
 
 DEFAULT_URI = "./milvus.db"
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
-
-
-def _check_name(kind: str, name: str) -> None:
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise ConfigError(
-            f"{kind}={name!r} is not a valid Milvus name; use letters, digits and underscores, "
-            "starting with a letter or underscore (at most 255 characters)."
-        )
 
 
 def strip_userinfo(uri: str) -> str:
@@ -62,9 +53,11 @@ class ConnectionConfig:
 
     Attributes:
         uri: a path ending in ``.db`` (embedded Milvus Lite, the default ``./milvus.db``),
-            ``http://host:19530`` for a server or cluster, or a Zilliz Cloud endpoint.
+            ``http://host:19530`` for a server or cluster, or a Zilliz Cloud endpoint. A
+            relative Lite path is made absolute here, against the working directory at
+            construction (a later ``os.chdir`` does not move the database).
         token: ``"user:password"`` or an API key; never shown in a repr or message.
-        db_name: the Milvus database (``""`` is the server's default).
+        db_name: the Milvus database (``""`` is the server's default); a Milvus name.
         timeout: seconds for each call (and for connecting).
     """
 
@@ -78,6 +71,12 @@ class ConnectionConfig:
             raise ConfigError("uri must be a non-empty string such as './milvus.db'.")
         if self.timeout is not None and self.timeout <= 0:
             raise ConfigError(f"timeout={self.timeout!r} must be positive seconds or None.")
+        if self.db_name != "":
+            check_name("db_name", self.db_name)
+        if self.is_lite:
+            # Resolve now: pymilvus would resolve it at the first connection, after any
+            # chdir in between, and open (or create) a database somewhere else.
+            object.__setattr__(self, "uri", os.path.abspath(self.uri))
 
     @classmethod
     def from_env(
@@ -153,7 +152,7 @@ class FieldNames:
     def __post_init__(self) -> None:
         values = [getattr(self, f.name) for f in fields(self)]
         for f in fields(self):
-            _check_name(f"field_names.{f.name}", getattr(self, f.name))
+            check_name(f"field_names.{f.name}", getattr(self, f.name))
         if len(set(values)) != len(values):
             raise ConfigError(f"field names must be distinct; got {values}.")
 
@@ -183,7 +182,7 @@ class MetadataField:
     index: bool = True
 
     def __post_init__(self) -> None:
-        _check_name("metadata_fields.name", self.name)
+        check_name("metadata_fields.name", self.name)
         kind = ScalarType.parse(self.type, field=f"metadata_fields[{self.name!r}].type")
         object.__setattr__(self, "type", kind)
         if kind is ScalarType.ARRAY:
@@ -287,7 +286,7 @@ class CollectionSpec:
     infer_metadata_fields: bool = False
 
     def __post_init__(self) -> None:
-        _check_name("collection_name", self.name)
+        check_name("collection_name", self.name)
         if self.dim is not None and (
             isinstance(self.dim, bool)
             or not isinstance(self.dim, int)

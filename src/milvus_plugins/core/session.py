@@ -17,6 +17,7 @@ from milvus_plugins.core.capabilities import Capabilities, detect_capabilities
 from milvus_plugins.core.config import CollectionSpec, ConnectionConfig
 from milvus_plugins.core.errors import ConfigError
 from milvus_plugins.core.inference import infer_metadata_fields
+from milvus_plugins.core.lite import LiteLease
 from milvus_plugins.core.records import Record
 from milvus_plugins.core.schema import check_existing, spec_from_existing
 
@@ -55,10 +56,31 @@ class Session:
     capabilities: Capabilities | None = None
     exists: bool = False
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    lite_generation: int | None = field(default=None, repr=False)
 
-    def client_kwargs(self, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """Keyword arguments for ``MilvusClient``/``AsyncMilvusClient``."""
-        kwargs: dict[str, Any] = {"uri": self.connection.uri, "timeout": self.connection.timeout}
+    def connected(self, lease: LiteLease | None) -> None:
+        """Note a new connection; one to a restarted Lite server must reopen the collection.
+
+        Closing the last store of a Milvus Lite database stops its server; a store used
+        again starts it afresh, where the collection is no longer loaded.
+        """
+        if lease is not None and lease.generation != self.lite_generation:
+            self.lite_generation = lease.generation
+            self.exists = False
+
+    def client_kwargs(
+        self, extra: Mapping[str, Any] | None = None, lease: LiteLease | None = None
+    ) -> dict[str, Any]:
+        """Keyword arguments for ``MilvusClient``/``AsyncMilvusClient``.
+
+        With the ``lease`` of a Milvus Lite server, the client connects to that server's
+        address on a connection of its own (``dedicated``), so that closing the client
+        closes its channel rather than leaving it to a server that is about to stop.
+        """
+        uri = lease.uri if lease is not None else self.connection.uri
+        kwargs: dict[str, Any] = {"uri": uri, "timeout": self.connection.timeout}
+        if lease is not None:
+            kwargs["dedicated"] = True
         if self.connection.token:
             kwargs["token"] = self.connection.token
         if self.connection.db_name:

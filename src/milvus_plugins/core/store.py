@@ -21,6 +21,7 @@ from typing import Any, TypeVar, cast
 
 from pymilvus import MilvusClient
 
+from milvus_plugins.core import lite
 from milvus_plugins.core.arguments import as_list, id_list
 from milvus_plugins.core.batching import WriteOptions, plan_batches, with_batch_rows
 from milvus_plugins.core.capabilities import Capabilities
@@ -43,7 +44,9 @@ from milvus_plugins.core.filters import (
     is_match_all,
     is_match_none,
 )
+from milvus_plugins.core.lite import LiteLease
 from milvus_plugins.core.mmr import select_mmr
+from milvus_plugins.core.names import check_name
 from milvus_plugins.core.ranking import (
     RRF,
     Ranker,
@@ -81,6 +84,7 @@ __all__ = [
     "HybridOptions",
     "MilvusStore",
     "client_fuse",
+    "created_elsewhere",
     "deletion_filter",
     "empty_when_dropped",
     "write_lock",
@@ -223,6 +227,15 @@ def _no_hits_per_vector(_store: Any, vectors: Sequence[Any], *_: Any, **__: Any)
     return [[] for _ in vectors]
 
 
+def created_elsewhere(exc: BaseException) -> bool:
+    """Whether a failed ``create_collection`` means another client created it first.
+
+    Then the collection is opened and checked against the spec like any existing one.
+    """
+    text = str(exc).lower()
+    return "already exist" in text or "file exists" in text
+
+
 def _delete_count(result: Any) -> int:
     if isinstance(result, Mapping):
         return int(result.get("delete_count", 0))
@@ -349,6 +362,7 @@ class MilvusStore:
         self.sparse_encoder = sparse_encoder
         self._client_kwargs = dict(client_kwargs or {})
         self._client: Any = None
+        self._lease: LiteLease | None = None
 
     # -- connection -----------------------------------------------------------------
 
@@ -362,13 +376,28 @@ class MilvusStore:
 
     @property
     def client(self) -> Any:
-        """The underlying ``pymilvus.MilvusClient`` (connects on first access)."""
+        """The underlying ``pymilvus.MilvusClient`` (connects on first access).
+
+        On Milvus Lite the connection holds a lease on the database's server (see
+        :mod:`milvus_plugins.core.lite`) until :meth:`close`.
+        """
         if self._client is None:
             with self.session.lock:
                 if self._client is None:
-                    kwargs = self.session.client_kwargs(self._client_kwargs)
-                    self._client = self._call(lambda: MilvusClient(**kwargs), retry=False)
+                    self._client, self._lease = self._connect()
+                    self.session.connected(self._lease)
         return self._client
+
+    def _connect(self) -> tuple[Any, LiteLease | None]:
+        connection = self.session.connection
+        lease = lite.acquire(connection.uri) if connection.is_lite else None
+        kwargs = self.session.client_kwargs(self._client_kwargs, lease)
+        try:
+            return self._call(lambda: MilvusClient(**kwargs), retry=False), lease
+        except BaseException:
+            if lease is not None:
+                lease.release()
+            raise
 
     @property
     def capabilities(self) -> Capabilities:
@@ -399,18 +428,29 @@ class MilvusStore:
             raise
 
     def close(self) -> None:
-        """Close the client connection (the store reconnects if used again)."""
-        if self._client is not None:
+        """Close the client connection (the store reconnects if used again).
+
+        On Milvus Lite, the last store of a database to close stops its server: its
+        threads end and other processes can open the database.
+        """
+        with self.session.lock:
             client, self._client = self._client, None
-            try:
+            lease, self._lease = self._lease, None
+        try:
+            if client is not None:
                 client.close()
-            except Exception as exc:  # closing a dead connection must not mask the cause
-                raise self.translate(exc) from exc
+        except Exception as exc:  # closing a dead connection must not mask the cause
+            raise self.translate(exc) from exc
+        finally:
+            if lease is not None:
+                lease.release()
 
     def __enter__(self) -> MilvusStore:
+        """Return the store; leaving the block closes it."""
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Close the store."""
         self.close()
 
     # -- collection lifecycle ---------------------------------------------------------
@@ -443,28 +483,39 @@ class MilvusStore:
                 if self._call(lambda: self.client.has_collection(name)):
                     self._call(lambda: self.client.drop_collection(name))
             if self._call(lambda: self.client.has_collection(name)):
-                description = self._call(lambda: self.client.describe_collection(name))
-                index = self._describe_dense_index(name)
-                session.adopt(description, index)
-                self._call(lambda: self.client.load_collection(name))
-                return True
+                return self._open_existing(name)
             spec = session.spec_to_create(dim, records)
             if spec is None:
                 return False
-            schema = build_schema(spec, caps)
-            index_params = build_index_params(spec, caps)
-            self._call(
-                lambda: self.client.create_collection(
-                    name,
-                    schema=schema,
-                    index_params=index_params,
-                    consistency_level=spec.consistency.value,
-                ),
-                retry=False,
-            )
+            # Other stores on the same Lite database create under the same lock (Lite
+            # races on the directory otherwise); whoever comes second opens and checks.
+            with write_lock(session.connection):
+                if self._call(lambda: self.client.has_collection(name)):
+                    return self._open_existing(name)
+                try:
+                    self._call(
+                        lambda: self.client.create_collection(
+                            name,
+                            schema=build_schema(spec, caps),
+                            index_params=build_index_params(spec, caps),
+                            consistency_level=spec.consistency.value,
+                        ),
+                        retry=False,
+                    )
+                except MilvusPluginsError as exc:
+                    if not created_elsewhere(exc):
+                        raise
+                    return self._open_existing(name)
             self._call(lambda: self.client.load_collection(name))
             session.exists = True
             return True
+
+    def _open_existing(self, name: str) -> bool:
+        description = self._call(lambda: self.client.describe_collection(name))
+        index = self._describe_dense_index(name)
+        self.session.adopt(description, index)
+        self._call(lambda: self.client.load_collection(name))
+        return True
 
     def _describe_dense_index(self, name: str) -> Mapping[str, Any] | None:
         field = self.spec.fields.vector
@@ -528,7 +579,13 @@ class MilvusStore:
         self._call(lambda: self.client.release_collection(self.spec.name))
 
     def create_partition(self, name: str) -> None:
-        """Create a partition (not allowed when the spec has a partition key)."""
+        """Create a partition (not allowed when the spec has a partition key).
+
+        Raises:
+            ConfigError: ``name`` is not a valid Milvus name (checked before any call:
+                Milvus Lite would turn it into a path).
+        """
+        check_name("partition name", name)
         self._require()
         self._call(lambda: self.client.create_partition(self.spec.name, name))
 
@@ -538,7 +595,13 @@ class MilvusStore:
         return list(self._call(lambda: self.client.list_partitions(self.spec.name)))
 
     def drop_partition(self, name: str) -> None:
-        """Release and drop a partition."""
+        """Release and drop a partition.
+
+        Raises:
+            ConfigError: ``name`` is not a valid Milvus name (checked before any call:
+                Milvus Lite would delete the directory it names).
+        """
+        check_name("partition name", name)
         self._require()
         if not self.capabilities.is_lite:
             # Milvus Lite has no partition-level release (UNIMPLEMENTED) and drops a

@@ -8,7 +8,6 @@ parameters, expressions, escaping, fusion and scores all live in the core.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -337,8 +336,7 @@ class MilvusVectorStore(VectorStore):
             sparse_encoder=encoder,
             client_kwargs=client_kwargs,
         )
-        self._async: AsyncMilvusStore | None = None
-        self._async_loop: asyncio.AbstractEventLoop | None = None
+        self._async = AsyncMilvusStore(self._store)  # one client per event loop inside
 
     # -- properties -------------------------------------------------------------------
 
@@ -370,23 +368,39 @@ class MilvusVectorStore(VectorStore):
         return self._mode
 
     def _astore(self) -> AsyncMilvusStore:
-        # The async client belongs to the event loop it was created in: make one per loop.
-        loop = asyncio.get_running_loop()
-        if self._async is None or self._async_loop is not loop:
-            self._async = AsyncMilvusStore(self._store)
-            self._async_loop = loop
         return self._async
 
     def close(self) -> None:
-        """Close the sync client connection (it reconnects if the store is used again)."""
+        """Close the connections (the store reconnects if used again).
+
+        Closes the sync client and drops the async clients of event loops that have
+        ended; on Milvus Lite the last store of a database to close stops its server.
+        """
+        self._async.release_ended_loops()
         self._store.close()
 
     async def aclose(self) -> None:
-        """Close the connections (the async client of the running loop, and the sync one)."""
-        if self._async is not None and self._async_loop is asyncio.get_running_loop():
+        """Close the connections: the async clients and the sync one."""
+        try:
             await self._async.close()
-        self._async = None
-        self._store.close()
+        finally:
+            self._store.close()
+
+    def __enter__(self) -> Self:
+        """Return the store; leaving the block closes it."""
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Close the store."""
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        """Return the store; leaving the block closes it."""
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        """Close the store."""
+        await self.aclose()
 
     # -- constructors ------------------------------------------------------------------
 

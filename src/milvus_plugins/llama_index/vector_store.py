@@ -17,7 +17,6 @@ Example:
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +30,7 @@ from llama_index.core.vector_stores.types import (
     VectorStoreQueryMode,
     VectorStoreQueryResult,
 )
+from typing_extensions import Self
 
 from milvus_plugins.core.arguments import id_list
 from milvus_plugins.core.async_store import AsyncMilvusStore
@@ -353,7 +353,6 @@ class MilvusVectorStore(BasePydanticVectorStore):
     _store: MilvusStore = PrivateAttr()
     _ranker: Ranker | None = PrivateAttr(default=None)
     _async_store: AsyncMilvusStore | None = PrivateAttr(default=None)
-    _async_loop: asyncio.AbstractEventLoop | None = PrivateAttr(default=None)
 
     def __init__(
         self,
@@ -437,7 +436,6 @@ class MilvusVectorStore(BasePydanticVectorStore):
         self._store = store
         self._ranker = ranker
         self._async_store = None
-        self._async_loop = None
         return self
 
     @classmethod
@@ -472,13 +470,46 @@ class MilvusVectorStore(BasePydanticVectorStore):
 
     @property
     def async_store(self) -> AsyncMilvusStore:
-        """The async core store for the running event loop (created on first use)."""
-        loop = asyncio.get_running_loop()
-        if self._async_store is None or self._async_loop is not loop:
-            # A grpc.aio channel belongs to the loop it was made in: one per loop.
+        """The async core store (created on first use; one client per event loop)."""
+        if self._async_store is None:
+            # It keeps one async client per event loop (a grpc.aio channel belongs to
+            # the loop it was made in).
             self._async_store = AsyncMilvusStore(self._store)
-            self._async_loop = loop
         return self._async_store
+
+    def close(self) -> None:
+        """Close the connections (the store reconnects if used again).
+
+        Closes the sync client and drops the async clients of event loops that have
+        ended; on Milvus Lite the last store of a database to close stops its server.
+        """
+        if self._async_store is not None:
+            self._async_store.release_ended_loops()
+        self._store.close()
+
+    async def aclose(self) -> None:
+        """Close the connections: the async clients and the sync one."""
+        try:
+            if self._async_store is not None:
+                await self._async_store.close()
+        finally:
+            self._store.close()
+
+    def __enter__(self) -> Self:
+        """Return the store; leaving the block closes it."""
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Close the store."""
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        """Return the store; leaving the block closes it."""
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        """Close the store."""
+        await self.aclose()
 
     @property
     def aclient(self) -> Any:

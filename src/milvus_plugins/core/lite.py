@@ -1,0 +1,213 @@
+"""The Milvus Lite servers of this process: started once per database, released by the last user.
+
+pymilvus starts Milvus Lite itself when a client is given a ``.db`` path, through
+``milvus_lite.server_manager.server_manager_instance``. That start is not atomic: two
+clients created at once on a fresh path (a sync client in a worker thread and an async
+client on the event loop) both try to open the database, and the loser fails with
+"Open local milvus failed". Nothing ever stops the server either, so the database stays
+locked against other processes until this one exits.
+
+Here every start goes through one lock per absolute path and is counted: each client
+holds a :class:`LiteLease`, created by :func:`acquire`, and points at the server's
+local gRPC address instead of the ``.db`` path. When the last lease on a path is
+released the server is stopped, which frees its threads, its sockets and the lock on
+the database. (A server started outside this package on the same path, by a bare
+``MilvusClient("x.db")``, is the same server and is stopped with it.)
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from milvus_plugins.core.errors import ConfigError, MilvusConnectionError
+
+__all__ = ["LiteLease", "acquire", "lease_count"]
+
+
+@dataclass
+class _Server:
+    uri: str
+    leases: int = 0
+    generation: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_SERVERS: dict[str, _Server] = {}
+_GUARD = threading.Lock()
+_STARTS = itertools.count(1)
+
+
+class LiteLease:
+    """One holder's claim on the Milvus Lite server of a database path.
+
+    Attributes:
+        path: the absolute path of the database.
+        uri: the server's local gRPC address (``http://127.0.0.1:<port>``), for clients.
+        generation: which start of the server this is (a restarted server has a new
+            one, and its collections must be loaded again).
+    """
+
+    def __init__(self, path: str, uri: str, generation: int) -> None:
+        self.path = path
+        self.uri = uri
+        self.generation = generation
+        self._released = False
+        self._lock = threading.Lock()
+
+    def release(self) -> None:
+        """Give the claim back; the last one on the path stops the server. Idempotent."""
+        with self._lock:
+            if self._released:
+                return
+            self._released = True
+        _release(self.path)
+
+    def __repr__(self) -> str:
+        state = "released" if self._released else "held"
+        return f"LiteLease(path={self.path!r}, uri={self.uri!r}, {state})"
+
+
+def _entry(path: str) -> _Server:
+    with _GUARD:
+        entry = _SERVERS.get(path)
+        if entry is None:
+            entry = _SERVERS[path] = _Server(uri="")
+        return entry
+
+
+def acquire(path: str) -> LiteLease:
+    """Start (or reuse) the Milvus Lite server of the database at ``path``.
+
+    Blocks while another thread starts the same database (tens of milliseconds).
+
+    Args:
+        path: the ``.db`` path (made absolute here).
+
+    Returns:
+        A lease whose ``uri`` a ``MilvusClient``/``AsyncMilvusClient`` connects to.
+
+    Raises:
+        ConfigError: the directory that should hold the database does not exist.
+        MilvusConnectionError: the database could not be opened; when another process
+            holds it, the message says so and what to do.
+    """
+    path = os.path.abspath(path)
+    parent = os.path.dirname(path)
+    if not os.path.isdir(parent):
+        raise ConfigError(
+            f"uri={path!r}: the directory {parent!r} does not exist; create it first "
+            "(Milvus Lite creates the database, not the directories above it)."
+        )
+    while True:
+        entry = _entry(path)
+        with entry.lock:
+            with _GUARD:
+                if _SERVERS.get(path) is not entry:
+                    continue  # released and removed while we waited: start afresh
+            if entry.leases == 0:
+                entry.uri = _start(path)
+                entry.generation = next(_STARTS)
+            entry.leases += 1
+            return LiteLease(path, entry.uri, entry.generation)
+
+
+def _release(path: str) -> None:
+    with _GUARD:
+        entry = _SERVERS.get(path)
+    if entry is None:
+        return
+    with entry.lock:
+        entry.leases -= 1
+        if entry.leases > 0:
+            return
+        with _GUARD:
+            _SERVERS.pop(path, None)
+        _stop(path)
+
+
+def _stop(path: str) -> None:
+    from milvus_lite.server_manager import server_manager_instance
+
+    # grpc does not shut down the worker pool a server was given: its idle threads
+    # last until the pool is garbage-collected, which anything still referring to the
+    # server (a logged exception's traceback, say) postpones forever. Shut it down.
+    entry = getattr(server_manager_instance, "_servers", {}).get(path)
+    server_manager_instance.release_server(path)
+    state = getattr(entry[0], "_state", None) if isinstance(entry, tuple) and entry else None
+    pool = getattr(state, "thread_pool", None)
+    if isinstance(pool, ThreadPoolExecutor):
+        pool.shutdown(wait=False)
+
+
+def lease_count(path: str) -> int:
+    """How many leases are held on the database at ``path`` in this process."""
+    with _GUARD:
+        entry = _SERVERS.get(os.path.abspath(path))
+    return entry.leases if entry is not None else 0
+
+
+def _start(path: str) -> str:
+    try:
+        from milvus_lite.server_manager import server_manager_instance
+    except ImportError as exc:  # pragma: no cover - milvus-lite is a dependency
+        raise ConfigError(
+            f"uri={path!r} names a Milvus Lite database, which needs the milvus-lite "
+            "package: pip install milvus-lite."
+        ) from exc
+    uri = server_manager_instance.start_and_get_uri(path)
+    if uri is not None:
+        return str(uri)
+    holder = _lock_holder(path)
+    if holder is None:
+        raise MilvusConnectionError(
+            f"Milvus Lite could not open the database {path!r} (its log says why); check "
+            "that the path is a Milvus Lite database directory you can write to."
+        )
+    who = "this process (a client not made by milvus-plugins)"
+    if holder != os.getpid():
+        who = f"another process (pid {holder})" if holder > 0 else "another process"
+    raise MilvusConnectionError(
+        f"the Milvus Lite database {path!r} is in use by {who}: Milvus Lite lets only one "
+        "process open a database at a time. Close it there (stop that program, notebook "
+        "kernel or CLI command, or close() its stores), or use another path."
+    )
+
+
+def _lock_holder(path: str) -> int | None:
+    """The pid holding the database's ``LOCK`` file (``-1``: held, pid unknown), or ``None``."""
+    lock_file = os.path.join(path, "LOCK")
+    try:
+        inode = os.stat(lock_file).st_ino
+    except OSError:
+        return None
+    try:
+        with open("/proc/locks", encoding="ascii") as table:
+            for line in table:
+                # "1: FLOCK  ADVISORY  WRITE 4242 08:01:1234567 0 EOF"
+                parts = line.split()
+                if len(parts) > 5 and parts[1] == "FLOCK" and parts[5].endswith(f":{inode}"):
+                    return int(parts[4])
+    except (OSError, ValueError):
+        pass
+    return -1 if _flock_is_held(lock_file) else None
+
+
+def _flock_is_held(lock_file: str) -> bool:
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no probe, report as held
+        return True
+    fd = os.open(lock_file, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
