@@ -130,17 +130,18 @@ def cmd_ingest(args: argparse.Namespace, out: TextIO) -> int:
         chunks = chunk_text(text, size=args.chunk_size, overlap=overlap)
         if not chunks:
             continue
-        vectors = embedder.embed(chunks)
         records = [
             Record(
                 id=content_id(f"{source}#{i}", {"text": text}),
                 text=text,
-                vector=vector,
                 metadata={"source": source, "chunk": i},
                 doc_id=source,
             )
-            for i, (text, vector) in enumerate(zip(chunks, vectors, strict=True))
+            for i, text in enumerate(chunks)
         ]
+        store.validate_before_embedding(records)  # e.g. an undecodable file name
+        for record, vector in zip(records, embedder.embed(chunks), strict=True):
+            record.vector = vector
         ids = store.upsert(records, progress=args.progress)
         # Chunks of an earlier version of this file that no longer exist are removed.
         stale: Filter = and_(doc_id_in([source]), not_(id_in(ids)))

@@ -121,7 +121,7 @@ BAD_RECORDS: list[tuple[list[Record], str]] = [
     ([rec(id="x" * 513)], "longer than 512"),
     ([rec(metadata={"year": "2001"})], "must be an integer"),
     ([rec(metadata={"year": True})], "must be an integer"),
-    ([rec(metadata={"score": "high"})], "must be a number"),
+    ([rec(metadata={"score": "high"})], "must be a float"),
     ([rec(metadata={"ok": 1})], "must be a bool"),
     ([rec(metadata={"genre": "toolong"})], "max_length=5"),
     ([rec(metadata={"tags": "x"})], "must be a list"),
@@ -152,7 +152,7 @@ def test_client_sparse_collection_needs_sparse_vectors() -> None:
 def test_valid_records_pass() -> None:
     validate_records(
         [
-            rec(id="a", metadata={"year": 2001, "score": 1, "ok": False, "tags": ("x",)}),
+            rec(id="a", metadata={"year": 2001, "score": 1.0, "ok": False, "tags": ("x",)}),
             rec(id="b", metadata={"nested": {"a": [1, None, "é"]}, "genre": None}),
         ],
         SPEC,
