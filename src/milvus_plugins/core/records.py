@@ -112,7 +112,8 @@ _NOT_FLOAT32 = (
 )
 _ZERO_COSINE = (
     "vector is all zeros, which has no direction under the COSINE metric (its similarity "
-    "to anything is undefined); drop the item, or fix the embedding"
+    "to anything is undefined, and it would rank arbitrarily); fix the embedding (empty or "
+    "padding-only input often embeds to zeros), or use metric L2 or IP"
 )
 
 
@@ -143,10 +144,9 @@ def validate_dense(
             "use the same embedding model the collection was created with."
         )
     # One reduction finds NaN (max is NaN, and NaN <= x is false), inf and float32 overflow.
-    peak = float(np.abs(array).max())
-    if not peak <= _FLOAT32_MAX:
+    if not float(np.abs(array).max()) <= _FLOAT32_MAX:  # NaN <= x is false too
         raise InvalidInputError(f"{where}: {_NOT_FLOAT32}.")
-    if nonzero and not peak > _ZERO_BELOW:
+    if nonzero and not float(np.dot(array, array)) > 0:
         raise InvalidInputError(f"{where}: {_ZERO_COSINE}.")
     return array.astype(np.float32).tolist()  # type: ignore[no-any-return]
 
@@ -176,36 +176,45 @@ def _surrogate_error(
     )
 
 
-def _walk_json(value: Any, depth: int, limit: int, where: str, path: str) -> None:
+def _walk_json(value: Any, limit: int, where: str, name: str, path: tuple[Any, ...] = ()) -> None:
     """Check a nested metadata value: str keys, int64 ints, at most ``limit`` levels.
 
     Only containers are walked (scalars are checked where they sit), so flat metadata
-    costs one type test per value.
+    costs two type tests per value. ``path`` holds the keys leading to ``value``.
     """
-    if depth > limit:
+    if len(path) >= limit:
         raise InvalidInputError(
-            f"{where}: {path} nests deeper than {limit} levels (or contains itself); "
-            f"flatten it: deeper JSON breaks every filtered search on the collection."
+            f"{where}: {_path(name, path)} nests deeper than {limit} levels of dicts and "
+            f"lists (or contains itself); flatten it: deeper JSON breaks every filtered "
+            "search and delete on the collection (Milvus Lite)."
         )
     is_dict = isinstance(value, Mapping)
     for key, item in value.items() if is_dict else enumerate(value):
         if is_dict and not isinstance(key, str):
             raise InvalidInputError(
-                f"{where}: {path} has the key {key!r} of type {type(key).__name__}; JSON keys "
-                "are strings (it would come back as a string and could collide with one); "
-                "convert it with str() yourself."
+                f"{where}: {_path(name, path)} has the key {key!r} of type "
+                f"{type(key).__name__}; JSON keys are strings (it would come back as a "
+                "string, and could collide with one): convert it with str() yourself."
             )
         if isinstance(item, (dict, list, tuple)):
-            _walk_json(item, depth + 1, limit, where, f"{path}[{key!r}]")
+            _walk_json(item, limit, where, name, (*path, key))
         elif isinstance(item, int) and not _INT64_MIN <= item <= _INT64_MAX:
-            raise _int_range_error(where, f"{path}[{key!r}]", item)
+            raise _int_range_error(where, _path(name, (*path, key)), item)
+
+
+def _path(name: str, keys: tuple[Any, ...]) -> str:
+    """``metadata['a'][0]``, shortened in the middle when deep."""
+    parts = [f"[{key!r}]" for key in keys]
+    if len(parts) > 6:
+        parts = [*parts[:3], "...", *parts[-2:]]
+    return name + "".join(parts)
 
 
 def _int_range_error(where: str, path: str, value: int) -> InvalidInputError:
     return InvalidInputError(
-        f"{where}: {path}={value} is outside the int64 range [-2**63, 2**63 - 1] that Milvus "
-        "stores integers in (it would come back as a float, or not be comparable in a "
-        "filter); store it as a string."
+        f"{where}: {path}={value} is outside the int64 range [-2**63, 2**63 - 1]; Milvus "
+        "compares integers as int64 (on Milvus Lite one such value breaks every filter on "
+        "its key) and returns ints beyond 2**64 as floats: store it as a string."
     )
 
 
@@ -332,11 +341,11 @@ def validate_record(
     for decl in spec.declared_fields:
         if decl.name in record.metadata and record.metadata[decl.name] is not None:
             _check_declared(record.metadata[decl.name], decl, where)
-    _walk_json(record.metadata, 1, MAX_METADATA_DEPTH, where, "metadata")
+    _walk_json(record.metadata, MAX_METADATA_DEPTH, where, "metadata")
     if record.extra:
         # Framework data (e.g. LlamaIndex relationships) wraps user metadata a few levels
         # deep: it gets twice the room.
-        _walk_json(record.extra, 1, 2 * MAX_METADATA_DEPTH, where, "extra")
+        _walk_json(record.extra, 2 * MAX_METADATA_DEPTH, where, "extra")
     if check_json:
         _check_json(record.metadata, where, "metadata")
         _check_json(record.extra, where, "extra")
@@ -408,8 +417,10 @@ def _json_serialisable(records: Sequence[Record]) -> bool:
     return True
 
 
-# An all-zero float32 vector: every component below half the smallest float32 subnormal.
-_ZERO_BELOW = float(np.finfo(np.float32).smallest_subnormal) / 2
+def _squared_norms(array: np.ndarray) -> np.ndarray:
+    """Each row's squared norm, in one pass without a temporary array."""
+    norms: np.ndarray = np.einsum("ij,ij->i", array, array)
+    return norms
 
 
 def _checked_vectors(
@@ -431,12 +442,11 @@ def _checked_vectors(
         return None
     if array.ndim != 2 or array.shape[1] == 0 or (dim is not None and array.shape[1] != dim):
         return None
-    # Each vector's largest magnitude, in one pass: NaN (never <= anything), inf and
-    # values that overflow float32 fail the first test; all-zero vectors the second.
-    peaks = np.abs(array).max(axis=1)
-    if not (peaks <= _FLOAT32_MAX).all():
+    # Two reductions find NaN (it propagates, and NaN <= x is false), inf and values that
+    # overflow float32; a third, only under COSINE, finds all-zero vectors.
+    if not (array.max() <= _FLOAT32_MAX and array.min() >= -_FLOAT32_MAX):
         return None
-    if nonzero and not (peaks > _ZERO_BELOW).all():
+    if nonzero and not (_squared_norms(array) > 0).all():
         return None
     if plain:
         return vectors  # type: ignore[return-value]
