@@ -188,18 +188,26 @@ def _walk_json(value: Any, limit: int, where: str, name: str, path: tuple[Any, .
             f"lists (or contains itself); flatten it: deeper JSON breaks every filtered "
             "search and delete on the collection (Milvus Lite)."
         )
-    is_dict = isinstance(value, Mapping)
+    # Only metadata (a Mapping) and dicts, lists and tuples get here.
+    is_dict = not isinstance(value, (list, tuple))
     for key, item in value.items() if is_dict else enumerate(value):
-        if is_dict and not isinstance(key, str):
+        if is_dict and type(key) is not str and not isinstance(key, str):
             raise InvalidInputError(
                 f"{where}: {_path(name, path)} has the key {key!r} of type "
                 f"{type(key).__name__}; JSON keys are strings (it would come back as a "
                 "string, and could collide with one): convert it with str() yourself."
             )
+        kind = type(item)
+        if kind in _PLAIN_SCALARS:
+            continue
         if isinstance(item, (dict, list, tuple)):
             _walk_json(item, limit, where, name, (*path, key))
         elif isinstance(item, int) and not _INT64_MIN <= item <= _INT64_MAX:
             raise _int_range_error(where, _path(name, (*path, key)), item)
+
+
+_PLAIN_SCALARS = frozenset({str, float, bool, type(None)})
+"""Types whose values the walk need not look at (JSON checks floats for NaN)."""
 
 
 def _path(name: str, keys: tuple[Any, ...]) -> str:
