@@ -300,27 +300,36 @@ def cmd_ingest(args: argparse.Namespace, out: TextIO) -> int:
         source: chunk_text(text, size=args.chunk_size, overlap=overlap)
         for source, text in texts.items()
     }
+    # Every record is built and checked before anything is embedded or written (e.g.
+    # an undecodable file name): a spec without a dimension is enough for that, no I/O.
+    unchecked = MilvusStore(
+        CollectionSpec(name=args.collection, sparse="bm25"), connection=connection
+    )
+    batches: list[tuple[str, list[str], list[Record]]] = []
+    for source, chunks in chunked.items():
+        records = [
+            Record(
+                id=content_id(f"{source}#{i}", {"text": text}),
+                text=text,
+                metadata={"source": source, "chunk": i},
+                doc_id=source,
+            )
+            for i, text in enumerate(chunks)
+        ]
+        unchecked.validate_before_embedding(records)
+        if records:
+            batches.append((source, chunks, records))
     embedder = load_embedder(args.embedding)
     store: MilvusStore | None = None
     total = 0
-    for source, chunks in chunked.items():
-        if not chunks:
-            continue
+    for source, chunks, records in batches:
         vectors = embedder.embed(chunks)
         if store is None:
             spec = CollectionSpec(name=args.collection, dim=len(vectors[0]), sparse="bm25")
             store = MilvusStore(spec, connection=connection, drop_old=args.drop)
             store.ensure_collection(len(vectors[0]))  # a mismatch raises before any write
-        records = [
-            Record(
-                id=content_id(f"{source}#{i}", {"text": text}),
-                text=text,
-                vector=vector,
-                metadata={"source": source, "chunk": i},
-                doc_id=source,
-            )
-            for i, (text, vector) in enumerate(zip(chunks, vectors, strict=True))
-        ]
+        for record, vector in zip(records, vectors, strict=True):
+            record.vector = vector
         ids = store.upsert(records, progress=args.progress)
         # Chunks of an earlier version of this file that no longer exist are removed.
         stale: Filter = and_(doc_id_in([source]), not_(id_in(ids)))

@@ -121,7 +121,7 @@ BAD_RECORDS: list[tuple[list[Record], str]] = [
     ([rec(id="x" * 513)], "longer than 512"),
     ([rec(metadata={"year": "2001"})], "must be an integer"),
     ([rec(metadata={"year": True})], "must be an integer"),
-    ([rec(metadata={"score": "high"})], "must be a number"),
+    ([rec(metadata={"score": "high"})], "must be a float"),
     ([rec(metadata={"ok": 1})], "must be a bool"),
     ([rec(metadata={"genre": "toolong"})], "max_length=5"),
     ([rec(metadata={"tags": "x"})], "must be a list"),
@@ -152,7 +152,7 @@ def test_client_sparse_collection_needs_sparse_vectors() -> None:
 def test_valid_records_pass() -> None:
     validate_records(
         [
-            rec(id="a", metadata={"year": 2001, "score": 1, "ok": False, "tags": ("x",)}),
+            rec(id="a", metadata={"year": 2001, "score": 1.0, "ok": False, "tags": ("x",)}),
             rec(id="b", metadata={"nested": {"a": [1, None, "é"]}, "genre": None}),
         ],
         SPEC,
@@ -262,3 +262,87 @@ def test_a_row_larger_than_the_byte_budget_goes_alone() -> None:
     batches = list(plan_batches(rows, WriteOptions(batch_bytes=1024)))
     assert (2, 3) in batches
     assert [i for a, b in batches for i in range(a, b)] == list(range(5))
+
+
+# -- values come back as written, or are refused (issue 11, items 7-9) ------------------------
+
+
+def _nested(levels: int) -> Any:
+    value: Any = 1
+    for _ in range(levels):
+        value = {"a": value}
+    return value
+
+
+UNFAITHFUL: list[tuple[Record, str]] = [
+    (rec(id="s\udcff"), "id contains a lone surrogate"),
+    (rec(text="t\udcff"), "text contains a lone surrogate"),
+    (rec(doc_id="d\udcff"), "doc_id contains a lone surrogate"),
+    (rec(metadata={"k": "v\udcff"}), "metadata contains a lone surrogate"),
+    (rec(metadata={"k\udcff": 1}), "metadata contains a lone surrogate"),
+    (rec(metadata={"k": [{"x": "\udcff"}]}), "metadata contains a lone surrogate"),
+    (rec(extra={"k": "\udcff"}), "extra contains a lone surrogate"),
+    (rec(metadata={"genre": "a\udcff"}), r"metadata\['genre'\] contains a lone surrogate"),
+    (rec(metadata={"n": 2**63}), r"metadata\['n'\]=9223372036854775808 is outside the int64"),
+    (rec(metadata={"n": -(2**63) - 1}), "outside the int64"),
+    (rec(metadata={"n": [0, {"m": 2**64}]}), r"metadata\['n'\]\[1\]\['m'\]=.* outside"),
+    (rec(metadata={"year": 2**63}), r"metadata\['year'\]=.* outside the int64"),
+    (rec(metadata={"x": {1: "a", "1": "b"}}), r"metadata\['x'\] has the key 1 of type int"),
+    (rec(metadata={"x": [{None: 1}]}), "has the key None"),
+    (rec(extra={"x": {2: 1}}), r"extra\['x'\] has the key 2"),
+    (rec(metadata={"x": _nested(64)}), "deeper than 64 levels"),
+    (rec(metadata={"x": _nested(3000)}), "deeper than 64 levels"),
+    (rec(metadata={"score": 3}), r"must be a float .*write 3\.0"),
+    (rec(metadata={"score": math.inf}), "must be a float"),
+    (rec(vector=[1e39, 0.0, 0.0]), "float32 range"),
+    (rec(vector=np.array([0.0, -1e39, 0.0])), "float32 range"),
+    (rec(vector=[0.0, 0.0, 0.0]), "all zeros"),
+    (rec(vector=np.zeros(3, dtype=np.float32)), "all zeros"),
+]
+
+
+@pytest.mark.parametrize(("record", "message"), UNFAITHFUL, ids=[m for _, m in UNFAITHFUL])
+def test_a_value_that_would_not_come_back_as_written_is_refused(
+    record: Record, message: str
+) -> None:
+    with pytest.raises(InvalidInputError, match=message):
+        validate_records([rec(id="ok"), record], SPEC, SPEC.dim)
+
+
+def test_every_accepted_value_is_written_as_given() -> None:
+    metadata = {
+        "max": 2**63 - 1,
+        "min": -(2**63),
+        "x": _nested(63),  # the metadata dict is level 1: 64 levels in all
+        "f": [0.1, -0.0, 1e308],
+        "u": "café ☕",
+    }
+    record = rec(metadata=metadata)
+    validate_records([record], SPEC, 3)
+    (row,) = records_to_rows([record], SPEC, store_missing_as_null=True)
+    assert json.loads(row["metadata"]) == metadata
+
+
+def test_zero_vectors_are_fine_outside_cosine() -> None:
+    spec = CollectionSpec(name="c", dim=3, metric="L2")
+    validate_records([rec(vector=[0.0, 0.0, 0.0])], spec, 3)
+    validate_records([rec(vector=np.zeros(3))], CollectionSpec(name="c", dim=3, metric="IP"), 3)
+
+
+def test_validate_dense_refuses_zero_only_when_asked() -> None:
+    assert validate_dense([0.0, 0.0, 0.0], 3, where="query") == [0.0, 0.0, 0.0]
+    with pytest.raises(InvalidInputError, match="query: vector is all zeros"):
+        validate_dense([0.0, 0.0, 0.0], 3, where="query", nonzero=True)
+
+
+def test_validation_before_embedding_skips_only_the_vectors() -> None:
+    validate_records([rec(vector=None), rec(id="b", vector=None)], SPEC, None, vectors=False)
+    with pytest.raises(InvalidInputError, match="outside the int64"):
+        validate_records([rec(vector=None, metadata={"n": 2**70})], SPEC, None, vectors=False)
+    with pytest.raises(InvalidInputError, match="share id"):
+        validate_records([rec(vector=None), rec(vector=None)], SPEC, None, vectors=False)
+
+
+def test_content_id_of_a_surrogate_is_an_id_not_a_crash() -> None:
+    assert len(content_id("caf\udcff")) == 32
+    assert content_id("caf\udcff") != content_id("caf\udcfe")

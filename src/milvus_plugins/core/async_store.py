@@ -314,8 +314,9 @@ class AsyncMilvusStore:
         with run:
             for batch in run.batches():
                 await self._call(functools.partial(method, self.spec.name, batch, timeout=timeout))
-        if run.flush:
-            await self._call(lambda: self.client.flush(self.spec.name, timeout=timeout))
+            if run.flush:
+                run.start_flush()
+                await self._call(lambda: self.client.flush(self.spec.name, timeout=timeout))
         return run.ids
 
     async def delete(self, ids: Sequence[str] | None = None, filter: FilterLike = None) -> int:

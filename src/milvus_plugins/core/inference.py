@@ -10,8 +10,11 @@ or only ``None`` values stay in the JSON column, and so does every key that firs
 appears in a later write: nothing is dropped.
 
 Later writes must keep an inferred key's type (they get the same clear error as for a
-declared field). Inference needs nullable fields (Milvus Lite, servers >= 2.5), since
-later records may lack a key; elsewhere nothing is inferred.
+declared field, saying the column was inferred). An inferred DOUBLE column refuses ints,
+as a declared one does: it would return ``3`` as ``3.0``; write floats, or keep a key
+whose first write mixes ints and floats in the JSON column, where each keeps its type.
+Inference needs nullable fields (Milvus Lite, servers >= 2.5), since later records may
+lack a key; elsewhere nothing is inferred.
 """
 
 from __future__ import annotations

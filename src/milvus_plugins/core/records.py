@@ -1,10 +1,22 @@
 """Records (one row of the canonical layout), their validation, ids and row conversion.
 
 A :class:`Record` is what adapters hand to the store and what reads hand back. This
-module checks records before anything is written (dimension, NaN/inf, empty text,
-text length, JSON-serialisable metadata, reserved metadata keys, duplicate ids, id
-types) and converts them to and from Milvus rows, moving declared metadata keys into
-their typed columns and back.
+module checks records before anything is written (dimension, NaN/inf, values beyond
+float32, zero vectors under COSINE, empty text, text length, JSON-serialisable metadata,
+reserved metadata keys, duplicate ids, id types) and converts them to and from Milvus
+rows, moving declared metadata keys into their typed columns and back.
+
+Values come back exactly as written, or are refused before anything is sent:
+
+* strings (ids, texts, metadata) must be encodable as UTF-8: a lone surrogate (such as
+  ``"\\udcff"`` in a file name from ``os.listdir``) is refused;
+* metadata dict keys must be strings at every depth (JSON would turn ``1`` into ``"1"``
+  and let ``1`` and ``"1"`` collide), nesting is at most :data:`MAX_METADATA_DEPTH`
+  levels (deeper JSON breaks Milvus Lite's filter evaluation on the whole collection),
+  integers must fit in int64 (larger ones come back as floats), and floats must be
+  finite;
+* a declared (or inferred) ``DOUBLE`` column takes floats only: Milvus would return the
+  int ``3`` as ``3.0``; an ``INT64`` column takes ints within int64.
 
 Metadata keys whose value is ``None`` are not written into the metadata JSON (a declared
 key's column holds a null): their names go into the ``extra`` column (under
@@ -28,9 +40,10 @@ import numpy as np
 
 from milvus_plugins.core.config import CollectionSpec, MetadataField
 from milvus_plugins.core.errors import InvalidInputError
-from milvus_plugins.core.types import ScalarType, SparseMode
+from milvus_plugins.core.types import MetricType, ScalarType, SparseMode
 
 __all__ = [
+    "MAX_METADATA_DEPTH",
     "Record",
     "SparseVector",
     "content_id",
@@ -41,6 +54,9 @@ __all__ = [
 ]
 
 SparseVector = Mapping[int, float]
+
+MAX_METADATA_DEPTH = 64
+"""How deep metadata may nest (the metadata dict itself is level 1)."""
 
 NULL_KEYS = "metadata_null_keys"
 """The key in a row's ``extra`` JSON listing metadata keys stored as ``None``."""
@@ -81,17 +97,43 @@ def content_id(text: str, metadata: Mapping[str, Any] | None = None) -> str:
     Re-ingesting the same content gives the same id, so an upsert never duplicates it.
     """
     payload = json.dumps([text, metadata or {}], sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+    # "surrogatepass": a lone surrogate (an undecodable file name) still gets an id here;
+    # validation then refuses the record with a clear message instead of a bare error.
+    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
-def validate_dense(vector: Any, dim: int | None, *, where: str) -> list[float]:
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+_NOT_FLOAT32 = (
+    "vector contains NaN or inf, or a value beyond the float32 range (|x| > 3.4e38) that "
+    "Milvus would store as inf; fix the embedding"
+)
+_ZERO_COSINE = (
+    "vector is all zeros, which has no direction under the COSINE metric (its similarity "
+    "to anything is undefined, and it would rank arbitrarily); fix the embedding (empty or "
+    "padding-only input often embeds to zeros), or use metric L2 or IP"
+)
+
+
+def validate_dense(
+    vector: Any, dim: int | None, *, where: str, nonzero: bool = False
+) -> list[float]:
     """Return ``vector`` as a list of floats after checking its shape and values.
 
+    Args:
+        vector: the vector (a sequence of numbers or a numpy array).
+        dim: the expected dimension, or ``None`` to accept any.
+        where: names the vector in error messages (``"query"``, ``"record 3 (id='a')"``).
+        nonzero: refuse an all-zero vector (the COSINE metric cannot rank it).
+
     Raises:
-        InvalidInputError: not a flat numeric sequence, wrong dimension, NaN or inf.
+        InvalidInputError: not a flat numeric sequence, wrong dimension, NaN, inf, a
+            value beyond float32, or (with ``nonzero``) all zeros.
     """
     try:
-        array = np.asarray(vector, dtype=np.float32)
+        array = np.asarray(vector, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise InvalidInputError(f"{where}: vector is not a sequence of numbers ({exc}).") from exc
     if array.ndim != 1 or array.size == 0:
@@ -101,29 +143,107 @@ def validate_dense(vector: Any, dim: int | None, *, where: str) -> list[float]:
             f"{where}: vector has dimension {array.size} but the collection expects {dim}; "
             "use the same embedding model the collection was created with."
         )
-    if not np.all(np.isfinite(array)):
-        raise InvalidInputError(f"{where}: vector contains NaN or inf; fix the embedding.")
-    return array.tolist()  # type: ignore[no-any-return]
+    # One reduction finds NaN (max is NaN, and NaN <= x is false), inf and float32 overflow.
+    if not float(np.abs(array).max()) <= _FLOAT32_MAX:  # NaN <= x is false too
+        raise InvalidInputError(f"{where}: {_NOT_FLOAT32}.")
+    if nonzero and not float(np.dot(array, array)) > 0:
+        raise InvalidInputError(f"{where}: {_ZERO_COSINE}.")
+    return array.astype(np.float32).tolist()  # type: ignore[no-any-return]
 
 
-def _utf8_len(text: str) -> int:
-    """Length of ``text`` in UTF-8 bytes (ASCII text without encoding it)."""
-    return len(text) if text.isascii() else len(text.encode("utf-8"))
+def _utf8_len(text: str, where: str, what: str) -> int:
+    """Length of ``text`` in UTF-8 bytes (ASCII text without encoding it).
 
-
-def _check_json(value: Any, where: str) -> None:
+    Raises:
+        InvalidInputError: ``text`` holds a lone surrogate, which UTF-8 cannot encode.
+    """
+    if text.isascii():
+        return len(text)
     try:
-        json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError) as exc:
+        return len(text.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        raise _surrogate_error(where, what, text, exc) from None
+
+
+def _surrogate_error(
+    where: str, what: str, text: str, exc: UnicodeEncodeError
+) -> InvalidInputError:
+    near = text[max(0, exc.start - 30) : exc.start + 1]
+    return InvalidInputError(
+        f"{where}: {what} contains a lone surrogate, which UTF-8 cannot encode (a file name "
+        f"from os.listdir can hold one), at the end of {near!r}; decode such bytes with "
+        "errors='replace' (or re-encode the string with .encode('utf-8', 'replace')) first."
+    )
+
+
+def _walk_json(value: Any, limit: int, where: str, name: str, path: tuple[Any, ...] = ()) -> None:
+    """Check a nested metadata value: str keys, int64 ints, at most ``limit`` levels.
+
+    Only containers are walked (scalars are checked where they sit), so flat metadata
+    costs two type tests per value. ``path`` holds the keys leading to ``value``.
+    """
+    if len(path) >= limit:
         raise InvalidInputError(
-            f"{where}: metadata is not JSON-serialisable ({exc}); use str, int, float, bool, "
-            "None, lists and dicts of those (no NaN)."
+            f"{where}: {_path(name, path)} nests deeper than {limit} levels of dicts and "
+            f"lists (or contains itself); flatten it: deeper JSON breaks every filtered "
+            "search and delete on the collection (Milvus Lite)."
+        )
+    # Only metadata (a Mapping) and dicts, lists and tuples get here.
+    is_dict = not isinstance(value, (list, tuple))
+    for key, item in value.items() if is_dict else enumerate(value):
+        if is_dict and type(key) is not str and not isinstance(key, str):
+            raise InvalidInputError(
+                f"{where}: {_path(name, path)} has the key {key!r} of type "
+                f"{type(key).__name__}; JSON keys are strings (it would come back as a "
+                "string, and could collide with one): convert it with str() yourself."
+            )
+        kind = type(item)
+        if kind in _PLAIN_SCALARS:
+            continue
+        if isinstance(item, (dict, list, tuple)):
+            _walk_json(item, limit, where, name, (*path, key))
+        elif isinstance(item, int) and not _INT64_MIN <= item <= _INT64_MAX:
+            raise _int_range_error(where, _path(name, (*path, key)), item)
+
+
+_PLAIN_SCALARS = frozenset({str, float, bool, type(None)})
+"""Types whose values the walk need not look at (JSON checks floats for NaN)."""
+
+
+def _path(name: str, keys: tuple[Any, ...]) -> str:
+    """``metadata['a'][0]``, shortened in the middle when deep."""
+    parts = [f"[{key!r}]" for key in keys]
+    if len(parts) > 6:
+        parts = [*parts[:3], "...", *parts[-2:]]
+    return name + "".join(parts)
+
+
+def _int_range_error(where: str, path: str, value: int) -> InvalidInputError:
+    return InvalidInputError(
+        f"{where}: {path}={value} is outside the int64 range [-2**63, 2**63 - 1]; Milvus "
+        "compares integers as int64 (on Milvus Lite one such value breaks every filter on "
+        "its key) and returns ints beyond 2**64 as floats: store it as a string."
+    )
+
+
+def _check_json(value: Any, where: str, what: str) -> None:
+    try:
+        text = json.dumps(value, allow_nan=False, ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise InvalidInputError(
+            f"{where}: {what} is not JSON-serialisable ({exc}); use str, int, float, bool, "
+            "None, lists and dicts of those (no NaN or inf)."
         ) from exc
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise _surrogate_error(where, what, text, exc) from None
 
 
 _SCALAR_CHECKS: dict[ScalarType, tuple[type | tuple[type, ...], str]] = {
     ScalarType.INT64: (int, "an integer"),
-    ScalarType.DOUBLE: ((int, float), "a number"),
+    ScalarType.DOUBLE: (float, "a float"),
     ScalarType.BOOL: (bool, "a bool"),
     ScalarType.VARCHAR: (str, "a string"),
 }
@@ -135,11 +255,20 @@ def _check_scalar(value: Any, kind: ScalarType, decl: MetadataField, where: str)
     if kind is ScalarType.DOUBLE and isinstance(value, float) and not math.isfinite(value):
         ok = False
     if not ok:
+        hint = ""
+        if kind is ScalarType.DOUBLE and isinstance(value, int) and not isinstance(value, bool):
+            # Refused rather than converted: the column would return 3 as 3.0, and ints
+            # beyond 2**53 changed, so the metadata would not come back as written.
+            hint = f"; a DOUBLE column returns ints as floats, so write {float(value)!r}"
         raise InvalidInputError(
             f"{where}: metadata[{decl.name!r}]={value!r} must be {label} "
-            f"(declared {decl.scalar_type.value}, or inferred from the first write)."
+            f"(declared {decl.scalar_type.value}, or inferred from the first write){hint}."
         )
-    if kind is ScalarType.VARCHAR and _utf8_len(value) > decl.max_length:
+    if kind is ScalarType.INT64 and not _INT64_MIN <= value <= _INT64_MAX:
+        raise _int_range_error(where, f"metadata[{decl.name!r}]", value)
+    if kind is ScalarType.VARCHAR and (
+        _utf8_len(value, where, f"metadata[{decl.name!r}]") > decl.max_length
+    ):
         raise InvalidInputError(
             f"{where}: metadata[{decl.name!r}] is longer than max_length={decl.max_length} bytes."
         )
@@ -170,34 +299,39 @@ def validate_record(
     position: int,
     check_vector: bool = True,
     check_json: bool = True,
+    vectors: bool = True,
 ) -> None:
     """Check one record against the spec.
 
     ``check_vector`` / ``check_json`` off skip checks the caller already made for a whole
-    batch at once.
+    batch at once; ``vectors`` off checks everything but the vectors (a record about to
+    be embedded has none yet).
 
     Raises:
         InvalidInputError: naming the record's position and id, the field and the fix.
     """
-    where = f"record {position} (id={record.id!r})"
     if not isinstance(record.id, str) or not record.id:
         raise InvalidInputError(
             f"record {position}: id={record.id!r} must be a non-empty string; "
             "convert numeric ids with str()."
         )
-    if _utf8_len(record.id) > spec.id_max_length:
+    where = f"record {position} (id={record.id!r})"
+    if _utf8_len(record.id, where, "id") > spec.id_max_length:
         raise InvalidInputError(f"{where}: id is longer than {spec.id_max_length} bytes.")
     if not isinstance(record.text, str) or not record.text.strip():
         raise InvalidInputError(f"{where}: text is empty; every record needs non-empty text.")
-    if _utf8_len(record.text) > spec.text_max_length:
+    text_bytes = _utf8_len(record.text, where, "text")
+    if text_bytes > spec.text_max_length:
         raise InvalidInputError(
-            f"{where}: text is {len(record.text.encode('utf-8'))} bytes, longer than "
+            f"{where}: text is {text_bytes} bytes, longer than "
             f"text_max_length={spec.text_max_length}; split it into smaller chunks."
         )
-    if record.vector is None:
+    if isinstance(record.doc_id, str) and record.doc_id:
+        _utf8_len(record.doc_id, where, "doc_id")
+    if vectors and record.vector is None:
         raise InvalidInputError(f"{where}: vector is missing; embed the text first.")
-    if check_vector:
-        validate_dense(record.vector, dim, where=where)
+    if vectors and check_vector:
+        validate_dense(record.vector, dim, where=where, nonzero=_needs_direction(spec))
     if not isinstance(record.metadata, Mapping):
         raise InvalidInputError(f"{where}: metadata must be a dict, not {type(record.metadata)}.")
     for key in record.metadata:
@@ -212,25 +346,44 @@ def validate_record(
     # Undeclared keys live inside the metadata JSON column, so a key named like a
     # canonical field ("id", "text" ...) cannot clash with it; declared fields that
     # would clash are rejected by CollectionSpec. The reserved keys are "" and "$...".
-    if check_json:
-        _check_json(record.metadata, where)
-        _check_json(record.extra, where)
     for decl in spec.declared_fields:
         if decl.name in record.metadata and record.metadata[decl.name] is not None:
             _check_declared(record.metadata[decl.name], decl, where)
-    if spec.sparse_mode is SparseMode.CLIENT and record.sparse is None:
+    _walk_json(record.metadata, MAX_METADATA_DEPTH, where, "metadata")
+    if record.extra:
+        # Framework data (e.g. LlamaIndex relationships) wraps user metadata a few levels
+        # deep: it gets twice the room.
+        _walk_json(record.extra, 2 * MAX_METADATA_DEPTH, where, "extra")
+    if check_json:
+        _check_json(record.metadata, where, "metadata")
+        _check_json(record.extra, where, "extra")
+    if vectors and spec.sparse_mode is SparseMode.CLIENT and record.sparse is None:
         raise InvalidInputError(
             f"{where}: the collection stores client sparse vectors; none given."
         )
 
 
-def validate_records(records: Sequence[Record], spec: CollectionSpec, dim: int | None) -> None:
+def _needs_direction(spec: CollectionSpec) -> bool:
+    """Whether the dense metric cannot rank an all-zero vector (COSINE divides by its norm)."""
+    return spec.metric_type is MetricType.COSINE
+
+
+def validate_records(
+    records: Sequence[Record], spec: CollectionSpec, dim: int | None, *, vectors: bool = True
+) -> None:
     """Validate every record and reject duplicate ids within the batch.
+
+    Args:
+        records: the records of one write.
+        spec: the collection spec (declared fields, limits, metric).
+        dim: the expected vector dimension, or ``None`` to take any.
+        vectors: ``False`` checks everything but the vectors: adapters call it before
+            embedding, so a bad batch is refused before an embedding API bills it.
 
     Raises:
         InvalidInputError: the first problem found; nothing has been written.
     """
-    vectors = _checked_vectors(records, dim)
+    checked = _checked_vectors(records, dim, _needs_direction(spec)) if vectors else None
     json_ok = _json_serialisable(records)
     seen: dict[str, int] = {}
     for position, record in enumerate(records):
@@ -241,8 +394,9 @@ def validate_records(records: Sequence[Record], spec: CollectionSpec, dim: int |
             spec,
             dim=dim,
             position=position,
-            check_vector=vectors is None,
+            check_vector=checked is None,
             check_json=not json_ok,
+            vectors=vectors,
         )
         if record.id in seen:
             raise InvalidInputError(
@@ -250,22 +404,36 @@ def validate_records(records: Sequence[Record], spec: CollectionSpec, dim: int |
                 "ids must be unique within one write."
             )
         seen[record.id] = position
-    if vectors is None:
-        vectors = [validate_dense(r.vector, dim, where=f"record {r.id!r}") for r in records]
-    for record, vector in zip(records, vectors, strict=True):
+    if not vectors:
+        return
+    if checked is None:
+        checked = [validate_dense(r.vector, dim, where=f"record {r.id!r}") for r in records]
+    for record, vector in zip(records, checked, strict=True):
         record.vector = vector  # plain floats, converted once: rows reuse them as they are
 
 
 def _json_serialisable(records: Sequence[Record]) -> bool:
-    """Whether every record's metadata and extra serialise as strict JSON (one pass)."""
+    """Whether every record's metadata and extra serialise as strict UTF-8 JSON (one pass)."""
     try:
-        json.dumps([(r.metadata, r.extra) for r in records], allow_nan=False)
-    except (TypeError, ValueError):
+        text = json.dumps(
+            [(r.metadata, r.extra) for r in records], allow_nan=False, ensure_ascii=False
+        )
+        if not text.isascii():  # O(1) in CPython: only non-ASCII text can hold a surrogate
+            text.encode("utf-8")
+    except (TypeError, ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
         return False
     return True
 
 
-def _checked_vectors(records: Sequence[Record], dim: int | None) -> list[list[float]] | None:
+def _squared_norms(array: np.ndarray) -> np.ndarray:
+    """Each row's squared norm, in one pass without a temporary array."""
+    norms: np.ndarray = np.einsum("ij,ij->i", array, array)
+    return norms
+
+
+def _checked_vectors(
+    records: Sequence[Record], dim: int | None, nonzero: bool
+) -> list[list[float]] | None:
     """Check and convert every vector in one numpy pass; ``None`` if any is bad."""
     if not records or any(r.vector is None for r in records):
         return None
@@ -275,18 +443,22 @@ def _checked_vectors(records: Sequence[Record], dim: int | None) -> list[list[fl
     # dtype numpy makes strings, None or objects a non-float array, which is refused here.
     plain = all(type(v) is list for v in vectors)
     try:
-        array = np.asarray(vectors) if plain else np.asarray(vectors, dtype=np.float32)
+        array = np.asarray(vectors) if plain else np.asarray(vectors, dtype=np.float64)
     except (TypeError, ValueError):
         return None
     if array.dtype.kind != "f":
         return None
     if array.ndim != 2 or array.shape[1] == 0 or (dim is not None and array.shape[1] != dim):
         return None
-    if not np.isfinite(array).all():
+    # Two reductions find NaN (it propagates, and NaN <= x is false), inf and values that
+    # overflow float32; a third, only under COSINE, finds all-zero vectors.
+    if not (array.max() <= _FLOAT32_MAX and array.min() >= -_FLOAT32_MAX):
+        return None
+    if nonzero and not (_squared_norms(array) > 0).all():
         return None
     if plain:
         return vectors  # type: ignore[return-value]
-    return array.tolist()  # type: ignore[no-any-return]
+    return array.astype(np.float32).tolist()  # type: ignore[no-any-return]
 
 
 def records_to_rows(

@@ -18,7 +18,7 @@ from milvus_plugins.core.indexes import IndexConfig
 from milvus_plugins.core.ranking import RRF, Ranker, Weighted, require_server_fusion
 from milvus_plugins.core.records import SparseVector, validate_dense
 from milvus_plugins.core.schema import dense_index
-from milvus_plugins.core.types import SparseMode
+from milvus_plugins.core.types import MetricType, SparseMode
 
 __all__ = [
     "Call",
@@ -118,7 +118,8 @@ def build_dense_search(
 ) -> Call:
     """Build a dense ``search`` call for one or more query vectors."""
     check_k(k)
-    data = [validate_dense(v, spec.dim, where="query") for v in vectors]
+    cosine = spec.metric_type is MetricType.COSINE  # a zero vector has no cosine to rank by
+    data = [validate_dense(v, spec.dim, where="query", nonzero=cosine) for v in vectors]
     return Call(
         {
             "collection_name": spec.name,
@@ -197,7 +198,11 @@ def build_hybrid_search(
             "give one weight per leg (dense, sparse)."
         )
     dense = AnnSearchRequest(
-        data=[validate_dense(vector, spec.dim, where="query")],
+        data=[
+            validate_dense(
+                vector, spec.dim, where="query", nonzero=spec.metric_type is MetricType.COSINE
+            )
+        ],
         anns_field=spec.fields.vector,
         param=_dense_params(spec, caps, fetch_k, search_params),
         limit=fetch_k,

@@ -247,8 +247,10 @@ def _delete_count(result: Any) -> int:
 class BatchRun:
     """One batched write: rows, batches, progress bar, and the ids written so far.
 
-    Used as a context manager around the batch loop; a failure inside it becomes a
-    :class:`WriteError` listing the ids written and not written.
+    Used as a context manager around the batch loop and the flush after it; a failure
+    inside it becomes a :class:`WriteError` listing the ids written and not written. A
+    failed flush leaves every id of the call not certainly written: Milvus Lite, for one,
+    drops the rows it could not persist (seen with an unwritable data directory).
     """
 
     def __init__(
@@ -266,6 +268,7 @@ class BatchRun:
         self.options = options
         self.flush = options.flush if options.flush is not None else caps.is_lite
         self.written = 0
+        self.flushing = False
         show = options.progress if progress is None else progress
         if show is None:
             show = len(self.rows) >= options.progress_min_rows and sys.stderr.isatty()
@@ -283,6 +286,10 @@ class BatchRun:
             if self.bar is not None:
                 self.bar.update(stop - start)
 
+    def start_flush(self) -> None:
+        """Mark every batch as sent: a failure from here on is the flush's."""
+        self.flushing = True
+
     def __enter__(self) -> BatchRun:
         return self
 
@@ -299,6 +306,13 @@ class BatchRun:
                 "collection that is gone)."
             ) from exc
         if isinstance(exc, MilvusPluginsError) and not isinstance(exc, WriteError):
+            if self.flushing:
+                raise WriteError(
+                    f"flushing {self.name!r} after writing every batch failed: {exc}; the rows "
+                    "may not have been persisted",
+                    written_ids=[],
+                    failed_ids=self.ids,
+                ) from exc
             raise WriteError(
                 f"writing to {self.name!r} failed: {exc}",
                 written_ids=self.ids[: self.written],
@@ -650,6 +664,18 @@ class MilvusStore:
         validate_records(records, self.spec, dim)
         return records, dim
 
+    def validate_before_embedding(self, records: Sequence[Record]) -> None:
+        """Check everything but the vectors (ids, texts, metadata); no I/O.
+
+        Adapters call it before embedding, so a batch that :meth:`upsert` would refuse is
+        refused before an embedding API bills it. :meth:`upsert` checks it all again,
+        vectors included.
+
+        Raises:
+            InvalidInputError: the first bad record.
+        """
+        validate_records(records, self.spec, None, vectors=False)
+
     def upsert(
         self,
         records: Sequence[Record],
@@ -688,11 +714,11 @@ class MilvusStore:
         # Every call carries the connection timeout as its deadline: without one a call
         # to an unresponsive server (a network partition) waits for as long as it lasts.
         timeout = self.session.connection.timeout
-        with write_lock(self.session.connection):
-            with run:
-                for batch in run.batches():
-                    self._call(functools.partial(method, self.spec.name, batch, timeout=timeout))
+        with write_lock(self.session.connection), run:
+            for batch in run.batches():
+                self._call(functools.partial(method, self.spec.name, batch, timeout=timeout))
             if run.flush:
+                run.start_flush()
                 self._call(lambda: self.client.flush(self.spec.name, timeout=timeout))
         return run.ids
 

@@ -172,15 +172,24 @@ class _Batch:
             ids=[new_id() if i is None or i == "" else i for i in chosen_ids],
         )
 
-    def records(self, vectors: Sequence[Sequence[float]]) -> list[Record]:
-        if len(vectors) != len(self.texts):
-            raise InvalidInputError(
-                f"the embedding model returned {len(vectors)} vectors for {len(self.texts)} texts."
-            )
-        return [
-            Record(id=i, text=t, vector=v, metadata=m)
-            for i, t, v, m in zip(self.ids, self.texts, vectors, self.metadatas, strict=True)
+    def records(self, store: MilvusStore) -> list[Record]:
+        """The records, without vectors, validated by the core: nothing is embedded yet."""
+        records = [
+            Record(id=i, text=t, metadata=m)
+            for i, t, m in zip(self.ids, self.texts, self.metadatas, strict=True)
         ]
+        store.validate_before_embedding(records)
+        return records
+
+
+def _embedded(records: list[Record], vectors: Sequence[Sequence[float]]) -> list[Record]:
+    if len(vectors) != len(records):
+        raise InvalidInputError(
+            f"the embedding model returned {len(vectors)} vectors for {len(records)} texts."
+        )
+    for record, vector in zip(records, vectors, strict=True):
+        record.vector = vector
+    return records
 
 
 def _documents_batch(documents: Sequence[Document], ids: Sequence[str | None] | None) -> _Batch:
@@ -539,9 +548,10 @@ class MilvusVectorStore(VectorStore):
         batch = _Batch.of(texts, metadatas, ids)
         if not batch.texts:
             return []
+        records = batch.records(self._store)  # refused here, before anything is embedded
         vectors = self._embedding.embed_documents(batch.texts)
         return self._store.upsert(
-            batch.records(vectors),
+            _embedded(records, vectors),
             progress=kwargs.get("progress"),
             batch_rows=options.batch_rows,
         )
@@ -572,9 +582,10 @@ class MilvusVectorStore(VectorStore):
         batch = _Batch.of(texts, metadatas, ids)
         if not batch.texts:
             return []
+        records = batch.records(self._store)
         vectors = await self._embedding.aembed_documents(batch.texts)
         return await self._astore().upsert(
-            batch.records(vectors),
+            _embedded(records, vectors),
             progress=kwargs.get("progress"),
             batch_rows=options.batch_rows,
         )
