@@ -276,13 +276,21 @@ def trees(with_bool: bool) -> st.SearchStrategy[Tree]:
     )
 
 
-def always_true(tree: Tree) -> bool:
-    """Structurally true for every row: an empty AND group, or groups made of those."""
-    if tree[0] == "and":
-        return all(always_true(c) for c in tree[1])
-    if tree[0] == "or":
-        return any(always_true(c) for c in tree[1])
-    return False
+def always_true(tree: Tree, form: str) -> bool:
+    """Structurally true for every row in ``form``: ``{}`` (a top-level empty dict), an
+    empty ``MetadataFilters`` group (any condition), an empty core ``and_()``, or groups
+    made of those."""
+
+    def walk(node: Tree, top: bool) -> bool:
+        if node[0] in ("and", "or") and not node[1]:
+            return node[0] == "and" or form == "llama" or (form == "dict" and top)
+        if node[0] == "and":
+            return all(walk(c, False) for c in node[1])
+        if node[0] == "or":
+            return any(walk(c, False) for c in node[1])
+        return False
+
+    return walk(tree, True)
 
 
 def _oracle_leaf(tree: Tree) -> Filter:
@@ -304,8 +312,9 @@ def oracle(tree: Tree | None, form: str) -> Filter | None:
     """The core filter whose ``matches`` is the meaning of ``tree`` in ``form``.
 
     Forms: ``core`` (empty AND true, empty OR false), ``dict`` (only a top-level ``{}``
-    may be empty; ``{"$and": []}`` and nested ``{}`` are malformed), ``llama`` (an empty
-    ``MetadataFilters`` group is no constraint, whatever its condition).
+    may be empty, and means no constraint; ``{"$and": []}`` and nested ``{}`` are
+    malformed), ``llama`` (an empty ``MetadataFilters`` group is no constraint, whatever
+    its condition).
     """
     if tree is None:
         return None
@@ -316,7 +325,7 @@ def oracle(tree: Tree | None, form: str) -> Filter | None:
             if not kids:
                 if form == "dict" and not top:
                     raise Refused("an empty group inside a filter dict")
-                if form == "llama" or node[0] == "and":
+                if form == "llama" or node[0] == "and" or (form == "dict" and top):
                     return core.and_()
                 return core.or_()
             parts = [walk(k, False) for k in kids]
@@ -785,10 +794,10 @@ class StoreMachine(RuleBasedStateMachine):
         tree = data.draw(trees(self.adapter == "langchain"), label="filter")
         with_ids = data.draw(st.booleans(), label="with ids")
         ids = self._ids(data) if with_ids else None
-        if ids is not None and not ids and always_true(tree):
+        arg, form = self._filter_arg(data, tree)
+        if ids is not None and not ids and always_true(tree, form):
             ids = ["id0"]  # an empty id list with an always-true filter is left undefined
         use_async = data.draw(st.booleans())
-        arg, form = self._filter_arg(data, tree)
         note(f"delete ids={ids!r} filter={arg!r}")
         if self.adapter == "langchain":
             sync = lambda: self.vs.delete(ids=ids, filter=arg)  # noqa: E731
@@ -801,7 +810,7 @@ class StoreMachine(RuleBasedStateMachine):
         except Refused:
             expect_refusal(lambda: self.run(use_async, sync, coro), "delete with a bad filter")
             return
-        if ids is None and always_true(tree):
+        if ids is None and always_true(tree, form):
             expect_refusal(
                 lambda: self.run(use_async, sync, coro), "delete with an always-true filter"
             )
