@@ -143,7 +143,10 @@ def allowed_kinds(parameter: inspect.Parameter) -> set[str] | None:
     annotation = parameter.annotation
     if annotation is inspect.Parameter.empty or str(annotation) in ("Any", "typing.Any"):
         return None
-    tokens = set(re.findall(r"[A-Za-z_]+", str(annotation)))
+    outer = str(annotation)
+    while "[" in outer:  # Sequence[str] admits a sequence, not a str: drop the brackets
+        outer = re.sub(r"\[[^\[\]]*\]", "", outer)
+    tokens = set(re.findall(r"[A-Za-z_]+", outer))
     kinds: set[str] = set()
     for token in tokens:
         kinds |= _KINDS_BY_TOKEN.get(token, set())
