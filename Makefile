@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 DEMO_STAMP := $(VENV)/.installed-demo
 
-.PHONY: demo test lint bench bench-full notebook clean
+.PHONY: demo test lint fuzz bench bench-full notebook clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,19 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest -q
+
+# The model-based test and the API type fuzz at a large budget (>= 10,000 machine steps:
+# 2 adapters x 2 backends x 100 examples x up to 50 steps), random seed unless
+# MP_FUZZ_SEED is given; step counts go to fuzz-report.jsonl.
+MP_FUZZ_EXAMPLES ?= 100
+MP_FUZZ_STEPS ?= 50
+MP_FUZZ_TYPE_ROUNDS ?= 20
+MP_FUZZ_REPORT ?= fuzz-report.jsonl
+fuzz: $(STAMP)
+	MP_FUZZ_EXAMPLES=$(MP_FUZZ_EXAMPLES) MP_FUZZ_STEPS=$(MP_FUZZ_STEPS) \
+	MP_FUZZ_TYPE_ROUNDS=$(MP_FUZZ_TYPE_ROUNDS) MP_FUZZ_REPORT=$(MP_FUZZ_REPORT) \
+	MP_FUZZ_SEED=$(MP_FUZZ_SEED) \
+	$(BIN)/pytest -q tests/integration/test_state_machine.py tests/test_api_type_fuzz.py
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run --quick
