@@ -15,9 +15,10 @@ from typing import Any, TypeVar
 from pymilvus import AsyncMilvusClient
 
 from milvus_plugins.core.capabilities import Capabilities
-from milvus_plugins.core.errors import CollectionNotFoundError, ConfigError
+from milvus_plugins.core.errors import CollectionNotFoundError, ConfigError, MilvusOperationError
 from milvus_plugins.core.filters import id_in
 from milvus_plugins.core.mmr import select_mmr
+from milvus_plugins.core.probing import probe_capabilities, reports_unimplemented
 from milvus_plugins.core.ranking import Ranker
 from milvus_plugins.core.records import Record
 from milvus_plugins.core.requests import (
@@ -86,8 +87,17 @@ class AsyncMilvusStore:
         if self.session.capabilities is None:
             # The first call connects; connecting is not retried (it already waits up to
             # the timeout), as in MilvusStore.
-            version = await self._call(lambda: self.client.get_server_version(), retry=False)
-            self.session.set_version(str(version))
+            try:
+                version = await self._call(lambda: self.client.get_server_version(), retry=False)
+            except MilvusOperationError as exc:
+                if not reports_unimplemented(exc):
+                    raise
+                # Probing (once per server and process) drives the sync client.
+                self.session.capabilities = await asyncio.to_thread(
+                    probe_capabilities, self.sync.client, self.session.connection
+                )
+            else:
+                self.session.set_version(str(version))
         return self.session.caps
 
     async def close(self) -> None:

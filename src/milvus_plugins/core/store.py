@@ -27,12 +27,14 @@ from milvus_plugins.core.errors import (
     CollectionNotFoundError,
     ConfigError,
     InvalidInputError,
+    MilvusOperationError,
     MilvusPluginsError,
     WriteError,
     translate,
 )
 from milvus_plugins.core.filters import Filter, compile_filter, ensure_filter, id_in
 from milvus_plugins.core.mmr import select_mmr
+from milvus_plugins.core.probing import probe_capabilities, reports_unimplemented
 from milvus_plugins.core.ranking import (
     RRF,
     Ranker,
@@ -258,8 +260,15 @@ class MilvusStore:
     def capabilities(self) -> Capabilities:
         """What the connected Milvus supports (connects on first access)."""
         if self.session.capabilities is None:
-            version = self._call(lambda: self.client.get_server_version())
-            self.session.set_version(str(version))
+            try:
+                version = self._call(lambda: self.client.get_server_version())
+            except MilvusOperationError as exc:
+                if not reports_unimplemented(exc):
+                    raise
+                # Milvus Lite 2.5 reports no version: ask the engine what it can do.
+                self.session.capabilities = probe_capabilities(self.client, self.session.connection)
+            else:
+                self.session.set_version(str(version))
         return self.session.caps
 
     def _call(self, fn: Callable[[], T], *, retry: bool = True) -> T:
