@@ -181,7 +181,13 @@ def examples(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[Filter]]:
 
 def _is_full(dialect: Dialect) -> bool:
     return all(
-        (dialect.json_exists, dialect.like_infix, dialect.empty_lists, dialect.bool_literals)
+        (
+            dialect.json_exists,
+            dialect.like_infix,
+            dialect.empty_lists,
+            dialect.bool_literals,
+            dialect.not_expr,
+        )
     )
 
 
