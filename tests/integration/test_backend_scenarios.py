@@ -377,6 +377,35 @@ def test_filters_the_backend_cannot_express_raise_filter_error(loaded: MilvusSto
     assert ids(loaded.query(not_(exists("year")))) == set()
 
 
+def test_partitions_and_compaction_follow_the_capabilities(
+    loaded: MilvusStore, uri: str, collection_name: str
+) -> None:
+    caps = loaded.capabilities
+    if caps.partitions:
+        loaded.create_partition("p1")
+        assert "p1" in loaded.list_partitions()
+        loaded.drop_partition("p1")
+        assert "p1" not in loaded.list_partitions()
+    else:
+        with pytest.raises(UnsupportedByServerError, match="partitions"):
+            loaded.create_partition("p1")
+        keyed = core_store(
+            uri, f"{collection_name}_pk", metadata_fields=DECLARED, partition_key="genre", dim=DIM
+        )
+        with pytest.raises(UnsupportedByServerError, match="partition key"):
+            keyed.ensure_collection()
+        assert f"{collection_name}_pk" not in loaded.list_collections()  # nothing created
+        keyed.close()
+    if caps.compaction:
+        assert isinstance(loaded.compact(), int)
+    else:
+        with pytest.raises(UnsupportedByServerError, match="compaction"):
+            loaded.compact()
+    stats = loaded.stats()
+    assert stats.row_count == len(CORPUS)
+    assert stats.server_version == caps.version
+
+
 def test_missing_declared_values_need_nullable_fields(uri: str, collection_name: str) -> None:
     store = core_store(uri, collection_name, metadata_fields=DECLARED)
     store.upsert(corpus_records())

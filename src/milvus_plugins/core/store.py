@@ -393,6 +393,7 @@ class MilvusStore:
     def compact(self) -> int:
         """Start a compaction (merging segments, purging deletes); return its job id."""
         self._require()
+        self.capabilities.require("compaction", self.capabilities.compaction)
         return int(self._call(lambda: self.client.compact(self.spec.name)))
 
     def load(self) -> None:
@@ -408,16 +409,19 @@ class MilvusStore:
     def create_partition(self, name: str) -> None:
         """Create a partition (not allowed when the spec has a partition key)."""
         self._require()
+        self.capabilities.require("partitions", self.capabilities.partitions)
         self._call(lambda: self.client.create_partition(self.spec.name, name))
 
     def list_partitions(self) -> list[str]:
         """Names of the collection's partitions."""
         self._require()
+        self.capabilities.require("partitions", self.capabilities.partitions)
         return list(self._call(lambda: self.client.list_partitions(self.spec.name)))
 
     def drop_partition(self, name: str) -> None:
         """Release and drop a partition."""
         self._require()
+        self.capabilities.require("partitions", self.capabilities.partitions)
         if not self.capabilities.is_lite:
             # Milvus Lite has no partition-level release (UNIMPLEMENTED) and drops a
             # loaded partition as is.
@@ -434,7 +438,9 @@ class MilvusStore:
             for n in self._call(lambda: self.client.list_indexes(name))
         ]
         load_state = self._call(lambda: self.client.get_load_state(name))
-        partitions = self._call(lambda: self.client.list_partitions(name))
+        partitions: list[str] = []
+        if self.capabilities.partitions:  # Milvus Lite 2.5 has no partition RPCs
+            partitions = list(self._call(lambda: self.client.list_partitions(name)))
         return parse_stats(
             self.spec, self.capabilities, description, indexes, load_state, partitions, self.count()
         )
