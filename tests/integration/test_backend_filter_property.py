@@ -217,6 +217,18 @@ def check_filter(
     tally.checked += 1
 
 
+def assert_not_vacuous(store: MilvusStore, tally: Tally) -> None:
+    """The property must not pass by refusing: most filters are checked against Milvus.
+
+    Without ``not`` (Milvus Lite 2.5) every negation on a JSON key is refused, which is
+    most random trees; there a fixed number of checked filters must still be reached.
+    """
+    if store.capabilities.dialect.not_expr:
+        assert tally.checked > max(len(tally.refused), 20), tally.refused[:3]
+    else:
+        assert tally.checked >= 10, tally.refused[:3]
+
+
 def _load(store: MilvusStore, rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     store.delete(ids=[f"r{i}" for i in range(MAX_ROWS)])
     dataset = {f"r{i}": row for i, row in enumerate(rows)}
@@ -254,8 +266,7 @@ def test_random_rows_and_filters_agree_with_matches(store: MilvusStore) -> None:
             check_filter(store, dataset, node, tally)
 
     run()
-    # Most filters are expressible everywhere: the property must not pass vacuously.
-    assert tally.checked > max(len(tally.refused), 20), tally.refused[:3]
+    assert_not_vacuous(store, tally)
 
 
 def test_fixed_dataset_agrees_with_matches_for_many_random_filters(store: MilvusStore) -> None:
@@ -270,4 +281,4 @@ def test_fixed_dataset_agrees_with_matches_for_many_random_filters(store: Milvus
         check_filter(store, dataset, node, tally)
 
     run()
-    assert tally.checked > max(len(tally.refused), 20), tally.refused[:3]
+    assert_not_vacuous(store, tally)
