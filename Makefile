@@ -4,6 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 DEMO_STAMP := $(VENV)/.installed-demo
+# Milvus Lite 2.5.1 (C++ engine), the third test engine: it shares the module name with
+# Milvus Lite 3, so it gets its own venv (tests/support/lite25_server.py runs its binary).
+LITE25_VENV := .venv-lite25
+LITE25_STAMP := $(LITE25_VENV)/.installed
 
 .PHONY: demo test lint fuzz bench bench-full notebook clean
 
@@ -31,7 +35,15 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+$(LITE25_STAMP):
+	rm -rf $(LITE25_VENV)
+	$(PYTHON) -m venv $(LITE25_VENV)
+	$(LITE25_VENV)/bin/python -m pip install -q "milvus-lite==2.5.1" "setuptools<81"
+	touch $@
+
+$(LITE25_VENV): $(LITE25_STAMP)
+
+test: lint $(LITE25_STAMP)
 	$(BIN)/pytest -q
 
 # The model-based test and the API type fuzz at a large budget (>= 10,000 machine steps:
@@ -54,4 +66,4 @@ bench-full: $(STAMP)
 	$(BIN)/python -m benchmarks.run --full
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(LITE25_VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -1,8 +1,10 @@
-"""Shared fixtures: Milvus Lite in a temp dir, and one real Milvus 2.3.5 server per session.
+"""Shared fixtures: Milvus Lite in a temp dir, one real Milvus 2.3.5 server per session, and
+one Milvus Lite 2.5.1 (C++ engine) TCP server per session.
 
-``backend_uri`` is parametrised over both backends, so a scenario written once runs with
-the same assertions on Milvus Lite and on the server. Server tests are marked
-``server``; they skip only where the server binary cannot run (not Linux x86_64).
+``backend_uri`` is parametrised over the three engines, so a scenario written once runs
+with the same assertions on Milvus Lite 3, on the 2.3.5 server and on Milvus Lite 2.5.1.
+Server tests are marked ``server``, Milvus Lite 2.5.1 tests ``lite25``; they skip only
+where the binary cannot run (not Linux x86_64, or its venv cannot be built).
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.support.milvus_server import MilvusServer, server_available
+from tests.support.lite25_server import Lite25Server
+from tests.support.milvus_server import MilvusServer, ServerUnavailable, server_available
 
 
 @pytest.fixture
@@ -35,6 +38,20 @@ def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MilvusSe
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def lite25_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lite25Server]:
+    """One Milvus Lite 2.5.1 TCP server (127.0.0.1, its own venv) for the whole session."""
+    server = Lite25Server(tmp_path_factory.mktemp("milvus-lite25"))
+    try:
+        server.start()
+    except ServerUnavailable as exc:
+        pytest.skip(f"Milvus Lite 2.5.1 cannot run here: {exc}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def server_uri(milvus_server: MilvusServer) -> str:
     """The running session server's URI."""
@@ -47,10 +64,19 @@ def collection_name() -> str:
     return f"t_{uuid.uuid4().hex[:12]}"
 
 
-@pytest.fixture(params=["lite", pytest.param("server", marks=pytest.mark.server)])
+@pytest.fixture(
+    params=[
+        "lite",
+        pytest.param("server", marks=pytest.mark.server),
+        pytest.param("lite25", marks=pytest.mark.lite25),
+    ]
+)
 def backend_uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The URI of each backend in turn: a fresh Lite file, then the session server."""
+    """The URI of each engine in turn: a fresh Lite file, the 2.3.5 server, Lite 2.5.1."""
     if request.param == "lite":
         return str(tmp_path / "milvus.db")
+    if request.param == "lite25":
+        lite25: Lite25Server = request.getfixturevalue("lite25_server")
+        return lite25.uri
     server: MilvusServer = request.getfixturevalue("milvus_server")
     return server.uri

@@ -181,7 +181,13 @@ def examples(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[Filter]]:
 
 def _is_full(dialect: Dialect) -> bool:
     return all(
-        (dialect.json_exists, dialect.like_infix, dialect.empty_lists, dialect.bool_literals)
+        (
+            dialect.json_exists,
+            dialect.like_infix,
+            dialect.empty_lists,
+            dialect.bool_literals,
+            dialect.not_expr,
+        )
     )
 
 
@@ -209,6 +215,18 @@ def check_filter(
     got = {r.id for r in store.query(node, limit=4 * MAX_ROWS)}  # a limit: no count first
     assert got == expected, f"{node!r}\n{expression}"
     tally.checked += 1
+
+
+def assert_not_vacuous(store: MilvusStore, tally: Tally) -> None:
+    """The property must not pass by refusing: most filters are checked against Milvus.
+
+    Without ``not`` (Milvus Lite 2.5) every negation on a JSON key is refused, which is
+    most random trees; there a fixed number of checked filters must still be reached.
+    """
+    if store.capabilities.dialect.not_expr:
+        assert tally.checked > max(len(tally.refused), 20), tally.refused[:3]
+    else:
+        assert tally.checked >= 10, tally.refused[:3]
 
 
 def _load(store: MilvusStore, rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -248,8 +266,7 @@ def test_random_rows_and_filters_agree_with_matches(store: MilvusStore) -> None:
             check_filter(store, dataset, node, tally)
 
     run()
-    # Most filters are expressible everywhere: the property must not pass vacuously.
-    assert tally.checked > max(len(tally.refused), 20), tally.refused[:3]
+    assert_not_vacuous(store, tally)
 
 
 def test_fixed_dataset_agrees_with_matches_for_many_random_filters(store: MilvusStore) -> None:
@@ -264,4 +281,4 @@ def test_fixed_dataset_agrees_with_matches_for_many_random_filters(store: Milvus
         check_filter(store, dataset, node, tally)
 
     run()
-    assert tally.checked > max(len(tally.refused), 20), tally.refused[:3]
+    assert_not_vacuous(store, tally)

@@ -28,6 +28,7 @@ from milvus_plugins.core import (
     gte,
     id_in,
     in_,
+    is_empty,
     like,
     lt,
     lte,
@@ -371,3 +372,69 @@ def test_matches_like_treats_wildcards_and_everything_else_literally() -> None:
     assert not matches(like("k", "a.c"), {"k": "abc"})
     assert matches(like("k", "%"), {"k": "multi\nline"})
     assert not matches(like("k", "a"), {"k": "a\n"})
+
+
+# -- an engine without `not` (Milvus Lite 2.5, as its probes describe it) ------------------
+
+NO_NOT = Dialect(
+    json_in=False,
+    json_exists=False,
+    nullable=False,
+    missing_is_null=False,
+    like_infix=False,
+    bool_literals=False,
+    empty_lists=False,
+    json_escaped_keys=True,
+    json_key_brackets=False,
+    not_expr=False,
+    like_match_all=False,
+)
+
+WITHOUT_NOT = [
+    (ne("year", 5), "(year != 5)"),
+    (not_(eq("year", 5)), "(year != 5)"),
+    (not_(lt("year", 5)), "(year >= 5)"),
+    (not_(gte("price", 1.5)), "(price < 1.5)"),
+    (nin("genre", ["a", "b"]), '(genre != "a" and genre != "b")'),
+    (not_(in_("genre", [])), '(id >= "")'),
+    (not_(or_(eq("year", 1), gt("year", 9))), "((year != 1) and (year <= 9))"),
+    (not_(is_empty("genre")), '(genre != "")'),
+    (not_(is_empty("tags")), "(array_length(tags) != 0)"),
+    (not_(exists("year")), '(id < "")'),
+    (not_(id_in(["a"])), '(id != "a")'),
+    (like("k", "%"), f'({M} >= "")'),
+    (like("genre", "%"), '(genre >= "")'),
+    (and_(), '(id >= "")'),
+]
+
+
+@pytest.mark.parametrize(("node", "expected"), WITHOUT_NOT, ids=[e for _, e in WITHOUT_NOT])
+def test_negations_of_typed_columns_are_written_without_not(node: Filter, expected: str) -> None:
+    assert compile_filter(node, SPEC, NO_NOT) == expected
+
+
+@pytest.mark.parametrize(
+    "node",
+    [
+        ne("k", 1),
+        not_(eq("k", 1)),
+        nin("k", [1, 2]),
+        not_(lt("k", 1)),
+        not_(like("genre", "a%")),
+        not_(contains("tags", "x")),
+        not_(Raw("year > 1")),
+    ],
+    ids=repr,
+)
+def test_negations_that_need_not_raise_filter_error(node: Filter) -> None:
+    # A JSON key's negation must match missing keys but not values of another kind; with
+    # neither `not` nor `exists` no expression says that (`k != 1` is true for "a").
+    with pytest.raises(FilterError, match=r"needs 'not'.*this Milvus"):
+        compile_filter(node, SPEC, NO_NOT)
+
+
+def test_exists_on_a_json_key_without_exists_raises() -> None:
+    with pytest.raises(FilterError, match="this Milvus lacks"):
+        compile_filter(exists("k"), SPEC, NO_NOT)
+    with pytest.raises(FilterError, match="this Milvus lacks"):
+        compile_filter(is_empty("k"), SPEC, NO_NOT)

@@ -25,11 +25,13 @@ from milvus_plugins.core.errors import (
     CollectionNotFoundError,
     ConfigError,
     MilvusConnectionError,
+    MilvusOperationError,
     MilvusPluginsError,
 )
 from milvus_plugins.core.filters import Filter, and_, id_in
 from milvus_plugins.core.lite import LiteLease
 from milvus_plugins.core.mmr import select_mmr
+from milvus_plugins.core.probing import probe_capabilities, reports_unimplemented
 from milvus_plugins.core.ranking import Ranker
 from milvus_plugins.core.records import Record
 from milvus_plugins.core.requests import (
@@ -169,8 +171,17 @@ class AsyncMilvusStore:
         if self.session.capabilities is None:
             await self._connect()
         if self.session.capabilities is None:
-            version = await self._call(lambda: self.client.get_server_version())
-            self.session.set_version(str(version))
+            try:
+                version = await self._call(lambda: self.client.get_server_version())
+            except MilvusOperationError as exc:
+                if not reports_unimplemented(exc):
+                    raise
+                # Probing (once per server and process) drives the sync client.
+                self.session.capabilities = await asyncio.to_thread(
+                    probe_capabilities, self.sync.client, self.session.connection
+                )
+            else:
+                self.session.set_version(str(version))
         return self.session.caps
 
     async def close(self) -> None:

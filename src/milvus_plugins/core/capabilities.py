@@ -15,6 +15,11 @@ nullable / default fields      2.5.0
 infix ``like`` (``"%x%"``)     2.4.0
 =============================  =======
 
+A deployment that does not answer ``get_server_version`` (gRPC ``UNIMPLEMENTED``: Milvus
+Lite 2.5's C++ engine served over TCP) has no version to read: its capabilities come
+from probes instead (:mod:`milvus_plugins.core.probing`) and its version is reported as
+:data:`UNKNOWN_VERSION`.
+
 Expression-language differences measured on Milvus 2.3.5 (the flags below say which
 engine has what; the filter compiler reads them through :attr:`Capabilities.dialect`):
 a bare ``true``/``false`` is rejected, the empty list literal ``[]`` does not parse,
@@ -32,13 +37,20 @@ from dataclasses import dataclass
 from milvus_plugins.core.errors import UnsupportedByServerError
 from milvus_plugins.core.filters import Dialect
 
-__all__ = ["Capabilities", "detect_capabilities"]
+__all__ = ["UNKNOWN_VERSION", "Capabilities", "detect_capabilities"]
+
+#: The version of a deployment that does not report one (its features are probed).
+UNKNOWN_VERSION = "unknown version (GetVersion unimplemented; features probed)"
 
 FEATURE_MINIMUM = {
     "sparse vectors": "2.4.0",
     "hybrid search": "2.4.0",
     "BM25 full-text function": "2.5.0",
     "nullable fields": "2.5.0",
+    # Every Milvus server since 2.0 and Milvus Lite 3 have these; Milvus Lite 2.5 lacks them.
+    "partitions": "2.0.0",
+    "partition key": "2.2.0",
+    "compaction": "2.0.0",
 }
 
 
@@ -70,6 +82,13 @@ class Capabilities:
             this, Milvus Lite wants the raw character.
         json_key_brackets: a JSON key may contain ``][`` (servers split paths there;
             Milvus 2.3.5's proxy even crashes on ``metadata["]["]``).
+        not_expr: ``not (...)`` is evaluated (Milvus Lite 2.5 parses it but its engine
+            rejects the plan node).
+        partitions: partitions (create/list/drop; a partition key and filters on it).
+        compaction: the ``compact`` RPC.
+        like_match_all: ``like "%"`` matches every string (Milvus Lite 2.5: nothing).
+        inverted_index: scalar fields take an ``INVERTED`` index (Milvus >= 2.4);
+            without it 2.3's ``STL_SORT``/``Trie`` are used.
     """
 
     version: str
@@ -85,6 +104,11 @@ class Capabilities:
     empty_lists: bool = True
     json_escaped_keys: bool = False
     json_key_brackets: bool = True
+    not_expr: bool = True
+    partitions: bool = True
+    compaction: bool = True
+    inverted_index: bool = True
+    like_match_all: bool = True
 
     @property
     def dialect(self) -> Dialect:
@@ -99,6 +123,8 @@ class Capabilities:
             empty_lists=self.empty_lists,
             json_escaped_keys=self.json_escaped_keys,
             json_key_brackets=self.json_key_brackets,
+            not_expr=self.not_expr,
+            like_match_all=self.like_match_all,
         )
 
     def require(self, feature: str, available: bool) -> None:
@@ -144,4 +170,5 @@ def detect_capabilities(version: str) -> Capabilities:
         empty_lists=modern,
         json_escaped_keys=True,
         json_key_brackets=False,
+        inverted_index=modern,
     )

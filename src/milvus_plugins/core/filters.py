@@ -25,10 +25,14 @@ Semantics, the same on every backend (:func:`matches` is the executable definiti
   leaf on a JSON key becomes ``not exists k or <kind-exact complement>`` (``k < v or
   k > v`` for ``not k == v``, ``k >= v`` for ``not k < v``), because some engines
   (Milvus Lite) evaluate ``k != 1`` as true when ``k`` holds a string.
+* On engines without ``not`` (Milvus Lite 2.5) a negated leaf on a typed column is
+  written as its complement (``year >= 5`` for ``not year < 5``). A negated leaf on a
+  JSON key cannot be written there: without ``not`` and ``exists`` nothing tells a
+  missing key from a value of another kind (``k != 1`` is true for both).
 * A filter the connected engine cannot express with exactly this meaning raises
   :class:`FilterError` naming what is missing (see :class:`Dialect`: Milvus 2.3 has no
-  infix ``like``, no empty-list test for ``is_empty``/negated ``contains`` on JSON keys);
-  it never runs as a different query.
+  infix ``like``, no empty-list test for ``is_empty``/negated ``contains`` on JSON keys;
+  Milvus Lite 2.5 has no ``not`` and no ``exists``); it never runs as a different query.
 """
 
 from __future__ import annotations
@@ -380,6 +384,12 @@ class Dialect:
         json_key_brackets: a key may contain ``][``. Servers split a JSON path at
             ``][`` (Milvus 2.3.5 then rejects the expression, or its proxy crashes on
             ``metadata["]["]``), so such keys raise :class:`FilterError` there.
+        not_expr: ``not (...)`` is evaluated. Milvus Lite 2.5 parses it but cannot run
+            it; the compiler then writes negations on typed columns as complements
+            and raises :class:`FilterError` for negations it cannot rewrite.
+        like_match_all: ``like "%"`` matches every string. Milvus Lite 2.5 matches
+            nothing with it, so the compiler writes ``k >= ""`` (true exactly for
+            strings) instead.
     """
 
     json_in: bool = False
@@ -391,6 +401,8 @@ class Dialect:
     empty_lists: bool = True
     json_escaped_keys: bool = False
     json_key_brackets: bool = True
+    not_expr: bool = True
+    like_match_all: bool = True
 
 
 def _exists(path: str) -> str:
@@ -484,6 +496,8 @@ class _Compiler:
         if isinstance(node, Raw):
             if not node.expression.strip():
                 return self._const(not negate)
+            if negate and not self.dialect.not_expr:
+                raise self._needs_not(f"not_(Raw({node.expression!r}))")
             return f"not ({node.expression})" if negate else f"({node.expression})"
         if isinstance(node, Exists):
             return self._exists(node, negate)
@@ -495,21 +509,52 @@ class _Compiler:
             node = Compare(node.key, "==", node.pattern, node.target)
         key = node.key
         ref = self.ref(key, getattr(node, "target", "metadata"))
-        if isinstance(node, Compare) and node.op == "!=" and not negate and self._kind_exact(ref):
-            self._check_type(key, ref, node.value)
-            return self._complement(Compare(node.key, "==", node.value, node.target), ref)
+        if isinstance(node, Compare) and node.op == "!=" and not negate:
+            if self._kind_exact(ref):
+                self._check_type(key, ref, node.value)
+                return self._complement(Compare(node.key, "==", node.value, node.target), ref)
+            if not ref.column and not self.dialect.not_expr:
+                # `k != v` is also true for a missing key and for values of other kinds.
+                raise self._needs_not(f"ne({key!r}, ...) on a JSON key")
         leaf = self._leaf(node, ref)
         if not negate:
             return leaf
         if self._kind_exact(ref):
             return f"(not {_exists(ref.expr)} or {self._complement(node, ref)})"
-        return self._negated(leaf, ref)
+        return self._negated(node, leaf, ref)
 
     def _kind_exact(self, ref: _Ref) -> bool:
         # JSON keys on engines with `exists`: negations are emitted as kind-exact
         # complements, so a row whose value has another kind matches neither a leaf nor
         # its negation. (Milvus Lite evaluates `metadata["k"] != 1` as true for "a".)
-        return not ref.column and self.dialect.missing_is_null and self.dialect.json_exists
+        return (
+            not ref.column
+            and self.dialect.missing_is_null
+            and self.dialect.json_exists
+            and self.dialect.not_expr
+        )
+
+    def _needs_not(self, what: str) -> FilterError:
+        return FilterError(
+            f"{what} needs 'not' (and 'exists' for JSON keys) in filter expressions, which "
+            "this Milvus lacks (Milvus Lite 2.5); declare the key as a typed metadata "
+            "field (negations of comparisons on typed fields are rewritten), or filter "
+            "without the negation."
+        )
+
+    def _column_complement(self, node: Compare | In | Like | Contains, ref: _Ref) -> str:
+        """The negation of a leaf on a typed column, written without ``not``."""
+        if isinstance(node, Compare):
+            self._check_type(node.key, ref, node.value)
+            flipped = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
+            return f"({ref.expr} {flipped[node.op]} {_literal(node.value)})"
+        if isinstance(node, In):
+            for v in node.values:
+                self._check_type(node.key, ref, v)
+            if not node.values:
+                return self._const(True)
+            return "(" + " and ".join(f"{ref.expr} != {_literal(v)}" for v in node.values) + ")"
+        raise self._needs_not(f"not_({type(node).__name__.lower()}({node.key!r}, ...))")
 
     def _differs(self, ref: _Ref, value: Scalar) -> str:
         if isinstance(value, bool):
@@ -575,21 +620,32 @@ class _Compiler:
             raise FilterError(
                 f"exists({node.key!r}) needs 'exists' on JSON keys, which this Milvus lacks."
             )
+        if negate and not self.dialect.not_expr:
+            raise self._needs_not(f"not_(exists({node.key!r}))")
         return f"(not {_exists(ref.expr)})" if negate else _exists(ref.expr)
 
     def _empty(self, node: Empty, negate: bool) -> str:
         ref = self.ref(node.key)
         if ref.column:
-            parts = [f"{ref.expr} is null"] if self.dialect.nullable else []
+            # (emptiness test, its complement written without `not`)
+            tests: list[tuple[str, str]] = []
+            if self.dialect.nullable:
+                tests.append((f"{ref.expr} is null", f"{ref.expr} is not null"))
             if ref.declared_type is ScalarType.VARCHAR:
-                parts.append(f'{ref.expr} == ""')
+                tests.append((f'{ref.expr} == ""', f'{ref.expr} != ""'))
             elif ref.declared_type is ScalarType.ARRAY:
-                parts.append(f"array_length({ref.expr}) == 0")
-            if not parts:
+                tests.append((f"array_length({ref.expr}) == 0", f"array_length({ref.expr}) != 0"))
+            if not tests:
                 return self._const(negate)
-            either = "(" + " or ".join(parts) + ")"
+            either = "(" + " or ".join(t for t, _ in tests) + ")"
+            if negate and not self.dialect.not_expr:
+                return "(" + " and ".join(c for _, c in tests) + ")"
             return f"(not {either})" if negate else either
-        if not self.dialect.json_exists or not self.dialect.empty_lists:
+        if (
+            not self.dialect.json_exists
+            or not self.dialect.empty_lists
+            or not self.dialect.not_expr
+        ):
             raise FilterError(
                 f"is_empty({node.key!r}) on a JSON key needs 'exists' and the empty-list test "
                 "(json_contains_all(k, [])), which this Milvus lacks (Milvus Lite has both); "
@@ -604,7 +660,14 @@ class _Compiler:
             return f'({_exists(k)} and not ({k} == "") and (not {is_list} or {_exists(k + "[0]")}))'
         return f'(not {_exists(k)} or {k} == "" or ({is_list} and not {_exists(k + "[0]")}))'
 
-    def _negated(self, leaf: str, ref: _Ref) -> str:
+    def _negated(self, node: Compare | In | Like | Contains, leaf: str, ref: _Ref) -> str:
+        if not self.dialect.not_expr:
+            if not ref.column:
+                raise self._needs_not(f"not_({type(node).__name__.lower()}({node.key!r}, ...))")
+            complement = self._column_complement(node, ref)
+            if self.dialect.nullable and ref.expr not in self.spec.fields.all():
+                return f"({ref.expr} is null or {complement})"
+            return complement
         if ref.column:
             if self.dialect.nullable and ref.expr not in self.spec.fields.all():
                 return f"({ref.expr} is null or not {leaf})"
@@ -634,6 +697,8 @@ class _Compiler:
                     "patterns only ('abc%', where '_' and '\\' are not wildcards); other "
                     "patterns need Milvus >= 2.4 or Milvus Lite."
                 )
+            if node.pattern == "%" and not self.dialect.like_match_all:
+                return f'({ref.expr} >= "")'
             return f"({ref.expr} like {escape_string(node.pattern)})"
         return self._contains(node, ref)
 

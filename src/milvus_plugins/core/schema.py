@@ -82,8 +82,11 @@ def check_supported(spec: CollectionSpec, caps: Capabilities) -> None:
     """Raise before any I/O on the collection when ``spec`` needs what the server lacks.
 
     Raises:
-        UnsupportedByServerError: sparse vectors or the BM25 function (Milvus 2.3).
+        UnsupportedByServerError: sparse vectors or the BM25 function (Milvus 2.3), a
+            partition key (Milvus Lite 2.5: filters on it fail).
     """
+    if spec.partition_key is not None:
+        caps.require("partition key", caps.partitions)
     if spec.has_sparse:
         caps.require("sparse vectors", caps.sparse)
     if spec.sparse_mode is SparseMode.BM25:
@@ -132,9 +135,7 @@ def build_schema(spec: CollectionSpec, caps: Capabilities) -> Any:
 def _scalar_index_type(decl: MetadataField, caps: Capabilities) -> str | None:
     if caps.is_lite:
         return None  # Lite scans typed columns quickly and builds no scalar indexes
-    major_minor = caps.version.lstrip("v").split(".")[:2]
-    modern = [int(p) for p in major_minor if p.isdigit()] >= [2, 4]
-    if modern:
+    if caps.inverted_index:
         return "INVERTED"
     if decl.scalar_type in (ScalarType.INT64, ScalarType.DOUBLE):
         return "STL_SORT"

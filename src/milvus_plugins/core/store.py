@@ -30,6 +30,7 @@ from milvus_plugins.core.errors import (
     CollectionNotFoundError,
     ConfigError,
     InvalidInputError,
+    MilvusOperationError,
     MilvusPluginsError,
     WriteError,
     translate,
@@ -47,6 +48,7 @@ from milvus_plugins.core.filters import (
 from milvus_plugins.core.lite import LiteLease
 from milvus_plugins.core.mmr import select_mmr
 from milvus_plugins.core.names import check_name
+from milvus_plugins.core.probing import probe_capabilities, reports_unimplemented
 from milvus_plugins.core.ranking import (
     RRF,
     Ranker,
@@ -417,8 +419,15 @@ class MilvusStore:
     def capabilities(self) -> Capabilities:
         """What the connected Milvus supports (connects on first access)."""
         if self.session.capabilities is None:
-            version = self._call(lambda: self.client.get_server_version())
-            self.session.set_version(str(version))
+            try:
+                version = self._call(lambda: self.client.get_server_version())
+            except MilvusOperationError as exc:
+                if not reports_unimplemented(exc):
+                    raise
+                # Milvus Lite 2.5 reports no version: ask the engine what it can do.
+                self.session.capabilities = probe_capabilities(self.client, self.session.connection)
+            else:
+                self.session.set_version(str(version))
         return self.session.caps
 
     def translate(self, exc: BaseException) -> MilvusPluginsError:
@@ -580,6 +589,7 @@ class MilvusStore:
     def compact(self) -> int:
         """Start a compaction (merging segments, purging deletes); return its job id."""
         self._require()
+        self.capabilities.require("compaction", self.capabilities.compaction)
         return int(self._call(lambda: self.client.compact(self.spec.name)))
 
     def load(self) -> None:
@@ -601,11 +611,13 @@ class MilvusStore:
         """
         check_name("partition name", name)
         self._require()
+        self.capabilities.require("partitions", self.capabilities.partitions)
         self._call(lambda: self.client.create_partition(self.spec.name, name))
 
     def list_partitions(self) -> list[str]:
         """Names of the collection's partitions."""
         self._require()
+        self.capabilities.require("partitions", self.capabilities.partitions)
         return list(self._call(lambda: self.client.list_partitions(self.spec.name)))
 
     def drop_partition(self, name: str) -> None:
@@ -617,6 +629,7 @@ class MilvusStore:
         """
         check_name("partition name", name)
         self._require()
+        self.capabilities.require("partitions", self.capabilities.partitions)
         if not self.capabilities.is_lite:
             # Milvus Lite has no partition-level release (UNIMPLEMENTED) and drops a
             # loaded partition as is.
@@ -633,7 +646,9 @@ class MilvusStore:
             for n in self._call(lambda: self.client.list_indexes(name))
         ]
         load_state = self._call(lambda: self.client.get_load_state(name))
-        partitions = self._call(lambda: self.client.list_partitions(name))
+        partitions: list[str] = []
+        if self.capabilities.partitions:  # Milvus Lite 2.5 has no partition RPCs
+            partitions = list(self._call(lambda: self.client.list_partitions(name)))
         return parse_stats(
             self.spec, self.capabilities, description, indexes, load_state, partitions, self.count()
         )

@@ -1,0 +1,271 @@
+"""Capabilities of a Milvus that does not say its version, found by probing it.
+
+Milvus Lite 2.5 (the C++ engine, served over TCP) answers ``get_server_version`` with
+gRPC ``UNIMPLEMENTED``, so :func:`~milvus_plugins.core.capabilities.detect_capabilities`
+has nothing to read. :func:`probe_capabilities` asks the engine itself instead:
+
+* RPCs that may be missing (``compact``, ``list_partitions``) are called on a
+  collection that does not exist or on the scratch collection below: an engine that
+  has the RPC answers "not found" (or the list), one that lacks it answers
+  ``UNIMPLEMENTED``;
+* schema features (sparse vectors, the BM25 function, nullable fields, several vector
+  fields) are tried by creating a collection with the feature and dropping it at once
+  (no index, nothing loaded). ``hybrid_search`` is taken to come with several vector
+  fields (both arrived in Milvus 2.4; pymilvus describes the collection before it sends
+  the RPC, so the RPC cannot be asked about on its own);
+* expression features (``not``, ``exists``, bare ``true``, ``[]``, mixed ``in`` lists,
+  ``like`` wildcards, JSON key spellings) are tried as queries on one scratch
+  collection holding one row, created and dropped within the probe.
+
+Every scratch collection has a unique ``_milvus_plugins_probe_*`` name and is dropped
+in a ``finally`` block. A feature whose probe fails for any reason other than an
+unreachable server or rejected credentials counts as absent (the conservative answer:
+a missing feature raises a typed error, a wrongly assumed one would return wrong rows).
+The result is cached per uri and database for the life of the process, as a server's
+build does not change under a running client.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from pymilvus import DataType, Function, FunctionType, MilvusClient
+
+from milvus_plugins.core.capabilities import UNKNOWN_VERSION, Capabilities
+from milvus_plugins.core.config import ConnectionConfig
+from milvus_plugins.core.errors import (
+    AuthenticationError,
+    MilvusConnectionError,
+    translate,
+)
+
+__all__ = ["probe_capabilities", "reports_unimplemented"]
+
+_PROBED: dict[tuple[str, str], Capabilities] = {}
+_PROBE_LOCK = threading.Lock()
+_CONTROL_KEY = "a\x1fb"  # spelled "a\u001fb" by the JSON encoder
+_BRACKET_KEY = "x][y"
+
+
+def reports_unimplemented(exc: BaseException) -> bool:
+    """Whether ``exc`` (or an error it was raised from) is gRPC ``UNIMPLEMENTED``."""
+    link: BaseException | None = exc
+    seen: set[int] = set()
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        code = getattr(link, "code", None)
+        if callable(code):
+            try:
+                if getattr(code(), "name", None) == "UNIMPLEMENTED":
+                    return True
+            except Exception:  # an unrelated ``code()`` taking arguments
+                pass
+        if "unimplemented" in str(link).lower():
+            return True
+        link = link.__cause__ or link.__context__
+    return False
+
+
+def _answers(fn: Callable[[], Any]) -> bool:
+    """Run one probe call: True if it succeeds, False if the engine refuses it.
+
+    An unreachable server or rejected credentials are not answers about a feature:
+    those errors are raised.
+    """
+    try:
+        fn()
+    except Exception as exc:
+        error = translate(exc)
+        if isinstance(error, (MilvusConnectionError, AuthenticationError)):
+            raise error from exc
+        return False
+    return True
+
+
+def _has_rpc(fn: Callable[[], Any]) -> bool:
+    """True unless the call answers ``UNIMPLEMENTED`` (a "not found" answer counts)."""
+    try:
+        fn()
+    except Exception as exc:
+        if reports_unimplemented(exc):
+            return False
+        error = translate(exc)
+        if isinstance(error, (MilvusConnectionError, AuthenticationError)):
+            raise error from exc
+    return True
+
+
+def _scratch_name() -> str:
+    return f"_milvus_plugins_probe_{uuid.uuid4().hex[:12]}"
+
+
+@contextmanager
+def _scratch(client: Any, create: Callable[[str], Any]) -> Iterator[str | None]:
+    """Create a scratch collection; yield its name (``None`` if refused); always drop it."""
+    name = _scratch_name()
+    created = _answers(lambda: create(name))
+    try:
+        yield name if created else None
+    finally:
+        if created or _answers(lambda: client.has_collection(name)):
+            _answers(lambda: client.drop_collection(name))
+
+
+def _base_schema() -> Any:
+    schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=16)
+    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=2)
+    return schema
+
+
+def _schema_accepted(client: Any, extend: Callable[[Any], None]) -> bool:
+    """Whether a collection with ``extend``'s additions can be created (then dropped)."""
+
+    def create(name: str) -> None:
+        schema = _base_schema()
+        extend(schema)
+        client.create_collection(name, schema=schema)
+
+    with _scratch(client, create) as name:
+        return name is not None
+
+
+def _add_nullable(schema: Any) -> None:
+    schema.add_field("n", DataType.INT64, nullable=True)
+
+
+def _add_sparse(schema: Any) -> None:
+    schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+
+
+def _add_second_vector(schema: Any) -> None:
+    schema.add_field("vector2", DataType.FLOAT_VECTOR, dim=2)
+
+
+def _add_bm25(schema: Any) -> None:
+    schema.add_field("text", DataType.VARCHAR, max_length=64, enable_analyzer=True)
+    schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+    schema.add_function(
+        Function(
+            name="probe_bm25",
+            function_type=FunctionType.BM25,
+            input_field_names=["text"],
+            output_field_names=["sparse"],
+        )
+    )
+
+
+def _expression_collection(client: Any, name: str, *, inverted: bool) -> None:
+    schema = _base_schema()
+    schema.add_field("metadata", DataType.JSON)
+    schema.add_field("n", DataType.INT64)
+    index = MilvusClient.prepare_index_params()
+    index.add_index(field_name="vector", index_type="FLAT", metric_type="L2")
+    if inverted:
+        index.add_index(field_name="n", index_type="INVERTED")
+    client.create_collection(name, schema=schema, index_params=index, consistency_level="Strong")
+    row = {
+        "id": "r",
+        "vector": [1.0, 0.0],
+        "n": 1,
+        "metadata": {"k": 1, "s": "x", "l": [1], _CONTROL_KEY: 1, _BRACKET_KEY: 1},
+    }
+    client.insert(name, [row])
+
+
+def _matches_row(client: Any, name: str, expression: str) -> bool:
+    """Whether ``expression`` runs and selects exactly the scratch row."""
+    result: list[Any] = []
+
+    def run() -> None:
+        result.extend(client.query(name, filter=expression, output_fields=["id"], limit=10))
+
+    return _answers(run) and [r.get("id") for r in result] == ["r"]
+
+
+def _expression_flags(client: Any) -> dict[str, bool]:
+    flags: dict[str, bool] = {"inverted_index": True}
+    for inverted in (True, False):
+        create = functools.partial(_expression_collection, client, inverted=inverted)
+        with _scratch(client, create) as name:
+            if name is None:
+                flags["inverted_index"] = False
+                continue
+            m = 'metadata["k"]'
+            probes = {
+                "not_expr": f"not ({m} == 2)",
+                "json_exists": f"(exists {m})",
+                "bool_literals": "true",
+                "empty_lists": 'json_contains_all(metadata["l"], [])',
+                "json_in": f'{m} in [1, "x"]',
+                "like_match_all": 'metadata["s"] like "%"',
+                "json_escaped_keys": f"metadata[{json.dumps(_CONTROL_KEY)}] == 1",
+                "json_key_brackets": f'metadata["{_BRACKET_KEY}"] == 1',
+            }
+            for flag, expression in probes.items():
+                flags[flag] = _matches_row(client, name, expression)
+            flags["like_infix"] = all(
+                _matches_row(client, name, f'metadata["s"] like {p}')
+                for p in ('"_"', '"%x%"', '"%x"')
+            )
+            flags["partitions"] = _has_rpc(lambda: client.list_partitions(name))
+            return flags
+    # No scratch collection at all (e.g. no privilege to create one): assume nothing.
+    return dict.fromkeys(
+        (
+            "not_expr",
+            "json_exists",
+            "bool_literals",
+            "empty_lists",
+            "json_in",
+            "like_match_all",
+            "like_infix",
+            "json_escaped_keys",
+            "json_key_brackets",
+            "partitions",
+            "inverted_index",
+        ),
+        False,
+    )
+
+
+def _probe(client: Any) -> Capabilities:
+    missing = _scratch_name()  # never created: only whether the RPC exists is asked
+    sparse = _schema_accepted(client, _add_sparse)
+    several_vectors = _schema_accepted(client, _add_second_vector)
+    flags = _expression_flags(client)
+    return Capabilities(
+        version=UNKNOWN_VERSION,
+        is_lite=False,
+        sparse=sparse,
+        hybrid_search=several_vectors,
+        bm25_function=sparse and _schema_accepted(client, _add_bm25),
+        nullable=_schema_accepted(client, _add_nullable),
+        compaction=_has_rpc(lambda: client.compact(missing)),
+        **flags,
+    )
+
+
+def probe_capabilities(client: Any, connection: ConnectionConfig) -> Capabilities:
+    """Find what a Milvus that reports no version can do, once per uri and database.
+
+    Args:
+        client: a connected ``pymilvus.MilvusClient``.
+        connection: the connection it was made from (the cache key).
+
+    Raises:
+        MilvusConnectionError: the server became unreachable while probing.
+        AuthenticationError: the server rejected the credentials.
+    """
+    key = (connection.uri, connection.db_name)
+    with _PROBE_LOCK:
+        cached = _PROBED.get(key)
+        if cached is None:
+            cached = _PROBED[key] = _probe(client)
+        return cached
