@@ -35,7 +35,7 @@ import re
 from dataclasses import dataclass
 
 from milvus_plugins.core.errors import UnsupportedByServerError
-from milvus_plugins.core.filters import Dialect
+from milvus_plugins.core.filters.dialect import Dialect
 
 __all__ = ["UNKNOWN_VERSION", "Capabilities", "detect_capabilities"]
 

@@ -1,0 +1,123 @@
+"""A small filter tree, compiled to a Milvus boolean expression.
+
+Build filters with the functions here (``eq("genre", "sci-fi") & gt("year", 2000)``) or
+from the adapters' dict / ``MetadataFilters`` syntaxes, then :func:`compile_filter` turns
+the tree into an expression string. Escaping of user values **and keys** lives here
+and only here: every string becomes a double-quoted Milvus literal with ``\\``, ``"``
+and control characters escaped, so no value or key can change the expression's
+meaning. (Server-side templating, ``filter_params``, was rejected by every backend we
+run, so literals are inlined, escaped.)
+
+Semantics, the same on every backend (:func:`matches` is the executable definition):
+
+* A key missing from a row makes a positive leaf false and its negation true
+  (``ne("k", 1)`` matches rows without ``k``, as in MongoDB-style filters). A key whose
+  value is ``None`` counts as missing (the records layer keeps such keys out of the
+  stored JSON, so ``exists`` agrees on every engine).
+* A leaf that compares values of different kinds (a string with a number, a list or an
+  object with a scalar) is *unknown*: neither it nor its negation matches (Milvus'
+  three-valued logic). ``like`` on a non-string and ``contains*`` on a non-list are
+  such comparisons too.
+* Do not store bools and numbers under the same key: Milvus Lite compares ``true`` as
+  ``1`` (Python semantics) while servers keep them apart, so comparing a bool with a
+  number is backend-defined (:func:`matches` treats it as unknown).
+* ``not`` is pushed down to the leaves (De Morgan). On engines with ``exists`` a negated
+  leaf on a JSON key becomes ``not exists k or <kind-exact complement>`` (``k < v or
+  k > v`` for ``not k == v``, ``k >= v`` for ``not k < v``), because some engines
+  (Milvus Lite) evaluate ``k != 1`` as true when ``k`` holds a string.
+* On engines without ``not`` (Milvus Lite 2.5) a negated leaf on a typed column is
+  written as its complement (``year >= 5`` for ``not year < 5``). A negated leaf on a
+  JSON key cannot be written there: without ``not`` and ``exists`` nothing tells a
+  missing key from a value of another kind (``k != 1`` is true for both).
+* A filter the connected engine cannot express with exactly this meaning raises
+  :class:`FilterError` naming what is missing (see :class:`Dialect`: Milvus 2.3 has no
+  infix ``like``, no empty-list test for ``is_empty``/negated ``contains`` on JSON keys;
+  Milvus Lite 2.5 has no ``not`` and no ``exists``); it never runs as a different query.
+"""
+
+from milvus_plugins.core.filters.compiler import compile_filter, escape_string
+from milvus_plugins.core.filters.dialect import Dialect
+from milvus_plugins.core.filters.evaluator import matches
+from milvus_plugins.core.filters.tree import (
+    And,
+    Compare,
+    CompareOp,
+    Contains,
+    Empty,
+    Exists,
+    Filter,
+    In,
+    Like,
+    Not,
+    Or,
+    Raw,
+    Scalar,
+    and_,
+    as_filter_tree,
+    contains,
+    contains_all,
+    contains_any,
+    doc_id_in,
+    ensure_filter,
+    eq,
+    exists,
+    gt,
+    gte,
+    id_in,
+    in_,
+    is_empty,
+    is_match_all,
+    is_match_none,
+    like,
+    lt,
+    lte,
+    ne,
+    nin,
+    not_,
+    or_,
+    text_contains,
+)
+
+__all__ = [
+    "And",
+    "Compare",
+    "CompareOp",
+    "Contains",
+    "Dialect",
+    "Empty",
+    "Exists",
+    "Filter",
+    "In",
+    "Like",
+    "Not",
+    "Or",
+    "Raw",
+    "Scalar",
+    "and_",
+    "as_filter_tree",
+    "compile_filter",
+    "contains",
+    "contains_all",
+    "contains_any",
+    "doc_id_in",
+    "ensure_filter",
+    "eq",
+    "escape_string",
+    "exists",
+    "gt",
+    "gte",
+    "id_in",
+    "in_",
+    "is_empty",
+    "is_match_all",
+    "is_match_none",
+    "like",
+    "lt",
+    "lte",
+    "matches",
+    "ne",
+    "nin",
+    "not_",
+    "or_",
+    "text_contains",
+]

@@ -1,0 +1,57 @@
+"""What the connected engine's expression language can do, as flags.
+
+Imported by :mod:`milvus_plugins.core.capabilities` (which derives a dialect from the
+server version) and by :mod:`.compiler` (which writes expressions for it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Dialect"]
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """What the connected engine's expression language can do.
+
+    Attributes:
+        json_in: ``metadata["k"] in [...]`` parses (Milvus Lite 3.2 rejects it).
+        json_exists: ``exists metadata["k"]`` is supported.
+        nullable: typed columns may be NULL (Milvus >= 2.5).
+        missing_is_null: comparisons on a missing JSON key are NULL, so ``not (...)``
+            drops those rows unless the compiler adds an explicit ``not exists``.
+        like_infix: ``like`` takes any pattern. Without it (Milvus 2.3) only prefix
+            patterns (``"abc%"``) work, and ``_`` and ``\\`` are not wildcards there, so
+            other patterns raise :class:`FilterError`.
+        bool_literals: a bare ``true`` / ``false`` is a predicate (Milvus 2.3 rejects it;
+            the compiler then compares the primary key with ``""`` instead).
+        empty_lists: an empty list literal parses (``json_contains_all(k, [])``, which
+            tells lists from other JSON values); Milvus 2.3 rejects ``[]``, so filters
+            that need that test raise :class:`FilterError` there.
+        json_escaped_keys: a key in ``metadata["k"]`` is matched against the key as the
+            JSON encoder wrote it, so control characters are spelled as JSON escapes
+            (``\\b``, ``\\u001f``). Servers do this; Milvus Lite rejects those escapes and
+            takes the characters as they are.
+        json_key_brackets: a key may contain ``][``. Servers split a JSON path at
+            ``][`` (Milvus 2.3.5 then rejects the expression, or its proxy crashes on
+            ``metadata["]["]``), so such keys raise :class:`FilterError` there.
+        not_expr: ``not (...)`` is evaluated. Milvus Lite 2.5 parses it but cannot run
+            it; the compiler then writes negations on typed columns as complements
+            and raises :class:`FilterError` for negations it cannot rewrite.
+        like_match_all: ``like "%"`` matches every string. Milvus Lite 2.5 matches
+            nothing with it, so the compiler writes ``k >= ""`` (true exactly for
+            strings) instead.
+    """
+
+    json_in: bool = False
+    json_exists: bool = True
+    nullable: bool = True
+    missing_is_null: bool = True
+    like_infix: bool = True
+    bool_literals: bool = True
+    empty_lists: bool = True
+    json_escaped_keys: bool = False
+    json_key_brackets: bool = True
+    not_expr: bool = True
+    like_match_all: bool = True

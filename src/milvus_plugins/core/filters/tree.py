@@ -1,0 +1,375 @@
+"""The filter tree (a closed union of frozen nodes) and the functions that build it.
+
+Pure: no I/O, no knowledge of the engine. :mod:`.compiler` turns a tree into an
+expression, :mod:`.evaluator` is its executable meaning.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from milvus_plugins.core.arguments import id_list
+from milvus_plugins.core.errors import FilterError
+
+__all__ = [
+    "And",
+    "Compare",
+    "CompareOp",
+    "Contains",
+    "Empty",
+    "Exists",
+    "Filter",
+    "In",
+    "Like",
+    "Not",
+    "Or",
+    "Raw",
+    "Scalar",
+    "Target",
+    "and_",
+    "as_filter_tree",
+    "check_key",
+    "contains",
+    "contains_all",
+    "contains_any",
+    "doc_id_in",
+    "ensure_filter",
+    "eq",
+    "exists",
+    "gt",
+    "gte",
+    "id_in",
+    "in_",
+    "is_empty",
+    "is_match_all",
+    "is_match_none",
+    "like",
+    "lt",
+    "lte",
+    "ne",
+    "nin",
+    "not_",
+    "or_",
+    "text_contains",
+]
+
+Scalar = str | int | float | bool
+Target = Literal["metadata", "id", "doc_id", "text"]
+CompareOp = Literal["==", "!=", ">", ">=", "<", "<="]
+
+
+class _Node:
+    def __and__(self, other: Filter) -> Filter:
+        return And((self, other))  # type: ignore[arg-type]
+
+    def __or__(self, other: Filter) -> Filter:
+        return Or((self, other))  # type: ignore[arg-type]
+
+    def __invert__(self) -> Filter:
+        return Not(self)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Compare(_Node):
+    """``key <op> value`` for ``op`` in ``== != > >= < <=``."""
+
+    key: str
+    op: CompareOp
+    value: Scalar
+    target: Target = "metadata"
+
+
+@dataclass(frozen=True)
+class In(_Node):
+    """``key`` equals one of ``values``."""
+
+    key: str
+    values: tuple[Scalar, ...]
+    target: Target = "metadata"
+
+
+@dataclass(frozen=True)
+class Like(_Node):
+    """``key like pattern`` (``%`` any run of characters, ``_`` any one character)."""
+
+    key: str
+    pattern: str
+    target: Target = "metadata"
+
+
+@dataclass(frozen=True)
+class Contains(_Node):
+    """A list-valued key contains a value (``one``), any of ``values`` or all of them."""
+
+    key: str
+    values: tuple[Scalar, ...]
+    mode: Literal["one", "any", "all"] = "one"
+
+
+@dataclass(frozen=True)
+class Exists(_Node):
+    """The metadata key is present (and not null)."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class Empty(_Node):
+    """The metadata key is missing, null, an empty string or an empty list."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class And(_Node):
+    """Every child matches (an empty ``And`` matches everything)."""
+
+    children: tuple[Filter, ...]
+
+
+@dataclass(frozen=True)
+class Or(_Node):
+    """At least one child matches (an empty ``Or`` matches nothing)."""
+
+    children: tuple[Filter, ...]
+
+
+@dataclass(frozen=True)
+class Not(_Node):
+    """The child does not match."""
+
+    child: Filter
+
+
+@dataclass(frozen=True)
+class Raw(_Node):
+    """A raw Milvus expression: the explicit escape hatch, never built from user values.
+
+    It is always compiled in parentheses, so ``and_(id_in(ids), Raw("a or b"))`` means
+    ``ids and (a or b)``. A blank expression has no condition and matches every row.
+    """
+
+    expression: str
+
+
+Filter = Compare | In | Like | Contains | Exists | Empty | And | Or | Not | Raw
+
+
+# -- builders ---------------------------------------------------------------------------
+
+
+def _scalar(value: Any, where: str) -> Scalar:
+    if isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise FilterError(f"{where}: {value!r} cannot be compared; use a finite number.")
+        return value
+    raise FilterError(
+        f"{where}: value {value!r} of type {type(value).__name__} is not filterable; "
+        "use a string, number or bool (use exists() to test for presence)."
+    )
+
+
+def check_key(key: Any) -> str:
+    if not isinstance(key, str) or not key:
+        raise FilterError(f"filter key {key!r} must be a non-empty string.")
+    if key.startswith("$"):
+        raise FilterError(
+            f"filter key {key!r} starts with '$': that is an operator, not a metadata key "
+            "(metadata keys cannot start with '$'); write {'key': {'$op': value}}."
+        )
+    return key
+
+
+def eq(key: str, value: Scalar) -> Filter:
+    """Match rows whose metadata ``key`` equals ``value``."""
+    return Compare(check_key(key), "==", _scalar(value, f"eq({key!r})"))
+
+
+def ne(key: str, value: Scalar) -> Filter:
+    """Match rows whose ``key`` differs from ``value`` or is missing."""
+    return Not(eq(key, value))
+
+
+def gt(key: str, value: Scalar) -> Filter:
+    """Match rows whose ``key`` is greater than ``value``."""
+    return Compare(check_key(key), ">", _scalar(value, f"gt({key!r})"))
+
+
+def gte(key: str, value: Scalar) -> Filter:
+    """Match rows whose ``key`` is greater than or equal to ``value``."""
+    return Compare(check_key(key), ">=", _scalar(value, f"gte({key!r})"))
+
+
+def lt(key: str, value: Scalar) -> Filter:
+    """Match rows whose ``key`` is less than ``value``."""
+    return Compare(check_key(key), "<", _scalar(value, f"lt({key!r})"))
+
+
+def lte(key: str, value: Scalar) -> Filter:
+    """Match rows whose ``key`` is less than or equal to ``value``."""
+    return Compare(check_key(key), "<=", _scalar(value, f"lte({key!r})"))
+
+
+def _values(values: Iterable[Any], where: str) -> tuple[Scalar, ...]:
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise FilterError(f"{where}: expected a list of values, got {values!r}.")
+    return tuple(_scalar(v, where) for v in values)
+
+
+def in_(key: str, values: Iterable[Scalar]) -> Filter:
+    """Match rows whose ``key`` equals one of ``values`` (none, for an empty list)."""
+    return In(check_key(key), _values(values, f"in_({key!r})"))
+
+
+def nin(key: str, values: Iterable[Scalar]) -> Filter:
+    """Match rows whose ``key`` equals none of ``values`` (or is missing)."""
+    return Not(in_(key, values))
+
+
+def like(key: str, pattern: str) -> Filter:
+    """Match rows whose string ``key`` matches the SQL-like ``pattern``."""
+    if not isinstance(pattern, str):
+        raise FilterError(f"like({key!r}): pattern must be a string, got {pattern!r}.")
+    return Like(check_key(key), pattern)
+
+
+def text_contains(key: str, substring: str) -> Filter:
+    """Match rows whose string ``key`` contains ``substring`` literally.
+
+    Raises:
+        FilterError: the substring contains ``%`` or ``_``, which Milvus ``like`` cannot
+            escape on every backend (a silently wider match would be wrong).
+    """
+    if not isinstance(substring, str):
+        raise FilterError(f"text_contains({key!r}): value must be a string.")
+    if "%" in substring or "_" in substring:
+        raise FilterError(
+            f"text_contains({key!r}, {substring!r}): '%' and '_' cannot be matched literally "
+            "by Milvus 'like'; use eq() or remove them from the substring."
+        )
+    return Like(check_key(key), f"%{substring}%")
+
+
+def contains(key: str, value: Scalar) -> Filter:
+    """Match rows whose list-valued ``key`` contains ``value``."""
+    return Contains(check_key(key), (_scalar(value, f"contains({key!r})"),), "one")
+
+
+def contains_any(key: str, values: Iterable[Scalar]) -> Filter:
+    """Match rows whose list-valued ``key`` contains at least one of ``values``."""
+    return Contains(check_key(key), _values(values, f"contains_any({key!r})"), "any")
+
+
+def contains_all(key: str, values: Iterable[Scalar]) -> Filter:
+    """Match rows whose list-valued ``key`` contains every one of ``values``."""
+    return Contains(check_key(key), _values(values, f"contains_all({key!r})"), "all")
+
+
+def exists(key: str) -> Filter:
+    """Match rows that have metadata ``key`` (with a non-null value)."""
+    return Exists(check_key(key))
+
+
+def is_empty(key: str) -> Filter:
+    """Match rows whose ``key`` is missing, null, ``""`` or ``[]`` (LlamaIndex's IS_EMPTY)."""
+    return Empty(check_key(key))
+
+
+def and_(*filters: Filter) -> Filter:
+    """Match rows that every filter matches."""
+    return And(tuple(filters))
+
+
+def or_(*filters: Filter) -> Filter:
+    """Match rows that at least one filter matches."""
+    return Or(tuple(filters))
+
+
+def not_(f: Filter) -> Filter:
+    """Match rows that ``f`` does not match."""
+    return Not(f)
+
+
+def id_in(ids: Iterable[str]) -> Filter:
+    """Match rows whose primary key is one of ``ids``.
+
+    Raises:
+        InvalidInputError: ``ids`` is a single string, or holds a non-string or ``""``.
+    """
+    return In("id", tuple(id_list(ids, "ids")), target="id")
+
+
+def doc_id_in(doc_ids: Iterable[str]) -> Filter:
+    """Match rows whose source document id is one of ``doc_ids``.
+
+    Raises:
+        InvalidInputError: ``doc_ids`` is a single string, or holds a non-string or
+            ``""`` (the value of rows *without* a source document).
+    """
+    return In("doc_id", tuple(id_list(doc_ids, "doc_ids")), target="doc_id")
+
+
+def is_match_all(node: Filter) -> bool:
+    """Whether ``node`` matches every row by its structure alone (no row is looked at).
+
+    True for an empty ``and_()``, an ``and_`` of such filters, an ``or_`` with one such
+    child, ``not_`` of a filter that matches nothing (:func:`is_match_none`), and a
+    blank :class:`Raw` expression. A non-blank raw expression is never recognised,
+    even when it always holds (``"1 == 1"``): raw strings are the caller's
+    responsibility.
+    """
+    if isinstance(node, And):
+        return all(is_match_all(c) for c in node.children)
+    if isinstance(node, Or):
+        return any(is_match_all(c) for c in node.children)
+    if isinstance(node, Not):
+        return is_match_none(node.child)
+    if isinstance(node, Raw):
+        return not node.expression.strip()
+    return False
+
+
+def is_match_none(node: Filter) -> bool:
+    """Whether ``node`` matches no row by its structure alone (the dual of :func:`is_match_all`).
+
+    True for an empty ``or_()``, an ``in_`` / ``contains_any`` of no values, and the
+    boolean combinations and negations of such filters and of match-all filters.
+    """
+    if isinstance(node, Or):
+        return all(is_match_none(c) for c in node.children)
+    if isinstance(node, And):
+        return any(is_match_none(c) for c in node.children)
+    if isinstance(node, Not):
+        return is_match_all(node.child)
+    if isinstance(node, In):
+        return not node.values
+    if isinstance(node, Contains):
+        return node.mode == "any" and not node.values
+    return False
+
+
+def as_filter_tree(value: Filter | str | None) -> Filter | None:
+    """Return a filter argument as a tree: a string becomes a :class:`Raw` node.
+
+    Combine filters as trees (``and_(id_in(ids), as_filter_tree(f))``), never as text:
+    a raw string is then always parenthesised when compiled.
+
+    Raises:
+        FilterError: ``value`` is not a filter tree, a string or ``None``.
+    """
+    checked = ensure_filter(value)
+    return Raw(checked) if isinstance(checked, str) else checked
+
+
+def ensure_filter(value: Filter | str | None) -> Filter | str | None:
+    """Accept a filter tree, a raw expression string or ``None``; reject anything else."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (Compare, In, Like, Contains, Exists, Empty, And, Or, Not, Raw)):
+        return value
+    raise FilterError(f"filter must be a core filter, an expression string or None; got {value!r}.")
