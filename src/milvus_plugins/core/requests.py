@@ -1,12 +1,12 @@
-"""Pure request builders: spec + query -> the keyword arguments of one pymilvus call.
+"""Pure request builders: spec + query -> one pymilvus :class:`Call`.
 
-The sync and async stores share these, so the two can only differ by an ``await``.
+Filters arrive as trees and are compiled here, for the collection and the engine's
+dialect, at the last step. The operations (:mod:`milvus_plugins.core.ops`) use these.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from pymilvus import AnnSearchRequest, RRFRanker, WeightedRanker
@@ -14,28 +14,29 @@ from pymilvus import AnnSearchRequest, RRFRanker, WeightedRanker
 from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import ConfigError, InvalidInputError
+from milvus_plugins.core.filters import Filter, compile_filter
 from milvus_plugins.core.indexes import IndexConfig
+from milvus_plugins.core.ops.calls import Call, ClientMethod
 from milvus_plugins.core.ranking import RRF, Ranker, Weighted, require_server_fusion
 from milvus_plugins.core.records import SparseVector, validate_dense
 from milvus_plugins.core.schema import dense_index
 from milvus_plugins.core.types import MetricType, SparseMode
 
 __all__ = [
-    "Call",
+    "QUERY_WINDOW",
     "SparseQuery",
+    "build_count",
     "build_dense_search",
     "build_hybrid_search",
+    "build_query",
     "build_sparse_search",
+    "check_offset",
 ]
 
 SparseQuery = str | SparseVector
 
 
-@dataclass(frozen=True)
-class Call:
-    """The keyword arguments of one client call."""
-
-    kwargs: dict[str, Any] = field(default_factory=dict)
+QUERY_WINDOW = 16384  # Milvus caps offset + limit of one query (and topk) at this
 
 
 def check_k(k: int, name: str = "k") -> int:
@@ -46,9 +47,20 @@ def check_k(k: int, name: str = "k") -> int:
     """
     if isinstance(k, bool) or not isinstance(k, int) or k <= 0:
         raise InvalidInputError(f"{name}={k!r} must be a positive integer.")
-    if k > 16384:
+    if k > QUERY_WINDOW:
         raise InvalidInputError(f"{name}={k} exceeds Milvus' limit of 16384 results.")
     return k
+
+
+def check_offset(offset: int, limit: int | None) -> None:
+    """Raise :class:`InvalidInputError` for a bad ``offset`` (or ``offset + limit``)."""
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise InvalidInputError(f"offset={offset!r} must be a non-negative integer.")
+    if limit is not None and isinstance(limit, int) and offset + limit > QUERY_WINDOW:
+        raise InvalidInputError(
+            f"offset + limit = {offset + limit} exceeds Milvus' limit of {QUERY_WINDOW}; "
+            "leave limit out to read every row after offset."
+        )
 
 
 def output_fields(spec: CollectionSpec, *, include_vectors: bool = False) -> list[str]:
@@ -61,6 +73,43 @@ def output_fields(spec: CollectionSpec, *, include_vectors: bool = False) -> lis
         if spec.sparse_mode is SparseMode.CLIENT:
             fields.append(names.sparse)
     return fields
+
+
+def build_query(
+    spec: CollectionSpec,
+    caps: Capabilities,
+    where: Filter | None,
+    *,
+    output: Sequence[str],
+    limit: int | None = None,
+    offset: int = 0,
+    timeout: float | None = None,
+) -> Call:
+    """Build a ``query`` call (no ``limit``: the caller pages through every row).
+
+    Raises:
+        InvalidInputError: ``limit`` is not a positive integer, ``offset`` is not a
+            non-negative integer, or ``offset + limit`` exceeds Milvus' 16,384.
+        FilterError: the filter cannot be compiled for this engine.
+    """
+    check_offset(offset, limit)
+    kwargs: dict[str, Any] = {
+        "filter": compile_filter(where, spec, caps.dialect),
+        "output_fields": list(output),
+        "consistency_level": spec.consistency.value,
+        "timeout": timeout,
+    }
+    if limit is not None:
+        kwargs["limit"] = check_k(limit, "limit")
+        kwargs["offset"] = offset
+    return Call(ClientMethod.QUERY, (spec.name,), kwargs)
+
+
+def build_count(
+    spec: CollectionSpec, caps: Capabilities, where: Filter | None, *, timeout: float | None
+) -> Call:
+    """Build the ``query`` call that counts the rows matching ``where``."""
+    return build_query(spec, caps, where, output=["count(*)"], timeout=timeout)
 
 
 def _dense_params(
@@ -111,17 +160,19 @@ def build_dense_search(
     vectors: Sequence[Sequence[float]],
     *,
     k: int,
-    expr: str,
+    where: Filter | None,
     search_params: Mapping[str, Any] | None = None,
     include_vectors: bool = False,
     timeout: float | None = None,
 ) -> Call:
     """Build a dense ``search`` call for one or more query vectors."""
     check_k(k)
+    expr = compile_filter(where, spec, caps.dialect)
     cosine = spec.metric_type is MetricType.COSINE  # a zero vector has no cosine to rank by
     data = [validate_dense(v, spec.dim, where="query", nonzero=cosine) for v in vectors]
     return Call(
-        {
+        ClientMethod.SEARCH,
+        kwargs={
             "collection_name": spec.name,
             "data": data,
             "anns_field": spec.fields.vector,
@@ -131,7 +182,7 @@ def build_dense_search(
             "search_params": _dense_params(spec, caps, k, search_params),
             "consistency_level": spec.consistency.value,
             "timeout": timeout,
-        }
+        },
     )
 
 
@@ -141,16 +192,18 @@ def build_sparse_search(
     query: SparseQuery,
     *,
     k: int,
-    expr: str,
+    where: Filter | None,
     include_vectors: bool = False,
     timeout: float | None = None,
 ) -> Call:
     """Build a sparse (keyword) ``search`` call."""
     check_k(k)
+    expr = compile_filter(where, spec, caps.dialect)
     data = _sparse_data(spec, query)  # the collection's own limits first, then the server's
     caps.require("sparse vectors", caps.sparse)
     return Call(
-        {
+        ClientMethod.SEARCH,
+        kwargs={
             "collection_name": spec.name,
             "data": [data],
             "anns_field": spec.fields.sparse,
@@ -160,7 +213,7 @@ def build_sparse_search(
             "search_params": _sparse_params(spec, k),
             "consistency_level": spec.consistency.value,
             "timeout": timeout,
-        }
+        },
     )
 
 
@@ -182,7 +235,7 @@ def build_hybrid_search(
     *,
     k: int,
     fetch_k: int,
-    expr: str,
+    where: Filter | None,
     ranker: Ranker,
     search_params: Mapping[str, Any] | None = None,
     include_vectors: bool = False,
@@ -191,6 +244,7 @@ def build_hybrid_search(
     """Build a server-side ``hybrid_search`` call (dense leg first, sparse leg second)."""
     check_k(k)
     check_k(fetch_k, "fetch_k")
+    expr = compile_filter(where, spec, caps.dialect)
     caps.require("hybrid search", caps.hybrid_search)
     if isinstance(ranker, Weighted) and len(ranker.weights) != 2:
         raise ConfigError(
@@ -216,7 +270,8 @@ def build_hybrid_search(
         expr=expr or None,
     )
     return Call(
-        {
+        ClientMethod.HYBRID_SEARCH,
+        kwargs={
             "collection_name": spec.name,
             "reqs": [dense, sparse],
             "ranker": pymilvus_ranker(ranker),
@@ -224,5 +279,5 @@ def build_hybrid_search(
             "output_fields": output_fields(spec, include_vectors=include_vectors),
             "consistency_level": spec.consistency.value,
             "timeout": timeout,
-        }
+        },
     )

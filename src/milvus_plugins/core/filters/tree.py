@@ -39,6 +39,7 @@ __all__ = [
     "ensure_filter",
     "eq",
     "exists",
+    "filter_arg",
     "gt",
     "gte",
     "id_in",
@@ -364,6 +365,18 @@ def as_filter_tree(value: Filter | str | None) -> Filter | None:
     """
     checked = ensure_filter(value)
     return Raw(checked) if isinstance(checked, str) else checked
+
+
+def filter_arg(value: Filter | str | None) -> Filter | None:
+    """Return a store's ``filter=`` argument as a tree, or ``None`` for no filter.
+
+    A blank string, like ``None``, means no filter; another string is a :class:`Raw`.
+
+    Raises:
+        FilterError: ``value`` is not a filter tree, a string or ``None``.
+    """
+    tree = as_filter_tree(value)
+    return None if isinstance(tree, Raw) and not tree.expression.strip() else tree
 
 
 def ensure_filter(value: Filter | str | None) -> Filter | str | None:

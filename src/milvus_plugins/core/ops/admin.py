@@ -1,0 +1,102 @@
+"""Administrative operations: flush, compaction, loading, partitions, stats (pure)."""
+
+from __future__ import annotations
+
+from milvus_plugins.core.names import check_name
+from milvus_plugins.core.ops.calls import Call, ClientMethod, Guard, Guarded, Op, one_call, or_empty
+from milvus_plugins.core.ops.context import OpContext
+from milvus_plugins.core.ops.lifecycle import capabilities_op, ensure_op, require_op
+from milvus_plugins.core.ops.reads import count_op
+from milvus_plugins.core.stats import CollectionStats, parse_stats
+
+__all__ = [
+    "compact_op",
+    "create_partition_op",
+    "drop_partition_op",
+    "flush_op",
+    "list_collections_op",
+    "list_partitions_op",
+    "load_op",
+    "release_op",
+    "stats_op",
+]
+
+
+def list_collections_op() -> Op[list[str]]:
+    """Names of the collections in the connected database."""
+    return list((yield Call(ClientMethod.LIST_COLLECTIONS)))
+
+
+def flush_op(ctx: OpContext) -> Op[None]:
+    """Seal and persist buffered rows (on Milvus Lite it also speeds up search)."""
+    if (yield from ensure_op(ctx)):
+        yield Guarded(Guard.WRITE, one_call(Call(ClientMethod.FLUSH, (ctx.spec.name,))))
+
+
+def compact_op(ctx: OpContext) -> Op[int]:
+    """Start a compaction (merging segments, purging deletes); answer its job id."""
+    yield from require_op(ctx)
+    caps = yield from capabilities_op(ctx.session)
+    caps.require("compaction", caps.compaction)
+    return int((yield Call(ClientMethod.COMPACT, (ctx.spec.name,))))
+
+
+def load_op(ctx: OpContext) -> Op[None]:
+    """Load the collection into memory for search."""
+    yield from require_op(ctx)
+    yield Call(ClientMethod.LOAD_COLLECTION, (ctx.spec.name,))
+
+
+def release_op(ctx: OpContext) -> Op[None]:
+    """Release the collection from memory."""
+    yield from require_op(ctx)
+    yield Call(ClientMethod.RELEASE_COLLECTION, (ctx.spec.name,))
+
+
+def _partitions_ready(ctx: OpContext, name: str | None) -> Op[None]:
+    if name is not None:
+        # Checked before any call: Milvus Lite would turn the name into a path.
+        check_name("partition name", name)
+    yield from require_op(ctx)
+    caps = yield from capabilities_op(ctx.session)
+    caps.require("partitions", caps.partitions)
+
+
+def create_partition_op(ctx: OpContext, name: str) -> Op[None]:
+    """Create a partition (not allowed when the spec has a partition key)."""
+    yield from _partitions_ready(ctx, name)
+    yield Call(ClientMethod.CREATE_PARTITION, (ctx.spec.name, name))
+
+
+def list_partitions_op(ctx: OpContext) -> Op[list[str]]:
+    """Names of the collection's partitions."""
+    yield from _partitions_ready(ctx, None)
+    return list((yield Call(ClientMethod.LIST_PARTITIONS, (ctx.spec.name,))))
+
+
+def drop_partition_op(ctx: OpContext, name: str) -> Op[None]:
+    """Release and drop a partition."""
+    yield from _partitions_ready(ctx, name)
+    caps = yield from capabilities_op(ctx.session)
+    if not caps.is_lite:
+        # Milvus Lite has no partition-level release (UNIMPLEMENTED) and drops a loaded
+        # partition as is.
+        yield Call(ClientMethod.RELEASE_PARTITIONS, (ctx.spec.name, [name]))
+    yield Call(ClientMethod.DROP_PARTITION, (ctx.spec.name, name))
+
+
+def stats_op(ctx: OpContext) -> Op[CollectionStats]:
+    """A health report: rows, fields, indexes, load state, partitions, server version."""
+    yield from require_op(ctx)
+    caps = yield from capabilities_op(ctx.session)
+    name = ctx.spec.name
+    description = yield Call(ClientMethod.DESCRIBE_COLLECTION, (name,))
+    indexes = []
+    for index in (yield Call(ClientMethod.LIST_INDEXES, (name,))):
+        indexes.append((yield Call(ClientMethod.DESCRIBE_INDEX, (name, index))))
+    load_state = yield Call(ClientMethod.GET_LOAD_STATE, (name,))
+    partitions: list[str] = []
+    if caps.partitions:  # Milvus Lite 2.5 has no partition RPCs
+        partitions = list((yield Call(ClientMethod.LIST_PARTITIONS, (name,))))
+    rows = yield from or_empty(count_op(ctx, None), lambda: 0)
+    return parse_stats(ctx.spec, caps, description, indexes, load_state, partitions, rows)

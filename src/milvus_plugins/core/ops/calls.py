@@ -1,0 +1,183 @@
+"""The steps an operation yields and the runners execute (pure data, no I/O).
+
+* :class:`Call`: one ``MilvusClient`` / ``AsyncMilvusClient`` method call, named by a
+  :class:`ClientMethod` (the two clients spell their methods alike).
+* :class:`Guarded`: a sub-operation to run while holding a lock: the collection's
+  session lock (opening/creating) or the write lock of a Milvus Lite database.
+* :class:`Probe`: find the capabilities of an engine that reports no version.
+* :class:`ReadAll`: a paged read through ``query_iterator`` (sync-only in pymilvus).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Generic, TypeAlias, TypeVar
+
+from milvus_plugins.core.errors import CollectionNotFoundError
+
+__all__ = [
+    "Call",
+    "ClientMethod",
+    "Guard",
+    "Guarded",
+    "Op",
+    "Probe",
+    "ReadAll",
+    "Step",
+    "bound_method",
+    "one_call",
+    "or_empty",
+]
+
+T = TypeVar("T")
+
+
+class ClientMethod(str, Enum):
+    """The pymilvus client methods the operations use (values: pymilvus' names)."""
+
+    COMPACT = "compact"
+    CREATE_COLLECTION = "create_collection"
+    CREATE_PARTITION = "create_partition"
+    DELETE = "delete"
+    DESCRIBE_COLLECTION = "describe_collection"
+    DESCRIBE_INDEX = "describe_index"
+    DROP_COLLECTION = "drop_collection"
+    DROP_PARTITION = "drop_partition"
+    FLUSH = "flush"
+    GET_LOAD_STATE = "get_load_state"
+    GET_SERVER_VERSION = "get_server_version"
+    HAS_COLLECTION = "has_collection"
+    HYBRID_SEARCH = "hybrid_search"
+    INSERT = "insert"
+    LIST_COLLECTIONS = "list_collections"
+    LIST_INDEXES = "list_indexes"
+    LIST_PARTITIONS = "list_partitions"
+    LOAD_COLLECTION = "load_collection"
+    QUERY = "query"
+    RELEASE_COLLECTION = "release_collection"
+    RELEASE_PARTITIONS = "release_partitions"
+    SEARCH = "search"
+    UPSERT = "upsert"
+
+
+@dataclass(frozen=True)
+class Call:
+    """One client call: ``client.<method>(*args, **kwargs)``.
+
+    Attributes:
+        method: the client method.
+        args: positional arguments (the collection name first, where it has one).
+        kwargs: keyword arguments.
+        retry: whether transient failures are retried (not for creating a collection:
+            a retried create that had succeeded would report "already exists").
+    """
+
+    method: ClientMethod
+    args: tuple[Any, ...] = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    retry: bool = True
+
+
+class Guard(Enum):
+    """The lock a :class:`Guarded` sub-operation holds."""
+
+    SESSION = "session"  # one opener of a collection at a time (per store session)
+    WRITE = "write"  # writes to one Milvus Lite database take turns (no-op on servers)
+
+
+@dataclass(frozen=True)
+class Guarded(Generic[T]):
+    """Run ``op`` while holding ``guard``; its result is the step's answer."""
+
+    guard: Guard
+    op: Op[T]
+
+
+@dataclass(frozen=True)
+class Probe:
+    """Find the capabilities of an engine that reports no version (see :mod:`..probing`)."""
+
+
+@dataclass(frozen=True)
+class ReadAll:
+    """Read every row of a ``query`` through ``query_iterator``; answer: the rows."""
+
+    collection: str
+    kwargs: Mapping[str, Any]
+    batch_size: int = 1000
+
+
+Step: TypeAlias = "Call | Guarded[Any] | Probe | ReadAll"
+Op: TypeAlias = Generator[Step, Any, T]
+
+
+def one_call(call: Call) -> Op[Any]:
+    """An operation of one call (to run one call under a :class:`Guarded` lock)."""
+    return (yield call)
+
+
+def or_empty(op: Op[T], empty: Callable[[], T]) -> Op[T]:
+    """Run ``op``; a collection dropped meanwhile (by another client) reads as ``empty()``.
+
+    The runner has already marked the collection as gone, so the next write recreates it.
+    """
+    try:
+        return (yield from op)
+    except CollectionNotFoundError:
+        return empty()
+
+
+def bound_method(client: Any, method: ClientMethod) -> Any:
+    """Return ``client``'s bound method for ``method`` (sync and async clients alike).
+
+    An explicit table rather than a lookup by name: only these methods can be called.
+    """
+    match method:
+        case ClientMethod.COMPACT:
+            return client.compact
+        case ClientMethod.CREATE_COLLECTION:
+            return client.create_collection
+        case ClientMethod.CREATE_PARTITION:
+            return client.create_partition
+        case ClientMethod.DELETE:
+            return client.delete
+        case ClientMethod.DESCRIBE_COLLECTION:
+            return client.describe_collection
+        case ClientMethod.DESCRIBE_INDEX:
+            return client.describe_index
+        case ClientMethod.DROP_COLLECTION:
+            return client.drop_collection
+        case ClientMethod.DROP_PARTITION:
+            return client.drop_partition
+        case ClientMethod.FLUSH:
+            return client.flush
+        case ClientMethod.GET_LOAD_STATE:
+            return client.get_load_state
+        case ClientMethod.GET_SERVER_VERSION:
+            return client.get_server_version
+        case ClientMethod.HAS_COLLECTION:
+            return client.has_collection
+        case ClientMethod.HYBRID_SEARCH:
+            return client.hybrid_search
+        case ClientMethod.INSERT:
+            return client.insert
+        case ClientMethod.LIST_COLLECTIONS:
+            return client.list_collections
+        case ClientMethod.LIST_INDEXES:
+            return client.list_indexes
+        case ClientMethod.LIST_PARTITIONS:
+            return client.list_partitions
+        case ClientMethod.LOAD_COLLECTION:
+            return client.load_collection
+        case ClientMethod.QUERY:
+            return client.query
+        case ClientMethod.RELEASE_COLLECTION:
+            return client.release_collection
+        case ClientMethod.RELEASE_PARTITIONS:
+            return client.release_partitions
+        case ClientMethod.SEARCH:
+            return client.search
+        case ClientMethod.UPSERT:
+            return client.upsert

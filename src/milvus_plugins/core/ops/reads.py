@@ -1,0 +1,67 @@
+"""Read operations: get by ids, query by filter (paging past 16,384 rows), count (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from milvus_plugins.core.arguments import id_list
+from milvus_plugins.core.filters import Filter, id_in
+from milvus_plugins.core.ops.calls import Call, Op, ReadAll
+from milvus_plugins.core.ops.context import OpContext
+from milvus_plugins.core.ops.lifecycle import capabilities_op, ensure_op
+from milvus_plugins.core.records import Record
+from milvus_plugins.core.requests import (
+    QUERY_WINDOW,
+    build_count,
+    build_query,
+    check_offset,
+    output_fields,
+)
+from milvus_plugins.core.results import order_like, parse_rows
+
+__all__ = ["count_op", "get_op", "query_op"]
+
+
+def get_op(ctx: OpContext, ids: Sequence[str], include_vectors: bool) -> Op[list[Record]]:
+    """The records with these ids, in the order given (missing ids skipped)."""
+    wanted = id_list(ids)
+    if not wanted or not (yield from ensure_op(ctx)):
+        return []
+    caps = yield from capabilities_op(ctx.session)
+    fields = output_fields(ctx.spec, include_vectors=include_vectors)
+    call = build_query(ctx.spec, caps, id_in(wanted), output=fields, timeout=ctx.timeout)
+    return order_like(parse_rows((yield call), ctx.spec), wanted)
+
+
+def query_op(
+    ctx: OpContext, where: Filter | None, limit: int | None, offset: int, include_vectors: bool
+) -> Op[list[Record]]:
+    """Records matching ``where`` (all when ``None``); without ``limit``, every one."""
+    check_offset(offset, limit)
+    if not (yield from ensure_op(ctx)):
+        return []
+    caps = yield from capabilities_op(ctx.session)
+    fields = output_fields(ctx.spec, include_vectors=include_vectors)
+    call = build_query(
+        ctx.spec, caps, where, output=fields, limit=limit, offset=offset, timeout=ctx.timeout
+    )
+    if limit is not None:
+        return parse_rows((yield call), ctx.spec)
+    # Milvus caps offset + limit at 16,384: one request below that, an iterator above.
+    total = yield from count_op(ctx, where)
+    if offset >= total:
+        return []
+    if total <= QUERY_WINDOW:
+        window = {**call.kwargs, "limit": QUERY_WINDOW - offset, "offset": offset}
+        return parse_rows((yield Call(call.method, call.args, window)), ctx.spec)
+    rows = yield ReadAll(ctx.spec.name, call.kwargs)
+    return parse_rows(rows[offset:], ctx.spec)
+
+
+def count_op(ctx: OpContext, where: Filter | None) -> Op[int]:
+    """Number of rows matching ``where`` (all rows when ``None``)."""
+    if not (yield from ensure_op(ctx)):
+        return 0
+    caps = yield from capabilities_op(ctx.session)
+    rows = yield build_count(ctx.spec, caps, where, timeout=ctx.timeout)
+    return int(rows[0]["count(*)"]) if rows else 0

@@ -1,0 +1,264 @@
+"""Write operations: upsert/insert in batches, delete, clear (pure but for the progress bar)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from milvus_plugins.core.arguments import as_list, id_list
+from milvus_plugins.core.batching import WriteOptions, plan_batches, with_batch_rows
+from milvus_plugins.core.capabilities import Capabilities
+from milvus_plugins.core.config import CollectionSpec
+from milvus_plugins.core.errors import (
+    CollectionNotFoundError,
+    ConfigError,
+    InvalidInputError,
+    MilvusPluginsError,
+    WriteError,
+)
+from milvus_plugins.core.filters import (
+    Filter,
+    and_,
+    as_filter_tree,
+    compile_filter,
+    id_in,
+    is_match_all,
+    is_match_none,
+)
+from milvus_plugins.core.ops.calls import Call, ClientMethod, Guard, Guarded, Op, one_call
+from milvus_plugins.core.ops.context import OpContext
+from milvus_plugins.core.ops.lifecycle import capabilities_op, ensure_op
+from milvus_plugins.core.records import Record, records_to_rows, validate_records
+from milvus_plugins.core.types import ParsableEnum, SparseMode
+
+__all__ = [
+    "BatchRun",
+    "WriteMode",
+    "clear_op",
+    "delete_op",
+    "deletion_filter",
+    "prepare_records",
+    "upsert_op",
+]
+
+
+class WriteMode(ParsableEnum):
+    """How records are written: ``UPSERT`` by id (re-runs never duplicate) or ``INSERT``."""
+
+    UPSERT = "upsert"
+    INSERT = "insert"
+
+
+def parse_write_mode(mode: WriteMode | str) -> WriteMode:
+    """Parse ``mode=`` strictly (exact spelling, as before the enum).
+
+    Raises:
+        ConfigError: not ``"upsert"`` or ``"insert"``.
+    """
+    if isinstance(mode, WriteMode):
+        return mode
+    if mode not in ("upsert", "insert"):
+        raise ConfigError(f"mode={mode!r} must be 'upsert' or 'insert'.")
+    return WriteMode(mode)
+
+
+class BatchRun:
+    """One batched write: rows, batches, progress bar, and the ids written so far.
+
+    Used as a context manager around the batch loop and the flush after it; a failure
+    inside it becomes a :class:`WriteError` listing the ids written and not written. A
+    failed flush leaves every id of the call not certainly written: Milvus Lite, for one,
+    drops the rows it could not persist (seen with an unwritable data directory).
+    """
+
+    def __init__(
+        self,
+        spec: CollectionSpec,
+        caps: Capabilities,
+        records: Sequence[Record],
+        progress: bool | None,
+        options: WriteOptions,
+    ) -> None:
+        self.name: str = spec.name
+        self.ids = [r.id for r in records]
+        self.rows = records_to_rows(records, spec, store_missing_as_null=caps.nullable)
+        self.options = options
+        self.flush = options.flush if options.flush is not None else caps.is_lite
+        self.written = 0
+        self.flushing = False
+        show = options.progress if progress is None else progress
+        if show is None:
+            show = len(self.rows) >= options.progress_min_rows and sys.stderr.isatty()
+        self.bar: Any = None
+        if show:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=len(self.rows), unit="rows", desc="upsert")
+
+    def batches(self) -> Iterator[list[dict[str, Any]]]:
+        """Yield the batches; each yielded batch counts as written once the next is asked for."""
+        for start, stop in plan_batches(self.rows, self.options):
+            yield self.rows[start:stop]
+            self.written = stop
+            if self.bar is not None:
+                self.bar.update(stop - start)
+
+    def start_flush(self) -> None:
+        """Mark every batch as sent: a failure from here on is the flush's."""
+        self.flushing = True
+
+    def __enter__(self) -> BatchRun:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        if isinstance(exc, CollectionNotFoundError):
+            # Re-running cannot complete anything in a collection that is gone; the
+            # store has forgotten it, so the next write recreates it from the spec.
+            raise CollectionNotFoundError(
+                f"writing to {self.name!r} failed: {exc} The store has forgotten the "
+                "collection: the next write recreates it, so re-running the same upsert "
+                f"writes all {len(self.ids)} rows ({self.written} had been written to the "
+                "collection that is gone)."
+            ) from exc
+        if isinstance(exc, MilvusPluginsError) and not isinstance(exc, WriteError):
+            if self.flushing:
+                raise WriteError(
+                    f"flushing {self.name!r} after writing every batch failed: {exc}; the rows "
+                    "may not have been persisted",
+                    written_ids=[],
+                    failed_ids=self.ids,
+                ) from exc
+            raise WriteError(
+                f"writing to {self.name!r} failed: {exc}",
+                written_ids=self.ids[: self.written],
+                failed_ids=self.ids[self.written :],
+            ) from exc
+
+
+def prepare_records(ctx: OpContext, records: Sequence[Record]) -> tuple[list[Record], int | None]:
+    """Validate ``records`` and compute client sparse vectors; no I/O.
+
+    Returns:
+        The records and the dimension they imply.
+
+    Raises:
+        InvalidInputError: the first bad record; nothing is written.
+    """
+    checked = as_list(records, "records", of="Record objects")
+    spec = ctx.spec
+    if not checked:
+        return [], spec.dim
+    first = checked[0].vector
+    dim = spec.dim or (len(first) if first is not None else None)
+    if spec.sparse_mode is SparseMode.CLIENT and ctx.sparse_encoder is not None:
+        # Encode before validating: validation requires every record's sparse vector.
+        missing = [r for r in checked if r.sparse is None and isinstance(r.text, str)]
+        if missing:
+            vectors = ctx.sparse_encoder.encode_documents([r.text for r in missing])
+            for record, vector in zip(missing, vectors, strict=True):
+                record.sparse = vector
+    validate_records(checked, spec, dim)
+    return checked, dim
+
+
+def upsert_op(
+    ctx: OpContext,
+    records: Sequence[Record],
+    mode: WriteMode | str,
+    progress: bool | None,
+    batch_rows: int | None,
+) -> Op[list[str]]:
+    """Write records in batches; answer the ids written, in input order."""
+    method = (
+        ClientMethod.INSERT if parse_write_mode(mode) is WriteMode.INSERT else ClientMethod.UPSERT
+    )
+    options = with_batch_rows(ctx.write, batch_rows)
+    checked, dim = prepare_records(ctx, records)
+    if not checked:
+        return []
+    yield from ensure_op(ctx, dim, checked)
+    caps = yield from capabilities_op(ctx.session)
+    run = BatchRun(ctx.spec, caps, checked, progress, options)
+    ids: list[str] = yield Guarded(Guard.WRITE, _write_batches(ctx, run, method))
+    return ids
+
+
+def _write_batches(ctx: OpContext, run: BatchRun, method: ClientMethod) -> Op[list[str]]:
+    # Every call carries the connection timeout as its deadline: without one a call to
+    # an unresponsive server (a network partition) waits for as long as it lasts.
+    name, timeout = ctx.spec.name, {"timeout": ctx.timeout}
+    with run:
+        for batch in run.batches():
+            yield Call(method, (name, batch), timeout)
+        if run.flush:
+            run.start_flush()
+            yield Call(ClientMethod.FLUSH, (name,), timeout)
+    return run.ids
+
+
+def deletion_filter(ids: Sequence[str] | None, filter: Filter | str | None) -> Filter | None:
+    """The one filter tree a delete runs: ``ids`` AND ``filter`` (no I/O).
+
+    The parts are combined as trees, never as text, so a raw expression such as
+    ``"a or b"`` cannot widen the id restriction.
+
+    Returns:
+        The filter, or ``None`` when it can match no row (``ids=[]``, ``or_()`` ...).
+
+    Raises:
+        ConfigError: neither ``ids`` nor ``filter`` given.
+        InvalidInputError: ``ids`` is a single string or holds a non-string or ``""``;
+            or the filter matches every row by its structure (an empty ``and_()`` or
+            nesting of them, ``not_(or_())``, a blank expression string): only
+            ``clear()`` deletes every row.
+        FilterError: ``filter`` is not a filter tree, a string or ``None``.
+    """
+    if ids is None and filter is None:
+        raise ConfigError(
+            "delete needs ids=, filter=, or both; to delete every row use clear() "
+            "(drop() removes the collection)."
+        )
+    where = as_filter_tree(filter)
+    parts = [] if where is None else [where]
+    if ids is not None:
+        parts.insert(0, id_in(id_list(ids)))
+    tree = parts[0] if len(parts) == 1 else and_(*parts)
+    if is_match_all(tree):
+        raise InvalidInputError(
+            f"delete filter={filter!r} matches every row (an empty filter or expression, an "
+            "empty and_() / MetadataFilters nesting, or not_ of an empty or_()); a delete "
+            "never empties the collection by accident: use clear() to delete every row."
+        )
+    return None if is_match_none(tree) else tree
+
+
+def delete_op(ctx: OpContext, where: Filter | None) -> Op[int]:
+    """Delete the rows matching a checked :func:`deletion_filter` (``None``: nothing)."""
+    if where is None or not (yield from ensure_op(ctx)):
+        return 0
+    return (yield from _delete_where(ctx, where))
+
+
+def clear_op(ctx: OpContext) -> Op[int]:
+    """Delete every row, keeping the collection."""
+    if not (yield from ensure_op(ctx)):
+        return 0
+    return (yield from _delete_where(ctx, and_()))
+
+
+def _delete_where(ctx: OpContext, where: Filter) -> Op[int]:
+    caps = yield from capabilities_op(ctx.session)
+    expr = compile_filter(where, ctx.spec, caps.dialect)
+    call = Call(ClientMethod.DELETE, (ctx.spec.name,), {"filter": expr, "timeout": ctx.timeout})
+    return _delete_count((yield Guarded(Guard.WRITE, one_call(call))))
+
+
+def _delete_count(result: Any) -> int:
+    if isinstance(result, Mapping):
+        return int(result.get("delete_count", 0))
+    if isinstance(result, (list, tuple)):
+        return len(result)
+    return int(result.delete_count or 0) if hasattr(result, "delete_count") else 0

@@ -1,0 +1,185 @@
+"""The async runner: drives an operation's steps on one ``AsyncMilvusClient`` per event loop.
+
+A gRPC aio channel belongs to the loop it was made in, so a client from an earlier
+``asyncio.run`` cannot be reused: each loop gets its own client, created on first use.
+
+What pymilvus' async client cannot do runs on a blocking runner in a worker thread, in
+one place (:meth:`AsyncRunner._in_thread`): on Milvus Lite every write (writes to one
+Lite database must take turns under a thread lock, which cannot be held across awaits,
+and ``AsyncMilvusClient.create_collection`` needs an RPC Lite lacks), probing an engine
+that reports no version, and paging with ``query_iterator`` (sync-only).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
+
+from pymilvus import AsyncMilvusClient
+
+from milvus_plugins.core import lite
+from milvus_plugins.core.errors import (
+    AuthenticationError,
+    CollectionNotFoundError,
+    MilvusConnectionError,
+    MilvusPluginsError,
+)
+from milvus_plugins.core.lite import LiteLease
+from milvus_plugins.core.ops.calls import Call, Guard, Guarded, Op, Probe, ReadAll, bound_method
+from milvus_plugins.core.retry import acall_with_retry
+from milvus_plugins.core.runners.settings import RunSettings
+
+__all__ = ["AsyncRunner", "BlockingRunner"]
+
+T = TypeVar("T")
+
+
+class BlockingRunner(Protocol):
+    """The runner that executes steps in a worker thread (a :class:`SyncRunner`)."""
+
+    def execute(self, step: Any) -> Any:
+        """Execute one step, blocking."""
+
+
+class AsyncRunner:
+    """Run operations on one ``AsyncMilvusClient`` per event loop.
+
+    Args:
+        settings: the session, retry policy and client options (shared with the
+            blocking runner).
+        blocking: executes, in a worker thread, the steps the async client cannot.
+    """
+
+    def __init__(self, settings: RunSettings, blocking: BlockingRunner) -> None:
+        self.settings = settings
+        self.blocking = blocking
+        self._clients: dict[asyncio.AbstractEventLoop, tuple[Any, LiteLease | None]] = {}
+        self._clients_lock = threading.Lock()
+        self._session_locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
+        # Event loops whose client has made its first (connecting) call.
+        self._connected: set[asyncio.AbstractEventLoop] = set()
+
+    @property
+    def client(self) -> Any:
+        """The ``AsyncMilvusClient`` of the running event loop (created on first access)."""
+        loop = asyncio.get_running_loop()
+        with self._clients_lock:
+            entry = self._clients.get(loop)
+            if entry is None:
+                self._forget_loops(lambda other: other.is_closed())
+                entry = self._clients[loop] = self._open_client()
+                self.settings.session.connected(entry[1])
+        return entry[0]
+
+    def _open_client(self) -> tuple[Any, LiteLease | None]:
+        connection = self.settings.session.connection
+        lease = lite.acquire(connection.uri) if connection.is_lite else None
+        try:
+            kwargs = self.settings.session.client_kwargs(self.settings.client_kwargs, lease)
+            return AsyncMilvusClient(**kwargs), lease
+        except BaseException:
+            if lease is not None:
+                lease.release()
+            raise
+
+    def _forget_loops(self, which: Callable[[asyncio.AbstractEventLoop], bool]) -> None:
+        # A client of a loop that has ended cannot be closed (its channel needs that
+        # loop): drop it and give back its lease. Called with _clients_lock held.
+        for loop in [loop for loop in self._clients if which(loop)]:
+            _, lease = self._clients.pop(loop)
+            self._connected.discard(loop)
+            self._session_locks.pop(loop, None)
+            if lease is not None:
+                lease.release()
+
+    def release_ended_loops(self) -> None:
+        """Drop the clients of event loops that are no longer running (no I/O)."""
+        with self._clients_lock:
+            self._forget_loops(lambda loop: not loop.is_running())
+
+    async def close(self) -> None:
+        """Close the running loop's client and drop the others' (releasing Lite leases)."""
+        loop = asyncio.get_running_loop()
+        with self._clients_lock:
+            entries, self._clients = self._clients, {}
+            self._connected.clear()
+            self._session_locks.clear()
+        mine = entries.pop(loop, None)
+        try:
+            if mine is not None:
+                await mine[0].close()
+        except Exception as exc:  # closing a dead connection must not mask the cause
+            raise self.settings.translate(exc) from exc
+        finally:
+            for _, lease in [*entries.values(), *([mine] if mine else [])]:
+                if lease is not None:
+                    lease.release()
+
+    async def _connect(self) -> None:
+        """Make the first call of this loop's client (which connects) once, without retries."""
+        loop = asyncio.get_running_loop()
+        if loop in self._connected:
+            return
+        try:
+            version = await self._call(lambda: self.client.get_server_version(), retry=False)
+        except (MilvusConnectionError, AuthenticationError):
+            raise
+        except MilvusPluginsError:
+            version = None  # it answered (an engine without the RPC): it is reachable
+        session = self.settings.session
+        if version is not None and session.capabilities is None:
+            session.set_version(str(version))
+        self._connected.add(loop)
+
+    async def _call(self, fn: Callable[[], Awaitable[T]], *, retry: bool = True) -> T:
+        if retry:
+            await self._connect()  # outside the retry loop, as the sync runner does
+        try:
+            return await acall_with_retry(fn, self.settings.policy(retry), self.settings.translate)
+        except CollectionNotFoundError:
+            self.settings.session.exists = False  # dropped elsewhere: see SyncRunner._call
+            raise
+
+    async def run(self, op: Op[T]) -> T:
+        """Drive ``op`` to its result: execute each step, send back its answer or error."""
+        answer: Any = None
+        error: Exception | None = None
+        while True:
+            try:
+                step = op.send(answer) if error is None else op.throw(error)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+            try:
+                answer, error = await self.execute(step), None
+            except Exception as exc:
+                answer, error = None, exc
+
+    async def execute(self, step: Any) -> Any:
+        """Execute one step of an operation."""
+        match step:
+            case Call():
+                return await self._call(
+                    lambda: bound_method(self.client, step.method)(*step.args, **step.kwargs),
+                    retry=step.retry,
+                )
+            case Guarded(guard=Guard.SESSION):
+                async with self._session_lock():
+                    return await self.run(step.op)
+            case Guarded(guard=Guard.WRITE) if self.settings.session.connection.is_lite:
+                return await self._in_thread(step)
+            case Guarded():
+                return await self.run(step.op)  # servers order writes themselves
+            case Probe() | ReadAll():
+                return await self._in_thread(step)
+        raise TypeError(f"not an operation step: {step!r}")
+
+    def _session_lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        with self._clients_lock:
+            return self._session_locks.setdefault(loop, asyncio.Lock())
+
+    async def _in_thread(self, step: Any) -> Any:
+        """Execute ``step`` on the blocking runner in a worker thread (see the module doc)."""
+        return await asyncio.to_thread(self.blocking.execute, step)

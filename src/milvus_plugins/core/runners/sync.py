@@ -1,0 +1,164 @@
+"""The sync runner: drives an operation's steps on one ``pymilvus.MilvusClient``."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any, TypeVar
+
+from pymilvus import MilvusClient
+
+from milvus_plugins.core import lite
+from milvus_plugins.core.capabilities import Capabilities
+from milvus_plugins.core.config import ConnectionConfig
+from milvus_plugins.core.errors import CollectionNotFoundError
+from milvus_plugins.core.lite import LiteLease
+from milvus_plugins.core.ops.calls import Call, Guard, Guarded, Op, Probe, ReadAll, bound_method
+from milvus_plugins.core.probing import probe_capabilities
+from milvus_plugins.core.retry import call_with_retry
+from milvus_plugins.core.runners.settings import RunSettings
+
+__all__ = ["SyncRunner", "write_lock"]
+
+T = TypeVar("T")
+
+_LITE_WRITE_LOCKS: dict[str, threading.RLock] = {}
+_LITE_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def write_lock(connection: ConnectionConfig) -> AbstractContextManager[object]:
+    """The lock that makes writes to one Milvus Lite database take turns in this process.
+
+    Milvus Lite 3.2 runs its engine in-process without a writer lock: two flushes at once
+    race on its manifest ("current_seq is monotonic"), which failed concurrent upserts.
+    Servers order writes themselves, so for them this is a no-op.
+    """
+    if not connection.is_lite:
+        return contextlib.nullcontext()
+    path = os.path.abspath(connection.uri)
+    with _LITE_WRITE_LOCKS_GUARD:
+        return _LITE_WRITE_LOCKS.setdefault(path, threading.RLock())
+
+
+class SyncRunner:
+    """Run operations on a lazily connected ``MilvusClient`` (one per store).
+
+    Args:
+        settings: the session, retry policy and client options (shared with the
+            store's async runner).
+    """
+
+    def __init__(self, settings: RunSettings) -> None:
+        self.settings = settings
+        self._client: Any = None
+        self._lease: LiteLease | None = None
+
+    @property
+    def connected_client(self) -> Any:
+        """The client if connected, else ``None`` (no I/O)."""
+        return self._client
+
+    @property
+    def client(self) -> Any:
+        """The ``MilvusClient`` (connects on first access; on Lite, leases its server)."""
+        if self._client is None:
+            session = self.settings.session
+            with session.lock:
+                if self._client is None:
+                    self._client, self._lease = self._connect()
+                    session.connected(self._lease)
+        return self._client
+
+    def _connect(self) -> tuple[Any, LiteLease | None]:
+        session = self.settings.session
+        lease = lite.acquire(session.connection.uri) if session.connection.is_lite else None
+        kwargs = session.client_kwargs(self.settings.client_kwargs, lease)
+        try:
+            return self._call(lambda: MilvusClient(**kwargs), retry=False), lease
+        except BaseException:
+            if lease is not None:
+                lease.release()
+            raise
+
+    def close(self) -> None:
+        """Close the client (reconnecting if used again); on Lite, release the server."""
+        with self.settings.session.lock:
+            client, self._client = self._client, None
+            lease, self._lease = self._lease, None
+        try:
+            if client is not None:
+                client.close()
+        except Exception as exc:  # closing a dead connection must not mask the cause
+            raise self.settings.translate(exc) from exc
+        finally:
+            if lease is not None:
+                lease.release()
+
+    def _call(self, fn: Callable[[], T], *, retry: bool = True) -> T:
+        if retry:
+            # Connect first, outside the retry loop: connecting already waits up to the
+            # timeout, and retrying it would multiply the wait for a server that is down.
+            _ = self.client
+        try:
+            return call_with_retry(fn, self.settings.policy(retry), self.settings.translate)
+        except CollectionNotFoundError:
+            # Dropped behind our back (another client): forget it, so that exists() says
+            # False and the next write recreates it instead of failing forever.
+            self.settings.session.exists = False
+            raise
+
+    def run(self, op: Op[T]) -> T:
+        """Drive ``op`` to its result: execute each step, send back its answer or error."""
+        answer: Any = None
+        error: Exception | None = None
+        while True:
+            try:
+                step = op.send(answer) if error is None else op.throw(error)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+            try:
+                answer, error = self.execute(step), None
+            except Exception as exc:
+                answer, error = None, exc
+
+    def execute(self, step: Any) -> Any:
+        """Execute one step of an operation."""
+        match step:
+            case Call():
+                return self._call(
+                    lambda: bound_method(self.client, step.method)(*step.args, **step.kwargs),
+                    retry=step.retry,
+                )
+            case Guarded(guard=Guard.SESSION):
+                with self.settings.session.lock:
+                    return self.run(step.op)
+            case Guarded(guard=Guard.WRITE):
+                with write_lock(self.settings.session.connection):
+                    return self.run(step.op)
+            case Probe():
+                return self.probe()
+            case ReadAll():
+                return self.read_all(step)
+        raise TypeError(f"not an operation step: {step!r}")
+
+    def probe(self) -> Capabilities:
+        """Probe the engine's capabilities (Milvus Lite 2.5 reports no version)."""
+        return probe_capabilities(self.client, self.settings.session.connection)
+
+    def read_all(self, step: ReadAll) -> list[Any]:
+        """Page through every row of a query with ``query_iterator``."""
+        iterator = self._call(
+            lambda: self.client.query_iterator(
+                step.collection, batch_size=step.batch_size, **step.kwargs
+            )
+        )
+        rows: list[Any] = []
+        try:
+            while page := self._call(iterator.next):
+                rows.extend(page)
+        finally:
+            iterator.close()
+        return rows
