@@ -40,6 +40,7 @@ from tests.support.fuzz import DIM, HashEmbeddings, env_int, hash_vector
 from milvus_plugins.core import CollectionSpec, ConnectionConfig, MilvusStore, Record
 from milvus_plugins.core.async_store import AsyncMilvusStore
 from milvus_plugins.core.errors import ConfigError, FilterError, InvalidInputError
+from milvus_plugins.core.ops.search import SearchKind, SearchRequest
 from milvus_plugins.langchain import MilvusVectorStore as LangChainStore
 from milvus_plugins.llama_index import MilvusVectorStore as LlamaStore
 
@@ -369,6 +370,7 @@ def _core_valid() -> dict[str, Any]:
         "name": lambda: "p_fuzz",
         "k": lambda: 2,
         "filter": lambda: None,
+        "request": lambda: SearchRequest(kind=SearchKind.DENSE, vector=hash_vector("row"), k=2),
     }
 
 

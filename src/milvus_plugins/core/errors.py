@@ -5,6 +5,7 @@
     MilvusPluginsError
      ├─ ConfigError (also ValueError)         bad arguments, raised before any I/O
      ├─ InvalidInputError (also ValueError)   a bad record or query, raised before writing
+     │   └─ UnexpectedArgumentError (also TypeError)  a keyword argument no method takes
      ├─ FilterError (also ValueError)         a filter that cannot be compiled
      ├─ SchemaMismatchError                   existing collection != spec; says the fix
      ├─ CollectionNotFoundError
@@ -34,6 +35,7 @@ __all__ = [
     "MilvusOperationError",
     "MilvusPluginsError",
     "SchemaMismatchError",
+    "UnexpectedArgumentError",
     "UnsupportedByServerError",
     "WriteError",
     "redact",
@@ -51,6 +53,10 @@ class ConfigError(MilvusPluginsError, ValueError):
 
 class InvalidInputError(MilvusPluginsError, ValueError):
     """A record, vector or query is invalid; raised before anything is written."""
+
+
+class UnexpectedArgumentError(InvalidInputError, TypeError):
+    """A keyword argument the method does not take (a ``TypeError`` too, as Python's own)."""
 
 
 class FilterError(MilvusPluginsError, ValueError):

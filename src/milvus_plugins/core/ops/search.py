@@ -86,6 +86,8 @@ class SearchRequest:
 
 def search_op(ctx: OpContext, request: SearchRequest) -> Op[list[Hit]]:
     """Run one :class:`SearchRequest`."""
+    if not isinstance(request, SearchRequest):
+        raise InvalidInputError(f"request={request!r} must be a SearchRequest.")
     r = request
     match r.kind:
         case SearchKind.DENSE:
@@ -189,8 +191,10 @@ def hybrid_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
 def mmr_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
     """Maximal-marginal-relevance search: ``fetch_k`` candidates, ``k`` diverse picks."""
     check_k(r.k)
+    if r.fetch_k is None:
+        raise InvalidInputError("fetch_k=None must be a positive integer (MMR candidates).")
     vector = r.vector or []
-    fetch_k = 20 if r.fetch_k is None else r.fetch_k
+    fetch_k = r.fetch_k
     hits = yield from dense_search_op(
         ctx, [vector], max(fetch_k, r.k), r.where, r.search_params, True
     )

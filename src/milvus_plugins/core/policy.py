@@ -1,0 +1,193 @@
+"""Policy the framework adapters share, decided once here (no I/O but in :class:`StorePair`).
+
+Both adapters translate framework types and nothing else; what a setting or a query
+*means* is decided here: the sparse field a ``sparse=`` setting asks for, which rankers
+hybrid search accepts, what each search kind needs (a sparse field, a vector, a text),
+how unknown keyword arguments are refused (one error type), the ordering of records by
+requested ids, and the pair of stores (sync, and async with one client per event loop)
+an adapter drives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from milvus_plugins.core.async_store import AsyncMilvusStore
+from milvus_plugins.core.config import CollectionSpec
+from milvus_plugins.core.errors import ConfigError, InvalidInputError, UnexpectedArgumentError
+from milvus_plugins.core.ops.search import SearchKind
+from milvus_plugins.core.ranking import RRF, Ranker, Weighted
+from milvus_plugins.core.records import Record
+from milvus_plugins.core.sparse import SparseEncoder
+from milvus_plugins.core.store import MilvusStore
+from milvus_plugins.core.types import SparseMode
+
+__all__ = [
+    "StorePair",
+    "check_kwargs",
+    "check_ranker",
+    "choose_sparse",
+    "need_search_inputs",
+    "order_by_ids",
+    "require_sparse_for",
+]
+
+_KWARG_HINTS = {"expr": " (a raw Milvus expression goes in filter=)"}
+
+
+def check_kwargs(method: str, kwargs: Mapping[str, Any], allowed: Iterable[str]) -> None:
+    """Refuse keyword arguments ``method`` does not take.
+
+    Raises:
+        UnexpectedArgumentError: an unknown keyword (an :class:`InvalidInputError` and a
+            ``TypeError``), naming it and the accepted ones.
+    """
+    accepted = sorted(allowed)
+    unknown = sorted(set(kwargs) - set(accepted))
+    if unknown:
+        hint = "".join(_KWARG_HINTS.get(name, "") for name in unknown)
+        raise UnexpectedArgumentError(
+            f"{method}() got unexpected keyword argument(s) {unknown}{hint}; "
+            f"accepted: {accepted or 'none'}."
+        )
+
+
+def choose_sparse(
+    sparse: str | SparseEncoder | None, *, wanted: bool | None
+) -> tuple[SparseMode, SparseEncoder | None]:
+    """The collection's sparse field from a ``sparse=`` setting.
+
+    Args:
+        sparse: ``"bm25"`` (server-side BM25), ``"none"``, a :class:`SparseEncoder`
+            (client-side sparse vectors), or ``None`` (decided by ``wanted``).
+        wanted: whether the adapter's settings ask for a sparse field (LlamaIndex's
+            ``enable_sparse``, a LangChain retrieval mode other than dense); ``None``:
+            no preference. With ``sparse=None`` a wanted field is server-side BM25.
+
+    Raises:
+        ConfigError: ``"client"`` without the encoder, an unknown value, or a setting
+            that contradicts ``wanted=False``.
+    """
+    if sparse is None:
+        return (SparseMode.BM25 if wanted else SparseMode.NONE), None
+    if isinstance(sparse, SparseEncoder):
+        mode, encoder = SparseMode.CLIENT, sparse
+    elif isinstance(sparse, str):
+        mode, encoder = SparseMode.parse(sparse, field="sparse"), None
+        if mode is SparseMode.CLIENT:
+            raise ConfigError(
+                "sparse='client' needs the encoder itself: pass sparse=BM25Encoder().fit(corpus) "
+                "(or any SparseEncoder)."
+            )
+    else:
+        raise ConfigError(
+            f"sparse={sparse!r} must be 'bm25' (server-side BM25), 'none' or a SparseEncoder "
+            "(e.g. BM25Encoder().fit(corpus))."
+        )
+    if wanted is False and mode is not SparseMode.NONE:
+        raise ConfigError(
+            f"enable_sparse=False contradicts sparse={sparse!r}; drop one of the two."
+        )
+    return mode, encoder
+
+
+def check_ranker(ranker: Any) -> Ranker | None:
+    """Accept ``None``, :class:`RRF` or a two-leg :class:`Weighted` (dense, sparse).
+
+    Raises:
+        ConfigError: another value, or a ``Weighted`` without exactly two weights.
+    """
+    if ranker is None:
+        return None
+    if not isinstance(ranker, (RRF, Weighted)):
+        raise ConfigError(f"ranker={ranker!r} must be RRF(k) or Weighted(dense, sparse).")
+    if isinstance(ranker, Weighted) and len(ranker.weights) != 2:
+        raise ConfigError(
+            f"ranker={ranker!r}: hybrid search fuses two legs; give two weights (dense, sparse)."
+        )
+    return ranker
+
+
+def require_sparse_for(kind: SearchKind, spec: CollectionSpec, *, setting: str, fix: str) -> None:
+    """Refuse a sparse or hybrid search on a collection without a sparse field.
+
+    Args:
+        kind: the search kind.
+        spec: the collection.
+        setting: how the caller asked for it (``"retrieval_mode='hybrid'"``).
+        fix: how to get a sparse field, in the caller's terms.
+
+    Raises:
+        ConfigError: ``kind`` needs a sparse field the collection lacks.
+    """
+    if kind in (SearchKind.SPARSE, SearchKind.HYBRID) and not spec.has_sparse:
+        raise ConfigError(
+            f"{setting} needs keyword (sparse) search, but collection {spec.name!r} has no "
+            f"sparse field; {fix}."
+        )
+
+
+def need_search_inputs(
+    kind: SearchKind,
+    vector: Sequence[float] | None,
+    text: str | None,
+    *,
+    setting: str,
+    vector_name: str = "a query vector",
+    text_name: str = "a non-empty query text",
+) -> None:
+    """Refuse a search without the inputs its kind needs (checked before embedding).
+
+    Raises:
+        InvalidInputError: a vector for dense, hybrid and MMR, or a non-blank text for
+            sparse and hybrid, is missing.
+    """
+    if kind is not SearchKind.SPARSE and vector is None:
+        raise InvalidInputError(f"{setting} needs {vector_name}.")
+    if kind in (SearchKind.SPARSE, SearchKind.HYBRID) and not (text or "").strip():
+        raise InvalidInputError(f"{setting} needs {text_name}.")
+
+
+def order_by_ids(records: Sequence[Record], ids: Sequence[str] | None) -> list[Record]:
+    """Records in the order of ``ids`` (first occurrence; missing skipped); all if ``None``."""
+    if ids is None:
+        return list(records)
+    by_id = {r.id: r for r in records}
+    return [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
+
+
+class StorePair:
+    """A core store and its async twin (created on first use; one client per event loop).
+
+    Args:
+        store: the sync store.
+    """
+
+    def __init__(self, store: MilvusStore) -> None:
+        self.store = store
+        self._async: AsyncMilvusStore | None = None
+
+    @property
+    def astore(self) -> AsyncMilvusStore:
+        """The async store (created on first access, no I/O)."""
+        if self._async is None:
+            self._async = AsyncMilvusStore(self.store)
+        return self._async
+
+    def close(self) -> None:
+        """Close the sync client; drop the async clients of event loops that have ended.
+
+        On Milvus Lite the last store of a database to close stops its server.
+        """
+        if self._async is not None:
+            self._async.release_ended_loops()
+        self.store.close()
+
+    async def aclose(self) -> None:
+        """Close the async clients and the sync one."""
+        try:
+            if self._async is not None:
+                await self._async.close()
+        finally:
+            self.store.close()
