@@ -230,6 +230,12 @@ _LABELS = {
 }
 
 
+_ANALYZERS = {
+    "standard": 'default `{"type": "standard"}`',
+    "english_stop_words": '`TextAnalyzer(stop_words="english")`',
+}
+
+
 def _cells(summary: dict[str, Any]) -> str:
     parts = []
     for t in THRESHOLDS:
@@ -269,7 +275,7 @@ def render(result: dict[str, Any]) -> str:
     for label, row in result["analyzer"].items():
         pr = row["thresholds"]["0.5"]
         lines.append(
-            f"| {label} `{json.dumps(row['analyzer_params'])[:60]}` | {row['ndcg@10']:.3f} | "
+            f"| {_ANALYZERS[label]} | {row['ndcg@10']:.3f} | "
             f"{row['recall@100']:.3f} | {row['auc']:.3f} | "
             f"{pr['precision']:.3f} / {pr['recall']:.3f} / {pr['per_query']:.1f} |"
         )
@@ -281,9 +287,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queries", type=int, default=None, help="first N queries (all)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
+    parser.add_argument(
+        "--render-only", action="store_true", help="re-render relevance.md from the JSON"
+    )
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="relevance_") as work:
-        result = run(args.queries, Path(work))
+    if args.render_only:
+        result = json.loads((args.out / "relevance.json").read_text(encoding="utf-8"))
+    else:
+        with tempfile.TemporaryDirectory(prefix="relevance_") as work:
+            result = run(args.queries, Path(work))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "relevance.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     (args.out / "relevance.md").write_text(render(result), encoding="utf-8")

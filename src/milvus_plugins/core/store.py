@@ -107,8 +107,9 @@ class HybridOptions:
             ``hybrid_search`` call, the same results in the same order, but Milvus
             returns only the fused score, so the relevance is the rank- or weight-based
             :func:`~milvus_plugins.core.ranking.fused_relevance`, not on the common
-            scale. Client fusion measured about 1.16x server fusion's latency on Milvus
-            Lite at 3,000 rows (BENCHMARKS.md, "Relevance you can threshold").
+            scale. On Milvus Lite client fusion measured 0.99x-1.16x server fusion's
+            latency at 3,000-5,183 rows (BENCHMARKS.md, "Relevance you can threshold");
+            on a server it is two round trips instead of one.
     """
 
     ranker: Ranker = field(default_factory=RRF)
@@ -815,8 +816,8 @@ class MilvusStore:
         choice = fusion or self.hybrid.fusion
         if choice != "server":
             # The relevance of a hybrid hit needs both legs' scores, which Milvus'
-            # hybrid_search does not return: "auto" fuses here (measured ~1.16x the
-            # latency of server fusion on Milvus Lite at 3,000 rows, BENCHMARKS.md).
+            # hybrid_search does not return: "auto" fuses here (0.99x-1.16x the latency
+            # of server fusion on Milvus Lite, BENCHMARKS.md).
             return True
         require_server_fusion(ranker or self.hybrid.ranker)
         self.capabilities.require("hybrid search", self.capabilities.hybrid_search)
