@@ -32,7 +32,7 @@ from milvus_plugins.core.filters import Filter, and_, id_in
 from milvus_plugins.core.lite import LiteLease
 from milvus_plugins.core.mmr import select_mmr
 from milvus_plugins.core.probing import probe_capabilities, reports_unimplemented
-from milvus_plugins.core.ranking import Ranker
+from milvus_plugins.core.ranking import Ranker, keyword_scale, query_terms
 from milvus_plugins.core.records import Record
 from milvus_plugins.core.requests import (
     Call,
@@ -66,8 +66,9 @@ from milvus_plugins.core.store import (
     deletion_filter,
     empty_when_dropped,
     plan_retrieval,
+    sparse_metric,
 )
-from milvus_plugins.core.types import MetricType, RetrievalMode
+from milvus_plugins.core.types import RetrievalMode
 
 __all__ = ["AsyncMilvusStore"]
 
@@ -464,8 +465,12 @@ class AsyncMilvusStore:
             include_vectors=include_vectors,
             timeout=self.session.connection.timeout,
         )
-        metric = self.spec.sparse_index.metric_type if self.spec.sparse_index else MetricType.IP
-        return parse_hits(await self._run(call, "search"), self.spec, metric)[0]
+        raw = await self._run(call, "search")
+        rows = self.sync.cached_row_count()
+        if rows is None:
+            rows = self.sync.remember_row_count(await self.count())
+        scale = keyword_scale(query_terms(query, self.spec.stop_words), rows)
+        return parse_hits(raw, self.spec, sparse_metric(self.spec), scale)[0]
 
     @empty_when_dropped(_no_rows)
     async def hybrid_search(

@@ -14,6 +14,7 @@ import inspect
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -53,9 +54,10 @@ from milvus_plugins.core.ranking import (
     RRF,
     Ranker,
     fuse,
-    fused_relevance,
+    hybrid_relevance,
+    keyword_scale,
+    query_terms,
     require_server_fusion,
-    server_can_fuse,
 )
 from milvus_plugins.core.records import Record, records_to_rows, validate_records
 from milvus_plugins.core.requests import (
@@ -89,6 +91,7 @@ __all__ = [
     "created_elsewhere",
     "deletion_filter",
     "empty_when_dropped",
+    "sparse_metric",
     "write_lock",
 ]
 
@@ -96,6 +99,8 @@ T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 FilterLike = Filter | str | None
 _QUERY_WINDOW = 16384
+ROW_COUNT_TTL = 60.0
+"""Seconds a cached row count (the keyword relevance's ``ln(1 + rows)``) stays in use."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,9 +110,15 @@ class HybridOptions:
     Attributes:
         ranker: :class:`RRF` (default ``k=60``) or :class:`Weighted`.
         fetch_k: candidates per leg (``None``: ``max(4 * k, 20)``).
-        fusion: ``"server"`` (``hybrid_search``), ``"client"`` (two searches fused here,
-            identical results) or ``"auto"`` (server wherever ``hybrid_search`` exists,
-            which measured as fast or faster on Milvus Lite too; client otherwise).
+        fusion: ``"auto"`` (default) or ``"client"``: two searches fused here, with each
+            hit's relevance computed from both legs' scores
+            (:func:`~milvus_plugins.core.ranking.hybrid_relevance`); ``"server"``: one
+            ``hybrid_search`` call, the same results in the same order, but Milvus
+            returns only the fused score, so the relevance is the rank- or weight-based
+            :func:`~milvus_plugins.core.ranking.fused_relevance`, not on the common
+            scale. On Milvus Lite client fusion measured 0.99x-1.16x server fusion's
+            latency at 3,000-5,183 rows (BENCHMARKS.md, "Relevance you can threshold");
+            on a server it is two round trips instead of one.
     """
 
     ranker: Ranker = field(default_factory=RRF)
@@ -379,6 +390,7 @@ class MilvusStore:
         self._client_kwargs = dict(client_kwargs or {})
         self._client: Any = None
         self._lease: LiteLease | None = None
+        self._row_count: tuple[float, int] | None = None
 
     # -- connection -----------------------------------------------------------------
 
@@ -957,17 +969,38 @@ class MilvusStore:
         check_k(k)
         if not self.ensure_collection():
             return []
+        encoded = self.sparse_query(query)
         call = build_sparse_search(
             self.spec,
             self.capabilities,
-            self.sparse_query(query),
+            encoded,
             k=k,
             expr=self.expression(filter),
             include_vectors=include_vectors,
             timeout=self.session.connection.timeout,
         )
-        metric = self.spec.sparse_index.metric_type if self.spec.sparse_index else MetricType.IP
-        return parse_hits(self._run(call, "search"), self.spec, metric)[0]
+        raw = self._run(call, "search")
+        rows = self.cached_row_count()
+        if rows is None:
+            rows = self.remember_row_count(self.count())
+        scale = keyword_scale(query_terms(query, self.spec.stop_words), rows)
+        return parse_hits(raw, self.spec, sparse_metric(self.spec), scale)[0]
+
+    def cached_row_count(self) -> int | None:
+        """The row count cached for keyword relevance, or ``None`` when stale.
+
+        Counting on every keyword search would add a round trip; ``ln(1 + rows)`` moves
+        little, so the count is reused for :data:`ROW_COUNT_TTL` seconds.
+        """
+        cached = self._row_count
+        if cached is None or time.monotonic() - cached[0] > ROW_COUNT_TTL:
+            return None
+        return cached[1]
+
+    def remember_row_count(self, rows: int) -> int:
+        """Cache ``rows`` for :meth:`cached_row_count` and return it."""
+        self._row_count = (time.monotonic(), rows)
+        return rows
 
     def use_client_fusion(self, fusion: str | None = None, ranker: Ranker | None = None) -> bool:
         """Whether hybrid search fuses on the client (see :class:`HybridOptions`).
@@ -977,18 +1010,14 @@ class MilvusStore:
                 (``Weighted(..., normalize="minmax")``).
         """
         choice = fusion or self.hybrid.fusion
-        if choice == "client":
+        if choice != "server":
+            # The relevance of a hybrid hit needs both legs' scores, which Milvus'
+            # hybrid_search does not return: "auto" fuses here (0.99x-1.16x the latency
+            # of server fusion on Milvus Lite, BENCHMARKS.md).
             return True
-        chosen = ranker or self.hybrid.ranker
-        if choice == "server":
-            require_server_fusion(chosen)
-            self.capabilities.require("hybrid search", self.capabilities.hybrid_search)
-            return False
-        if not server_can_fuse(chosen):
-            return True
-        # Measured on Milvus Lite 3.2.2 (BENCHMARKS.md): server fusion is as fast or faster
-        # than two searches fused here, so the server path wins wherever it exists.
-        return not self.capabilities.hybrid_search
+        require_server_fusion(ranker or self.hybrid.ranker)
+        self.capabilities.require("hybrid search", self.capabilities.hybrid_search)
+        return False
 
     @empty_when_dropped(_no_rows)
     def hybrid_search(
@@ -1013,7 +1042,9 @@ class MilvusStore:
             filter: applied to both legs.
             ranker: :class:`RRF` or :class:`Weighted` (default: the store's).
             fetch_k: candidates per leg before fusion (default ``max(4k, 20)``).
-            fusion: ``"server"``, ``"client"`` or ``"auto"`` (default: the store's).
+            fusion: ``"auto"``/``"client"`` (relevance from both legs) or ``"server"``
+                (one call, rank-based relevance); default: the store's. See
+                :class:`HybridOptions`.
             search_params: dense-leg knobs (``ef``, ``nprobe`` ...).
             include_vectors: return vectors too.
         """
@@ -1160,21 +1191,36 @@ def need_retrieval_inputs(
         raise InvalidInputError(f"retrieval mode {mode.value!r} needs a non-empty query text.")
 
 
+def sparse_metric(spec: CollectionSpec) -> MetricType:
+    """The metric of the collection's sparse field (BM25 function or client vectors)."""
+    return spec.sparse_index.metric_type if spec.sparse_index else MetricType.IP
+
+
 def client_fuse(
     store: MilvusStore | Any, dense: Sequence[Hit], sparse: Sequence[Hit], ranker: Ranker, k: int
 ) -> list[Hit]:
-    """Fuse a dense and a sparse result list on the client, as ``hybrid_search`` would."""
+    """Fuse a dense and a sparse result list on the client, as ``hybrid_search`` would.
+
+    The order (and ``Hit.distance``, the fused score) is the ranker's, identical to
+    server fusion; ``Hit.score`` is :func:`~milvus_plugins.core.ranking.hybrid_relevance`
+    of the two legs' relevances.
+    """
     spec = store.spec
     dense_metric = dense_index(spec, store.capabilities).metric_type
-    sparse_metric = spec.sparse_index.metric_type if spec.sparse_index else MetricType.IP
     fused = fuse(
         [[(h.id, h.distance) for h in dense], [(h.id, h.distance) for h in sparse]],
-        [dense_metric, sparse_metric],
+        [dense_metric, sparse_metric(spec)],
         ranker,
         k,
     )
     records = {h.id: h.record for h in [*sparse, *dense]}
+    dense_scores = {h.id: h.score for h in dense}
+    sparse_scores = {h.id: h.score for h in sparse}
     return [
-        Hit(record=records[i], score=fused_relevance(score, ranker, 2), distance=score)
+        Hit(
+            record=records[i],
+            score=hybrid_relevance(dense_scores.get(i), sparse_scores.get(i), ranker),
+            distance=score,
+        )
         for i, score in fused
     ]
