@@ -26,6 +26,7 @@ from milvus_plugins.core import (
     Weighted,
     eq,
 )
+from milvus_plugins.core.ranking import hybrid_relevance, keyword_scale
 
 QUERY_TEXT = "zebra"
 Q = [1.0, 0.0, 0.0, 0.0]
@@ -143,20 +144,39 @@ def _unit_interval_and_sorted(hits: Sequence[Hit]) -> None:
     assert scores == sorted(scores, reverse=True)
 
 
-def test_bm25_relevance_is_in_unit_interval_and_follows_the_score(designed: MilvusStore) -> None:
+def test_bm25_relevance_is_in_unit_interval_and_follows_the_scaled_score(
+    designed: MilvusStore,
+) -> None:
+    # Since issue 13 the BM25 score is scaled per query (2 terms, 9 rows), not s / (1 + s).
     hits = designed.sparse_search("zebra giraffe", k=ALL)
     _unit_interval_and_sorted(hits)
+    scale = keyword_scale(2, ALL)
     for h in hits:
-        assert h.score == pytest.approx(abs(h.distance) / (1 + abs(h.distance)))
+        assert h.score == pytest.approx(abs(h.distance) / (abs(h.distance) + scale))
 
 
 @pytest.mark.parametrize("ranker", [RRF(), RRF(1), Weighted(0.5, 0.5), Weighted(1.0, 1.0)])
-@pytest.mark.parametrize("fusion", ["server", "client"])
-def test_fused_relevance_is_in_unit_interval(
+def test_server_fused_relevance_is_in_unit_interval_and_sorted(
+    designed: MilvusStore, ranker: RRF | Weighted
+) -> None:
+    hits = designed.hybrid_search(Q, "zebra lion", k=ALL, ranker=ranker, fusion="server")
+    _unit_interval_and_sorted(hits)
+
+
+@pytest.mark.parametrize("ranker", [RRF(), RRF(1), Weighted(0.5, 0.5), Weighted(0.9, 0.1)])
+@pytest.mark.parametrize("fusion", ["auto", "client"])
+def test_client_fused_relevance_is_the_weighted_mean_of_the_legs(
     designed: MilvusStore, ranker: RRF | Weighted, fusion: str
 ) -> None:
+    # Since issue 13 a client-fused hit's relevance comes from both legs' relevances (the
+    # order stays the ranker's, so it need not decrease); before, it was the fused score.
     hits = designed.hybrid_search(Q, "zebra lion", k=ALL, ranker=ranker, fusion=fusion)
-    _unit_interval_and_sorted(hits)
+    dense = {h.id: h.score for h in designed.search(Q, k=ALL)}
+    sparse = {h.id: h.score for h in designed.sparse_search("zebra lion", k=ALL)}
+    assert hits and all(0.0 <= h.score <= 1.0 for h in hits)
+    for h in hits:
+        expected = hybrid_relevance(dense.get(h.id), sparse.get(h.id), ranker)
+        assert h.score == pytest.approx(expected, abs=1e-6)
 
 
 # -- client fusion == server fusion on random data ---------------------------------------
@@ -192,11 +212,14 @@ def random_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MilvusSto
 
 
 def assert_same_fusion(server: Sequence[Hit], client: Sequence[Hit], tol: float = 1e-6) -> None:
-    """The same ids in the same order, with fused scores and relevances within ``tol``."""
+    """The same ids in the same order, with fused scores within ``tol``.
+
+    The relevances differ by design (issue 13): a client-fused hit's comes from the legs'
+    relevances, a server-fused hit carries only the fused score.
+    """
     assert ids(server) == ids(client)
     for s, c in zip(server, client, strict=True):
         assert s.distance == pytest.approx(c.distance, abs=tol)
-        assert s.score == pytest.approx(c.score, abs=tol)
 
 
 RANKERS = [RRF(60), RRF(5), Weighted(0.7, 0.3), Weighted(0.2, 0.8), Weighted(0.5, 0.5)]
@@ -231,11 +254,14 @@ def test_client_fusion_equals_server_fusion_with_a_filter(random_store: MilvusSt
     assert_same_fusion(server, client)
 
 
-def test_auto_fusion_uses_server_hybrid_search_where_it_exists(random_store: MilvusStore) -> None:
+def test_auto_fusion_fuses_on_the_client_for_leg_relevances(random_store: MilvusStore) -> None:
+    # Changed in issue 13 (auto meant server fusion where hybrid_search exists): relevance
+    # needs the legs' scores, which hybrid_search does not return.
     assert random_store.capabilities.hybrid_search
-    assert not random_store.use_client_fusion()
-    assert not random_store.use_client_fusion("auto")
+    assert random_store.use_client_fusion()
+    assert random_store.use_client_fusion("auto")
     assert random_store.use_client_fusion("client")
+    assert not random_store.use_client_fusion("server")
 
 
 def test_minmax_weighted_fuses_the_two_legs_on_the_client(random_store: MilvusStore) -> None:

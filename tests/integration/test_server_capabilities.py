@@ -30,6 +30,7 @@ from tests.support.milvus_server import MilvusServer
 from milvus_plugins.core import (
     Capabilities,
     CollectionSpec,
+    ConfigError,
     ConnectionConfig,
     FilterError,
     InvalidInputError,
@@ -319,9 +320,18 @@ def test_dense_only_works_and_hybrid_calls_fail_typed(
         lambda: store.hybrid_search(_vec(1), "t1", k=1, fusion="server"),
         lambda: store.sparse_search("t1", k=1),
     ]
+    # The collection's own limit is named first, as on every engine (and before any
+    # call): it has no sparse field. A BM25 collection is refused by the server's version.
     for call in keyword_calls:
-        with pytest.raises(UnsupportedByServerError, match=r"sparse vectors.*2\.4"):
+        with pytest.raises(ConfigError, match="no sparse field"):
             call()
+    bm25 = MilvusStore(
+        CollectionSpec(name=f"{collection_name}_bm25", sparse="bm25"),
+        connection=ConnectionConfig(uri=server_uri),
+    )
+    with pytest.raises(UnsupportedByServerError, match=r"2\.[45]"):
+        bm25.upsert(records)
+    bm25.close()
     store.close()
 
 

@@ -26,6 +26,7 @@ from milvus_plugins.core import (
     ScalarType,
     SparseInvertedIndex,
     SparseMode,
+    TextAnalyzer,
     WriteOptions,
 )
 from milvus_plugins.core.errors import redact, translate
@@ -320,3 +321,87 @@ def test_store_rejects_unknown_open_mode_and_non_spec() -> None:
         MilvusStore(CollectionSpec(name="c"), open_mode="merge")
     with pytest.raises(ConfigError, match="CollectionSpec"):
         MilvusStore({"name": "c"})  # type: ignore[arg-type]
+
+
+# -- the BM25 analyzer ---------------------------------------------------------------------
+
+
+def test_text_analyzer_renders_milvus_custom_analyzer_params() -> None:
+    from milvus_plugins.core.config import ENGLISH_STOP_WORDS
+
+    assert TextAnalyzer().params() == {"tokenizer": "standard", "filter": ["lowercase"]}
+    english = TextAnalyzer(stop_words="english", stemmer="english").params()
+    assert english["filter"] == [
+        "lowercase",
+        {"type": "stemmer", "language": "english"},
+        {"type": "stop", "stop_words": list(ENGLISH_STOP_WORDS)},
+    ]
+    spec = CollectionSpec(name="c", sparse="bm25", analyzer=TextAnalyzer(stop_words=["a", "b"]))
+    assert spec.stop_words == ("a", "b")
+    assert spec.analyzer_params["filter"][-1] == {"type": "stop", "stop_words": ["a", "b"]}
+
+
+def test_standard_type_with_stop_words_becomes_the_custom_form() -> None:
+    spec = CollectionSpec(
+        name="c", sparse="bm25", analyzer={"type": "standard", "stop_words": ["the"]}
+    )
+    assert spec.analyzer_params == TextAnalyzer(stop_words=["the"]).params()
+    assert spec.stop_words == ("the",)
+    raw = {"tokenizer": "standard", "filter": [{"type": "stop", "stop_words": ["x"]}]}
+    assert CollectionSpec(name="c", sparse="bm25", analyzer=raw).analyzer_params == raw
+
+
+@pytest.mark.parametrize(
+    ("analyzer", "message"),
+    [
+        ("standard", "TextAnalyzer or a dict"),
+        ({"filter": ["lowercase"]}, "needs 'type'"),
+        ({"type": "standard", "stopwords": ["a"]}, "unknown"),
+        ({"type": "standard", "filter": "lowercase"}, "must be a list"),
+        ({"type": "standard", "stop_words": "the"}, "list of strings"),
+        ({"type": "standard", "stop_words": [1]}, "list of strings"),
+        ({"type": "standard", "filter": [object()]}, "JSON"),
+    ],
+)
+def test_bad_analyzer_params_raise_config_error(analyzer: Any, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        CollectionSpec(name="c", sparse="bm25", analyzer=analyzer)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"tokenizer": ""}, "tokenizer"),
+        ({"stop_words": "klingon"}, "stop_words"),
+        ({"stop_words": ["ok", ""]}, "non-empty strings"),
+        ({"stemmer": "klingon"}, "stemmer"),
+    ],
+)
+def test_bad_text_analyzer_raises_config_error(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        TextAnalyzer(**kwargs)
+
+
+def test_an_analyzer_needs_server_side_bm25() -> None:
+    with pytest.raises(ConfigError, match="sparse='bm25'"):
+        CollectionSpec(name="c", analyzer=TextAnalyzer())
+    with pytest.raises(ConfigError, match="sparse='bm25'"):
+        CollectionSpec(name="c", sparse="client", analyzer={"type": "standard"})
+
+
+def test_adapters_reject_a_bad_analyzer_before_any_io(tmp_path: Any) -> None:
+    from langchain_core.embeddings import FakeEmbeddings
+
+    from milvus_plugins.langchain import MilvusVectorStore as LangChainStore
+    from milvus_plugins.llama_index import MilvusVectorStore as LlamaStore
+
+    uri = str(tmp_path / "never.db")
+    with pytest.raises(ConfigError, match="unknown"):
+        LangChainStore(
+            FakeEmbeddings(size=4), uri=uri, retrieval_mode="hybrid", bm25_analyzer={"x": 1}
+        )
+    with pytest.raises(ConfigError, match="sparse='bm25'"):
+        LangChainStore(FakeEmbeddings(size=4), uri=uri, bm25_analyzer=TextAnalyzer())
+    with pytest.raises(ConfigError, match="unknown"):
+        LlamaStore(uri=uri, enable_sparse=True, bm25_analyzer={"type": "standard", "x": 1})
+    assert not (tmp_path / "never.db").exists()

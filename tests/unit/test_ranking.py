@@ -10,17 +10,30 @@ from hypothesis import strategies as st
 from pymilvus import RRFRanker, WeightedRanker
 
 from milvus_plugins.core import RRF, ConfigError, MetricType, Weighted, relevance
-from milvus_plugins.core.ranking import fuse, fused_relevance, to_score
+from milvus_plugins.core.config import ENGLISH_STOP_WORDS
+from milvus_plugins.core.ranking import (
+    KEYWORD_HALF,
+    fuse,
+    fused_relevance,
+    hybrid_relevance,
+    keyword_relevance,
+    keyword_scale,
+    query_terms,
+    to_score,
+)
 from milvus_plugins.core.requests import pymilvus_ranker
 
 # -- relevance ---------------------------------------------------------------------------
 
+# Dense relevance is max(0, cosine) since issue 13 (was (1 + cos) / 2, which put unrelated
+# text, cosine ~0, at 0.5): the COSINE 0.0, COSINE 0.5, IP 0.5 rows changed deliberately.
 RELEVANCE: list[tuple[MetricType, float, float]] = [
     (MetricType.COSINE, 1.0, 1.0),
-    (MetricType.COSINE, 0.0, 0.5),
+    (MetricType.COSINE, 0.0, 0.0),
+    (MetricType.COSINE, 0.5, 0.5),
     (MetricType.COSINE, -1.0, 0.0),
     (MetricType.COSINE, 1.0000001, 1.0),
-    (MetricType.IP, 0.5, 0.75),
+    (MetricType.IP, 0.5, 0.5),
     (MetricType.IP, 3.0, 1.0),
     (MetricType.IP, -3.0, 0.0),
     (MetricType.L2, 0.0, 1.0),
@@ -69,6 +82,81 @@ def test_bm25_relevance_grows_with_score_whatever_its_sign(a: float, b: float) -
     assert relevance(low, MetricType.BM25) <= relevance(high, MetricType.BM25)
     # Milvus Lite reports BM25 negated: the same magnitude gives the same relevance.
     assert relevance(-high, MetricType.BM25) == relevance(high, MetricType.BM25)
+
+
+def test_unrelated_dense_similarity_is_not_half_relevant() -> None:
+    # MiniLM puts unrelated English text at cosine ~0.1 (SciFact median over all pairs).
+    assert relevance(0.1, MetricType.COSINE) < 0.2
+    assert relevance(0.1, MetricType.IP) < 0.2
+    assert relevance(-0.3, MetricType.COSINE) == 0.0
+
+
+# -- keyword relevance -------------------------------------------------------------------
+
+
+def test_query_terms_counts_tokens_with_repeats_minus_stop_words() -> None:
+    assert query_terms("Where is the cat? The CAT!") == 6
+    assert query_terms("Where is the cat? The CAT!", ENGLISH_STOP_WORDS) == 3  # where, cat, cat
+    assert query_terms({3: 1.0, 9: 0.0, 12: 2.5}) == 2
+
+
+def test_keyword_scale_grows_with_terms_and_corpus_size() -> None:
+    assert keyword_scale(5, 1000) == pytest.approx(KEYWORD_HALF * 5 * math.log(1001))
+    assert keyword_scale(0, 0) == pytest.approx(KEYWORD_HALF * math.log(2))  # floors of 1
+    assert keyword_scale(10, 1000) > keyword_scale(5, 1000)
+    assert keyword_scale(5, 100_000) > keyword_scale(5, 1000)
+
+
+@pytest.mark.parametrize(
+    ("score", "scale", "expected"),
+    [(0.0, 4.0, 0.0), (4.0, 4.0, 0.5), (-4.0, 4.0, 0.5), (12.0, 4.0, 0.75), (math.inf, 1.0, 1.0)],
+)
+def test_keyword_relevance_is_half_at_the_scale(
+    score: float, scale: float, expected: float
+) -> None:
+    assert keyword_relevance(score, scale) == pytest.approx(expected)
+
+
+def test_a_stop_word_match_scores_low_against_a_long_query() -> None:
+    # A BM25 score from two low-IDF words (~0.3 each, the k1 + 1 factor included) for a
+    # 12-token query over 5,000 rows, against a document matching four rare terms well.
+    scale = keyword_scale(12, 5000)
+    assert keyword_relevance(1.5, scale) < 0.1
+    assert keyword_relevance(4 * 8.0 * 1.6, scale) > 0.5
+
+
+# -- hybrid relevance --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("dense", "sparse", "ranker", "expected"),
+    [
+        (0.8, 0.6, RRF(), 0.7),
+        (0.8, None, RRF(), 0.4),
+        (None, 0.9, RRF(60), 0.45),
+        (None, None, RRF(), 0.0),
+        (0.8, 0.6, Weighted(0.75, 0.25), 0.75),
+        (0.8, None, Weighted(0.2, 0.2), 0.4),
+        (1.0, 1.0, Weighted(1.0, 1.0), 1.0),
+    ],
+)
+def test_hybrid_relevance_is_the_ranker_weighted_mean_of_the_legs(
+    dense: float | None, sparse: float | None, ranker: RRF | Weighted, expected: float
+) -> None:
+    assert hybrid_relevance(dense, sparse, ranker) == pytest.approx(expected)
+
+
+@given(
+    dense=st.none() | st.floats(0, 1),
+    sparse=st.none() | st.floats(0, 1),
+    weights=st.tuples(st.floats(0.01, 1), st.floats(0, 1)),
+)
+def test_hybrid_relevance_never_exceeds_the_better_leg(
+    dense: float | None, sparse: float | None, weights: tuple[float, float]
+) -> None:
+    for ranker in (RRF(), Weighted(*weights)):
+        value = hybrid_relevance(dense, sparse, ranker)
+        assert 0.0 <= value <= max(dense or 0.0, sparse or 0.0) + 1e-12
 
 
 def test_to_score_is_larger_is_better() -> None:

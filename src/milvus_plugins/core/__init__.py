@@ -16,6 +16,7 @@ from milvus_plugins.core.config import (
     ConnectionConfig,
     FieldNames,
     MetadataField,
+    TextAnalyzer,
 )
 from milvus_plugins.core.dict_filters import filter_from_dict
 from milvus_plugins.core.errors import (
@@ -138,6 +139,7 @@ __all__ = [
     "SparseEncoder",
     "SparseInvertedIndex",
     "SparseMode",
+    "TextAnalyzer",
     "UnsupportedByServerError",
     "Weighted",
     "WriteError",

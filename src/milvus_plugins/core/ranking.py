@@ -1,22 +1,44 @@
 """Rankers for hybrid search, client-side fusion, and relevance scores in [0, 1].
 
-Relevance formulas (``distance`` is what Milvus returns for a hit):
+Relevance is one scale for every mode, so one ``score_threshold`` means the same thing
+everywhere: 0 is unrelated, 0.5 a plausible match, 1 a perfect one. On SciFact
+(BENCHMARKS.md, "Relevance you can threshold") a threshold of 0.5 keeps a few
+candidates per query in every mode, about two thirds of the judged-relevant documents.
 
-=========  =================================================  ==========================
-metric     Milvus distance                                    relevance
-=========  =================================================  ==========================
-COSINE     cosine similarity in [-1, 1]                       ``(1 + d) / 2``
-IP         inner product (unit vectors: cosine)               ``(1 + d) / 2``, clipped
-L2         squared Euclidean distance, >= 0                   ``1 / (1 + d)``
-BM25       BM25 score >= 0 (Milvus Lite reports it negated)   ``s / (1 + s)``
-RRF        ``sum 1 / (k + rank)`` over the legs               ``score * (k + 1) / legs``
-Weighted   ``sum w_i * norm_i(d_i)``, norm_i in [0, 1]        ``score / sum(w)``
-=========  =================================================  ==========================
+=============  =============================================  =============================
+mode           Milvus distance                                relevance
+=============  =============================================  =============================
+COSINE         cosine similarity in [-1, 1]                   ``max(0, d)``
+IP             inner product (unit vectors: cosine)           ``max(0, d)``, clipped to 1
+L2             squared Euclidean distance, >= 0               ``1 / (1 + d)``
+BM25 / sparse  keyword score ``s`` (Milvus Lite negates BM25)  ``s / (s + c)``, see below
+hybrid         the ranker's fused score (kept as distance)    weighted mean of the legs
+=============  =============================================  =============================
 
-Every relevance is monotonic in the engine's own ordering, so sorting by relevance
-never reorders results. The weighted normalisation per leg is Milvus' own (``norm_score``):
-COSINE ``(1 + d) / 2``, IP ``0.5 + atan(d) / pi``, BM25 ``2 atan(s) / pi``, L2
-``1 - 2 atan(d) / pi``, so client-side fusion reproduces server-side fusion.
+* Dense: unrelated text has a cosine near 0 (not 0.5, as ``(1 + cos) / 2`` gave), so it
+  stays under any useful threshold; LangChain's own cosine relevance is ``cos`` too. For
+  unit vectors L2 ``d = 2 - 2 cos``: ``1 / (1 + d)`` is 0.5 at cosine 0.5, 1/3 at 0.
+* Keyword: a raw BM25 score grows with the query's length and the corpus' IDFs, so it is
+  scaled per query by ``c = KEYWORD_HALF * terms * ln(1 + rows)`` (:func:`keyword_scale`):
+  ``terms`` is the number of query tokens after the analyzer's stop words, and
+  ``ln(1 + rows)`` bounds one term's IDF. A document reaches 0.5 when it earns
+  ``KEYWORD_HALF`` (0.2) of that IDF bound per query term; one sharing only stop words
+  or a single common word with a long query stays near 0.
+* Hybrid (:func:`hybrid_relevance`): the legs' relevances averaged with the ranker's
+  weights (RRF: equal), a leg that did not return the document counting 0. The result
+  order stays the ranker's (RRF or Weighted), so hybrid results are not sorted by
+  relevance; a document that matches neither leg well cannot score high, and with equal
+  weights only one found by both legs can pass 0.5. This needs each leg's score: the
+  two legs are searched and fused on the client (``fusion="auto"``, the default). With
+  ``fusion="server"`` Milvus returns only the fused score, and the relevance is
+  :func:`fused_relevance` of it, a rank- or weight-based figure that is *not* on the
+  scale above.
+
+The relevance is monotonic in the engine's own ordering in every single-leg mode, so
+sorting by relevance never reorders those results. The weighted fusion's per-leg
+normalisation is Milvus' own (``norm_score``): COSINE ``(1 + d) / 2``, IP
+``0.5 + atan(d) / pi``, BM25 ``2 atan(s) / pi``, L2 ``1 - 2 atan(d) / pi``, so
+client-side fusion reproduces server-side fusion's order.
 ``Weighted(..., normalize="minmax")`` instead scales each leg per query (best 1, worst 0);
 only the client can fuse that way.
 """
@@ -24,7 +46,8 @@ only the client can fuse that way.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import re
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,12 +55,17 @@ from milvus_plugins.core.errors import ConfigError
 from milvus_plugins.core.types import MetricType
 
 __all__ = [
+    "KEYWORD_HALF",
     "MINMAX",
     "RRF",
     "Ranker",
     "Weighted",
     "fuse",
     "fused_relevance",
+    "hybrid_relevance",
+    "keyword_relevance",
+    "keyword_scale",
+    "query_terms",
     "relevance",
     "require_server_fusion",
     "server_can_fuse",
@@ -145,14 +173,76 @@ def to_score(distance: float, metric: MetricType) -> float:
 
 
 def relevance(distance: float, metric: MetricType) -> float:
-    """Map a raw Milvus distance to a relevance in [0, 1] (see the module table)."""
+    """Map a raw Milvus distance of a dense search to a relevance in [0, 1].
+
+    BM25 scores need the query's scale: use :func:`keyword_relevance`. Called with
+    ``MetricType.BM25`` this returns ``s / (1 + s)`` (a scale of 1).
+    """
     d = float(distance)
     if metric in (MetricType.COSINE, MetricType.IP):
-        return min(1.0, max(0.0, (1.0 + d) / 2.0))
+        return min(1.0, max(0.0, d))
     if metric is MetricType.L2:
         return 1.0 / (1.0 + max(0.0, d))
-    s = abs(d)
-    return s / (1.0 + s)
+    return keyword_relevance(d, 1.0)
+
+
+KEYWORD_HALF = 0.2
+"""Share of the per-term IDF bound at which a keyword match reaches relevance 0.5.
+
+Chosen on SciFact so that 0.5 selects as much in keyword mode as in dense mode
+(BENCHMARKS.md, "Relevance you can threshold")."""
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+def query_terms(query: str | Mapping[int, float], stop_words: Collection[str] = ()) -> int:
+    """Count the terms of a keyword query, as the server's analyzer would (roughly).
+
+    A text counts its lower-cased ``\\w+`` tokens (the ``standard`` tokenizer), repeats
+    included (BM25 weights a repeated query term by its count), minus ``stop_words``; a
+    client sparse vector counts its non-zero dimensions.
+    """
+    if isinstance(query, Mapping):
+        return sum(1 for weight in query.values() if weight)
+    stops = {w.lower() for w in stop_words}
+    return sum(1 for token in _TOKEN.findall(query.lower()) if token not in stops)
+
+
+def keyword_scale(terms: int, rows: int) -> float:
+    """The keyword score at which a query's relevance is 0.5 (see the module docstring).
+
+    Args:
+        terms: the query's term count (:func:`query_terms`); at least 1 is used.
+        rows: the collection's row count (``ln(1 + rows)`` bounds a term's IDF).
+    """
+    return KEYWORD_HALF * max(1, terms) * math.log(1.0 + max(1, rows))
+
+
+def keyword_relevance(score: float, scale: float) -> float:
+    """Map a keyword score (BM25 or sparse inner product) to ``s / (s + scale)``.
+
+    The sign is dropped: Milvus Lite reports BM25 scores negated.
+    """
+    s = abs(float(score))
+    if math.isnan(s):
+        return 0.0
+    if math.isinf(s):
+        return 1.0
+    return s / (s + scale) if s > 0 else 0.0
+
+
+def hybrid_relevance(dense: float | None, sparse: float | None, ranker: Ranker) -> float:
+    """The relevance of a fused hit: the legs' relevances averaged with the ranker's weights.
+
+    Args:
+        dense: the hit's dense relevance, or ``None`` when the dense leg did not return it.
+        sparse: its keyword relevance, or ``None`` when the keyword leg did not return it.
+        ranker: :class:`RRF` (equal weights) or :class:`Weighted` (its two weights).
+    """
+    weights = ranker.weights[:2] if isinstance(ranker, Weighted) else (1.0, 1.0)
+    total = sum(weights) or 1.0
+    value = weights[0] * (dense or 0.0) + weights[1] * (sparse or 0.0)
+    return min(1.0, max(0.0, value / total))
 
 
 def _normalise(distance: float, metric: MetricType) -> float:
@@ -178,7 +268,12 @@ def _minmax_bounds(
 
 
 def fused_relevance(score: float, ranker: Ranker, legs: int) -> float:
-    """Map a fused score to a relevance in [0, 1]."""
+    """Map a server-fused score to [0, 1] (``fusion="server"`` only; not the common scale).
+
+    RRF: ``score * (k + 1) / legs`` (1 = first in every leg); Weighted: the score over
+    the weights' sum. Milvus' ``hybrid_search`` returns no leg scores, so this is all a
+    server-fused hit carries; client fusion gives :func:`hybrid_relevance` instead.
+    """
     if isinstance(ranker, RRF):
         return min(1.0, max(0.0, score * (ranker.k + 1) / max(1, legs)))
     total = sum(ranker.weights[:legs]) or 1.0

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from milvus_plugins.core.config import CollectionSpec
-from milvus_plugins.core.ranking import Ranker, fused_relevance, relevance
+from milvus_plugins.core.ranking import Ranker, fused_relevance, keyword_relevance, relevance
 from milvus_plugins.core.records import Record, record_from_row
 from milvus_plugins.core.types import MetricType
 
@@ -41,21 +41,41 @@ def _entity(hit: Mapping[str, Any], spec: CollectionSpec) -> dict[str, Any]:
     return entity
 
 
-def parse_hits(raw: Any, spec: CollectionSpec, metric: MetricType) -> list[list[Hit]]:
-    """Parse a ``search`` result (one list per query) scored by a single metric."""
+def parse_hits(
+    raw: Any, spec: CollectionSpec, metric: MetricType, keyword_scale: float | None = None
+) -> list[list[Hit]]:
+    """Parse a ``search`` result (one list per query) scored by a single metric.
+
+    Args:
+        raw: the ``search`` answer.
+        spec: the collection spec.
+        metric: the searched field's metric.
+        keyword_scale: for a keyword (sparse) search, the query's scale
+            (:func:`~milvus_plugins.core.ranking.keyword_scale`); the relevance is then
+            :func:`~milvus_plugins.core.ranking.keyword_relevance`.
+    """
     out = []
     for hits in raw:
         parsed = []
         for hit in hits:
             distance = float(hit["distance"])
             record = record_from_row(_entity(hit, spec), spec)
-            parsed.append(Hit(record=record, score=relevance(distance, metric), distance=distance))
+            score = (
+                relevance(distance, metric)
+                if keyword_scale is None
+                else keyword_relevance(distance, keyword_scale)
+            )
+            parsed.append(Hit(record=record, score=score, distance=distance))
         out.append(parsed)
     return out
 
 
 def parse_fused(raw: Any, spec: CollectionSpec, ranker: Ranker, legs: int) -> list[Hit]:
-    """Parse a ``hybrid_search`` result for one query."""
+    """Parse a server-fused ``hybrid_search`` result for one query.
+
+    Milvus returns only the fused score, so the relevance is
+    :func:`~milvus_plugins.core.ranking.fused_relevance` (see its caveat).
+    """
     hits = raw[0] if raw else []
     out = []
     for hit in hits:

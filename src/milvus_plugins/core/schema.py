@@ -10,6 +10,7 @@ collection whose dimension and metric the caller does not know).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -248,6 +249,8 @@ def check_existing(
             f"collection {spec.name!r} has no BM25 function on {names.text!r}; "
             f"it was created without sparse='bm25'; {_fix(spec)}."
         )
+    if spec.sparse_mode is SparseMode.BM25 and has_bm25:
+        _check_analyzer(spec, fields.get(names.text, {}))
     if spec.sparse_mode is SparseMode.CLIENT and has_bm25:
         raise SchemaMismatchError(
             f"collection {spec.name!r} computes sparse vectors with the BM25 function; "
@@ -262,6 +265,31 @@ def check_existing(
     if extra:
         spec = replace(spec, metadata_fields=(*spec.declared_fields, *extra))
     return replace(spec, dim=dim)
+
+
+def described_analyzer(text_field: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The analyzer params of a described text field (``None`` when it has none)."""
+    raw = (text_field.get("params") or {}).get("analyzer_params")
+    if raw is None:
+        return None
+    if isinstance(raw, Mapping):
+        return dict(raw)
+    try:
+        parsed = json.loads(str(raw))
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _check_analyzer(spec: CollectionSpec, text_field: Mapping[str, Any]) -> None:
+    existing = described_analyzer(text_field)
+    if existing is None or existing == spec.analyzer_params:
+        return
+    raise SchemaMismatchError(
+        f"collection {spec.name!r} tokenises {spec.fields.text!r} for BM25 with analyzer "
+        f"{existing} but {spec.analyzer_params} was asked for (its BM25 index was built with "
+        f"the former); pass that analyzer, open it with open_mode='adopt', or {_fix(spec)}."
+    )
 
 
 def _undeclared_columns(
@@ -324,9 +352,13 @@ def spec_from_existing(
     dim = int(vector.get("params", {}).get("dim", 0)) or spec.dim
     if index is not None and index.metric_type is not metric:
         index = replace(index, metric=metric)
+    analyzer = spec.analyzer
+    if sparse is SparseMode.BM25 and analyzer is None:
+        analyzer = described_analyzer(fields.get(names.text, {}))
     return replace(
         spec,
         dim=dim,
+        analyzer=analyzer if sparse is SparseMode.BM25 else None,
         metric=metric,
         index=index,
         sparse=sparse,

@@ -8,6 +8,7 @@ pure functions here; :mod:`store` and :mod:`async_store` only run the calls.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -21,7 +22,10 @@ from milvus_plugins.core.lite import LiteLease
 from milvus_plugins.core.records import Record
 from milvus_plugins.core.schema import check_existing, spec_from_existing
 
-__all__ = ["OpenMode", "Session"]
+__all__ = ["ROW_COUNT_TTL", "OpenMode", "Session"]
+
+ROW_COUNT_TTL = 60.0
+"""Seconds a cached row count (the keyword relevance's ``ln(1 + rows)``) stays in use."""
 
 
 class OpenMode(str, Enum):
@@ -57,6 +61,23 @@ class Session:
     exists: bool = False
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     lite_generation: int | None = field(default=None, repr=False)
+    row_count: tuple[float, int] | None = field(default=None, repr=False)
+
+    def cached_row_count(self) -> int | None:
+        """The row count cached for keyword relevance, or ``None`` when stale.
+
+        Counting on every keyword search would add a round trip; ``ln(1 + rows)`` moves
+        little, so the count is reused for :data:`ROW_COUNT_TTL` seconds.
+        """
+        cached = self.row_count
+        if cached is None or time.monotonic() - cached[0] > ROW_COUNT_TTL:
+            return None
+        return cached[1]
+
+    def remember_row_count(self, rows: int) -> int:
+        """Cache ``rows`` for :meth:`cached_row_count` and return it."""
+        self.row_count = (time.monotonic(), rows)
+        return rows
 
     def connected(self, lease: LiteLease | None) -> None:
         """Note a new connection; one to a restarted Lite server must reopen the collection.

@@ -20,7 +20,7 @@ from milvus_plugins.core.filters import Filter, compile_filter, ensure_filter, f
 from milvus_plugins.core.ops import admin, lifecycle, reads, search, writes
 from milvus_plugins.core.ops.calls import Op, or_empty
 from milvus_plugins.core.ops.context import OpContext
-from milvus_plugins.core.ops.fusion import Fusion, HybridOptions, use_client_fusion
+from milvus_plugins.core.ops.fusion import Fusion, HybridOptions, sparse_metric, use_client_fusion
 from milvus_plugins.core.ops.fusion import client_fuse as fuse_hits
 from milvus_plugins.core.ops.lifecycle import created_elsewhere
 from milvus_plugins.core.ops.search import SearchKind, SearchRequest, plan_retrieval
@@ -32,18 +32,20 @@ from milvus_plugins.core.results import Hit
 from milvus_plugins.core.retry import RetryPolicy
 from milvus_plugins.core.runners.settings import RunSettings
 from milvus_plugins.core.runners.sync import SyncRunner, write_lock
-from milvus_plugins.core.session import OpenMode, Session
+from milvus_plugins.core.session import ROW_COUNT_TTL, OpenMode, Session
 from milvus_plugins.core.sparse import SparseEncoder
 from milvus_plugins.core.stats import CollectionStats
 from milvus_plugins.core.types import RetrievalMode, SparseMode
 
 __all__ = [
+    "ROW_COUNT_TTL",
     "BatchRun",
     "HybridOptions",
     "MilvusStore",
     "client_fuse",
     "created_elsewhere",
     "deletion_filter",
+    "sparse_metric",
     "write_lock",
 ]
 
@@ -54,7 +56,7 @@ FilterLike = Filter | str | None
 def client_fuse(
     store: Any, dense: Sequence[Hit], sparse: Sequence[Hit], ranker: Ranker, k: int
 ) -> list[Hit]:
-    """Fuse a dense and a sparse result list of ``store`` on the client, as the server would."""
+    """Fuse a dense and a sparse result list of ``store`` on the client (see the ops version)."""
     return fuse_hits(store.spec, store.capabilities, dense, sparse, ranker, k)
 
 
@@ -445,6 +447,14 @@ class MilvusStore:
         )
         return self.run_search(request)
 
+    def cached_row_count(self) -> int | None:
+        """The row count cached for keyword relevance, or ``None`` when stale (no I/O)."""
+        return self.session.cached_row_count()
+
+    def remember_row_count(self, rows: int) -> int:
+        """Cache ``rows`` for :meth:`cached_row_count` and return it."""
+        return self.session.remember_row_count(rows)
+
     def use_client_fusion(
         self, fusion: Fusion | str | None = None, ranker: Ranker | None = None
     ) -> bool:
@@ -478,7 +488,9 @@ class MilvusStore:
             filter: applied to both legs.
             ranker: :class:`RRF` or :class:`Weighted` (default: the store's).
             fetch_k: candidates per leg before fusion (default ``max(4k, 20)``).
-            fusion: ``"server"``, ``"client"`` or ``"auto"`` (default: the store's).
+            fusion: ``"auto"``/``"client"`` (relevance from both legs) or ``"server"``
+                (one call, rank-based relevance); default: the store's. See
+                :class:`HybridOptions`.
             search_params: dense-leg knobs (``ef``, ``nprobe`` ...).
             include_vectors: return vectors too.
         """

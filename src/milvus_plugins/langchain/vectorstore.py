@@ -20,7 +20,12 @@ from typing_extensions import Self
 from milvus_plugins.core.arguments import as_list
 from milvus_plugins.core.async_store import AsyncMilvusStore
 from milvus_plugins.core.batching import WriteOptions, with_batch_rows
-from milvus_plugins.core.config import CollectionSpec, ConnectionConfig, MetadataField
+from milvus_plugins.core.config import (
+    CollectionSpec,
+    ConnectionConfig,
+    MetadataField,
+    TextAnalyzer,
+)
 from milvus_plugins.core.errors import CollectionNotFoundError, ConfigError, InvalidInputError
 from milvus_plugins.core.filters import Filter
 from milvus_plugins.core.indexes import IndexConfig
@@ -224,11 +229,16 @@ class MilvusVectorStore(VectorStore):
     ``retrieval_mode="hybrid"`` per call later. A dense-only store pays nothing for BM25.
 
     Scores: every ``*_with_score`` and ``*_with_relevance_scores`` method returns the
-    **relevance in [0, 1], higher is better**, in every mode, so one
-    ``score_threshold`` works everywhere. Dense COSINE/IP: ``(1 + similarity) / 2``;
-    L2: ``1 / (1 + distance)``; BM25: ``s / (1 + s)``; hybrid RRF: the fused score scaled
-    so that rank 1 in both legs is 1; hybrid Weighted: the weighted mean of normalised leg
-    scores (formulas in :mod:`milvus_plugins.core.ranking`).
+    **relevance in [0, 1], higher is better**, on one scale in every mode, so one
+    ``score_threshold`` means the same everywhere (0.5: a plausible match; on SciFact it
+    keeps a few candidates per query and about two thirds of the relevant documents in
+    each mode, see BENCHMARKS.md). Dense COSINE/IP: ``max(0, cosine)`` (unrelated text
+    is near 0, as in LangChain's own cosine relevance); L2: ``1 / (1 + distance)``;
+    sparse (BM25): ``s / (s + c)`` with ``c`` scaled per query by its term count and the
+    collection size, so a document sharing only stop words with a long query stays near
+    0; hybrid: the legs' relevances averaged with the ranker's weights (RRF: equal), a
+    leg that missed the document counting 0. Hybrid results keep the ranker's order, so
+    their relevances need not decrease. Formulas in :mod:`milvus_plugins.core.ranking`.
 
     Filters (``filter=`` on every search and on :meth:`delete`): a Mongo-style dict
     (``{"genre": "drama", "year": {"$gte": 2000}}``, see
@@ -265,6 +275,13 @@ class MilvusVectorStore(VectorStore):
         retrieval_mode: ``"dense"``, ``"sparse"`` or ``"hybrid"``.
         sparse: ``"bm25"`` (server-side BM25, the default for sparse/hybrid modes),
             ``"none"``, or a :class:`SparseEncoder` (client-side sparse vectors).
+        bm25_analyzer: how server-side BM25 splits text into terms: a
+            :class:`~milvus_plugins.core.TextAnalyzer` (``TextAnalyzer(stop_words=
+            "english", stemmer="english")``) or Milvus analyzer params (default
+            ``{"type": "standard"}``: lower-cased words, no stop words). Only with
+            ``sparse="bm25"``; fixed when the collection is created (reopening with a
+            different one is a schema mismatch). Milvus Lite 3.2.2 applies the tokenizer,
+            lower-casing and stop words but ignores stemmers.
         ranker: the hybrid fusion, ``RRF(k)`` or ``Weighted(dense, sparse)``.
         fetch_k: hybrid candidates per leg (default ``max(4k, 20)``).
         search_params: default dense search parameters (``{"ef": 64}``, ``{"nprobe": 16}``).
@@ -302,6 +319,7 @@ class MilvusVectorStore(VectorStore):
         partition_key: str | None = None,
         retrieval_mode: RetrievalMode | str = RetrievalMode.DENSE,
         sparse: str | SparseEncoder | None = None,
+        bm25_analyzer: TextAnalyzer | Mapping[str, Any] | None = None,
         ranker: Ranker | None = None,
         fetch_k: int | None = None,
         search_params: Mapping[str, Any] | None = None,
@@ -326,6 +344,7 @@ class MilvusVectorStore(VectorStore):
             index=index,
             metric=metric,
             sparse=sparse_mode,
+            analyzer=bm25_analyzer,
             metadata_fields=metadata_fields or (),
             partition_key=partition_key,
             infer_metadata_fields=infer_metadata_fields,

@@ -35,7 +35,12 @@ from typing_extensions import Self
 from milvus_plugins.core.arguments import id_list
 from milvus_plugins.core.async_store import AsyncMilvusStore
 from milvus_plugins.core.batching import WriteOptions
-from milvus_plugins.core.config import CollectionSpec, ConnectionConfig, MetadataField
+from milvus_plugins.core.config import (
+    CollectionSpec,
+    ConnectionConfig,
+    MetadataField,
+    TextAnalyzer,
+)
 from milvus_plugins.core.errors import ConfigError, InvalidInputError
 from milvus_plugins.core.filters import Filter, and_, doc_id_in, id_in
 from milvus_plugins.core.indexes import IndexConfig
@@ -329,6 +334,13 @@ class MilvusVectorStore(BasePydanticVectorStore):
             says otherwise; needed by the ``sparse``, ``text_search`` and ``hybrid`` modes.
         sparse: ``"bm25"`` (server-side BM25 on the node text) or a core
             :class:`~milvus_plugins.core.SparseEncoder` for client-side sparse vectors.
+        bm25_analyzer: how server-side BM25 splits text into terms: a
+            :class:`~milvus_plugins.core.TextAnalyzer` (``TextAnalyzer(stop_words=
+            "english", stemmer="english")``) or Milvus analyzer params (default
+            ``{"type": "standard"}``: lower-cased words, no stop words). Only with
+            server-side BM25; fixed when the collection is created (reopening with a
+            different one is a schema mismatch). Milvus Lite 3.2.2 applies the tokenizer,
+            lower-casing and stop words but ignores stemmers.
         ranker: the hybrid fusion: ``RRF(k)`` (the default, ``RRF(60)``; a query's
             ``alpha`` is then ignored) or ``Weighted(dense, sparse)`` (a query's ``alpha``
             overrides the weights with ``Weighted(alpha, 1 - alpha)``).
@@ -369,6 +381,7 @@ class MilvusVectorStore(BasePydanticVectorStore):
         partition_key: str | None = None,
         enable_sparse: bool | None = None,
         sparse: str | SparseEncoder | None = None,
+        bm25_analyzer: TextAnalyzer | Mapping[str, Any] | None = None,
         ranker: Ranker | None = None,
         consistency_level: str = "Strong",
         db_name: str = "",
@@ -387,6 +400,7 @@ class MilvusVectorStore(BasePydanticVectorStore):
             index=index,
             metric=similarity_metric,
             sparse=sparse_mode,
+            analyzer=bm25_analyzer,
             metadata_fields=metadata_fields or (),
             partition_key=partition_key,
             infer_metadata_fields=infer_metadata_fields,
@@ -658,7 +672,9 @@ class MilvusVectorStore(BasePydanticVectorStore):
 
         ``similarity_top_k`` results (``hybrid_top_k`` for hybrid queries, whose legs
         fetch ``sparse_top_k`` candidates each), restricted by ``filters``, ``doc_ids``
-        and ``node_ids``. Similarities are relevance scores in [0, 1].
+        and ``node_ids``. Similarities are relevance scores in [0, 1] on one scale in
+        every mode (see :mod:`milvus_plugins.core.ranking`; dense: ``max(0, cosine)``,
+        keyword: BM25 scaled per query, hybrid: the legs' weighted mean).
         """
         plan = self._plan(query, kwargs)
         hits: list[Hit] = getattr(self._store, plan.method)(**plan.kwargs)

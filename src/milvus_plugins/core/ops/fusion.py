@@ -8,27 +8,28 @@ from dataclasses import dataclass, field
 from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import ConfigError, InvalidInputError
-from milvus_plugins.core.ranking import (
-    RRF,
-    Ranker,
-    fuse,
-    fused_relevance,
-    require_server_fusion,
-    server_can_fuse,
-)
+from milvus_plugins.core.ranking import RRF, Ranker, fuse, hybrid_relevance, require_server_fusion
 from milvus_plugins.core.requests import check_k
 from milvus_plugins.core.results import Hit
 from milvus_plugins.core.schema import dense_index
 from milvus_plugins.core.types import MetricType, ParsableEnum
 
-__all__ = ["Fusion", "HybridOptions", "client_fuse", "legs_fetch_k", "use_client_fusion"]
+__all__ = [
+    "Fusion",
+    "HybridOptions",
+    "client_fuse",
+    "legs_fetch_k",
+    "sparse_metric",
+    "use_client_fusion",
+]
 
 
 class Fusion(ParsableEnum):
     """Where hybrid search fuses its two result lists.
 
-    ``SERVER``: ``hybrid_search``; ``CLIENT``: two searches fused here (identical
-    results); ``AUTO``: server wherever ``hybrid_search`` exists and the ranker allows it.
+    ``AUTO`` and ``CLIENT``: two searches fused here, each hit's relevance computed from
+    both legs' scores; ``SERVER``: one ``hybrid_search`` call (same order, rank-based
+    relevance). See :class:`HybridOptions`.
     """
 
     AUTO = "auto"
@@ -43,10 +44,16 @@ class HybridOptions:
     Attributes:
         ranker: :class:`RRF` (default ``k=60``) or :class:`Weighted`.
         fetch_k: candidates per leg (``None``: ``max(4 * k, 20)``).
-        fusion: ``"server"`` (``hybrid_search``), ``"client"`` (two searches fused here,
-            identical results) or ``"auto"`` (server wherever ``hybrid_search`` exists,
-            which measured as fast or faster on Milvus Lite too; client otherwise);
-            a :class:`Fusion` or its string.
+        fusion: ``"auto"`` (default) or ``"client"``: two searches fused here, with each
+            hit's relevance computed from both legs' scores
+            (:func:`~milvus_plugins.core.ranking.hybrid_relevance`); ``"server"``: one
+            ``hybrid_search`` call, the same results in the same order, but Milvus
+            returns only the fused score, so the relevance is the rank- or weight-based
+            :func:`~milvus_plugins.core.ranking.fused_relevance`, not on the common
+            scale. On Milvus Lite client fusion measured 0.99x-1.16x server fusion's
+            latency at 3,000-5,183 rows (BENCHMARKS.md, "Relevance you can threshold");
+            on a server it is two round trips instead of one. A :class:`Fusion` or its
+            string.
     """
 
     ranker: Ranker = field(default_factory=RRF)
@@ -81,18 +88,19 @@ def use_client_fusion(
             without ``hybrid_search``.
     """
     choice = Fusion.parse(fusion or options.fusion, field="fusion")
-    if choice is Fusion.CLIENT:
+    if choice is not Fusion.SERVER:
+        # The relevance of a hybrid hit needs both legs' scores, which Milvus'
+        # hybrid_search does not return: "auto" fuses here (0.99x-1.16x the latency of
+        # server fusion on Milvus Lite, BENCHMARKS.md).
         return True
-    chosen = ranker or options.ranker
-    if choice is Fusion.SERVER:
-        require_server_fusion(chosen)
-        caps.require("hybrid search", caps.hybrid_search)
-        return False
-    if not server_can_fuse(chosen):
-        return True
-    # Measured on Milvus Lite 3.2.2 (BENCHMARKS.md): server fusion is as fast or faster
-    # than two searches fused here, so the server path wins wherever it exists.
-    return not caps.hybrid_search
+    require_server_fusion(ranker or options.ranker)
+    caps.require("hybrid search", caps.hybrid_search)
+    return False
+
+
+def sparse_metric(spec: CollectionSpec) -> MetricType:
+    """The metric of the collection's sparse field (BM25 function or client vectors)."""
+    return spec.sparse_index.metric_type if spec.sparse_index else MetricType.IP
 
 
 def client_fuse(
@@ -103,17 +111,27 @@ def client_fuse(
     ranker: Ranker,
     k: int,
 ) -> list[Hit]:
-    """Fuse a dense and a sparse result list on the client, as ``hybrid_search`` would."""
+    """Fuse a dense and a sparse result list on the client, as ``hybrid_search`` would.
+
+    The order (and ``Hit.distance``, the fused score) is the ranker's, identical to
+    server fusion; ``Hit.score`` is :func:`~milvus_plugins.core.ranking.hybrid_relevance`
+    of the two legs' relevances.
+    """
     dense_metric = dense_index(spec, caps).metric_type
-    sparse_metric = spec.sparse_index.metric_type if spec.sparse_index else MetricType.IP
     fused = fuse(
         [[(h.id, h.distance) for h in dense], [(h.id, h.distance) for h in sparse]],
-        [dense_metric, sparse_metric],
+        [dense_metric, sparse_metric(spec)],
         ranker,
         k,
     )
     records = {h.id: h.record for h in [*sparse, *dense]}
+    dense_scores = {h.id: h.score for h in dense}
+    sparse_scores = {h.id: h.score for h in sparse}
     return [
-        Hit(record=records[i], score=fused_relevance(score, ranker, 2), distance=score)
+        Hit(
+            record=records[i],
+            score=hybrid_relevance(dense_scores.get(i), sparse_scores.get(i), ranker),
+            distance=score,
+        )
         for i, score in fused
     ]

@@ -14,11 +14,18 @@ from typing import Any
 from milvus_plugins.core.errors import InvalidInputError
 from milvus_plugins.core.filters import Filter
 from milvus_plugins.core.mmr import select_mmr
-from milvus_plugins.core.ops.calls import Op
+from milvus_plugins.core.ops.calls import Op, or_empty
 from milvus_plugins.core.ops.context import OpContext
-from milvus_plugins.core.ops.fusion import Fusion, client_fuse, legs_fetch_k, use_client_fusion
+from milvus_plugins.core.ops.fusion import (
+    Fusion,
+    client_fuse,
+    legs_fetch_k,
+    sparse_metric,
+    use_client_fusion,
+)
 from milvus_plugins.core.ops.lifecycle import capabilities_op, ensure_op
-from milvus_plugins.core.ranking import Ranker
+from milvus_plugins.core.ops.reads import count_op
+from milvus_plugins.core.ranking import Ranker, keyword_scale, query_terms
 from milvus_plugins.core.requests import (
     SparseQuery,
     build_dense_search,
@@ -29,7 +36,7 @@ from milvus_plugins.core.requests import (
 )
 from milvus_plugins.core.results import Hit, parse_fused, parse_hits
 from milvus_plugins.core.schema import dense_index
-from milvus_plugins.core.types import MetricType, ParsableEnum, RetrievalMode
+from milvus_plugins.core.types import ParsableEnum, RetrievalMode
 
 __all__ = [
     "SearchKind",
@@ -149,9 +156,13 @@ def sparse_search_op(
         include_vectors=include_vectors,
         timeout=ctx.timeout,
     )
-    spec = ctx.spec
-    metric = spec.sparse_index.metric_type if spec.sparse_index else MetricType.IP
-    return parse_hits((yield call), spec, metric)[0]
+    raw = yield call
+    # The keyword relevance is scaled by the query's terms and ln(1 + rows).
+    rows = ctx.session.cached_row_count()
+    if rows is None:
+        rows = ctx.session.remember_row_count((yield from or_empty(count_op(ctx, None), int)))
+    scale = keyword_scale(query_terms(query, ctx.spec.stop_words), rows)
+    return parse_hits(raw, ctx.spec, sparse_metric(ctx.spec), scale)[0]
 
 
 def hybrid_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
