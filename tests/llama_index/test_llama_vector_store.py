@@ -25,7 +25,7 @@ from llama_index.core.vector_stores.types import (
     VectorStoreQueryResult,
 )
 
-from milvus_plugins.core import BM25Encoder, HnswIndex, Record
+from milvus_plugins.core import BM25Encoder, HnswIndex, Record, SearchKind
 from milvus_plugins.core.errors import (
     ConfigError,
     InvalidInputError,
@@ -471,9 +471,9 @@ def test_plan_maps_top_k_fields() -> None:
         alpha=0.25,
     )
     plan = plan_query(query, {}, has_sparse=True, ranker=None)
-    assert plan.method == "hybrid_search"
-    assert (plan.kwargs["k"], plan.kwargs["fetch_k"]) == (5, 7)
-    assert plan.kwargs["ranker"] == Weighted(0.25, 0.75)
+    assert plan.kind is SearchKind.HYBRID
+    assert (plan.k, plan.fetch_k) == (5, 7)
+    assert plan.ranker == Weighted(0.25, 0.75)
 
 
 # -- deletes, get_nodes, clear ------------------------------------------------------------

@@ -1,14 +1,20 @@
 """The shared Milvus core: configuration, filters, ranking, and the sync/async stores.
 
 This package is the only one that imports pymilvus. Adapters translate framework types
-into :class:`Record`, core filters and queries, and call :class:`MilvusStore` or
-:class:`AsyncMilvusStore`.
+into :class:`Record`, core filters and :class:`SearchRequest` values, call
+:class:`MilvusStore` or :class:`AsyncMilvusStore`, and import only the names here.
+
+Layers: :mod:`.filters` (tree, dialect, compiler, evaluator), :mod:`.ops` (every
+operation once, as pure code), :mod:`.runners` (sync and async execution),
+:mod:`.store` / :mod:`.async_store` (thin facades) and :mod:`.policy` (what both
+adapters decide alike).
 """
 
 from milvus_plugins.core import _pymilvus_import  # noqa: F401  (must run first)
+from milvus_plugins.core.arguments import as_list, id_list
 from milvus_plugins.core.async_store import AsyncMilvusStore
 from milvus_plugins.core.autotune import AutotuneResult, autotune
-from milvus_plugins.core.batching import WriteOptions
+from milvus_plugins.core.batching import WriteOptions, with_batch_rows
 from milvus_plugins.core.capabilities import Capabilities, detect_capabilities
 from milvus_plugins.core.config import (
     DEFAULT_URI,
@@ -18,6 +24,8 @@ from milvus_plugins.core.config import (
     MetadataField,
     TextAnalyzer,
 )
+from milvus_plugins.core.describe import describe_fields
+from milvus_plugins.core.dict_filters import OPERATORS as DICT_FILTER_OPERATORS
 from milvus_plugins.core.dict_filters import filter_from_dict
 from milvus_plugins.core.errors import (
     AuthenticationError,
@@ -29,17 +37,23 @@ from milvus_plugins.core.errors import (
     MilvusOperationError,
     MilvusPluginsError,
     SchemaMismatchError,
+    UnexpectedArgumentError,
     UnsupportedByServerError,
     WriteError,
 )
 from milvus_plugins.core.filters import (
+    Compare,
+    CompareOp,
     Filter,
+    In,
+    Like,
     and_,
     compile_filter,
     contains,
     contains_all,
     contains_any,
     doc_id_in,
+    ensure_filter,
     eq,
     exists,
     gt,
@@ -74,6 +88,18 @@ from milvus_plugins.core.indexes import (
     recommend_index,
 )
 from milvus_plugins.core.mmr import maximal_marginal_relevance
+from milvus_plugins.core.ops.fusion import Fusion
+from milvus_plugins.core.ops.search import SearchKind, SearchRequest, plan_retrieval
+from milvus_plugins.core.ops.writes import WriteMode
+from milvus_plugins.core.policy import (
+    StorePair,
+    check_kwargs,
+    check_ranker,
+    choose_sparse,
+    need_search_inputs,
+    order_by_ids,
+    require_sparse_for,
+)
 from milvus_plugins.core.ranking import RRF, Ranker, Weighted, relevance
 from milvus_plugins.core.records import Record, content_id, new_id
 from milvus_plugins.core.results import Hit
@@ -93,6 +119,7 @@ from milvus_plugins.core.types import (
 
 __all__ = [
     "DEFAULT_URI",
+    "DICT_FILTER_OPERATORS",
     "RRF",
     "AsyncMilvusStore",
     "AuthenticationError",
@@ -103,6 +130,8 @@ __all__ = [
     "CollectionNotFoundError",
     "CollectionSpec",
     "CollectionStats",
+    "Compare",
+    "CompareOp",
     "ConfigError",
     "ConnectionConfig",
     "ConsistencyLevel",
@@ -111,17 +140,20 @@ __all__ = [
     "Filter",
     "FilterError",
     "FlatIndex",
+    "Fusion",
     "GpuCagraIndex",
     "GpuIvfFlatIndex",
     "Hit",
     "HnswIndex",
     "HybridOptions",
+    "In",
     "IndexConfig",
     "IndexType",
     "InvalidInputError",
     "IvfFlatIndex",
     "IvfPqIndex",
     "IvfSq8Index",
+    "Like",
     "MetadataField",
     "MetricType",
     "MilvusConnectionError",
@@ -136,29 +168,41 @@ __all__ = [
     "ScalarType",
     "ScannIndex",
     "SchemaMismatchError",
+    "SearchKind",
+    "SearchRequest",
     "SparseEncoder",
     "SparseInvertedIndex",
     "SparseMode",
+    "StorePair",
     "TextAnalyzer",
+    "UnexpectedArgumentError",
     "UnsupportedByServerError",
     "Weighted",
     "WriteError",
+    "WriteMode",
     "WriteOptions",
     "and_",
+    "as_list",
     "autotune",
+    "check_kwargs",
+    "check_ranker",
+    "choose_sparse",
     "compile_filter",
     "contains",
     "contains_all",
     "contains_any",
     "content_id",
+    "describe_fields",
     "detect_capabilities",
     "doc_id_in",
+    "ensure_filter",
     "eq",
     "exists",
     "filter_from_dict",
     "gt",
     "gte",
     "id_in",
+    "id_list",
     "in_",
     "index_from_dict",
     "is_empty",
@@ -168,11 +212,16 @@ __all__ = [
     "matches",
     "maximal_marginal_relevance",
     "ne",
+    "need_search_inputs",
     "new_id",
     "nin",
     "not_",
     "or_",
+    "order_by_ids",
+    "plan_retrieval",
     "recommend_index",
     "relevance",
+    "require_sparse_for",
     "text_contains",
+    "with_batch_rows",
 ]

@@ -14,7 +14,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from milvus_plugins.core.async_store import AsyncMilvusStore
-from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import ConfigError, InvalidInputError, UnexpectedArgumentError
 from milvus_plugins.core.ops.search import SearchKind
 from milvus_plugins.core.ranking import RRF, Ranker, Weighted
@@ -54,7 +53,7 @@ def check_kwargs(method: str, kwargs: Mapping[str, Any], allowed: Iterable[str])
 
 
 def choose_sparse(
-    sparse: str | SparseEncoder | None, *, wanted: bool | None
+    sparse: str | SparseEncoder | None, *, wanted: bool | None, wanted_by: str = ""
 ) -> tuple[SparseMode, SparseEncoder | None]:
     """The collection's sparse field from a ``sparse=`` setting.
 
@@ -63,13 +62,18 @@ def choose_sparse(
             (client-side sparse vectors), or ``None`` (decided by ``wanted``).
         wanted: whether the adapter's settings ask for a sparse field (LlamaIndex's
             ``enable_sparse``, a LangChain retrieval mode other than dense); ``None``:
-            no preference. With ``sparse=None`` a wanted field is server-side BM25.
+            no preference. With ``sparse=None`` (or ``"none"`` when wanted) a wanted
+            field is server-side BM25.
+        wanted_by: the setting that says ``wanted``, for the message of a contradiction
+            (``"enable_sparse=False"``).
 
     Raises:
-        ConfigError: ``"client"`` without the encoder, an unknown value, or a setting
-            that contradicts ``wanted=False``.
+        ConfigError: ``"client"`` without the encoder, an unknown value, or a sparse
+            field that ``wanted=False`` switches off.
     """
-    if sparse is None:
+    if sparse is None or (isinstance(sparse, str) and sparse.strip().lower() == "none"):
+        # "none" is LlamaIndex's spelling of "not given"; a LangChain mode that needs a
+        # sparse field passes wanted=None and is refused by require_sparse_for.
         return (SparseMode.BM25 if wanted else SparseMode.NONE), None
     if isinstance(sparse, SparseEncoder):
         mode, encoder = SparseMode.CLIENT, sparse
@@ -87,7 +91,7 @@ def choose_sparse(
         )
     if wanted is False and mode is not SparseMode.NONE:
         raise ConfigError(
-            f"enable_sparse=False contradicts sparse={sparse!r}; drop one of the two."
+            f"{wanted_by or 'no sparse field'} contradicts sparse={sparse!r}; drop one of the two."
         )
     return mode, encoder
 
@@ -109,21 +113,24 @@ def check_ranker(ranker: Any) -> Ranker | None:
     return ranker
 
 
-def require_sparse_for(kind: SearchKind, spec: CollectionSpec, *, setting: str, fix: str) -> None:
+def require_sparse_for(
+    kind: SearchKind, has_sparse: bool, *, collection: str, setting: str, fix: str
+) -> None:
     """Refuse a sparse or hybrid search on a collection without a sparse field.
 
     Args:
         kind: the search kind.
-        spec: the collection.
+        has_sparse: whether the collection has a sparse field.
+        collection: the collection's name.
         setting: how the caller asked for it (``"retrieval_mode='hybrid'"``).
         fix: how to get a sparse field, in the caller's terms.
 
     Raises:
         ConfigError: ``kind`` needs a sparse field the collection lacks.
     """
-    if kind in (SearchKind.SPARSE, SearchKind.HYBRID) and not spec.has_sparse:
+    if kind in (SearchKind.SPARSE, SearchKind.HYBRID) and not has_sparse:
         raise ConfigError(
-            f"{setting} needs keyword (sparse) search, but collection {spec.name!r} has no "
+            f"{setting} needs keyword (sparse) search, but collection {collection!r} has no "
             f"sparse field; {fix}."
         )
 

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from milvus_plugins.core.ranking import RRF, Weighted
-from milvus_plugins.core.sparse import BM25Encoder
-from milvus_plugins.core.types import RetrievalMode
+from milvus_plugins.core import (
+    RRF,
+    BM25Encoder,
+    RetrievalMode,
+    Weighted,
+)
 from milvus_plugins.langchain.filters import dict_to_filter, to_core_filter
 from milvus_plugins.langchain.self_query import MilvusTranslator, describe_metadata
 from milvus_plugins.langchain.vectorstore import MilvusVectorStore

@@ -39,8 +39,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from milvus_plugins.core.dict_filters import OPERATORS, filter_from_dict
-from milvus_plugins.core.filters import Filter, and_, ensure_filter
+from milvus_plugins.core import (
+    DICT_FILTER_OPERATORS as OPERATORS,
+)
+from milvus_plugins.core import (
+    Filter,
+    and_,
+    ensure_filter,
+    filter_from_dict,
+)
 
 __all__ = ["OPERATORS", "FilterArg", "dict_to_filter", "to_core_filter"]
 

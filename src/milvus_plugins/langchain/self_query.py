@@ -45,8 +45,10 @@ from langchain_core.structured_query import (
     Visitor,
 )
 
-from milvus_plugins.core.describe import describe_fields
-from milvus_plugins.core.errors import FilterError
+from milvus_plugins.core import (
+    FilterError,
+    describe_fields,
+)
 from milvus_plugins.langchain.vectorstore import MilvusVectorStore
 
 __all__ = ["MilvusTranslator", "describe_metadata"]

@@ -17,25 +17,35 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
 from typing_extensions import Self
 
-from milvus_plugins.core.arguments import as_list
-from milvus_plugins.core.async_store import AsyncMilvusStore
-from milvus_plugins.core.batching import WriteOptions, with_batch_rows
-from milvus_plugins.core.config import (
+from milvus_plugins.core import (
+    RRF,
+    AsyncMilvusStore,
+    CollectionNotFoundError,
     CollectionSpec,
+    ConfigError,
     ConnectionConfig,
+    ConsistencyLevel,
+    Filter,
+    Hit,
+    HybridOptions,
+    IndexConfig,
+    InvalidInputError,
     MetadataField,
+    MetricType,
+    MilvusStore,
+    OpenMode,
+    Ranker,
+    Record,
+    RetrievalMode,
+    SparseEncoder,
+    SparseMode,
     TextAnalyzer,
+    Weighted,
+    WriteOptions,
+    as_list,
+    new_id,
+    with_batch_rows,
 )
-from milvus_plugins.core.errors import CollectionNotFoundError, ConfigError, InvalidInputError
-from milvus_plugins.core.filters import Filter
-from milvus_plugins.core.indexes import IndexConfig
-from milvus_plugins.core.ranking import RRF, Ranker, Weighted
-from milvus_plugins.core.records import Record, new_id
-from milvus_plugins.core.results import Hit
-from milvus_plugins.core.session import OpenMode
-from milvus_plugins.core.sparse import SparseEncoder
-from milvus_plugins.core.store import HybridOptions, MilvusStore
-from milvus_plugins.core.types import ConsistencyLevel, MetricType, RetrievalMode, SparseMode
 from milvus_plugins.langchain.filters import FilterArg, dict_to_filter, to_core_filter
 
 __all__ = ["MilvusVectorStore"]

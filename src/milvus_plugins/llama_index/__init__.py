@@ -5,7 +5,10 @@ Example:
     >>> store = MilvusVectorStore(uri="./milvus.db", collection_name="docs", enable_sparse=True)
 """
 
-from milvus_plugins.core.ranking import RRF, Weighted
+from milvus_plugins.core import (
+    RRF,
+    Weighted,
+)
 from milvus_plugins.llama_index.embeddings import MiniLMEmbedding
 from milvus_plugins.llama_index.filters import to_core_filter
 from milvus_plugins.llama_index.metadata_info import describe_vector_store

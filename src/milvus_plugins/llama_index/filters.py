@@ -45,10 +45,16 @@ from llama_index.core.vector_stores.types import (
     MetadataFilters,
 )
 
-from milvus_plugins.core import filters as core
-from milvus_plugins.core.config import FieldNames
-from milvus_plugins.core.errors import FilterError
-from milvus_plugins.core.filters import Compare, CompareOp, Filter, In, Like
+import milvus_plugins.core as core
+from milvus_plugins.core import (
+    Compare,
+    CompareOp,
+    FieldNames,
+    Filter,
+    FilterError,
+    In,
+    Like,
+)
 
 __all__ = ["DOC_ID_KEYS", "metadata_filter", "to_core_filter"]
 

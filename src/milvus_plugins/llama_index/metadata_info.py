@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from llama_index.core.vector_stores.types import MetadataInfo, VectorStoreInfo
 
-from milvus_plugins.core.describe import describe_fields
+from milvus_plugins.core import (
+    describe_fields,
+)
 from milvus_plugins.llama_index.vector_store import MilvusVectorStore
 
 __all__ = ["describe_vector_store"]

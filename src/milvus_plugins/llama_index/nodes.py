@@ -38,10 +38,12 @@ from llama_index.core.schema import (
     TextNode,
 )
 
-from milvus_plugins.core.arguments import as_list
-from milvus_plugins.core.config import FieldNames
-from milvus_plugins.core.errors import InvalidInputError
-from milvus_plugins.core.records import Record
+from milvus_plugins.core import (
+    FieldNames,
+    InvalidInputError,
+    Record,
+    as_list,
+)
 
 __all__ = ["EXTRA_KEY", "node_to_record", "nodes_to_records", "record_to_node"]
 

@@ -18,7 +18,6 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from llama_index.core.bridge.pydantic import PrivateAttr
@@ -32,32 +31,47 @@ from llama_index.core.vector_stores.types import (
 )
 from typing_extensions import Self
 
-from milvus_plugins.core.arguments import id_list
-from milvus_plugins.core.async_store import AsyncMilvusStore
-from milvus_plugins.core.batching import WriteOptions
-from milvus_plugins.core.config import (
+from milvus_plugins.core import (
+    RRF,
+    AsyncMilvusStore,
     CollectionSpec,
     ConnectionConfig,
+    Filter,
+    Hit,
+    HybridOptions,
+    IndexConfig,
+    InvalidInputError,
     MetadataField,
+    MetricType,
+    MilvusStore,
+    Ranker,
+    Record,
+    RetryPolicy,
+    SearchKind,
+    SearchRequest,
+    SparseEncoder,
+    SparseMode,
+    StorePair,
     TextAnalyzer,
+    Weighted,
+    WriteOptions,
+    and_,
+    check_kwargs,
+    check_ranker,
+    choose_sparse,
+    doc_id_in,
+    id_in,
+    id_list,
+    need_search_inputs,
+    order_by_ids,
+    require_sparse_for,
 )
-from milvus_plugins.core.errors import ConfigError, InvalidInputError
-from milvus_plugins.core.filters import Filter, and_, doc_id_in, id_in
-from milvus_plugins.core.indexes import IndexConfig
-from milvus_plugins.core.ranking import RRF, Ranker, Weighted
-from milvus_plugins.core.records import Record
-from milvus_plugins.core.results import Hit
-from milvus_plugins.core.retry import RetryPolicy
-from milvus_plugins.core.sparse import SparseEncoder
-from milvus_plugins.core.store import HybridOptions, MilvusStore
-from milvus_plugins.core.types import MetricType, SparseMode
 from milvus_plugins.llama_index.filters import to_core_filter
 from milvus_plugins.llama_index.nodes import nodes_to_records, record_to_node
 
 __all__ = [
     "DEFAULT_MMR_PREFETCH_FACTOR",
     "MilvusVectorStore",
-    "SearchPlan",
     "hybrid_ranker",
     "node_filter",
     "plan_query",
@@ -67,31 +81,16 @@ __all__ = [
 DEFAULT_COLLECTION = "llamacollection"
 DEFAULT_MMR_PREFETCH_FACTOR = 4.0
 _QUERY_KWARGS = frozenset({"mmr_threshold", "mmr_prefetch_k", "mmr_prefetch_factor"})
-_SPARSE_MODES = (VectorStoreQueryMode.SPARSE, VectorStoreQueryMode.TEXT_SEARCH)
+_KINDS = {
+    VectorStoreQueryMode.DEFAULT: SearchKind.DENSE,
+    VectorStoreQueryMode.MMR: SearchKind.MMR,
+    VectorStoreQueryMode.SPARSE: SearchKind.SPARSE,
+    VectorStoreQueryMode.TEXT_SEARCH: SearchKind.SPARSE,
+    VectorStoreQueryMode.HYBRID: SearchKind.HYBRID,
+}
 
 
 # -- pure translation ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SearchPlan:
-    """One core search call: the store method's name and its keyword arguments.
-
-    :class:`MilvusStore` and :class:`AsyncMilvusStore` share method names, so the sync
-    and async query paths run the same plan.
-    """
-
-    method: str
-    kwargs: dict[str, Any] = field(default_factory=dict)
-
-
-def _check_kwargs(where: str, kwargs: Mapping[str, Any], allowed: frozenset[str]) -> None:
-    unknown = sorted(set(kwargs) - allowed)
-    if unknown:
-        accepted = ", ".join(sorted(allowed)) or "none"
-        raise InvalidInputError(
-            f"{where} got unexpected keyword arguments {unknown}; accepted: {accepted}."
-        )
 
 
 def node_filter(
@@ -163,30 +162,15 @@ def _mmr_options(query: VectorStoreQuery, kwargs: Mapping[str, Any]) -> tuple[fl
     return float(lambda_mult), max(int(prefetch_k), k)
 
 
-def _need_vector(query: VectorStoreQuery, mode: VectorStoreQueryMode) -> list[float]:
-    if query.query_embedding is None:
-        raise InvalidInputError(
-            f"query mode {mode.value!r} needs query_embedding; embed the query first."
-        )
-    return list(query.query_embedding)
-
-
-def _need_text(query: VectorStoreQuery, mode: VectorStoreQueryMode) -> str:
-    if not (query.query_str or "").strip():
-        raise InvalidInputError(
-            f"query mode {mode.value!r} needs a non-empty query_str for keyword search."
-        )
-    return str(query.query_str)
-
-
 def plan_query(
     query: VectorStoreQuery,
     kwargs: Mapping[str, Any],
     *,
     has_sparse: bool,
     ranker: Ranker | None,
-) -> SearchPlan:
-    """Translate a ``VectorStoreQuery`` into one core search call (no I/O).
+    spec: CollectionSpec | None = None,
+) -> SearchRequest:
+    """Translate a ``VectorStoreQuery`` into one core :class:`SearchRequest` (no I/O).
 
     Args:
         query: the LlamaIndex query.
@@ -194,6 +178,7 @@ def plan_query(
             ``mmr_prefetch_factor`` (MMR only).
         has_sparse: whether the collection has a sparse (keyword) field.
         ranker: the store's configured hybrid ranker, if any.
+        spec: the collection (named in errors); default: an unnamed one.
 
     Raises:
         InvalidInputError: an unsupported mode, a missing embedding or query text, or
@@ -201,54 +186,52 @@ def plan_query(
         ConfigError: a keyword or hybrid query on a store without a sparse field.
         FilterError: a filter Milvus cannot express exactly.
     """
-    _check_kwargs("query()", kwargs, _QUERY_KWARGS)
+    check_kwargs("query", kwargs, _QUERY_KWARGS)
     mode = VectorStoreQueryMode(query.mode)
-    common: dict[str, Any] = {
-        "filter": node_filter(query.filters, query.node_ids, query.doc_ids),
-    }
-    if mode in (*_SPARSE_MODES, VectorStoreQueryMode.HYBRID) and not has_sparse:
-        raise ConfigError(
-            f"query mode {mode.value!r} needs keyword (sparse) search, but this collection "
-            "has no sparse field; create the store with enable_sparse=True (server-side "
-            "BM25) or sparse=<a SparseEncoder>."
+    kind = _KINDS.get(mode)
+    if kind is None:
+        raise InvalidInputError(
+            f"query mode {mode.value!r} is not supported by MilvusVectorStore; use default, "
+            "mmr, sparse, text_search or hybrid."
         )
-    if mode is VectorStoreQueryMode.DEFAULT:
-        return SearchPlan(
-            "search", {"vector": _need_vector(query, mode), "k": query.similarity_top_k, **common}
-        )
-    if mode is VectorStoreQueryMode.MMR:
-        lambda_mult, fetch_k = _mmr_options(query, kwargs)
-        return SearchPlan(
-            "mmr_search",
-            {
-                "vector": _need_vector(query, mode),
-                "k": query.similarity_top_k,
-                "fetch_k": fetch_k,
-                "lambda_mult": lambda_mult,
-                **common,
-            },
-        )
-    if mode in _SPARSE_MODES:
-        return SearchPlan(
-            "sparse_search",
-            {"query": _need_text(query, mode), "k": query.similarity_top_k, **common},
-        )
-    if mode is VectorStoreQueryMode.HYBRID:
-        return SearchPlan(
-            "hybrid_search",
-            {
-                "vector": _need_vector(query, mode),
-                "query": _need_text(query, mode),
-                "k": query.hybrid_top_k or query.similarity_top_k,
-                "fetch_k": query.sparse_top_k,
-                "ranker": hybrid_ranker(ranker, query.alpha),
-                **common,
-            },
-        )
-    raise InvalidInputError(
-        f"query mode {mode.value!r} is not supported by MilvusVectorStore; use default, "
-        "mmr, sparse, text_search or hybrid."
+    where = node_filter(query.filters, query.node_ids, query.doc_ids)
+    setting = f"query mode {mode.value!r}"
+    require_sparse_for(
+        kind,
+        has_sparse,
+        collection=spec.name if spec is not None else "",
+        setting=setting,
+        fix="create the store with enable_sparse=True (server-side BM25) or "
+        "sparse=<a SparseEncoder>",
     )
+    vector = None if query.query_embedding is None else list(query.query_embedding)
+    need_search_inputs(
+        kind,
+        vector,
+        query.query_str,
+        setting=setting,
+        vector_name="query_embedding; embed the query first",
+        text_name="a non-empty query_str for keyword search",
+    )
+    k = query.similarity_top_k
+    match kind:
+        case SearchKind.MMR:
+            lambda_mult, fetch_k = _mmr_options(query, kwargs)
+            return SearchRequest(
+                kind=kind, vector=vector, k=k, fetch_k=fetch_k, lambda_mult=lambda_mult, where=where
+            )
+        case SearchKind.HYBRID:
+            return SearchRequest(
+                kind=kind,
+                vector=vector,
+                query=query.query_str,
+                k=query.hybrid_top_k or k,
+                fetch_k=query.sparse_top_k,
+                ranker=hybrid_ranker(ranker, query.alpha),
+                where=where,
+            )
+        case _:
+            return SearchRequest(kind=kind, vector=vector, query=query.query_str, k=k, where=where)
 
 
 def to_query_result(hits: Sequence[Hit]) -> VectorStoreQueryResult:
@@ -271,33 +254,8 @@ def _ref_doc_filter(ref_doc_id: Any) -> Filter:
     return doc_id_in([ref_doc_id])
 
 
-def _ordered(records: Sequence[Record], node_ids: Sequence[str] | None) -> list[BaseNode]:
-    if node_ids is not None:
-        by_id = {r.id: r for r in records}
-        records = [by_id[i] for i in dict.fromkeys(node_ids) if i in by_id]
-    return [record_to_node(r, include_embedding=True) for r in records]
-
-
-def _sparse_settings(
-    enable_sparse: bool | None, sparse: str | SparseEncoder | None
-) -> tuple[SparseMode, SparseEncoder | None]:
-    if sparse is None or (isinstance(sparse, str) and sparse.strip().lower() == "none"):
-        return (SparseMode.BM25 if enable_sparse else SparseMode.NONE), None
-    if enable_sparse is False:
-        raise ConfigError(
-            f"enable_sparse=False contradicts sparse={sparse!r}; drop one of the two."
-        )
-    if isinstance(sparse, str):
-        mode = SparseMode.parse(sparse, field="sparse")
-        if mode is SparseMode.CLIENT:
-            raise ConfigError("sparse='client' needs the encoder itself: pass sparse=<encoder>.")
-        return mode, None
-    if isinstance(sparse, SparseEncoder):
-        return SparseMode.CLIENT, sparse
-    raise ConfigError(
-        f"sparse={sparse!r} must be 'bm25' (server-side BM25) or a SparseEncoder "
-        "(e.g. BM25Encoder().fit(corpus))."
-    )
+def _nodes(records: Sequence[Record], node_ids: Sequence[str] | None) -> list[BaseNode]:
+    return [record_to_node(r, include_embedding=True) for r in order_by_ids(records, node_ids)]
 
 
 # -- the vector store ---------------------------------------------------------------------
@@ -362,9 +320,8 @@ class MilvusVectorStore(BasePydanticVectorStore):
     uri: str = ""
     enable_sparse: bool = False
 
-    _store: MilvusStore = PrivateAttr()
+    _stores: StorePair = PrivateAttr()
     _ranker: Ranker | None = PrivateAttr(default=None)
-    _async_store: AsyncMilvusStore | None = PrivateAttr(default=None)
 
     def __init__(
         self,
@@ -391,9 +348,10 @@ class MilvusVectorStore(BasePydanticVectorStore):
         retry: RetryPolicy | None = None,
         client_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
-        if ranker is not None and not isinstance(ranker, (RRF, Weighted)):
-            raise ConfigError(f"ranker={ranker!r} must be RRF(k) or Weighted(dense, sparse).")
-        sparse_mode, encoder = _sparse_settings(enable_sparse, sparse)
+        ranker = check_ranker(ranker)
+        sparse_mode, encoder = choose_sparse(
+            sparse, wanted=enable_sparse, wanted_by=f"enable_sparse={enable_sparse}"
+        )
         spec = CollectionSpec(
             name=collection_name,
             dim=dim,
@@ -429,7 +387,7 @@ class MilvusVectorStore(BasePydanticVectorStore):
             "enable_sparse": sparse_mode is not SparseMode.NONE,
         }
         super().__init__(**fields)
-        self._store = store
+        self._stores = StorePair(store)
         self._ranker = ranker
 
     @classmethod
@@ -447,9 +405,8 @@ class MilvusVectorStore(BasePydanticVectorStore):
             uri=store.session.connection.safe_uri,
             enable_sparse=store.spec.has_sparse,
         )
-        self._store = store
+        self._stores = StorePair(store)
         self._ranker = ranker
-        self._async_store = None
         return self
 
     @classmethod
@@ -483,13 +440,13 @@ class MilvusVectorStore(BasePydanticVectorStore):
         return self._store.spec.dim
 
     @property
+    def _store(self) -> MilvusStore:
+        return self._stores.store
+
+    @property
     def async_store(self) -> AsyncMilvusStore:
         """The async core store (created on first use; one client per event loop)."""
-        if self._async_store is None:
-            # It keeps one async client per event loop (a grpc.aio channel belongs to
-            # the loop it was made in).
-            self._async_store = AsyncMilvusStore(self._store)
-        return self._async_store
+        return self._stores.astore
 
     def close(self) -> None:
         """Close the connections (the store reconnects if used again).
@@ -497,17 +454,11 @@ class MilvusVectorStore(BasePydanticVectorStore):
         Closes the sync client and drops the async clients of event loops that have
         ended; on Milvus Lite the last store of a database to close stops its server.
         """
-        if self._async_store is not None:
-            self._async_store.release_ended_loops()
-        self._store.close()
+        self._stores.close()
 
     async def aclose(self) -> None:
         """Close the connections: the async clients and the sync one."""
-        try:
-            if self._async_store is not None:
-                await self._async_store.close()
-        finally:
-            self._store.close()
+        await self._stores.aclose()
 
     def __enter__(self) -> Self:
         """Return the store; leaving the block closes it."""
@@ -530,8 +481,10 @@ class MilvusVectorStore(BasePydanticVectorStore):
         """The ``pymilvus.AsyncMilvusClient`` of the running event loop."""
         return self.async_store.client
 
-    def _plan(self, query: VectorStoreQuery, kwargs: Mapping[str, Any]) -> SearchPlan:
-        return plan_query(query, kwargs, has_sparse=self.spec.has_sparse, ranker=self._ranker)
+    def _plan(self, query: VectorStoreQuery, kwargs: Mapping[str, Any]) -> SearchRequest:
+        return plan_query(
+            query, kwargs, has_sparse=self.spec.has_sparse, ranker=self._ranker, spec=self.spec
+        )
 
     # -- writes -----------------------------------------------------------------------
 
@@ -550,13 +503,13 @@ class MilvusVectorStore(BasePydanticVectorStore):
                 dimension or non-JSON metadata (nothing is written).
             WriteError: a batch failed after retries; lists the ids written.
         """
-        _check_kwargs("add()", add_kwargs, frozenset({"progress"}))
+        check_kwargs("add", add_kwargs, frozenset({"progress"}))
         records = nodes_to_records(nodes)
         return self._store.upsert(records, progress=add_kwargs.get("progress"))
 
     async def async_add(self, nodes: Sequence[BaseNode], **kwargs: Any) -> list[str]:
         """Async twin of :meth:`add`."""
-        _check_kwargs("async_add()", kwargs, frozenset({"progress"}))
+        check_kwargs("async_add", kwargs, frozenset({"progress"}))
         records = nodes_to_records(nodes)
         return await self.async_store.upsert(records, progress=kwargs.get("progress"))
 
@@ -566,12 +519,12 @@ class MilvusVectorStore(BasePydanticVectorStore):
         Raises:
             InvalidInputError: ``ref_doc_id`` is not a non-empty string.
         """
-        _check_kwargs("delete()", delete_kwargs, frozenset())
+        check_kwargs("delete", delete_kwargs, frozenset())
         self._store.delete(filter=_ref_doc_filter(ref_doc_id))
 
     async def adelete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:
         """Async twin of :meth:`delete`."""
-        _check_kwargs("adelete()", delete_kwargs, frozenset())
+        check_kwargs("adelete", delete_kwargs, frozenset())
         await self.async_store.delete(filter=_ref_doc_filter(ref_doc_id))
 
     def delete_nodes(
@@ -609,7 +562,7 @@ class MilvusVectorStore(BasePydanticVectorStore):
         filters: MetadataFilters | None,
         kwargs: Mapping[str, Any],
     ) -> Filter | None:
-        _check_kwargs("delete_nodes()", kwargs, frozenset())
+        check_kwargs("delete_nodes", kwargs, frozenset())
         if node_ids is not None:
             node_ids = id_list(node_ids, "node_ids")
         if node_ids is None and (filters is None or not filters.filters):
@@ -651,7 +604,7 @@ class MilvusVectorStore(BasePydanticVectorStore):
         if node_ids is not None and not node_ids:
             return []
         records = self._store.query(node_filter(filters, node_ids), include_vectors=True)
-        return _ordered(records, node_ids)
+        return _nodes(records, node_ids)
 
     async def aget_nodes(
         self,
@@ -665,7 +618,7 @@ class MilvusVectorStore(BasePydanticVectorStore):
             return []
         where = node_filter(filters, node_ids)
         records = await self.async_store.query(where, include_vectors=True)
-        return _ordered(records, node_ids)
+        return _nodes(records, node_ids)
 
     def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
         """Search in the query's mode; see :func:`plan_query` for the translation.
@@ -676,12 +629,8 @@ class MilvusVectorStore(BasePydanticVectorStore):
         every mode (see :mod:`milvus_plugins.core.ranking`; dense: ``max(0, cosine)``,
         keyword: BM25 scaled per query, hybrid: the legs' weighted mean).
         """
-        plan = self._plan(query, kwargs)
-        hits: list[Hit] = getattr(self._store, plan.method)(**plan.kwargs)
-        return to_query_result(hits)
+        return to_query_result(self._store.run_search(self._plan(query, kwargs)))
 
     async def aquery(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
         """Async twin of :meth:`query`."""
-        plan = self._plan(query, kwargs)
-        hits: list[Hit] = await getattr(self.async_store, plan.method)(**plan.kwargs)
-        return to_query_result(hits)
+        return to_query_result(await self.async_store.run_search(self._plan(query, kwargs)))
