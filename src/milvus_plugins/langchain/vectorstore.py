@@ -37,13 +37,17 @@ from milvus_plugins.core import (
     Ranker,
     Record,
     RetrievalMode,
+    SearchKind,
     SparseEncoder,
-    SparseMode,
+    StorePair,
     TextAnalyzer,
-    Weighted,
     WriteOptions,
     as_list,
+    check_kwargs,
+    check_ranker,
+    choose_sparse,
     new_id,
+    require_sparse_for,
     with_batch_rows,
 )
 from milvus_plugins.langchain.filters import FilterArg, dict_to_filter, to_core_filter
@@ -58,16 +62,6 @@ _MMR_KWARGS = frozenset({"filter", "search_params"})
 # What LangChain's own callers pass to add_texts / add_documents: the indexing API
 # (``langchain_core.indexing.index`` / ``aindex``) always passes ``batch_size``.
 _WRITE_KWARGS = frozenset({"progress", "batch_size"})
-
-
-def _reject_unknown(kwargs: Mapping[str, Any], allowed: frozenset[str], method: str) -> None:
-    unknown = sorted(set(kwargs) - allowed)
-    if unknown:
-        hint = " (a raw Milvus expression goes in filter=)" if "expr" in unknown else ""
-        raise TypeError(
-            f"{method}() got unexpected keyword argument(s) {unknown}{hint}; "
-            f"accepted: {sorted(allowed)}."
-        )
 
 
 @dataclass(frozen=True)
@@ -93,44 +87,15 @@ class _Search:
         return [h for h in hits if h.score >= self.score_threshold]
 
 
-def _check_ranker(ranker: Any) -> Ranker | None:
-    if ranker is None:
-        return None
-    if not isinstance(ranker, (RRF, Weighted)):
-        raise ConfigError(f"ranker={ranker!r} must be RRF(k) or Weighted(dense, sparse).")
-    if isinstance(ranker, Weighted) and len(ranker.weights) != 2:
-        raise ConfigError(
-            f"ranker={ranker!r}: hybrid search fuses two legs; give two weights (dense, sparse)."
-        )
-    return ranker
-
-
-def _sparse_choice(
-    sparse: str | SparseEncoder | None, mode: RetrievalMode
-) -> tuple[SparseMode, SparseEncoder | None]:
-    """Decide the collection's sparse field from ``sparse=`` and the retrieval mode."""
-    if sparse is None:
-        return (SparseMode.NONE if mode is RetrievalMode.DENSE else SparseMode.BM25), None
-    if isinstance(sparse, str):
-        chosen = SparseMode.parse(sparse, field="sparse")
-        if chosen is SparseMode.CLIENT:
-            raise ConfigError(
-                "sparse='client' needs the encoder itself: pass sparse=BM25Encoder().fit(corpus) "
-                "(or any SparseEncoder)."
-            )
-        return chosen, None
-    if isinstance(sparse, SparseEncoder):
-        return SparseMode.CLIENT, sparse
-    raise ConfigError(f"sparse={sparse!r} must be 'bm25', 'none' or a SparseEncoder instance.")
-
-
 def _check_mode(mode: RetrievalMode, spec: CollectionSpec) -> RetrievalMode:
-    if mode is not RetrievalMode.DENSE and not spec.has_sparse:
-        raise ConfigError(
-            f"retrieval_mode={mode.value!r} needs a sparse field, but collection {spec.name!r} "
-            "has none; create the store with sparse='bm25' (or a SparseEncoder), or use "
-            "retrieval_mode='dense'."
-        )
+    require_sparse_for(
+        SearchKind(mode.value),
+        spec.has_sparse,
+        collection=spec.name,
+        setting=f"retrieval_mode={mode.value!r}",
+        fix="create the store with sparse='bm25' (or a SparseEncoder), or use "
+        "retrieval_mode='dense'",
+    )
     return mode
 
 
@@ -347,7 +312,10 @@ class MilvusVectorStore(VectorStore):
         if connection is not None and (uri is not None or token is not None):
             raise ConfigError("give either connection= or uri=/token=, not both.")
         mode = RetrievalMode.parse(retrieval_mode, field="retrieval_mode")
-        sparse_mode, encoder = _sparse_choice(sparse, mode)
+        # Without sparse=, the retrieval mode decides; an explicit sparse= is taken as
+        # given (a mode it cannot serve is refused below).
+        wanted = (mode is not RetrievalMode.DENSE) if sparse is None else None
+        sparse_mode, encoder = choose_sparse(sparse, wanted=wanted)
         spec = CollectionSpec(
             name=collection_name,
             dim=dim,
@@ -370,11 +338,11 @@ class MilvusVectorStore(VectorStore):
             drop_old=drop_old,
             open_mode=open_mode,
             write=WriteOptions(batch_rows=batch_size, progress=progress),
-            hybrid=HybridOptions(ranker=_check_ranker(ranker) or RRF(), fetch_k=fetch_k),
+            hybrid=HybridOptions(ranker=check_ranker(ranker) or RRF(), fetch_k=fetch_k),
             sparse_encoder=encoder,
             client_kwargs=client_kwargs,
         )
-        self._async = AsyncMilvusStore(self._store)  # one client per event loop inside
+        self._stores = StorePair(self._store)  # the async twin: one client per event loop
 
     # -- properties -------------------------------------------------------------------
 
@@ -406,7 +374,7 @@ class MilvusVectorStore(VectorStore):
         return self._mode
 
     def _astore(self) -> AsyncMilvusStore:
-        return self._async
+        return self._stores.astore
 
     def close(self) -> None:
         """Close the connections (the store reconnects if used again).
@@ -414,15 +382,11 @@ class MilvusVectorStore(VectorStore):
         Closes the sync client and drops the async clients of event loops that have
         ended; on Milvus Lite the last store of a database to close stops its server.
         """
-        self._async.release_ended_loops()
-        self._store.close()
+        self._stores.close()
 
     async def aclose(self) -> None:
         """Close the connections: the async clients and the sync one."""
-        try:
-            await self._async.close()
-        finally:
-            self._store.close()
+        await self._stores.aclose()
 
     def __enter__(self) -> Self:
         """Return the store; leaving the block closes it."""
@@ -478,18 +442,7 @@ class MilvusVectorStore(VectorStore):
         ids: list[str] | None = None,
         **kwargs: Any,
     ) -> Self:
-        """Async twin of :meth:`from_texts`.
-
-        Args:
-            texts: the texts to add.
-            embedding: the embeddings model.
-            metadatas: one metadata dict per text.
-            ids: one id per text (generated when absent).
-            **kwargs: constructor keyword arguments.
-
-        Returns:
-            The store, holding the texts.
-        """
+        """Async twin of :meth:`from_texts`."""
         store = cls(embedding, **kwargs)
         await store.aadd_texts(texts, metadatas, ids=ids)
         return store
@@ -570,7 +523,7 @@ class MilvusVectorStore(VectorStore):
             InvalidInputError: mismatched lengths or a bad record (nothing written).
             WriteError: a batch failed after retries (lists written and unwritten ids).
         """
-        _reject_unknown(kwargs, _WRITE_KWARGS, "add_texts")
+        check_kwargs("add_texts", kwargs, _WRITE_KWARGS)
         options = with_batch_rows(
             self._store.write_options, kwargs.get("batch_size"), field="batch_size"
         )
@@ -593,18 +546,8 @@ class MilvusVectorStore(VectorStore):
         ids: list[str] | None = None,
         **kwargs: Any,
     ) -> list[str]:
-        """Async twin of :meth:`add_texts`.
-
-        Args:
-            texts: the texts.
-            metadatas: one metadata dict per text.
-            ids: one id per text (generated when absent).
-            **kwargs: ``progress`` (bool) and ``batch_size`` (int).
-
-        Returns:
-            The ids, in input order.
-        """
-        _reject_unknown(kwargs, _WRITE_KWARGS, "aadd_texts")
+        """Async twin of :meth:`add_texts`."""
+        check_kwargs("aadd_texts", kwargs, _WRITE_KWARGS)
         options = with_batch_rows(
             self._store.write_options, kwargs.get("batch_size"), field="batch_size"
         )
@@ -635,16 +578,7 @@ class MilvusVectorStore(VectorStore):
         return self.add_texts(batch.texts, batch.metadatas, ids=batch.ids, **kwargs)
 
     async def aadd_documents(self, documents: list[Document], **kwargs: Any) -> list[str]:
-        """Async twin of :meth:`add_documents`.
-
-        Args:
-            documents: the documents (not modified).
-            **kwargs: ``ids`` (wins over ``Document.id``), ``progress`` and
-                ``batch_size`` (as for :meth:`add_texts`).
-
-        Returns:
-            The ids, in input order.
-        """
+        """Async twin of :meth:`add_documents`."""
         ids = kwargs.pop("ids", None)
         batch = _documents_batch(documents, ids)
         return await self.aadd_texts(batch.texts, batch.metadatas, ids=batch.ids, **kwargs)
@@ -673,7 +607,7 @@ class MilvusVectorStore(VectorStore):
                 ``""``, or ``filter`` matches every row.
             FilterError: a malformed filter.
         """
-        _reject_unknown(kwargs, frozenset(), "delete")
+        check_kwargs("delete", kwargs, frozenset())
         if ids is None and filter is None:
             self._store.clear()
         else:
@@ -683,17 +617,8 @@ class MilvusVectorStore(VectorStore):
     async def adelete(
         self, ids: Sequence[str] | None = None, *, filter: FilterArg = None, **kwargs: Any
     ) -> bool:
-        """Async twin of :meth:`delete`.
-
-        Args:
-            ids: the ids to delete.
-            filter: a filter dict, a core filter or a raw expression.
-            **kwargs: none accepted.
-
-        Returns:
-            ``True`` once the deletion was applied.
-        """
-        _reject_unknown(kwargs, frozenset(), "adelete")
+        """Async twin of :meth:`delete`."""
+        check_kwargs("adelete", kwargs, frozenset())
         if ids is None and filter is None:
             await self._astore().clear()
         else:
@@ -714,14 +639,7 @@ class MilvusVectorStore(VectorStore):
         return [_to_document(r) for r in self._store.get(ids)]
 
     async def aget_by_ids(self, ids: Sequence[str], /) -> list[Document]:
-        """Async twin of :meth:`get_by_ids`.
-
-        Args:
-            ids: the ids.
-
-        Returns:
-            The documents found, with ``id`` set.
-        """
+        """Async twin of :meth:`get_by_ids`."""
         return [_to_document(r) for r in await self._astore().get(ids)]
 
     # -- search: request resolution (pure) ------------------------------------------------
@@ -729,7 +647,7 @@ class MilvusVectorStore(VectorStore):
     def _request(
         self, k: int, kwargs: Mapping[str, Any], allowed: frozenset[str], method: str
     ) -> _Search:
-        _reject_unknown(kwargs, allowed, method)
+        check_kwargs(method, kwargs, allowed)
         mode = self._mode
         if kwargs.get("retrieval_mode") is not None:
             mode = RetrievalMode.parse(kwargs["retrieval_mode"], field="retrieval_mode")
@@ -744,7 +662,7 @@ class MilvusVectorStore(VectorStore):
             filter=to_core_filter(kwargs.get("filter")),
             search_params=dict(params) if params is not None else self._search_params,
             score_threshold=None if threshold is None else float(threshold),
-            ranker=_check_ranker(kwargs.get("ranker")),
+            ranker=check_ranker(kwargs.get("ranker")),
             fetch_k=kwargs.get("fetch_k"),
         )
 
@@ -925,32 +843,14 @@ class MilvusVectorStore(VectorStore):
         return req.keep(hits)
 
     async def asimilarity_search(self, query: str, k: int = 4, **kwargs: Any) -> list[Document]:
-        """Async twin of :meth:`similarity_search`.
-
-        Args:
-            query: the query text.
-            k: how many documents.
-            **kwargs: as for :meth:`similarity_search`.
-
-        Returns:
-            The documents, best first.
-        """
+        """Async twin of :meth:`similarity_search`."""
         hits = await self._ahits(query, k, kwargs, "asimilarity_search")
         return [doc for doc, _ in _scored(hits)]
 
     async def asimilarity_search_with_score(
         self, query: str, k: int = 4, **kwargs: Any
     ) -> list[tuple[Document, float]]:
-        """Async twin of :meth:`similarity_search_with_score`.
-
-        Args:
-            query: the query text.
-            k: how many documents.
-            **kwargs: as for :meth:`similarity_search`.
-
-        Returns:
-            ``(document, relevance)`` pairs, best first.
-        """
+        """Async twin of :meth:`similarity_search_with_score`."""
         return _scored(await self._ahits(query, k, kwargs, "asimilarity_search_with_score"))
 
     async def _asimilarity_search_with_relevance_scores(
@@ -961,32 +861,14 @@ class MilvusVectorStore(VectorStore):
     async def asimilarity_search_by_vector(
         self, embedding: list[float], k: int = 4, **kwargs: Any
     ) -> list[Document]:
-        """Async twin of :meth:`similarity_search_by_vector`.
-
-        Args:
-            embedding: the query vector.
-            k: how many documents.
-            **kwargs: ``filter``, ``score_threshold``, ``search_params``.
-
-        Returns:
-            The documents, best first.
-        """
+        """Async twin of :meth:`similarity_search_by_vector`."""
         hits = await self._avector_hits(embedding, k, kwargs, "asimilarity_search_by_vector")
         return [doc for doc, _ in _scored(hits)]
 
     async def asimilarity_search_with_score_by_vector(
         self, embedding: list[float], k: int = 4, **kwargs: Any
     ) -> list[tuple[Document, float]]:
-        """Async twin of :meth:`similarity_search_with_score_by_vector`.
-
-        Args:
-            embedding: the query vector.
-            k: how many documents.
-            **kwargs: ``filter``, ``score_threshold``, ``search_params``.
-
-        Returns:
-            ``(document, relevance)`` pairs, best first.
-        """
+        """Async twin of :meth:`similarity_search_with_score_by_vector`."""
         return _scored(
             await self._avector_hits(
                 embedding, k, kwargs, "asimilarity_search_with_score_by_vector"
@@ -1001,18 +883,7 @@ class MilvusVectorStore(VectorStore):
         lambda_mult: float = 0.5,
         **kwargs: Any,
     ) -> list[Document]:
-        """Async twin of :meth:`max_marginal_relevance_search`.
-
-        Args:
-            query: the query text.
-            k: how many documents.
-            fetch_k: how many candidates to re-rank.
-            lambda_mult: 1 for pure relevance, 0 for maximal diversity.
-            **kwargs: ``filter``, ``search_params``.
-
-        Returns:
-            The documents, in MMR order.
-        """
+        """Async twin of :meth:`max_marginal_relevance_search`."""
         vector = await self._embedding.aembed_query(query)
         return await self.amax_marginal_relevance_search_by_vector(
             vector, k, fetch_k, lambda_mult, **kwargs
@@ -1026,18 +897,7 @@ class MilvusVectorStore(VectorStore):
         lambda_mult: float = 0.5,
         **kwargs: Any,
     ) -> list[Document]:
-        """Async twin of :meth:`max_marginal_relevance_search_by_vector`.
-
-        Args:
-            embedding: the query vector.
-            k: how many documents.
-            fetch_k: how many candidates to re-rank.
-            lambda_mult: 1 for pure relevance, 0 for maximal diversity.
-            **kwargs: ``filter``, ``search_params``.
-
-        Returns:
-            The documents, in MMR order.
-        """
+        """Async twin of :meth:`max_marginal_relevance_search_by_vector`."""
         req = self._request(k, kwargs, _MMR_KWARGS, "amax_marginal_relevance_search")
         hits = await self._astore().mmr_search(
             embedding,
