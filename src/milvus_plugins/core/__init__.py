@@ -92,6 +92,7 @@ from milvus_plugins.core.ops.fusion import Fusion
 from milvus_plugins.core.ops.search import SearchKind, SearchRequest, plan_retrieval
 from milvus_plugins.core.ops.writes import WriteMode
 from milvus_plugins.core.policy import (
+    StoreLifetime,
     StorePair,
     check_kwargs,
     check_ranker,
@@ -173,6 +174,7 @@ __all__ = [
     "SparseEncoder",
     "SparseInvertedIndex",
     "SparseMode",
+    "StoreLifetime",
     "StorePair",
     "TextAnalyzer",
     "UnexpectedArgumentError",

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from typing_extensions import Self
+
 from milvus_plugins.core.async_store import AsyncMilvusStore
 from milvus_plugins.core.errors import ConfigError, InvalidInputError, UnexpectedArgumentError
 from milvus_plugins.core.ops.search import SearchKind
@@ -23,6 +25,7 @@ from milvus_plugins.core.store import MilvusStore
 from milvus_plugins.core.types import SparseMode
 
 __all__ = [
+    "StoreLifetime",
     "StorePair",
     "check_kwargs",
     "check_ranker",
@@ -198,3 +201,41 @@ class StorePair:
                 await self._async.close()
         finally:
             self.store.close()
+
+
+class StoreLifetime:
+    """``close``/``aclose`` and both context-manager protocols, for an adapter's store pair.
+
+    An adapter mixes this in and implements :meth:`_store_pair`.
+    """
+
+    def _store_pair(self) -> StorePair:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Close the connections (the store reconnects if used again).
+
+        Closes the sync client and drops the async clients of event loops that have
+        ended; on Milvus Lite the last store of a database to close stops its server.
+        """
+        self._store_pair().close()
+
+    async def aclose(self) -> None:
+        """Close the connections: the async clients and the sync one."""
+        await self._store_pair().aclose()
+
+    def __enter__(self) -> Self:
+        """Return the store; leaving the block closes it."""
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Close the store."""
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        """Return the store; leaving the block closes it."""
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        """Close the store."""
+        await self.aclose()

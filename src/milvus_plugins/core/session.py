@@ -11,7 +11,6 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from enum import Enum
 from typing import Any
 
 from milvus_plugins.core.capabilities import Capabilities, detect_capabilities
@@ -21,6 +20,7 @@ from milvus_plugins.core.inference import infer_metadata_fields
 from milvus_plugins.core.lite import LiteLease
 from milvus_plugins.core.records import Record
 from milvus_plugins.core.schema import check_existing, spec_from_existing
+from milvus_plugins.core.types import ParsableEnum
 
 __all__ = ["ROW_COUNT_TTL", "OpenMode", "Session"]
 
@@ -28,7 +28,7 @@ ROW_COUNT_TTL = 60.0
 """Seconds a cached row count (the keyword relevance's ``ln(1 + rows)``) stays in use."""
 
 
-class OpenMode(str, Enum):
+class OpenMode(ParsableEnum):
     """What to do when the collection already exists.
 
     ``CHECK`` validates it against the spec (dimension, metric, fields, BM25 function)

@@ -100,10 +100,7 @@ class MilvusStore:
             raise ConfigError(
                 "sparse='client' needs sparse_encoder= (e.g. BM25Encoder().fit(corpus))."
             )
-        try:
-            mode = OpenMode(open_mode)
-        except ValueError:
-            raise ConfigError(f"open_mode={open_mode!r} must be 'check' or 'adopt'.") from None
+        mode = OpenMode.parse(open_mode, field="open_mode")
         self.session = session or Session(
             spec=spec,
             connection=connection or ConnectionConfig.from_env(),

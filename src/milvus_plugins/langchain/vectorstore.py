@@ -39,6 +39,7 @@ from milvus_plugins.core import (
     RetrievalMode,
     SearchKind,
     SparseEncoder,
+    StoreLifetime,
     StorePair,
     TextAnalyzer,
     WriteOptions,
@@ -185,7 +186,7 @@ def _documents_batch(documents: Sequence[Document], ids: Sequence[str | None] | 
     return _Batch.of([d.page_content for d in documents], [d.metadata for d in documents], chosen)
 
 
-class MilvusVectorStore(VectorStore):
+class MilvusVectorStore(StoreLifetime, VectorStore):
     """LangChain vector store on Milvus (Milvus Lite, a server, a cluster or Zilliz Cloud).
 
     Constructing does no network I/O: the client connects and the collection is opened
@@ -376,33 +377,8 @@ class MilvusVectorStore(VectorStore):
     def _astore(self) -> AsyncMilvusStore:
         return self._stores.astore
 
-    def close(self) -> None:
-        """Close the connections (the store reconnects if used again).
-
-        Closes the sync client and drops the async clients of event loops that have
-        ended; on Milvus Lite the last store of a database to close stops its server.
-        """
-        self._stores.close()
-
-    async def aclose(self) -> None:
-        """Close the connections: the async clients and the sync one."""
-        await self._stores.aclose()
-
-    def __enter__(self) -> Self:
-        """Return the store; leaving the block closes it."""
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        """Close the store."""
-        self.close()
-
-    async def __aenter__(self) -> Self:
-        """Return the store; leaving the block closes it."""
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        """Close the store."""
-        await self.aclose()
+    def _store_pair(self) -> StorePair:
+        return self._stores
 
     # -- constructors ------------------------------------------------------------------
 

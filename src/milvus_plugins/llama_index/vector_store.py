@@ -29,7 +29,6 @@ from llama_index.core.vector_stores.types import (
     VectorStoreQueryMode,
     VectorStoreQueryResult,
 )
-from typing_extensions import Self
 
 from milvus_plugins.core import (
     RRF,
@@ -44,6 +43,7 @@ from milvus_plugins.core import (
     MetadataField,
     MetricType,
     MilvusStore,
+    OpenMode,
     Ranker,
     Record,
     RetryPolicy,
@@ -51,6 +51,7 @@ from milvus_plugins.core import (
     SearchRequest,
     SparseEncoder,
     SparseMode,
+    StoreLifetime,
     StorePair,
     TextAnalyzer,
     Weighted,
@@ -261,7 +262,7 @@ def _nodes(records: Sequence[Record], node_ids: Sequence[str] | None) -> list[Ba
 # -- the vector store ---------------------------------------------------------------------
 
 
-class MilvusVectorStore(BasePydanticVectorStore):
+class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
     """LlamaIndex vector store backed by one Milvus collection (Lite, server or Zilliz).
 
     Nodes keep their id, text, metadata, ``ref_doc_id``, relationships and embedding.
@@ -343,7 +344,7 @@ class MilvusVectorStore(BasePydanticVectorStore):
         consistency_level: str = "Strong",
         db_name: str = "",
         timeout: float | None = 30.0,
-        open_mode: str = "check",
+        open_mode: OpenMode | str = OpenMode.CHECK,
         write_options: WriteOptions | None = None,
         retry: RetryPolicy | None = None,
         client_kwargs: Mapping[str, Any] | None = None,
@@ -448,33 +449,8 @@ class MilvusVectorStore(BasePydanticVectorStore):
         """The async core store (created on first use; one client per event loop)."""
         return self._stores.astore
 
-    def close(self) -> None:
-        """Close the connections (the store reconnects if used again).
-
-        Closes the sync client and drops the async clients of event loops that have
-        ended; on Milvus Lite the last store of a database to close stops its server.
-        """
-        self._stores.close()
-
-    async def aclose(self) -> None:
-        """Close the connections: the async clients and the sync one."""
-        await self._stores.aclose()
-
-    def __enter__(self) -> Self:
-        """Return the store; leaving the block closes it."""
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        """Close the store."""
-        self.close()
-
-    async def __aenter__(self) -> Self:
-        """Return the store; leaving the block closes it."""
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        """Close the store."""
-        await self.aclose()
+    def _store_pair(self) -> StorePair:
+        return self._stores
 
     @property
     def aclient(self) -> Any:

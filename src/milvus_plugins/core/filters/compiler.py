@@ -31,7 +31,6 @@ from milvus_plugins.core.types import ScalarType
 
 __all__ = ["compile_filter", "escape_string"]
 
-_COLUMN_TARGETS = frozenset({"id", "doc_id", "text"})
 _TYPE_HINTS = {
     ScalarType.INT64: "an int",
     ScalarType.DOUBLE: "a number",
@@ -97,14 +96,15 @@ class _Compiler:
     def ref(self, key: str, target: Target = "metadata") -> _Ref:
         names = self.spec.fields
         if target != "metadata":
-            if target not in _COLUMN_TARGETS:
+            columns = {"id": names.id, "doc_id": names.doc_id, "text": names.text}
+            if target not in columns:
                 # Only the string columns are filterable; anything else (the vector, a
                 # typo) would be an unknown column on the server or a wrong expression.
                 raise FilterError(
                     f"filter on {key!r}: target={target!r} is not a filterable column; use "
                     "'metadata' (the default, for metadata keys), 'id', 'doc_id' or 'text'."
                 )
-            return _Ref(getattr(names, target), True, ScalarType.VARCHAR)
+            return _Ref(columns[target], True, ScalarType.VARCHAR)
         check_key(key)  # leaves built directly (Compare(...)) skip the builders' key check
         declared = self.spec.declared(key)
         if declared is not None:
