@@ -44,7 +44,14 @@ from milvus_plugins.core.requests import (
     output_fields,
     require_sparse_field,
 )
-from milvus_plugins.core.results import Hit, order_like, parse_fused, parse_hits, parse_rows
+from milvus_plugins.core.results import (
+    Hit,
+    filter_only_hits,
+    order_like,
+    parse_fused,
+    parse_hits,
+    parse_rows,
+)
 from milvus_plugins.core.retry import RetryPolicy, acall_with_retry
 from milvus_plugins.core.schema import (
     build_index_params,
@@ -544,6 +551,14 @@ class AsyncMilvusStore:
             include_vectors=include_vectors,
         )
         return await getattr(self, method)(*args, **kwargs)  # type: ignore[no-any-return]
+
+    async def filtered_hits(
+        self, *, k: int = 4, filter: FilterLike = None, include_vectors: bool = False
+    ) -> list[Hit]:
+        """Async twin of :meth:`MilvusStore.filtered_hits`."""
+        check_k(k)
+        rows = await self.query(filter, limit=k, include_vectors=include_vectors)
+        return filter_only_hits(rows)
 
     async def mmr_search(
         self,

@@ -26,6 +26,7 @@ __all__ = [
     "build_dense_search",
     "build_hybrid_search",
     "build_sparse_search",
+    "is_filter_only",
 ]
 
 SparseQuery = str | SparseVector
@@ -49,6 +50,18 @@ def check_k(k: int, name: str = "k") -> int:
     if k > 16384:
         raise InvalidInputError(f"{name}={k} exceeds Milvus' limit of 16384 results.")
     return k
+
+
+def is_filter_only(vector: Sequence[float] | None, text: str | None) -> bool:
+    """Whether a retrieval has nothing to rank by: no query vector and no query text.
+
+    Such a retrieval returns the rows its filter matches through a ``query`` (see
+    :meth:`MilvusStore.filtered_hits`), not a vector ranking against a placeholder.
+    An explicit vector, even all zeros, is a query (under L2 it asks for the rows
+    nearest the origin); an adapter whose framework marks "no query" with a zero
+    vector (LlamaIndex's auto-retriever) passes ``None`` instead.
+    """
+    return vector is None and (text is None or (isinstance(text, str) and not text.strip()))
 
 
 def output_fields(spec: CollectionSpec, *, include_vectors: bool = False) -> list[str]:

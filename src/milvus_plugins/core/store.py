@@ -65,10 +65,18 @@ from milvus_plugins.core.requests import (
     build_hybrid_search,
     build_sparse_search,
     check_k,
+    is_filter_only,
     output_fields,
     require_sparse_field,
 )
-from milvus_plugins.core.results import Hit, order_like, parse_fused, parse_hits, parse_rows
+from milvus_plugins.core.results import (
+    Hit,
+    filter_only_hits,
+    order_like,
+    parse_fused,
+    parse_hits,
+    parse_rows,
+)
 from milvus_plugins.core.retry import RetryPolicy, call_with_retry
 from milvus_plugins.core.schema import (
     build_index_params,
@@ -1069,9 +1077,13 @@ class MilvusStore:
     ) -> list[Hit]:
         """Search in one retrieval mode: ``dense`` (vector), ``sparse`` (text) or ``hybrid``.
 
+        With neither a ``vector`` nor a ``text`` (``None``, ``""`` or blank) there is
+        nothing to rank by, in any mode: the call returns up to ``k`` rows matching
+        ``filter`` (see :meth:`filtered_hits`), not a ranking against a placeholder.
+
         Raises:
             InvalidInputError: the mode's inputs are missing (a vector for dense and
-                hybrid, a text for sparse and hybrid).
+                hybrid, a text for sparse and hybrid) while the other one is given.
         """
         method, args, kwargs = plan_retrieval(
             mode,
@@ -1085,6 +1097,21 @@ class MilvusStore:
             include_vectors=include_vectors,
         )
         return getattr(self, method)(*args, **kwargs)  # type: ignore[no-any-return]
+
+    def filtered_hits(
+        self, *, k: int = 4, filter: FilterLike = None, include_vectors: bool = False
+    ) -> list[Hit]:
+        """Return up to ``k`` rows matching ``filter`` as hits: a filter-only retrieval.
+
+        A ``query`` with ``limit=k``, no vector search: the rows come back in the
+        engine's order, each with score 1.0 and distance ``nan``
+        (:func:`~milvus_plugins.core.results.filter_only_hits`).
+
+        Raises:
+            InvalidInputError: ``k`` is not a positive integer (at most 16,384).
+        """
+        check_k(k)
+        return filter_only_hits(self.query(filter, limit=k, include_vectors=include_vectors))
 
     def mmr_search(
         self,
@@ -1122,14 +1149,17 @@ def plan_retrieval(
 ) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
     """Turn a retrieval mode into one store method call: ``(name, args, kwargs)``.
 
-    Shared by the sync and async stores, whose ``retrieve`` only runs the plan.
+    Shared by the sync and async stores, whose ``retrieve`` only runs the plan. No
+    vector and no text, in any mode, plans a filter-only ``filtered_hits``.
 
     Raises:
         InvalidInputError: the mode's inputs are missing.
     """
     chosen = RetrievalMode.parse(mode, field="retrieval_mode")
-    need_retrieval_inputs(chosen, vector, text)
     common: dict[str, Any] = {"k": k, "filter": filter, "include_vectors": include_vectors}
+    if is_filter_only(vector, text):
+        return "filtered_hits", (), common
+    need_retrieval_inputs(chosen, vector, text)
     if chosen is RetrievalMode.SPARSE:
         return "sparse_search", (text or "",), common
     dense = {**common, "search_params": search_params}

@@ -78,6 +78,11 @@ class _Search:
         return [h for h in hits if h.score >= self.score_threshold]
 
 
+def _blank(query: Any) -> bool:
+    """A query text with nothing to search for: the search is filter-only."""
+    return isinstance(query, str) and not query.strip()
+
+
 def _check_ranker(ranker: Any) -> Ranker | None:
     if ranker is None:
         return None
@@ -229,6 +234,13 @@ class MilvusVectorStore(VectorStore):
     L2: ``1 / (1 + distance)``; BM25: ``s / (1 + s)``; hybrid RRF: the fused score scaled
     so that rank 1 in both legs is 1; hybrid Weighted: the weighted mean of normalised leg
     scores (formulas in :mod:`milvus_plugins.core.ranking`).
+
+    A blank query text (``""``, or whitespace: what ``SelfQueryRetriever`` sends for a
+    question that is only a filter) has nothing to rank by: the search is filter-only and
+    returns up to ``k`` documents matching ``filter``, unranked, each with relevance 1.0
+    (the query is not embedded). A query *vector* is always searched with, even all
+    zeros: under COSINE such a vector is refused as a broken embedding (a zero vector
+    marks "no query" in no LangChain API; pass a blank text for that).
 
     Filters (``filter=`` on every search and on :meth:`delete`): a Mongo-style dict
     (``{"genre": "drama", "year": {"$gte": 2000}}``, see
@@ -737,7 +749,8 @@ class MilvusVectorStore(VectorStore):
 
     def _hits(self, query: str, k: int, kwargs: Mapping[str, Any], method: str) -> list[Hit]:
         req = self._request(k, kwargs, _SEARCH_KWARGS, method)
-        vector = self._embedding.embed_query(query) if req.needs_vector else None
+        embed = req.needs_vector and not _blank(query)
+        vector = self._embedding.embed_query(query) if embed else None
         return req.keep(self._store.retrieve(**self._retrieve_args(req, query, vector)))
 
     def _vector_hits(
@@ -843,6 +856,10 @@ class MilvusVectorStore(VectorStore):
         Returns:
             The documents, in MMR order.
         """
+        if _blank(query):  # nothing to be relevant to, nor diverse from: filter-only
+            req = self._request(k, kwargs, _MMR_KWARGS, "max_marginal_relevance_search")
+            hits = self._store.filtered_hits(k=k, filter=req.filter)
+            return [_to_document(h.record) for h in hits]
         vector = self._embedding.embed_query(query)
         return self.max_marginal_relevance_search_by_vector(
             vector, k, fetch_k, lambda_mult, **kwargs
@@ -883,7 +900,8 @@ class MilvusVectorStore(VectorStore):
 
     async def _ahits(self, query: str, k: int, kwargs: Mapping[str, Any], method: str) -> list[Hit]:
         req = self._request(k, kwargs, _SEARCH_KWARGS, method)
-        vector = await self._embedding.aembed_query(query) if req.needs_vector else None
+        embed = req.needs_vector and not _blank(query)
+        vector = await self._embedding.aembed_query(query) if embed else None
         return req.keep(await self._astore().retrieve(**self._retrieve_args(req, query, vector)))
 
     async def _avector_hits(
@@ -984,6 +1002,10 @@ class MilvusVectorStore(VectorStore):
         Returns:
             The documents, in MMR order.
         """
+        if _blank(query):
+            req = self._request(k, kwargs, _MMR_KWARGS, "amax_marginal_relevance_search")
+            hits = await self._astore().filtered_hits(k=k, filter=req.filter)
+            return [_to_document(h.record) for h in hits]
         vector = await self._embedding.aembed_query(query)
         return await self.amax_marginal_relevance_search_by_vector(
             vector, k, fetch_k, lambda_mult, **kwargs

@@ -41,6 +41,7 @@ from milvus_plugins.core.filters import Filter, and_, doc_id_in, id_in
 from milvus_plugins.core.indexes import IndexConfig
 from milvus_plugins.core.ranking import RRF, Ranker, Weighted
 from milvus_plugins.core.records import Record
+from milvus_plugins.core.requests import is_filter_only
 from milvus_plugins.core.results import Hit
 from milvus_plugins.core.retry import RetryPolicy
 from milvus_plugins.core.sparse import SparseEncoder
@@ -63,6 +64,12 @@ DEFAULT_COLLECTION = "llamacollection"
 DEFAULT_MMR_PREFETCH_FACTOR = 4.0
 _QUERY_KWARGS = frozenset({"mmr_threshold", "mmr_prefetch_k", "mmr_prefetch_factor"})
 _SPARSE_MODES = (VectorStoreQueryMode.SPARSE, VectorStoreQueryMode.TEXT_SEARCH)
+_FILTER_ONLY_MODES = (
+    VectorStoreQueryMode.DEFAULT,
+    VectorStoreQueryMode.MMR,
+    VectorStoreQueryMode.HYBRID,
+    *_SPARSE_MODES,
+)
 
 
 # -- pure translation ---------------------------------------------------------------------
@@ -174,6 +181,18 @@ def _need_text(query: VectorStoreQuery, mode: VectorStoreQueryMode) -> str:
     return str(query.query_str)
 
 
+def _no_query(query: VectorStoreQuery) -> bool:
+    """No query text, and no embedding or an all-zero one: nothing to rank by.
+
+    ``VectorIndexAutoRetriever`` marks a filter-only question ("papers from 2023") with
+    ``query_str=""`` and its ``default_empty_query_vector``, a zero vector; ranking by it
+    would be meaningless (and COSINE cannot rank it at all).
+    """
+    embedding = query.query_embedding
+    no_vector = embedding is None or not any(embedding)
+    return no_vector and is_filter_only(None, query.query_str)
+
+
 def plan_query(
     query: VectorStoreQuery,
     kwargs: Mapping[str, Any],
@@ -207,6 +226,11 @@ def plan_query(
             "has no sparse field; create the store with enable_sparse=True (server-side "
             "BM25) or sparse=<a SparseEncoder>."
         )
+    if mode in _FILTER_ONLY_MODES and _no_query(query):
+        k = (query.hybrid_top_k if mode is VectorStoreQueryMode.HYBRID else None) or (
+            query.similarity_top_k
+        )
+        return SearchPlan("filtered_hits", {"k": k, **common})
     if mode is VectorStoreQueryMode.DEFAULT:
         return SearchPlan(
             "search", {"vector": _need_vector(query, mode), "k": query.similarity_top_k, **common}
@@ -659,6 +683,13 @@ class MilvusVectorStore(BasePydanticVectorStore):
         ``similarity_top_k`` results (``hybrid_top_k`` for hybrid queries, whose legs
         fetch ``sparse_top_k`` candidates each), restricted by ``filters``, ``doc_ids``
         and ``node_ids``. Similarities are relevance scores in [0, 1].
+
+        A query with no ``query_str`` and no (or an all-zero) ``query_embedding`` is
+        filter-only: it returns up to that many nodes matching the filters through a
+        Milvus ``query``, unranked, each with similarity 1.0 (every node satisfies the
+        whole query). ``VectorIndexAutoRetriever`` asks such queries for questions that
+        are only filters; give it ``default_empty_query_vector=[0.0] * dim`` so that it
+        sends a zero vector instead of embedding the empty string.
         """
         plan = self._plan(query, kwargs)
         hits: list[Hit] = getattr(self._store, plan.method)(**plan.kwargs)
