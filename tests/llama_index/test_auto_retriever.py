@@ -20,6 +20,7 @@ from llama_index.core.llms import CompletionResponse, CustomLLM, LLMMetadata
 from llama_index.core.llms.callbacks import llm_completion_callback
 from llama_index.core.schema import TextNode
 from llama_index.core.vector_stores.types import VectorStoreQuery, VectorStoreQueryMode
+from pydantic import Field
 from tests.llama_index.conftest import KeywordEmbedding
 
 from milvus_plugins.llama_index import MilvusVectorStore, describe_vector_store
@@ -40,7 +41,7 @@ class ScriptedLLM(CustomLLM):
     """Answers every completion with the next scripted text; records the prompts."""
 
     answers: list[str]
-    prompts: list[str] = []
+    prompts: list[str] = Field(default_factory=list)
 
     @property
     def metadata(self) -> LLMMetadata:
@@ -118,7 +119,7 @@ def test_normal_question_ranks_within_the_filter(index: VectorStoreIndex) -> Non
     llm = ScriptedLLM(answers=[_spec("immune response", [("year", ">=", 2021)])])
     retriever = _retriever(index, llm, default_empty_query_vector=[0.0] * DIM)
     found = retriever.retrieve("recent work on the immune response")
-    assert [n.node.node_id for n in found][0] == "p2"
+    assert found[0].node.node_id == "p2"
     assert len(found) == 2 and all(n.node.metadata["year"] >= 2021 for n in found)
     assert all(n.score is not None and n.score < 1.0 for n in found)  # a real ranking
 
