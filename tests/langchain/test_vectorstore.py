@@ -12,7 +12,7 @@ import pytest
 from langchain_core.documents import Document
 from langchain_core.embeddings import DeterministicFakeEmbedding, Embeddings
 
-from milvus_plugins.core.errors import CollectionNotFoundError, ConfigError, InvalidInputError
+from milvus_plugins.core.errors import CollectionNotFoundError, ConfigError
 from milvus_plugins.core.filters import eq
 from milvus_plugins.core.sparse import BM25Encoder
 from milvus_plugins.langchain import RRF, MilvusVectorStore, Weighted
