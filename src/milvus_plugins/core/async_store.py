@@ -27,6 +27,7 @@ from milvus_plugins.core.errors import (
     MilvusConnectionError,
     MilvusOperationError,
     MilvusPluginsError,
+    shown,
 )
 from milvus_plugins.core.filters import Filter, and_, id_in
 from milvus_plugins.core.lite import LiteLease
@@ -283,7 +284,7 @@ class AsyncMilvusStore:
 
     async def _require(self) -> None:
         if not await self.ensure_collection():
-            raise CollectionNotFoundError(f"collection {self.spec.name!r} does not exist yet.")
+            raise CollectionNotFoundError(f"collection {shown(self.spec.name)} does not exist yet.")
 
     async def exists(self) -> bool:
         """Async twin of :meth:`MilvusStore.exists`."""
@@ -313,7 +314,7 @@ class AsyncMilvusStore:
     ) -> list[str]:
         """Async twin of :meth:`MilvusStore.upsert`."""
         if mode not in ("upsert", "insert"):
-            raise ConfigError(f"mode={mode!r} must be 'upsert' or 'insert'.")
+            raise ConfigError(f"mode={shown(mode)} must be 'upsert' or 'insert'.")
         options = with_batch_rows(self.sync.write_options, batch_rows)
         if self.session.connection.is_lite:
             # Writes to a Milvus Lite database must take turns (see store.write_lock); a

@@ -33,6 +33,7 @@ from milvus_plugins.core.errors import (
     MilvusOperationError,
     MilvusPluginsError,
     WriteError,
+    shown,
     translate,
 )
 from milvus_plugins.core.filters import (
@@ -124,7 +125,7 @@ class HybridOptions:
 
     def __post_init__(self) -> None:
         if self.fusion not in ("auto", "server", "client"):
-            raise ConfigError(f"fusion={self.fusion!r} must be 'auto', 'server' or 'client'.")
+            raise ConfigError(f"fusion={shown(self.fusion)} must be 'auto', 'server' or 'client'.")
         if self.fusion == "server":
             require_server_fusion(self.ranker)
         if self.fetch_k is not None:
@@ -186,7 +187,7 @@ def deletion_filter(ids: Sequence[str] | None, filter: FilterLike) -> Filter | N
     tree = parts[0] if len(parts) == 1 else and_(*parts)
     if is_match_all(tree):
         raise InvalidInputError(
-            f"delete filter={filter!r} matches every row (an empty filter or expression, an "
+            f"delete filter={shown(filter)} matches every row (an empty filter or expression, an "
             "empty and_() / MetadataFilters nesting, or not_ of an empty or_()); a delete "
             "never empties the collection by accident: use clear() to delete every row."
         )
@@ -310,7 +311,7 @@ class BatchRun:
             # Re-running cannot complete anything in a collection that is gone; the
             # store has forgotten it, so the next write recreates it from the spec.
             raise CollectionNotFoundError(
-                f"writing to {self.name!r} failed: {exc} The store has forgotten the "
+                f"writing to {shown(self.name)} failed: {exc} The store has forgotten the "
                 "collection: the next write recreates it, so re-running the same upsert "
                 f"writes all {len(self.ids)} rows ({self.written} had been written to the "
                 "collection that is gone)."
@@ -318,13 +319,14 @@ class BatchRun:
         if isinstance(exc, MilvusPluginsError) and not isinstance(exc, WriteError):
             if self.flushing:
                 raise WriteError(
-                    f"flushing {self.name!r} after writing every batch failed: {exc}; the rows "
+                    f"flushing {shown(self.name)} after writing every batch failed: "
+                    f"{exc}; the rows "
                     "may not have been persisted",
                     written_ids=[],
                     failed_ids=self.ids,
                 ) from exc
             raise WriteError(
-                f"writing to {self.name!r} failed: {exc}",
+                f"writing to {shown(self.name)} failed: {exc}",
                 written_ids=self.ids[: self.written],
                 failed_ids=self.ids[self.written :],
             ) from exc
@@ -373,7 +375,7 @@ class MilvusStore:
         try:
             mode = OpenMode(open_mode)
         except ValueError:
-            raise ConfigError(f"open_mode={open_mode!r} must be 'check' or 'adopt'.") from None
+            raise ConfigError(f"open_mode={shown(open_mode)} must be 'check' or 'adopt'.") from None
         self.session = session or Session(
             spec=spec,
             connection=connection or ConnectionConfig.from_env(),
@@ -561,7 +563,7 @@ class MilvusStore:
     def _require(self) -> None:
         if not self.ensure_collection():
             raise CollectionNotFoundError(
-                f"collection {self.spec.name!r} does not exist yet; add records first "
+                f"collection {shown(self.spec.name)} does not exist yet; add records first "
                 "(its dimension is taken from the first vectors) or pass dim=."
             )
 
@@ -726,7 +728,7 @@ class MilvusStore:
                 during the write; the next write recreates it.
         """
         if mode not in ("upsert", "insert"):
-            raise ConfigError(f"mode={mode!r} must be 'upsert' or 'insert'.")
+            raise ConfigError(f"mode={shown(mode)} must be 'upsert' or 'insert'.")
         options = with_batch_rows(self.write_options, batch_rows)
         records, dim = self.prepare_records(records)
         if not records:
@@ -1172,7 +1174,7 @@ def plan_retrieval(
 def check_offset(offset: int, limit: int | None) -> None:
     """Raise :class:`InvalidInputError` for a bad ``offset`` (or ``offset + limit``)."""
     if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-        raise InvalidInputError(f"offset={offset!r} must be a non-negative integer.")
+        raise InvalidInputError(f"offset={shown(offset)} must be a non-negative integer.")
     if limit is not None and isinstance(limit, int) and offset + limit > _QUERY_WINDOW:
         raise InvalidInputError(
             f"offset + limit = {offset + limit} exceeds Milvus' limit of {_QUERY_WINDOW}; "
@@ -1185,9 +1187,9 @@ def need_retrieval_inputs(
 ) -> None:
     """Raise :class:`InvalidInputError` when ``mode`` lacks its vector or text."""
     if mode in (RetrievalMode.DENSE, RetrievalMode.HYBRID) and vector is None:
-        raise InvalidInputError(f"retrieval mode {mode.value!r} needs a query vector.")
+        raise InvalidInputError(f"retrieval mode {shown(mode.value)} needs a query vector.")
     if mode in (RetrievalMode.SPARSE, RetrievalMode.HYBRID) and not (text or "").strip():
-        raise InvalidInputError(f"retrieval mode {mode.value!r} needs a non-empty query text.")
+        raise InvalidInputError(f"retrieval mode {shown(mode.value)} needs a non-empty query text.")
 
 
 def client_fuse(

@@ -21,7 +21,12 @@ from milvus_plugins.core.arguments import as_list
 from milvus_plugins.core.async_store import AsyncMilvusStore
 from milvus_plugins.core.batching import WriteOptions, with_batch_rows
 from milvus_plugins.core.config import CollectionSpec, ConnectionConfig, MetadataField
-from milvus_plugins.core.errors import CollectionNotFoundError, ConfigError, InvalidInputError
+from milvus_plugins.core.errors import (
+    CollectionNotFoundError,
+    ConfigError,
+    InvalidInputError,
+    shown,
+)
 from milvus_plugins.core.filters import Filter
 from milvus_plugins.core.indexes import IndexConfig
 from milvus_plugins.core.ranking import RRF, Ranker, Weighted
@@ -87,10 +92,11 @@ def _check_ranker(ranker: Any) -> Ranker | None:
     if ranker is None:
         return None
     if not isinstance(ranker, (RRF, Weighted)):
-        raise ConfigError(f"ranker={ranker!r} must be RRF(k) or Weighted(dense, sparse).")
+        raise ConfigError(f"ranker={shown(ranker)} must be RRF(k) or Weighted(dense, sparse).")
     if isinstance(ranker, Weighted) and len(ranker.weights) != 2:
         raise ConfigError(
-            f"ranker={ranker!r}: hybrid search fuses two legs; give two weights (dense, sparse)."
+            f"ranker={shown(ranker)}: hybrid search fuses two legs; give two weights "
+            f"(dense, sparse)."
         )
     return ranker
 
@@ -111,13 +117,14 @@ def _sparse_choice(
         return chosen, None
     if isinstance(sparse, SparseEncoder):
         return SparseMode.CLIENT, sparse
-    raise ConfigError(f"sparse={sparse!r} must be 'bm25', 'none' or a SparseEncoder instance.")
+    raise ConfigError(f"sparse={shown(sparse)} must be 'bm25', 'none' or a SparseEncoder instance.")
 
 
 def _check_mode(mode: RetrievalMode, spec: CollectionSpec) -> RetrievalMode:
     if mode is not RetrievalMode.DENSE and not spec.has_sparse:
         raise ConfigError(
-            f"retrieval_mode={mode.value!r} needs a sparse field, but collection {spec.name!r} "
+            f"retrieval_mode={shown(mode.value)} needs a sparse field, but collection "
+            f"{shown(spec.name)} "
             "has none; create the store with sparse='bm25' (or a SparseEncoder), or use "
             "retrieval_mode='dense'."
         )
@@ -518,8 +525,9 @@ class MilvusVectorStore(VectorStore):
         )
         if not store._store.exists():
             raise CollectionNotFoundError(
-                f"collection {collection_name!r} does not exist at "
-                f"{store._store.session.connection.safe_uri!r}; create it with from_texts() or the "
+                f"collection {shown(collection_name)} does not exist at "
+                f"{shown(store._store.session.connection.safe_uri)}; create it with "
+                f"from_texts() or the "
                 "constructor."
             )
         mode = RetrievalMode.parse(retrieval_mode, field="retrieval_mode")
@@ -719,7 +727,7 @@ class MilvusVectorStore(VectorStore):
             _check_mode(mode, self._store.spec)
         threshold = kwargs.get("score_threshold")
         if threshold is not None and not isinstance(threshold, (int, float)):
-            raise ConfigError(f"score_threshold={threshold!r} must be a number in [0, 1].")
+            raise ConfigError(f"score_threshold={shown(threshold)} must be a number in [0, 1].")
         params = kwargs.get("search_params")
         return _Search(
             mode=mode,

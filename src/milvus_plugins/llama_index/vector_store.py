@@ -36,7 +36,7 @@ from milvus_plugins.core.arguments import id_list
 from milvus_plugins.core.async_store import AsyncMilvusStore
 from milvus_plugins.core.batching import WriteOptions
 from milvus_plugins.core.config import CollectionSpec, ConnectionConfig, MetadataField
-from milvus_plugins.core.errors import ConfigError, InvalidInputError
+from milvus_plugins.core.errors import ConfigError, InvalidInputError, shown
 from milvus_plugins.core.filters import Filter, and_, doc_id_in, id_in
 from milvus_plugins.core.indexes import IndexConfig
 from milvus_plugins.core.ranking import RRF, Ranker, Weighted
@@ -143,7 +143,7 @@ def hybrid_ranker(configured: Ranker | None, alpha: float | None) -> Ranker:
         return configured or RRF()
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1:
         raise InvalidInputError(
-            f"alpha={alpha!r} must be in [0, 1] (1: vector search only, 0: keyword only)."
+            f"alpha={shown(alpha)} must be in [0, 1] (1: vector search only, 0: keyword only)."
         )
     normalize = configured.normalize if isinstance(configured, Weighted) else True
     return Weighted(float(alpha), 1.0 - float(alpha), normalize=normalize)
@@ -168,7 +168,7 @@ def _mmr_options(query: VectorStoreQuery, kwargs: Mapping[str, Any]) -> tuple[fl
 def _need_vector(query: VectorStoreQuery, mode: VectorStoreQueryMode) -> list[float]:
     if query.query_embedding is None:
         raise InvalidInputError(
-            f"query mode {mode.value!r} needs query_embedding; embed the query first."
+            f"query mode {shown(mode.value)} needs query_embedding; embed the query first."
         )
     return list(query.query_embedding)
 
@@ -176,7 +176,7 @@ def _need_vector(query: VectorStoreQuery, mode: VectorStoreQueryMode) -> list[fl
 def _need_text(query: VectorStoreQuery, mode: VectorStoreQueryMode) -> str:
     if not (query.query_str or "").strip():
         raise InvalidInputError(
-            f"query mode {mode.value!r} needs a non-empty query_str for keyword search."
+            f"query mode {shown(mode.value)} needs a non-empty query_str for keyword search."
         )
     return str(query.query_str)
 
@@ -222,7 +222,7 @@ def plan_query(
     }
     if mode in (*_SPARSE_MODES, VectorStoreQueryMode.HYBRID) and not has_sparse:
         raise ConfigError(
-            f"query mode {mode.value!r} needs keyword (sparse) search, but this collection "
+            f"query mode {shown(mode.value)} needs keyword (sparse) search, but this collection "
             "has no sparse field; create the store with enable_sparse=True (server-side "
             "BM25) or sparse=<a SparseEncoder>."
         )
@@ -265,7 +265,7 @@ def plan_query(
             },
         )
     raise InvalidInputError(
-        f"query mode {mode.value!r} is not supported by MilvusVectorStore; use default, "
+        f"query mode {shown(mode.value)} is not supported by MilvusVectorStore; use default, "
         "mmr, sparse, text_search or hybrid."
     )
 
@@ -284,7 +284,7 @@ def _ref_doc_filter(ref_doc_id: Any) -> Filter:
     # row in a shared collection), and None would be looked up as the text "None".
     if not isinstance(ref_doc_id, str) or not ref_doc_id:
         raise InvalidInputError(
-            f"ref_doc_id={ref_doc_id!r} must be a non-empty string (the id of the source "
+            f"ref_doc_id={shown(ref_doc_id)} must be a non-empty string (the id of the source "
             "document whose nodes to delete); use delete_nodes() for nodes by id or filter."
         )
     return doc_id_in([ref_doc_id])
@@ -304,7 +304,7 @@ def _sparse_settings(
         return (SparseMode.BM25 if enable_sparse else SparseMode.NONE), None
     if enable_sparse is False:
         raise ConfigError(
-            f"enable_sparse=False contradicts sparse={sparse!r}; drop one of the two."
+            f"enable_sparse=False contradicts sparse={shown(sparse)}; drop one of the two."
         )
     if isinstance(sparse, str):
         mode = SparseMode.parse(sparse, field="sparse")
@@ -314,7 +314,7 @@ def _sparse_settings(
     if isinstance(sparse, SparseEncoder):
         return SparseMode.CLIENT, sparse
     raise ConfigError(
-        f"sparse={sparse!r} must be 'bm25' (server-side BM25) or a SparseEncoder "
+        f"sparse={shown(sparse)} must be 'bm25' (server-side BM25) or a SparseEncoder "
         "(e.g. BM25Encoder().fit(corpus))."
     )
 
@@ -403,7 +403,7 @@ class MilvusVectorStore(BasePydanticVectorStore):
         client_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
         if ranker is not None and not isinstance(ranker, (RRF, Weighted)):
-            raise ConfigError(f"ranker={ranker!r} must be RRF(k) or Weighted(dense, sparse).")
+            raise ConfigError(f"ranker={shown(ranker)} must be RRF(k) or Weighted(dense, sparse).")
         sparse_mode, encoder = _sparse_settings(enable_sparse, sparse)
         spec = CollectionSpec(
             name=collection_name,
