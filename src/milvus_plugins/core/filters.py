@@ -47,6 +47,7 @@ from typing import Any, Literal
 from milvus_plugins.core.arguments import id_list
 from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import FilterError, shown
+from milvus_plugins.core.records import DATE_HINT, is_date, plain_scalar
 from milvus_plugins.core.types import ScalarType
 
 __all__ = [
@@ -204,12 +205,22 @@ Filter = Compare | In | Like | Contains | Exists | Empty | And | Or | Not | Raw
 
 
 def _scalar(value: Any, where: str) -> Scalar:
-    if isinstance(value, (str, bool, int)):
+    value = plain_scalar(value)  # np.int64(3) -> 3: numpy's repr is no Milvus literal
+    if isinstance(value, bool):
         return value
+    if isinstance(value, int):
+        return int(value)  # an int subclass (IntEnum) prints as its name, not its value
+    if isinstance(value, str):
+        return value
+    if is_date(value):
+        raise FilterError(
+            f"{where}: {shown(value)} is a {type(value).__name__}; {DATE_HINT}. Compare "
+            "with the same form: gte('published', start.isoformat())."
+        )
     if isinstance(value, float):
         if not math.isfinite(value):
             raise FilterError(f"{where}: {shown(value)} cannot be compared; use a finite number.")
-        return value
+        return float(value)
     raise FilterError(
         f"{where}: value {shown(value)} of type {type(value).__name__} is not filterable; "
         "use a string, number or bool (use exists() to test for presence)."

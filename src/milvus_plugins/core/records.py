@@ -15,6 +15,9 @@ Values come back exactly as written, or are refused before anything is sent:
   levels (deeper JSON breaks Milvus Lite's filter evaluation on the whole collection),
   integers must fit in int64 (larger ones come back as floats), and floats must be
   finite;
+* numpy scalars and arrays (what a pandas row's ``to_dict()`` holds) are taken as the
+  Python values they hold (``np.int64(3)`` is written, and read back, as ``3``; an array
+  as a list); dates, times and datetimes are refused: store ``.isoformat()`` strings;
 * a declared (or inferred) ``DOUBLE`` column takes floats only: Milvus would return the
   int ``3`` as ``3.0``; an ``INT64`` column takes ints within int64.
 
@@ -28,6 +31,7 @@ and negations agree on every engine.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import math
@@ -43,11 +47,14 @@ from milvus_plugins.core.errors import InvalidInputError, shown
 from milvus_plugins.core.types import MetricType, ScalarType, SparseMode
 
 __all__ = [
+    "DATE_HINT",
     "MAX_METADATA_DEPTH",
     "Record",
     "SparseVector",
     "content_id",
+    "is_date",
     "new_id",
+    "plain_scalar",
     "record_from_row",
     "records_to_rows",
     "validate_dense",
@@ -149,6 +156,58 @@ def validate_dense(
     if nonzero and not float(np.dot(array, array)) > 0:
         raise InvalidInputError(f"{where}: {_ZERO_COSINE}.")
     return array.astype(np.float32).tolist()  # type: ignore[no-any-return]
+
+
+DATE_HINT = (
+    "JSON has no date or time type: store it as text with .isoformat() (ISO strings of one "
+    "timezone compare and sort in time order), or as a number such as .timestamp()"
+)
+
+
+def is_date(value: Any) -> bool:
+    """Whether ``value`` is a date, time or datetime (Python's, pandas' or numpy's)."""
+    return isinstance(value, (datetime.date, datetime.time, np.datetime64))
+
+
+def plain_scalar(value: Any) -> Any:
+    """Return a numpy scalar as the Python value it holds, anything else unchanged.
+
+    ``np.int64(3)`` becomes ``3``, ``np.float32(0.5)`` ``0.5``, ``np.bool_(True)``
+    ``True``, ``np.str_("a")`` ``"a"`` (what pandas' ``to_dict()`` gives). numpy dates
+    stay as they are, for :func:`is_date` to refuse.
+    """
+    if isinstance(value, np.generic) and not isinstance(value, (np.datetime64, np.timedelta64)):
+        return value.item()
+    return value
+
+
+def _plain_json(value: Any, where: str, name: str, path: tuple[Any, ...] = ()) -> Any:
+    """``value`` with numpy scalars and arrays as Python values (copied only if changed).
+
+    Raises:
+        InvalidInputError: a date, time or datetime anywhere in ``value``.
+    """
+    if len(path) > 2 * MAX_METADATA_DEPTH:
+        return value  # too deep (or cyclic): the depth check names it
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    value = plain_scalar(value)
+    if is_date(value):
+        raise InvalidInputError(
+            f"{where}: {_path(name, path)}={shown(value)} is a {type(value).__name__}; {DATE_HINT}."
+        )
+    if isinstance(value, dict):
+        changed = {}
+        for key, item in value.items():
+            plain = _plain_json(item, where, name, (*path, key))
+            if plain is not item:
+                changed[key] = plain
+        return {**value, **changed} if changed else value
+    if isinstance(value, (list, tuple)):
+        items = [_plain_json(item, where, name, (*path, i)) for i, item in enumerate(value)]
+        if any(a is not b for a, b in zip(items, value, strict=True)):
+            return items if isinstance(value, list) else tuple(items)
+    return value
 
 
 def _utf8_len(text: str, where: str, what: str) -> int:
@@ -335,6 +394,13 @@ def validate_record(
         validate_dense(record.vector, dim, where=where, nonzero=_needs_direction(spec))
     if not isinstance(record.metadata, Mapping):
         raise InvalidInputError(f"{where}: metadata must be a dict, not {type(record.metadata)}.")
+    if check_json:
+        # The batch is not plain JSON: numpy values (a pandas row's to_dict()) become the
+        # Python values they hold, so they are written and read back as those; dates are
+        # refused with the fix. The caller's dicts are not changed.
+        record.metadata = _plain_json(dict(record.metadata), where, "metadata")
+        if record.extra:
+            record.extra = _plain_json(record.extra, where, "extra")
     for key in record.metadata:
         if not isinstance(key, str):
             raise InvalidInputError(f"{where}: metadata key {shown(key)} must be a string.")
