@@ -27,6 +27,7 @@ from milvus_plugins.core.errors import (
     MilvusConnectionError,
     MilvusOperationError,
     MilvusPluginsError,
+    shown,
 )
 from milvus_plugins.core.filters import Filter, and_, id_in
 from milvus_plugins.core.lite import LiteLease
@@ -44,7 +45,14 @@ from milvus_plugins.core.requests import (
     output_fields,
     require_sparse_field,
 )
-from milvus_plugins.core.results import Hit, order_like, parse_fused, parse_hits, parse_rows
+from milvus_plugins.core.results import (
+    Hit,
+    filter_only_hits,
+    order_like,
+    parse_fused,
+    parse_hits,
+    parse_rows,
+)
 from milvus_plugins.core.retry import RetryPolicy, acall_with_retry
 from milvus_plugins.core.schema import (
     build_index_params,
@@ -277,7 +285,7 @@ class AsyncMilvusStore:
 
     async def _require(self) -> None:
         if not await self.ensure_collection():
-            raise CollectionNotFoundError(f"collection {self.spec.name!r} does not exist yet.")
+            raise CollectionNotFoundError(f"collection {shown(self.spec.name)} does not exist yet.")
 
     async def exists(self) -> bool:
         """Async twin of :meth:`MilvusStore.exists`."""
@@ -307,7 +315,7 @@ class AsyncMilvusStore:
     ) -> list[str]:
         """Async twin of :meth:`MilvusStore.upsert`."""
         if mode not in ("upsert", "insert"):
-            raise ConfigError(f"mode={mode!r} must be 'upsert' or 'insert'.")
+            raise ConfigError(f"mode={shown(mode)} must be 'upsert' or 'insert'.")
         options = with_batch_rows(self.sync.write_options, batch_rows)
         if self.session.connection.is_lite:
             # Writes to a Milvus Lite database must take turns (see store.write_lock); a
@@ -549,6 +557,14 @@ class AsyncMilvusStore:
             include_vectors=include_vectors,
         )
         return await getattr(self, method)(*args, **kwargs)  # type: ignore[no-any-return]
+
+    async def filtered_hits(
+        self, *, k: int = 4, filter: FilterLike = None, include_vectors: bool = False
+    ) -> list[Hit]:
+        """Async twin of :meth:`MilvusStore.filtered_hits`."""
+        check_k(k)
+        rows = await self.query(filter, limit=k, include_vectors=include_vectors)
+        return filter_only_hits(rows)
 
     async def mmr_search(
         self,

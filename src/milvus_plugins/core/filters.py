@@ -46,7 +46,8 @@ from typing import Any, Literal
 
 from milvus_plugins.core.arguments import id_list
 from milvus_plugins.core.config import CollectionSpec
-from milvus_plugins.core.errors import FilterError
+from milvus_plugins.core.errors import FilterError, shown
+from milvus_plugins.core.records import DATE_HINT, is_date, plain_scalar
 from milvus_plugins.core.types import ScalarType
 
 __all__ = [
@@ -204,24 +205,34 @@ Filter = Compare | In | Like | Contains | Exists | Empty | And | Or | Not | Raw
 
 
 def _scalar(value: Any, where: str) -> Scalar:
-    if isinstance(value, (str, bool, int)):
+    value = plain_scalar(value)  # np.int64(3) -> 3: numpy's repr is no Milvus literal
+    if isinstance(value, bool):
         return value
+    if isinstance(value, int):
+        return int(value)  # an int subclass (IntEnum) prints as its name, not its value
+    if isinstance(value, str):
+        return value
+    if is_date(value):
+        raise FilterError(
+            f"{where}: {shown(value)} is a {type(value).__name__}; {DATE_HINT}. Compare "
+            "with the same form: gte('published', start.isoformat())."
+        )
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise FilterError(f"{where}: {value!r} cannot be compared; use a finite number.")
-        return value
+            raise FilterError(f"{where}: {shown(value)} cannot be compared; use a finite number.")
+        return float(value)
     raise FilterError(
-        f"{where}: value {value!r} of type {type(value).__name__} is not filterable; "
+        f"{where}: value {shown(value)} of type {type(value).__name__} is not filterable; "
         "use a string, number or bool (use exists() to test for presence)."
     )
 
 
 def _key(key: Any) -> str:
     if not isinstance(key, str) or not key:
-        raise FilterError(f"filter key {key!r} must be a non-empty string.")
+        raise FilterError(f"filter key {shown(key)} must be a non-empty string.")
     if key.startswith("$"):
         raise FilterError(
-            f"filter key {key!r} starts with '$': that is an operator, not a metadata key "
+            f"filter key {shown(key)} starts with '$': that is an operator, not a metadata key "
             "(metadata keys cannot start with '$'); write {'key': {'$op': value}}."
         )
     return key
@@ -229,7 +240,7 @@ def _key(key: Any) -> str:
 
 def eq(key: str, value: Scalar) -> Filter:
     """Match rows whose metadata ``key`` equals ``value``."""
-    return Compare(_key(key), "==", _scalar(value, f"eq({key!r})"))
+    return Compare(_key(key), "==", _scalar(value, f"eq({shown(key)})"))
 
 
 def ne(key: str, value: Scalar) -> Filter:
@@ -239,33 +250,33 @@ def ne(key: str, value: Scalar) -> Filter:
 
 def gt(key: str, value: Scalar) -> Filter:
     """Match rows whose ``key`` is greater than ``value``."""
-    return Compare(_key(key), ">", _scalar(value, f"gt({key!r})"))
+    return Compare(_key(key), ">", _scalar(value, f"gt({shown(key)})"))
 
 
 def gte(key: str, value: Scalar) -> Filter:
     """Match rows whose ``key`` is greater than or equal to ``value``."""
-    return Compare(_key(key), ">=", _scalar(value, f"gte({key!r})"))
+    return Compare(_key(key), ">=", _scalar(value, f"gte({shown(key)})"))
 
 
 def lt(key: str, value: Scalar) -> Filter:
     """Match rows whose ``key`` is less than ``value``."""
-    return Compare(_key(key), "<", _scalar(value, f"lt({key!r})"))
+    return Compare(_key(key), "<", _scalar(value, f"lt({shown(key)})"))
 
 
 def lte(key: str, value: Scalar) -> Filter:
     """Match rows whose ``key`` is less than or equal to ``value``."""
-    return Compare(_key(key), "<=", _scalar(value, f"lte({key!r})"))
+    return Compare(_key(key), "<=", _scalar(value, f"lte({shown(key)})"))
 
 
 def _values(values: Iterable[Any], where: str) -> tuple[Scalar, ...]:
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
-        raise FilterError(f"{where}: expected a list of values, got {values!r}.")
+        raise FilterError(f"{where}: expected a list of values, got {shown(values)}.")
     return tuple(_scalar(v, where) for v in values)
 
 
 def in_(key: str, values: Iterable[Scalar]) -> Filter:
     """Match rows whose ``key`` equals one of ``values`` (none, for an empty list)."""
-    return In(_key(key), _values(values, f"in_({key!r})"))
+    return In(_key(key), _values(values, f"in_({shown(key)})"))
 
 
 def nin(key: str, values: Iterable[Scalar]) -> Filter:
@@ -276,7 +287,7 @@ def nin(key: str, values: Iterable[Scalar]) -> Filter:
 def like(key: str, pattern: str) -> Filter:
     """Match rows whose string ``key`` matches the SQL-like ``pattern``."""
     if not isinstance(pattern, str):
-        raise FilterError(f"like({key!r}): pattern must be a string, got {pattern!r}.")
+        raise FilterError(f"like({shown(key)}): pattern must be a string, got {shown(pattern)}.")
     return Like(_key(key), pattern)
 
 
@@ -288,10 +299,11 @@ def text_contains(key: str, substring: str) -> Filter:
             escape on every backend (a silently wider match would be wrong).
     """
     if not isinstance(substring, str):
-        raise FilterError(f"text_contains({key!r}): value must be a string.")
+        raise FilterError(f"text_contains({shown(key)}): value must be a string.")
     if "%" in substring or "_" in substring:
         raise FilterError(
-            f"text_contains({key!r}, {substring!r}): '%' and '_' cannot be matched literally "
+            f"text_contains({shown(key)}, {shown(substring)}): '%' and '_' cannot be "
+            f"matched literally "
             "by Milvus 'like'; use eq() or remove them from the substring."
         )
     return Like(_key(key), f"%{substring}%")
@@ -299,17 +311,17 @@ def text_contains(key: str, substring: str) -> Filter:
 
 def contains(key: str, value: Scalar) -> Filter:
     """Match rows whose list-valued ``key`` contains ``value``."""
-    return Contains(_key(key), (_scalar(value, f"contains({key!r})"),), "one")
+    return Contains(_key(key), (_scalar(value, f"contains({shown(key)})"),), "one")
 
 
 def contains_any(key: str, values: Iterable[Scalar]) -> Filter:
     """Match rows whose list-valued ``key`` contains at least one of ``values``."""
-    return Contains(_key(key), _values(values, f"contains_any({key!r})"), "any")
+    return Contains(_key(key), _values(values, f"contains_any({shown(key)})"), "any")
 
 
 def contains_all(key: str, values: Iterable[Scalar]) -> Filter:
     """Match rows whose list-valued ``key`` contains every one of ``values``."""
-    return Contains(_key(key), _values(values, f"contains_all({key!r})"), "all")
+    return Contains(_key(key), _values(values, f"contains_all({shown(key)})"), "all")
 
 
 def exists(key: str) -> Filter:
@@ -466,7 +478,8 @@ class _Compiler:
                 # Only the string columns are filterable; anything else (the vector, a
                 # typo) would be an unknown column on the server or a wrong expression.
                 raise FilterError(
-                    f"filter on {key!r}: target={target!r} is not a filterable column; use "
+                    f"filter on {shown(key)}: target={shown(target)} is not a filterable "
+                    f"column; use "
                     "'metadata' (the default, for metadata keys), 'id', 'doc_id' or 'text'."
                 )
             return _Ref(getattr(names, target), True, ScalarType.VARCHAR)
@@ -479,7 +492,7 @@ class _Compiler:
     def _key_literal(self, key: str) -> str:
         if not self.dialect.json_key_brackets and "][" in key:
             raise FilterError(
-                f"filter key {key!r} contains '][', where this Milvus splits JSON paths "
+                f"filter key {shown(key)} contains '][', where this Milvus splits JSON paths "
                 "(it cannot address such a key); rename the metadata key."
             )
         if self.dialect.json_escaped_keys:
@@ -497,7 +510,7 @@ class _Compiler:
             if not node.expression.strip():
                 return self._const(not negate)
             if negate and not self.dialect.not_expr:
-                raise self._needs_not(f"not_(Raw({node.expression!r}))")
+                raise self._needs_not(f"not_(Raw({shown(node.expression)}))")
             return f"not ({node.expression})" if negate else f"({node.expression})"
         if isinstance(node, Exists):
             return self._exists(node, negate)
@@ -515,7 +528,7 @@ class _Compiler:
                 return self._complement(Compare(node.key, "==", node.value, node.target), ref)
             if not ref.column and not self.dialect.not_expr:
                 # `k != v` is also true for a missing key and for values of other kinds.
-                raise self._needs_not(f"ne({key!r}, ...) on a JSON key")
+                raise self._needs_not(f"ne({shown(key)}, ...) on a JSON key")
         leaf = self._leaf(node, ref)
         if not negate:
             return leaf
@@ -554,7 +567,7 @@ class _Compiler:
             if not node.values:
                 return self._const(True)
             return "(" + " and ".join(f"{ref.expr} != {_literal(v)}" for v in node.values) + ")"
-        raise self._needs_not(f"not_({type(node).__name__.lower()}({node.key!r}, ...))")
+        raise self._needs_not(f"not_({type(node).__name__.lower()}({shown(node.key)}, ...))")
 
     def _differs(self, ref: _Ref, value: Scalar) -> str:
         if isinstance(value, bool):
@@ -596,9 +609,9 @@ class _Compiler:
         form = {"one": "contains", "any": "contains_any", "all": "contains_all"}[node.mode]
         what = f"not {form}" if negated else f"{form} with an empty list"
         return FilterError(
-            f"{what} on {node.key!r} needs to tell lists from other JSON values, which this "
+            f"{what} on {shown(node.key)} needs to tell lists from other JSON values, which this "
             "Milvus cannot (it rejects the empty list literal '[]'; Milvus Lite accepts it). "
-            f"Declare {node.key!r} as an ARRAY metadata field, or avoid the negation."
+            f"Declare {shown(node.key)} as an ARRAY metadata field, or avoid the negation."
         )
 
     def _bool(self, node: And | Or, negate: bool) -> str:
@@ -618,10 +631,10 @@ class _Compiler:
             return f"({ref.expr} is null)" if negate else f"({ref.expr} is not null)"
         if not self.dialect.json_exists:
             raise FilterError(
-                f"exists({node.key!r}) needs 'exists' on JSON keys, which this Milvus lacks."
+                f"exists({shown(node.key)}) needs 'exists' on JSON keys, which this Milvus lacks."
             )
         if negate and not self.dialect.not_expr:
-            raise self._needs_not(f"not_(exists({node.key!r}))")
+            raise self._needs_not(f"not_(exists({shown(node.key)}))")
         return f"(not {_exists(ref.expr)})" if negate else _exists(ref.expr)
 
     def _empty(self, node: Empty, negate: bool) -> str:
@@ -647,10 +660,10 @@ class _Compiler:
             or not self.dialect.not_expr
         ):
             raise FilterError(
-                f"is_empty({node.key!r}) on a JSON key needs 'exists' and the empty-list test "
+                f"is_empty({shown(node.key)}) on a JSON key needs 'exists' and the empty-list test "
                 "(json_contains_all(k, [])), which this Milvus lacks (Milvus Lite has both); "
-                f"declare {node.key!r} as a VARCHAR or ARRAY metadata field, or use "
-                f"not_(exists({node.key!r}))."
+                f"declare {shown(node.key)} as a VARCHAR or ARRAY metadata field, or use "
+                f"not_(exists({shown(node.key)}))."
             )
         # `json_contains_all(k, [])` is true exactly for lists, and `exists k[0]` for
         # non-empty ones: together they say "k is an empty list".
@@ -663,7 +676,9 @@ class _Compiler:
     def _negated(self, node: Compare | In | Like | Contains, leaf: str, ref: _Ref) -> str:
         if not self.dialect.not_expr:
             if not ref.column:
-                raise self._needs_not(f"not_({type(node).__name__.lower()}({node.key!r}, ...))")
+                raise self._needs_not(
+                    f"not_({type(node).__name__.lower()}({shown(node.key)}, ...))"
+                )
             complement = self._column_complement(node, ref)
             if self.dialect.nullable and ref.expr not in self.spec.fields.all():
                 return f"({ref.expr} is null or {complement})"
@@ -690,10 +705,10 @@ class _Compiler:
             return "(" + " or ".join(f"{ref.expr} == {_literal(v)}" for v in node.values) + ")"
         if isinstance(node, Like):
             if ref.declared_type not in (None, ScalarType.VARCHAR):
-                raise FilterError(f"like({node.key!r}) needs a string field.")
+                raise FilterError(f"like({shown(node.key)}) needs a string field.")
             if not self.dialect.like_infix and not _is_prefix_pattern(node.pattern):
                 raise FilterError(
-                    f"like({node.key!r}, {node.pattern!r}): this Milvus matches prefix "
+                    f"like({shown(node.key)}, {shown(node.pattern)}): this Milvus matches prefix "
                     "patterns only ('abc%', where '_' and '\\' are not wildcards); other "
                     "patterns need Milvus >= 2.4 or Milvus Lite."
                 )
@@ -705,7 +720,8 @@ class _Compiler:
     def _contains(self, node: Contains, ref: _Ref) -> str:
         if ref.column and ref.declared_type is not ScalarType.ARRAY:
             raise FilterError(
-                f"contains on {node.key!r}: the declared field is {ref.declared_type}, not ARRAY."
+                f"contains on {shown(node.key)}: the declared field is "
+                f"{ref.declared_type}, not ARRAY."
             )
         if not node.values and not self.dialect.empty_lists:
             # `[]` does not parse here: a declared ARRAY column always holds a list, and
@@ -734,7 +750,8 @@ class _Compiler:
         }[kind]
         if not ok:
             raise FilterError(
-                f"filter on {key!r}: {value!r} does not fit the declared type {kind.value}; "
+                f"filter on {shown(key)}: {shown(value)} does not fit the declared type "
+                f"{kind.value}; "
                 f"compare it with {_TYPE_HINTS[kind]}."
             )
 
@@ -757,7 +774,7 @@ def compile_filter(
     if isinstance(node, str):
         node = Raw(node)
     if not isinstance(node, (Compare, In, Like, Contains, Exists, Empty, And, Or, Not, Raw)):
-        raise FilterError(f"filter {node!r} is not a filter tree, a string or None.")
+        raise FilterError(f"filter {shown(node)} is not a filter tree, a string or None.")
     return _Compiler(spec, dialect or Dialect()).compile(node)
 
 
@@ -913,4 +930,6 @@ def ensure_filter(value: Filter | str | None) -> Filter | str | None:
         return value
     if isinstance(value, (Compare, In, Like, Contains, Exists, Empty, And, Or, Not, Raw)):
         return value
-    raise FilterError(f"filter must be a core filter, an expression string or None; got {value!r}.")
+    raise FilterError(
+        f"filter must be a core filter, an expression string or None; got {shown(value)}."
+    )

@@ -23,7 +23,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from milvus_plugins.core.errors import ConfigError, MilvusConnectionError
+from milvus_plugins.core.errors import ConfigError, MilvusConnectionError, shown
 
 __all__ = ["LiteLease", "acquire", "lease_count"]
 
@@ -99,7 +99,7 @@ def acquire(path: str) -> LiteLease:
     parent = os.path.dirname(path)
     if not os.path.isdir(parent):
         raise ConfigError(
-            f"uri={path!r}: the directory {parent!r} does not exist; create it first "
+            f"uri={shown(path)}: the directory {shown(parent)} does not exist; create it first "
             "(Milvus Lite creates the database, not the directories above it)."
         )
     while True:
@@ -155,7 +155,7 @@ def _start(path: str) -> str:
         from milvus_lite.server_manager import server_manager_instance
     except ImportError as exc:  # pragma: no cover - milvus-lite is a dependency
         raise ConfigError(
-            f"uri={path!r} names a Milvus Lite database, which needs the milvus-lite "
+            f"uri={shown(path)} names a Milvus Lite database, which needs the milvus-lite "
             "package: pip install milvus-lite."
         ) from exc
     uri = server_manager_instance.start_and_get_uri(path)
@@ -164,14 +164,14 @@ def _start(path: str) -> str:
     holder = _lock_holder(path)
     if holder is None:
         raise MilvusConnectionError(
-            f"Milvus Lite could not open the database {path!r} (its log says why); check "
+            f"Milvus Lite could not open the database {shown(path)} (its log says why); check "
             "that the path is a Milvus Lite database directory you can write to."
         )
     who = "this process (a client not made by milvus-plugins)"
     if holder != os.getpid():
         who = f"another process (pid {holder})" if holder > 0 else "another process"
     raise MilvusConnectionError(
-        f"the Milvus Lite database {path!r} is in use by {who}: Milvus Lite lets only one "
+        f"the Milvus Lite database {shown(path)} is in use by {who}: Milvus Lite lets only one "
         "process open a database at a time. Close it there (stop that program, notebook "
         "kernel or CLI command, or close() its stores), or use another path."
     )

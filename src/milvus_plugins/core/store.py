@@ -34,6 +34,7 @@ from milvus_plugins.core.errors import (
     MilvusOperationError,
     MilvusPluginsError,
     WriteError,
+    shown,
     translate,
 )
 from milvus_plugins.core.filters import (
@@ -67,10 +68,18 @@ from milvus_plugins.core.requests import (
     build_hybrid_search,
     build_sparse_search,
     check_k,
+    is_filter_only,
     output_fields,
     require_sparse_field,
 )
-from milvus_plugins.core.results import Hit, order_like, parse_fused, parse_hits, parse_rows
+from milvus_plugins.core.results import (
+    Hit,
+    filter_only_hits,
+    order_like,
+    parse_fused,
+    parse_hits,
+    parse_rows,
+)
 from milvus_plugins.core.retry import RetryPolicy, call_with_retry
 from milvus_plugins.core.schema import (
     build_index_params,
@@ -127,7 +136,7 @@ class HybridOptions:
 
     def __post_init__(self) -> None:
         if self.fusion not in ("auto", "server", "client"):
-            raise ConfigError(f"fusion={self.fusion!r} must be 'auto', 'server' or 'client'.")
+            raise ConfigError(f"fusion={shown(self.fusion)} must be 'auto', 'server' or 'client'.")
         if self.fusion == "server":
             require_server_fusion(self.ranker)
         if self.fetch_k is not None:
@@ -189,7 +198,7 @@ def deletion_filter(ids: Sequence[str] | None, filter: FilterLike) -> Filter | N
     tree = parts[0] if len(parts) == 1 else and_(*parts)
     if is_match_all(tree):
         raise InvalidInputError(
-            f"delete filter={filter!r} matches every row (an empty filter or expression, an "
+            f"delete filter={shown(filter)} matches every row (an empty filter or expression, an "
             "empty and_() / MetadataFilters nesting, or not_ of an empty or_()); a delete "
             "never empties the collection by accident: use clear() to delete every row."
         )
@@ -313,7 +322,7 @@ class BatchRun:
             # Re-running cannot complete anything in a collection that is gone; the
             # store has forgotten it, so the next write recreates it from the spec.
             raise CollectionNotFoundError(
-                f"writing to {self.name!r} failed: {exc} The store has forgotten the "
+                f"writing to {shown(self.name)} failed: {exc} The store has forgotten the "
                 "collection: the next write recreates it, so re-running the same upsert "
                 f"writes all {len(self.ids)} rows ({self.written} had been written to the "
                 "collection that is gone)."
@@ -321,13 +330,14 @@ class BatchRun:
         if isinstance(exc, MilvusPluginsError) and not isinstance(exc, WriteError):
             if self.flushing:
                 raise WriteError(
-                    f"flushing {self.name!r} after writing every batch failed: {exc}; the rows "
+                    f"flushing {shown(self.name)} after writing every batch failed: "
+                    f"{exc}; the rows "
                     "may not have been persisted",
                     written_ids=[],
                     failed_ids=self.ids,
                 ) from exc
             raise WriteError(
-                f"writing to {self.name!r} failed: {exc}",
+                f"writing to {shown(self.name)} failed: {exc}",
                 written_ids=self.ids[: self.written],
                 failed_ids=self.ids[self.written :],
             ) from exc
@@ -376,7 +386,7 @@ class MilvusStore:
         try:
             mode = OpenMode(open_mode)
         except ValueError:
-            raise ConfigError(f"open_mode={open_mode!r} must be 'check' or 'adopt'.") from None
+            raise ConfigError(f"open_mode={shown(open_mode)} must be 'check' or 'adopt'.") from None
         self.session = session or Session(
             spec=spec,
             connection=connection or ConnectionConfig.from_env(),
@@ -565,7 +575,7 @@ class MilvusStore:
     def _require(self) -> None:
         if not self.ensure_collection():
             raise CollectionNotFoundError(
-                f"collection {self.spec.name!r} does not exist yet; add records first "
+                f"collection {shown(self.spec.name)} does not exist yet; add records first "
                 "(its dimension is taken from the first vectors) or pass dim=."
             )
 
@@ -730,7 +740,7 @@ class MilvusStore:
                 during the write; the next write recreates it.
         """
         if mode not in ("upsert", "insert"):
-            raise ConfigError(f"mode={mode!r} must be 'upsert' or 'insert'.")
+            raise ConfigError(f"mode={shown(mode)} must be 'upsert' or 'insert'.")
         options = with_batch_rows(self.write_options, batch_rows)
         records, dim = self.prepare_records(records)
         if not records:
@@ -1100,9 +1110,13 @@ class MilvusStore:
     ) -> list[Hit]:
         """Search in one retrieval mode: ``dense`` (vector), ``sparse`` (text) or ``hybrid``.
 
+        With neither a ``vector`` nor a ``text`` (``None``, ``""`` or blank) there is
+        nothing to rank by, in any mode: the call returns up to ``k`` rows matching
+        ``filter`` (see :meth:`filtered_hits`), not a ranking against a placeholder.
+
         Raises:
             InvalidInputError: the mode's inputs are missing (a vector for dense and
-                hybrid, a text for sparse and hybrid).
+                hybrid, a text for sparse and hybrid) while the other one is given.
         """
         method, args, kwargs = plan_retrieval(
             mode,
@@ -1116,6 +1130,21 @@ class MilvusStore:
             include_vectors=include_vectors,
         )
         return getattr(self, method)(*args, **kwargs)  # type: ignore[no-any-return]
+
+    def filtered_hits(
+        self, *, k: int = 4, filter: FilterLike = None, include_vectors: bool = False
+    ) -> list[Hit]:
+        """Return up to ``k`` rows matching ``filter`` as hits: a filter-only retrieval.
+
+        A ``query`` with ``limit=k``, no vector search: the rows come back in the
+        engine's order, each with score 1.0 and distance ``nan``
+        (:func:`~milvus_plugins.core.results.filter_only_hits`).
+
+        Raises:
+            InvalidInputError: ``k`` is not a positive integer (at most 16,384).
+        """
+        check_k(k)
+        return filter_only_hits(self.query(filter, limit=k, include_vectors=include_vectors))
 
     def mmr_search(
         self,
@@ -1153,14 +1182,17 @@ def plan_retrieval(
 ) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
     """Turn a retrieval mode into one store method call: ``(name, args, kwargs)``.
 
-    Shared by the sync and async stores, whose ``retrieve`` only runs the plan.
+    Shared by the sync and async stores, whose ``retrieve`` only runs the plan. No
+    vector and no text, in any mode, plans a filter-only ``filtered_hits``.
 
     Raises:
         InvalidInputError: the mode's inputs are missing.
     """
     chosen = RetrievalMode.parse(mode, field="retrieval_mode")
-    need_retrieval_inputs(chosen, vector, text)
     common: dict[str, Any] = {"k": k, "filter": filter, "include_vectors": include_vectors}
+    if is_filter_only(vector, text):
+        return "filtered_hits", (), common
+    need_retrieval_inputs(chosen, vector, text)
     if chosen is RetrievalMode.SPARSE:
         return "sparse_search", (text or "",), common
     dense = {**common, "search_params": search_params}
@@ -1173,7 +1205,7 @@ def plan_retrieval(
 def check_offset(offset: int, limit: int | None) -> None:
     """Raise :class:`InvalidInputError` for a bad ``offset`` (or ``offset + limit``)."""
     if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-        raise InvalidInputError(f"offset={offset!r} must be a non-negative integer.")
+        raise InvalidInputError(f"offset={shown(offset)} must be a non-negative integer.")
     if limit is not None and isinstance(limit, int) and offset + limit > _QUERY_WINDOW:
         raise InvalidInputError(
             f"offset + limit = {offset + limit} exceeds Milvus' limit of {_QUERY_WINDOW}; "
@@ -1186,9 +1218,9 @@ def need_retrieval_inputs(
 ) -> None:
     """Raise :class:`InvalidInputError` when ``mode`` lacks its vector or text."""
     if mode in (RetrievalMode.DENSE, RetrievalMode.HYBRID) and vector is None:
-        raise InvalidInputError(f"retrieval mode {mode.value!r} needs a query vector.")
+        raise InvalidInputError(f"retrieval mode {shown(mode.value)} needs a query vector.")
     if mode in (RetrievalMode.SPARSE, RetrievalMode.HYBRID) and not (text or "").strip():
-        raise InvalidInputError(f"retrieval mode {mode.value!r} needs a non-empty query text.")
+        raise InvalidInputError(f"retrieval mode {shown(mode.value)} needs a non-empty query text.")
 
 
 def sparse_metric(spec: CollectionSpec) -> MetricType:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from milvus_plugins.core.errors import shown
 from milvus_plugins.core.ranking import RRF, Weighted
 from milvus_plugins.core.sparse import BM25Encoder
 from milvus_plugins.core.types import RetrievalMode
@@ -37,4 +38,4 @@ def __getattr__(name: str) -> Any:
         from milvus_plugins.langchain.embeddings import MiniLMEmbeddings
 
         return MiniLMEmbeddings
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    raise AttributeError(f"module {shown(__name__)} has no attribute {shown(name)}")

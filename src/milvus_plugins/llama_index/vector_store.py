@@ -41,11 +41,12 @@ from milvus_plugins.core.config import (
     MetadataField,
     TextAnalyzer,
 )
-from milvus_plugins.core.errors import ConfigError, InvalidInputError
+from milvus_plugins.core.errors import ConfigError, InvalidInputError, shown
 from milvus_plugins.core.filters import Filter, and_, doc_id_in, id_in
 from milvus_plugins.core.indexes import IndexConfig
 from milvus_plugins.core.ranking import RRF, Ranker, Weighted
 from milvus_plugins.core.records import Record
+from milvus_plugins.core.requests import is_filter_only
 from milvus_plugins.core.results import Hit
 from milvus_plugins.core.retry import RetryPolicy
 from milvus_plugins.core.sparse import SparseEncoder
@@ -68,6 +69,12 @@ DEFAULT_COLLECTION = "llamacollection"
 DEFAULT_MMR_PREFETCH_FACTOR = 4.0
 _QUERY_KWARGS = frozenset({"mmr_threshold", "mmr_prefetch_k", "mmr_prefetch_factor"})
 _SPARSE_MODES = (VectorStoreQueryMode.SPARSE, VectorStoreQueryMode.TEXT_SEARCH)
+_FILTER_ONLY_MODES = (
+    VectorStoreQueryMode.DEFAULT,
+    VectorStoreQueryMode.MMR,
+    VectorStoreQueryMode.HYBRID,
+    *_SPARSE_MODES,
+)
 
 
 # -- pure translation ---------------------------------------------------------------------
@@ -141,7 +148,7 @@ def hybrid_ranker(configured: Ranker | None, alpha: float | None) -> Ranker:
         return configured or RRF()
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1:
         raise InvalidInputError(
-            f"alpha={alpha!r} must be in [0, 1] (1: vector search only, 0: keyword only)."
+            f"alpha={shown(alpha)} must be in [0, 1] (1: vector search only, 0: keyword only)."
         )
     normalize = configured.normalize if isinstance(configured, Weighted) else True
     return Weighted(float(alpha), 1.0 - float(alpha), normalize=normalize)
@@ -166,7 +173,7 @@ def _mmr_options(query: VectorStoreQuery, kwargs: Mapping[str, Any]) -> tuple[fl
 def _need_vector(query: VectorStoreQuery, mode: VectorStoreQueryMode) -> list[float]:
     if query.query_embedding is None:
         raise InvalidInputError(
-            f"query mode {mode.value!r} needs query_embedding; embed the query first."
+            f"query mode {shown(mode.value)} needs query_embedding; embed the query first."
         )
     return list(query.query_embedding)
 
@@ -174,9 +181,21 @@ def _need_vector(query: VectorStoreQuery, mode: VectorStoreQueryMode) -> list[fl
 def _need_text(query: VectorStoreQuery, mode: VectorStoreQueryMode) -> str:
     if not (query.query_str or "").strip():
         raise InvalidInputError(
-            f"query mode {mode.value!r} needs a non-empty query_str for keyword search."
+            f"query mode {shown(mode.value)} needs a non-empty query_str for keyword search."
         )
     return str(query.query_str)
+
+
+def _no_query(query: VectorStoreQuery) -> bool:
+    """No query text, and no embedding or an all-zero one: nothing to rank by.
+
+    ``VectorIndexAutoRetriever`` marks a filter-only question ("papers from 2023") with
+    ``query_str=""`` and its ``default_empty_query_vector``, a zero vector; ranking by it
+    would be meaningless (and COSINE cannot rank it at all).
+    """
+    embedding = query.query_embedding
+    no_vector = embedding is None or not any(embedding)
+    return no_vector and is_filter_only(None, query.query_str)
 
 
 def plan_query(
@@ -208,10 +227,15 @@ def plan_query(
     }
     if mode in (*_SPARSE_MODES, VectorStoreQueryMode.HYBRID) and not has_sparse:
         raise ConfigError(
-            f"query mode {mode.value!r} needs keyword (sparse) search, but this collection "
+            f"query mode {shown(mode.value)} needs keyword (sparse) search, but this collection "
             "has no sparse field; create the store with enable_sparse=True (server-side "
             "BM25) or sparse=<a SparseEncoder>."
         )
+    if mode in _FILTER_ONLY_MODES and _no_query(query):
+        k = (query.hybrid_top_k if mode is VectorStoreQueryMode.HYBRID else None) or (
+            query.similarity_top_k
+        )
+        return SearchPlan("filtered_hits", {"k": k, **common})
     if mode is VectorStoreQueryMode.DEFAULT:
         return SearchPlan(
             "search", {"vector": _need_vector(query, mode), "k": query.similarity_top_k, **common}
@@ -246,7 +270,7 @@ def plan_query(
             },
         )
     raise InvalidInputError(
-        f"query mode {mode.value!r} is not supported by MilvusVectorStore; use default, "
+        f"query mode {shown(mode.value)} is not supported by MilvusVectorStore; use default, "
         "mmr, sparse, text_search or hybrid."
     )
 
@@ -265,7 +289,7 @@ def _ref_doc_filter(ref_doc_id: Any) -> Filter:
     # row in a shared collection), and None would be looked up as the text "None".
     if not isinstance(ref_doc_id, str) or not ref_doc_id:
         raise InvalidInputError(
-            f"ref_doc_id={ref_doc_id!r} must be a non-empty string (the id of the source "
+            f"ref_doc_id={shown(ref_doc_id)} must be a non-empty string (the id of the source "
             "document whose nodes to delete); use delete_nodes() for nodes by id or filter."
         )
     return doc_id_in([ref_doc_id])
@@ -285,7 +309,7 @@ def _sparse_settings(
         return (SparseMode.BM25 if enable_sparse else SparseMode.NONE), None
     if enable_sparse is False:
         raise ConfigError(
-            f"enable_sparse=False contradicts sparse={sparse!r}; drop one of the two."
+            f"enable_sparse=False contradicts sparse={shown(sparse)}; drop one of the two."
         )
     if isinstance(sparse, str):
         mode = SparseMode.parse(sparse, field="sparse")
@@ -295,7 +319,7 @@ def _sparse_settings(
     if isinstance(sparse, SparseEncoder):
         return SparseMode.CLIENT, sparse
     raise ConfigError(
-        f"sparse={sparse!r} must be 'bm25' (server-side BM25) or a SparseEncoder "
+        f"sparse={shown(sparse)} must be 'bm25' (server-side BM25) or a SparseEncoder "
         "(e.g. BM25Encoder().fit(corpus))."
     )
 
@@ -392,7 +416,7 @@ class MilvusVectorStore(BasePydanticVectorStore):
         client_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
         if ranker is not None and not isinstance(ranker, (RRF, Weighted)):
-            raise ConfigError(f"ranker={ranker!r} must be RRF(k) or Weighted(dense, sparse).")
+            raise ConfigError(f"ranker={shown(ranker)} must be RRF(k) or Weighted(dense, sparse).")
         sparse_mode, encoder = _sparse_settings(enable_sparse, sparse)
         spec = CollectionSpec(
             name=collection_name,
@@ -675,6 +699,13 @@ class MilvusVectorStore(BasePydanticVectorStore):
         and ``node_ids``. Similarities are relevance scores in [0, 1] on one scale in
         every mode (see :mod:`milvus_plugins.core.ranking`; dense: ``max(0, cosine)``,
         keyword: BM25 scaled per query, hybrid: the legs' weighted mean).
+
+        A query with no ``query_str`` and no (or an all-zero) ``query_embedding`` is
+        filter-only: it returns up to that many nodes matching the filters through a
+        Milvus ``query``, unranked, each with similarity 1.0 (every node satisfies the
+        whole query). ``VectorIndexAutoRetriever`` asks such queries for questions that
+        are only filters; give it ``default_empty_query_vector=[0.0] * dim`` so that it
+        sends a zero vector instead of embedding the empty string.
         """
         plan = self._plan(query, kwargs)
         hits: list[Hit] = getattr(self._store, plan.method)(**plan.kwargs)
