@@ -36,7 +36,7 @@ from milvus_plugins.core import (
 )
 from milvus_plugins.core.dict_filters import filter_from_dict
 from milvus_plugins.core.errors import shown
-from milvus_plugins.core.filters import Filter, and_, doc_id_in, id_in, not_
+from milvus_plugins.core.filters import Filter, In, and_, doc_id_in, id_in, not_
 
 __all__ = ["main"]
 
@@ -276,7 +276,9 @@ def _read_texts(root: Path, files: list[Path]) -> tuple[dict[str, str], list[str
 
 def _prune(store: MilvusStore, sources: list[str], out: TextIO) -> None:
     """Delete chunks of files that are no longer there (rows of other writers stay)."""
-    gone: Filter = not_(doc_id_in([*sources, ""]))
+    # doc_id "" marks rows without a source file (e.g. written through LangChain): they
+    # stay. doc_id_in() refuses "" (as an id it is a mistake), so the node is built here.
+    gone: Filter = not_(In("doc_id", (*sources, ""), target="doc_id"))
     stale = sorted({r.doc_id for r in store.query(gone)})
     if stale:
         store.delete(filter=gone)

@@ -11,8 +11,10 @@ Here every start goes through one lock per absolute path and is counted: each cl
 holds a :class:`LiteLease`, created by :func:`acquire`, and points at the server's
 local gRPC address instead of the ``.db`` path. When the last lease on a path is
 released the server is stopped, which frees its threads, its sockets and the lock on
-the database. (A server started outside this package on the same path, by a bare
-``MilvusClient("x.db")``, is the same server and is stopped with it.)
+the database. A server that was already running when the first lease was taken (started
+by a bare ``MilvusClient("x.db")`` of the application) is shared but never stopped here:
+its client still needs it. (A bare client created *after* our first lease shares our
+server and loses it when our last lease is released.)
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class _Server:
     uri: str
     leases: int = 0
     generation: int = 0
+    owned: bool = True  # started by acquire(), so stopped by the last release
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -109,6 +112,7 @@ def acquire(path: str) -> LiteLease:
                 if _SERVERS.get(path) is not entry:
                     continue  # released and removed while we waited: start afresh
             if entry.leases == 0:
+                entry.owned = not _running(path)
                 entry.uri = _start(path)
                 entry.generation = next(_STARTS)
             entry.leases += 1
@@ -126,7 +130,15 @@ def _release(path: str) -> None:
             return
         with _GUARD:
             _SERVERS.pop(path, None)
-        _stop(path)
+        if entry.owned:
+            _stop(path)
+
+
+def _running(path: str) -> bool:
+    """Whether pymilvus already runs a Lite server for ``path`` (started outside here)."""
+    from milvus_lite.server_manager import server_manager_instance
+
+    return path in getattr(server_manager_instance, "_servers", {})
 
 
 def _stop(path: str) -> None:
