@@ -35,7 +35,8 @@ from milvus_plugins.core import (
     content_id,
 )
 from milvus_plugins.core.dict_filters import filter_from_dict
-from milvus_plugins.core.filters import Filter, and_, doc_id_in, id_in, not_
+from milvus_plugins.core.errors import shown
+from milvus_plugins.core.filters import Filter, In, and_, doc_id_in, id_in, not_
 
 __all__ = ["main"]
 
@@ -110,7 +111,7 @@ def check_uri(uri: str) -> None:
     Raises:
         CliError: with exit code 2, naming the URI and the accepted forms.
     """
-    where = f"the URI {uri!r} (--uri or $MILVUS_URI)"
+    where = f"the URI {shown(uri)} (--uri or $MILVUS_URI)"
     forms = "use a Milvus Lite file ending in .db, or http(s)://host:port"
     parts = urlsplit(uri)
     if parts.scheme in _URI_SCHEMES:
@@ -126,7 +127,7 @@ def check_uri(uri: str) -> None:
     parent = Path(uri).expanduser().parent
     if not parent.is_dir():
         raise CliError(
-            f"{where}: directory {str(parent)!r} does not exist; create it first.", EXIT_USAGE
+            f"{where}: directory {shown(str(parent))} does not exist; create it first.", EXIT_USAGE
         )
 
 
@@ -140,7 +141,7 @@ def _open(args: argparse.Namespace, name: str) -> MilvusStore:
     store = MilvusStore(CollectionSpec(name=name), connection=_connection(args), open_mode="adopt")
     if not store.exists():
         raise CliError(
-            f"collection {name!r} does not exist (see 'milvus-plugins info').", EXIT_NOT_FOUND
+            f"collection {shown(name)} does not exist (see 'milvus-plugins info').", EXIT_NOT_FOUND
         )
     return store
 
@@ -174,7 +175,7 @@ def load_embedder(choice: str) -> Embedder:
     module_name, _, attribute = choice.partition(":")
     if not module_name or not attribute:
         raise CliError(
-            f"--embedding {choice!r} must be 'minilm' or 'package.module:factory'.", EXIT_USAGE
+            f"--embedding {shown(choice)} must be 'minilm' or 'package.module:factory'.", EXIT_USAGE
         )
     # As for other CLIs that load user code: modules in the working directory count.
     if os.getcwd() not in sys.path:
@@ -182,14 +183,14 @@ def load_embedder(choice: str) -> Embedder:
     try:
         factory = getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError) as exc:
-        raise CliError(f"--embedding {choice!r}: cannot load it ({exc}).", EXIT_USAGE) from exc
+        raise CliError(f"--embedding {shown(choice)}: cannot load it ({exc}).", EXIT_USAGE) from exc
     model = factory() if callable(factory) else factory
     if hasattr(model, "embed_documents"):
         return Embedder(choice, lambda texts: _floats(model.embed_documents(texts)))
     if hasattr(model, "embed"):
         return Embedder(choice, lambda texts: _floats(model.embed(texts)))
     raise CliError(
-        f"--embedding {choice!r} returned {type(model).__name__}, which has neither "
+        f"--embedding {shown(choice)} returned {type(model).__name__}, which has neither "
         "embed_documents(texts) nor embed(texts).",
         EXIT_USAGE,
     )
@@ -199,7 +200,7 @@ def _check_dim(store: MilvusStore, embedder: Embedder, got: int) -> None:
     expected = store.spec.dim
     if expected is not None and expected != got:
         raise CliError(
-            f"collection {store.spec.name!r} holds {expected}-d vectors but --embedding "
+            f"collection {shown(store.spec.name)} holds {expected}-d vectors but --embedding "
             f"{embedder.name} makes {got}-d ones; search with the model the collection was "
             "filled with (--embedding package.module:factory), or use --mode sparse.",
             EXIT_USAGE,
@@ -275,7 +276,9 @@ def _read_texts(root: Path, files: list[Path]) -> tuple[dict[str, str], list[str
 
 def _prune(store: MilvusStore, sources: list[str], out: TextIO) -> None:
     """Delete chunks of files that are no longer there (rows of other writers stay)."""
-    gone: Filter = not_(doc_id_in([*sources, ""]))
+    # doc_id "" marks rows without a source file (e.g. written through LangChain): they
+    # stay. doc_id_in() refuses "" (as an id it is a mistake), so the node is built here.
+    gone: Filter = not_(In("doc_id", (*sources, ""), target="doc_id"))
     stale = sorted({r.doc_id for r in store.query(gone)})
     if stale:
         store.delete(filter=gone)
@@ -358,7 +361,7 @@ def _search_mode(store: MilvusStore, requested: str | None) -> str:
         if has_sparse:
             return "hybrid"
         print(
-            f"note: collection {store.spec.name!r} has no keyword (BM25) field; searching "
+            f"note: collection {shown(store.spec.name)} has no keyword (BM25) field; searching "
             "dense only (pass --mode dense to silence this note).",
             file=sys.stderr,
         )
@@ -366,7 +369,7 @@ def _search_mode(store: MilvusStore, requested: str | None) -> str:
     if requested != "dense" and not has_sparse:
         raise CliError(
             f"--mode {requested} needs a keyword (BM25) field, but collection "
-            f"{store.spec.name!r} has none (it was created dense-only); use --mode dense, "
+            f"{shown(store.spec.name)} has none (it was created dense-only); use --mode dense, "
             "or rebuild it with 'milvus-plugins ingest --drop'.",
             EXIT_USAGE,
         )

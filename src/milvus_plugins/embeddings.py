@@ -38,6 +38,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from milvus_plugins.core.errors import shown
+
 __all__ = [
     "EMBEDDING_DIM",
     "INSTALL_HINT",
@@ -103,7 +105,7 @@ def _import(module: str) -> Any:
         return importlib.import_module(module)
     except ImportError as exc:
         raise EmbeddingModelUnavailable(
-            f"the embedding model needs the package {module!r}, which cannot be imported "
+            f"the embedding model needs the package {shown(module)}, which cannot be imported "
             f"({exc}); {INSTALL_HINT}"
         ) from exc
 
@@ -123,7 +125,7 @@ def _default_tokenizer_path() -> Path:
     spec = importlib.util.find_spec(_TOKENIZER_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise EmbeddingModelUnavailable(
-            f"the tokenizer of {MODEL_NAME} ships in the package {_TOKENIZER_PACKAGE!r}, "
+            f"the tokenizer of {MODEL_NAME} ships in the package {shown(_TOKENIZER_PACKAGE)}, "
             f"which is not installed; {INSTALL_HINT}"
         )
     return Path(next(iter(spec.submodule_search_locations))).joinpath(*_TOKENIZER_RELPATH)

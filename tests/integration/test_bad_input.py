@@ -247,6 +247,14 @@ WRITES: list[BadInput] = [
         ("metadata", "not JSON-serialisable", "use str, int, float, bool"),
         lambda e: e.core_fresh.upsert([_record(metadata={"tags": {"a", "b"}})]),
         lambda e: e.lc_fresh.add_texts(["t"], [{"tags": {"a", "b"}}]),
+        lambda e: e.li_fresh.add([_node(metadata={"tags": {"a", "b"}})]),
+    ),
+    BadInput(
+        "metadata date",
+        InvalidInputError,
+        ("metadata['when']", "is a date", ".isoformat()"),
+        lambda e: e.core_fresh.upsert([_record(metadata={"when": datetime.date(2024, 1, 1)})]),
+        lambda e: e.lc_fresh.add_texts(["t"], [{"when": datetime.datetime(2024, 1, 1)}]),
         lambda e: e.li_fresh.add([_node(metadata={"when": datetime.date(2024, 1, 1)})]),
     ),
     BadInput(

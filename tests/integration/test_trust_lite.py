@@ -344,3 +344,21 @@ def test_a_relative_lite_path_is_fixed_at_construction(
     assert (tmp_path / "here" / "rel.db").is_dir()
     assert not (tmp_path / "elsewhere" / "rel.db").exists()
     assert config.uri == str(tmp_path / "here" / "rel.db")
+
+
+def test_closing_our_store_leaves_the_applications_own_lite_client_working(
+    tmp_path: Path,
+) -> None:
+    """A Lite server the application started first (a bare pymilvus client) is not stopped."""
+    from pymilvus import MilvusClient
+
+    uri = str(tmp_path / "shared.db")
+    raw = MilvusClient(uri=uri)
+    raw.create_collection("raw_rows", dimension=4)
+    raw.insert("raw_rows", [{"id": 1, "vector": [0.1, 0.2, 0.3, 0.4]}])
+    store = LangChainStore(DeterministicFakeEmbedding(size=8), uri=uri, collection_name="ours")
+    store.add_texts(["one"], ids=["a"])
+    store.close()
+    assert lease_count(uri) == 0
+    assert raw.query("raw_rows", filter="id == 1", output_fields=["id"])[0]["id"] == 1
+    raw.close()

@@ -1,20 +1,25 @@
 """Self-query translation and metadata description, checked on Milvus Lite.
 
-``langchain-classic`` (home of ``SelfQueryRetriever`` and ``AttributeInfo``) is not
-installed here, so the translator is tested the way the retriever uses it: a
-``StructuredQuery`` (what the LLM's output parses into) is translated and the resulting
-``filter=`` is searched on a real collection; the rows found are compared with a
-pure-Python evaluation of the same structured query over the corpus.
+The translator is tested the way the retriever uses it: a ``StructuredQuery`` (what the
+LLM's output parses into) is translated and the resulting ``filter=`` is searched on a
+real collection; the rows found are compared with a pure-Python evaluation of the same
+structured query over the corpus. Then ``langchain-classic``'s own ``SelfQueryRetriever``
+runs end to end: a scripted LLM answers with the query constructor's JSON, parsed by
+LangChain's grammar, translated by :class:`MilvusTranslator`, with the
+``metadata_field_info`` from :func:`describe_metadata`.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import json
 from typing import Any
 
 import pytest
+from langchain_classic.chains.query_constructor.schema import AttributeInfo
+from langchain_classic.retrievers.self_query.base import SelfQueryRetriever
 from langchain_core.documents import Document
 from langchain_core.embeddings import DeterministicFakeEmbedding
+from langchain_core.language_models.fake import FakeListLLM
 from langchain_core.structured_query import (
     Comparator,
     Comparison,
@@ -27,6 +32,7 @@ from langchain_core.structured_query import (
 from milvus_plugins.core.describe import describe_fields, describe_sample
 from milvus_plugins.core.errors import ConfigError, FilterError
 from milvus_plugins.langchain import MilvusTranslator, MilvusVectorStore, describe_metadata
+from milvus_plugins.langchain import self_query as self_query_module
 
 BOOKS: list[dict[str, Any]] = [
     {"id": "1", "genre": "drama", "year": 1999, "rating": 8.1, "tags": ["classic", "war"]},
@@ -52,11 +58,21 @@ def _doc(book: dict[str, Any]) -> Document:
     return Document(id=book["id"], page_content=TITLES[book["id"]], metadata=metadata)
 
 
+class CountingEmbedding(DeterministicFakeEmbedding):
+    """Counts query embeddings: a filter-only question must not embed anything."""
+
+    queries: int = 0
+
+    def embed_query(self, text: str) -> list[float]:
+        self.queries += 1
+        return super().embed_query(text)
+
+
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> MilvusVectorStore:
     uri = str(tmp_path_factory.mktemp("self_query") / "milvus.db")
     vs = MilvusVectorStore(
-        DeterministicFakeEmbedding(size=8),
+        CountingEmbedding(size=8),
         uri=uri,
         collection_name="books",
         metadata_fields={"year": "INT64"},
@@ -195,8 +211,9 @@ def test_unsupported_comparator_or_operator_raises_a_filter_error() -> None:
 def test_describe_metadata_lists_typed_and_sampled_keys_with_their_values(
     store: MilvusVectorStore,
 ) -> None:
-    assert importlib.util.find_spec("langchain_classic") is None  # else AttributeInfo objects
-    infos = {info["name"]: info for info in describe_metadata(store, max_distinct=4)}
+    described = describe_metadata(store, max_distinct=4)
+    assert all(isinstance(info, AttributeInfo) for info in described)  # langchain-classic's
+    infos = {info.name: info.model_dump() for info in described}
     assert next(iter(infos)) == "year"  # typed columns first
     assert {name: info["type"] for name, info in infos.items()} == {
         "year": "integer",
@@ -244,3 +261,67 @@ def test_describe_metadata_bad_arguments_raise_config_error(
 def test_describe_metadata_of_a_missing_collection_is_empty(lite_uri: str) -> None:
     vs = MilvusVectorStore(DeterministicFakeEmbedding(size=8), uri=lite_uri, collection_name="n")
     assert describe_metadata(vs) == []
+
+
+def test_describe_metadata_without_langchain_classic_gives_dicts(
+    store: MilvusVectorStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(self_query_module, "_ATTRIBUTE_INFO_MODULES", ("no_such_module",))
+    infos = describe_metadata(store)
+    assert infos and all(set(info) == {"name", "description", "type"} for info in infos)
+
+
+# -- SelfQueryRetriever end to end -----------------------------------------------------------
+
+
+def _self_query(store: MilvusVectorStore, answer: dict[str, Any]) -> SelfQueryRetriever:
+    llm = FakeListLLM(responses=[f"```json\n{json.dumps(answer)}\n```"])
+    return SelfQueryRetriever.from_llm(
+        llm,
+        store,
+        "titles of books",
+        describe_metadata(store),
+        structured_query_translator=MilvusTranslator(),
+        enable_limit=True,
+        search_kwargs={"k": 4},
+    )
+
+
+RETRIEVER_CASES = [
+    ('and(eq("genre", "sci-fi"), gt("rating", 8.7))', {"4"}),
+    ('or(lt("year", 1990), contain("tags", "war"))', {"1", "5", "6"}),
+    ('not(eq("genre", "drama"))', {"2", "4", "5", "6"}),
+    ('in("genre", ["comedy", "horror"])', {"2", "6"}),
+    ('gte("year", 2005)', {"2", "3", "4", "6"}),
+    ('like("title", "The %")', {"1", "6"}),
+    ('eq("genre", "x\\" or genre != \\"")', set()),  # hostile: matches nothing
+]
+
+
+@pytest.mark.parametrize(("filter_text", "expected"), RETRIEVER_CASES)
+def test_self_query_retriever_filter_only_question_returns_exactly_the_filtered_books(
+    store: MilvusVectorStore, filter_text: str, expected: set[str]
+) -> None:
+    embedding = store.embeddings
+    assert isinstance(embedding, CountingEmbedding)
+    before = embedding.queries
+    retriever = _self_query(store, {"query": "", "filter": filter_text})
+    found = {d.id for d in retriever.invoke("books matching a filter")}
+    assert found == expected
+    assert embedding.queries == before  # filter-only: the blank query is not embedded
+
+
+def test_self_query_retriever_ranks_a_question_with_text_within_its_filter(
+    store: MilvusVectorStore,
+) -> None:
+    answer = {"query": "Star harbour", "filter": 'gte("year", 2000)', "limit": 1}
+    assert [d.id for d in _self_query(store, answer).invoke("the harbour book")] == ["4"]
+    answer = {"query": "Blade of Tomorrow", "filter": 'gte("year", 2000)', "limit": 2}
+    found = [d.id for d in _self_query(store, answer).invoke("blade, after 2000")]
+    assert len(found) == 2 and "5" not in found  # the nearest book is outside the filter
+
+
+async def test_self_query_retriever_async(store: MilvusVectorStore) -> None:
+    retriever = _self_query(store, {"query": "", "filter": 'eq("genre", "drama")'})
+    found = await retriever.ainvoke("dramas")
+    assert {d.id for d in found} == {"1", "3"}

@@ -12,7 +12,7 @@ import pytest
 from langchain_core.documents import Document
 from langchain_core.embeddings import DeterministicFakeEmbedding, Embeddings
 
-from milvus_plugins.core.errors import CollectionNotFoundError, ConfigError, InvalidInputError
+from milvus_plugins.core.errors import CollectionNotFoundError, ConfigError
 from milvus_plugins.core.filters import eq
 from milvus_plugins.core.sparse import BM25Encoder
 from milvus_plugins.langchain import RRF, MilvusVectorStore, Weighted
@@ -403,11 +403,14 @@ def test_retrieval_mode_per_call_needs_a_sparse_field(lite_uri: str) -> None:
     assert ready.similarity_search("train station", k=1, retrieval_mode="hybrid")[0].id == "train"
 
 
-def test_empty_query_in_sparse_mode_is_invalid_input(lite_uri: str) -> None:
+def test_blank_query_in_sparse_mode_is_filter_only(lite_uri: str) -> None:
+    # Nothing to rank by (what SelfQueryRetriever sends for a question that is only a
+    # filter): the rows the filter matches, each with relevance 1.0.
     s = _store(lite_uri, retrieval_mode="sparse")
     s.add_documents(CORPUS)
-    with pytest.raises(InvalidInputError):
-        s.similarity_search("   ")
+    found = s.similarity_search_with_score("   ", k=10, filter={"kind": "vehicle"})
+    assert sorted(d.id or "" for d, _ in found) == ["car", "train"]
+    assert {score for _, score in found} == {1.0}
 
 
 # -- class constructors ----------------------------------------------------------------------------

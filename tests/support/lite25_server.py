@@ -114,12 +114,12 @@ def ensure_lite25_venv() -> Path:
     if binary is not None and (venv / _STAMP).is_file():
         return binary
     venv.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = venv.parent / f".{venv.name}.lock"
+    lock_path = venv.parent / f"{venv.name}.lock"
     with _VENV_LOCK, _file_lock(lock_path):
         binary = _binary(venv)
         if binary is not None and (venv / _STAMP).is_file():
             return binary
-        log = venv.parent / f".{venv.name}.log"
+        log = venv.parent / f"{venv.name}.log"
         try:
             with log.open("wb") as out:
                 # Built in place (venvs are not relocatable); the stamp written last

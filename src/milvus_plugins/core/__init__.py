@@ -40,6 +40,7 @@ from milvus_plugins.core.errors import (
     UnexpectedArgumentError,
     UnsupportedByServerError,
     WriteError,
+    shown,
 )
 from milvus_plugins.core.filters import (
     Compare,
@@ -103,6 +104,7 @@ from milvus_plugins.core.policy import (
 )
 from milvus_plugins.core.ranking import RRF, Ranker, Weighted, relevance
 from milvus_plugins.core.records import Record, content_id, new_id
+from milvus_plugins.core.requests import is_filter_only
 from milvus_plugins.core.results import Hit
 from milvus_plugins.core.retry import RetryPolicy
 from milvus_plugins.core.session import OpenMode
@@ -208,6 +210,7 @@ __all__ = [
     "in_",
     "index_from_dict",
     "is_empty",
+    "is_filter_only",
     "like",
     "lt",
     "lte",
@@ -224,6 +227,7 @@ __all__ = [
     "recommend_index",
     "relevance",
     "require_sparse_for",
+    "shown",
     "text_contains",
     "with_batch_rows",
 ]

@@ -12,14 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from milvus_plugins.core.errors import InvalidInputError
+from milvus_plugins.core.errors import InvalidInputError, shown
 
 __all__ = ["as_list", "id_list"]
 
 
-def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+_shown = shown  # the package's one way of echoing a value in a message
 
 
 def as_list(value: Any, field: str, *, of: str = "items") -> list[Any]:
@@ -65,7 +63,7 @@ def id_list(ids: Any, field: str = "ids") -> list[str]:
     for position, item in enumerate(items):
         if not isinstance(item, str):
             raise InvalidInputError(
-                f"{field}[{position}]={item!r} is not an id: ids are non-empty strings; "
+                f"{field}[{position}]={shown(item)} is not an id: ids are non-empty strings; "
                 "convert numeric ids with str() and leave out None."
             )
         if not item:

@@ -246,6 +246,15 @@ class AsyncMilvusStore:
         )
         return await self.run_search(request)
 
+    async def filtered_hits(
+        self, *, k: int = 4, filter: FilterLike = None, include_vectors: bool = False
+    ) -> list[Hit]:
+        """Async twin of :meth:`MilvusStore.filtered_hits`."""
+        request = SearchRequest(
+            kind=SearchKind.FILTERED, k=k, where=filter_arg(filter), include_vectors=include_vectors
+        )
+        return await self.run_search(request)
+
     async def mmr_search(
         self,
         vector: Sequence[float],

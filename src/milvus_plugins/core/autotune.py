@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from milvus_plugins.core.errors import CollectionNotFoundError, ConfigError
+from milvus_plugins.core.errors import CollectionNotFoundError, ConfigError, shown
 from milvus_plugins.core.indexes import IndexConfig
 from milvus_plugins.core.schema import dense_index
 from milvus_plugins.core.types import MetricType
@@ -130,7 +130,9 @@ def exact_neighbours(
 def _stored_vectors(store: Any) -> tuple[np.ndarray, list[str]]:
     records = store.query(include_vectors=True)
     if not records:
-        raise ConfigError(f"collection {store.spec.name!r} is empty; add records before tuning.")
+        raise ConfigError(
+            f"collection {shown(store.spec.name)} is empty; add records before tuning."
+        )
     return (
         np.asarray([r.vector for r in records], dtype=np.float32),
         [r.id for r in records],
@@ -185,14 +187,14 @@ def autotune(
         CollectionNotFoundError: the collection does not exist.
     """
     if not 0.0 < float(target_recall) <= 1.0:
-        raise ConfigError(f"target_recall={target_recall!r} must be in (0, 1].")
+        raise ConfigError(f"target_recall={shown(target_recall)} must be in (0, 1].")
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ConfigError(f"k={k!r} must be a positive integer.")
+        raise ConfigError(f"k={shown(k)} must be a positive integer.")
     if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
-        raise ConfigError(f"warmup={warmup!r} must be a non-negative integer.")
+        raise ConfigError(f"warmup={shown(warmup)} must be a non-negative integer.")
     queries = _as_matrix(sample_queries, "sample_queries")
     if not store.exists():
-        raise CollectionNotFoundError(f"collection {store.spec.name!r} does not exist.")
+        raise CollectionNotFoundError(f"collection {shown(store.spec.name)} does not exist.")
     index = dense_index(store.spec, store.capabilities)
     if ground_truth is None:
         vectors, ids = _stored_vectors(store)
@@ -220,7 +222,7 @@ def autotune(
         )
     ladder = list(values) if values is not None else _default_values(index, knob, k)
     if not ladder or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in ladder):
-        raise ConfigError(f"values={values!r} must be positive integers for {knob!r}.")
+        raise ConfigError(f"values={shown(values)} must be positive integers for {shown(knob)}.")
     ladder = sorted(set(ladder))
     table: list[TunePoint] = []
     chosen: TunePoint | None = None

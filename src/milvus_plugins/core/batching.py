@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from milvus_plugins.core.errors import ConfigError
+from milvus_plugins.core.errors import ConfigError, shown
 
 __all__ = ["WriteOptions", "estimate_row_bytes", "plan_batches", "with_batch_rows"]
 
@@ -57,7 +57,7 @@ def with_batch_rows(
     if batch_rows is None:
         return options
     if isinstance(batch_rows, bool) or not isinstance(batch_rows, int) or batch_rows < 1:
-        raise ConfigError(f"{field}={batch_rows!r} must be a positive int (rows per request).")
+        raise ConfigError(f"{field}={shown(batch_rows)} must be a positive int (rows per request).")
     return replace(options, batch_rows=batch_rows)
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from milvus_plugins.core.errors import ConfigError
+from milvus_plugins.core.errors import ConfigError, shown
 from milvus_plugins.core.indexes import IndexConfig, SparseInvertedIndex, index_from_dict
 from milvus_plugins.core.names import check_name
 from milvus_plugins.core.types import ConsistencyLevel, MetricType, ScalarType, SparseMode
@@ -75,7 +75,7 @@ class ConnectionConfig:
         if not isinstance(self.uri, str) or not self.uri.strip():
             raise ConfigError("uri must be a non-empty string such as './milvus.db'.")
         if self.timeout is not None and self.timeout <= 0:
-            raise ConfigError(f"timeout={self.timeout!r} must be positive seconds or None.")
+            raise ConfigError(f"timeout={shown(self.timeout)} must be positive seconds or None.")
         if self.db_name != "":
             check_name("db_name", self.db_name)
         if self.is_lite:
@@ -188,24 +188,26 @@ class MetadataField:
 
     def __post_init__(self) -> None:
         check_name("metadata_fields.name", self.name)
-        kind = ScalarType.parse(self.type, field=f"metadata_fields[{self.name!r}].type")
+        kind = ScalarType.parse(self.type, field=f"metadata_fields[{shown(self.name)}].type")
         object.__setattr__(self, "type", kind)
         if kind is ScalarType.ARRAY:
             if self.element_type is None:
                 raise ConfigError(
-                    f"metadata field {self.name!r} is an ARRAY; give element_type "
+                    f"metadata field {shown(self.name)} is an ARRAY; give element_type "
                     "(INT64, DOUBLE, BOOL or VARCHAR)."
                 )
             element = ScalarType.parse(
-                self.element_type, field=f"metadata_fields[{self.name!r}].element_type"
+                self.element_type, field=f"metadata_fields[{shown(self.name)}].element_type"
             )
             if element is ScalarType.ARRAY:
                 raise ConfigError(
-                    f"metadata field {self.name!r}: arrays of arrays are not allowed."
+                    f"metadata field {shown(self.name)}: arrays of arrays are not allowed."
                 )
             object.__setattr__(self, "element_type", element)
         elif self.element_type is not None:
-            raise ConfigError(f"element_type is only for ARRAY fields ({self.name!r} is {kind}).")
+            raise ConfigError(
+                f"element_type is only for ARRAY fields ({shown(self.name)} is {kind})."
+            )
         if not 1 <= self.max_length <= 65535:
             raise ConfigError(f"max_length={self.max_length} must be in [1, 65535].")
         if not 1 <= self.max_capacity <= 4096:
@@ -449,13 +451,15 @@ class CollectionSpec:
             or not isinstance(self.dim, int)
             or not 1 <= self.dim <= 32768
         ):
-            raise ConfigError(f"dim={self.dim!r} must be an integer in [1, 32768].")
+            raise ConfigError(f"dim={shown(self.dim)} must be an integer in [1, 32768].")
         index = self.index
         if isinstance(index, (str, Mapping)):
             index = index_from_dict(index)
             object.__setattr__(self, "index", index)
         elif index is not None and not isinstance(index, IndexConfig):
-            raise ConfigError(f"index={index!r} must be an IndexConfig, a dict or a type name.")
+            raise ConfigError(
+                f"index={shown(index)} must be an IndexConfig, a dict or a type name."
+            )
         metric = MetricType.parse(self.metric, field="metric")
         if index is not None:
             metric = index.metric_type
@@ -485,7 +489,7 @@ class CollectionSpec:
             )
         if self.partition_key is not None and self.partition_key not in names:
             raise ConfigError(
-                f"partition_key={self.partition_key!r} must be one of metadata_fields {names}."
+                f"partition_key={shown(self.partition_key)} must be one of metadata_fields {names}."
             )
         pk_field = self.declared(self.partition_key) if self.partition_key else None
         if pk_field is not None and pk_field.scalar_type not in (

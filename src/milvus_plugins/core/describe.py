@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from milvus_plugins.core.config import MetadataField
-from milvus_plugins.core.errors import ConfigError
+from milvus_plugins.core.errors import ConfigError, shown
 from milvus_plugins.core.store import MilvusStore
 from milvus_plugins.core.types import ScalarType
 
@@ -54,7 +54,7 @@ class FieldDescription:
 
     def describe(self) -> str:
         """A one-line description for an LLM prompt."""
-        text = f"metadata field {self.name!r} ({self.type})"
+        text = f"metadata field {shown(self.name)} ({self.type})"
         if self.sampled and self.present < self.sampled:
             text += f", present in {self.present} of {self.sampled} sampled rows"
         if self.values is not None:
@@ -117,7 +117,7 @@ def describe_sample(
         ConfigError: ``max_distinct`` is negative.
     """
     if isinstance(max_distinct, bool) or not isinstance(max_distinct, int) or max_distinct < 0:
-        raise ConfigError(f"max_distinct={max_distinct!r} must be an int >= 0.")
+        raise ConfigError(f"max_distinct={shown(max_distinct)} must be an int >= 0.")
     typed = {f.name: f for f in declared}
     seen: dict[str, list[Any]] = {name: [] for name in typed}
     for metadata in metadatas:
@@ -172,7 +172,7 @@ def describe_fields(
         ConfigError: a bad ``sample_size`` or ``max_distinct`` (before any I/O).
     """
     if isinstance(sample_size, bool) or not isinstance(sample_size, int):
-        raise ConfigError(f"sample_size={sample_size!r} must be an int in [1, 16384].")
+        raise ConfigError(f"sample_size={shown(sample_size)} must be an int in [1, 16384].")
     if not 1 <= sample_size <= 16384:
         raise ConfigError(f"sample_size={sample_size} must be in [1, 16384].")
     describe_sample([], max_distinct=max_distinct)  # checks max_distinct before the query

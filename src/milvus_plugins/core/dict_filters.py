@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from milvus_plugins.core.errors import FilterError
+from milvus_plugins.core.errors import FilterError, shown
 from milvus_plugins.core.filters import (
     Filter,
     and_,
@@ -36,7 +36,7 @@ __all__ = ["OPERATORS", "filter_from_dict"]
 
 def _exists(key: str, value: Any) -> Filter:
     if not isinstance(value, bool):
-        raise FilterError(f"$exists on {key!r} takes true or false, got {value!r}.")
+        raise FilterError(f"$exists on {shown(key)} takes true or false, got {shown(value)}.")
     return exists(key) if value else not_(exists(key))
 
 
@@ -65,18 +65,21 @@ OPERATORS: dict[str, Callable[[str, Any], Filter]] = {
 def _key_filter(key: str, condition: Any) -> Filter:
     if isinstance(condition, Mapping):
         if not condition:
-            raise FilterError(f"the condition on {key!r} is an empty dict.")
+            raise FilterError(f"the condition on {shown(key)} is an empty dict.")
         parts = []
         for op, value in condition.items():
             builder = OPERATORS.get(op)
             if builder is None:
                 known = ", ".join(sorted(OPERATORS))
-                raise FilterError(f"unknown operator {op!r} on {key!r}; supported: {known}.")
+                raise FilterError(
+                    f"unknown operator {shown(op)} on {shown(key)}; supported: {known}."
+                )
             parts.append(builder(key, value))
         return parts[0] if len(parts) == 1 else and_(*parts)
     if isinstance(condition, (list, tuple, set)):
         raise FilterError(
-            f"the value of {key!r} is a list; write {{{key!r}: {{'$in': [...]}}}} to match "
+            f"the value of {shown(key)} is a list; write "
+            f"{{{shown(key)}: {{'$in': [...]}}}} to match "
             "any of several values, or '$contains' to match inside a list."
         )
     return eq(key, condition)
@@ -85,10 +88,10 @@ def _key_filter(key: str, condition: Any) -> Filter:
 def _logical(op: str, value: Any) -> Filter:
     if op == "$not":
         if not isinstance(value, Mapping):
-            raise FilterError(f"$not takes a filter dict, got {value!r}.")
+            raise FilterError(f"$not takes a filter dict, got {shown(value)}.")
         return not_(filter_from_dict(value))
     if not isinstance(value, (list, tuple)) or not value:
-        raise FilterError(f"{op} takes a non-empty list of filter dicts, got {value!r}.")
+        raise FilterError(f"{op} takes a non-empty list of filter dicts, got {shown(value)}.")
     children = [filter_from_dict(v) for v in value]
     return and_(*children) if op == "$and" else or_(*children)
 
@@ -107,11 +110,11 @@ def filter_from_dict(spec: Mapping[str, Any]) -> Filter:
     parts: list[Filter] = []
     for key, value in spec.items():
         if not isinstance(key, str):
-            raise FilterError(f"filter key {key!r} must be a string.")
+            raise FilterError(f"filter key {shown(key)} must be a string.")
         if key in ("$and", "$or", "$not"):
             parts.append(_logical(key, value))
         elif key.startswith("$"):
-            raise FilterError(f"unknown top-level operator {key!r}; use $and, $or or $not.")
+            raise FilterError(f"unknown top-level operator {shown(key)}; use $and, $or or $not.")
         else:
             parts.append(_key_filter(key, value))
     return parts[0] if len(parts) == 1 else and_(*parts)

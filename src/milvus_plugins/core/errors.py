@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import re
+import reprlib
 import socket
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -39,6 +40,7 @@ __all__ = [
     "UnsupportedByServerError",
     "WriteError",
     "redact",
+    "shown",
     "translate_errors",
 ]
 
@@ -233,6 +235,53 @@ def _secret_pattern(secret: str) -> re.Pattern[str] | None:
     return None
 
 
+SHOWN_LIMIT = 80
+"""About how many characters of a value an error message echoes."""
+
+_REPR = reprlib.Repr()  # keyword arguments only from Python 3.12
+for _name in ("maxtuple", "maxlist", "maxarray", "maxdict", "maxset", "maxfrozenset", "maxdeque"):
+    setattr(_REPR, _name, 6)
+_REPR.maxlevel = 3
+_REPR.maxstring = _REPR.maxlong = _REPR.maxother = SHOWN_LIMIT
+
+
+def shown(value: object) -> str:
+    """Return ``repr(value)`` cut to about :data:`SHOWN_LIMIT` characters, for a message.
+
+    Every error message of the package that echoes a caller's value goes through this,
+    so a 70,000-character id or a million-element list is shown as its start and end
+    (with its length), never whole: the message stays readable, and a log line small.
+    Short values come back exactly as ``repr`` gives them.
+    """
+    try:
+        text = repr(value) if _short(value) else _REPR.repr(value)
+    except Exception:  # a broken __repr__ must not hide the real error
+        return f"<{type(value).__name__} object>"
+    if len(text) > SHOWN_LIMIT + 20:  # reprlib keeps each part short, not the whole
+        text = f"{text[: SHOWN_LIMIT - 12]}...{text[-8:]}"
+    if isinstance(value, (str, bytes, bytearray, list, tuple, dict, set, frozenset)) and (
+        len(value) > SHOWN_LIMIT
+    ):
+        unit = "characters" if isinstance(value, str) else "bytes" if _is_bytes(value) else "items"
+        text = f"{text} ({len(value):,} {unit})"
+    return text
+
+
+def _short(value: object) -> bool:
+    """Whether a plain ``repr`` is certainly short (and exact) for ``value``."""
+    if isinstance(value, (str, bytes, bytearray)):
+        return len(value) <= SHOWN_LIMIT // 2
+    return value is None or (isinstance(value, (bool, int, float)) and not _huge_int(value))
+
+
+def _huge_int(value: object) -> bool:
+    return isinstance(value, int) and not -(10**40) < value < 10**40
+
+
+def _is_bytes(value: object) -> bool:
+    return isinstance(value, (bytes, bytearray))
+
+
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """Return ``text`` with each of ``secrets`` replaced by ``***``.
 
@@ -402,7 +451,7 @@ def translate(
     if kind is None:
         kind = _kind_from_words(_milvus_words(message, (collection or "",)))
     if kind is _NOT_FOUND:
-        name = f"collection {collection!r}" if collection else "the collection"
+        name = f"collection {shown(collection)}" if collection else "the collection"
         return CollectionNotFoundError(
             f"{name} does not exist in Milvus (was it dropped by another client?): {message}"
         )

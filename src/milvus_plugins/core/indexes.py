@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from milvus_plugins.core.errors import ConfigError
+from milvus_plugins.core.errors import ConfigError, shown
 from milvus_plugins.core.types import IndexType, MetricType
 
 __all__ = [
@@ -38,7 +38,9 @@ _DENSE_METRICS = (MetricType.L2, MetricType.IP, MetricType.COSINE)
 
 def _check_range(name: str, value: int, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ConfigError(f"{name}={value!r} is out of range; use an integer in [{low}, {high}].")
+        raise ConfigError(
+            f"{name}={shown(value)} is out of range; use an integer in [{low}, {high}]."
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,7 +61,7 @@ class IndexConfig:
         if metric not in self.allowed_metrics():
             allowed = ", ".join(m.value for m in self.allowed_metrics())
             raise ConfigError(
-                f"metric={metric.value!r} cannot be used with {self.index_type.value}; "
+                f"metric={shown(metric.value)} cannot be used with {self.index_type.value}; "
                 f"use one of {allowed}."
             )
 
@@ -99,12 +101,12 @@ class IndexConfig:
             if key not in self.search_knobs:
                 known = ", ".join(self.search_knobs) or "none"
                 raise ConfigError(
-                    f"search parameter {key!r} is not valid for {self.index_type.value}; "
+                    f"search parameter {shown(key)} is not valid for {self.index_type.value}; "
                     f"valid: {known}."
                 )
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise ConfigError(
-                    f"search parameter {key}={value!r} must be a non-negative number."
+                    f"search parameter {key}={shown(value)} must be a non-negative number."
                 )
             params[key] = value
         return params

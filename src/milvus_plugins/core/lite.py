@@ -11,8 +11,10 @@ Here every start goes through one lock per absolute path and is counted: each cl
 holds a :class:`LiteLease`, created by :func:`acquire`, and points at the server's
 local gRPC address instead of the ``.db`` path. When the last lease on a path is
 released the server is stopped, which frees its threads, its sockets and the lock on
-the database. (A server started outside this package on the same path, by a bare
-``MilvusClient("x.db")``, is the same server and is stopped with it.)
+the database. A server that was already running when the first lease was taken (started
+by a bare ``MilvusClient("x.db")`` of the application) is shared but never stopped here:
+its client still needs it. (A bare client created *after* our first lease shares our
+server and loses it when our last lease is released.)
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from milvus_plugins.core.errors import ConfigError, MilvusConnectionError
+from milvus_plugins.core.errors import ConfigError, MilvusConnectionError, shown
 
 __all__ = ["LiteLease", "acquire", "lease_count"]
 
@@ -33,6 +35,7 @@ class _Server:
     uri: str
     leases: int = 0
     generation: int = 0
+    owned: bool = True  # started by acquire(), so stopped by the last release
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -99,7 +102,7 @@ def acquire(path: str) -> LiteLease:
     parent = os.path.dirname(path)
     if not os.path.isdir(parent):
         raise ConfigError(
-            f"uri={path!r}: the directory {parent!r} does not exist; create it first "
+            f"uri={shown(path)}: the directory {shown(parent)} does not exist; create it first "
             "(Milvus Lite creates the database, not the directories above it)."
         )
     while True:
@@ -109,6 +112,7 @@ def acquire(path: str) -> LiteLease:
                 if _SERVERS.get(path) is not entry:
                     continue  # released and removed while we waited: start afresh
             if entry.leases == 0:
+                entry.owned = not _running(path)
                 entry.uri = _start(path)
                 entry.generation = next(_STARTS)
             entry.leases += 1
@@ -126,7 +130,15 @@ def _release(path: str) -> None:
             return
         with _GUARD:
             _SERVERS.pop(path, None)
-        _stop(path)
+        if entry.owned:
+            _stop(path)
+
+
+def _running(path: str) -> bool:
+    """Whether pymilvus already runs a Lite server for ``path`` (started outside here)."""
+    from milvus_lite.server_manager import server_manager_instance
+
+    return path in getattr(server_manager_instance, "_servers", {})
 
 
 def _stop(path: str) -> None:
@@ -155,7 +167,7 @@ def _start(path: str) -> str:
         from milvus_lite.server_manager import server_manager_instance
     except ImportError as exc:  # pragma: no cover - milvus-lite is a dependency
         raise ConfigError(
-            f"uri={path!r} names a Milvus Lite database, which needs the milvus-lite "
+            f"uri={shown(path)} names a Milvus Lite database, which needs the milvus-lite "
             "package: pip install milvus-lite."
         ) from exc
     uri = server_manager_instance.start_and_get_uri(path)
@@ -164,14 +176,14 @@ def _start(path: str) -> str:
     holder = _lock_holder(path)
     if holder is None:
         raise MilvusConnectionError(
-            f"Milvus Lite could not open the database {path!r} (its log says why); check "
+            f"Milvus Lite could not open the database {shown(path)} (its log says why); check "
             "that the path is a Milvus Lite database directory you can write to."
         )
     who = "this process (a client not made by milvus-plugins)"
     if holder != os.getpid():
         who = f"another process (pid {holder})" if holder > 0 else "another process"
     raise MilvusConnectionError(
-        f"the Milvus Lite database {path!r} is in use by {who}: Milvus Lite lets only one "
+        f"the Milvus Lite database {shown(path)} is in use by {who}: Milvus Lite lets only one "
         "process open a database at a time. Close it there (stop that program, notebook "
         "kernel or CLI command, or close() its stores), or use another path."
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from milvus_plugins.core.errors import ConfigError
+from milvus_plugins.core.errors import ConfigError, shown
 
 __all__ = ["MAX_NAME_LENGTH", "NAME_RULE", "check_name"]
 
@@ -32,9 +32,9 @@ def _problem(name: str) -> str | None:
     if _NAME.fullmatch(name):
         return None
     if not _NAME.fullmatch(name[0]):
-        return f"it starts with {name[0]!r}"
+        return f"it starts with {shown(name[0])}"
     bad = next(c for c in name if not re.fullmatch(r"[A-Za-z0-9_]", c))
-    return f"it contains {bad!r}"
+    return f"it contains {shown(bad)}"
 
 
 def check_name(field: str, name: object) -> str:
@@ -53,12 +53,12 @@ def check_name(field: str, name: object) -> str:
     """
     if not isinstance(name, str):
         raise ConfigError(
-            f"{field}={name!r} must be a string ({type(name).__name__} given); {NAME_RULE}."
+            f"{field}={shown(name)} must be a string ({type(name).__name__} given); {NAME_RULE}."
         )
     problem = _problem(name)
     if problem is not None:
         raise ConfigError(
-            f"{field}={name!r} is not a valid Milvus name ({problem}); {NAME_RULE}. "
+            f"{field}={shown(name)} is not a valid Milvus name ({problem}); {NAME_RULE}. "
             "Rename it, e.g. with underscores instead of other characters."
         )
     return name

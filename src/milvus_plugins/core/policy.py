@@ -16,7 +16,12 @@ from typing import Any
 from typing_extensions import Self
 
 from milvus_plugins.core.async_store import AsyncMilvusStore
-from milvus_plugins.core.errors import ConfigError, InvalidInputError, UnexpectedArgumentError
+from milvus_plugins.core.errors import (
+    ConfigError,
+    InvalidInputError,
+    UnexpectedArgumentError,
+    shown,
+)
 from milvus_plugins.core.ops.search import SearchKind
 from milvus_plugins.core.ranking import RRF, Ranker, Weighted
 from milvus_plugins.core.records import Record
@@ -89,12 +94,13 @@ def choose_sparse(
             )
     else:
         raise ConfigError(
-            f"sparse={sparse!r} must be 'bm25' (server-side BM25), 'none' or a SparseEncoder "
+            f"sparse={shown(sparse)} must be 'bm25' (server-side BM25), 'none' or a SparseEncoder "
             "(e.g. BM25Encoder().fit(corpus))."
         )
     if wanted is False and mode is not SparseMode.NONE:
         raise ConfigError(
-            f"{wanted_by or 'no sparse field'} contradicts sparse={sparse!r}; drop one of the two."
+            f"{wanted_by or 'no sparse field'} contradicts sparse={shown(sparse)}; "
+            "drop one of the two."
         )
     return mode, encoder
 
@@ -108,10 +114,11 @@ def check_ranker(ranker: Any) -> Ranker | None:
     if ranker is None:
         return None
     if not isinstance(ranker, (RRF, Weighted)):
-        raise ConfigError(f"ranker={ranker!r} must be RRF(k) or Weighted(dense, sparse).")
+        raise ConfigError(f"ranker={shown(ranker)} must be RRF(k) or Weighted(dense, sparse).")
     if isinstance(ranker, Weighted) and len(ranker.weights) != 2:
         raise ConfigError(
-            f"ranker={ranker!r}: hybrid search fuses two legs; give two weights (dense, sparse)."
+            f"ranker={shown(ranker)}: hybrid search fuses two legs; give two weights "
+            "(dense, sparse)."
         )
     return ranker
 
@@ -133,7 +140,7 @@ def require_sparse_for(
     """
     if kind in (SearchKind.SPARSE, SearchKind.HYBRID) and not has_sparse:
         raise ConfigError(
-            f"{setting} needs keyword (sparse) search, but collection {collection!r} has no "
+            f"{setting} needs keyword (sparse) search, but collection {shown(collection)} has no "
             f"sparse field; {fix}."
         )
 

@@ -51,7 +51,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from milvus_plugins.core.errors import ConfigError
+from milvus_plugins.core.errors import ConfigError, shown
 from milvus_plugins.core.types import MetricType
 
 __all__ = [
@@ -85,7 +85,7 @@ class RRF:
 
     def __post_init__(self) -> None:
         if isinstance(self.k, bool) or not isinstance(self.k, int) or not 0 < self.k < 16384:
-            raise ConfigError(f"RRF k={self.k!r} must be an integer in (0, 16384).")
+            raise ConfigError(f"RRF k={shown(self.k)} must be an integer in (0, 16384).")
 
 
 MINMAX = "minmax"
@@ -120,7 +120,7 @@ class Weighted:
             values = tuple(float(w) for w in weights) or (0.5, 0.5)
         except (TypeError, ValueError):
             raise ConfigError(
-                f"Weighted weights must be numbers in [0, 1]; got {weights!r} "
+                f"Weighted weights must be numbers in [0, 1]; got {shown(weights)} "
                 "(pass normalize= by keyword)."
             ) from None
         for w in values:
@@ -130,8 +130,8 @@ class Weighted:
             raise ConfigError("Weighted weights must not all be zero.")
         if normalize != MINMAX and not isinstance(normalize, bool):
             raise ConfigError(
-                f"Weighted normalize={normalize!r} must be True (Milvus' functions), "
-                f"{MINMAX!r} (per-query min-max, client fusion) or False (raw scores)."
+                f"Weighted normalize={shown(normalize)} must be True (Milvus' functions), "
+                f"{shown(MINMAX)} (per-query min-max, client fusion) or False (raw scores)."
             )
         object.__setattr__(self, "weights", values)
         object.__setattr__(self, "normalize", normalize)
@@ -155,7 +155,7 @@ def require_server_fusion(ranker: Ranker) -> None:
     """
     if not server_can_fuse(ranker):
         raise ConfigError(
-            f"{ranker!r} cannot fuse on the server: Milvus' hybrid_search has no min-max "
+            f"{shown(ranker)} cannot fuse on the server: Milvus' hybrid_search has no min-max "
             "normalisation; use fusion='client' or 'auto'."
         )
 

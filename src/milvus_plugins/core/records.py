@@ -15,6 +15,9 @@ Values come back exactly as written, or are refused before anything is sent:
   levels (deeper JSON breaks Milvus Lite's filter evaluation on the whole collection),
   integers must fit in int64 (larger ones come back as floats), and floats must be
   finite;
+* numpy scalars and arrays (what a pandas row's ``to_dict()`` holds) are taken as the
+  Python values they hold (``np.int64(3)`` is written, and read back, as ``3``; an array
+  as a list); dates, times and datetimes are refused: store ``.isoformat()`` strings;
 * a declared (or inferred) ``DOUBLE`` column takes floats only: Milvus would return the
   int ``3`` as ``3.0``; an ``INT64`` column takes ints within int64.
 
@@ -28,6 +31,7 @@ and negations agree on every engine.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import math
@@ -39,15 +43,18 @@ from typing import Any
 import numpy as np
 
 from milvus_plugins.core.config import CollectionSpec, MetadataField
-from milvus_plugins.core.errors import InvalidInputError
+from milvus_plugins.core.errors import InvalidInputError, shown
 from milvus_plugins.core.types import MetricType, ScalarType, SparseMode
 
 __all__ = [
+    "DATE_HINT",
     "MAX_METADATA_DEPTH",
     "Record",
     "SparseVector",
     "content_id",
+    "is_date",
     "new_id",
+    "plain_scalar",
     "record_from_row",
     "records_to_rows",
     "validate_dense",
@@ -151,6 +158,58 @@ def validate_dense(
     return array.astype(np.float32).tolist()  # type: ignore[no-any-return]
 
 
+DATE_HINT = (
+    "JSON has no date or time type: store it as text with .isoformat() (ISO strings of one "
+    "timezone compare and sort in time order), or as a number such as .timestamp()"
+)
+
+
+def is_date(value: Any) -> bool:
+    """Whether ``value`` is a date, time or datetime (Python's, pandas' or numpy's)."""
+    return isinstance(value, (datetime.date, datetime.time, np.datetime64))
+
+
+def plain_scalar(value: Any) -> Any:
+    """Return a numpy scalar as the Python value it holds, anything else unchanged.
+
+    ``np.int64(3)`` becomes ``3``, ``np.float32(0.5)`` ``0.5``, ``np.bool_(True)``
+    ``True``, ``np.str_("a")`` ``"a"`` (what pandas' ``to_dict()`` gives). numpy dates
+    stay as they are, for :func:`is_date` to refuse.
+    """
+    if isinstance(value, np.generic) and not isinstance(value, (np.datetime64, np.timedelta64)):
+        return value.item()
+    return value
+
+
+def _plain_json(value: Any, where: str, name: str, path: tuple[Any, ...] = ()) -> Any:
+    """``value`` with numpy scalars and arrays as Python values (copied only if changed).
+
+    Raises:
+        InvalidInputError: a date, time or datetime anywhere in ``value``.
+    """
+    if len(path) > 2 * MAX_METADATA_DEPTH:
+        return value  # too deep (or cyclic): the depth check names it
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    value = plain_scalar(value)
+    if is_date(value):
+        raise InvalidInputError(
+            f"{where}: {_path(name, path)}={shown(value)} is a {type(value).__name__}; {DATE_HINT}."
+        )
+    if isinstance(value, dict):
+        changed = {}
+        for key, item in value.items():
+            plain = _plain_json(item, where, name, (*path, key))
+            if plain is not item:
+                changed[key] = plain
+        return {**value, **changed} if changed else value
+    if isinstance(value, (list, tuple)):
+        items = [_plain_json(item, where, name, (*path, i)) for i, item in enumerate(value)]
+        if any(a is not b for a, b in zip(items, value, strict=True)):
+            return items if isinstance(value, list) else tuple(items)
+    return value
+
+
 def _utf8_len(text: str, where: str, what: str) -> int:
     """Length of ``text`` in UTF-8 bytes (ASCII text without encoding it).
 
@@ -171,7 +230,7 @@ def _surrogate_error(
     near = text[max(0, exc.start - 30) : exc.start + 1]
     return InvalidInputError(
         f"{where}: {what} contains a lone surrogate, which UTF-8 cannot encode (a file name "
-        f"from os.listdir can hold one), at the end of {near!r}; decode such bytes with "
+        f"from os.listdir can hold one), at the end of {shown(near)}; decode such bytes with "
         "errors='replace' (or re-encode the string with .encode('utf-8', 'replace')) first."
     )
 
@@ -193,7 +252,7 @@ def _walk_json(value: Any, limit: int, where: str, name: str, path: tuple[Any, .
     for key, item in value.items() if is_dict else enumerate(value):
         if is_dict and type(key) is not str and not isinstance(key, str):
             raise InvalidInputError(
-                f"{where}: {_path(name, path)} has the key {key!r} of type "
+                f"{where}: {_path(name, path)} has the key {shown(key)} of type "
                 f"{type(key).__name__}; JSON keys are strings (it would come back as a "
                 "string, and could collide with one): convert it with str() yourself."
             )
@@ -212,7 +271,7 @@ _PLAIN_SCALARS = frozenset({str, float, bool, type(None)})
 
 def _path(name: str, keys: tuple[Any, ...]) -> str:
     """``metadata['a'][0]``, shortened in the middle when deep."""
-    parts = [f"[{key!r}]" for key in keys]
+    parts = [f"[{shown(key)}]" for key in keys]
     if len(parts) > 6:
         parts = [*parts[:3], "...", *parts[-2:]]
     return name + "".join(parts)
@@ -220,7 +279,7 @@ def _path(name: str, keys: tuple[Any, ...]) -> str:
 
 def _int_range_error(where: str, path: str, value: int) -> InvalidInputError:
     return InvalidInputError(
-        f"{where}: {path}={value} is outside the int64 range [-2**63, 2**63 - 1]; Milvus "
+        f"{where}: {path}={shown(value)} is outside the int64 range [-2**63, 2**63 - 1]; Milvus "
         "compares integers as int64 (on Milvus Lite one such value breaks every filter on "
         "its key) and returns ints beyond 2**64 as floats: store it as a string."
     )
@@ -259,28 +318,29 @@ def _check_scalar(value: Any, kind: ScalarType, decl: MetadataField, where: str)
         if kind is ScalarType.DOUBLE and isinstance(value, int) and not isinstance(value, bool):
             # Refused rather than converted: the column would return 3 as 3.0, and ints
             # beyond 2**53 changed, so the metadata would not come back as written.
-            hint = f"; a DOUBLE column returns ints as floats, so write {float(value)!r}"
+            hint = f"; a DOUBLE column returns ints as floats, so write {shown(float(value))}"
         raise InvalidInputError(
-            f"{where}: metadata[{decl.name!r}]={value!r} must be {label} "
+            f"{where}: metadata[{shown(decl.name)}]={shown(value)} must be {label} "
             f"(declared {decl.scalar_type.value}, or inferred from the first write){hint}."
         )
     if kind is ScalarType.INT64 and not _INT64_MIN <= value <= _INT64_MAX:
-        raise _int_range_error(where, f"metadata[{decl.name!r}]", value)
+        raise _int_range_error(where, f"metadata[{shown(decl.name)}]", value)
     if kind is ScalarType.VARCHAR and (
-        _utf8_len(value, where, f"metadata[{decl.name!r}]") > decl.max_length
+        _utf8_len(value, where, f"metadata[{shown(decl.name)}]") > decl.max_length
     ):
         raise InvalidInputError(
-            f"{where}: metadata[{decl.name!r}] is longer than max_length={decl.max_length} bytes."
+            f"{where}: metadata[{shown(decl.name)}] is longer than "
+            f"max_length={decl.max_length} bytes."
         )
 
 
 def _check_declared(value: Any, decl: MetadataField, where: str) -> None:
     if decl.scalar_type is ScalarType.ARRAY:
         if not isinstance(value, (list, tuple)):
-            raise InvalidInputError(f"{where}: metadata[{decl.name!r}] must be a list.")
+            raise InvalidInputError(f"{where}: metadata[{shown(decl.name)}] must be a list.")
         if len(value) > decl.max_capacity:
             raise InvalidInputError(
-                f"{where}: metadata[{decl.name!r}] has {len(value)} items; "
+                f"{where}: metadata[{shown(decl.name)}] has {len(value)} items; "
                 f"max_capacity is {decl.max_capacity}."
             )
         element = decl.element_scalar_type
@@ -312,10 +372,10 @@ def validate_record(
     """
     if not isinstance(record.id, str) or not record.id:
         raise InvalidInputError(
-            f"record {position}: id={record.id!r} must be a non-empty string; "
+            f"record {position}: id={shown(record.id)} must be a non-empty string; "
             "convert numeric ids with str()."
         )
-    where = f"record {position} (id={record.id!r})"
+    where = f"record {position} (id={shown(record.id)})"
     if _utf8_len(record.id, where, "id") > spec.id_max_length:
         raise InvalidInputError(f"{where}: id is longer than {spec.id_max_length} bytes.")
     if not isinstance(record.text, str) or not record.text.strip():
@@ -334,12 +394,19 @@ def validate_record(
         validate_dense(record.vector, dim, where=where, nonzero=_needs_direction(spec))
     if not isinstance(record.metadata, Mapping):
         raise InvalidInputError(f"{where}: metadata must be a dict, not {type(record.metadata)}.")
+    if check_json:
+        # The batch is not plain JSON: numpy values (a pandas row's to_dict()) become the
+        # Python values they hold, so they are written and read back as those; dates are
+        # refused with the fix. The caller's dicts are not changed.
+        record.metadata = _plain_json(dict(record.metadata), where, "metadata")
+        if record.extra:
+            record.extra = _plain_json(record.extra, where, "extra")
     for key in record.metadata:
         if not isinstance(key, str):
-            raise InvalidInputError(f"{where}: metadata key {key!r} must be a string.")
+            raise InvalidInputError(f"{where}: metadata key {shown(key)} must be a string.")
         if not key or key.startswith("$"):
             raise InvalidInputError(
-                f"{where}: metadata key {key!r} is reserved: keys must be non-empty and not "
+                f"{where}: metadata key {shown(key)} is reserved: keys must be non-empty and not "
                 "start with '$' (filter operators do), or no filter could address them; "
                 "rename the key."
             )
@@ -400,14 +467,14 @@ def validate_records(
         )
         if record.id in seen:
             raise InvalidInputError(
-                f"records {seen[record.id]} and {position} share id {record.id!r}; "
+                f"records {seen[record.id]} and {position} share id {shown(record.id)}; "
                 "ids must be unique within one write."
             )
         seen[record.id] = position
     if not vectors:
         return
     if checked is None:
-        checked = [validate_dense(r.vector, dim, where=f"record {r.id!r}") for r in records]
+        checked = [validate_dense(r.vector, dim, where=f"record {shown(r.id)}") for r in records]
     for record, vector in zip(records, checked, strict=True):
         record.vector = vector  # plain floats, converted once: rows reuse them as they are
 
@@ -485,7 +552,7 @@ def records_to_rows(
             names.text: record.text,
             names.vector: record.vector
             if isinstance(record.vector, list)
-            else validate_dense(record.vector, None, where=f"record {record.id!r}"),
+            else validate_dense(record.vector, None, where=f"record {shown(record.id)}"),
             names.doc_id: record.doc_id or "",
         }
         nulls = []
@@ -494,7 +561,8 @@ def records_to_rows(
             value = metadata.pop(decl.name, None)
             if value is None and not store_missing_as_null:
                 raise InvalidInputError(
-                    f"record {record.id!r}: metadata[{decl.name!r}] is missing, and this Milvus "
+                    f"record {shown(record.id)}: metadata[{shown(decl.name)}] is missing, "
+                    f"and this Milvus "
                     "has no nullable fields (needs >= 2.5); give every record a value."
                 )
             if present and value is None:

@@ -13,7 +13,7 @@ from pymilvus import AnnSearchRequest, RRFRanker, WeightedRanker
 
 from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.config import CollectionSpec
-from milvus_plugins.core.errors import ConfigError, InvalidInputError
+from milvus_plugins.core.errors import ConfigError, InvalidInputError, shown
 from milvus_plugins.core.filters import Filter, compile_filter
 from milvus_plugins.core.indexes import IndexConfig
 from milvus_plugins.core.ops.calls import Call, ClientMethod
@@ -31,6 +31,7 @@ __all__ = [
     "build_query",
     "build_sparse_search",
     "check_offset",
+    "is_filter_only",
 ]
 
 SparseQuery = str | SparseVector
@@ -46,21 +47,33 @@ def check_k(k: int, name: str = "k") -> int:
         InvalidInputError: ``k`` is not a positive integer.
     """
     if isinstance(k, bool) or not isinstance(k, int) or k <= 0:
-        raise InvalidInputError(f"{name}={k!r} must be a positive integer.")
+        raise InvalidInputError(f"{name}={shown(k)} must be a positive integer.")
     if k > QUERY_WINDOW:
-        raise InvalidInputError(f"{name}={k} exceeds Milvus' limit of 16384 results.")
+        raise InvalidInputError(f"{name}={shown(k)} exceeds Milvus' limit of 16384 results.")
     return k
 
 
 def check_offset(offset: int, limit: int | None) -> None:
     """Raise :class:`InvalidInputError` for a bad ``offset`` (or ``offset + limit``)."""
     if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-        raise InvalidInputError(f"offset={offset!r} must be a non-negative integer.")
+        raise InvalidInputError(f"offset={shown(offset)} must be a non-negative integer.")
     if limit is not None and isinstance(limit, int) and offset + limit > QUERY_WINDOW:
         raise InvalidInputError(
             f"offset + limit = {offset + limit} exceeds Milvus' limit of {QUERY_WINDOW}; "
             "leave limit out to read every row after offset."
         )
+
+
+def is_filter_only(vector: Sequence[float] | None, text: str | None) -> bool:
+    """Whether a retrieval has nothing to rank by: no query vector and no query text.
+
+    Such a retrieval returns the rows its filter matches through a ``query`` (see
+    :meth:`MilvusStore.filtered_hits`), not a vector ranking against a placeholder.
+    An explicit vector, even all zeros, is a query (under L2 it asks for the rows
+    nearest the origin); an adapter whose framework marks "no query" with a zero
+    vector (LlamaIndex's auto-retriever) passes ``None`` instead.
+    """
+    return vector is None and (text is None or (isinstance(text, str) and not text.strip()))
 
 
 def output_fields(spec: CollectionSpec, *, include_vectors: bool = False) -> list[str]:
@@ -127,7 +140,7 @@ def require_sparse_field(spec: CollectionSpec) -> None:
     """
     if spec.sparse_mode is SparseMode.NONE:
         raise ConfigError(
-            f"collection {spec.name!r} has no sparse field; create it with sparse='bm25' "
+            f"collection {shown(spec.name)} has no sparse field; create it with sparse='bm25' "
             "(server BM25) or sparse='client' (a SparseEncoder)."
         )
 
@@ -224,7 +237,7 @@ def pymilvus_ranker(ranker: Ranker) -> Any:
     if isinstance(ranker, Weighted):
         require_server_fusion(ranker)
         return WeightedRanker(*ranker.weights, norm_score=bool(ranker.normalize))
-    raise ConfigError(f"ranker={ranker!r} must be RRF(...) or Weighted(...).")
+    raise ConfigError(f"ranker={shown(ranker)} must be RRF(...) or Weighted(...).")
 
 
 def build_hybrid_search(

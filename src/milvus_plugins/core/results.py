@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +12,7 @@ from milvus_plugins.core.ranking import Ranker, fused_relevance, keyword_relevan
 from milvus_plugins.core.records import Record, record_from_row
 from milvus_plugins.core.types import MetricType
 
-__all__ = ["Hit", "parse_hits", "parse_rows"]
+__all__ = ["Hit", "filter_only_hits", "parse_hits", "parse_rows"]
 
 
 @dataclass
@@ -21,7 +22,9 @@ class Hit:
     Attributes:
         record: the stored record (vector included only when asked for).
         score: relevance in [0, 1], higher is better (formulas in ``core.ranking``).
-        distance: the raw value Milvus returned (a distance, similarity or fused score).
+        distance: the raw value Milvus returned (a distance, similarity or fused score);
+            ``nan`` for a filter-only hit (see :func:`filter_only_hits`), which no
+            search ranked.
     """
 
     record: Record
@@ -88,6 +91,21 @@ def parse_fused(raw: Any, spec: CollectionSpec, ranker: Ranker, legs: int) -> li
             )
         )
     return out
+
+
+FILTER_ONLY_SCORE = 1.0
+"""The score of every hit of a filter-only retrieval: each row satisfies the whole query."""
+
+
+def filter_only_hits(records: Iterable[Record]) -> list[Hit]:
+    """Wrap the rows of a filter-only retrieval (no vector, no text) as hits.
+
+    Nothing ranks such rows (they come back in the engine's order), so every hit gets
+    the same score, :data:`FILTER_ONLY_SCORE` (1.0: the row matches everything the query
+    asked, its filter), and ``distance=nan``: no distance was computed. A score
+    threshold in [0, 1] therefore keeps them all.
+    """
+    return [Hit(record=r, score=FILTER_ONLY_SCORE, distance=math.nan) for r in records]
 
 
 def parse_rows(rows: Iterable[Mapping[str, Any]], spec: CollectionSpec) -> list[Record]:

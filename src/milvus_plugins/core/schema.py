@@ -19,7 +19,12 @@ from pymilvus import DataType, Function, FunctionType, MilvusClient
 
 from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.config import CollectionSpec, MetadataField
-from milvus_plugins.core.errors import ConfigError, SchemaMismatchError, UnsupportedByServerError
+from milvus_plugins.core.errors import (
+    ConfigError,
+    SchemaMismatchError,
+    UnsupportedByServerError,
+    shown,
+)
 from milvus_plugins.core.indexes import AutoIndex, FlatIndex, IndexConfig, index_from_dict
 from milvus_plugins.core.types import IndexType, MetricType, ScalarType, SparseMode
 
@@ -186,7 +191,7 @@ def _fields_by_name(description: Mapping[str, Any]) -> dict[str, Mapping[str, An
 
 def _fix(spec: CollectionSpec) -> str:
     return (
-        f"open collection {spec.name!r} with matching settings, use another collection_name, "
+        f"open collection {shown(spec.name)} with matching settings, use another collection_name, "
         "or pass drop_old=True to delete it and recreate it"
     )
 
@@ -197,13 +202,14 @@ def _check_field(
     field = fields.get(name)
     if field is None:
         raise SchemaMismatchError(
-            f"collection {spec.name!r} has no field {name!r} (fields: {sorted(fields)}); "
+            f"collection {shown(spec.name)} has no field {shown(name)} (fields: {sorted(fields)}); "
             f"{_fix(spec)}."
         )
     if field.get("type") != expected:
         raise SchemaMismatchError(
-            f"collection {spec.name!r} field {name!r} is {field.get('type')!r}, expected "
-            f"{expected!r}; {_fix(spec)}."
+            f"collection {shown(spec.name)} field {shown(name)} is "
+            f"{shown(field.get('type'))}, expected "
+            f"{shown(expected)}; {_fix(spec)}."
         )
     return field
 
@@ -230,15 +236,16 @@ def check_existing(
     dim = int(vector.get("params", {}).get("dim", 0))
     if spec.dim is not None and spec.dim != dim:
         raise SchemaMismatchError(
-            f"collection {spec.name!r} stores dim={dim} vectors but dim={spec.dim} was asked "
+            f"collection {shown(spec.name)} stores dim={dim} vectors but dim={spec.dim} was asked "
             f"for (a different embedding model?); {_fix(spec)}."
         )
     if dense_index_description:
         metric = str(dense_index_description.get("metric_type", "")).upper()
         if metric and metric != spec.metric_type.value:
             raise SchemaMismatchError(
-                f"collection {spec.name!r} uses metric {metric} but {spec.metric_type.value} was "
-                f"asked for; pass metric={metric!r}, or {_fix(spec)}."
+                f"collection {shown(spec.name)} uses metric {metric} but "
+                f"{spec.metric_type.value} was "
+                f"asked for; pass metric={shown(metric)}, or {_fix(spec)}."
             )
     if spec.has_sparse:
         _check_field(fields, names.sparse, DataType.SPARSE_FLOAT_VECTOR, spec)
@@ -246,14 +253,14 @@ def check_existing(
     has_bm25 = any(names.sparse in (f.get("output_field_names") or []) for f in functions)
     if spec.sparse_mode is SparseMode.BM25 and not has_bm25:
         raise SchemaMismatchError(
-            f"collection {spec.name!r} has no BM25 function on {names.text!r}; "
+            f"collection {shown(spec.name)} has no BM25 function on {shown(names.text)}; "
             f"it was created without sparse='bm25'; {_fix(spec)}."
         )
     if spec.sparse_mode is SparseMode.BM25 and has_bm25:
         _check_analyzer(spec, fields.get(names.text, {}))
     if spec.sparse_mode is SparseMode.CLIENT and has_bm25:
         raise SchemaMismatchError(
-            f"collection {spec.name!r} computes sparse vectors with the BM25 function; "
+            f"collection {shown(spec.name)} computes sparse vectors with the BM25 function; "
             "open it with sparse='bm25'."
         )
     for decl in spec.declared_fields:

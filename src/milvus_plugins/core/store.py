@@ -505,6 +505,23 @@ class MilvusStore:
         )
         return self.run_search(request)
 
+    def filtered_hits(
+        self, *, k: int = 4, filter: FilterLike = None, include_vectors: bool = False
+    ) -> list[Hit]:
+        """Return up to ``k`` rows matching ``filter`` as hits: a filter-only retrieval.
+
+        A ``query`` with ``limit=k``, no vector search: the rows come back in the
+        engine's order, each with score 1.0 and distance ``nan``
+        (:func:`~milvus_plugins.core.results.filter_only_hits`).
+
+        Raises:
+            InvalidInputError: ``k`` is not a positive integer (at most 16,384).
+        """
+        request = SearchRequest(
+            kind=SearchKind.FILTERED, k=k, where=filter_arg(filter), include_vectors=include_vectors
+        )
+        return self.run_search(request)
+
     def mmr_search(
         self,
         vector: Sequence[float],
@@ -544,9 +561,13 @@ class MilvusStore:
     ) -> list[Hit]:
         """Search in one retrieval mode: ``dense`` (vector), ``sparse`` (text) or ``hybrid``.
 
+        With neither a ``vector`` nor a ``text`` (``None``, ``""`` or blank) there is
+        nothing to rank by, in any mode: the call returns up to ``k`` rows matching
+        ``filter`` (see :meth:`filtered_hits`), not a ranking against a placeholder.
+
         Raises:
             InvalidInputError: the mode's inputs are missing (a vector for dense and
-                hybrid, a text for sparse and hybrid).
+                hybrid, a text for sparse and hybrid) while the other one is given.
         """
         request = plan_retrieval(
             mode,

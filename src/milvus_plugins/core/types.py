@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import TypeVar
 
-from milvus_plugins.core.errors import ConfigError
+from milvus_plugins.core.errors import ConfigError, shown
 
 E = TypeVar("E", bound="ParsableEnum")
 
@@ -29,7 +29,9 @@ class ParsableEnum(str, Enum):
                 if member.value.upper() == wanted or member.name == wanted:
                     return member
         choices = ", ".join(repr(m.value) for m in cls)
-        raise ConfigError(f"{field}={value!r} is not a known {cls.__name__}; use one of {choices}.")
+        raise ConfigError(
+            f"{field}={shown(value)} is not a known {cls.__name__}; use one of {choices}."
+        )
 
     def __str__(self) -> str:
         return str(self.value)

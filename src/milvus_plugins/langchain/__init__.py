@@ -13,6 +13,7 @@ from milvus_plugins.core import (
     BM25Encoder,
     RetrievalMode,
     Weighted,
+    shown,
 )
 from milvus_plugins.langchain.filters import dict_to_filter, to_core_filter
 from milvus_plugins.langchain.self_query import MilvusTranslator, describe_metadata
@@ -40,4 +41,4 @@ def __getattr__(name: str) -> Any:
         from milvus_plugins.langchain.embeddings import MiniLMEmbeddings
 
         return MiniLMEmbeddings
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    raise AttributeError(f"module {shown(__name__)} has no attribute {shown(name)}")

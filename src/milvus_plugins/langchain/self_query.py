@@ -48,6 +48,7 @@ from langchain_core.structured_query import (
 from milvus_plugins.core import (
     FilterError,
     describe_fields,
+    shown,
 )
 from milvus_plugins.langchain.vectorstore import MilvusVectorStore
 
@@ -109,7 +110,8 @@ class MilvusTranslator(Visitor):
         op = _OPERATORS.get(_name(operation.operator))
         if op is None:
             raise FilterError(
-                f"operator {_name(operation.operator)!r} is not supported by the Milvus store; "
+                f"operator {shown(_name(operation.operator))} is not supported by the "
+                f"Milvus store; "
                 f"supported: {', '.join(_OPERATORS)}."
             )
         children = [argument.accept(self) for argument in operation.arguments]
@@ -133,7 +135,8 @@ class MilvusTranslator(Visitor):
         op = _COMPARATORS.get(_name(comparison.comparator))
         if op is None:
             raise FilterError(
-                f"comparator {_name(comparison.comparator)!r} on {comparison.attribute!r} is not "
+                f"comparator {shown(_name(comparison.comparator))} on "
+                f"{shown(comparison.attribute)} is not "
                 f"supported by the Milvus store; supported: "
                 f"{', '.join(_COMPARATORS)}."
             )
@@ -141,7 +144,7 @@ class MilvusTranslator(Visitor):
         if op == "$like":
             if not isinstance(value, str):
                 raise FilterError(
-                    f"like on {comparison.attribute!r} takes a string, got {value!r}."
+                    f"like on {shown(comparison.attribute)} takes a string, got {shown(value)}."
                 )
             if "%" not in value and "_" not in value:
                 value = f"%{value}%"

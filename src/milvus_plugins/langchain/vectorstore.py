@@ -49,6 +49,7 @@ from milvus_plugins.core import (
     choose_sparse,
     new_id,
     require_sparse_for,
+    shown,
     with_batch_rows,
 )
 from milvus_plugins.langchain.filters import FilterArg, dict_to_filter, to_core_filter
@@ -86,6 +87,11 @@ class _Search:
         if self.score_threshold is None:
             return hits
         return [h for h in hits if h.score >= self.score_threshold]
+
+
+def _blank(query: Any) -> bool:
+    """A query text with nothing to search for: the search is filter-only."""
+    return isinstance(query, str) and not query.strip()
 
 
 def _check_mode(mode: RetrievalMode, spec: CollectionSpec) -> RetrievalMode:
@@ -215,6 +221,13 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
     0; hybrid: the legs' relevances averaged with the ranker's weights (RRF: equal), a
     leg that missed the document counting 0. Hybrid results keep the ranker's order, so
     their relevances need not decrease. Formulas in :mod:`milvus_plugins.core.ranking`.
+
+    A blank query text (``""``, or whitespace: what ``SelfQueryRetriever`` sends for a
+    question that is only a filter) has nothing to rank by: the search is filter-only and
+    returns up to ``k`` documents matching ``filter``, unranked, each with relevance 1.0
+    (the query is not embedded). A query *vector* is always searched with, even all
+    zeros: under COSINE such a vector is refused as a broken embedding (a zero vector
+    marks "no query" in no LangChain API; pass a blank text for that).
 
     Filters (``filter=`` on every search and on :meth:`delete`): a Mongo-style dict
     (``{"genre": "drama", "year": {"$gte": 2000}}``, see
@@ -464,8 +477,9 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         )
         if not store._store.exists():
             raise CollectionNotFoundError(
-                f"collection {collection_name!r} does not exist at "
-                f"{store._store.session.connection.safe_uri!r}; create it with from_texts() or the "
+                f"collection {shown(collection_name)} does not exist at "
+                f"{shown(store._store.session.connection.safe_uri)}; create it with "
+                f"from_texts() or the "
                 "constructor."
             )
         mode = RetrievalMode.parse(retrieval_mode, field="retrieval_mode")
@@ -630,7 +644,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             _check_mode(mode, self._store.spec)
         threshold = kwargs.get("score_threshold")
         if threshold is not None and not isinstance(threshold, (int, float)):
-            raise ConfigError(f"score_threshold={threshold!r} must be a number in [0, 1].")
+            raise ConfigError(f"score_threshold={shown(threshold)} must be a number in [0, 1].")
         params = kwargs.get("search_params")
         return _Search(
             mode=mode,
@@ -660,7 +674,8 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
 
     def _hits(self, query: str, k: int, kwargs: Mapping[str, Any], method: str) -> list[Hit]:
         req = self._request(k, kwargs, _SEARCH_KWARGS, method)
-        vector = self._embedding.embed_query(query) if req.needs_vector else None
+        embed = req.needs_vector and not _blank(query)
+        vector = self._embedding.embed_query(query) if embed else None
         return req.keep(self._store.retrieve(**self._retrieve_args(req, query, vector)))
 
     def _vector_hits(
@@ -766,6 +781,10 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         Returns:
             The documents, in MMR order.
         """
+        if _blank(query):  # nothing to be relevant to, nor diverse from: filter-only
+            req = self._request(k, kwargs, _MMR_KWARGS, "max_marginal_relevance_search")
+            hits = self._store.filtered_hits(k=k, filter=req.filter)
+            return [_to_document(h.record) for h in hits]
         vector = self._embedding.embed_query(query)
         return self.max_marginal_relevance_search_by_vector(
             vector, k, fetch_k, lambda_mult, **kwargs
@@ -806,7 +825,8 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
 
     async def _ahits(self, query: str, k: int, kwargs: Mapping[str, Any], method: str) -> list[Hit]:
         req = self._request(k, kwargs, _SEARCH_KWARGS, method)
-        vector = await self._embedding.aembed_query(query) if req.needs_vector else None
+        embed = req.needs_vector and not _blank(query)
+        vector = await self._embedding.aembed_query(query) if embed else None
         return req.keep(await self._astore().retrieve(**self._retrieve_args(req, query, vector)))
 
     async def _avector_hits(
@@ -860,6 +880,10 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         **kwargs: Any,
     ) -> list[Document]:
         """Async twin of :meth:`max_marginal_relevance_search`."""
+        if _blank(query):
+            req = self._request(k, kwargs, _MMR_KWARGS, "amax_marginal_relevance_search")
+            hits = await self._astore().filtered_hits(k=k, filter=req.filter)
+            return [_to_document(h.record) for h in hits]
         vector = await self._embedding.aembed_query(query)
         return await self.amax_marginal_relevance_search_by_vector(
             vector, k, fetch_k, lambda_mult, **kwargs

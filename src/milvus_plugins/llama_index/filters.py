@@ -54,6 +54,7 @@ from milvus_plugins.core import (
     FilterError,
     In,
     Like,
+    shown,
 )
 
 __all__ = ["DOC_ID_KEYS", "metadata_filter", "to_core_filter"]
@@ -69,12 +70,13 @@ _Builder = Callable[[str, Any], Filter]
 def _scalar(op: FilterOperator, key: str, value: Any) -> Any:
     if value is None:
         raise FilterError(
-            f"filter {key!r} {op.value!r} None: None cannot be compared; "
+            f"filter {shown(key)} {shown(op.value)} None: None cannot be compared; "
             "use FilterOperator.IS_EMPTY to find nodes without a value."
         )
     if isinstance(value, (list, tuple)):
         raise FilterError(
-            f"filter {key!r} {op.value!r} needs a single value, got the list {value!r}; "
+            f"filter {shown(key)} {shown(op.value)} needs a single value, got the list "
+            f"{shown(value)}; "
             "use IN, NIN, ANY or ALL for lists."
         )
     return value
@@ -83,23 +85,25 @@ def _scalar(op: FilterOperator, key: str, value: Any) -> Any:
 def _listed(op: FilterOperator, key: str, value: Any) -> list[Any]:
     if not isinstance(value, (list, tuple)):
         raise FilterError(
-            f"filter {key!r} {op.value!r} needs a list of values, got {value!r}; "
-            f"use [{value!r}] or FilterOperator.EQ."
+            f"filter {shown(key)} {shown(op.value)} needs a list of values, got {shown(value)}; "
+            f"use [{shown(value)}] or FilterOperator.EQ."
         )
     return list(value)
 
 
 def _text(op: FilterOperator, key: str, value: Any) -> str:
     if not isinstance(value, str):
-        raise FilterError(f"filter {key!r} {op.value!r} needs a string value, got {value!r}.")
+        raise FilterError(
+            f"filter {shown(key)} {shown(op.value)} needs a string value, got {shown(value)}."
+        )
     return value
 
 
 def _text_match_insensitive(key: str, value: Any) -> Filter:
     raise FilterError(
-        f"filter {key!r} text_match_insensitive: Milvus has no case-insensitive string "
+        f"filter {shown(key)} text_match_insensitive: Milvus has no case-insensitive string "
         "match, and a case-sensitive one would silently return different nodes. Store a "
-        f"lower-cased copy of {key!r} in the metadata and filter it with TEXT_MATCH on "
+        f"lower-cased copy of {shown(key)} in the metadata and filter it with TEXT_MATCH on "
         "the lower-cased value."
     )
 
@@ -147,7 +151,8 @@ def _doc_id_filter(op: FilterOperator, key: str, value: Any) -> Filter:
         return Like("doc_id", f"%{substring}%", target="doc_id")
     if op not in _COMPARISONS and op is not FilterOperator.NE:
         raise FilterError(
-            f"filter {key!r} {op.value!r}: {key!r} is the node's source document id (a "
+            f"filter {shown(key)} {shown(op.value)}: {shown(key)} is the node's source "
+            f"document id (a "
             "string); use EQ, NE, GT, GTE, LT, LTE, IN, NIN, TEXT_MATCH or IS_EMPTY."
         )
     text = _text(op, key, _scalar(op, key, value))
@@ -169,12 +174,12 @@ def metadata_filter(item: MetadataFilter) -> Filter:
         return _doc_id_filter(op, key, item.value)
     if key in _RESERVED:
         raise FilterError(
-            f"filter key {key!r} names a field of the collection, not metadata; filter node "
+            f"filter key {shown(key)} names a field of the collection, not metadata; filter node "
             "ids with node_ids=, documents with doc_ids= (or the key 'ref_doc_id')."
         )
     builder = _METADATA_BUILDERS.get(op)
     if builder is None:  # a FilterOperator added by a newer LlamaIndex
-        raise FilterError(f"filter operator {op.value!r} is not supported by this store.")
+        raise FilterError(f"filter operator {shown(op.value)} is not supported by this store.")
     return builder(key, item.value)
 
 
@@ -185,7 +190,7 @@ def _combine(children: Sequence[Filter], condition: FilterCondition) -> Filter:
         return core.or_(*children)
     if condition is FilterCondition.NOT:
         return core.not_(core.or_(*children))
-    raise FilterError(f"filter condition {condition!r} is not supported; use and, or or not.")
+    raise FilterError(f"filter condition {shown(condition)} is not supported; use and, or or not.")
 
 
 def _translate(filters: MetadataFilters) -> Filter:

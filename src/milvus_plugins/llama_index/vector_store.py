@@ -63,9 +63,11 @@ from milvus_plugins.core import (
     doc_id_in,
     id_in,
     id_list,
+    is_filter_only,
     need_search_inputs,
     order_by_ids,
     require_sparse_for,
+    shown,
 )
 from milvus_plugins.llama_index.filters import to_core_filter
 from milvus_plugins.llama_index.nodes import nodes_to_records, record_to_node
@@ -141,7 +143,7 @@ def hybrid_ranker(configured: Ranker | None, alpha: float | None) -> Ranker:
         return configured or RRF()
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1:
         raise InvalidInputError(
-            f"alpha={alpha!r} must be in [0, 1] (1: vector search only, 0: keyword only)."
+            f"alpha={shown(alpha)} must be in [0, 1] (1: vector search only, 0: keyword only)."
         )
     normalize = configured.normalize if isinstance(configured, Weighted) else True
     return Weighted(float(alpha), 1.0 - float(alpha), normalize=normalize)
@@ -161,6 +163,18 @@ def _mmr_options(query: VectorStoreQuery, kwargs: Mapping[str, Any]) -> tuple[fl
     if prefetch_k is None:
         prefetch_k = int(k * (DEFAULT_MMR_PREFETCH_FACTOR if factor is None else factor))
     return float(lambda_mult), max(int(prefetch_k), k)
+
+
+def _no_query(query: VectorStoreQuery) -> bool:
+    """No query text, and no embedding or an all-zero one: nothing to rank by.
+
+    ``VectorIndexAutoRetriever`` marks a filter-only question ("papers from 2023") with
+    ``query_str=""`` and its ``default_empty_query_vector``, a zero vector; ranking by it
+    would be meaningless (and COSINE cannot rank it at all).
+    """
+    embedding = query.query_embedding
+    no_vector = embedding is None or not any(embedding)
+    return no_vector and is_filter_only(None, query.query_str)
 
 
 def plan_query(
@@ -192,11 +206,11 @@ def plan_query(
     kind = _KINDS.get(mode)
     if kind is None:
         raise InvalidInputError(
-            f"query mode {mode.value!r} is not supported by MilvusVectorStore; use default, "
+            f"query mode {shown(mode.value)} is not supported by MilvusVectorStore; use default, "
             "mmr, sparse, text_search or hybrid."
         )
     where = node_filter(query.filters, query.node_ids, query.doc_ids)
-    setting = f"query mode {mode.value!r}"
+    setting = f"query mode {shown(mode.value)}"
     require_sparse_for(
         kind,
         has_sparse,
@@ -205,6 +219,11 @@ def plan_query(
         fix="create the store with enable_sparse=True (server-side BM25) or "
         "sparse=<a SparseEncoder>",
     )
+    if _no_query(query):
+        top_k = query.hybrid_top_k if kind is SearchKind.HYBRID else None
+        return SearchRequest(
+            kind=SearchKind.FILTERED, k=top_k or query.similarity_top_k, where=where
+        )
     vector = None if query.query_embedding is None else list(query.query_embedding)
     need_search_inputs(
         kind,
@@ -249,7 +268,7 @@ def _ref_doc_filter(ref_doc_id: Any) -> Filter:
     # row in a shared collection), and None would be looked up as the text "None".
     if not isinstance(ref_doc_id, str) or not ref_doc_id:
         raise InvalidInputError(
-            f"ref_doc_id={ref_doc_id!r} must be a non-empty string (the id of the source "
+            f"ref_doc_id={shown(ref_doc_id)} must be a non-empty string (the id of the source "
             "document whose nodes to delete); use delete_nodes() for nodes by id or filter."
         )
     return doc_id_in([ref_doc_id])
@@ -604,6 +623,13 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
         and ``node_ids``. Similarities are relevance scores in [0, 1] on one scale in
         every mode (see :mod:`milvus_plugins.core.ranking`; dense: ``max(0, cosine)``,
         keyword: BM25 scaled per query, hybrid: the legs' weighted mean).
+
+        A query with no ``query_str`` and no (or an all-zero) ``query_embedding`` is
+        filter-only: it returns up to that many nodes matching the filters through a
+        Milvus ``query``, unranked, each with similarity 1.0 (every node satisfies the
+        whole query). ``VectorIndexAutoRetriever`` asks such queries for questions that
+        are only filters; give it ``default_empty_query_vector=[0.0] * dim`` so that it
+        sends a zero vector instead of embedding the empty string.
         """
         return to_query_result(self._store.run_search(self._plan(query, kwargs)))
 

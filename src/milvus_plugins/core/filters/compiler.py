@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 
 from milvus_plugins.core.config import CollectionSpec
-from milvus_plugins.core.errors import FilterError
+from milvus_plugins.core.errors import FilterError, shown
 from milvus_plugins.core.filters.dialect import Dialect
 from milvus_plugins.core.filters.tree import (
     And,
@@ -101,7 +101,8 @@ class _Compiler:
                 # Only the string columns are filterable; anything else (the vector, a
                 # typo) would be an unknown column on the server or a wrong expression.
                 raise FilterError(
-                    f"filter on {key!r}: target={target!r} is not a filterable column; use "
+                    f"filter on {shown(key)}: target={shown(target)} is not a filterable "
+                    f"column; use "
                     "'metadata' (the default, for metadata keys), 'id', 'doc_id' or 'text'."
                 )
             return _Ref(columns[target], True, ScalarType.VARCHAR)
@@ -114,7 +115,7 @@ class _Compiler:
     def _key_literal(self, key: str) -> str:
         if not self.dialect.json_key_brackets and "][" in key:
             raise FilterError(
-                f"filter key {key!r} contains '][', where this Milvus splits JSON paths "
+                f"filter key {shown(key)} contains '][', where this Milvus splits JSON paths "
                 "(it cannot address such a key); rename the metadata key."
             )
         if self.dialect.json_escaped_keys:
@@ -132,7 +133,7 @@ class _Compiler:
             if not node.expression.strip():
                 return self._const(not negate)
             if negate and not self.dialect.not_expr:
-                raise self._needs_not(f"not_(Raw({node.expression!r}))")
+                raise self._needs_not(f"not_(Raw({shown(node.expression)}))")
             return f"not ({node.expression})" if negate else f"({node.expression})"
         if isinstance(node, Exists):
             return self._exists(node, negate)
@@ -150,7 +151,7 @@ class _Compiler:
                 return self._complement(Compare(node.key, "==", node.value, node.target), ref)
             if not ref.column and not self.dialect.not_expr:
                 # `k != v` is also true for a missing key and for values of other kinds.
-                raise self._needs_not(f"ne({key!r}, ...) on a JSON key")
+                raise self._needs_not(f"ne({shown(key)}, ...) on a JSON key")
         leaf = self._leaf(node, ref)
         if not negate:
             return leaf
@@ -189,7 +190,7 @@ class _Compiler:
             if not node.values:
                 return self._const(True)
             return "(" + " and ".join(f"{ref.expr} != {_literal(v)}" for v in node.values) + ")"
-        raise self._needs_not(f"not_({type(node).__name__.lower()}({node.key!r}, ...))")
+        raise self._needs_not(f"not_({type(node).__name__.lower()}({shown(node.key)}, ...))")
 
     def _differs(self, ref: _Ref, value: Scalar) -> str:
         if isinstance(value, bool):
@@ -231,9 +232,9 @@ class _Compiler:
         form = {"one": "contains", "any": "contains_any", "all": "contains_all"}[node.mode]
         what = f"not {form}" if negated else f"{form} with an empty list"
         return FilterError(
-            f"{what} on {node.key!r} needs to tell lists from other JSON values, which this "
+            f"{what} on {shown(node.key)} needs to tell lists from other JSON values, which this "
             "Milvus cannot (it rejects the empty list literal '[]'; Milvus Lite accepts it). "
-            f"Declare {node.key!r} as an ARRAY metadata field, or avoid the negation."
+            f"Declare {shown(node.key)} as an ARRAY metadata field, or avoid the negation."
         )
 
     def _bool(self, node: And | Or, negate: bool) -> str:
@@ -253,10 +254,10 @@ class _Compiler:
             return f"({ref.expr} is null)" if negate else f"({ref.expr} is not null)"
         if not self.dialect.json_exists:
             raise FilterError(
-                f"exists({node.key!r}) needs 'exists' on JSON keys, which this Milvus lacks."
+                f"exists({shown(node.key)}) needs 'exists' on JSON keys, which this Milvus lacks."
             )
         if negate and not self.dialect.not_expr:
-            raise self._needs_not(f"not_(exists({node.key!r}))")
+            raise self._needs_not(f"not_(exists({shown(node.key)}))")
         return f"(not {_exists(ref.expr)})" if negate else _exists(ref.expr)
 
     def _empty(self, node: Empty, negate: bool) -> str:
@@ -282,10 +283,10 @@ class _Compiler:
             or not self.dialect.not_expr
         ):
             raise FilterError(
-                f"is_empty({node.key!r}) on a JSON key needs 'exists' and the empty-list test "
+                f"is_empty({shown(node.key)}) on a JSON key needs 'exists' and the empty-list test "
                 "(json_contains_all(k, [])), which this Milvus lacks (Milvus Lite has both); "
-                f"declare {node.key!r} as a VARCHAR or ARRAY metadata field, or use "
-                f"not_(exists({node.key!r}))."
+                f"declare {shown(node.key)} as a VARCHAR or ARRAY metadata field, or use "
+                f"not_(exists({shown(node.key)}))."
             )
         # `json_contains_all(k, [])` is true exactly for lists, and `exists k[0]` for
         # non-empty ones: together they say "k is an empty list".
@@ -298,7 +299,9 @@ class _Compiler:
     def _negated(self, node: Compare | In | Like | Contains, leaf: str, ref: _Ref) -> str:
         if not self.dialect.not_expr:
             if not ref.column:
-                raise self._needs_not(f"not_({type(node).__name__.lower()}({node.key!r}, ...))")
+                raise self._needs_not(
+                    f"not_({type(node).__name__.lower()}({shown(node.key)}, ...))"
+                )
             complement = self._column_complement(node, ref)
             if self.dialect.nullable and ref.expr not in self.spec.fields.all():
                 return f"({ref.expr} is null or {complement})"
@@ -325,10 +328,10 @@ class _Compiler:
             return "(" + " or ".join(f"{ref.expr} == {_literal(v)}" for v in node.values) + ")"
         if isinstance(node, Like):
             if ref.declared_type not in (None, ScalarType.VARCHAR):
-                raise FilterError(f"like({node.key!r}) needs a string field.")
+                raise FilterError(f"like({shown(node.key)}) needs a string field.")
             if not self.dialect.like_infix and not _is_prefix_pattern(node.pattern):
                 raise FilterError(
-                    f"like({node.key!r}, {node.pattern!r}): this Milvus matches prefix "
+                    f"like({shown(node.key)}, {shown(node.pattern)}): this Milvus matches prefix "
                     "patterns only ('abc%', where '_' and '\\' are not wildcards); other "
                     "patterns need Milvus >= 2.4 or Milvus Lite."
                 )
@@ -340,7 +343,8 @@ class _Compiler:
     def _contains(self, node: Contains, ref: _Ref) -> str:
         if ref.column and ref.declared_type is not ScalarType.ARRAY:
             raise FilterError(
-                f"contains on {node.key!r}: the declared field is {ref.declared_type}, not ARRAY."
+                f"contains on {shown(node.key)}: the declared field is "
+                f"{ref.declared_type}, not ARRAY."
             )
         if not node.values and not self.dialect.empty_lists:
             # `[]` does not parse here: a declared ARRAY column always holds a list, and
@@ -369,7 +373,8 @@ class _Compiler:
         }[kind]
         if not ok:
             raise FilterError(
-                f"filter on {key!r}: {value!r} does not fit the declared type {kind.value}; "
+                f"filter on {shown(key)}: {shown(value)} does not fit the declared type "
+                f"{kind.value}; "
                 f"compare it with {_TYPE_HINTS[kind]}."
             )
 
@@ -392,5 +397,5 @@ def compile_filter(
     if isinstance(node, str):
         node = Raw(node)
     if not isinstance(node, (Compare, In, Like, Contains, Exists, Empty, And, Or, Not, Raw)):
-        raise FilterError(f"filter {node!r} is not a filter tree, a string or None.")
+        raise FilterError(f"filter {shown(node)} is not a filter tree, a string or None.")
     return _Compiler(spec, dialect or Dialect()).compile(node)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from milvus_plugins.core.arguments import id_list
-from milvus_plugins.core.errors import FilterError
+from milvus_plugins.core.errors import FilterError, shown
+from milvus_plugins.core.records import DATE_HINT, is_date, plain_scalar
 
 __all__ = [
     "And",
@@ -163,24 +164,34 @@ Filter = Compare | In | Like | Contains | Exists | Empty | And | Or | Not | Raw
 
 
 def _scalar(value: Any, where: str) -> Scalar:
-    if isinstance(value, (str, bool, int)):
+    value = plain_scalar(value)  # np.int64(3) -> 3: numpy's repr is no Milvus literal
+    if isinstance(value, bool):
         return value
+    if isinstance(value, int):
+        return int(value)  # an int subclass (IntEnum) prints as its name, not its value
+    if isinstance(value, str):
+        return value
+    if is_date(value):
+        raise FilterError(
+            f"{where}: {shown(value)} is a {type(value).__name__}; {DATE_HINT}. Compare "
+            "with the same form: gte('published', start.isoformat())."
+        )
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise FilterError(f"{where}: {value!r} cannot be compared; use a finite number.")
-        return value
+            raise FilterError(f"{where}: {shown(value)} cannot be compared; use a finite number.")
+        return float(value)
     raise FilterError(
-        f"{where}: value {value!r} of type {type(value).__name__} is not filterable; "
+        f"{where}: value {shown(value)} of type {type(value).__name__} is not filterable; "
         "use a string, number or bool (use exists() to test for presence)."
     )
 
 
 def check_key(key: Any) -> str:
     if not isinstance(key, str) or not key:
-        raise FilterError(f"filter key {key!r} must be a non-empty string.")
+        raise FilterError(f"filter key {shown(key)} must be a non-empty string.")
     if key.startswith("$"):
         raise FilterError(
-            f"filter key {key!r} starts with '$': that is an operator, not a metadata key "
+            f"filter key {shown(key)} starts with '$': that is an operator, not a metadata key "
             "(metadata keys cannot start with '$'); write {'key': {'$op': value}}."
         )
     return key
@@ -188,7 +199,7 @@ def check_key(key: Any) -> str:
 
 def eq(key: str, value: Scalar) -> Filter:
     """Match rows whose metadata ``key`` equals ``value``."""
-    return Compare(check_key(key), "==", _scalar(value, f"eq({key!r})"))
+    return Compare(check_key(key), "==", _scalar(value, f"eq({shown(key)})"))
 
 
 def ne(key: str, value: Scalar) -> Filter:
@@ -198,33 +209,33 @@ def ne(key: str, value: Scalar) -> Filter:
 
 def gt(key: str, value: Scalar) -> Filter:
     """Match rows whose ``key`` is greater than ``value``."""
-    return Compare(check_key(key), ">", _scalar(value, f"gt({key!r})"))
+    return Compare(check_key(key), ">", _scalar(value, f"gt({shown(key)})"))
 
 
 def gte(key: str, value: Scalar) -> Filter:
     """Match rows whose ``key`` is greater than or equal to ``value``."""
-    return Compare(check_key(key), ">=", _scalar(value, f"gte({key!r})"))
+    return Compare(check_key(key), ">=", _scalar(value, f"gte({shown(key)})"))
 
 
 def lt(key: str, value: Scalar) -> Filter:
     """Match rows whose ``key`` is less than ``value``."""
-    return Compare(check_key(key), "<", _scalar(value, f"lt({key!r})"))
+    return Compare(check_key(key), "<", _scalar(value, f"lt({shown(key)})"))
 
 
 def lte(key: str, value: Scalar) -> Filter:
     """Match rows whose ``key`` is less than or equal to ``value``."""
-    return Compare(check_key(key), "<=", _scalar(value, f"lte({key!r})"))
+    return Compare(check_key(key), "<=", _scalar(value, f"lte({shown(key)})"))
 
 
 def _values(values: Iterable[Any], where: str) -> tuple[Scalar, ...]:
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
-        raise FilterError(f"{where}: expected a list of values, got {values!r}.")
+        raise FilterError(f"{where}: expected a list of values, got {shown(values)}.")
     return tuple(_scalar(v, where) for v in values)
 
 
 def in_(key: str, values: Iterable[Scalar]) -> Filter:
     """Match rows whose ``key`` equals one of ``values`` (none, for an empty list)."""
-    return In(check_key(key), _values(values, f"in_({key!r})"))
+    return In(check_key(key), _values(values, f"in_({shown(key)})"))
 
 
 def nin(key: str, values: Iterable[Scalar]) -> Filter:
@@ -235,7 +246,7 @@ def nin(key: str, values: Iterable[Scalar]) -> Filter:
 def like(key: str, pattern: str) -> Filter:
     """Match rows whose string ``key`` matches the SQL-like ``pattern``."""
     if not isinstance(pattern, str):
-        raise FilterError(f"like({key!r}): pattern must be a string, got {pattern!r}.")
+        raise FilterError(f"like({shown(key)}): pattern must be a string, got {shown(pattern)}.")
     return Like(check_key(key), pattern)
 
 
@@ -247,10 +258,11 @@ def text_contains(key: str, substring: str) -> Filter:
             escape on every backend (a silently wider match would be wrong).
     """
     if not isinstance(substring, str):
-        raise FilterError(f"text_contains({key!r}): value must be a string.")
+        raise FilterError(f"text_contains({shown(key)}): value must be a string.")
     if "%" in substring or "_" in substring:
         raise FilterError(
-            f"text_contains({key!r}, {substring!r}): '%' and '_' cannot be matched literally "
+            f"text_contains({shown(key)}, {shown(substring)}): '%' and '_' cannot be "
+            f"matched literally "
             "by Milvus 'like'; use eq() or remove them from the substring."
         )
     return Like(check_key(key), f"%{substring}%")
@@ -258,17 +270,17 @@ def text_contains(key: str, substring: str) -> Filter:
 
 def contains(key: str, value: Scalar) -> Filter:
     """Match rows whose list-valued ``key`` contains ``value``."""
-    return Contains(check_key(key), (_scalar(value, f"contains({key!r})"),), "one")
+    return Contains(check_key(key), (_scalar(value, f"contains({shown(key)})"),), "one")
 
 
 def contains_any(key: str, values: Iterable[Scalar]) -> Filter:
     """Match rows whose list-valued ``key`` contains at least one of ``values``."""
-    return Contains(check_key(key), _values(values, f"contains_any({key!r})"), "any")
+    return Contains(check_key(key), _values(values, f"contains_any({shown(key)})"), "any")
 
 
 def contains_all(key: str, values: Iterable[Scalar]) -> Filter:
     """Match rows whose list-valued ``key`` contains every one of ``values``."""
-    return Contains(check_key(key), _values(values, f"contains_all({key!r})"), "all")
+    return Contains(check_key(key), _values(values, f"contains_all({shown(key)})"), "all")
 
 
 def exists(key: str) -> Filter:
@@ -385,4 +397,6 @@ def ensure_filter(value: Filter | str | None) -> Filter | str | None:
         return value
     if isinstance(value, (Compare, In, Like, Contains, Exists, Empty, And, Or, Not, Raw)):
         return value
-    raise FilterError(f"filter must be a core filter, an expression string or None; got {value!r}.")
+    raise FilterError(
+        f"filter must be a core filter, an expression string or None; got {shown(value)}."
+    )

@@ -16,6 +16,7 @@ from milvus_plugins.core.errors import (
     CollectionNotFoundError,
     MilvusOperationError,
     MilvusPluginsError,
+    shown,
 )
 from milvus_plugins.core.ops.calls import Call, ClientMethod, Guard, Guarded, Op, Probe
 from milvus_plugins.core.ops.context import OpContext
@@ -152,7 +153,7 @@ def require_op(ctx: OpContext) -> Op[None]:
     """Open the collection or raise :class:`CollectionNotFoundError` (admin operations)."""
     if not (yield from ensure_op(ctx)):
         raise CollectionNotFoundError(
-            f"collection {ctx.spec.name!r} does not exist yet; add records first "
+            f"collection {shown(ctx.spec.name)} does not exist yet; add records first "
             "(its dimension is taken from the first vectors) or pass dim=."
         )
 

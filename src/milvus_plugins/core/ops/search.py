@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from milvus_plugins.core.errors import InvalidInputError
+from milvus_plugins.core.errors import InvalidInputError, shown
 from milvus_plugins.core.filters import Filter
 from milvus_plugins.core.mmr import select_mmr
 from milvus_plugins.core.ops.calls import Op, or_empty
@@ -24,7 +24,7 @@ from milvus_plugins.core.ops.fusion import (
     use_client_fusion,
 )
 from milvus_plugins.core.ops.lifecycle import capabilities_op, ensure_op
-from milvus_plugins.core.ops.reads import count_op
+from milvus_plugins.core.ops.reads import count_op, query_op
 from milvus_plugins.core.ranking import Ranker, keyword_scale, query_terms
 from milvus_plugins.core.requests import (
     SparseQuery,
@@ -32,9 +32,10 @@ from milvus_plugins.core.requests import (
     build_hybrid_search,
     build_sparse_search,
     check_k,
+    is_filter_only,
     require_sparse_field,
 )
-from milvus_plugins.core.results import Hit, parse_fused, parse_hits
+from milvus_plugins.core.results import Hit, filter_only_hits, parse_fused, parse_hits
 from milvus_plugins.core.schema import dense_index
 from milvus_plugins.core.types import ParsableEnum, RetrievalMode
 
@@ -42,6 +43,7 @@ __all__ = [
     "SearchKind",
     "SearchRequest",
     "dense_search_op",
+    "filtered_op",
     "hybrid_search_op",
     "mmr_search_op",
     "need_retrieval_inputs",
@@ -52,12 +54,14 @@ __all__ = [
 
 
 class SearchKind(ParsableEnum):
-    """The kinds of search: the three retrieval modes and MMR (diverse dense results)."""
+    """The kinds of search: the three retrieval modes, MMR (diverse dense results) and
+    filter-only retrieval (no vector and no text: up to ``k`` rows the filter matches)."""
 
     DENSE = "dense"
     SPARSE = "sparse"
     HYBRID = "hybrid"
     MMR = "mmr"
+    FILTERED = "filtered"  # nothing to rank by: the rows the filter matches
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,6 +114,8 @@ def search_op(ctx: OpContext, request: SearchRequest) -> Op[list[Hit]]:
             return (yield from hybrid_search_op(ctx, r))
         case SearchKind.MMR:
             return (yield from mmr_search_op(ctx, r))
+        case SearchKind.FILTERED:
+            return (yield from filtered_op(ctx, r.k, r.where, r.include_vectors))
 
 
 def dense_search_op(
@@ -212,14 +218,23 @@ def mmr_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
     return select_mmr(vector, hits[0], k=r.k, lambda_mult=r.lambda_mult)
 
 
+def filtered_op(
+    ctx: OpContext, k: int, where: Filter | None, include_vectors: bool
+) -> Op[list[Hit]]:
+    """Up to ``k`` rows matching ``where`` as hits (score 1.0): a filter-only retrieval."""
+    check_k(k)
+    rows = yield from query_op(ctx, where, k, 0, include_vectors)
+    return filter_only_hits(rows)
+
+
 def need_retrieval_inputs(
     mode: RetrievalMode, vector: Sequence[float] | None, text: str | None
 ) -> None:
     """Raise :class:`InvalidInputError` when ``mode`` lacks its vector or text."""
     if mode in (RetrievalMode.DENSE, RetrievalMode.HYBRID) and vector is None:
-        raise InvalidInputError(f"retrieval mode {mode.value!r} needs a query vector.")
+        raise InvalidInputError(f"retrieval mode {shown(mode.value)} needs a query vector.")
     if mode in (RetrievalMode.SPARSE, RetrievalMode.HYBRID) and not (text or "").strip():
-        raise InvalidInputError(f"retrieval mode {mode.value!r} needs a non-empty query text.")
+        raise InvalidInputError(f"retrieval mode {shown(mode.value)} needs a non-empty query text.")
 
 
 def plan_retrieval(
@@ -236,11 +251,18 @@ def plan_retrieval(
 ) -> SearchRequest:
     """Turn a retrieval mode and its inputs into one :class:`SearchRequest`.
 
+    No vector and no text (``None``, ``""`` or blank), in any mode, plans a filter-only
+    retrieval (:attr:`SearchKind.FILTERED`).
+
     Raises:
         ConfigError: an unknown mode.
         InvalidInputError: the mode's inputs are missing.
     """
     chosen = RetrievalMode.parse(mode, field="retrieval_mode")
+    if is_filter_only(vector, text):
+        return SearchRequest(
+            kind=SearchKind.FILTERED, k=k, where=where, include_vectors=include_vectors
+        )
     need_retrieval_inputs(chosen, vector, text)
     return SearchRequest(
         kind=SearchKind(chosen.value),

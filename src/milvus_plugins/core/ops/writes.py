@@ -16,6 +16,7 @@ from milvus_plugins.core.errors import (
     InvalidInputError,
     MilvusPluginsError,
     WriteError,
+    shown,
 )
 from milvus_plugins.core.filters import (
     Filter,
@@ -59,7 +60,7 @@ def parse_write_mode(mode: WriteMode | str) -> WriteMode:
     if isinstance(mode, WriteMode):
         return mode
     if mode not in ("upsert", "insert"):
-        raise ConfigError(f"mode={mode!r} must be 'upsert' or 'insert'.")
+        raise ConfigError(f"mode={shown(mode)} must be 'upsert' or 'insert'.")
     return WriteMode(mode)
 
 
@@ -118,7 +119,7 @@ class BatchRun:
             # Re-running cannot complete anything in a collection that is gone; the
             # store has forgotten it, so the next write recreates it from the spec.
             raise CollectionNotFoundError(
-                f"writing to {self.name!r} failed: {exc} The store has forgotten the "
+                f"writing to {shown(self.name)} failed: {exc} The store has forgotten the "
                 "collection: the next write recreates it, so re-running the same upsert "
                 f"writes all {len(self.ids)} rows ({self.written} had been written to the "
                 "collection that is gone)."
@@ -126,13 +127,14 @@ class BatchRun:
         if isinstance(exc, MilvusPluginsError) and not isinstance(exc, WriteError):
             if self.flushing:
                 raise WriteError(
-                    f"flushing {self.name!r} after writing every batch failed: {exc}; the rows "
+                    f"flushing {shown(self.name)} after writing every batch failed: "
+                    f"{exc}; the rows "
                     "may not have been persisted",
                     written_ids=[],
                     failed_ids=self.ids,
                 ) from exc
             raise WriteError(
-                f"writing to {self.name!r} failed: {exc}",
+                f"writing to {shown(self.name)} failed: {exc}",
                 written_ids=self.ids[: self.written],
                 failed_ids=self.ids[self.written :],
             ) from exc
@@ -228,7 +230,7 @@ def deletion_filter(ids: Sequence[str] | None, filter: Filter | str | None) -> F
     tree = parts[0] if len(parts) == 1 else and_(*parts)
     if is_match_all(tree):
         raise InvalidInputError(
-            f"delete filter={filter!r} matches every row (an empty filter or expression, an "
+            f"delete filter={shown(filter)} matches every row (an empty filter or expression, an "
             "empty and_() / MetadataFilters nesting, or not_ of an empty or_()); a delete "
             "never empties the collection by accident: use clear() to delete every row."
         )
