@@ -18,17 +18,25 @@ What each comparison would catch if the sync and async paths drifted apart again
 * ``err_*``: one copy validating differently or raising another error type;
 * ``after_clear`` / ``add_again``: cached collection state not reset in one copy;
 * the second event loop: an async store tied to the first loop it ran on.
+
+:func:`test_core_stores_offer_the_same_operations_with_the_same_signatures` holds the
+two core stores to one API: an operation added to one of them only (as ``stats`` and
+the partition operations once were), or a parameter added, renamed or given another
+default in one of them, fails it before any scenario runs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from pymilvus import MilvusClient
 from tests.support.faces import FACES, AsyncFace, Face, Row
+
+from milvus_plugins.core import AsyncMilvusStore, MilvusStore
 
 CORPUS: list[Row] = [
     ("cat", "the cat sat on the mat", {"kind": "animal", "year": 2001}),
@@ -39,6 +47,41 @@ CORPUS: list[Row] = [
     ("python", "python code for vector search", {"kind": "tech", "year": 2021}),
 ]
 ALL = [i for i, _, _ in CORPUS]
+
+
+# Sync-only helpers: pure, no collection access (the async store uses the same ones).
+SYNC_ONLY = frozenset(
+    {
+        "cached_row_count",
+        "expression",
+        "op_context",
+        "prepare_records",
+        "query_kwargs",
+        "remember_row_count",
+        "sparse_query",
+        "translate",
+        "use_client_fusion",
+        "validate_before_embedding",
+    }
+)
+
+
+def _operations(cls: type) -> dict[str, inspect.Signature]:
+    return {
+        name: inspect.signature(member)
+        for name, member in vars(cls).items()
+        if not name.startswith("_") and inspect.isfunction(member)
+    }
+
+
+def test_core_stores_offer_the_same_operations_with_the_same_signatures() -> None:
+    sync, aio = _operations(MilvusStore), _operations(AsyncMilvusStore)
+    # ``capabilities`` is a property of the sync store and a coroutine of the async one
+    # (a property cannot be awaited); ``release_ended_loops`` has no sync meaning.
+    assert set(sync) - SYNC_ONLY == set(aio) - {"capabilities", "release_ended_loops"}
+    for name in set(sync) & set(aio):
+        assert inspect.iscoroutinefunction(getattr(AsyncMilvusStore, name)), name
+        assert str(sync[name]) == str(aio[name]), name
 
 
 def outcome(fn: Callable[[], Any]) -> tuple[str, Any]:

@@ -121,6 +121,30 @@ class AsyncMilvusStore:
         """Async twin of :meth:`MilvusStore.flush`."""
         await self._run(admin.flush_op(self._context()))
 
+    async def compact(self) -> int:
+        """Async twin of :meth:`MilvusStore.compact`."""
+        return await self._run(admin.compact_op(self._context()))
+
+    async def load(self) -> None:
+        """Async twin of :meth:`MilvusStore.load`."""
+        await self._run(admin.load_op(self._context()))
+
+    async def release(self) -> None:
+        """Async twin of :meth:`MilvusStore.release`."""
+        await self._run(admin.release_op(self._context()))
+
+    async def create_partition(self, name: str) -> None:
+        """Async twin of :meth:`MilvusStore.create_partition`."""
+        await self._run(admin.create_partition_op(self._context(), name))
+
+    async def list_partitions(self) -> list[str]:
+        """Async twin of :meth:`MilvusStore.list_partitions`."""
+        return await self._run(admin.list_partitions_op(self._context()))
+
+    async def drop_partition(self, name: str) -> None:
+        """Async twin of :meth:`MilvusStore.drop_partition`."""
+        await self._run(admin.drop_partition_op(self._context(), name))
+
     async def stats(self) -> CollectionStats:
         """Async twin of :meth:`MilvusStore.stats`."""
         return await self._run(admin.stats_op(self._context()))
