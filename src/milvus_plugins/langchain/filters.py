@@ -49,7 +49,7 @@ from milvus_plugins.core import (
     filter_from_dict,
 )
 
-__all__ = ["OPERATORS", "FilterArg", "dict_to_filter", "to_core_filter"]
+__all__ = ["OPERATORS", "FilterArg", "deletion_filter", "dict_to_filter", "to_core_filter"]
 
 FilterArg = Mapping[str, Any] | Filter | str | None
 
@@ -88,3 +88,12 @@ def to_core_filter(filter: FilterArg) -> Filter | str | None:
     if isinstance(filter, Mapping):
         return filter_from_dict(filter) if filter else None
     return ensure_filter(filter)
+
+
+def deletion_filter(filter: FilterArg) -> Filter | str | None:
+    """The filter of a ``delete``: ``{}`` stays the match-all ``and_()`` (refused by the core)."""
+    # Unlike a search filter, `{}` is not "no filter" here: it stays the match-all
+    # `and_()`, which the core refuses to delete with (only delete() empties).
+    if isinstance(filter, Mapping):
+        return dict_to_filter(filter)
+    return to_core_filter(filter)

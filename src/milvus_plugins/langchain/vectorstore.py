@@ -29,13 +29,11 @@ from milvus_plugins.core import (
     Hit,
     HybridOptions,
     IndexConfig,
-    InvalidInputError,
     MetadataField,
     MetricType,
     MilvusStore,
     OpenMode,
     Ranker,
-    Record,
     RetrievalMode,
     SearchKind,
     SparseEncoder,
@@ -43,16 +41,15 @@ from milvus_plugins.core import (
     StorePair,
     TextAnalyzer,
     WriteOptions,
-    as_list,
     check_kwargs,
     check_ranker,
     choose_sparse,
-    new_id,
     require_sparse_for,
     shown,
     with_batch_rows,
 )
-from milvus_plugins.langchain.filters import FilterArg, dict_to_filter, to_core_filter
+from milvus_plugins.langchain.documents import Batch, documents_batch, embedded, scored, to_document
+from milvus_plugins.langchain.filters import FilterArg, deletion_filter, to_core_filter
 
 __all__ = ["MilvusVectorStore"]
 
@@ -104,92 +101,6 @@ def _check_mode(mode: RetrievalMode, spec: CollectionSpec) -> RetrievalMode:
         "retrieval_mode='dense'",
     )
     return mode
-
-
-def _to_document(record: Record) -> Document:
-    return Document(id=record.id, page_content=record.text, metadata=dict(record.metadata))
-
-
-def _deletion_filter(filter: FilterArg) -> Filter | str | None:
-    # Unlike a search filter, `{}` is not "no filter" here: it stays the match-all
-    # `and_()`, which the core refuses to delete with (only delete() empties).
-    if isinstance(filter, Mapping):
-        return dict_to_filter(filter)
-    return to_core_filter(filter)
-
-
-def _scored(hits: Iterable[Hit]) -> list[tuple[Document, float]]:
-    return [(_to_document(h.record), h.score) for h in hits]
-
-
-@dataclass(frozen=True)
-class _Batch:
-    """Texts, metadata and ids of one write, checked and completed (no I/O)."""
-
-    texts: list[str]
-    metadatas: list[dict[str, Any]]
-    ids: list[str]
-
-    @classmethod
-    def of(
-        cls,
-        texts: Iterable[str],
-        metadatas: Sequence[Mapping[str, Any] | None] | None,
-        ids: Sequence[str | None] | None,
-    ) -> _Batch:
-        texts = as_list(texts, "texts", of="texts")
-        if metadatas is not None:
-            metadatas = as_list(metadatas, "metadatas", of="metadata dicts")
-        if ids is not None:
-            ids = as_list(ids, "ids", of="ids")
-        # Empty lists mean "none given", as in LangChain's own add_texts.
-        metadatas, ids = metadatas or None, ids or None
-        if metadatas is not None and len(metadatas) != len(texts):
-            raise InvalidInputError(
-                f"got {len(metadatas)} metadatas for {len(texts)} texts; give one per text."
-            )
-        if ids is not None and len(ids) != len(texts):
-            raise InvalidInputError(
-                f"got {len(ids)} ids for {len(texts)} texts; give one per text."
-            )
-        chosen_ids = ids if ids is not None else [None] * len(texts)
-        return cls(
-            texts=texts,
-            metadatas=[dict(m or {}) for m in metadatas] if metadatas else [{} for _ in texts],
-            ids=[new_id() if i is None or i == "" else i for i in chosen_ids],
-        )
-
-    def records(self, store: MilvusStore) -> list[Record]:
-        """The records, without vectors, validated by the core: nothing is embedded yet."""
-        records = [
-            Record(id=i, text=t, metadata=m)
-            for i, t, m in zip(self.ids, self.texts, self.metadatas, strict=True)
-        ]
-        store.validate_before_embedding(records)
-        return records
-
-
-def _embedded(records: list[Record], vectors: Sequence[Sequence[float]]) -> list[Record]:
-    if len(vectors) != len(records):
-        raise InvalidInputError(
-            f"the embedding model returned {len(vectors)} vectors for {len(records)} texts."
-        )
-    for record, vector in zip(records, vectors, strict=True):
-        record.vector = vector
-    return records
-
-
-def _documents_batch(documents: Sequence[Document], ids: Sequence[str | None] | None) -> _Batch:
-    documents = as_list(documents, "documents", of="Documents")
-    for position, document in enumerate(documents):
-        if not isinstance(document, Document):
-            raise InvalidInputError(
-                f"documents[{position}] is a {type(document).__name__}, not a LangChain "
-                "Document; use add_texts() for plain strings."
-            )
-    # ids= wins over Document.id, as LangChain specifies.
-    chosen = ids if ids is not None else [d.id for d in documents]
-    return _Batch.of([d.page_content for d in documents], [d.metadata for d in documents], chosen)
 
 
 class MilvusVectorStore(StoreLifetime, VectorStore):
@@ -517,13 +428,13 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         options = with_batch_rows(
             self._store.write_options, kwargs.get("batch_size"), field="batch_size"
         )
-        batch = _Batch.of(texts, metadatas, ids)
+        batch = Batch.of(texts, metadatas, ids)
         if not batch.texts:
             return []
         records = batch.records(self._store)  # refused here, before anything is embedded
         vectors = self._embedding.embed_documents(batch.texts)
         return self._store.upsert(
-            _embedded(records, vectors),
+            embedded(records, vectors),
             progress=kwargs.get("progress"),
             batch_rows=options.batch_rows,
         )
@@ -541,13 +452,13 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         options = with_batch_rows(
             self._store.write_options, kwargs.get("batch_size"), field="batch_size"
         )
-        batch = _Batch.of(texts, metadatas, ids)
+        batch = Batch.of(texts, metadatas, ids)
         if not batch.texts:
             return []
         records = batch.records(self._store)
         vectors = await self._embedding.aembed_documents(batch.texts)
         return await self._astore().upsert(
-            _embedded(records, vectors),
+            embedded(records, vectors),
             progress=kwargs.get("progress"),
             batch_rows=options.batch_rows,
         )
@@ -564,13 +475,13 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             The ids, in input order.
         """
         ids = kwargs.pop("ids", None)
-        batch = _documents_batch(documents, ids)
+        batch = documents_batch(documents, ids)
         return self.add_texts(batch.texts, batch.metadatas, ids=batch.ids, **kwargs)
 
     async def aadd_documents(self, documents: list[Document], **kwargs: Any) -> list[str]:
         """Async twin of :meth:`add_documents`."""
         ids = kwargs.pop("ids", None)
-        batch = _documents_batch(documents, ids)
+        batch = documents_batch(documents, ids)
         return await self.aadd_texts(batch.texts, batch.metadatas, ids=batch.ids, **kwargs)
 
     def delete(
@@ -601,7 +512,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         if ids is None and filter is None:
             self._store.clear()
         else:
-            self._store.delete(ids, filter=_deletion_filter(filter))
+            self._store.delete(ids, filter=deletion_filter(filter))
         return True
 
     async def adelete(
@@ -612,7 +523,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         if ids is None and filter is None:
             await self._astore().clear()
         else:
-            await self._astore().delete(ids, filter=_deletion_filter(filter))
+            await self._astore().delete(ids, filter=deletion_filter(filter))
         return True
 
     # -- reads -------------------------------------------------------------------------
@@ -626,11 +537,11 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         Returns:
             The documents found, with ``id`` set.
         """
-        return [_to_document(r) for r in self._store.get(ids)]
+        return [to_document(r) for r in self._store.get(ids)]
 
     async def aget_by_ids(self, ids: Sequence[str], /) -> list[Document]:
         """Async twin of :meth:`get_by_ids`."""
-        return [_to_document(r) for r in await self._astore().get(ids)]
+        return [to_document(r) for r in await self._astore().get(ids)]
 
     # -- search: request resolution (pure) ------------------------------------------------
 
@@ -699,7 +610,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         Returns:
             The documents, best first.
         """
-        return [doc for doc, _ in _scored(self._hits(query, k, kwargs, "similarity_search"))]
+        return [doc for doc, _ in scored(self._hits(query, k, kwargs, "similarity_search"))]
 
     def similarity_search_with_score(
         self, query: str, k: int = 4, **kwargs: Any
@@ -714,7 +625,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         Returns:
             The pairs, best first.
         """
-        return _scored(self._hits(query, k, kwargs, "similarity_search_with_score"))
+        return scored(self._hits(query, k, kwargs, "similarity_search_with_score"))
 
     def _similarity_search_with_relevance_scores(
         self, query: str, k: int = 4, **kwargs: Any
@@ -739,7 +650,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             The documents, best first.
         """
         hits = self._vector_hits(embedding, k, kwargs, "similarity_search_by_vector")
-        return [doc for doc, _ in _scored(hits)]
+        return [doc for doc, _ in scored(hits)]
 
     def similarity_search_with_score_by_vector(
         self, embedding: list[float], k: int = 4, **kwargs: Any
@@ -754,7 +665,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         Returns:
             The pairs, best first; relevance in [0, 1].
         """
-        return _scored(
+        return scored(
             self._vector_hits(embedding, k, kwargs, "similarity_search_with_score_by_vector")
         )
 
@@ -784,7 +695,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         if _blank(query):  # nothing to be relevant to, nor diverse from: filter-only
             req = self._request(k, kwargs, _MMR_KWARGS, "max_marginal_relevance_search")
             hits = self._store.filtered_hits(k=k, filter=req.filter)
-            return [_to_document(h.record) for h in hits]
+            return [to_document(h.record) for h in hits]
         vector = self._embedding.embed_query(query)
         return self.max_marginal_relevance_search_by_vector(
             vector, k, fetch_k, lambda_mult, **kwargs
@@ -819,7 +730,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             filter=req.filter,
             search_params=req.search_params,
         )
-        return [doc for doc, _ in _scored(hits)]
+        return [doc for doc, _ in scored(hits)]
 
     # -- search: async (the same, awaited) -----------------------------------------------
 
@@ -841,13 +752,13 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
     async def asimilarity_search(self, query: str, k: int = 4, **kwargs: Any) -> list[Document]:
         """Async twin of :meth:`similarity_search`."""
         hits = await self._ahits(query, k, kwargs, "asimilarity_search")
-        return [doc for doc, _ in _scored(hits)]
+        return [doc for doc, _ in scored(hits)]
 
     async def asimilarity_search_with_score(
         self, query: str, k: int = 4, **kwargs: Any
     ) -> list[tuple[Document, float]]:
         """Async twin of :meth:`similarity_search_with_score`."""
-        return _scored(await self._ahits(query, k, kwargs, "asimilarity_search_with_score"))
+        return scored(await self._ahits(query, k, kwargs, "asimilarity_search_with_score"))
 
     async def _asimilarity_search_with_relevance_scores(
         self, query: str, k: int = 4, **kwargs: Any
@@ -859,13 +770,13 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
     ) -> list[Document]:
         """Async twin of :meth:`similarity_search_by_vector`."""
         hits = await self._avector_hits(embedding, k, kwargs, "asimilarity_search_by_vector")
-        return [doc for doc, _ in _scored(hits)]
+        return [doc for doc, _ in scored(hits)]
 
     async def asimilarity_search_with_score_by_vector(
         self, embedding: list[float], k: int = 4, **kwargs: Any
     ) -> list[tuple[Document, float]]:
         """Async twin of :meth:`similarity_search_with_score_by_vector`."""
-        return _scored(
+        return scored(
             await self._avector_hits(
                 embedding, k, kwargs, "asimilarity_search_with_score_by_vector"
             )
@@ -883,7 +794,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         if _blank(query):
             req = self._request(k, kwargs, _MMR_KWARGS, "amax_marginal_relevance_search")
             hits = await self._astore().filtered_hits(k=k, filter=req.filter)
-            return [_to_document(h.record) for h in hits]
+            return [to_document(h.record) for h in hits]
         vector = await self._embedding.aembed_query(query)
         return await self.amax_marginal_relevance_search_by_vector(
             vector, k, fetch_k, lambda_mult, **kwargs
@@ -907,4 +818,4 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             filter=req.filter,
             search_params=req.search_params,
         )
-        return [doc for doc, _ in _scored(hits)]
+        return [doc for doc, _ in scored(hits)]

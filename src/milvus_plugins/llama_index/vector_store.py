@@ -26,7 +26,6 @@ from llama_index.core.vector_stores.types import (
     BasePydanticVectorStore,
     MetadataFilters,
     VectorStoreQuery,
-    VectorStoreQueryMode,
     VectorStoreQueryResult,
 )
 
@@ -36,7 +35,6 @@ from milvus_plugins.core import (
     CollectionSpec,
     ConnectionConfig,
     Filter,
-    Hit,
     HybridOptions,
     IndexConfig,
     InvalidInputError,
@@ -47,30 +45,29 @@ from milvus_plugins.core import (
     Ranker,
     Record,
     RetryPolicy,
-    SearchKind,
     SearchRequest,
     SparseEncoder,
     SparseMode,
     StoreLifetime,
     StorePair,
     TextAnalyzer,
-    Weighted,
     WriteOptions,
-    and_,
     check_kwargs,
     check_ranker,
     choose_sparse,
     doc_id_in,
-    id_in,
     id_list,
-    is_filter_only,
-    need_search_inputs,
     order_by_ids,
-    require_sparse_for,
     shown,
 )
-from milvus_plugins.llama_index.filters import to_core_filter
 from milvus_plugins.llama_index.nodes import nodes_to_records, record_to_node
+from milvus_plugins.llama_index.queries import (
+    DEFAULT_MMR_PREFETCH_FACTOR,
+    hybrid_ranker,
+    node_filter,
+    plan_query,
+    to_query_result,
+)
 
 __all__ = [
     "DEFAULT_MMR_PREFETCH_FACTOR",
@@ -82,185 +79,6 @@ __all__ = [
 ]
 
 DEFAULT_COLLECTION = "llamacollection"
-DEFAULT_MMR_PREFETCH_FACTOR = 4.0
-_QUERY_KWARGS = frozenset({"mmr_threshold", "mmr_prefetch_k", "mmr_prefetch_factor"})
-_KINDS = {
-    VectorStoreQueryMode.DEFAULT: SearchKind.DENSE,
-    VectorStoreQueryMode.MMR: SearchKind.MMR,
-    VectorStoreQueryMode.SPARSE: SearchKind.SPARSE,
-    VectorStoreQueryMode.TEXT_SEARCH: SearchKind.SPARSE,
-    VectorStoreQueryMode.HYBRID: SearchKind.HYBRID,
-}
-
-
-# -- pure translation ---------------------------------------------------------------------
-
-
-def node_filter(
-    filters: MetadataFilters | None,
-    node_ids: Sequence[str] | None = None,
-    doc_ids: Sequence[str] | None = None,
-) -> Filter | None:
-    """Combine metadata filters with node-id and document-id restrictions (AND).
-
-    ``None`` or an empty list means "no restriction": ``VectorStoreIndex.as_retriever``
-    passes ``node_ids=[]`` for stores that keep the text themselves.
-
-    Raises:
-        InvalidInputError: ``node_ids`` or ``doc_ids`` is a single string, or holds a
-            non-string or ``""``.
-        FilterError: a filter Milvus cannot express exactly.
-    """
-    node_ids = None if node_ids is None else id_list(node_ids, "node_ids")
-    doc_ids = None if doc_ids is None else id_list(doc_ids, "doc_ids")
-    parts = []
-    metadata = to_core_filter(filters)
-    if metadata is not None:
-        parts.append(metadata)
-    if doc_ids:
-        parts.append(doc_id_in(doc_ids))
-    if node_ids:
-        parts.append(id_in(node_ids))
-    if not parts:
-        return None
-    return parts[0] if len(parts) == 1 else and_(*parts)
-
-
-def hybrid_ranker(configured: Ranker | None, alpha: float | None) -> Ranker:
-    """The fusion for a hybrid query.
-
-    LlamaIndex's ``alpha`` weighs the legs: ``1`` is pure vector search, ``0`` pure
-    keyword search. It becomes ``Weighted(alpha, 1 - alpha)`` unless the store was
-    configured with :class:`RRF`, which fuses ranks and has no weights: then ``alpha``
-    is ignored. Without ``alpha`` the configured ranker (default ``RRF(60)``) is used.
-
-    Raises:
-        InvalidInputError: ``alpha`` is outside [0, 1].
-    """
-    if isinstance(configured, RRF):
-        return configured
-    if alpha is None:
-        return configured or RRF()
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1:
-        raise InvalidInputError(
-            f"alpha={shown(alpha)} must be in [0, 1] (1: vector search only, 0: keyword only)."
-        )
-    normalize = configured.normalize if isinstance(configured, Weighted) else True
-    return Weighted(float(alpha), 1.0 - float(alpha), normalize=normalize)
-
-
-def _mmr_options(query: VectorStoreQuery, kwargs: Mapping[str, Any]) -> tuple[float, int]:
-    lambda_mult = query.mmr_threshold
-    if lambda_mult is None:
-        lambda_mult = kwargs.get("mmr_threshold")
-    if lambda_mult is None:
-        lambda_mult = 0.5
-    prefetch_k = kwargs.get("mmr_prefetch_k")
-    factor = kwargs.get("mmr_prefetch_factor")
-    if prefetch_k is not None and factor is not None:
-        raise InvalidInputError("give mmr_prefetch_k or mmr_prefetch_factor, not both.")
-    k = query.similarity_top_k
-    if prefetch_k is None:
-        prefetch_k = int(k * (DEFAULT_MMR_PREFETCH_FACTOR if factor is None else factor))
-    return float(lambda_mult), max(int(prefetch_k), k)
-
-
-def _no_query(query: VectorStoreQuery) -> bool:
-    """No query text, and no embedding or an all-zero one: nothing to rank by.
-
-    ``VectorIndexAutoRetriever`` marks a filter-only question ("papers from 2023") with
-    ``query_str=""`` and its ``default_empty_query_vector``, a zero vector; ranking by it
-    would be meaningless (and COSINE cannot rank it at all).
-    """
-    embedding = query.query_embedding
-    no_vector = embedding is None or not any(embedding)
-    return no_vector and is_filter_only(None, query.query_str)
-
-
-def plan_query(
-    query: VectorStoreQuery,
-    kwargs: Mapping[str, Any],
-    *,
-    has_sparse: bool,
-    ranker: Ranker | None,
-    spec: CollectionSpec | None = None,
-) -> SearchRequest:
-    """Translate a ``VectorStoreQuery`` into one core :class:`SearchRequest` (no I/O).
-
-    Args:
-        query: the LlamaIndex query.
-        kwargs: ``vector_store_kwargs``: ``mmr_threshold``, ``mmr_prefetch_k`` or
-            ``mmr_prefetch_factor`` (MMR only).
-        has_sparse: whether the collection has a sparse (keyword) field.
-        ranker: the store's configured hybrid ranker, if any.
-        spec: the collection (named in errors); default: an unnamed one.
-
-    Raises:
-        InvalidInputError: an unsupported mode, a missing embedding or query text, or
-            an unknown keyword argument.
-        ConfigError: a keyword or hybrid query on a store without a sparse field.
-        FilterError: a filter Milvus cannot express exactly.
-    """
-    check_kwargs("query", kwargs, _QUERY_KWARGS)
-    mode = VectorStoreQueryMode(query.mode)
-    kind = _KINDS.get(mode)
-    if kind is None:
-        raise InvalidInputError(
-            f"query mode {shown(mode.value)} is not supported by MilvusVectorStore; use default, "
-            "mmr, sparse, text_search or hybrid."
-        )
-    where = node_filter(query.filters, query.node_ids, query.doc_ids)
-    setting = f"query mode {shown(mode.value)}"
-    require_sparse_for(
-        kind,
-        has_sparse,
-        collection=spec.name if spec is not None else "",
-        setting=setting,
-        fix="create the store with enable_sparse=True (server-side BM25) or "
-        "sparse=<a SparseEncoder>",
-    )
-    if _no_query(query):
-        top_k = query.hybrid_top_k if kind is SearchKind.HYBRID else None
-        return SearchRequest(
-            kind=SearchKind.FILTERED, k=top_k or query.similarity_top_k, where=where
-        )
-    vector = None if query.query_embedding is None else list(query.query_embedding)
-    need_search_inputs(
-        kind,
-        vector,
-        query.query_str,
-        setting=setting,
-        vector_name="query_embedding; embed the query first",
-        text_name="a non-empty query_str for keyword search",
-    )
-    k = query.similarity_top_k
-    match kind:
-        case SearchKind.MMR:
-            lambda_mult, fetch_k = _mmr_options(query, kwargs)
-            return SearchRequest(
-                kind=kind, vector=vector, k=k, fetch_k=fetch_k, lambda_mult=lambda_mult, where=where
-            )
-        case SearchKind.HYBRID:
-            return SearchRequest(
-                kind=kind,
-                vector=vector,
-                query=query.query_str,
-                k=query.hybrid_top_k or k,
-                fetch_k=query.sparse_top_k,
-                ranker=hybrid_ranker(ranker, query.alpha),
-                where=where,
-            )
-        case _:
-            return SearchRequest(kind=kind, vector=vector, query=query.query_str, k=k, where=where)
-
-
-def to_query_result(hits: Sequence[Hit]) -> VectorStoreQueryResult:
-    """Build the LlamaIndex result: nodes, relevance scores in [0, 1], and ids."""
-    return VectorStoreQueryResult(
-        nodes=[record_to_node(hit.record) for hit in hits],
-        similarities=[hit.score for hit in hits],
-        ids=[hit.id for hit in hits],
-    )
 
 
 def _ref_doc_filter(ref_doc_id: Any) -> Filter:

@@ -1,0 +1,98 @@
+"""LangChain ``Document`` <-> core :class:`Record`: writes checked and completed (no I/O)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.documents import Document
+
+from milvus_plugins.core import (
+    Hit,
+    InvalidInputError,
+    MilvusStore,
+    Record,
+    as_list,
+    new_id,
+)
+
+__all__ = ["Batch", "documents_batch", "embedded", "scored", "to_document"]
+
+
+def to_document(record: Record) -> Document:
+    return Document(id=record.id, page_content=record.text, metadata=dict(record.metadata))
+
+
+def scored(hits: Iterable[Hit]) -> list[tuple[Document, float]]:
+    return [(to_document(h.record), h.score) for h in hits]
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Texts, metadata and ids of one write, checked and completed (no I/O)."""
+
+    texts: list[str]
+    metadatas: list[dict[str, Any]]
+    ids: list[str]
+
+    @classmethod
+    def of(
+        cls,
+        texts: Iterable[str],
+        metadatas: Sequence[Mapping[str, Any] | None] | None,
+        ids: Sequence[str | None] | None,
+    ) -> Batch:
+        texts = as_list(texts, "texts", of="texts")
+        if metadatas is not None:
+            metadatas = as_list(metadatas, "metadatas", of="metadata dicts")
+        if ids is not None:
+            ids = as_list(ids, "ids", of="ids")
+        # Empty lists mean "none given", as in LangChain's own add_texts.
+        metadatas, ids = metadatas or None, ids or None
+        if metadatas is not None and len(metadatas) != len(texts):
+            raise InvalidInputError(
+                f"got {len(metadatas)} metadatas for {len(texts)} texts; give one per text."
+            )
+        if ids is not None and len(ids) != len(texts):
+            raise InvalidInputError(
+                f"got {len(ids)} ids for {len(texts)} texts; give one per text."
+            )
+        chosen_ids = ids if ids is not None else [None] * len(texts)
+        return cls(
+            texts=texts,
+            metadatas=[dict(m or {}) for m in metadatas] if metadatas else [{} for _ in texts],
+            ids=[new_id() if i is None or i == "" else i for i in chosen_ids],
+        )
+
+    def records(self, store: MilvusStore) -> list[Record]:
+        """The records, without vectors, validated by the core: nothing is embedded yet."""
+        records = [
+            Record(id=i, text=t, metadata=m)
+            for i, t, m in zip(self.ids, self.texts, self.metadatas, strict=True)
+        ]
+        store.validate_before_embedding(records)
+        return records
+
+
+def embedded(records: list[Record], vectors: Sequence[Sequence[float]]) -> list[Record]:
+    if len(vectors) != len(records):
+        raise InvalidInputError(
+            f"the embedding model returned {len(vectors)} vectors for {len(records)} texts."
+        )
+    for record, vector in zip(records, vectors, strict=True):
+        record.vector = vector
+    return records
+
+
+def documents_batch(documents: Sequence[Document], ids: Sequence[str | None] | None) -> Batch:
+    documents = as_list(documents, "documents", of="Documents")
+    for position, document in enumerate(documents):
+        if not isinstance(document, Document):
+            raise InvalidInputError(
+                f"documents[{position}] is a {type(document).__name__}, not a LangChain "
+                "Document; use add_texts() for plain strings."
+            )
+    # ids= wins over Document.id, as LangChain specifies.
+    chosen = ids if ids is not None else [d.id for d in documents]
+    return Batch.of([d.page_content for d in documents], [d.metadata for d in documents], chosen)
