@@ -20,9 +20,11 @@ from milvus_plugins.core.errors import CollectionNotFoundError
 __all__ = [
     "Call",
     "ClientMethod",
+    "Done",
     "Guard",
     "Guarded",
     "Op",
+    "Outcome",
     "Probe",
     "ReadAll",
     "Step",
@@ -111,6 +113,36 @@ class ReadAll:
 
 Step: TypeAlias = "Call | Guarded[Any] | Probe | ReadAll"
 Op: TypeAlias = Generator[Step, Any, T]
+
+
+@dataclass(frozen=True)
+class Done(Generic[T]):
+    """An operation has returned ``value``."""
+
+    value: T
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the last step came to: its answer, or the error to throw into the operation."""
+
+    answer: Any = None
+    error: Exception | None = None
+
+    @classmethod
+    def of(cls, execute: Callable[[Any], Any], step: Any) -> Outcome:
+        """Execute ``step`` (blocking) and capture its answer or error."""
+        try:
+            return cls(answer=execute(step))
+        except Exception as exc:
+            return cls(error=exc)
+
+    def resume(self, op: Op[T]) -> Step | Done[T]:
+        """Hand this outcome to ``op``: its next step, or :class:`Done` when it returned."""
+        try:
+            return op.send(self.answer) if self.error is None else op.throw(self.error)
+        except StopIteration as done:
+            return Done(done.value)
 
 
 def one_call(call: Call) -> Op[Any]:

@@ -27,7 +27,17 @@ from milvus_plugins.core.errors import (
     MilvusPluginsError,
 )
 from milvus_plugins.core.lite import LiteLease
-from milvus_plugins.core.ops.calls import Call, Guard, Guarded, Op, Probe, ReadAll, bound_method
+from milvus_plugins.core.ops.calls import (
+    Call,
+    Done,
+    Guard,
+    Guarded,
+    Op,
+    Outcome,
+    Probe,
+    ReadAll,
+    bound_method,
+)
 from milvus_plugins.core.retry import acall_with_retry
 from milvus_plugins.core.runners.settings import RunSettings
 
@@ -144,17 +154,13 @@ class AsyncRunner:
 
     async def run(self, op: Op[T]) -> T:
         """Drive ``op`` to its result: execute each step, send back its answer or error."""
-        answer: Any = None
-        error: Exception | None = None
-        while True:
+        outcome = Outcome()
+        while not isinstance(step := outcome.resume(op), Done):
             try:
-                step = op.send(answer) if error is None else op.throw(error)
-            except StopIteration as done:
-                return done.value  # type: ignore[no-any-return]
-            try:
-                answer, error = await self.execute(step), None
+                outcome = Outcome(answer=await self.execute(step))
             except Exception as exc:
-                answer, error = None, exc
+                outcome = Outcome(error=exc)
+        return step.value
 
     async def execute(self, step: Any) -> Any:
         """Execute one step of an operation."""

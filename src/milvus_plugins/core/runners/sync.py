@@ -16,7 +16,17 @@ from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.config import ConnectionConfig
 from milvus_plugins.core.errors import CollectionNotFoundError
 from milvus_plugins.core.lite import LiteLease
-from milvus_plugins.core.ops.calls import Call, Guard, Guarded, Op, Probe, ReadAll, bound_method
+from milvus_plugins.core.ops.calls import (
+    Call,
+    Done,
+    Guard,
+    Guarded,
+    Op,
+    Outcome,
+    Probe,
+    ReadAll,
+    bound_method,
+)
 from milvus_plugins.core.probing import probe_capabilities
 from milvus_plugins.core.retry import call_with_retry
 from milvus_plugins.core.runners.settings import RunSettings
@@ -112,17 +122,10 @@ class SyncRunner:
 
     def run(self, op: Op[T]) -> T:
         """Drive ``op`` to its result: execute each step, send back its answer or error."""
-        answer: Any = None
-        error: Exception | None = None
-        while True:
-            try:
-                step = op.send(answer) if error is None else op.throw(error)
-            except StopIteration as done:
-                return done.value  # type: ignore[no-any-return]
-            try:
-                answer, error = self.execute(step), None
-            except Exception as exc:
-                answer, error = None, exc
+        outcome = Outcome()
+        while not isinstance(step := outcome.resume(op), Done):
+            outcome = Outcome.of(self.execute, step)
+        return step.value
 
     def execute(self, step: Any) -> Any:
         """Execute one step of an operation."""
