@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from pymilvus import AsyncMilvusClient
 
 from milvus_plugins.core import lite
-from milvus_plugins.core.arguments import id_list
+from milvus_plugins.core.arguments import checked_arguments, id_list
 from milvus_plugins.core.batching import with_batch_rows
 from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.errors import (
@@ -74,6 +74,7 @@ __all__ = ["AsyncMilvusStore"]
 T = TypeVar("T")
 
 
+@checked_arguments
 class AsyncMilvusStore:
     """Async access to one collection; see :class:`MilvusStore` for each method.
 

@@ -22,7 +22,7 @@ from typing import Any, TypeVar, cast
 from pymilvus import MilvusClient
 
 from milvus_plugins.core import lite
-from milvus_plugins.core.arguments import as_list, id_list
+from milvus_plugins.core.arguments import as_list, checked_arguments, id_list
 from milvus_plugins.core.batching import WriteOptions, plan_batches, with_batch_rows
 from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.config import CollectionSpec, ConnectionConfig
@@ -322,6 +322,7 @@ class BatchRun:
             ) from exc
 
 
+@checked_arguments
 class MilvusStore:
     """Synchronous access to one collection of the canonical layout.
 

@@ -17,7 +17,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
 from typing_extensions import Self
 
-from milvus_plugins.core.arguments import as_list
+from milvus_plugins.core.arguments import as_list, checked_arguments
 from milvus_plugins.core.async_store import AsyncMilvusStore
 from milvus_plugins.core.batching import WriteOptions, with_batch_rows
 from milvus_plugins.core.config import CollectionSpec, ConnectionConfig, MetadataField
@@ -205,6 +205,7 @@ def _documents_batch(documents: Sequence[Document], ids: Sequence[str | None] | 
     return _Batch.of([d.page_content for d in documents], [d.metadata for d in documents], chosen)
 
 
+@checked_arguments
 class MilvusVectorStore(VectorStore):
     """LangChain vector store on Milvus (Milvus Lite, a server, a cluster or Zilliz Cloud).
 

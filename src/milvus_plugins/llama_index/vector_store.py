@@ -32,7 +32,7 @@ from llama_index.core.vector_stores.types import (
 )
 from typing_extensions import Self
 
-from milvus_plugins.core.arguments import id_list
+from milvus_plugins.core.arguments import checked_arguments, id_list
 from milvus_plugins.core.async_store import AsyncMilvusStore
 from milvus_plugins.core.batching import WriteOptions
 from milvus_plugins.core.config import CollectionSpec, ConnectionConfig, MetadataField
@@ -298,6 +298,7 @@ def _sparse_settings(
 # -- the vector store ---------------------------------------------------------------------
 
 
+@checked_arguments
 class MilvusVectorStore(BasePydanticVectorStore):
     """LlamaIndex vector store backed by one Milvus collection (Lite, server or Zilliz).
 
