@@ -60,6 +60,7 @@ from milvus_plugins.core.store import (
     _fetch_k,
     _no_count,
     _no_rows,
+    check_fusion,
     check_offset,
     client_fuse,
     created_elsewhere,
@@ -333,7 +334,7 @@ class AsyncMilvusStore:
 
     async def delete(self, ids: Sequence[str] | None = None, filter: FilterLike = None) -> int:
         """Async twin of :meth:`MilvusStore.delete`."""
-        where = deletion_filter(ids, filter)
+        where = deletion_filter(ids, filter, self.spec)
         if where is None:
             return 0
         if self.session.connection.is_lite:
@@ -483,6 +484,7 @@ class AsyncMilvusStore:
         include_vectors: bool = False,
     ) -> list[Hit]:
         """Async twin of :meth:`MilvusStore.hybrid_search`."""
+        check_fusion(fusion)
         check_k(k)
         ranker = ranker or self.sync.hybrid.ranker
         legs_k = _fetch_k(k, fetch_k, self.sync.hybrid.fetch_k)

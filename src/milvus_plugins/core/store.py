@@ -85,6 +85,7 @@ __all__ = [
     "BatchRun",
     "HybridOptions",
     "MilvusStore",
+    "check_fusion",
     "client_fuse",
     "created_elsewhere",
     "deletion_filter",
@@ -115,8 +116,7 @@ class HybridOptions:
     fusion: str = "auto"
 
     def __post_init__(self) -> None:
-        if self.fusion not in ("auto", "server", "client"):
-            raise ConfigError(f"fusion={self.fusion!r} must be 'auto', 'server' or 'client'.")
+        check_fusion(self.fusion)
         if self.fusion == "server":
             require_server_fusion(self.ranker)
         if self.fetch_k is not None:
@@ -124,6 +124,12 @@ class HybridOptions:
                 check_k(self.fetch_k, "fetch_k")
             except InvalidInputError as exc:  # a bad option is a configuration error
                 raise ConfigError(str(exc)) from None
+
+
+def check_fusion(fusion: str | None) -> None:
+    """Raise :class:`ConfigError` unless ``fusion`` is ``None``, auto, server or client."""
+    if fusion is not None and fusion not in ("auto", "server", "client"):
+        raise ConfigError(f"fusion={fusion!r} must be 'auto', 'server' or 'client'.")
 
 
 def _fetch_k(k: int, fetch_k: int | None, default: int | None) -> int:
@@ -149,11 +155,15 @@ def write_lock(connection: ConnectionConfig) -> AbstractContextManager[object]:
         return _LITE_WRITE_LOCKS.setdefault(path, threading.RLock())
 
 
-def deletion_filter(ids: Sequence[str] | None, filter: FilterLike) -> Filter | None:
+def deletion_filter(
+    ids: Sequence[str] | None, filter: FilterLike, spec: CollectionSpec | None = None
+) -> Filter | None:
     """The one filter tree a delete runs: ``ids`` AND ``filter`` (no I/O).
 
     Shared by the sync and async stores. The parts are combined as trees, never as
     text, so a raw expression such as ``"a or b"`` cannot widen the id restriction.
+    With ``spec``, a tree that matches no row (``ids=[]``) is still compiled for it, so
+    a malformed filter is refused whatever the ids.
 
     Returns:
         The filter, or ``None`` when it can match no row (``ids=[]``, ``or_()`` ...).
@@ -182,7 +192,11 @@ def deletion_filter(ids: Sequence[str] | None, filter: FilterLike) -> Filter | N
             "empty and_() / MetadataFilters nesting, or not_ of an empty or_()); a delete "
             "never empties the collection by accident: use clear() to delete every row."
         )
-    return None if is_match_none(tree) else tree
+    if not is_match_none(tree):
+        return tree
+    if spec is not None:
+        compile_filter(tree, spec)
+    return None
 
 
 def empty_when_dropped(empty: Callable[..., Any]) -> Callable[[F], F]:
@@ -755,7 +769,7 @@ class MilvusStore:
             InvalidInputError: bad ids, or a filter that matches every row.
             FilterError: a filter that cannot be compiled.
         """
-        where = deletion_filter(ids, filter)
+        where = deletion_filter(ids, filter, self.spec)
         if where is None or not self.ensure_collection():
             return 0
         return self._delete_where(where)
@@ -977,6 +991,7 @@ class MilvusStore:
             ConfigError: ``fusion="server"`` with a ranker only the client implements
                 (``Weighted(..., normalize="minmax")``).
         """
+        check_fusion(fusion)
         choice = fusion or self.hybrid.fusion
         if choice == "client":
             return True
@@ -1018,6 +1033,7 @@ class MilvusStore:
             search_params: dense-leg knobs (``ef``, ``nprobe`` ...).
             include_vectors: return vectors too.
         """
+        check_fusion(fusion)
         check_k(k)
         ranker = ranker or self.hybrid.ranker
         legs_k = _fetch_k(k, fetch_k, self.hybrid.fetch_k)

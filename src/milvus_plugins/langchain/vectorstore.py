@@ -17,7 +17,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
 from typing_extensions import Self
 
-from milvus_plugins.core.arguments import as_list, checked_arguments
+from milvus_plugins.core.arguments import as_list, check_argument, checked_arguments
 from milvus_plugins.core.async_store import AsyncMilvusStore
 from milvus_plugins.core.batching import WriteOptions, with_batch_rows
 from milvus_plugins.core.config import CollectionSpec, ConnectionConfig, MetadataField
@@ -43,9 +43,24 @@ _MMR_KWARGS = frozenset({"filter", "search_params"})
 # What LangChain's own callers pass to add_texts / add_documents: the indexing API
 # (``langchain_core.indexing.index`` / ``aindex``) always passes ``batch_size``.
 _WRITE_KWARGS = frozenset({"progress", "batch_size"})
+# The types of the keyword arguments LangChain's signatures leave untyped (``**kwargs``);
+# filter, ranker and retrieval_mode have their own, more specific checks.
+_KWARG_TYPES: dict[str, Any] = {
+    "search_params": Mapping[str, Any] | None,
+    "score_threshold": float | None,
+    "fetch_k": int | None,
+    "progress": bool | None,
+    "batch_size": int | None,
+}
 
 
 def _reject_unknown(kwargs: Mapping[str, Any], allowed: frozenset[str], method: str) -> None:
+    """Refuse keyword arguments ``method`` does not take, and known ones of a wrong type.
+
+    Raises:
+        TypeError: an unknown keyword argument.
+        InvalidInputError: a known one whose value has the wrong type.
+    """
     unknown = sorted(set(kwargs) - allowed)
     if unknown:
         hint = " (a raw Milvus expression goes in filter=)" if "expr" in unknown else ""
@@ -53,6 +68,9 @@ def _reject_unknown(kwargs: Mapping[str, Any], allowed: frozenset[str], method: 
             f"{method}() got unexpected keyword argument(s) {unknown}{hint}; "
             f"accepted: {sorted(allowed)}."
         )
+    for name, value in kwargs.items():
+        if name in _KWARG_TYPES:
+            check_argument(name, value, _KWARG_TYPES[name])
 
 
 @dataclass(frozen=True)

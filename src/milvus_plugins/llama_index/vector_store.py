@@ -604,7 +604,9 @@ class MilvusVectorStore(BasePydanticVectorStore):
                 "delete_nodes needs node_ids= or filters=; use clear() to delete every node."
             )
         if node_ids is not None and not node_ids:
-            return None  # nothing to delete
+            # Nothing to delete; the core still checks the filters against the schema.
+            metadata = node_filter(filters)
+            return None if metadata is None else and_(id_in([]), metadata)
         # Nested filters that match everything (MetadataFilters(filters=[MetadataFilters(
         # filters=[])])) are refused by the core delete, like the flat empty form above.
         return node_filter(filters, node_ids)
