@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from milvus_plugins.core.arguments import check_argument, checked_arguments
-from milvus_plugins.core.errors import ConfigError, InvalidInputError
+from milvus_plugins.core.errors import ConfigError, FilterError, InvalidInputError
+from milvus_plugins.core.filters import Filter
 from milvus_plugins.core.records import Record
 
 
@@ -102,25 +103,25 @@ def test_values_that_do_not_fit_raise_an_input_error_naming_the_parameter(
     method: str, kwargs: dict[str, Any]
 ) -> None:
     (name,) = kwargs
-    with pytest.raises(InvalidInputError, match=rf"Target\.{method}\(\): {name} "):
+    with pytest.raises(InvalidInputError, match=rf"Target\.{method}\(\): {name}\b"):
         getattr(Target(), method)(**kwargs)
 
 
 def test_positional_arguments_are_checked_too() -> None:
-    with pytest.raises(InvalidInputError, match="flag must be bool"):
+    with pytest.raises(InvalidInputError, match="flag must be True or False"):
         Target().flags("no")
 
 
 def test_the_constructor_raises_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="timeout is NaN"):
+    with pytest.raises(ConfigError, match="timeout must be a number or None, got NaN"):
         Target(timeout=math.nan)
-    with pytest.raises(ConfigError, match="flag must be bool"):
+    with pytest.raises(ConfigError, match="flag must be True or False"):
         Target(flag="true")
 
 
 def test_an_async_method_refuses_when_awaited() -> None:
     coro = Target().aflags("x")  # type: ignore[arg-type]
-    with pytest.raises(InvalidInputError, match="flag must be bool"):
+    with pytest.raises(InvalidInputError, match="flag must be True or False"):
         asyncio.run(coro)
 
 
@@ -129,11 +130,31 @@ def test_an_unknown_keyword_stays_a_type_error() -> None:
         Target().flags(bogus=1)  # type: ignore[call-arg]
 
 
+def test_a_str_for_a_list_says_it_would_be_split() -> None:
+    with pytest.raises(InvalidInputError, match=r"vector='abc' is a single str, not a list"):
+        Target().sequences("abc")  # type: ignore[arg-type]
+
+
+def test_a_wrong_element_is_named_by_its_position() -> None:
+    with pytest.raises(InvalidInputError, match=r"records\[1\] is a str, not a Record"):
+        Target().records([Record(id="a", text="t"), "x"])  # type: ignore[list-item]
+
+
+def test_a_filter_of_the_wrong_type_is_a_filter_error() -> None:
+    @checked_arguments
+    class Store:
+        def query(self, filter: Filter | str | None = None) -> Any:
+            return filter
+
+    with pytest.raises(FilterError, match="filter="):
+        Store().query({"a": 1})  # type: ignore[arg-type]
+
+
 def test_private_methods_are_not_wrapped() -> None:
     assert Target()._private("x") == "x"  # type: ignore[arg-type]
 
 
 def test_check_argument_judges_one_value() -> None:
     check_argument("progress", None, bool | None)
-    with pytest.raises(ConfigError, match="progress must be bool"):
+    with pytest.raises(ConfigError, match="progress must be True or False or None"):
         check_argument("progress", "on", bool | None, error=ConfigError)

@@ -25,9 +25,15 @@ import numbers
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from milvus_plugins.core.errors import ConfigError, InvalidInputError, MilvusPluginsError
+from milvus_plugins.core.errors import (
+    ConfigError,
+    FilterError,
+    InvalidInputError,
+    MilvusPluginsError,
+)
 
 __all__ = ["as_list", "check_argument", "checked_arguments", "id_list"]
 
@@ -182,10 +188,94 @@ def _check_for(annotation: Any) -> Check | None:
     return None  # Any, TypeVars, strings we cannot resolve: not judged
 
 
-def _resolve(fn: Callable[..., Any]) -> dict[str, tuple[Check, str]]:
-    """Each annotated parameter's check and its annotation text (unresolvable: skipped)."""
-    out: dict[str, tuple[Check, str]] = {}
-    hints = getattr(fn, "__globals__", {})
+_WORDS: dict[Any, str] = {
+    bool: "True or False",
+    int: "an int",
+    float: "a number",
+    str: "a string",
+    bytes: "bytes",
+    type(None): "None",
+}
+
+
+def _describe(annotation: Any) -> list[str]:
+    """``annotation`` in words, one entry per alternative."""
+    if annotation in _WORDS:
+        return [_WORDS[annotation]]
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return list(dict.fromkeys(w for a in args for w in _describe(a)))
+    if origin is typing.Literal:
+        return [repr(a) for a in args]
+    if origin in _SEQUENCES or annotation in _SEQUENCES:
+        element = _element_type(annotation)
+        return [f"a list of {element.__name__}" if element else "a list"]
+    if origin in _ITERABLES or annotation in _ITERABLES:
+        return ["a list (or another iterable)"]
+    if origin in _MAPPINGS or annotation in _MAPPINGS:
+        return ["a mapping (dict)"]
+    if isinstance(annotation, type):
+        return [_a(annotation.__name__)]
+    return [str(annotation)]
+
+
+def _a(noun: str) -> str:
+    return f"an {noun}" if noun[:1].lower() in "aeiou" else f"a {noun}"
+
+
+def _element_type(annotation: Any) -> type | None:
+    """The class a sequence arm of ``annotation`` holds, when its elements are judged."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        found = [e for e in map(_element_type, args) if e is not None]
+        return found[0] if found else None
+    if origin in _SEQUENCES and _element_check(args) is not None:
+        return args[0]  # type: ignore[no-any-return]
+    return None
+
+
+@dataclass(frozen=True)
+class _Param:
+    check: Check
+    expected: str  # in words, or the annotation as written when that is shorter
+    listish: bool  # a list is expected: a str would be read character by character
+    element: type | None  # the class of the elements, when they are judged
+    error: type[MilvusPluginsError]
+
+    @classmethod
+    def of(
+        cls, check: Check, annotation: Any, text: str, error: type[MilvusPluginsError]
+    ) -> _Param:
+        words = _describe(annotation)
+        expected = " or ".join(words) if len(words) <= 4 else text
+        listish = any(w.startswith("a list") for w in words)
+        return cls(check, expected, listish, _element_type(annotation), error)
+
+    def message(self, name: str, value: Any) -> str:
+        shown = _shown(value)
+        if isinstance(value, float) and math.isnan(value):
+            return f"{name} must be {self.expected}, got NaN."
+        if isinstance(value, (str, bytes, bytearray)) and self.listish:
+            return (
+                f"{name}={shown} is a single {type(value).__name__}, not a list (a string "
+                f"would be taken character by character); pass a list: {name}=[{shown}]."
+            )
+        if self.element is not None and _is_sequence(value):
+            for position, item in enumerate(value):
+                if not isinstance(item, self.element):
+                    return (
+                        f"{name}[{position}] is {_a(type(item).__name__)}, not "
+                        f"{_a(self.element.__name__)}: {_shown(item)}."
+                    )
+        return f"{name} must be {self.expected}, got {name}={shown} ({type(value).__name__})."
+
+
+def _resolve(fn: Callable[..., Any], error: type[MilvusPluginsError]) -> dict[str, _Param]:
+    """Each annotated parameter's check (unresolvable annotations: not judged)."""
+    out: dict[str, _Param] = {}
+    namespace = getattr(fn, "__globals__", {})
     for name, parameter in inspect.signature(fn).parameters.items():
         annotation = parameter.annotation
         if annotation is inspect.Parameter.empty or parameter.kind in (
@@ -197,12 +287,14 @@ def _resolve(fn: Callable[..., Any]) -> dict[str, tuple[Check, str]]:
         if isinstance(annotation, str):
             try:
                 # The annotation text of our own module, evaluated in its namespace.
-                annotation = eval(annotation, hints)
+                annotation = eval(annotation, namespace)
             except Exception:  # a name imported only for type checking: not judged
                 continue
         check = _check_for(annotation)
         if check is not None:
-            out[name] = (check, text)
+            # A filter of the wrong type is a FilterError, as the filter code raises.
+            kind = FilterError if "Filter" in text and error is InvalidInputError else error
+            out[name] = _Param.of(check, annotation, text, kind)
     return out
 
 
@@ -216,28 +308,23 @@ def check_argument(
     """
     check = _check_for(annotation)
     if check is not None and not check(value):
-        raise error(_message(name, value, inspect.formatannotation(annotation)))
-
-
-def _message(name: str, value: Any, expected: str) -> str:
-    if isinstance(value, float) and math.isnan(value):
-        return f"{name} is NaN; pass a number ({expected})."
-    return f"{name} must be {expected}, got {type(value).__name__} {_shown(value)}."
+        text = inspect.formatannotation(annotation)
+        raise error(_Param.of(check, annotation, text, error).message(name, value))
 
 
 def _checking(fn: Callable[..., Any], error: type[MilvusPluginsError]) -> Callable[..., Any]:
     signature = inspect.signature(fn)
-    checks: dict[str, tuple[Check, str]] | None = None
-    where = fn.__qualname__
+    params: dict[str, _Param] | None = None
+    where = fn.__qualname__.removesuffix(".__init__")
 
     def check(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        nonlocal checks
-        if checks is None:  # resolved on first use: every module is imported by then
-            checks = _resolve(fn)
+        nonlocal params
+        if params is None:  # resolved on first use: every module is imported by then
+            params = _resolve(fn, error)
         for name, value in signature.bind(*args, **kwargs).arguments.items():
-            entry = checks.get(name)
-            if entry is not None and not entry[0](value):
-                raise error(f"{where}(): " + _message(name, value, entry[1]))
+            param = params.get(name)
+            if param is not None and not param.check(value):
+                raise param.error(f"{where}(): " + param.message(name, value))
 
     if inspect.iscoroutinefunction(fn):
 

@@ -44,13 +44,11 @@ _MMR_KWARGS = frozenset({"filter", "search_params"})
 # (``langchain_core.indexing.index`` / ``aindex``) always passes ``batch_size``.
 _WRITE_KWARGS = frozenset({"progress", "batch_size"})
 # The types of the keyword arguments LangChain's signatures leave untyped (``**kwargs``);
-# filter, ranker and retrieval_mode have their own, more specific checks.
+# filter, ranker, retrieval_mode, score_threshold and batch_size have their own checks.
 _KWARG_TYPES: dict[str, Any] = {
     "search_params": Mapping[str, Any] | None,
-    "score_threshold": float | None,
     "fetch_k": int | None,
     "progress": bool | None,
-    "batch_size": int | None,
 }
 
 
