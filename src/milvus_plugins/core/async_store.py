@@ -334,7 +334,10 @@ class AsyncMilvusStore:
 
     async def delete(self, ids: Sequence[str] | None = None, filter: FilterLike = None) -> int:
         """Async twin of :meth:`MilvusStore.delete`."""
-        where = deletion_filter(ids, filter, self.spec)
+        where = deletion_filter(ids, filter)
+        if where is None and filter is not None:
+            await self.capabilities()  # then the shared session knows the dialect
+            self.sync.expression(filter)  # refused as by MilvusStore.delete
         if where is None:
             return 0
         if self.session.connection.is_lite:

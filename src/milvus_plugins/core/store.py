@@ -155,15 +155,11 @@ def write_lock(connection: ConnectionConfig) -> AbstractContextManager[object]:
         return _LITE_WRITE_LOCKS.setdefault(path, threading.RLock())
 
 
-def deletion_filter(
-    ids: Sequence[str] | None, filter: FilterLike, spec: CollectionSpec | None = None
-) -> Filter | None:
+def deletion_filter(ids: Sequence[str] | None, filter: FilterLike) -> Filter | None:
     """The one filter tree a delete runs: ``ids`` AND ``filter`` (no I/O).
 
     Shared by the sync and async stores. The parts are combined as trees, never as
     text, so a raw expression such as ``"a or b"`` cannot widen the id restriction.
-    With ``spec``, a tree that matches no row (``ids=[]``) is still compiled for it, so
-    a malformed filter is refused whatever the ids.
 
     Returns:
         The filter, or ``None`` when it can match no row (``ids=[]``, ``or_()`` ...).
@@ -192,11 +188,7 @@ def deletion_filter(
             "empty and_() / MetadataFilters nesting, or not_ of an empty or_()); a delete "
             "never empties the collection by accident: use clear() to delete every row."
         )
-    if not is_match_none(tree):
-        return tree
-    if spec is not None:
-        compile_filter(tree, spec)
-    return None
+    return None if is_match_none(tree) else tree
 
 
 def empty_when_dropped(empty: Callable[..., Any]) -> Callable[[F], F]:
@@ -769,7 +761,10 @@ class MilvusStore:
             InvalidInputError: bad ids, or a filter that matches every row.
             FilterError: a filter that cannot be compiled.
         """
-        where = deletion_filter(ids, filter, self.spec)
+        where = deletion_filter(ids, filter)
+        if where is None and filter is not None:
+            # ids=[] deletes nothing, but a filter this engine cannot run is still refused.
+            self.expression(filter)
         if where is None or not self.ensure_collection():
             return 0
         return self._delete_where(where)
