@@ -579,7 +579,9 @@ class StoreMachine(RuleBasedStateMachine):
         refuse = shape in ("str_texts", "str_ids")
         if not refuse:
             refuse = not all(text_ok(t) for t in texts)
-            refuse |= metas is not None and not all(metadata_ok(m, self.nullable) for m in metas)
+            # No metadatas is no metadata: the declared n is then missing too.
+            every = metas if metas is not None else [None] * n
+            refuse |= not all(metadata_ok(m, self.nullable) for m in every)
             explicit = [i for i in (ids or []) if i is not None and i != ""]
             refuse |= not all(id_ok(i) for i in explicit) or len(set(explicit)) < len(explicit)
         before = self.embeddings.document_calls

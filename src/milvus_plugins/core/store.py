@@ -694,9 +694,21 @@ class MilvusStore:
         vectors included.
 
         Raises:
-            InvalidInputError: the first bad record.
+            InvalidInputError: the first bad record; or, where the server is known to
+                have no nullable fields (Milvus < 2.5), a record without a value for a
+                declared field.
         """
         validate_records(records, self.spec, None, vectors=False)
+        caps = self.session.capabilities
+        if caps is not None and not caps.nullable:
+            for record in records:
+                for declared in self.spec.declared_fields:
+                    if record.metadata.get(declared.name) is None:
+                        raise InvalidInputError(
+                            f"record {record.id!r}: metadata[{declared.name!r}] is missing, and "
+                            "this Milvus has no nullable fields (needs >= 2.5); give every "
+                            "record a value."
+                        )
 
     def upsert(
         self,

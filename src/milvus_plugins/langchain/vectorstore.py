@@ -565,6 +565,7 @@ class MilvusVectorStore(VectorStore):
         batch = _Batch.of(texts, metadatas, ids)
         if not batch.texts:
             return []
+        _ = self._store.capabilities  # what the server can store decides what is refused
         records = batch.records(self._store)  # refused here, before anything is embedded
         vectors = self._embedding.embed_documents(batch.texts)
         return self._store.upsert(
@@ -599,6 +600,7 @@ class MilvusVectorStore(VectorStore):
         batch = _Batch.of(texts, metadatas, ids)
         if not batch.texts:
             return []
+        await self._astore().capabilities()  # as in add_texts
         records = batch.records(self._store)
         vectors = await self._embedding.aembed_documents(batch.texts)
         return await self._astore().upsert(
