@@ -369,6 +369,7 @@ def _core_valid() -> dict[str, Any]:
         "name": lambda: "p_fuzz",
         "k": lambda: 2,
         "filter": lambda: None,
+        "exc": lambda: RuntimeError("fuzz"),
     }
 
 

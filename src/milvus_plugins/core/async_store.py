@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from pymilvus import AsyncMilvusClient
 
 from milvus_plugins.core import lite
-from milvus_plugins.core.arguments import id_list
+from milvus_plugins.core.arguments import checked_arguments, id_list
 from milvus_plugins.core.batching import with_batch_rows
 from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.errors import (
@@ -68,6 +68,7 @@ from milvus_plugins.core.store import (
     _fetch_k,
     _no_count,
     _no_rows,
+    check_fusion,
     check_offset,
     client_fuse,
     created_elsewhere,
@@ -83,6 +84,7 @@ __all__ = ["AsyncMilvusStore"]
 T = TypeVar("T")
 
 
+@checked_arguments
 class AsyncMilvusStore:
     """Async access to one collection; see :class:`MilvusStore` for each method.
 
@@ -342,6 +344,9 @@ class AsyncMilvusStore:
     async def delete(self, ids: Sequence[str] | None = None, filter: FilterLike = None) -> int:
         """Async twin of :meth:`MilvusStore.delete`."""
         where = deletion_filter(ids, filter)
+        if where is None and filter is not None:
+            await self.capabilities()  # then the shared session knows the dialect
+            self.sync.expression(filter)  # refused as by MilvusStore.delete
         if where is None:
             return 0
         if self.session.connection.is_lite:
@@ -495,6 +500,7 @@ class AsyncMilvusStore:
         include_vectors: bool = False,
     ) -> list[Hit]:
         """Async twin of :meth:`MilvusStore.hybrid_search`."""
+        check_fusion(fusion)
         check_k(k)
         ranker = ranker or self.sync.hybrid.ranker
         legs_k = _fetch_k(k, fetch_k, self.sync.hybrid.fetch_k)

@@ -23,7 +23,7 @@ from typing import Any, TypeVar, cast
 from pymilvus import MilvusClient
 
 from milvus_plugins.core import lite
-from milvus_plugins.core.arguments import as_list, id_list
+from milvus_plugins.core.arguments import as_list, checked_arguments, id_list
 from milvus_plugins.core.batching import WriteOptions, plan_batches, with_batch_rows
 from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.config import CollectionSpec, ConnectionConfig
@@ -96,6 +96,7 @@ __all__ = [
     "BatchRun",
     "HybridOptions",
     "MilvusStore",
+    "check_fusion",
     "client_fuse",
     "created_elsewhere",
     "deletion_filter",
@@ -135,8 +136,7 @@ class HybridOptions:
     fusion: str = "auto"
 
     def __post_init__(self) -> None:
-        if self.fusion not in ("auto", "server", "client"):
-            raise ConfigError(f"fusion={shown(self.fusion)} must be 'auto', 'server' or 'client'.")
+        check_fusion(self.fusion)
         if self.fusion == "server":
             require_server_fusion(self.ranker)
         if self.fetch_k is not None:
@@ -144,6 +144,12 @@ class HybridOptions:
                 check_k(self.fetch_k, "fetch_k")
             except InvalidInputError as exc:  # a bad option is a configuration error
                 raise ConfigError(str(exc)) from None
+
+
+def check_fusion(fusion: str | None) -> None:
+    """Raise :class:`ConfigError` unless ``fusion`` is ``None``, auto, server or client."""
+    if fusion is not None and fusion not in ("auto", "server", "client"):
+        raise ConfigError(f"fusion={shown(fusion)} must be 'auto', 'server' or 'client'.")
 
 
 def _fetch_k(k: int, fetch_k: int | None, default: int | None) -> int:
@@ -343,6 +349,7 @@ class BatchRun:
             ) from exc
 
 
+@checked_arguments
 class MilvusStore:
     """Synchronous access to one collection of the canonical layout.
 
@@ -709,9 +716,21 @@ class MilvusStore:
         vectors included.
 
         Raises:
-            InvalidInputError: the first bad record.
+            InvalidInputError: the first bad record; or, where the server is known to
+                have no nullable fields (Milvus < 2.5), a record without a value for a
+                declared field.
         """
         validate_records(records, self.spec, None, vectors=False)
+        caps = self.session.capabilities
+        if caps is not None and not caps.nullable:
+            for record in records:
+                for declared in self.spec.declared_fields:
+                    if record.metadata.get(declared.name) is None:
+                        raise InvalidInputError(
+                            f"record {record.id!r}: metadata[{declared.name!r}] is missing, and "
+                            "this Milvus has no nullable fields (needs >= 2.5); give every "
+                            "record a value."
+                        )
 
     def upsert(
         self,
@@ -777,6 +796,9 @@ class MilvusStore:
             FilterError: a filter that cannot be compiled.
         """
         where = deletion_filter(ids, filter)
+        if where is None and filter is not None:
+            # ids=[] deletes nothing, but a filter this engine cannot run is still refused.
+            self.expression(filter)
         if where is None or not self.ensure_collection():
             return 0
         return self._delete_where(where)
@@ -1019,6 +1041,7 @@ class MilvusStore:
             ConfigError: ``fusion="server"`` with a ranker only the client implements
                 (``Weighted(..., normalize="minmax")``).
         """
+        check_fusion(fusion)
         choice = fusion or self.hybrid.fusion
         if choice != "server":
             # The relevance of a hybrid hit needs both legs' scores, which Milvus'
@@ -1058,6 +1081,7 @@ class MilvusStore:
             search_params: dense-leg knobs (``ef``, ``nprobe`` ...).
             include_vectors: return vectors too.
         """
+        check_fusion(fusion)
         check_k(k)
         ranker = ranker or self.hybrid.ranker
         legs_k = _fetch_k(k, fetch_k, self.hybrid.fetch_k)

@@ -17,7 +17,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
 from typing_extensions import Self
 
-from milvus_plugins.core.arguments import as_list
+from milvus_plugins.core.arguments import as_list, check_argument, checked_arguments
 from milvus_plugins.core.async_store import AsyncMilvusStore
 from milvus_plugins.core.batching import WriteOptions, with_batch_rows
 from milvus_plugins.core.config import (
@@ -53,9 +53,22 @@ _MMR_KWARGS = frozenset({"filter", "search_params"})
 # What LangChain's own callers pass to add_texts / add_documents: the indexing API
 # (``langchain_core.indexing.index`` / ``aindex``) always passes ``batch_size``.
 _WRITE_KWARGS = frozenset({"progress", "batch_size"})
+# The types of the keyword arguments LangChain's signatures leave untyped (``**kwargs``);
+# filter, ranker, retrieval_mode, score_threshold and batch_size have their own checks.
+_KWARG_TYPES: dict[str, Any] = {
+    "search_params": Mapping[str, Any] | None,
+    "fetch_k": int | None,
+    "progress": bool | None,
+}
 
 
 def _reject_unknown(kwargs: Mapping[str, Any], allowed: frozenset[str], method: str) -> None:
+    """Refuse keyword arguments ``method`` does not take, and known ones of a wrong type.
+
+    Raises:
+        TypeError: an unknown keyword argument.
+        InvalidInputError: a known one whose value has the wrong type.
+    """
     unknown = sorted(set(kwargs) - allowed)
     if unknown:
         hint = " (a raw Milvus expression goes in filter=)" if "expr" in unknown else ""
@@ -63,6 +76,9 @@ def _reject_unknown(kwargs: Mapping[str, Any], allowed: frozenset[str], method: 
             f"{method}() got unexpected keyword argument(s) {unknown}{hint}; "
             f"accepted: {sorted(allowed)}."
         )
+    for name, value in kwargs.items():
+        if name in _KWARG_TYPES:
+            check_argument(name, value, _KWARG_TYPES[name])
 
 
 @dataclass(frozen=True)
@@ -222,6 +238,7 @@ def _documents_batch(documents: Sequence[Document], ids: Sequence[str | None] | 
     return _Batch.of([d.page_content for d in documents], [d.metadata for d in documents], chosen)
 
 
+@checked_arguments
 class MilvusVectorStore(VectorStore):
     """LangChain vector store on Milvus (Milvus Lite, a server, a cluster or Zilliz Cloud).
 
@@ -587,6 +604,7 @@ class MilvusVectorStore(VectorStore):
         batch = _Batch.of(texts, metadatas, ids)
         if not batch.texts:
             return []
+        _ = self._store.capabilities  # what the server can store decides what is refused
         records = batch.records(self._store)  # refused here, before anything is embedded
         vectors = self._embedding.embed_documents(batch.texts)
         return self._store.upsert(
@@ -621,6 +639,7 @@ class MilvusVectorStore(VectorStore):
         batch = _Batch.of(texts, metadatas, ids)
         if not batch.texts:
             return []
+        await self._astore().capabilities()  # as in add_texts
         records = batch.records(self._store)
         vectors = await self._embedding.aembed_documents(batch.texts)
         return await self._astore().upsert(

@@ -32,7 +32,7 @@ from llama_index.core.vector_stores.types import (
 )
 from typing_extensions import Self
 
-from milvus_plugins.core.arguments import id_list
+from milvus_plugins.core.arguments import checked_arguments, id_list
 from milvus_plugins.core.async_store import AsyncMilvusStore
 from milvus_plugins.core.batching import WriteOptions
 from milvus_plugins.core.config import (
@@ -327,6 +327,7 @@ def _sparse_settings(
 # -- the vector store ---------------------------------------------------------------------
 
 
+@checked_arguments
 class MilvusVectorStore(BasePydanticVectorStore):
     """LlamaIndex vector store backed by one Milvus collection (Lite, server or Zilliz).
 
@@ -641,7 +642,9 @@ class MilvusVectorStore(BasePydanticVectorStore):
                 "delete_nodes needs node_ids= or filters=; use clear() to delete every node."
             )
         if node_ids is not None and not node_ids:
-            return None  # nothing to delete
+            # Nothing to delete; the core still checks the filters against the schema.
+            metadata = node_filter(filters)
+            return None if metadata is None else and_(id_in([]), metadata)
         # Nested filters that match everything (MetadataFilters(filters=[MetadataFilters(
         # filters=[])])) are refused by the core delete, like the flat empty form above.
         return node_filter(filters, node_ids)
