@@ -47,13 +47,15 @@ test: lint $(LITE25_STAMP)
 	$(BIN)/pytest -q
 
 # The model-based test and the API type fuzz at a large budget (>= 10,000 machine steps:
-# 2 adapters x 2 backends x 100 examples x up to 50 steps), random seed unless
-# MP_FUZZ_SEED is given; step counts go to fuzz-report.jsonl.
+# 2 adapters x 3 engines x 100 examples x up to 50 steps), a fresh seed per run unless
+# MP_FUZZ_SEED is given (the seed is in each report line: rerun with it to reproduce);
+# step counts go to fuzz-report.jsonl. `make test` runs the same tests derandomised.
 MP_FUZZ_EXAMPLES ?= 100
 MP_FUZZ_STEPS ?= 50
 MP_FUZZ_TYPE_ROUNDS ?= 20
 MP_FUZZ_REPORT ?= fuzz-report.jsonl
-fuzz: $(STAMP)
+MP_FUZZ_SEED ?= $(shell date +%s)
+fuzz: $(STAMP) $(LITE25_STAMP)
 	MP_FUZZ_EXAMPLES=$(MP_FUZZ_EXAMPLES) MP_FUZZ_STEPS=$(MP_FUZZ_STEPS) \
 	MP_FUZZ_TYPE_ROUNDS=$(MP_FUZZ_TYPE_ROUNDS) MP_FUZZ_REPORT=$(MP_FUZZ_REPORT) \
 	MP_FUZZ_SEED=$(MP_FUZZ_SEED) \

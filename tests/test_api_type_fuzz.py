@@ -371,6 +371,7 @@ def _core_valid() -> dict[str, Any]:
         "k": lambda: 2,
         "filter": lambda: None,
         "request": lambda: SearchRequest(kind=SearchKind.DENSE, vector=hash_vector("row"), k=2),
+        "exc": lambda: RuntimeError("fuzz"),
     }
 
 

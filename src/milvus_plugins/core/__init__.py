@@ -11,7 +11,7 @@ adapters decide alike).
 """
 
 from milvus_plugins.core import _pymilvus_import  # noqa: F401  (must run first)
-from milvus_plugins.core.arguments import as_list, id_list
+from milvus_plugins.core.arguments import as_list, check_argument, checked_arguments, id_list
 from milvus_plugins.core.async_store import AsyncMilvusStore
 from milvus_plugins.core.autotune import AutotuneResult, autotune
 from milvus_plugins.core.batching import WriteOptions, with_batch_rows
@@ -188,8 +188,10 @@ __all__ = [
     "and_",
     "as_list",
     "autotune",
+    "check_argument",
     "check_kwargs",
     "check_ranker",
+    "checked_arguments",
     "choose_sparse",
     "compile_filter",
     "contains",

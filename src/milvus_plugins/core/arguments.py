@@ -1,20 +1,42 @@
-"""Shape checks for list arguments (ids, texts, metadatas, nodes, vectors): pure, no I/O.
+"""Argument checks for the public API: pure, no I/O.
 
-A ``str`` is itself a sequence of characters, so without a check ``delete(ids="123")``
-deletes the ids ``"1"``, ``"2"`` and ``"3"`` and ``add_texts("abc")`` adds three
-documents. Every public method of the core and of both adapters that takes a list
-passes it through :func:`as_list` (or :func:`id_list` for ids) first, so such a
-mistake raises :class:`InvalidInputError` before any I/O.
+Two layers:
+
+* :func:`checked_arguments`, a class decorator: every public method (and the
+  constructor) of the decorated class checks each argument it is given against the
+  parameter's annotation before its body runs, so a ``bool`` flag given ``"yes"``, a
+  ``Mapping`` given a list or an ``int`` given ``"5"`` raises a typed error naming the
+  parameter, before any I/O or embedding, and never a stray ``AttributeError`` from
+  deep inside. Only the outer type is judged (``Sequence[str]`` takes any sized,
+  iterable non-string; the elements of a sequence of objects, such as
+  ``Sequence[Record]``, are checked with ``isinstance``); values and ranges stay with
+  the method's own checks (``check_k`` ...).
+* :func:`as_list` and :func:`id_list`: a ``str`` is itself a sequence of characters, so
+  without a check ``delete(ids="123")`` deletes the ids ``"1"``, ``"2"`` and ``"3"``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+import collections.abc
+import functools
+import inspect
+import math
+import numbers
+import types
+import typing
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from milvus_plugins.core.errors import InvalidInputError, shown
+from milvus_plugins.core.errors import (
+    ConfigError,
+    FilterError,
+    InvalidInputError,
+    MilvusPluginsError,
+    shown,
+)
 
-__all__ = ["as_list", "id_list"]
+__all__ = ["as_list", "check_argument", "checked_arguments", "id_list"]
 
 
 _shown = shown  # the package's one way of echoing a value in a message
@@ -71,3 +93,271 @@ def id_list(ids: Any, field: str = "ids") -> list[str]:
                 f"{field}[{position}] is the empty string, which is not an id; leave it out."
             )
     return items
+
+
+# -- annotation checks ------------------------------------------------------------------
+
+C = TypeVar("C", bound=type)
+Check = Callable[[Any], bool]
+
+
+def _is_number(value: Any) -> bool:
+    return (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool)
+        and not (isinstance(value, float) and math.isnan(value))
+    )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_iterable(value: Any) -> bool:
+    return isinstance(value, Iterable) and not isinstance(value, (str, bytes, bytearray, Mapping))
+
+
+def _is_sequence(value: Any) -> bool:
+    # A str/bytes is one value, a mapping is not a list, a generator has no length;
+    # numpy arrays and tuples are sequences here.
+    return _is_iterable(value) and hasattr(value, "__len__")
+
+
+_SCALARS: dict[Any, Check] = {
+    bool: lambda v: isinstance(v, bool),
+    int: _is_int,
+    float: _is_number,
+    str: lambda v: isinstance(v, str),
+    bytes: lambda v: isinstance(v, (bytes, bytearray)),
+    type(None): lambda v: v is None,
+}
+_SEQUENCES = {
+    list,
+    tuple,
+    collections.abc.Sequence,
+    collections.abc.MutableSequence,
+    collections.abc.Collection,
+}
+_ITERABLES = {collections.abc.Iterable, collections.abc.Iterator}
+_MAPPINGS = {dict, collections.abc.Mapping, collections.abc.MutableMapping}
+
+
+def _element_check(args: tuple[Any, ...]) -> Check | None:
+    # Elements are judged only for sequences of objects (Record, Document, BaseNode):
+    # one isinstance per element. Scalars inside lists (ids, floats) keep their own,
+    # more specific checks (LangChain ids may hold None, vectors get a dimension check).
+    if len(args) != 1 or not isinstance(args[0], type) or args[0] in _SCALARS:
+        return None
+    return _check_for(args[0])
+
+
+def _check_for(annotation: Any) -> Check | None:
+    """A predicate for ``annotation``, or ``None`` where anything goes (``Any`` ...)."""
+    if annotation in _SCALARS:
+        return _SCALARS[annotation]
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        branches = [_check_for(a) for a in args]
+        if any(b is None for b in branches):
+            return None
+        checks = [b for b in branches if b is not None]
+        return lambda v: any(c(v) for c in checks)
+    if origin is typing.Literal:
+        allowed = set(args)
+        return lambda v: isinstance(v, (str, int, type(None))) and v in allowed
+    if origin in _SEQUENCES or annotation in _SEQUENCES:
+        each = _element_check(args)
+        if each is None:
+            return _is_sequence
+        return lambda v: _is_sequence(v) and all(each(x) for x in v)
+    if origin in _ITERABLES or annotation in _ITERABLES:
+        return _is_iterable
+    if origin in _MAPPINGS or annotation in _MAPPINGS:
+        return lambda v: isinstance(v, Mapping)
+    if origin is collections.abc.Callable or annotation is collections.abc.Callable:
+        return callable
+    if isinstance(annotation, type) and annotation not in (object, Any):
+        if getattr(annotation, "_is_protocol", False) and not getattr(
+            annotation, "_is_runtime_protocol", False
+        ):
+            return None
+        cls = annotation
+        return lambda v: isinstance(v, cls)
+    return None  # Any, TypeVars, strings we cannot resolve: not judged
+
+
+_WORDS: dict[Any, str] = {
+    bool: "True or False",
+    int: "an int",
+    float: "a number",
+    str: "a string",
+    bytes: "bytes",
+    type(None): "None",
+}
+
+
+def _describe(annotation: Any) -> list[str]:
+    """``annotation`` in words, one entry per alternative."""
+    if annotation in _WORDS:
+        return [_WORDS[annotation]]
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return list(dict.fromkeys(w for a in args for w in _describe(a)))
+    if origin is typing.Literal:
+        return [repr(a) for a in args]
+    if origin in _SEQUENCES or annotation in _SEQUENCES:
+        element = _element_type(annotation)
+        return [f"a list of {element.__name__}" if element else "a list"]
+    if origin in _ITERABLES or annotation in _ITERABLES:
+        return ["a list (or another iterable)"]
+    if origin in _MAPPINGS or annotation in _MAPPINGS:
+        return ["a mapping (dict)"]
+    if isinstance(annotation, type):
+        return [_a(annotation.__name__)]
+    return [str(annotation)]
+
+
+def _a(noun: str) -> str:
+    return f"an {noun}" if noun[:1].lower() in "aeiou" else f"a {noun}"
+
+
+def _element_type(annotation: Any) -> type | None:
+    """The class a sequence arm of ``annotation`` holds, when its elements are judged."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        found = [e for e in map(_element_type, args) if e is not None]
+        return found[0] if found else None
+    if origin in _SEQUENCES and _element_check(args) is not None:
+        return args[0]  # type: ignore[no-any-return]
+    return None
+
+
+@dataclass(frozen=True)
+class _Param:
+    check: Check
+    expected: str  # in words, or the annotation as written when that is shorter
+    listish: bool  # a list is expected: a str would be read character by character
+    element: type | None  # the class of the elements, when they are judged
+    error: type[MilvusPluginsError]
+
+    @classmethod
+    def of(
+        cls, check: Check, annotation: Any, text: str, error: type[MilvusPluginsError]
+    ) -> _Param:
+        words = _describe(annotation)
+        expected = " or ".join(words) if len(words) <= 4 else text
+        listish = any(w.startswith("a list") for w in words)
+        return cls(check, expected, listish, _element_type(annotation), error)
+
+    def message(self, name: str, value: Any) -> str:
+        shown = _shown(value)
+        if isinstance(value, float) and math.isnan(value):
+            return f"{name} must be {self.expected}, got NaN."
+        if isinstance(value, (str, bytes, bytearray)) and self.listish:
+            return (
+                f"{name}={shown} is a single {type(value).__name__}, not a list (a string "
+                f"would be taken character by character); pass a list: {name}=[{shown}]."
+            )
+        if self.element is not None and _is_sequence(value):
+            for position, item in enumerate(value):
+                if not isinstance(item, self.element):
+                    return (
+                        f"{name}[{position}] is {_a(type(item).__name__)}, not "
+                        f"{_a(self.element.__name__)}: {_shown(item)}."
+                    )
+        return f"{name} must be {self.expected}, got {name}={shown} ({type(value).__name__})."
+
+
+def _resolve(fn: Callable[..., Any], error: type[MilvusPluginsError]) -> dict[str, _Param]:
+    """Each annotated parameter's check (unresolvable annotations: not judged)."""
+    out: dict[str, _Param] = {}
+    namespace = getattr(fn, "__globals__", {})
+    for name, parameter in inspect.signature(fn).parameters.items():
+        annotation = parameter.annotation
+        if annotation is inspect.Parameter.empty or parameter.kind in (
+            inspect.Parameter.VAR_POSITIONAL,
+            inspect.Parameter.VAR_KEYWORD,
+        ):
+            continue
+        text = annotation if isinstance(annotation, str) else inspect.formatannotation(annotation)
+        if isinstance(annotation, str):
+            try:
+                # The annotation text of our own module, evaluated in its namespace.
+                annotation = eval(annotation, namespace)
+            except Exception:  # a name imported only for type checking: not judged
+                continue
+        check = _check_for(annotation)
+        if check is not None:
+            # A filter of the wrong type is a FilterError, as the filter code raises.
+            kind = FilterError if "Filter" in text and error is InvalidInputError else error
+            out[name] = _Param.of(check, annotation, text, kind)
+    return out
+
+
+def check_argument(
+    name: str, value: Any, annotation: Any, *, error: type[MilvusPluginsError] = InvalidInputError
+) -> None:
+    """Raise ``error`` unless ``value`` fits ``annotation`` (outer type; see the module).
+
+    For the values a signature cannot type, such as LangChain's ``**kwargs``
+    (``search_params``, ``fetch_k``, ``progress`` ...).
+    """
+    check = _check_for(annotation)
+    if check is not None and not check(value):
+        text = inspect.formatannotation(annotation)
+        raise error(_Param.of(check, annotation, text, error).message(name, value))
+
+
+def _checking(fn: Callable[..., Any], error: type[MilvusPluginsError]) -> Callable[..., Any]:
+    signature = inspect.signature(fn)
+    params: dict[str, _Param] | None = None
+    where = fn.__qualname__.removesuffix(".__init__")
+
+    def check(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        nonlocal params
+        if params is None:  # resolved on first use: every module is imported by then
+            params = _resolve(fn, error)
+        for name, value in signature.bind(*args, **kwargs).arguments.items():
+            param = params.get(name)
+            if param is not None and not param.check(value):
+                raise param.error(f"{where}(): " + param.message(name, value))
+
+    if inspect.iscoroutinefunction(fn):
+
+        @functools.wraps(fn)
+        async def acall(*args: Any, **kwargs: Any) -> Any:
+            check(args, kwargs)
+            return await fn(*args, **kwargs)
+
+        return acall
+
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        check(args, kwargs)
+        return fn(*args, **kwargs)
+
+    return call
+
+
+def checked_arguments(cls: C) -> C:
+    """Make every public method of ``cls`` check its arguments' types first.
+
+    Methods (sync and async, class methods included) raise :class:`InvalidInputError`,
+    the constructor :class:`ConfigError`, naming the parameter and the annotation it
+    does not fit, before their body runs: before any I/O or embedding. An argument the
+    signature does not take stays Python's ``TypeError``. Properties and ``_private``
+    methods are left alone; the arguments' values are the methods' own business.
+    """
+    for name, attr in list(vars(cls).items()):
+        if name.startswith("_") and name != "__init__":
+            continue
+        error: type[MilvusPluginsError] = ConfigError if name == "__init__" else InvalidInputError
+        if isinstance(attr, (classmethod, staticmethod)):
+            wrapped = _checking(attr.__func__, error)
+            setattr(cls, name, type(attr)(wrapped))
+        elif inspect.isfunction(attr):
+            setattr(cls, name, _checking(attr, error))
+    return cls

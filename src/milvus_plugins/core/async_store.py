@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from milvus_plugins.core.arguments import as_list
+from milvus_plugins.core.arguments import as_list, checked_arguments
 from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.filters import Filter, filter_arg
@@ -20,7 +20,7 @@ from milvus_plugins.core.ops.calls import Op, or_empty
 from milvus_plugins.core.ops.context import OpContext
 from milvus_plugins.core.ops.fusion import Fusion
 from milvus_plugins.core.ops.search import SearchKind, SearchRequest, plan_retrieval
-from milvus_plugins.core.ops.writes import WriteMode, deletion_filter
+from milvus_plugins.core.ops.writes import WriteMode
 from milvus_plugins.core.ranking import Ranker
 from milvus_plugins.core.records import Record
 from milvus_plugins.core.requests import SparseQuery
@@ -38,6 +38,7 @@ T = TypeVar("T")
 FilterLike = Filter | str | None
 
 
+@checked_arguments
 class AsyncMilvusStore:
     """Async access to one collection; see :class:`MilvusStore` for each method.
 
@@ -163,7 +164,7 @@ class AsyncMilvusStore:
 
     async def delete(self, ids: Sequence[str] | None = None, filter: FilterLike = None) -> int:
         """Async twin of :meth:`MilvusStore.delete`."""
-        return await self._run(writes.delete_op(self._context(), deletion_filter(ids, filter)))
+        return await self._run(writes.delete_op(self._context(), ids, filter))
 
     async def clear(self) -> int:
         """Async twin of :meth:`MilvusStore.clear`."""

@@ -15,6 +15,7 @@ from typing import Any
 
 from typing_extensions import Self
 
+from milvus_plugins.core.arguments import check_argument
 from milvus_plugins.core.async_store import AsyncMilvusStore
 from milvus_plugins.core.errors import (
     ConfigError,
@@ -43,10 +44,22 @@ __all__ = [
 _KWARG_HINTS = {"expr": " (a raw Milvus expression goes in filter=)"}
 
 
-def check_kwargs(method: str, kwargs: Mapping[str, Any], allowed: Iterable[str]) -> None:
-    """Refuse keyword arguments ``method`` does not take.
+def check_kwargs(
+    method: str,
+    kwargs: Mapping[str, Any],
+    allowed: Iterable[str],
+    types: Mapping[str, Any] | None = None,
+) -> None:
+    """Refuse keyword arguments ``method`` does not take, and known ones of a wrong type.
+
+    Args:
+        method: the method's name, for the message.
+        kwargs: the keyword arguments given.
+        allowed: the names accepted.
+        types: the annotation of some accepted names (checked with ``check_argument``).
 
     Raises:
+        InvalidInputError: a known keyword argument whose value has the wrong type.
         UnexpectedArgumentError: an unknown keyword (an :class:`InvalidInputError` and a
             ``TypeError``), naming it and the accepted ones.
     """
@@ -58,6 +71,9 @@ def check_kwargs(method: str, kwargs: Mapping[str, Any], allowed: Iterable[str])
             f"{method}() got unexpected keyword argument(s) {unknown}{hint}; "
             f"accepted: {accepted or 'none'}."
         )
+    for name, value in kwargs.items():
+        if types and name in types:
+            check_argument(name, value, types[name])
 
 
 def choose_sparse(

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
-from milvus_plugins.core.arguments import as_list
+from milvus_plugins.core.arguments import as_list, checked_arguments
 from milvus_plugins.core.batching import WriteOptions
 from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.config import CollectionSpec, ConnectionConfig
-from milvus_plugins.core.errors import ConfigError, MilvusPluginsError
+from milvus_plugins.core.errors import ConfigError, InvalidInputError, MilvusPluginsError
 from milvus_plugins.core.filters import Filter, compile_filter, ensure_filter, filter_arg
 from milvus_plugins.core.ops import admin, lifecycle, reads, search, writes
 from milvus_plugins.core.ops.calls import Op, or_empty
@@ -60,6 +60,7 @@ def client_fuse(
     return fuse_hits(store.spec, store.capabilities, dense, sparse, ranker, k)
 
 
+@checked_arguments
 class MilvusStore:
     """Synchronous access to one collection of the canonical layout.
 
@@ -271,9 +272,21 @@ class MilvusStore:
         vectors included.
 
         Raises:
-            InvalidInputError: the first bad record.
+            InvalidInputError: the first bad record; or, where the server is known to
+                have no nullable fields (Milvus < 2.5), a record without a value for a
+                declared field.
         """
         validate_records(records, self.spec, None, vectors=False)
+        caps = self.session.capabilities
+        if caps is not None and not caps.nullable:
+            for record in records:
+                for declared in self.spec.declared_fields:
+                    if record.metadata.get(declared.name) is None:
+                        raise InvalidInputError(
+                            f"record {record.id!r}: metadata[{declared.name!r}] is missing, and "
+                            "this Milvus has no nullable fields (needs >= 2.5); give every "
+                            "record a value."
+                        )
 
     def upsert(
         self,
@@ -320,7 +333,7 @@ class MilvusStore:
             InvalidInputError: bad ids, or a filter that matches every row.
             FilterError: a filter that cannot be compiled.
         """
-        return self._run(writes.delete_op(self.op_context(), deletion_filter(ids, filter)))
+        return self._run(writes.delete_op(self.op_context(), ids, filter))
 
     def clear(self) -> int:
         """Delete every row, keeping the collection (schema, indexes, settings).

@@ -43,6 +43,7 @@ from milvus_plugins.core import (
     WriteOptions,
     check_kwargs,
     check_ranker,
+    checked_arguments,
     choose_sparse,
     require_sparse_for,
     shown,
@@ -61,6 +62,13 @@ _MMR_KWARGS = frozenset({"filter", "search_params"})
 # What LangChain's own callers pass to add_texts / add_documents: the indexing API
 # (``langchain_core.indexing.index`` / ``aindex``) always passes ``batch_size``.
 _WRITE_KWARGS = frozenset({"progress", "batch_size"})
+# The types of the keyword arguments LangChain's signatures leave untyped (``**kwargs``);
+# filter, ranker, retrieval_mode, score_threshold and batch_size have their own checks.
+_KWARG_TYPES: dict[str, Any] = {
+    "search_params": Mapping[str, Any] | None,
+    "fetch_k": int | None,
+    "progress": bool | None,
+}
 
 
 @dataclass(frozen=True)
@@ -103,6 +111,7 @@ def _check_mode(mode: RetrievalMode, spec: CollectionSpec) -> RetrievalMode:
     return mode
 
 
+@checked_arguments
 class MilvusVectorStore(StoreLifetime, VectorStore):
     """LangChain vector store on Milvus (Milvus Lite, a server, a cluster or Zilliz Cloud).
 
@@ -424,13 +433,15 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             InvalidInputError: mismatched lengths or a bad record (nothing written).
             WriteError: a batch failed after retries (lists written and unwritten ids).
         """
-        check_kwargs("add_texts", kwargs, _WRITE_KWARGS)
+        check_kwargs("add_texts", kwargs, _WRITE_KWARGS, _KWARG_TYPES)
         options = with_batch_rows(
             self._store.write_options, kwargs.get("batch_size"), field="batch_size"
         )
         batch = Batch.of(texts, metadatas, ids)
         if not batch.texts:
             return []
+        _ = self._store.capabilities  # what the server can store decides what is refused
+        _ = self._store.capabilities  # what the server can store decides what is refused
         records = batch.records(self._store)  # refused here, before anything is embedded
         vectors = self._embedding.embed_documents(batch.texts)
         return self._store.upsert(
@@ -448,13 +459,15 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         **kwargs: Any,
     ) -> list[str]:
         """Async twin of :meth:`add_texts`."""
-        check_kwargs("aadd_texts", kwargs, _WRITE_KWARGS)
+        check_kwargs("aadd_texts", kwargs, _WRITE_KWARGS, _KWARG_TYPES)
         options = with_batch_rows(
             self._store.write_options, kwargs.get("batch_size"), field="batch_size"
         )
         batch = Batch.of(texts, metadatas, ids)
         if not batch.texts:
             return []
+        await self._astore().capabilities()  # as in add_texts
+        await self._astore().capabilities()  # as in add_texts
         records = batch.records(self._store)
         vectors = await self._embedding.aembed_documents(batch.texts)
         return await self._astore().upsert(
@@ -508,7 +521,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
                 ``""``, or ``filter`` matches every row.
             FilterError: a malformed filter.
         """
-        check_kwargs("delete", kwargs, frozenset())
+        check_kwargs("delete", kwargs, frozenset(), _KWARG_TYPES)
         if ids is None and filter is None:
             self._store.clear()
         else:
@@ -519,7 +532,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         self, ids: Sequence[str] | None = None, *, filter: FilterArg = None, **kwargs: Any
     ) -> bool:
         """Async twin of :meth:`delete`."""
-        check_kwargs("adelete", kwargs, frozenset())
+        check_kwargs("adelete", kwargs, frozenset(), _KWARG_TYPES)
         if ids is None and filter is None:
             await self._astore().clear()
         else:
@@ -548,7 +561,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
     def _request(
         self, k: int, kwargs: Mapping[str, Any], allowed: frozenset[str], method: str
     ) -> _Search:
-        check_kwargs(method, kwargs, allowed)
+        check_kwargs(method, kwargs, allowed, _KWARG_TYPES)
         mode = self._mode
         if kwargs.get("retrieval_mode") is not None:
             mode = RetrievalMode.parse(kwargs["retrieval_mode"], field="retrieval_mode")

@@ -52,10 +52,13 @@ from milvus_plugins.core import (
     StorePair,
     TextAnalyzer,
     WriteOptions,
+    and_,
     check_kwargs,
     check_ranker,
+    checked_arguments,
     choose_sparse,
     doc_id_in,
+    id_in,
     id_list,
     order_by_ids,
     shown,
@@ -99,6 +102,7 @@ def _nodes(records: Sequence[Record], node_ids: Sequence[str] | None) -> list[Ba
 # -- the vector store ---------------------------------------------------------------------
 
 
+@checked_arguments
 class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
     """LlamaIndex vector store backed by one Milvus collection (Lite, server or Zilliz).
 
@@ -383,7 +387,9 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
                 "delete_nodes needs node_ids= or filters=; use clear() to delete every node."
             )
         if node_ids is not None and not node_ids:
-            return None  # nothing to delete
+            # Nothing to delete; the core still checks the filters against the schema.
+            metadata = node_filter(filters)
+            return None if metadata is None else and_(id_in([]), metadata)
         # Nested filters that match everything (MetadataFilters(filters=[MetadataFilters(
         # filters=[])])) are refused by the core delete, like the flat empty form above.
         return node_filter(filters, node_ids)

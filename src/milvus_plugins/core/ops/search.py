@@ -173,6 +173,8 @@ def sparse_search_op(
 
 def hybrid_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
     """Dense + sparse search fused with RRF or weighted scores, on the server or here."""
+    if r.fusion is not None:
+        Fusion.parse(r.fusion, field="fusion")
     check_k(r.k)
     ranker = r.ranker or ctx.hybrid.ranker
     legs_k = legs_fetch_k(r.k, r.fetch_k, ctx.hybrid.fetch_k)

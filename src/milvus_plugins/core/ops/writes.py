@@ -237,8 +237,13 @@ def deletion_filter(ids: Sequence[str] | None, filter: Filter | str | None) -> F
     return None if is_match_none(tree) else tree
 
 
-def delete_op(ctx: OpContext, where: Filter | None) -> Op[int]:
-    """Delete the rows matching a checked :func:`deletion_filter` (``None``: nothing)."""
+def delete_op(ctx: OpContext, ids: Sequence[str] | None, filter: Filter | str | None) -> Op[int]:
+    """Delete the rows matching :func:`deletion_filter` of ``ids`` and ``filter``."""
+    where = deletion_filter(ids, filter)
+    if where is None and filter is not None:
+        # ids=[] deletes nothing, but a filter this engine cannot run is still refused.
+        caps = yield from capabilities_op(ctx.session)
+        compile_filter(as_filter_tree(filter), ctx.spec, caps.dialect)
     if where is None or not (yield from ensure_op(ctx)):
         return 0
     return (yield from _delete_where(ctx, where))
