@@ -372,6 +372,7 @@ def _core_valid() -> dict[str, Any]:
         "filter": lambda: None,
         "request": lambda: SearchRequest(kind=SearchKind.DENSE, vector=hash_vector("row"), k=2),
         "exc": lambda: RuntimeError("fuzz"),
+        "rows": lambda: 5,
     }
 
 
