@@ -370,6 +370,7 @@ def _core_valid() -> dict[str, Any]:
         "k": lambda: 2,
         "filter": lambda: None,
         "exc": lambda: RuntimeError("fuzz"),
+        "rows": lambda: 5,
     }
 
 
