@@ -33,8 +33,8 @@ The model's semantics (the intended behaviour, issue 11):
 Budget: ``MP_FUZZ_EXAMPLES`` examples of up to ``MP_FUZZ_STEPS`` steps per backend and
 adapter (defaults: 5 x 10, derandomised, to keep ``make test`` bounded: the six runs
 took minutes each on a busy two-core box; many short examples vary the rules hypothesis
-enables more than a few long ones; ``make fuzz`` runs 100 x 50); ``MP_FUZZ_SEED`` picks a seed; ``MP_FUZZ_REPORT`` names a file that
-receives one JSON line of step counts per test.
+enables more than a few long ones; ``make fuzz`` runs 100 x 50); ``MP_FUZZ_SEED`` picks a
+seed; ``MP_FUZZ_REPORT`` names a file that receives one JSON line of step counts per test.
 """
 
 from __future__ import annotations
