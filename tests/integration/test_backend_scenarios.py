@@ -27,7 +27,6 @@ from llama_index.core.vector_stores.types import (
     VectorStoreQuery,
     VectorStoreQueryMode,
 )
-from pymilvus import MilvusClient
 from tests.support.faces import DIM, embed
 from tests.support.faces import VocabEmbeddings as KeywordEmbeddings
 
@@ -105,19 +104,6 @@ def core_store(uri: str, name: str, **spec: Any) -> MilvusStore:
 
 def ids(items: Any) -> set[str]:
     return {item.id for item in items}
-
-
-@pytest.fixture
-def uri(backend_uri: str, collection_name: str) -> Iterator[str]:
-    """The backend's uri; every collection named ``<collection_name>*`` is dropped afterwards."""
-    yield backend_uri
-    client = MilvusClient(uri=backend_uri)
-    try:
-        for name in client.list_collections():
-            if name.startswith(collection_name):
-                client.drop_collection(name)
-    finally:
-        client.close()
 
 
 @pytest.fixture
