@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pymilvus import MilvusClient
 from tests.support.lite25_server import Lite25Server
 from tests.support.milvus_server import MilvusServer, ServerUnavailable, server_available
 
@@ -80,6 +81,19 @@ def backend_uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return lite25.uri
     server: MilvusServer = request.getfixturevalue("milvus_server")
     return server.uri
+
+
+@pytest.fixture
+def uri(backend_uri: str, collection_name: str) -> Iterator[str]:
+    """The backend's uri; every collection named ``<collection_name>*`` is dropped afterwards."""
+    yield backend_uri
+    client = MilvusClient(uri=backend_uri)
+    try:
+        for name in client.list_collections():
+            if name.startswith(collection_name):
+                client.drop_collection(name)
+    finally:
+        client.close()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

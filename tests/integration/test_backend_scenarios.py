@@ -14,14 +14,11 @@ and drops every collection under it at the end.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from langchain_core.documents import Document
-from langchain_core.embeddings import Embeddings
-from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 from llama_index.core.vector_stores.types import (
     FilterOperator,
@@ -30,7 +27,8 @@ from llama_index.core.vector_stores.types import (
     VectorStoreQuery,
     VectorStoreQueryMode,
 )
-from pymilvus import MilvusClient
+from tests.support.faces import DIM, embed
+from tests.support.faces import VocabEmbeddings as KeywordEmbeddings
 
 from milvus_plugins.core import (
     AsyncMilvusStore,
@@ -60,38 +58,7 @@ from milvus_plugins.core import (
 from milvus_plugins.langchain import MilvusVectorStore as LangChainStore
 from milvus_plugins.llama_index import MilvusVectorStore as LlamaStore
 
-VOCAB = ["cat", "dog", "fish", "car", "train", "plane", "milvus", "vector", "python", "bird"]
-DIM = len(VOCAB) + 1
 DECLARED = {"year": "INT64", "genre": "VARCHAR"}
-
-
-def embed(text: str) -> list[float]:
-    """Count vocabulary words: texts sharing words are close (one function for both adapters)."""
-    words = re.findall(r"\w+", text.lower())
-    return [float(words.count(w)) for w in VOCAB] + [0.1]
-
-
-class KeywordEmbeddings(Embeddings):
-    """LangChain face of :func:`embed`."""
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return [embed(t) for t in texts]
-
-    def embed_query(self, text: str) -> list[float]:
-        return embed(text)
-
-
-class KeywordEmbedding(BaseEmbedding):
-    """LlamaIndex face of :func:`embed`."""
-
-    def _get_query_embedding(self, query: str) -> list[float]:
-        return embed(query)
-
-    async def _aget_query_embedding(self, query: str) -> list[float]:
-        return embed(query)
-
-    def _get_text_embedding(self, text: str) -> list[float]:
-        return embed(text)
 
 
 # id, text, metadata: "year" and "genre" are declared (typed columns) where a test says so;
@@ -137,19 +104,6 @@ def core_store(uri: str, name: str, **spec: Any) -> MilvusStore:
 
 def ids(items: Any) -> set[str]:
     return {item.id for item in items}
-
-
-@pytest.fixture
-def uri(backend_uri: str, collection_name: str) -> Iterator[str]:
-    """The backend's uri; every collection named ``<collection_name>*`` is dropped afterwards."""
-    yield backend_uri
-    client = MilvusClient(uri=backend_uri)
-    try:
-        for name in client.list_collections():
-            if name.startswith(collection_name):
-                client.drop_collection(name)
-    finally:
-        client.close()
 
 
 @pytest.fixture

@@ -29,11 +29,10 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from pymilvus import MilvusClient
 from tests.support.faces import FACES, AsyncFace, Face, Row
 
 from milvus_plugins.core import AsyncMilvusStore, MilvusStore
@@ -130,18 +129,6 @@ def scenario(face: Face) -> dict[str, tuple[str, Any]]:
         "after_add_again": lambda: face.get(ALL),
     }
     return {name: outcome(step) for name, step in steps.items()}
-
-
-@pytest.fixture
-def uri(backend_uri: str, collection_name: str) -> Iterator[str]:
-    yield backend_uri
-    client = MilvusClient(uri=backend_uri)
-    try:
-        for name in client.list_collections():
-            if name.startswith(collection_name):
-                client.drop_collection(name)
-    finally:
-        client.close()
 
 
 def run_all(uri: str, prefix: str, *, sparse: bool) -> dict[str, dict[str, tuple[str, Any]]]:

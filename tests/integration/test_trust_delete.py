@@ -347,9 +347,15 @@ def test_core_delete_with_a_match_all_filter_is_refused(
     with pytest.raises(InvalidInputError, match=r"matches every row.*clear\(\)"):
         store.delete(filter=where)
     assert remaining(store) == ALL_IDS
-    # With ids, the same filter no longer matches every row: only those ids go.
-    store.delete(ids=["1", "2"], filter=where)
-    assert remaining(store) == ALL_IDS - {"1", "2"}
+    # With ids, the same filter no longer matches every row: only those ids go. (An
+    # engine without `not` cannot run a negation on a JSON key: refused, nothing goes.)
+    try:
+        store.delete(ids=["1", "2"], filter=where)
+    except FilterError:
+        assert not store.capabilities.dialect.not_expr
+        assert remaining(store) == ALL_IDS
+    else:
+        assert remaining(store) == ALL_IDS - {"1", "2"}
     assert store.clear() >= 0  # the one way to delete every row; the collection stays
     assert remaining(store) == set()
     assert store.exists()

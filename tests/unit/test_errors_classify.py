@@ -131,6 +131,24 @@ CASES: list[tuple[str, Exception, str | None, type[Exception], bool]] = [
         True,
     ),
     (
+        "a restarting proxy answers UNKNOWN: its words say unavailable",
+        milvus(
+            grpc.StatusCode.UNKNOWN,
+            "[upsert_rows] Retry timeout: 5.0s, StatusCode.UNKNOWN, service unavailable: "
+            "internal: Milvus Proxy is not ready yet. please wait",
+        ),
+        None,
+        MilvusConnectionError,
+        True,
+    ),
+    (
+        "UNKNOWN with a user's name echoed is still permanent",
+        milvus(grpc.StatusCode.UNKNOWN, "collection 'service_unavailable' has no field x"),
+        None,
+        MilvusOperationError,
+        False,
+    ),
+    (
         "grpc deadline",
         rpc_error(grpc.StatusCode.DEADLINE_EXCEEDED, "Deadline Exceeded"),
         None,

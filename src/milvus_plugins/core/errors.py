@@ -189,6 +189,7 @@ _CONNECTION_PHRASES = (
     "service unavailable",
     "service not ready",
     "server is not ready",
+    "is not ready yet",
     "connection refused",
     "connection reset",
     "connection closed",
@@ -386,6 +387,10 @@ _NOT_FOUND = _Kind(CollectionNotFoundError)
 def _kind_from_codes(exc: BaseException) -> _Kind | None:
     """The kind told by ``exc``'s codes, or ``None`` when it carries no meaningful code."""
     status = _grpc_status_name(exc)
+    if status == "UNKNOWN":
+        # The server raised without choosing a status: a Milvus proxy still starting after
+        # a restart answers UNKNOWN "service unavailable: ... not ready yet". Its words say.
+        return None
     if status is not None:
         if status in _GRPC_CONNECTION:
             return _CONNECTION
