@@ -490,12 +490,7 @@ class StoreMachine(RuleBasedStateMachine):
         )
 
     def _close(self) -> None:
-        if self.adapter == "langchain":
-            self.loop.run_until_complete(self.vs.aclose())
-        else:
-            if self.vs._async_store is not None:
-                self.loop.run_until_complete(self.vs._async_store.close())
-            self.vs.store.close()
+        self.loop.run_until_complete(self.vs.aclose())
 
     def run(self, use_async: bool, sync: Callable[[], T], coro: Callable[[], Awaitable[T]]) -> T:
         if use_async:
