@@ -192,3 +192,21 @@ def test_shown_keeps_short_values_exact(value: Any, expected: str) -> None:
 def test_shown_cuts_long_values(value: Any) -> None:
     text = shown(value)
     assert len(text) <= 130
+
+
+def test_core_searches_take_a_numpy_query_vector(lite_uri: str) -> None:
+    """A numpy query vector works in every search kind (its truth value is ambiguous)."""
+    with MilvusStore(
+        CollectionSpec(name="np_query", dim=2, sparse="bm25"),
+        connection=ConnectionConfig(uri=lite_uri),
+    ) as store:
+        store.upsert(
+            [
+                Record(id=f"r{i}", text=f"word{i} shared", vector=[1.0, float(i)], metadata={})
+                for i in range(4)
+            ]
+        )
+        query = np.array([1.0, 3.0], dtype=np.float32)
+        assert store.search(query, k=1)[0].id == "r3"
+        assert store.hybrid_search(query, "word3", k=1)[0].id == "r3"
+        assert store.mmr_search(query, k=1, fetch_k=4)[0].id == "r3"
