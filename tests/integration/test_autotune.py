@@ -58,8 +58,12 @@ def test_ivf_choice_is_the_smallest_nprobe_reaching_the_target(lite_uri: str) ->
     chosen = autotune(store, queries, target_recall=0.9, warmup=0)
     assert full.knob == chosen.knob == "nprobe"
     assert chosen.reached and chosen.recall >= 0.9
-    reaching = [p.value for p in full.table if p.recall >= 0.9]
-    assert chosen.value == reaching[0]
+    # The smallest nprobe of its own sweep that reaches the target (two sweeps are not
+    # compared: Milvus Lite builds the index in the background, so a sweep that starts
+    # before the build finishes sees exact results at every nprobe).
+    assert chosen.table[-1].value == chosen.value
+    assert all(p.recall < 0.9 for p in chosen.table[:-1])
+    assert [p.value for p in chosen.table] == [p.value for p in full.table][: len(chosen.table)]
     assert full.table[-1].value == 32 and full.table[-1].recall == pytest.approx(1.0)
     assert chosen.search_params == {"nprobe": chosen.value}
     store.close()
