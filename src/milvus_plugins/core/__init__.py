@@ -72,6 +72,7 @@ from milvus_plugins.core.filters import (
     or_,
     text_contains,
 )
+from milvus_plugins.core.grouping import Grouping, GroupingPlace, group_hits
 from milvus_plugins.core.indexes import (
     AutoIndex,
     DiskAnnIndex,
@@ -146,6 +147,8 @@ __all__ = [
     "Fusion",
     "GpuCagraIndex",
     "GpuIvfFlatIndex",
+    "Grouping",
+    "GroupingPlace",
     "Hit",
     "HnswIndex",
     "HybridOptions",
@@ -205,6 +208,7 @@ __all__ = [
     "eq",
     "exists",
     "filter_from_dict",
+    "group_hits",
     "gt",
     "gte",
     "id_in",

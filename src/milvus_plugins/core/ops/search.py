@@ -8,13 +8,20 @@ mode and its inputs into a request (the stores' ``retrieve`` and the adapters us
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from milvus_plugins.core.errors import InvalidInputError, shown
+from milvus_plugins.core.errors import InvalidInputError, UnsupportedByServerError, shown
 from milvus_plugins.core.filters import Filter
+from milvus_plugins.core.grouping import (
+    Grouping,
+    GroupingPlace,
+    group_hits,
+    group_key,
+    groups_complete,
+)
 from milvus_plugins.core.mmr import select_mmr
-from milvus_plugins.core.ops.calls import Op, or_empty
+from milvus_plugins.core.ops.calls import Call, Op, or_empty
 from milvus_plugins.core.ops.context import OpContext
 from milvus_plugins.core.ops.fusion import (
     Fusion,
@@ -27,6 +34,7 @@ from milvus_plugins.core.ops.lifecycle import capabilities_op, ensure_op
 from milvus_plugins.core.ops.reads import count_op, query_op
 from milvus_plugins.core.ranking import Ranker, keyword_scale, query_terms
 from milvus_plugins.core.requests import (
+    QUERY_WINDOW,
     SparseQuery,
     build_dense_search,
     build_hybrid_search,
@@ -44,6 +52,7 @@ __all__ = [
     "SearchRequest",
     "dense_search_op",
     "filtered_op",
+    "grouped_search_op",
     "hybrid_search_op",
     "mmr_search_op",
     "need_retrieval_inputs",
@@ -80,6 +89,7 @@ class SearchRequest:
         lambda_mult: MMR relevance/diversity balance.
         search_params: dense-leg knobs (``ef``, ``nprobe`` ...).
         include_vectors: return vectors too.
+        grouping: group the results (``None``: no grouping); dense, sparse and hybrid.
     """
 
     kind: SearchKind
@@ -93,6 +103,7 @@ class SearchRequest:
     lambda_mult: float = 0.5
     search_params: Mapping[str, Any] | None = None
     include_vectors: bool = False
+    grouping: Grouping | None = None
 
 
 def search_op(ctx: OpContext, request: SearchRequest) -> Op[list[Hit]]:
@@ -100,6 +111,8 @@ def search_op(ctx: OpContext, request: SearchRequest) -> Op[list[Hit]]:
     if not isinstance(request, SearchRequest):
         raise InvalidInputError(f"request={request!r} must be a SearchRequest.")
     r = request
+    if r.grouping is not None:
+        return (yield from grouped_search_op(ctx, r, r.grouping))
     match r.kind:
         case SearchKind.DENSE:
             hits = yield from dense_search_op(
@@ -125,8 +138,12 @@ def dense_search_op(
     where: Filter | None,
     search_params: Mapping[str, Any] | None,
     include_vectors: bool,
+    server_options: Mapping[str, Any] | None = None,
 ) -> Op[list[list[Hit]]]:
-    """Dense search for several query vectors in one request."""
+    """Dense search for several query vectors in one request.
+
+    ``server_options`` are extra ``search`` arguments (grouping search's).
+    """
     check_k(k)
     if not (yield from ensure_op(ctx)):
         return [[] for _ in vectors]
@@ -142,13 +159,25 @@ def dense_search_op(
         timeout=ctx.timeout,
     )
     metric = dense_index(ctx.spec, caps).metric_type
-    return parse_hits((yield call), ctx.spec, metric)
+    return parse_hits((yield _with_options(call, server_options)), ctx.spec, metric)
+
+
+def _with_options(call: Call, options: Mapping[str, Any] | None) -> Call:
+    return Call(call.method, call.args, {**call.kwargs, **options}) if options else call
 
 
 def sparse_search_op(
-    ctx: OpContext, query: SparseQuery, k: int, where: Filter | None, include_vectors: bool
+    ctx: OpContext,
+    query: SparseQuery,
+    k: int,
+    where: Filter | None,
+    include_vectors: bool,
+    server_options: Mapping[str, Any] | None = None,
 ) -> Op[list[Hit]]:
-    """Keyword search: BM25 on the query text, or a client sparse vector."""
+    """Keyword search: BM25 on the query text, or a client sparse vector.
+
+    ``server_options`` are extra ``search`` arguments (grouping search's).
+    """
     check_k(k)
     if not (yield from ensure_op(ctx)):
         return []
@@ -162,7 +191,7 @@ def sparse_search_op(
         include_vectors=include_vectors,
         timeout=ctx.timeout,
     )
-    raw = yield call
+    raw = yield _with_options(call, server_options)
     # The keyword relevance is scaled by the query's terms and ln(1 + rows).
     rows = ctx.session.cached_row_count()
     if rows is None:
@@ -205,6 +234,97 @@ def hybrid_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
         timeout=ctx.timeout,
     )
     return parse_fused((yield call), ctx.spec, ranker, 2)
+
+
+def _server_grouping(
+    ctx: OpContext, r: SearchRequest, grouping: Grouping
+) -> Op[dict[str, Any] | None]:
+    """The ``search`` arguments of a server-side grouping, or ``None`` to group here."""
+    caps = yield from capabilities_op(ctx.session)
+    column = group_key(ctx.spec, grouping).column
+    reasons = []
+    if r.kind is SearchKind.HYBRID:
+        reasons.append("hybrid search groups its fused list on the client")
+    if column is None:
+        reasons.append(
+            f"Milvus cannot group on {shown(grouping.by)} (not an INT, VARCHAR or BOOL column)"
+        )
+    if not caps.grouping:
+        reasons.append("this engine has no complete grouping search")
+    elif grouping.size > 1 and not caps.group_size:
+        reasons.append("this engine ignores group_size")
+    if grouping.place is GroupingPlace.CLIENT or (reasons and grouping.place is GroupingPlace.AUTO):
+        return None
+    if reasons:
+        feature = "grouping search with group_size" if caps.grouping else "grouping search"
+        minimum = "2.5.0" if caps.grouping else "2.4.0"
+        raise UnsupportedByServerError(
+            feature,
+            minimum,
+            caps.version,
+            needs=f"Milvus >= {minimum} and a groupable column ({'; '.join(reasons)}); "
+            "use place='auto' or 'client' to group on the client",
+        )
+    options: dict[str, Any] = {"group_by_field": column}
+    if caps.group_size:
+        options["group_size"] = grouping.size
+        options["strict_group_size"] = grouping.strict
+    return options
+
+
+def _candidates_op(ctx: OpContext, r: SearchRequest, limit: int) -> Op[list[Hit]]:
+    """The ``limit`` best ungrouped hits of ``r`` (a hybrid fuses ``limit`` per leg)."""
+    match r.kind:
+        case SearchKind.DENSE:
+            hits = yield from dense_search_op(
+                ctx, [r.vector or []], limit, r.where, r.search_params, r.include_vectors
+            )
+            return hits[0]
+        case SearchKind.SPARSE:
+            return (
+                yield from sparse_search_op(ctx, r.query or "", limit, r.where, r.include_vectors)
+            )
+        case _:
+            fetch_k = max(limit, r.fetch_k or 0)
+            return (yield from hybrid_search_op(ctx, replace(r, k=limit, fetch_k=fetch_k)))
+
+
+def grouped_search_op(ctx: OpContext, r: SearchRequest, grouping: Grouping) -> Op[list[Hit]]:
+    """A grouped search: the ``k`` best groups, up to ``grouping.size`` hits each.
+
+    On the server (``group_by_field``) when the engine and the field allow it; else
+    grouped here from over-fetched candidates, the limit growing fourfold until ``k``
+    groups are found (full ones when strict) or the collection is exhausted (Milvus
+    caps one search at 16,384 candidates). The hits come group by group, best group first.
+    """
+    if r.kind not in (SearchKind.DENSE, SearchKind.SPARSE, SearchKind.HYBRID):
+        raise InvalidInputError(
+            f"group_by works with dense, sparse and hybrid search, not {shown(r.kind.value)}."
+        )
+    check_k(r.k)
+    if not (yield from ensure_op(ctx)):
+        return []
+    options = yield from _server_grouping(ctx, r, grouping)
+    if options is not None and r.kind is SearchKind.DENSE:
+        hits = yield from dense_search_op(
+            ctx, [r.vector or []], r.k, r.where, r.search_params, r.include_vectors, options
+        )
+        return hits[0]
+    if options is not None:
+        return (
+            yield from sparse_search_op(
+                ctx, r.query or "", r.k, r.where, r.include_vectors, options
+            )
+        )
+    key = group_key(ctx.spec, grouping).value
+    limit = min(QUERY_WINDOW, max(4 * r.k * grouping.size, 20))
+    while True:
+        hits = yield from _candidates_op(ctx, r, limit)
+        groups = group_hits(hits, key, r.k, grouping.size)
+        exhausted = len(hits) < limit or limit >= QUERY_WINDOW
+        if exhausted or groups_complete(groups, r.k, grouping):
+            return [hit for group in groups for hit in group]
+        limit = min(QUERY_WINDOW, limit * 4)
 
 
 def mmr_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
@@ -250,6 +370,7 @@ def plan_retrieval(
     fetch_k: int | None = None,
     search_params: Mapping[str, Any] | None = None,
     include_vectors: bool = False,
+    grouping: Grouping | None = None,
 ) -> SearchRequest:
     """Turn a retrieval mode and its inputs into one :class:`SearchRequest`.
 
@@ -263,7 +384,11 @@ def plan_retrieval(
     chosen = RetrievalMode.parse(mode, field="retrieval_mode")
     if is_filter_only(vector, text):
         return SearchRequest(
-            kind=SearchKind.FILTERED, k=k, where=where, include_vectors=include_vectors
+            kind=SearchKind.FILTERED,
+            k=k,
+            where=where,
+            include_vectors=include_vectors,
+            grouping=grouping,
         )
     need_retrieval_inputs(chosen, vector, text)
     return SearchRequest(
@@ -276,4 +401,5 @@ def plan_retrieval(
         fetch_k=fetch_k,
         search_params=search_params,
         include_vectors=include_vectors,
+        grouping=grouping,
     )
