@@ -72,7 +72,13 @@ from milvus_plugins.core.filters import (
     or_,
     text_contains,
 )
-from milvus_plugins.core.grouping import Grouping, GroupingPlace, group_hits
+from milvus_plugins.core.grouping import (
+    GROUPING_KWARGS,
+    Grouping,
+    GroupingPlace,
+    group_hits,
+    grouping_from_kwargs,
+)
 from milvus_plugins.core.indexes import (
     AutoIndex,
     DiskAnnIndex,
@@ -124,6 +130,7 @@ from milvus_plugins.core.types import (
 __all__ = [
     "DEFAULT_URI",
     "DICT_FILTER_OPERATORS",
+    "GROUPING_KWARGS",
     "RRF",
     "AsyncMilvusStore",
     "AuthenticationError",
@@ -209,6 +216,7 @@ __all__ = [
     "exists",
     "filter_from_dict",
     "group_hits",
+    "grouping_from_kwargs",
     "gt",
     "gte",
     "id_in",

@@ -20,7 +20,7 @@ as a null value does on the server; rows with an empty ``doc_id`` share the grou
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,11 +32,13 @@ from milvus_plugins.core.types import ParsableEnum, ScalarType
 
 __all__ = [
     "GROUPABLE_TYPES",
+    "GROUPING_KWARGS",
     "GroupKey",
     "Grouping",
     "GroupingPlace",
     "group_hits",
     "group_key",
+    "grouping_from_kwargs",
     "groups_complete",
 ]
 
@@ -155,3 +157,38 @@ def groups_complete(groups: Sequence[Sequence[Hit]], k: int, grouping: Grouping)
     if len(groups) < k:
         return False
     return not grouping.strict or all(len(g) >= grouping.size for g in groups)
+
+
+GROUPING_KWARGS = frozenset({"group_by", "group_size", "strict_group_size"})
+"""The keyword arguments both adapters take for a grouped search."""
+
+
+def grouping_from_kwargs(kwargs: Mapping[str, Any]) -> Grouping | None:
+    """The :class:`Grouping` a call's keyword arguments ask for, or ``None``.
+
+    ``group_by``: ``True`` for the source document id, a field name or metadata key, or
+    ``None``/``False`` for none; ``group_size`` / ``strict_group_size`` alone group by
+    the source document id.
+
+    Raises:
+        ConfigError: a bad value, or ``group_by=False`` with a group size.
+    """
+    by = kwargs.get("group_by")
+    size = kwargs.get("group_size")
+    strict = kwargs.get("strict_group_size")
+    if by is False:
+        if size is not None or strict:
+            raise ConfigError("group_by=False contradicts group_size/strict_group_size.")
+        return None
+    if by is None and size is None and strict is None:
+        return None
+    if by is not None and not isinstance(by, (str, bool)):
+        raise ConfigError(
+            f"group_by={shown(by)} must be True (the source document id), a field name "
+            "or a metadata key."
+        )
+    return Grouping(
+        by=None if by is True or by is None else by,
+        size=1 if size is None else size,
+        strict=False if strict is None else strict,
+    )

@@ -18,6 +18,7 @@ from langchain_core.vectorstores import VectorStore
 from typing_extensions import Self
 
 from milvus_plugins.core import (
+    GROUPING_KWARGS,
     RRF,
     AsyncMilvusStore,
     CollectionNotFoundError,
@@ -26,6 +27,7 @@ from milvus_plugins.core import (
     ConnectionConfig,
     ConsistencyLevel,
     Filter,
+    Grouping,
     Hit,
     HybridOptions,
     IndexConfig,
@@ -45,6 +47,7 @@ from milvus_plugins.core import (
     check_ranker,
     checked_arguments,
     choose_sparse,
+    grouping_from_kwargs,
     require_sparse_for,
     shown,
     with_batch_rows,
@@ -56,8 +59,9 @@ __all__ = ["MilvusVectorStore"]
 
 _SEARCH_KWARGS = frozenset(
     {"filter", "search_params", "score_threshold", "retrieval_mode", "ranker", "fetch_k"}
+    | GROUPING_KWARGS
 )
-_VECTOR_KWARGS = frozenset({"filter", "search_params", "score_threshold"})
+_VECTOR_KWARGS = frozenset({"filter", "search_params", "score_threshold"} | GROUPING_KWARGS)
 _MMR_KWARGS = frozenset({"filter", "search_params"})
 # What LangChain's own callers pass to add_texts / add_documents: the indexing API
 # (``langchain_core.indexing.index`` / ``aindex``) always passes ``batch_size``.
@@ -82,6 +86,7 @@ class _Search:
     score_threshold: float | None
     ranker: Ranker | None
     fetch_k: int | None
+    grouping: Grouping | None = None
 
     @property
     def needs_vector(self) -> bool:
@@ -570,6 +575,13 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         if threshold is not None and not isinstance(threshold, (int, float)):
             raise ConfigError(f"score_threshold={shown(threshold)} must be a number in [0, 1].")
         params = kwargs.get("search_params")
+        grouping = grouping_from_kwargs(kwargs)
+        if grouping is not None and grouping.by is None:
+            # LangChain documents carry no source-document id (the doc_id field stays "").
+            raise ConfigError(
+                "group_by needs a metadata key or field in LangChain (documents have no "
+                "source-document id); e.g. group_by='source'."
+            )
         return _Search(
             mode=mode,
             k=k,
@@ -578,6 +590,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             score_threshold=None if threshold is None else float(threshold),
             ranker=check_ranker(kwargs.get("ranker")),
             fetch_k=kwargs.get("fetch_k"),
+            grouping=grouping,
         )
 
     def _retrieve_args(
@@ -592,6 +605,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             "ranker": req.ranker,
             "fetch_k": req.fetch_k,
             "search_params": req.search_params,
+            "grouping": req.grouping,
         }
 
     # -- search: sync ------------------------------------------------------------------
@@ -607,7 +621,11 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
     ) -> list[Hit]:
         req = self._request(k, kwargs, _VECTOR_KWARGS, method)
         hits = self._store.search(
-            embedding, k=k, filter=req.filter, search_params=req.search_params
+            embedding,
+            k=k,
+            filter=req.filter,
+            search_params=req.search_params,
+            grouping=req.grouping,
         )
         return req.keep(hits)
 
@@ -618,7 +636,10 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             query: the query text.
             k: how many documents.
             **kwargs: ``filter``, ``retrieval_mode``, ``score_threshold``,
-                ``search_params``, and for hybrid ``ranker`` and ``fetch_k``.
+                ``search_params``, for hybrid ``ranker`` and ``fetch_k``, and grouping:
+                ``group_by`` (the metadata key or field naming the source document, e.g.
+                ``"source"``: one best chunk each), ``group_size``, ``strict_group_size`` (then
+                ``k`` counts groups; see :class:`~milvus_plugins.core.Grouping`).
 
         Returns:
             The documents, best first.
@@ -657,7 +678,8 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         Args:
             embedding: the query vector.
             k: how many documents.
-            **kwargs: ``filter``, ``score_threshold``, ``search_params``.
+            **kwargs: ``filter``, ``score_threshold``, ``search_params``, and
+                ``group_by``, ``group_size``, ``strict_group_size``.
 
         Returns:
             The documents, best first.
@@ -673,7 +695,8 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         Args:
             embedding: the query vector.
             k: how many documents.
-            **kwargs: ``filter``, ``score_threshold``, ``search_params``.
+            **kwargs: ``filter``, ``score_threshold``, ``search_params``, and
+                ``group_by``, ``group_size``, ``strict_group_size``.
 
         Returns:
             The pairs, best first; relevance in [0, 1].
@@ -758,7 +781,11 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
     ) -> list[Hit]:
         req = self._request(k, kwargs, _VECTOR_KWARGS, method)
         hits = await self._astore().search(
-            embedding, k=k, filter=req.filter, search_params=req.search_params
+            embedding,
+            k=k,
+            filter=req.filter,
+            search_params=req.search_params,
+            grouping=req.grouping,
         )
         return req.keep(hits)
 
