@@ -188,7 +188,7 @@ def grouping_from_kwargs(kwargs: Mapping[str, Any]) -> Grouping | None:
             "or a metadata key."
         )
     return Grouping(
-        by=None if by is True or by is None else by,
+        by=by if isinstance(by, str) else None,
         size=1 if size is None else size,
         strict=False if strict is None else strict,
     )

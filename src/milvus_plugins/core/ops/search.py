@@ -306,10 +306,10 @@ def grouped_search_op(ctx: OpContext, r: SearchRequest, grouping: Grouping) -> O
         return []
     options = yield from _server_grouping(ctx, r, grouping)
     if options is not None and r.kind is SearchKind.DENSE:
-        hits = yield from dense_search_op(
+        per_query = yield from dense_search_op(
             ctx, [r.vector or []], r.k, r.where, r.search_params, r.include_vectors, options
         )
-        return hits[0]
+        return per_query[0]
     if options is not None:
         return (
             yield from sparse_search_op(
