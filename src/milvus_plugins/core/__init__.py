@@ -109,6 +109,7 @@ from milvus_plugins.core.policy import (
     order_by_ids,
     require_sparse_for,
 )
+from milvus_plugins.core.range_search import check_range_knobs, check_threshold, threshold_radius
 from milvus_plugins.core.ranking import RRF, Ranker, Weighted, relevance
 from milvus_plugins.core.records import Record, content_id, new_id
 from milvus_plugins.core.requests import is_filter_only
@@ -200,7 +201,9 @@ __all__ = [
     "autotune",
     "check_argument",
     "check_kwargs",
+    "check_range_knobs",
     "check_ranker",
+    "check_threshold",
     "checked_arguments",
     "choose_sparse",
     "compile_filter",
@@ -243,5 +246,6 @@ __all__ = [
     "require_sparse_for",
     "shown",
     "text_contains",
+    "threshold_radius",
     "with_batch_rows",
 ]

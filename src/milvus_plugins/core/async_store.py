@@ -200,9 +200,10 @@ class AsyncMilvusStore:
         search_params: Mapping[str, Any] | None = None,
         include_vectors: bool = False,
         grouping: Grouping | None = None,
+        score_threshold: float | None = None,
     ) -> list[Hit]:
         """Async twin of :meth:`MilvusStore.search`."""
-        if grouping is not None:
+        if grouping is not None or score_threshold is not None:
             return await self.run_search(
                 SearchRequest(
                     kind=SearchKind.DENSE,
@@ -212,6 +213,7 @@ class AsyncMilvusStore:
                     search_params=search_params,
                     include_vectors=include_vectors,
                     grouping=grouping,
+                    score_threshold=score_threshold,
                 )
             )
         hits = await self.search_many(
@@ -247,6 +249,7 @@ class AsyncMilvusStore:
         filter: FilterLike = None,
         include_vectors: bool = False,
         grouping: Grouping | None = None,
+        score_threshold: float | None = None,
     ) -> list[Hit]:
         """Async twin of :meth:`MilvusStore.sparse_search`."""
         request = SearchRequest(
@@ -256,6 +259,7 @@ class AsyncMilvusStore:
             where=filter_arg(filter),
             include_vectors=include_vectors,
             grouping=grouping,
+            score_threshold=score_threshold,
         )
         return await self.run_search(request)
 
@@ -272,6 +276,7 @@ class AsyncMilvusStore:
         search_params: Mapping[str, Any] | None = None,
         include_vectors: bool = False,
         grouping: Grouping | None = None,
+        score_threshold: float | None = None,
     ) -> list[Hit]:
         """Async twin of :meth:`MilvusStore.hybrid_search`."""
         request = SearchRequest(
@@ -286,6 +291,7 @@ class AsyncMilvusStore:
             search_params=search_params,
             include_vectors=include_vectors,
             grouping=grouping,
+            score_threshold=score_threshold,
         )
         return await self.run_search(request)
 
@@ -333,6 +339,7 @@ class AsyncMilvusStore:
         search_params: Mapping[str, Any] | None = None,
         include_vectors: bool = False,
         grouping: Grouping | None = None,
+        score_threshold: float | None = None,
     ) -> list[Hit]:
         """Async twin of :meth:`MilvusStore.retrieve`."""
         request = plan_retrieval(
@@ -346,6 +353,7 @@ class AsyncMilvusStore:
             search_params=search_params,
             include_vectors=include_vectors,
             grouping=grouping,
+            score_threshold=score_threshold,
         )
         return await self.run_search(request)
 

@@ -411,13 +411,19 @@ class MilvusStore:
         search_params: Mapping[str, Any] | None = None,
         include_vectors: bool = False,
         grouping: Grouping | None = None,
+        score_threshold: float | None = None,
     ) -> list[Hit]:
         """Dense similarity search: the ``k`` nearest records, best first.
 
         With ``grouping`` (:class:`Grouping`): the ``k`` best groups (by default source
-        documents: one best chunk per document), on the server or grouped here.
+        documents: one best chunk per document), on the server or grouped here. With
+        ``score_threshold`` (a relevance in [0, 1]): only hits at least that relevant,
+        asked of Milvus as a range search (``radius``, converted exactly from the
+        relevance formula; see :mod:`milvus_plugins.core.range_search`). Explicit
+        ``radius`` / ``range_filter`` knobs in ``search_params`` (raw distances) are
+        accepted too.
         """
-        if grouping is not None:
+        if grouping is not None or score_threshold is not None:
             return self.run_search(
                 SearchRequest(
                     kind=SearchKind.DENSE,
@@ -427,6 +433,7 @@ class MilvusStore:
                     search_params=search_params,
                     include_vectors=include_vectors,
                     grouping=grouping,
+                    score_threshold=score_threshold,
                 )
             )
         return self.search_many(
@@ -465,6 +472,7 @@ class MilvusStore:
         filter: FilterLike = None,
         include_vectors: bool = False,
         grouping: Grouping | None = None,
+        score_threshold: float | None = None,
     ) -> list[Hit]:
         """Keyword search: BM25 on the query text, or a client sparse vector."""
         request = SearchRequest(
@@ -474,6 +482,7 @@ class MilvusStore:
             where=filter_arg(filter),
             include_vectors=include_vectors,
             grouping=grouping,
+            score_threshold=score_threshold,
         )
         return self.run_search(request)
 
@@ -509,6 +518,7 @@ class MilvusStore:
         search_params: Mapping[str, Any] | None = None,
         include_vectors: bool = False,
         grouping: Grouping | None = None,
+        score_threshold: float | None = None,
     ) -> list[Hit]:
         """Dense + sparse search fused with RRF or weighted scores.
 
@@ -538,6 +548,7 @@ class MilvusStore:
             search_params=search_params,
             include_vectors=include_vectors,
             grouping=grouping,
+            score_threshold=score_threshold,
         )
         return self.run_search(request)
 
@@ -595,6 +606,7 @@ class MilvusStore:
         search_params: Mapping[str, Any] | None = None,
         include_vectors: bool = False,
         grouping: Grouping | None = None,
+        score_threshold: float | None = None,
     ) -> list[Hit]:
         """Search in one retrieval mode: ``dense`` (vector), ``sparse`` (text) or ``hybrid``.
 
@@ -617,6 +629,7 @@ class MilvusStore:
             search_params=search_params,
             include_vectors=include_vectors,
             grouping=grouping,
+            score_threshold=score_threshold,
         )
         return self.run_search(request)
 

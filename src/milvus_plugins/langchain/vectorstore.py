@@ -45,6 +45,7 @@ from milvus_plugins.core import (
     WriteOptions,
     check_kwargs,
     check_ranker,
+    check_threshold,
     checked_arguments,
     choose_sparse,
     grouping_from_kwargs,
@@ -571,9 +572,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         if kwargs.get("retrieval_mode") is not None:
             mode = RetrievalMode.parse(kwargs["retrieval_mode"], field="retrieval_mode")
             _check_mode(mode, self._store.spec)
-        threshold = kwargs.get("score_threshold")
-        if threshold is not None and not isinstance(threshold, (int, float)):
-            raise ConfigError(f"score_threshold={shown(threshold)} must be a number in [0, 1].")
+        threshold = check_threshold(kwargs.get("score_threshold"))
         params = kwargs.get("search_params")
         grouping = grouping_from_kwargs(kwargs)
         if grouping is not None and grouping.by is None:
@@ -587,7 +586,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             k=k,
             filter=to_core_filter(kwargs.get("filter")),
             search_params=dict(params) if params is not None else self._search_params,
-            score_threshold=None if threshold is None else float(threshold),
+            score_threshold=threshold,
             ranker=check_ranker(kwargs.get("ranker")),
             fetch_k=kwargs.get("fetch_k"),
             grouping=grouping,
@@ -606,6 +605,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             "fetch_k": req.fetch_k,
             "search_params": req.search_params,
             "grouping": req.grouping,
+            "score_threshold": req.score_threshold,
         }
 
     # -- search: sync ------------------------------------------------------------------
@@ -626,6 +626,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             filter=req.filter,
             search_params=req.search_params,
             grouping=req.grouping,
+            score_threshold=req.score_threshold,
         )
         return req.keep(hits)
 
@@ -664,6 +665,17 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
     def _similarity_search_with_relevance_scores(
         self, query: str, k: int = 4, **kwargs: Any
     ) -> list[tuple[Document, float]]:
+        return self.similarity_search_with_score(query, k, **kwargs)
+
+    def similarity_search_with_relevance_scores(
+        self, query: str, k: int = 4, **kwargs: Any
+    ) -> list[tuple[Document, float]]:
+        """Return ``(document, relevance)`` pairs, relevance in [0, 1].
+
+        Unlike LangChain's default, a ``score_threshold`` goes to the search itself: a
+        dense search asks Milvus for it as a range search (the same documents as
+        filtering the top ``k`` here).
+        """
         return self.similarity_search_with_score(query, k, **kwargs)
 
     def _select_relevance_score_fn(self) -> Callable[[float], float]:
@@ -786,6 +798,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             filter=req.filter,
             search_params=req.search_params,
             grouping=req.grouping,
+            score_threshold=req.score_threshold,
         )
         return req.keep(hits)
 
@@ -803,6 +816,12 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
     async def _asimilarity_search_with_relevance_scores(
         self, query: str, k: int = 4, **kwargs: Any
     ) -> list[tuple[Document, float]]:
+        return await self.asimilarity_search_with_score(query, k, **kwargs)
+
+    async def asimilarity_search_with_relevance_scores(
+        self, query: str, k: int = 4, **kwargs: Any
+    ) -> list[tuple[Document, float]]:
+        """Async twin of :meth:`similarity_search_with_relevance_scores`."""
         return await self.asimilarity_search_with_score(query, k, **kwargs)
 
     async def asimilarity_search_by_vector(

@@ -31,6 +31,7 @@ from milvus_plugins.core import (
     Weighted,
     and_,
     check_kwargs,
+    check_threshold,
     doc_id_in,
     grouping_from_kwargs,
     id_in,
@@ -52,9 +53,9 @@ __all__ = [
 ]
 
 DEFAULT_MMR_PREFETCH_FACTOR = 4.0
-_QUERY_KWARGS = frozenset({"mmr_threshold", "mmr_prefetch_k", "mmr_prefetch_factor"}) | (
-    GROUPING_KWARGS
-)
+_QUERY_KWARGS = frozenset(
+    {"mmr_threshold", "mmr_prefetch_k", "mmr_prefetch_factor", "similarity_cutoff"}
+) | (GROUPING_KWARGS)
 _KINDS = {
     VectorStoreQueryMode.DEFAULT: SearchKind.DENSE,
     VectorStoreQueryMode.MMR: SearchKind.MMR,
@@ -161,7 +162,8 @@ def plan_query(
             ``mmr_prefetch_factor`` (MMR only); ``group_by`` (``True``: one best node
             per source document, or a field name or metadata key), ``group_size`` and
             ``strict_group_size`` (default, sparse and hybrid modes; ``similarity_top_k``
-            then counts groups).
+            then counts groups); ``similarity_cutoff`` (a relevance in [0, 1]: only
+            nodes at least that relevant; a dense query asks Milvus for a range search).
         has_sparse: whether the collection has a sparse (keyword) field.
         ranker: the store's configured hybrid ranker, if any.
         spec: the collection (named in errors); default: an unnamed one.
@@ -174,8 +176,9 @@ def plan_query(
     """
     check_kwargs("query", kwargs, _QUERY_KWARGS)
     grouping = grouping_from_kwargs(kwargs)
+    cutoff = check_threshold(kwargs.get("similarity_cutoff"), "similarity_cutoff")
     request = _plan(query, kwargs, has_sparse=has_sparse, ranker=ranker, spec=spec)
-    return request if grouping is None else replace(request, grouping=grouping)
+    return replace(request, grouping=grouping, score_threshold=cutoff)
 
 
 def _plan(

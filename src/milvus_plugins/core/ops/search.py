@@ -32,6 +32,7 @@ from milvus_plugins.core.ops.fusion import (
 )
 from milvus_plugins.core.ops.lifecycle import capabilities_op, ensure_op
 from milvus_plugins.core.ops.reads import count_op, query_op
+from milvus_plugins.core.range_search import RANGE_KNOBS, check_threshold, threshold_radius
 from milvus_plugins.core.ranking import Ranker, keyword_scale, query_terms
 from milvus_plugins.core.requests import (
     QUERY_WINDOW,
@@ -90,6 +91,9 @@ class SearchRequest:
         search_params: dense-leg knobs (``ef``, ``nprobe`` ...).
         include_vectors: return vectors too.
         grouping: group the results (``None``: no grouping); dense, sparse and hybrid.
+        score_threshold: keep only hits with relevance >= this (in [0, 1]); a dense
+            search asks Milvus for it as a range search (``radius``), the others filter
+            here (see :mod:`milvus_plugins.core.range_search`).
     """
 
     kind: SearchKind
@@ -104,15 +108,27 @@ class SearchRequest:
     search_params: Mapping[str, Any] | None = None
     include_vectors: bool = False
     grouping: Grouping | None = None
+    score_threshold: float | None = None
 
 
 def search_op(ctx: OpContext, request: SearchRequest) -> Op[list[Hit]]:
     """Run one :class:`SearchRequest`."""
     if not isinstance(request, SearchRequest):
         raise InvalidInputError(f"request={request!r} must be a SearchRequest.")
+    threshold = check_threshold(request.score_threshold)
+    hits = yield from _search(ctx, request, threshold)
+    if threshold is None:
+        return hits
+    # Also the exactness guard of the server's range search: same test, same rows.
+    return [h for h in hits if h.score >= threshold]
+
+
+def _search(ctx: OpContext, request: SearchRequest, threshold: float | None) -> Op[list[Hit]]:
     r = request
     if r.grouping is not None:
         return (yield from grouped_search_op(ctx, r, r.grouping))
+    if r.kind is SearchKind.DENSE and threshold is not None:
+        return (yield from _range_search_op(ctx, r, threshold))
     match r.kind:
         case SearchKind.DENSE:
             hits = yield from dense_search_op(
@@ -234,6 +250,19 @@ def hybrid_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
         timeout=ctx.timeout,
     )
     return parse_fused((yield call), ctx.spec, ranker, 2)
+
+
+def _range_search_op(ctx: OpContext, r: SearchRequest, threshold: float) -> Op[list[Hit]]:
+    """A dense search for the hits with relevance >= ``threshold``: Milvus' range search."""
+    if not (yield from ensure_op(ctx)):
+        return []
+    caps = yield from capabilities_op(ctx.session)
+    knobs = dict(r.search_params or {})
+    radius = threshold_radius(dense_index(ctx.spec, caps).metric_type, threshold)
+    if radius is not None and not any(key in knobs for key in RANGE_KNOBS):
+        knobs["radius"] = radius
+    hits = yield from dense_search_op(ctx, [r.vector or []], r.k, r.where, knobs, r.include_vectors)
+    return hits[0]
 
 
 def _server_grouping(
@@ -371,6 +400,7 @@ def plan_retrieval(
     search_params: Mapping[str, Any] | None = None,
     include_vectors: bool = False,
     grouping: Grouping | None = None,
+    score_threshold: float | None = None,
 ) -> SearchRequest:
     """Turn a retrieval mode and its inputs into one :class:`SearchRequest`.
 
@@ -389,6 +419,7 @@ def plan_retrieval(
             where=where,
             include_vectors=include_vectors,
             grouping=grouping,
+            score_threshold=score_threshold,
         )
     need_retrieval_inputs(chosen, vector, text)
     return SearchRequest(
@@ -402,4 +433,5 @@ def plan_retrieval(
         search_params=search_params,
         include_vectors=include_vectors,
         grouping=grouping,
+        score_threshold=score_threshold,
     )
