@@ -24,6 +24,7 @@ from milvus_plugins.core.config import (
     MetadataField,
     TextAnalyzer,
 )
+from milvus_plugins.core.decay import DECAY_WINDOW, Decay, DecayFunction, apply_decay
 from milvus_plugins.core.describe import describe_fields
 from milvus_plugins.core.dict_filters import OPERATORS as DICT_FILTER_OPERATORS
 from milvus_plugins.core.dict_filters import filter_from_dict
@@ -75,7 +76,7 @@ from milvus_plugins.core.filters import (
 from milvus_plugins.core.grouping import (
     GROUPING_KWARGS,
     Grouping,
-    GroupingPlace,
+    Place,
     group_hits,
     grouping_from_kwargs,
 )
@@ -129,6 +130,7 @@ from milvus_plugins.core.types import (
 )
 
 __all__ = [
+    "DECAY_WINDOW",
     "DEFAULT_URI",
     "DICT_FILTER_OPERATORS",
     "GROUPING_KWARGS",
@@ -147,6 +149,8 @@ __all__ = [
     "ConfigError",
     "ConnectionConfig",
     "ConsistencyLevel",
+    "Decay",
+    "DecayFunction",
     "DiskAnnIndex",
     "FieldNames",
     "Filter",
@@ -156,7 +160,6 @@ __all__ = [
     "GpuCagraIndex",
     "GpuIvfFlatIndex",
     "Grouping",
-    "GroupingPlace",
     "Hit",
     "HnswIndex",
     "HybridOptions",
@@ -175,6 +178,7 @@ __all__ = [
     "MilvusPluginsError",
     "MilvusStore",
     "OpenMode",
+    "Place",
     "Ranker",
     "Record",
     "RetrievalMode",
@@ -197,6 +201,7 @@ __all__ = [
     "WriteMode",
     "WriteOptions",
     "and_",
+    "apply_decay",
     "as_list",
     "autotune",
     "check_argument",

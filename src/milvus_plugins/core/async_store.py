@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from milvus_plugins.core.arguments import as_list, checked_arguments
 from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.config import CollectionSpec
+from milvus_plugins.core.decay import Decay
 from milvus_plugins.core.filters import Filter, filter_arg
 from milvus_plugins.core.grouping import Grouping
 from milvus_plugins.core.ops import admin, lifecycle, reads, search, writes
@@ -201,9 +202,10 @@ class AsyncMilvusStore:
         include_vectors: bool = False,
         grouping: Grouping | None = None,
         score_threshold: float | None = None,
+        decay: Decay | None = None,
     ) -> list[Hit]:
         """Async twin of :meth:`MilvusStore.search`."""
-        if grouping is not None or score_threshold is not None:
+        if grouping is not None or score_threshold is not None or decay is not None:
             return await self.run_search(
                 SearchRequest(
                     kind=SearchKind.DENSE,
@@ -214,6 +216,7 @@ class AsyncMilvusStore:
                     include_vectors=include_vectors,
                     grouping=grouping,
                     score_threshold=score_threshold,
+                    decay=decay,
                 )
             )
         hits = await self.search_many(
@@ -250,6 +253,7 @@ class AsyncMilvusStore:
         include_vectors: bool = False,
         grouping: Grouping | None = None,
         score_threshold: float | None = None,
+        decay: Decay | None = None,
     ) -> list[Hit]:
         """Async twin of :meth:`MilvusStore.sparse_search`."""
         request = SearchRequest(
@@ -260,6 +264,7 @@ class AsyncMilvusStore:
             include_vectors=include_vectors,
             grouping=grouping,
             score_threshold=score_threshold,
+            decay=decay,
         )
         return await self.run_search(request)
 
@@ -277,6 +282,7 @@ class AsyncMilvusStore:
         include_vectors: bool = False,
         grouping: Grouping | None = None,
         score_threshold: float | None = None,
+        decay: Decay | None = None,
     ) -> list[Hit]:
         """Async twin of :meth:`MilvusStore.hybrid_search`."""
         request = SearchRequest(
@@ -292,6 +298,7 @@ class AsyncMilvusStore:
             include_vectors=include_vectors,
             grouping=grouping,
             score_threshold=score_threshold,
+            decay=decay,
         )
         return await self.run_search(request)
 
@@ -340,6 +347,7 @@ class AsyncMilvusStore:
         include_vectors: bool = False,
         grouping: Grouping | None = None,
         score_threshold: float | None = None,
+        decay: Decay | None = None,
     ) -> list[Hit]:
         """Async twin of :meth:`MilvusStore.retrieve`."""
         request = plan_retrieval(
@@ -354,6 +362,7 @@ class AsyncMilvusStore:
             include_vectors=include_vectors,
             grouping=grouping,
             score_threshold=score_threshold,
+            decay=decay,
         )
         return await self.run_search(request)
 

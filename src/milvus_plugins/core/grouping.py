@@ -35,7 +35,7 @@ __all__ = [
     "GROUPING_KWARGS",
     "GroupKey",
     "Grouping",
-    "GroupingPlace",
+    "Place",
     "group_hits",
     "group_key",
     "grouping_from_kwargs",
@@ -48,8 +48,8 @@ GROUPABLE_TYPES = frozenset({ScalarType.INT64, ScalarType.VARCHAR, ScalarType.BO
 MAX_GROUP_SIZE = 1024
 
 
-class GroupingPlace(ParsableEnum):
-    """Where a grouped search groups: ``auto`` (the server when it can), or forced."""
+class Place(ParsableEnum):
+    """Where a feature runs (grouping, decay): ``auto`` (the server when it can), or forced."""
 
     AUTO = "auto"
     SERVER = "server"
@@ -79,7 +79,7 @@ class Grouping:
     by: str | None = None
     size: int = 1
     strict: bool = False
-    place: GroupingPlace | str = GroupingPlace.AUTO
+    place: Place | str = Place.AUTO
 
     def __post_init__(self) -> None:
         if self.by is not None and (not isinstance(self.by, str) or not self.by.strip()):
@@ -94,7 +94,7 @@ class Grouping:
             )
         if not isinstance(self.strict, bool):
             raise ConfigError(f"strict_group_size={shown(self.strict)} must be True or False.")
-        object.__setattr__(self, "place", GroupingPlace.parse(self.place, field="grouping place"))
+        object.__setattr__(self, "place", Place.parse(self.place, field="place"))
 
 
 @dataclass(frozen=True)

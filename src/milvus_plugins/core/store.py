@@ -15,6 +15,7 @@ from milvus_plugins.core.arguments import as_list, checked_arguments
 from milvus_plugins.core.batching import WriteOptions
 from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.config import CollectionSpec, ConnectionConfig
+from milvus_plugins.core.decay import Decay
 from milvus_plugins.core.errors import ConfigError, InvalidInputError, MilvusPluginsError
 from milvus_plugins.core.filters import Filter, compile_filter, ensure_filter, filter_arg
 from milvus_plugins.core.grouping import Grouping
@@ -412,6 +413,7 @@ class MilvusStore:
         include_vectors: bool = False,
         grouping: Grouping | None = None,
         score_threshold: float | None = None,
+        decay: Decay | None = None,
     ) -> list[Hit]:
         """Dense similarity search: the ``k`` nearest records, best first.
 
@@ -421,9 +423,11 @@ class MilvusStore:
         asked of Milvus as a range search (``radius``, converted exactly from the
         relevance formula; see :mod:`milvus_plugins.core.range_search`). Explicit
         ``radius`` / ``range_filter`` knobs in ``search_params`` (raw distances) are
-        accepted too.
+        accepted too. With ``decay`` (:class:`Decay`): candidates reranked by a numeric
+        field's distance from an origin (e.g. recency), by Milvus' decay reranker where
+        the engine has one, else here with the same formulas.
         """
-        if grouping is not None or score_threshold is not None:
+        if grouping is not None or score_threshold is not None or decay is not None:
             return self.run_search(
                 SearchRequest(
                     kind=SearchKind.DENSE,
@@ -434,6 +438,7 @@ class MilvusStore:
                     include_vectors=include_vectors,
                     grouping=grouping,
                     score_threshold=score_threshold,
+                    decay=decay,
                 )
             )
         return self.search_many(
@@ -473,6 +478,7 @@ class MilvusStore:
         include_vectors: bool = False,
         grouping: Grouping | None = None,
         score_threshold: float | None = None,
+        decay: Decay | None = None,
     ) -> list[Hit]:
         """Keyword search: BM25 on the query text, or a client sparse vector."""
         request = SearchRequest(
@@ -483,6 +489,7 @@ class MilvusStore:
             include_vectors=include_vectors,
             grouping=grouping,
             score_threshold=score_threshold,
+            decay=decay,
         )
         return self.run_search(request)
 
@@ -519,6 +526,7 @@ class MilvusStore:
         include_vectors: bool = False,
         grouping: Grouping | None = None,
         score_threshold: float | None = None,
+        decay: Decay | None = None,
     ) -> list[Hit]:
         """Dense + sparse search fused with RRF or weighted scores.
 
@@ -549,6 +557,7 @@ class MilvusStore:
             include_vectors=include_vectors,
             grouping=grouping,
             score_threshold=score_threshold,
+            decay=decay,
         )
         return self.run_search(request)
 
@@ -607,6 +616,7 @@ class MilvusStore:
         include_vectors: bool = False,
         grouping: Grouping | None = None,
         score_threshold: float | None = None,
+        decay: Decay | None = None,
     ) -> list[Hit]:
         """Search in one retrieval mode: ``dense`` (vector), ``sparse`` (text) or ``hybrid``.
 
@@ -630,6 +640,7 @@ class MilvusStore:
             include_vectors=include_vectors,
             grouping=grouping,
             score_threshold=score_threshold,
+            decay=decay,
         )
         return self.run_search(request)
 

@@ -11,11 +11,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from pymilvus import Function, FunctionType
+
+from milvus_plugins.core.decay import Decay, apply_decay, decay_column
 from milvus_plugins.core.errors import InvalidInputError, UnsupportedByServerError, shown
 from milvus_plugins.core.filters import Filter
 from milvus_plugins.core.grouping import (
     Grouping,
-    GroupingPlace,
+    Place,
     group_hits,
     group_key,
     groups_complete,
@@ -46,11 +49,12 @@ from milvus_plugins.core.requests import (
 )
 from milvus_plugins.core.results import Hit, filter_only_hits, parse_fused, parse_hits
 from milvus_plugins.core.schema import dense_index
-from milvus_plugins.core.types import ParsableEnum, RetrievalMode
+from milvus_plugins.core.types import MetricType, ParsableEnum, RetrievalMode
 
 __all__ = [
     "SearchKind",
     "SearchRequest",
+    "decay_search_op",
     "dense_search_op",
     "filtered_op",
     "grouped_search_op",
@@ -91,6 +95,7 @@ class SearchRequest:
         search_params: dense-leg knobs (``ef``, ``nprobe`` ...).
         include_vectors: return vectors too.
         grouping: group the results (``None``: no grouping); dense, sparse and hybrid.
+        decay: rerank by a numeric field (:class:`Decay`); dense, sparse and hybrid.
         score_threshold: keep only hits with relevance >= this (in [0, 1]); a dense
             search asks Milvus for it as a range search (``radius``), the others filter
             here (see :mod:`milvus_plugins.core.range_search`).
@@ -109,6 +114,7 @@ class SearchRequest:
     include_vectors: bool = False
     grouping: Grouping | None = None
     score_threshold: float | None = None
+    decay: Decay | None = None
 
 
 def search_op(ctx: OpContext, request: SearchRequest) -> Op[list[Hit]]:
@@ -125,6 +131,8 @@ def search_op(ctx: OpContext, request: SearchRequest) -> Op[list[Hit]]:
 
 def _search(ctx: OpContext, request: SearchRequest, threshold: float | None) -> Op[list[Hit]]:
     r = request
+    if r.decay is not None:
+        return (yield from decay_search_op(ctx, r, r.decay))
     if r.grouping is not None:
         return (yield from grouped_search_op(ctx, r, r.grouping))
     if r.kind is SearchKind.DENSE and threshold is not None:
@@ -265,6 +273,71 @@ def _range_search_op(ctx: OpContext, r: SearchRequest, threshold: float) -> Op[l
     return hits[0]
 
 
+def _server_decay(ctx: OpContext, r: SearchRequest, decay: Decay) -> Op[Any | None]:
+    """Milvus' decay ``Function`` for ``r``, or ``None`` to rerank here."""
+    caps = yield from capabilities_op(ctx.session)
+    column = decay_column(ctx.spec, decay)
+    metric = dense_index(ctx.spec, caps).metric_type
+    reasons = []
+    if r.kind is not SearchKind.DENSE:
+        reasons.append("only a dense search is reranked by the server")
+    if column is None:
+        reasons.append(f"{shown(decay.field)} is not an INT64 or DOUBLE column")
+    if metric not in (MetricType.COSINE, MetricType.IP):
+        reasons.append(f"Milvus multiplies the raw {metric.value} distance, not a relevance")
+    if decay.window is not None:
+        reasons.append("the server reranks its own window (10 x limit)")
+    if not caps.decay_ranker:
+        reasons.append("this engine has no decay reranker")
+    if decay.place is Place.CLIENT or (reasons and decay.place is Place.AUTO):
+        return None
+    if reasons:
+        raise UnsupportedByServerError(
+            "decay function ranker",
+            "2.6.0",
+            caps.version,
+            needs=f"Milvus >= 2.6 or Milvus Lite 3 ({'; '.join(reasons)}); "
+            "use place='auto' or 'client' to rerank on the client",
+        )
+    return Function(
+        name="milvus_plugins_decay",
+        input_field_names=[column],
+        function_type=FunctionType.RERANK,
+        params=decay.server_params(),
+    )
+
+
+def decay_search_op(ctx: OpContext, r: SearchRequest, decay: Decay) -> Op[list[Hit]]:
+    """A search reranked by :class:`Decay`: Milvus' decay reranker or the same here.
+
+    The client reranks the ``decay.candidates(k)`` best ungrouped hits (10 x k by
+    default, Milvus Lite's window) by ``relevance * factor`` and keeps ``k``.
+    """
+    if r.kind not in (SearchKind.DENSE, SearchKind.SPARSE, SearchKind.HYBRID):
+        raise InvalidInputError(
+            f"decay works with dense, sparse and hybrid search, not {shown(r.kind.value)}."
+        )
+    if r.grouping is not None:
+        raise InvalidInputError("decay and group_by cannot be combined in one search.")
+    check_k(r.k)
+    if not (yield from ensure_op(ctx)):
+        return []
+    ranker = yield from _server_decay(ctx, r, decay)
+    if ranker is not None:
+        per_query = yield from dense_search_op(
+            ctx,
+            [r.vector or []],
+            r.k,
+            r.where,
+            r.search_params,
+            r.include_vectors,
+            {"ranker": ranker},
+        )
+        return per_query[0]
+    hits = yield from _candidates_op(ctx, r, decay.candidates(r.k))
+    return apply_decay(hits, decay, r.k)
+
+
 def _server_grouping(
     ctx: OpContext, r: SearchRequest, grouping: Grouping
 ) -> Op[dict[str, Any] | None]:
@@ -282,7 +355,7 @@ def _server_grouping(
         reasons.append("this engine has no complete grouping search")
     elif grouping.size > 1 and not caps.group_size:
         reasons.append("this engine ignores group_size")
-    if grouping.place is GroupingPlace.CLIENT or (reasons and grouping.place is GroupingPlace.AUTO):
+    if grouping.place is Place.CLIENT or (reasons and grouping.place is Place.AUTO):
         return None
     if reasons:
         feature = "grouping search with group_size" if caps.grouping else "grouping search"
@@ -401,6 +474,7 @@ def plan_retrieval(
     include_vectors: bool = False,
     grouping: Grouping | None = None,
     score_threshold: float | None = None,
+    decay: Decay | None = None,
 ) -> SearchRequest:
     """Turn a retrieval mode and its inputs into one :class:`SearchRequest`.
 
@@ -420,6 +494,7 @@ def plan_retrieval(
             include_vectors=include_vectors,
             grouping=grouping,
             score_threshold=score_threshold,
+            decay=decay,
         )
     need_retrieval_inputs(chosen, vector, text)
     return SearchRequest(
@@ -434,4 +509,5 @@ def plan_retrieval(
         include_vectors=include_vectors,
         grouping=grouping,
         score_threshold=score_threshold,
+        decay=decay,
     )
