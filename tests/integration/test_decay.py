@@ -112,3 +112,53 @@ def test_async_decay_and_refusals(store: MilvusStore) -> None:
 
     with pytest.raises(InvalidInputError, match="group_by"):
         store.search(QUERY, k=4, decay=decay, grouping=Grouping())
+
+
+def test_adapters_take_decay_sync_and_async(lite_uri: str) -> None:
+    from langchain_core.documents import Document
+    from llama_index.core.schema import TextNode
+    from llama_index.core.vector_stores.types import VectorStoreQuery
+    from tests.support.faces import VocabEmbeddings, embed
+
+    from milvus_plugins.core import ConfigError
+    from milvus_plugins.langchain import MilvusVectorStore as LangChainStore
+    from milvus_plugins.llama_index import MilvusVectorStore as LlamaStore
+
+    texts = [("a", "cat cat cat", 2001), ("b", "cat cat dog", 2020), ("c", "cat dog dog", 2026)]
+    recency = {"field": "year", "origin": 2026, "scale": 5, "function": "exp"}
+    lc = LangChainStore(VocabEmbeddings(), uri=lite_uri, collection_name="lc_decay")
+    li = LlamaStore(uri=lite_uri, collection_name="li_decay", dim=len(embed("")))
+    try:
+        lc.add_documents(
+            [Document(id=i, page_content=t, metadata={"year": y}) for i, t, y in texts]
+        )
+        assert [d.id for d in lc.similarity_search("cat", k=3)] == ["a", "b", "c"]
+        assert [d.id for d in lc.similarity_search("cat", k=3, decay=recency)] == ["c", "b", "a"]
+        retriever = lc.as_retriever(search_kwargs={"k": 1, "decay": Decay(**recency)})
+        assert [d.id for d in retriever.invoke("cat")] == ["c"]
+
+        async def lc_async() -> list[str | None]:
+            docs = await lc.asimilarity_search("cat", k=3, decay=recency)
+            await lc.aclose()
+            return [d.id for d in docs]
+
+        assert asyncio.run(lc_async()) == ["c", "b", "a"]
+        with pytest.raises(ConfigError, match="decay"):
+            lc.similarity_search("cat", decay={"field": "year", "origin": 0})
+        nodes = [
+            TextNode(id_=i, text=t, embedding=embed(t), metadata={"year": y}) for i, t, y in texts
+        ]
+        li.add(nodes)
+        query = VectorStoreQuery(query_embedding=embed("cat"), similarity_top_k=3)
+        assert li.query(query).ids == ["a", "b", "c"]
+        assert li.query(query, decay=recency).ids == ["c", "b", "a"]
+
+        async def li_async() -> list[str] | None:
+            result = await li.aquery(query, decay=recency)
+            await li.aclose()
+            return result.ids
+
+        assert asyncio.run(li_async()) == ["c", "b", "a"]
+    finally:
+        lc.close()
+        li.close()

@@ -24,7 +24,7 @@ from milvus_plugins.core.config import (
     MetadataField,
     TextAnalyzer,
 )
-from milvus_plugins.core.decay import DECAY_WINDOW, Decay, DecayFunction, apply_decay
+from milvus_plugins.core.decay import DECAY_WINDOW, Decay, DecayFunction, apply_decay, as_decay
 from milvus_plugins.core.describe import describe_fields
 from milvus_plugins.core.dict_filters import OPERATORS as DICT_FILTER_OPERATORS
 from milvus_plugins.core.dict_filters import filter_from_dict
@@ -202,6 +202,7 @@ __all__ = [
     "WriteOptions",
     "and_",
     "apply_decay",
+    "as_decay",
     "as_list",
     "autotune",
     "check_argument",

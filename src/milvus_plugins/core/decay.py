@@ -28,8 +28,8 @@ numeric value in the field gets factor 0 (it ranks after every row that has one)
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from milvus_plugins.core.config import CollectionSpec
@@ -39,7 +39,7 @@ from milvus_plugins.core.records import Record
 from milvus_plugins.core.results import Hit
 from milvus_plugins.core.types import ParsableEnum, ScalarType
 
-__all__ = ["DECAY_WINDOW", "Decay", "DecayFunction", "apply_decay", "decay_column"]
+__all__ = ["DECAY_WINDOW", "Decay", "DecayFunction", "apply_decay", "as_decay", "decay_column"]
 
 DECAY_WINDOW = 10
 """Candidates reranked per result asked for (Milvus Lite 3.2.2's window: ``10 * limit``)."""
@@ -165,3 +165,24 @@ def apply_decay(
     scored = [replace(h, score=h.score * decay.factor(value(h.record, decay.field))) for h in hits]
     scored.sort(key=lambda h: -h.score)
     return scored[:k]
+
+
+def as_decay(value: Any) -> Decay | None:
+    """A :class:`Decay` from an adapter's ``decay=`` argument: a Decay, a dict of its
+    fields, or ``None``.
+
+    Raises:
+        ConfigError: another value, or a dict with unknown or bad fields.
+    """
+    if value is None or isinstance(value, Decay):
+        return value
+    if isinstance(value, Mapping):
+        known = {f.name for f in fields(Decay)}
+        unknown = sorted(str(key) for key in value if key not in known)
+        if unknown:
+            raise ConfigError(f"decay got unknown field(s) {unknown}; accepted: {sorted(known)}.")
+        missing = sorted({"field", "origin", "scale"} - set(value))
+        if missing:
+            raise ConfigError(f"decay needs {missing} (e.g. field='ts', origin=now, scale=86400).")
+        return Decay(**value)
+    raise ConfigError(f"decay={shown(value)} must be a Decay(...) or a dict of its fields.")

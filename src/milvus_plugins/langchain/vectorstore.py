@@ -26,6 +26,7 @@ from milvus_plugins.core import (
     ConfigError,
     ConnectionConfig,
     ConsistencyLevel,
+    Decay,
     Filter,
     Grouping,
     Hit,
@@ -43,6 +44,7 @@ from milvus_plugins.core import (
     StorePair,
     TextAnalyzer,
     WriteOptions,
+    as_decay,
     check_kwargs,
     check_ranker,
     check_threshold,
@@ -61,8 +63,11 @@ __all__ = ["MilvusVectorStore"]
 _SEARCH_KWARGS = frozenset(
     {"filter", "search_params", "score_threshold", "retrieval_mode", "ranker", "fetch_k"}
     | GROUPING_KWARGS
+    | {"decay"}
 )
-_VECTOR_KWARGS = frozenset({"filter", "search_params", "score_threshold"} | GROUPING_KWARGS)
+_VECTOR_KWARGS = frozenset(
+    {"filter", "search_params", "score_threshold", "decay"} | GROUPING_KWARGS
+)
 _MMR_KWARGS = frozenset({"filter", "search_params"})
 # What LangChain's own callers pass to add_texts / add_documents: the indexing API
 # (``langchain_core.indexing.index`` / ``aindex``) always passes ``batch_size``.
@@ -88,6 +93,7 @@ class _Search:
     ranker: Ranker | None
     fetch_k: int | None
     grouping: Grouping | None = None
+    decay: Decay | None = None
 
     @property
     def needs_vector(self) -> bool:
@@ -590,6 +596,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             ranker=check_ranker(kwargs.get("ranker")),
             fetch_k=kwargs.get("fetch_k"),
             grouping=grouping,
+            decay=as_decay(kwargs.get("decay")),
         )
 
     def _retrieve_args(
@@ -606,6 +613,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             "search_params": req.search_params,
             "grouping": req.grouping,
             "score_threshold": req.score_threshold,
+            "decay": req.decay,
         }
 
     # -- search: sync ------------------------------------------------------------------
@@ -627,6 +635,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             search_params=req.search_params,
             grouping=req.grouping,
             score_threshold=req.score_threshold,
+            decay=req.decay,
         )
         return req.keep(hits)
 
@@ -640,7 +649,9 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
                 ``search_params``, for hybrid ``ranker`` and ``fetch_k``, and grouping:
                 ``group_by`` (the metadata key or field naming the source document, e.g.
                 ``"source"``: one best chunk each), ``group_size``, ``strict_group_size`` (then
-                ``k`` counts groups; see :class:`~milvus_plugins.core.Grouping`).
+                ``k`` counts groups; see :class:`~milvus_plugins.core.Grouping`), and
+                ``decay`` (a :class:`~milvus_plugins.core.Decay` or a dict of its fields:
+                rerank by a numeric metadata field, e.g. recency).
 
         Returns:
             The documents, best first.
@@ -799,6 +810,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             search_params=req.search_params,
             grouping=req.grouping,
             score_threshold=req.score_threshold,
+            decay=req.decay,
         )
         return req.keep(hits)
 

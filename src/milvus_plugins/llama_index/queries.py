@@ -30,6 +30,7 @@ from milvus_plugins.core import (
     SearchRequest,
     Weighted,
     and_,
+    as_decay,
     check_kwargs,
     check_threshold,
     doc_id_in,
@@ -54,7 +55,7 @@ __all__ = [
 
 DEFAULT_MMR_PREFETCH_FACTOR = 4.0
 _QUERY_KWARGS = frozenset(
-    {"mmr_threshold", "mmr_prefetch_k", "mmr_prefetch_factor", "similarity_cutoff"}
+    {"mmr_threshold", "mmr_prefetch_k", "mmr_prefetch_factor", "similarity_cutoff", "decay"}
 ) | (GROUPING_KWARGS)
 _KINDS = {
     VectorStoreQueryMode.DEFAULT: SearchKind.DENSE,
@@ -163,7 +164,9 @@ def plan_query(
             per source document, or a field name or metadata key), ``group_size`` and
             ``strict_group_size`` (default, sparse and hybrid modes; ``similarity_top_k``
             then counts groups); ``similarity_cutoff`` (a relevance in [0, 1]: only
-            nodes at least that relevant; a dense query asks Milvus for a range search).
+            nodes at least that relevant; a dense query asks Milvus for a range search);
+            ``decay`` (a :class:`~milvus_plugins.core.Decay` or a dict of its fields:
+            rerank by a numeric metadata field, e.g. recency).
         has_sparse: whether the collection has a sparse (keyword) field.
         ranker: the store's configured hybrid ranker, if any.
         spec: the collection (named in errors); default: an unnamed one.
@@ -178,7 +181,8 @@ def plan_query(
     grouping = grouping_from_kwargs(kwargs)
     cutoff = check_threshold(kwargs.get("similarity_cutoff"), "similarity_cutoff")
     request = _plan(query, kwargs, has_sparse=has_sparse, ranker=ranker, spec=spec)
-    return replace(request, grouping=grouping, score_threshold=cutoff)
+    decay = as_decay(kwargs.get("decay"))
+    return replace(request, grouping=grouping, score_threshold=cutoff, decay=decay)
 
 
 def _plan(
