@@ -12,7 +12,8 @@ and in hybrid (RRF) mode. Per mode it reports:
 * **document-level nDCG@10**: the 10 results mapped to their abstracts, a repeated
   abstract gaining nothing after its first position (it still takes a slot);
 * **document-level recall@10** (judged-relevant abstracts among the results);
-* median latency per query.
+* median latency per query (variants interleaved query by query, after a warm-up; on
+  a shared 2-core machine the figures are indicative only).
 
 Embedding ~15,500 passages takes about 30 minutes on two busy cores, so by default a
 documented subset is used: every abstract judged relevant to a test query plus random
@@ -157,20 +158,30 @@ def run(docs: int = 1200, seed: int = 0, queries_limit: int | None = None) -> di
             "dense": lambda v, t, g: store.search(v, k=K, grouping=g),
             "hybrid (RRF)": lambda v, t, g: store.hybrid_search(v, t, k=K, grouping=g),
         }
-        for mode, search in searches.items():
-            for label, grouping in (("ungrouped", None), ("grouped by doc_id", Grouping())):
-                rows, times = [], []
-                for q, qv in zip(queries, qvectors, strict=True):
-                    call = functools.partial(search, qv.tolist(), q["text"], grouping)
-                    hits, ms = _timed(call)
-                    times.append(ms)
-                    rows.append(doc_metrics([h.record.doc_id for h in hits], qrels[q["_id"]]))
-                modes[f"{mode}, {label}"] = {
-                    "distinct_docs_top10": statistics.fmean(r["distinct"] for r in rows),
-                    "ndcg10_doc": statistics.fmean(r["ndcg"] for r in rows),
-                    "recall10_doc": statistics.fmean(r["recall"] for r in rows),
-                    "p50_ms": statistics.median(times),
-                }
+        variants = [
+            (f"{mode}, {label}", search, grouping)
+            for mode, search in searches.items()
+            for label, grouping in (("ungrouped", None), ("grouped by doc_id", Grouping()))
+        ]
+        rows: dict[str, list[dict[str, float]]] = {name: [] for name, _, _ in variants}
+        times: dict[str, list[float]] = {name: [] for name, _, _ in variants}
+        for _ in range(2):  # warm up every path (first calls load and compile)
+            for _name, search, grouping in variants:
+                search(qvectors[0].tolist(), queries[0]["text"], grouping)
+        # Interleaved per query, so a busy machine slows every variant alike.
+        for q, qv in zip(queries, qvectors, strict=True):
+            for name, search, grouping in variants:
+                call = functools.partial(search, qv.tolist(), q["text"], grouping)
+                hits, ms = _timed(call)
+                times[name].append(ms)
+                rows[name].append(doc_metrics([h.record.doc_id for h in hits], qrels[q["_id"]]))
+        for name, _, _ in variants:
+            modes[name] = {
+                "distinct_docs_top10": statistics.fmean(r["distinct"] for r in rows[name]),
+                "ndcg10_doc": statistics.fmean(r["ndcg"] for r in rows[name]),
+                "recall10_doc": statistics.fmean(r["recall"] for r in rows[name]),
+                "p50_ms": statistics.median(times[name]),
+            }
         grouping_place = "server" if store.capabilities.grouping else "client"
         version = store.capabilities.version
         store.close()

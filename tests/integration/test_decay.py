@@ -162,3 +162,36 @@ def test_adapters_take_decay_sync_and_async(lite_uri: str) -> None:
     finally:
         lc.close()
         li.close()
+
+
+def test_probed_decay_capability_matches_the_engine(store: MilvusStore, uri: str) -> None:
+    """The ``decay_ranker`` flag agrees with what the engine's own reranker returns."""
+    from pymilvus import Function, FunctionType, MilvusClient
+
+    decay = Decay(field="ts", origin=1000, scale=100)
+    expected = [
+        h.id
+        for h in store.search(
+            QUERY, k=5, decay=Decay(field="ts", origin=1000, scale=100, place="client")
+        )
+    ]
+    client = MilvusClient(uri)
+    try:
+        ranker = Function(
+            name="d",
+            input_field_names=["ts"],
+            function_type=FunctionType.RERANK,
+            params=decay.server_params(),
+        )
+        hits = client.search(
+            store.spec.name,
+            data=[QUERY],
+            limit=5,
+            ranker=ranker,
+            search_params={"metric_type": "COSINE"},
+            output_fields=["id"],
+            consistency_level="Strong",
+        )[0]
+        assert store.capabilities.decay_ranker == ([str(h["id"]) for h in hits] == expected)
+    finally:
+        client.close()

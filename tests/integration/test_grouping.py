@@ -279,3 +279,31 @@ def test_grouping_is_refused_for_mmr(store: MilvusStore) -> None:
     request = SearchRequest(kind=SearchKind.MMR, vector=QUERY, k=2, fetch_k=10, grouping=Grouping())
     with pytest.raises(InvalidInputError, match="group_by"):
         store.run_search(request)
+
+
+def test_probed_grouping_capability_matches_the_engine(store: MilvusStore, uri: str) -> None:
+    """The capability flags agree with what the engine's own grouping returns."""
+    from pymilvus import MilvusClient
+
+    client = MilvusClient(uri)
+    try:
+
+        def raw(**kwargs: object) -> list[str]:
+            hits = client.search(
+                store.spec.name,
+                data=[QUERY],
+                limit=4,
+                group_by_field="doc_id",
+                search_params={"metric_type": "COSINE"},
+                output_fields=["id"],
+                consistency_level="Strong",
+                **kwargs,
+            )[0]
+            return [str(h["id"]) for h in hits]
+
+        caps = store.capabilities
+        assert caps.grouping == (raw() == oracle(QUERY, 4, 1))
+        sized = raw(group_size=2, strict_group_size=True) == oracle(QUERY, 4, 2)
+        assert caps.group_size == (caps.grouping and sized)
+    finally:
+        client.close()

@@ -13,7 +13,12 @@ BM25 function (full text)      2.5.0
 nullable / default fields      2.5.0
 ``exists`` on JSON keys        2.3.0
 infix ``like`` (``"%x%"``)     2.4.0
+grouping search                2.4.0
+``group_size`` in grouping     2.5.0 (assumed; 2.4 releases vary)
+decay function ranker          2.6.0
 =============================  =======
+
+Range search (``radius``/``range_filter``) works on every engine here (Milvus >= 2.3).
 
 A deployment that does not answer ``get_server_version`` (gRPC ``UNIMPLEMENTED``: Milvus
 Lite 2.5's C++ engine served over TCP) has no version to read: its capabilities come

@@ -13,6 +13,9 @@ has nothing to read. :func:`probe_capabilities` asks the engine itself instead:
   (no index, nothing loaded). ``hybrid_search`` is taken to come with several vector
   fields (both arrived in Milvus 2.4; pymilvus describes the collection before it sends
   the RPC, so the RPC cannot be asked about on its own);
+* search features that an engine without them accepts and ignores (grouping search,
+  ``group_size``, a decay ``ranker``) are judged by their results on a scratch
+  collection built so that only a working feature changes them;
 * expression features (``not``, ``exists``, bare ``true``, ``[]``, mixed ``in`` lists,
   ``like`` wildcards, JSON key spellings) are tried as queries on one scratch
   collection holding one row, created and dropped within the probe.
