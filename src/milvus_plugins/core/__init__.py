@@ -24,6 +24,7 @@ from milvus_plugins.core.config import (
     MetadataField,
     TextAnalyzer,
 )
+from milvus_plugins.core.decay import DECAY_WINDOW, Decay, DecayFunction, apply_decay, as_decay
 from milvus_plugins.core.describe import describe_fields
 from milvus_plugins.core.dict_filters import OPERATORS as DICT_FILTER_OPERATORS
 from milvus_plugins.core.dict_filters import filter_from_dict
@@ -72,6 +73,13 @@ from milvus_plugins.core.filters import (
     or_,
     text_contains,
 )
+from milvus_plugins.core.grouping import (
+    GROUPING_KWARGS,
+    Grouping,
+    Place,
+    group_hits,
+    grouping_from_kwargs,
+)
 from milvus_plugins.core.indexes import (
     AutoIndex,
     DiskAnnIndex,
@@ -102,6 +110,7 @@ from milvus_plugins.core.policy import (
     order_by_ids,
     require_sparse_for,
 )
+from milvus_plugins.core.range_search import check_range_knobs, check_threshold, threshold_radius
 from milvus_plugins.core.ranking import RRF, Ranker, Weighted, relevance
 from milvus_plugins.core.records import Record, content_id, new_id
 from milvus_plugins.core.requests import is_filter_only
@@ -121,8 +130,10 @@ from milvus_plugins.core.types import (
 )
 
 __all__ = [
+    "DECAY_WINDOW",
     "DEFAULT_URI",
     "DICT_FILTER_OPERATORS",
+    "GROUPING_KWARGS",
     "RRF",
     "AsyncMilvusStore",
     "AuthenticationError",
@@ -138,6 +149,8 @@ __all__ = [
     "ConfigError",
     "ConnectionConfig",
     "ConsistencyLevel",
+    "Decay",
+    "DecayFunction",
     "DiskAnnIndex",
     "FieldNames",
     "Filter",
@@ -146,6 +159,7 @@ __all__ = [
     "Fusion",
     "GpuCagraIndex",
     "GpuIvfFlatIndex",
+    "Grouping",
     "Hit",
     "HnswIndex",
     "HybridOptions",
@@ -164,6 +178,7 @@ __all__ = [
     "MilvusPluginsError",
     "MilvusStore",
     "OpenMode",
+    "Place",
     "Ranker",
     "Record",
     "RetrievalMode",
@@ -186,11 +201,15 @@ __all__ = [
     "WriteMode",
     "WriteOptions",
     "and_",
+    "apply_decay",
+    "as_decay",
     "as_list",
     "autotune",
     "check_argument",
     "check_kwargs",
+    "check_range_knobs",
     "check_ranker",
+    "check_threshold",
     "checked_arguments",
     "choose_sparse",
     "compile_filter",
@@ -205,6 +224,8 @@ __all__ = [
     "eq",
     "exists",
     "filter_from_dict",
+    "group_hits",
+    "grouping_from_kwargs",
     "gt",
     "gte",
     "id_in",
@@ -231,5 +252,6 @@ __all__ = [
     "require_sparse_for",
     "shown",
     "text_contains",
+    "threshold_radius",
     "with_batch_rows",
 ]

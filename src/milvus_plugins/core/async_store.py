@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from milvus_plugins.core.arguments import as_list, checked_arguments
 from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.config import CollectionSpec
+from milvus_plugins.core.decay import Decay
 from milvus_plugins.core.filters import Filter, filter_arg
+from milvus_plugins.core.grouping import Grouping
 from milvus_plugins.core.ops import admin, lifecycle, reads, search, writes
 from milvus_plugins.core.ops.calls import Op, or_empty
 from milvus_plugins.core.ops.context import OpContext
@@ -198,8 +200,25 @@ class AsyncMilvusStore:
         filter: FilterLike = None,
         search_params: Mapping[str, Any] | None = None,
         include_vectors: bool = False,
+        grouping: Grouping | None = None,
+        score_threshold: float | None = None,
+        decay: Decay | None = None,
     ) -> list[Hit]:
         """Async twin of :meth:`MilvusStore.search`."""
+        if grouping is not None or score_threshold is not None or decay is not None:
+            return await self.run_search(
+                SearchRequest(
+                    kind=SearchKind.DENSE,
+                    vector=vector,
+                    k=k,
+                    where=filter_arg(filter),
+                    search_params=search_params,
+                    include_vectors=include_vectors,
+                    grouping=grouping,
+                    score_threshold=score_threshold,
+                    decay=decay,
+                )
+            )
         hits = await self.search_many(
             [vector],
             k=k,
@@ -232,6 +251,9 @@ class AsyncMilvusStore:
         k: int = 4,
         filter: FilterLike = None,
         include_vectors: bool = False,
+        grouping: Grouping | None = None,
+        score_threshold: float | None = None,
+        decay: Decay | None = None,
     ) -> list[Hit]:
         """Async twin of :meth:`MilvusStore.sparse_search`."""
         request = SearchRequest(
@@ -240,6 +262,9 @@ class AsyncMilvusStore:
             k=k,
             where=filter_arg(filter),
             include_vectors=include_vectors,
+            grouping=grouping,
+            score_threshold=score_threshold,
+            decay=decay,
         )
         return await self.run_search(request)
 
@@ -255,6 +280,9 @@ class AsyncMilvusStore:
         fusion: Fusion | str | None = None,
         search_params: Mapping[str, Any] | None = None,
         include_vectors: bool = False,
+        grouping: Grouping | None = None,
+        score_threshold: float | None = None,
+        decay: Decay | None = None,
     ) -> list[Hit]:
         """Async twin of :meth:`MilvusStore.hybrid_search`."""
         request = SearchRequest(
@@ -268,6 +296,9 @@ class AsyncMilvusStore:
             fusion=fusion,
             search_params=search_params,
             include_vectors=include_vectors,
+            grouping=grouping,
+            score_threshold=score_threshold,
+            decay=decay,
         )
         return await self.run_search(request)
 
@@ -314,6 +345,9 @@ class AsyncMilvusStore:
         fetch_k: int | None = None,
         search_params: Mapping[str, Any] | None = None,
         include_vectors: bool = False,
+        grouping: Grouping | None = None,
+        score_threshold: float | None = None,
+        decay: Decay | None = None,
     ) -> list[Hit]:
         """Async twin of :meth:`MilvusStore.retrieve`."""
         request = plan_retrieval(
@@ -326,6 +360,9 @@ class AsyncMilvusStore:
             fetch_k=fetch_k,
             search_params=search_params,
             include_vectors=include_vectors,
+            grouping=grouping,
+            score_threshold=score_threshold,
+            decay=decay,
         )
         return await self.run_search(request)
 

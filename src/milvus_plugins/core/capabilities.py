@@ -13,7 +13,12 @@ BM25 function (full text)      2.5.0
 nullable / default fields      2.5.0
 ``exists`` on JSON keys        2.3.0
 infix ``like`` (``"%x%"``)     2.4.0
+grouping search                2.4.0
+``group_size`` in grouping     2.5.0 (assumed; 2.4 releases vary)
+decay function ranker          2.6.0
 =============================  =======
+
+Range search (``radius``/``range_filter``) works on every engine here (Milvus >= 2.3).
 
 A deployment that does not answer ``get_server_version`` (gRPC ``UNIMPLEMENTED``: Milvus
 Lite 2.5's C++ engine served over TCP) has no version to read: its capabilities come
@@ -51,6 +56,9 @@ FEATURE_MINIMUM = {
     "partitions": "2.0.0",
     "partition key": "2.2.0",
     "compaction": "2.0.0",
+    "grouping search": "2.4.0",
+    "grouping search with group_size": "2.5.0",
+    "decay function ranker": "2.6.0",
 }
 
 
@@ -89,6 +97,14 @@ class Capabilities:
         like_match_all: ``like "%"`` matches every string (Milvus Lite 2.5: nothing).
         inverted_index: scalar fields take an ``INVERTED`` index (Milvus >= 2.4);
             without it 2.3's ``STL_SORT``/``Trie`` are used.
+        grouping: a complete grouping search (``group_by_field``). Milvus 2.3.5 accepts
+            the parameter and ignores it (ungrouped results); Milvus Lite 3.2.2 groups
+            only a window of the nearest rows (groups beyond it go missing). Neither
+            counts: the core groups on the client there.
+        group_size: grouping search honours ``group_size`` and ``strict_group_size``
+            (Milvus Lite 2.5.1 groups but ignores them: one row per group).
+        decay_ranker: function rerankers (a ``decay`` ``Function`` as a search
+            ``ranker``); Milvus Lite 2.5.1 and Milvus 2.3.5 accept and ignore it.
     """
 
     version: str
@@ -109,6 +125,9 @@ class Capabilities:
     compaction: bool = True
     inverted_index: bool = True
     like_match_all: bool = True
+    grouping: bool = True
+    group_size: bool = True
+    decay_ranker: bool = False
 
     @property
     def dialect(self) -> Dialect:
@@ -151,6 +170,13 @@ def detect_capabilities(version: str) -> Capabilities:
             json_exists=True,
             json_in=False,
             like_infix=True,
+            # Lite 3.2.2 accepts group_by_field but groups only a window of the nearest
+            # rows: groups beyond it are silently missing (and group_size=2 can return one
+            # group for limit=10), so the core groups on the client there
+            # (tests/integration/test_grouping.py::test_lite3_server_grouping_misses_groups).
+            grouping=False,
+            group_size=False,
+            decay_ranker=True,
         )
     major_minor = _parse(version)[:2]
     # The 2.3 expression quirks were measured on 2.3.5; later servers are assumed to
@@ -171,4 +197,7 @@ def detect_capabilities(version: str) -> Capabilities:
         json_escaped_keys=True,
         json_key_brackets=False,
         inverted_index=modern,
+        grouping=modern,
+        group_size=major_minor >= (2, 5),
+        decay_ranker=major_minor >= (2, 6),
     )

@@ -13,6 +13,9 @@ has nothing to read. :func:`probe_capabilities` asks the engine itself instead:
   (no index, nothing loaded). ``hybrid_search`` is taken to come with several vector
   fields (both arrived in Milvus 2.4; pymilvus describes the collection before it sends
   the RPC, so the RPC cannot be asked about on its own);
+* search features that an engine without them accepts and ignores (grouping search,
+  ``group_size``, a decay ``ranker``) are judged by their results on a scratch
+  collection built so that only a working feature changes them;
 * expression features (``not``, ``exists``, bare ``true``, ``[]``, mixed ``in`` lists,
   ``like`` wildcards, JSON key spellings) are tried as queries on one scratch
   collection holding one row, created and dropped within the probe.
@@ -235,6 +238,60 @@ def _expression_flags(client: Any) -> dict[str, bool]:
     )
 
 
+def _ranking_collection(client: Any, name: str) -> None:
+    schema = _base_schema()
+    schema.add_field("g", DataType.VARCHAR, max_length=8)
+    schema.add_field("n", DataType.INT64)
+    index = MilvusClient.prepare_index_params()
+    index.add_index(field_name="vector", index_type="FLAT", metric_type="COSINE")
+    client.create_collection(name, schema=schema, index_params=index, consistency_level="Strong")
+    # Forty rows of group "x" nearer the query than the one row of group "y": an engine
+    # that groups only a window of the nearest rows misses "y".
+    rows = [{"id": f"x{i}", "g": "x", "n": i, "vector": [1.0, 0.001 * i]} for i in range(40)]
+    rows.append({"id": "y", "g": "y", "n": 100, "vector": [1.0, 0.5]})
+    client.insert(name, rows)
+
+
+def _search_ids(client: Any, name: str, **kwargs: Any) -> list[str] | None:
+    """The ids a probe search returns, or ``None`` when the engine refuses it."""
+    result: list[Any] = []
+
+    def run() -> None:
+        result.extend(client.search(name, data=[[1.0, 0.0]], output_fields=["id"], **kwargs)[0])
+
+    return [str(h.get("id")) for h in result] if _answers(run) else None
+
+
+def _ranking_flags(client: Any) -> dict[str, bool]:
+    """Grouping search, ``group_size`` and decay rerankers, judged by their results.
+
+    The decay probe reranks every row: only a working reranker puts row "y" (the
+    farthest vector, but ``n`` at the decay's origin) first.
+
+    Engines that lack them accept the parameters and ignore them (Milvus 2.3.5 ignores
+    ``group_by_field``; Milvus Lite 2.5.1 ignores ``group_size`` and a decay ``ranker``),
+    so only a changed result shows the feature is there.
+    """
+    flags = {"grouping": False, "group_size": False, "decay_ranker": False}
+    with _scratch(client, functools.partial(_ranking_collection, client)) as name:
+        if name is None:
+            return flags
+        grouped = _search_ids(client, name, limit=2, group_by_field="g")
+        flags["grouping"] = grouped == ["x0", "y"]
+        sized = _search_ids(client, name, limit=2, group_by_field="g", group_size=2)
+        flags["group_size"] = flags["grouping"] and sized == ["x0", "x1", "y"]
+        decay = Function(
+            name="probe_decay",
+            input_field_names=["n"],
+            function_type=FunctionType.RERANK,
+            params={"reranker": "decay", "function": "exp", "origin": 100, "scale": 1},
+        )
+        flags["decay_ranker"] = (_search_ids(client, name, limit=41, ranker=decay) or [""])[
+            0
+        ] == "y"
+    return flags
+
+
 def _probe(client: Any) -> Capabilities:
     missing = _scratch_name()  # never created: only whether the RPC exists is asked
     sparse = _schema_accepted(client, _add_sparse)
@@ -249,6 +306,7 @@ def _probe(client: Any) -> Capabilities:
         nullable=_schema_accepted(client, _add_nullable),
         compaction=_has_rpc(lambda: client.compact(missing)),
         **flags,
+        **_ranking_flags(client),
     )
 
 

@@ -17,6 +17,7 @@ from milvus_plugins.core.errors import ConfigError, InvalidInputError, shown
 from milvus_plugins.core.filters import Filter, compile_filter
 from milvus_plugins.core.indexes import IndexConfig
 from milvus_plugins.core.ops.calls import Call, ClientMethod
+from milvus_plugins.core.range_search import RANGE_KNOBS, check_range_knobs
 from milvus_plugins.core.ranking import RRF, Ranker, Weighted, require_server_fusion
 from milvus_plugins.core.records import SparseVector, validate_dense
 from milvus_plugins.core.schema import dense_index
@@ -129,7 +130,11 @@ def _dense_params(
     spec: CollectionSpec, caps: Capabilities, k: int, knobs: Mapping[str, Any] | None
 ) -> dict[str, Any]:
     index: IndexConfig = dense_index(spec, caps)
-    return {"metric_type": index.metric_type.value, "params": index.search_params(k, knobs)}
+    # Range search's band is no index knob: checked for the metric, then passed along.
+    bounds = check_range_knobs(index.metric_type, knobs or {})
+    rest = {key: v for key, v in (knobs or {}).items() if key not in RANGE_KNOBS}
+    params = {**index.search_params(k, rest or None), **bounds}
+    return {"metric_type": index.metric_type.value, "params": params}
 
 
 def require_sparse_field(spec: CollectionSpec) -> None:

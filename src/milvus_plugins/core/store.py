@@ -15,8 +15,10 @@ from milvus_plugins.core.arguments import as_list, checked_arguments
 from milvus_plugins.core.batching import WriteOptions
 from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.config import CollectionSpec, ConnectionConfig
+from milvus_plugins.core.decay import Decay
 from milvus_plugins.core.errors import ConfigError, InvalidInputError, MilvusPluginsError
 from milvus_plugins.core.filters import Filter, compile_filter, ensure_filter, filter_arg
+from milvus_plugins.core.grouping import Grouping
 from milvus_plugins.core.ops import admin, lifecycle, reads, search, writes
 from milvus_plugins.core.ops.calls import Op, or_empty
 from milvus_plugins.core.ops.context import OpContext
@@ -409,8 +411,36 @@ class MilvusStore:
         filter: FilterLike = None,
         search_params: Mapping[str, Any] | None = None,
         include_vectors: bool = False,
+        grouping: Grouping | None = None,
+        score_threshold: float | None = None,
+        decay: Decay | None = None,
     ) -> list[Hit]:
-        """Dense similarity search: the ``k`` nearest records, best first."""
+        """Dense similarity search: the ``k`` nearest records, best first.
+
+        With ``grouping`` (:class:`Grouping`): the ``k`` best groups (by default source
+        documents: one best chunk per document), on the server or grouped here. With
+        ``score_threshold`` (a relevance in [0, 1]): only hits at least that relevant,
+        asked of Milvus as a range search (``radius``, converted exactly from the
+        relevance formula; see :mod:`milvus_plugins.core.range_search`). Explicit
+        ``radius`` / ``range_filter`` knobs in ``search_params`` (raw distances) are
+        accepted too. With ``decay`` (:class:`Decay`): candidates reranked by a numeric
+        field's distance from an origin (e.g. recency), by Milvus' decay reranker where
+        the engine has one, else here with the same formulas.
+        """
+        if grouping is not None or score_threshold is not None or decay is not None:
+            return self.run_search(
+                SearchRequest(
+                    kind=SearchKind.DENSE,
+                    vector=vector,
+                    k=k,
+                    where=filter_arg(filter),
+                    search_params=search_params,
+                    include_vectors=include_vectors,
+                    grouping=grouping,
+                    score_threshold=score_threshold,
+                    decay=decay,
+                )
+            )
         return self.search_many(
             [vector],
             k=k,
@@ -446,6 +476,9 @@ class MilvusStore:
         k: int = 4,
         filter: FilterLike = None,
         include_vectors: bool = False,
+        grouping: Grouping | None = None,
+        score_threshold: float | None = None,
+        decay: Decay | None = None,
     ) -> list[Hit]:
         """Keyword search: BM25 on the query text, or a client sparse vector."""
         request = SearchRequest(
@@ -454,6 +487,9 @@ class MilvusStore:
             k=k,
             where=filter_arg(filter),
             include_vectors=include_vectors,
+            grouping=grouping,
+            score_threshold=score_threshold,
+            decay=decay,
         )
         return self.run_search(request)
 
@@ -488,6 +524,9 @@ class MilvusStore:
         fusion: Fusion | str | None = None,
         search_params: Mapping[str, Any] | None = None,
         include_vectors: bool = False,
+        grouping: Grouping | None = None,
+        score_threshold: float | None = None,
+        decay: Decay | None = None,
     ) -> list[Hit]:
         """Dense + sparse search fused with RRF or weighted scores.
 
@@ -503,6 +542,7 @@ class MilvusStore:
                 :class:`HybridOptions`.
             search_params: dense-leg knobs (``ef``, ``nprobe`` ...).
             include_vectors: return vectors too.
+            grouping: group the fused results (on the client; see :class:`Grouping`).
         """
         request = SearchRequest(
             kind=SearchKind.HYBRID,
@@ -515,6 +555,9 @@ class MilvusStore:
             fusion=fusion,
             search_params=search_params,
             include_vectors=include_vectors,
+            grouping=grouping,
+            score_threshold=score_threshold,
+            decay=decay,
         )
         return self.run_search(request)
 
@@ -571,6 +614,9 @@ class MilvusStore:
         fetch_k: int | None = None,
         search_params: Mapping[str, Any] | None = None,
         include_vectors: bool = False,
+        grouping: Grouping | None = None,
+        score_threshold: float | None = None,
+        decay: Decay | None = None,
     ) -> list[Hit]:
         """Search in one retrieval mode: ``dense`` (vector), ``sparse`` (text) or ``hybrid``.
 
@@ -592,6 +638,9 @@ class MilvusStore:
             fetch_k=fetch_k,
             search_params=search_params,
             include_vectors=include_vectors,
+            grouping=grouping,
+            score_threshold=score_threshold,
+            decay=decay,
         )
         return self.run_search(request)
 

@@ -18,6 +18,7 @@ from langchain_core.vectorstores import VectorStore
 from typing_extensions import Self
 
 from milvus_plugins.core import (
+    GROUPING_KWARGS,
     RRF,
     AsyncMilvusStore,
     CollectionNotFoundError,
@@ -25,7 +26,9 @@ from milvus_plugins.core import (
     ConfigError,
     ConnectionConfig,
     ConsistencyLevel,
+    Decay,
     Filter,
+    Grouping,
     Hit,
     HybridOptions,
     IndexConfig,
@@ -41,10 +44,13 @@ from milvus_plugins.core import (
     StorePair,
     TextAnalyzer,
     WriteOptions,
+    as_decay,
     check_kwargs,
     check_ranker,
+    check_threshold,
     checked_arguments,
     choose_sparse,
+    grouping_from_kwargs,
     require_sparse_for,
     shown,
     with_batch_rows,
@@ -56,8 +62,12 @@ __all__ = ["MilvusVectorStore"]
 
 _SEARCH_KWARGS = frozenset(
     {"filter", "search_params", "score_threshold", "retrieval_mode", "ranker", "fetch_k"}
+    | GROUPING_KWARGS
+    | {"decay"}
 )
-_VECTOR_KWARGS = frozenset({"filter", "search_params", "score_threshold"})
+_VECTOR_KWARGS = frozenset(
+    {"filter", "search_params", "score_threshold", "decay"} | GROUPING_KWARGS
+)
 _MMR_KWARGS = frozenset({"filter", "search_params"})
 # What LangChain's own callers pass to add_texts / add_documents: the indexing API
 # (``langchain_core.indexing.index`` / ``aindex``) always passes ``batch_size``.
@@ -82,6 +92,8 @@ class _Search:
     score_threshold: float | None
     ranker: Ranker | None
     fetch_k: int | None
+    grouping: Grouping | None = None
+    decay: Decay | None = None
 
     @property
     def needs_vector(self) -> bool:
@@ -566,18 +578,25 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         if kwargs.get("retrieval_mode") is not None:
             mode = RetrievalMode.parse(kwargs["retrieval_mode"], field="retrieval_mode")
             _check_mode(mode, self._store.spec)
-        threshold = kwargs.get("score_threshold")
-        if threshold is not None and not isinstance(threshold, (int, float)):
-            raise ConfigError(f"score_threshold={shown(threshold)} must be a number in [0, 1].")
+        threshold = check_threshold(kwargs.get("score_threshold"))
         params = kwargs.get("search_params")
+        grouping = grouping_from_kwargs(kwargs)
+        if grouping is not None and grouping.by is None:
+            # LangChain documents carry no source-document id (the doc_id field stays "").
+            raise ConfigError(
+                "group_by needs a metadata key or field in LangChain (documents have no "
+                "source-document id); e.g. group_by='source'."
+            )
         return _Search(
             mode=mode,
             k=k,
             filter=to_core_filter(kwargs.get("filter")),
             search_params=dict(params) if params is not None else self._search_params,
-            score_threshold=None if threshold is None else float(threshold),
+            score_threshold=threshold,
             ranker=check_ranker(kwargs.get("ranker")),
             fetch_k=kwargs.get("fetch_k"),
+            grouping=grouping,
+            decay=as_decay(kwargs.get("decay")),
         )
 
     def _retrieve_args(
@@ -592,6 +611,9 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             "ranker": req.ranker,
             "fetch_k": req.fetch_k,
             "search_params": req.search_params,
+            "grouping": req.grouping,
+            "score_threshold": req.score_threshold,
+            "decay": req.decay,
         }
 
     # -- search: sync ------------------------------------------------------------------
@@ -607,7 +629,13 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
     ) -> list[Hit]:
         req = self._request(k, kwargs, _VECTOR_KWARGS, method)
         hits = self._store.search(
-            embedding, k=k, filter=req.filter, search_params=req.search_params
+            embedding,
+            k=k,
+            filter=req.filter,
+            search_params=req.search_params,
+            grouping=req.grouping,
+            score_threshold=req.score_threshold,
+            decay=req.decay,
         )
         return req.keep(hits)
 
@@ -618,7 +646,12 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             query: the query text.
             k: how many documents.
             **kwargs: ``filter``, ``retrieval_mode``, ``score_threshold``,
-                ``search_params``, and for hybrid ``ranker`` and ``fetch_k``.
+                ``search_params``, for hybrid ``ranker`` and ``fetch_k``, and grouping:
+                ``group_by`` (the metadata key or field naming the source document, e.g.
+                ``"source"``: one best chunk each), ``group_size``, ``strict_group_size`` (then
+                ``k`` counts groups; see :class:`~milvus_plugins.core.Grouping`), and
+                ``decay`` (a :class:`~milvus_plugins.core.Decay` or a dict of its fields:
+                rerank by a numeric metadata field, e.g. recency).
 
         Returns:
             The documents, best first.
@@ -645,6 +678,17 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
     ) -> list[tuple[Document, float]]:
         return self.similarity_search_with_score(query, k, **kwargs)
 
+    def similarity_search_with_relevance_scores(
+        self, query: str, k: int = 4, **kwargs: Any
+    ) -> list[tuple[Document, float]]:
+        """Return ``(document, relevance)`` pairs, relevance in [0, 1].
+
+        Unlike LangChain's default, a ``score_threshold`` goes to the search itself: a
+        dense search asks Milvus for it as a range search (the same documents as
+        filtering the top ``k`` here).
+        """
+        return self.similarity_search_with_score(query, k, **kwargs)
+
     def _select_relevance_score_fn(self) -> Callable[[float], float]:
         # The core's scores are relevances in [0, 1] already, in every mode.
         return lambda score: score
@@ -657,7 +701,8 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         Args:
             embedding: the query vector.
             k: how many documents.
-            **kwargs: ``filter``, ``score_threshold``, ``search_params``.
+            **kwargs: ``filter``, ``score_threshold``, ``search_params``, and
+                ``group_by``, ``group_size``, ``strict_group_size``.
 
         Returns:
             The documents, best first.
@@ -673,7 +718,8 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         Args:
             embedding: the query vector.
             k: how many documents.
-            **kwargs: ``filter``, ``score_threshold``, ``search_params``.
+            **kwargs: ``filter``, ``score_threshold``, ``search_params``, and
+                ``group_by``, ``group_size``, ``strict_group_size``.
 
         Returns:
             The pairs, best first; relevance in [0, 1].
@@ -758,7 +804,13 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
     ) -> list[Hit]:
         req = self._request(k, kwargs, _VECTOR_KWARGS, method)
         hits = await self._astore().search(
-            embedding, k=k, filter=req.filter, search_params=req.search_params
+            embedding,
+            k=k,
+            filter=req.filter,
+            search_params=req.search_params,
+            grouping=req.grouping,
+            score_threshold=req.score_threshold,
+            decay=req.decay,
         )
         return req.keep(hits)
 
@@ -776,6 +828,12 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
     async def _asimilarity_search_with_relevance_scores(
         self, query: str, k: int = 4, **kwargs: Any
     ) -> list[tuple[Document, float]]:
+        return await self.asimilarity_search_with_score(query, k, **kwargs)
+
+    async def asimilarity_search_with_relevance_scores(
+        self, query: str, k: int = 4, **kwargs: Any
+    ) -> list[tuple[Document, float]]:
+        """Async twin of :meth:`similarity_search_with_relevance_scores`."""
         return await self.asimilarity_search_with_score(query, k, **kwargs)
 
     async def asimilarity_search_by_vector(

@@ -8,6 +8,7 @@ turns the hits back. The sync and async query paths run the same request.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from llama_index.core.vector_stores.types import (
@@ -18,6 +19,7 @@ from llama_index.core.vector_stores.types import (
 )
 
 from milvus_plugins.core import (
+    GROUPING_KWARGS,
     RRF,
     CollectionSpec,
     Filter,
@@ -28,8 +30,11 @@ from milvus_plugins.core import (
     SearchRequest,
     Weighted,
     and_,
+    as_decay,
     check_kwargs,
+    check_threshold,
     doc_id_in,
+    grouping_from_kwargs,
     id_in,
     id_list,
     is_filter_only,
@@ -49,7 +54,9 @@ __all__ = [
 ]
 
 DEFAULT_MMR_PREFETCH_FACTOR = 4.0
-_QUERY_KWARGS = frozenset({"mmr_threshold", "mmr_prefetch_k", "mmr_prefetch_factor"})
+_QUERY_KWARGS = frozenset(
+    {"mmr_threshold", "mmr_prefetch_k", "mmr_prefetch_factor", "similarity_cutoff", "decay"}
+) | (GROUPING_KWARGS)
 _KINDS = {
     VectorStoreQueryMode.DEFAULT: SearchKind.DENSE,
     VectorStoreQueryMode.MMR: SearchKind.MMR,
@@ -153,7 +160,13 @@ def plan_query(
     Args:
         query: the LlamaIndex query.
         kwargs: ``vector_store_kwargs``: ``mmr_threshold``, ``mmr_prefetch_k`` or
-            ``mmr_prefetch_factor`` (MMR only).
+            ``mmr_prefetch_factor`` (MMR only); ``group_by`` (``True``: one best node
+            per source document, or a field name or metadata key), ``group_size`` and
+            ``strict_group_size`` (default, sparse and hybrid modes; ``similarity_top_k``
+            then counts groups); ``similarity_cutoff`` (a relevance in [0, 1]: only
+            nodes at least that relevant; a dense query asks Milvus for a range search);
+            ``decay`` (a :class:`~milvus_plugins.core.Decay` or a dict of its fields:
+            rerank by a numeric metadata field, e.g. recency).
         has_sparse: whether the collection has a sparse (keyword) field.
         ranker: the store's configured hybrid ranker, if any.
         spec: the collection (named in errors); default: an unnamed one.
@@ -165,6 +178,21 @@ def plan_query(
         FilterError: a filter Milvus cannot express exactly.
     """
     check_kwargs("query", kwargs, _QUERY_KWARGS)
+    grouping = grouping_from_kwargs(kwargs)
+    cutoff = check_threshold(kwargs.get("similarity_cutoff"), "similarity_cutoff")
+    request = _plan(query, kwargs, has_sparse=has_sparse, ranker=ranker, spec=spec)
+    decay = as_decay(kwargs.get("decay"))
+    return replace(request, grouping=grouping, score_threshold=cutoff, decay=decay)
+
+
+def _plan(
+    query: VectorStoreQuery,
+    kwargs: Mapping[str, Any],
+    *,
+    has_sparse: bool,
+    ranker: Ranker | None,
+    spec: CollectionSpec | None,
+) -> SearchRequest:
     mode = VectorStoreQueryMode(query.mode)
     kind = _KINDS.get(mode)
     if kind is None:

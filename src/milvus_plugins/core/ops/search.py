@@ -8,13 +8,23 @@ mode and its inputs into a request (the stores' ``retrieve`` and the adapters us
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from milvus_plugins.core.errors import InvalidInputError, shown
+from pymilvus import Function, FunctionType
+
+from milvus_plugins.core.decay import Decay, apply_decay, decay_column
+from milvus_plugins.core.errors import InvalidInputError, UnsupportedByServerError, shown
 from milvus_plugins.core.filters import Filter
+from milvus_plugins.core.grouping import (
+    Grouping,
+    Place,
+    group_hits,
+    group_key,
+    groups_complete,
+)
 from milvus_plugins.core.mmr import select_mmr
-from milvus_plugins.core.ops.calls import Op, or_empty
+from milvus_plugins.core.ops.calls import Call, Op, or_empty
 from milvus_plugins.core.ops.context import OpContext
 from milvus_plugins.core.ops.fusion import (
     Fusion,
@@ -25,8 +35,10 @@ from milvus_plugins.core.ops.fusion import (
 )
 from milvus_plugins.core.ops.lifecycle import capabilities_op, ensure_op
 from milvus_plugins.core.ops.reads import count_op, query_op
+from milvus_plugins.core.range_search import RANGE_KNOBS, check_threshold, threshold_radius
 from milvus_plugins.core.ranking import Ranker, keyword_scale, query_terms
 from milvus_plugins.core.requests import (
+    QUERY_WINDOW,
     SparseQuery,
     build_dense_search,
     build_hybrid_search,
@@ -37,13 +49,15 @@ from milvus_plugins.core.requests import (
 )
 from milvus_plugins.core.results import Hit, filter_only_hits, parse_fused, parse_hits
 from milvus_plugins.core.schema import dense_index
-from milvus_plugins.core.types import ParsableEnum, RetrievalMode
+from milvus_plugins.core.types import MetricType, ParsableEnum, RetrievalMode
 
 __all__ = [
     "SearchKind",
     "SearchRequest",
+    "decay_search_op",
     "dense_search_op",
     "filtered_op",
+    "grouped_search_op",
     "hybrid_search_op",
     "mmr_search_op",
     "need_retrieval_inputs",
@@ -80,6 +94,11 @@ class SearchRequest:
         lambda_mult: MMR relevance/diversity balance.
         search_params: dense-leg knobs (``ef``, ``nprobe`` ...).
         include_vectors: return vectors too.
+        grouping: group the results (``None``: no grouping); dense, sparse and hybrid.
+        decay: rerank by a numeric field (:class:`Decay`); dense, sparse and hybrid.
+        score_threshold: keep only hits with relevance >= this (in [0, 1]); a dense
+            search asks Milvus for it as a range search (``radius``), the others filter
+            here (see :mod:`milvus_plugins.core.range_search`).
     """
 
     kind: SearchKind
@@ -93,6 +112,9 @@ class SearchRequest:
     lambda_mult: float = 0.5
     search_params: Mapping[str, Any] | None = None
     include_vectors: bool = False
+    grouping: Grouping | None = None
+    score_threshold: float | None = None
+    decay: Decay | None = None
 
     @property
     def dense(self) -> Sequence[float]:
@@ -104,7 +126,22 @@ def search_op(ctx: OpContext, request: SearchRequest) -> Op[list[Hit]]:
     """Run one :class:`SearchRequest`."""
     if not isinstance(request, SearchRequest):
         raise InvalidInputError(f"request={request!r} must be a SearchRequest.")
+    threshold = check_threshold(request.score_threshold)
+    hits = yield from _search(ctx, request, threshold)
+    if threshold is None:
+        return hits
+    # Also the exactness guard of the server's range search: same test, same rows.
+    return [h for h in hits if h.score >= threshold]
+
+
+def _search(ctx: OpContext, request: SearchRequest, threshold: float | None) -> Op[list[Hit]]:
     r = request
+    if r.decay is not None:
+        return (yield from decay_search_op(ctx, r, r.decay))
+    if r.grouping is not None:
+        return (yield from grouped_search_op(ctx, r, r.grouping))
+    if r.kind is SearchKind.DENSE and threshold is not None:
+        return (yield from _range_search_op(ctx, r, threshold))
     match r.kind:
         case SearchKind.DENSE:
             hits = yield from dense_search_op(
@@ -130,8 +167,12 @@ def dense_search_op(
     where: Filter | None,
     search_params: Mapping[str, Any] | None,
     include_vectors: bool,
+    server_options: Mapping[str, Any] | None = None,
 ) -> Op[list[list[Hit]]]:
-    """Dense search for several query vectors in one request."""
+    """Dense search for several query vectors in one request.
+
+    ``server_options`` are extra ``search`` arguments (grouping search's).
+    """
     check_k(k)
     if not (yield from ensure_op(ctx)):
         return [[] for _ in vectors]
@@ -147,13 +188,25 @@ def dense_search_op(
         timeout=ctx.timeout,
     )
     metric = dense_index(ctx.spec, caps).metric_type
-    return parse_hits((yield call), ctx.spec, metric)
+    return parse_hits((yield _with_options(call, server_options)), ctx.spec, metric)
+
+
+def _with_options(call: Call, options: Mapping[str, Any] | None) -> Call:
+    return Call(call.method, call.args, {**call.kwargs, **options}) if options else call
 
 
 def sparse_search_op(
-    ctx: OpContext, query: SparseQuery, k: int, where: Filter | None, include_vectors: bool
+    ctx: OpContext,
+    query: SparseQuery,
+    k: int,
+    where: Filter | None,
+    include_vectors: bool,
+    server_options: Mapping[str, Any] | None = None,
 ) -> Op[list[Hit]]:
-    """Keyword search: BM25 on the query text, or a client sparse vector."""
+    """Keyword search: BM25 on the query text, or a client sparse vector.
+
+    ``server_options`` are extra ``search`` arguments (grouping search's).
+    """
     check_k(k)
     if not (yield from ensure_op(ctx)):
         return []
@@ -167,7 +220,7 @@ def sparse_search_op(
         include_vectors=include_vectors,
         timeout=ctx.timeout,
     )
-    raw = yield call
+    raw = yield _with_options(call, server_options)
     # The keyword relevance is scaled by the query's terms and ln(1 + rows).
     rows = ctx.session.cached_row_count()
     if rows is None:
@@ -210,6 +263,175 @@ def hybrid_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
         timeout=ctx.timeout,
     )
     return parse_fused((yield call), ctx.spec, ranker, 2)
+
+
+def _range_search_op(ctx: OpContext, r: SearchRequest, threshold: float) -> Op[list[Hit]]:
+    """A dense search for the hits with relevance >= ``threshold``: Milvus' range search."""
+    if not (yield from ensure_op(ctx)):
+        return []
+    caps = yield from capabilities_op(ctx.session)
+    knobs = dict(r.search_params or {})
+    radius = threshold_radius(dense_index(ctx.spec, caps).metric_type, threshold)
+    if radius is not None and not any(key in knobs for key in RANGE_KNOBS):
+        knobs["radius"] = radius
+    hits = yield from dense_search_op(ctx, [r.vector or []], r.k, r.where, knobs, r.include_vectors)
+    return hits[0]
+
+
+def _server_decay(ctx: OpContext, r: SearchRequest, decay: Decay) -> Op[Any | None]:
+    """Milvus' decay ``Function`` for ``r``, or ``None`` to rerank here."""
+    caps = yield from capabilities_op(ctx.session)
+    column = decay_column(ctx.spec, decay)
+    metric = dense_index(ctx.spec, caps).metric_type
+    reasons = []
+    if r.kind is not SearchKind.DENSE:
+        reasons.append("only a dense search is reranked by the server")
+    if column is None:
+        reasons.append(f"{shown(decay.field)} is not an INT64 or DOUBLE column")
+    if metric not in (MetricType.COSINE, MetricType.IP):
+        reasons.append(f"Milvus multiplies the raw {metric.value} distance, not a relevance")
+    if decay.window is not None:
+        reasons.append("the server reranks its own window (10 x limit)")
+    if not caps.decay_ranker:
+        reasons.append("this engine has no decay reranker")
+    if decay.place is Place.CLIENT or (reasons and decay.place is Place.AUTO):
+        return None
+    if reasons:
+        raise UnsupportedByServerError(
+            "decay function ranker",
+            "2.6.0",
+            caps.version,
+            needs=f"Milvus >= 2.6 or Milvus Lite 3 ({'; '.join(reasons)}); "
+            "use place='auto' or 'client' to rerank on the client",
+        )
+    return Function(
+        name="milvus_plugins_decay",
+        input_field_names=[column],
+        function_type=FunctionType.RERANK,
+        params=decay.server_params(),
+    )
+
+
+def decay_search_op(ctx: OpContext, r: SearchRequest, decay: Decay) -> Op[list[Hit]]:
+    """A search reranked by :class:`Decay`: Milvus' decay reranker or the same here.
+
+    The client reranks the ``decay.candidates(k)`` best ungrouped hits (10 x k by
+    default, Milvus Lite's window) by ``relevance * factor`` and keeps ``k``.
+    """
+    if r.kind not in (SearchKind.DENSE, SearchKind.SPARSE, SearchKind.HYBRID):
+        raise InvalidInputError(
+            f"decay works with dense, sparse and hybrid search, not {shown(r.kind.value)}."
+        )
+    if r.grouping is not None:
+        raise InvalidInputError("decay and group_by cannot be combined in one search.")
+    check_k(r.k)
+    if not (yield from ensure_op(ctx)):
+        return []
+    ranker = yield from _server_decay(ctx, r, decay)
+    if ranker is not None:
+        per_query = yield from dense_search_op(
+            ctx,
+            [r.vector or []],
+            r.k,
+            r.where,
+            r.search_params,
+            r.include_vectors,
+            {"ranker": ranker},
+        )
+        return per_query[0]
+    hits = yield from _candidates_op(ctx, r, decay.candidates(r.k))
+    return apply_decay(hits, decay, r.k)
+
+
+def _server_grouping(
+    ctx: OpContext, r: SearchRequest, grouping: Grouping
+) -> Op[dict[str, Any] | None]:
+    """The ``search`` arguments of a server-side grouping, or ``None`` to group here."""
+    caps = yield from capabilities_op(ctx.session)
+    column = group_key(ctx.spec, grouping).column
+    reasons = []
+    if r.kind is SearchKind.HYBRID:
+        reasons.append("hybrid search groups its fused list on the client")
+    if column is None:
+        reasons.append(
+            f"Milvus cannot group on {shown(grouping.by)} (not an INT, VARCHAR or BOOL column)"
+        )
+    if not caps.grouping:
+        reasons.append("this engine has no complete grouping search")
+    elif grouping.size > 1 and not caps.group_size:
+        reasons.append("this engine ignores group_size")
+    if grouping.place is Place.CLIENT or (reasons and grouping.place is Place.AUTO):
+        return None
+    if reasons:
+        feature = "grouping search with group_size" if caps.grouping else "grouping search"
+        minimum = "2.5.0" if caps.grouping else "2.4.0"
+        raise UnsupportedByServerError(
+            feature,
+            minimum,
+            caps.version,
+            needs=f"Milvus >= {minimum} and a groupable column ({'; '.join(reasons)}); "
+            "use place='auto' or 'client' to group on the client",
+        )
+    options: dict[str, Any] = {"group_by_field": column}
+    if caps.group_size:
+        options["group_size"] = grouping.size
+        options["strict_group_size"] = grouping.strict
+    return options
+
+
+def _candidates_op(ctx: OpContext, r: SearchRequest, limit: int) -> Op[list[Hit]]:
+    """The ``limit`` best ungrouped hits of ``r`` (a hybrid fuses ``limit`` per leg)."""
+    match r.kind:
+        case SearchKind.DENSE:
+            hits = yield from dense_search_op(
+                ctx, [r.vector or []], limit, r.where, r.search_params, r.include_vectors
+            )
+            return hits[0]
+        case SearchKind.SPARSE:
+            return (
+                yield from sparse_search_op(ctx, r.query or "", limit, r.where, r.include_vectors)
+            )
+        case _:
+            fetch_k = max(limit, r.fetch_k or 0)
+            return (yield from hybrid_search_op(ctx, replace(r, k=limit, fetch_k=fetch_k)))
+
+
+def grouped_search_op(ctx: OpContext, r: SearchRequest, grouping: Grouping) -> Op[list[Hit]]:
+    """A grouped search: the ``k`` best groups, up to ``grouping.size`` hits each.
+
+    On the server (``group_by_field``) when the engine and the field allow it; else
+    grouped here from over-fetched candidates, the limit growing fourfold until ``k``
+    groups are found (full ones when strict) or the collection is exhausted (Milvus
+    caps one search at 16,384 candidates). The hits come group by group, best group first.
+    """
+    if r.kind not in (SearchKind.DENSE, SearchKind.SPARSE, SearchKind.HYBRID):
+        raise InvalidInputError(
+            f"group_by works with dense, sparse and hybrid search, not {shown(r.kind.value)}."
+        )
+    check_k(r.k)
+    if not (yield from ensure_op(ctx)):
+        return []
+    options = yield from _server_grouping(ctx, r, grouping)
+    if options is not None and r.kind is SearchKind.DENSE:
+        per_query = yield from dense_search_op(
+            ctx, [r.vector or []], r.k, r.where, r.search_params, r.include_vectors, options
+        )
+        return per_query[0]
+    if options is not None:
+        return (
+            yield from sparse_search_op(
+                ctx, r.query or "", r.k, r.where, r.include_vectors, options
+            )
+        )
+    key = group_key(ctx.spec, grouping).value
+    limit = min(QUERY_WINDOW, max(4 * r.k * grouping.size, 20))
+    while True:
+        hits = yield from _candidates_op(ctx, r, limit)
+        groups = group_hits(hits, key, r.k, grouping.size)
+        exhausted = len(hits) < limit or limit >= QUERY_WINDOW
+        if exhausted or groups_complete(groups, r.k, grouping):
+            return [hit for group in groups for hit in group]
+        limit = min(QUERY_WINDOW, limit * 4)
 
 
 def mmr_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
@@ -255,6 +477,9 @@ def plan_retrieval(
     fetch_k: int | None = None,
     search_params: Mapping[str, Any] | None = None,
     include_vectors: bool = False,
+    grouping: Grouping | None = None,
+    score_threshold: float | None = None,
+    decay: Decay | None = None,
 ) -> SearchRequest:
     """Turn a retrieval mode and its inputs into one :class:`SearchRequest`.
 
@@ -268,7 +493,13 @@ def plan_retrieval(
     chosen = RetrievalMode.parse(mode, field="retrieval_mode")
     if is_filter_only(vector, text):
         return SearchRequest(
-            kind=SearchKind.FILTERED, k=k, where=where, include_vectors=include_vectors
+            kind=SearchKind.FILTERED,
+            k=k,
+            where=where,
+            include_vectors=include_vectors,
+            grouping=grouping,
+            score_threshold=score_threshold,
+            decay=decay,
         )
     need_retrieval_inputs(chosen, vector, text)
     return SearchRequest(
@@ -281,4 +512,7 @@ def plan_retrieval(
         fetch_k=fetch_k,
         search_params=search_params,
         include_vectors=include_vectors,
+        grouping=grouping,
+        score_threshold=score_threshold,
+        decay=decay,
     )

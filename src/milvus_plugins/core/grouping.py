@@ -1,0 +1,194 @@
+"""Grouping search ("one best chunk per document"): options and client-side grouping (pure).
+
+A grouped search returns the ``k`` best *groups* (by default: source documents, the
+``doc_id`` field) instead of the ``k`` best rows, each group with up to ``size`` of its
+best rows. Groups come best first (ordered by their best row); a group's rows follow
+each other, best first, as Milvus' own grouping search lists them.
+
+Milvus groups on the server (``group_by_field``; ``group_size`` and
+``strict_group_size`` on newer engines) for a scalar column of type INT, VARCHAR or
+BOOL. Where it cannot (an engine without grouping search, a metadata key inside the
+JSON field, a DOUBLE column, or a hybrid search fused here) the core groups on the
+client: :func:`group_hits` groups a ranked candidate list, and the operation
+(:mod:`milvus_plugins.core.ops.grouping`) over-fetches, with larger limits, until it has
+``k`` groups (filled to ``size`` rows when ``strict``) or the collection is exhausted.
+
+Rows whose group value is missing (a metadata key a row lacks, ``None``) form one group,
+as a null value does on the server; rows with an empty ``doc_id`` share the group ``""``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from milvus_plugins.core.config import CollectionSpec
+from milvus_plugins.core.errors import ConfigError, shown
+from milvus_plugins.core.records import Record
+from milvus_plugins.core.results import Hit
+from milvus_plugins.core.types import ParsableEnum, ScalarType
+
+__all__ = [
+    "GROUPABLE_TYPES",
+    "GROUPING_KWARGS",
+    "GroupKey",
+    "Grouping",
+    "Place",
+    "group_hits",
+    "group_key",
+    "grouping_from_kwargs",
+    "groups_complete",
+]
+
+#: Column types Milvus' grouping search accepts (no DOUBLE, no ARRAY, no JSON path).
+GROUPABLE_TYPES = frozenset({ScalarType.INT64, ScalarType.VARCHAR, ScalarType.BOOL})
+
+MAX_GROUP_SIZE = 1024
+
+
+class Place(ParsableEnum):
+    """Where a feature runs (grouping, decay): ``auto`` (the server when it can), or forced."""
+
+    AUTO = "auto"
+    SERVER = "server"
+    CLIENT = "client"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Grouping:
+    """Group search results by a field: the ``k`` best groups, ``size`` rows each.
+
+    Attributes:
+        by: the field to group by: ``None`` (default) for the source document id
+            (``doc_id``), a column name (the id field or a declared metadata field), or a
+            metadata key (grouped on the client: Milvus cannot group on a JSON path).
+        size: rows per group (default 1: one best chunk per document).
+        strict: fill every group to ``size`` rows when the collection has them (the
+            client fallback then keeps fetching until each group is full or the
+            collection is exhausted); otherwise a group may come back with fewer rows.
+        place: ``"auto"`` (the server when the engine and the field allow it, else the
+            client), ``"server"`` (raise :class:`UnsupportedByServerError` when the
+            engine cannot) or ``"client"``.
+
+    Raises:
+        ConfigError: a bad field name, size, flag or place.
+    """
+
+    by: str | None = None
+    size: int = 1
+    strict: bool = False
+    place: Place | str = Place.AUTO
+
+    def __post_init__(self) -> None:
+        if self.by is not None and (not isinstance(self.by, str) or not self.by.strip()):
+            raise ConfigError(
+                f"group_by={shown(self.by)} must be a field name or a metadata key "
+                "(None: the source document id)."
+            )
+        size = self.size
+        if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_GROUP_SIZE:
+            raise ConfigError(
+                f"group_size={shown(size)} must be an integer in [1, {MAX_GROUP_SIZE}]."
+            )
+        if not isinstance(self.strict, bool):
+            raise ConfigError(f"strict_group_size={shown(self.strict)} must be True or False.")
+        object.__setattr__(self, "place", Place.parse(self.place, field="place"))
+
+
+@dataclass(frozen=True)
+class GroupKey:
+    """How one grouping reads its group value.
+
+    Attributes:
+        column: the collection column the server can group on, or ``None`` (client only).
+        value: the group value of a record.
+        label: the field or key, for messages.
+    """
+
+    column: str | None
+    value: Callable[[Record], Hashable]
+    label: str
+
+
+def _hashable(value: Any) -> Hashable:
+    # Lists and dicts in JSON metadata are grouped by their canonical JSON spelling.
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, sort_keys=True)
+    return value  # type: ignore[no-any-return]
+
+
+def group_key(spec: CollectionSpec, grouping: Grouping) -> GroupKey:
+    """Resolve the grouping field of ``spec``: a server column or a metadata key."""
+    names = spec.fields
+    by = grouping.by
+    if by is None or by == names.doc_id:
+        return GroupKey(names.doc_id, lambda r: r.doc_id, names.doc_id)
+    if by == names.id:
+        return GroupKey(names.id, lambda r: r.id, names.id)
+    declared = spec.declared(by)
+    column = by if declared is not None and declared.type in GROUPABLE_TYPES else None
+    return GroupKey(column, lambda r: _hashable(r.metadata.get(by)), by)
+
+
+def group_hits(
+    hits: Sequence[Hit], key: Callable[[Record], Hashable], k: int, size: int
+) -> list[list[Hit]]:
+    """Group ranked ``hits`` (best first): the first ``k`` groups, ``size`` hits each.
+
+    A group's rank is the rank of its best hit; within a group hits keep their order.
+    """
+    groups: dict[Hashable, list[Hit]] = {}
+    for hit in hits:
+        value = key(hit.record)
+        members = groups.get(value)
+        if members is None:
+            if len(groups) >= k:
+                continue
+            groups[value] = members = []
+        if len(members) < size:
+            members.append(hit)
+    return list(groups.values())
+
+
+def groups_complete(groups: Sequence[Sequence[Hit]], k: int, grouping: Grouping) -> bool:
+    """Whether grouped candidates answer the search: ``k`` groups, full when strict."""
+    if len(groups) < k:
+        return False
+    return not grouping.strict or all(len(g) >= grouping.size for g in groups)
+
+
+GROUPING_KWARGS = frozenset({"group_by", "group_size", "strict_group_size"})
+"""The keyword arguments both adapters take for a grouped search."""
+
+
+def grouping_from_kwargs(kwargs: Mapping[str, Any]) -> Grouping | None:
+    """The :class:`Grouping` a call's keyword arguments ask for, or ``None``.
+
+    ``group_by``: ``True`` for the source document id, a field name or metadata key, or
+    ``None``/``False`` for none; ``group_size`` / ``strict_group_size`` alone group by
+    the source document id.
+
+    Raises:
+        ConfigError: a bad value, or ``group_by=False`` with a group size.
+    """
+    by = kwargs.get("group_by")
+    size = kwargs.get("group_size")
+    strict = kwargs.get("strict_group_size")
+    if by is False:
+        if size is not None or strict:
+            raise ConfigError("group_by=False contradicts group_size/strict_group_size.")
+        return None
+    if by is None and size is None and strict is None:
+        return None
+    if by is not None and not isinstance(by, (str, bool)):
+        raise ConfigError(
+            f"group_by={shown(by)} must be True (the source document id), a field name "
+            "or a metadata key."
+        )
+    return Grouping(
+        by=by if isinstance(by, str) else None,
+        size=1 if size is None else size,
+        strict=False if strict is None else strict,
+    )
