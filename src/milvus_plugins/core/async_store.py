@@ -198,6 +198,7 @@ class AsyncMilvusStore:
         filter: FilterLike = None,
         search_params: Mapping[str, Any] | None = None,
         include_vectors: bool = False,
+        field: str | None = None,
     ) -> list[Hit]:
         """Async twin of :meth:`MilvusStore.search`."""
         hits = await self.search_many(
@@ -206,6 +207,7 @@ class AsyncMilvusStore:
             filter=filter,
             search_params=search_params,
             include_vectors=include_vectors,
+            field=field,
         )
         return hits[0]
 
@@ -217,11 +219,12 @@ class AsyncMilvusStore:
         filter: FilterLike = None,
         search_params: Mapping[str, Any] | None = None,
         include_vectors: bool = False,
+        field: str | None = None,
     ) -> list[list[Hit]]:
         """Async twin of :meth:`MilvusStore.search_many`."""
         vectors = as_list(vectors, "vectors", of="query vectors")
         op = search.dense_search_op(
-            self._context(), vectors, k, filter_arg(filter), search_params, include_vectors
+            self._context(), vectors, k, filter_arg(filter), search_params, include_vectors, field
         )
         return await self._run(or_empty(op, lambda: [[] for _ in vectors]))
 
@@ -257,10 +260,12 @@ class AsyncMilvusStore:
         include_vectors: bool = False,
     ) -> list[Hit]:
         """Async twin of :meth:`MilvusStore.hybrid_search`."""
+        single, named = search.split_hybrid_vector(vector)
         request = SearchRequest(
             kind=SearchKind.HYBRID,
-            vector=vector,
-            query=query,
+            vector=single,
+            vectors=named,
+            query=query if named is not None or query is not None else "",
             k=k,
             where=filter_arg(filter),
             ranker=ranker,
@@ -289,6 +294,7 @@ class AsyncMilvusStore:
         lambda_mult: float = 0.5,
         filter: FilterLike = None,
         search_params: Mapping[str, Any] | None = None,
+        field: str | None = None,
     ) -> list[Hit]:
         """Async twin of :meth:`MilvusStore.mmr_search`."""
         request = SearchRequest(
@@ -299,6 +305,7 @@ class AsyncMilvusStore:
             lambda_mult=lambda_mult,
             where=filter_arg(filter),
             search_params=search_params,
+            field=field,
         )
         return await self.run_search(request)
 
@@ -314,6 +321,8 @@ class AsyncMilvusStore:
         fetch_k: int | None = None,
         search_params: Mapping[str, Any] | None = None,
         include_vectors: bool = False,
+        vectors: Mapping[str, Sequence[float]] | None = None,
+        field: str | None = None,
     ) -> list[Hit]:
         """Async twin of :meth:`MilvusStore.retrieve`."""
         request = plan_retrieval(
@@ -326,6 +335,8 @@ class AsyncMilvusStore:
             fetch_k=fetch_k,
             search_params=search_params,
             include_vectors=include_vectors,
+            vectors=vectors,
+            field=field,
         )
         return await self.run_search(request)
 

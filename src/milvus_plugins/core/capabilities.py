@@ -45,6 +45,7 @@ UNKNOWN_VERSION = "unknown version (GetVersion unimplemented; features probed)"
 FEATURE_MINIMUM = {
     "sparse vectors": "2.4.0",
     "hybrid search": "2.4.0",
+    "multiple vector fields": "2.4.0",
     "BM25 full-text function": "2.5.0",
     "nullable fields": "2.5.0",
     # Every Milvus server since 2.0 and Milvus Lite 3 have these; Milvus Lite 2.5 lacks them.
@@ -89,6 +90,8 @@ class Capabilities:
         like_match_all: ``like "%"`` matches every string (Milvus Lite 2.5: nothing).
         inverted_index: scalar fields take an ``INVERTED`` index (Milvus >= 2.4);
             without it 2.3's ``STL_SORT``/``Trie`` are used.
+        multi_vector: a collection may hold several vector fields (Milvus >= 2.4),
+            e.g. named dense fields beside ``vector``.
     """
 
     version: str
@@ -109,6 +112,7 @@ class Capabilities:
     compaction: bool = True
     inverted_index: bool = True
     like_match_all: bool = True
+    multi_vector: bool = True
 
     @property
     def dialect(self) -> Dialect:
@@ -171,4 +175,5 @@ def detect_capabilities(version: str) -> Capabilities:
         json_escaped_keys=True,
         json_key_brackets=False,
         inverted_index=modern,
+        multi_vector=modern,
     )
