@@ -248,8 +248,8 @@ class AsyncMilvusStore:
 
     async def hybrid_search(
         self,
-        vector: Sequence[float],
-        query: SparseQuery,
+        vector: Sequence[float] | Mapping[str, Sequence[float]],
+        query: SparseQuery | None = None,
         *,
         k: int = 4,
         filter: FilterLike = None,
