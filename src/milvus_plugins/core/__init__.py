@@ -99,8 +99,10 @@ from milvus_plugins.core.policy import (
     check_kwargs,
     check_ranker,
     choose_sparse,
+    hybrid_legs,
     need_search_inputs,
     order_by_ids,
+    require_fields_for,
     require_sparse_for,
 )
 from milvus_plugins.core.ranking import RRF, Ranker, Weighted, relevance
@@ -209,6 +211,7 @@ __all__ = [
     "filter_from_dict",
     "gt",
     "gte",
+    "hybrid_legs",
     "id_in",
     "id_list",
     "in_",
@@ -230,6 +233,7 @@ __all__ = [
     "plan_retrieval",
     "recommend_index",
     "relevance",
+    "require_fields_for",
     "require_sparse_for",
     "shown",
     "text_contains",
