@@ -140,10 +140,9 @@ def check_ranker(ranker: Any, legs: Sequence[str] = ("dense", "sparse")) -> Rank
     if not isinstance(ranker, (RRF, Weighted)):
         raise ConfigError(f"ranker={shown(ranker)} must be RRF(k) or Weighted(dense, sparse).")
     if isinstance(ranker, Weighted) and len(ranker.weights) != len(legs):
-        count = "two legs" if len(legs) == 2 else f"{len(legs)} legs"
         raise ConfigError(
-            f"ranker={shown(ranker)}: hybrid search fuses {count}; give {len(legs)} weights "
-            f"({', '.join(legs)})."
+            f"ranker={shown(ranker)} has {len(ranker.weights)} weights, but hybrid search "
+            f"fuses {len(legs)} legs here; give one weight per leg ({', '.join(legs)})."
         )
     return ranker
 
