@@ -203,6 +203,7 @@ class AsyncMilvusStore:
         grouping: Grouping | None = None,
         score_threshold: float | None = None,
         decay: Decay | None = None,
+        field: str | None = None,
     ) -> list[Hit]:
         """Async twin of :meth:`MilvusStore.search`."""
         if grouping is not None or score_threshold is not None or decay is not None:
@@ -217,6 +218,7 @@ class AsyncMilvusStore:
                     grouping=grouping,
                     score_threshold=score_threshold,
                     decay=decay,
+                    field=field,
                 )
             )
         hits = await self.search_many(
@@ -225,6 +227,7 @@ class AsyncMilvusStore:
             filter=filter,
             search_params=search_params,
             include_vectors=include_vectors,
+            field=field,
         )
         return hits[0]
 
@@ -236,11 +239,12 @@ class AsyncMilvusStore:
         filter: FilterLike = None,
         search_params: Mapping[str, Any] | None = None,
         include_vectors: bool = False,
+        field: str | None = None,
     ) -> list[list[Hit]]:
         """Async twin of :meth:`MilvusStore.search_many`."""
         vectors = as_list(vectors, "vectors", of="query vectors")
         op = search.dense_search_op(
-            self._context(), vectors, k, filter_arg(filter), search_params, include_vectors
+            self._context(), vectors, k, filter_arg(filter), search_params, include_vectors, field
         )
         return await self._run(or_empty(op, lambda: [[] for _ in vectors]))
 
@@ -270,8 +274,8 @@ class AsyncMilvusStore:
 
     async def hybrid_search(
         self,
-        vector: Sequence[float],
-        query: SparseQuery,
+        vector: Sequence[float] | Mapping[str, Sequence[float]],
+        query: SparseQuery | None = None,
         *,
         k: int = 4,
         filter: FilterLike = None,
@@ -285,10 +289,12 @@ class AsyncMilvusStore:
         decay: Decay | None = None,
     ) -> list[Hit]:
         """Async twin of :meth:`MilvusStore.hybrid_search`."""
+        single, named = search.split_hybrid_vector(vector)
         request = SearchRequest(
             kind=SearchKind.HYBRID,
-            vector=vector,
-            query=query,
+            vector=single,
+            vectors=named,
+            query=query if named is not None or query is not None else "",
             k=k,
             where=filter_arg(filter),
             ranker=ranker,
@@ -320,6 +326,7 @@ class AsyncMilvusStore:
         lambda_mult: float = 0.5,
         filter: FilterLike = None,
         search_params: Mapping[str, Any] | None = None,
+        field: str | None = None,
     ) -> list[Hit]:
         """Async twin of :meth:`MilvusStore.mmr_search`."""
         request = SearchRequest(
@@ -330,6 +337,7 @@ class AsyncMilvusStore:
             lambda_mult=lambda_mult,
             where=filter_arg(filter),
             search_params=search_params,
+            field=field,
         )
         return await self.run_search(request)
 
@@ -348,6 +356,8 @@ class AsyncMilvusStore:
         grouping: Grouping | None = None,
         score_threshold: float | None = None,
         decay: Decay | None = None,
+        vectors: Mapping[str, Sequence[float]] | None = None,
+        field: str | None = None,
     ) -> list[Hit]:
         """Async twin of :meth:`MilvusStore.retrieve`."""
         request = plan_retrieval(
@@ -363,6 +373,8 @@ class AsyncMilvusStore:
             grouping=grouping,
             score_threshold=score_threshold,
             decay=decay,
+            vectors=vectors,
+            field=field,
         )
         return await self.run_search(request)
 

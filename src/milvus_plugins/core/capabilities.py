@@ -50,6 +50,7 @@ UNKNOWN_VERSION = "unknown version (GetVersion unimplemented; features probed)"
 FEATURE_MINIMUM = {
     "sparse vectors": "2.4.0",
     "hybrid search": "2.4.0",
+    "multiple vector fields": "2.4.0",
     "BM25 full-text function": "2.5.0",
     "nullable fields": "2.5.0",
     # Every Milvus server since 2.0 and Milvus Lite 3 have these; Milvus Lite 2.5 lacks them.
@@ -105,6 +106,8 @@ class Capabilities:
             (Milvus Lite 2.5.1 groups but ignores them: one row per group).
         decay_ranker: function rerankers (a ``decay`` ``Function`` as a search
             ``ranker``); Milvus Lite 2.5.1 and Milvus 2.3.5 accept and ignore it.
+        multi_vector: a collection may hold several vector fields (Milvus >= 2.4),
+            e.g. named dense fields beside ``vector``.
     """
 
     version: str
@@ -128,6 +131,7 @@ class Capabilities:
     grouping: bool = True
     group_size: bool = True
     decay_ranker: bool = False
+    multi_vector: bool = True
 
     @property
     def dialect(self) -> Dialect:
@@ -200,4 +204,5 @@ def detect_capabilities(version: str) -> Capabilities:
         grouping=modern,
         group_size=major_minor >= (2, 5),
         decay_ranker=major_minor >= (2, 6),
+        multi_vector=modern,
     )

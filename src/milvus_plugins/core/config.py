@@ -5,6 +5,7 @@
 * :class:`FieldNames`: the names of the canonical fields.
 * :class:`MetadataField`: a declared, typed metadata field stored as a real column.
 * :class:`TextAnalyzer`: how the BM25 function splits text into terms.
+* :class:`DenseField`: a named dense vector field (its own dimension, metric and index).
 * :class:`CollectionSpec`: the one collection layout both adapters share.
 """
 
@@ -28,6 +29,7 @@ __all__ = [
     "ENGLISH_STOP_WORDS",
     "CollectionSpec",
     "ConnectionConfig",
+    "DenseField",
     "FieldNames",
     "MetadataField",
     "TextAnalyzer",
@@ -394,6 +396,99 @@ def stop_words_of(params: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True, kw_only=True)
+class DenseField:
+    """A named dense vector field: one embedding model's vectors.
+
+    A collection's dense fields are its canonical ``vector`` field (``CollectionSpec.dim``,
+    ``metric``, ``index``) plus the named fields of ``CollectionSpec.vector_fields``,
+    e.g. a ``title`` embedding beside the body's, or a second model's vectors. Each is
+    written from ``Record.vectors[name]``, searched by name, and fused with the others
+    in an N-leg hybrid search.
+
+    Attributes:
+        name: the field name (a Milvus name, distinct from the canonical fields).
+        dim: the dimension, or ``None`` until the first write gives it.
+        metric: COSINE (default), IP or L2; taken from ``index`` when one is given.
+        index: the index config (``None``: FLAT on Milvus Lite, AUTOINDEX on servers).
+
+    Raises:
+        ConfigError: a bad name, dimension, metric or index.
+    """
+
+    name: str
+    dim: int | None = None
+    metric: MetricType | str = MetricType.COSINE
+    index: IndexConfig | Mapping[str, Any] | str | None = None
+
+    def __post_init__(self) -> None:
+        check_name("vector_fields.name", self.name)
+        where = f"vector_fields[{shown(self.name)}]"
+        if self.dim is not None and (
+            isinstance(self.dim, bool)
+            or not isinstance(self.dim, int)
+            or not 1 <= self.dim <= 32768
+        ):
+            raise ConfigError(f"{where}.dim={shown(self.dim)} must be an integer in [1, 32768].")
+        index = self.index
+        if isinstance(index, (str, Mapping)):
+            index = index_from_dict(index)
+            object.__setattr__(self, "index", index)
+        elif index is not None and not isinstance(index, IndexConfig):
+            raise ConfigError(
+                f"{where}.index={shown(index)} must be an IndexConfig, a dict or a type name."
+            )
+        metric = MetricType.parse(self.metric, field=f"{where}.metric")
+        if index is not None:
+            metric = index.metric_type
+        if metric is MetricType.BM25:
+            raise ConfigError(
+                f"{where}: metric 'BM25' is for the sparse field; use COSINE, IP or L2."
+            )
+        object.__setattr__(self, "metric", metric)
+        if index is not None and self.dim is not None:
+            index.validate_for(self.dim)
+
+    @property
+    def metric_type(self) -> MetricType:
+        """The field's metric."""
+        return MetricType.parse(self.metric, field="metric")
+
+    @property
+    def index_config(self) -> IndexConfig | None:
+        """The field's index config, if one was given."""
+        return self.index if isinstance(self.index, IndexConfig) else None
+
+
+def _coerce_vector_fields(value: Any) -> tuple[DenseField, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, Mapping):
+        out = []
+        for name, item in value.items():
+            if isinstance(item, DenseField):
+                out.append(item if item.name == name else replace(item, name=name))
+            elif isinstance(item, Mapping):
+                out.append(DenseField(name=name, **item))
+            elif item is None or isinstance(item, int):
+                out.append(DenseField(name=name, dim=item))
+            else:
+                raise ConfigError(
+                    f"vector_fields[{shown(name)}]={shown(item)} must be a DenseField, a dict "
+                    "of its settings, or a dimension."
+                )
+        return tuple(out)
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise ConfigError(
+            f"vector_fields={shown(value)} must be a list of DenseField or a mapping "
+            "name -> DenseField / dict / dimension."
+        )
+    for item in value:
+        if not isinstance(item, DenseField):
+            raise ConfigError(f"vector_fields item {shown(item)} must be a DenseField.")
+    return tuple(value)
+
+
+@dataclass(frozen=True, kw_only=True)
 class CollectionSpec:
     """The canonical collection layout shared by every adapter.
 
@@ -426,6 +521,12 @@ class CollectionSpec:
             typed columns for the scalar metadata keys of that write whose values share
             one type (see :mod:`milvus_plugins.core.inference`); needs nullable fields
             (Milvus Lite, servers >= 2.5), otherwise nothing is inferred.
+        dense: ``False`` makes a sparse-only collection: no ``vector`` field, records
+            carry no dense vector, and only keyword (sparse) search and filter-only
+            retrieval work (``sparse`` must then be ``"bm25"`` or ``"client"``).
+        vector_fields: named dense fields besides ``vector`` (:class:`DenseField`, or
+            a mapping ``name -> DenseField / dict / dim``); needs Milvus >= 2.4
+            (multiple vector fields). See :attr:`dense_fields`.
     """
 
     name: str
@@ -443,9 +544,12 @@ class CollectionSpec:
     consistency_level: ConsistencyLevel | str = ConsistencyLevel.STRONG
     description: str = ""
     infer_metadata_fields: bool = False
+    dense: bool = True
+    vector_fields: Sequence[DenseField] | Mapping[str, Any] = ()
 
     def __post_init__(self) -> None:
         check_name("collection_name", self.name)
+        self._check_vector_fields()
         if self.dim is not None and (
             isinstance(self.dim, bool)
             or not isinstance(self.dim, int)
@@ -479,6 +583,12 @@ class CollectionSpec:
         declared = _coerce_metadata_fields(self.metadata_fields)
         object.__setattr__(self, "metadata_fields", declared)
         names = [f.name for f in declared]
+        vector_clash = sorted(set(names) & {f.name for f in self.extra_vector_fields})
+        if vector_clash:
+            raise ConfigError(
+                f"metadata_fields {vector_clash} clash with vector_fields of the same name; "
+                "rename one of them."
+            )
         if len(set(names)) != len(names):
             raise ConfigError(f"metadata_fields has duplicate names: {names}.")
         clash = sorted(set(names) & set(self.fields.all()))
@@ -514,7 +624,72 @@ class CollectionSpec:
             ConsistencyLevel.parse(self.consistency_level, field="consistency_level"),
         )
 
+    def _check_vector_fields(self) -> None:
+        if not isinstance(self.dense, bool):
+            raise ConfigError(f"dense={shown(self.dense)} must be True or False.")
+        extra = _coerce_vector_fields(self.vector_fields)
+        object.__setattr__(self, "vector_fields", extra)
+        if not self.dense:
+            if SparseMode.parse(self.sparse, field="sparse") is SparseMode.NONE:
+                raise ConfigError(
+                    "dense=False (a sparse-only collection) needs a sparse field: pass "
+                    "sparse='bm25' (server-side BM25) or a SparseEncoder (sparse='client')."
+                )
+            if self.dim is not None or self.index is not None or extra:
+                raise ConfigError(
+                    "dense=False (a sparse-only collection) stores no dense vectors: drop "
+                    "dim=, index= and vector_fields=, or keep dense=True."
+                )
+        names = [f.name for f in extra]
+        reserved = set(self.fields.all())
+        if len(set(names)) != len(names):
+            raise ConfigError(f"vector_fields has duplicate names: {names}.")
+        clash = sorted(set(names) & reserved)
+        if clash:
+            raise ConfigError(
+                f"vector_fields {clash} clash with reserved field names {self.fields.all()}; "
+                "rename the vector field or change FieldNames."
+            )
+
     # -- typed accessors (mypy sees the declared unions above) ---------------------------
+
+    @property
+    def extra_vector_fields(self) -> tuple[DenseField, ...]:
+        """The named dense fields besides the canonical ``vector`` field."""
+        return _coerce_vector_fields(self.vector_fields)
+
+    @property
+    def dense_fields(self) -> tuple[DenseField, ...]:
+        """Every dense field, the canonical ``vector`` first (none when ``dense=False``)."""
+        if not self.dense:
+            return ()
+        main = DenseField(
+            name=self.fields.vector, dim=self.dim, metric=self.metric, index=self.index
+        )
+        return (main, *self.extra_vector_fields)
+
+    def dense_field(self, name: str | None = None) -> DenseField:
+        """The dense field called ``name`` (``None``: the canonical ``vector`` field).
+
+        Raises:
+            ConfigError: a sparse-only collection, or no dense field of that name.
+        """
+        if not self.dense:
+            raise ConfigError(
+                f"collection {shown(self.name)} is sparse-only (dense=False): it has no dense "
+                "vector field; use keyword (sparse) search, or create a collection with a "
+                "dense embedding."
+            )
+        fields = self.dense_fields
+        if name is None:
+            return fields[0]
+        for f in fields:
+            if f.name == name:
+                return f
+        raise ConfigError(
+            f"vector_field={shown(name)} is not a dense field of collection {shown(self.name)}; "
+            f"its dense fields are {[f.name for f in fields]}."
+        )
 
     @property
     def metric_type(self) -> MetricType:
@@ -566,6 +741,14 @@ class CollectionSpec:
     def with_dim(self, dim: int) -> CollectionSpec:
         """Return a copy with ``dim`` set (validated)."""
         return replace(self, dim=dim)
+
+    def with_vector_dims(self, dims: Mapping[str, int]) -> CollectionSpec:
+        """Return a copy with the named dense fields' unknown dimensions set from ``dims``."""
+        extra = tuple(
+            replace(f, dim=dims[f.name]) if f.dim is None and f.name in dims else f
+            for f in self.extra_vector_fields
+        )
+        return replace(self, vector_fields=extra)
 
     def with_index(self, index: IndexConfig) -> CollectionSpec:
         """Return a copy with ``index`` set (validated)."""

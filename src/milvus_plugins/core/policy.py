@@ -17,6 +17,7 @@ from typing_extensions import Self
 
 from milvus_plugins.core.arguments import check_argument
 from milvus_plugins.core.async_store import AsyncMilvusStore
+from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import (
     ConfigError,
     InvalidInputError,
@@ -36,8 +37,10 @@ __all__ = [
     "check_kwargs",
     "check_ranker",
     "choose_sparse",
+    "hybrid_legs",
     "need_search_inputs",
     "order_by_ids",
+    "require_fields_for",
     "require_sparse_for",
 ]
 
@@ -121,22 +124,56 @@ def choose_sparse(
     return mode, encoder
 
 
-def check_ranker(ranker: Any) -> Ranker | None:
-    """Accept ``None``, :class:`RRF` or a two-leg :class:`Weighted` (dense, sparse).
+def check_ranker(ranker: Any, legs: Sequence[str] = ("dense", "sparse")) -> Ranker | None:
+    """Accept ``None``, :class:`RRF` or a :class:`Weighted` with one weight per leg.
+
+    Args:
+        ranker: the value given.
+        legs: the names of the hybrid search's legs, in order (default: dense, sparse;
+            a store with named dense fields has one leg per field, then sparse).
 
     Raises:
-        ConfigError: another value, or a ``Weighted`` without exactly two weights.
+        ConfigError: another value, or a ``Weighted`` without one weight per leg.
     """
     if ranker is None:
         return None
     if not isinstance(ranker, (RRF, Weighted)):
         raise ConfigError(f"ranker={shown(ranker)} must be RRF(k) or Weighted(dense, sparse).")
-    if isinstance(ranker, Weighted) and len(ranker.weights) != 2:
+    if isinstance(ranker, Weighted) and len(ranker.weights) != len(legs):
         raise ConfigError(
-            f"ranker={shown(ranker)}: hybrid search fuses two legs; give two weights "
-            "(dense, sparse)."
+            f"ranker={shown(ranker)} has {len(ranker.weights)} weights, but hybrid search "
+            f"fuses {len(legs)} legs here; give one weight per leg ({', '.join(legs)})."
         )
     return ranker
+
+
+def hybrid_legs(spec: CollectionSpec) -> tuple[str, ...]:
+    """The legs of the adapters' hybrid search on ``spec``: each dense field, then sparse."""
+    legs = [f.name for f in spec.dense_fields]
+    if len(legs) == 1:
+        legs = ["dense"]
+    return (*legs, "sparse") if spec.has_sparse else tuple(legs)
+
+
+def require_fields_for(
+    kind: SearchKind, spec: CollectionSpec, *, setting: str, sparse_fix: str, dense_fix: str
+) -> None:
+    """Refuse a search kind the collection's fields cannot serve (before any I/O).
+
+    Sparse search needs a sparse field; dense and MMR search a dense field; hybrid
+    search two legs: a dense and a sparse field, or several dense fields.
+
+    Raises:
+        ConfigError: naming the setting, what is missing and the fix.
+    """
+    if kind in (SearchKind.DENSE, SearchKind.HYBRID, SearchKind.MMR) and not spec.dense:
+        raise ConfigError(
+            f"{setting} needs a dense embedding, but collection {shown(spec.name)} is "
+            f"sparse-only (dense=False); {dense_fix}."
+        )
+    if kind is SearchKind.HYBRID and len(spec.dense_fields) >= 2:
+        return
+    require_sparse_for(kind, spec.has_sparse, collection=spec.name, setting=setting, fix=sparse_fix)
 
 
 def require_sparse_for(

@@ -302,6 +302,7 @@ def _probe(client: Any) -> Capabilities:
         is_lite=False,
         sparse=sparse,
         hybrid_search=several_vectors,
+        multi_vector=several_vectors,
         bm25_function=sparse and _schema_accepted(client, _add_bm25),
         nullable=_schema_accepted(client, _add_nullable),
         compaction=_has_rpc(lambda: client.compact(missing)),

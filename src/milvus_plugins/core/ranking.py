@@ -65,6 +65,7 @@ __all__ = [
     "hybrid_relevance",
     "keyword_relevance",
     "keyword_scale",
+    "legs_relevance",
     "query_terms",
     "relevance",
     "require_server_fusion",
@@ -245,6 +246,22 @@ def hybrid_relevance(dense: float | None, sparse: float | None, ranker: Ranker) 
     return min(1.0, max(0.0, value / total))
 
 
+def legs_relevance(scores: Sequence[float | None], ranker: Ranker) -> float:
+    """The relevance of a hit fused from N legs: their relevances averaged by weight.
+
+    The N-leg form of :func:`hybrid_relevance` (equal for two legs): RRF weighs every
+    leg equally, :class:`Weighted` by its weights (one per leg, in leg order); a leg
+    that did not return the hit counts 0.
+    """
+    if isinstance(ranker, Weighted) and len(ranker.weights) >= len(scores):
+        weights: Sequence[float] = ranker.weights[: len(scores)]
+    else:
+        weights = [1.0] * len(scores)
+    total = sum(weights) or 1.0
+    value = sum(w * (s or 0.0) for w, s in zip(weights, scores, strict=True))
+    return min(1.0, max(0.0, value / total))
+
+
 def _normalise(distance: float, metric: MetricType) -> float:
     d = float(distance)
     if metric is MetricType.COSINE:
@@ -305,7 +322,7 @@ def fuse(
     if isinstance(ranker, Weighted) and len(ranker.weights) != len(legs):
         raise ConfigError(
             f"Weighted has {len(ranker.weights)} weights for {len(legs)} search legs; "
-            "give one weight per leg (dense, sparse)."
+            "give one weight per leg (dense fields in order, then sparse)."
         )
     for index, leg in enumerate(legs):
         bounds = _minmax_bounds(leg, metrics[index]) if not server_can_fuse(ranker) else None

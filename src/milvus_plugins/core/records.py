@@ -82,6 +82,9 @@ class Record:
             uses a client encoder.
         doc_id: the source document of a chunk (LlamaIndex ``ref_doc_id``), or ``""``.
         extra: framework-private JSON (e.g. LlamaIndex relationships); not user metadata.
+        vectors: the vectors of the collection's named dense fields
+            (``CollectionSpec.vector_fields``), by field name; ``vector`` holds the
+            canonical field's.
     """
 
     id: str
@@ -91,6 +94,7 @@ class Record:
     sparse: SparseVector | None = None
     doc_id: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    vectors: dict[str, Sequence[float] | np.ndarray] = field(default_factory=dict)
 
 
 def new_id() -> str:
@@ -388,10 +392,17 @@ def validate_record(
         )
     if isinstance(record.doc_id, str) and record.doc_id:
         _utf8_len(record.doc_id, where, "doc_id")
-    if vectors and record.vector is None:
+    if vectors and not spec.dense and record.vector is not None:
+        raise InvalidInputError(
+            f"{where}: the collection is sparse-only (dense=False) and stores no dense "
+            "vector; leave vector=None."
+        )
+    if vectors and spec.dense and record.vector is None:
         raise InvalidInputError(f"{where}: vector is missing; embed the text first.")
-    if vectors and check_vector:
+    if vectors and spec.dense and check_vector:
         validate_dense(record.vector, dim, where=where, nonzero=_needs_direction(spec))
+    if vectors:
+        _check_named_vectors(record, spec, where)
     if not isinstance(record.metadata, Mapping):
         raise InvalidInputError(f"{where}: metadata must be a dict, not {type(record.metadata)}.")
     if check_json:
@@ -430,6 +441,47 @@ def validate_record(
         )
 
 
+def _check_named_vectors(record: Record, spec: CollectionSpec, where: str) -> None:
+    """Check the record's vectors of the named dense fields (shape only: dims vary by field)."""
+    if not isinstance(record.vectors, Mapping):
+        raise InvalidInputError(f"{where}: vectors must be a dict of field name -> vector.")
+    known = {f.name: f for f in spec.extra_vector_fields}
+    unknown = sorted(str(n) for n in set(record.vectors) - set(known))
+    if unknown:
+        raise InvalidInputError(
+            f"{where}: vectors names fields {unknown} the collection does not have; its "
+            f"named vector fields are {sorted(known)}."
+        )
+    for name, dense in known.items():
+        if record.vectors.get(name) is None:
+            raise InvalidInputError(
+                f"{where}: the vector of field {shown(name)} is missing; give "
+                f"vectors={{{name!r}: [...]}} (embed it with that field's model)."
+            )
+        validate_dense(
+            record.vectors[name],
+            dense.dim,
+            where=f"{where} field {shown(name)}",
+            nonzero=dense.metric_type is MetricType.COSINE,
+        )
+
+
+def _convert_named_vectors(records: Sequence[Record], spec: CollectionSpec) -> None:
+    """Convert the named fields' vectors to plain floats, one dimension per field."""
+    for dense in spec.extra_vector_fields:
+        dim = dense.dim
+        for record in records:
+            where = f"record {shown(record.id)} field {shown(dense.name)}"
+            vector = validate_dense(
+                record.vectors[dense.name],
+                dim,
+                where=where,
+                nonzero=dense.metric_type is MetricType.COSINE,
+            )
+            dim = len(vector)  # every record of the batch shares the first one's dimension
+            record.vectors[dense.name] = vector
+
+
 def _needs_direction(spec: CollectionSpec) -> bool:
     """Whether the dense metric cannot rank an all-zero vector (COSINE divides by its norm)."""
     return spec.metric_type is MetricType.COSINE
@@ -450,7 +502,9 @@ def validate_records(
     Raises:
         InvalidInputError: the first problem found; nothing has been written.
     """
-    checked = _checked_vectors(records, dim, _needs_direction(spec)) if vectors else None
+    checked = (
+        _checked_vectors(records, dim, _needs_direction(spec)) if vectors and spec.dense else None
+    )
     json_ok = _json_serialisable(records)
     seen: dict[str, int] = {}
     for position, record in enumerate(records):
@@ -472,6 +526,9 @@ def validate_records(
             )
         seen[record.id] = position
     if not vectors:
+        return
+    _convert_named_vectors(records, spec)
+    if not spec.dense:
         return
     if checked is None:
         checked = [validate_dense(r.vector, dim, where=f"record {shown(r.id)}") for r in records]
@@ -550,11 +607,16 @@ def records_to_rows(
         row: dict[str, Any] = {
             names.id: record.id,
             names.text: record.text,
-            names.vector: record.vector
-            if isinstance(record.vector, list)
-            else validate_dense(record.vector, None, where=f"record {shown(record.id)}"),
             names.doc_id: record.doc_id or "",
         }
+        if spec.dense:
+            row[names.vector] = (
+                record.vector
+                if isinstance(record.vector, list)
+                else validate_dense(record.vector, None, where=f"record {shown(record.id)}")
+            )
+        for dense in spec.extra_vector_fields:
+            row[dense.name] = record.vectors[dense.name]
         nulls = []
         for decl in declared:
             present = decl.name in metadata
@@ -602,7 +664,8 @@ def record_from_row(row: Mapping[str, Any], spec: CollectionSpec) -> Record:
         if decl.name in row and row[decl.name] is not None:
             metadata[decl.name] = row[decl.name]
     sparse = row.get(names.sparse) if spec.sparse_mode is SparseMode.CLIENT else None
-    vector = row.get(names.vector)
+    vector = row.get(names.vector) if spec.dense else None
+    named = {f.name: row[f.name] for f in spec.extra_vector_fields if row.get(f.name) is not None}
     return Record(
         id=str(row[names.id]),
         text=str(row.get(names.text, "") or ""),
@@ -611,4 +674,5 @@ def record_from_row(row: Mapping[str, Any], spec: CollectionSpec) -> Record:
         sparse=dict(sparse) if isinstance(sparse, Mapping) else None,
         doc_id=str(row.get(names.doc_id, "") or ""),
         extra=extra,
+        vectors={name: list(v) for name, v in named.items()},
     )

@@ -12,7 +12,7 @@ from typing import Any
 from pymilvus import AnnSearchRequest, RRFRanker, WeightedRanker
 
 from milvus_plugins.core.capabilities import Capabilities
-from milvus_plugins.core.config import CollectionSpec
+from milvus_plugins.core.config import CollectionSpec, DenseField
 from milvus_plugins.core.errors import ConfigError, InvalidInputError, shown
 from milvus_plugins.core.filters import Filter, compile_filter
 from milvus_plugins.core.indexes import IndexConfig
@@ -20,7 +20,7 @@ from milvus_plugins.core.ops.calls import Call, ClientMethod
 from milvus_plugins.core.range_search import RANGE_KNOBS, check_range_knobs
 from milvus_plugins.core.ranking import RRF, Ranker, Weighted, require_server_fusion
 from milvus_plugins.core.records import SparseVector, validate_dense
-from milvus_plugins.core.schema import dense_index
+from milvus_plugins.core.schema import field_index
 from milvus_plugins.core.types import MetricType, SparseMode
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "build_count",
     "build_dense_search",
     "build_hybrid_search",
+    "build_legs_search",
     "build_query",
     "build_sparse_search",
     "check_offset",
@@ -83,7 +84,7 @@ def output_fields(spec: CollectionSpec, *, include_vectors: bool = False) -> lis
     fields = [names.id, names.text, names.metadata, names.doc_id, names.extra]
     fields.extend(d.name for d in spec.declared_fields)
     if include_vectors:
-        fields.append(names.vector)
+        fields.extend(f.name for f in spec.dense_fields)
         if spec.sparse_mode is SparseMode.CLIENT:
             fields.append(names.sparse)
     return fields
@@ -127,14 +128,22 @@ def build_count(
 
 
 def _dense_params(
-    spec: CollectionSpec, caps: Capabilities, k: int, knobs: Mapping[str, Any] | None
+    dense: DenseField, caps: Capabilities, k: int, knobs: Mapping[str, Any] | None
 ) -> dict[str, Any]:
-    index: IndexConfig = dense_index(spec, caps)
+    index: IndexConfig = field_index(dense, caps)
     # Range search's band is no index knob: checked for the metric, then passed along.
     bounds = check_range_knobs(index.metric_type, knobs or {})
     rest = {key: v for key, v in (knobs or {}).items() if key not in RANGE_KNOBS}
     params = {**index.search_params(k, rest or None), **bounds}
     return {"metric_type": index.metric_type.value, "params": params}
+
+
+def _dense_data(spec: CollectionSpec, dense: DenseField, vector: Sequence[float]) -> list[float]:
+    # A zero vector has no cosine to rank by.
+    cosine = dense.metric_type is MetricType.COSINE
+    main = dense.name == spec.fields.vector
+    where = "query" if main else f"query for field {shown(dense.name)}"
+    return validate_dense(vector, dense.dim, where=where, nonzero=cosine)
 
 
 def require_sparse_field(spec: CollectionSpec) -> None:
@@ -182,22 +191,29 @@ def build_dense_search(
     search_params: Mapping[str, Any] | None = None,
     include_vectors: bool = False,
     timeout: float | None = None,
+    field: str | None = None,
 ) -> Call:
-    """Build a dense ``search`` call for one or more query vectors."""
+    """Build a dense ``search`` call for one or more query vectors.
+
+    ``field`` names the dense field searched (``None``: the canonical ``vector``).
+
+    Raises:
+        ConfigError: a sparse-only collection, or no dense field called ``field``.
+    """
     check_k(k)
+    dense = spec.dense_field(field)
     expr = compile_filter(where, spec, caps.dialect)
-    cosine = spec.metric_type is MetricType.COSINE  # a zero vector has no cosine to rank by
-    data = [validate_dense(v, spec.dim, where="query", nonzero=cosine) for v in vectors]
+    data = [_dense_data(spec, dense, v) for v in vectors]
     return Call(
         ClientMethod.SEARCH,
         kwargs={
             "collection_name": spec.name,
             "data": data,
-            "anns_field": spec.fields.vector,
+            "anns_field": dense.name,
             "limit": k,
             "filter": expr,
             "output_fields": output_fields(spec, include_vectors=include_vectors),
-            "search_params": _dense_params(spec, caps, k, search_params),
+            "search_params": _dense_params(dense, caps, k, search_params),
             "consistency_level": spec.consistency.value,
             "timeout": timeout,
         },
@@ -260,38 +276,94 @@ def build_hybrid_search(
     timeout: float | None = None,
 ) -> Call:
     """Build a server-side ``hybrid_search`` call (dense leg first, sparse leg second)."""
+    return build_legs_search(
+        spec,
+        caps,
+        {spec.dense_field().name: vector},
+        sparse_query,
+        k=k,
+        fetch_k=fetch_k,
+        where=where,
+        ranker=ranker,
+        search_params=search_params,
+        include_vectors=include_vectors,
+        timeout=timeout,
+    )
+
+
+def check_leg_weights(ranker: Ranker, legs: int, order: str) -> None:
+    """Refuse a :class:`Weighted` ranker whose weight count is not the number of legs.
+
+    Raises:
+        ConfigError: naming both counts and the legs' order.
+    """
+    if isinstance(ranker, Weighted) and len(ranker.weights) != legs:
+        raise ConfigError(
+            f"Weighted has {len(ranker.weights)} weights for {legs} search legs; "
+            f"give one weight per leg ({order})."
+        )
+
+
+def build_legs_search(
+    spec: CollectionSpec,
+    caps: Capabilities,
+    vectors: Mapping[str, Sequence[float]],
+    sparse_query: SparseQuery | None,
+    *,
+    k: int,
+    fetch_k: int,
+    where: Filter | None,
+    ranker: Ranker,
+    search_params: Mapping[str, Any] | None = None,
+    include_vectors: bool = False,
+    timeout: float | None = None,
+) -> Call:
+    """Build a server-side ``hybrid_search`` over N legs.
+
+    The legs are one per entry of ``vectors`` (dense field name -> query vector), in
+    that order, then the sparse leg when ``sparse_query`` is given; every leg carries
+    the same filter.
+
+    Raises:
+        ConfigError: an unknown dense field, fewer than two legs, or a ``Weighted``
+            ranker without one weight per leg.
+        UnsupportedByServerError: the engine has no ``hybrid_search``.
+    """
     check_k(k)
     check_k(fetch_k, "fetch_k")
+    dense_fields = [spec.dense_field(name) for name in vectors]
+    legs = len(dense_fields) + (sparse_query is not None)
+    order = ", ".join([*(f.name for f in dense_fields), *(["sparse"] if sparse_query else [])])
+    if legs < 2:
+        raise ConfigError(f"a hybrid search needs at least two legs; got {legs} ({order}).")
+    check_leg_weights(ranker, legs, order)
     expr = compile_filter(where, spec, caps.dialect)
     caps.require("hybrid search", caps.hybrid_search)
-    if isinstance(ranker, Weighted) and len(ranker.weights) != 2:
-        raise ConfigError(
-            f"Weighted has {len(ranker.weights)} weights for 2 search legs; "
-            "give one weight per leg (dense, sparse)."
+    reqs = [
+        AnnSearchRequest(
+            data=[_dense_data(spec, dense, vectors[dense.name])],
+            anns_field=dense.name,
+            param=_dense_params(dense, caps, fetch_k, search_params),
+            limit=fetch_k,
+            expr=expr or None,
         )
-    dense = AnnSearchRequest(
-        data=[
-            validate_dense(
-                vector, spec.dim, where="query", nonzero=spec.metric_type is MetricType.COSINE
+        for dense in dense_fields
+    ]
+    if sparse_query is not None:
+        reqs.append(
+            AnnSearchRequest(
+                data=[_sparse_data(spec, sparse_query)],
+                anns_field=spec.fields.sparse,
+                param=_sparse_params(spec, fetch_k),
+                limit=fetch_k,
+                expr=expr or None,
             )
-        ],
-        anns_field=spec.fields.vector,
-        param=_dense_params(spec, caps, fetch_k, search_params),
-        limit=fetch_k,
-        expr=expr or None,
-    )
-    sparse = AnnSearchRequest(
-        data=[_sparse_data(spec, sparse_query)],
-        anns_field=spec.fields.sparse,
-        param=_sparse_params(spec, fetch_k),
-        limit=fetch_k,
-        expr=expr or None,
-    )
+        )
     return Call(
         ClientMethod.HYBRID_SEARCH,
         kwargs={
             "collection_name": spec.name,
-            "reqs": [dense, sparse],
+            "reqs": reqs,
             "ranker": pymilvus_ranker(ranker),
             "limit": k,
             "output_fields": output_fields(spec, include_vectors=include_vectors),

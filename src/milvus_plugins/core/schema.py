@@ -18,7 +18,7 @@ from typing import Any
 from pymilvus import DataType, Function, FunctionType, MilvusClient
 
 from milvus_plugins.core.capabilities import Capabilities
-from milvus_plugins.core.config import CollectionSpec, MetadataField
+from milvus_plugins.core.config import CollectionSpec, DenseField, MetadataField
 from milvus_plugins.core.errors import (
     ConfigError,
     SchemaMismatchError,
@@ -34,6 +34,7 @@ __all__ = [
     "check_existing",
     "check_supported",
     "dense_index",
+    "field_index",
     "spec_from_existing",
 ]
 
@@ -64,6 +65,15 @@ def dense_index(spec: CollectionSpec, caps: Capabilities) -> IndexConfig:
     return AutoIndex(metric=spec.metric_type)
 
 
+def field_index(dense: DenseField, caps: Capabilities) -> IndexConfig:
+    """The index of one dense field, chosen as :func:`dense_index` chooses."""
+    if dense.index_config is not None:
+        return dense.index_config
+    if caps.is_lite:
+        return FlatIndex(metric=dense.metric_type)
+    return AutoIndex(metric=dense.metric_type)
+
+
 def _add_declared(
     schema: Any, decl: MetadataField, caps: Capabilities, partition_key: bool
 ) -> None:
@@ -88,11 +98,13 @@ def check_supported(spec: CollectionSpec, caps: Capabilities) -> None:
     """Raise before any I/O on the collection when ``spec`` needs what the server lacks.
 
     Raises:
-        UnsupportedByServerError: sparse vectors or the BM25 function (Milvus 2.3), a
-            partition key (Milvus Lite 2.5: filters on it fail).
+        UnsupportedByServerError: sparse vectors, the BM25 function or several vector
+            fields (Milvus 2.3), a partition key (Milvus Lite 2.5: filters on it fail).
     """
     if spec.partition_key is not None:
         caps.require("partition key", caps.partitions)
+    if spec.extra_vector_fields:
+        caps.require("multiple vector fields", caps.multi_vector)
     if spec.has_sparse:
         caps.require("sparse vectors", caps.sparse)
     if spec.sparse_mode is SparseMode.BM25:
@@ -106,8 +118,14 @@ def build_schema(spec: CollectionSpec, caps: Capabilities) -> Any:
         ConfigError: the spec has no dimension yet.
         UnsupportedByServerError: the spec needs sparse vectors or BM25 the server lacks.
     """
-    if spec.dim is None:
+    if spec.dense and spec.dim is None:
         raise ConfigError("the collection's dim is unknown; pass dim= or add vectors first.")
+    unknown = [f.name for f in spec.extra_vector_fields if f.dim is None]
+    if unknown:
+        raise ConfigError(
+            f"the dimension of vector fields {unknown} is unknown; give DenseField(dim=...) "
+            "or add vectors first."
+        )
     names = spec.fields
     check_supported(spec, caps)
     schema = MilvusClient.create_schema(
@@ -118,7 +136,8 @@ def build_schema(spec: CollectionSpec, caps: Capabilities) -> Any:
     if spec.sparse_mode is SparseMode.BM25:
         text_kwargs.update(enable_analyzer=True, analyzer_params=spec.analyzer_params)
     schema.add_field(names.text, DataType.VARCHAR, **text_kwargs)
-    schema.add_field(names.vector, DataType.FLOAT_VECTOR, dim=spec.dim)
+    for dense in spec.dense_fields:
+        schema.add_field(dense.name, DataType.FLOAT_VECTOR, dim=dense.dim)
     if spec.has_sparse:
         schema.add_field(names.sparse, DataType.SPARSE_FLOAT_VECTOR)
     schema.add_field(names.metadata, DataType.JSON)
@@ -154,23 +173,24 @@ def build_index_params(spec: CollectionSpec, caps: Capabilities) -> Any:
     """Return the pymilvus index params (dense, sparse and scalar indexes) for ``spec``."""
     names = spec.fields
     params = MilvusClient.prepare_index_params()
-    dense = dense_index(spec, caps)
-    if caps.is_lite and dense.index_type not in LITE_DENSE_INDEXES:
-        # Milvus Lite accepts these but its build fails forever and search silently
-        # falls back to brute force: refuse them up front instead.
-        built = ", ".join(t.value for t in LITE_DENSE_INDEXES)
-        raise UnsupportedByServerError(
-            f"the {dense.index_type.value} index",
-            "2.3",
-            caps.version,
-            needs=f"a Milvus server (Milvus Lite builds {built})",
+    for field in spec.dense_fields:
+        dense = field_index(field, caps)
+        if caps.is_lite and dense.index_type not in LITE_DENSE_INDEXES:
+            # Milvus Lite accepts these but its build fails forever and search silently
+            # falls back to brute force: refuse them up front instead.
+            built = ", ".join(t.value for t in LITE_DENSE_INDEXES)
+            raise UnsupportedByServerError(
+                f"the {dense.index_type.value} index",
+                "2.3",
+                caps.version,
+                needs=f"a Milvus server (Milvus Lite builds {built})",
+            )
+        params.add_index(
+            field_name=field.name,
+            index_type=dense.index_type.value,
+            metric_type=dense.metric_type.value,
+            params=dense.build_params(),
         )
-    params.add_index(
-        field_name=names.vector,
-        index_type=dense.index_type.value,
-        metric_type=dense.metric_type.value,
-        params=dense.build_params(),
-    )
     if spec.has_sparse and spec.sparse_index is not None:
         params.add_index(
             field_name=names.sparse,
@@ -229,10 +249,13 @@ def check_existing(
     fields = _fields_by_name(description)
     _check_field(fields, names.id, DataType.VARCHAR, spec)
     _check_field(fields, names.text, DataType.VARCHAR, spec)
-    vector = _check_field(fields, names.vector, DataType.FLOAT_VECTOR, spec)
     _check_field(fields, names.metadata, DataType.JSON, spec)
     _check_field(fields, names.doc_id, DataType.VARCHAR, spec)
     _check_field(fields, names.extra, DataType.JSON, spec)
+    spec = _check_vector_fields(spec, fields)
+    if not spec.dense:
+        return _check_rest(spec, description, fields)
+    vector = _check_field(fields, names.vector, DataType.FLOAT_VECTOR, spec)
     dim = int(vector.get("params", {}).get("dim", 0))
     if spec.dim is not None and spec.dim != dim:
         raise SchemaMismatchError(
@@ -247,6 +270,38 @@ def check_existing(
                 f"{spec.metric_type.value} was "
                 f"asked for; pass metric={shown(metric)}, or {_fix(spec)}."
             )
+    return replace(_check_rest(spec, description, fields), dim=dim)
+
+
+def _check_vector_fields(
+    spec: CollectionSpec, fields: Mapping[str, Mapping[str, Any]]
+) -> CollectionSpec:
+    """Check the named dense fields (and a sparse-only spec); fill unknown dimensions."""
+    if not spec.dense and spec.fields.vector in fields:
+        raise SchemaMismatchError(
+            f"collection {shown(spec.name)} has a dense field {shown(spec.fields.vector)} but "
+            f"was opened as sparse-only (dense=False); open it with its dense embedding, or "
+            f"{_fix(spec)}."
+        )
+    dims = {}
+    for dense in spec.extra_vector_fields:
+        found = _check_field(fields, dense.name, DataType.FLOAT_VECTOR, spec)
+        dim = int(found.get("params", {}).get("dim", 0))
+        if dense.dim is not None and dense.dim != dim:
+            raise SchemaMismatchError(
+                f"collection {shown(spec.name)} field {shown(dense.name)} stores dim={dim} "
+                f"vectors but dim={dense.dim} was asked for; {_fix(spec)}."
+            )
+        dims[dense.name] = dim
+    return spec.with_vector_dims(dims)
+
+
+def _check_rest(
+    spec: CollectionSpec,
+    description: Mapping[str, Any],
+    fields: Mapping[str, Mapping[str, Any]],
+) -> CollectionSpec:
+    names = spec.fields
     if spec.has_sparse:
         _check_field(fields, names.sparse, DataType.SPARSE_FLOAT_VECTOR, spec)
     functions = description.get("functions") or []
@@ -271,7 +326,7 @@ def check_existing(
     extra = _undeclared_columns(spec, fields)
     if extra:
         spec = replace(spec, metadata_fields=(*spec.declared_fields, *extra))
-    return replace(spec, dim=dim)
+    return spec
 
 
 def described_analyzer(text_field: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -355,13 +410,32 @@ def spec_from_existing(
     partition_key = spec.partition_key or next(
         (n for n, f in fields.items() if f.get("is_partition_key")), None
     )
+    analyzer = spec.analyzer
+    if sparse is SparseMode.BM25 and analyzer is None:
+        analyzer = described_analyzer(fields.get(names.text, {}))
+    extra_dims = {
+        f.name: int(fields.get(f.name, {}).get("params", {}).get("dim", 0))
+        for f in spec.extra_vector_fields
+        if f.name in fields
+    }
+    spec = spec.with_vector_dims({n: d for n, d in extra_dims.items() if d})
+    if names.vector not in fields and sparse is not SparseMode.NONE:
+        # A sparse-only collection: adopt it as one (no dense field to check or write).
+        return replace(
+            spec,
+            dense=False,
+            dim=None,
+            index=None,
+            analyzer=analyzer if sparse is SparseMode.BM25 else None,
+            sparse=sparse,
+            sparse_index=None if sparse is not spec.sparse_mode else spec.sparse_index,
+            metadata_fields=tuple(declared),
+            partition_key=partition_key,
+        )
     vector = fields.get(names.vector, {})
     dim = int(vector.get("params", {}).get("dim", 0)) or spec.dim
     if index is not None and index.metric_type is not metric:
         index = replace(index, metric=metric)
-    analyzer = spec.analyzer
-    if sparse is SparseMode.BM25 and analyzer is None:
-        analyzer = described_analyzer(fields.get(names.text, {}))
     return replace(
         spec,
         dim=dim,

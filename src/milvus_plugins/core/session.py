@@ -135,15 +135,26 @@ class Session:
     def spec_to_create(
         self, dim: int | None, records: Sequence[Record] = ()
     ) -> CollectionSpec | None:
-        """Return the spec to create with; ``None`` while the dimension is unknown.
+        """Return the spec to create with; ``None`` while a dimension is unknown.
+
+        A sparse-only spec (``dense=False``) is created by its first write (``records``);
+        the named dense fields' dimensions are taken from the first record's vectors.
 
         Fills ``dim``, and with ``infer_metadata_fields`` (on a server with nullable
         fields) adds the typed columns inferred from ``records``, the first write.
         """
-        if self.spec.dim is None and dim is None:
+        if not self.spec.dense:
+            if not records:
+                return None  # a sparse-only collection is created by its first write
+        elif self.spec.dim is None and dim is None:
             return None
-        if self.spec.dim is None and dim is not None:
+        if self.spec.dense and self.spec.dim is None and dim is not None:
             self.spec = self.spec.with_dim(dim)
+        if any(f.dim is None for f in self.spec.extra_vector_fields):
+            first = records[0].vectors if records else {}
+            self.spec = self.spec.with_vector_dims({n: len(v) for n, v in first.items()})
+            if any(f.dim is None for f in self.spec.extra_vector_fields):
+                return None
         if self.spec.infer_metadata_fields and records and self.caps.nullable:
             inferred = infer_metadata_fields(records, self.spec)
             if inferred:

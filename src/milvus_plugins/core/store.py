@@ -414,6 +414,7 @@ class MilvusStore:
         grouping: Grouping | None = None,
         score_threshold: float | None = None,
         decay: Decay | None = None,
+        field: str | None = None,
     ) -> list[Hit]:
         """Dense similarity search: the ``k`` nearest records, best first.
 
@@ -426,6 +427,13 @@ class MilvusStore:
         accepted too. With ``decay`` (:class:`Decay`): candidates reranked by a numeric
         field's distance from an origin (e.g. recency), by Milvus' decay reranker where
         the engine has one, else here with the same formulas.
+
+        ``field`` names the dense field searched: ``None`` is the canonical ``vector``,
+        or one of the spec's ``vector_fields``.
+
+        Raises:
+            ConfigError: a sparse-only collection (``dense=False``: use
+                :meth:`sparse_search`), or no dense field called ``field``.
         """
         if grouping is not None or score_threshold is not None or decay is not None:
             return self.run_search(
@@ -439,6 +447,7 @@ class MilvusStore:
                     grouping=grouping,
                     score_threshold=score_threshold,
                     decay=decay,
+                    field=field,
                 )
             )
         return self.search_many(
@@ -447,6 +456,7 @@ class MilvusStore:
             filter=filter,
             search_params=search_params,
             include_vectors=include_vectors,
+            field=field,
         )[0]
 
     def search_many(
@@ -457,11 +467,12 @@ class MilvusStore:
         filter: FilterLike = None,
         search_params: Mapping[str, Any] | None = None,
         include_vectors: bool = False,
+        field: str | None = None,
     ) -> list[list[Hit]]:
         """Dense search for several query vectors in one request."""
         vectors = as_list(vectors, "vectors", of="query vectors")
         op = search.dense_search_op(
-            self.op_context(), vectors, k, filter_arg(filter), search_params, include_vectors
+            self.op_context(), vectors, k, filter_arg(filter), search_params, include_vectors, field
         )
         return self._run(or_empty(op, lambda: [[] for _ in vectors]))
 
@@ -514,8 +525,8 @@ class MilvusStore:
 
     def hybrid_search(
         self,
-        vector: Sequence[float],
-        query: SparseQuery,
+        vector: Sequence[float] | Mapping[str, Sequence[float]],
+        query: SparseQuery | None = None,
         *,
         k: int = 4,
         filter: FilterLike = None,
@@ -528,13 +539,17 @@ class MilvusStore:
         score_threshold: float | None = None,
         decay: Decay | None = None,
     ) -> list[Hit]:
-        """Dense + sparse search fused with RRF or weighted scores.
+        """Dense + sparse search, or N legs, fused with RRF or weighted scores.
 
         Args:
-            vector: the dense query vector.
-            query: the keyword query (text for BM25) or a client sparse vector.
+            vector: the dense query vector; or a mapping of named dense fields
+                (``vector`` and the spec's ``vector_fields``) to query vectors: one
+                leg per entry, in that order, then the sparse leg when ``query`` is
+                given (N-leg hybrid; ``Weighted`` then has one weight per leg).
+            query: the keyword query (text for BM25) or a client sparse vector;
+                optional with named vectors.
             k: results to return.
-            filter: applied to both legs.
+            filter: applied to every leg.
             ranker: :class:`RRF` or :class:`Weighted` (default: the store's).
             fetch_k: candidates per leg before fusion (default ``max(4k, 20)``).
             fusion: ``"auto"``/``"client"`` (relevance from both legs) or ``"server"``
@@ -543,11 +558,18 @@ class MilvusStore:
             search_params: dense-leg knobs (``ef``, ``nprobe`` ...).
             include_vectors: return vectors too.
             grouping: group the fused results (on the client; see :class:`Grouping`).
+
+        Raises:
+            ConfigError: fewer than two legs, an unknown field, a ``Weighted`` ranker
+                without one weight per leg, a sparse-only collection (no dense leg).
+            UnsupportedByServerError: the engine lacks sparse or hybrid search.
         """
+        single, named = search.split_hybrid_vector(vector)
         request = SearchRequest(
             kind=SearchKind.HYBRID,
-            vector=vector,
-            query=query,
+            vector=single,
+            vectors=named,
+            query=query if named is not None or query is not None else "",
             k=k,
             where=filter_arg(filter),
             ranker=ranker,
@@ -587,6 +609,7 @@ class MilvusStore:
         lambda_mult: float = 0.5,
         filter: FilterLike = None,
         search_params: Mapping[str, Any] | None = None,
+        field: str | None = None,
     ) -> list[Hit]:
         """Maximal-marginal-relevance search: ``fetch_k`` candidates, ``k`` diverse picks."""
         request = SearchRequest(
@@ -597,6 +620,7 @@ class MilvusStore:
             lambda_mult=lambda_mult,
             where=filter_arg(filter),
             search_params=search_params,
+            field=field,
         )
         return self.run_search(request)
 
@@ -617,6 +641,8 @@ class MilvusStore:
         grouping: Grouping | None = None,
         score_threshold: float | None = None,
         decay: Decay | None = None,
+        vectors: Mapping[str, Sequence[float]] | None = None,
+        field: str | None = None,
     ) -> list[Hit]:
         """Search in one retrieval mode: ``dense`` (vector), ``sparse`` (text) or ``hybrid``.
 
@@ -641,6 +667,8 @@ class MilvusStore:
             grouping=grouping,
             score_threshold=score_threshold,
             decay=decay,
+            vectors=vectors,
+            field=field,
         )
         return self.run_search(request)
 

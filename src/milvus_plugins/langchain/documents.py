@@ -75,13 +75,25 @@ class Batch:
         return records
 
 
-def embedded(records: list[Record], vectors: Sequence[Sequence[float]]) -> list[Record]:
-    if len(vectors) != len(records):
-        raise InvalidInputError(
-            f"the embedding model returned {len(vectors)} vectors for {len(records)} texts."
-        )
-    for record, vector in zip(records, vectors, strict=True):
-        record.vector = vector
+def embedded(
+    records: list[Record],
+    vectors: Sequence[Sequence[float]] | None,
+    named: Mapping[str, Sequence[Sequence[float]]] | None = None,
+) -> list[Record]:
+    """Attach each record's vectors: the canonical field's and the named fields'.
+
+    ``vectors`` is ``None`` for a sparse-only store (no dense model).
+    """
+    for name, field_vectors in [("", vectors), *(named or {}).items()]:
+        if field_vectors is not None and len(field_vectors) != len(records):
+            model = f"the embedding model of field {name!r}" if name else "the embedding model"
+            raise InvalidInputError(
+                f"{model} returned {len(field_vectors)} vectors for {len(records)} texts."
+            )
+    for position, record in enumerate(records):
+        if vectors is not None:
+            record.vector = vectors[position]
+        record.vectors = {name: v[position] for name, v in (named or {}).items()}
     return records
 
 

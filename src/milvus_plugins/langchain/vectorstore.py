@@ -27,6 +27,8 @@ from milvus_plugins.core import (
     ConnectionConfig,
     ConsistencyLevel,
     Decay,
+    DenseField,
+    FieldNames,
     Filter,
     Grouping,
     Hit,
@@ -51,7 +53,8 @@ from milvus_plugins.core import (
     checked_arguments,
     choose_sparse,
     grouping_from_kwargs,
-    require_sparse_for,
+    hybrid_legs,
+    require_fields_for,
     shown,
     with_batch_rows,
 )
@@ -61,14 +64,22 @@ from milvus_plugins.langchain.filters import FilterArg, deletion_filter, to_core
 __all__ = ["MilvusVectorStore"]
 
 _SEARCH_KWARGS = frozenset(
-    {"filter", "search_params", "score_threshold", "retrieval_mode", "ranker", "fetch_k"}
+    {
+        "filter",
+        "search_params",
+        "score_threshold",
+        "retrieval_mode",
+        "ranker",
+        "fetch_k",
+        "vector_field",
+        "decay",
+    }
     | GROUPING_KWARGS
-    | {"decay"}
 )
 _VECTOR_KWARGS = frozenset(
-    {"filter", "search_params", "score_threshold", "decay"} | GROUPING_KWARGS
+    {"filter", "search_params", "score_threshold", "decay", "vector_field"} | GROUPING_KWARGS
 )
-_MMR_KWARGS = frozenset({"filter", "search_params"})
+_MMR_KWARGS = frozenset({"filter", "search_params", "vector_field"})
 # What LangChain's own callers pass to add_texts / add_documents: the indexing API
 # (``langchain_core.indexing.index`` / ``aindex``) always passes ``batch_size``.
 _WRITE_KWARGS = frozenset({"progress", "batch_size"})
@@ -78,7 +89,11 @@ _KWARG_TYPES: dict[str, Any] = {
     "search_params": Mapping[str, Any] | None,
     "fetch_k": int | None,
     "progress": bool | None,
+    "vector_field": str | None,
 }
+
+EmbeddingArg = Embeddings | Mapping[str, Embeddings] | None
+"""The ``embedding`` argument: one model, models by dense field name, or ``None``."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +109,7 @@ class _Search:
     fetch_k: int | None
     grouping: Grouping | None = None
     decay: Decay | None = None
+    vector_field: str | None = None
 
     @property
     def needs_vector(self) -> bool:
@@ -111,16 +127,41 @@ def _blank(query: Any) -> bool:
     return isinstance(query, str) and not query.strip()
 
 
-def _check_mode(mode: RetrievalMode, spec: CollectionSpec) -> RetrievalMode:
-    require_sparse_for(
-        SearchKind(mode.value),
-        spec.has_sparse,
-        collection=spec.name,
-        setting=f"retrieval_mode={mode.value!r}",
-        fix="create the store with sparse='bm25' (or a SparseEncoder), or use "
+def _check_kind(kind: SearchKind, spec: CollectionSpec, setting: str) -> None:
+    require_fields_for(
+        kind,
+        spec,
+        setting=setting,
+        sparse_fix="create the store with sparse='bm25' (or a SparseEncoder), or use "
         "retrieval_mode='dense'",
+        dense_fix="pass embedding= (a dense model) when creating the store, or use "
+        "retrieval_mode='sparse'",
     )
+
+
+def _check_mode(mode: RetrievalMode, spec: CollectionSpec) -> RetrievalMode:
+    _check_kind(SearchKind(mode.value), spec, f"retrieval_mode={mode.value!r}")
     return mode
+
+
+def _models(embedding: Any) -> dict[str, Embeddings]:
+    """The dense models by field name ('' for the canonical field of a single model)."""
+    if embedding is None:
+        return {}
+    if isinstance(embedding, Embeddings):
+        return {"": embedding}
+    if isinstance(embedding, Mapping) and embedding:
+        for name, model in embedding.items():
+            if not isinstance(name, str) or not isinstance(model, Embeddings):
+                raise ConfigError(
+                    f"embedding[{shown(name)}] must map a field name to a langchain_core "
+                    f"Embeddings, got {type(model).__name__}."
+                )
+        return dict(embedding)
+    raise ConfigError(
+        f"embedding must be a langchain_core Embeddings, a dict of them by vector field "
+        f"name, or None (a sparse-only store), got {type(embedding).__name__}."
+    )
 
 
 @checked_arguments
@@ -141,6 +182,18 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
     A sparse field is created when ``retrieval_mode`` is not dense or when ``sparse=`` is
     given explicitly; pass ``sparse="bm25"`` to a dense store to allow
     ``retrieval_mode="hybrid"`` per call later. A dense-only store pays nothing for BM25.
+
+    Stores that are not one dense model:
+
+    * ``embedding=None``: a sparse-only store (no dense field; BM25 unless ``sparse=`` is
+      a :class:`SparseEncoder`; default mode ``"sparse"``). Adds, gets, deletes, keyword
+      and filter-only searches work; dense, hybrid and MMR searches raise
+      :class:`ConfigError` naming the fix.
+    * ``embedding={"body": body_model, "title": title_model}``: one dense field per
+      model (needs Milvus >= 2.4), each text embedded by every model. A search targets
+      the first field, or the one named by ``vector_field=``; ``retrieval_mode="hybrid"``
+      fuses one leg per field, then the sparse leg if the store has one, and
+      ``Weighted`` takes one weight per leg in that order.
 
     Scores: every ``*_with_score`` and ``*_with_relevance_scores`` method returns the
     **relevance in [0, 1], higher is better**, on one scale in every mode, so one
@@ -173,7 +226,8 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
     columns: faster filters.
 
     Args:
-        embedding: the LangChain embeddings model.
+        embedding: the LangChain embeddings model; a dict of models by dense field name
+            (the first names the canonical field); or ``None`` for a sparse-only store.
         uri: a ``.db`` path (Milvus Lite), ``http://host:19530`` or a Zilliz Cloud
             endpoint (default ``MILVUS_URI`` or ``./milvus.db``).
         token: ``"user:password"`` or an API key (default ``MILVUS_TOKEN``); never shown
@@ -193,7 +247,8 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             speed; later keys stay in the JSON metadata, later values must keep the type.
             Needs Milvus Lite or a server >= 2.5 (elsewhere nothing is inferred).
         partition_key: a declared field used as the Milvus partition key.
-        retrieval_mode: ``"dense"``, ``"sparse"`` or ``"hybrid"``.
+        retrieval_mode: ``"dense"`` (default; ``"sparse"`` without a dense model),
+            ``"sparse"`` or ``"hybrid"``.
         sparse: ``"bm25"`` (server-side BM25, the default for sparse/hybrid modes),
             ``"none"``, or a :class:`SparseEncoder` (client-side sparse vectors).
         bm25_analyzer: how server-side BM25 splits text into terms: a
@@ -203,7 +258,8 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             ``sparse="bm25"``; fixed when the collection is created (reopening with a
             different one is a schema mismatch). Milvus Lite 3.2.2 applies the tokenizer,
             lower-casing and stop words but ignores stemmers.
-        ranker: the hybrid fusion, ``RRF(k)`` or ``Weighted(dense, sparse)``.
+        ranker: the hybrid fusion, ``RRF(k)`` or ``Weighted(dense, sparse)`` (one
+            weight per leg: each dense field in order, then sparse).
         fetch_k: hybrid candidates per leg (default ``max(4k, 20)``).
         search_params: default dense search parameters (``{"ef": 64}``, ``{"nprobe": 16}``).
         consistency_level: read consistency (``"Strong"``: read-after-write).
@@ -225,7 +281,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
 
     def __init__(
         self,
-        embedding: Embeddings,
+        embedding: EmbeddingArg,
         *,
         uri: str | None = None,
         token: str | None = None,
@@ -238,7 +294,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         metadata_fields: Sequence[MetadataField] | Mapping[str, Any] | None = None,
         infer_metadata_fields: bool = False,
         partition_key: str | None = None,
-        retrieval_mode: RetrievalMode | str = RetrievalMode.DENSE,
+        retrieval_mode: RetrievalMode | str | None = None,
         sparse: str | SparseEncoder | None = None,
         bm25_analyzer: TextAnalyzer | Mapping[str, Any] | None = None,
         ranker: Ranker | None = None,
@@ -251,19 +307,21 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         open_mode: OpenMode | str = OpenMode.CHECK,
         client_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
-        if not isinstance(embedding, Embeddings):
-            raise ConfigError(
-                f"embedding must be a langchain_core Embeddings, got {type(embedding).__name__}."
-            )
+        models = _models(embedding)
         if connection is not None and (uri is not None or token is not None):
             raise ConfigError("give either connection= or uri=/token=, not both.")
-        mode = RetrievalMode.parse(retrieval_mode, field="retrieval_mode")
+        default_mode = RetrievalMode.DENSE if models else RetrievalMode.SPARSE
+        mode = RetrievalMode.parse(retrieval_mode or default_mode, field="retrieval_mode")
         # Without sparse=, the retrieval mode decides; an explicit sparse= is taken as
         # given (a mode it cannot serve is refused below).
         wanted = (mode is not RetrievalMode.DENSE) if sparse is None else None
         sparse_mode, encoder = choose_sparse(sparse, wanted=wanted)
+        names = list(models)
         spec = CollectionSpec(
             name=collection_name,
+            dense=bool(models),
+            fields=FieldNames(vector=names[0]) if names and names[0] else FieldNames(),
+            vector_fields=[DenseField(name=n, metric=metric) for n in names[1:]],
             dim=dim,
             index=index,
             metric=metric,
@@ -276,7 +334,9 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             text_max_length=text_max_length,
         )
         self._mode = _check_mode(mode, spec)
-        self._embedding = embedding
+        self._embedding = next(iter(models.values()), None)
+        # The model of each dense field by its name (the first is the canonical field).
+        self._models = {f.name: m for f, m in zip(spec.dense_fields, models.values(), strict=True)}
         self._search_params = dict(search_params) if search_params else None
         self._store = MilvusStore(
             spec,
@@ -284,7 +344,9 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             drop_old=drop_old,
             open_mode=open_mode,
             write=WriteOptions(batch_rows=batch_size, progress=progress),
-            hybrid=HybridOptions(ranker=check_ranker(ranker) or RRF(), fetch_k=fetch_k),
+            hybrid=HybridOptions(
+                ranker=check_ranker(ranker, hybrid_legs(spec)) or RRF(), fetch_k=fetch_k
+            ),
             sparse_encoder=encoder,
             client_kwargs=client_kwargs,
         )
@@ -300,9 +362,18 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         )
 
     @property
-    def embeddings(self) -> Embeddings:
-        """The embeddings model."""
+    def embeddings(self) -> Embeddings | None:
+        """The embeddings model (of the first dense field; ``None`` when sparse-only)."""
         return self._embedding
+
+    @property
+    def vector_fields(self) -> tuple[str, ...]:
+        """The dense fields' names, each embedded with its own model (none when sparse-only)."""
+        return tuple(f.name for f in self._store.spec.dense_fields)
+
+    def _model(self, field: str | None) -> Embeddings:
+        """The model that embeds queries for the dense field ``field`` (``None``: the first)."""
+        return self._models[self._store.spec.dense_field(field).name]
 
     @property
     def store(self) -> MilvusStore:
@@ -331,7 +402,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
     def from_texts(
         cls,
         texts: list[str],
-        embedding: Embeddings,
+        embedding: EmbeddingArg,
         metadatas: list[dict[str, Any]] | None = None,
         *,
         ids: list[str] | None = None,
@@ -357,7 +428,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
     async def afrom_texts(
         cls,
         texts: list[str],
-        embedding: Embeddings,
+        embedding: EmbeddingArg,
         metadatas: list[dict[str, Any]] | None = None,
         *,
         ids: list[str] | None = None,
@@ -371,10 +442,10 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
     @classmethod
     def from_existing_collection(
         cls,
-        embedding: Embeddings,
+        embedding: EmbeddingArg,
         *,
         collection_name: str,
-        retrieval_mode: RetrievalMode | str = RetrievalMode.DENSE,
+        retrieval_mode: RetrievalMode | str | None = None,
         sparse: str | SparseEncoder | None = None,
         **kwargs: Any,
     ) -> Self:
@@ -385,9 +456,12 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         client encoder needs that encoder as ``sparse=`` to search.
 
         Args:
-            embedding: the embeddings model (the one the collection was filled with).
+            embedding: the embeddings model (the one the collection was filled with),
+                the models by vector field name, or ``None`` for a sparse-only
+                collection.
             collection_name: the collection to open.
-            retrieval_mode: the default retrieval mode.
+            retrieval_mode: the default retrieval mode (default: dense, or sparse
+                without a dense model).
             sparse: the :class:`SparseEncoder` of a client-sparse collection.
             **kwargs: other constructor keyword arguments (``uri``, ``token`` ...).
 
@@ -403,7 +477,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         store = cls(
             embedding,
             collection_name=collection_name,
-            sparse="none" if sparse is None else sparse,
+            sparse=("none" if embedding is not None else None) if sparse is None else sparse,
             open_mode=OpenMode.ADOPT,
             **kwargs,
         )
@@ -414,8 +488,9 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
                 f"from_texts() or the "
                 "constructor."
             )
-        mode = RetrievalMode.parse(retrieval_mode, field="retrieval_mode")
-        store._mode = _check_mode(mode, store._store.spec)
+        if retrieval_mode is not None:
+            mode = RetrievalMode.parse(retrieval_mode, field="retrieval_mode")
+            store._mode = _check_mode(mode, store._store.spec)
         return store
 
     # -- writes ------------------------------------------------------------------------
@@ -455,9 +530,13 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         _ = self._store.capabilities  # what the server can store decides what is refused
         _ = self._store.capabilities  # what the server can store decides what is refused
         records = batch.records(self._store)  # refused here, before anything is embedded
-        vectors = self._embedding.embed_documents(batch.texts)
+        vectors = self._embedding.embed_documents(batch.texts) if self._embedding else None
+        named = {
+            name: model.embed_documents(batch.texts)
+            for name, model in list(self._models.items())[1:]
+        }
         return self._store.upsert(
-            embedded(records, vectors),
+            embedded(records, vectors, named),
             progress=kwargs.get("progress"),
             batch_rows=options.batch_rows,
         )
@@ -481,9 +560,13 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         await self._astore().capabilities()  # as in add_texts
         await self._astore().capabilities()  # as in add_texts
         records = batch.records(self._store)
-        vectors = await self._embedding.aembed_documents(batch.texts)
+        vectors = await self._embedding.aembed_documents(batch.texts) if self._embedding else None
+        named = {
+            name: await model.aembed_documents(batch.texts)
+            for name, model in list(self._models.items())[1:]
+        }
         return await self._astore().upsert(
-            embedded(records, vectors),
+            embedded(records, vectors, named),
             progress=kwargs.get("progress"),
             batch_rows=options.batch_rows,
         )
@@ -571,13 +654,31 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
     # -- search: request resolution (pure) ------------------------------------------------
 
     def _request(
-        self, k: int, kwargs: Mapping[str, Any], allowed: frozenset[str], method: str
+        self,
+        k: int,
+        kwargs: Mapping[str, Any],
+        allowed: frozenset[str],
+        method: str,
+        kind: SearchKind | None = None,
     ) -> _Search:
+        """Resolve a call's keyword arguments; ``kind`` is fixed for vector and MMR methods."""
         check_kwargs(method, kwargs, allowed, _KWARG_TYPES)
+        spec = self._store.spec
         mode = self._mode
         if kwargs.get("retrieval_mode") is not None:
             mode = RetrievalMode.parse(kwargs["retrieval_mode"], field="retrieval_mode")
-            _check_mode(mode, self._store.spec)
+            _check_mode(mode, spec)
+        if kind is not None:
+            _check_kind(kind, spec, f"{method}()")
+        field = kwargs.get("vector_field")
+        if field is not None:
+            spec.dense_field(field)  # an unknown name is refused with the known ones
+            if kind is None and mode is not RetrievalMode.DENSE:
+                raise ConfigError(
+                    f"vector_field={shown(field)} picks the dense field of a dense search; "
+                    f"retrieval_mode={mode.value!r} does not search one field (hybrid fuses "
+                    "every dense field): drop vector_field or use retrieval_mode='dense'."
+                )
         threshold = check_threshold(kwargs.get("score_threshold"))
         params = kwargs.get("search_params")
         grouping = grouping_from_kwargs(kwargs)
@@ -593,19 +694,34 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             filter=to_core_filter(kwargs.get("filter")),
             search_params=dict(params) if params is not None else self._search_params,
             score_threshold=threshold,
-            ranker=check_ranker(kwargs.get("ranker")),
+            ranker=check_ranker(kwargs.get("ranker"), hybrid_legs(spec)),
             fetch_k=kwargs.get("fetch_k"),
             grouping=grouping,
             decay=as_decay(kwargs.get("decay")),
+            vector_field=field,
         )
 
+    def _legs(self, req: _Search, query: str) -> list[str] | None:
+        """The dense fields a query text is embedded for: ``None`` for one (the usual)."""
+        fields = self._store.spec.dense_fields
+        if req.mode is RetrievalMode.HYBRID and len(fields) >= 2 and not _blank(query):
+            return [f.name for f in fields]
+        return None
+
     def _retrieve_args(
-        self, req: _Search, query: str, vector: list[float] | None
+        self,
+        req: _Search,
+        query: str,
+        vector: list[float] | None,
+        vectors: Mapping[str, list[float]] | None = None,
     ) -> dict[str, Any]:
+        text: str | None = query
+        if vectors is not None and not self._store.spec.has_sparse:
+            text = None  # N dense legs and no keyword leg
         return {
             "mode": req.mode,
             "vector": vector,
-            "text": query,
+            "text": text,
             "k": req.k,
             "filter": req.filter,
             "ranker": req.ranker,
@@ -614,20 +730,27 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             "grouping": req.grouping,
             "score_threshold": req.score_threshold,
             "decay": req.decay,
+            "vectors": vectors,
+            "field": req.vector_field,
         }
 
     # -- search: sync ------------------------------------------------------------------
 
     def _hits(self, query: str, k: int, kwargs: Mapping[str, Any], method: str) -> list[Hit]:
         req = self._request(k, kwargs, _SEARCH_KWARGS, method)
+        legs = self._legs(req, query)
+        if legs is not None:
+            vectors = {name: self._model(name).embed_query(query) for name in legs}
+            args = self._retrieve_args(req, query, None, vectors)
+            return req.keep(self._store.retrieve(**args))
         embed = req.needs_vector and not _blank(query)
-        vector = self._embedding.embed_query(query) if embed else None
+        vector = self._model(req.vector_field).embed_query(query) if embed else None
         return req.keep(self._store.retrieve(**self._retrieve_args(req, query, vector)))
 
     def _vector_hits(
         self, embedding: list[float], k: int, kwargs: Mapping[str, Any], method: str
     ) -> list[Hit]:
-        req = self._request(k, kwargs, _VECTOR_KWARGS, method)
+        req = self._request(k, kwargs, _VECTOR_KWARGS, method, SearchKind.DENSE)
         hits = self._store.search(
             embedding,
             k=k,
@@ -636,6 +759,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             grouping=req.grouping,
             score_threshold=req.score_threshold,
             decay=req.decay,
+            field=req.vector_field,
         )
         return req.keep(hits)
 
@@ -646,12 +770,14 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             query: the query text.
             k: how many documents.
             **kwargs: ``filter``, ``retrieval_mode``, ``score_threshold``,
-                ``search_params``, for hybrid ``ranker`` and ``fetch_k``, and grouping:
-                ``group_by`` (the metadata key or field naming the source document, e.g.
-                ``"source"``: one best chunk each), ``group_size``, ``strict_group_size`` (then
-                ``k`` counts groups; see :class:`~milvus_plugins.core.Grouping`), and
-                ``decay`` (a :class:`~milvus_plugins.core.Decay` or a dict of its fields:
-                rerank by a numeric metadata field, e.g. recency).
+                ``search_params``, ``vector_field`` (the dense field a dense search
+                uses, of a store with several), for hybrid ``ranker`` and ``fetch_k``, and
+                grouping: ``group_by`` (the metadata key or field naming the source
+                document, e.g. ``"source"``: one best chunk each), ``group_size``,
+                ``strict_group_size`` (then ``k`` counts groups; see
+                :class:`~milvus_plugins.core.Grouping`), and ``decay`` (a
+                :class:`~milvus_plugins.core.Decay` or a dict of its fields: rerank by a
+                numeric metadata field, e.g. recency).
 
         Returns:
             The documents, best first.
@@ -701,8 +827,8 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         Args:
             embedding: the query vector.
             k: how many documents.
-            **kwargs: ``filter``, ``score_threshold``, ``search_params``, and
-                ``group_by``, ``group_size``, ``strict_group_size``.
+            **kwargs: ``filter``, ``score_threshold``, ``search_params``,
+                ``vector_field``, and ``group_by``, ``group_size``, ``strict_group_size``.
 
         Returns:
             The documents, best first.
@@ -718,8 +844,8 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         Args:
             embedding: the query vector.
             k: how many documents.
-            **kwargs: ``filter``, ``score_threshold``, ``search_params``, and
-                ``group_by``, ``group_size``, ``strict_group_size``.
+            **kwargs: ``filter``, ``score_threshold``, ``search_params``,
+                ``vector_field``, and ``group_by``, ``group_size``, ``strict_group_size``.
 
         Returns:
             The pairs, best first; relevance in [0, 1].
@@ -746,7 +872,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             k: how many documents.
             fetch_k: how many candidates to re-rank.
             lambda_mult: 1 for pure relevance, 0 for maximal diversity.
-            **kwargs: ``filter``, ``search_params``.
+            **kwargs: ``filter``, ``search_params``, ``vector_field``.
 
         Returns:
             The documents, in MMR order.
@@ -755,7 +881,10 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             req = self._request(k, kwargs, _MMR_KWARGS, "max_marginal_relevance_search")
             hits = self._store.filtered_hits(k=k, filter=req.filter)
             return [to_document(h.record) for h in hits]
-        vector = self._embedding.embed_query(query)
+        req = self._request(
+            k, kwargs, _MMR_KWARGS, "max_marginal_relevance_search", SearchKind.MMR
+        )  # refused before embedding
+        vector = self._model(req.vector_field).embed_query(query)
         return self.max_marginal_relevance_search_by_vector(
             vector, k, fetch_k, lambda_mult, **kwargs
         )
@@ -775,12 +904,12 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             k: how many documents.
             fetch_k: how many candidates to re-rank.
             lambda_mult: 1 for pure relevance, 0 for maximal diversity.
-            **kwargs: ``filter``, ``search_params``.
+            **kwargs: ``filter``, ``search_params``, ``vector_field``.
 
         Returns:
             The documents, in MMR order.
         """
-        req = self._request(k, kwargs, _MMR_KWARGS, "max_marginal_relevance_search")
+        req = self._request(k, kwargs, _MMR_KWARGS, "max_marginal_relevance_search", SearchKind.MMR)
         hits = self._store.mmr_search(
             embedding,
             k=k,
@@ -788,6 +917,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             lambda_mult=lambda_mult,
             filter=req.filter,
             search_params=req.search_params,
+            field=req.vector_field,
         )
         return [doc for doc, _ in scored(hits)]
 
@@ -795,14 +925,19 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
 
     async def _ahits(self, query: str, k: int, kwargs: Mapping[str, Any], method: str) -> list[Hit]:
         req = self._request(k, kwargs, _SEARCH_KWARGS, method)
+        legs = self._legs(req, query)
+        if legs is not None:
+            vectors = {name: await self._model(name).aembed_query(query) for name in legs}
+            args = self._retrieve_args(req, query, None, vectors)
+            return req.keep(await self._astore().retrieve(**args))
         embed = req.needs_vector and not _blank(query)
-        vector = await self._embedding.aembed_query(query) if embed else None
+        vector = await self._model(req.vector_field).aembed_query(query) if embed else None
         return req.keep(await self._astore().retrieve(**self._retrieve_args(req, query, vector)))
 
     async def _avector_hits(
         self, embedding: list[float], k: int, kwargs: Mapping[str, Any], method: str
     ) -> list[Hit]:
-        req = self._request(k, kwargs, _VECTOR_KWARGS, method)
+        req = self._request(k, kwargs, _VECTOR_KWARGS, method, SearchKind.DENSE)
         hits = await self._astore().search(
             embedding,
             k=k,
@@ -811,6 +946,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             grouping=req.grouping,
             score_threshold=req.score_threshold,
             decay=req.decay,
+            field=req.vector_field,
         )
         return req.keep(hits)
 
@@ -866,7 +1002,10 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             req = self._request(k, kwargs, _MMR_KWARGS, "amax_marginal_relevance_search")
             hits = await self._astore().filtered_hits(k=k, filter=req.filter)
             return [to_document(h.record) for h in hits]
-        vector = await self._embedding.aembed_query(query)
+        req = self._request(
+            k, kwargs, _MMR_KWARGS, "amax_marginal_relevance_search", SearchKind.MMR
+        )  # refused before embedding
+        vector = await self._model(req.vector_field).aembed_query(query)
         return await self.amax_marginal_relevance_search_by_vector(
             vector, k, fetch_k, lambda_mult, **kwargs
         )
@@ -880,7 +1019,9 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         **kwargs: Any,
     ) -> list[Document]:
         """Async twin of :meth:`max_marginal_relevance_search_by_vector`."""
-        req = self._request(k, kwargs, _MMR_KWARGS, "amax_marginal_relevance_search")
+        req = self._request(
+            k, kwargs, _MMR_KWARGS, "amax_marginal_relevance_search", SearchKind.MMR
+        )
         hits = await self._astore().mmr_search(
             embedding,
             k=k,
@@ -888,5 +1029,6 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             lambda_mult=lambda_mult,
             filter=req.filter,
             search_params=req.search_params,
+            field=req.vector_field,
         )
         return [doc for doc, _ in scored(hits)]

@@ -39,6 +39,7 @@ from milvus_plugins.core import (
     id_list,
     is_filter_only,
     need_search_inputs,
+    require_fields_for,
     require_sparse_for,
     shown,
 )
@@ -48,6 +49,7 @@ from milvus_plugins.llama_index.nodes import record_to_node
 __all__ = [
     "DEFAULT_MMR_PREFETCH_FACTOR",
     "hybrid_ranker",
+    "named_fields",
     "node_filter",
     "plan_query",
     "to_query_result",
@@ -56,7 +58,15 @@ __all__ = [
 DEFAULT_MMR_PREFETCH_FACTOR = 4.0
 _QUERY_KWARGS = frozenset(
     {"mmr_threshold", "mmr_prefetch_k", "mmr_prefetch_factor", "similarity_cutoff", "decay"}
+    | {"vector_field"}
 ) | (GROUPING_KWARGS)
+_SPARSE_FIX = (
+    "create the store with enable_sparse=True (server-side BM25) or sparse=<a SparseEncoder>"
+)
+_DENSE_FIX = (
+    "create the store with enable_dense=True (a dense embedding), or query with "
+    "vector_store_query_mode='sparse' or 'text_search'"
+)
 _KINDS = {
     VectorStoreQueryMode.DEFAULT: SearchKind.DENSE,
     VectorStoreQueryMode.MMR: SearchKind.MMR,
@@ -94,6 +104,30 @@ def node_filter(
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else and_(*parts)
+
+
+def named_fields(
+    query: VectorStoreQuery, kwargs: Mapping[str, Any], spec: CollectionSpec
+) -> list[str]:
+    """The named dense fields whose models must embed ``query_str`` for this query.
+
+    A hybrid query uses every dense field (the node embedding's and the named ones); a
+    dense or MMR query the one named by ``vector_store_kwargs={"vector_field": ...}``.
+
+    Raises:
+        ConfigError: ``vector_field`` names no dense field of the collection.
+    """
+    field = kwargs.get("vector_field")
+    if field is not None:
+        spec.dense_field(field)  # an unknown name is refused with the known ones
+    if _no_query(query) or not (query.query_str or "").strip() or not spec.dense:
+        return []
+    mode = VectorStoreQueryMode(query.mode)
+    if mode is VectorStoreQueryMode.HYBRID:
+        return [f.name for f in spec.extra_vector_fields]
+    if mode in (VectorStoreQueryMode.DEFAULT, VectorStoreQueryMode.MMR) and field is not None:
+        return [] if field == spec.fields.vector else [field]
+    return []
 
 
 def hybrid_ranker(configured: Ranker | None, alpha: float | None) -> Ranker:
@@ -154,6 +188,7 @@ def plan_query(
     has_sparse: bool,
     ranker: Ranker | None,
     spec: CollectionSpec | None = None,
+    named_vectors: Mapping[str, Sequence[float]] | None = None,
 ) -> SearchRequest:
     """Translate a ``VectorStoreQuery`` into one core :class:`SearchRequest` (no I/O).
 
@@ -167,20 +202,28 @@ def plan_query(
             nodes at least that relevant; a dense query asks Milvus for a range search);
             ``decay`` (a :class:`~milvus_plugins.core.Decay` or a dict of its fields:
             rerank by a numeric metadata field, e.g. recency).
+            ``vector_field``, the dense field a dense or MMR query searches (default:
+            the node embeddings' field).
         has_sparse: whether the collection has a sparse (keyword) field.
         ranker: the store's configured hybrid ranker, if any.
-        spec: the collection (named in errors); default: an unnamed one.
+        spec: the collection (named in errors, and whose dense fields a query may use).
+        named_vectors: the query embedded by the named dense fields' models
+            (:func:`named_fields`): a hybrid query fuses one leg per dense field, then
+            the keyword leg when the store has one.
 
     Raises:
         InvalidInputError: an unsupported mode, a missing embedding or query text, or
             an unknown keyword argument.
-        ConfigError: a keyword or hybrid query on a store without a sparse field.
+        ConfigError: a keyword or hybrid query on a store without a sparse field; a
+            dense, MMR or hybrid query on a sparse-only store.
         FilterError: a filter Milvus cannot express exactly.
     """
     check_kwargs("query", kwargs, _QUERY_KWARGS)
     grouping = grouping_from_kwargs(kwargs)
     cutoff = check_threshold(kwargs.get("similarity_cutoff"), "similarity_cutoff")
-    request = _plan(query, kwargs, has_sparse=has_sparse, ranker=ranker, spec=spec)
+    request = _plan(
+        query, kwargs, has_sparse=has_sparse, ranker=ranker, spec=spec, named_vectors=named_vectors
+    )
     decay = as_decay(kwargs.get("decay"))
     return replace(request, grouping=grouping, score_threshold=cutoff, decay=decay)
 
@@ -192,6 +235,7 @@ def _plan(
     has_sparse: bool,
     ranker: Ranker | None,
     spec: CollectionSpec | None,
+    named_vectors: Mapping[str, Sequence[float]] | None,
 ) -> SearchRequest:
     mode = VectorStoreQueryMode(query.mode)
     kind = _KINDS.get(mode)
@@ -202,14 +246,15 @@ def _plan(
         )
     where = node_filter(query.filters, query.node_ids, query.doc_ids)
     setting = f"query mode {shown(mode.value)}"
-    require_sparse_for(
-        kind,
-        has_sparse,
-        collection=spec.name if spec is not None else "",
-        setting=setting,
-        fix="create the store with enable_sparse=True (server-side BM25) or "
-        "sparse=<a SparseEncoder>",
-    )
+    several = spec is not None and len(spec.dense_fields) >= 2
+    if not (kind is SearchKind.HYBRID and several):
+        require_sparse_for(
+            kind,
+            has_sparse,
+            collection=spec.name if spec is not None else "",
+            setting=setting,
+            fix=_SPARSE_FIX,
+        )
     if _no_query(query):
         top_k = query.hybrid_top_k if kind is SearchKind.HYBRID else None
         return SearchRequest(
@@ -224,13 +269,28 @@ def _plan(
         vector_name="query_embedding; embed the query first",
         text_name="a non-empty query_str for keyword search",
     )
+    if spec is not None:
+        require_fields_for(
+            kind, spec, setting=setting, sparse_fix=_SPARSE_FIX, dense_fix=_DENSE_FIX
+        )
     k = query.similarity_top_k
+    field = kwargs.get("vector_field")
+    if field is not None and named_vectors and field in named_vectors:
+        vector = list(named_vectors[field])  # the query embedded by that field's model
     match kind:
         case SearchKind.MMR:
             lambda_mult, fetch_k = _mmr_options(query, kwargs)
             return SearchRequest(
-                kind=kind, vector=vector, k=k, fetch_k=fetch_k, lambda_mult=lambda_mult, where=where
+                kind=kind,
+                vector=vector,
+                k=k,
+                fetch_k=fetch_k,
+                lambda_mult=lambda_mult,
+                where=where,
+                field=field,
             )
+        case SearchKind.HYBRID if named_vectors and spec is not None:
+            return _legs_request(query, spec, vector or [], named_vectors, ranker, where)
         case SearchKind.HYBRID:
             return SearchRequest(
                 kind=kind,
@@ -242,7 +302,37 @@ def _plan(
                 where=where,
             )
         case _:
-            return SearchRequest(kind=kind, vector=vector, query=query.query_str, k=k, where=where)
+            return SearchRequest(
+                kind=kind, vector=vector, query=query.query_str, k=k, where=where, field=field
+            )
+
+
+def _legs_request(
+    query: VectorStoreQuery,
+    spec: CollectionSpec,
+    vector: Sequence[float],
+    named_vectors: Mapping[str, Sequence[float]],
+    ranker: Ranker | None,
+    where: Filter | None,
+) -> SearchRequest:
+    """An N-leg hybrid request: the node embeddings' field, the named fields, then sparse."""
+    vectors = {spec.fields.vector: vector, **named_vectors}
+    legs = len(vectors) + spec.has_sparse
+    if query.alpha is not None and legs != 2 and not isinstance(ranker, RRF):
+        raise InvalidInputError(
+            f"alpha={shown(query.alpha)} weighs two legs, but this hybrid query fuses {legs} "
+            "(each dense field, then keyword); leave alpha unset and give the store "
+            "ranker=Weighted(...) with one weight per leg, or RRF()."
+        )
+    return SearchRequest(
+        kind=SearchKind.HYBRID,
+        vectors=vectors,
+        query=query.query_str if spec.has_sparse else None,
+        k=query.hybrid_top_k or query.similarity_top_k,
+        fetch_k=query.sparse_top_k,
+        ranker=hybrid_ranker(ranker, query.alpha if legs == 2 else None),
+        where=where,
+    )
 
 
 def to_query_result(hits: Sequence[Hit]) -> VectorStoreQueryResult:

@@ -20,8 +20,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.bridge.pydantic import PrivateAttr
-from llama_index.core.schema import BaseNode
+from llama_index.core.schema import BaseNode, MetadataMode
 from llama_index.core.vector_stores.types import (
     BasePydanticVectorStore,
     MetadataFilters,
@@ -33,7 +34,9 @@ from milvus_plugins.core import (
     RRF,
     AsyncMilvusStore,
     CollectionSpec,
+    ConfigError,
     ConnectionConfig,
+    DenseField,
     Filter,
     HybridOptions,
     IndexConfig,
@@ -58,6 +61,7 @@ from milvus_plugins.core import (
     checked_arguments,
     choose_sparse,
     doc_id_in,
+    hybrid_legs,
     id_in,
     id_list,
     order_by_ids,
@@ -67,6 +71,7 @@ from milvus_plugins.llama_index.nodes import nodes_to_records, record_to_node
 from milvus_plugins.llama_index.queries import (
     DEFAULT_MMR_PREFETCH_FACTOR,
     hybrid_ranker,
+    named_fields,
     node_filter,
     plan_query,
     to_query_result,
@@ -95,6 +100,11 @@ def _ref_doc_filter(ref_doc_id: Any) -> Filter:
     return doc_id_in([ref_doc_id])
 
 
+def _embed_texts(nodes: Sequence[BaseNode]) -> list[str]:
+    # What LlamaIndex itself embeds for a node (its text with the embed-mode metadata).
+    return [n.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]
+
+
 def _nodes(records: Sequence[Record], node_ids: Sequence[str] | None) -> list[BaseNode]:
     return [record_to_node(r, include_embedding=True) for r in order_by_ids(records, node_ids)]
 
@@ -111,6 +121,15 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
     keyword search on ``query_str``) and ``hybrid`` (dense + keyword, fused). The
     constructor does no I/O: the collection is opened, or created with the dimension of
     the first embeddings, on first use.
+
+    Stores that are not one dense field: ``enable_dense=False`` is sparse-only (no
+    dense field; node embeddings are not stored; ``sparse`` and ``text_search`` queries
+    and filter-only queries work, dense, MMR and hybrid ones raise ``ConfigError`` with
+    the fix). ``vector_fields={"title": title_model}`` adds dense fields beside the node
+    embeddings' field, each filled by its model from the node text at ``add`` and
+    searched with ``vector_store_kwargs={"vector_field": "title"}`` (the query text is
+    embedded by that model); a ``hybrid`` query fuses one leg per dense field, then the
+    keyword leg if the store has one (needs Milvus >= 2.4).
 
     Args:
         uri: a Milvus Lite file (``./milvus.db``), ``http://host:19530`` or a Zilliz
@@ -130,6 +149,11 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
             speed; later keys stay in the JSON metadata, later values must keep the type.
             Needs Milvus Lite or a server >= 2.5 (elsewhere nothing is inferred).
         partition_key: a declared metadata field used as the Milvus partition key.
+        enable_dense: ``False`` for a sparse-only store (a keyword field, BM25 unless
+            ``sparse`` is an encoder; node embeddings are ignored).
+        vector_fields: named dense fields beside the node embeddings' field: each name
+            maps to the LlamaIndex embedding model that fills it (from the node text)
+            and embeds queries for it; all use ``similarity_metric``.
         enable_sparse: add a keyword (sparse) field, server-side BM25 unless ``sparse``
             says otherwise; needed by the ``sparse``, ``text_search`` and ``hybrid`` modes.
         sparse: ``"bm25"`` (server-side BM25 on the node text) or a core
@@ -143,7 +167,8 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
             lower-casing and stop words but ignores stemmers.
         ranker: the hybrid fusion: ``RRF(k)`` (the default, ``RRF(60)``; a query's
             ``alpha`` is then ignored) or ``Weighted(dense, sparse)`` (a query's ``alpha``
-            overrides the weights with ``Weighted(alpha, 1 - alpha)``).
+            overrides the weights with ``Weighted(alpha, 1 - alpha)``); with
+            ``vector_fields``, one weight per leg: each dense field, then sparse.
         consistency_level: read consistency (``Strong`` gives read-after-write).
         db_name: the Milvus database.
         timeout: seconds per call.
@@ -161,9 +186,11 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
     collection_name: str = DEFAULT_COLLECTION
     uri: str = ""
     enable_sparse: bool = False
+    enable_dense: bool = True
 
     _stores: StorePair = PrivateAttr()
     _ranker: Ranker | None = PrivateAttr(default=None)
+    _models: dict[str, BaseEmbedding] = PrivateAttr(default_factory=dict)
 
     def __init__(
         self,
@@ -178,6 +205,8 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
         metadata_fields: Sequence[MetadataField] | Mapping[str, Any] | None = None,
         infer_metadata_fields: bool = False,
         partition_key: str | None = None,
+        enable_dense: bool = True,
+        vector_fields: Mapping[str, BaseEmbedding] | None = None,
         enable_sparse: bool | None = None,
         sparse: str | SparseEncoder | None = None,
         bm25_analyzer: TextAnalyzer | Mapping[str, Any] | None = None,
@@ -190,12 +219,22 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
         retry: RetryPolicy | None = None,
         client_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
-        ranker = check_ranker(ranker)
+        models = dict(vector_fields or {})
+        for name, model in models.items():
+            if not isinstance(model, BaseEmbedding):
+                raise ConfigError(
+                    f"vector_fields[{shown(name)}] must be a LlamaIndex BaseEmbedding (the model "
+                    f"that fills that field), got {type(model).__name__}."
+                )
+        # A sparse-only store needs its keyword field: BM25 unless told otherwise.
+        wanted = True if not enable_dense and enable_sparse is None else enable_sparse
         sparse_mode, encoder = choose_sparse(
-            sparse, wanted=enable_sparse, wanted_by=f"enable_sparse={enable_sparse}"
+            sparse, wanted=wanted, wanted_by=f"enable_sparse={enable_sparse}"
         )
         spec = CollectionSpec(
             name=collection_name,
+            dense=enable_dense,
+            vector_fields=[DenseField(name=n, metric=similarity_metric) for n in models],
             dim=dim,
             index=index,
             metric=similarity_metric,
@@ -206,6 +245,7 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
             infer_metadata_fields=infer_metadata_fields,
             consistency_level=consistency_level,
         )
+        ranker = check_ranker(ranker, hybrid_legs(spec))
         connection = ConnectionConfig.from_env(
             uri=uri, token=token, db_name=db_name, timeout=timeout
         )
@@ -227,10 +267,12 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
             # not a field; userinfo in the uri is cut).
             "uri": connection.safe_uri,
             "enable_sparse": sparse_mode is not SparseMode.NONE,
+            "enable_dense": spec.dense,
         }
         super().__init__(**fields)
         self._stores = StorePair(store)
         self._ranker = ranker
+        self._models = models
 
     @classmethod
     def from_store(cls, store: MilvusStore, *, ranker: Ranker | None = None) -> MilvusVectorStore:
@@ -246,6 +288,7 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
             collection_name=store.spec.name,
             uri=store.session.connection.safe_uri,
             enable_sparse=store.spec.has_sparse,
+            enable_dense=store.spec.dense,
         )
         self._stores = StorePair(store)
         self._ranker = ranker
@@ -298,10 +341,45 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
         """The ``pymilvus.AsyncMilvusClient`` of the running event loop."""
         return self.async_store.client
 
-    def _plan(self, query: VectorStoreQuery, kwargs: Mapping[str, Any]) -> SearchRequest:
+    def _plan(
+        self,
+        query: VectorStoreQuery,
+        kwargs: Mapping[str, Any],
+        named: Mapping[str, Sequence[float]] | None = None,
+    ) -> SearchRequest:
         return plan_query(
-            query, kwargs, has_sparse=self.spec.has_sparse, ranker=self._ranker, spec=self.spec
+            query,
+            kwargs,
+            has_sparse=self.spec.has_sparse,
+            ranker=self._ranker,
+            spec=self.spec,
+            named_vectors=named,
         )
+
+    def _query_models(
+        self, query: VectorStoreQuery, kwargs: Mapping[str, Any]
+    ) -> dict[str, BaseEmbedding]:
+        """The named fields' models that must embed this query's text (none usually)."""
+        self._plan(query, kwargs)  # refuse a bad query before any embedding
+        return {name: self._model(name) for name in named_fields(query, kwargs, self.spec)}
+
+    def _model(self, name: str) -> BaseEmbedding:
+        model = self._models.get(name)
+        if model is None:
+            raise ConfigError(
+                f"vector field {shown(name)} has no embedding model in this store; pass "
+                f"vector_fields={{{name!r}: <its BaseEmbedding>}}."
+            )
+        return model
+
+    def _records(self, nodes: Sequence[BaseNode]) -> list[Record]:
+        records = nodes_to_records(nodes)
+        if not self.spec.dense:
+            for record in records:
+                record.vector = None  # a sparse-only store keeps no dense embedding
+        if self._models:
+            self._store.validate_before_embedding(records)  # refused before embedding
+        return records
 
     # -- writes -----------------------------------------------------------------------
 
@@ -321,13 +399,21 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
             WriteError: a batch failed after retries; lists the ids written.
         """
         check_kwargs("add", add_kwargs, frozenset({"progress"}))
-        records = nodes_to_records(nodes)
+        records = self._records(nodes)
+        texts = _embed_texts(nodes) if self._models else []
+        named = {n: m.get_text_embedding_batch(texts) for n, m in self._models.items()}
+        for position, record in enumerate(records):
+            record.vectors = {name: vectors[position] for name, vectors in named.items()}
         return self._store.upsert(records, progress=add_kwargs.get("progress"))
 
     async def async_add(self, nodes: Sequence[BaseNode], **kwargs: Any) -> list[str]:
         """Async twin of :meth:`add`."""
         check_kwargs("async_add", kwargs, frozenset({"progress"}))
-        records = nodes_to_records(nodes)
+        records = self._records(nodes)
+        texts = _embed_texts(nodes) if self._models else []
+        named = {n: await m.aget_text_embedding_batch(texts) for n, m in self._models.items()}
+        for position, record in enumerate(records):
+            record.vectors = {name: vectors[position] for name, vectors in named.items()}
         return await self.async_store.upsert(records, progress=kwargs.get("progress"))
 
     def delete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:
@@ -455,8 +541,15 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
         are only filters; give it ``default_empty_query_vector=[0.0] * dim`` so that it
         sends a zero vector instead of embedding the empty string.
         """
-        return to_query_result(self._store.run_search(self._plan(query, kwargs)))
+        text = query.query_str or ""
+        named = {
+            n: m.get_query_embedding(text) for n, m in self._query_models(query, kwargs).items()
+        }
+        return to_query_result(self._store.run_search(self._plan(query, kwargs, named)))
 
     async def aquery(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
         """Async twin of :meth:`query`."""
-        return to_query_result(await self.async_store.run_search(self._plan(query, kwargs)))
+        text = query.query_str or ""
+        models = self._query_models(query, kwargs)
+        named = {n: await m.aget_query_embedding(text) for n, m in models.items()}
+        return to_query_result(await self.async_store.run_search(self._plan(query, kwargs, named)))

@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import ConfigError, InvalidInputError
-from milvus_plugins.core.ranking import RRF, Ranker, fuse, hybrid_relevance, require_server_fusion
+from milvus_plugins.core.ranking import (
+    RRF,
+    Ranker,
+    fuse,
+    hybrid_relevance,
+    legs_relevance,
+    require_server_fusion,
+)
 from milvus_plugins.core.requests import check_k
 from milvus_plugins.core.results import Hit
 from milvus_plugins.core.schema import dense_index
@@ -18,6 +25,7 @@ __all__ = [
     "Fusion",
     "HybridOptions",
     "client_fuse",
+    "client_fuse_legs",
     "legs_fetch_k",
     "sparse_metric",
     "use_client_fusion",
@@ -131,6 +139,41 @@ def client_fuse(
         Hit(
             record=records[i],
             score=hybrid_relevance(dense_scores.get(i), sparse_scores.get(i), ranker),
+            distance=score,
+        )
+        for i, score in fused
+    ]
+
+
+def client_fuse_legs(
+    legs: Sequence[tuple[Sequence[Hit], MetricType]], ranker: Ranker, k: int
+) -> list[Hit]:
+    """Fuse N result lists on the client, as an N-leg ``hybrid_search`` would.
+
+    Args:
+        legs: each leg's hits (best first) and its field's metric, in leg order
+            (dense fields, then sparse); a Weighted ranker has one weight per leg.
+        ranker: :class:`RRF` or :class:`Weighted`.
+        k: results to return.
+
+    The order (and ``Hit.distance``, the fused score) is the ranker's, as server
+    fusion's; ``Hit.score`` is :func:`~milvus_plugins.core.ranking.legs_relevance` of
+    the legs' relevances (for a dense and a sparse leg, :func:`client_fuse`'s value).
+    """
+    fused = fuse(
+        [[(h.id, h.distance) for h in hits] for hits, _ in legs],
+        [metric for _, metric in legs],
+        ranker,
+        k,
+    )
+    records = {}
+    for hits, _ in reversed(legs):
+        records.update({h.id: h.record for h in hits})
+    scores = [{h.id: h.score for h in hits} for hits, _ in legs]
+    return [
+        Hit(
+            record=records[i],
+            score=legs_relevance([leg.get(i) for leg in scores], ranker),
             distance=score,
         )
         for i, score in fused

@@ -14,7 +14,12 @@ from typing import Any
 from pymilvus import Function, FunctionType
 
 from milvus_plugins.core.decay import Decay, apply_decay, decay_column
-from milvus_plugins.core.errors import InvalidInputError, UnsupportedByServerError, shown
+from milvus_plugins.core.errors import (
+    ConfigError,
+    InvalidInputError,
+    UnsupportedByServerError,
+    shown,
+)
 from milvus_plugins.core.filters import Filter
 from milvus_plugins.core.grouping import (
     Grouping,
@@ -29,6 +34,7 @@ from milvus_plugins.core.ops.context import OpContext
 from milvus_plugins.core.ops.fusion import (
     Fusion,
     client_fuse,
+    client_fuse_legs,
     legs_fetch_k,
     sparse_metric,
     use_client_fusion,
@@ -42,13 +48,15 @@ from milvus_plugins.core.requests import (
     SparseQuery,
     build_dense_search,
     build_hybrid_search,
+    build_legs_search,
     build_sparse_search,
     check_k,
+    check_leg_weights,
     is_filter_only,
     require_sparse_field,
 )
 from milvus_plugins.core.results import Hit, filter_only_hits, parse_fused, parse_hits
-from milvus_plugins.core.schema import dense_index
+from milvus_plugins.core.schema import field_index
 from milvus_plugins.core.types import MetricType, ParsableEnum, RetrievalMode
 
 __all__ = [
@@ -64,6 +72,7 @@ __all__ = [
     "plan_retrieval",
     "search_op",
     "sparse_search_op",
+    "split_hybrid_vector",
 ]
 
 
@@ -99,6 +108,10 @@ class SearchRequest:
         score_threshold: keep only hits with relevance >= this (in [0, 1]); a dense
             search asks Milvus for it as a range search (``radius``), the others filter
             here (see :mod:`milvus_plugins.core.range_search`).
+        vectors: hybrid over named dense fields: field name -> query vector, one leg
+            each in this order, then the sparse leg when ``query`` is given (a
+            :class:`Weighted` ranker has one weight per leg, in that order).
+        field: the dense field a dense or MMR search targets (``None``: ``vector``).
     """
 
     kind: SearchKind
@@ -112,6 +125,8 @@ class SearchRequest:
     lambda_mult: float = 0.5
     search_params: Mapping[str, Any] | None = None
     include_vectors: bool = False
+    vectors: Mapping[str, Sequence[float]] | None = None
+    field: str | None = None
     grouping: Grouping | None = None
     score_threshold: float | None = None
     decay: Decay | None = None
@@ -145,7 +160,7 @@ def _search(ctx: OpContext, request: SearchRequest, threshold: float | None) -> 
     match r.kind:
         case SearchKind.DENSE:
             hits = yield from dense_search_op(
-                ctx, [r.dense], r.k, r.where, r.search_params, r.include_vectors
+                ctx, [r.dense], r.k, r.where, r.search_params, r.include_vectors, r.field
             )
             return hits[0]
         case SearchKind.SPARSE:
@@ -167,13 +182,18 @@ def dense_search_op(
     where: Filter | None,
     search_params: Mapping[str, Any] | None,
     include_vectors: bool,
+    field: str | None = None,
     server_options: Mapping[str, Any] | None = None,
 ) -> Op[list[list[Hit]]]:
-    """Dense search for several query vectors in one request.
+    """Dense search for several query vectors in one request (on ``field``, default ``vector``).
 
-    ``server_options`` are extra ``search`` arguments (grouping search's).
+    ``server_options`` are extra ``search`` arguments (grouping search's, a ranker).
+
+    Raises:
+        ConfigError: a sparse-only collection or an unknown dense field (before any I/O).
     """
     check_k(k)
+    dense = ctx.spec.dense_field(field)
     if not (yield from ensure_op(ctx)):
         return [[] for _ in vectors]
     caps = yield from capabilities_op(ctx.session)
@@ -186,8 +206,9 @@ def dense_search_op(
         search_params=search_params,
         include_vectors=include_vectors,
         timeout=ctx.timeout,
+        field=dense.name,
     )
-    metric = dense_index(ctx.spec, caps).metric_type
+    metric = field_index(ctx.spec.dense_field(dense.name), caps).metric_type
     return parse_hits((yield _with_options(call, server_options)), ctx.spec, metric)
 
 
@@ -234,6 +255,9 @@ def hybrid_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
     if r.fusion is not None:
         Fusion.parse(r.fusion, field="fusion")
     check_k(r.k)
+    if r.vectors:
+        return (yield from legs_search_op(ctx, r))
+    ctx.spec.dense_field()  # a sparse-only collection has no dense leg: refused before I/O
     ranker = r.ranker or ctx.hybrid.ranker
     legs_k = legs_fetch_k(r.k, r.fetch_k, ctx.hybrid.fetch_k)
     if not (yield from ensure_op(ctx)):
@@ -271,10 +295,14 @@ def _range_search_op(ctx: OpContext, r: SearchRequest, threshold: float) -> Op[l
         return []
     caps = yield from capabilities_op(ctx.session)
     knobs = dict(r.search_params or {})
-    radius = threshold_radius(dense_index(ctx.spec, caps).metric_type, threshold)
+    radius = threshold_radius(
+        field_index(ctx.spec.dense_field(r.field), caps).metric_type, threshold
+    )
     if radius is not None and not any(key in knobs for key in RANGE_KNOBS):
         knobs["radius"] = radius
-    hits = yield from dense_search_op(ctx, [r.vector or []], r.k, r.where, knobs, r.include_vectors)
+    hits = yield from dense_search_op(
+        ctx, [r.dense], r.k, r.where, knobs, r.include_vectors, r.field
+    )
     return hits[0]
 
 
@@ -282,7 +310,7 @@ def _server_decay(ctx: OpContext, r: SearchRequest, decay: Decay) -> Op[Any | No
     """Milvus' decay ``Function`` for ``r``, or ``None`` to rerank here."""
     caps = yield from capabilities_op(ctx.session)
     column = decay_column(ctx.spec, decay)
-    metric = dense_index(ctx.spec, caps).metric_type
+    metric = field_index(ctx.spec.dense_field(r.field), caps).metric_type
     reasons = []
     if r.kind is not SearchKind.DENSE:
         reasons.append("only a dense search is reranked by the server")
@@ -331,11 +359,12 @@ def decay_search_op(ctx: OpContext, r: SearchRequest, decay: Decay) -> Op[list[H
     if ranker is not None:
         per_query = yield from dense_search_op(
             ctx,
-            [r.vector or []],
+            [r.dense],
             r.k,
             r.where,
             r.search_params,
             r.include_vectors,
+            r.field,
             {"ranker": ranker},
         )
         return per_query[0]
@@ -384,7 +413,7 @@ def _candidates_op(ctx: OpContext, r: SearchRequest, limit: int) -> Op[list[Hit]
     match r.kind:
         case SearchKind.DENSE:
             hits = yield from dense_search_op(
-                ctx, [r.vector or []], limit, r.where, r.search_params, r.include_vectors
+                ctx, [r.dense], limit, r.where, r.search_params, r.include_vectors, r.field
             )
             return hits[0]
         case SearchKind.SPARSE:
@@ -414,7 +443,7 @@ def grouped_search_op(ctx: OpContext, r: SearchRequest, grouping: Grouping) -> O
     options = yield from _server_grouping(ctx, r, grouping)
     if options is not None and r.kind is SearchKind.DENSE:
         per_query = yield from dense_search_op(
-            ctx, [r.vector or []], r.k, r.where, r.search_params, r.include_vectors, options
+            ctx, [r.dense], r.k, r.where, r.search_params, r.include_vectors, r.field, options
         )
         return per_query[0]
     if options is not None:
@@ -434,6 +463,76 @@ def grouped_search_op(ctx: OpContext, r: SearchRequest, grouping: Grouping) -> O
         limit = min(QUERY_WINDOW, limit * 4)
 
 
+def legs_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
+    """N-leg hybrid search: one leg per named dense field of ``r.vectors``, then sparse.
+
+    Fused on the client (``fusion="auto"``/``"client"``: each hit's relevance from
+    every leg's) or by one ``hybrid_search`` call (``fusion="server"``).
+
+    Raises:
+        ConfigError: an unknown dense field, fewer than two legs, a ``Weighted``
+            ranker without one weight per leg, or a sparse leg on a collection without
+            a sparse field (all before any I/O).
+        UnsupportedByServerError: sparse or hybrid search the engine lacks.
+    """
+    vectors = dict(r.vectors or {})
+    fields = [ctx.spec.dense_field(name) for name in vectors]
+    text = r.query if r.query is not None and not _blank(r.query) else None
+    order = ", ".join([*(f.name for f in fields), *(["sparse"] if text is not None else [])])
+    legs = len(fields) + (text is not None)
+    if legs < 2:
+        raise ConfigError(
+            f"a hybrid search needs at least two legs; got {legs} ({order}): give several "
+            "named vectors, or a query text too."
+        )
+    if text is not None:
+        require_sparse_field(ctx.spec)
+    ranker = r.ranker or ctx.hybrid.ranker
+    check_leg_weights(ranker, legs, order)
+    legs_k = legs_fetch_k(r.k, r.fetch_k, ctx.hybrid.fetch_k)
+    if not (yield from ensure_op(ctx)):
+        return []
+    caps = yield from capabilities_op(ctx.session)
+    if text is not None:
+        caps.require("sparse vectors", caps.sparse)
+    query = ctx.sparse_query(text) if text is not None else None
+    if use_client_fusion(caps, ctx.hybrid, r.fusion, ranker):
+        results: list[tuple[list[Hit], MetricType]] = []
+        for dense in fields:
+            hits = yield from dense_search_op(
+                ctx,
+                [vectors[dense.name]],
+                legs_k,
+                r.where,
+                r.search_params,
+                r.include_vectors,
+                dense.name,
+            )
+            results.append((hits[0], field_index(dense, caps).metric_type))
+        if query is not None:
+            sparse = yield from sparse_search_op(ctx, query, legs_k, r.where, r.include_vectors)
+            results.append((sparse, sparse_metric(ctx.spec)))
+        return client_fuse_legs(results, ranker, r.k)
+    call = build_legs_search(
+        ctx.spec,
+        caps,
+        vectors,
+        query,
+        k=r.k,
+        fetch_k=legs_k,
+        where=r.where,
+        ranker=ranker,
+        search_params=r.search_params,
+        include_vectors=r.include_vectors,
+        timeout=ctx.timeout,
+    )
+    return parse_fused((yield call), ctx.spec, ranker, legs)
+
+
+def _blank(query: SparseQuery) -> bool:
+    return isinstance(query, str) and not query.strip()
+
+
 def mmr_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
     """Maximal-marginal-relevance search: ``fetch_k`` candidates, ``k`` diverse picks."""
     check_k(r.k)
@@ -442,8 +541,11 @@ def mmr_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
     vector = r.dense
     fetch_k = r.fetch_k
     hits = yield from dense_search_op(
-        ctx, [vector], max(fetch_k, r.k), r.where, r.search_params, True
+        ctx, [vector], max(fetch_k, r.k), r.where, r.search_params, True, r.field
     )
+    if r.field is not None and r.field != ctx.spec.fields.vector:
+        for hit in hits[0]:  # MMR compares the searched field's vectors
+            hit.record.vector = hit.record.vectors.get(r.field)
     return select_mmr(vector, hits[0], k=r.k, lambda_mult=r.lambda_mult)
 
 
@@ -454,6 +556,16 @@ def filtered_op(
     check_k(k)
     rows = yield from query_op(ctx, where, k, 0, include_vectors)
     return filter_only_hits(rows)
+
+
+def split_hybrid_vector(
+    vector: Sequence[float] | Mapping[str, Sequence[float]],
+) -> tuple[Sequence[float] | None, dict[str, Sequence[float]] | None]:
+    """A hybrid search's ``vector`` argument as (one vector, named vectors): one is ``None``."""
+    if isinstance(vector, Mapping):
+        named: Mapping[str, Sequence[float]] = vector
+        return None, dict(named)
+    return vector, None
 
 
 def need_retrieval_inputs(
@@ -480,17 +592,33 @@ def plan_retrieval(
     grouping: Grouping | None = None,
     score_threshold: float | None = None,
     decay: Decay | None = None,
+    vectors: Mapping[str, Sequence[float]] | None = None,
+    field: str | None = None,
 ) -> SearchRequest:
     """Turn a retrieval mode and its inputs into one :class:`SearchRequest`.
 
     No vector and no text (``None``, ``""`` or blank), in any mode, plans a filter-only
-    retrieval (:attr:`SearchKind.FILTERED`).
+    retrieval (:attr:`SearchKind.FILTERED`). ``vectors`` (named dense fields -> query
+    vectors) makes a hybrid retrieval fuse one leg per field, plus the sparse leg when
+    ``text`` is given; ``field`` is the dense field a dense retrieval searches.
 
     Raises:
         ConfigError: an unknown mode.
         InvalidInputError: the mode's inputs are missing.
     """
     chosen = RetrievalMode.parse(mode, field="retrieval_mode")
+    if vectors and chosen is RetrievalMode.HYBRID:
+        return SearchRequest(
+            kind=SearchKind.HYBRID,
+            vectors=vectors,
+            query=text if text is not None and text.strip() else None,
+            k=k,
+            where=where,
+            ranker=ranker,
+            fetch_k=fetch_k,
+            search_params=search_params,
+            include_vectors=include_vectors,
+        )
     if is_filter_only(vector, text):
         return SearchRequest(
             kind=SearchKind.FILTERED,
@@ -515,4 +643,5 @@ def plan_retrieval(
         grouping=grouping,
         score_threshold=score_threshold,
         decay=decay,
+        field=field,
     )
