@@ -13,7 +13,13 @@ BM25 function (full text)      2.5.0
 nullable / default fields      2.5.0
 ``exists`` on JSON keys        2.3.0
 infix ``like`` (``"%x%"``)     2.4.0
+``TEXT_MATCH`` filters         2.5.0
+``PHRASE_MATCH`` filters       2.5.17
 =============================  =======
+
+Milvus Lite 3.2.2 has ``TEXT_MATCH`` but not ``PHRASE_MATCH``; Milvus 2.3.5 and Milvus
+Lite 2.5.1 have neither (both accept ``enable_match`` on a field and ignore it; 2.5.1's
+lack is found by probing).
 
 A deployment that does not answer ``get_server_version`` (gRPC ``UNIMPLEMENTED``: Milvus
 Lite 2.5's C++ engine served over TCP) has no version to read: its capabilities come
@@ -51,6 +57,8 @@ FEATURE_MINIMUM = {
     "partitions": "2.0.0",
     "partition key": "2.2.0",
     "compaction": "2.0.0",
+    "text match": "2.5.0",
+    "phrase match": "2.5.17",
 }
 
 
@@ -89,6 +97,8 @@ class Capabilities:
         like_match_all: ``like "%"`` matches every string (Milvus Lite 2.5: nothing).
         inverted_index: scalar fields take an ``INVERTED`` index (Milvus >= 2.4);
             without it 2.3's ``STL_SORT``/``Trie`` are used.
+        text_match: ``TEXT_MATCH`` filters on a match-enabled text field.
+        phrase_match: ``PHRASE_MATCH`` filters (Milvus >= 2.5.17; not Milvus Lite 3.2).
     """
 
     version: str
@@ -109,6 +119,8 @@ class Capabilities:
     compaction: bool = True
     inverted_index: bool = True
     like_match_all: bool = True
+    text_match: bool = True
+    phrase_match: bool = True
 
     @property
     def dialect(self) -> Dialect:
@@ -125,6 +137,9 @@ class Capabilities:
             json_key_brackets=self.json_key_brackets,
             not_expr=self.not_expr,
             like_match_all=self.like_match_all,
+            text_match=self.text_match,
+            phrase_match=self.phrase_match,
+            engine=self.version,
         )
 
     def require(self, feature: str, available: bool) -> None:
@@ -151,8 +166,12 @@ def detect_capabilities(version: str) -> Capabilities:
             json_exists=True,
             json_in=False,
             like_infix=True,
+            text_match=True,
+            # Milvus Lite 3.2.2's parser knows text_match only (tested).
+            phrase_match=False,
         )
-    major_minor = _parse(version)[:2]
+    parsed = _parse(version)
+    major_minor = parsed[:2]
     # The 2.3 expression quirks were measured on 2.3.5; later servers are assumed to
     # have lifted them (no newer server runs here to check).
     modern = major_minor >= (2, 4)
@@ -171,4 +190,6 @@ def detect_capabilities(version: str) -> Capabilities:
         json_escaped_keys=True,
         json_key_brackets=False,
         inverted_index=modern,
+        text_match=major_minor >= (2, 5),
+        phrase_match=parsed >= (2, 5, 17),
     )

@@ -426,6 +426,10 @@ class CollectionSpec:
             typed columns for the scalar metadata keys of that write whose values share
             one type (see :mod:`milvus_plugins.core.inference`); needs nullable fields
             (Milvus Lite, servers >= 2.5), otherwise nothing is inferred.
+        text_match: analyse the text field with ``analyzer`` and index its terms for
+            the ``text_match`` / ``phrase_match`` filters (Milvus ``enable_match``;
+            Milvus >= 2.5 or Milvus Lite 3). Fixed at creation: an existing collection
+            without it is a schema mismatch; one with it is adopted as such.
     """
 
     name: str
@@ -443,6 +447,7 @@ class CollectionSpec:
     consistency_level: ConsistencyLevel | str = ConsistencyLevel.STRONG
     description: str = ""
     infer_metadata_fields: bool = False
+    text_match: bool = False
 
     def __post_init__(self) -> None:
         check_name("collection_name", self.name)
@@ -501,11 +506,14 @@ class CollectionSpec:
             raise ConfigError(f"text_max_length={self.text_max_length} must be in [1, 65535].")
         if not 1 <= self.id_max_length <= 65535:
             raise ConfigError(f"id_max_length={self.id_max_length} must be in [1, 65535].")
+        if not isinstance(self.text_match, bool):
+            raise ConfigError(f"text_match={shown(self.text_match)} must be True or False.")
         if self.analyzer is not None:
-            if sparse is not SparseMode.BM25:
+            if sparse is not SparseMode.BM25 and not self.text_match:
                 raise ConfigError(
-                    "an analyzer applies to the BM25 function: use it with sparse='bm25' "
-                    f"(this spec has sparse={sparse.value!r})."
+                    "an analyzer applies to the BM25 function and to text match: use it "
+                    f"with sparse='bm25' or text_match=True (this spec has "
+                    f"sparse={sparse.value!r}, text_match=False)."
                 )
             object.__setattr__(self, "analyzer", analyzer_params(self.analyzer))
         object.__setattr__(
@@ -548,8 +556,13 @@ class CollectionSpec:
 
     @property
     def analyzer_params(self) -> dict[str, Any]:
-        """Analyzer params for the BM25 text field."""
+        """Analyzer params for the text field (BM25 and text match)."""
         return analyzer_params(self.analyzer)
+
+    @property
+    def analyzes_text(self) -> bool:
+        """Whether the text field has an analyzer (BM25 or text match)."""
+        return self.sparse_mode is SparseMode.BM25 or self.text_match
 
     @property
     def stop_words(self) -> tuple[str, ...]:

@@ -89,7 +89,8 @@ def check_supported(spec: CollectionSpec, caps: Capabilities) -> None:
 
     Raises:
         UnsupportedByServerError: sparse vectors or the BM25 function (Milvus 2.3), a
-            partition key (Milvus Lite 2.5: filters on it fail).
+            partition key (Milvus Lite 2.5: filters on it fail), text match (Milvus
+            2.3, Milvus Lite 2.5: both accept ``enable_match`` and ignore it).
     """
     if spec.partition_key is not None:
         caps.require("partition key", caps.partitions)
@@ -97,6 +98,8 @@ def check_supported(spec: CollectionSpec, caps: Capabilities) -> None:
         caps.require("sparse vectors", caps.sparse)
     if spec.sparse_mode is SparseMode.BM25:
         caps.require("BM25 full-text function", caps.bm25_function)
+    if spec.text_match:
+        caps.require("text match", caps.text_match)
 
 
 def build_schema(spec: CollectionSpec, caps: Capabilities) -> Any:
@@ -115,8 +118,10 @@ def build_schema(spec: CollectionSpec, caps: Capabilities) -> Any:
     )
     schema.add_field(names.id, DataType.VARCHAR, is_primary=True, max_length=spec.id_max_length)
     text_kwargs: dict[str, Any] = {"max_length": spec.text_max_length}
-    if spec.sparse_mode is SparseMode.BM25:
+    if spec.analyzes_text:
         text_kwargs.update(enable_analyzer=True, analyzer_params=spec.analyzer_params)
+    if spec.text_match:
+        text_kwargs["enable_match"] = True
     schema.add_field(names.text, DataType.VARCHAR, **text_kwargs)
     schema.add_field(names.vector, DataType.FLOAT_VECTOR, dim=spec.dim)
     if spec.has_sparse:
@@ -256,8 +261,16 @@ def check_existing(
             f"collection {shown(spec.name)} has no BM25 function on {shown(names.text)}; "
             f"it was created without sparse='bm25'; {_fix(spec)}."
         )
-    if spec.sparse_mode is SparseMode.BM25 and has_bm25:
-        _check_analyzer(spec, fields.get(names.text, {}))
+    text_field = fields.get(names.text, {})
+    matchable = has_match(text_field)
+    if spec.text_match and not matchable:
+        raise SchemaMismatchError(
+            f"collection {shown(spec.name)} was created without text match on "
+            f"{shown(names.text)} (text_match=True was asked for; a field cannot gain it "
+            f"later); open it with text_match=False, or {_fix(spec)}."
+        )
+    if (spec.sparse_mode is SparseMode.BM25 and has_bm25) or spec.text_match:
+        _check_analyzer(spec, text_field)
     if spec.sparse_mode is SparseMode.CLIENT and has_bm25:
         raise SchemaMismatchError(
             f"collection {shown(spec.name)} computes sparse vectors with the BM25 function; "
@@ -271,7 +284,18 @@ def check_existing(
     extra = _undeclared_columns(spec, fields)
     if extra:
         spec = replace(spec, metadata_fields=(*spec.declared_fields, *extra))
+    if matchable and not spec.text_match:
+        # A collection created with text match keeps it: adopt it (and its analyzer) so
+        # that text_match filters compile for a store that did not ask for it.
+        analyzer = spec.analyzer if spec.analyzer is not None else described_analyzer(text_field)
+        spec = replace(spec, text_match=True, analyzer=analyzer)
     return replace(spec, dim=dim)
+
+
+def has_match(text_field: Mapping[str, Any]) -> bool:
+    """Whether a described text field was created with ``enable_match``."""
+    value = (text_field.get("params") or {}).get("enable_match")
+    return value is True or str(value).lower() == "true"
 
 
 def described_analyzer(text_field: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -293,8 +317,8 @@ def _check_analyzer(spec: CollectionSpec, text_field: Mapping[str, Any]) -> None
     if existing is None or existing == spec.analyzer_params:
         return
     raise SchemaMismatchError(
-        f"collection {spec.name!r} tokenises {spec.fields.text!r} for BM25 with analyzer "
-        f"{existing} but {spec.analyzer_params} was asked for (its BM25 index was built with "
+        f"collection {spec.name!r} tokenises {spec.fields.text!r} with analyzer "
+        f"{existing} but {spec.analyzer_params} was asked for (its BM25/match index was built with "
         f"the former); pass that analyzer, open it with open_mode='adopt', or {_fix(spec)}."
     )
 
@@ -360,12 +384,15 @@ def spec_from_existing(
     if index is not None and index.metric_type is not metric:
         index = replace(index, metric=metric)
     analyzer = spec.analyzer
-    if sparse is SparseMode.BM25 and analyzer is None:
+    text_match = spec.text_match or has_match(fields.get(names.text, {}))
+    analyzed = sparse is SparseMode.BM25 or text_match
+    if analyzed and analyzer is None:
         analyzer = described_analyzer(fields.get(names.text, {}))
     return replace(
         spec,
         dim=dim,
-        analyzer=analyzer if sparse is SparseMode.BM25 else None,
+        text_match=text_match,
+        analyzer=analyzer if analyzed else None,
         metric=metric,
         index=index,
         sparse=sparse,

@@ -188,9 +188,15 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             :class:`~milvus_plugins.core.TextAnalyzer` (``TextAnalyzer(stop_words=
             "english", stemmer="english")``) or Milvus analyzer params (default
             ``{"type": "standard"}``: lower-cased words, no stop words). Only with
-            ``sparse="bm25"``; fixed when the collection is created (reopening with a
+            ``sparse="bm25"`` or ``text_match=True`` (it also splits the text for text
+            match); fixed when the collection is created (reopening with a
             different one is a schema mismatch). Milvus Lite 3.2.2 applies the tokenizer,
-            lower-casing and stop words but ignores stemmers.
+            lower-casing and stop words but ignores stemmers (and its ``TEXT_MATCH``
+            ignores the analyzer: standard words, lower-cased, no stop words).
+        text_match: index the text for the ``text_match`` / ``phrase_match`` filters
+            (``{"text": {"$text_match": "E1234"}}``; LlamaIndex: ``TEXT_MATCH`` on the
+            key ``"text"``). Fixed at creation; needs Milvus >= 2.5 or Milvus Lite 3
+            (elsewhere :class:`~milvus_plugins.core.UnsupportedByServerError`).
         ranker: the hybrid fusion, ``RRF(k)`` or ``Weighted(dense, sparse)``.
         fetch_k: hybrid candidates per leg (default ``max(4k, 20)``).
         search_params: default dense search parameters (``{"ef": 64}``, ``{"nprobe": 16}``).
@@ -229,6 +235,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         retrieval_mode: RetrievalMode | str = RetrievalMode.DENSE,
         sparse: str | SparseEncoder | None = None,
         bm25_analyzer: TextAnalyzer | Mapping[str, Any] | None = None,
+        text_match: bool = False,
         ranker: Ranker | None = None,
         fetch_k: int | None = None,
         search_params: Mapping[str, Any] | None = None,
@@ -257,6 +264,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             metric=metric,
             sparse=sparse_mode,
             analyzer=bm25_analyzer,
+            text_match=text_match,
             metadata_fields=metadata_fields or (),
             partition_key=partition_key,
             infer_metadata_fields=infer_metadata_fields,
