@@ -106,6 +106,7 @@ from milvus_plugins.core.policy import (
     order_by_ids,
     require_sparse_for,
 )
+from milvus_plugins.core.properties import CollectionProperties
 from milvus_plugins.core.ranking import RRF, Ranker, Weighted, relevance
 from milvus_plugins.core.records import Record, content_id, new_id
 from milvus_plugins.core.requests import is_filter_only
@@ -135,6 +136,7 @@ __all__ = [
     "BM25Encoder",
     "Capabilities",
     "CollectionNotFoundError",
+    "CollectionProperties",
     "CollectionSpec",
     "CollectionStats",
     "Compare",

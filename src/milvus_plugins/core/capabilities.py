@@ -59,6 +59,8 @@ FEATURE_MINIMUM = {
     "compaction": "2.0.0",
     "text match": "2.5.0",
     "phrase match": "2.5.17",
+    "collection TTL": "2.2.0",
+    "collection mmap": "2.4.0",
 }
 
 
@@ -99,6 +101,13 @@ class Capabilities:
             without it 2.3's ``STL_SORT``/``Trie`` are used.
         text_match: ``TEXT_MATCH`` filters on a match-enabled text field.
         phrase_match: ``PHRASE_MATCH`` filters (Milvus >= 2.5.17; not Milvus Lite 3.2).
+        collection_ttl: the ``collection.ttl.seconds`` property is kept and applied
+            (servers; Milvus Lite 3.2.2 keeps it but never expires rows, Milvus Lite 2.5
+            drops it).
+        collection_mmap: the ``mmap.enabled`` property is kept (Milvus >= 2.4, Milvus
+            Lite 3; Milvus Lite 2.5 drops it).
+        shards: ``num_shards`` at creation is applied (servers; Milvus Lite has one).
+        replicas: ``replica_number`` at load is applied (servers; Milvus Lite ignores it).
     """
 
     version: str
@@ -121,6 +130,10 @@ class Capabilities:
     like_match_all: bool = True
     text_match: bool = True
     phrase_match: bool = True
+    collection_ttl: bool = True
+    collection_mmap: bool = True
+    shards: bool = True
+    replicas: bool = True
 
     @property
     def dialect(self) -> Dialect:
@@ -169,6 +182,11 @@ def detect_capabilities(version: str) -> Capabilities:
             text_match=True,
             # Milvus Lite 3.2.2's parser knows text_match only (tested).
             phrase_match=False,
+            # It keeps the TTL property but never expires a row (tested); it has one
+            # shard and no replicas, and keeps mmap.enabled (no effect in memory).
+            collection_ttl=False,
+            shards=False,
+            replicas=False,
         )
     parsed = _parse(version)
     major_minor = parsed[:2]
@@ -192,4 +210,5 @@ def detect_capabilities(version: str) -> Capabilities:
         inverted_index=modern,
         text_match=major_minor >= (2, 5),
         phrase_match=parsed >= (2, 5, 17),
+        collection_mmap=modern,
     )

@@ -21,6 +21,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from milvus_plugins.core.errors import ConfigError, shown
 from milvus_plugins.core.indexes import IndexConfig, SparseInvertedIndex, index_from_dict
 from milvus_plugins.core.names import check_name
+from milvus_plugins.core.properties import CollectionProperties, coerce_properties
 from milvus_plugins.core.types import ConsistencyLevel, MetricType, ScalarType, SparseMode
 
 __all__ = [
@@ -430,6 +431,10 @@ class CollectionSpec:
             the ``text_match`` / ``phrase_match`` filters (Milvus ``enable_match``;
             Milvus >= 2.5 or Milvus Lite 3). Fixed at creation: an existing collection
             without it is a schema mismatch; one with it is adopted as such.
+        properties: TTL, mmap, shards and replicas set at creation (a
+            :class:`~milvus_plugins.core.CollectionProperties` or a dict of its fields);
+            those set are checked when an existing collection is opened. See
+            :mod:`milvus_plugins.core.properties` for what each engine does with them.
     """
 
     name: str
@@ -448,6 +453,7 @@ class CollectionSpec:
     description: str = ""
     infer_metadata_fields: bool = False
     text_match: bool = False
+    properties: CollectionProperties | Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         check_name("collection_name", self.name)
@@ -521,6 +527,7 @@ class CollectionSpec:
             "consistency_level",
             ConsistencyLevel.parse(self.consistency_level, field="consistency_level"),
         )
+        object.__setattr__(self, "properties", coerce_properties(self.properties))
 
     # -- typed accessors (mypy sees the declared unions above) ---------------------------
 
@@ -558,6 +565,11 @@ class CollectionSpec:
     def analyzer_params(self) -> dict[str, Any]:
         """Analyzer params for the text field (BM25 and text match)."""
         return analyzer_params(self.analyzer)
+
+    @property
+    def collection_properties(self) -> CollectionProperties:
+        """The creation properties (TTL, mmap, shards, replicas)."""
+        return coerce_properties(self.properties)
 
     @property
     def analyzes_text(self) -> bool:

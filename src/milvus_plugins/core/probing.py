@@ -49,7 +49,12 @@ from milvus_plugins.core.errors import (
     translate,
 )
 
-__all__ = ["probe_capabilities", "probe_text_match", "reports_unimplemented"]
+__all__ = [
+    "probe_capabilities",
+    "probe_properties",
+    "probe_text_match",
+    "reports_unimplemented",
+]
 
 _PROBED: dict[tuple[str, str], Capabilities] = {}
 _PROBE_LOCK = threading.Lock()
@@ -275,6 +280,37 @@ def probe_text_match(client: Any) -> dict[str, bool]:
         return {"text_match": text, "phrase_match": phrase}
 
 
+def probe_properties(client: Any) -> dict[str, bool]:
+    """Whether collection properties and shards survive creation on this engine.
+
+    Milvus Lite 2.5.1 accepts ``properties=`` and ``num_shards=`` and drops both: only
+    what ``describe_collection`` reports back counts. Replicas come with shards (an
+    engine that keeps several shards is a server that can load replicas).
+    """
+    found: dict[str, Any] = {}
+
+    def create(name: str) -> None:
+        client.create_collection(
+            name,
+            schema=_base_schema(),
+            num_shards=2,
+            properties={"collection.ttl.seconds": 3600, "mmap.enabled": False},
+        )
+        found.update(client.describe_collection(name))
+
+    with _scratch(client, create) as name:
+        if name is None:
+            return dict.fromkeys(("collection_ttl", "collection_mmap", "shards", "replicas"), False)
+    props = found.get("properties") or {}
+    shards = found.get("num_shards") == 2
+    return {
+        "collection_ttl": "collection.ttl.seconds" in props,
+        "collection_mmap": "mmap.enabled" in props,
+        "shards": shards,
+        "replicas": shards,
+    }
+
+
 def _probe(client: Any) -> Capabilities:
     missing = _scratch_name()  # never created: only whether the RPC exists is asked
     sparse = _schema_accepted(client, _add_sparse)
@@ -290,6 +326,7 @@ def _probe(client: Any) -> Capabilities:
         compaction=_has_rpc(lambda: client.compact(missing)),
         **flags,
         **probe_text_match(client),
+        **probe_properties(client),
     )
 
 

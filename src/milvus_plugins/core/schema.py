@@ -26,6 +26,7 @@ from milvus_plugins.core.errors import (
     shown,
 )
 from milvus_plugins.core.indexes import AutoIndex, FlatIndex, IndexConfig, index_from_dict
+from milvus_plugins.core.properties import check_properties_supported
 from milvus_plugins.core.types import IndexType, MetricType, ScalarType, SparseMode
 
 __all__ = [
@@ -90,7 +91,8 @@ def check_supported(spec: CollectionSpec, caps: Capabilities) -> None:
     Raises:
         UnsupportedByServerError: sparse vectors or the BM25 function (Milvus 2.3), a
             partition key (Milvus Lite 2.5: filters on it fail), text match (Milvus
-            2.3, Milvus Lite 2.5: both accept ``enable_match`` and ignore it).
+            2.3, Milvus Lite 2.5: both accept ``enable_match`` and ignore it), a TTL
+            or mmap property the engine would not keep or apply.
     """
     if spec.partition_key is not None:
         caps.require("partition key", caps.partitions)
@@ -100,6 +102,7 @@ def check_supported(spec: CollectionSpec, caps: Capabilities) -> None:
         caps.require("BM25 full-text function", caps.bm25_function)
     if spec.text_match:
         caps.require("text match", caps.text_match)
+    check_properties_supported(spec.collection_properties, caps)
 
 
 def build_schema(spec: CollectionSpec, caps: Capabilities) -> Any:

@@ -21,6 +21,7 @@ from milvus_plugins.core import (
     RRF,
     AsyncMilvusStore,
     CollectionNotFoundError,
+    CollectionProperties,
     CollectionSpec,
     ConfigError,
     ConnectionConfig,
@@ -197,6 +198,13 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             (``{"text": {"$text_match": "E1234"}}``; LlamaIndex: ``TEXT_MATCH`` on the
             key ``"text"``). Fixed at creation; needs Milvus >= 2.5 or Milvus Lite 3
             (elsewhere :class:`~milvus_plugins.core.UnsupportedByServerError`).
+        collection_properties: TTL, mmap, shards and replicas at creation: a
+            :class:`~milvus_plugins.core.CollectionProperties` or a dict of its fields
+            (``{"ttl_seconds": 86400, "num_shards": 2, "replicas": 2}``); those set are
+            checked when an existing collection is opened (a mismatch is a schema
+            mismatch). A TTL on Milvus Lite raises
+            :class:`~milvus_plugins.core.UnsupportedByServerError` (it never expires
+            rows); shards and replicas are ignored there (one process).
         ranker: the hybrid fusion, ``RRF(k)`` or ``Weighted(dense, sparse)``.
         fetch_k: hybrid candidates per leg (default ``max(4k, 20)``).
         search_params: default dense search parameters (``{"ef": 64}``, ``{"nprobe": 16}``).
@@ -236,6 +244,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         sparse: str | SparseEncoder | None = None,
         bm25_analyzer: TextAnalyzer | Mapping[str, Any] | None = None,
         text_match: bool = False,
+        collection_properties: CollectionProperties | Mapping[str, Any] | None = None,
         ranker: Ranker | None = None,
         fetch_k: int | None = None,
         search_params: Mapping[str, Any] | None = None,
@@ -265,6 +274,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             sparse=sparse_mode,
             analyzer=bm25_analyzer,
             text_match=text_match,
+            properties=collection_properties,
             metadata_fields=metadata_fields or (),
             partition_key=partition_key,
             infer_metadata_fields=infer_metadata_fields,

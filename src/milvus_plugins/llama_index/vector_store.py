@@ -32,6 +32,7 @@ from llama_index.core.vector_stores.types import (
 from milvus_plugins.core import (
     RRF,
     AsyncMilvusStore,
+    CollectionProperties,
     CollectionSpec,
     ConnectionConfig,
     Filter,
@@ -147,6 +148,13 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
             (``{"text": {"$text_match": "E1234"}}``; LlamaIndex: ``TEXT_MATCH`` on the
             key ``"text"``). Fixed at creation; needs Milvus >= 2.5 or Milvus Lite 3
             (elsewhere :class:`~milvus_plugins.core.UnsupportedByServerError`).
+        collection_properties: TTL, mmap, shards and replicas at creation: a
+            :class:`~milvus_plugins.core.CollectionProperties` or a dict of its fields
+            (``{"ttl_seconds": 86400, "num_shards": 2, "replicas": 2}``); those set are
+            checked when an existing collection is opened (a mismatch is a schema
+            mismatch). A TTL on Milvus Lite raises
+            :class:`~milvus_plugins.core.UnsupportedByServerError` (it never expires
+            rows); shards and replicas are ignored there (one process).
         ranker: the hybrid fusion: ``RRF(k)`` (the default, ``RRF(60)``; a query's
             ``alpha`` is then ignored) or ``Weighted(dense, sparse)`` (a query's ``alpha``
             overrides the weights with ``Weighted(alpha, 1 - alpha)``).
@@ -188,6 +196,7 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
         sparse: str | SparseEncoder | None = None,
         bm25_analyzer: TextAnalyzer | Mapping[str, Any] | None = None,
         text_match: bool = False,
+        collection_properties: CollectionProperties | Mapping[str, Any] | None = None,
         ranker: Ranker | None = None,
         consistency_level: str = "Strong",
         db_name: str = "",
@@ -209,6 +218,7 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
             sparse=sparse_mode,
             analyzer=bm25_analyzer,
             text_match=text_match,
+            properties=collection_properties,
             metadata_fields=metadata_fields or (),
             partition_key=partition_key,
             infer_metadata_fields=infer_metadata_fields,

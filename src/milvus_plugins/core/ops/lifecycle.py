@@ -21,9 +21,10 @@ from milvus_plugins.core.errors import (
 from milvus_plugins.core.ops.calls import Call, ClientMethod, Guard, Guarded, Op, Probe
 from milvus_plugins.core.ops.context import OpContext
 from milvus_plugins.core.probing import reports_unimplemented
+from milvus_plugins.core.properties import check_properties, create_kwargs, load_kwargs
 from milvus_plugins.core.records import Record
 from milvus_plugins.core.schema import build_index_params, build_schema, check_supported
-from milvus_plugins.core.session import Session
+from milvus_plugins.core.session import OpenMode, Session
 
 __all__ = [
     "capabilities_op",
@@ -31,6 +32,7 @@ __all__ = [
     "drop_op",
     "ensure_op",
     "exists_op",
+    "load_call",
     "require_op",
 ]
 
@@ -100,7 +102,7 @@ def _ensure_locked(ctx: OpContext, dim: int | None, records: Sequence[Record]) -
     created = yield Guarded(Guard.WRITE, _create(spec, caps))
     if not created:
         return (yield from _open_existing(ctx, name))
-    yield Call(ClientMethod.LOAD_COLLECTION, (name,))
+    yield load_call(ctx, caps)
     session.exists = True
     return True
 
@@ -117,6 +119,7 @@ def _create(spec: CollectionSpec, caps: Capabilities) -> Op[bool]:
                 "schema": build_schema(spec, caps),
                 "index_params": build_index_params(spec, caps),
                 "consistency_level": spec.consistency.value,
+                **create_kwargs(spec.collection_properties, caps),
             },
             retry=False,
         )
@@ -127,11 +130,21 @@ def _create(spec: CollectionSpec, caps: Capabilities) -> Op[bool]:
     return True
 
 
+def load_call(ctx: OpContext, caps: Capabilities) -> Call:
+    """The ``load_collection`` call, with the spec's replica count where it applies."""
+    props = ctx.spec.collection_properties
+    return Call(ClientMethod.LOAD_COLLECTION, (ctx.spec.name,), load_kwargs(props, caps))
+
+
 def _open_existing(ctx: OpContext, name: str) -> Op[bool]:
     description = yield Call(ClientMethod.DESCRIBE_COLLECTION, (name,))
     index = yield from _describe_dense_index(ctx, name)
+    caps = ctx.session.caps
+    # Checked before the schema is adopted, so a mismatch leaves the session unopened.
+    if ctx.session.open_mode is not OpenMode.ADOPT:
+        check_properties(name, ctx.spec.collection_properties, description, caps)
     ctx.session.adopt(description, index)
-    yield Call(ClientMethod.LOAD_COLLECTION, (name,))
+    yield load_call(ctx, caps)
     return True
 
 
