@@ -8,7 +8,11 @@ from the version or by probing, and nothing is created.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pymilvus import MilvusClient
 
 from milvus_plugins.core import (
@@ -222,3 +226,38 @@ async def test_async_store_text_match(uri: str, collection_name: str) -> None:
     finally:
         await store.close()
         sync.close()
+
+
+# -- property: the compiled TEXT_MATCH selects exactly the rows the evaluator accepts ----
+
+_WORDS = ["fox", "Fox", "e1234", "snake_case", "caf\u00e9", "or", "true", "x1"]
+_SEPARATORS = [" ", "-", '"', "'", "\\", ") or (", ", ", "\n"]
+_text = st.builds(
+    lambda words, seps: "".join(w + s for w, s in zip(words, seps, strict=False)),
+    st.lists(st.sampled_from(_WORDS), min_size=1, max_size=4),
+    st.lists(st.sampled_from(_SEPARATORS), min_size=4, max_size=4),
+)
+
+
+@pytest.fixture(scope="module")
+def property_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MilvusStore]:
+    """Milvus Lite 3.2.2, the one engine here with TEXT_MATCH."""
+    uri = str(tmp_path_factory.mktemp("tm") / "milvus.db")
+    store = _store(uri, "prop", text_match=True)
+    yield store
+    store.close()
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(texts=st.lists(_text, min_size=1, max_size=6), query=_text)
+def test_text_match_agrees_with_the_evaluator(
+    property_store: MilvusStore, texts: list[str], query: str
+) -> None:
+    property_store.clear()
+    records = [Record(id=f"r{i}", text=t, vector=[1.0, float(i)]) for i, t in enumerate(texts)]
+    property_store.upsert(records)
+    for node in (text_match(query), not_(text_match(query))):
+        expected = {r.id for r in records if matches(node, {}, text=r.text)}
+        assert {r.id for r in property_store.query(node)} == expected, (node, texts)

@@ -16,10 +16,10 @@ from llama_index.core.vector_stores.types import (
     MetadataFilters,
     VectorStoreQuery,
 )
+from tests.llama_index.conftest import KeywordEmbedding
 
 from milvus_plugins.core import UnsupportedByServerError
 from milvus_plugins.llama_index import MilvusVectorStore
-from tests.llama_index.conftest import KeywordEmbedding
 
 TEXTS = {
     "err": "Error code E1234 in billing",
