@@ -261,3 +261,23 @@ def test_text_match_agrees_with_the_evaluator(
     for node in (text_match(query), not_(text_match(query))):
         expected = {r.id for r in records if matches(node, {}, text=r.text)}
         assert {r.id for r in property_store.query(node)} == expected, (node, texts)
+
+
+def test_stop_words_of_the_analyzer_never_match(uri: str, collection_name: str) -> None:
+    """Milvus Lite's TEXT_MATCH ignores the analyzer; the compiler drops stop words itself."""
+    analyzer = TextAnalyzer(stop_words=["the", "in"])
+    store = _store(uri, collection_name, text_match=True, analyzer=analyzer)
+    try:
+        if not store.capabilities.text_match:
+            with pytest.raises(UnsupportedByServerError):
+                store.upsert(_records())
+            return
+        store.upsert(_records())
+        params = analyzer.params()
+        for q in ("the", "The IN", "the fox", "in billing"):
+            for node in (text_match(q), not_(text_match(q))):
+                got = {r.id for r in store.query(node)}
+                assert got == _expected(node, params), (q, node)
+        assert store.count(text_match("the")) == 0
+    finally:
+        store.close()

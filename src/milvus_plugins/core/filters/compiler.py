@@ -8,9 +8,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from milvus_plugins.core.config import CollectionSpec
+from milvus_plugins.core.config import CollectionSpec, stop_words_of
 from milvus_plugins.core.errors import FilterError, UnsupportedByServerError, shown
 from milvus_plugins.core.filters.dialect import Dialect
+from milvus_plugins.core.filters.evaluator import analyze
 from milvus_plugins.core.filters.tree import (
     FILTER_TYPES,
     And,
@@ -278,8 +279,27 @@ class _Compiler:
         if node.phrase:
             expr = f"PHRASE_MATCH({column}, {escape_string(node.query)}, {int(node.slop)})"
         else:
-            expr = f"TEXT_MATCH({column}, {escape_string(node.query)})"
+            query = self._without_stop_words(node.query)
+            if query is not None and not query:
+                return self._const(negate)  # only stop words: no term to match
+            expr = f"TEXT_MATCH({column}, {escape_string(query or node.query)})"
         return f"(not {expr})" if negate else f"({expr})"
+
+    def _without_stop_words(self, query: str) -> str | None:
+        """The query's terms without the analyzer's stop words (``None``: leave it).
+
+        Servers drop stop words from the query themselves; Milvus Lite 3.2.2's
+        TEXT_MATCH ignores the field's analyzer and would match them. Dropping them here
+        gives both the same rows (for simple analyzers, whose terms :func:`analyze`
+        reproduces).
+        """
+        params = self.spec.analyzer_params
+        if not stop_words_of(params):
+            return None
+        try:
+            return " ".join(analyze(query, params))
+        except FilterError:
+            return None
 
     def _exists(self, node: Exists, negate: bool) -> str:
         ref = self.ref(node.key)
