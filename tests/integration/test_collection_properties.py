@@ -164,3 +164,17 @@ def test_cli_stats_shows_the_properties(lite_uri: str) -> None:
     assert cli_main(["stats", "kb", "--uri", lite_uri], out=out) == 0
     assert "properties: mmap=True" in out.getvalue()
     assert "text match: False" in out.getvalue()
+
+
+def test_more_replicas_than_query_nodes_is_refused_before_creating(
+    uri: str, collection_name: str
+) -> None:
+    with _store(uri, collection_name, replicas=2) as store:
+        if not store.capabilities.replicas:
+            store.upsert(RECORDS)  # Milvus Lite: one process, replicas ignored
+            assert store.count() == len(RECORDS)
+            return
+        # The standalone 2.3.5 server has one query node.
+        with pytest.raises(ConfigError, match="replicas=2"):
+            store.upsert(RECORDS)
+        assert collection_name not in store.list_collections()

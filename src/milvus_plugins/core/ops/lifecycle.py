@@ -14,6 +14,7 @@ from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import (
     CollectionNotFoundError,
+    ConfigError,
     MilvusOperationError,
     MilvusPluginsError,
     shown,
@@ -86,6 +87,7 @@ def _ensure_locked(ctx: OpContext, dim: int | None, records: Sequence[Record]) -
     # Before touching anything: a spec the engine cannot hold must neither drop the old
     # collection nor be reported as a schema mismatch.
     check_supported(session.spec, caps)
+    yield from _check_replicas(session.spec, caps)
     if session.drop_old:
         session.drop_old = False
         if (yield _has(name)):
@@ -102,6 +104,10 @@ def _ensure_locked(ctx: OpContext, dim: int | None, records: Sequence[Record]) -
     created = yield Guarded(Guard.WRITE, _create(spec, caps))
     if not created:
         return (yield from _open_existing(ctx, name))
+    if load_kwargs(spec.collection_properties, caps).get("replica_number", 1) != 1:
+        # create_collection has loaded it with one replica, and a loaded collection's
+        # replica count cannot change: release it and load it with the count asked for.
+        yield Call(ClientMethod.RELEASE_COLLECTION, (name,))
     yield load_call(ctx, caps)
     session.exists = True
     return True
@@ -128,6 +134,31 @@ def _create(spec: CollectionSpec, caps: Capabilities) -> Op[bool]:
             raise
         return False
     return True
+
+
+DEFAULT_RESOURCE_GROUP = "__default_resource_group"
+
+
+def _check_replicas(spec: CollectionSpec, caps: Capabilities) -> Op[None]:
+    """Refuse more replicas than the server has query nodes, before creating anything.
+
+    The server would create the collection and then fail every load with "nodes not
+    enough", leaving a collection that cannot be searched.
+    """
+    wanted = spec.collection_properties.replicas
+    if wanted is None or wanted <= 1 or not caps.replicas:
+        return
+    try:
+        group = yield Call(ClientMethod.DESCRIBE_RESOURCE_GROUP, (DEFAULT_RESOURCE_GROUP,))
+    except MilvusOperationError:
+        return  # not allowed to ask: the load answers instead
+    nodes = getattr(group, "num_available_node", None)
+    if isinstance(nodes, int) and not isinstance(nodes, bool) and nodes < wanted:
+        raise ConfigError(
+            f"properties.replicas={wanted} but this Milvus has {nodes} query node(s) "
+            f"available in its default resource group; set replicas <= {nodes} or add "
+            "query nodes."
+        )
 
 
 def load_call(ctx: OpContext, caps: Capabilities) -> Call:
