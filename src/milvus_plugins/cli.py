@@ -247,6 +247,8 @@ def cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
     out.write(f"collection: {stats.name}\nrows:       {stats.row_count}\n")
     out.write(f"dim:        {stats.dim}\nsparse:     {stats.sparse}\n")
     out.write(f"load state: {stats.load_state}\nserver:     {stats.server_version}\n")
+    props = " ".join(f"{k}={v}" for k, v in stats.properties.items()) or "(engine defaults)"
+    out.write(f"properties: {props}\ntext match: {stats.text_match}\n")
     out.write(f"partitions: {', '.join(stats.partitions)}\nfields:\n")
     for name, kind in stats.fields.items():
         out.write(f"  {name:<16} {kind}\n")

@@ -50,6 +50,8 @@ from milvus_plugins.core.filters import (
     Filter,
     In,
     Like,
+    TextMatch,
+    analyze,
     and_,
     compile_filter,
     contains,
@@ -72,7 +74,9 @@ from milvus_plugins.core.filters import (
     nin,
     not_,
     or_,
+    phrase_match,
     text_contains,
+    text_match,
 )
 from milvus_plugins.core.grouping import (
     GROUPING_KWARGS,
@@ -113,6 +117,7 @@ from milvus_plugins.core.policy import (
     require_fields_for,
     require_sparse_for,
 )
+from milvus_plugins.core.properties import CollectionProperties
 from milvus_plugins.core.range_search import check_range_knobs, check_threshold, threshold_radius
 from milvus_plugins.core.ranking import RRF, Ranker, Weighted, relevance
 from milvus_plugins.core.records import Record, content_id, new_id
@@ -145,6 +150,7 @@ __all__ = [
     "BM25Encoder",
     "Capabilities",
     "CollectionNotFoundError",
+    "CollectionProperties",
     "CollectionSpec",
     "CollectionStats",
     "Compare",
@@ -198,12 +204,14 @@ __all__ = [
     "StoreLifetime",
     "StorePair",
     "TextAnalyzer",
+    "TextMatch",
     "UnexpectedArgumentError",
     "UnsupportedByServerError",
     "Weighted",
     "WriteError",
     "WriteMode",
     "WriteOptions",
+    "analyze",
     "and_",
     "apply_decay",
     "as_decay",
@@ -251,6 +259,7 @@ __all__ = [
     "not_",
     "or_",
     "order_by_ids",
+    "phrase_match",
     "plan_retrieval",
     "recommend_index",
     "relevance",
@@ -258,6 +267,7 @@ __all__ = [
     "require_sparse_for",
     "shown",
     "text_contains",
+    "text_match",
     "threshold_radius",
     "with_batch_rows",
 ]

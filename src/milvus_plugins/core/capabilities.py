@@ -16,9 +16,15 @@ infix ``like`` (``"%x%"``)     2.4.0
 grouping search                2.4.0
 ``group_size`` in grouping     2.5.0 (assumed; 2.4 releases vary)
 decay function ranker          2.6.0
+``TEXT_MATCH`` filters         2.5.0
+``PHRASE_MATCH`` filters       2.5.17
 =============================  =======
 
 Range search (``radius``/``range_filter``) works on every engine here (Milvus >= 2.3).
+
+Milvus Lite 3.2.2 has ``TEXT_MATCH`` but not ``PHRASE_MATCH``; Milvus 2.3.5 and Milvus
+Lite 2.5.1 have neither (both accept ``enable_match`` on a field and ignore it; 2.5.1's
+lack is found by probing).
 
 A deployment that does not answer ``get_server_version`` (gRPC ``UNIMPLEMENTED``: Milvus
 Lite 2.5's C++ engine served over TCP) has no version to read: its capabilities come
@@ -60,6 +66,10 @@ FEATURE_MINIMUM = {
     "grouping search": "2.4.0",
     "grouping search with group_size": "2.5.0",
     "decay function ranker": "2.6.0",
+    "text match": "2.5.0",
+    "phrase match": "2.5.17",
+    "collection TTL": "2.2.0",
+    "collection mmap": "2.4.0",
 }
 
 
@@ -108,6 +118,15 @@ class Capabilities:
             ``ranker``); Milvus Lite 2.5.1 and Milvus 2.3.5 accept and ignore it.
         multi_vector: a collection may hold several vector fields (Milvus >= 2.4),
             e.g. named dense fields beside ``vector``.
+        text_match: ``TEXT_MATCH`` filters on a match-enabled text field.
+        phrase_match: ``PHRASE_MATCH`` filters (Milvus >= 2.5.17; not Milvus Lite 3.2).
+        collection_ttl: the ``collection.ttl.seconds`` property is kept and applied
+            (servers; Milvus Lite 3.2.2 keeps it but never expires rows, Milvus Lite 2.5
+            drops it).
+        collection_mmap: the ``mmap.enabled`` property is kept (Milvus >= 2.4, Milvus
+            Lite 3; Milvus Lite 2.5 drops it).
+        shards: ``num_shards`` at creation is applied (servers; Milvus Lite has one).
+        replicas: ``replica_number`` at load is applied (servers; Milvus Lite ignores it).
     """
 
     version: str
@@ -132,6 +151,12 @@ class Capabilities:
     group_size: bool = True
     decay_ranker: bool = False
     multi_vector: bool = True
+    text_match: bool = True
+    phrase_match: bool = True
+    collection_ttl: bool = True
+    collection_mmap: bool = True
+    shards: bool = True
+    replicas: bool = True
 
     @property
     def dialect(self) -> Dialect:
@@ -148,6 +173,9 @@ class Capabilities:
             json_key_brackets=self.json_key_brackets,
             not_expr=self.not_expr,
             like_match_all=self.like_match_all,
+            text_match=self.text_match,
+            phrase_match=self.phrase_match,
+            engine=self.version,
         )
 
     def require(self, feature: str, available: bool) -> None:
@@ -181,8 +209,17 @@ def detect_capabilities(version: str) -> Capabilities:
             grouping=False,
             group_size=False,
             decay_ranker=True,
+            text_match=True,
+            # Milvus Lite 3.2.2's parser knows text_match only (tested).
+            phrase_match=False,
+            # It keeps the TTL property but never expires a row (tested); it has one
+            # shard and no replicas, and keeps mmap.enabled (no effect in memory).
+            collection_ttl=False,
+            shards=False,
+            replicas=False,
         )
-    major_minor = _parse(version)[:2]
+    parsed = _parse(version)
+    major_minor = parsed[:2]
     # The 2.3 expression quirks were measured on 2.3.5; later servers are assumed to
     # have lifted them (no newer server runs here to check).
     modern = major_minor >= (2, 4)
@@ -205,4 +242,7 @@ def detect_capabilities(version: str) -> Capabilities:
         group_size=major_minor >= (2, 5),
         decay_ranker=major_minor >= (2, 6),
         multi_vector=modern,
+        text_match=major_minor >= (2, 5),
+        phrase_match=parsed >= (2, 5, 17),
+        collection_mmap=modern,
     )

@@ -22,6 +22,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from milvus_plugins.core.errors import ConfigError, shown
 from milvus_plugins.core.indexes import IndexConfig, SparseInvertedIndex, index_from_dict
 from milvus_plugins.core.names import check_name
+from milvus_plugins.core.properties import CollectionProperties, coerce_properties
 from milvus_plugins.core.types import ConsistencyLevel, MetricType, ScalarType, SparseMode
 
 __all__ = [
@@ -527,6 +528,14 @@ class CollectionSpec:
         vector_fields: named dense fields besides ``vector`` (:class:`DenseField`, or
             a mapping ``name -> DenseField / dict / dim``); needs Milvus >= 2.4
             (multiple vector fields). See :attr:`dense_fields`.
+        text_match: analyse the text field with ``analyzer`` and index its terms for
+            the ``text_match`` / ``phrase_match`` filters (Milvus ``enable_match``;
+            Milvus >= 2.5 or Milvus Lite 3). Fixed at creation: an existing collection
+            without it is a schema mismatch; one with it is adopted as such.
+        properties: TTL, mmap, shards and replicas set at creation (a
+            :class:`~milvus_plugins.core.CollectionProperties` or a dict of its fields);
+            those set are checked when an existing collection is opened. See
+            :mod:`milvus_plugins.core.properties` for what each engine does with them.
     """
 
     name: str
@@ -546,6 +555,8 @@ class CollectionSpec:
     infer_metadata_fields: bool = False
     dense: bool = True
     vector_fields: Sequence[DenseField] | Mapping[str, Any] = ()
+    text_match: bool = False
+    properties: CollectionProperties | Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         check_name("collection_name", self.name)
@@ -611,11 +622,14 @@ class CollectionSpec:
             raise ConfigError(f"text_max_length={self.text_max_length} must be in [1, 65535].")
         if not 1 <= self.id_max_length <= 65535:
             raise ConfigError(f"id_max_length={self.id_max_length} must be in [1, 65535].")
+        if not isinstance(self.text_match, bool):
+            raise ConfigError(f"text_match={shown(self.text_match)} must be True or False.")
         if self.analyzer is not None:
-            if sparse is not SparseMode.BM25:
+            if sparse is not SparseMode.BM25 and not self.text_match:
                 raise ConfigError(
-                    "an analyzer applies to the BM25 function: use it with sparse='bm25' "
-                    f"(this spec has sparse={sparse.value!r})."
+                    "an analyzer applies to the BM25 function and to text match: use it "
+                    f"with sparse='bm25' or text_match=True (this spec has "
+                    f"sparse={sparse.value!r}, text_match=False)."
                 )
             object.__setattr__(self, "analyzer", analyzer_params(self.analyzer))
         object.__setattr__(
@@ -623,6 +637,7 @@ class CollectionSpec:
             "consistency_level",
             ConsistencyLevel.parse(self.consistency_level, field="consistency_level"),
         )
+        object.__setattr__(self, "properties", coerce_properties(self.properties))
 
     def _check_vector_fields(self) -> None:
         if not isinstance(self.dense, bool):
@@ -723,8 +738,18 @@ class CollectionSpec:
 
     @property
     def analyzer_params(self) -> dict[str, Any]:
-        """Analyzer params for the BM25 text field."""
+        """Analyzer params for the text field (BM25 and text match)."""
         return analyzer_params(self.analyzer)
+
+    @property
+    def collection_properties(self) -> CollectionProperties:
+        """The creation properties (TTL, mmap, shards, replicas)."""
+        return coerce_properties(self.properties)
+
+    @property
+    def analyzes_text(self) -> bool:
+        """Whether the text field has an analyzer (BM25 or text match)."""
+        return self.sparse_mode is SparseMode.BM25 or self.text_match
 
     @property
     def stop_words(self) -> tuple[str, ...]:

@@ -1,10 +1,17 @@
 """MongoDB-style filter dicts (the LangChain convention) -> the core filter tree.
 
 ``{"genre": "sci-fi", "year": {"$gte": 2000}}`` means genre == "sci-fi" AND year >= 2000.
-Operators: ``$eq $ne $gt $gte $lt $lte $in $nin $like $contains $exists`` on a key, and
+Operators: ``$eq $ne $gt $gte $lt $lte $in $nin $like $contains $exists`` (and
+``$text_match $phrase_match``, below) on a key, and
 ``$and $or`` (lists of filters) and ``$not`` (a filter, or an operator dict on a key).
 Several keys, or several operators on one key, are combined with AND. Anything else
 raises :class:`FilterError` naming the operator, never a silently different filter.
+
+Text match (on a collection created with ``text_match=True``) is written on the key
+``"text"``, the document text rather than a metadata key:
+``{"text": {"$text_match": "E1234 timeout"}}`` (any of the words) and
+``{"text": {"$phrase_match": "connection reset"}}`` or
+``{"text": {"$phrase_match": {"phrase": "connection reset", "slop": 1}}}``.
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ from milvus_plugins.core.filters import (
     nin,
     not_,
     or_,
+    phrase_match,
+    text_match,
 )
 
 __all__ = ["OPERATORS", "filter_from_dict"]
@@ -46,6 +55,36 @@ def _not(key: str, value: Any) -> Filter:
     return ne(key, value)
 
 
+TEXT_KEY = "text"
+"""The key that text-match operators take: the document text, not a metadata key."""
+
+
+def _on_text(op: str, key: str) -> None:
+    if key != TEXT_KEY:
+        raise FilterError(
+            f"{op} on {shown(key)}: text match applies to the document text, not to a "
+            f"metadata key; write {{'text': {{'{op}': ...}}}}."
+        )
+
+
+def _text_match(key: str, value: Any) -> Filter:
+    _on_text("$text_match", key)
+    return text_match(value)
+
+
+def _phrase_match(key: str, value: Any) -> Filter:
+    _on_text("$phrase_match", key)
+    if isinstance(value, Mapping):
+        unknown = sorted(str(k) for k in set(value) - {"phrase", "slop"})
+        if unknown or "phrase" not in value:
+            raise FilterError(
+                f"$phrase_match takes a string or {{'phrase': str, 'slop': int}}, got "
+                f"{shown(dict(value))}."
+            )
+        return phrase_match(value["phrase"], value.get("slop", 0))
+    return phrase_match(value)
+
+
 OPERATORS: dict[str, Callable[[str, Any], Filter]] = {
     "$eq": eq,
     "$ne": ne,
@@ -59,6 +98,8 @@ OPERATORS: dict[str, Callable[[str, Any], Filter]] = {
     "$contains": contains,
     "$exists": _exists,
     "$not": _not,
+    "$text_match": _text_match,
+    "$phrase_match": _phrase_match,
 }
 
 

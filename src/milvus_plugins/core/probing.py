@@ -18,7 +18,11 @@ has nothing to read. :func:`probe_capabilities` asks the engine itself instead:
   collection built so that only a working feature changes them;
 * expression features (``not``, ``exists``, bare ``true``, ``[]``, mixed ``in`` lists,
   ``like`` wildcards, JSON key spellings) are tried as queries on one scratch
-  collection holding one row, created and dropped within the probe.
+  collection holding one row, created and dropped within the probe;
+* ``TEXT_MATCH`` and ``PHRASE_MATCH`` are tried on a scratch collection whose text
+  field has ``enable_match`` (an engine may accept the field flag and still reject the
+  function, as Milvus 2.3.5 and Milvus Lite 2.5.1 do: only a query that selects the
+  right row counts).
 
 Every scratch collection has a unique ``_milvus_plugins_probe_*`` name and is dropped
 in a ``finally`` block. A feature whose probe fails for any reason other than an
@@ -48,7 +52,12 @@ from milvus_plugins.core.errors import (
     translate,
 )
 
-__all__ = ["probe_capabilities", "reports_unimplemented"]
+__all__ = [
+    "probe_capabilities",
+    "probe_properties",
+    "probe_text_match",
+    "reports_unimplemented",
+]
 
 _PROBED: dict[tuple[str, str], Capabilities] = {}
 _PROBE_LOCK = threading.Lock()
@@ -292,6 +301,73 @@ def _ranking_flags(client: Any) -> dict[str, bool]:
     return flags
 
 
+def _match_collection(client: Any, name: str) -> None:
+    schema = _base_schema()
+    schema.add_field(
+        "text",
+        DataType.VARCHAR,
+        max_length=64,
+        enable_analyzer=True,
+        enable_match=True,
+        analyzer_params={"type": "standard"},
+    )
+    index = MilvusClient.prepare_index_params()
+    index.add_index(field_name="vector", index_type="FLAT", metric_type="L2")
+    client.create_collection(name, schema=schema, index_params=index, consistency_level="Strong")
+    client.insert(name, [{"id": "r", "vector": [1.0, 0.0], "text": "Quick brown fox"}])
+
+
+def probe_text_match(client: Any) -> dict[str, bool]:
+    """Whether ``TEXT_MATCH`` and ``PHRASE_MATCH`` select the right row on this engine.
+
+    Returns:
+        ``{"text_match": ..., "phrase_match": ...}``.
+    """
+    with _scratch(client, functools.partial(_match_collection, client)) as name:
+        if name is None:
+            return {"text_match": False, "phrase_match": False}
+        # Both must select the row and a non-matching query must not (an engine that
+        # ignored the function would select everything).
+        text = _matches_row(client, name, 'TEXT_MATCH(text, "QUICK dog")') and not (
+            _matches_row(client, name, 'TEXT_MATCH(text, "dog")')
+        )
+        phrase = _matches_row(client, name, 'PHRASE_MATCH(text, "brown fox", 0)') and not (
+            _matches_row(client, name, 'PHRASE_MATCH(text, "fox brown", 0)')
+        )
+        return {"text_match": text, "phrase_match": phrase}
+
+
+def probe_properties(client: Any) -> dict[str, bool]:
+    """Whether collection properties and shards survive creation on this engine.
+
+    Milvus Lite 2.5.1 accepts ``properties=`` and ``num_shards=`` and drops both: only
+    what ``describe_collection`` reports back counts. Replicas come with shards (an
+    engine that keeps several shards is a server that can load replicas).
+    """
+    found: dict[str, Any] = {}
+
+    def create(name: str) -> None:
+        client.create_collection(
+            name,
+            schema=_base_schema(),
+            num_shards=2,
+            properties={"collection.ttl.seconds": 3600, "mmap.enabled": False},
+        )
+        found.update(client.describe_collection(name))
+
+    with _scratch(client, create) as name:
+        if name is None:
+            return dict.fromkeys(("collection_ttl", "collection_mmap", "shards", "replicas"), False)
+    props = found.get("properties") or {}
+    shards = found.get("num_shards") == 2
+    return {
+        "collection_ttl": "collection.ttl.seconds" in props,
+        "collection_mmap": "mmap.enabled" in props,
+        "shards": shards,
+        "replicas": shards,
+    }
+
+
 def _probe(client: Any) -> Capabilities:
     missing = _scratch_name()  # never created: only whether the RPC exists is asked
     sparse = _schema_accepted(client, _add_sparse)
@@ -308,6 +384,8 @@ def _probe(client: Any) -> Capabilities:
         compaction=_has_rpc(lambda: client.compact(missing)),
         **flags,
         **_ranking_flags(client),
+        **probe_text_match(client),
+        **probe_properties(client),
     )
 
 

@@ -26,6 +26,7 @@ from milvus_plugins.core.errors import (
     shown,
 )
 from milvus_plugins.core.indexes import AutoIndex, FlatIndex, IndexConfig, index_from_dict
+from milvus_plugins.core.properties import check_properties_supported
 from milvus_plugins.core.types import IndexType, MetricType, ScalarType, SparseMode
 
 __all__ = [
@@ -99,7 +100,9 @@ def check_supported(spec: CollectionSpec, caps: Capabilities) -> None:
 
     Raises:
         UnsupportedByServerError: sparse vectors, the BM25 function or several vector
-            fields (Milvus 2.3), a partition key (Milvus Lite 2.5: filters on it fail).
+            fields (Milvus 2.3), a partition key (Milvus Lite 2.5: filters on it fail),
+            text match (Milvus 2.3, Milvus Lite 2.5: both accept ``enable_match`` and
+            ignore it), a TTL or mmap property the engine would not keep or apply.
     """
     if spec.partition_key is not None:
         caps.require("partition key", caps.partitions)
@@ -109,6 +112,9 @@ def check_supported(spec: CollectionSpec, caps: Capabilities) -> None:
         caps.require("sparse vectors", caps.sparse)
     if spec.sparse_mode is SparseMode.BM25:
         caps.require("BM25 full-text function", caps.bm25_function)
+    if spec.text_match:
+        caps.require("text match", caps.text_match)
+    check_properties_supported(spec.collection_properties, caps)
 
 
 def build_schema(spec: CollectionSpec, caps: Capabilities) -> Any:
@@ -133,8 +139,10 @@ def build_schema(spec: CollectionSpec, caps: Capabilities) -> Any:
     )
     schema.add_field(names.id, DataType.VARCHAR, is_primary=True, max_length=spec.id_max_length)
     text_kwargs: dict[str, Any] = {"max_length": spec.text_max_length}
-    if spec.sparse_mode is SparseMode.BM25:
+    if spec.analyzes_text:
         text_kwargs.update(enable_analyzer=True, analyzer_params=spec.analyzer_params)
+    if spec.text_match:
+        text_kwargs["enable_match"] = True
     schema.add_field(names.text, DataType.VARCHAR, **text_kwargs)
     for dense in spec.dense_fields:
         schema.add_field(dense.name, DataType.FLOAT_VECTOR, dim=dense.dim)
@@ -311,8 +319,16 @@ def _check_rest(
             f"collection {shown(spec.name)} has no BM25 function on {shown(names.text)}; "
             f"it was created without sparse='bm25'; {_fix(spec)}."
         )
-    if spec.sparse_mode is SparseMode.BM25 and has_bm25:
-        _check_analyzer(spec, fields.get(names.text, {}))
+    text_field = fields.get(names.text, {})
+    matchable = has_match(text_field)
+    if spec.text_match and not matchable:
+        raise SchemaMismatchError(
+            f"collection {shown(spec.name)} was created without text match on "
+            f"{shown(names.text)} (text_match=True was asked for; a field cannot gain it "
+            f"later); open it with text_match=False, or {_fix(spec)}."
+        )
+    if (spec.sparse_mode is SparseMode.BM25 and has_bm25) or spec.text_match:
+        _check_analyzer(spec, text_field)
     if spec.sparse_mode is SparseMode.CLIENT and has_bm25:
         raise SchemaMismatchError(
             f"collection {shown(spec.name)} computes sparse vectors with the BM25 function; "
@@ -326,7 +342,18 @@ def _check_rest(
     extra = _undeclared_columns(spec, fields)
     if extra:
         spec = replace(spec, metadata_fields=(*spec.declared_fields, *extra))
+    if matchable and not spec.text_match:
+        # A collection created with text match keeps it: adopt it (and its analyzer) so
+        # that text_match filters compile for a store that did not ask for it.
+        analyzer = spec.analyzer if spec.analyzer is not None else described_analyzer(text_field)
+        spec = replace(spec, text_match=True, analyzer=analyzer)
     return spec
+
+
+def has_match(text_field: Mapping[str, Any]) -> bool:
+    """Whether a described text field was created with ``enable_match``."""
+    value = (text_field.get("params") or {}).get("enable_match")
+    return value is True or str(value).lower() == "true"
 
 
 def described_analyzer(text_field: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -348,8 +375,8 @@ def _check_analyzer(spec: CollectionSpec, text_field: Mapping[str, Any]) -> None
     if existing is None or existing == spec.analyzer_params:
         return
     raise SchemaMismatchError(
-        f"collection {spec.name!r} tokenises {spec.fields.text!r} for BM25 with analyzer "
-        f"{existing} but {spec.analyzer_params} was asked for (its BM25 index was built with "
+        f"collection {spec.name!r} tokenises {spec.fields.text!r} with analyzer "
+        f"{existing} but {spec.analyzer_params} was asked for (its BM25/match index was built with "
         f"the former); pass that analyzer, open it with open_mode='adopt', or {_fix(spec)}."
     )
 
@@ -411,7 +438,9 @@ def spec_from_existing(
         (n for n, f in fields.items() if f.get("is_partition_key")), None
     )
     analyzer = spec.analyzer
-    if sparse is SparseMode.BM25 and analyzer is None:
+    text_match = spec.text_match or has_match(fields.get(names.text, {}))
+    analyzed = sparse is SparseMode.BM25 or text_match
+    if analyzed and analyzer is None:
         analyzer = described_analyzer(fields.get(names.text, {}))
     extra_dims = {
         f.name: int(fields.get(f.name, {}).get("params", {}).get("dim", 0))
@@ -426,7 +455,8 @@ def spec_from_existing(
             dense=False,
             dim=None,
             index=None,
-            analyzer=analyzer if sparse is SparseMode.BM25 else None,
+            text_match=text_match,
+            analyzer=analyzer if analyzed else None,
             sparse=sparse,
             sparse_index=None if sparse is not spec.sparse_mode else spec.sparse_index,
             metadata_fields=tuple(declared),
@@ -439,7 +469,8 @@ def spec_from_existing(
     return replace(
         spec,
         dim=dim,
-        analyzer=analyzer if sparse is SparseMode.BM25 else None,
+        text_match=text_match,
+        analyzer=analyzer if analyzed else None,
         metric=metric,
         index=index,
         sparse=sparse,

@@ -8,6 +8,7 @@ from typing import Any
 
 from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.config import CollectionSpec
+from milvus_plugins.core.properties import described_properties
 
 __all__ = ["CollectionStats", "parse_stats"]
 
@@ -26,6 +27,10 @@ class CollectionStats:
         server_version: the version string Milvus reported.
         dim: dense vector dimension.
         sparse: sparse mode (``none``, ``bm25``, ``client``).
+        properties: the collection properties the engine reports (``ttl_seconds``,
+            ``mmap``, ``num_shards``) plus ``replicas`` when the store loads with a
+            replica count.
+        text_match: whether the text field is indexed for text match.
     """
 
     name: str
@@ -37,6 +42,8 @@ class CollectionStats:
     server_version: str = ""
     dim: int | None = None
     sparse: str = "none"
+    properties: dict[str, Any] = field(default_factory=dict)
+    text_match: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-friendly dict of the report."""
@@ -82,4 +89,16 @@ def parse_stats(
         server_version=caps.version,
         dim=spec.dim,
         sparse=spec.sparse_mode.value,
+        properties=_properties(spec, caps, description),
+        text_match=spec.text_match,
     )
+
+
+def _properties(
+    spec: CollectionSpec, caps: Capabilities, description: Mapping[str, Any]
+) -> dict[str, Any]:
+    found = described_properties(description, caps)
+    replicas = spec.collection_properties.replicas
+    if replicas is not None and caps.replicas:
+        found["replicas"] = replicas
+    return found

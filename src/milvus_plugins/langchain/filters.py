@@ -22,6 +22,11 @@ operator               meaning
 ``$contains``          a list-valued key contains the value
 ``$and`` ``$or``       a non-empty list of sub-filters
 ``$not``               a sub-filter, or (under a key) an operator dict
+``$text_match``        under the key ``text`` (the document text): one of the words
+                       matches after analysis (Milvus ``TEXT_MATCH``; a store created
+                       with ``text_match=True``, Milvus >= 2.5 or Milvus Lite 3)
+``$phrase_match``      under ``text``: the words as a phrase, ``"a b"`` or
+                       ``{"phrase": "a b", "slop": 1}`` (Milvus >= 2.5.17)
 =====================  ===============================================================
 
 An unknown operator raises :class:`~milvus_plugins.core.errors.FilterError` (a

@@ -22,6 +22,7 @@ from milvus_plugins.core import (
     RRF,
     AsyncMilvusStore,
     CollectionNotFoundError,
+    CollectionProperties,
     CollectionSpec,
     ConfigError,
     ConnectionConfig,
@@ -255,9 +256,22 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             :class:`~milvus_plugins.core.TextAnalyzer` (``TextAnalyzer(stop_words=
             "english", stemmer="english")``) or Milvus analyzer params (default
             ``{"type": "standard"}``: lower-cased words, no stop words). Only with
-            ``sparse="bm25"``; fixed when the collection is created (reopening with a
+            ``sparse="bm25"`` or ``text_match=True`` (it also splits the text for text
+            match); fixed when the collection is created (reopening with a
             different one is a schema mismatch). Milvus Lite 3.2.2 applies the tokenizer,
-            lower-casing and stop words but ignores stemmers.
+            lower-casing and stop words but ignores stemmers (and its ``TEXT_MATCH``
+            ignores the analyzer: standard words, lower-cased, no stop words).
+        text_match: index the text for the ``text_match`` / ``phrase_match`` filters
+            (``{"text": {"$text_match": "E1234"}}``; LlamaIndex: ``TEXT_MATCH`` on the
+            key ``"text"``). Fixed at creation; needs Milvus >= 2.5 or Milvus Lite 3
+            (elsewhere :class:`~milvus_plugins.core.UnsupportedByServerError`).
+        collection_properties: TTL, mmap, shards and replicas at creation: a
+            :class:`~milvus_plugins.core.CollectionProperties` or a dict of its fields
+            (``{"ttl_seconds": 86400, "num_shards": 2, "replicas": 2}``); those set are
+            checked when an existing collection is opened (a mismatch is a schema
+            mismatch). A TTL on Milvus Lite raises
+            :class:`~milvus_plugins.core.UnsupportedByServerError` (it never expires
+            rows); shards and replicas are ignored there (one process).
         ranker: the hybrid fusion, ``RRF(k)`` or ``Weighted(dense, sparse)`` (one
             weight per leg: each dense field in order, then sparse).
         fetch_k: hybrid candidates per leg (default ``max(4k, 20)``).
@@ -297,6 +311,8 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         retrieval_mode: RetrievalMode | str | None = None,
         sparse: str | SparseEncoder | None = None,
         bm25_analyzer: TextAnalyzer | Mapping[str, Any] | None = None,
+        text_match: bool = False,
+        collection_properties: CollectionProperties | Mapping[str, Any] | None = None,
         ranker: Ranker | None = None,
         fetch_k: int | None = None,
         search_params: Mapping[str, Any] | None = None,
@@ -327,6 +343,8 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             metric=metric,
             sparse=sparse_mode,
             analyzer=bm25_analyzer,
+            text_match=text_match,
+            properties=collection_properties,
             metadata_fields=metadata_fields or (),
             partition_key=partition_key,
             infer_metadata_fields=infer_metadata_fields,

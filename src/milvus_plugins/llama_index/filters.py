@@ -15,9 +15,15 @@ operator                    meaning on Milvus
                             key)
 ``CONTAINS``                a list-valued key contains the value
 ``ANY`` ``ALL``             a list-valued key contains at least one / every value
-``TEXT_MATCH``              the string contains the value as a substring (case-sensitive);
-                            a value with ``%`` or ``_`` raises :class:`FilterError`
-                            because Milvus ``like`` cannot match them literally
+``TEXT_MATCH``              on the key ``text`` (the node text): Milvus ``TEXT_MATCH``, the
+                            text contains one of the value's words after analysis (needs a
+                            store created with ``text_match=True``; on an engine without
+                            ``TEXT_MATCH``, Milvus 2.3 and Milvus Lite 2.5, it raises
+                            :class:`UnsupportedByServerError`). On a metadata key (JSON,
+                            which Milvus cannot analyse): the string contains the value as
+                            a substring (case-sensitive); a value with ``%`` or ``_``
+                            raises :class:`FilterError` because Milvus ``like`` cannot
+                            match them literally
 ``TEXT_MATCH_INSENSITIVE``  raises :class:`FilterError`: Milvus has no case-insensitive
                             string match, and a case-sensitive one would silently differ
 ``IS_EMPTY``                the key is missing, null, ``""`` or ``[]``
@@ -29,7 +35,8 @@ reference evaluator (``build_metadata_filter_fn``) and its Qdrant integration de
 
 The keys ``ref_doc_id`` and ``doc_id`` address the node's source document (the
 ``doc_id`` column), since LlamaIndex stores conventionally expose the reference document
-under those names. The collection's other field names (``id``, ``text``, ``vector``,
+under those names; the key ``text`` with ``TEXT_MATCH`` addresses the node text. The
+collection's other field names (``id``, ``text`` with other operators, ``vector``,
 ``sparse``, ``metadata``, ``extra``) are not metadata and raise :class:`FilterError`.
 """
 
@@ -63,6 +70,8 @@ DOC_ID_KEYS = frozenset({"ref_doc_id", "doc_id"})
 """Filter keys that address the source-document column rather than the metadata JSON."""
 
 _RESERVED = frozenset(FieldNames().all()) - DOC_ID_KEYS
+TEXT_KEY = "text"
+"""The filter key that, with ``TEXT_MATCH``, addresses the node text (Milvus ``TEXT_MATCH``)."""
 
 _Builder = Callable[[str, Any], Filter]
 
@@ -172,10 +181,13 @@ def metadata_filter(item: MetadataFilter) -> Filter:
     key = item.key
     if key in DOC_ID_KEYS:
         return _doc_id_filter(op, key, item.value)
+    if key == TEXT_KEY and op is FilterOperator.TEXT_MATCH:
+        return core.text_match(_text(op, key, item.value))
     if key in _RESERVED:
         raise FilterError(
             f"filter key {shown(key)} names a field of the collection, not metadata; filter node "
-            "ids with node_ids=, documents with doc_ids= (or the key 'ref_doc_id')."
+            "ids with node_ids=, documents with doc_ids= (or the key 'ref_doc_id'), the node "
+            "text with the key 'text' and TEXT_MATCH."
         )
     builder = _METADATA_BUILDERS.get(op)
     if builder is None:  # a FilterOperator added by a newer LlamaIndex

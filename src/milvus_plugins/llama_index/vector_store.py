@@ -33,6 +33,7 @@ from llama_index.core.vector_stores.types import (
 from milvus_plugins.core import (
     RRF,
     AsyncMilvusStore,
+    CollectionProperties,
     CollectionSpec,
     ConfigError,
     ConnectionConfig,
@@ -162,9 +163,22 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
             :class:`~milvus_plugins.core.TextAnalyzer` (``TextAnalyzer(stop_words=
             "english", stemmer="english")``) or Milvus analyzer params (default
             ``{"type": "standard"}``: lower-cased words, no stop words). Only with
-            server-side BM25; fixed when the collection is created (reopening with a
+            server-side BM25 or ``text_match=True`` (it also splits the text for text
+            match); fixed when the collection is created (reopening with a
             different one is a schema mismatch). Milvus Lite 3.2.2 applies the tokenizer,
-            lower-casing and stop words but ignores stemmers.
+            lower-casing and stop words but ignores stemmers (and its ``TEXT_MATCH``
+            ignores the analyzer: standard words, lower-cased, no stop words).
+        text_match: index the text for the ``text_match`` / ``phrase_match`` filters
+            (``{"text": {"$text_match": "E1234"}}``; LlamaIndex: ``TEXT_MATCH`` on the
+            key ``"text"``). Fixed at creation; needs Milvus >= 2.5 or Milvus Lite 3
+            (elsewhere :class:`~milvus_plugins.core.UnsupportedByServerError`).
+        collection_properties: TTL, mmap, shards and replicas at creation: a
+            :class:`~milvus_plugins.core.CollectionProperties` or a dict of its fields
+            (``{"ttl_seconds": 86400, "num_shards": 2, "replicas": 2}``); those set are
+            checked when an existing collection is opened (a mismatch is a schema
+            mismatch). A TTL on Milvus Lite raises
+            :class:`~milvus_plugins.core.UnsupportedByServerError` (it never expires
+            rows); shards and replicas are ignored there (one process).
         ranker: the hybrid fusion: ``RRF(k)`` (the default, ``RRF(60)``; a query's
             ``alpha`` is then ignored) or ``Weighted(dense, sparse)`` (a query's ``alpha``
             overrides the weights with ``Weighted(alpha, 1 - alpha)``); with
@@ -210,6 +224,8 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
         enable_sparse: bool | None = None,
         sparse: str | SparseEncoder | None = None,
         bm25_analyzer: TextAnalyzer | Mapping[str, Any] | None = None,
+        text_match: bool = False,
+        collection_properties: CollectionProperties | Mapping[str, Any] | None = None,
         ranker: Ranker | None = None,
         consistency_level: str = "Strong",
         db_name: str = "",
@@ -240,6 +256,8 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
             metric=similarity_metric,
             sparse=sparse_mode,
             analyzer=bm25_analyzer,
+            text_match=text_match,
+            properties=collection_properties,
             metadata_fields=metadata_fields or (),
             partition_key=partition_key,
             infer_metadata_fields=infer_metadata_fields,

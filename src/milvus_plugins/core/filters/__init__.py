@@ -33,11 +33,24 @@ Semantics, the same on every backend (:func:`matches` is the executable definiti
   :class:`FilterError` naming what is missing (see :class:`Dialect`: Milvus 2.3 has no
   infix ``like``, no empty-list test for ``is_empty``/negated ``contains`` on JSON keys;
   Milvus Lite 2.5 has no ``not`` and no ``exists``); it never runs as a different query.
+* ``text_match(q)`` / ``phrase_match(p, slop)`` test the document text, not metadata:
+  the text and the query are split into terms by the collection's analyzer
+  (:func:`analyze` is the reference for simple analyzers), and the row matches when
+  one query term occurs (``TEXT_MATCH``) or the terms occur as a phrase within ``slop``
+  moves (``PHRASE_MATCH``). On an engine without the function they raise
+  :class:`UnsupportedByServerError` naming the feature and its minimum version: no
+  substring ``like`` stands in for them, as it would match other rows (``cat`` in
+  ``concatenate``).
 """
 
-from milvus_plugins.core.filters.compiler import compile_filter, escape_string
+from milvus_plugins.core.filters.compiler import (
+    PHRASE_MATCH_MINIMUM,
+    TEXT_MATCH_MINIMUM,
+    compile_filter,
+    escape_string,
+)
 from milvus_plugins.core.filters.dialect import Dialect
-from milvus_plugins.core.filters.evaluator import matches
+from milvus_plugins.core.filters.evaluator import analyze, matches
 from milvus_plugins.core.filters.tree import (
     And,
     Compare,
@@ -52,6 +65,7 @@ from milvus_plugins.core.filters.tree import (
     Or,
     Raw,
     Scalar,
+    TextMatch,
     and_,
     as_filter_tree,
     contains,
@@ -76,10 +90,14 @@ from milvus_plugins.core.filters.tree import (
     nin,
     not_,
     or_,
+    phrase_match,
     text_contains,
+    text_match,
 )
 
 __all__ = [
+    "PHRASE_MATCH_MINIMUM",
+    "TEXT_MATCH_MINIMUM",
     "And",
     "Compare",
     "CompareOp",
@@ -94,6 +112,8 @@ __all__ = [
     "Or",
     "Raw",
     "Scalar",
+    "TextMatch",
+    "analyze",
     "and_",
     "as_filter_tree",
     "compile_filter",
@@ -121,5 +141,7 @@ __all__ = [
     "nin",
     "not_",
     "or_",
+    "phrase_match",
     "text_contains",
+    "text_match",
 ]

@@ -8,10 +8,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from milvus_plugins.core.config import CollectionSpec
-from milvus_plugins.core.errors import FilterError, shown
+from milvus_plugins.core.config import CollectionSpec, stop_words_of
+from milvus_plugins.core.errors import FilterError, UnsupportedByServerError, shown
 from milvus_plugins.core.filters.dialect import Dialect
+from milvus_plugins.core.filters.evaluator import analyze
 from milvus_plugins.core.filters.tree import (
+    FILTER_TYPES,
     And,
     Compare,
     Contains,
@@ -25,11 +27,16 @@ from milvus_plugins.core.filters.tree import (
     Raw,
     Scalar,
     Target,
+    TextMatch,
     check_key,
 )
 from milvus_plugins.core.types import ScalarType
 
-__all__ = ["compile_filter", "escape_string"]
+__all__ = ["PHRASE_MATCH_MINIMUM", "TEXT_MATCH_MINIMUM", "compile_filter", "escape_string"]
+
+#: The first Milvus server versions with ``TEXT_MATCH`` and ``PHRASE_MATCH``.
+TEXT_MATCH_MINIMUM = "2.5.0"
+PHRASE_MATCH_MINIMUM = "2.5.17"
 
 _TYPE_HINTS = {
     ScalarType.INT64: "an int",
@@ -135,6 +142,8 @@ class _Compiler:
             if negate and not self.dialect.not_expr:
                 raise self._needs_not(f"not_(Raw({shown(node.expression)}))")
             return f"not ({node.expression})" if negate else f"({node.expression})"
+        if isinstance(node, TextMatch):
+            return self._text_match(node, negate)
         if isinstance(node, Exists):
             return self._exists(node, negate)
         if isinstance(node, Empty):
@@ -245,6 +254,52 @@ class _Compiler:
         parts = [self.compile(child, negate) for child in node.children]
         joiner = " and " if is_and else " or "
         return "(" + joiner.join(parts) + ")"
+
+    def _text_match(self, node: TextMatch, negate: bool) -> str:
+        feature = "phrase match" if node.phrase else "text match"
+        if node.phrase and not self.dialect.phrase_match:
+            raise UnsupportedByServerError(
+                "phrase match (PHRASE_MATCH)", PHRASE_MATCH_MINIMUM, self.dialect.engine,
+                needs=f"Milvus >= {PHRASE_MATCH_MINIMUM} (Milvus Lite has no PHRASE_MATCH)",
+            )  # fmt: skip
+        if not self.dialect.text_match:
+            raise UnsupportedByServerError(
+                f"{feature} (TEXT_MATCH)", TEXT_MATCH_MINIMUM, self.dialect.engine
+            )
+        if not self.spec.text_match:
+            raise FilterError(
+                f"{feature} needs the text field indexed for matching: create the collection "
+                "with text_match=True (an existing collection cannot gain it; recreate it)."
+            )
+        if negate and not self.dialect.not_expr:
+            raise self._needs_not(f"not_({feature})")
+        # The text column is a non-null VARCHAR, so `not` needs no null guard; the query
+        # goes through the one escaping function like every other literal.
+        column = self.spec.fields.text
+        if node.phrase:
+            expr = f"PHRASE_MATCH({column}, {escape_string(node.query)}, {int(node.slop)})"
+        else:
+            query = self._without_stop_words(node.query)
+            if query is not None and not query:
+                return self._const(negate)  # only stop words: no term to match
+            expr = f"TEXT_MATCH({column}, {escape_string(query or node.query)})"
+        return f"(not {expr})" if negate else f"({expr})"
+
+    def _without_stop_words(self, query: str) -> str | None:
+        """The query's terms without the analyzer's stop words (``None``: leave it).
+
+        Servers drop stop words from the query themselves; Milvus Lite 3.2.2's
+        TEXT_MATCH ignores the field's analyzer and would match them. Dropping them here
+        gives both the same rows (for simple analyzers, whose terms :func:`analyze`
+        reproduces).
+        """
+        params = self.spec.analyzer_params
+        if not stop_words_of(params):
+            return None
+        try:
+            return " ".join(analyze(query, params))
+        except FilterError:
+            return None
 
     def _exists(self, node: Exists, negate: bool) -> str:
         ref = self.ref(node.key)
@@ -391,11 +446,13 @@ def compile_filter(
 
     Raises:
         FilterError: a value or key cannot be expressed with the same meaning.
+        UnsupportedByServerError: a text or phrase match on an engine without
+            ``TEXT_MATCH`` / ``PHRASE_MATCH``.
     """
     if node is None or (isinstance(node, str) and not node.strip()):
         return ""
     if isinstance(node, str):
         node = Raw(node)
-    if not isinstance(node, (Compare, In, Like, Contains, Exists, Empty, And, Or, Not, Raw)):
+    if not isinstance(node, FILTER_TYPES):
         raise FilterError(f"filter {shown(node)} is not a filter tree, a string or None.")
     return _Compiler(spec, dialect or Dialect()).compile(node)

@@ -42,6 +42,9 @@ class Dialect:
         like_match_all: ``like "%"`` matches every string. Milvus Lite 2.5 matches
             nothing with it, so the compiler writes ``k >= ""`` (true exactly for
             strings) instead.
+        text_match: ``TEXT_MATCH(field, "...")`` runs (Milvus >= 2.5, Milvus Lite 3).
+        phrase_match: ``PHRASE_MATCH(field, "...", slop)`` runs (Milvus >= 2.5.17).
+        engine: the engine's version, named in :class:`UnsupportedByServerError`.
     """
 
     json_in: bool = False
@@ -55,3 +58,6 @@ class Dialect:
     json_key_brackets: bool = True
     not_expr: bool = True
     like_match_all: bool = True
+    text_match: bool = True
+    phrase_match: bool = True
+    engine: str = "this Milvus"

@@ -16,6 +16,7 @@ from milvus_plugins.core.errors import FilterError, shown
 from milvus_plugins.core.records import DATE_HINT, is_date, plain_scalar
 
 __all__ = [
+    "FILTER_TYPES",
     "And",
     "Compare",
     "CompareOp",
@@ -30,6 +31,7 @@ __all__ = [
     "Raw",
     "Scalar",
     "Target",
+    "TextMatch",
     "and_",
     "as_filter_tree",
     "check_key",
@@ -55,7 +57,9 @@ __all__ = [
     "nin",
     "not_",
     "or_",
+    "phrase_match",
     "text_contains",
+    "text_match",
 ]
 
 Scalar = str | int | float | bool
@@ -157,7 +161,29 @@ class Raw(_Node):
     expression: str
 
 
-Filter = Compare | In | Like | Contains | Exists | Empty | And | Or | Not | Raw
+@dataclass(frozen=True)
+class TextMatch(_Node):
+    """The document text matches ``query`` after Milvus' analyzer has split both into terms.
+
+    ``phrase=False`` (Milvus ``TEXT_MATCH``): at least one term of ``query`` occurs in
+    the text. ``phrase=True`` (Milvus ``PHRASE_MATCH``): the terms occur in the text in
+    this order, with at most ``slop`` positional moves between them. Both need a
+    collection created with ``text_match=True`` (its text field analysed and indexed
+    for matching) on an engine that has the function.
+    """
+
+    query: str
+    phrase: bool = False
+    slop: int = 0
+    key: str = "text"
+    target: Target = "text"
+
+
+Filter = Compare | In | Like | Contains | Exists | Empty | And | Or | Not | Raw | TextMatch
+
+
+FILTER_TYPES = (Compare, In, Like, Contains, Exists, Empty, And, Or, Not, Raw, TextMatch)
+"""Every node type of the tree (for ``isinstance`` checks)."""
 
 
 # -- builders ---------------------------------------------------------------------------
@@ -266,6 +292,44 @@ def text_contains(key: str, substring: str) -> Filter:
             "by Milvus 'like'; use eq() or remove them from the substring."
         )
     return Like(check_key(key), f"%{substring}%")
+
+
+def _match_query(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise FilterError(
+            f"{where}: the query must be a non-blank string of words, got {shown(value)}."
+        )
+    return value
+
+
+def text_match(query: str) -> Filter:
+    """Match rows whose text contains at least one of the words of ``query``.
+
+    Words are the terms of the collection's analyzer (``standard`` by default:
+    lower-cased runs of letters, digits and ``_``), so ``text_match("E1234 timeout")``
+    matches a text containing ``e1234`` or ``Timeout``. Compiled to Milvus
+    ``TEXT_MATCH`` on the text field; the value is escaped, so no query can change the
+    filter's meaning. Needs a collection created with ``text_match=True``.
+
+    Raises:
+        FilterError: ``query`` is not a non-blank string.
+    """
+    return TextMatch(_match_query(query, "text_match()"))
+
+
+def phrase_match(phrase: str, slop: int = 0) -> Filter:
+    """Match rows whose text contains the words of ``phrase`` in order, as a phrase.
+
+    ``slop`` is how many positional moves between the words are tolerated (``0``:
+    adjacent, in order). Compiled to Milvus ``PHRASE_MATCH`` (Milvus >= 2.5.17); needs
+    a collection created with ``text_match=True``.
+
+    Raises:
+        FilterError: ``phrase`` is not a non-blank string or ``slop`` is not an int >= 0.
+    """
+    if isinstance(slop, bool) or not isinstance(slop, int) or slop < 0:
+        raise FilterError(f"phrase_match(): slop={shown(slop)} must be an int >= 0.")
+    return TextMatch(_match_query(phrase, "phrase_match()"), phrase=True, slop=slop)
 
 
 def contains(key: str, value: Scalar) -> Filter:
@@ -395,7 +459,7 @@ def ensure_filter(value: Filter | str | None) -> Filter | str | None:
     """Accept a filter tree, a raw expression string or ``None``; reject anything else."""
     if value is None or isinstance(value, str):
         return value
-    if isinstance(value, (Compare, In, Like, Contains, Exists, Empty, And, Or, Not, Raw)):
+    if isinstance(value, FILTER_TYPES):
         return value
     raise FilterError(
         f"filter must be a core filter, an expression string or None; got {shown(value)}."

@@ -5,7 +5,7 @@ from __future__ import annotations
 from milvus_plugins.core.names import check_name
 from milvus_plugins.core.ops.calls import Call, ClientMethod, Guard, Guarded, Op, one_call, or_empty
 from milvus_plugins.core.ops.context import OpContext
-from milvus_plugins.core.ops.lifecycle import capabilities_op, ensure_op, require_op
+from milvus_plugins.core.ops.lifecycle import capabilities_op, ensure_op, load_call, require_op
 from milvus_plugins.core.ops.reads import count_op
 from milvus_plugins.core.stats import CollectionStats, parse_stats
 
@@ -44,7 +44,8 @@ def compact_op(ctx: OpContext) -> Op[int]:
 def load_op(ctx: OpContext) -> Op[None]:
     """Load the collection into memory for search."""
     yield from require_op(ctx)
-    yield Call(ClientMethod.LOAD_COLLECTION, (ctx.spec.name,))
+    caps = yield from capabilities_op(ctx.session)
+    yield load_call(ctx, caps)
 
 
 def release_op(ctx: OpContext) -> Op[None]:

@@ -45,6 +45,7 @@ class ClientMethod(str, Enum):
     DELETE = "delete"
     DESCRIBE_COLLECTION = "describe_collection"
     DESCRIBE_INDEX = "describe_index"
+    DESCRIBE_RESOURCE_GROUP = "describe_resource_group"
     DROP_COLLECTION = "drop_collection"
     DROP_PARTITION = "drop_partition"
     FLUSH = "flush"
@@ -179,6 +180,8 @@ def bound_method(client: Any, method: ClientMethod) -> Any:
             return client.describe_collection
         case ClientMethod.DESCRIBE_INDEX:
             return client.describe_index
+        case ClientMethod.DESCRIBE_RESOURCE_GROUP:
+            return client.describe_resource_group
         case ClientMethod.DROP_COLLECTION:
             return client.drop_collection
         case ClientMethod.DROP_PARTITION:

@@ -14,6 +14,7 @@ from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import (
     CollectionNotFoundError,
+    ConfigError,
     MilvusOperationError,
     MilvusPluginsError,
     shown,
@@ -21,9 +22,10 @@ from milvus_plugins.core.errors import (
 from milvus_plugins.core.ops.calls import Call, ClientMethod, Guard, Guarded, Op, Probe
 from milvus_plugins.core.ops.context import OpContext
 from milvus_plugins.core.probing import reports_unimplemented
+from milvus_plugins.core.properties import check_properties, create_kwargs, load_kwargs
 from milvus_plugins.core.records import Record
 from milvus_plugins.core.schema import build_index_params, build_schema, check_supported
-from milvus_plugins.core.session import Session
+from milvus_plugins.core.session import OpenMode, Session
 
 __all__ = [
     "capabilities_op",
@@ -31,6 +33,7 @@ __all__ = [
     "drop_op",
     "ensure_op",
     "exists_op",
+    "load_call",
     "require_op",
 ]
 
@@ -84,6 +87,7 @@ def _ensure_locked(ctx: OpContext, dim: int | None, records: Sequence[Record]) -
     # Before touching anything: a spec the engine cannot hold must neither drop the old
     # collection nor be reported as a schema mismatch.
     check_supported(session.spec, caps)
+    yield from _check_replicas(session.spec, caps)
     if session.drop_old:
         session.drop_old = False
         if (yield _has(name)):
@@ -100,7 +104,11 @@ def _ensure_locked(ctx: OpContext, dim: int | None, records: Sequence[Record]) -
     created = yield Guarded(Guard.WRITE, _create(spec, caps))
     if not created:
         return (yield from _open_existing(ctx, name))
-    yield Call(ClientMethod.LOAD_COLLECTION, (name,))
+    if load_kwargs(spec.collection_properties, caps).get("replica_number", 1) != 1:
+        # create_collection has loaded it with one replica, and a loaded collection's
+        # replica count cannot change: release it and load it with the count asked for.
+        yield Call(ClientMethod.RELEASE_COLLECTION, (name,))
+    yield load_call(ctx, caps)
     session.exists = True
     return True
 
@@ -117,6 +125,7 @@ def _create(spec: CollectionSpec, caps: Capabilities) -> Op[bool]:
                 "schema": build_schema(spec, caps),
                 "index_params": build_index_params(spec, caps),
                 "consistency_level": spec.consistency.value,
+                **create_kwargs(spec.collection_properties, caps),
             },
             retry=False,
         )
@@ -127,11 +136,46 @@ def _create(spec: CollectionSpec, caps: Capabilities) -> Op[bool]:
     return True
 
 
+DEFAULT_RESOURCE_GROUP = "__default_resource_group"
+
+
+def _check_replicas(spec: CollectionSpec, caps: Capabilities) -> Op[None]:
+    """Refuse more replicas than the server has query nodes, before creating anything.
+
+    The server would create the collection and then fail every load with "nodes not
+    enough", leaving a collection that cannot be searched.
+    """
+    wanted = spec.collection_properties.replicas
+    if wanted is None or wanted <= 1 or not caps.replicas:
+        return
+    try:
+        group = yield Call(ClientMethod.DESCRIBE_RESOURCE_GROUP, (DEFAULT_RESOURCE_GROUP,))
+    except MilvusOperationError:
+        return  # not allowed to ask: the load answers instead
+    nodes = getattr(group, "num_available_node", None)
+    if isinstance(nodes, int) and not isinstance(nodes, bool) and nodes < wanted:
+        raise ConfigError(
+            f"properties.replicas={wanted} but this Milvus has {nodes} query node(s) "
+            f"available in its default resource group; set replicas <= {nodes} or add "
+            "query nodes."
+        )
+
+
+def load_call(ctx: OpContext, caps: Capabilities) -> Call:
+    """The ``load_collection`` call, with the spec's replica count where it applies."""
+    props = ctx.spec.collection_properties
+    return Call(ClientMethod.LOAD_COLLECTION, (ctx.spec.name,), load_kwargs(props, caps))
+
+
 def _open_existing(ctx: OpContext, name: str) -> Op[bool]:
     description = yield Call(ClientMethod.DESCRIBE_COLLECTION, (name,))
     index = yield from _describe_dense_index(ctx, name)
+    caps = ctx.session.caps
+    # Checked before the schema is adopted, so a mismatch leaves the session unopened.
+    if ctx.session.open_mode is not OpenMode.ADOPT:
+        check_properties(name, ctx.spec.collection_properties, description, caps)
     ctx.session.adopt(description, index)
-    yield Call(ClientMethod.LOAD_COLLECTION, (name,))
+    yield load_call(ctx, caps)
     return True
 
 
