@@ -25,6 +25,7 @@ from milvus_plugins.core.config import (
     TextAnalyzer,
 )
 from milvus_plugins.core.describe import describe_fields
+from milvus_plugins.core.layouts import FieldMapping, LayoutKind
 from milvus_plugins.core.dict_filters import OPERATORS as DICT_FILTER_OPERATORS
 from milvus_plugins.core.dict_filters import filter_from_dict
 from milvus_plugins.core.errors import (
@@ -32,6 +33,7 @@ from milvus_plugins.core.errors import (
     CollectionNotFoundError,
     ConfigError,
     FilterError,
+    ForeignLayoutError,
     InvalidInputError,
     MilvusConnectionError,
     MilvusOperationError,
@@ -139,9 +141,11 @@ __all__ = [
     "ConnectionConfig",
     "ConsistencyLevel",
     "DiskAnnIndex",
+    "FieldMapping",
     "FieldNames",
     "Filter",
     "FilterError",
+    "ForeignLayoutError",
     "FlatIndex",
     "Fusion",
     "GpuCagraIndex",
@@ -156,6 +160,7 @@ __all__ = [
     "IvfFlatIndex",
     "IvfPqIndex",
     "IvfSq8Index",
+    "LayoutKind",
     "Like",
     "MetadataField",
     "MetricType",

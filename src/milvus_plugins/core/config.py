@@ -15,13 +15,16 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from milvus_plugins.core.errors import ConfigError, shown
 from milvus_plugins.core.indexes import IndexConfig, SparseInvertedIndex, index_from_dict
 from milvus_plugins.core.names import check_name
 from milvus_plugins.core.types import ConsistencyLevel, MetricType, ScalarType, SparseMode
+
+if TYPE_CHECKING:
+    from milvus_plugins.core.layouts import FieldMapping
 
 __all__ = [
     "DEFAULT_URI",
@@ -426,6 +429,10 @@ class CollectionSpec:
             typed columns for the scalar metadata keys of that write whose values share
             one type (see :mod:`milvus_plugins.core.inference`); needs nullable fields
             (Milvus Lite, servers >= 2.5), otherwise nothing is inferred.
+        layout: read an existing collection of another layout through this
+            :class:`~milvus_plugins.core.layouts.FieldMapping` (``None``: this package's
+            layout, or a langchain-milvus / llama-index layout detected on opening).
+            Such a collection is read-only for new rows (see :mod:`..layouts`).
     """
 
     name: str
@@ -443,9 +450,17 @@ class CollectionSpec:
     consistency_level: ConsistencyLevel | str = ConsistencyLevel.STRONG
     description: str = ""
     infer_metadata_fields: bool = False
+    layout: FieldMapping | None = None
 
     def __post_init__(self) -> None:
         check_name("collection_name", self.name)
+        if self.layout is not None:
+            from milvus_plugins.core.layouts import FieldMapping  # noqa: PLC0415 (cycle)
+
+            if not isinstance(self.layout, FieldMapping):
+                raise ConfigError(
+                    f"layout={shown(self.layout)} must be a FieldMapping (or None)."
+                )
         if self.dim is not None and (
             isinstance(self.dim, bool)
             or not isinstance(self.dim, int)

@@ -129,16 +129,17 @@ def _create(spec: CollectionSpec, caps: Capabilities) -> Op[bool]:
 
 def _open_existing(ctx: OpContext, name: str) -> Op[bool]:
     description = yield Call(ClientMethod.DESCRIBE_COLLECTION, (name,))
-    index = yield from _describe_dense_index(ctx, name)
+    layout = ctx.session.layout_of(description)
+    vector = ctx.spec.fields.vector if layout is None else layout.vector
+    index = yield from _describe_dense_index(name, vector)
     ctx.session.adopt(description, index)
     yield Call(ClientMethod.LOAD_COLLECTION, (name,))
     return True
 
 
-def _describe_dense_index(ctx: OpContext, name: str) -> Op[Mapping[str, Any] | None]:
+def _describe_dense_index(name: str, field: str) -> Op[Mapping[str, Any] | None]:
     # An index that cannot be described is treated as absent: the spec check then
     # compares what it can (dimension, fields) instead of failing the open.
-    field = ctx.spec.fields.vector
     try:
         indexes = yield Call(ClientMethod.LIST_INDEXES, (name,), {"field_name": field})
         if not indexes:
