@@ -25,7 +25,6 @@ from milvus_plugins.core.config import (
     TextAnalyzer,
 )
 from milvus_plugins.core.describe import describe_fields
-from milvus_plugins.core.layouts import FieldMapping, LayoutKind
 from milvus_plugins.core.dict_filters import OPERATORS as DICT_FILTER_OPERATORS
 from milvus_plugins.core.dict_filters import filter_from_dict
 from milvus_plugins.core.errors import (
@@ -90,6 +89,13 @@ from milvus_plugins.core.indexes import (
     index_from_dict,
     recommend_index,
 )
+from milvus_plugins.core.layouts import FieldMapping, LayoutKind
+from milvus_plugins.core.migration import (
+    MigrationReport,
+    Verification,
+    migrate,
+    migration_target_spec,
+)
 from milvus_plugins.core.mmr import maximal_marginal_relevance
 from milvus_plugins.core.ops.fusion import Fusion
 from milvus_plugins.core.ops.search import SearchKind, SearchRequest, plan_retrieval
@@ -145,8 +151,8 @@ __all__ = [
     "FieldNames",
     "Filter",
     "FilterError",
-    "ForeignLayoutError",
     "FlatIndex",
+    "ForeignLayoutError",
     "Fusion",
     "GpuCagraIndex",
     "GpuIvfFlatIndex",
@@ -164,6 +170,7 @@ __all__ = [
     "Like",
     "MetadataField",
     "MetricType",
+    "MigrationReport",
     "MilvusConnectionError",
     "MilvusOperationError",
     "MilvusPluginsError",
@@ -186,6 +193,7 @@ __all__ = [
     "TextAnalyzer",
     "UnexpectedArgumentError",
     "UnsupportedByServerError",
+    "Verification",
     "Weighted",
     "WriteError",
     "WriteMode",
@@ -223,6 +231,8 @@ __all__ = [
     "lte",
     "matches",
     "maximal_marginal_relevance",
+    "migrate",
+    "migration_target_spec",
     "ne",
     "need_search_inputs",
     "new_id",

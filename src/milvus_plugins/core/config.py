@@ -455,12 +455,10 @@ class CollectionSpec:
     def __post_init__(self) -> None:
         check_name("collection_name", self.name)
         if self.layout is not None:
-            from milvus_plugins.core.layouts import FieldMapping  # noqa: PLC0415 (cycle)
+            from milvus_plugins.core.layouts import FieldMapping
 
             if not isinstance(self.layout, FieldMapping):
-                raise ConfigError(
-                    f"layout={shown(self.layout)} must be a FieldMapping (or None)."
-                )
+                raise ConfigError(f"layout={shown(self.layout)} must be a FieldMapping (or None).")
         if self.dim is not None and (
             isinstance(self.dim, bool)
             or not isinstance(self.dim, int)
