@@ -89,7 +89,7 @@ from milvus_plugins.core.indexes import (
     index_from_dict,
     recommend_index,
 )
-from milvus_plugins.core.layouts import FieldMapping, LayoutKind
+from milvus_plugins.core.layouts import FieldMapping, LayoutKind, as_field_mapping
 from milvus_plugins.core.migration import (
     MigrationReport,
     Verification,
@@ -199,6 +199,7 @@ __all__ = [
     "WriteMode",
     "WriteOptions",
     "and_",
+    "as_field_mapping",
     "as_list",
     "autotune",
     "check_argument",

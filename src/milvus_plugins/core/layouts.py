@@ -43,6 +43,7 @@ __all__ = [
     "DYNAMIC_FIELD",
     "FieldMapping",
     "LayoutKind",
+    "as_field_mapping",
     "detect_layout",
     "foreign_output_fields",
     "foreign_record_fields",
@@ -87,7 +88,8 @@ class FieldMapping:
         sparse: a SPARSE_FLOAT_VECTOR field (BM25 function output or client vectors),
             or ``None``.
         metadata_json: a JSON field holding the metadata dict, or ``None``.
-        dynamic: whether metadata keys live in the dynamic field.
+        dynamic: whether metadata keys live in the dynamic field (not with
+            ``metadata_json``: a filter on a key must address one place).
         columns: scalar fields that are metadata keys of the same name; ``None`` takes
             every scalar field not named above.
         doc_id: a VARCHAR field with the source document id, or ``None``.
@@ -137,6 +139,12 @@ class FieldMapping:
             clash = sorted(set(self.columns) & set(named))
             if clash:
                 raise ConfigError(f"field_mapping.columns {clash} are already mapped fields.")
+        if self.metadata_json is not None and self.dynamic:
+            # A filter on a key would have to say which of the two places it means.
+            raise ConfigError(
+                "field_mapping: give metadata_json or dynamic=True, not both (typed columns "
+                "combine with either)."
+            )
         if isinstance(self.private_keys, str):
             raise ConfigError("field_mapping.private_keys must be a list of keys.")
         object.__setattr__(self, "private_keys", tuple(self.private_keys))
@@ -218,7 +226,7 @@ def detect_layout(description: Mapping[str, Any]) -> FieldMapping | None:
             vector="vector",
             sparse=sparse[0] if sparse else None,
             metadata_json=json_fields[0] if len(json_fields) == 1 else None,
-            dynamic=dynamic,
+            dynamic=dynamic and len(json_fields) != 1,
             kind=LayoutKind.LANGCHAIN,
         )
     return None
@@ -442,3 +450,24 @@ def foreign_record_fields(row: Mapping[str, Any], layout: FieldMapping) -> dict[
         if layout.sparse and not layout.bm25 and isinstance(row.get(layout.sparse), Mapping)
         else None,
     }
+
+
+def as_field_mapping(value: FieldMapping | Mapping[str, Any] | None) -> FieldMapping | None:
+    """Return ``value`` as a :class:`FieldMapping` (a dict gives its fields), or ``None``.
+
+    Raises:
+        ConfigError: not a FieldMapping, a dict of its fields, or ``None``.
+    """
+    if value is None or isinstance(value, FieldMapping):
+        return value
+    if isinstance(value, Mapping):
+        try:
+            return FieldMapping(**value)
+        except TypeError as exc:
+            raise ConfigError(
+                f"field_mapping={shown(dict(value))}: {exc}; give FieldMapping's fields (id, "
+                "text, vector, sparse, metadata_json, dynamic, columns, doc_id)."
+            ) from None
+    raise ConfigError(
+        f"field_mapping={shown(value)} must be a FieldMapping, a dict of its fields, or None."
+    )
