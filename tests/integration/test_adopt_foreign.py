@@ -27,6 +27,7 @@ from milvus_plugins.core import (
     MilvusStore,
     Record,
     SchemaMismatchError,
+    UnsupportedByServerError,
     doc_id_in,
     eq,
     gt,
@@ -68,10 +69,10 @@ def foreign(
 ) -> Iterator[Foreign]:
     if request.param == "lite":
         uri = str(tmp_path_factory.mktemp("foreign") / "foreign.db")
-        sparse = True
     else:
         uri = request.getfixturevalue("milvus_server").uri
-        sparse = False  # Milvus 2.3 has no sparse vectors
+    with MilvusStore(CollectionSpec(name="probe"), connection=ConnectionConfig(uri=uri)) as probe:
+        sparse = probe.capabilities.sparse  # Milvus 2.3: no sparse vectors, no BM25
     prefix = f"f{uuid.uuid4().hex[:8]}_"
     make_langchain_collections(uri, prefix + "lc_", sparse=sparse)
     make_llama_collections(uri, prefix + "li_", sparse=sparse)
@@ -162,7 +163,7 @@ def test_integer_ids_refuse_non_numeric_strings(foreign: Foreign) -> None:
 
 def test_bm25_layouts_serve_keyword_and_hybrid_search(foreign: Foreign) -> None:
     if not foreign.sparse:
-        pytest.skip("the collections of this engine were made without sparse fields")
+        pytest.skip("this engine has no sparse vectors (probed): no BM25 layouts made")
     for suffix in ("lc_bm25", "li_sparse"):
         with foreign.store(suffix) as store:
             assert store.count() == len(DOCS)  # opens it
@@ -177,10 +178,14 @@ def test_bm25_layouts_serve_keyword_and_hybrid_search(foreign: Foreign) -> None:
 def test_sparse_request_on_a_layout_without_sparse_field_is_a_mismatch(
     foreign: Foreign,
 ) -> None:
-    with (
-        foreign.store("lc_default", sparse="bm25") as store,
-        pytest.raises(SchemaMismatchError, match="no sparse field"),
-    ):
+    # Where the engine has sparse vectors, the collection lacks the field; elsewhere the
+    # engine lacks the feature: a typed error either way, before any read.
+    expected = (
+        pytest.raises(SchemaMismatchError, match="no sparse field")
+        if foreign.sparse
+        else pytest.raises(UnsupportedByServerError, match="sparse vectors")
+    )
+    with foreign.store("lc_default", sparse="bm25") as store, expected:
         store.count()
 
 
@@ -267,7 +272,9 @@ def test_migrate_keeps_ids_vectors_metadata_and_rerun_is_exact(
             again = migrate(source, target, batch_rows=4)
             assert again.ok and target.count() == len(DOCS)
             assert target.spec.layout is None
-            target.upsert([Record(id="x", text="native now", vector=hashed_vector("x"))])
+            written = {"source": "s9", "n": 99, "x": 9.5}  # the typed columns too (2.3: no nulls)
+            target.upsert([Record(id="x", text="new", vector=hashed_vector("x"), metadata=written)])
+            assert target.get(["x"])[0].metadata == written
 
 
 def test_cli_migrate(foreign: Foreign, capsys: pytest.CaptureFixture[str]) -> None:
