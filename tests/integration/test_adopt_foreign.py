@@ -14,6 +14,14 @@ from typing import Any
 
 import pytest
 from pymilvus import DataType, MilvusClient
+from tests.support.official_layouts import (
+    DIM,
+    DOCS,
+    HOSTILE,
+    hashed_vector,
+    make_langchain_collections,
+    make_llama_collections,
+)
 
 from milvus_plugins.cli import main as cli_main
 from milvus_plugins.core import (
@@ -35,14 +43,6 @@ from milvus_plugins.core import (
     migration_target_spec,
 )
 from milvus_plugins.core.types import SparseMode
-from tests.support.official_layouts import (
-    DIM,
-    DOCS,
-    HOSTILE,
-    hashed_vector,
-    make_langchain_collections,
-    make_llama_collections,
-)
 
 BY_TEXT = {d["text"]: d for d in DOCS}
 
@@ -241,7 +241,7 @@ def test_explicit_field_mapping_reads_any_schema(foreign: Foreign) -> None:
     bad = FieldMapping(id="key", text="nope", vector="emb")
     with (
         foreign.store("custom", layout=bad) as store,
-        pytest.raises(SchemaMismatchError, match="field_mapping.text"),
+        pytest.raises(SchemaMismatchError, match=r"field_mapping\.text"),
     ):
         store.count()
 
