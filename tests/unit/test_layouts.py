@@ -69,7 +69,7 @@ def _spec(description: dict[str, Any], layout: FieldMapping | None = None) -> Co
     found = layout or detect_layout(description)
     assert found is not None
     resolved = resolve_layout(found, description)
-    index = {"metric_type": "L2"}
+    index = {"metric_type": "L2", "index_type": "FLAT"}
     return spec_for_layout(CollectionSpec(name="c"), resolved, description, index)
 
 
@@ -78,6 +78,7 @@ def test_langchain_default_columns_become_typed_metadata() -> None:
     assert spec.layout is not None and spec.layout.layout_kind is LayoutKind.LANGCHAIN
     assert [d.name for d in spec.declared_fields] == ["source", "n"]
     assert spec.dim == 8 and spec.metric_type.value == "L2"
+    assert spec.index_config is not None and spec.index_config.index_type.value == "FLAT"
     assert compile_filter(eq("source", 'x" or pk != "'), spec) == '(source == "x\\" or pk != \\"")'
     with pytest.raises(FilterError, match="columns"):
         compile_filter(eq("missing", 1), spec)

@@ -27,6 +27,7 @@ not read back the same in the other tool, so adding rows raises
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -36,8 +37,9 @@ from pymilvus import DataType
 
 from milvus_plugins.core.config import CollectionSpec, FieldNames, MetadataField
 from milvus_plugins.core.errors import ConfigError, SchemaMismatchError, shown
+from milvus_plugins.core.indexes import IndexConfig, index_from_dict
 from milvus_plugins.core.names import check_name
-from milvus_plugins.core.types import ParsableEnum, ScalarType, SparseMode
+from milvus_plugins.core.types import MetricType, ParsableEnum, ScalarType, SparseMode
 
 __all__ = [
     "DYNAMIC_FIELD",
@@ -369,14 +371,20 @@ def spec_for_layout(
         doc_id=layout.doc_id or _free_name("doc_id", used),
         extra=_free_name("extra", used),
     )
-    metric = spec.metric
+    metric = MetricType.parse(spec.metric, field="metric")
     if dense_index and dense_index.get("metric_type"):
-        metric = str(dense_index["metric_type"]).upper()
+        metric = MetricType.parse(str(dense_index["metric_type"]).upper(), field="metric")
+    index: IndexConfig | None = None
+    if dense_index and dense_index.get("index_type"):
+        # Its index decides the search params (FLAT, HNSW's ef ...) and what a migration
+        # builds, so that both answer the same searches.
+        with contextlib.suppress(ConfigError):
+            index = index_from_dict({"index_type": dense_index["index_type"], "metric": metric})
     columns = [_column_field(c, fields[c]) for c in layout.metadata_columns()]
     return replace(
         spec,
         dim=dim,
-        index=None,
+        index=index,
         metric=metric,
         sparse=sparse,
         sparse_index=None if sparse is not spec.sparse_mode else spec.sparse_index,

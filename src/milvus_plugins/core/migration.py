@@ -95,9 +95,9 @@ class MigrationReport:
 def migration_target_spec(source: CollectionSpec, name: str) -> CollectionSpec:
     """The spec of a collection of this package's layout that holds ``source``'s rows.
 
-    Same dimension and metric; server BM25 when the source has a BM25 field (the
-    function recomputes it from the text); the typed metadata columns of the source
-    become declared fields. A client sparse field is not copied (no encoder is
+    Same dimension, metric and dense index type (so that searches agree); server BM25
+    when the source has a BM25 field (the function recomputes it from the text); the
+    typed metadata columns of the source become declared fields. A client sparse field is not copied (no encoder is
     known for it).
     """
     sparse = SparseMode.BM25 if source.sparse_mode is SparseMode.BM25 else SparseMode.NONE
@@ -114,6 +114,7 @@ def migration_target_spec(source: CollectionSpec, name: str) -> CollectionSpec:
     return CollectionSpec(
         name=name,
         dim=source.dim,
+        index=source.index_config,
         metric=source.metric_type,
         sparse=sparse,
         metadata_fields=declared,
