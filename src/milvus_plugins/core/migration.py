@@ -97,8 +97,8 @@ def migration_target_spec(source: CollectionSpec, name: str) -> CollectionSpec:
 
     Same dimension, metric and dense index type (so that searches agree); server BM25
     when the source has a BM25 field (the function recomputes it from the text); the
-    typed metadata columns of the source become declared fields. A client sparse field is not copied (no encoder is
-    known for it).
+    typed metadata columns of the source become declared fields. A client sparse field
+    is not copied (no encoder is known for it).
     """
     sparse = SparseMode.BM25 if source.sparse_mode is SparseMode.BM25 else SparseMode.NONE
     declared = tuple(
