@@ -25,6 +25,7 @@ from tests.support.official_layouts import (
 
 from milvus_plugins.cli import main as cli_main
 from milvus_plugins.core import (
+    AsyncMilvusStore,
     CollectionSpec,
     ConfigError,
     ConnectionConfig,
@@ -345,3 +346,17 @@ def test_delete_on_adopted_layout(foreign: Foreign) -> None:
     with foreign.store("li_plain") as store:
         store.delete(filter=doc_id_in(["doc2"]))
         assert store.count() == len(DOCS) - 3
+
+
+async def test_async_store_reads_adopted_layout_and_refuses_rows(foreign: Foreign) -> None:
+    sync = foreign.store("lc_dynamic")
+    async with AsyncMilvusStore(sync) as store:
+        hits = await store.search(hashed_vector("golf document number 6"), k=1)
+        assert hits[0].record.metadata == BY_TEXT["golf document number 6"]["metadata"]
+        assert [r.text for r in await store.query(eq("source", HOSTILE))] == [
+            "delta document number 3"
+        ]
+        record = Record(id="new", text="new text", vector=hashed_vector("new text"))
+        with pytest.raises(ForeignLayoutError, match="migrate"):
+            await store.upsert([record])
+    sync.close()
