@@ -9,7 +9,7 @@ DEMO_STAMP := $(VENV)/.installed-demo
 LITE25_VENV := .venv-lite25
 LITE25_STAMP := $(LITE25_VENV)/.installed
 
-.PHONY: demo test lint fuzz bench bench-full bench-grouping notebook clean
+.PHONY: demo test lint fuzz bench bench-full bench-grouping bench-migrate notebook clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +72,11 @@ bench-full: $(STAMP)
 GROUPING_DOCS ?= 1200
 bench-grouping: $(STAMP)
 	$(BIN)/python -m benchmarks.grouping --docs $(GROUPING_DOCS)
+
+# Migration of 20,000 and 100,000 langchain-milvus rows (Lite and the 2.3.5 server): peak
+# RSS, wall time, SIGKILL mid-way + re-run; needs langchain-milvus (dev extra). ~15 min.
+bench-migrate: $(STAMP)
+	$(BIN)/python -m benchmarks.migrate_bench --engine both
 
 clean:
 	rm -rf $(VENV) $(LITE25_VENV) .mypy_cache .pytest_cache .ruff_cache

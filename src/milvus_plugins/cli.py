@@ -1,4 +1,4 @@
-"""The ``milvus-plugins`` command line: info, stats, ingest, search, drop.
+"""The ``milvus-plugins`` command line: info, stats, ingest, search, drop, migrate.
 
 Exit codes: 0 success, 1 a Milvus operation failed, 2 bad usage or input (bad filter
 JSON, bad arguments, a malformed URI, an embedding of the wrong dimension), 3 the
@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
+from tqdm.auto import tqdm
+
 from milvus_plugins.chunking import chunk_text, iter_text_files
 from milvus_plugins.core import (
     AuthenticationError,
@@ -37,6 +39,7 @@ from milvus_plugins.core import (
 from milvus_plugins.core.dict_filters import filter_from_dict
 from milvus_plugins.core.errors import shown
 from milvus_plugins.core.filters import Filter, In, and_, doc_id_in, id_in, not_
+from milvus_plugins.core.migration import migrate, migration_target_spec
 
 __all__ = ["main"]
 
@@ -50,6 +53,9 @@ examples:
       --filter '{"source": "intro.md"}'
   milvus-plugins stats notes --uri http://localhost:19530 --token root:Milvus
   milvus-plugins drop notes --yes
+  milvus-plugins migrate langchain notes2                 copy a langchain-milvus/llama-index
+                                                          collection into this layout (re-run
+                                                          to resume), then verify
 
 connection: --uri, --token and --timeout go before or after the command (default:
   $MILVUS_URI / $MILVUS_TOKEN, else ./milvus.db, a Milvus Lite file).
@@ -429,6 +435,49 @@ def cmd_drop(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def cmd_migrate(args: argparse.Namespace, out: TextIO) -> int:
+    """Copy a collection of any adopted layout into this package's layout, then verify."""
+    source = _open(args, args.source)
+    connection = _connection(args)
+    if args.target_uri is not None:
+        connection = ConnectionConfig.from_env(
+            uri=args.target_uri, token=args.token, timeout=args.timeout
+        )
+        check_uri(connection.uri)
+    spec = migration_target_spec(source.spec, args.target)
+    target = MilvusStore(spec, connection=connection)
+    total = source.count()
+    bar = tqdm(total=total, unit="rows", disable=not args.progress, file=sys.stderr)
+
+    def advance(copied: int, _total: int) -> None:
+        bar.update(copied - bar.n)
+
+    try:
+        report = migrate(
+            source, target, batch_rows=args.batch_rows, progress=advance, verify=args.verify
+        )
+    finally:
+        bar.close()
+        target.close()
+        source.close()
+    out.write(
+        f"copied {report.copied} rows {args.source!r} -> {args.target!r} "
+        f"in {report.seconds:.1f} s\n"
+    )
+    check = report.verification
+    if check is None:
+        return EXIT_OK
+    out.write(
+        f"verification: source_rows={check.source_rows} target_rows={check.target_rows} "
+        f"sampled={check.sampled} mismatches={len(check.mismatches)} "
+        f"top{check.k}_agreement={check.topk_agreement:.3f} -> "
+        f"{'ok' if check.ok else 'FAILED'}\n"
+    )
+    for line in check.mismatches[:10]:
+        out.write(f"  {line}\n")
+    return EXIT_OK if check.ok else EXIT_FAILED
+
+
 def _connection_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     # The top-level parser holds the defaults; each command repeats the options with
     # SUPPRESS so that they may also follow the command without resetting the value.
@@ -509,6 +558,18 @@ def build_parser() -> argparse.ArgumentParser:
     drop.add_argument("name")
     drop.add_argument("--yes", action="store_true", help="do not ask")
     drop.set_defaults(func=cmd_drop)
+    move = command(
+        "migrate",
+        "copy a collection (e.g. made by langchain-milvus or llama-index) into this "
+        "package's layout; re-run to resume",
+    )
+    move.add_argument("source", metavar="SRC")
+    move.add_argument("target", metavar="DST")
+    move.add_argument("--target-uri", default=None, help="another database for DST")
+    move.add_argument("--batch-rows", type=int, default=1000)
+    move.add_argument("--no-verify", dest="verify", action="store_false", default=True)
+    move.add_argument("--no-progress", dest="progress", action="store_false", default=True)
+    move.set_defaults(func=cmd_migrate)
     return parser
 
 

@@ -34,6 +34,7 @@ from milvus_plugins.core.errors import (
     CollectionNotFoundError,
     ConfigError,
     FilterError,
+    ForeignLayoutError,
     InvalidInputError,
     MilvusConnectionError,
     MilvusOperationError,
@@ -101,6 +102,13 @@ from milvus_plugins.core.indexes import (
     index_from_dict,
     recommend_index,
 )
+from milvus_plugins.core.layouts import FieldMapping, LayoutKind, as_field_mapping
+from milvus_plugins.core.migration import (
+    MigrationReport,
+    Verification,
+    migrate,
+    migration_target_spec,
+)
 from milvus_plugins.core.mmr import maximal_marginal_relevance
 from milvus_plugins.core.ops.fusion import Fusion
 from milvus_plugins.core.ops.search import SearchKind, SearchRequest, plan_retrieval
@@ -162,10 +170,12 @@ __all__ = [
     "DecayFunction",
     "DenseField",
     "DiskAnnIndex",
+    "FieldMapping",
     "FieldNames",
     "Filter",
     "FilterError",
     "FlatIndex",
+    "ForeignLayoutError",
     "Fusion",
     "GpuCagraIndex",
     "GpuIvfFlatIndex",
@@ -180,9 +190,11 @@ __all__ = [
     "IvfFlatIndex",
     "IvfPqIndex",
     "IvfSq8Index",
+    "LayoutKind",
     "Like",
     "MetadataField",
     "MetricType",
+    "MigrationReport",
     "MilvusConnectionError",
     "MilvusOperationError",
     "MilvusPluginsError",
@@ -207,6 +219,7 @@ __all__ = [
     "TextMatch",
     "UnexpectedArgumentError",
     "UnsupportedByServerError",
+    "Verification",
     "Weighted",
     "WriteError",
     "WriteMode",
@@ -215,6 +228,7 @@ __all__ = [
     "and_",
     "apply_decay",
     "as_decay",
+    "as_field_mapping",
     "as_list",
     "autotune",
     "check_argument",
@@ -252,6 +266,8 @@ __all__ = [
     "lte",
     "matches",
     "maximal_marginal_relevance",
+    "migrate",
+    "migration_target_spec",
     "ne",
     "need_search_inputs",
     "new_id",

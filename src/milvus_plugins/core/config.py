@@ -16,7 +16,7 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from milvus_plugins.core.errors import ConfigError, shown
@@ -24,6 +24,9 @@ from milvus_plugins.core.indexes import IndexConfig, SparseInvertedIndex, index_
 from milvus_plugins.core.names import check_name
 from milvus_plugins.core.properties import CollectionProperties, coerce_properties
 from milvus_plugins.core.types import ConsistencyLevel, MetricType, ScalarType, SparseMode
+
+if TYPE_CHECKING:
+    from milvus_plugins.core.layouts import FieldMapping
 
 __all__ = [
     "DEFAULT_URI",
@@ -536,6 +539,10 @@ class CollectionSpec:
             :class:`~milvus_plugins.core.CollectionProperties` or a dict of its fields);
             those set are checked when an existing collection is opened. See
             :mod:`milvus_plugins.core.properties` for what each engine does with them.
+        layout: read an existing collection of another layout through this
+            :class:`~milvus_plugins.core.layouts.FieldMapping` (``None``: this package's
+            layout, or a langchain-milvus / llama-index layout detected on opening).
+            Such a collection is read-only for new rows (see :mod:`..layouts`).
     """
 
     name: str
@@ -557,10 +564,16 @@ class CollectionSpec:
     vector_fields: Sequence[DenseField] | Mapping[str, Any] = ()
     text_match: bool = False
     properties: CollectionProperties | Mapping[str, Any] | None = None
+    layout: FieldMapping | None = None
 
     def __post_init__(self) -> None:
         check_name("collection_name", self.name)
         self._check_vector_fields()
+        if self.layout is not None:
+            from milvus_plugins.core.layouts import FieldMapping
+
+            if not isinstance(self.layout, FieldMapping):
+                raise ConfigError(f"layout={shown(self.layout)} must be a FieldMapping (or None).")
         if self.dim is not None and (
             isinstance(self.dim, bool)
             or not isinstance(self.dim, int)

@@ -8,6 +8,7 @@
      │   └─ UnexpectedArgumentError (also TypeError)  a keyword argument no method takes
      ├─ FilterError (also ValueError)         a filter that cannot be compiled
      ├─ SchemaMismatchError                   existing collection != spec; says the fix
+ │   └─ ForeignLayoutError                 adding rows to another tool's collection
      ├─ CollectionNotFoundError
      ├─ UnsupportedByServerError              names the feature and the minimum version
      ├─ WriteError                            a batch write failed part-way: lists ids
@@ -31,6 +32,7 @@ __all__ = [
     "CollectionNotFoundError",
     "ConfigError",
     "FilterError",
+    "ForeignLayoutError",
     "InvalidInputError",
     "MilvusConnectionError",
     "MilvusOperationError",
@@ -67,6 +69,14 @@ class FilterError(MilvusPluginsError, ValueError):
 
 class SchemaMismatchError(MilvusPluginsError):
     """An existing collection does not match the requested spec."""
+
+
+class ForeignLayoutError(SchemaMismatchError):
+    """Rows cannot be added to a collection read through another tool's layout.
+
+    The message names ``migrate``, which copies the collection into this package's
+    layout (ids, vectors and metadata kept), where every operation works.
+    """
 
 
 class CollectionNotFoundError(MilvusPluginsError):

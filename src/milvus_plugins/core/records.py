@@ -655,6 +655,10 @@ def json_text(value: Mapping[str, Any]) -> str:
 
 def record_from_row(row: Mapping[str, Any], spec: CollectionSpec) -> Record:
     """Build a :class:`Record` from a Milvus row or search-hit entity."""
+    if spec.layout is not None:
+        from milvus_plugins.core.layouts import foreign_record_fields
+
+        return Record(**foreign_record_fields(row, spec.layout))
     names = spec.fields
     metadata = dict(row.get(names.metadata) or {})
     extra = dict(row.get(names.extra) or {})

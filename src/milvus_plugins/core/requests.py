@@ -16,6 +16,7 @@ from milvus_plugins.core.config import CollectionSpec, DenseField
 from milvus_plugins.core.errors import ConfigError, InvalidInputError, shown
 from milvus_plugins.core.filters import Filter, compile_filter
 from milvus_plugins.core.indexes import IndexConfig
+from milvus_plugins.core.layouts import foreign_output_fields
 from milvus_plugins.core.ops.calls import Call, ClientMethod
 from milvus_plugins.core.range_search import RANGE_KNOBS, check_range_knobs
 from milvus_plugins.core.ranking import RRF, Ranker, Weighted, require_server_fusion
@@ -80,6 +81,8 @@ def is_filter_only(vector: Sequence[float] | None, text: str | None) -> bool:
 
 def output_fields(spec: CollectionSpec, *, include_vectors: bool = False) -> list[str]:
     """Fields returned by reads: everything but vectors, unless asked for."""
+    if spec.layout is not None:
+        return foreign_output_fields(spec.layout, include_vectors=include_vectors)
     names = spec.fields
     fields = [names.id, names.text, names.metadata, names.doc_id, names.extra]
     fields.extend(d.name for d in spec.declared_fields)

@@ -17,6 +17,7 @@ from milvus_plugins.core.capabilities import Capabilities, detect_capabilities
 from milvus_plugins.core.config import CollectionSpec, ConnectionConfig
 from milvus_plugins.core.errors import ConfigError
 from milvus_plugins.core.inference import infer_metadata_fields
+from milvus_plugins.core.layouts import FieldMapping, detect_layout, resolve_layout, spec_for_layout
 from milvus_plugins.core.lite import LiteLease
 from milvus_plugins.core.records import Record
 from milvus_plugins.core.schema import check_existing, spec_from_existing
@@ -124,13 +125,35 @@ class Session:
     def adopt(
         self, description: Mapping[str, Any], dense_index: Mapping[str, Any] | None
     ) -> CollectionSpec:
-        """Validate or adopt an existing collection's description; store the result."""
-        if self.open_mode is OpenMode.ADOPT:
+        """Validate or adopt an existing collection's description; store the result.
+
+        A collection of another layout (an explicit ``spec.layout``, or a
+        langchain-milvus / llama-index layout detected here) is read through it.
+        """
+        layout = self.layout_of(description)
+        if layout is not None:
+            self.spec = spec_for_layout(self.spec, layout, description, dense_index)
+        elif self.open_mode is OpenMode.ADOPT:
             self.spec = spec_from_existing(self.spec, description, dense_index)
         else:
             self.spec = check_existing(self.spec, description, dense_index)
         self.exists = True
         return self.spec
+
+    def layout_of(self, description: Mapping[str, Any]) -> FieldMapping | None:
+        """The resolved foreign layout of a described collection, or ``None`` (native).
+
+        Raises:
+            SchemaMismatchError: an explicit ``spec.layout`` does not fit the collection.
+        """
+        if self.spec.layout is not None:
+            return resolve_layout(self.spec.layout, description)
+        names = self.spec.fields
+        present = {f.get("name") for f in description.get("fields", [])}
+        if {names.id, names.text, names.vector, names.metadata} <= present:
+            return None  # this package's layout: checked against the spec as before
+        detected = detect_layout(description)
+        return None if detected is None else resolve_layout(detected, description)
 
     def spec_to_create(
         self, dim: int | None, records: Sequence[Record] = ()

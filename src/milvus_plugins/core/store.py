@@ -274,10 +274,12 @@ class MilvusStore:
         vectors included.
 
         Raises:
+            ForeignLayoutError: the collection (once opened) has another tool's layout.
             InvalidInputError: the first bad record; or, where the server is known to
                 have no nullable fields (Milvus < 2.5), a record without a value for a
                 declared field.
         """
+        writes.refuse_foreign(self.spec)
         validate_records(records, self.spec, None, vectors=False)
         caps = self.session.capabilities
         if caps is not None and not caps.nullable:

@@ -29,6 +29,7 @@ from milvus_plugins.core import (
     ConsistencyLevel,
     Decay,
     DenseField,
+    FieldMapping,
     FieldNames,
     Filter,
     Grouping,
@@ -48,6 +49,7 @@ from milvus_plugins.core import (
     TextAnalyzer,
     WriteOptions,
     as_decay,
+    as_field_mapping,
     check_kwargs,
     check_ranker,
     check_threshold,
@@ -282,6 +284,10 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         progress: show a progress bar while writing (default: large writes on a TTY).
         open_mode: ``"check"`` an existing collection against these settings, or
             ``"adopt"`` its settings (see :meth:`from_existing_collection`).
+        field_mapping: read an existing collection of another layout through this
+            :class:`~milvus_plugins.core.FieldMapping` (or a dict of its fields). Without
+            it, a langchain-milvus 0.4 or llama-index 1.x collection is detected; such
+            collections are read-only for new documents (use ``migrate``).
         client_kwargs: extra keyword arguments for ``pymilvus.MilvusClient``.
 
     Raises:
@@ -321,6 +327,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         batch_size: int = 1000,
         progress: bool | None = None,
         open_mode: OpenMode | str = OpenMode.CHECK,
+        field_mapping: FieldMapping | Mapping[str, Any] | None = None,
         client_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
         models = _models(embedding)
@@ -350,6 +357,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             infer_metadata_fields=infer_metadata_fields,
             consistency_level=consistency_level,
             text_max_length=text_max_length,
+            layout=as_field_mapping(field_mapping),
         )
         self._mode = _check_mode(mode, spec)
         self._embedding = next(iter(models.values()), None)

@@ -38,6 +38,7 @@ from milvus_plugins.core import (
     ConfigError,
     ConnectionConfig,
     DenseField,
+    FieldMapping,
     Filter,
     HybridOptions,
     IndexConfig,
@@ -57,6 +58,7 @@ from milvus_plugins.core import (
     TextAnalyzer,
     WriteOptions,
     and_,
+    as_field_mapping,
     check_kwargs,
     check_ranker,
     checked_arguments,
@@ -190,6 +192,10 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
             ``"adopt"`` (read its settings back).
         write_options: batching and progress options for ``add``.
         retry: retry policy for transient faults.
+        field_mapping: read an existing collection of another layout through this
+            :class:`~milvus_plugins.core.FieldMapping` (or a dict of its fields). Without
+            it, a llama-index 1.x or langchain-milvus 0.4 collection is detected; such
+            collections are read-only for new nodes (use ``migrate``).
         client_kwargs: extra keyword arguments for ``pymilvus.MilvusClient``.
 
     Raises:
@@ -233,6 +239,7 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
         open_mode: OpenMode | str = OpenMode.CHECK,
         write_options: WriteOptions | None = None,
         retry: RetryPolicy | None = None,
+        field_mapping: FieldMapping | Mapping[str, Any] | None = None,
         client_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
         models = dict(vector_fields or {})
@@ -262,6 +269,7 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
             partition_key=partition_key,
             infer_metadata_fields=infer_metadata_fields,
             consistency_level=consistency_level,
+            layout=as_field_mapping(field_mapping),
         )
         ranker = check_ranker(ranker, hybrid_legs(spec))
         connection = ConnectionConfig.from_env(

@@ -102,6 +102,14 @@ class _Compiler:
 
     def ref(self, key: str, target: Target = "metadata") -> _Ref:
         names = self.spec.fields
+        layout = self.spec.layout
+        if layout is not None and target == "id" and layout.id_type is ScalarType.INT64:
+            return _Ref(names.id, True, ScalarType.INT64)
+        if layout is not None and target == "doc_id" and layout.doc_id is None:
+            raise FilterError(
+                f"filter on {shown(key)}: collection {shown(self.spec.name)} "
+                f"({layout.label} layout) has no document-id field."
+            )
         if target != "metadata":
             columns = {"id": names.id, "doc_id": names.doc_id, "text": names.text}
             if target not in columns:
@@ -117,6 +125,14 @@ class _Compiler:
         declared = self.spec.declared(key)
         if declared is not None:
             return _Ref(declared.name, True, declared.scalar_type)
+        if layout is not None and layout.metadata_json is None:
+            if not layout.dynamic:
+                raise FilterError(
+                    f"filter on {shown(key)}: collection {shown(self.spec.name)} "
+                    f"({layout.label} layout) keeps metadata in the columns "
+                    f"{list(layout.metadata_columns())} only; {shown(key)} is none of them."
+                )
+            return _Ref(f"$meta[{self._key_literal(key)}]", False, None)
         return _Ref(f"{names.metadata}[{self._key_literal(key)}]", False, None)
 
     def _key_literal(self, key: str) -> str:
@@ -154,6 +170,8 @@ class _Compiler:
             node = Compare(node.key, "==", node.pattern, node.target)
         key = node.key
         ref = self.ref(key, getattr(node, "target", "metadata"))
+        if ref.declared_type is ScalarType.INT64 and getattr(node, "target", "") == "id":
+            node = _integer_ids(node, self.spec.name)
         if isinstance(node, Compare) and node.op == "!=" and not negate:
             if self._kind_exact(ref):
                 self._check_type(key, ref, node.value)
@@ -235,6 +253,10 @@ class _Compiler:
         # Milvus 2.3 rejects a bare `true`/`false` (even inside `and`/`or`). Ids are
         # strings, so `id >= ""` holds for every row and `id < ""` for none.
         pk = self.spec.fields.id
+        layout = self.spec.layout
+        if layout is not None and layout.id_type is ScalarType.INT64:
+            low = -(2**63)  # integer keys (auto_id): every key is >= the int64 minimum
+            return f"({pk} >= {low})" if value else f"({pk} < {low})"
         return f'({pk} >= "")' if value else f'({pk} < "")'
 
     def _needs_list_test(self, node: Contains, *, negated: bool) -> FilterError:
@@ -432,6 +454,30 @@ class _Compiler:
                 f"{kind.value}; "
                 f"compare it with {_TYPE_HINTS[kind]}."
             )
+
+
+def _integer_ids(node: Compare | In | Like | Contains, collection: str) -> Compare | In:
+    """An id leaf with string ids as integers (a collection with INT64 keys, e.g. auto_id).
+
+    Ids are strings everywhere in this package; such a collection's ids read back as
+    decimal strings, so only decimal strings can name one of its rows.
+    """
+
+    def number(value: object) -> int:
+        text = value if isinstance(value, str) else ""
+        digits = text[1:] if text.startswith("-") else text
+        if not digits.isdigit() or not digits.isascii():
+            raise FilterError(
+                f"id {shown(value)}: collection {shown(collection)} has integer primary keys "
+                "(read back as decimal strings such as '42'); give such an id."
+            )
+        return int(text)
+
+    if isinstance(node, In):
+        return In(node.key, tuple(number(v) for v in node.values), target=node.target)
+    if isinstance(node, Compare):
+        return Compare(node.key, node.op, number(node.value), node.target)
+    raise FilterError(f"{type(node).__name__.lower()} on integer ids is not supported.")
 
 
 def compile_filter(

@@ -169,7 +169,9 @@ def load_call(ctx: OpContext, caps: Capabilities) -> Call:
 
 def _open_existing(ctx: OpContext, name: str) -> Op[bool]:
     description = yield Call(ClientMethod.DESCRIBE_COLLECTION, (name,))
-    index = yield from _describe_dense_index(ctx, name)
+    layout = ctx.session.layout_of(description)
+    vector = ctx.spec.fields.vector if layout is None else layout.vector
+    index = yield from _describe_dense_index(name, vector)
     caps = ctx.session.caps
     # Checked before the schema is adopted, so a mismatch leaves the session unopened.
     if ctx.session.open_mode is not OpenMode.ADOPT:
@@ -179,10 +181,9 @@ def _open_existing(ctx: OpContext, name: str) -> Op[bool]:
     return True
 
 
-def _describe_dense_index(ctx: OpContext, name: str) -> Op[Mapping[str, Any] | None]:
+def _describe_dense_index(name: str, field: str) -> Op[Mapping[str, Any] | None]:
     # An index that cannot be described is treated as absent: the spec check then
     # compares what it can (dimension, fields) instead of failing the open.
-    field = ctx.spec.fields.vector
     try:
         indexes = yield Call(ClientMethod.LIST_INDEXES, (name,), {"field_name": field})
         if not indexes:

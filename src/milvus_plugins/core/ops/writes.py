@@ -13,6 +13,7 @@ from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import (
     CollectionNotFoundError,
     ConfigError,
+    ForeignLayoutError,
     InvalidInputError,
     MilvusPluginsError,
     WriteError,
@@ -178,14 +179,34 @@ def upsert_op(
         ClientMethod.INSERT if parse_write_mode(mode) is WriteMode.INSERT else ClientMethod.UPSERT
     )
     options = with_batch_rows(ctx.write, batch_rows)
+    refuse_foreign(ctx.spec)
     checked, dim = prepare_records(ctx, records)
     if not checked:
         return []
     yield from ensure_op(ctx, dim, checked)
+    refuse_foreign(ctx.spec)
     caps = yield from capabilities_op(ctx.session)
     run = BatchRun(ctx.spec, caps, checked, progress, options)
     ids: list[str] = yield Guarded(Guard.WRITE, _write_batches(ctx, run, method))
     return ids
+
+
+def refuse_foreign(spec: CollectionSpec) -> None:
+    """Refuse to add rows to a collection read through another tool's layout.
+
+    Raises:
+        ForeignLayoutError: ``spec`` has a foreign layout; the message names ``migrate``.
+    """
+    layout = spec.layout
+    if layout is None:
+        return
+    raise ForeignLayoutError(
+        f"collection {shown(spec.name)} has the {layout.label} layout, which this package "
+        "reads (search, filters, get, delete) but does not add rows to: rows written in "
+        "this package's conventions would not read back the same in the other tool. Copy "
+        "it into this package's layout with migrate() (CLI: milvus-plugins migrate SRC "
+        "DST), or keep writing it with the tool that created it."
+    )
 
 
 def _write_batches(ctx: OpContext, run: BatchRun, method: ClientMethod) -> Op[list[str]]:

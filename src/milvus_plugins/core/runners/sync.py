@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
@@ -153,15 +153,24 @@ class SyncRunner:
 
     def read_all(self, step: ReadAll) -> list[Any]:
         """Page through every row of a query with ``query_iterator``."""
+        rows: list[Any] = []
+        for page in self.iter_pages(step):
+            rows.extend(page)
+        return rows
+
+    def iter_pages(self, step: ReadAll) -> Iterator[list[Any]]:
+        """Yield the pages of a query's rows one at a time (``query_iterator``).
+
+        Nothing but the current page is held: what streams a whole collection
+        (:func:`~milvus_plugins.core.migration.migrate`) keeps memory flat.
+        """
         iterator = self._call(
             lambda: self.client.query_iterator(
                 step.collection, batch_size=step.batch_size, **step.kwargs
             )
         )
-        rows: list[Any] = []
         try:
             while page := self._call(iterator.next):
-                rows.extend(page)
+                yield list(page)
         finally:
             iterator.close()
-        return rows

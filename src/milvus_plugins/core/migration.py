@@ -1,0 +1,241 @@
+"""Copy a collection (of any adopted layout) into this package's layout, and verify it.
+
+:func:`migrate` streams the source's rows page by page with ``query_iterator`` (only
+one page is held at a time, so memory stays flat as the collection grows), converts
+each row to a :class:`~milvus_plugins.core.records.Record` (ids, vectors and metadata
+as the source's tool wrote them) and upserts it into the target. Upserts by id are
+idempotent: a migration killed half-way is resumed by running it again, which ends
+with exactly the source's rows. It ends with a :class:`Verification`: row counts, a
+reservoir sample of rows compared field by field, and the top-k agreement of a few
+searches run on both collections.
+
+It is synchronous only (pymilvus' ``query_iterator`` is): a batch job, also run by
+``milvus-plugins migrate SRC DST``.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from milvus_plugins.core.config import CollectionSpec, MetadataField
+from milvus_plugins.core.errors import ConfigError, shown
+from milvus_plugins.core.ops.calls import ReadAll
+from milvus_plugins.core.records import Record, record_from_row
+from milvus_plugins.core.store import MilvusStore
+from milvus_plugins.core.types import SparseMode
+
+__all__ = ["MigrationReport", "Verification", "migrate", "migration_target_spec"]
+
+Progress = Callable[[int, int], None]
+"""Called after each page with (rows copied so far, source rows)."""
+
+
+@dataclass
+class Verification:
+    """How the target compares with the source after a migration.
+
+    Attributes:
+        source_rows: rows in the source.
+        target_rows: rows in the target.
+        sampled: rows compared field by field (id, text, metadata, doc id, vector).
+        mismatches: a line per sampled row that differs (empty: all equal).
+        topk_agreement: mean overlap of the top-k ids of searches run on both,
+            in [0, 1] (1.0: the same ids).
+        k: the k of those searches.
+    """
+
+    source_rows: int
+    target_rows: int
+    sampled: int
+    mismatches: list[str] = field(default_factory=list)
+    topk_agreement: float = math.nan
+    k: int = 10
+
+    @property
+    def ok(self) -> bool:
+        """Counts equal, every sampled row equal, top-k agreement at least 0.9."""
+        agreement = self.topk_agreement
+        return (
+            self.source_rows == self.target_rows
+            and not self.mismatches
+            and (math.isnan(agreement) or agreement >= 0.9)
+        )
+
+
+@dataclass
+class MigrationReport:
+    """What :func:`migrate` did.
+
+    Attributes:
+        source: the source collection.
+        target: the target collection.
+        copied: rows read from the source and upserted into the target in this run.
+        seconds: wall time of the copy (without the verification).
+        verification: the verification, or ``None`` when it was skipped.
+    """
+
+    source: str
+    target: str
+    copied: int
+    seconds: float
+    verification: Verification | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the verification passed (``True`` when it was skipped)."""
+        return self.verification is None or self.verification.ok
+
+
+def migration_target_spec(source: CollectionSpec, name: str) -> CollectionSpec:
+    """The spec of a collection of this package's layout that holds ``source``'s rows.
+
+    Same dimension, metric and dense index type (so that searches agree); server BM25
+    when the source has a BM25 field (the function recomputes it from the text); the
+    typed metadata columns of the source become declared fields. A client sparse field
+    is not copied (no encoder is known for it).
+    """
+    sparse = SparseMode.BM25 if source.sparse_mode is SparseMode.BM25 else SparseMode.NONE
+    declared = tuple(
+        MetadataField(
+            name=d.name,
+            type=d.scalar_type,
+            element_type=d.element_scalar_type,
+            max_length=d.max_length,
+            max_capacity=d.max_capacity,
+        )
+        for d in source.declared_fields
+    )
+    return CollectionSpec(
+        name=name,
+        dim=source.dim,
+        index=source.index_config,
+        metric=source.metric_type,
+        sparse=sparse,
+        metadata_fields=declared,
+        consistency_level=source.consistency,
+    )
+
+
+def _sample_add(
+    reservoir: list[str], seen: int, row_id: str, size: int, rng: random.Random
+) -> None:
+    if len(reservoir) < size:
+        reservoir.append(row_id)
+        return
+    slot = rng.randrange(seen)
+    if slot < size:
+        reservoir[slot] = row_id
+
+
+def migrate(
+    source: MilvusStore,
+    target: MilvusStore,
+    *,
+    batch_rows: int = 1000,
+    progress: Progress | None = None,
+    verify: bool = True,
+    sample: int = 50,
+    queries: int = 5,
+    k: int = 10,
+    seed: int = 0,
+) -> MigrationReport:
+    """Copy every row of ``source`` into ``target`` (upserts by id), then verify.
+
+    Args:
+        source: the store of the collection to copy (any layout it can read).
+        target: the store of a collection of this package's layout (created on the
+            first write; see :func:`migration_target_spec`).
+        batch_rows: rows per page read and per upsert.
+        progress: called after each page with (copied, total).
+        verify: run the verification at the end.
+        sample: rows compared field by field.
+        queries: searches (by sampled rows' vectors) compared between the two.
+        k: results per search.
+        seed: the sampling seed.
+
+    Returns:
+        The report; ``report.ok`` says whether the verification passed.
+
+    Raises:
+        ConfigError: the target is the source, has a foreign layout, or a bad setting.
+        CollectionNotFoundError: the source does not exist.
+        InvalidInputError: a source row this package cannot store (e.g. empty text);
+            the rows before it are copied, a re-run resumes.
+    """
+    if isinstance(batch_rows, bool) or not isinstance(batch_rows, int) or batch_rows < 1:
+        raise ConfigError(f"batch_rows={shown(batch_rows)} must be a positive integer.")
+    if target.spec.layout is not None:
+        raise ConfigError("the migration target must use this package's layout (no layout=).")
+    same_place = source.session.connection.uri == target.session.connection.uri
+    if same_place and source.spec.name == target.spec.name:
+        raise ConfigError(f"source and target are both {shown(source.spec.name)}.")
+    total = source.count()  # opens the source (detecting its layout) first
+    if target.spec.dim is None:
+        target.session.spec = replace(target.spec, dim=source.spec.dim)
+    kwargs = source.query_kwargs(None, None, 0, include_vectors=True)
+    step = ReadAll(source.spec.name, kwargs, batch_size=min(batch_rows, 16384))
+    rng = random.Random(seed)
+    reservoir: list[str] = []
+    copied = 0
+    started = time.perf_counter()
+    for page in source.runner.iter_pages(step):
+        records = [record_from_row(row, source.spec) for row in page]
+        for record in records:
+            copied += 1
+            _sample_add(reservoir, copied, record.id, sample, rng)
+            if target.spec.sparse_mode is not SparseMode.CLIENT:
+                record.sparse = None
+        target.upsert(records, progress=False, batch_rows=batch_rows)
+        if progress is not None:
+            progress(copied, total)
+    seconds = time.perf_counter() - started
+    report = MigrationReport(source.spec.name, target.spec.name, copied, seconds)
+    if verify:
+        target.flush()
+        report.verification = verify_migration(source, target, reservoir, queries=queries, k=k)
+    return report
+
+
+def _differences(a: Record, b: Record) -> list[str]:
+    out = [
+        name
+        for name in ("id", "text", "metadata", "doc_id")
+        if getattr(a, name) != getattr(b, name)
+    ]
+    if a.vector is None or b.vector is None:
+        out.append("vector missing")
+    elif not np.allclose(np.asarray(a.vector), np.asarray(b.vector), rtol=1e-6, atol=1e-7):
+        out.append("vector")
+    return out
+
+
+def verify_migration(
+    source: MilvusStore, target: MilvusStore, ids: list[str], *, queries: int = 5, k: int = 10
+) -> Verification:
+    """Compare ``target`` with ``source``: counts, the rows ``ids`` and top-k searches."""
+    result = Verification(source.count(), target.count(), len(ids), k=k)
+    originals = source.get(ids, include_vectors=True)
+    copies = {r.id: r for r in target.get(ids, include_vectors=True)}
+    for original in originals:
+        copy = copies.get(original.id)
+        if copy is None:
+            result.mismatches.append(f"{original.id}: missing in the target")
+            continue
+        differs = _differences(original, copy)
+        if differs:
+            result.mismatches.append(f"{original.id}: {', '.join(differs)} differ")
+    probes = [list(r.vector) for r in originals[:queries] if r.vector is not None]
+    if probes:
+        agreements = []
+        for vector in probes:
+            want = {h.id for h in source.search(vector, k=k)}
+            got = {h.id for h in target.search(vector, k=k)}
+            agreements.append(len(want & got) / max(len(want), 1))
+        result.topk_agreement = sum(agreements) / len(agreements)
+    return result
