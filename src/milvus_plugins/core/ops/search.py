@@ -193,10 +193,13 @@ def dense_search_op(
         ConfigError: a sparse-only collection or an unknown dense field (before any I/O).
     """
     check_k(k)
-    dense = ctx.spec.dense_field(field)
+    ctx.spec.dense_field(field)  # refused before any I/O
     if not (yield from ensure_op(ctx)):
         return [[] for _ in vectors]
     caps = yield from capabilities_op(ctx.session)
+    # Opening may have adopted the collection's own field names (a foreign layout): the
+    # field is looked up again in the spec as opened.
+    dense = ctx.spec.dense_field(field)
     call = build_dense_search(
         ctx.spec,
         caps,
@@ -208,7 +211,7 @@ def dense_search_op(
         timeout=ctx.timeout,
         field=dense.name,
     )
-    metric = field_index(ctx.spec.dense_field(dense.name), caps).metric_type
+    metric = field_index(dense, caps).metric_type
     return parse_hits((yield _with_options(call, server_options)), ctx.spec, metric)
 
 
