@@ -137,16 +137,22 @@ class Session:
     ) -> CollectionSpec | None:
         """Return the spec to create with; ``None`` while the dimension is unknown.
 
-        Fills ``dim``, and with ``infer_metadata_fields`` (on a server with nullable
-        fields) adds the typed columns inferred from ``records``, the first write.
+        Fills ``dim``, and unless ``infer_metadata_fields=False`` (on an engine with
+        nullable fields) adds the accelerator columns inferred from ``records``, the
+        first write (see :mod:`milvus_plugins.core.inference`).
         """
         if self.spec.dim is None and dim is None:
             return None
         if self.spec.dim is None and dim is not None:
             self.spec = self.spec.with_dim(dim)
-        if self.spec.infer_metadata_fields and records and self.caps.nullable:
+        if self.spec.infer_metadata_fields is not False and records and self.caps.nullable:
             inferred = infer_metadata_fields(records, self.spec)
-            if inferred:
-                declared = (*self.spec.declared_fields, *inferred)
-                self.spec = replace(self.spec, metadata_fields=declared)
+            self.spec = replace(self.spec, accelerated_fields=inferred)
         return self.spec
+
+    def note_overflowed(self, keys: frozenset[str] | set[str]) -> None:
+        """Remember accelerated keys that hold values their column cannot (never forgets)."""
+        with self.lock:
+            if not keys <= self.spec.overflowed_keys:
+                merged = self.spec.overflowed_keys | keys
+                self.spec = replace(self.spec, overflowed_keys=frozenset(merged))

@@ -14,6 +14,7 @@ from typing import Any
 from milvus_plugins.core.errors import InvalidInputError, shown
 from milvus_plugins.core.filters import Filter
 from milvus_plugins.core.mmr import select_mmr
+from milvus_plugins.core.ops.acceleration import refresh_overflow_op
 from milvus_plugins.core.ops.calls import Op, or_empty
 from milvus_plugins.core.ops.context import OpContext
 from milvus_plugins.core.ops.fusion import (
@@ -131,6 +132,7 @@ def dense_search_op(
     if not (yield from ensure_op(ctx)):
         return [[] for _ in vectors]
     caps = yield from capabilities_op(ctx.session)
+    yield from refresh_overflow_op(ctx, where)
     call = build_dense_search(
         ctx.spec,
         caps,
@@ -153,6 +155,7 @@ def sparse_search_op(
     if not (yield from ensure_op(ctx)):
         return []
     caps = yield from capabilities_op(ctx.session)
+    yield from refresh_overflow_op(ctx, where)
     call = build_sparse_search(
         ctx.spec,
         caps,
@@ -191,6 +194,7 @@ def hybrid_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
         )
         sparse = yield from sparse_search_op(ctx, query, legs_k, r.where, r.include_vectors)
         return client_fuse(ctx.spec, caps, dense[0], sparse, ranker, r.k)
+    yield from refresh_overflow_op(ctx, r.where)
     call = build_hybrid_search(
         ctx.spec,
         caps,
