@@ -4,8 +4,20 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from milvus_plugins.core import CollectionSpec, MetadataField, Record
-from milvus_plugins.core import compile_filter, contains, eq, exists, gt, in_, like, ne, not_
+from milvus_plugins.core import (
+    CollectionSpec,
+    MetadataField,
+    Record,
+    compile_filter,
+    contains,
+    eq,
+    exists,
+    gt,
+    in_,
+    like,
+    ne,
+    not_,
+)
 from milvus_plugins.core.inference import (
     MAX_INFERRED_FIELDS,
     accelerated_names,
@@ -141,3 +153,8 @@ def test_leaves_unknown_for_the_columns_kind_match_no_row_and_their_negation_mis
 def test_ints_a_double_cannot_hold_exactly_take_the_json_path() -> None:
     for node in (gt("n", 2**60), in_("n", [1, 2**60])):
         assert compile_filter(node, ACCELERATED).startswith('(metadata["n"]'), node
+
+
+def test_like_patterns_with_a_backslash_take_the_json_path() -> None:
+    # Milvus Lite reads a backslash as an escape on a typed column, as a character in JSON.
+    assert compile_filter(like("s", "%\\%"), ACCELERATED) == '(metadata["s"] like "%\\\\%")'

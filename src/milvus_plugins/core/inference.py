@@ -87,10 +87,10 @@ def value_kind(value: object) -> ScalarType | None:
         return ScalarType.DOUBLE if -_EXACT_INT <= value <= _EXACT_INT else None
     if isinstance(value, float):
         return ScalarType.DOUBLE if math.isfinite(value) else None
-    if isinstance(value, str):
-        if len(value) * 4 <= _VARCHAR_MAX or len(value.encode("utf-8")) <= _VARCHAR_MAX:
-            return ScalarType.VARCHAR
-    return None
+    short = isinstance(value, str) and (
+        len(value) * 4 <= _VARCHAR_MAX or len(value.encode("utf-8")) <= _VARCHAR_MAX
+    )
+    return ScalarType.VARCHAR if short else None
 
 
 def column_value(value: object, column: MetadataField) -> Any:

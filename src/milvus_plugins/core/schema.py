@@ -25,8 +25,8 @@ from milvus_plugins.core.errors import (
     UnsupportedByServerError,
     shown,
 )
-from milvus_plugins.core.inference import accelerated_names, overflowed_keys
 from milvus_plugins.core.indexes import AutoIndex, FlatIndex, IndexConfig, index_from_dict
+from milvus_plugins.core.inference import accelerated_names, overflowed_keys
 from milvus_plugins.core.types import IndexType, MetricType, ScalarType, SparseMode
 
 __all__ = [
