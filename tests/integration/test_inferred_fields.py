@@ -155,3 +155,16 @@ async def test_async_first_write_infers_too(lite_uri: str) -> None:
     assert "source" in columns(store)
     found = await store.asimilarity_search("cat", k=50, filter={"source": "src2"})
     assert {d.id for d in found} == {d.id for d in DOCS if d.metadata["source"] == "src2"}
+
+
+async def test_async_writes_mark_overflow_and_async_filters_honour_it(lite_uri: str) -> None:
+    store = MilvusVectorStore(Words(), uri=lite_uri, collection_name="async_overflow")
+    await store.aadd_documents(DOCS[:3])
+    assert "page" in columns(store)
+    odd = Document(id="odd", page_content="cat", metadata={"page": "two"})
+    await store.aadd_documents([odd])
+    assert "page" in store.store.spec.overflowed_keys
+    found = await store.asimilarity_search("cat", k=50, filter={"page": "two"})
+    assert {d.id for d in found} == {"odd"}
+    found = await store.asimilarity_search("cat", k=50, filter={"page": {"$gte": 1}})
+    assert {d.id for d in found} == {"d1", "d2"}

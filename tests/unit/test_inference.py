@@ -158,3 +158,10 @@ def test_ints_a_double_cannot_hold_exactly_take_the_json_path() -> None:
 def test_like_patterns_with_a_backslash_take_the_json_path() -> None:
     # Milvus Lite reads a backslash as an escape on a typed column, as a character in JSON.
     assert compile_filter(like("s", "%\\%"), ACCELERATED) == '(metadata["s"] like "%\\\\%")'
+
+
+def test_inferred_columns_leave_room_for_declared_ones_within_64_fields() -> None:
+    declared = [MetadataField(name=f"d{i}", type="INT64") for i in range(40)]
+    spec = CollectionSpec(name="c", metadata_fields=declared)
+    many = {f"k{i:03d}": i for i in range(MAX_INFERRED_FIELDS)}
+    assert len(inferred(spec, many)) == 64 - 40 - len(spec.fields.all())

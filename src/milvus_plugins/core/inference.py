@@ -66,6 +66,8 @@ __all__ = [
 MAX_INFERRED_FIELDS = 32
 """At most this many columns are inferred (Milvus allows 64 fields per collection)."""
 
+_MAX_FIELDS = 64  # Milvus' default proxy.maxFieldNum
+
 ACCELERATED_PROPERTY = "milvus_plugins.accelerated"
 """Collection property listing the accelerator columns (a JSON list of names)."""
 
@@ -123,9 +125,10 @@ def infer_metadata_fields(
                 kinds[key] = kind
             elif kinds[key] is not kind:
                 kinds[key] = None
+    room = min(MAX_INFERRED_FIELDS, _MAX_FIELDS - len(taken))
     inferred: list[MetadataField] = []
     for key, kind in kinds.items():
-        if kind is None or len(inferred) >= MAX_INFERRED_FIELDS:
+        if kind is None or len(inferred) >= room:
             continue
         try:
             field = MetadataField(name=key, type=kind, max_length=_VARCHAR_MAX, index=True)
