@@ -1,11 +1,12 @@
-"""``infer_metadata_fields=True`` on real Milvus: typed columns from the first write.
+"""Accelerator columns (the default) on real Milvus: typed copies from the first write.
 
-The same documents and filters go to a store that infers columns and to one that keeps
-every key in the JSON metadata: every filter must select the same documents and every
-document must read back with exactly the metadata written. Later writes: a new key goes
-to the JSON column, a value of another type is refused before anything is written, and a
-store reopened without the flag adopts the columns (a key's values never split between a
-column and the JSON). On a server without nullable fields nothing is inferred.
+The same documents and filters go to a store with the default (accelerator columns) and
+to one with ``infer_metadata_fields=False`` that keeps every key in the JSON metadata only:
+every filter must select the same documents and every document must read back with
+exactly the metadata written. Later writes: a new key goes to the JSON column, a value of
+another kind is accepted (its key's filters then read the JSON), and another store opened
+on the collection knows the columns and the overflowed keys. On an engine without
+nullable fields nothing is inferred.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from pymilvus import MilvusClient
 
-from milvus_plugins.core import InvalidInputError
+from milvus_plugins.core import eq
 from milvus_plugins.langchain import MilvusVectorStore
 
 VOCAB = ["cat", "dog", "fish", "car", "train", "plane"]
@@ -77,10 +78,13 @@ def ids_for(store: MilvusVectorStore, flt: dict[str, Any]) -> set[str]:
 def pair(
     backend_uri: str, collection_name: str
 ) -> Iterator[tuple[MilvusVectorStore, MilvusVectorStore]]:
-    inferring = MilvusVectorStore(
-        Words(), uri=backend_uri, collection_name=collection_name, infer_metadata_fields=True
+    inferring = MilvusVectorStore(Words(), uri=backend_uri, collection_name=collection_name)
+    plain = MilvusVectorStore(
+        Words(),
+        uri=backend_uri,
+        collection_name=collection_name + "_j",
+        infer_metadata_fields=False,
     )
-    plain = MilvusVectorStore(Words(), uri=backend_uri, collection_name=collection_name + "_j")
     yield inferring, plain
     for store in (inferring, plain):
         store.store.drop()
@@ -118,34 +122,49 @@ def test_inferred_columns_answer_every_filter_like_the_json_layout(
     assert got == {d.id: d.metadata for d in DOCS}
 
 
-def test_later_writes_new_keys_wrong_types_and_reopening(lite_uri: str) -> None:
-    store = MilvusVectorStore(
-        Words(), uri=lite_uri, collection_name="later", infer_metadata_fields=True
-    )
+def test_later_writes_new_keys_other_kinds_and_reopening(lite_uri: str) -> None:
+    store = MilvusVectorStore(Words(), uri=lite_uri, collection_name="later")
     store.add_documents(DOCS[:4])
     assert "page" in columns(store)
+    assert store.store.expression(eq("page", 2)) == "(page == 2.0)"  # the column
     store.add_documents([Document(id="n1", page_content="dog", metadata={"fresh": "yes"})])
     assert "fresh" not in columns(store)
     assert ids_for(store, {"fresh": "yes"}) == {"n1"}
-    with pytest.raises(InvalidInputError, match="page"):
-        store.add_documents([Document(id="bad", page_content="car", metadata={"page": "iv"})])
-    assert store.get_by_ids(["bad"]) == []
+    # A float under a key whose first write held ints fits the number column.
+    store.add_documents([Document(id="f1", page_content="car", metadata={"page": 1.5})])
+    assert ids_for(store, {"page": {"$gt": 1}}) == {"d2", "d3", "f1"}
 
+    # Another store on the collection writes a value of another kind: accepted, and
+    # both stores' filters on the key read the JSON from then on.
     reopened = MilvusVectorStore(Words(), uri=lite_uri, collection_name="later")
-    reopened.add_documents([Document(id="r1", page_content="fish", metadata={"page": 2})])
-    assert ids_for(reopened, {"page": 2}) == {"d2", "r1"}
-    assert ids_for(store, {"page": 2}) == {"d2", "r1"}
-    assert reopened.get_by_ids(["r1"])[0].metadata == {"page": 2}
-    with pytest.raises(InvalidInputError, match="page"):
-        reopened.add_documents([Document(id="x", page_content="car", metadata={"page": 1.5})])
+    reopened.add_documents([Document(id="bad", page_content="car", metadata={"page": "iv"})])
+    assert reopened.get_by_ids(["bad"])[0].metadata == {"page": "iv"}
+    for view in (store, reopened):
+        assert ids_for(view, {"page": "iv"}) == {"bad"}
+        assert ids_for(view, {"page": 2}) == {"d2"}
+        assert 'metadata["page"]' in view.store.expression(eq("page", 2))
+    assert 'metadata["source"]' not in store.store.expression(eq("source", "src1"))
+    third = MilvusVectorStore(Words(), uri=lite_uri, collection_name="later")
+    assert ids_for(third, {"page": {"$lte": 1}}) == {"d0", "d1"}
     MilvusClient(uri=lite_uri).close()
 
 
 async def test_async_first_write_infers_too(lite_uri: str) -> None:
-    store = MilvusVectorStore(
-        Words(), uri=lite_uri, collection_name="async_infer", infer_metadata_fields=True
-    )
+    store = MilvusVectorStore(Words(), uri=lite_uri, collection_name="async_infer")
     await store.aadd_documents(DOCS)
     assert "source" in columns(store)
     found = await store.asimilarity_search("cat", k=50, filter={"source": "src2"})
     assert {d.id for d in found} == {d.id for d in DOCS if d.metadata["source"] == "src2"}
+
+
+async def test_async_writes_mark_overflow_and_async_filters_honour_it(lite_uri: str) -> None:
+    store = MilvusVectorStore(Words(), uri=lite_uri, collection_name="async_overflow")
+    await store.aadd_documents(DOCS[:3])
+    assert "page" in columns(store)
+    odd = Document(id="odd", page_content="cat", metadata={"page": "two"})
+    await store.aadd_documents([odd])
+    assert "page" in store.store.spec.overflowed_keys
+    found = await store.asimilarity_search("cat", k=50, filter={"page": "two"})
+    assert {d.id for d in found} == {"odd"}
+    found = await store.asimilarity_search("cat", k=50, filter={"page": {"$gte": 1}})
+    assert {d.id for d in found} == {"d1", "d2"}

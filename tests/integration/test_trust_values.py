@@ -200,24 +200,21 @@ def test_declared_double_column_refuses_ints_and_keeps_floats_exact(
     store.drop()
 
 
-def test_inferred_double_column_refuses_ints_saying_it_was_inferred(lite_uri: str) -> None:
-    store = open_store(lite_uri, "inferred", infer_metadata_fields=True)
+def test_accelerated_number_column_takes_ints_and_floats_and_reads_them_back_as_written(
+    lite_uri: str,
+) -> None:
+    store = open_store(lite_uri, "inferred")
     store.upsert([Record(id="a", text="t", vector=vec(), metadata={"score": 0.5})])
-    assert "score" in {f.name for f in store.spec.declared_fields}
-    with pytest.raises(InvalidInputError) as info:
-        store.upsert([Record(id="b", text="t", vector=vec(1), metadata={"score": 2})])
-    message = str(info.value)
-    assert "inferred from the first write" in message and "write 2.0" in message
-    assert store.count() == 1
-    # An int in a key whose first write mixed ints and floats stays in the JSON column,
-    # where it keeps its type.
-    mixed = open_store(lite_uri, "mixed", infer_metadata_fields=True)
-    rows = [{"v": 1}, {"v": 1.5}]
-    mixed.upsert(
-        [Record(id=f"m{i}", text="t", vector=vec(i), metadata=m) for i, m in enumerate(rows)]
+    assert [f.name for f in store.spec.accelerated_fields] == ["score"]
+    later = [{"score": 2}, {"score": 2**60}, {"score": "high"}]
+    store.upsert(
+        [Record(id=f"b{i}", text="t", vector=vec(i + 1), metadata=m) for i, m in enumerate(later)]
     )
-    assert [r.metadata for r in mixed.get(["m0", "m1"])] == rows
-    assert type(mixed.get(["m0"])[0].metadata["v"]) is int
+    got = [r.metadata for r in store.get(["a", "b0", "b1", "b2"])]
+    assert got == [{"score": 0.5}, *later]
+    assert [type(m["score"]) for m in got] == [float, int, int, str]
+    assert {r.id for r in store.query(eq("score", 2))} == {"b0"}
+    assert {r.id for r in store.query(eq("score", 2**60))} == {"b1"}
 
 
 # -- 7: keys, nesting, non-finite floats ---------------------------------------------------

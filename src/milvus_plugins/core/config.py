@@ -521,10 +521,18 @@ class CollectionSpec:
             collection with a different analyzer is a schema mismatch.
         consistency_level: read consistency (``Strong`` gives read-after-write).
         description: collection description.
-        infer_metadata_fields: when a write creates the collection, also declare nullable
-            typed columns for the scalar metadata keys of that write whose values share
-            one type (see :mod:`milvus_plugins.core.inference`); needs nullable fields
-            (Milvus Lite, servers >= 2.5), otherwise nothing is inferred.
+        infer_metadata_fields: when a write creates the collection, also give each
+            scalar metadata key of that write whose values share one kind a nullable
+            typed *accelerator* column, so filters on it run at typed-column speed (see
+            :mod:`milvus_plugins.core.inference`). The metadata JSON stays the source of
+            truth: no value is ever refused or dropped, and a key that later holds a
+            value of another kind is filtered through the JSON again. ``None`` (the
+            default) and ``True``: on engines with nullable fields (Milvus Lite 3,
+            servers >= 2.5), none elsewhere; ``False``: never.
+        accelerated_fields: the accelerator columns of the collection: filled when the
+            collection is created or opened (read from its properties), not set by hand.
+        overflowed_keys: accelerated keys known to hold values their column cannot:
+            filled from the collection's properties, not set by hand.
         dense: ``False`` makes a sparse-only collection: no ``vector`` field, records
             carry no dense vector, and only keyword (sparse) search and filter-only
             retrieval work (``sparse`` must then be ``"bm25"`` or ``"client"``).
@@ -559,12 +567,14 @@ class CollectionSpec:
     analyzer: TextAnalyzer | Mapping[str, Any] | None = None
     consistency_level: ConsistencyLevel | str = ConsistencyLevel.STRONG
     description: str = ""
-    infer_metadata_fields: bool = False
+    infer_metadata_fields: bool | None = None
     dense: bool = True
     vector_fields: Sequence[DenseField] | Mapping[str, Any] = ()
     text_match: bool = False
     properties: CollectionProperties | Mapping[str, Any] | None = None
     layout: FieldMapping | None = None
+    accelerated_fields: Sequence[MetadataField] = ()
+    overflowed_keys: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         check_name("collection_name", self.name)
@@ -620,6 +630,15 @@ class CollectionSpec:
             raise ConfigError(
                 f"metadata_fields {clash} clash with reserved field names {self.fields.all()}; "
                 "rename the metadata key or change FieldNames."
+            )
+        accelerated = tuple(self.accelerated_fields)
+        object.__setattr__(self, "accelerated_fields", accelerated)
+        object.__setattr__(self, "overflowed_keys", frozenset(self.overflowed_keys))
+        both = sorted({f.name for f in accelerated} & (set(names) | set(self.fields.all())))
+        if both:
+            raise ConfigError(
+                f"accelerated_fields {both} are declared or canonical fields already; "
+                "accelerator columns are inferred for undeclared keys only."
             )
         if self.partition_key is not None and self.partition_key not in names:
             raise ConfigError(
@@ -772,6 +791,18 @@ class CollectionSpec:
     def declared(self, name: str) -> MetadataField | None:
         """Return the declared field called ``name``, or ``None``."""
         for f in self.declared_fields:
+            if f.name == name:
+                return f
+        return None
+
+    def accelerated(self, name: str) -> MetadataField | None:
+        """The accelerator column of key ``name`` if filters may use it, else ``None``.
+
+        ``None`` also for an accelerated key that has overflowed (filters take the JSON).
+        """
+        if name in self.overflowed_keys:
+            return None
+        for f in self.accelerated_fields:
             if f.name == name:
                 return f
         return None

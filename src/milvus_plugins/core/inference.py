@@ -1,59 +1,118 @@
-"""Typed metadata columns inferred from a collection's first write (opt-in).
+"""Accelerator columns: typed copies of undeclared metadata keys, for fast filters (pure).
 
-With ``CollectionSpec(infer_metadata_fields=True)``, the write that creates the collection
-also declares a nullable typed column for each scalar metadata key whose values in that
-write all share one type: ``str`` -> VARCHAR, ``int`` -> INT64, ``float`` -> DOUBLE,
-``bool`` -> BOOL. Filters on those keys then run on a typed column instead of a path
-into the metadata JSON (on Milvus Lite 3.2.2 about 20x faster at 5,000 rows, see
-BENCHMARKS.md). Keys with mixed types, lists, dicts, names Milvus cannot use as a field,
-or only ``None`` values stay in the JSON column, and so does every key that first
-appears in a later write: nothing is dropped.
+Milvus Lite 3.2.2 evaluates a path into the metadata JSON row by row (about 1 s per
+filter at 20,000 rows) but a typed column in one vectorised pass (about 40 ms). So the
+write that creates a collection also gives each scalar metadata key of that write a
+nullable typed column, an *accelerator*:
 
-Later writes must keep an inferred key's type (they get the same clear error as for a
-declared field, saying the column was inferred). An inferred DOUBLE column refuses ints,
-as a declared one does: it would return ``3`` as ``3.0``; write floats, or keep a key
-whose first write mixes ints and floats in the JSON column, where each keeps its type.
-Inference needs nullable fields (Milvus Lite, servers >= 2.5), since later records may
-lack a key; elsewhere nothing is inferred.
+* the metadata JSON stays the source of truth: every value is written there, and reads
+  take metadata from it alone, so nothing is ever dropped or refused;
+* the column holds a copy of the value when it fits the column's kind (the kinds of the
+  reference evaluator: ``bool`` -> BOOL, numbers -> DOUBLE, ``str`` -> VARCHAR), and a
+  null when the key is missing, ``None``, or holds a value that does not fit (a string
+  under a number key, a list, an int beyond 2**53, a string longer than 65,535 bytes);
+* a write holding a value that does not fit marks its key *overflowed* in the
+  collection's properties (``milvus_plugins.overflow.<key>``) before it writes a row.
+  Filters on an overflowed key compile to the JSON path (exact, slow), filters on the
+  other accelerated keys to the column (a null there is a missing key, exactly as in the
+  JSON). The filter compiler also falls back to the JSON path for a leaf the column
+  cannot answer alone (a literal of another kind, ``contains`` ...).
+
+Which keys get a column is fixed when the collection is created (Milvus Lite 3.2.2,
+Milvus Lite 2.5 and Milvus 2.3 cannot add a field later; ``add_collection_field`` answers
+UNIMPLEMENTED on Lite): the keys of the creating write whose non-``None`` values all
+have one kind and whose names Milvus accepts as field names, up to
+:data:`MAX_INFERRED_FIELDS`, in first-seen order. Keys first seen later stay in the JSON
+only (exact, at JSON-path speed). The list of accelerated columns is kept in the
+collection's properties (``milvus_plugins.accelerated``), so a reopened collection,
+another process or another store knows them; the overflowed keys are read back from the
+properties before each filter on a key not yet known to have overflowed, so a value of
+another kind written by anyone is found by every later filter.
+
+Accelerators need nullable columns (Milvus Lite 3, servers >= 2.5); Milvus Lite 2.5 and
+Milvus 2.3 (C++ engines, which evaluate JSON paths natively) get none.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from milvus_plugins.core.config import CollectionSpec, MetadataField
 from milvus_plugins.core.errors import ConfigError
-from milvus_plugins.core.records import Record
 from milvus_plugins.core.types import ScalarType
 
-__all__ = ["MAX_INFERRED_FIELDS", "infer_metadata_fields"]
+if TYPE_CHECKING:
+    from milvus_plugins.core.filters.tree import Filter
+    from milvus_plugins.core.records import Record
+
+__all__ = [
+    "ACCELERATED_PROPERTY",
+    "MAX_INFERRED_FIELDS",
+    "OVERFLOW_PREFIX",
+    "accelerated_names",
+    "column_value",
+    "creation_properties",
+    "infer_metadata_fields",
+    "overflow_properties",
+    "overflowed_keys",
+    "overflowing_keys",
+    "referenced_keys",
+    "value_kind",
+]
 
 MAX_INFERRED_FIELDS = 32
 """At most this many columns are inferred (Milvus allows 64 fields per collection)."""
 
-_INT64 = (-(2**63), 2**63 - 1)
+_MAX_FIELDS = 64  # Milvus' default proxy.maxFieldNum
+
+ACCELERATED_PROPERTY = "milvus_plugins.accelerated"
+"""Collection property listing the accelerator columns (a JSON list of names)."""
+
+OVERFLOW_PREFIX = "milvus_plugins.overflow."
+"""Prefix of the collection property set (to ``"1"``) for each overflowed key.
+
+One property per key: Milvus merges properties key by key, so two writers marking two
+keys at once cannot undo each other (one property holding a list could lose one)."""
+
+_EXACT_INT = 2**53  # ints beyond this lose precision in a DOUBLE column
 _VARCHAR_MAX = 65535
 
 
-def _kind(value: object) -> ScalarType | None:
+def value_kind(value: object) -> ScalarType | None:
+    """The accelerator kind ``value`` fits (BOOL, DOUBLE or VARCHAR), or ``None``."""
     if isinstance(value, bool):
         return ScalarType.BOOL
     if isinstance(value, int):
-        return ScalarType.INT64 if _INT64[0] <= value <= _INT64[1] else None
+        return ScalarType.DOUBLE if -_EXACT_INT <= value <= _EXACT_INT else None
     if isinstance(value, float):
-        return ScalarType.DOUBLE
-    if isinstance(value, str):
-        return ScalarType.VARCHAR if len(value.encode("utf-8")) <= _VARCHAR_MAX else None
-    return None
+        return ScalarType.DOUBLE if math.isfinite(value) else None
+    short = isinstance(value, str) and (
+        len(value) * 4 <= _VARCHAR_MAX or len(value.encode("utf-8")) <= _VARCHAR_MAX
+    )
+    return ScalarType.VARCHAR if short else None
+
+
+def column_value(value: object, column: MetadataField) -> Any:
+    """What ``column`` stores for a metadata value: the value if it fits, else null."""
+    if value is None or value_kind(value) is not column.scalar_type:
+        return None
+    if column.scalar_type is ScalarType.DOUBLE:
+        return float(value)  # type: ignore[arg-type]
+    return value
 
 
 def infer_metadata_fields(
     records: Sequence[Record], spec: CollectionSpec
 ) -> tuple[MetadataField, ...]:
-    """Return the typed columns to add to ``spec`` for the first write ``records``.
+    """Return the accelerator columns for a collection created by the write ``records``.
 
     Keys already declared, or named like a canonical field, are left alone; keys are
-    taken in first-seen order, up to :data:`MAX_INFERRED_FIELDS`.
+    taken in first-seen order, up to :data:`MAX_INFERRED_FIELDS`. A key with values of
+    several kinds (or a list, a dict ...) in this write gets no column: its filters
+    would take the JSON path anyway.
     """
     taken = {f.name for f in spec.declared_fields} | set(spec.fields.all())
     kinds: dict[str, ScalarType | None] = {}
@@ -61,18 +120,84 @@ def infer_metadata_fields(
         for key, value in record.metadata.items():
             if key in taken or value is None:
                 continue
-            kind = _kind(value)
+            kind = value_kind(value)
             if key not in kinds:
                 kinds[key] = kind
             elif kinds[key] is not kind:
-                kinds[key] = None  # mixed types (or one unsupported value): keep it in JSON
+                kinds[key] = None
+    room = min(MAX_INFERRED_FIELDS, _MAX_FIELDS - len(taken))
     inferred: list[MetadataField] = []
     for key, kind in kinds.items():
-        if kind is None or len(inferred) >= MAX_INFERRED_FIELDS:
+        if kind is None or len(inferred) >= room:
             continue
         try:
-            field = MetadataField(name=key, type=kind, max_length=_VARCHAR_MAX)
+            field = MetadataField(name=key, type=kind, max_length=_VARCHAR_MAX, index=True)
         except ConfigError:
             continue  # not a valid Milvus field name: it stays in the JSON column
         inferred.append(field)
     return tuple(inferred)
+
+
+def overflowing_keys(records: Iterable[Record], spec: CollectionSpec) -> set[str]:
+    """The accelerated keys that hold, in ``records``, a value their column cannot."""
+    columns = spec.accelerated_fields
+    if not columns:
+        return set()
+    found: set[str] = set()
+    for record in records:
+        for column in columns:
+            value = record.metadata.get(column.name)
+            if value is not None and value_kind(value) is not column.scalar_type:
+                found.add(column.name)
+    return found
+
+
+def creation_properties(spec: CollectionSpec) -> dict[str, str]:
+    """The collection properties to create ``spec``'s collection with."""
+    names = [f.name for f in spec.accelerated_fields]
+    return {ACCELERATED_PROPERTY: json.dumps(names)} if names else {}
+
+
+def overflow_properties(keys: Iterable[str]) -> dict[str, str]:
+    """The properties that mark ``keys`` overflowed."""
+    return {OVERFLOW_PREFIX + key: "1" for key in sorted(keys)}
+
+
+def _properties(description: Mapping[str, Any]) -> Mapping[str, Any]:
+    props = description.get("properties") or {}
+    return props if isinstance(props, Mapping) else {}
+
+
+def accelerated_names(description: Mapping[str, Any]) -> tuple[str, ...]:
+    """The accelerator column names a described collection lists in its properties."""
+    raw = _properties(description).get(ACCELERATED_PROPERTY)
+    try:
+        names = json.loads(raw) if isinstance(raw, str) else []
+    except ValueError:
+        return ()
+    return tuple(n for n in names if isinstance(n, str)) if isinstance(names, list) else ()
+
+
+def overflowed_keys(description: Mapping[str, Any]) -> frozenset[str]:
+    """The keys a described collection's properties mark overflowed."""
+    return frozenset(
+        key[len(OVERFLOW_PREFIX) :]
+        for key in _properties(description)
+        if isinstance(key, str) and key.startswith(OVERFLOW_PREFIX)
+    )
+
+
+def referenced_keys(node: Filter | str | None) -> set[str]:
+    """The metadata keys a filter tree reads (none for a raw expression)."""
+    from milvus_plugins.core.filters.tree import And, Not, Or
+
+    if node is None or isinstance(node, str):
+        return set()
+    if isinstance(node, (And, Or)):
+        return set().union(*(referenced_keys(c) for c in node.children))
+    if isinstance(node, Not):
+        return referenced_keys(node.child)
+    key = getattr(node, "key", None)
+    if isinstance(key, str) and getattr(node, "target", "metadata") == "metadata":
+        return {key}
+    return set()

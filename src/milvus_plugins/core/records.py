@@ -18,7 +18,7 @@ Values come back exactly as written, or are refused before anything is sent:
 * numpy scalars and arrays (what a pandas row's ``to_dict()`` holds) are taken as the
   Python values they hold (``np.int64(3)`` is written, and read back, as ``3``; an array
   as a list); dates, times and datetimes are refused: store ``.isoformat()`` strings;
-* a declared (or inferred) ``DOUBLE`` column takes floats only: Milvus would return the
+* a declared ``DOUBLE`` column takes floats only: Milvus would return the
   int ``3`` as ``3.0``; an ``INT64`` column takes ints within int64.
 
 Metadata keys whose value is ``None`` are not written into the metadata JSON (a declared
@@ -44,6 +44,7 @@ import numpy as np
 
 from milvus_plugins.core.config import CollectionSpec, MetadataField
 from milvus_plugins.core.errors import InvalidInputError, shown
+from milvus_plugins.core.inference import column_value
 from milvus_plugins.core.types import MetricType, ScalarType, SparseMode
 
 __all__ = [
@@ -325,7 +326,7 @@ def _check_scalar(value: Any, kind: ScalarType, decl: MetadataField, where: str)
             hint = f"; a DOUBLE column returns ints as floats, so write {shown(float(value))}"
         raise InvalidInputError(
             f"{where}: metadata[{shown(decl.name)}]={shown(value)} must be {label} "
-            f"(declared {decl.scalar_type.value}, or inferred from the first write){hint}."
+            f"(declared {decl.scalar_type.value}){hint}."
         )
     if kind is ScalarType.INT64 and not _INT64_MIN <= value <= _INT64_MAX:
         raise _int_range_error(where, f"metadata[{shown(decl.name)}]", value)
@@ -590,6 +591,9 @@ def records_to_rows(
 ) -> list[dict[str, Any]]:
     """Convert records to Milvus rows (declared metadata keys become columns).
 
+    Accelerated keys stay in the metadata JSON and are copied into their columns when
+    the value fits (null otherwise, see :mod:`milvus_plugins.core.inference`).
+
     Args:
         records: validated records.
         spec: the collection spec.
@@ -601,6 +605,7 @@ def records_to_rows(
     """
     names = spec.fields
     declared = spec.declared_fields
+    accelerated = spec.accelerated_fields
     rows = []
     for record in records:
         metadata = dict(record.metadata)
@@ -630,6 +635,9 @@ def records_to_rows(
             if present and value is None:
                 nulls.append(decl.name)  # read back as None, not as a missing key
             row[decl.name] = list(value) if isinstance(value, tuple) else value
+        for column in accelerated:
+            # A copy for fast filters; the JSON below keeps the value in any case.
+            row[column.name] = column_value(metadata.get(column.name), column)
         nulls += [key for key, value in metadata.items() if value is None]
         extra = record.extra or {}
         if nulls:

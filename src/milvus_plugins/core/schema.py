@@ -26,6 +26,7 @@ from milvus_plugins.core.errors import (
     shown,
 )
 from milvus_plugins.core.indexes import AutoIndex, FlatIndex, IndexConfig, index_from_dict
+from milvus_plugins.core.inference import accelerated_names, overflowed_keys
 from milvus_plugins.core.properties import check_properties_supported
 from milvus_plugins.core.types import IndexType, MetricType, ScalarType, SparseMode
 
@@ -153,6 +154,8 @@ def build_schema(spec: CollectionSpec, caps: Capabilities) -> Any:
     schema.add_field(names.extra, DataType.JSON)
     for decl in spec.declared_fields:
         _add_declared(schema, decl, caps, partition_key=decl.name == spec.partition_key)
+    for column in spec.accelerated_fields:
+        _add_declared(schema, column, caps, partition_key=False)
     if spec.sparse_mode is SparseMode.BM25:
         schema.add_function(
             Function(
@@ -206,7 +209,7 @@ def build_index_params(spec: CollectionSpec, caps: Capabilities) -> Any:
             metric_type=spec.sparse_index.metric_type.value,
             params=spec.sparse_index.build_params(),
         )
-    for decl in spec.declared_fields:
+    for decl in (*spec.declared_fields, *spec.accelerated_fields):
         kind = _scalar_index_type(decl, caps) if decl.index else None
         if kind is not None:
             params.add_index(field_name=decl.name, index_type=kind)
@@ -334,12 +337,21 @@ def _check_rest(
             f"collection {shown(spec.name)} computes sparse vectors with the BM25 function; "
             "open it with sparse='bm25'."
         )
+    accelerated = _accelerated_columns(description, fields)
     for decl in spec.declared_fields:
         _check_field(fields, decl.name, _SCALAR_TO_DATATYPE[decl.scalar_type], spec)
+        if any(c.name == decl.name for c in accelerated):
+            raise SchemaMismatchError(
+                f"collection {shown(spec.name)} keeps {shown(decl.name)} in its metadata "
+                f"JSON with an accelerator column; do not declare it (filters on it use the "
+                f"column already), or {_fix(spec)}."
+            )
     # Typed columns the caller did not declare (declared by whoever created the collection,
-    # or inferred from its first write) are adopted: a key with a column must be written
-    # to and filtered on that column, or its values would be split between two places.
-    extra = _undeclared_columns(spec, fields)
+    # or inferred as strict columns by an older release) are adopted: a key with such a
+    # column must be written to and filtered on it, or its values would be split between
+    # two places. Accelerator columns (listed in the collection's properties) are not
+    # declared fields: the JSON holds every value.
+    extra = _undeclared_columns(spec, fields, {c.name for c in accelerated})
     if extra:
         spec = replace(spec, metadata_fields=(*spec.declared_fields, *extra))
     if matchable and not spec.text_match:
@@ -347,7 +359,11 @@ def _check_rest(
         # that text_match filters compile for a store that did not ask for it.
         analyzer = spec.analyzer if spec.analyzer is not None else described_analyzer(text_field)
         spec = replace(spec, text_match=True, analyzer=analyzer)
-    return spec
+    return replace(
+        spec,
+        accelerated_fields=accelerated,
+        overflowed_keys=overflowed_keys(description),
+    )
 
 
 def has_match(text_field: Mapping[str, Any]) -> bool:
@@ -381,27 +397,43 @@ def _check_analyzer(spec: CollectionSpec, text_field: Mapping[str, Any]) -> None
     )
 
 
+def _column(name: str, field: Mapping[str, Any]) -> MetadataField | None:
+    scalar = _DATATYPE_TO_SCALAR.get(field.get("type"))
+    if scalar is None:
+        return None
+    params = field.get("params", {})
+    element = _DATATYPE_TO_SCALAR.get(field.get("element_type"))
+    return MetadataField(
+        name=name,
+        type=scalar,
+        element_type=element if scalar is ScalarType.ARRAY else None,
+        max_length=int(params.get("max_length", 1024)),
+        max_capacity=int(params.get("max_capacity", 64)),
+    )
+
+
+def _accelerated_columns(
+    description: Mapping[str, Any], fields: Mapping[str, Mapping[str, Any]]
+) -> tuple[MetadataField, ...]:
+    """The accelerator columns a described collection lists in its properties."""
+    out = []
+    for name in accelerated_names(description):
+        column = _column(name, fields[name]) if name in fields else None
+        if column is not None and column.scalar_type is not ScalarType.ARRAY:
+            out.append(column)
+    return tuple(out)
+
+
 def _undeclared_columns(
-    spec: CollectionSpec, fields: Mapping[str, Mapping[str, Any]]
+    spec: CollectionSpec, fields: Mapping[str, Mapping[str, Any]], accelerated: set[str]
 ) -> list[MetadataField]:
     """The described collection's typed scalar columns that ``spec`` does not declare."""
-    known = set(spec.fields.all()) | {d.name for d in spec.declared_fields}
+    known = set(spec.fields.all()) | {d.name for d in spec.declared_fields} | accelerated
     out = []
     for name, field in fields.items():
-        scalar = _DATATYPE_TO_SCALAR.get(field.get("type"))
-        if name in known or scalar is None:
-            continue
-        params = field.get("params", {})
-        element = _DATATYPE_TO_SCALAR.get(field.get("element_type"))
-        out.append(
-            MetadataField(
-                name=name,
-                type=scalar,
-                element_type=element if scalar is ScalarType.ARRAY else None,
-                max_length=int(params.get("max_length", 1024)),
-                max_capacity=int(params.get("max_capacity", 64)),
-            )
-        )
+        column = _column(name, field) if name not in known else None
+        if column is not None:
+            out.append(column)
     return out
 
 
@@ -433,7 +465,12 @@ def spec_from_existing(
                 index = index_from_dict({"index_type": kind, "metric": metric})
             except ConfigError:
                 index = None
-    declared = [*spec.declared_fields, *_undeclared_columns(spec, fields)]
+    accelerated = _accelerated_columns(description, fields)
+    acc_names = {c.name for c in accelerated}
+    declared = [
+        *(d for d in spec.declared_fields if d.name not in acc_names),
+        *_undeclared_columns(spec, fields, acc_names),
+    ]
     partition_key = spec.partition_key or next(
         (n for n, f in fields.items() if f.get("is_partition_key")), None
     )
@@ -477,4 +514,6 @@ def spec_from_existing(
         sparse_index=None if sparse is not spec.sparse_mode else spec.sparse_index,
         metadata_fields=tuple(declared),
         partition_key=partition_key,
+        accelerated_fields=accelerated,
+        overflowed_keys=overflowed_keys(description),
     )

@@ -163,8 +163,9 @@ class Session:
         A sparse-only spec (``dense=False``) is created by its first write (``records``);
         the named dense fields' dimensions are taken from the first record's vectors.
 
-        Fills ``dim``, and with ``infer_metadata_fields`` (on a server with nullable
-        fields) adds the typed columns inferred from ``records``, the first write.
+        Fills ``dim``, and unless ``infer_metadata_fields=False`` (on an engine with
+        nullable fields) adds the accelerator columns inferred from ``records``, the
+        first write (see :mod:`milvus_plugins.core.inference`).
         """
         if not self.spec.dense:
             if not records:
@@ -178,9 +179,14 @@ class Session:
             self.spec = self.spec.with_vector_dims({n: len(v) for n, v in first.items()})
             if any(f.dim is None for f in self.spec.extra_vector_fields):
                 return None
-        if self.spec.infer_metadata_fields and records and self.caps.nullable:
+        if self.spec.infer_metadata_fields is not False and records and self.caps.nullable:
             inferred = infer_metadata_fields(records, self.spec)
-            if inferred:
-                declared = (*self.spec.declared_fields, *inferred)
-                self.spec = replace(self.spec, metadata_fields=declared)
+            self.spec = replace(self.spec, accelerated_fields=inferred)
         return self.spec
+
+    def note_overflowed(self, keys: frozenset[str] | set[str]) -> None:
+        """Remember accelerated keys that hold values their column cannot (never forgets)."""
+        with self.lock:
+            if not keys <= self.spec.overflowed_keys:
+                merged = self.spec.overflowed_keys | keys
+                self.spec = replace(self.spec, overflowed_keys=frozenset(merged))

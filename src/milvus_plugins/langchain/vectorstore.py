@@ -224,9 +224,9 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
     filters are escaped by the core and cannot be injected into.
 
     ``Document.id`` is the primary key; ``Document.metadata`` comes back as written (JSON
-    values; tuples come back as lists). Declared ``metadata_fields`` (or, with
-    ``infer_metadata_fields=True``, those inferred from the first write) are typed
-    columns: faster filters.
+    values; tuples come back as lists). Declared ``metadata_fields`` are typed
+    columns (fast filters); the other keys of the first write get accelerator columns by
+    default (``infer_metadata_fields``).
 
     Args:
         embedding: the LangChain embeddings model; a dict of models by dense field name
@@ -244,11 +244,13 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         metric: the dense metric when ``index`` does not set one (``"COSINE"``).
         metadata_fields: metadata keys stored as typed columns, e.g.
             ``{"year": "INT64", "genre": "VARCHAR"}`` or ``[MetadataField(...)]``.
-        infer_metadata_fields: when the first write creates the collection, also store
-            each scalar metadata key of that write whose values share one type (str, int,
-            float, bool) as a nullable typed column, so filters on it run at typed-column
-            speed; later keys stay in the JSON metadata, later values must keep the type.
-            Needs Milvus Lite or a server >= 2.5 (elsewhere nothing is inferred).
+        infer_metadata_fields: when the first write creates the collection, also give
+            each scalar metadata key of that write whose values share one kind (str,
+            number, bool) a nullable typed column that accelerates filters on it (the
+            metadata JSON keeps every value: a later value of another kind is accepted,
+            and filters on that key then read the JSON; keys first seen later stay in
+            the JSON). ``None`` (default) or ``True``: on engines with nullable fields
+            (Milvus Lite 3, servers >= 2.5); ``False``: never.
         partition_key: a declared field used as the Milvus partition key.
         retrieval_mode: ``"dense"`` (default; ``"sparse"`` without a dense model),
             ``"sparse"`` or ``"hybrid"``.
@@ -312,7 +314,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         index: IndexConfig | Mapping[str, Any] | str | None = None,
         metric: MetricType | str = MetricType.COSINE,
         metadata_fields: Sequence[MetadataField] | Mapping[str, Any] | None = None,
-        infer_metadata_fields: bool = False,
+        infer_metadata_fields: bool | None = None,
         partition_key: str | None = None,
         retrieval_mode: RetrievalMode | str | None = None,
         sparse: str | SparseEncoder | None = None,

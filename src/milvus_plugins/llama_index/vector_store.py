@@ -146,11 +146,13 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
         similarity_metric: ``COSINE`` (default), ``IP`` or ``L2`` when ``index`` is unset.
         metadata_fields: metadata keys stored as typed columns for fast filters, e.g.
             ``{"year": "INT64", "tags": {"type": "ARRAY", "element_type": "VARCHAR"}}``.
-        infer_metadata_fields: when the first write creates the collection, also store
-            each scalar metadata key of that write whose values share one type (str, int,
-            float, bool) as a nullable typed column, so filters on it run at typed-column
-            speed; later keys stay in the JSON metadata, later values must keep the type.
-            Needs Milvus Lite or a server >= 2.5 (elsewhere nothing is inferred).
+        infer_metadata_fields: when the first write creates the collection, also give
+            each scalar metadata key of that write whose values share one kind (str,
+            number, bool) a nullable typed column that accelerates filters on it (the
+            metadata JSON keeps every value: a later value of another kind is accepted,
+            and filters on that key then read the JSON; keys first seen later stay in
+            the JSON). ``None`` (default) or ``True``: on engines with nullable fields
+            (Milvus Lite 3, servers >= 2.5); ``False``: never.
         partition_key: a declared metadata field used as the Milvus partition key.
         enable_dense: ``False`` for a sparse-only store (a keyword field, BM25 unless
             ``sparse`` is an encoder; node embeddings are ignored).
@@ -223,7 +225,7 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
         index: IndexConfig | Mapping[str, Any] | str | None = None,
         similarity_metric: MetricType | str = MetricType.COSINE,
         metadata_fields: Sequence[MetadataField] | Mapping[str, Any] | None = None,
-        infer_metadata_fields: bool = False,
+        infer_metadata_fields: bool | None = None,
         partition_key: str | None = None,
         enable_dense: bool = True,
         vector_fields: Mapping[str, BaseEmbedding] | None = None,

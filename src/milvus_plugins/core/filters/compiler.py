@@ -93,6 +93,31 @@ class _Ref:
     expr: str
     column: bool
     declared_type: ScalarType | None
+    accelerated: bool = False  # a copy of a JSON key (see milvus_plugins.core.inference)
+
+
+_EXACT_INT = 2**53
+_COLUMN_KIND = {ScalarType.BOOL: "bool", ScalarType.DOUBLE: "number", ScalarType.VARCHAR: "string"}
+
+
+def _kind(value: Scalar) -> str:
+    """The reference evaluator's kind of a literal (bools are not numbers)."""
+    if isinstance(value, bool):
+        return "bool"
+    return "string" if isinstance(value, str) else "number"
+
+
+def _fits_column(value: Scalar, kind: ScalarType | None) -> bool:
+    """Whether a literal has the kind of the values an accelerator column holds."""
+    if kind is None or _kind(value) != _COLUMN_KIND.get(kind):
+        return False
+    if isinstance(value, int) and not isinstance(value, bool):
+        return -_EXACT_INT <= value <= _EXACT_INT  # compared exactly as a double
+    return True
+
+
+def _as_column_literal(value: Scalar, kind: ScalarType | None) -> Scalar:
+    return float(value) if kind is ScalarType.DOUBLE else value
 
 
 class _Compiler:
@@ -133,7 +158,55 @@ class _Compiler:
                     f"{list(layout.metadata_columns())} only; {shown(key)} is none of them."
                 )
             return _Ref(f"$meta[{self._key_literal(key)}]", False, None)
-        return _Ref(f"{names.metadata}[{self._key_literal(key)}]", False, None)
+        column = self.spec.accelerated(key)
+        if column is not None and self.dialect.nullable:
+            return _Ref(column.name, True, column.scalar_type, accelerated=True)
+        return self._json_ref(key)
+
+    def _json_ref(self, key: str) -> _Ref:
+        return _Ref(f"{self.spec.fields.metadata}[{self._key_literal(key)}]", False, None)
+
+    def _on_column(
+        self, node: Compare | In | Like | Contains, ref: _Ref, negate: bool
+    ) -> tuple[Compare | In | Like | Contains, _Ref] | str:
+        """Where an accelerated key's leaf is answered: its column, or the JSON path.
+
+        The column holds every value of the key (none has overflowed) and a null where
+        the key is missing. A leaf whose literals have the column's kind is answered on
+        the column; a leaf the evaluator finds *unknown* for every value of the column's
+        kind (a literal of another kind, ``contains`` on a scalar, ``like`` on a
+        number) is true for no row, and its negation for the rows without the key
+        (returned as the finished expression). What a double cannot compare exactly
+        (an int beyond 2**53) takes the JSON path, which holds every value too.
+        """
+        if not ref.accelerated:
+            return node, ref
+        kind = ref.declared_type
+        column_kind = _COLUMN_KIND.get(kind) if kind is not None else None
+        unknown = f"({ref.expr} is null)" if negate else self._const(False)
+        if isinstance(node, Compare):
+            if _fits_column(node.value, kind):
+                value = _as_column_literal(node.value, kind)
+                return Compare(node.key, node.op, value, node.target), ref
+            if _kind(node.value) != column_kind:
+                return unknown
+        elif isinstance(node, In):
+            same = [v for v in node.values if _kind(v) == column_kind]
+            if all(_fits_column(v, kind) for v in same):
+                if len(same) < len(node.values) and (negate or not same):
+                    return unknown  # an unknown member makes "not in" unknown
+                values = tuple(_as_column_literal(v, kind) for v in same)
+                return In(node.key, values, node.target), ref
+        elif isinstance(node, Like):
+            if kind is not ScalarType.VARCHAR:
+                return unknown
+            if "\\" not in node.pattern:
+                return node, ref
+            # Milvus Lite 3.2.2 reads a backslash in a pattern on a typed column as an
+            # escape (`%\\%` finds "%"), and as a plain character on a JSON path.
+        else:
+            return unknown
+        return node, self._json_ref(node.key)
 
     def _key_literal(self, key: str) -> str:
         if not self.dialect.json_key_brackets and "][" in key:
@@ -169,7 +242,10 @@ class _Compiler:
             # the pattern plus a trailing newline: its regex ends with `$`).
             node = Compare(node.key, "==", node.pattern, node.target)
         key = node.key
-        ref = self.ref(key, getattr(node, "target", "metadata"))
+        placed = self._on_column(node, self.ref(key, getattr(node, "target", "metadata")), negate)
+        if isinstance(placed, str):
+            return placed
+        node, ref = placed
         if ref.declared_type is ScalarType.INT64 and getattr(node, "target", "") == "id":
             node = _integer_ids(node, self.spec.name)
         if isinstance(node, Compare) and node.op == "!=" and not negate:

@@ -39,6 +39,7 @@ T = TypeVar("T")
 class ClientMethod(str, Enum):
     """The pymilvus client methods the operations use (values: pymilvus' names)."""
 
+    ALTER_COLLECTION_PROPERTIES = "alter_collection_properties"
     COMPACT = "compact"
     CREATE_COLLECTION = "create_collection"
     CREATE_PARTITION = "create_partition"
@@ -168,6 +169,8 @@ def bound_method(client: Any, method: ClientMethod) -> Any:
     An explicit table rather than a lookup by name: only these methods can be called.
     """
     match method:
+        case ClientMethod.ALTER_COLLECTION_PROPERTIES:
+            return client.alter_collection_properties
         case ClientMethod.COMPACT:
             return client.compact
         case ClientMethod.CREATE_COLLECTION:

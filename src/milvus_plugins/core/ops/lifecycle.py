@@ -19,6 +19,7 @@ from milvus_plugins.core.errors import (
     MilvusPluginsError,
     shown,
 )
+from milvus_plugins.core.inference import creation_properties
 from milvus_plugins.core.ops.calls import Call, ClientMethod, Guard, Guarded, Op, Probe
 from milvus_plugins.core.ops.context import OpContext
 from milvus_plugins.core.probing import reports_unimplemented
@@ -69,7 +70,7 @@ def _has(name: str) -> Call:
 def ensure_op(ctx: OpContext, dim: int | None = None, records: Sequence[Record] = ()) -> Op[bool]:
     """Open the collection, creating it when absent and the dimension is known.
 
-    ``records`` is the write that creates it (for ``infer_metadata_fields``). Answers
+    ``records`` is the write that creates it (its keys get accelerator columns). Answers
     whether the collection exists afterwards.
     """
     if ctx.session.exists:
@@ -117,18 +118,20 @@ def _create(spec: CollectionSpec, caps: Capabilities) -> Op[bool]:
     """Create the collection; answer ``False`` when it exists already (created elsewhere)."""
     if (yield _has(spec.name)):
         return False
+    kwargs: dict[str, Any] = {
+        "schema": build_schema(spec, caps),
+        "index_params": build_index_params(spec, caps),
+        "consistency_level": spec.consistency.value,
+        **create_kwargs(spec.collection_properties, caps),
+    }
+    properties = {**kwargs.get("properties", {}), **creation_properties(spec)}
+    if properties:
+        # TTL/mmap asked for, and which columns are accelerators: kept with the
+        # collection (field descriptions are not kept by Milvus Lite 3.2.2), for every
+        # later opener to read.
+        kwargs["properties"] = properties
     try:
-        yield Call(
-            ClientMethod.CREATE_COLLECTION,
-            (spec.name,),
-            {
-                "schema": build_schema(spec, caps),
-                "index_params": build_index_params(spec, caps),
-                "consistency_level": spec.consistency.value,
-                **create_kwargs(spec.collection_properties, caps),
-            },
-            retry=False,
-        )
+        yield Call(ClientMethod.CREATE_COLLECTION, (spec.name,), kwargs, retry=False)
     except MilvusPluginsError as exc:
         if not created_elsewhere(exc):
             raise

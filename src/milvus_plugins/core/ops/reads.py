@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from milvus_plugins.core.arguments import id_list
 from milvus_plugins.core.filters import Filter, id_in
+from milvus_plugins.core.ops.acceleration import refresh_overflow_op
 from milvus_plugins.core.ops.calls import Call, Op, ReadAll
 from milvus_plugins.core.ops.context import OpContext
 from milvus_plugins.core.ops.lifecycle import capabilities_op, ensure_op
@@ -41,6 +42,7 @@ def query_op(
     if not (yield from ensure_op(ctx)):
         return []
     caps = yield from capabilities_op(ctx.session)
+    yield from refresh_overflow_op(ctx, where)
     fields = output_fields(ctx.spec, include_vectors=include_vectors)
     call = build_query(
         ctx.spec, caps, where, output=fields, limit=limit, offset=offset, timeout=ctx.timeout
@@ -63,5 +65,6 @@ def count_op(ctx: OpContext, where: Filter | None) -> Op[int]:
     if not (yield from ensure_op(ctx)):
         return 0
     caps = yield from capabilities_op(ctx.session)
+    yield from refresh_overflow_op(ctx, where)
     rows = yield build_count(ctx.spec, caps, where, timeout=ctx.timeout)
     return int(rows[0]["count(*)"]) if rows else 0

@@ -29,6 +29,7 @@ from milvus_plugins.core.grouping import (
     groups_complete,
 )
 from milvus_plugins.core.mmr import select_mmr
+from milvus_plugins.core.ops.acceleration import refresh_overflow_op
 from milvus_plugins.core.ops.calls import Call, Op, or_empty
 from milvus_plugins.core.ops.context import OpContext
 from milvus_plugins.core.ops.fusion import (
@@ -197,6 +198,7 @@ def dense_search_op(
     if not (yield from ensure_op(ctx)):
         return [[] for _ in vectors]
     caps = yield from capabilities_op(ctx.session)
+    yield from refresh_overflow_op(ctx, where)
     # Opening may have adopted the collection's own field names (a foreign layout): the
     # field is looked up again in the spec as opened.
     dense = ctx.spec.dense_field(field)
@@ -235,6 +237,7 @@ def sparse_search_op(
     if not (yield from ensure_op(ctx)):
         return []
     caps = yield from capabilities_op(ctx.session)
+    yield from refresh_overflow_op(ctx, where)
     call = build_sparse_search(
         ctx.spec,
         caps,
@@ -276,6 +279,7 @@ def hybrid_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
         )
         sparse = yield from sparse_search_op(ctx, query, legs_k, r.where, r.include_vectors)
         return client_fuse(ctx.spec, caps, dense[0], sparse, ranker, r.k)
+    yield from refresh_overflow_op(ctx, r.where)
     call = build_hybrid_search(
         ctx.spec,
         caps,

@@ -28,6 +28,7 @@ from milvus_plugins.core.filters import (
     is_match_all,
     is_match_none,
 )
+from milvus_plugins.core.ops.acceleration import mark_overflow_op, refresh_overflow_op
 from milvus_plugins.core.ops.calls import Call, ClientMethod, Guard, Guarded, Op, one_call
 from milvus_plugins.core.ops.context import OpContext
 from milvus_plugins.core.ops.lifecycle import capabilities_op, ensure_op
@@ -186,6 +187,7 @@ def upsert_op(
     yield from ensure_op(ctx, dim, checked)
     refuse_foreign(ctx.spec)
     caps = yield from capabilities_op(ctx.session)
+    yield from mark_overflow_op(ctx, checked)
     run = BatchRun(ctx.spec, caps, checked, progress, options)
     ids: list[str] = yield Guarded(Guard.WRITE, _write_batches(ctx, run, method))
     return ids
@@ -279,6 +281,7 @@ def clear_op(ctx: OpContext) -> Op[int]:
 
 def _delete_where(ctx: OpContext, where: Filter) -> Op[int]:
     caps = yield from capabilities_op(ctx.session)
+    yield from refresh_overflow_op(ctx, where)
     expr = compile_filter(where, ctx.spec, caps.dialect)
     call = Call(ClientMethod.DELETE, (ctx.spec.name,), {"filter": expr, "timeout": ctx.timeout})
     return _delete_count((yield Guarded(Guard.WRITE, one_call(call))))
