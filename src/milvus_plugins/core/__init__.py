@@ -31,11 +31,16 @@ from milvus_plugins.core.errors import (
     AuthenticationError,
     CollectionNotFoundError,
     ConfigError,
+    EmbeddingMismatchError,
+    ExportFileError,
     FilterError,
+    ImportFailedError,
     InvalidInputError,
     MilvusConnectionError,
     MilvusOperationError,
     MilvusPluginsError,
+    RecallTooLowError,
+    ReindexRefusedError,
     SchemaMismatchError,
     UnexpectedArgumentError,
     UnsupportedByServerError,
@@ -72,6 +77,12 @@ from milvus_plugins.core.filters import (
     or_,
     text_contains,
 )
+from milvus_plugins.core.fingerprint import (
+    EmbeddingFingerprint,
+    EmbeddingProbe,
+    model_name,
+    stored_fingerprint,
+)
 from milvus_plugins.core.indexes import (
     AutoIndex,
     DiskAnnIndex,
@@ -102,8 +113,17 @@ from milvus_plugins.core.policy import (
     order_by_ids,
     require_sparse_for,
 )
+from milvus_plugins.core.portable import (
+    ExportFormat,
+    ExportReport,
+    ImportReport,
+    export_collection,
+    import_collection,
+    read_export,
+)
 from milvus_plugins.core.ranking import RRF, Ranker, Weighted, relevance
 from milvus_plugins.core.records import Record, content_id, new_id
+from milvus_plugins.core.reindex import ReindexReport, point_alias, reindex, resolve_alias
 from milvus_plugins.core.requests import is_filter_only
 from milvus_plugins.core.results import Hit
 from milvus_plugins.core.retry import RetryPolicy
@@ -139,6 +159,12 @@ __all__ = [
     "ConnectionConfig",
     "ConsistencyLevel",
     "DiskAnnIndex",
+    "EmbeddingFingerprint",
+    "EmbeddingMismatchError",
+    "EmbeddingProbe",
+    "ExportFileError",
+    "ExportFormat",
+    "ExportReport",
     "FieldNames",
     "Filter",
     "FilterError",
@@ -149,6 +175,8 @@ __all__ = [
     "Hit",
     "HnswIndex",
     "HybridOptions",
+    "ImportFailedError",
+    "ImportReport",
     "In",
     "IndexConfig",
     "IndexType",
@@ -165,7 +193,10 @@ __all__ = [
     "MilvusStore",
     "OpenMode",
     "Ranker",
+    "RecallTooLowError",
     "Record",
+    "ReindexRefusedError",
+    "ReindexReport",
     "RetrievalMode",
     "RetryPolicy",
     "ScalarType",
@@ -204,11 +235,13 @@ __all__ = [
     "ensure_filter",
     "eq",
     "exists",
+    "export_collection",
     "filter_from_dict",
     "gt",
     "gte",
     "id_in",
     "id_list",
+    "import_collection",
     "in_",
     "index_from_dict",
     "is_empty",
@@ -218,6 +251,7 @@ __all__ = [
     "lte",
     "matches",
     "maximal_marginal_relevance",
+    "model_name",
     "ne",
     "need_search_inputs",
     "new_id",
@@ -226,10 +260,15 @@ __all__ = [
     "or_",
     "order_by_ids",
     "plan_retrieval",
+    "point_alias",
+    "read_export",
     "recommend_index",
+    "reindex",
     "relevance",
     "require_sparse_for",
+    "resolve_alias",
     "shown",
+    "stored_fingerprint",
     "text_contains",
     "with_batch_rows",
 ]

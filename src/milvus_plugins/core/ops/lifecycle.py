@@ -8,6 +8,7 @@ collection or create one from the spec and load it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from milvus_plugins.core.capabilities import Capabilities
@@ -18,7 +19,20 @@ from milvus_plugins.core.errors import (
     MilvusPluginsError,
     shown,
 )
-from milvus_plugins.core.ops.calls import Call, ClientMethod, Guard, Guarded, Op, Probe
+from milvus_plugins.core.fingerprint import (
+    EmbeddingFingerprint,
+    check_fingerprint,
+    creation_settings,
+)
+from milvus_plugins.core.ops.calls import (
+    Call,
+    ClientMethod,
+    Fingerprint,
+    Guard,
+    Guarded,
+    Op,
+    Probe,
+)
 from milvus_plugins.core.ops.context import OpContext
 from milvus_plugins.core.probing import reports_unimplemented
 from milvus_plugins.core.records import Record
@@ -31,6 +45,7 @@ __all__ = [
     "drop_op",
     "ensure_op",
     "exists_op",
+    "fingerprint_op",
     "require_op",
 ]
 
@@ -48,6 +63,17 @@ def capabilities_op(session: Session) -> Op[Capabilities]:
         else:
             session.set_version(str(version))
     return session.caps
+
+
+def fingerprint_op(session: Session) -> Op[EmbeddingFingerprint | None]:
+    """The fingerprint of the session's embedding (computed once), or ``None``."""
+    source = session.embedding
+    if source is None or isinstance(source, EmbeddingFingerprint):
+        return source
+    if source.known is not None:
+        return source.known
+    fingerprint: EmbeddingFingerprint = yield Fingerprint(source)
+    return fingerprint
 
 
 def created_elsewhere(exc: BaseException) -> bool:
@@ -97,7 +123,8 @@ def _ensure_locked(ctx: OpContext, dim: int | None, records: Sequence[Record]) -
     # the directory otherwise); whoever comes second opens and checks. The async runner
     # also creates through the sync client there: AsyncMilvusClient.create_collection
     # waits for the index through AllocTimestamp, which Milvus Lite does not implement.
-    created = yield Guarded(Guard.WRITE, _create(spec, caps))
+    fingerprint = yield from fingerprint_op(session)
+    created = yield Guarded(Guard.WRITE, _create(spec, caps, fingerprint))
     if not created:
         return (yield from _open_existing(ctx, name))
     yield Call(ClientMethod.LOAD_COLLECTION, (name,))
@@ -105,18 +132,27 @@ def _ensure_locked(ctx: OpContext, dim: int | None, records: Sequence[Record]) -
     return True
 
 
-def _create(spec: CollectionSpec, caps: Capabilities) -> Op[bool]:
-    """Create the collection; answer ``False`` when it exists already (created elsewhere)."""
+def _create(
+    spec: CollectionSpec, caps: Capabilities, fingerprint: EmbeddingFingerprint | None
+) -> Op[bool]:
+    """Create the collection; answer ``False`` when it exists already (created elsewhere).
+
+    The embedding's ``fingerprint`` goes into the collection's properties and
+    description (see :mod:`milvus_plugins.core.fingerprint`).
+    """
     if (yield _has(spec.name)):
         return False
+    description, properties = creation_settings(spec.description, fingerprint)
+    extra: dict[str, Any] = {"properties": properties} if properties else {}
     try:
         yield Call(
             ClientMethod.CREATE_COLLECTION,
             (spec.name,),
             {
-                "schema": build_schema(spec, caps),
+                "schema": build_schema(replace(spec, description=description), caps),
                 "index_params": build_index_params(spec, caps),
                 "consistency_level": spec.consistency.value,
+                **extra,
             },
             retry=False,
         )
@@ -130,7 +166,12 @@ def _create(spec: CollectionSpec, caps: Capabilities) -> Op[bool]:
 def _open_existing(ctx: OpContext, name: str) -> Op[bool]:
     description = yield Call(ClientMethod.DESCRIBE_COLLECTION, (name,))
     index = yield from _describe_dense_index(ctx, name)
-    ctx.session.adopt(description, index)
+    session = ctx.session
+    if not session.allow_embedding_change:
+        # Before adopting: a collection of another model must not count as opened.
+        given = yield from fingerprint_op(session)
+        check_fingerprint(name, description, given, allow_change=False)
+    session.adopt(description, index)
     yield Call(ClientMethod.LOAD_COLLECTION, (name,))
     return True
 

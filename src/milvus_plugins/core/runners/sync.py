@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
@@ -19,6 +19,7 @@ from milvus_plugins.core.lite import LiteLease
 from milvus_plugins.core.ops.calls import (
     Call,
     Done,
+    Fingerprint,
     Guard,
     Guarded,
     Op,
@@ -145,6 +146,8 @@ class SyncRunner:
                 return self.probe()
             case ReadAll():
                 return self.read_all(step)
+            case Fingerprint():
+                return step.probe.fingerprint()
         raise TypeError(f"not an operation step: {step!r}")
 
     def probe(self) -> Capabilities:
@@ -153,15 +156,20 @@ class SyncRunner:
 
     def read_all(self, step: ReadAll) -> list[Any]:
         """Page through every row of a query with ``query_iterator``."""
+        rows: list[Any] = []
+        for page in self.pages(step):
+            rows.extend(page)
+        return rows
+
+    def pages(self, step: ReadAll) -> Iterator[list[Any]]:
+        """Yield the rows of a query page by page (``query_iterator``; memory: one page)."""
         iterator = self._call(
             lambda: self.client.query_iterator(
                 step.collection, batch_size=step.batch_size, **step.kwargs
             )
         )
-        rows: list[Any] = []
         try:
             while page := self._call(iterator.next):
-                rows.extend(page)
+                yield list(page)
         finally:
             iterator.close()
-        return rows
