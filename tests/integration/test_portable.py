@@ -20,7 +20,7 @@ from milvus_plugins.core import (
     CollectionSpec,
     ConnectionConfig,
     ExportFileError,
-    HnswIndex,
+    IvfFlatIndex,
     ImportFailedError,
     MetadataField,
     MilvusStore,
@@ -98,7 +98,7 @@ def test_round_trip_is_exact(uri: str, collection_name: str, tmp_path: Path, fmt
     spec = CollectionSpec(
         name=collection_name,
         dim=DIM,
-        index=HnswIndex(M=8, ef_construction=64, metric="IP"),
+        index=IvfFlatIndex(nlist=16, metric="IP"),
         metadata_fields=[MetadataField(name="i", type="INT64")],
     )
     source = MilvusStore(spec, connection=connection)
@@ -114,6 +114,8 @@ def test_round_trip_is_exact(uri: str, collection_name: str, tmp_path: Path, fmt
     )
     copy.ensure_collection()
     assert copy.spec.metric_type.value == "IP"
+    assert copy.spec.index_config is not None
+    assert copy.spec.index_config.index_type.value == "IVF_FLAT"
     assert [d.name for d in copy.spec.declared_fields] == ["i"]
     _assert_same(source, copy)
     # A re-run is idempotent: upserts by id, still 25 rows.
