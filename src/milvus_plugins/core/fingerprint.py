@@ -195,10 +195,11 @@ class EmbeddingProbe:
 
 
 def model_name(model: Any) -> str | None:
-    """The model name a framework object exposes (``model``, ``model_name``), else its class."""
+    """The model name a framework object exposes (``model_name``, ``model``), else its class."""
     for attribute in ("model_name", "model"):
         value = getattr(model, attribute, None)
-        if isinstance(value, str) and value:
+        # LlamaIndex's BaseEmbedding says "unknown" when a subclass sets no name.
+        if isinstance(value, str) and value and value != "unknown":
             return value
     return type(model).__qualname__
 

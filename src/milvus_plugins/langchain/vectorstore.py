@@ -25,6 +25,7 @@ from milvus_plugins.core import (
     ConfigError,
     ConnectionConfig,
     ConsistencyLevel,
+    EmbeddingProbe,
     Filter,
     Hit,
     HybridOptions,
@@ -45,6 +46,7 @@ from milvus_plugins.core import (
     check_ranker,
     checked_arguments,
     choose_sparse,
+    model_name,
     require_sparse_for,
     shown,
     with_batch_rows,
@@ -109,6 +111,19 @@ def _check_mode(mode: RetrievalMode, spec: CollectionSpec) -> RetrievalMode:
         "retrieval_mode='dense'",
     )
     return mode
+
+
+def _fingerprint_probe(embedding: Embeddings) -> EmbeddingProbe:
+    """The embedding's fingerprint, from the document embedding of the probe text."""
+
+    async def aembed(text: str) -> list[float]:
+        return (await embedding.aembed_documents([text]))[0]
+
+    return EmbeddingProbe(
+        embed=lambda text: embedding.embed_documents([text])[0],
+        aembed=aembed,
+        model=model_name(embedding),
+    )
 
 
 @checked_arguments
@@ -201,6 +216,12 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         open_mode: ``"check"`` an existing collection against these settings, or
             ``"adopt"`` its settings (see :meth:`from_existing_collection`).
         client_kwargs: extra keyword arguments for ``pymilvus.MilvusClient``.
+        allow_embedding_change: open a collection whose recorded embedding fingerprint
+            differs from ``embedding``'s. By default the store records the fingerprint
+            of ``embedding`` (model name, dimension, the vector of a fixed probe text:
+            one extra embedding call when the collection is first opened) when it creates
+            the collection, and opening a collection filled by another model raises
+            :class:`~milvus_plugins.core.EmbeddingMismatchError`.
 
     Raises:
         ConfigError: an invalid or contradictory setting (before any I/O).
@@ -238,6 +259,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         progress: bool | None = None,
         open_mode: OpenMode | str = OpenMode.CHECK,
         client_kwargs: Mapping[str, Any] | None = None,
+        allow_embedding_change: bool = False,
     ) -> None:
         if not isinstance(embedding, Embeddings):
             raise ConfigError(
@@ -275,6 +297,8 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             hybrid=HybridOptions(ranker=check_ranker(ranker) or RRF(), fetch_k=fetch_k),
             sparse_encoder=encoder,
             client_kwargs=client_kwargs,
+            embedding=_fingerprint_probe(embedding),
+            allow_embedding_change=allow_embedding_change,
         )
         self._stores = StorePair(self._store)  # the async twin: one client per event loop
 

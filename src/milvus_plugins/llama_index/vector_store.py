@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.bridge.pydantic import PrivateAttr
 from llama_index.core.schema import BaseNode
 from llama_index.core.vector_stores.types import (
@@ -34,6 +35,7 @@ from milvus_plugins.core import (
     AsyncMilvusStore,
     CollectionSpec,
     ConnectionConfig,
+    EmbeddingProbe,
     Filter,
     HybridOptions,
     IndexConfig,
@@ -60,6 +62,7 @@ from milvus_plugins.core import (
     doc_id_in,
     id_in,
     id_list,
+    model_name,
     order_by_ids,
     shown,
 )
@@ -97,6 +100,15 @@ def _ref_doc_filter(ref_doc_id: Any) -> Filter:
 
 def _nodes(records: Sequence[Record], node_ids: Sequence[str] | None) -> list[BaseNode]:
     return [record_to_node(r, include_embedding=True) for r in order_by_ids(records, node_ids)]
+
+
+def _fingerprint_probe(embed_model: BaseEmbedding) -> EmbeddingProbe:
+    """The model's fingerprint, from the text (node) embedding of the probe text."""
+    return EmbeddingProbe(
+        embed=embed_model.get_text_embedding,
+        aembed=embed_model.aget_text_embedding,
+        model=model_name(embed_model),
+    )
 
 
 # -- the vector store ---------------------------------------------------------------------
@@ -152,6 +164,15 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
         write_options: batching and progress options for ``add``.
         retry: retry policy for transient faults.
         client_kwargs: extra keyword arguments for ``pymilvus.MilvusClient``.
+        embed_model: the embedding model the nodes' embeddings come from (LlamaIndex
+            embeds before the store sees a node, so the store only knows it when given).
+            With it, the store records its fingerprint (model name, dimension, the
+            vector of a fixed probe text: one embedding call when the collection is
+            first opened) when it creates the collection, and opening a collection
+            filled by another model raises
+            :class:`~milvus_plugins.core.EmbeddingMismatchError`.
+        allow_embedding_change: open a collection whose recorded fingerprint differs
+            from ``embed_model``'s.
 
     Raises:
         ConfigError: an invalid or contradictory setting (before any I/O).
@@ -189,6 +210,8 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
         write_options: WriteOptions | None = None,
         retry: RetryPolicy | None = None,
         client_kwargs: Mapping[str, Any] | None = None,
+        embed_model: BaseEmbedding | None = None,
+        allow_embedding_change: bool = False,
     ) -> None:
         ranker = check_ranker(ranker)
         sparse_mode, encoder = choose_sparse(
@@ -219,6 +242,8 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
             hybrid=HybridOptions(ranker=ranker or RRF()),
             sparse_encoder=encoder,
             client_kwargs=client_kwargs,
+            embedding=_fingerprint_probe(embed_model) if embed_model is not None else None,
+            allow_embedding_change=allow_embedding_change,
         )
         fields: dict[str, Any] = {
             "stores_text": True,
