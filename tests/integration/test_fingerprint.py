@@ -15,6 +15,7 @@ from langchain_core.embeddings import DeterministicFakeEmbedding
 from llama_index.core.embeddings import MockEmbedding
 from llama_index.core.schema import TextNode
 from llama_index.core.vector_stores.types import VectorStoreQuery
+from tests.support.faces import DIM, VocabEmbedding, VocabEmbeddings, embed
 
 from milvus_plugins.core import (
     CollectionSpec,
@@ -28,7 +29,6 @@ from milvus_plugins.core import (
 from milvus_plugins.core.fingerprint import DESCRIPTION_MARK, PROPERTY_KEY
 from milvus_plugins.langchain import MilvusVectorStore as LangChainStore
 from milvus_plugins.llama_index import MilvusVectorStore as LlamaStore
-from tests.support.faces import DIM, VocabEmbedding, VocabEmbeddings, embed
 
 TEXTS = ["cat and dog", "fish in water", "milvus vector database", "train and plane"]
 

@@ -20,8 +20,8 @@ from milvus_plugins.core import (
     CollectionSpec,
     ConnectionConfig,
     ExportFileError,
-    IvfFlatIndex,
     ImportFailedError,
+    IvfFlatIndex,
     MetadataField,
     MilvusStore,
     Record,
@@ -160,13 +160,13 @@ def _export(uri: str, name: str, path: Path, rows: int = 5) -> MilvusStore:
 @pytest.mark.parametrize(
     ("damage", "line", "words"),
     [
-        (lambda ls: ls[:3] + ["{not json\n"] + ls[4:], 4, "not valid JSON"),
+        (lambda ls: [*ls[:3], "{not json\n", *ls[4:]], 4, "not valid JSON"),
         (lambda ls: ls[:-1], None, "without its end line"),
-        (lambda ls: ls[:-2] + [ls[-2].rstrip("\n")], 6, "cut short"),
+        (lambda ls: [*ls[:-2], ls[-2].rstrip("\n")], 6, "cut short"),
         (lambda ls: ls[:2] + ls[3:], 6, "rows are missing"),
-        (lambda ls: ls[:2] + [ls[2].replace('"vector":[', '"vector":[1,')] + ls[3:], 3, "dim"),
-        (lambda ls: ls[:2] + [json.dumps({"id": 1, "vector": []}) + "\n"] + ls[3:], 3, "'id'"),
-        (lambda ls: ['{"hello": 1}\n'] + ls[1:], 1, "not a milvus-plugins export"),
+        (lambda ls: [*ls[:2], ls[2].replace('"vector":[', '"vector":[1,'), *ls[3:]], 3, "dim"),
+        (lambda ls: [*ls[:2], json.dumps({"id": 1, "vector": []}) + "\n", *ls[3:]], 3, "'id'"),
+        (lambda ls: ['{"hello": 1}\n', *ls[1:]], 1, "not a milvus-plugins export"),
     ],
 )
 def test_malformed_file_names_the_line_and_writes_nothing(

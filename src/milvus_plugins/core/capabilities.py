@@ -109,6 +109,7 @@ class Capabilities:
     compaction: bool = True
     inverted_index: bool = True
     like_match_all: bool = True
+    aliases: bool = True  # Milvus Lite 2.5 answers UNIMPLEMENTED (probed)
 
     @property
     def dialect(self) -> Dialect:

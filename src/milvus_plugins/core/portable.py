@@ -62,9 +62,11 @@ from milvus_plugins.core.errors import (
 )
 from milvus_plugins.core.fingerprint import EmbeddingFingerprint
 from milvus_plugins.core.indexes import IndexConfig, index_from_dict
+from milvus_plugins.core.ops.calls import ReadAll
 from milvus_plugins.core.records import Record, validate_records
+from milvus_plugins.core.results import parse_rows
 from milvus_plugins.core.store import MilvusStore
-from milvus_plugins.core.types import ParsableEnum, SparseMode
+from milvus_plugins.core.types import ParsableEnum, ScalarType, SparseMode
 
 __all__ = [
     "EXPORT_VERSION",
@@ -75,6 +77,7 @@ __all__ = [
     "StoredSparseVectors",
     "export_collection",
     "import_collection",
+    "iter_records",
     "read_export",
     "spec_from_dict",
     "spec_to_dict",
@@ -107,6 +110,10 @@ def _index_to_dict(index: IndexConfig) -> dict[str, Any]:
     return {"index_type": index.index_type.value, **data}
 
 
+def _value_or_none(kind: ScalarType | None) -> str | None:
+    return kind.value if kind is not None else None
+
+
 def spec_to_dict(spec: CollectionSpec) -> dict[str, Any]:
     """The spec as JSON values (everything but the name), for an export header."""
     index = spec.index_config
@@ -120,7 +127,7 @@ def spec_to_dict(spec: CollectionSpec) -> dict[str, Any]:
             {
                 "name": d.name,
                 "type": d.scalar_type.value,
-                "element_type": d.element_scalar_type.value if d.element_type else None,
+                "element_type": _value_or_none(d.element_scalar_type),
                 "max_length": d.max_length,
                 "max_capacity": d.max_capacity,
                 "index": d.index,
@@ -287,6 +294,29 @@ def _record_of(row: Any, where: Callable[[str], ExportFileError]) -> Record:
     )
 
 
+def iter_records(
+    store: MilvusStore, *, batch_rows: int = 1000, include_vectors: bool = True
+) -> Iterator[list[Record]]:
+    """Yield every record of ``store``'s collection page by page (``query_iterator``).
+
+    Memory holds one page of ``batch_rows`` records, whatever the collection's size.
+    Sync only: pymilvus has no async query iterator.
+
+    Raises:
+        ConfigError: ``batch_rows`` is not an integer in [1, 16384].
+        CollectionNotFoundError: the collection does not exist.
+    """
+    if isinstance(batch_rows, bool) or not isinstance(batch_rows, int):
+        raise ConfigError(f"batch_rows={shown(batch_rows)} must be an integer.")
+    if not 1 <= batch_rows <= 16384:
+        raise ConfigError(f"batch_rows={batch_rows} must be in [1, 16384].")
+    if not store.exists():
+        raise CollectionNotFoundError(f"collection {shown(store.spec.name)} does not exist.")
+    kwargs = store.query_kwargs(None, None, 0, include_vectors)
+    for page in store.runner.pages(ReadAll(store.spec.name, kwargs, batch_rows)):
+        yield parse_rows(page, store.spec)
+
+
 # -- export ----------------------------------------------------------------------------
 
 
@@ -339,10 +369,11 @@ def export_collection(
     kind = ExportFormat.for_path(path, format)
     target = Path(path)
     partial = target.with_name(target.name + ".partial")
-    store.ensure_collection()
+    if not store.exists():
+        raise CollectionNotFoundError(f"collection {shown(store.spec.name)} does not exist.")
     header = _header_of(store)
     with_sparse = store.spec.sparse_mode is SparseMode.CLIENT
-    pages = store.iter_records(batch_rows=batch_rows, include_vectors=True)
+    pages = iter_records(store, batch_rows=batch_rows, include_vectors=True)
     try:
         if kind is ExportFormat.PARQUET:
             rows = _write_parquet(partial, header, pages, with_sparse, on_progress)
@@ -505,6 +536,13 @@ def _read_jsonl(path: Path) -> tuple[ExportHeader, Iterator[tuple[int, Record]]]
     return header, rows()
 
 
+def _fault_at(path: Path, line: int) -> Callable[[str], ExportFileError]:
+    def fault(message: str) -> ExportFileError:
+        return ExportFileError(message, path=str(path), line=line)
+
+    return fault
+
+
 def _read_parquet(path: Path, batch_rows: int) -> tuple[ExportHeader, Iterator[tuple[int, Record]]]:
     pa, pq = _pyarrow()
     try:
@@ -515,7 +553,10 @@ def _read_parquet(path: Path, batch_rows: int) -> tuple[ExportHeader, Iterator[t
         ) from None
     meta = parquet.schema_arrow.metadata or {}
     raw = meta.get(_HEADER_KEY.encode())
-    whole = lambda message: ExportFileError(message, path=str(path), line=None)  # noqa: E731
+
+    def whole(message: str) -> ExportFileError:
+        return ExportFileError(message, path=str(path), line=None)
+
     if raw is None:
         raise whole(f"not a milvus-plugins export (no {_HEADER_KEY!r} schema metadata)")
     try:
@@ -530,7 +571,7 @@ def _read_parquet(path: Path, batch_rows: int) -> tuple[ExportHeader, Iterator[t
             for batch in batches:
                 for row in batch.to_pylist():
                     number += 1
-                    fault = lambda m, n=number: ExportFileError(m, path=str(path), line=n)  # noqa: E731
+                    fault = _fault_at(path, number)
                     data = dict(row)
                     try:
                         for key in ("metadata", "extra", "sparse"):

@@ -46,7 +46,7 @@ from milvus_plugins.core.fingerprint import EmbeddingProbe, stored_fingerprint
 from milvus_plugins.core.indexes import IndexConfig, index_from_dict
 from milvus_plugins.core.names import check_name
 from milvus_plugins.core.ops.aliases import point_alias_op, resolve_alias_op
-from milvus_plugins.core.portable import StoredSparseVectors
+from milvus_plugins.core.portable import StoredSparseVectors, iter_records
 from milvus_plugins.core.records import Record
 from milvus_plugins.core.store import MilvusStore
 from milvus_plugins.core.types import MetricType, SparseMode
@@ -126,11 +126,13 @@ def _normalised(matrix: np.ndarray) -> np.ndarray:
 def _scores(metric: MetricType, queries: np.ndarray, vectors: np.ndarray) -> np.ndarray:
     """Higher is closer, for every (query, vector) pair."""
     if metric is MetricType.COSINE:
-        return _normalised(queries) @ _normalised(vectors).T
-    if metric is MetricType.IP:
-        return queries @ vectors.T
-    squared = (queries**2).sum(1)[:, None] - 2 * queries @ vectors.T + (vectors**2).sum(1)[None]
-    return -squared
+        scores: np.ndarray = _normalised(queries) @ _normalised(vectors).T
+    elif metric is MetricType.IP:
+        scores = queries @ vectors.T
+    else:
+        cross: np.ndarray = queries @ vectors.T
+        scores = -((queries**2).sum(1)[:, None] - 2 * cross + (vectors**2).sum(1)[None])
+    return scores
 
 
 def exact_top_k(
@@ -143,7 +145,7 @@ def exact_top_k(
     metric = store.spec.metric_type
     best_scores = np.full((len(queries), 0), -np.inf)
     best_ids = np.empty((len(queries), 0), dtype=object)
-    for page in store.iter_records(batch_rows=batch_rows, include_vectors=True):
+    for page in iter_records(store, batch_rows=batch_rows, include_vectors=True):
         vectors = np.asarray([r.vector for r in page], dtype=np.float32).astype(np.float64)
         ids = np.asarray([r.id for r in page], dtype=object)
         scores = np.concatenate([best_scores, _scores(metric, queries, vectors)], axis=1)
@@ -322,7 +324,7 @@ def _build_and_switch(
         rng = random.Random(seed)
         sample: list[list[float]] = []
         rows = 0
-        for page in source.iter_records(batch_rows=batch_rows, include_vectors=True):
+        for page in iter_records(source, batch_rows=batch_rows, include_vectors=True):
             if embed is not None:
                 vectors = embed([r.text for r in page])
                 page = [replace_vector(r, v) for r, v in zip(page, vectors, strict=True)]

@@ -8,7 +8,7 @@ an async runner, so the two can only differ by ``await``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 from milvus_plugins.core.arguments import as_list, checked_arguments
@@ -19,7 +19,7 @@ from milvus_plugins.core.errors import ConfigError, InvalidInputError, MilvusPlu
 from milvus_plugins.core.filters import Filter, compile_filter, ensure_filter, filter_arg
 from milvus_plugins.core.fingerprint import EmbeddingFingerprint, EmbeddingProbe
 from milvus_plugins.core.ops import admin, lifecycle, reads, search, writes
-from milvus_plugins.core.ops.calls import Op, ReadAll, or_empty
+from milvus_plugins.core.ops.calls import Op, or_empty
 from milvus_plugins.core.ops.context import OpContext
 from milvus_plugins.core.ops.fusion import Fusion, HybridOptions, sparse_metric, use_client_fusion
 from milvus_plugins.core.ops.fusion import client_fuse as fuse_hits
@@ -29,7 +29,7 @@ from milvus_plugins.core.ops.writes import BatchRun, WriteMode, deletion_filter
 from milvus_plugins.core.ranking import Ranker
 from milvus_plugins.core.records import Record, validate_records
 from milvus_plugins.core.requests import SparseQuery, build_query, output_fields
-from milvus_plugins.core.results import Hit, parse_rows
+from milvus_plugins.core.results import Hit
 from milvus_plugins.core.retry import RetryPolicy
 from milvus_plugins.core.runners.settings import RunSettings
 from milvus_plugins.core.runners.sync import SyncRunner, write_lock
@@ -406,28 +406,6 @@ class MilvusStore:
         """
         op = reads.query_op(self.op_context(), filter_arg(filter), limit, offset, include_vectors)
         return self._run(or_empty(op, list))
-
-    def iter_records(
-        self, *, batch_rows: int = 1000, include_vectors: bool = True, filter: FilterLike = None
-    ) -> Iterator[list[Record]]:
-        """Yield every record (matching ``filter``) page by page, through ``query_iterator``.
-
-        Memory holds one page of ``batch_rows`` records, whatever the collection's size
-        (what :func:`~milvus_plugins.core.portable.export_collection` streams from).
-        Sync only: pymilvus has no async query iterator.
-
-        Raises:
-            InvalidInputError: ``batch_rows`` is not an integer in [1, 16384].
-            CollectionNotFoundError: the collection does not exist.
-        """
-        if isinstance(batch_rows, bool) or not isinstance(batch_rows, int):
-            raise InvalidInputError(f"batch_rows={batch_rows!r} must be an integer.")
-        if not 1 <= batch_rows <= 16384:
-            raise InvalidInputError(f"batch_rows={batch_rows} must be in [1, 16384].")
-        self._run(lifecycle.require_op(self.op_context()))
-        kwargs = self.query_kwargs(filter, None, 0, include_vectors)
-        for page in self.runner.pages(ReadAll(self.spec.name, kwargs, batch_rows)):
-            yield parse_rows(page, self.spec)
 
     def count(self, filter: FilterLike = None) -> int:
         """Number of rows matching ``filter`` (all rows when ``None``)."""

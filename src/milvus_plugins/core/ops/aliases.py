@@ -26,7 +26,7 @@ __all__ = ["ALIAS_FEATURE", "drop_alias_op", "point_alias_op", "resolve_alias_op
 ALIAS_FEATURE = "collection aliases (create_alias/alter_alias/describe_alias)"
 
 
-def _unsupported(session: Session, exc: MilvusPluginsError) -> UnsupportedByServerError:
+def _unsupported(session: Session) -> UnsupportedByServerError:
     version = session.capabilities.version if session.capabilities else "unknown version"
     return UnsupportedByServerError(
         ALIAS_FEATURE,
@@ -41,30 +41,29 @@ def _alias_call(session: Session, call: Call) -> Op[object]:
         return (yield call)
     except MilvusPluginsError as exc:
         if reports_unimplemented(exc):
-            raise _unsupported(session, exc) from exc
+            raise _unsupported(session) from exc
         raise
-
-
-def _missing(exc: MilvusPluginsError) -> bool:
-    text = str(exc).lower()
-    return isinstance(exc, CollectionNotFoundError) or (
-        "alias" in text and ("not exist" in text or "not found" in text)
-    )
 
 
 def resolve_alias_op(session: Session, alias: str) -> Op[str | None]:
-    """The collection ``alias`` points to, or ``None`` when there is no such alias."""
+    """The collection ``alias`` points to, or ``None`` when there is no such alias.
+
+    Asked through ``describe_collection``, which answers an alias with its collection's
+    name (``describe_alias`` of a missing alias fails, and pymilvus logs each failure
+    with a traceback).
+
+    Raises:
+        UnsupportedByServerError: the engine has no aliases.
+    """
     check_name("alias", alias)
-    yield from capabilities_op(session)
-    try:
-        answer = yield from _alias_call(session, Call(ClientMethod.DESCRIBE_ALIAS, (alias,)))
-    except MilvusPluginsError as exc:
-        if _missing(exc):
-            return None
-        raise
-    if not isinstance(answer, dict) or not answer.get("collection_name"):
+    caps = yield from capabilities_op(session)
+    if not caps.aliases:
+        raise _unsupported(session)
+    if not (yield Call(ClientMethod.HAS_COLLECTION, (alias,))):
         return None
-    return str(answer["collection_name"])
+    description = yield Call(ClientMethod.DESCRIBE_COLLECTION, (alias,))
+    name = str(description.get("collection_name") or alias)
+    return None if name == alias else name
 
 
 def point_alias_op(session: Session, alias: str, collection: str) -> Op[str | None]:
