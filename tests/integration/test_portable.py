@@ -28,6 +28,7 @@ from milvus_plugins.core import (
     SchemaMismatchError,
     export_collection,
     import_collection,
+    iter_records,
 )
 from milvus_plugins.core.capabilities import Capabilities
 
@@ -103,6 +104,9 @@ def test_round_trip_is_exact(uri: str, collection_name: str, tmp_path: Path, fmt
     )
     source = MilvusStore(spec, connection=connection)
     source.upsert(_records(25))
+    # Streaming: the collection is read in pages of at most batch_rows records.
+    pages = [len(page) for page in iter_records(source, batch_rows=7)]
+    assert max(pages) <= 7 and sum(pages) == 25
     path = tmp_path / f"out.{fmt}"
     report = export_collection(source, path, batch_rows=7)  # pages smaller than the data
     assert report.rows == 25 and path.exists()

@@ -119,6 +119,7 @@ from milvus_plugins.core.portable import (
     ImportReport,
     export_collection,
     import_collection,
+    iter_records,
     read_export,
 )
 from milvus_plugins.core.ranking import RRF, Ranker, Weighted, relevance
@@ -246,6 +247,7 @@ __all__ = [
     "index_from_dict",
     "is_empty",
     "is_filter_only",
+    "iter_records",
     "like",
     "lt",
     "lte",
