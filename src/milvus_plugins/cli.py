@@ -1,4 +1,5 @@
-"""The ``milvus-plugins`` command line: info, stats, ingest, search, drop, migrate.
+"""The ``milvus-plugins`` command line: info, stats, ingest, search, drop, migrate,
+export, import, reindex, alias.
 
 Exit codes: 0 success, 1 a Milvus operation failed, 2 bad usage or input (bad filter
 JSON, bad arguments, a malformed URI, an embedding of the wrong dimension), 3 the
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import logging
 import os
 import re
 import sys
@@ -29,16 +31,22 @@ from milvus_plugins.core import (
     CollectionNotFoundError,
     CollectionSpec,
     ConnectionConfig,
+    ExportFormat,
     MilvusConnectionError,
     MilvusPluginsError,
     MilvusStore,
     Record,
     SchemaMismatchError,
     content_id,
+    export_collection,
+    import_collection,
+    point_alias,
+    reindex,
 )
 from milvus_plugins.core.dict_filters import filter_from_dict
 from milvus_plugins.core.errors import shown
 from milvus_plugins.core.filters import Filter, In, and_, doc_id_in, id_in, not_
+from milvus_plugins.core.indexes import index_from_dict
 from milvus_plugins.core.migration import migrate, migration_target_spec
 
 __all__ = ["main"]
@@ -56,6 +64,11 @@ examples:
   milvus-plugins migrate langchain notes2                 copy a langchain-milvus/llama-index
                                                           collection into this layout (re-run
                                                           to resume), then verify
+  milvus-plugins export notes notes.jsonl                  every row, vectors included
+  milvus-plugins import notes.jsonl notes_copy             creates it from the file's header
+  milvus-plugins alias notes_live notes                    readers open notes_live
+  milvus-plugins reindex notes_live --index '{"index_type": "HNSW", "M": 16}'
+  milvus-plugins alias notes_live notes                    roll back after a reindex
 
 connection: --uri, --token and --timeout go before or after the command (default:
   $MILVUS_URI / $MILVUS_TOKEN, else ./milvus.db, a Milvus Lite file).
@@ -70,6 +83,14 @@ search --mode: hybrid (dense + BM25) by default when the collection has a BM25 f
 
 ingest: files must be UTF-8 text; others are skipped with a warning naming them, before
   anything is written. --prune removes the chunks of files no longer under the path.
+
+export/import: JSON Lines (.jsonl) or Parquet (.parquet, needs pyarrow), streamed both
+  ways; a malformed or truncated file is refused naming the line, before anything is
+  written; an import that fails part-way says how many rows it wrote (re-run it).
+
+reindex: builds ALIAS_v<N> with the new --index and/or --embedding, checks its recall@k
+  (--min-recall, default 0.9), then switches the alias; the old collection is kept
+  (roll back with 'alias ALIAS OLD'; drop it when done).
 
 exit codes:
   0 ok, 1 a Milvus operation failed, 2 bad usage or input (filter, URI, flags, embedding
@@ -478,6 +499,96 @@ def cmd_migrate(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK if check.ok else EXIT_FAILED
 
 
+def _progress(out: TextIO, verb: str, enabled: bool | None) -> Callable[[int], None] | None:
+    if enabled is False or (enabled is None and not sys.stderr.isatty()):
+        return None
+    return lambda rows: print(f"\r{verb} {rows} rows", end="", file=sys.stderr, flush=True)
+
+
+def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
+    """Export a collection, vectors included, to a JSON Lines or Parquet file."""
+    store = _open(args, args.collection)
+    report = export_collection(
+        store,
+        args.file,
+        format=args.format,
+        batch_rows=args.batch_rows,
+        on_progress=_progress(out, "exported", args.progress),
+    )
+    out.write(f"exported {report.rows} rows of {shown(report.collection)} to {report.path} ")
+    out.write(f"({report.format.value})\n")
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace, out: TextIO) -> int:
+    """Create (or fill) a collection from an export file."""
+    report = import_collection(
+        args.file,
+        args.collection,
+        connection=_connection(args),
+        format=args.format,
+        batch_rows=args.batch_rows,
+        drop_old=args.drop,
+        on_progress=_progress(out, "imported", args.progress),
+    )
+    out.write(f"imported {report.rows} rows into {shown(report.collection)} from {report.path}\n")
+    return EXIT_OK
+
+
+def _json_option(text: str | None, flag: str) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CliError(f"{flag} is not valid JSON: {exc.msg} at column {exc.colno}.", 2) from exc
+
+
+def cmd_reindex(args: argparse.Namespace, out: TextIO) -> int:
+    """Re-index (or re-embed) the collection behind an alias, check recall, switch."""
+    index = None
+    if args.index is not None:
+        spec = args.index if not args.index.lstrip().startswith("{") else None
+        index = index_from_dict(spec or _json_option(args.index, "--index"))
+    search_params = _json_option(args.search_params, "--search-params")
+    embed = name = None
+    if args.embedding is not None:
+        embedder = load_embedder(args.embedding)
+        embed, name = embedder.embed, embedder.name
+    report = reindex(
+        _connection(args),
+        args.alias,
+        index=index,
+        embed=embed,
+        embedding_model=name,
+        target=args.target,
+        min_recall=args.min_recall,
+        k=args.k,
+        sample_queries=args.queries,
+        reference=args.reference,
+        search_params=search_params,
+        batch_rows=args.batch_rows,
+        on_progress=_progress(out, "copied", args.progress),
+    )
+    out.write(
+        f"alias {shown(report.alias)} now points at {shown(report.current)} "
+        f"({report.rows} rows, recall@{report.k} = {report.recall:.3f} on {report.queries} "
+        f"queries); {shown(report.previous)} is kept: roll back with 'milvus-plugins alias "
+        f"{report.alias} {report.previous}', or drop it when done.\n"
+    )
+    return EXIT_OK
+
+
+def cmd_alias(args: argparse.Namespace, out: TextIO) -> int:
+    """Point an alias at a collection (create it, or switch it atomically)."""
+    previous = point_alias(_connection(args), args.alias, args.collection)
+    was = f" (was {shown(previous)})" if previous else " (created)"
+    if previous == args.collection:
+        was = " (unchanged)"
+    out.write(f"alias {shown(args.alias)} now points at {shown(args.collection)}{was}\n")
+    return EXIT_OK
+
+
 def _connection_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     # The top-level parser holds the defaults; each command repeats the options with
     # SUPPRESS so that they may also follow the command without resetting the value.
@@ -570,6 +681,41 @@ def build_parser() -> argparse.ArgumentParser:
     move.add_argument("--no-verify", dest="verify", action="store_false", default=True)
     move.add_argument("--no-progress", dest="progress", action="store_false", default=True)
     move.set_defaults(func=cmd_migrate)
+    formats = tuple(f.value for f in ExportFormat)
+    export = command("export", "export a collection (vectors included) to a file")
+    export.add_argument("collection")
+    export.add_argument("file", help=".jsonl or .parquet")
+    export.add_argument("--format", choices=formats, default=None, help="default: by extension")
+    export.add_argument("--batch-rows", type=int, default=1000)
+    export.add_argument("--no-progress", dest="progress", action="store_false", default=None)
+    export.set_defaults(func=cmd_export)
+    load = command("import", "create or fill a collection from an export file")
+    load.add_argument("file")
+    load.add_argument("collection")
+    load.add_argument("--format", choices=formats, default=None, help="default: by extension")
+    load.add_argument("--batch-rows", type=int, default=1000)
+    load.add_argument("--drop", action="store_true", help="recreate the collection first")
+    load.add_argument("--no-progress", dest="progress", action="store_false", default=None)
+    load.set_defaults(func=cmd_import)
+    again = command("reindex", "re-index/re-embed behind an alias, check recall, switch")
+    again.add_argument("alias")
+    again.add_argument("--index", default=None, help='a type (HNSW) or JSON {"index_type": ...}')
+    again.add_argument(
+        "--embedding", default=None, help="re-embed the text: 'minilm' or package.module:factory"
+    )
+    again.add_argument("--target", default=None, help="new collection (default: ALIAS_v<N>)")
+    again.add_argument("--min-recall", type=float, default=0.9)
+    again.add_argument("-k", type=int, default=10)
+    again.add_argument("--queries", type=int, default=50, help="sampled queries")
+    again.add_argument("--reference", choices=("exact", "source"), default="exact")
+    again.add_argument("--search-params", default=None, help="e.g. '{\"ef\": 64}'")
+    again.add_argument("--batch-rows", type=int, default=1000)
+    again.add_argument("--no-progress", dest="progress", action="store_false", default=None)
+    again.set_defaults(func=cmd_reindex)
+    alias = command("alias", "point an alias at a collection (create, switch, roll back)")
+    alias.add_argument("alias")
+    alias.add_argument("collection")
+    alias.set_defaults(func=cmd_alias)
     return parser
 
 
@@ -583,6 +729,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     stream = out or sys.stdout
     args = build_parser().parse_args(argv)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # Milvus Lite has no AllocTimestamp: pymilvus' query iterator (export, reindex) warns
+    # on every page that it falls back to a client timestamp, which is harmless there.
+    logging.getLogger("pymilvus.client.iterator").setLevel(logging.ERROR)
     try:
         code: int = args.func(args, stream)
         return code

@@ -157,6 +157,7 @@ class Capabilities:
     collection_mmap: bool = True
     shards: bool = True
     replicas: bool = True
+    aliases: bool = True  # Milvus Lite 2.5 answers UNIMPLEMENTED (probed)
 
     @property
     def dialect(self) -> Dialect:

@@ -8,10 +8,15 @@
      │   └─ UnexpectedArgumentError (also TypeError)  a keyword argument no method takes
      ├─ FilterError (also ValueError)         a filter that cannot be compiled
      ├─ SchemaMismatchError                   existing collection != spec; says the fix
- │   └─ ForeignLayoutError                 adding rows to another tool's collection
+     │   ├─ ForeignLayoutError                adding rows to another tool's collection
+     │   └─ EmbeddingMismatchError            opened with another embedding model
      ├─ CollectionNotFoundError
      ├─ UnsupportedByServerError              names the feature and the minimum version
      ├─ WriteError                            a batch write failed part-way: lists ids
+     ├─ ExportFileError (also ValueError)     a malformed/partial export file: names the line
+     ├─ ImportFailedError                     an import stopped part-way: rows written
+     ├─ ReindexRefusedError                   reindex did not switch the alias
+     │   └─ RecallTooLowError                 ... because the new index's recall is low
      └─ MilvusOperationError                  wraps pymilvus; .code, .retriable
          ├─ MilvusConnectionError             server unreachable / timed out
          └─ AuthenticationError               wrong or missing token
@@ -31,12 +36,17 @@ __all__ = [
     "AuthenticationError",
     "CollectionNotFoundError",
     "ConfigError",
+    "EmbeddingMismatchError",
+    "ExportFileError",
     "FilterError",
     "ForeignLayoutError",
+    "ImportFailedError",
     "InvalidInputError",
     "MilvusConnectionError",
     "MilvusOperationError",
     "MilvusPluginsError",
+    "RecallTooLowError",
+    "ReindexRefusedError",
     "SchemaMismatchError",
     "UnexpectedArgumentError",
     "UnsupportedByServerError",
@@ -77,6 +87,84 @@ class ForeignLayoutError(SchemaMismatchError):
     The message names ``migrate``, which copies the collection into this package's
     layout (ids, vectors and metadata kept), where every operation works.
     """
+
+
+class EmbeddingMismatchError(SchemaMismatchError):
+    """The collection was filled by another embedding model than the one given.
+
+    Attributes:
+        stored: the fingerprint recorded in the collection (a dict).
+        given: the fingerprint of the embedding given (a dict).
+    """
+
+    def __init__(self, message: str, *, stored: object, given: object) -> None:
+        self.stored = stored
+        self.given = given
+        super().__init__(message)
+
+
+class ExportFileError(MilvusPluginsError, ValueError):
+    """An export file is malformed or incomplete; raised before anything is written.
+
+    Attributes:
+        path: the file.
+        line: the 1-based line (JSON Lines) or row (Parquet) at fault, or ``None`` when
+            the fault is the file as a whole.
+    """
+
+    def __init__(self, message: str, *, path: str, line: int | None) -> None:
+        self.path = path
+        self.line = line
+        where = f"{path}, line {line}" if line is not None else path
+        super().__init__(f"{where}: {message}")
+
+
+class ImportFailedError(MilvusPluginsError):
+    """An import stopped part-way (a Milvus failure); what was written stays.
+
+    Rows are upserted by id, so running the same import again completes it without
+    duplicates.
+
+    Attributes:
+        rows_written: rows acknowledged by Milvus before the failure.
+        rows_total: rows in the file.
+        line: the line (or row) of the first row not certainly written.
+    """
+
+    def __init__(self, message: str, *, rows_written: int, rows_total: int, line: int) -> None:
+        self.rows_written = rows_written
+        self.rows_total = rows_total
+        self.line = line
+        super().__init__(
+            f"{message} ({rows_written} of {rows_total} rows written, up to line {line}; "
+            "re-running the same import completes it without duplicates)"
+        )
+
+
+class ReindexRefusedError(MilvusPluginsError):
+    """A reindex refused to switch its alias; the alias and the source are untouched.
+
+    Attributes:
+        shadow: the name of the new collection (kept for inspection; drop it when done).
+    """
+
+    def __init__(self, message: str, *, shadow: str) -> None:
+        self.shadow = shadow
+        super().__init__(message)
+
+
+class RecallTooLowError(ReindexRefusedError):
+    """A reindex measured a recall below its threshold; the alias was not switched.
+
+    Attributes:
+        recall: the measured recall@k of the new collection.
+        threshold: the minimum asked for.
+    """
+
+    def __init__(self, message: str, *, recall: float, threshold: float, shadow: str) -> None:
+        self.recall = recall
+        self.threshold = threshold
+        super().__init__(message, shadow=shadow)
 
 
 class CollectionNotFoundError(MilvusPluginsError):

@@ -382,6 +382,7 @@ def _probe(client: Any) -> Capabilities:
         bm25_function=sparse and _schema_accepted(client, _add_bm25),
         nullable=_schema_accepted(client, _add_nullable),
         compaction=_has_rpc(lambda: client.compact(missing)),
+        aliases=_has_rpc(lambda: client.describe_alias(missing)),
         **flags,
         **_ranking_flags(client),
         **probe_text_match(client),

@@ -16,6 +16,7 @@ from typing import Any
 from milvus_plugins.core.capabilities import Capabilities, detect_capabilities
 from milvus_plugins.core.config import CollectionSpec, ConnectionConfig
 from milvus_plugins.core.errors import ConfigError
+from milvus_plugins.core.fingerprint import EmbeddingFingerprint, EmbeddingProbe
 from milvus_plugins.core.inference import infer_metadata_fields
 from milvus_plugins.core.layouts import FieldMapping, detect_layout, resolve_layout, spec_for_layout
 from milvus_plugins.core.lite import LiteLease
@@ -52,6 +53,10 @@ class Session:
         open_mode: check or adopt an existing collection.
         capabilities: set once the server version is known.
         exists: whether the collection is known to exist.
+        embedding: the embedding the store's vectors come from (a probe computing its
+            fingerprint, or a known fingerprint): recorded when the collection is
+            created, checked when an existing one is opened.
+        allow_embedding_change: open a collection recording another embedding anyway.
     """
 
     spec: CollectionSpec
@@ -60,6 +65,8 @@ class Session:
     open_mode: OpenMode = OpenMode.CHECK
     capabilities: Capabilities | None = None
     exists: bool = False
+    embedding: EmbeddingProbe | EmbeddingFingerprint | None = None
+    allow_embedding_change: bool = False
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     lite_generation: int | None = field(default=None, repr=False)
     row_count: tuple[float, int] | None = field(default=None, repr=False)

@@ -18,6 +18,7 @@ from milvus_plugins.core.config import CollectionSpec, ConnectionConfig
 from milvus_plugins.core.decay import Decay
 from milvus_plugins.core.errors import ConfigError, InvalidInputError, MilvusPluginsError
 from milvus_plugins.core.filters import Filter, compile_filter, ensure_filter, filter_arg
+from milvus_plugins.core.fingerprint import EmbeddingFingerprint, EmbeddingProbe
 from milvus_plugins.core.grouping import Grouping
 from milvus_plugins.core.ops import admin, lifecycle, reads, search, writes
 from milvus_plugins.core.ops.calls import Op, or_empty
@@ -81,6 +82,11 @@ class MilvusStore:
         hybrid: hybrid-search defaults (ranker, fetch_k, fusion).
         sparse_encoder: the encoder for ``sparse="client"`` collections.
         client_kwargs: extra keyword arguments for ``MilvusClient``.
+        embedding: the embedding model the vectors come from (an
+            :class:`EmbeddingProbe`, or a known :class:`EmbeddingFingerprint`):
+            recorded in the collection when it is created; opening a collection that
+            records another model raises :class:`EmbeddingMismatchError`.
+        allow_embedding_change: open a collection recording another embedding anyway.
     """
 
     def __init__(
@@ -96,6 +102,8 @@ class MilvusStore:
         sparse_encoder: SparseEncoder | None = None,
         client_kwargs: Mapping[str, Any] | None = None,
         session: Session | None = None,
+        embedding: EmbeddingProbe | EmbeddingFingerprint | None = None,
+        allow_embedding_change: bool = False,
     ) -> None:
         if not isinstance(spec, CollectionSpec):
             raise ConfigError(f"spec must be a CollectionSpec, got {type(spec).__name__}.")
@@ -109,6 +117,8 @@ class MilvusStore:
             connection=connection or ConnectionConfig.from_env(),
             drop_old=drop_old,
             open_mode=mode,
+            embedding=embedding,
+            allow_embedding_change=allow_embedding_change,
         )
         self.write_options = write or WriteOptions()
         self.hybrid = hybrid or HybridOptions()

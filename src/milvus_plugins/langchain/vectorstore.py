@@ -29,6 +29,7 @@ from milvus_plugins.core import (
     ConsistencyLevel,
     Decay,
     DenseField,
+    EmbeddingProbe,
     FieldMapping,
     FieldNames,
     Filter,
@@ -57,6 +58,7 @@ from milvus_plugins.core import (
     choose_sparse,
     grouping_from_kwargs,
     hybrid_legs,
+    model_name,
     require_fields_for,
     shown,
     with_batch_rows,
@@ -164,6 +166,19 @@ def _models(embedding: Any) -> dict[str, Embeddings]:
     raise ConfigError(
         f"embedding must be a langchain_core Embeddings, a dict of them by vector field "
         f"name, or None (a sparse-only store), got {type(embedding).__name__}."
+    )
+
+
+def _fingerprint_probe(embedding: Embeddings) -> EmbeddingProbe:
+    """The embedding's fingerprint, from the document embedding of the probe text."""
+
+    async def aembed(text: str) -> list[float]:
+        return (await embedding.aembed_documents([text]))[0]
+
+    return EmbeddingProbe(
+        embed=lambda text: embedding.embed_documents([text])[0],
+        aembed=aembed,
+        model=model_name(embedding),
     )
 
 
@@ -291,6 +306,12 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             it, a langchain-milvus 0.4 or llama-index 1.x collection is detected; such
             collections are read-only for new documents (use ``migrate``).
         client_kwargs: extra keyword arguments for ``pymilvus.MilvusClient``.
+        allow_embedding_change: open a collection whose recorded embedding fingerprint
+            differs from ``embedding``'s. By default the store records the fingerprint
+            of ``embedding`` (model name, dimension, the vector of a fixed probe text:
+            one extra embedding call when the collection is first opened) when it creates
+            the collection, and opening a collection filled by another model raises
+            :class:`~milvus_plugins.core.EmbeddingMismatchError`.
 
     Raises:
         ConfigError: an invalid or contradictory setting (before any I/O).
@@ -331,6 +352,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         open_mode: OpenMode | str = OpenMode.CHECK,
         field_mapping: FieldMapping | Mapping[str, Any] | None = None,
         client_kwargs: Mapping[str, Any] | None = None,
+        allow_embedding_change: bool = False,
     ) -> None:
         models = _models(embedding)
         if connection is not None and (uri is not None or token is not None):
@@ -377,6 +399,9 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             ),
             sparse_encoder=encoder,
             client_kwargs=client_kwargs,
+            # The canonical field's model is fingerprinted (none for a sparse-only store).
+            embedding=None if self._embedding is None else _fingerprint_probe(self._embedding),
+            allow_embedding_change=allow_embedding_change,
         )
         self._stores = StorePair(self._store)  # the async twin: one client per event loop
 

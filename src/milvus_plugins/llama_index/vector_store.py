@@ -38,6 +38,7 @@ from milvus_plugins.core import (
     ConfigError,
     ConnectionConfig,
     DenseField,
+    EmbeddingProbe,
     FieldMapping,
     Filter,
     HybridOptions,
@@ -67,6 +68,7 @@ from milvus_plugins.core import (
     hybrid_legs,
     id_in,
     id_list,
+    model_name,
     order_by_ids,
     shown,
 )
@@ -110,6 +112,15 @@ def _embed_texts(nodes: Sequence[BaseNode]) -> list[str]:
 
 def _nodes(records: Sequence[Record], node_ids: Sequence[str] | None) -> list[BaseNode]:
     return [record_to_node(r, include_embedding=True) for r in order_by_ids(records, node_ids)]
+
+
+def _fingerprint_probe(embed_model: BaseEmbedding) -> EmbeddingProbe:
+    """The model's fingerprint, from the text (node) embedding of the probe text."""
+    return EmbeddingProbe(
+        embed=embed_model.get_text_embedding,
+        aembed=embed_model.aget_text_embedding,
+        model=model_name(embed_model),
+    )
 
 
 # -- the vector store ---------------------------------------------------------------------
@@ -199,6 +210,15 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
             it, a llama-index 1.x or langchain-milvus 0.4 collection is detected; such
             collections are read-only for new nodes (use ``migrate``).
         client_kwargs: extra keyword arguments for ``pymilvus.MilvusClient``.
+        embed_model: the embedding model the nodes' embeddings come from (LlamaIndex
+            embeds before the store sees a node, so the store only knows it when given).
+            With it, the store records its fingerprint (model name, dimension, the
+            vector of a fixed probe text: one embedding call when the collection is
+            first opened) when it creates the collection, and opening a collection
+            filled by another model raises
+            :class:`~milvus_plugins.core.EmbeddingMismatchError`.
+        allow_embedding_change: open a collection whose recorded fingerprint differs
+            from ``embed_model``'s.
 
     Raises:
         ConfigError: an invalid or contradictory setting (before any I/O).
@@ -243,6 +263,8 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
         retry: RetryPolicy | None = None,
         field_mapping: FieldMapping | Mapping[str, Any] | None = None,
         client_kwargs: Mapping[str, Any] | None = None,
+        embed_model: BaseEmbedding | None = None,
+        allow_embedding_change: bool = False,
     ) -> None:
         models = dict(vector_fields or {})
         for name, model in models.items():
@@ -287,6 +309,8 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
             hybrid=HybridOptions(ranker=ranker or RRF()),
             sparse_encoder=encoder,
             client_kwargs=client_kwargs,
+            embedding=_fingerprint_probe(embed_model) if embed_model is not None else None,
+            allow_embedding_change=allow_embedding_change,
         )
         fields: dict[str, Any] = {
             "stores_text": True,

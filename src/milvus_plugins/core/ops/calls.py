@@ -6,6 +6,7 @@
   session lock (opening/creating) or the write lock of a Milvus Lite database.
 * :class:`Probe`: find the capabilities of an engine that reports no version.
 * :class:`ReadAll`: a paged read through ``query_iterator`` (sync-only in pymilvus).
+* :class:`Fingerprint`: embed the fingerprint probe text (the store's embedding model).
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from enum import Enum
 from typing import Any, Generic, TypeAlias, TypeVar
 
 from milvus_plugins.core.errors import CollectionNotFoundError
+from milvus_plugins.core.fingerprint import EmbeddingProbe
 
 __all__ = [
     "Call",
     "ClientMethod",
     "Done",
+    "Fingerprint",
     "Guard",
     "Guarded",
     "Op",
@@ -40,13 +43,17 @@ class ClientMethod(str, Enum):
     """The pymilvus client methods the operations use (values: pymilvus' names)."""
 
     ALTER_COLLECTION_PROPERTIES = "alter_collection_properties"
+    ALTER_ALIAS = "alter_alias"
     COMPACT = "compact"
+    CREATE_ALIAS = "create_alias"
     CREATE_COLLECTION = "create_collection"
     CREATE_PARTITION = "create_partition"
     DELETE = "delete"
+    DESCRIBE_ALIAS = "describe_alias"
     DESCRIBE_COLLECTION = "describe_collection"
     DESCRIBE_INDEX = "describe_index"
     DESCRIBE_RESOURCE_GROUP = "describe_resource_group"
+    DROP_ALIAS = "drop_alias"
     DROP_COLLECTION = "drop_collection"
     DROP_PARTITION = "drop_partition"
     FLUSH = "flush"
@@ -113,7 +120,14 @@ class ReadAll:
     batch_size: int = 1000
 
 
-Step: TypeAlias = "Call | Guarded[Any] | Probe | ReadAll"
+@dataclass(frozen=True)
+class Fingerprint:
+    """Compute the fingerprint of ``probe``'s embedding model; answer: the fingerprint."""
+
+    probe: EmbeddingProbe
+
+
+Step: TypeAlias = "Call | Guarded[Any] | Probe | ReadAll | Fingerprint"
 Op: TypeAlias = Generator[Step, Any, T]
 
 
@@ -171,20 +185,28 @@ def bound_method(client: Any, method: ClientMethod) -> Any:
     match method:
         case ClientMethod.ALTER_COLLECTION_PROPERTIES:
             return client.alter_collection_properties
+        case ClientMethod.ALTER_ALIAS:
+            return client.alter_alias
         case ClientMethod.COMPACT:
             return client.compact
+        case ClientMethod.CREATE_ALIAS:
+            return client.create_alias
         case ClientMethod.CREATE_COLLECTION:
             return client.create_collection
         case ClientMethod.CREATE_PARTITION:
             return client.create_partition
         case ClientMethod.DELETE:
             return client.delete
+        case ClientMethod.DESCRIBE_ALIAS:
+            return client.describe_alias
         case ClientMethod.DESCRIBE_COLLECTION:
             return client.describe_collection
         case ClientMethod.DESCRIBE_INDEX:
             return client.describe_index
         case ClientMethod.DESCRIBE_RESOURCE_GROUP:
             return client.describe_resource_group
+        case ClientMethod.DROP_ALIAS:
+            return client.drop_alias
         case ClientMethod.DROP_COLLECTION:
             return client.drop_collection
         case ClientMethod.DROP_PARTITION:

@@ -8,6 +8,7 @@ collection or create one from the spec and load it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from milvus_plugins.core.capabilities import Capabilities
@@ -19,8 +20,21 @@ from milvus_plugins.core.errors import (
     MilvusPluginsError,
     shown,
 )
+from milvus_plugins.core.fingerprint import (
+    EmbeddingFingerprint,
+    check_fingerprint,
+    creation_settings,
+)
 from milvus_plugins.core.inference import creation_properties
-from milvus_plugins.core.ops.calls import Call, ClientMethod, Guard, Guarded, Op, Probe
+from milvus_plugins.core.ops.calls import (
+    Call,
+    ClientMethod,
+    Fingerprint,
+    Guard,
+    Guarded,
+    Op,
+    Probe,
+)
 from milvus_plugins.core.ops.context import OpContext
 from milvus_plugins.core.probing import reports_unimplemented
 from milvus_plugins.core.properties import check_properties, create_kwargs, load_kwargs
@@ -34,6 +48,7 @@ __all__ = [
     "drop_op",
     "ensure_op",
     "exists_op",
+    "fingerprint_op",
     "load_call",
     "require_op",
 ]
@@ -52,6 +67,17 @@ def capabilities_op(session: Session) -> Op[Capabilities]:
         else:
             session.set_version(str(version))
     return session.caps
+
+
+def fingerprint_op(session: Session) -> Op[EmbeddingFingerprint | None]:
+    """The fingerprint of the session's embedding (computed once), or ``None``."""
+    source = session.embedding
+    if source is None or isinstance(source, EmbeddingFingerprint):
+        return source
+    if source.known is not None:
+        return source.known
+    fingerprint: EmbeddingFingerprint = yield Fingerprint(source)
+    return fingerprint
 
 
 def created_elsewhere(exc: BaseException) -> bool:
@@ -102,7 +128,8 @@ def _ensure_locked(ctx: OpContext, dim: int | None, records: Sequence[Record]) -
     # the directory otherwise); whoever comes second opens and checks. The async runner
     # also creates through the sync client there: AsyncMilvusClient.create_collection
     # waits for the index through AllocTimestamp, which Milvus Lite does not implement.
-    created = yield Guarded(Guard.WRITE, _create(spec, caps))
+    fingerprint = yield from fingerprint_op(session)
+    created = yield Guarded(Guard.WRITE, _create(spec, caps, fingerprint))
     if not created:
         return (yield from _open_existing(ctx, name))
     if load_kwargs(spec.collection_properties, caps).get("replica_number", 1) != 1:
@@ -114,21 +141,32 @@ def _ensure_locked(ctx: OpContext, dim: int | None, records: Sequence[Record]) -
     return True
 
 
-def _create(spec: CollectionSpec, caps: Capabilities) -> Op[bool]:
-    """Create the collection; answer ``False`` when it exists already (created elsewhere)."""
+def _create(
+    spec: CollectionSpec, caps: Capabilities, fingerprint: EmbeddingFingerprint | None
+) -> Op[bool]:
+    """Create the collection; answer ``False`` when it exists already (created elsewhere).
+
+    The embedding's ``fingerprint`` goes into the collection's properties and
+    description (see :mod:`milvus_plugins.core.fingerprint`).
+    """
     if (yield _has(spec.name)):
         return False
+    description, fingerprint_properties = creation_settings(spec.description, fingerprint)
     kwargs: dict[str, Any] = {
-        "schema": build_schema(spec, caps),
+        "schema": build_schema(replace(spec, description=description), caps),
         "index_params": build_index_params(spec, caps),
         "consistency_level": spec.consistency.value,
         **create_kwargs(spec.collection_properties, caps),
     }
-    properties = {**kwargs.get("properties", {}), **creation_properties(spec)}
+    properties = {
+        **kwargs.get("properties", {}),
+        **creation_properties(spec),
+        **fingerprint_properties,
+    }
     if properties:
-        # TTL/mmap asked for, and which columns are accelerators: kept with the
-        # collection (field descriptions are not kept by Milvus Lite 3.2.2), for every
-        # later opener to read.
+        # TTL/mmap asked for, which columns are accelerators, the embedding fingerprint:
+        # kept with the collection (field descriptions are not kept by Milvus Lite
+        # 3.2.2), for every later opener to read.
         kwargs["properties"] = properties
     try:
         yield Call(ClientMethod.CREATE_COLLECTION, (spec.name,), kwargs, retry=False)
@@ -175,11 +213,16 @@ def _open_existing(ctx: OpContext, name: str) -> Op[bool]:
     layout = ctx.session.layout_of(description)
     vector = ctx.spec.fields.vector if layout is None else layout.vector
     index = yield from _describe_dense_index(name, vector)
-    caps = ctx.session.caps
+    session = ctx.session
+    caps = session.caps
     # Checked before the schema is adopted, so a mismatch leaves the session unopened.
-    if ctx.session.open_mode is not OpenMode.ADOPT:
+    if session.open_mode is not OpenMode.ADOPT:
         check_properties(name, ctx.spec.collection_properties, description, caps)
-    ctx.session.adopt(description, index)
+    if not session.allow_embedding_change:
+        # Before adopting: a collection of another model must not count as opened.
+        given = yield from fingerprint_op(session)
+        check_fingerprint(name, description, given, allow_change=False)
+    session.adopt(description, index)
     yield load_call(ctx, caps)
     return True
 

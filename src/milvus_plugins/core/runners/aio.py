@@ -30,6 +30,7 @@ from milvus_plugins.core.lite import LiteLease
 from milvus_plugins.core.ops.calls import (
     Call,
     Done,
+    Fingerprint,
     Guard,
     Guarded,
     Op,
@@ -179,6 +180,8 @@ class AsyncRunner:
                 return await self.run(step.op)  # servers order writes themselves
             case Probe() | ReadAll():
                 return await self._in_thread(step)
+            case Fingerprint():
+                return await step.probe.afingerprint()
         raise TypeError(f"not an operation step: {step!r}")
 
     def _session_lock(self) -> asyncio.Lock:

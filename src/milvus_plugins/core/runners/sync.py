@@ -19,6 +19,7 @@ from milvus_plugins.core.lite import LiteLease
 from milvus_plugins.core.ops.calls import (
     Call,
     Done,
+    Fingerprint,
     Guard,
     Guarded,
     Op,
@@ -145,6 +146,8 @@ class SyncRunner:
                 return self.probe()
             case ReadAll():
                 return self.read_all(step)
+            case Fingerprint():
+                return step.probe.fingerprint()
         raise TypeError(f"not an operation step: {step!r}")
 
     def probe(self) -> Capabilities:

@@ -1,0 +1,393 @@
+"""Re-index (or re-embed) a collection behind an alias, with no downtime, and roll back.
+
+Readers open the store by an alias (``collection_name="docs"``, an alias of
+``docs_v1``). :func:`reindex` then:
+
+1. resolves the alias to its collection (the source);
+2. creates a shadow collection with the source's layout and the new index settings
+   (and the new embedding's dimension and fingerprint, when re-embedding);
+3. streams the source's rows into it with ``query_iterator`` (one page in memory),
+   re-embedding their text in batches when a new embedding is given, and flushes;
+4. checks it: the same row count as the source, and recall@k of its index on sampled
+   queries at least ``min_recall``, against exact search (a brute-force pass over the
+   shadow's own vectors, streamed; ``reference="exact"``) or against the source's
+   answers (``reference="source"``, only without re-embedding);
+5. only then points the alias at the shadow (``alter_alias``: one atomic step).
+
+Until step 5, readers keep using the source; after it, the next call goes to the
+shadow, which is complete and loaded: no reader sees an empty or partial collection. A
+failed check raises :class:`RecallTooLowError` (or :class:`ReindexRefusedError`) and
+leaves the alias and the source untouched. The source is kept until dropped explicitly;
+:func:`point_alias` with the report's ``previous`` collection is the rollback.
+
+Writes made to the source while it is copied are not in the shadow: pause writers
+during a reindex (the row-count check refuses a switch when the counts differ).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from milvus_plugins.core.config import CollectionSpec, ConnectionConfig
+from milvus_plugins.core.errors import (
+    CollectionNotFoundError,
+    ConfigError,
+    RecallTooLowError,
+    ReindexRefusedError,
+    shown,
+)
+from milvus_plugins.core.fingerprint import EmbeddingProbe, stored_fingerprint
+from milvus_plugins.core.indexes import IndexConfig, index_from_dict
+from milvus_plugins.core.names import check_name
+from milvus_plugins.core.ops.aliases import point_alias_op, resolve_alias_op
+from milvus_plugins.core.portable import StoredSparseVectors, iter_records
+from milvus_plugins.core.records import Record
+from milvus_plugins.core.store import MilvusStore
+from milvus_plugins.core.types import MetricType, SparseMode
+
+__all__ = ["ReindexReport", "point_alias", "reindex", "resolve_alias"]
+
+Embed = Callable[[list[str]], Sequence[Sequence[float]]]
+
+
+@dataclass(frozen=True)
+class ReindexReport:
+    """What :func:`reindex` did.
+
+    Attributes:
+        alias: the alias switched.
+        previous: the collection it pointed to before (pass it to :func:`point_alias`
+            to roll back; drop it when no longer needed).
+        current: the new collection it points to now.
+        rows: rows copied.
+        recall: the measured recall@k of the new collection.
+        k: the k of the recall.
+        queries: the number of sampled queries.
+    """
+
+    alias: str
+    previous: str
+    current: str
+    rows: int
+    recall: float
+    k: int
+    queries: int
+
+
+def _admin(connection: ConnectionConfig, name: str) -> MilvusStore:
+    return MilvusStore(CollectionSpec(name=name), connection=connection, open_mode="adopt")
+
+
+def resolve_alias(connection: ConnectionConfig, alias: str) -> str | None:
+    """The collection ``alias`` points to, or ``None``.
+
+    Raises:
+        UnsupportedByServerError: the engine has no aliases (Milvus Lite 2.5).
+    """
+    with _admin(connection, alias) as store:
+        return store._run(resolve_alias_op(store.session, alias))
+
+
+def point_alias(connection: ConnectionConfig, alias: str, collection: str) -> str | None:
+    """Point ``alias`` at ``collection``: create it, or switch it atomically (rollback).
+
+    Returns:
+        The collection the alias pointed to before, or ``None`` when it was created.
+
+    Raises:
+        ConfigError: a bad name, or ``alias`` is a collection's name.
+        CollectionNotFoundError: ``collection`` does not exist.
+        UnsupportedByServerError: the engine has no aliases (Milvus Lite 2.5).
+    """
+    with _admin(connection, collection) as store:
+        return store._run(point_alias_op(store.session, alias, collection))
+
+
+def _shadow_name(alias: str, existing: Sequence[str]) -> str:
+    stem = re.sub(r"_v\d+$", "", alias)
+    taken = set(existing)
+    number = 2
+    while f"{stem}_v{number}" in taken:
+        number += 1
+    return f"{stem}_v{number}"
+
+
+def _normalised(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.where(norms == 0.0, 1.0, norms)
+
+
+def _scores(metric: MetricType, queries: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """Higher is closer, for every (query, vector) pair."""
+    if metric is MetricType.COSINE:
+        scores: np.ndarray = _normalised(queries) @ _normalised(vectors).T
+    elif metric is MetricType.IP:
+        scores = queries @ vectors.T
+    else:
+        cross: np.ndarray = queries @ vectors.T
+        scores = -((queries**2).sum(1)[:, None] - 2 * cross + (vectors**2).sum(1)[None])
+    return scores
+
+
+def exact_top_k(
+    store: MilvusStore, queries: np.ndarray, k: int, batch_rows: int
+) -> list[list[str]]:
+    """The exact top-``k`` ids of each query, by one streamed pass over ``store``'s rows.
+
+    Memory: one page of vectors plus ``k`` candidates per query.
+    """
+    metric = store.spec.metric_type
+    best_scores = np.full((len(queries), 0), -np.inf)
+    best_ids = np.empty((len(queries), 0), dtype=object)
+    for page in iter_records(store, batch_rows=batch_rows, include_vectors=True):
+        vectors = np.asarray([r.vector for r in page], dtype=np.float32).astype(np.float64)
+        ids = np.asarray([r.id for r in page], dtype=object)
+        scores = np.concatenate([best_scores, _scores(metric, queries, vectors)], axis=1)
+        every = np.concatenate([best_ids, np.tile(ids, (len(queries), 1))], axis=1)
+        keep = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        best_scores = np.take_along_axis(scores, keep, axis=1)
+        best_ids = np.take_along_axis(every, keep, axis=1)
+    return [[str(i) for i in row] for row in best_ids]
+
+
+def _recall(found: Sequence[Sequence[str]], truth: Sequence[Sequence[str]], k: int) -> float:
+    if not truth:
+        return 1.0
+    total = 0.0
+    for got, want in zip(found, truth, strict=True):
+        wanted = set(want[:k])
+        total += len(set(got[:k]) & wanted) / max(1, len(wanted))
+    return total / len(truth)
+
+
+def _queries(sample: list[list[float]], count: int, seed: int) -> np.ndarray:
+    """Query vectors between pairs of sampled stored vectors (none is a stored vector)."""
+    rng = random.Random(seed)
+    array = np.asarray(sample, dtype=np.float64)
+    if len(array) < 2:
+        return array
+    pairs = [rng.sample(range(len(array)), 2) for _ in range(count)]
+    return np.asarray([(array[i] + array[j]) / 2.0 for i, j in pairs])
+
+
+def _check_args(min_recall: float, k: int, sample_queries: int, batch_rows: int) -> None:
+    if isinstance(min_recall, bool) or not isinstance(min_recall, (int, float)):
+        raise ConfigError(f"min_recall={shown(min_recall)} must be a number in [0, 1].")
+    if not 0.0 <= float(min_recall) <= 1.0:
+        raise ConfigError(f"min_recall={shown(min_recall)} must be in [0, 1].")
+    for name, value, high in (("k", k, 1024), ("sample_queries", sample_queries, 10000)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
+            raise ConfigError(f"{name}={shown(value)} must be an integer in [1, {high}].")
+    if (
+        isinstance(batch_rows, bool)
+        or not isinstance(batch_rows, int)
+        or not 1 <= batch_rows <= 16384
+    ):
+        raise ConfigError(f"batch_rows={shown(batch_rows)} must be an integer in [1, 16384].")
+
+
+def reindex(
+    connection: ConnectionConfig,
+    alias: str,
+    *,
+    index: IndexConfig | dict[str, Any] | str | None = None,
+    embed: Embed | None = None,
+    embedding_model: str | None = None,
+    target: str | None = None,
+    min_recall: float = 0.9,
+    k: int = 10,
+    sample_queries: int = 50,
+    reference: str = "exact",
+    search_params: dict[str, Any] | None = None,
+    batch_rows: int = 1000,
+    seed: int = 0,
+    on_progress: Callable[[int], None] | None = None,
+) -> ReindexReport:
+    """Build a re-indexed (or re-embedded) copy of the alias' collection, check it, switch.
+
+    Args:
+        connection: where Milvus is.
+        alias: the alias readers use (it must exist: see :func:`point_alias`).
+        index: the new dense index (default: the source's).
+        embed: a new embedding (texts -> vectors) to re-embed every row's text with.
+        embedding_model: the new embedding's name, recorded in its fingerprint.
+        target: the new collection's name (default: ``<alias>_v<N>``, the first free).
+        min_recall: the recall@k below which the alias is not switched.
+        k: the k of recall@k.
+        sample_queries: how many sampled queries measure the recall.
+        reference: ``"exact"`` (brute force over the new collection) or ``"source"``
+            (the source collection's answers; not with ``embed``).
+        search_params: search knobs of the new index for the check (``ef``, ``nprobe``).
+        batch_rows: rows per page read, re-embedded and written.
+        seed: the sampling seed.
+        on_progress: called with the running count of rows copied.
+
+    Returns:
+        What was switched, and the recall measured.
+
+    Raises:
+        ConfigError: a bad argument, no such alias, or ``target`` exists (before any write).
+        RecallTooLowError: the new collection's recall is below ``min_recall`` (the
+            alias is unchanged; the new collection is kept for inspection).
+        ReindexRefusedError: the row counts differ after the copy (writes meanwhile).
+        UnsupportedByServerError: the engine has no aliases (Milvus Lite 2.5).
+    """
+    check_name("alias", alias)
+    _check_args(min_recall, k, sample_queries, batch_rows)
+    if reference not in ("exact", "source"):
+        raise ConfigError(f"reference={shown(reference)} must be 'exact' or 'source'.")
+    if reference == "source" and embed is not None:
+        raise ConfigError(
+            "reference='source' compares with the source's answers, which a new embedding "
+            "changes: use reference='exact' when re-embedding."
+        )
+    new_index = index_from_dict(index) if isinstance(index, (str, dict)) else index
+    if target is not None:
+        check_name("target", target)
+    previous = resolve_alias(connection, alias)
+    if previous is None:
+        raise ConfigError(
+            f"there is no alias {shown(alias)}; point one at the collection first "
+            f"(point_alias / 'milvus-plugins alias {alias} COLLECTION') and have readers "
+            "open the alias."
+        )
+    source = _admin(connection, previous)
+    try:
+        if not source.exists():
+            raise CollectionNotFoundError(f"collection {shown(previous)} does not exist.")
+        name = target or _shadow_name(alias, source.list_collections())
+        if source.client.has_collection(name):
+            raise ConfigError(
+                f"target collection {shown(name)} exists already; drop it or pass another target."
+            )
+        description = source.client.describe_collection(previous)
+        return _build_and_switch(
+            connection,
+            alias,
+            source,
+            name,
+            new_index,
+            embed,
+            embedding_model,
+            stored_fingerprint(description),
+            min_recall,
+            k,
+            sample_queries,
+            reference,
+            search_params,
+            batch_rows,
+            seed,
+            on_progress,
+        )
+    finally:
+        source.close()
+
+
+def _build_and_switch(
+    connection: ConnectionConfig,
+    alias: str,
+    source: MilvusStore,
+    name: str,
+    new_index: IndexConfig | None,
+    embed: Embed | None,
+    embedding_model: str | None,
+    fingerprint: Any,
+    min_recall: float,
+    k: int,
+    sample_queries: int,
+    reference: str,
+    search_params: dict[str, Any] | None,
+    batch_rows: int,
+    seed: int,
+    on_progress: Callable[[int], None] | None,
+) -> ReindexReport:
+    spec: CollectionSpec = replace(source.spec, name=name, description="")
+    if new_index is not None:
+        spec = replace(spec, index=new_index, metric=new_index.metric_type)
+    embedding: Any = fingerprint
+    if embed is not None:
+        spec = replace(spec, dim=None)
+        embedding = EmbeddingProbe(embed=lambda text: embed([text])[0], model=embedding_model)
+    shadow = MilvusStore(
+        spec,
+        connection=connection,
+        embedding=embedding,
+        sparse_encoder=StoredSparseVectors() if spec.sparse_mode is SparseMode.CLIENT else None,
+    )
+    try:
+        rng = random.Random(seed)
+        sample: list[list[float]] = []
+        rows = 0
+        for page in iter_records(source, batch_rows=batch_rows, include_vectors=True):
+            if embed is not None:
+                vectors = embed([r.text for r in page])
+                page = [replace_vector(r, v) for r, v in zip(page, vectors, strict=True)]
+            shadow.upsert(page, batch_rows=batch_rows, progress=False)
+            for record in page:  # reservoir sample: bounded memory, uniform over rows
+                rows += 1
+                vector = [float(x) for x in record.vector or ()]
+                if len(sample) < sample_queries + 1:
+                    sample.append(vector)
+                elif (slot := rng.randrange(rows)) <= sample_queries:
+                    sample[slot] = vector
+            if on_progress is not None:
+                on_progress(rows)
+        if rows == 0:
+            raise ReindexRefusedError(
+                f"collection {shown(source.spec.name)} is empty: nothing to re-index.",
+                shadow=name,
+            )
+        shadow.flush()
+        source_rows, shadow_rows = source.count(), shadow.count()
+        if source_rows != shadow_rows or shadow_rows != rows:
+            raise ReindexRefusedError(
+                f"the new collection {shown(name)} holds {shadow_rows} rows but "
+                f"{shown(source.spec.name)} holds {source_rows} (rows were written meanwhile?); "
+                f"the alias {shown(alias)} was not switched. Pause writers and run again "
+                f"(drop {shown(name)} first).",
+                shadow=name,
+            )
+        queries = _queries(sample, sample_queries, seed)
+        depth = min(k, rows)
+        found = shadow.search_many(queries.tolist(), k=depth, search_params=search_params)
+        found_ids = [[h.id for h in hits] for hits in found]
+        if reference == "source":
+            truth_hits = source.search_many(queries.tolist(), k=depth)
+            truth = [[h.id for h in hits] for hits in truth_hits]
+        else:
+            truth = exact_top_k(shadow, queries, depth, batch_rows)
+        recall = _recall(found_ids, truth, depth)
+        if recall < min_recall:
+            raise RecallTooLowError(
+                f"the new collection {shown(name)} has recall@{depth} = {recall:.3f} against "
+                f"{'exact search' if reference == 'exact' else shown(source.spec.name)} on "
+                f"{len(queries)} sampled queries, below min_recall={min_recall}; the alias "
+                f"{shown(alias)} still points at {shown(source.spec.name)}. Tune the index "
+                f"(or search_params), or lower min_recall; drop {shown(name)} when done.",
+                recall=recall,
+                threshold=min_recall,
+                shadow=name,
+            )
+        previous = shadow._run(point_alias_op(shadow.session, alias, name))
+        return ReindexReport(
+            alias=alias,
+            previous=previous or source.spec.name,
+            current=name,
+            rows=rows,
+            recall=recall,
+            k=depth,
+            queries=len(queries),
+        )
+    finally:
+        shadow.close()
+
+
+def replace_vector(record: Record, vector: Sequence[float]) -> Record:
+    """A copy of ``record`` with ``vector`` (re-embedded)."""
+    return replace(record, vector=[float(x) for x in vector])
