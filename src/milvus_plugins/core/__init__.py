@@ -36,7 +36,10 @@ from milvus_plugins.core.errors import (
     MilvusConnectionError,
     MilvusOperationError,
     MilvusPluginsError,
+    RawFilterRefusedError,
     SchemaMismatchError,
+    TenantMismatchError,
+    TenantRequiredError,
     UnexpectedArgumentError,
     UnsupportedByServerError,
     WriteError,
@@ -107,6 +110,14 @@ from milvus_plugins.core.records import Record, content_id, new_id
 from milvus_plugins.core.requests import is_filter_only
 from milvus_plugins.core.results import Hit
 from milvus_plugins.core.retry import RetryPolicy
+from milvus_plugins.core.scope import (
+    Scope,
+    Tenancy,
+    TenantMode,
+    check_partition_names,
+    raw_is_confined,
+    resolve_scope,
+)
 from milvus_plugins.core.session import OpenMode
 from milvus_plugins.core.sparse import BM25Encoder, SparseEncoder
 from milvus_plugins.core.stats import CollectionStats
@@ -165,12 +176,14 @@ __all__ = [
     "MilvusStore",
     "OpenMode",
     "Ranker",
+    "RawFilterRefusedError",
     "Record",
     "RetrievalMode",
     "RetryPolicy",
     "ScalarType",
     "ScannIndex",
     "SchemaMismatchError",
+    "Scope",
     "SearchKind",
     "SearchRequest",
     "SparseEncoder",
@@ -178,6 +191,10 @@ __all__ = [
     "SparseMode",
     "StoreLifetime",
     "StorePair",
+    "Tenancy",
+    "TenantMismatchError",
+    "TenantMode",
+    "TenantRequiredError",
     "TextAnalyzer",
     "UnexpectedArgumentError",
     "UnsupportedByServerError",
@@ -190,6 +207,7 @@ __all__ = [
     "autotune",
     "check_argument",
     "check_kwargs",
+    "check_partition_names",
     "check_ranker",
     "checked_arguments",
     "choose_sparse",
@@ -226,9 +244,11 @@ __all__ = [
     "or_",
     "order_by_ids",
     "plan_retrieval",
+    "raw_is_confined",
     "recommend_index",
     "relevance",
     "require_sparse_for",
+    "resolve_scope",
     "shown",
     "text_contains",
     "with_batch_rows",

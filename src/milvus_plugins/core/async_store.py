@@ -36,6 +36,7 @@ __all__ = ["AsyncMilvusStore"]
 
 T = TypeVar("T")
 FilterLike = Filter | str | None
+Tenant = str | int
 
 
 @checked_arguments
@@ -50,6 +51,7 @@ class AsyncMilvusStore:
         self.sync = store
         self.session = store.session
         self._context: Callable[[], OpContext] = store.op_context
+        self.scoped_context: Callable[..., OpContext] = store.scoped_context
         self.runner = AsyncRunner(store.settings, store.runner)
 
     async def _run(self, op: Op[T]) -> T:
@@ -112,6 +114,7 @@ class AsyncMilvusStore:
 
     async def drop(self) -> None:
         """Async twin of :meth:`MilvusStore.drop`."""
+        self.sync.refuse_unscoped_admin("drop()")
         await self._run(lifecycle.drop_op(self._context()))
 
     async def list_collections(self) -> list[str]:
@@ -157,22 +160,43 @@ class AsyncMilvusStore:
         mode: WriteMode | str = WriteMode.UPSERT,
         progress: bool | None = None,
         batch_rows: int | None = None,
+        partition_name: str | None = None,
+        tenant: Tenant | None = None,
     ) -> list[str]:
         """Async twin of :meth:`MilvusStore.upsert`."""
-        op = writes.upsert_op(self._context(), records, mode, progress, batch_rows)
+        ctx = self.scoped_context(tenant, partition_name=partition_name)
+        op = writes.upsert_op(ctx, records, mode, progress, batch_rows)
         return await self._run(op)
 
-    async def delete(self, ids: Sequence[str] | None = None, filter: FilterLike = None) -> int:
+    async def delete(
+        self,
+        ids: Sequence[str] | None = None,
+        filter: FilterLike = None,
+        *,
+        partition_names: Sequence[str] | None = None,
+        tenant: Tenant | None = None,
+    ) -> int:
         """Async twin of :meth:`MilvusStore.delete`."""
-        return await self._run(writes.delete_op(self._context(), ids, filter))
+        ctx = self.scoped_context(tenant, partition_names)
+        return await self._run(writes.delete_op(ctx, ids, filter))
 
-    async def clear(self) -> int:
+    async def clear(
+        self, *, partition_names: Sequence[str] | None = None, tenant: Tenant | None = None
+    ) -> int:
         """Async twin of :meth:`MilvusStore.clear`."""
-        return await self._run(writes.clear_op(self._context()))
+        return await self._run(writes.clear_op(self.scoped_context(tenant, partition_names)))
 
-    async def get(self, ids: Sequence[str], *, include_vectors: bool = False) -> list[Record]:
+    async def get(
+        self,
+        ids: Sequence[str],
+        *,
+        include_vectors: bool = False,
+        partition_names: Sequence[str] | None = None,
+        tenant: Tenant | None = None,
+    ) -> list[Record]:
         """Async twin of :meth:`MilvusStore.get`."""
-        return await self._run(or_empty(reads.get_op(self._context(), ids, include_vectors), list))
+        op = reads.get_op(self.scoped_context(tenant, partition_names), ids, include_vectors)
+        return await self._run(or_empty(op, list))
 
     async def query(
         self,
@@ -181,14 +205,24 @@ class AsyncMilvusStore:
         limit: int | None = None,
         offset: int = 0,
         include_vectors: bool = False,
+        partition_names: Sequence[str] | None = None,
+        tenant: Tenant | None = None,
     ) -> list[Record]:
         """Async twin of :meth:`MilvusStore.query`."""
-        op = reads.query_op(self._context(), filter_arg(filter), limit, offset, include_vectors)
+        ctx = self.scoped_context(tenant, partition_names)
+        op = reads.query_op(ctx, filter_arg(filter), limit, offset, include_vectors)
         return await self._run(or_empty(op, list))
 
-    async def count(self, filter: FilterLike = None) -> int:
+    async def count(
+        self,
+        filter: FilterLike = None,
+        *,
+        partition_names: Sequence[str] | None = None,
+        tenant: Tenant | None = None,
+    ) -> int:
         """Async twin of :meth:`MilvusStore.count`."""
-        return await self._run(or_empty(reads.count_op(self._context(), filter_arg(filter)), int))
+        ctx = self.scoped_context(tenant, partition_names)
+        return await self._run(or_empty(reads.count_op(ctx, filter_arg(filter)), int))
 
     async def search(
         self,
@@ -198,6 +232,8 @@ class AsyncMilvusStore:
         filter: FilterLike = None,
         search_params: Mapping[str, Any] | None = None,
         include_vectors: bool = False,
+        partition_names: Sequence[str] | None = None,
+        tenant: Tenant | None = None,
     ) -> list[Hit]:
         """Async twin of :meth:`MilvusStore.search`."""
         hits = await self.search_many(
@@ -206,6 +242,8 @@ class AsyncMilvusStore:
             filter=filter,
             search_params=search_params,
             include_vectors=include_vectors,
+            partition_names=partition_names,
+            tenant=tenant,
         )
         return hits[0]
 
@@ -217,11 +255,14 @@ class AsyncMilvusStore:
         filter: FilterLike = None,
         search_params: Mapping[str, Any] | None = None,
         include_vectors: bool = False,
+        partition_names: Sequence[str] | None = None,
+        tenant: Tenant | None = None,
     ) -> list[list[Hit]]:
         """Async twin of :meth:`MilvusStore.search_many`."""
         vectors = as_list(vectors, "vectors", of="query vectors")
+        ctx = self.scoped_context(tenant, partition_names)
         op = search.dense_search_op(
-            self._context(), vectors, k, filter_arg(filter), search_params, include_vectors
+            ctx, vectors, k, filter_arg(filter), search_params, include_vectors
         )
         return await self._run(or_empty(op, lambda: [[] for _ in vectors]))
 
@@ -232,6 +273,8 @@ class AsyncMilvusStore:
         k: int = 4,
         filter: FilterLike = None,
         include_vectors: bool = False,
+        partition_names: Sequence[str] | None = None,
+        tenant: Tenant | None = None,
     ) -> list[Hit]:
         """Async twin of :meth:`MilvusStore.sparse_search`."""
         request = SearchRequest(
@@ -241,7 +284,7 @@ class AsyncMilvusStore:
             where=filter_arg(filter),
             include_vectors=include_vectors,
         )
-        return await self.run_search(request)
+        return await self.run_search(request, partition_names=partition_names, tenant=tenant)
 
     async def hybrid_search(
         self,
@@ -255,6 +298,8 @@ class AsyncMilvusStore:
         fusion: Fusion | str | None = None,
         search_params: Mapping[str, Any] | None = None,
         include_vectors: bool = False,
+        partition_names: Sequence[str] | None = None,
+        tenant: Tenant | None = None,
     ) -> list[Hit]:
         """Async twin of :meth:`MilvusStore.hybrid_search`."""
         request = SearchRequest(
@@ -269,16 +314,22 @@ class AsyncMilvusStore:
             search_params=search_params,
             include_vectors=include_vectors,
         )
-        return await self.run_search(request)
+        return await self.run_search(request, partition_names=partition_names, tenant=tenant)
 
     async def filtered_hits(
-        self, *, k: int = 4, filter: FilterLike = None, include_vectors: bool = False
+        self,
+        *,
+        k: int = 4,
+        filter: FilterLike = None,
+        include_vectors: bool = False,
+        partition_names: Sequence[str] | None = None,
+        tenant: Tenant | None = None,
     ) -> list[Hit]:
         """Async twin of :meth:`MilvusStore.filtered_hits`."""
         request = SearchRequest(
             kind=SearchKind.FILTERED, k=k, where=filter_arg(filter), include_vectors=include_vectors
         )
-        return await self.run_search(request)
+        return await self.run_search(request, partition_names=partition_names, tenant=tenant)
 
     async def mmr_search(
         self,
@@ -289,6 +340,8 @@ class AsyncMilvusStore:
         lambda_mult: float = 0.5,
         filter: FilterLike = None,
         search_params: Mapping[str, Any] | None = None,
+        partition_names: Sequence[str] | None = None,
+        tenant: Tenant | None = None,
     ) -> list[Hit]:
         """Async twin of :meth:`MilvusStore.mmr_search`."""
         request = SearchRequest(
@@ -300,7 +353,7 @@ class AsyncMilvusStore:
             where=filter_arg(filter),
             search_params=search_params,
         )
-        return await self.run_search(request)
+        return await self.run_search(request, partition_names=partition_names, tenant=tenant)
 
     async def retrieve(
         self,
@@ -314,6 +367,8 @@ class AsyncMilvusStore:
         fetch_k: int | None = None,
         search_params: Mapping[str, Any] | None = None,
         include_vectors: bool = False,
+        partition_names: Sequence[str] | None = None,
+        tenant: Tenant | None = None,
     ) -> list[Hit]:
         """Async twin of :meth:`MilvusStore.retrieve`."""
         request = plan_retrieval(
@@ -327,8 +382,15 @@ class AsyncMilvusStore:
             search_params=search_params,
             include_vectors=include_vectors,
         )
-        return await self.run_search(request)
+        return await self.run_search(request, partition_names=partition_names, tenant=tenant)
 
-    async def run_search(self, request: SearchRequest) -> list[Hit]:
+    async def run_search(
+        self,
+        request: SearchRequest,
+        *,
+        partition_names: Sequence[str] | None = None,
+        tenant: Tenant | None = None,
+    ) -> list[Hit]:
         """Async twin of :meth:`MilvusStore.run_search`."""
-        return await self._run(or_empty(search.search_op(self._context(), request), list))
+        ctx = self.scoped_context(tenant, partition_names)
+        return await self._run(or_empty(search.search_op(ctx, request), list))

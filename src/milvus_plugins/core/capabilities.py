@@ -50,6 +50,7 @@ FEATURE_MINIMUM = {
     # Every Milvus server since 2.0 and Milvus Lite 3 have these; Milvus Lite 2.5 lacks them.
     "partitions": "2.0.0",
     "partition key": "2.2.0",
+    "num_partitions": "2.2.0",
     "compaction": "2.0.0",
 }
 
@@ -86,6 +87,11 @@ class Capabilities:
             rejects the plan node).
         partitions: partitions (create/list/drop; a partition key and filters on it).
         compaction: the ``compact`` RPC.
+        partition_delete: ``delete(..., partition_name=p)`` deletes in ``p`` only (Milvus
+            Lite 3.2.2 ignores the partition and deletes in every partition; the store
+            then deletes by the ids it reads in the partitions).
+        num_partitions: ``num_partitions`` at creation sets the number of partition-key
+            partitions (Milvus Lite 3.2.2 accepts it and always makes 16).
         like_match_all: ``like "%"`` matches every string (Milvus Lite 2.5: nothing).
         inverted_index: scalar fields take an ``INVERTED`` index (Milvus >= 2.4);
             without it 2.3's ``STL_SORT``/``Trie`` are used.
@@ -109,6 +115,8 @@ class Capabilities:
     compaction: bool = True
     inverted_index: bool = True
     like_match_all: bool = True
+    partition_delete: bool = True
+    num_partitions: bool = True
 
     @property
     def dialect(self) -> Dialect:
@@ -151,6 +159,8 @@ def detect_capabilities(version: str) -> Capabilities:
             json_exists=True,
             json_in=False,
             like_infix=True,
+            partition_delete=False,
+            num_partitions=False,
         )
     major_minor = _parse(version)[:2]
     # The 2.3 expression quirks were measured on 2.3.5; later servers are assumed to

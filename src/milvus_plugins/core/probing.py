@@ -248,6 +248,9 @@ def _probe(client: Any) -> Capabilities:
         bm25_function=sparse and _schema_accepted(client, _add_bm25),
         nullable=_schema_accepted(client, _add_nullable),
         compaction=_has_rpc(lambda: client.compact(missing)),
+        # Not probed one by one: an engine without partitions has neither.
+        partition_delete=flags["partitions"],
+        num_partitions=flags["partitions"],
         **flags,
     )
 

@@ -89,10 +89,13 @@ def check_supported(spec: CollectionSpec, caps: Capabilities) -> None:
 
     Raises:
         UnsupportedByServerError: sparse vectors or the BM25 function (Milvus 2.3), a
-            partition key (Milvus Lite 2.5: filters on it fail).
+            partition key (Milvus Lite 2.5: filters on it fail), ``num_partitions``
+            (Milvus Lite: always 16).
     """
     if spec.partition_key is not None:
         caps.require("partition key", caps.partitions)
+    if spec.num_partitions is not None:
+        caps.require("num_partitions", caps.num_partitions)
     if spec.has_sparse:
         caps.require("sparse vectors", caps.sparse)
     if spec.sparse_mode is SparseMode.BM25:
@@ -265,6 +268,7 @@ def check_existing(
         )
     for decl in spec.declared_fields:
         _check_field(fields, decl.name, _SCALAR_TO_DATATYPE[decl.scalar_type], spec)
+    _check_num_partitions(spec, description)
     # Typed columns the caller did not declare (declared by whoever created the collection,
     # or inferred from its first write) are adopted: a key with a column must be written
     # to and filtered on that column, or its values would be split between two places.
@@ -272,6 +276,18 @@ def check_existing(
     if extra:
         spec = replace(spec, metadata_fields=(*spec.declared_fields, *extra))
     return replace(spec, dim=dim)
+
+
+def _check_num_partitions(spec: CollectionSpec, description: Mapping[str, Any]) -> None:
+    if spec.num_partitions is None:
+        return
+    existing = description.get("num_partitions")
+    if existing is not None and int(existing) != spec.num_partitions:
+        raise SchemaMismatchError(
+            f"collection {shown(spec.name)} hashes its partition key into {existing} partitions "
+            f"but num_partitions={spec.num_partitions} was asked for (fixed at creation); "
+            f"leave num_partitions out, or {_fix(spec)}."
+        )
 
 
 def described_analyzer(text_field: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -26,6 +26,9 @@ class CollectionStats:
         server_version: the version string Milvus reported.
         dim: dense vector dimension.
         sparse: sparse mode (``none``, ``bm25``, ``client``).
+        partition_key: the partition-key field, or ``None``.
+        num_partitions: the partitions the collection reports (with a partition key:
+            how many its values are hashed into, as Milvus describes it).
     """
 
     name: str
@@ -37,6 +40,8 @@ class CollectionStats:
     server_version: str = ""
     dim: int | None = None
     sparse: str = "none"
+    partition_key: str | None = None
+    num_partitions: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-friendly dict of the report."""
@@ -82,4 +87,11 @@ def parse_stats(
         server_version=caps.version,
         dim=spec.dim,
         sparse=spec.sparse_mode.value,
+        partition_key=spec.partition_key,
+        num_partitions=_num_partitions(description),
     )
+
+
+def _num_partitions(description: Mapping[str, Any]) -> int | None:
+    value = description.get("num_partitions")
+    return int(value) if isinstance(value, int) and not isinstance(value, bool) else None

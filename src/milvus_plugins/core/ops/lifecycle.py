@@ -117,6 +117,7 @@ def _create(spec: CollectionSpec, caps: Capabilities) -> Op[bool]:
                 "schema": build_schema(spec, caps),
                 "index_params": build_index_params(spec, caps),
                 "consistency_level": spec.consistency.value,
+                **({} if spec.num_partitions is None else {"num_partitions": spec.num_partitions}),
             },
             retry=False,
         )

@@ -3,6 +3,11 @@
 A :class:`SearchRequest` names one search and its inputs; :func:`search_op` runs it by
 an explicit match on its :class:`SearchKind`. :func:`plan_retrieval` turns a retrieval
 mode and its inputs into a request (the stores' ``retrieve`` and the adapters use it).
+
+Every search is confined to the call's scope (``ctx.scope``): the tenant's equality is
+``and_``-ed into the filter tree of each leg (a server-fused hybrid search compiles the
+scoped tree into both legs; a client-fused one runs two scoped searches), and named
+partitions go into every search call.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from typing import Any
 from milvus_plugins.core.errors import InvalidInputError, shown
 from milvus_plugins.core.filters import Filter
 from milvus_plugins.core.mmr import select_mmr
-from milvus_plugins.core.ops.calls import Op, or_empty
+from milvus_plugins.core.ops.calls import Op, or_empty, with_kwargs
 from milvus_plugins.core.ops.context import OpContext
 from milvus_plugins.core.ops.fusion import (
     Fusion,
@@ -24,7 +29,7 @@ from milvus_plugins.core.ops.fusion import (
     use_client_fusion,
 )
 from milvus_plugins.core.ops.lifecycle import capabilities_op, ensure_op
-from milvus_plugins.core.ops.reads import count_op, query_op
+from milvus_plugins.core.ops.reads import collection_rows, query_op
 from milvus_plugins.core.ranking import Ranker, keyword_scale, query_terms
 from milvus_plugins.core.requests import (
     SparseQuery,
@@ -128,6 +133,7 @@ def dense_search_op(
 ) -> Op[list[list[Hit]]]:
     """Dense search for several query vectors in one request."""
     check_k(k)
+    where = ctx.scope.where(where)
     if not (yield from ensure_op(ctx)):
         return [[] for _ in vectors]
     caps = yield from capabilities_op(ctx.session)
@@ -142,7 +148,7 @@ def dense_search_op(
         timeout=ctx.timeout,
     )
     metric = dense_index(ctx.spec, caps).metric_type
-    return parse_hits((yield call), ctx.spec, metric)
+    return parse_hits((yield with_kwargs(call, ctx.read_kwargs(caps))), ctx.spec, metric)
 
 
 def sparse_search_op(
@@ -150,6 +156,7 @@ def sparse_search_op(
 ) -> Op[list[Hit]]:
     """Keyword search: BM25 on the query text, or a client sparse vector."""
     check_k(k)
+    where = ctx.scope.where(where)
     if not (yield from ensure_op(ctx)):
         return []
     caps = yield from capabilities_op(ctx.session)
@@ -162,11 +169,12 @@ def sparse_search_op(
         include_vectors=include_vectors,
         timeout=ctx.timeout,
     )
-    raw = yield call
-    # The keyword relevance is scaled by the query's terms and ln(1 + rows).
+    raw = yield with_kwargs(call, ctx.read_kwargs(caps))
+    # The keyword relevance is scaled by the query's terms and ln(1 + rows): the whole
+    # collection's rows (BM25 statistics are collection-wide), whatever the call's scope.
     rows = ctx.session.cached_row_count()
     if rows is None:
-        rows = ctx.session.remember_row_count((yield from or_empty(count_op(ctx, None), int)))
+        rows = ctx.session.remember_row_count((yield from or_empty(collection_rows(ctx), int)))
     scale = keyword_scale(query_terms(query, ctx.spec.stop_words), rows)
     return parse_hits(raw, ctx.spec, sparse_metric(ctx.spec), scale)[0]
 
@@ -178,6 +186,7 @@ def hybrid_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
     check_k(r.k)
     ranker = r.ranker or ctx.hybrid.ranker
     legs_k = legs_fetch_k(r.k, r.fetch_k, ctx.hybrid.fetch_k)
+    scoped = ctx.scope.where(r.where)  # refused before any I/O, if it is
     if not (yield from ensure_op(ctx)):
         return []
     caps = yield from capabilities_op(ctx.session)
@@ -191,6 +200,8 @@ def hybrid_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
         )
         sparse = yield from sparse_search_op(ctx, query, legs_k, r.where, r.include_vectors)
         return client_fuse(ctx.spec, caps, dense[0], sparse, ranker, r.k)
+    # One scoped tree, compiled into both legs: Milvus' hybrid_search does not apply
+    # partition-key isolation to every leg by itself (milvus-io/milvus#50398).
     call = build_hybrid_search(
         ctx.spec,
         caps,
@@ -198,13 +209,13 @@ def hybrid_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
         query,
         k=r.k,
         fetch_k=legs_k,
-        where=r.where,
+        where=scoped,
         ranker=ranker,
         search_params=r.search_params,
         include_vectors=r.include_vectors,
         timeout=ctx.timeout,
     )
-    return parse_fused((yield call), ctx.spec, ranker, 2)
+    return parse_fused((yield with_kwargs(call, ctx.read_kwargs(caps))), ctx.spec, ranker, 2)
 
 
 def mmr_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
