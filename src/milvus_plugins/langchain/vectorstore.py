@@ -39,6 +39,7 @@ from milvus_plugins.core import (
     SparseEncoder,
     StoreLifetime,
     StorePair,
+    TenantMode,
     TextAnalyzer,
     WriteOptions,
     check_kwargs,
@@ -54,20 +55,26 @@ from milvus_plugins.langchain.filters import FilterArg, deletion_filter, to_core
 
 __all__ = ["MilvusVectorStore"]
 
+# Every read, search and delete can be confined to a tenant or to named partitions.
+_SCOPE_KWARGS = frozenset({"tenant", "partition_names"})
 _SEARCH_KWARGS = frozenset(
     {"filter", "search_params", "score_threshold", "retrieval_mode", "ranker", "fetch_k"}
+    | _SCOPE_KWARGS
 )
-_VECTOR_KWARGS = frozenset({"filter", "search_params", "score_threshold"})
-_MMR_KWARGS = frozenset({"filter", "search_params"})
+_VECTOR_KWARGS = frozenset({"filter", "search_params", "score_threshold"} | _SCOPE_KWARGS)
+_MMR_KWARGS = frozenset({"filter", "search_params"} | _SCOPE_KWARGS)
 # What LangChain's own callers pass to add_texts / add_documents: the indexing API
 # (``langchain_core.indexing.index`` / ``aindex``) always passes ``batch_size``.
-_WRITE_KWARGS = frozenset({"progress", "batch_size"})
+_WRITE_KWARGS = frozenset({"progress", "batch_size", "tenant", "partition_name"})
 # The types of the keyword arguments LangChain's signatures leave untyped (``**kwargs``);
 # filter, ranker, retrieval_mode, score_threshold and batch_size have their own checks.
 _KWARG_TYPES: dict[str, Any] = {
     "search_params": Mapping[str, Any] | None,
     "fetch_k": int | None,
     "progress": bool | None,
+    "tenant": str | int | None,
+    "partition_names": Sequence[str] | None,
+    "partition_name": str | None,
 }
 
 
@@ -82,6 +89,13 @@ class _Search:
     score_threshold: float | None
     ranker: Ranker | None
     fetch_k: int | None
+    tenant: str | int | None = None
+    partition_names: Sequence[str] | None = None
+
+    @property
+    def scope(self) -> dict[str, Any]:
+        """The scope keyword arguments of the core call (``None``: the store's)."""
+        return {"tenant": self.tenant, "partition_names": self.partition_names}
 
     @property
     def needs_vector(self) -> bool:
@@ -180,7 +194,17 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             float, bool) as a nullable typed column, so filters on it run at typed-column
             speed; later keys stay in the JSON metadata, later values must keep the type.
             Needs Milvus Lite or a server >= 2.5 (elsewhere nothing is inferred).
-        partition_key: a declared field used as the Milvus partition key.
+        partition_key: a declared field used as the Milvus partition key (the tenant
+            field of a multi-tenant store).
+        num_partitions: with ``partition_key``, how many partitions Milvus hashes its
+            values into (fixed at creation; Milvus servers only).
+        tenant: the tenant every call is scoped to (needs ``partition_key``): searches
+            (each leg of a hybrid search), reads and deletes see only rows whose
+            partition key equals it, and writes stamp it into that field (a document
+            naming another tenant is refused). A call's ``tenant=`` keyword (also in a
+            retriever's ``search_kwargs``) replaces it.
+        tenant_mode: ``"optional"`` (default) or ``"strict"``: every call must have a
+            tenant, and raw expression-string filters are refused.
         retrieval_mode: ``"dense"``, ``"sparse"`` or ``"hybrid"``.
         sparse: ``"bm25"`` (server-side BM25, the default for sparse/hybrid modes),
             ``"none"``, or a :class:`SparseEncoder` (client-side sparse vectors).
@@ -226,6 +250,9 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         metadata_fields: Sequence[MetadataField] | Mapping[str, Any] | None = None,
         infer_metadata_fields: bool = False,
         partition_key: str | None = None,
+        num_partitions: int | None = None,
+        tenant: str | int | None = None,
+        tenant_mode: TenantMode | str = TenantMode.OPTIONAL,
         retrieval_mode: RetrievalMode | str = RetrievalMode.DENSE,
         sparse: str | SparseEncoder | None = None,
         bm25_analyzer: TextAnalyzer | Mapping[str, Any] | None = None,
@@ -259,6 +286,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             analyzer=bm25_analyzer,
             metadata_fields=metadata_fields or (),
             partition_key=partition_key,
+            num_partitions=num_partitions,
             infer_metadata_fields=infer_metadata_fields,
             consistency_level=consistency_level,
             text_max_length=text_max_length,
@@ -275,6 +303,8 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             hybrid=HybridOptions(ranker=check_ranker(ranker) or RRF(), fetch_k=fetch_k),
             sparse_encoder=encoder,
             client_kwargs=client_kwargs,
+            tenant=tenant,
+            tenant_mode=tenant_mode,
         )
         self._stores = StorePair(self._store)  # the async twin: one client per event loop
 
@@ -424,7 +454,9 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             ids: one id per text; ``None`` entries (or no list) get a generated id.
             **kwargs: ``progress`` (bool) to force the progress bar on or off;
                 ``batch_size`` (int), the most rows per write request for this call
-                (LangChain's indexing API passes it).
+                (LangChain's indexing API passes it); ``tenant`` (stamped into the
+                partition key; default: the store's); ``partition_name`` (the
+                partition to write into).
 
         Returns:
             The ids, in input order.
@@ -442,12 +474,18 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             return []
         _ = self._store.capabilities  # what the server can store decides what is refused
         _ = self._store.capabilities  # what the server can store decides what is refused
-        records = batch.records(self._store)  # refused here, before anything is embedded
+        scope = self._store.scope(
+            tenant=kwargs.get("tenant"), partition_name=kwargs.get("partition_name")
+        )
+        # refused here, before anything is embedded
+        records = batch.records(self._store, kwargs.get("tenant"))
         vectors = self._embedding.embed_documents(batch.texts)
         return self._store.upsert(
             embedded(records, vectors),
             progress=kwargs.get("progress"),
             batch_rows=options.batch_rows,
+            tenant=scope.tenant,
+            partition_name=scope.partition_name,
         )
 
     async def aadd_texts(
@@ -468,12 +506,17 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             return []
         await self._astore().capabilities()  # as in add_texts
         await self._astore().capabilities()  # as in add_texts
-        records = batch.records(self._store)
+        scope = self._store.scope(
+            tenant=kwargs.get("tenant"), partition_name=kwargs.get("partition_name")
+        )
+        records = batch.records(self._store, kwargs.get("tenant"))
         vectors = await self._embedding.aembed_documents(batch.texts)
         return await self._astore().upsert(
             embedded(records, vectors),
             progress=kwargs.get("progress"),
             batch_rows=options.batch_rows,
+            tenant=scope.tenant,
+            partition_name=scope.partition_name,
         )
 
     def add_documents(self, documents: list[Document], **kwargs: Any) -> list[str]:
@@ -503,7 +546,9 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         """Delete by ids, by filter, or both (a row must then match both).
 
         With neither, every document is deleted, as LangChain's contract says
-        (``ids=None`` means "delete all"); the collection itself stays. A ``filter``
+        (``ids=None`` means "delete all"); the collection itself stays. On a store with
+        a tenant (or with ``tenant=``) "every document" is the tenant's, and with
+        ``partition_names=`` the partitions'. A ``filter``
         that matches every row by itself (``{}``, ``""``, an empty ``and_()``) is
         refused: call ``delete()`` with no arguments to delete everything on purpose.
 
@@ -511,7 +556,8 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             ids: the ids to delete (unknown ids are ignored); a list, never one string.
             filter: a filter dict, a core filter or a raw expression (raw expressions
                 are the caller's responsibility: one that always holds deletes all).
-            **kwargs: none accepted (kept for LangChain's signature).
+            **kwargs: ``tenant`` (delete only this tenant's rows; default: the
+                store's) and ``partition_names`` (only in these partitions).
 
         Returns:
             ``True`` once the deletion was applied (errors raise).
@@ -521,22 +567,22 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
                 ``""``, or ``filter`` matches every row.
             FilterError: a malformed filter.
         """
-        check_kwargs("delete", kwargs, frozenset(), _KWARG_TYPES)
+        check_kwargs("delete", kwargs, _SCOPE_KWARGS, _KWARG_TYPES)
         if ids is None and filter is None:
-            self._store.clear()
+            self._store.clear(**kwargs)
         else:
-            self._store.delete(ids, filter=deletion_filter(filter))
+            self._store.delete(ids, filter=deletion_filter(filter), **kwargs)
         return True
 
     async def adelete(
         self, ids: Sequence[str] | None = None, *, filter: FilterArg = None, **kwargs: Any
     ) -> bool:
         """Async twin of :meth:`delete`."""
-        check_kwargs("adelete", kwargs, frozenset(), _KWARG_TYPES)
+        check_kwargs("adelete", kwargs, _SCOPE_KWARGS, _KWARG_TYPES)
         if ids is None and filter is None:
-            await self._astore().clear()
+            await self._astore().clear(**kwargs)
         else:
-            await self._astore().delete(ids, filter=deletion_filter(filter))
+            await self._astore().delete(ids, filter=deletion_filter(filter), **kwargs)
         return True
 
     # -- reads -------------------------------------------------------------------------
@@ -570,6 +616,10 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         if threshold is not None and not isinstance(threshold, (int, float)):
             raise ConfigError(f"score_threshold={shown(threshold)} must be a number in [0, 1].")
         params = kwargs.get("search_params")
+        # Checked now, before the query is embedded (strict mode, names, tenant type).
+        scope = self._store.scope(
+            tenant=kwargs.get("tenant"), partition_names=kwargs.get("partition_names")
+        )
         return _Search(
             mode=mode,
             k=k,
@@ -578,6 +628,8 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             score_threshold=None if threshold is None else float(threshold),
             ranker=check_ranker(kwargs.get("ranker")),
             fetch_k=kwargs.get("fetch_k"),
+            tenant=scope.tenant,
+            partition_names=scope.partition_names,
         )
 
     def _retrieve_args(
@@ -592,6 +644,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             "ranker": req.ranker,
             "fetch_k": req.fetch_k,
             "search_params": req.search_params,
+            **req.scope,
         }
 
     # -- search: sync ------------------------------------------------------------------
@@ -607,7 +660,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
     ) -> list[Hit]:
         req = self._request(k, kwargs, _VECTOR_KWARGS, method)
         hits = self._store.search(
-            embedding, k=k, filter=req.filter, search_params=req.search_params
+            embedding, k=k, filter=req.filter, search_params=req.search_params, **req.scope
         )
         return req.keep(hits)
 
@@ -618,7 +671,8 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             query: the query text.
             k: how many documents.
             **kwargs: ``filter``, ``retrieval_mode``, ``score_threshold``,
-                ``search_params``, and for hybrid ``ranker`` and ``fetch_k``.
+                ``search_params``, for hybrid ``ranker`` and ``fetch_k``, and
+                ``tenant`` / ``partition_names`` to confine the search.
 
         Returns:
             The documents, best first.
@@ -657,7 +711,8 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         Args:
             embedding: the query vector.
             k: how many documents.
-            **kwargs: ``filter``, ``score_threshold``, ``search_params``.
+            **kwargs: ``filter``, ``score_threshold``, ``search_params``, ``tenant``,
+                ``partition_names``.
 
         Returns:
             The documents, best first.
@@ -673,7 +728,8 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         Args:
             embedding: the query vector.
             k: how many documents.
-            **kwargs: ``filter``, ``score_threshold``, ``search_params``.
+            **kwargs: ``filter``, ``score_threshold``, ``search_params``, ``tenant``,
+                ``partition_names``.
 
         Returns:
             The pairs, best first; relevance in [0, 1].
@@ -700,14 +756,14 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             k: how many documents.
             fetch_k: how many candidates to re-rank.
             lambda_mult: 1 for pure relevance, 0 for maximal diversity.
-            **kwargs: ``filter``, ``search_params``.
+            **kwargs: ``filter``, ``search_params``, ``tenant``, ``partition_names``.
 
         Returns:
             The documents, in MMR order.
         """
         if _blank(query):  # nothing to be relevant to, nor diverse from: filter-only
             req = self._request(k, kwargs, _MMR_KWARGS, "max_marginal_relevance_search")
-            hits = self._store.filtered_hits(k=k, filter=req.filter)
+            hits = self._store.filtered_hits(k=k, filter=req.filter, **req.scope)
             return [to_document(h.record) for h in hits]
         vector = self._embedding.embed_query(query)
         return self.max_marginal_relevance_search_by_vector(
@@ -729,7 +785,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             k: how many documents.
             fetch_k: how many candidates to re-rank.
             lambda_mult: 1 for pure relevance, 0 for maximal diversity.
-            **kwargs: ``filter``, ``search_params``.
+            **kwargs: ``filter``, ``search_params``, ``tenant``, ``partition_names``.
 
         Returns:
             The documents, in MMR order.
@@ -742,6 +798,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             lambda_mult=lambda_mult,
             filter=req.filter,
             search_params=req.search_params,
+            **req.scope,
         )
         return [doc for doc, _ in scored(hits)]
 
@@ -758,7 +815,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
     ) -> list[Hit]:
         req = self._request(k, kwargs, _VECTOR_KWARGS, method)
         hits = await self._astore().search(
-            embedding, k=k, filter=req.filter, search_params=req.search_params
+            embedding, k=k, filter=req.filter, search_params=req.search_params, **req.scope
         )
         return req.keep(hits)
 
@@ -806,7 +863,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         """Async twin of :meth:`max_marginal_relevance_search`."""
         if _blank(query):
             req = self._request(k, kwargs, _MMR_KWARGS, "amax_marginal_relevance_search")
-            hits = await self._astore().filtered_hits(k=k, filter=req.filter)
+            hits = await self._astore().filtered_hits(k=k, filter=req.filter, **req.scope)
             return [to_document(h.record) for h in hits]
         vector = await self._embedding.aembed_query(query)
         return await self.amax_marginal_relevance_search_by_vector(
@@ -830,5 +887,6 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             lambda_mult=lambda_mult,
             filter=req.filter,
             search_params=req.search_params,
+            **req.scope,
         )
         return [doc for doc, _ in scored(hits)]
