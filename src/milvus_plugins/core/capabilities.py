@@ -90,6 +90,8 @@ class Capabilities:
         partition_delete: ``delete(..., partition_name=p)`` deletes in ``p`` only (Milvus
             Lite 3.2.2 ignores the partition and deletes in every partition; the store
             then deletes by the ids it reads in the partitions).
+        partition_count: a ``count(*)`` query honours ``partition_names`` (Milvus Lite
+            3.2.2 counts every partition; the store then counts the ids it reads).
         num_partitions: ``num_partitions`` at creation sets the number of partition-key
             partitions (Milvus Lite 3.2.2 accepts it and always makes 16).
         like_match_all: ``like "%"`` matches every string (Milvus Lite 2.5: nothing).
@@ -116,6 +118,7 @@ class Capabilities:
     inverted_index: bool = True
     like_match_all: bool = True
     partition_delete: bool = True
+    partition_count: bool = True
     num_partitions: bool = True
 
     @property
@@ -160,6 +163,7 @@ def detect_capabilities(version: str) -> Capabilities:
             json_in=False,
             like_infix=True,
             partition_delete=False,
+            partition_count=False,
             num_partitions=False,
         )
     major_minor = _parse(version)[:2]

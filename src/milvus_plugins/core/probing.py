@@ -250,6 +250,7 @@ def _probe(client: Any) -> Capabilities:
         compaction=_has_rpc(lambda: client.compact(missing)),
         # Not probed one by one: an engine without partitions has neither.
         partition_delete=flags["partitions"],
+        partition_count=flags["partitions"],
         num_partitions=flags["partitions"],
         **flags,
     )
