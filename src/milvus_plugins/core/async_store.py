@@ -26,6 +26,7 @@ from milvus_plugins.core.records import Record
 from milvus_plugins.core.requests import SparseQuery
 from milvus_plugins.core.results import Hit
 from milvus_plugins.core.runners.aio import AsyncRunner
+from milvus_plugins.core.scope import refuse_unscoped_admin
 from milvus_plugins.core.stats import CollectionStats
 from milvus_plugins.core.types import RetrievalMode
 
@@ -114,7 +115,7 @@ class AsyncMilvusStore:
 
     async def drop(self) -> None:
         """Async twin of :meth:`MilvusStore.drop`."""
-        self.sync.refuse_unscoped_admin("drop()")
+        refuse_unscoped_admin(self.sync.tenancy, "drop()")
         await self._run(lifecycle.drop_op(self._context()))
 
     async def list_collections(self) -> list[str]:

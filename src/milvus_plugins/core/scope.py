@@ -52,6 +52,7 @@ __all__ = [
     "TenantMode",
     "check_partition_names",
     "raw_is_confined",
+    "refuse_unscoped_admin",
     "resolve_scope",
 ]
 
@@ -327,3 +328,18 @@ def resolve_scope(
         key=spec.partition_key,
         strict=tenancy.strict,
     )
+
+
+def refuse_unscoped_admin(tenancy: Tenancy, what: str) -> None:
+    """Refuse an operation on every tenant's rows (``drop()``) from a store bound to tenants.
+
+    Raises:
+        TenantRequiredError: ``tenancy`` has a tenant or is strict.
+    """
+    if tenancy.tenant is not None or tenancy.strict:
+        mode = TenantMode.parse(tenancy.mode, field="tenant_mode").value
+        raise TenantRequiredError(
+            f"{what} would remove every tenant's rows, and this store is scoped to tenants "
+            f"(tenant={shown(tenancy.tenant)}, tenant_mode={shown(mode)}); use clear() for "
+            "the tenant's rows, or a store without tenant settings."
+        )

@@ -19,8 +19,6 @@ from milvus_plugins.core.errors import (
     ConfigError,
     InvalidInputError,
     MilvusPluginsError,
-    TenantRequiredError,
-    shown,
 )
 from milvus_plugins.core.filters import Filter, compile_filter, ensure_filter, filter_arg
 from milvus_plugins.core.ops import admin, lifecycle, reads, search, writes
@@ -38,7 +36,13 @@ from milvus_plugins.core.results import Hit
 from milvus_plugins.core.retry import RetryPolicy
 from milvus_plugins.core.runners.settings import RunSettings
 from milvus_plugins.core.runners.sync import SyncRunner, write_lock
-from milvus_plugins.core.scope import Scope, Tenancy, TenantMode, resolve_scope
+from milvus_plugins.core.scope import (
+    Scope,
+    Tenancy,
+    TenantMode,
+    refuse_unscoped_admin,
+    resolve_scope,
+)
 from milvus_plugins.core.session import ROW_COUNT_TTL, OpenMode, Session
 from milvus_plugins.core.sparse import SparseEncoder
 from milvus_plugins.core.stats import CollectionStats
@@ -181,20 +185,6 @@ class MilvusStore:
             )
         )
 
-    def refuse_unscoped_admin(self, what: str) -> None:
-        """Refuse an operation on every tenant's rows from a store bound to tenants.
-
-        Raises:
-            TenantRequiredError: the store has a tenant or is in strict mode.
-        """
-        if self.tenancy.tenant is not None or self.tenancy.strict:
-            raise TenantRequiredError(
-                f"{what} would remove every tenant's rows, and this store is scoped to tenants "
-                f"(tenant={shown(self.tenancy.tenant)}, tenant_mode="
-                f"{shown(TenantMode.parse(self.tenancy.mode, field='tenant_mode').value)}); "
-                "use clear() for the tenant's rows, or a store without tenant settings."
-            )
-
     def _run(self, op: Op[T]) -> T:
         return self.runner.run(op)
 
@@ -284,7 +274,7 @@ class MilvusStore:
         Raises:
             TenantRequiredError: the store has a tenant or is in strict tenant mode.
         """
-        self.refuse_unscoped_admin("drop()")
+        refuse_unscoped_admin(self.tenancy, "drop()")
         self._run(lifecycle.drop_op(self.op_context()))
 
     def list_collections(self) -> list[str]:
