@@ -16,6 +16,7 @@ from milvus_plugins.core import (
     and_,
     compile_filter,
     eq,
+    in_,
     matches,
     or_,
     raw_is_confined,
@@ -174,3 +175,16 @@ def test_num_partitions_needs_a_partition_key_and_a_range() -> None:
                 partition_key="t",
                 num_partitions=bad,  # type: ignore[arg-type]
             )
+
+
+def test_partition_key_equality_is_written_unpruned_where_milvus_misroutes_upserts() -> None:
+    # Milvus 2.3.5 prunes `tenant == v` to the partition v hashes to, but upserted rows
+    # land elsewhere; a range on the same value is not pruned and finds them.
+    pruned = Dialect(partition_key_equality=False)
+    where = resolve_scope(TENANTED, OPTIONAL, tenant='a"').where(eq("k", 1))
+    expr = compile_filter(where, TENANTED, pruned)
+    assert '(tenant >= "a\\"" and tenant <= "a\\"")' in expr
+    assert "tenant ==" not in expr
+    both = compile_filter(in_("tenant", ["x", "y"]), TENANTED, pruned)
+    assert both == '((tenant >= "x" and tenant <= "x") or (tenant >= "y" and tenant <= "y"))'
+    assert compile_filter(eq("tenant", "x"), TENANTED, Dialect()) == '(tenant == "x")'

@@ -92,6 +92,8 @@ class Capabilities:
             then deletes by the ids it reads in the partitions).
         partition_count: a ``count(*)`` query honours ``partition_names`` (Milvus Lite
             3.2.2 counts every partition; the store then counts the ids it reads).
+        partition_key_equality: an equality on the partition key finds upserted rows
+            (Milvus 2.3.5: it prunes to the wrong partition; see :class:`Dialect`).
         num_partitions: ``num_partitions`` at creation sets the number of partition-key
             partitions (Milvus Lite 3.2.2 accepts it and always makes 16).
         like_match_all: ``like "%"`` matches every string (Milvus Lite 2.5: nothing).
@@ -119,6 +121,7 @@ class Capabilities:
     like_match_all: bool = True
     partition_delete: bool = True
     partition_count: bool = True
+    partition_key_equality: bool = True
     num_partitions: bool = True
 
     @property
@@ -136,6 +139,7 @@ class Capabilities:
             json_key_brackets=self.json_key_brackets,
             not_expr=self.not_expr,
             like_match_all=self.like_match_all,
+            partition_key_equality=self.partition_key_equality,
         )
 
     def require(self, feature: str, available: bool) -> None:
@@ -185,4 +189,6 @@ def detect_capabilities(version: str) -> Capabilities:
         json_escaped_keys=True,
         json_key_brackets=False,
         inverted_index=modern,
+        # Measured on 2.3.5 (upserted rows missed by `key == v`); assumed fixed in 2.4.
+        partition_key_equality=modern,
     )

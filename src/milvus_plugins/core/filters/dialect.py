@@ -42,6 +42,10 @@ class Dialect:
         like_match_all: ``like "%"`` matches every string. Milvus Lite 2.5 matches
             nothing with it, so the compiler writes ``k >= ""`` (true exactly for
             strings) instead.
+        partition_key_equality: ``k == v`` / ``k in [...]`` on the partition-key column
+            finds every matching row. Milvus 2.3.5 prunes such a query to the partition
+            the value hashes to, but puts upserted rows elsewhere, so it misses them;
+            the compiler then writes ``(k >= v and k <= v)``, which is not pruned.
     """
 
     json_in: bool = False
@@ -55,3 +59,4 @@ class Dialect:
     json_key_brackets: bool = True
     not_expr: bool = True
     like_match_all: bool = True
+    partition_key_equality: bool = True
