@@ -194,6 +194,16 @@ class Scope:
         own = eq(self.key, self.tenant)
         return own if where is None else and_(own, where)
 
+    def check_filter(self, where: Filter | str | None) -> None:
+        """Refuse, before embedding or any I/O, a filter :meth:`where` would refuse.
+
+        Raises:
+            RawFilterRefusedError: see :meth:`where`.
+        """
+        tree = Raw(where) if isinstance(where, str) else where
+        if tree is not None:
+            self.where(tree)
+
     def read_kwargs(self) -> dict[str, Any]:
         """The keyword arguments a query/search/hybrid_search call gets."""
         return (

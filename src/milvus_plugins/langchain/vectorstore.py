@@ -620,10 +620,12 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         scope = self._store.scope(
             tenant=kwargs.get("tenant"), partition_names=kwargs.get("partition_names")
         )
+        where = to_core_filter(kwargs.get("filter"))
+        scope.check_filter(where)
         return _Search(
             mode=mode,
             k=k,
-            filter=to_core_filter(kwargs.get("filter")),
+            filter=where,
             search_params=dict(params) if params is not None else self._search_params,
             score_threshold=None if threshold is None else float(threshold),
             ranker=check_ranker(kwargs.get("ranker")),
