@@ -42,6 +42,7 @@ from milvus_plugins.llama_index.nodes import record_to_node
 
 __all__ = [
     "DEFAULT_MMR_PREFETCH_FACTOR",
+    "QUERY_KWARGS",
     "hybrid_ranker",
     "node_filter",
     "plan_query",
@@ -49,7 +50,7 @@ __all__ = [
 ]
 
 DEFAULT_MMR_PREFETCH_FACTOR = 4.0
-_QUERY_KWARGS = frozenset({"mmr_threshold", "mmr_prefetch_k", "mmr_prefetch_factor"})
+QUERY_KWARGS = frozenset({"mmr_threshold", "mmr_prefetch_k", "mmr_prefetch_factor"})
 _KINDS = {
     VectorStoreQueryMode.DEFAULT: SearchKind.DENSE,
     VectorStoreQueryMode.MMR: SearchKind.MMR,
@@ -164,7 +165,7 @@ def plan_query(
         ConfigError: a keyword or hybrid query on a store without a sparse field.
         FilterError: a filter Milvus cannot express exactly.
     """
-    check_kwargs("query", kwargs, _QUERY_KWARGS)
+    check_kwargs("query", kwargs, QUERY_KWARGS)
     mode = VectorStoreQueryMode(query.mode)
     kind = _KINDS.get(mode)
     if kind is None:

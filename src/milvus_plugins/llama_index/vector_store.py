@@ -51,6 +51,7 @@ from milvus_plugins.core import (
     SparseMode,
     StoreLifetime,
     StorePair,
+    Tenancy,
     TenantMode,
     TextAnalyzer,
     WriteOptions,
@@ -64,11 +65,13 @@ from milvus_plugins.core import (
     id_in,
     id_list,
     order_by_ids,
+    resolve_scope,
     shown,
 )
 from milvus_plugins.llama_index.nodes import nodes_to_records, record_to_node
 from milvus_plugins.llama_index.queries import (
     DEFAULT_MMR_PREFETCH_FACTOR,
+    QUERY_KWARGS,
     hybrid_ranker,
     node_filter,
     plan_query,
@@ -256,7 +259,7 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
             tenant_mode=tenant_mode,
         )
         partitions = check_partition_names(milvus_partition_names, "milvus_partition_names")
-        store.scope(partition_names=partitions)  # no I/O: refused now if it cannot work
+        resolve_scope(spec, Tenancy(), partition_names=partitions)  # no I/O: refused now
         fields: dict[str, Any] = {
             "stores_text": True,
             "collection_name": collection_name,
@@ -336,7 +339,7 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
         """The ``pymilvus.AsyncMilvusClient`` of the running event loop."""
         return self.async_store.client
 
-    def _scope(self, kwargs: Mapping[str, Any], method: str) -> dict[str, Any]:
+    def _scope(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
         """The core scope arguments of one call (its own, else the store's); no I/O.
 
         Raises:
@@ -350,14 +353,10 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
     def _plan(
         self, query: VectorStoreQuery, kwargs: Mapping[str, Any]
     ) -> tuple[SearchRequest, dict[str, Any]]:
+        # Unknown keywords first: a typo must not be reported as a missing tenant.
+        check_kwargs("query", kwargs, QUERY_KWARGS | _SCOPE_KWARGS, _SCOPE_TYPES)
         own = {k: v for k, v in kwargs.items() if k not in _SCOPE_KWARGS}
-        check_kwargs(
-            "query",
-            {k: v for k, v in kwargs.items() if k in _SCOPE_KWARGS},
-            _SCOPE_KWARGS,
-            _SCOPE_TYPES,
-        )
-        scope = self._scope(kwargs, "query")
+        scope = self._scope(kwargs)
         plan = plan_query(
             query, own, has_sparse=self.spec.has_sparse, ranker=self._ranker, spec=self.spec
         )
@@ -419,13 +418,13 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
             InvalidInputError: ``ref_doc_id`` is not a non-empty string.
         """
         check_kwargs("delete", delete_kwargs, _SCOPE_KWARGS, _SCOPE_TYPES)
-        scope = self._scope(delete_kwargs, "delete")
+        scope = self._scope(delete_kwargs)
         self._store.delete(filter=_ref_doc_filter(ref_doc_id), **scope)
 
     async def adelete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:
         """Async twin of :meth:`delete`."""
         check_kwargs("adelete", delete_kwargs, _SCOPE_KWARGS, _SCOPE_TYPES)
-        scope = self._scope(delete_kwargs, "adelete")
+        scope = self._scope(delete_kwargs)
         await self.async_store.delete(filter=_ref_doc_filter(ref_doc_id), **scope)
 
     def delete_nodes(
@@ -443,7 +442,7 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
                 non-string or ``""``.
         """
         where = self._deletion(node_ids, filters, delete_kwargs)
-        scope = self._scope(delete_kwargs, "delete_nodes")
+        scope = self._scope(delete_kwargs)
         if where is not None:
             self._store.delete(filter=where, **scope)
 
@@ -455,7 +454,7 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
     ) -> None:
         """Async twin of :meth:`delete_nodes`."""
         where = self._deletion(node_ids, filters, delete_kwargs)
-        scope = self._scope(delete_kwargs, "adelete_nodes")
+        scope = self._scope(delete_kwargs)
         if where is not None:
             await self.async_store.delete(filter=where, **scope)
 
@@ -490,14 +489,14 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
             TenantRequiredError: strict tenant mode and no tenant.
         """
         if self._scoped_store:
-            self._store.clear(**self._scope({}, "clear"))
+            self._store.clear(**self._scope({}))
         else:
             self._store.drop()
 
     async def aclear(self) -> None:
         """Async twin of :meth:`clear`."""
         if self._scoped_store:
-            await self.async_store.clear(**self._scope({}, "aclear"))
+            await self.async_store.clear(**self._scope({}))
         else:
             await self.async_store.drop()
 
@@ -527,7 +526,7 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
         if node_ids is not None and not node_ids:
             return []
         where = node_filter(filters, node_ids)
-        records = self._store.query(where, include_vectors=True, **self._scope({}, "get_nodes"))
+        records = self._store.query(where, include_vectors=True, **self._scope({}))
         return _nodes(records, node_ids)
 
     async def aget_nodes(
@@ -541,7 +540,7 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
         if node_ids is not None and not node_ids:
             return []
         where = node_filter(filters, node_ids)
-        scope = self._scope({}, "aget_nodes")
+        scope = self._scope({})
         records = await self.async_store.query(where, include_vectors=True, **scope)
         return _nodes(records, node_ids)
 
