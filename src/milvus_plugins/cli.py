@@ -276,7 +276,10 @@ def cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
     out.write(f"load state: {stats.load_state}\nserver:     {stats.server_version}\n")
     props = " ".join(f"{k}={v}" for k, v in stats.properties.items()) or "(engine defaults)"
     out.write(f"properties: {props}\ntext match: {stats.text_match}\n")
-    out.write(f"partitions: {', '.join(stats.partitions)}\nfields:\n")
+    out.write(f"partitions: {', '.join(stats.partitions)}\n")
+    if stats.partition_key is not None:
+        out.write(f"partition key: {stats.partition_key} (num_partitions {stats.num_partitions})\n")
+    out.write("fields:\n")
     for name, kind in stats.fields.items():
         out.write(f"  {name:<16} {kind}\n")
     out.write("indexes:\n")

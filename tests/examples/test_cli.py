@@ -254,6 +254,24 @@ def test_stats_prints_the_collection_health_report(ws: Workspace) -> None:
     assert "SPARSE_INVERTED_INDEX BM25" in result.out
 
 
+def test_stats_shows_the_partition_key_and_num_partitions(ws: Workspace) -> None:
+    from milvus_plugins.core import CollectionSpec, ConnectionConfig, MilvusStore, Record
+
+    spec = CollectionSpec(
+        name="tenanted", dim=2, metadata_fields={"tenant": "VARCHAR"}, partition_key="tenant"
+    )
+    with MilvusStore(spec, connection=ConnectionConfig(uri=ws.uri)) as store:
+        store.upsert([Record(id="a", text="t", vector=[1.0, 0.0])], tenant="A")
+    try:
+        result = ws.cli("stats", "tenanted")
+        assert result.code == 0, result.err
+        # Milvus Lite 3.2.2 hashes a partition key into 16 partitions, plus _default.
+        assert "partition key: tenant (num_partitions 17)" in result.out
+        assert ws.cli("stats", "tenanted", "--json").json()["partition_key"] == "tenant"
+    finally:
+        ws.cli("drop", "tenanted", "--yes")
+
+
 def test_info_lists_server_and_collections_with_row_counts(ws: Workspace) -> None:
     result = ws.cli("info")
     assert result.code == 0, result.err

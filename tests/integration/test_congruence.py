@@ -57,6 +57,8 @@ SYNC_ONLY = frozenset(
         "prepare_records",
         "query_kwargs",
         "remember_row_count",
+        "scope",
+        "scoped_context",
         "sparse_query",
         "translate",
         "use_client_fusion",

@@ -83,6 +83,12 @@ def test_invalid_field_names_reserved_and_declared_keys_are_left_alone() -> None
     assert got == {"fine_1": ScalarType.VARCHAR}
 
 
+def test_keys_named_like_a_named_vector_field_are_left_alone() -> None:
+    """A metadata key named like a named dense field must not become a second field."""
+    spec = CollectionSpec(name="c", infer_metadata_fields=True, vector_fields={"topic": 4})
+    assert inferred(spec, {"topic": "animals", "kind": "x"}) == {"kind": ScalarType.VARCHAR}
+
+
 def test_inferred_varchar_columns_take_the_longest_length() -> None:
     (field,) = infer_metadata_fields(records({"s": "abc"}), SPEC)
     assert field.max_length == 65535

@@ -42,9 +42,12 @@ from milvus_plugins.core.errors import (
     MilvusConnectionError,
     MilvusOperationError,
     MilvusPluginsError,
+    RawFilterRefusedError,
     RecallTooLowError,
     ReindexRefusedError,
     SchemaMismatchError,
+    TenantMismatchError,
+    TenantRequiredError,
     UnexpectedArgumentError,
     UnsupportedByServerError,
     WriteError,
@@ -153,6 +156,14 @@ from milvus_plugins.core.reindex import ReindexReport, point_alias, reindex, res
 from milvus_plugins.core.requests import is_filter_only
 from milvus_plugins.core.results import Hit
 from milvus_plugins.core.retry import RetryPolicy
+from milvus_plugins.core.scope import (
+    Scope,
+    Tenancy,
+    TenantMode,
+    check_partition_names,
+    raw_is_confined,
+    resolve_scope,
+)
 from milvus_plugins.core.session import OpenMode
 from milvus_plugins.core.sparse import BM25Encoder, SparseEncoder
 from milvus_plugins.core.stats import CollectionStats
@@ -231,6 +242,7 @@ __all__ = [
     "OpenMode",
     "Place",
     "Ranker",
+    "RawFilterRefusedError",
     "RecallTooLowError",
     "Record",
     "ReindexRefusedError",
@@ -240,6 +252,7 @@ __all__ = [
     "ScalarType",
     "ScannIndex",
     "SchemaMismatchError",
+    "Scope",
     "SearchKind",
     "SearchRequest",
     "SparseEncoder",
@@ -247,6 +260,10 @@ __all__ = [
     "SparseMode",
     "StoreLifetime",
     "StorePair",
+    "Tenancy",
+    "TenantMismatchError",
+    "TenantMode",
+    "TenantRequiredError",
     "TextAnalyzer",
     "TextMatch",
     "UnexpectedArgumentError",
@@ -265,6 +282,7 @@ __all__ = [
     "autotune",
     "check_argument",
     "check_kwargs",
+    "check_partition_names",
     "check_range_knobs",
     "check_ranker",
     "check_threshold",
@@ -314,6 +332,7 @@ __all__ = [
     "phrase_match",
     "plan_retrieval",
     "point_alias",
+    "raw_is_confined",
     "read_export",
     "recommend_index",
     "reindex",
@@ -321,6 +340,7 @@ __all__ = [
     "require_fields_for",
     "require_sparse_for",
     "resolve_alias",
+    "resolve_scope",
     "shown",
     "stored_fingerprint",
     "text_contains",

@@ -28,6 +28,7 @@ from milvus_plugins.core.records import Record
 from milvus_plugins.core.requests import SparseQuery
 from milvus_plugins.core.results import Hit
 from milvus_plugins.core.runners.aio import AsyncRunner
+from milvus_plugins.core.scope import refuse_unscoped_admin
 from milvus_plugins.core.stats import CollectionStats
 from milvus_plugins.core.types import RetrievalMode
 
@@ -38,6 +39,7 @@ __all__ = ["AsyncMilvusStore"]
 
 T = TypeVar("T")
 FilterLike = Filter | str | None
+Tenant = str | int
 
 
 @checked_arguments
@@ -52,6 +54,7 @@ class AsyncMilvusStore:
         self.sync = store
         self.session = store.session
         self._context: Callable[[], OpContext] = store.op_context
+        self.scoped_context: Callable[..., OpContext] = store.scoped_context
         self.runner = AsyncRunner(store.settings, store.runner)
 
     async def _run(self, op: Op[T]) -> T:
@@ -114,6 +117,7 @@ class AsyncMilvusStore:
 
     async def drop(self) -> None:
         """Async twin of :meth:`MilvusStore.drop`."""
+        refuse_unscoped_admin(self.sync.tenancy, "drop()")
         await self._run(lifecycle.drop_op(self._context()))
 
     async def list_collections(self) -> list[str]:
@@ -159,22 +163,43 @@ class AsyncMilvusStore:
         mode: WriteMode | str = WriteMode.UPSERT,
         progress: bool | None = None,
         batch_rows: int | None = None,
+        partition_name: str | None = None,
+        tenant: Tenant | None = None,
     ) -> list[str]:
         """Async twin of :meth:`MilvusStore.upsert`."""
-        op = writes.upsert_op(self._context(), records, mode, progress, batch_rows)
+        ctx = self.scoped_context(tenant, partition_name=partition_name)
+        op = writes.upsert_op(ctx, records, mode, progress, batch_rows)
         return await self._run(op)
 
-    async def delete(self, ids: Sequence[str] | None = None, filter: FilterLike = None) -> int:
+    async def delete(
+        self,
+        ids: Sequence[str] | None = None,
+        filter: FilterLike = None,
+        *,
+        partition_names: Sequence[str] | None = None,
+        tenant: Tenant | None = None,
+    ) -> int:
         """Async twin of :meth:`MilvusStore.delete`."""
-        return await self._run(writes.delete_op(self._context(), ids, filter))
+        ctx = self.scoped_context(tenant, partition_names)
+        return await self._run(writes.delete_op(ctx, ids, filter))
 
-    async def clear(self) -> int:
+    async def clear(
+        self, *, partition_names: Sequence[str] | None = None, tenant: Tenant | None = None
+    ) -> int:
         """Async twin of :meth:`MilvusStore.clear`."""
-        return await self._run(writes.clear_op(self._context()))
+        return await self._run(writes.clear_op(self.scoped_context(tenant, partition_names)))
 
-    async def get(self, ids: Sequence[str], *, include_vectors: bool = False) -> list[Record]:
+    async def get(
+        self,
+        ids: Sequence[str],
+        *,
+        include_vectors: bool = False,
+        partition_names: Sequence[str] | None = None,
+        tenant: Tenant | None = None,
+    ) -> list[Record]:
         """Async twin of :meth:`MilvusStore.get`."""
-        return await self._run(or_empty(reads.get_op(self._context(), ids, include_vectors), list))
+        op = reads.get_op(self.scoped_context(tenant, partition_names), ids, include_vectors)
+        return await self._run(or_empty(op, list))
 
     async def query(
         self,
@@ -183,14 +208,24 @@ class AsyncMilvusStore:
         limit: int | None = None,
         offset: int = 0,
         include_vectors: bool = False,
+        partition_names: Sequence[str] | None = None,
+        tenant: Tenant | None = None,
     ) -> list[Record]:
         """Async twin of :meth:`MilvusStore.query`."""
-        op = reads.query_op(self._context(), filter_arg(filter), limit, offset, include_vectors)
+        ctx = self.scoped_context(tenant, partition_names)
+        op = reads.query_op(ctx, filter_arg(filter), limit, offset, include_vectors)
         return await self._run(or_empty(op, list))
 
-    async def count(self, filter: FilterLike = None) -> int:
+    async def count(
+        self,
+        filter: FilterLike = None,
+        *,
+        partition_names: Sequence[str] | None = None,
+        tenant: Tenant | None = None,
+    ) -> int:
         """Async twin of :meth:`MilvusStore.count`."""
-        return await self._run(or_empty(reads.count_op(self._context(), filter_arg(filter)), int))
+        ctx = self.scoped_context(tenant, partition_names)
+        return await self._run(or_empty(reads.count_op(ctx, filter_arg(filter)), int))
 
     async def search(
         self,
@@ -204,6 +239,8 @@ class AsyncMilvusStore:
         score_threshold: float | None = None,
         decay: Decay | None = None,
         field: str | None = None,
+        partition_names: Sequence[str] | None = None,
+        tenant: Tenant | None = None,
     ) -> list[Hit]:
         """Async twin of :meth:`MilvusStore.search`."""
         if grouping is not None or score_threshold is not None or decay is not None:
@@ -219,7 +256,9 @@ class AsyncMilvusStore:
                     score_threshold=score_threshold,
                     decay=decay,
                     field=field,
-                )
+                ),
+                partition_names=partition_names,
+                tenant=tenant,
             )
         hits = await self.search_many(
             [vector],
@@ -228,6 +267,8 @@ class AsyncMilvusStore:
             search_params=search_params,
             include_vectors=include_vectors,
             field=field,
+            partition_names=partition_names,
+            tenant=tenant,
         )
         return hits[0]
 
@@ -240,11 +281,14 @@ class AsyncMilvusStore:
         search_params: Mapping[str, Any] | None = None,
         include_vectors: bool = False,
         field: str | None = None,
+        partition_names: Sequence[str] | None = None,
+        tenant: Tenant | None = None,
     ) -> list[list[Hit]]:
         """Async twin of :meth:`MilvusStore.search_many`."""
         vectors = as_list(vectors, "vectors", of="query vectors")
+        ctx = self.scoped_context(tenant, partition_names)
         op = search.dense_search_op(
-            self._context(), vectors, k, filter_arg(filter), search_params, include_vectors, field
+            ctx, vectors, k, filter_arg(filter), search_params, include_vectors, field
         )
         return await self._run(or_empty(op, lambda: [[] for _ in vectors]))
 
@@ -258,6 +302,8 @@ class AsyncMilvusStore:
         grouping: Grouping | None = None,
         score_threshold: float | None = None,
         decay: Decay | None = None,
+        partition_names: Sequence[str] | None = None,
+        tenant: Tenant | None = None,
     ) -> list[Hit]:
         """Async twin of :meth:`MilvusStore.sparse_search`."""
         request = SearchRequest(
@@ -270,7 +316,7 @@ class AsyncMilvusStore:
             score_threshold=score_threshold,
             decay=decay,
         )
-        return await self.run_search(request)
+        return await self.run_search(request, partition_names=partition_names, tenant=tenant)
 
     async def hybrid_search(
         self,
@@ -287,6 +333,8 @@ class AsyncMilvusStore:
         grouping: Grouping | None = None,
         score_threshold: float | None = None,
         decay: Decay | None = None,
+        partition_names: Sequence[str] | None = None,
+        tenant: Tenant | None = None,
     ) -> list[Hit]:
         """Async twin of :meth:`MilvusStore.hybrid_search`."""
         single, named = search.split_hybrid_vector(vector)
@@ -306,16 +354,22 @@ class AsyncMilvusStore:
             score_threshold=score_threshold,
             decay=decay,
         )
-        return await self.run_search(request)
+        return await self.run_search(request, partition_names=partition_names, tenant=tenant)
 
     async def filtered_hits(
-        self, *, k: int = 4, filter: FilterLike = None, include_vectors: bool = False
+        self,
+        *,
+        k: int = 4,
+        filter: FilterLike = None,
+        include_vectors: bool = False,
+        partition_names: Sequence[str] | None = None,
+        tenant: Tenant | None = None,
     ) -> list[Hit]:
         """Async twin of :meth:`MilvusStore.filtered_hits`."""
         request = SearchRequest(
             kind=SearchKind.FILTERED, k=k, where=filter_arg(filter), include_vectors=include_vectors
         )
-        return await self.run_search(request)
+        return await self.run_search(request, partition_names=partition_names, tenant=tenant)
 
     async def mmr_search(
         self,
@@ -327,6 +381,8 @@ class AsyncMilvusStore:
         filter: FilterLike = None,
         search_params: Mapping[str, Any] | None = None,
         field: str | None = None,
+        partition_names: Sequence[str] | None = None,
+        tenant: Tenant | None = None,
     ) -> list[Hit]:
         """Async twin of :meth:`MilvusStore.mmr_search`."""
         request = SearchRequest(
@@ -339,7 +395,7 @@ class AsyncMilvusStore:
             search_params=search_params,
             field=field,
         )
-        return await self.run_search(request)
+        return await self.run_search(request, partition_names=partition_names, tenant=tenant)
 
     async def retrieve(
         self,
@@ -358,6 +414,8 @@ class AsyncMilvusStore:
         decay: Decay | None = None,
         vectors: Mapping[str, Sequence[float]] | None = None,
         field: str | None = None,
+        partition_names: Sequence[str] | None = None,
+        tenant: Tenant | None = None,
     ) -> list[Hit]:
         """Async twin of :meth:`MilvusStore.retrieve`."""
         request = plan_retrieval(
@@ -376,8 +434,15 @@ class AsyncMilvusStore:
             vectors=vectors,
             field=field,
         )
-        return await self.run_search(request)
+        return await self.run_search(request, partition_names=partition_names, tenant=tenant)
 
-    async def run_search(self, request: SearchRequest) -> list[Hit]:
+    async def run_search(
+        self,
+        request: SearchRequest,
+        *,
+        partition_names: Sequence[str] | None = None,
+        tenant: Tenant | None = None,
+    ) -> list[Hit]:
         """Async twin of :meth:`MilvusStore.run_search`."""
-        return await self._run(or_empty(search.search_op(self._context(), request), list))
+        ctx = self.scoped_context(tenant, partition_names)
+        return await self._run(or_empty(search.search_op(ctx, request), list))

@@ -62,6 +62,7 @@ FEATURE_MINIMUM = {
     # Every Milvus server since 2.0 and Milvus Lite 3 have these; Milvus Lite 2.5 lacks them.
     "partitions": "2.0.0",
     "partition key": "2.2.0",
+    "num_partitions": "2.2.0",
     "compaction": "2.0.0",
     "grouping search": "2.4.0",
     "grouping search with group_size": "2.5.0",
@@ -105,6 +106,15 @@ class Capabilities:
             rejects the plan node).
         partitions: partitions (create/list/drop; a partition key and filters on it).
         compaction: the ``compact`` RPC.
+        partition_delete: ``delete(..., partition_name=p)`` deletes in ``p`` only (Milvus
+            Lite 3.2.2 ignores the partition and deletes in every partition; the store
+            then deletes by the ids it reads in the partitions).
+        partition_count: a ``count(*)`` query honours ``partition_names`` (Milvus Lite
+            3.2.2 counts every partition; the store then counts the ids it reads).
+        partition_key_equality: an equality on the partition key finds upserted rows
+            (Milvus 2.3.5: it prunes to the wrong partition; see :class:`Dialect`).
+        num_partitions: ``num_partitions`` at creation sets the number of partition-key
+            partitions (Milvus Lite 3.2.2 accepts it and always makes 16).
         like_match_all: ``like "%"`` matches every string (Milvus Lite 2.5: nothing).
         inverted_index: scalar fields take an ``INVERTED`` index (Milvus >= 2.4);
             without it 2.3's ``STL_SORT``/``Trie`` are used.
@@ -158,6 +168,10 @@ class Capabilities:
     shards: bool = True
     replicas: bool = True
     aliases: bool = True  # Milvus Lite 2.5 answers UNIMPLEMENTED (probed)
+    partition_delete: bool = True
+    partition_count: bool = True
+    partition_key_equality: bool = True
+    num_partitions: bool = True
 
     @property
     def dialect(self) -> Dialect:
@@ -177,6 +191,7 @@ class Capabilities:
             text_match=self.text_match,
             phrase_match=self.phrase_match,
             engine=self.version,
+            partition_key_equality=self.partition_key_equality,
         )
 
     def require(self, feature: str, available: bool) -> None:
@@ -218,6 +233,9 @@ def detect_capabilities(version: str) -> Capabilities:
             collection_ttl=False,
             shards=False,
             replicas=False,
+            partition_delete=False,
+            partition_count=False,
+            num_partitions=False,
         )
     parsed = _parse(version)
     major_minor = parsed[:2]
@@ -246,4 +264,6 @@ def detect_capabilities(version: str) -> Capabilities:
         text_match=major_minor >= (2, 5),
         phrase_match=parsed >= (2, 5, 17),
         collection_mmap=modern,
+        # Measured on 2.3.5 (upserted rows missed by `key == v`); assumed fixed in 2.4.
+        partition_key_equality=modern,
     )

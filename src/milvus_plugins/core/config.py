@@ -42,6 +42,7 @@ __all__ = [
 ]
 
 DEFAULT_URI = "./milvus.db"
+MAX_NUM_PARTITIONS = 4096  # Milvus' limit on partitions (and partition-key partitions)
 
 
 def strip_userinfo(uri: str) -> str:
@@ -512,6 +513,10 @@ class CollectionSpec:
         metadata_fields: declared typed metadata fields (a sequence of
             :class:`MetadataField` or a mapping ``name -> type``).
         partition_key: a declared field used as Milvus partition key, or ``None``.
+        num_partitions: with a partition key, how many partitions Milvus hashes its
+            values into (Milvus' default: 16 on 2.3, 64 later; at most 4096). Fixed at
+            creation; an existing collection with another number is a schema mismatch.
+            Milvus Lite 3.2.2 always makes 16 (``UnsupportedByServerError`` there).
         fields: canonical field names.
         text_max_length: maximum text length in bytes (the VARCHAR limit).
         id_max_length: maximum id length in bytes.
@@ -561,6 +566,7 @@ class CollectionSpec:
     sparse_index: SparseInvertedIndex | None = None
     metadata_fields: Sequence[MetadataField] | Mapping[str, Any] = ()
     partition_key: str | None = None
+    num_partitions: int | None = None
     fields: FieldNames = field(default_factory=FieldNames)
     text_max_length: int = 65535
     id_max_length: int = 512
@@ -650,6 +656,21 @@ class CollectionSpec:
             ScalarType.VARCHAR,
         ):
             raise ConfigError("partition_key must be an INT64 or VARCHAR metadata field.")
+        if self.num_partitions is not None:
+            if (
+                isinstance(self.num_partitions, bool)
+                or not isinstance(self.num_partitions, int)
+                or not 1 <= self.num_partitions <= MAX_NUM_PARTITIONS
+            ):
+                raise ConfigError(
+                    f"num_partitions={shown(self.num_partitions)} must be an integer in "
+                    f"[1, {MAX_NUM_PARTITIONS}]."
+                )
+            if self.partition_key is None:
+                raise ConfigError(
+                    f"num_partitions={self.num_partitions} applies to a partition key: name one "
+                    "with partition_key= (a declared INT64 or VARCHAR field)."
+                )
         if not 1 <= self.text_max_length <= 65535:
             raise ConfigError(f"text_max_length={self.text_max_length} must be in [1, 65535].")
         if not 1 <= self.id_max_length <= 65535:

@@ -5,8 +5,11 @@
     MilvusPluginsError
      ├─ ConfigError (also ValueError)         bad arguments, raised before any I/O
      ├─ InvalidInputError (also ValueError)   a bad record or query, raised before writing
-     │   └─ UnexpectedArgumentError (also TypeError)  a keyword argument no method takes
+     │   ├─ UnexpectedArgumentError (also TypeError)  a keyword argument no method takes
+     │   ├─ TenantRequiredError                a call without a tenant (strict tenant mode)
+     │   └─ TenantMismatchError                a record whose partition key names another tenant
      ├─ FilterError (also ValueError)         a filter that cannot be compiled
+     │   └─ RawFilterRefusedError              a raw expression where tenancy forbids one
      ├─ SchemaMismatchError                   existing collection != spec; says the fix
      │   ├─ ForeignLayoutError                adding rows to another tool's collection
      │   └─ EmbeddingMismatchError            opened with another embedding model
@@ -45,9 +48,12 @@ __all__ = [
     "MilvusConnectionError",
     "MilvusOperationError",
     "MilvusPluginsError",
+    "RawFilterRefusedError",
     "RecallTooLowError",
     "ReindexRefusedError",
     "SchemaMismatchError",
+    "TenantMismatchError",
+    "TenantRequiredError",
     "UnexpectedArgumentError",
     "UnsupportedByServerError",
     "WriteError",
@@ -73,8 +79,21 @@ class UnexpectedArgumentError(InvalidInputError, TypeError):
     """A keyword argument the method does not take (a ``TypeError`` too, as Python's own)."""
 
 
+class TenantRequiredError(InvalidInputError):
+    """A call without a tenant on a store in strict tenant mode (raised before any I/O)."""
+
+
+class TenantMismatchError(InvalidInputError):
+    """A record's partition-key value names another tenant than the call's (nothing written)."""
+
+
 class FilterError(MilvusPluginsError, ValueError):
     """A filter cannot be compiled into a Milvus expression with the same meaning."""
+
+
+class RawFilterRefusedError(FilterError):
+    """A raw expression string where tenancy forbids one (strict mode, or one that could
+    escape its parentheses and widen a tenant-scoped call)."""
 
 
 class SchemaMismatchError(MilvusPluginsError):

@@ -109,12 +109,16 @@ def infer_metadata_fields(
 ) -> tuple[MetadataField, ...]:
     """Return the accelerator columns for a collection created by the write ``records``.
 
-    Keys already declared, or named like a canonical field, are left alone; keys are
-    taken in first-seen order, up to :data:`MAX_INFERRED_FIELDS`. A key with values of
-    several kinds (or a list, a dict ...) in this write gets no column: its filters
-    would take the JSON path anyway.
+    Keys already declared, or named like a canonical or a named vector field, are left
+    alone; keys are taken in first-seen order, up to :data:`MAX_INFERRED_FIELDS`. A key
+    with values of several kinds (or a list, a dict ...) in this write gets no column:
+    its filters would take the JSON path anyway.
     """
-    taken = {f.name for f in spec.declared_fields} | set(spec.fields.all())
+    taken = (
+        {f.name for f in spec.declared_fields}
+        | set(spec.fields.all())
+        | {f.name for f in spec.extra_vector_fields}  # named dense fields
+    )
     kinds: dict[str, ScalarType | None] = {}
     for record in records:
         for key, value in record.metadata.items():

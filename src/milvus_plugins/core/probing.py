@@ -383,6 +383,10 @@ def _probe(client: Any) -> Capabilities:
         nullable=_schema_accepted(client, _add_nullable),
         compaction=_has_rpc(lambda: client.compact(missing)),
         aliases=_has_rpc(lambda: client.describe_alias(missing)),
+        # Not probed one by one: an engine without partitions has neither.
+        partition_delete=flags["partitions"],
+        partition_count=flags["partitions"],
+        num_partitions=flags["partitions"],
         **flags,
         **_ranking_flags(client),
         **probe_text_match(client),

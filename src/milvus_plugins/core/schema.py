@@ -102,11 +102,14 @@ def check_supported(spec: CollectionSpec, caps: Capabilities) -> None:
     Raises:
         UnsupportedByServerError: sparse vectors, the BM25 function or several vector
             fields (Milvus 2.3), a partition key (Milvus Lite 2.5: filters on it fail),
-            text match (Milvus 2.3, Milvus Lite 2.5: both accept ``enable_match`` and
-            ignore it), a TTL or mmap property the engine would not keep or apply.
+            ``num_partitions`` (Milvus Lite: always 16), text match (Milvus 2.3, Milvus
+            Lite 2.5: both accept ``enable_match`` and ignore it), a TTL or mmap property
+            the engine would not keep or apply.
     """
     if spec.partition_key is not None:
         caps.require("partition key", caps.partitions)
+    if spec.num_partitions is not None:
+        caps.require("num_partitions", caps.num_partitions)
     if spec.extra_vector_fields:
         caps.require("multiple vector fields", caps.multi_vector)
     if spec.has_sparse:
@@ -346,6 +349,7 @@ def _check_rest(
                 f"JSON with an accelerator column; do not declare it (filters on it use the "
                 f"column already), or {_fix(spec)}."
             )
+    _check_num_partitions(spec, description)
     # Typed columns the caller did not declare (declared by whoever created the collection,
     # or inferred as strict columns by an older release) are adopted: a key with such a
     # column must be written to and filtered on it, or its values would be split between
@@ -370,6 +374,18 @@ def has_match(text_field: Mapping[str, Any]) -> bool:
     """Whether a described text field was created with ``enable_match``."""
     value = (text_field.get("params") or {}).get("enable_match")
     return value is True or str(value).lower() == "true"
+
+
+def _check_num_partitions(spec: CollectionSpec, description: Mapping[str, Any]) -> None:
+    if spec.num_partitions is None:
+        return
+    existing = description.get("num_partitions")
+    if existing is not None and int(existing) != spec.num_partitions:
+        raise SchemaMismatchError(
+            f"collection {shown(spec.name)} hashes its partition key into {existing} partitions "
+            f"but num_partitions={spec.num_partitions} was asked for (fixed at creation); "
+            f"leave num_partitions out, or {_fix(spec)}."
+        )
 
 
 def described_analyzer(text_field: Mapping[str, Any]) -> dict[str, Any] | None:

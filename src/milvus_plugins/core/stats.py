@@ -31,6 +31,9 @@ class CollectionStats:
             ``mmap``, ``num_shards``) plus ``replicas`` when the store loads with a
             replica count.
         text_match: whether the text field is indexed for text match.
+        partition_key: the partition-key field, or ``None``.
+        num_partitions: the partitions the collection reports (with a partition key:
+            how many its values are hashed into, as Milvus describes it).
     """
 
     name: str
@@ -44,6 +47,8 @@ class CollectionStats:
     sparse: str = "none"
     properties: dict[str, Any] = field(default_factory=dict)
     text_match: bool = False
+    partition_key: str | None = None
+    num_partitions: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-friendly dict of the report."""
@@ -91,6 +96,8 @@ def parse_stats(
         sparse=spec.sparse_mode.value,
         properties=_properties(spec, caps, description),
         text_match=spec.text_match,
+        partition_key=spec.partition_key,
+        num_partitions=_num_partitions(description),
     )
 
 
@@ -102,3 +109,8 @@ def _properties(
     if replicas is not None and caps.replicas:
         found["replicas"] = replicas
     return found
+
+
+def _num_partitions(description: Mapping[str, Any]) -> int | None:
+    value = description.get("num_partitions")
+    return int(value) if isinstance(value, int) and not isinstance(value, bool) else None

@@ -16,7 +16,11 @@ from milvus_plugins.core.batching import WriteOptions
 from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.config import CollectionSpec, ConnectionConfig
 from milvus_plugins.core.decay import Decay
-from milvus_plugins.core.errors import ConfigError, InvalidInputError, MilvusPluginsError
+from milvus_plugins.core.errors import (
+    ConfigError,
+    InvalidInputError,
+    MilvusPluginsError,
+)
 from milvus_plugins.core.filters import Filter, compile_filter, ensure_filter, filter_arg
 from milvus_plugins.core.fingerprint import EmbeddingFingerprint, EmbeddingProbe
 from milvus_plugins.core.grouping import Grouping
@@ -35,6 +39,13 @@ from milvus_plugins.core.results import Hit
 from milvus_plugins.core.retry import RetryPolicy
 from milvus_plugins.core.runners.settings import RunSettings
 from milvus_plugins.core.runners.sync import SyncRunner, write_lock
+from milvus_plugins.core.scope import (
+    Scope,
+    Tenancy,
+    TenantMode,
+    refuse_unscoped_admin,
+    resolve_scope,
+)
 from milvus_plugins.core.session import ROW_COUNT_TTL, OpenMode, Session
 from milvus_plugins.core.sparse import SparseEncoder
 from milvus_plugins.core.stats import CollectionStats
@@ -54,6 +65,7 @@ __all__ = [
 
 T = TypeVar("T")
 FilterLike = Filter | str | None
+Tenant = str | int
 
 
 def client_fuse(
@@ -87,6 +99,16 @@ class MilvusStore:
             recorded in the collection when it is created; opening a collection that
             records another model raises :class:`EmbeddingMismatchError`.
         allow_embedding_change: open a collection recording another embedding anyway.
+        tenant: the tenant every data call is scoped to (needs a spec with a
+            ``partition_key``); a call's own ``tenant=`` replaces it. See
+            :mod:`milvus_plugins.core.scope`.
+        tenant_mode: ``"optional"`` (default) or ``"strict"``: every data call must
+            have a tenant, and raw expression strings are refused.
+
+    Every data method (reads, searches, writes, deletes) takes ``tenant=`` and
+    ``partition_names=`` (writes: ``partition_name=``) to confine that call; both are
+    checked before any I/O. :meth:`drop` is refused on a store with a tenant or in
+    strict mode: it would remove every tenant's rows.
     """
 
     def __init__(
@@ -104,6 +126,8 @@ class MilvusStore:
         session: Session | None = None,
         embedding: EmbeddingProbe | EmbeddingFingerprint | None = None,
         allow_embedding_change: bool = False,
+        tenant: Tenant | None = None,
+        tenant_mode: TenantMode | str = TenantMode.OPTIONAL,
     ) -> None:
         if not isinstance(spec, CollectionSpec):
             raise ConfigError(f"spec must be a CollectionSpec, got {type(spec).__name__}.")
@@ -112,6 +136,9 @@ class MilvusStore:
                 "sparse='client' needs sparse_encoder= (e.g. BM25Encoder().fit(corpus))."
             )
         mode = OpenMode.parse(open_mode, field="open_mode")
+        self.tenancy = Tenancy(tenant=tenant, mode=tenant_mode)
+        if mode is OpenMode.CHECK:  # an adopted collection names its partition key later
+            self.tenancy.check(spec)
         self.session = session or Session(
             spec=spec,
             connection=connection or ConnectionConfig.from_env(),
@@ -126,9 +153,49 @@ class MilvusStore:
         self.settings = RunSettings(self.session, retry or RetryPolicy(), dict(client_kwargs or {}))
         self.runner = SyncRunner(self.settings)
 
-    def op_context(self) -> OpContext:
-        """The state and options the store's operations run with (read at each call)."""
-        return OpContext(self.session, self.write_options, self.hybrid, self.sparse_encoder)
+    def op_context(self, scope: Scope | None = None) -> OpContext:
+        """The state and options the store's operations run with (read at each call).
+
+        Without ``scope`` the context is the whole collection (administrative calls).
+        """
+        return OpContext(
+            self.session, self.write_options, self.hybrid, self.sparse_encoder, scope or Scope()
+        )
+
+    def scope(
+        self,
+        *,
+        tenant: Tenant | None = None,
+        partition_names: Sequence[str] | None = None,
+        partition_name: str | None = None,
+    ) -> Scope:
+        """Resolve one call's scope against the store's tenancy (no I/O).
+
+        Raises:
+            ConfigError: a bad partition name; named partitions on a partition-key
+                collection; a tenant on a collection without a partition key.
+            TenantRequiredError: strict tenant mode and no tenant.
+        """
+        return resolve_scope(
+            self.spec,
+            self.tenancy,
+            tenant=tenant,
+            partition_names=partition_names,
+            partition_name=partition_name,
+        )
+
+    def scoped_context(
+        self,
+        tenant: Tenant | None = None,
+        partition_names: Sequence[str] | None = None,
+        partition_name: str | None = None,
+    ) -> OpContext:
+        """The operation context of one data call, confined to its :meth:`scope`."""
+        return self.op_context(
+            self.scope(
+                tenant=tenant, partition_names=partition_names, partition_name=partition_name
+            )
+        )
 
     def _run(self, op: Op[T]) -> T:
         return self.runner.run(op)
@@ -214,7 +281,12 @@ class MilvusStore:
         return self._run(lifecycle.exists_op(self.op_context()))
 
     def drop(self) -> None:
-        """Drop the collection; the store recreates it on the next write."""
+        """Drop the collection; the store recreates it on the next write.
+
+        Raises:
+            TenantRequiredError: the store has a tenant or is in strict tenant mode.
+        """
+        refuse_unscoped_admin(self.tenancy, "drop()")
         self._run(lifecycle.drop_op(self.op_context()))
 
     def list_collections(self) -> list[str]:
@@ -265,7 +337,9 @@ class MilvusStore:
 
     # -- writes -----------------------------------------------------------------------
 
-    def prepare_records(self, records: Sequence[Record]) -> tuple[list[Record], int | None]:
+    def prepare_records(
+        self, records: Sequence[Record], *, tenant: Tenant | None = None
+    ) -> tuple[list[Record], int | None]:
         """Validate ``records`` and compute client sparse vectors; no I/O.
 
         Returns:
@@ -274,22 +348,30 @@ class MilvusStore:
         Raises:
             InvalidInputError: the first bad record; nothing is written.
         """
-        return writes.prepare_records(self.op_context(), records)
+        return writes.prepare_records(self.scoped_context(tenant), records)
 
-    def validate_before_embedding(self, records: Sequence[Record]) -> None:
+    def validate_before_embedding(
+        self, records: Sequence[Record], *, tenant: Tenant | None = None
+    ) -> None:
         """Check everything but the vectors (ids, texts, metadata); no I/O.
 
         Adapters call it before embedding, so a batch that :meth:`upsert` would refuse is
         refused before an embedding API bills it. :meth:`upsert` checks it all again,
         vectors included.
 
+        With ``tenant`` (or the store's), the records are checked as the write will
+        stamp them.
+
         Raises:
             ForeignLayoutError: the collection (once opened) has another tool's layout.
             InvalidInputError: the first bad record; or, where the server is known to
                 have no nullable fields (Milvus < 2.5), a record without a value for a
                 declared field.
+            TenantRequiredError: strict tenant mode and no tenant.
+            TenantMismatchError: a record names another tenant.
         """
         writes.refuse_foreign(self.spec)
+        records = self.scope(tenant=tenant).stamp(as_list(records, "records", of="Record objects"))
         validate_records(records, self.spec, None, vectors=False)
         caps = self.session.capabilities
         if caps is not None and not caps.nullable:
@@ -309,6 +391,8 @@ class MilvusStore:
         mode: WriteMode | str = WriteMode.UPSERT,
         progress: bool | None = None,
         batch_rows: int | None = None,
+        partition_name: str | None = None,
+        tenant: Tenant | None = None,
     ) -> list[str]:
         """Write records in batches (upsert by id by default: re-runs never duplicate).
 
@@ -318,20 +402,37 @@ class MilvusStore:
             progress: force the progress bar on or off (default: TTY and large writes).
             batch_rows: maximum rows per request for this call (default: the store's
                 :class:`WriteOptions`).
+            partition_name: the partition to write into (it must exist; not with a
+                partition key).
+            tenant: stamp this tenant into the partition-key field (default: the
+                store's); a record naming another tenant is refused.
 
         Returns:
             The ids written, in input order.
 
         Raises:
             InvalidInputError: a bad record (nothing written).
+            TenantMismatchError: a record names another tenant (nothing written).
+            TenantRequiredError: strict tenant mode and no tenant.
             WriteError: a batch failed after retries; lists written and unwritten ids.
             CollectionNotFoundError: the collection was dropped (by another client)
                 during the write; the next write recreates it.
         """
-        return self._run(writes.upsert_op(self.op_context(), records, mode, progress, batch_rows))
+        ctx = self.scoped_context(tenant, partition_name=partition_name)
+        return self._run(writes.upsert_op(ctx, records, mode, progress, batch_rows))
 
-    def delete(self, ids: Sequence[str] | None = None, filter: FilterLike = None) -> int:
-        """Delete by ids, by filter, or both (then a row must match both).
+    def delete(
+        self,
+        ids: Sequence[str] | None = None,
+        filter: FilterLike = None,
+        *,
+        partition_names: Sequence[str] | None = None,
+        tenant: Tenant | None = None,
+    ) -> int:
+        """Delete by ids, by filter, or both (then a row must match both), in scope.
+
+        With a tenant (the call's or the store's) only that tenant's rows are deleted;
+        with ``partition_names`` only rows in those partitions.
 
         A filter that matches every row by its structure (``and_()``, a blank string
         ...) is refused: :meth:`clear` is the one way to delete every row. A raw
@@ -347,15 +448,21 @@ class MilvusStore:
             InvalidInputError: bad ids, or a filter that matches every row.
             FilterError: a filter that cannot be compiled.
         """
-        return self._run(writes.delete_op(self.op_context(), ids, filter))
+        ctx = self.scoped_context(tenant, partition_names)
+        return self._run(writes.delete_op(ctx, ids, filter))
 
-    def clear(self) -> int:
-        """Delete every row, keeping the collection (schema, indexes, settings).
+    def clear(
+        self, *, partition_names: Sequence[str] | None = None, tenant: Tenant | None = None
+    ) -> int:
+        """Delete every row of the scope, keeping the collection (schema, indexes, settings).
+
+        With a tenant (the call's or the store's) only that tenant's rows go; with
+        ``partition_names`` only the rows in those partitions.
 
         Returns:
             The number of rows the server reports deleted (see :meth:`delete`).
         """
-        return self._run(writes.clear_op(self.op_context()))
+        return self._run(writes.clear_op(self.scoped_context(tenant, partition_names)))
 
     # -- reads ------------------------------------------------------------------------
 
@@ -363,13 +470,20 @@ class MilvusStore:
         """Compile a filter for this collection and server (escaped, injection-safe)."""
         return compile_filter(ensure_filter(filter), self.spec, self.capabilities.dialect)
 
-    def get(self, ids: Sequence[str], *, include_vectors: bool = False) -> list[Record]:
+    def get(
+        self,
+        ids: Sequence[str],
+        *,
+        include_vectors: bool = False,
+        partition_names: Sequence[str] | None = None,
+        tenant: Tenant | None = None,
+    ) -> list[Record]:
         """Return the records with these ids, in the order given (missing ids skipped).
 
         Raises:
             InvalidInputError: ``ids`` is a single string, or holds a non-string or ``""``.
         """
-        op = reads.get_op(self.op_context(), ids, include_vectors)
+        op = reads.get_op(self.scoped_context(tenant, partition_names), ids, include_vectors)
         return self._run(or_empty(op, list))
 
     def query_kwargs(
@@ -400,6 +514,8 @@ class MilvusStore:
         limit: int | None = None,
         offset: int = 0,
         include_vectors: bool = False,
+        partition_names: Sequence[str] | None = None,
+        tenant: Tenant | None = None,
     ) -> list[Record]:
         """Return records matching ``filter`` (all when ``None``), paging past 16,384 rows.
 
@@ -408,12 +524,20 @@ class MilvusStore:
         Raises:
             InvalidInputError: a bad ``limit`` or ``offset`` (see :meth:`query_kwargs`).
         """
-        op = reads.query_op(self.op_context(), filter_arg(filter), limit, offset, include_vectors)
+        ctx = self.scoped_context(tenant, partition_names)
+        op = reads.query_op(ctx, filter_arg(filter), limit, offset, include_vectors)
         return self._run(or_empty(op, list))
 
-    def count(self, filter: FilterLike = None) -> int:
-        """Number of rows matching ``filter`` (all rows when ``None``)."""
-        return self._run(or_empty(reads.count_op(self.op_context(), filter_arg(filter)), int))
+    def count(
+        self,
+        filter: FilterLike = None,
+        *,
+        partition_names: Sequence[str] | None = None,
+        tenant: Tenant | None = None,
+    ) -> int:
+        """Number of rows of the scope matching ``filter`` (all its rows when ``None``)."""
+        ctx = self.scoped_context(tenant, partition_names)
+        return self._run(or_empty(reads.count_op(ctx, filter_arg(filter)), int))
 
     def search(
         self,
@@ -427,6 +551,8 @@ class MilvusStore:
         score_threshold: float | None = None,
         decay: Decay | None = None,
         field: str | None = None,
+        partition_names: Sequence[str] | None = None,
+        tenant: Tenant | None = None,
     ) -> list[Hit]:
         """Dense similarity search: the ``k`` nearest records, best first.
 
@@ -460,7 +586,9 @@ class MilvusStore:
                     score_threshold=score_threshold,
                     decay=decay,
                     field=field,
-                )
+                ),
+                partition_names=partition_names,
+                tenant=tenant,
             )
         return self.search_many(
             [vector],
@@ -469,6 +597,8 @@ class MilvusStore:
             search_params=search_params,
             include_vectors=include_vectors,
             field=field,
+            partition_names=partition_names,
+            tenant=tenant,
         )[0]
 
     def search_many(
@@ -480,11 +610,19 @@ class MilvusStore:
         search_params: Mapping[str, Any] | None = None,
         include_vectors: bool = False,
         field: str | None = None,
+        partition_names: Sequence[str] | None = None,
+        tenant: Tenant | None = None,
     ) -> list[list[Hit]]:
         """Dense search for several query vectors in one request."""
         vectors = as_list(vectors, "vectors", of="query vectors")
         op = search.dense_search_op(
-            self.op_context(), vectors, k, filter_arg(filter), search_params, include_vectors, field
+            self.scoped_context(tenant, partition_names),
+            vectors,
+            k,
+            filter_arg(filter),
+            search_params,
+            include_vectors,
+            field,
         )
         return self._run(or_empty(op, lambda: [[] for _ in vectors]))
 
@@ -502,6 +640,8 @@ class MilvusStore:
         grouping: Grouping | None = None,
         score_threshold: float | None = None,
         decay: Decay | None = None,
+        partition_names: Sequence[str] | None = None,
+        tenant: Tenant | None = None,
     ) -> list[Hit]:
         """Keyword search: BM25 on the query text, or a client sparse vector."""
         request = SearchRequest(
@@ -514,7 +654,7 @@ class MilvusStore:
             score_threshold=score_threshold,
             decay=decay,
         )
-        return self.run_search(request)
+        return self.run_search(request, partition_names=partition_names, tenant=tenant)
 
     def cached_row_count(self) -> int | None:
         """The row count cached for keyword relevance, or ``None`` when stale (no I/O)."""
@@ -550,6 +690,8 @@ class MilvusStore:
         grouping: Grouping | None = None,
         score_threshold: float | None = None,
         decay: Decay | None = None,
+        partition_names: Sequence[str] | None = None,
+        tenant: Tenant | None = None,
     ) -> list[Hit]:
         """Dense + sparse search, or N legs, fused with RRF or weighted scores.
 
@@ -593,10 +735,16 @@ class MilvusStore:
             score_threshold=score_threshold,
             decay=decay,
         )
-        return self.run_search(request)
+        return self.run_search(request, partition_names=partition_names, tenant=tenant)
 
     def filtered_hits(
-        self, *, k: int = 4, filter: FilterLike = None, include_vectors: bool = False
+        self,
+        *,
+        k: int = 4,
+        filter: FilterLike = None,
+        include_vectors: bool = False,
+        partition_names: Sequence[str] | None = None,
+        tenant: Tenant | None = None,
     ) -> list[Hit]:
         """Return up to ``k`` rows matching ``filter`` as hits: a filter-only retrieval.
 
@@ -610,7 +758,7 @@ class MilvusStore:
         request = SearchRequest(
             kind=SearchKind.FILTERED, k=k, where=filter_arg(filter), include_vectors=include_vectors
         )
-        return self.run_search(request)
+        return self.run_search(request, partition_names=partition_names, tenant=tenant)
 
     def mmr_search(
         self,
@@ -622,6 +770,8 @@ class MilvusStore:
         filter: FilterLike = None,
         search_params: Mapping[str, Any] | None = None,
         field: str | None = None,
+        partition_names: Sequence[str] | None = None,
+        tenant: Tenant | None = None,
     ) -> list[Hit]:
         """Maximal-marginal-relevance search: ``fetch_k`` candidates, ``k`` diverse picks."""
         request = SearchRequest(
@@ -634,7 +784,7 @@ class MilvusStore:
             search_params=search_params,
             field=field,
         )
-        return self.run_search(request)
+        return self.run_search(request, partition_names=partition_names, tenant=tenant)
 
     # -- retrieval modes --------------------------------------------------------------
 
@@ -655,6 +805,8 @@ class MilvusStore:
         decay: Decay | None = None,
         vectors: Mapping[str, Sequence[float]] | None = None,
         field: str | None = None,
+        partition_names: Sequence[str] | None = None,
+        tenant: Tenant | None = None,
     ) -> list[Hit]:
         """Search in one retrieval mode: ``dense`` (vector), ``sparse`` (text) or ``hybrid``.
 
@@ -682,8 +834,22 @@ class MilvusStore:
             vectors=vectors,
             field=field,
         )
-        return self.run_search(request)
+        return self.run_search(request, partition_names=partition_names, tenant=tenant)
 
-    def run_search(self, request: SearchRequest) -> list[Hit]:
-        """Run one typed :class:`SearchRequest` (a dropped collection reads as empty)."""
-        return self._run(or_empty(search.search_op(self.op_context(), request), list))
+    def run_search(
+        self,
+        request: SearchRequest,
+        *,
+        partition_names: Sequence[str] | None = None,
+        tenant: Tenant | None = None,
+    ) -> list[Hit]:
+        """Run one typed :class:`SearchRequest` (a dropped collection reads as empty).
+
+        Args:
+            request: the search.
+            partition_names: search only these partitions (not with a partition key).
+            tenant: search only this tenant's rows (default: the store's tenant); in a
+                hybrid search, each leg.
+        """
+        ctx = self.scoped_context(tenant, partition_names)
+        return self._run(or_empty(search.search_op(ctx, request), list))

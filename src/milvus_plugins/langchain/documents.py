@@ -65,13 +65,17 @@ class Batch:
             ids=[new_id() if i is None or i == "" else i for i in chosen_ids],
         )
 
-    def records(self, store: MilvusStore) -> list[Record]:
-        """The records, without vectors, validated by the core: nothing is embedded yet."""
+    def records(self, store: MilvusStore, tenant: str | int | None = None) -> list[Record]:
+        """The records, without vectors, validated by the core: nothing is embedded yet.
+
+        With a tenant (``tenant`` or the store's) they are checked as the write will
+        stamp them: a record naming another tenant is refused here, before embedding.
+        """
         records = [
             Record(id=i, text=t, metadata=m)
             for i, t, m in zip(self.ids, self.texts, self.metadatas, strict=True)
         ]
-        store.validate_before_embedding(records)
+        store.validate_before_embedding(records, tenant=tenant)
         return records
 
 

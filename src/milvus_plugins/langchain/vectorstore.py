@@ -47,6 +47,7 @@ from milvus_plugins.core import (
     SparseEncoder,
     StoreLifetime,
     StorePair,
+    TenantMode,
     TextAnalyzer,
     WriteOptions,
     as_decay,
@@ -68,6 +69,8 @@ from milvus_plugins.langchain.filters import FilterArg, deletion_filter, to_core
 
 __all__ = ["MilvusVectorStore"]
 
+# Every read, search and delete can be confined to a tenant or to named partitions.
+_SCOPE_KWARGS = frozenset({"tenant", "partition_names"})
 _SEARCH_KWARGS = frozenset(
     {
         "filter",
@@ -80,14 +83,17 @@ _SEARCH_KWARGS = frozenset(
         "decay",
     }
     | GROUPING_KWARGS
+    | _SCOPE_KWARGS
 )
 _VECTOR_KWARGS = frozenset(
-    {"filter", "search_params", "score_threshold", "decay", "vector_field"} | GROUPING_KWARGS
+    {"filter", "search_params", "score_threshold", "decay", "vector_field"}
+    | GROUPING_KWARGS
+    | _SCOPE_KWARGS
 )
-_MMR_KWARGS = frozenset({"filter", "search_params", "vector_field"})
+_MMR_KWARGS = frozenset({"filter", "search_params", "vector_field"} | _SCOPE_KWARGS)
 # What LangChain's own callers pass to add_texts / add_documents: the indexing API
 # (``langchain_core.indexing.index`` / ``aindex``) always passes ``batch_size``.
-_WRITE_KWARGS = frozenset({"progress", "batch_size"})
+_WRITE_KWARGS = frozenset({"progress", "batch_size", "tenant", "partition_name"})
 # The types of the keyword arguments LangChain's signatures leave untyped (``**kwargs``);
 # filter, ranker, retrieval_mode, score_threshold and batch_size have their own checks.
 _KWARG_TYPES: dict[str, Any] = {
@@ -95,6 +101,9 @@ _KWARG_TYPES: dict[str, Any] = {
     "fetch_k": int | None,
     "progress": bool | None,
     "vector_field": str | None,
+    "tenant": str | int | None,
+    "partition_names": Sequence[str] | None,
+    "partition_name": str | None,
 }
 
 EmbeddingArg = Embeddings | Mapping[str, Embeddings] | None
@@ -115,6 +124,13 @@ class _Search:
     grouping: Grouping | None = None
     decay: Decay | None = None
     vector_field: str | None = None
+    tenant: str | int | None = None
+    partition_names: Sequence[str] | None = None
+
+    @property
+    def scope(self) -> dict[str, Any]:
+        """The scope keyword arguments of the core call (``None``: the store's)."""
+        return {"tenant": self.tenant, "partition_names": self.partition_names}
 
     @property
     def needs_vector(self) -> bool:
@@ -266,7 +282,17 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             and filters on that key then read the JSON; keys first seen later stay in
             the JSON). ``None`` (default) or ``True``: on engines with nullable fields
             (Milvus Lite 3, servers >= 2.5); ``False``: never.
-        partition_key: a declared field used as the Milvus partition key.
+        partition_key: a declared field used as the Milvus partition key (the tenant
+            field of a multi-tenant store).
+        num_partitions: with ``partition_key``, how many partitions Milvus hashes its
+            values into (fixed at creation; Milvus servers only).
+        tenant: the tenant every call is scoped to (needs ``partition_key``): searches
+            (each leg of a hybrid search), reads and deletes see only rows whose
+            partition key equals it, and writes stamp it into that field (a document
+            naming another tenant is refused). A call's ``tenant=`` keyword (also in a
+            retriever's ``search_kwargs``) replaces it.
+        tenant_mode: ``"optional"`` (default) or ``"strict"``: every call must have a
+            tenant, and raw expression-string filters are refused.
         retrieval_mode: ``"dense"`` (default; ``"sparse"`` without a dense model),
             ``"sparse"`` or ``"hybrid"``.
         sparse: ``"bm25"`` (server-side BM25, the default for sparse/hybrid modes),
@@ -324,7 +350,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
 
     def __init__(
         self,
-        embedding: EmbeddingArg,
+        embedding: Embeddings | Mapping[str, Embeddings] | None,
         *,
         uri: str | None = None,
         token: str | None = None,
@@ -337,6 +363,9 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         metadata_fields: Sequence[MetadataField] | Mapping[str, Any] | None = None,
         infer_metadata_fields: bool | None = None,
         partition_key: str | None = None,
+        num_partitions: int | None = None,
+        tenant: str | int | None = None,
+        tenant_mode: TenantMode | str = TenantMode.OPTIONAL,
         retrieval_mode: RetrievalMode | str | None = None,
         sparse: str | SparseEncoder | None = None,
         bm25_analyzer: TextAnalyzer | Mapping[str, Any] | None = None,
@@ -378,6 +407,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             properties=collection_properties,
             metadata_fields=metadata_fields or (),
             partition_key=partition_key,
+            num_partitions=num_partitions,
             infer_metadata_fields=infer_metadata_fields,
             consistency_level=consistency_level,
             text_max_length=text_max_length,
@@ -402,6 +432,8 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             # The canonical field's model is fingerprinted (none for a sparse-only store).
             embedding=None if self._embedding is None else _fingerprint_probe(self._embedding),
             allow_embedding_change=allow_embedding_change,
+            tenant=tenant,
+            tenant_mode=tenant_mode,
         )
         self._stores = StorePair(self._store)  # the async twin: one client per event loop
 
@@ -455,7 +487,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
     def from_texts(
         cls,
         texts: list[str],
-        embedding: EmbeddingArg,
+        embedding: Embeddings | Mapping[str, Embeddings] | None,
         metadatas: list[dict[str, Any]] | None = None,
         *,
         ids: list[str] | None = None,
@@ -481,7 +513,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
     async def afrom_texts(
         cls,
         texts: list[str],
-        embedding: EmbeddingArg,
+        embedding: Embeddings | Mapping[str, Embeddings] | None,
         metadatas: list[dict[str, Any]] | None = None,
         *,
         ids: list[str] | None = None,
@@ -495,7 +527,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
     @classmethod
     def from_existing_collection(
         cls,
-        embedding: EmbeddingArg,
+        embedding: Embeddings | Mapping[str, Embeddings] | None,
         *,
         collection_name: str,
         retrieval_mode: RetrievalMode | str | None = None,
@@ -564,7 +596,9 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             ids: one id per text; ``None`` entries (or no list) get a generated id.
             **kwargs: ``progress`` (bool) to force the progress bar on or off;
                 ``batch_size`` (int), the most rows per write request for this call
-                (LangChain's indexing API passes it).
+                (LangChain's indexing API passes it); ``tenant`` (stamped into the
+                partition key; default: the store's); ``partition_name`` (the
+                partition to write into).
 
         Returns:
             The ids, in input order.
@@ -582,7 +616,11 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             return []
         _ = self._store.capabilities  # what the server can store decides what is refused
         _ = self._store.capabilities  # what the server can store decides what is refused
-        records = batch.records(self._store)  # refused here, before anything is embedded
+        scope = self._store.scope(
+            tenant=kwargs.get("tenant"), partition_name=kwargs.get("partition_name")
+        )
+        # refused here, before anything is embedded
+        records = batch.records(self._store, kwargs.get("tenant"))
         vectors = self._embedding.embed_documents(batch.texts) if self._embedding else None
         named = {
             name: model.embed_documents(batch.texts)
@@ -592,6 +630,8 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             embedded(records, vectors, named),
             progress=kwargs.get("progress"),
             batch_rows=options.batch_rows,
+            tenant=scope.tenant,
+            partition_name=scope.partition_name,
         )
 
     async def aadd_texts(
@@ -612,7 +652,10 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             return []
         await self._astore().capabilities()  # as in add_texts
         await self._astore().capabilities()  # as in add_texts
-        records = batch.records(self._store)
+        scope = self._store.scope(
+            tenant=kwargs.get("tenant"), partition_name=kwargs.get("partition_name")
+        )
+        records = batch.records(self._store, kwargs.get("tenant"))
         vectors = await self._embedding.aembed_documents(batch.texts) if self._embedding else None
         named = {
             name: await model.aembed_documents(batch.texts)
@@ -622,6 +665,8 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             embedded(records, vectors, named),
             progress=kwargs.get("progress"),
             batch_rows=options.batch_rows,
+            tenant=scope.tenant,
+            partition_name=scope.partition_name,
         )
 
     def add_documents(self, documents: list[Document], **kwargs: Any) -> list[str]:
@@ -651,7 +696,9 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         """Delete by ids, by filter, or both (a row must then match both).
 
         With neither, every document is deleted, as LangChain's contract says
-        (``ids=None`` means "delete all"); the collection itself stays. A ``filter``
+        (``ids=None`` means "delete all"); the collection itself stays. On a store with
+        a tenant (or with ``tenant=``) "every document" is the tenant's, and with
+        ``partition_names=`` the partitions'. A ``filter``
         that matches every row by itself (``{}``, ``""``, an empty ``and_()``) is
         refused: call ``delete()`` with no arguments to delete everything on purpose.
 
@@ -659,7 +706,8 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             ids: the ids to delete (unknown ids are ignored); a list, never one string.
             filter: a filter dict, a core filter or a raw expression (raw expressions
                 are the caller's responsibility: one that always holds deletes all).
-            **kwargs: none accepted (kept for LangChain's signature).
+            **kwargs: ``tenant`` (delete only this tenant's rows; default: the
+                store's) and ``partition_names`` (only in these partitions).
 
         Returns:
             ``True`` once the deletion was applied (errors raise).
@@ -669,22 +717,22 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
                 ``""``, or ``filter`` matches every row.
             FilterError: a malformed filter.
         """
-        check_kwargs("delete", kwargs, frozenset(), _KWARG_TYPES)
+        check_kwargs("delete", kwargs, _SCOPE_KWARGS, _KWARG_TYPES)
         if ids is None and filter is None:
-            self._store.clear()
+            self._store.clear(**kwargs)
         else:
-            self._store.delete(ids, filter=deletion_filter(filter))
+            self._store.delete(ids, filter=deletion_filter(filter), **kwargs)
         return True
 
     async def adelete(
         self, ids: Sequence[str] | None = None, *, filter: FilterArg = None, **kwargs: Any
     ) -> bool:
         """Async twin of :meth:`delete`."""
-        check_kwargs("adelete", kwargs, frozenset(), _KWARG_TYPES)
+        check_kwargs("adelete", kwargs, _SCOPE_KWARGS, _KWARG_TYPES)
         if ids is None and filter is None:
-            await self._astore().clear()
+            await self._astore().clear(**kwargs)
         else:
-            await self._astore().delete(ids, filter=deletion_filter(filter))
+            await self._astore().delete(ids, filter=deletion_filter(filter), **kwargs)
         return True
 
     # -- reads -------------------------------------------------------------------------
@@ -741,10 +789,16 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
                 "group_by needs a metadata key or field in LangChain (documents have no "
                 "source-document id); e.g. group_by='source'."
             )
+        # Checked now, before the query is embedded (strict mode, names, tenant type).
+        scope = self._store.scope(
+            tenant=kwargs.get("tenant"), partition_names=kwargs.get("partition_names")
+        )
+        where = to_core_filter(kwargs.get("filter"))
+        scope.check_filter(where)
         return _Search(
             mode=mode,
             k=k,
-            filter=to_core_filter(kwargs.get("filter")),
+            filter=where,
             search_params=dict(params) if params is not None else self._search_params,
             score_threshold=threshold,
             ranker=check_ranker(kwargs.get("ranker"), hybrid_legs(spec)),
@@ -752,6 +806,8 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             grouping=grouping,
             decay=as_decay(kwargs.get("decay")),
             vector_field=field,
+            tenant=scope.tenant,
+            partition_names=scope.partition_names,
         )
 
     def _legs(self, req: _Search, query: str) -> list[str] | None:
@@ -785,6 +841,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             "decay": req.decay,
             "vectors": vectors,
             "field": req.vector_field,
+            **req.scope,
         }
 
     # -- search: sync ------------------------------------------------------------------
@@ -813,6 +870,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             score_threshold=req.score_threshold,
             decay=req.decay,
             field=req.vector_field,
+            **req.scope,
         )
         return req.keep(hits)
 
@@ -831,6 +889,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
                 :class:`~milvus_plugins.core.Grouping`), and ``decay`` (a
                 :class:`~milvus_plugins.core.Decay` or a dict of its fields: rerank by a
                 numeric metadata field, e.g. recency).
+                ``tenant`` / ``partition_names`` confine the search.
 
         Returns:
             The documents, best first.
@@ -881,7 +940,8 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             embedding: the query vector.
             k: how many documents.
             **kwargs: ``filter``, ``score_threshold``, ``search_params``,
-                ``vector_field``, and ``group_by``, ``group_size``, ``strict_group_size``.
+                ``vector_field``, ``group_by``, ``group_size``, ``strict_group_size``,
+                ``tenant``, ``partition_names``.
 
         Returns:
             The documents, best first.
@@ -898,7 +958,8 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             embedding: the query vector.
             k: how many documents.
             **kwargs: ``filter``, ``score_threshold``, ``search_params``,
-                ``vector_field``, and ``group_by``, ``group_size``, ``strict_group_size``.
+                ``vector_field``, ``group_by``, ``group_size``, ``strict_group_size``,
+                ``tenant``, ``partition_names``.
 
         Returns:
             The pairs, best first; relevance in [0, 1].
@@ -925,14 +986,15 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             k: how many documents.
             fetch_k: how many candidates to re-rank.
             lambda_mult: 1 for pure relevance, 0 for maximal diversity.
-            **kwargs: ``filter``, ``search_params``, ``vector_field``.
+            **kwargs: ``filter``, ``search_params``, ``vector_field``, ``tenant``,
+                ``partition_names``.
 
         Returns:
             The documents, in MMR order.
         """
         if _blank(query):  # nothing to be relevant to, nor diverse from: filter-only
             req = self._request(k, kwargs, _MMR_KWARGS, "max_marginal_relevance_search")
-            hits = self._store.filtered_hits(k=k, filter=req.filter)
+            hits = self._store.filtered_hits(k=k, filter=req.filter, **req.scope)
             return [to_document(h.record) for h in hits]
         req = self._request(
             k, kwargs, _MMR_KWARGS, "max_marginal_relevance_search", SearchKind.MMR
@@ -957,7 +1019,8 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             k: how many documents.
             fetch_k: how many candidates to re-rank.
             lambda_mult: 1 for pure relevance, 0 for maximal diversity.
-            **kwargs: ``filter``, ``search_params``, ``vector_field``.
+            **kwargs: ``filter``, ``search_params``, ``vector_field``, ``tenant``,
+                ``partition_names``.
 
         Returns:
             The documents, in MMR order.
@@ -971,6 +1034,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             filter=req.filter,
             search_params=req.search_params,
             field=req.vector_field,
+            **req.scope,
         )
         return [doc for doc, _ in scored(hits)]
 
@@ -1000,6 +1064,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             score_threshold=req.score_threshold,
             decay=req.decay,
             field=req.vector_field,
+            **req.scope,
         )
         return req.keep(hits)
 
@@ -1053,7 +1118,7 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         """Async twin of :meth:`max_marginal_relevance_search`."""
         if _blank(query):
             req = self._request(k, kwargs, _MMR_KWARGS, "amax_marginal_relevance_search")
-            hits = await self._astore().filtered_hits(k=k, filter=req.filter)
+            hits = await self._astore().filtered_hits(k=k, filter=req.filter, **req.scope)
             return [to_document(h.record) for h in hits]
         req = self._request(
             k, kwargs, _MMR_KWARGS, "amax_marginal_relevance_search", SearchKind.MMR
@@ -1083,5 +1148,6 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             filter=req.filter,
             search_params=req.search_params,
             field=req.vector_field,
+            **req.scope,
         )
         return [doc for doc, _ in scored(hits)]

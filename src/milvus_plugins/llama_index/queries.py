@@ -48,6 +48,7 @@ from milvus_plugins.llama_index.nodes import record_to_node
 
 __all__ = [
     "DEFAULT_MMR_PREFETCH_FACTOR",
+    "QUERY_KWARGS",
     "hybrid_ranker",
     "named_fields",
     "node_filter",
@@ -56,7 +57,7 @@ __all__ = [
 ]
 
 DEFAULT_MMR_PREFETCH_FACTOR = 4.0
-_QUERY_KWARGS = frozenset(
+QUERY_KWARGS = frozenset(
     {"mmr_threshold", "mmr_prefetch_k", "mmr_prefetch_factor", "similarity_cutoff", "decay"}
     | {"vector_field"}
 ) | (GROUPING_KWARGS)
@@ -218,7 +219,7 @@ def plan_query(
             dense, MMR or hybrid query on a sparse-only store.
         FilterError: a filter Milvus cannot express exactly.
     """
-    check_kwargs("query", kwargs, _QUERY_KWARGS)
+    check_kwargs("query", kwargs, QUERY_KWARGS)
     grouping = grouping_from_kwargs(kwargs)
     cutoff = check_threshold(kwargs.get("similarity_cutoff"), "similarity_cutoff")
     request = _plan(

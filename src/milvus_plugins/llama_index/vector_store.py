@@ -56,11 +56,14 @@ from milvus_plugins.core import (
     SparseMode,
     StoreLifetime,
     StorePair,
+    Tenancy,
+    TenantMode,
     TextAnalyzer,
     WriteOptions,
     and_,
     as_field_mapping,
     check_kwargs,
+    check_partition_names,
     check_ranker,
     checked_arguments,
     choose_sparse,
@@ -70,11 +73,13 @@ from milvus_plugins.core import (
     id_list,
     model_name,
     order_by_ids,
+    resolve_scope,
     shown,
 )
 from milvus_plugins.llama_index.nodes import nodes_to_records, record_to_node
 from milvus_plugins.llama_index.queries import (
     DEFAULT_MMR_PREFETCH_FACTOR,
+    QUERY_KWARGS,
     hybrid_ranker,
     named_fields,
     node_filter,
@@ -92,6 +97,15 @@ __all__ = [
 ]
 
 DEFAULT_COLLECTION = "llamacollection"
+# The keyword arguments that confine one call (``vector_store_kwargs``, ``add_kwargs``,
+# ``delete_kwargs``): a tenant, and the partitions to read or delete in.
+_SCOPE_KWARGS = frozenset({"tenant", "milvus_partition_names"})
+_SCOPE_TYPES: dict[str, Any] = {
+    "tenant": str | int | None,
+    "milvus_partition_names": Sequence[str] | None,
+    "partition_name": str | None,
+    "progress": bool | None,
+}
 
 
 def _ref_doc_filter(ref_doc_id: Any) -> Filter:
@@ -164,7 +178,22 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
             and filters on that key then read the JSON; keys first seen later stay in
             the JSON). ``None`` (default) or ``True``: on engines with nullable fields
             (Milvus Lite 3, servers >= 2.5); ``False``: never.
-        partition_key: a declared metadata field used as the Milvus partition key.
+        partition_key: a declared metadata field used as the Milvus partition key (the
+            tenant field of a multi-tenant store).
+        num_partitions: with ``partition_key``, how many partitions Milvus hashes its
+            values into (fixed at creation; Milvus servers only).
+        tenant: the tenant every call is scoped to (needs ``partition_key``): queries
+            (each leg of a hybrid query), ``get_nodes`` and deletes see only nodes whose
+            partition key equals it; ``add`` stamps it into that metadata key (a node
+            naming another tenant is refused); ``clear`` deletes only its nodes. A
+            ``tenant`` in ``vector_store_kwargs``, ``add_kwargs`` or ``delete_kwargs``
+            replaces it for that call.
+        tenant_mode: ``"optional"`` (default) or ``"strict"``: every call must have a
+            tenant, and raw expression strings are refused.
+        milvus_partition_names: the partitions queries, ``get_nodes`` and deletes are
+            confined to (``vector_store_kwargs={"milvus_partition_names": [...]}``
+            overrides it per query); ``add`` writes into the one named partition, or
+            into ``add_kwargs["partition_name"]``. Not with ``partition_key``.
         enable_dense: ``False`` for a sparse-only store (a keyword field, BM25 unless
             ``sparse`` is an encoder; node embeddings are ignored).
         vector_fields: named dense fields beside the node embeddings' field: each name
@@ -229,6 +258,7 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
     uri: str = ""
     enable_sparse: bool = False
     enable_dense: bool = True
+    milvus_partition_names: list[str] | None = None
 
     _stores: StorePair = PrivateAttr()
     _ranker: Ranker | None = PrivateAttr(default=None)
@@ -249,6 +279,10 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
         partition_key: str | None = None,
         enable_dense: bool = True,
         vector_fields: Mapping[str, BaseEmbedding] | None = None,
+        num_partitions: int | None = None,
+        tenant: str | int | None = None,
+        tenant_mode: TenantMode | str = TenantMode.OPTIONAL,
+        milvus_partition_names: Sequence[str] | None = None,
         enable_sparse: bool | None = None,
         sparse: str | SparseEncoder | None = None,
         bm25_analyzer: TextAnalyzer | Mapping[str, Any] | None = None,
@@ -291,6 +325,7 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
             properties=collection_properties,
             metadata_fields=metadata_fields or (),
             partition_key=partition_key,
+            num_partitions=num_partitions,
             infer_metadata_fields=infer_metadata_fields,
             consistency_level=consistency_level,
             layout=as_field_mapping(field_mapping),
@@ -311,7 +346,11 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
             client_kwargs=client_kwargs,
             embedding=_fingerprint_probe(embed_model) if embed_model is not None else None,
             allow_embedding_change=allow_embedding_change,
+            tenant=tenant,
+            tenant_mode=tenant_mode,
         )
+        partitions = check_partition_names(milvus_partition_names, "milvus_partition_names")
+        resolve_scope(spec, Tenancy(), partition_names=partitions)  # no I/O: refused now
         fields: dict[str, Any] = {
             "stores_text": True,
             "collection_name": collection_name,
@@ -320,6 +359,7 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
             "uri": connection.safe_uri,
             "enable_sparse": sparse_mode is not SparseMode.NONE,
             "enable_dense": spec.dense,
+            "milvus_partition_names": None if partitions is None else list(partitions),
         }
         super().__init__(**fields)
         self._stores = StorePair(store)
@@ -393,20 +433,52 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
         """The ``pymilvus.AsyncMilvusClient`` of the running event loop."""
         return self.async_store.client
 
+    def _scope(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        """The core scope arguments of one call (its own, else the store's); no I/O.
+
+        Raises:
+            ConfigError: bad partition names, or a tenant the collection cannot take.
+            TenantRequiredError: strict tenant mode and no tenant.
+        """
+        names = kwargs.get("milvus_partition_names", self.milvus_partition_names)
+        scope = self._store.scope(tenant=kwargs.get("tenant"), partition_names=names)
+        return {"tenant": scope.tenant, "partition_names": scope.partition_names}
+
     def _plan(
         self,
         query: VectorStoreQuery,
         kwargs: Mapping[str, Any],
         named: Mapping[str, Sequence[float]] | None = None,
-    ) -> SearchRequest:
-        return plan_query(
+    ) -> tuple[SearchRequest, dict[str, Any]]:
+        # Unknown keywords first: a typo must not be reported as a missing tenant.
+        check_kwargs("query", kwargs, QUERY_KWARGS | _SCOPE_KWARGS, _SCOPE_TYPES)
+        own = {k: v for k, v in kwargs.items() if k not in _SCOPE_KWARGS}
+        scope = self._scope(kwargs)
+        plan = plan_query(
             query,
-            kwargs,
+            own,
             has_sparse=self.spec.has_sparse,
             ranker=self._ranker,
             spec=self.spec,
             named_vectors=named,
         )
+        return plan, scope
+
+    def _write_scope(self, kwargs: Mapping[str, Any], method: str) -> dict[str, Any]:
+        check_kwargs(
+            method, kwargs, frozenset({"progress", "tenant", "partition_name"}), _SCOPE_TYPES
+        )
+        target = kwargs.get("partition_name")
+        if target is None and self.milvus_partition_names:
+            if len(self.milvus_partition_names) > 1:
+                raise ConfigError(
+                    f"{method}(): this store reads {len(self.milvus_partition_names)} partitions "
+                    f"{self.milvus_partition_names}; say which one to write into with "
+                    "add_kwargs partition_name=..."
+                )
+            target = self.milvus_partition_names[0]
+        scope = self._store.scope(tenant=kwargs.get("tenant"), partition_name=target)
+        return {"tenant": scope.tenant, "partition_name": scope.partition_name}
 
     def _query_models(
         self, query: VectorStoreQuery, kwargs: Mapping[str, Any]
@@ -440,7 +512,10 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
 
         Args:
             nodes: the nodes; each needs an embedding and non-empty text.
-            **add_kwargs: ``progress`` (bool) forces the progress bar on or off.
+            **add_kwargs: ``progress`` (bool) forces the progress bar on or off;
+                ``tenant`` (stamped into the partition key; default: the store's);
+                ``partition_name`` (the partition to write into; default: the one
+                ``milvus_partition_names`` names).
 
         Returns:
             The node ids, in input order.
@@ -450,37 +525,42 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
                 dimension or non-JSON metadata (nothing is written).
             WriteError: a batch failed after retries; lists the ids written.
         """
-        check_kwargs("add", add_kwargs, frozenset({"progress"}))
+        scope = self._write_scope(add_kwargs, "add")
         records = self._records(nodes)
         texts = _embed_texts(nodes) if self._models else []
         named = {n: m.get_text_embedding_batch(texts) for n, m in self._models.items()}
         for position, record in enumerate(records):
             record.vectors = {name: vectors[position] for name, vectors in named.items()}
-        return self._store.upsert(records, progress=add_kwargs.get("progress"))
+        return self._store.upsert(records, progress=add_kwargs.get("progress"), **scope)
 
     async def async_add(self, nodes: Sequence[BaseNode], **kwargs: Any) -> list[str]:
         """Async twin of :meth:`add`."""
-        check_kwargs("async_add", kwargs, frozenset({"progress"}))
+        scope = self._write_scope(kwargs, "async_add")
         records = self._records(nodes)
         texts = _embed_texts(nodes) if self._models else []
         named = {n: await m.aget_text_embedding_batch(texts) for n, m in self._models.items()}
         for position, record in enumerate(records):
             record.vectors = {name: vectors[position] for name, vectors in named.items()}
-        return await self.async_store.upsert(records, progress=kwargs.get("progress"))
+        return await self.async_store.upsert(records, progress=kwargs.get("progress"), **scope)
 
     def delete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:
-        """Delete every node of the source document ``ref_doc_id``.
+        """Delete every node of the source document ``ref_doc_id`` (in the call's scope).
+
+        ``delete_kwargs``: ``tenant`` and ``milvus_partition_names`` (default: the
+        store's).
 
         Raises:
             InvalidInputError: ``ref_doc_id`` is not a non-empty string.
         """
-        check_kwargs("delete", delete_kwargs, frozenset())
-        self._store.delete(filter=_ref_doc_filter(ref_doc_id))
+        check_kwargs("delete", delete_kwargs, _SCOPE_KWARGS, _SCOPE_TYPES)
+        scope = self._scope(delete_kwargs)
+        self._store.delete(filter=_ref_doc_filter(ref_doc_id), **scope)
 
     async def adelete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:
         """Async twin of :meth:`delete`."""
-        check_kwargs("adelete", delete_kwargs, frozenset())
-        await self.async_store.delete(filter=_ref_doc_filter(ref_doc_id))
+        check_kwargs("adelete", delete_kwargs, _SCOPE_KWARGS, _SCOPE_TYPES)
+        scope = self._scope(delete_kwargs)
+        await self.async_store.delete(filter=_ref_doc_filter(ref_doc_id), **scope)
 
     def delete_nodes(
         self,
@@ -497,8 +577,9 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
                 non-string or ``""``.
         """
         where = self._deletion(node_ids, filters, delete_kwargs)
+        scope = self._scope(delete_kwargs)
         if where is not None:
-            self._store.delete(filter=where)
+            self._store.delete(filter=where, **scope)
 
     async def adelete_nodes(
         self,
@@ -508,8 +589,9 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
     ) -> None:
         """Async twin of :meth:`delete_nodes`."""
         where = self._deletion(node_ids, filters, delete_kwargs)
+        scope = self._scope(delete_kwargs)
         if where is not None:
-            await self.async_store.delete(filter=where)
+            await self.async_store.delete(filter=where, **scope)
 
     @staticmethod
     def _deletion(
@@ -517,7 +599,7 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
         filters: MetadataFilters | None,
         kwargs: Mapping[str, Any],
     ) -> Filter | None:
-        check_kwargs("delete_nodes", kwargs, frozenset())
+        check_kwargs("delete_nodes", kwargs, _SCOPE_KWARGS, _SCOPE_TYPES)
         if node_ids is not None:
             node_ids = id_list(node_ids, "node_ids")
         if node_ids is None and (filters is None or not filters.filters):
@@ -533,12 +615,30 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
         return node_filter(filters, node_ids)
 
     def clear(self) -> None:
-        """Delete every node (drop the collection); the next ``add`` recreates it."""
-        self._store.drop()
+        """Delete every node (drop the collection); the next ``add`` recreates it.
+
+        A store with a tenant, in strict tenant mode or with ``milvus_partition_names``
+        deletes only the nodes of its scope and keeps the collection.
+
+        Raises:
+            TenantRequiredError: strict tenant mode and no tenant.
+        """
+        if self._scoped_store:
+            self._store.clear(**self._scope({}))
+        else:
+            self._store.drop()
 
     async def aclear(self) -> None:
         """Async twin of :meth:`clear`."""
-        await self.async_store.drop()
+        if self._scoped_store:
+            await self.async_store.clear(**self._scope({}))
+        else:
+            await self.async_store.drop()
+
+    @property
+    def _scoped_store(self) -> bool:
+        tenancy = self._store.tenancy
+        return bool(tenancy.tenant is not None or tenancy.strict or self.milvus_partition_names)
 
     # -- reads ------------------------------------------------------------------------
 
@@ -560,7 +660,8 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
             node_ids = id_list(node_ids, "node_ids")
         if node_ids is not None and not node_ids:
             return []
-        records = self._store.query(node_filter(filters, node_ids), include_vectors=True)
+        where = node_filter(filters, node_ids)
+        records = self._store.query(where, include_vectors=True, **self._scope({}))
         return _nodes(records, node_ids)
 
     async def aget_nodes(
@@ -574,7 +675,8 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
         if node_ids is not None and not node_ids:
             return []
         where = node_filter(filters, node_ids)
-        records = await self.async_store.query(where, include_vectors=True)
+        scope = self._scope({})
+        records = await self.async_store.query(where, include_vectors=True, **scope)
         return _nodes(records, node_ids)
 
     def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
@@ -592,16 +694,21 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
         whole query). ``VectorIndexAutoRetriever`` asks such queries for questions that
         are only filters; give it ``default_empty_query_vector=[0.0] * dim`` so that it
         sends a zero vector instead of embedding the empty string.
+
+        ``vector_store_kwargs`` may also hold ``tenant`` and ``milvus_partition_names``
+        (replacing the store's for this query).
         """
         text = query.query_str or ""
         named = {
             n: m.get_query_embedding(text) for n, m in self._query_models(query, kwargs).items()
         }
-        return to_query_result(self._store.run_search(self._plan(query, kwargs, named)))
+        plan, scope = self._plan(query, kwargs, named)
+        return to_query_result(self._store.run_search(plan, **scope))
 
     async def aquery(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
         """Async twin of :meth:`query`."""
         text = query.query_str or ""
         models = self._query_models(query, kwargs)
         named = {n: await m.aget_query_embedding(text) for n, m in models.items()}
-        return to_query_result(await self.async_store.run_search(self._plan(query, kwargs, named)))
+        plan, scope = self._plan(query, kwargs, named)
+        return to_query_result(await self.async_store.run_search(plan, **scope))

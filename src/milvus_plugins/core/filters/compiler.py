@@ -467,15 +467,33 @@ class _Compiler:
             return f"(not {_exists(ref.expr)} or not {leaf})"
         return f"(not {leaf})"
 
+    def _unpruned(self, node: Compare | In | Like | Contains, ref: _Ref) -> bool:
+        """Whether an equality on this column must be written so Milvus does not prune it."""
+        return (
+            not self.dialect.partition_key_equality
+            and ref.column
+            and node.key == self.spec.partition_key
+            and isinstance(node, (Compare, In))
+        )
+
     def _leaf(self, node: Compare | In | Like | Contains, ref: _Ref) -> str:
         if isinstance(node, Compare):
             self._check_type(node.key, ref, node.value)
+            if node.op == "==" and self._unpruned(node, ref):
+                value = _literal(node.value)
+                return f"({ref.expr} >= {value} and {ref.expr} <= {value})"
             return f"({ref.expr} {node.op} {_literal(node.value)})"
         if isinstance(node, In):
             for v in node.values:
                 self._check_type(node.key, ref, v)
             if not node.values:
                 return self._const(False)
+            if self._unpruned(node, ref):
+                ranges = (
+                    f"{ref.expr} >= {_literal(v)} and {ref.expr} <= {_literal(v)}"
+                    for v in node.values
+                )
+                return "(" + " or ".join(f"({r})" for r in ranges) + ")"
             if ref.column or self.dialect.json_in:
                 return f"({ref.expr} in [{', '.join(_literal(v) for v in node.values)}])"
             return "(" + " or ".join(f"{ref.expr} == {_literal(v)}" for v in node.values) + ")"

@@ -45,6 +45,10 @@ class Dialect:
         text_match: ``TEXT_MATCH(field, "...")`` runs (Milvus >= 2.5, Milvus Lite 3).
         phrase_match: ``PHRASE_MATCH(field, "...", slop)`` runs (Milvus >= 2.5.17).
         engine: the engine's version, named in :class:`UnsupportedByServerError`.
+        partition_key_equality: ``k == v`` / ``k in [...]`` on the partition-key column
+            finds every matching row. Milvus 2.3.5 prunes such a query to the partition
+            the value hashes to, but puts upserted rows elsewhere, so it misses them;
+            the compiler then writes ``(k >= v and k <= v)``, which is not pruned.
     """
 
     json_in: bool = False
@@ -61,3 +65,4 @@ class Dialect:
     text_match: bool = True
     phrase_match: bool = True
     engine: str = "this Milvus"
+    partition_key_equality: bool = True

@@ -34,6 +34,7 @@ __all__ = [
     "bound_method",
     "one_call",
     "or_empty",
+    "with_kwargs",
 ]
 
 T = TypeVar("T")
@@ -159,6 +160,13 @@ class Outcome:
             return op.send(self.answer) if self.error is None else op.throw(self.error)
         except StopIteration as done:
             return Done(done.value)
+
+
+def with_kwargs(call: Call, extra: Mapping[str, Any]) -> Call:
+    """``call`` with ``extra`` keyword arguments added (``call`` itself when none)."""
+    if not extra:
+        return call
+    return Call(call.method, call.args, {**call.kwargs, **extra}, call.retry)
 
 
 def one_call(call: Call) -> Op[Any]:

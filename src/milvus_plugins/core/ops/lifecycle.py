@@ -157,6 +157,7 @@ def _create(
         "index_params": build_index_params(spec, caps),
         "consistency_level": spec.consistency.value,
         **create_kwargs(spec.collection_properties, caps),
+        **({} if spec.num_partitions is None else {"num_partitions": spec.num_partitions}),
     }
     properties = {
         **kwargs.get("properties", {}),

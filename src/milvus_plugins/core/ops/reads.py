@@ -1,4 +1,7 @@
-"""Read operations: get by ids, query by filter (paging past 16,384 rows), count (pure)."""
+"""Read operations: get by ids, query by filter (paging past 16,384 rows), count (pure).
+
+Each is confined to the call's scope (``ctx.scope``: its tenant's rows, its partitions).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from collections.abc import Sequence
 from milvus_plugins.core.arguments import id_list
 from milvus_plugins.core.filters import Filter, id_in
 from milvus_plugins.core.ops.acceleration import refresh_overflow_op
-from milvus_plugins.core.ops.calls import Call, Op, ReadAll
+from milvus_plugins.core.ops.calls import Call, Op, ReadAll, with_kwargs
 from milvus_plugins.core.ops.context import OpContext
 from milvus_plugins.core.ops.lifecycle import capabilities_op, ensure_op
 from milvus_plugins.core.records import Record
@@ -20,7 +23,7 @@ from milvus_plugins.core.requests import (
 )
 from milvus_plugins.core.results import order_like, parse_rows
 
-__all__ = ["count_op", "get_op", "query_op"]
+__all__ = ["collection_rows", "count_op", "get_op", "query_op", "scoped_count"]
 
 
 def get_op(ctx: OpContext, ids: Sequence[str], include_vectors: bool) -> Op[list[Record]]:
@@ -30,7 +33,9 @@ def get_op(ctx: OpContext, ids: Sequence[str], include_vectors: bool) -> Op[list
         return []
     caps = yield from capabilities_op(ctx.session)
     fields = output_fields(ctx.spec, include_vectors=include_vectors)
-    call = build_query(ctx.spec, caps, id_in(wanted), output=fields, timeout=ctx.timeout)
+    where = ctx.scope.where(id_in(wanted))
+    call = build_query(ctx.spec, caps, where, output=fields, timeout=ctx.timeout)
+    call = with_kwargs(call, ctx.read_kwargs(caps))
     return order_like(parse_rows((yield call), ctx.spec), wanted)
 
 
@@ -39,6 +44,7 @@ def query_op(
 ) -> Op[list[Record]]:
     """Records matching ``where`` (all when ``None``); without ``limit``, every one."""
     check_offset(offset, limit)
+    where = ctx.scope.where(where)
     if not (yield from ensure_op(ctx)):
         return []
     caps = yield from capabilities_op(ctx.session)
@@ -47,10 +53,11 @@ def query_op(
     call = build_query(
         ctx.spec, caps, where, output=fields, limit=limit, offset=offset, timeout=ctx.timeout
     )
+    call = with_kwargs(call, ctx.read_kwargs(caps))
     if limit is not None:
         return parse_rows((yield call), ctx.spec)
     # Milvus caps offset + limit at 16,384: one request below that, an iterator above.
-    total = yield from count_op(ctx, where)
+    total = yield from scoped_count(ctx, where)
     if offset >= total:
         return []
     if total <= QUERY_WINDOW:
@@ -61,10 +68,30 @@ def query_op(
 
 
 def count_op(ctx: OpContext, where: Filter | None) -> Op[int]:
-    """Number of rows matching ``where`` (all rows when ``None``)."""
+    """Number of rows matching ``where`` (all rows of the scope when ``None``)."""
+    return (yield from scoped_count(ctx, ctx.scope.where(where)))
+
+
+def scoped_count(ctx: OpContext, where: Filter | None) -> Op[int]:
+    """Number of rows matching ``where``, already scoped to the tenant, in the partitions."""
     if not (yield from ensure_op(ctx)):
         return 0
     caps = yield from capabilities_op(ctx.session)
     yield from refresh_overflow_op(ctx, where)
-    rows = yield build_count(ctx.spec, caps, where, timeout=ctx.timeout)
+    scope = ctx.read_kwargs(caps)
+    if scope and not caps.partition_count:
+        # Milvus Lite 3.2.2 counts every partition: count the ids read in the named ones.
+        ids = build_query(ctx.spec, caps, where, output=[ctx.spec.fields.id], timeout=ctx.timeout)
+        return len((yield ReadAll(ctx.spec.name, {**ids.kwargs, **scope})))
+    call = build_count(ctx.spec, caps, where, timeout=ctx.timeout)
+    rows = yield with_kwargs(call, scope)
+    return int(rows[0]["count(*)"]) if rows else 0
+
+
+def collection_rows(ctx: OpContext) -> Op[int]:
+    """Every row of the collection, whatever the call's scope (keyword-relevance scale)."""
+    if not (yield from ensure_op(ctx)):
+        return 0
+    caps = yield from capabilities_op(ctx.session)
+    rows = yield build_count(ctx.spec, caps, None, timeout=ctx.timeout)
     return int(rows[0]["count(*)"]) if rows else 0

@@ -3,6 +3,11 @@
 A :class:`SearchRequest` names one search and its inputs; :func:`search_op` runs it by
 an explicit match on its :class:`SearchKind`. :func:`plan_retrieval` turns a retrieval
 mode and its inputs into a request (the stores' ``retrieve`` and the adapters use it).
+
+Every search is confined to the call's scope (``ctx.scope``): the tenant's equality is
+``and_``-ed into the filter tree of each leg (a server-fused hybrid search compiles the
+scoped tree into both legs; a client-fused one runs two scoped searches), and named
+partitions go into every search call.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from milvus_plugins.core.grouping import (
 )
 from milvus_plugins.core.mmr import select_mmr
 from milvus_plugins.core.ops.acceleration import refresh_overflow_op
-from milvus_plugins.core.ops.calls import Call, Op, or_empty
+from milvus_plugins.core.ops.calls import Op, or_empty, with_kwargs
 from milvus_plugins.core.ops.context import OpContext
 from milvus_plugins.core.ops.fusion import (
     Fusion,
@@ -41,7 +46,7 @@ from milvus_plugins.core.ops.fusion import (
     use_client_fusion,
 )
 from milvus_plugins.core.ops.lifecycle import capabilities_op, ensure_op
-from milvus_plugins.core.ops.reads import count_op, query_op
+from milvus_plugins.core.ops.reads import collection_rows, query_op
 from milvus_plugins.core.range_search import RANGE_KNOBS, check_threshold, threshold_radius
 from milvus_plugins.core.ranking import Ranker, keyword_scale, query_terms
 from milvus_plugins.core.requests import (
@@ -195,6 +200,7 @@ def dense_search_op(
     """
     check_k(k)
     ctx.spec.dense_field(field)  # refused before any I/O
+    where = ctx.scope.where(where)
     if not (yield from ensure_op(ctx)):
         return [[] for _ in vectors]
     caps = yield from capabilities_op(ctx.session)
@@ -214,11 +220,8 @@ def dense_search_op(
         field=dense.name,
     )
     metric = field_index(dense, caps).metric_type
-    return parse_hits((yield _with_options(call, server_options)), ctx.spec, metric)
-
-
-def _with_options(call: Call, options: Mapping[str, Any] | None) -> Call:
-    return Call(call.method, call.args, {**call.kwargs, **options}) if options else call
+    extra = {**ctx.read_kwargs(caps), **(server_options or {})}
+    return parse_hits((yield with_kwargs(call, extra)), ctx.spec, metric)
 
 
 def sparse_search_op(
@@ -234,6 +237,7 @@ def sparse_search_op(
     ``server_options`` are extra ``search`` arguments (grouping search's).
     """
     check_k(k)
+    where = ctx.scope.where(where)
     if not (yield from ensure_op(ctx)):
         return []
     caps = yield from capabilities_op(ctx.session)
@@ -247,11 +251,12 @@ def sparse_search_op(
         include_vectors=include_vectors,
         timeout=ctx.timeout,
     )
-    raw = yield _with_options(call, server_options)
-    # The keyword relevance is scaled by the query's terms and ln(1 + rows).
+    raw = yield with_kwargs(call, {**ctx.read_kwargs(caps), **(server_options or {})})
+    # The keyword relevance is scaled by the query's terms and ln(1 + rows): the whole
+    # collection's rows (BM25 statistics are collection-wide), whatever the call's scope.
     rows = ctx.session.cached_row_count()
     if rows is None:
-        rows = ctx.session.remember_row_count((yield from or_empty(count_op(ctx, None), int)))
+        rows = ctx.session.remember_row_count((yield from or_empty(collection_rows(ctx), int)))
     scale = keyword_scale(query_terms(query, ctx.spec.stop_words), rows)
     return parse_hits(raw, ctx.spec, sparse_metric(ctx.spec), scale)[0]
 
@@ -266,6 +271,7 @@ def hybrid_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
     ctx.spec.dense_field()  # a sparse-only collection has no dense leg: refused before I/O
     ranker = r.ranker or ctx.hybrid.ranker
     legs_k = legs_fetch_k(r.k, r.fetch_k, ctx.hybrid.fetch_k)
+    scoped = ctx.scope.where(r.where)  # refused before any I/O, if it is
     if not (yield from ensure_op(ctx)):
         return []
     caps = yield from capabilities_op(ctx.session)
@@ -279,7 +285,9 @@ def hybrid_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
         )
         sparse = yield from sparse_search_op(ctx, query, legs_k, r.where, r.include_vectors)
         return client_fuse(ctx.spec, caps, dense[0], sparse, ranker, r.k)
-    yield from refresh_overflow_op(ctx, r.where)
+    # One scoped tree, compiled into both legs: Milvus' hybrid_search does not apply
+    # partition-key isolation to every leg by itself (milvus-io/milvus#50398).
+    yield from refresh_overflow_op(ctx, scoped)
     call = build_hybrid_search(
         ctx.spec,
         caps,
@@ -287,13 +295,13 @@ def hybrid_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
         query,
         k=r.k,
         fetch_k=legs_k,
-        where=r.where,
+        where=scoped,
         ranker=ranker,
         search_params=r.search_params,
         include_vectors=r.include_vectors,
         timeout=ctx.timeout,
     )
-    return parse_fused((yield call), ctx.spec, ranker, 2)
+    return parse_fused((yield with_kwargs(call, ctx.read_kwargs(caps))), ctx.spec, ranker, 2)
 
 
 def _range_search_op(ctx: OpContext, r: SearchRequest, threshold: float) -> Op[list[Hit]]:
@@ -497,6 +505,7 @@ def legs_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
     ranker = r.ranker or ctx.hybrid.ranker
     check_leg_weights(ranker, legs, order)
     legs_k = legs_fetch_k(r.k, r.fetch_k, ctx.hybrid.fetch_k)
+    scoped = ctx.scope.where(r.where)  # refused before any I/O, if it is
     if not (yield from ensure_op(ctx)):
         return []
     caps = yield from capabilities_op(ctx.session)
@@ -520,6 +529,7 @@ def legs_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
             sparse = yield from sparse_search_op(ctx, query, legs_k, r.where, r.include_vectors)
             results.append((sparse, sparse_metric(ctx.spec)))
         return client_fuse_legs(results, ranker, r.k)
+    yield from refresh_overflow_op(ctx, scoped)
     call = build_legs_search(
         ctx.spec,
         caps,
@@ -527,13 +537,13 @@ def legs_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
         query,
         k=r.k,
         fetch_k=legs_k,
-        where=r.where,
+        where=scoped,  # one scoped tree in every leg, as in the two-leg hybrid search
         ranker=ranker,
         search_params=r.search_params,
         include_vectors=r.include_vectors,
         timeout=ctx.timeout,
     )
-    return parse_fused((yield call), ctx.spec, ranker, legs)
+    return parse_fused((yield with_kwargs(call, ctx.read_kwargs(caps))), ctx.spec, ranker, legs)
 
 
 def _blank(query: SparseQuery) -> bool:

@@ -16,6 +16,7 @@ from milvus_plugins.core.errors import (
     ForeignLayoutError,
     InvalidInputError,
     MilvusPluginsError,
+    UnsupportedByServerError,
     WriteError,
     shown,
 )
@@ -29,7 +30,15 @@ from milvus_plugins.core.filters import (
     is_match_none,
 )
 from milvus_plugins.core.ops.acceleration import mark_overflow_op, refresh_overflow_op
-from milvus_plugins.core.ops.calls import Call, ClientMethod, Guard, Guarded, Op, one_call
+from milvus_plugins.core.ops.calls import (
+    Call,
+    ClientMethod,
+    Guard,
+    Guarded,
+    Op,
+    ReadAll,
+    one_call,
+)
 from milvus_plugins.core.ops.context import OpContext
 from milvus_plugins.core.ops.lifecycle import capabilities_op, ensure_op
 from milvus_plugins.core.records import Record, records_to_rows, validate_records
@@ -151,7 +160,8 @@ def prepare_records(ctx: OpContext, records: Sequence[Record]) -> tuple[list[Rec
     Raises:
         InvalidInputError: the first bad record; nothing is written.
     """
-    checked = as_list(records, "records", of="Record objects")
+    # The tenant is stamped into copies: the caller's records are left as given.
+    checked = ctx.scope.stamp(as_list(records, "records", of="Record objects"))
     spec = ctx.spec
     if not checked:
         return [], spec.dim
@@ -215,9 +225,11 @@ def _write_batches(ctx: OpContext, run: BatchRun, method: ClientMethod) -> Op[li
     # Every call carries the connection timeout as its deadline: without one a call to
     # an unresponsive server (a network partition) waits for as long as it lasts.
     name, timeout = ctx.spec.name, {"timeout": ctx.timeout}
+    caps = yield from capabilities_op(ctx.session)
+    kwargs = {**timeout, **ctx.write_kwargs(caps)}
     with run:
         for batch in run.batches():
-            yield Call(method, (name, batch), timeout)
+            yield Call(method, (name, batch), kwargs)
         if run.flush:
             run.start_flush()
             yield Call(ClientMethod.FLUSH, (name,), timeout)
@@ -261,29 +273,79 @@ def deletion_filter(ids: Sequence[str] | None, filter: Filter | str | None) -> F
 
 
 def delete_op(ctx: OpContext, ids: Sequence[str] | None, filter: Filter | str | None) -> Op[int]:
-    """Delete the rows matching :func:`deletion_filter` of ``ids`` and ``filter``."""
+    """Delete the rows matching :func:`deletion_filter` of ``ids`` and ``filter``, in scope."""
     where = deletion_filter(ids, filter)
+    tree = as_filter_tree(filter)
+    if tree is not None:
+        ctx.scope.where(tree)  # a raw string the tenancy refuses is refused before any I/O
     if where is None and filter is not None:
         # ids=[] deletes nothing, but a filter this engine cannot run is still refused.
         caps = yield from capabilities_op(ctx.session)
-        compile_filter(as_filter_tree(filter), ctx.spec, caps.dialect)
+        compile_filter(tree, ctx.spec, caps.dialect)
     if where is None or not (yield from ensure_op(ctx)):
         return 0
-    return (yield from _delete_where(ctx, where))
+    return (yield from _delete_where(ctx, ctx.scope.where(where) or where))
 
 
 def clear_op(ctx: OpContext) -> Op[int]:
-    """Delete every row, keeping the collection."""
+    """Delete every row of the scope (its tenant's, its partitions'), keeping the collection."""
     if not (yield from ensure_op(ctx)):
         return 0
-    return (yield from _delete_where(ctx, and_()))
+    return (yield from _delete_where(ctx, ctx.scope.where(and_()) or and_()))
 
 
 def _delete_where(ctx: OpContext, where: Filter) -> Op[int]:
     caps = yield from capabilities_op(ctx.session)
     yield from refresh_overflow_op(ctx, where)
     expr = compile_filter(where, ctx.spec, caps.dialect)
-    call = Call(ClientMethod.DELETE, (ctx.spec.name,), {"filter": expr, "timeout": ctx.timeout})
+    names = ctx.scope.partition_names
+    if names is None:
+        call = Call(ClientMethod.DELETE, (ctx.spec.name,), {"filter": expr, "timeout": ctx.timeout})
+        return _delete_count((yield Guarded(Guard.WRITE, one_call(call))))
+    caps.require("partitions", caps.partitions)
+    if not caps.partition_delete:
+        return (yield from _delete_by_ids_in(ctx, caps, where, names))
+    deleted = 0
+    for partition in names:  # Milvus deletes in one named partition per call
+        call = Call(
+            ClientMethod.DELETE,
+            (ctx.spec.name,),
+            {"filter": expr, "partition_name": partition, "timeout": ctx.timeout},
+        )
+        deleted += _delete_count((yield Guarded(Guard.WRITE, one_call(call))))
+    return deleted
+
+
+def _delete_by_ids_in(
+    ctx: OpContext, caps: Capabilities, where: Filter, names: Sequence[str]
+) -> Op[int]:
+    """Delete in named partitions where ``delete`` ignores them (Milvus Lite 3.2.2).
+
+    The ids matching ``where`` are read in the partitions, then deleted by id; an id
+    that is also stored in another partition (a write can put one id in two) would be
+    deleted there too, so that case is refused instead.
+    """
+    spec, id_field = ctx.spec, ctx.spec.fields.id
+    base = {"output_fields": [id_field], "consistency_level": spec.consistency.value}
+    expr = compile_filter(where, spec, caps.dialect)
+    rows = yield ReadAll(spec.name, {**base, "filter": expr, "partition_names": list(names)})
+    ids = sorted({str(r[id_field]) for r in rows})
+    if not ids:
+        return 0
+    everywhere = yield Call(ClientMethod.LIST_PARTITIONS, (spec.name,))
+    others = [p for p in everywhere if p not in names]
+    if others:
+        by_id = compile_filter(id_in(ids), spec, caps.dialect)
+        clash = yield ReadAll(spec.name, {**base, "filter": by_id, "partition_names": others})
+        if clash:
+            raise UnsupportedByServerError(
+                "deleting in named partitions ids that other partitions also hold",
+                "2.3.0",
+                caps.version,
+                needs="a Milvus server (Milvus Lite deletes an id in every partition)",
+            )
+    target = compile_filter(and_(id_in(ids), where), spec, caps.dialect)
+    call = Call(ClientMethod.DELETE, (spec.name,), {"filter": target, "timeout": ctx.timeout})
     return _delete_count((yield Guarded(Guard.WRITE, one_call(call))))
 
 
