@@ -154,12 +154,13 @@ class AsyncMilvusStore:
         self,
         records: Sequence[Record],
         *,
-        mode: WriteMode | str = WriteMode.UPSERT,
+        mode: WriteMode | str = WriteMode.AUTO,
         progress: bool | None = None,
         batch_rows: int | None = None,
+        embed: Callable[[list[str]], Any] | None = None,
     ) -> list[str]:
-        """Async twin of :meth:`MilvusStore.upsert`."""
-        op = writes.upsert_op(self._context(), records, mode, progress, batch_rows)
+        """Async twin of :meth:`MilvusStore.upsert` (``embed`` may be async)."""
+        op = writes.upsert_op(self._context(), records, mode, progress, batch_rows, embed)
         return await self._run(op)
 
     async def delete(self, ids: Sequence[str] | None = None, filter: FilterLike = None) -> int:

@@ -89,6 +89,8 @@ class Capabilities:
         like_match_all: ``like "%"`` matches every string (Milvus Lite 2.5: nothing).
         inverted_index: scalar fields take an ``INVERTED`` index (Milvus >= 2.4);
             without it 2.3's ``STL_SORT``/``Trie`` are used.
+        hnsw: the ``HNSW`` dense index can be built (every server; Milvus Lite from
+            3.0, whose engine builds it with faiss; Milvus Lite 2.5 cannot).
     """
 
     version: str
@@ -109,6 +111,7 @@ class Capabilities:
     compaction: bool = True
     inverted_index: bool = True
     like_match_all: bool = True
+    hnsw: bool = True
 
     @property
     def dialect(self) -> Dialect:
@@ -151,6 +154,7 @@ def detect_capabilities(version: str) -> Capabilities:
             json_exists=True,
             json_in=False,
             like_infix=True,
+            hnsw=_parse(version)[0] >= 3,
         )
     major_minor = _parse(version)[:2]
     # The 2.3 expression quirks were measured on 2.3.5; later servers are assumed to

@@ -450,7 +450,7 @@ def validate_records(
     Raises:
         InvalidInputError: the first problem found; nothing has been written.
     """
-    checked = _checked_vectors(records, dim, _needs_direction(spec)) if vectors else None
+    checked = _checked_vectors_in_chunks(records, dim, _needs_direction(spec)) if vectors else None
     json_ok = _json_serialisable(records)
     seen: dict[str, int] = {}
     for position, record in enumerate(records):
@@ -496,6 +496,21 @@ def _squared_norms(array: np.ndarray) -> np.ndarray:
     """Each row's squared norm, in one pass without a temporary array."""
     norms: np.ndarray = np.einsum("ij,ij->i", array, array)
     return norms
+
+
+def _checked_vectors_in_chunks(
+    records: Sequence[Record], dim: int | None, nonzero: bool, chunk: int = 1024
+) -> list[list[float]] | None:
+    """:func:`_checked_vectors` a chunk at a time: the float64 array it builds stays small
+    (one array of every vector of a large write doubled the peak memory of an ingest)."""
+    out: list[list[float]] = []
+    for start in range(0, len(records), chunk):
+        part = _checked_vectors(records[start : start + chunk], dim, nonzero)
+        if part is None:
+            return None
+        dim = dim if dim is not None or not part else len(part[0])
+        out.extend(part)
+    return out
 
 
 def _checked_vectors(

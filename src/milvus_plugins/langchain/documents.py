@@ -11,13 +11,12 @@ from langchain_core.documents import Document
 from milvus_plugins.core import (
     Hit,
     InvalidInputError,
-    MilvusStore,
     Record,
     as_list,
     new_id,
 )
 
-__all__ = ["Batch", "documents_batch", "embedded", "scored", "to_document"]
+__all__ = ["Batch", "documents_batch", "scored", "to_document"]
 
 
 def to_document(record: Record) -> Document:
@@ -65,24 +64,12 @@ class Batch:
             ids=[new_id() if i is None or i == "" else i for i in chosen_ids],
         )
 
-    def records(self, store: MilvusStore) -> list[Record]:
-        """The records, without vectors, validated by the core: nothing is embedded yet."""
-        records = [
+    def records(self) -> list[Record]:
+        """The records, without vectors (the store validates them before embedding)."""
+        return [
             Record(id=i, text=t, metadata=m)
             for i, t, m in zip(self.ids, self.texts, self.metadatas, strict=True)
         ]
-        store.validate_before_embedding(records)
-        return records
-
-
-def embedded(records: list[Record], vectors: Sequence[Sequence[float]]) -> list[Record]:
-    if len(vectors) != len(records):
-        raise InvalidInputError(
-            f"the embedding model returned {len(vectors)} vectors for {len(records)} texts."
-        )
-    for record, vector in zip(records, vectors, strict=True):
-        record.vector = vector
-    return records
 
 
 def documents_batch(documents: Sequence[Document], ids: Sequence[str | None] | None) -> Batch:

@@ -49,7 +49,7 @@ from milvus_plugins.core import (
     shown,
     with_batch_rows,
 )
-from milvus_plugins.langchain.documents import Batch, documents_batch, embedded, scored, to_document
+from milvus_plugins.langchain.documents import Batch, documents_batch, scored, to_document
 from milvus_plugins.langchain.filters import FilterArg, deletion_filter, to_core_filter
 
 __all__ = ["MilvusVectorStore"]
@@ -418,6 +418,10 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
     ) -> list[str]:
         """Embed and upsert texts (an existing id is replaced, never duplicated).
 
+        Every text, id and metadata dict is checked before the first text is embedded;
+        then each batch is embedded and written before the next is embedded, so memory
+        stays bounded by the batch and the progress bar moves while the model runs.
+
         Args:
             texts: the texts.
             metadatas: one JSON-serialisable metadata dict per text.
@@ -430,8 +434,10 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             The ids, in input order.
 
         Raises:
-            InvalidInputError: mismatched lengths or a bad record (nothing written).
-            WriteError: a batch failed after retries (lists written and unwritten ids).
+            InvalidInputError: mismatched lengths or a bad record (nothing embedded or
+                written).
+            WriteError: a batch failed after retries, or the model failed after some
+                batches were written (lists written and unwritten ids).
         """
         check_kwargs("add_texts", kwargs, _WRITE_KWARGS, _KWARG_TYPES)
         options = with_batch_rows(
@@ -441,13 +447,12 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         if not batch.texts:
             return []
         _ = self._store.capabilities  # what the server can store decides what is refused
-        _ = self._store.capabilities  # what the server can store decides what is refused
-        records = batch.records(self._store)  # refused here, before anything is embedded
-        vectors = self._embedding.embed_documents(batch.texts)
+        # Validated whole first, then embedded and written a batch at a time (streamed).
         return self._store.upsert(
-            embedded(records, vectors),
+            batch.records(),
             progress=kwargs.get("progress"),
             batch_rows=options.batch_rows,
+            embed=self._embedding.embed_documents,
         )
 
     async def aadd_texts(
@@ -467,13 +472,11 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         if not batch.texts:
             return []
         await self._astore().capabilities()  # as in add_texts
-        await self._astore().capabilities()  # as in add_texts
-        records = batch.records(self._store)
-        vectors = await self._embedding.aembed_documents(batch.texts)
         return await self._astore().upsert(
-            embedded(records, vectors),
+            batch.records(),
             progress=kwargs.get("progress"),
             batch_rows=options.batch_rows,
+            embed=self._embedding.aembed_documents,
         )
 
     def add_documents(self, documents: list[Document], **kwargs: Any) -> list[str]:

@@ -6,6 +6,7 @@
   session lock (opening/creating) or the write lock of a Milvus Lite database.
 * :class:`Probe`: find the capabilities of an engine that reports no version.
 * :class:`ReadAll`: a paged read through ``query_iterator`` (sync-only in pymilvus).
+* :class:`Embed`: embed one batch of texts with the caller's model (a streamed write).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ __all__ = [
     "Call",
     "ClientMethod",
     "Done",
+    "Embed",
     "Guard",
     "Guarded",
     "Op",
@@ -111,7 +113,20 @@ class ReadAll:
     batch_size: int = 1000
 
 
-Step: TypeAlias = "Call | Guarded[Any] | Probe | ReadAll"
+@dataclass(frozen=True)
+class Embed:
+    """Embed ``texts`` with the caller's model; answer: one vector per text.
+
+    ``embed`` is a plain function for the sync runner and may return an awaitable for
+    the async runner (``aembed_documents``); the model's errors reach the operation as
+    they are (they are not Milvus errors: no translation, no retry).
+    """
+
+    texts: list[str]
+    embed: Callable[[list[str]], Any]
+
+
+Step: TypeAlias = "Call | Guarded[Any] | Probe | ReadAll | Embed"
 Op: TypeAlias = Generator[Step, Any, T]
 
 
