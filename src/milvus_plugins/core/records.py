@@ -58,6 +58,7 @@ __all__ = [
     "record_from_row",
     "records_to_rows",
     "validate_dense",
+    "validate_vectors",
 ]
 
 SparseVector = Mapping[int, float]
@@ -325,6 +326,8 @@ def _check_scalar(value: Any, kind: ScalarType, decl: MetadataField, where: str)
         )
     if kind is ScalarType.INT64 and not _INT64_MIN <= value <= _INT64_MAX:
         raise _int_range_error(where, f"metadata[{shown(decl.name)}]", value)
+    if kind is ScalarType.VARCHAR and (value.isascii() and len(value) <= decl.max_length):
+        return  # ASCII is its own UTF-8 and holds no surrogate: nothing more to check
     if kind is ScalarType.VARCHAR and (
         _utf8_len(value, where, f"metadata[{shown(decl.name)}]") > decl.max_length
     ):
@@ -477,6 +480,33 @@ def validate_records(
         checked = [validate_dense(r.vector, dim, where=f"record {shown(r.id)}") for r in records]
     for record, vector in zip(records, checked, strict=True):
         record.vector = vector  # plain floats, converted once: rows reuse them as they are
+
+
+def validate_vectors(records: Sequence[Record], spec: CollectionSpec, dim: int | None) -> None:
+    """Check the vectors of records whose other fields :func:`validate_records` (with
+    ``vectors=False``) has already checked: a streamed write's chunk, just embedded.
+
+    Raises:
+        InvalidInputError: the first bad vector (or missing client sparse vector).
+    """
+    nonzero = _needs_direction(spec)
+    checked = _checked_vectors_in_chunks(records, dim, nonzero)
+    if checked is None:
+        checked = []
+        for position, record in enumerate(records):
+            where = f"record {position} (id={shown(record.id)})"
+            if record.vector is None:
+                raise InvalidInputError(f"{where}: vector is missing; embed the text first.")
+            checked.append(validate_dense(record.vector, dim, where=where, nonzero=nonzero))
+    for record, vector in zip(records, checked, strict=True):
+        record.vector = vector
+    if spec.sparse_mode is SparseMode.CLIENT:
+        for record in records:
+            if record.sparse is None:
+                raise InvalidInputError(
+                    f"record {shown(record.id)}: the collection stores client sparse "
+                    "vectors; none given."
+                )
 
 
 def _json_serialisable(records: Sequence[Record]) -> bool:

@@ -103,7 +103,12 @@ def search_op(ctx: OpContext, request: SearchRequest) -> Op[list[Hit]]:
     match r.kind:
         case SearchKind.DENSE:
             hits = yield from dense_search_op(
-                ctx, [r.vector or []], r.k, r.where, r.search_params, r.include_vectors
+                ctx,
+                [r.vector if r.vector is not None else []],
+                r.k,
+                r.where,
+                r.search_params,
+                r.include_vectors,
             )
             return hits[0]
         case SearchKind.SPARSE:
@@ -184,7 +189,7 @@ def hybrid_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
     require_sparse_field(ctx.spec)
     caps.require("sparse vectors", caps.sparse)
     query = ctx.sparse_query(r.query or "")
-    vector = r.vector or []
+    vector = r.vector if r.vector is not None else []
     if use_client_fusion(caps, ctx.hybrid, r.fusion, ranker):
         dense = yield from dense_search_op(
             ctx, [vector], legs_k, r.where, r.search_params, r.include_vectors
@@ -212,7 +217,7 @@ def mmr_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
     check_k(r.k)
     if r.fetch_k is None:
         raise InvalidInputError("fetch_k=None must be a positive integer (MMR candidates).")
-    vector = r.vector or []
+    vector = r.vector if r.vector is not None else []
     fetch_k = r.fetch_k
     hits = yield from dense_search_op(
         ctx, [vector], max(fetch_k, r.k), r.where, r.search_params, True

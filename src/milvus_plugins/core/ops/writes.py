@@ -32,7 +32,12 @@ from milvus_plugins.core.filters import (
 from milvus_plugins.core.ops.calls import Call, ClientMethod, Embed, Guard, Guarded, Op, one_call
 from milvus_plugins.core.ops.context import OpContext
 from milvus_plugins.core.ops.lifecycle import Opened, capabilities_op, ensure_op, open_or_create_op
-from milvus_plugins.core.records import Record, records_to_rows, validate_records
+from milvus_plugins.core.records import (
+    Record,
+    records_to_rows,
+    validate_records,
+    validate_vectors,
+)
 from milvus_plugins.core.types import ParsableEnum, SparseMode
 
 __all__ = [
@@ -243,7 +248,7 @@ def _embed_chunk(
         first = records[0].vector
         dim = len(first) if first is not None else None
     _encode_sparse(ctx, records)
-    validate_records(records, ctx.spec, dim)
+    validate_vectors(records, ctx.spec, dim)  # the rest was checked before embedding
     return dim
 
 
