@@ -221,6 +221,12 @@ def validate_unembedded(
             field.
     """
     validate_records(records, spec, None, vectors=False)
+    _check_declared_present(spec, caps, records)
+
+
+def _check_declared_present(
+    spec: CollectionSpec, caps: Capabilities | None, records: Sequence[Record]
+) -> None:
     if caps is not None and not caps.nullable:
         for record in records:
             for declared in spec.declared_fields:
@@ -282,6 +288,8 @@ def upsert_op(
         dim = yield from _embed_chunk(ctx, checked[: options.batch_rows], embed, dim)
     opened = yield from open_or_create_op(ctx, dim, checked)
     caps = yield from capabilities_op(ctx.session)
+    # Before the first batch (rows are built a chunk at a time, inside the batch run).
+    _check_declared_present(ctx.spec, caps, checked)
     if write_mode is WriteMode.INSERT:
         first_try = ClientMethod.INSERT
     elif write_mode is WriteMode.AUTO and opened is Opened.CREATED:
