@@ -100,7 +100,9 @@ class Dataset:
         return cls(
             ids=payload["ids"],
             texts=payload["texts"],
-            vectors=np.load(directory / "vectors.npy"),
+            # Memory-mapped: a worker that never reads them (the ingest-memory run embeds
+            # on the fly) does not count them in its RSS.
+            vectors=np.load(directory / "vectors.npy", mmap_mode="r"),
             metadata=payload["metadata"],
             query_texts=payload["query_texts"],
             query_vectors=np.load(directory / "query_vectors.npy"),

@@ -1,11 +1,12 @@
 """Run the benchmarks: ``python -m benchmarks.run --quick`` or ``--full``.
 
 ``--quick`` (``make bench``, under 10 minutes on 2 cores including the official venvs):
-speed at N = 5,000 (2 repetitions), SciFact quality (5,183 documents; all 300 queries through
-the core, the first 100 through each adapter and official integration), the index sweep on
-50 queries. ``--full`` (``make bench-full``): speed at N = 20,000 (3 repetitions), the
-scale runs at 10k/50k/100k, quality with every mode for the official integrations, and
-the index sweep on all 300 queries.
+speed at N = 5,000 (2 repetitions), the ingest-memory run at N = 5,000, SciFact quality
+(5,183 documents; all 300 queries through the core, the first 100 through each adapter
+and official integration), the index sweep on 50 queries. ``--full``
+(``make bench-full``): speed at N = 20,000 (3 repetitions), the scale runs at
+10k/50k/100k, the ingest-memory runs at 20k and 100k, quality with every mode for the
+official integrations, and the index sweep on all 300 queries.
 
 Results: ``benchmarks/results/latest.{json,md}`` (and ``<mode>.{json,md}``), PNG plots,
 and the generated block of ``BENCHMARKS.md`` for the mode (``--no-doc`` to skip).
@@ -24,6 +25,7 @@ from typing import Any
 
 from benchmarks.dataset import Dataset, load_scifact, subset, synthetic
 from benchmarks.indexsweep import run_index_sweep
+from benchmarks.memory import run_memory
 from benchmarks.quality import run_quality
 from benchmarks.report import machine_info, render_markdown, render_plots, update_doc
 from benchmarks.speed import SpeedSettings, run_speed
@@ -33,6 +35,8 @@ from benchmarks.venvs import OFFICIAL, OfficialVenv, ensure_venv
 HERE = Path(__file__).resolve().parent
 SCIFACT = HERE / "data" / "scifact"
 DOC = HERE.parent / "BENCHMARKS.md"
+# Each system with its defaults (the flush variants and inference are speed-only).
+MEMORY_SYSTEMS = ("raw", "core", "ours_lc", "ours_li", "off_lc", "off_li")
 
 __all__ = ["main", "parse_args"]
 
@@ -47,7 +51,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--reps", type=int, help="repetitions of the speed run")
     parser.add_argument("--scale", type=str, help="comma-separated N for the scale runs")
     parser.add_argument("--no-official", action="store_true", help="skip the official venvs")
-    parser.add_argument("--skip", default="", help="comma list of: speed,quality,index")
+    parser.add_argument("--skip", default="", help="comma list of: speed,memory,quality,index")
+    parser.add_argument("--memory-n", type=str, help="comma-separated N for the ingest-memory runs")
     parser.add_argument("--scifact-docs", type=int, help="use a SciFact subset (smoke tests)")
     parser.add_argument("--scifact-queries", type=int, help="queries of the SciFact subset")
     parser.add_argument("--out", type=Path, default=HERE / "results", help="results folder")
@@ -173,6 +178,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 )
                 shutil.rmtree(work / f"scale_{scale_n}", ignore_errors=True)
                 _checkpoint(results, out)
+
+    if "memory" not in skip:
+        results["memory"] = []
+        default_ns = "20000,100000" if full else "5000"
+        for mem_n in [int(x) for x in (args.memory_n or default_ns).split(",")]:
+            log(f"memory: adding N={mem_n:,} documents embedded on the fly")
+            mem_data = synthetic(mem_n, queries=1)
+            mem_dir = mem_data.save(work / f"memory_{mem_n}")
+            del mem_data
+            mem_systems = [s for s in systems if s.key in MEMORY_SYSTEMS]
+            results["memory"].append(
+                run_memory(mem_systems, Dataset.load(mem_dir), mem_dir, work / "memory", log=log)
+            )
+            shutil.rmtree(work / "memory", ignore_errors=True)
+            _checkpoint(results, out)
 
     if "quality" not in skip or "index" not in skip:
         scifact = _scifact(args)

@@ -6,7 +6,9 @@ A driver is built with ``Driver(config, data)``, where ``config`` holds:
 * ``collection``: the collection name;
 * ``dim``: the vector dimension;
 * ``declared``: metadata fields to store as typed columns (``name``, ``type`` ...);
-* ``bm25``: add a server-side BM25 sparse field (needed for ``sparse``/``hybrid``).
+* ``bm25``: add a server-side BM25 sparse field (needed for ``sparse``/``hybrid``);
+* ``on_the_fly`` (optional): ``ingest`` embeds with :func:`embed_text` as it goes, the
+  way the system's users would with a model (the ingest-memory measurement).
 
 Every method takes query *positions* into the :class:`~benchmarks.dataset.Dataset` and
 returns document ids, best first. Embedding is a dictionary lookup of the text
@@ -16,12 +18,22 @@ returns document ids, best first. Embedding is a dictionary lookup of the text
 from __future__ import annotations
 
 import json
+import zlib
 from importlib import metadata as importlib_metadata
 from typing import Any, Protocol
 
 import numpy as np
 
-__all__ = ["Driver", "Lookup", "expression", "literal", "versions"]
+__all__ = [
+    "Driver",
+    "Lookup",
+    "embed_text",
+    "embed_texts",
+    "expression",
+    "literal",
+    "on_the_fly_vectors",
+    "versions",
+]
 
 
 class Driver(Protocol):
@@ -59,6 +71,27 @@ class Lookup:
     def many(self, texts: list[str]) -> list[list[float]]:
         """The vectors of ``texts``."""
         return [self.one(t) for t in texts]
+
+
+def embed_text(text: str, dim: int) -> list[float]:
+    """A deterministic stand-in for a model: a unit vector seeded by the text's CRC-32.
+
+    Used by the ingest-memory measurement, where every system embeds as it goes (as a
+    model would) and nothing holds a table of precomputed vectors.
+    """
+    rng = np.random.default_rng(zlib.crc32(text.encode("utf-8")))
+    vector = rng.standard_normal(dim)
+    return (vector / np.linalg.norm(vector)).tolist()  # type: ignore[no-any-return]
+
+
+def embed_texts(texts: list[str], dim: int) -> list[list[float]]:
+    """:func:`embed_text` of each text."""
+    return [embed_text(t, dim) for t in texts]
+
+
+def on_the_fly_vectors(data: Any, positions: list[int], dim: int) -> list[list[float]]:
+    """The on-the-fly vectors of these documents (see :func:`embed_text`)."""
+    return embed_texts([data.texts[p] for p in positions], dim)
 
 
 def literal(value: Any) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from benchmarks.dataset import Dataset
+from benchmarks.drivers.contract import embed_texts
 from benchmarks.drivers.contract import versions as _versions
 from milvus_plugins.core import (
     RRF,
@@ -48,6 +49,8 @@ class Driver:
 
     def __init__(self, config: dict[str, Any], data: Dataset) -> None:
         self.data = data
+        self.on_the_fly = bool(config.get("on_the_fly", False))
+        self.dim = int(config["dim"])
         spec = CollectionSpec(
             name=config["collection"],
             dim=config["dim"],
@@ -60,6 +63,17 @@ class Driver:
         self.store.ensure_collection()
 
     def ingest(self, positions: list[int]) -> None:
+        if self.on_the_fly:  # streamed: the store embeds and writes a batch at a time
+            records = [
+                Record(
+                    id=self.data.ids[p],
+                    text=self.data.texts[p],
+                    metadata=dict(self.data.metadata[p]),
+                )
+                for p in positions
+            ]
+            self.store.upsert(records, progress=False, embed=self._embed)
+            return
         records = [
             Record(
                 id=self.data.ids[p],
@@ -70,6 +84,9 @@ class Driver:
             for p in positions
         ]
         self.store.upsert(records, progress=False)
+
+    def _embed(self, texts: list[str]) -> list[list[float]]:
+        return embed_texts(texts, self.dim)
 
     def dense(self, q: int, k: int, filter: dict[str, Any] | None = None) -> list[str]:
         condition = eq(filter["key"], filter["value"]) if filter else None

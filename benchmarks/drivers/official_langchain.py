@@ -22,9 +22,9 @@ from langchain_milvus import BM25BuiltInFunction, Milvus
 from pymilvus import DataType
 
 from benchmarks.dataset import Dataset
-from benchmarks.drivers.contract import Lookup, literal
+from benchmarks.drivers.contract import literal
 from benchmarks.drivers.contract import versions as _versions
-from benchmarks.drivers.lookup_embeddings import LookupEmbeddings
+from benchmarks.drivers.lookup_embeddings import embeddings_for
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 _DENSE_INDEX = {"index_type": "AUTOINDEX", "metric_type": "L2", "params": {}}
@@ -53,7 +53,7 @@ class Driver:
     def __init__(self, config: dict[str, Any], data: Dataset) -> None:
         self.data = data
         self.flush = bool(config.get("flush", False))
-        self.embeddings = LookupEmbeddings(Lookup(data.lookup()))
+        self.embeddings = embeddings_for(config, data)
         self.bm25 = bool(config.get("bm25", True))
         self.common = {
             "connection_args": {"uri": config["uri"]},

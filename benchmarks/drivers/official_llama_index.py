@@ -24,6 +24,7 @@ from pymilvus import DataType
 
 from benchmarks.dataset import Dataset
 from benchmarks.drivers.contract import versions as _versions
+from benchmarks.drivers.llama_nodes import embedded_batches
 
 _SCALAR = {"INT64": DataType.INT64, "VARCHAR": DataType.VARCHAR, "DOUBLE": DataType.DOUBLE}
 
@@ -41,6 +42,8 @@ class Driver:
     def __init__(self, config: dict[str, Any], data: Dataset) -> None:
         self.data = data
         self.flush = bool(config.get("flush", False))
+        self.on_the_fly = bool(config.get("on_the_fly", False))
+        self.dim = int(config["dim"])
         scalars = [d for d in config.get("declared", []) if d["type"] in _SCALAR]
         self.declared = {d["name"] for d in scalars}
         bm25 = bool(config.get("bm25", True))
@@ -58,6 +61,9 @@ class Driver:
         )
 
     def ingest(self, positions: list[int]) -> None:
+        if self.on_the_fly:
+            self._ingest_on_the_fly(positions)
+            return
         nodes = [
             TextNode(
                 id_=self.data.ids[p],
@@ -69,6 +75,10 @@ class Driver:
         ]
         # force_flush is its own documented option, off by default.
         self.store.add(nodes, force_flush=self.flush)
+
+    def _ingest_on_the_fly(self, positions: list[int]) -> None:
+        for batch in embedded_batches(self.data, positions, self.dim):
+            self.store.add(batch, force_flush=self.flush)
 
     def _query(self, q: int, k: int, mode: VectorStoreQueryMode, **extra: Any) -> list[str]:
         query = VectorStoreQuery(

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from benchmarks.dataset import Dataset
-from benchmarks.drivers.contract import Lookup
 from benchmarks.drivers.contract import versions as _versions
 from benchmarks.drivers.core import declared_fields, ranker_of
-from benchmarks.drivers.lookup_embeddings import LookupEmbeddings
+from benchmarks.drivers.lookup_embeddings import embeddings_for
 from milvus_plugins.core import Record
 from milvus_plugins.langchain import MilvusVectorStore
 
@@ -24,7 +23,7 @@ class Driver:
     def __init__(self, config: dict[str, Any], data: Dataset) -> None:
         self.data = data
         self.store = MilvusVectorStore(
-            LookupEmbeddings(Lookup(data.lookup())),
+            embeddings_for(config, data),
             uri=config["uri"],
             collection_name=config["collection"],
             drop_old=True,

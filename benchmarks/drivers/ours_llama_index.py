@@ -15,6 +15,7 @@ from llama_index.core.vector_stores.types import (
 from benchmarks.dataset import Dataset
 from benchmarks.drivers.contract import versions as _versions
 from benchmarks.drivers.core import declared_fields
+from benchmarks.drivers.llama_nodes import embedded_batches
 from milvus_plugins.core import RRF
 from milvus_plugins.llama_index import MilvusVectorStore
 
@@ -34,6 +35,8 @@ class Driver:
 
     def __init__(self, config: dict[str, Any], data: Dataset) -> None:
         self.data = data
+        self.on_the_fly = bool(config.get("on_the_fly", False))
+        self.dim = int(config["dim"])
         self.vs = MilvusVectorStore(
             uri=config["uri"],
             collection_name=config["collection"],
@@ -48,6 +51,10 @@ class Driver:
         self.vs.store.ensure_collection()
 
     def ingest(self, positions: list[int]) -> None:
+        if self.on_the_fly:
+            for batch in embedded_batches(self.data, positions, self.dim):
+                self.vs.add(batch)
+            return
         nodes = [
             TextNode(
                 id_=self.data.ids[p],

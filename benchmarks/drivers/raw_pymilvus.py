@@ -1,8 +1,11 @@
 """The floor: ``pymilvus.MilvusClient`` called directly, the way a careful user would.
 
 Same layout as our core (typed declared columns, a JSON ``metadata`` column, a BM25
-function on ``text``), FLAT/COSINE like the core's Lite default, rows inserted in
-batches of 1,000 and flushed (on Lite unflushed rows are searched on a slow path).
+function on ``text``), COSINE, rows inserted in batches of 1,000 and flushed (on Lite
+unflushed rows are searched on a slow path). The dense index is the usual hand-written
+HNSW (``M`` 16, ``efConstruction`` 200, ``ef`` 64) unless ``config["index"]`` says
+``"FLAT"``. ``ingest`` computes each batch's vectors just before inserting it when
+``config["on_the_fly"]`` is set (as a model would: the driver never holds them all).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from pymilvus import (
 )
 
 from benchmarks.dataset import Dataset
-from benchmarks.drivers.contract import expression
+from benchmarks.drivers.contract import expression, on_the_fly_vectors
 from benchmarks.drivers.contract import versions as _versions
 
 _TYPES = {
@@ -46,6 +49,10 @@ class Driver:
         self.name = config["collection"]
         self.declared: list[dict[str, Any]] = config.get("declared", [])
         self.bm25 = bool(config.get("bm25", True))
+        self.index = str(config.get("index", "HNSW"))
+        self.search_params: dict[str, Any] = {"ef": 64} if self.index == "HNSW" else {}
+        self.on_the_fly = bool(config.get("on_the_fly", False))
+        self.dim = int(config["dim"])
         self.client = MilvusClient(uri=config["uri"])
         if self.client.has_collection(self.name):
             self.client.drop_collection(self.name)
@@ -84,28 +91,46 @@ class Driver:
 
     def _indexes(self) -> Any:
         params = MilvusClient.prepare_index_params()
-        params.add_index(field_name="vector", index_type="FLAT", metric_type="COSINE")
+        build = {"M": 16, "efConstruction": 200} if self.index == "HNSW" else {}
+        params.add_index(
+            field_name="vector", index_type=self.index, metric_type="COSINE", params=build
+        )
         if self.bm25:
             params.add_index(
                 field_name="sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25"
             )
         return params
 
-    def ingest(self, positions: list[int]) -> None:
+    def _rows(self, positions: list[int]) -> list[dict[str, Any]]:
         names = {d["name"] for d in self.declared}
+        vectors = (
+            on_the_fly_vectors(self.data, positions, self.dim)
+            if self.on_the_fly
+            else [self.data.vectors[p].tolist() for p in positions]
+        )
         rows = []
-        for p in positions:
+        for p, vector in zip(positions, vectors, strict=True):
             meta = self.data.metadata[p]
             row: dict[str, Any] = {
                 "id": self.data.ids[p],
                 "text": self.data.texts[p],
-                "vector": self.data.vectors[p].tolist(),
+                "vector": vector,
                 "metadata": {k: v for k, v in meta.items() if k not in names},
             }
             row.update({n: meta.get(n) for n in names})
             rows.append(row)
-        for start in range(0, len(rows), BATCH):
-            self.client.insert(self.name, rows[start : start + BATCH])
+        return rows
+
+    def ingest(self, positions: list[int]) -> None:
+        if self.on_the_fly:  # one batch of rows (and vectors) in memory at a time
+            for start in range(0, len(positions), BATCH):
+                rows = self._rows(positions[start : start + BATCH])
+                self.client.insert(self.name, rows)
+                del rows
+        else:
+            rows = self._rows(positions)
+            for start in range(0, len(rows), BATCH):
+                self.client.insert(self.name, rows[start : start + BATCH])
         self.client.flush(self.name)
 
     def dense(self, q: int, k: int, filter: dict[str, Any] | None = None) -> list[str]:
@@ -115,7 +140,7 @@ class Driver:
             anns_field="vector",
             limit=k,
             filter=expression(filter, self.declared, "metadata") if filter else "",
-            search_params={"metric_type": "COSINE", "params": {}},
+            search_params={"metric_type": "COSINE", "params": self.search_params},
             output_fields=self.output,
         )
         return [h["id"] for h in hits[0]]
@@ -143,7 +168,7 @@ class Driver:
         dense = AnnSearchRequest(
             data=[self.data.query_vectors[q].tolist()],
             anns_field="vector",
-            param={"metric_type": "COSINE", "params": {}},
+            param={"metric_type": "COSINE", "params": self.search_params},
             limit=fetch_k,
         )
         if ranker["type"] == "rrf":

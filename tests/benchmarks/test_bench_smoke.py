@@ -40,6 +40,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], P
         "--no-official",
         "--scifact-docs", "200",
         "--scifact-queries", "10",
+        "--memory-n", "300",
         "--out", str(out),
         "--no-doc",
     ]  # fmt: skip
@@ -50,7 +51,12 @@ def test_files_are_written(results: tuple[dict[str, Any], Path]) -> None:
     data, out = results
     assert json.loads((out / "latest.json").read_text())["mode"] == "quick"
     markdown = (out / "latest.md").read_text()
-    for heading in ("### Speed", "### Quality (SciFact)", "### Index recall / latency"):
+    for heading in (
+        "### Speed",
+        "### Ingest memory",
+        "### Quality (SciFact)",
+        "### Index recall / latency",
+    ):
         assert heading in markdown
     for name in ("speed", "quality", "index"):
         assert (out / f"quick_{name}.png").stat().st_size > 1000
@@ -76,6 +82,19 @@ def test_every_system_ran_every_kind_with_exact_recall(
     assert set(speed["ratios"]["core"]) >= {"ingest", "search", "hybrid"}
     assert speed["fusion"]["queries"] > 0
     assert speed["fusion"]["identical_set"] >= 1
+
+
+def test_memory_run_adds_every_document_through_every_system(
+    results: tuple[dict[str, Any], Path],
+) -> None:
+    (run,) = results[0]["memory"]
+    assert run["n"] == 300
+    assert set(run["systems"]) == {"raw", "core", "ours_lc", "ours_li"}
+    for key, row in run["systems"].items():
+        assert "error" not in row, (key, row.get("error"))
+        assert row["peak_kb"] >= row["base_kb"] > 0
+        assert row["seconds"] > 0
+    assert run["systems"]["raw"]["peak_ratio"] == pytest.approx(1.0)
 
 
 def test_adapters_reproduce_the_exact_references(results: tuple[dict[str, Any], Path]) -> None:

@@ -86,6 +86,17 @@ def test_legs_have_the_designed_orders(designed: MilvusStore) -> None:
 
 
 @pytest.mark.parametrize("fusion", ["server", "client"])
+def test_a_numpy_query_vector_is_taken_like_a_list(designed: MilvusStore, fusion: str) -> None:
+    import numpy as np
+
+    as_list = designed.hybrid_search(Q, QUERY_TEXT, k=ALL, fetch_k=ALL, fusion=fusion)
+    as_array = designed.hybrid_search(np.array(Q), QUERY_TEXT, k=ALL, fetch_k=ALL, fusion=fusion)
+    assert ids(as_array) == ids(as_list)
+    mmr = designed.mmr_search(np.array(Q), k=3)
+    assert ids(mmr) == ids(designed.mmr_search(Q, k=3))
+
+
+@pytest.mark.parametrize("fusion", ["server", "client"])
 def test_weighted_towards_dense_follows_the_dense_order(designed: MilvusStore, fusion: str) -> None:
     hits = designed.hybrid_search(
         Q, QUERY_TEXT, k=ALL, ranker=Weighted(0.9, 0.1), fetch_k=ALL, fusion=fusion

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pymilvus import MilvusException
 
 from milvus_plugins.core import (
     AutoIndex,
@@ -35,6 +36,7 @@ from milvus_plugins.core import (
     RetryPolicy,
     SchemaMismatchError,
     UnsupportedByServerError,
+    WriteError,
     WriteOptions,
     and_,
     content_id,
@@ -187,8 +189,9 @@ def test_collection_has_the_canonical_fields_and_declared_columns(lite_uri: str)
         "tags": "ARRAY",
     }
     assert stats.dim == DIM and stats.sparse == "bm25"
+    # The default dense index on Milvus Lite 3 is HNSW (exact search: index="FLAT").
     assert {i["field"]: i["index_type"] for i in stats.indexes} == {
-        "vector": "FLAT",
+        "vector": "HNSW",
         "sparse": "SPARSE_INVERTED_INDEX",
     }
     store.upsert(
@@ -276,11 +279,55 @@ def test_index_validation_happens_before_any_io(lite_uri: str) -> None:
 
 def test_unknown_search_knob_is_rejected_before_the_search_call(shared: MilvusStore) -> None:
     counter = CallCounter(shared, "search")
-    with pytest.raises(ConfigError, match="'ef' is not valid for FLAT"):
-        shared.search(vec(1), k=3, search_params={"ef": 64})
-    with pytest.raises(ConfigError, match="not valid"):
+    with pytest.raises(ConfigError, match="'nprobe' is not valid for HNSW"):
         shared.search(vec(1), k=3, search_params={"nprobe": 8})
+    with pytest.raises(ConfigError, match="not valid"):
+        shared.search(vec(1), k=3, search_params={"reorder_k": 8})
     assert counter.calls == []
+
+
+def test_default_index_on_lite_is_hnsw_with_ef_128_and_flat_stays_one_argument_away(
+    lite_uri: str,
+) -> None:
+    store = open_store(lite_uri, dim=DIM)
+    store.upsert(records(40))
+    stats = store.stats()
+    assert [i["index_type"] for i in stats.indexes if i["field"] == "vector"] == ["HNSW"]
+    searches = CallCounter(store, "search")
+    hits = store.search(vec(7), k=10)
+    assert hits[0].id == "r7"
+    assert searches.calls[0][1]["search_params"]["params"] == {"ef": 128}
+    # A small collection is searched exactly: the same top 10 as brute force.
+    exact = open_store(lite_uri, name="exact", dim=DIM, index="FLAT")
+    exact.upsert(records(40))
+    assert exact.stats().indexes[0]["index_type"] == "FLAT"
+    for seed in range(5):
+        assert [h.id for h in store.search(vec(100 + seed), k=10)] == [
+            h.id for h in exact.search(vec(100 + seed), k=10)
+        ]
+    # Reopening the collection finds its index and searches with the same default ef.
+    store.close()
+    reopened = open_store(lite_uri)
+    searches = CallCounter(reopened, "search")
+    assert reopened.search(vec(7), k=3)[0].id == "r7"
+    assert searches.calls[0][1]["search_params"]["params"] == {"ef": 128}
+    reopened.close()
+    exact.close()
+
+
+def test_a_collection_made_with_flat_is_still_searched_as_flat_by_default(
+    lite_uri: str,
+) -> None:
+    # Collections created under the earlier default (FLAT on Milvus Lite) keep it.
+    old = open_store(lite_uri, dim=DIM, index="FLAT")
+    old.upsert(records(10))
+    old.close()
+    store = open_store(lite_uri, dim=DIM)
+    searches = CallCounter(store, "search")
+    assert store.search(vec(4), k=3)[0].id == "r4"
+    assert searches.calls[0][1]["search_params"]["params"] == {}
+    assert store.spec.index_config == FlatIndex()
+    store.close()
 
 
 def test_hnsw_ef_below_k_is_raised_to_k(lite_uri: str) -> None:
@@ -308,7 +355,7 @@ def test_recommended_index_works_on_lite(lite_uri: str) -> None:
 def test_upsert_is_split_into_batches_by_rows(lite_uri: str) -> None:
     store = open_store(lite_uri, dim=DIM, write=WriteOptions(batch_rows=7))
     counter = CallCounter(store, "upsert")
-    ids = store.upsert(records(50))
+    ids = store.upsert(records(50), mode="upsert")
     assert ids == [f"r{i}" for i in range(50)]
     assert [len(args[1]) for args, _ in counter.calls] == [7] * 7 + [1]
     assert store.count() == 50
@@ -325,7 +372,7 @@ def test_upsert_is_split_into_batches_by_bytes(lite_uri: str) -> None:
         plan_batches(records_to_rows(rows, store.spec, store_missing_as_null=True), options)
     )
     counter = CallCounter(store, "upsert")
-    store.upsert(rows)
+    store.upsert(rows, mode="upsert")
     sent = [args[1] for args, _ in counter.calls]
     assert len(sent) == len(expected) > 3
     for batch in sent:
@@ -333,6 +380,111 @@ def test_upsert_is_split_into_batches_by_bytes(lite_uri: str) -> None:
     assert [row["id"] for batch in sent for row in batch] == [r.id for r in rows]
     assert store.count() == 30
     store.close()
+
+
+def test_first_write_into_a_collection_it_creates_is_sent_as_inserts(lite_uri: str) -> None:
+    store = open_store(lite_uri, dim=DIM, write=WriteOptions(batch_rows=7))
+    inserts, upserts = CallCounter(store, "insert"), CallCounter(store, "upsert")
+    assert store.upsert(records(20)) == [f"r{i}" for i in range(20)]
+    assert [len(args[1]) for args, _ in inserts.calls] == [7, 7, 6]
+    assert upserts.calls == []
+    # The collection exists now: the next write goes by id and replaces, never duplicates.
+    assert store.upsert(records(20)) == [f"r{i}" for i in range(20)]
+    assert len(inserts.calls) == 3 and len(upserts.calls) == 3
+    assert store.count() == 20
+    store.close()
+
+
+def test_a_failed_first_insert_is_repeated_as_an_upsert_without_duplicates(
+    lite_uri: str,
+) -> None:
+    # The insert is applied, then its answer is lost (a transient error): the batch must
+    # be re-sent as an upsert, or the retry would store every row of it twice.
+    store = open_store(lite_uri, dim=DIM, write=WriteOptions(batch_rows=5))
+    client = store.client
+    real_insert = client.insert
+    lost: list[int] = []
+
+    def insert_then_lose_answer(*args: Any, **kwargs: Any) -> Any:
+        answer = real_insert(*args, **kwargs)
+        if not lost:
+            lost.append(1)
+            raise MilvusException(code=2, message="service unavailable: answer lost")
+        return answer
+
+    client.insert = insert_then_lose_answer
+    upserts = CallCounter(store, "upsert")
+    assert store.upsert(records(12)) == [f"r{i}" for i in range(12)]
+    assert [len(args[1]) for args, _ in upserts.calls] == [5]  # the first batch only
+    assert store.count() == 12
+    assert sorted(r.id for r in store.query()) == sorted(f"r{i}" for i in range(12))
+    store.close()
+
+
+def test_mode_upsert_never_inserts_even_into_a_new_collection(lite_uri: str) -> None:
+    store = open_store(lite_uri, dim=DIM)
+    inserts = CallCounter(store, "insert")
+    store.upsert(records(4), mode="upsert")
+    assert inserts.calls == []
+    store.close()
+
+
+def test_streamed_upsert_embeds_one_batch_at_a_time_after_validating_all(
+    lite_uri: str,
+) -> None:
+    store = open_store(lite_uri, write=WriteOptions(batch_rows=4))
+    calls: list[list[str]] = []
+    writes = CallCounter(store, "insert")
+
+    def embed(texts: list[str]) -> list[list[float]]:
+        # Each batch is embedded only after the previous one was written.
+        assert sum(len(args[1]) for args, _ in writes.calls) == 4 * len(calls)
+        calls.append(texts)
+        return [vec(len(t)) for t in texts]
+
+    bad = [Record(id=f"s{i}", text=f"t{i}") for i in range(10)]
+    bad[9].metadata = {"x": math.nan}
+    with pytest.raises(InvalidInputError):
+        store.upsert(bad, embed=embed)
+    assert calls == []  # refused before anything was embedded
+
+    good = [Record(id=f"s{i}", text="x" * (i + 1)) for i in range(10)]
+    assert store.upsert(good, embed=embed) == [f"s{i}" for i in range(10)]
+    assert [len(c) for c in calls] == [4, 4, 2]
+    assert all(r.vector is None for r in good)  # released once written
+    assert store.spec.dim == DIM and store.count() == 10
+    (best,) = store.search(vec(3), k=1)
+    assert best.id == "s2"
+    store.close()
+
+
+def test_streamed_upsert_reports_exactly_what_was_written_when_the_model_fails(
+    lite_uri: str,
+) -> None:
+    store = open_store(lite_uri, dim=DIM, write=WriteOptions(batch_rows=3))
+    batches: list[int] = []
+
+    def embed(texts: list[str]) -> list[list[float]]:
+        batches.append(len(texts))
+        if len(batches) == 3:
+            raise RuntimeError("model server went away")
+        return [vec(i) for i in range(len(texts))]
+
+    with pytest.raises(WriteError) as info:
+        store.upsert(records(8), embed=embed)
+    assert info.value.written_ids == [f"r{i}" for i in range(6)]
+    assert info.value.failed_ids == ["r6", "r7"]
+    assert isinstance(info.value.__cause__, RuntimeError)
+    assert sorted(r.id for r in store.query()) == info.value.written_ids
+
+    def first_fails(texts: list[str]) -> list[list[float]]:
+        raise RuntimeError("no model")
+
+    other = open_store(lite_uri, name="other", dim=DIM)
+    with pytest.raises(RuntimeError, match="no model"):  # nothing written: as it is
+        other.upsert(records(4), embed=first_fails)
+    store.close()
+    other.close()
 
 
 def test_upsert_twice_keeps_one_row_per_id_and_updates_content(lite_uri: str) -> None:
@@ -661,7 +813,7 @@ BAD_QUERIES: list[tuple[str, Callable[[MilvusStore], Any], type[Exception]]] = [
     ("filter None value", lambda s: s.search(vec(1), filter=eq("n", None)), FilterError),  # type: ignore[arg-type]
     ("filter as dict", lambda s: s.query({"n": 1}), FilterError),  # type: ignore[arg-type]
     ("filter type vs column", lambda s: s.query(eq("year", "2001")), FilterError),
-    ("unknown search knob", lambda s: s.search(vec(1), search_params={"ef": 1}), ConfigError),
+    ("unknown search knob", lambda s: s.search(vec(1), search_params={"nprobe": 1}), ConfigError),
     ("sparse on dense-only", lambda s: s.sparse_search("text"), ConfigError),
 ]
 

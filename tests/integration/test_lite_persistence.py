@@ -47,14 +47,19 @@ CHILD = textwrap.dedent(
         DeterministicFakeEmbedding(size=8), uri=uri, collection_name=name, batch_size=batch
     )
     client = store.store.client
-    forward = client.upsert
 
-    def acknowledged(*args, **kwargs):
-        result = forward(*args, **kwargs)
-        print("ack", len(args[1]), flush=True)
-        return result
+    def acknowledging(forward):
+        def acknowledged(*args, **kwargs):
+            result = forward(*args, **kwargs)
+            print("ack", len(args[1]), flush=True)
+            return result
 
-    client.upsert = acknowledged
+        return acknowledged
+
+    # The first call writes into the collection it creates with plain inserts; the
+    # re-run after the kill finds the collection and upserts: no id twice either way.
+    client.insert = acknowledging(client.insert)
+    client.upsert = acknowledging(client.upsert)
     texts = [f"persisted note {i}" for i in range(n)]
     ids = [f"p-{i:05d}" for i in range(n)]
     metadatas = [{"n": i} for i in range(n)]

@@ -14,6 +14,7 @@ from langchain_core.embeddings import DeterministicFakeEmbedding, Embeddings
 
 from milvus_plugins.core.errors import CollectionNotFoundError, ConfigError
 from milvus_plugins.core.filters import eq
+from milvus_plugins.core.fingerprint import PROBE_TEXT
 from milvus_plugins.core.sparse import BM25Encoder
 from milvus_plugins.langchain import RRF, MilvusVectorStore, Weighted
 
@@ -485,3 +486,57 @@ def test_embeddings_property_and_retriever_tags(lite_uri: str) -> None:
     s = MilvusVectorStore(embedding, uri=lite_uri)
     assert s.embeddings is embedding
     assert s.as_retriever().tags == ["MilvusVectorStore", "DeterministicFakeEmbedding"]
+
+
+# -- streamed ingest ------------------------------------------------------------------------------
+
+
+class BatchRecordingEmbeddings(KeywordEmbeddings):
+    """Records the size of each embedding call, sync and async, and the rows stored
+    before it (a batch must be written before the next one is embedded)."""
+
+    def __init__(self, store_ref: list[MilvusVectorStore]) -> None:
+        super().__init__()
+        self.calls: list[tuple[int, int]] = []
+        self.store_ref = store_ref
+
+    def _stored(self) -> int:
+        return self.store_ref[0].store.count() if self.store_ref[0].store.exists() else 0
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        if texts != [PROBE_TEXT]:  # the fingerprint probe, once when the store opens
+            self.calls.append((len(texts), self._stored()))
+        return super().embed_documents(texts)
+
+    async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
+        if texts != [PROBE_TEXT]:
+            self.calls.append((len(texts), self._stored()))
+        return super().embed_documents(texts)
+
+
+@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
+def test_add_texts_embeds_and_writes_one_batch_at_a_time(lite_uri: str, use_async: bool) -> None:
+    import asyncio
+
+    ref: list[MilvusVectorStore] = []
+    embedding = BatchRecordingEmbeddings(ref)
+    store = _store(lite_uri, embedding)
+    ref.append(store)
+    texts = [f"cat number {i}" for i in range(10)]
+    bad = [{"n": i} for i in range(9)] + [{"n": math.nan}]
+    add = store.aadd_texts if use_async else store.add_texts
+
+    def run(metadatas: list[dict[str, Any]]) -> list[str]:
+        coro_or_ids = add(texts, metadatas, batch_size=4)
+        return asyncio.run(coro_or_ids) if use_async else coro_or_ids  # type: ignore[arg-type,return-value]
+
+    with pytest.raises(ValueError):
+        run(bad)
+    assert embedding.calls == []  # refused before the model saw a single text
+    ids = run([{"n": i} for i in range(10)])
+    assert len(ids) == 10
+    # Each batch was embedded after the previous one was stored (Lite flushes at the end,
+    # so count() sees written rows as they land in the memtable).
+    assert [size for size, _ in embedding.calls] == [4, 4, 2]
+    assert [stored for _, stored in embedding.calls] == [0, 4, 8]
+    assert store.store.count() == 10

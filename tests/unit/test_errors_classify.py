@@ -200,6 +200,21 @@ CASES: list[tuple[str, Exception, str | None, type[Exception], bool]] = [
         MilvusConnectionError,
         True,
     ),
+    # Milvus Lite 3.2.2 loading an HNSW index file its background build is still writing
+    # (seen with release() + load() right after compact()): EAGAIN, gone once it is written.
+    (
+        "Lite index file still being written",
+        milvus(
+            1,
+            "Error in std::unique_ptr<faiss::Index> faiss::read_index_up(IOReader*, int) at "
+            "/project/faiss/impl/index_read.cpp:1685: Error: 'ret == (1)' failed: read error "
+            "in /tmp/x/milvus.db/collections/docs/partitions/_default/indexes/"
+            "data_000002_000010.vector.hnsw.idx: 0 != 1 (Resource temporarily unavailable)",
+        ),
+        None,
+        MilvusOperationError,
+        True,
+    ),
     ("OS connection refused", ConnectionRefusedError("refused"), None, MilvusConnectionError, True),
     ("OS timeout", TimeoutError("timed out"), None, MilvusOperationError, True),
 ]

@@ -160,15 +160,16 @@ class AsyncMilvusStore:
         self,
         records: Sequence[Record],
         *,
-        mode: WriteMode | str = WriteMode.UPSERT,
+        mode: WriteMode | str = WriteMode.AUTO,
         progress: bool | None = None,
         batch_rows: int | None = None,
         partition_name: str | None = None,
         tenant: Tenant | None = None,
+        embed: Callable[[list[str]], Any] | None = None,
     ) -> list[str]:
-        """Async twin of :meth:`MilvusStore.upsert`."""
+        """Async twin of :meth:`MilvusStore.upsert` (``embed`` may be async)."""
         ctx = self.scoped_context(tenant, partition_name=partition_name)
-        op = writes.upsert_op(ctx, records, mode, progress, batch_rows)
+        op = writes.upsert_op(ctx, records, mode, progress, batch_rows, embed)
         return await self._run(op)
 
     async def delete(

@@ -137,6 +137,8 @@ class Capabilities:
             Lite 3; Milvus Lite 2.5 drops it).
         shards: ``num_shards`` at creation is applied (servers; Milvus Lite has one).
         replicas: ``replica_number`` at load is applied (servers; Milvus Lite ignores it).
+        hnsw: the ``HNSW`` dense index can be built (every server; Milvus Lite from
+            3.0, whose engine builds it with faiss; Milvus Lite 2.5 cannot).
     """
 
     version: str
@@ -172,6 +174,7 @@ class Capabilities:
     partition_count: bool = True
     partition_key_equality: bool = True
     num_partitions: bool = True
+    hnsw: bool = True
 
     @property
     def dialect(self) -> Dialect:
@@ -236,6 +239,7 @@ def detect_capabilities(version: str) -> Capabilities:
             partition_delete=False,
             partition_count=False,
             num_partitions=False,
+            hnsw=_parse(version)[0] >= 3,
         )
     parsed = _parse(version)
     major_minor = parsed[:2]

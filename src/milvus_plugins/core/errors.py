@@ -323,6 +323,8 @@ _TRANSIENT_PHRASES = (
     "too many requests",
     "too many concurrent requests",
     "request limit exceeded",
+    # EAGAIN: Milvus Lite 3 loading an index file its background build is still writing.
+    "resource temporarily unavailable",
 )
 _AUTH_PHRASES = (
     "auth check failure",

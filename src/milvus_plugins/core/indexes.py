@@ -222,13 +222,19 @@ class ScannIndex(_IvfBase):
 
 @dataclass(frozen=True, kw_only=True)
 class HnswIndex(IndexConfig):
-    """HNSW graph: ``M`` links per node, ``ef_construction`` at build, ``ef`` at search."""
+    """HNSW graph: ``M`` links per node, ``ef_construction`` at build, ``ef`` at search.
+
+    The default ``ef`` 128 is the smallest value that kept recall@10 at or above 0.99
+    on Milvus Lite 3.2.2 both on SciFact's MiniLM vectors (0.995 at 64, 0.999 at 128)
+    and on 20,000 clustered 384-d vectors (0.985 at 64, 0.990 at 128); the search
+    latency did not measurably change between the two there.
+    """
 
     index_type: ClassVar[IndexType] = IndexType.HNSW
     search_knobs: ClassVar[tuple[str, ...]] = ("ef",)
     M: int = 16
     ef_construction: int = 200
-    ef: int = 64
+    ef: int = 128
 
     def __post_init__(self) -> None:
         super().__post_init__()

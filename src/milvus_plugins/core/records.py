@@ -59,6 +59,7 @@ __all__ = [
     "record_from_row",
     "records_to_rows",
     "validate_dense",
+    "validate_vectors",
 ]
 
 SparseVector = Mapping[int, float]
@@ -330,6 +331,8 @@ def _check_scalar(value: Any, kind: ScalarType, decl: MetadataField, where: str)
         )
     if kind is ScalarType.INT64 and not _INT64_MIN <= value <= _INT64_MAX:
         raise _int_range_error(where, f"metadata[{shown(decl.name)}]", value)
+    if kind is ScalarType.VARCHAR and (value.isascii() and len(value) <= decl.max_length):
+        return  # ASCII is its own UTF-8 and holds no surrogate: nothing more to check
     if kind is ScalarType.VARCHAR and (
         _utf8_len(value, where, f"metadata[{shown(decl.name)}]") > decl.max_length
     ):
@@ -504,7 +507,9 @@ def validate_records(
         InvalidInputError: the first problem found; nothing has been written.
     """
     checked = (
-        _checked_vectors(records, dim, _needs_direction(spec)) if vectors and spec.dense else None
+        _checked_vectors_in_chunks(records, dim, _needs_direction(spec))
+        if vectors and spec.dense
+        else None
     )
     json_ok = _json_serialisable(records)
     seen: dict[str, int] = {}
@@ -537,6 +542,33 @@ def validate_records(
         record.vector = vector  # plain floats, converted once: rows reuse them as they are
 
 
+def validate_vectors(records: Sequence[Record], spec: CollectionSpec, dim: int | None) -> None:
+    """Check the vectors of records whose other fields :func:`validate_records` (with
+    ``vectors=False``) has already checked: a streamed write's chunk, just embedded.
+
+    Raises:
+        InvalidInputError: the first bad vector (or missing client sparse vector).
+    """
+    nonzero = _needs_direction(spec)
+    checked = _checked_vectors_in_chunks(records, dim, nonzero)
+    if checked is None:
+        checked = []
+        for position, record in enumerate(records):
+            where = f"record {position} (id={shown(record.id)})"
+            if record.vector is None:
+                raise InvalidInputError(f"{where}: vector is missing; embed the text first.")
+            checked.append(validate_dense(record.vector, dim, where=where, nonzero=nonzero))
+    for record, vector in zip(records, checked, strict=True):
+        record.vector = vector
+    if spec.sparse_mode is SparseMode.CLIENT:
+        for record in records:
+            if record.sparse is None:
+                raise InvalidInputError(
+                    f"record {shown(record.id)}: the collection stores client sparse "
+                    "vectors; none given."
+                )
+
+
 def _json_serialisable(records: Sequence[Record]) -> bool:
     """Whether every record's metadata and extra serialise as strict UTF-8 JSON (one pass)."""
     try:
@@ -554,6 +586,21 @@ def _squared_norms(array: np.ndarray) -> np.ndarray:
     """Each row's squared norm, in one pass without a temporary array."""
     norms: np.ndarray = np.einsum("ij,ij->i", array, array)
     return norms
+
+
+def _checked_vectors_in_chunks(
+    records: Sequence[Record], dim: int | None, nonzero: bool, chunk: int = 1024
+) -> list[list[float]] | None:
+    """:func:`_checked_vectors` a chunk at a time: the float64 array it builds stays small
+    (one array of every vector of a large write doubled the peak memory of an ingest)."""
+    out: list[list[float]] = []
+    for start in range(0, len(records), chunk):
+        part = _checked_vectors(records[start : start + chunk], dim, nonzero)
+        if part is None:
+            return None
+        dim = dim if dim is not None or not part else len(part[0])
+        out.extend(part)
+    return out
 
 
 def _checked_vectors(

@@ -25,7 +25,13 @@ from milvus_plugins.core.errors import (
     UnsupportedByServerError,
     shown,
 )
-from milvus_plugins.core.indexes import AutoIndex, FlatIndex, IndexConfig, index_from_dict
+from milvus_plugins.core.indexes import (
+    AutoIndex,
+    FlatIndex,
+    HnswIndex,
+    IndexConfig,
+    index_from_dict,
+)
 from milvus_plugins.core.inference import accelerated_names, overflowed_keys
 from milvus_plugins.core.properties import check_properties_supported
 from milvus_plugins.core.types import IndexType, MetricType, ScalarType, SparseMode
@@ -59,9 +65,21 @@ LITE_DENSE_INDEXES = (
 
 
 def dense_index(spec: CollectionSpec, caps: Capabilities) -> IndexConfig:
-    """The dense index to build: the spec's, else FLAT on Milvus Lite, AUTOINDEX on servers."""
+    """The dense index to build: the spec's, else the default for the engine.
+
+    * Milvus Lite 3: ``HNSW`` (M 16, efConstruction 200, ef 128). Measured on Lite
+      3.2.2: recall@10 0.999 on SciFact (5,183 MiniLM vectors, 300 queries) and 0.990 on
+      20,000 clustered 384-d vectors, where FLAT's search cost grows with the row count
+      (3.1x HNSW's at 20,000 rows). Lite searches rows not yet indexed (and segments of
+      at most ``ef`` rows, which HNSW then visits whole) exactly, so small collections
+      keep exact results. ``index="FLAT"`` asks for exact search at any size.
+    * Milvus Lite 2.5 (no HNSW there): ``FLAT``.
+    * Servers: ``AUTOINDEX`` (the server picks and tunes a graph index).
+    """
     if spec.index_config is not None:
         return spec.index_config
+    if caps.is_lite and caps.hnsw:
+        return HnswIndex(metric=spec.metric_type)
     if caps.is_lite:
         return FlatIndex(metric=spec.metric_type)
     return AutoIndex(metric=spec.metric_type)
@@ -284,7 +302,9 @@ def check_existing(
                 f"{spec.metric_type.value} was "
                 f"asked for; pass metric={shown(metric)}, or {_fix(spec)}."
             )
-    return replace(_check_rest(spec, description, fields), dim=dim)
+    spec = replace(_check_rest(spec, description, fields), dim=dim)
+    index = spec.index_config or _described_index(dense_index_description, spec.metric_type)
+    return replace(spec, index=index)
 
 
 def _check_vector_fields(
@@ -386,6 +406,23 @@ def _check_num_partitions(spec: CollectionSpec, description: Mapping[str, Any]) 
             f"but num_partitions={spec.num_partitions} was asked for (fixed at creation); "
             f"leave num_partitions out, or {_fix(spec)}."
         )
+
+
+def _described_index(
+    description: Mapping[str, Any] | None, metric: MetricType
+) -> IndexConfig | None:
+    """The index a collection was built with, when no index was asked for.
+
+    Searches must use that index's knobs: a collection made with an earlier default
+    (FLAT on Milvus Lite) keeps being searched as FLAT.
+    """
+    kind = str((description or {}).get("index_type") or "")
+    if not kind:
+        return None
+    try:
+        return index_from_dict({"index_type": kind, "metric": metric})
+    except ConfigError:
+        return None
 
 
 def described_analyzer(text_field: Mapping[str, Any]) -> dict[str, Any] | None:

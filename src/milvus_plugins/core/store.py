@@ -8,7 +8,7 @@ an async runner, so the two can only differ by ``await``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from milvus_plugins.core.arguments import as_list, checked_arguments
@@ -18,7 +18,6 @@ from milvus_plugins.core.config import CollectionSpec, ConnectionConfig
 from milvus_plugins.core.decay import Decay
 from milvus_plugins.core.errors import (
     ConfigError,
-    InvalidInputError,
     MilvusPluginsError,
 )
 from milvus_plugins.core.filters import Filter, compile_filter, ensure_filter, filter_arg
@@ -33,7 +32,7 @@ from milvus_plugins.core.ops.lifecycle import created_elsewhere
 from milvus_plugins.core.ops.search import SearchKind, SearchRequest, plan_retrieval
 from milvus_plugins.core.ops.writes import BatchRun, WriteMode, deletion_filter
 from milvus_plugins.core.ranking import Ranker
-from milvus_plugins.core.records import Record, validate_records
+from milvus_plugins.core.records import Record
 from milvus_plugins.core.requests import SparseQuery, build_query, output_fields
 from milvus_plugins.core.results import Hit
 from milvus_plugins.core.retry import RetryPolicy
@@ -355,9 +354,9 @@ class MilvusStore:
     ) -> None:
         """Check everything but the vectors (ids, texts, metadata); no I/O.
 
-        Adapters call it before embedding, so a batch that :meth:`upsert` would refuse is
-        refused before an embedding API bills it. :meth:`upsert` checks it all again,
-        vectors included.
+        :meth:`upsert` with ``embed=`` does this itself before embedding anything; call
+        it to refuse a batch before embedding it yourself. :meth:`upsert` checks it all
+        again, vectors included.
 
         With ``tenant`` (or the store's), the records are checked as the write will
         stamp them.
@@ -372,33 +371,27 @@ class MilvusStore:
         """
         writes.refuse_foreign(self.spec)
         records = self.scope(tenant=tenant).stamp(as_list(records, "records", of="Record objects"))
-        validate_records(records, self.spec, None, vectors=False)
-        caps = self.session.capabilities
-        if caps is not None and not caps.nullable:
-            for record in records:
-                for declared in self.spec.declared_fields:
-                    if record.metadata.get(declared.name) is None:
-                        raise InvalidInputError(
-                            f"record {record.id!r}: metadata[{declared.name!r}] is missing, and "
-                            "this Milvus has no nullable fields (needs >= 2.5); give every "
-                            "record a value."
-                        )
+        writes.validate_unembedded(self.spec, self.session.capabilities, records)
 
     def upsert(
         self,
         records: Sequence[Record],
         *,
-        mode: WriteMode | str = WriteMode.UPSERT,
+        mode: WriteMode | str = WriteMode.AUTO,
         progress: bool | None = None,
         batch_rows: int | None = None,
         partition_name: str | None = None,
         tenant: Tenant | None = None,
+        embed: Callable[[list[str]], Any] | None = None,
     ) -> list[str]:
-        """Write records in batches (upsert by id by default: re-runs never duplicate).
+        """Write records in batches (by id by default: re-runs never duplicate).
 
         Args:
-            records: the records; all are validated before the first batch is sent.
-            mode: ``"upsert"`` (default) or ``"insert"`` (faster, duplicates possible).
+            records: the records; all are validated before the first batch is sent
+                (before the first text is embedded, with ``embed``).
+            mode: ``"auto"`` (default: by id; sent as plain inserts into a collection
+                this call created, as upserts otherwise), ``"upsert"`` (always
+                upserts) or ``"insert"`` (faster, duplicates possible).
             progress: force the progress bar on or off (default: TTY and large writes).
             batch_rows: maximum rows per request for this call (default: the store's
                 :class:`WriteOptions`).
@@ -406,20 +399,28 @@ class MilvusStore:
                 partition key).
             tenant: stamp this tenant into the partition-key field (default: the
                 store's); a record naming another tenant is refused.
+            embed: a streamed write: the records come without vectors and this
+                function (``texts -> vectors``, e.g. ``embed_documents``) embeds them
+                one chunk of ``batch_rows`` at a time, each chunk written before the
+                next is embedded, so memory stays bounded by the chunk and the
+                progress bar moves while the model runs. Each record's ``vector`` is
+                set while its chunk is written and reset to ``None`` after.
 
         Returns:
             The ids written, in input order.
 
         Raises:
-            InvalidInputError: a bad record (nothing written).
+            InvalidInputError: a bad record (nothing embedded or written), or a bad
+                first chunk of vectors from ``embed`` (nothing written).
             TenantMismatchError: a record names another tenant (nothing written).
             TenantRequiredError: strict tenant mode and no tenant.
-            WriteError: a batch failed after retries; lists written and unwritten ids.
+            WriteError: a batch failed after retries, or ``embed`` failed after some
+                rows were written; lists written and unwritten ids.
             CollectionNotFoundError: the collection was dropped (by another client)
                 during the write; the next write recreates it.
         """
         ctx = self.scoped_context(tenant, partition_name=partition_name)
-        return self._run(writes.upsert_op(ctx, records, mode, progress, batch_rows))
+        return self._run(writes.upsert_op(ctx, records, mode, progress, batch_rows, embed))
 
     def delete(
         self,

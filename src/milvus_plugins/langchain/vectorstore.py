@@ -64,7 +64,13 @@ from milvus_plugins.core import (
     shown,
     with_batch_rows,
 )
-from milvus_plugins.langchain.documents import Batch, documents_batch, embedded, scored, to_document
+from milvus_plugins.langchain.documents import (
+    Batch,
+    documents_batch,
+    embedded,
+    scored,
+    to_document,
+)
 from milvus_plugins.langchain.filters import FilterArg, deletion_filter, to_core_filter
 
 __all__ = ["MilvusVectorStore"]
@@ -590,6 +596,10 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
     ) -> list[str]:
         """Embed and upsert texts (an existing id is replaced, never duplicated).
 
+        Every text, id and metadata dict is checked before the first text is embedded;
+        then each batch is embedded and written before the next is embedded, so memory
+        stays bounded by the batch and the progress bar moves while the model runs.
+
         Args:
             texts: the texts.
             metadatas: one JSON-serialisable metadata dict per text.
@@ -604,8 +614,10 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             The ids, in input order.
 
         Raises:
-            InvalidInputError: mismatched lengths or a bad record (nothing written).
-            WriteError: a batch failed after retries (lists written and unwritten ids).
+            InvalidInputError: mismatched lengths or a bad record (nothing embedded or
+                written).
+            WriteError: a batch failed after retries, or the model failed after some
+                batches were written (lists written and unwritten ids).
         """
         check_kwargs("add_texts", kwargs, _WRITE_KWARGS, _KWARG_TYPES)
         options = with_batch_rows(
@@ -621,6 +633,17 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         )
         # refused here, before anything is embedded
         records = batch.records(self._store, kwargs.get("tenant"))
+        if self._embedding is not None and len(self._models) == 1:
+            # One model: embedded and written a batch at a time (streamed).
+            return self._store.upsert(
+                records,
+                progress=kwargs.get("progress"),
+                batch_rows=options.batch_rows,
+                tenant=scope.tenant,
+                partition_name=scope.partition_name,
+                embed=self._embedding.embed_documents,
+            )
+        # Named dense fields (each its own model) or none (sparse-only): embedded whole.
         vectors = self._embedding.embed_documents(batch.texts) if self._embedding else None
         named = {
             name: model.embed_documents(batch.texts)
@@ -656,6 +679,15 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
             tenant=kwargs.get("tenant"), partition_name=kwargs.get("partition_name")
         )
         records = batch.records(self._store, kwargs.get("tenant"))
+        if self._embedding is not None and len(self._models) == 1:
+            return await self._astore().upsert(
+                records,
+                progress=kwargs.get("progress"),
+                batch_rows=options.batch_rows,
+                tenant=scope.tenant,
+                partition_name=scope.partition_name,
+                embed=self._embedding.aembed_documents,
+            )
         vectors = await self._embedding.aembed_documents(batch.texts) if self._embedding else None
         named = {
             name: await model.aembed_documents(batch.texts)

@@ -7,6 +7,7 @@
 * :class:`Probe`: find the capabilities of an engine that reports no version.
 * :class:`ReadAll`: a paged read through ``query_iterator`` (sync-only in pymilvus).
 * :class:`Fingerprint`: embed the fingerprint probe text (the store's embedding model).
+* :class:`Embed`: embed one batch of texts with the caller's model (a streamed write).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ __all__ = [
     "Call",
     "ClientMethod",
     "Done",
+    "Embed",
     "Fingerprint",
     "Guard",
     "Guarded",
@@ -128,7 +130,20 @@ class Fingerprint:
     probe: EmbeddingProbe
 
 
-Step: TypeAlias = "Call | Guarded[Any] | Probe | ReadAll | Fingerprint"
+@dataclass(frozen=True)
+class Embed:
+    """Embed ``texts`` with the caller's model; answer: one vector per text.
+
+    ``embed`` is a plain function for the sync runner and may return an awaitable for
+    the async runner (``aembed_documents``); the model's errors reach the operation as
+    they are (they are not Milvus errors: no translation, no retry).
+    """
+
+    texts: list[str]
+    embed: Callable[[list[str]], Any]
+
+
+Step: TypeAlias = "Call | Guarded[Any] | Probe | ReadAll | Fingerprint | Embed"
 Op: TypeAlias = Generator[Step, Any, T]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from enum import Enum
 from typing import Any
 
 from milvus_plugins.core.capabilities import Capabilities
@@ -43,6 +44,7 @@ from milvus_plugins.core.schema import build_index_params, build_schema, check_s
 from milvus_plugins.core.session import OpenMode, Session
 
 __all__ = [
+    "Opened",
     "capabilities_op",
     "created_elsewhere",
     "drop_op",
@@ -50,8 +52,17 @@ __all__ = [
     "exists_op",
     "fingerprint_op",
     "load_call",
+    "open_or_create_op",
     "require_op",
 ]
+
+
+class Opened(Enum):
+    """What :func:`open_or_create_op` found or did."""
+
+    ABSENT = "absent"  # no collection, and its dimension is not known yet
+    OPENED = "opened"  # it existed (or another client created it first)
+    CREATED = "created"  # this very call created it (empty until this call writes)
 
 
 def capabilities_op(session: Session) -> Op[Capabilities]:
@@ -99,16 +110,27 @@ def ensure_op(ctx: OpContext, dim: int | None = None, records: Sequence[Record] 
     ``records`` is the write that creates it (its keys get accelerator columns). Answers
     whether the collection exists afterwards.
     """
+    return (yield from open_or_create_op(ctx, dim, records)) is not Opened.ABSENT
+
+
+def open_or_create_op(
+    ctx: OpContext, dim: int | None = None, records: Sequence[Record] = ()
+) -> Op[Opened]:
+    """As :func:`ensure_op`, but answer whether this call created the collection.
+
+    A write that created the collection knows it holds none of its ids, so it may send
+    plain inserts (cheaper than upserts); only the creator is told ``CREATED``.
+    """
     if ctx.session.exists:
-        return True
-    opened: bool = yield Guarded(Guard.SESSION, _ensure_locked(ctx, dim, records))
+        return Opened.OPENED
+    opened: Opened = yield Guarded(Guard.SESSION, _ensure_locked(ctx, dim, records))
     return opened
 
 
-def _ensure_locked(ctx: OpContext, dim: int | None, records: Sequence[Record]) -> Op[bool]:
+def _ensure_locked(ctx: OpContext, dim: int | None, records: Sequence[Record]) -> Op[Opened]:
     session = ctx.session
     if session.exists:
-        return True
+        return Opened.OPENED
     caps = yield from capabilities_op(session)
     name = session.spec.name
     # Before touching anything: a spec the engine cannot hold must neither drop the old
@@ -123,7 +145,7 @@ def _ensure_locked(ctx: OpContext, dim: int | None, records: Sequence[Record]) -
         return (yield from _open_existing(ctx, name))
     spec = session.spec_to_create(dim, records)
     if spec is None:
-        return False
+        return Opened.ABSENT
     # Other stores on the same Lite database create under the same lock (Lite races on
     # the directory otherwise); whoever comes second opens and checks. The async runner
     # also creates through the sync client there: AsyncMilvusClient.create_collection
@@ -138,7 +160,7 @@ def _ensure_locked(ctx: OpContext, dim: int | None, records: Sequence[Record]) -
         yield Call(ClientMethod.RELEASE_COLLECTION, (name,))
     yield load_call(ctx, caps)
     session.exists = True
-    return True
+    return Opened.CREATED
 
 
 def _create(
@@ -209,7 +231,7 @@ def load_call(ctx: OpContext, caps: Capabilities) -> Call:
     return Call(ClientMethod.LOAD_COLLECTION, (ctx.spec.name,), load_kwargs(props, caps))
 
 
-def _open_existing(ctx: OpContext, name: str) -> Op[bool]:
+def _open_existing(ctx: OpContext, name: str) -> Op[Opened]:
     description = yield Call(ClientMethod.DESCRIBE_COLLECTION, (name,))
     layout = ctx.session.layout_of(description)
     vector = ctx.spec.fields.vector if layout is None else layout.vector
@@ -225,7 +247,7 @@ def _open_existing(ctx: OpContext, name: str) -> Op[bool]:
         check_fingerprint(name, description, given, allow_change=False)
     session.adopt(description, index)
     yield load_call(ctx, caps)
-    return True
+    return Opened.OPENED
 
 
 def _describe_dense_index(name: str, field: str) -> Op[Mapping[str, Any] | None]:

@@ -1,9 +1,10 @@
-"""Write operations: upsert/insert in batches, delete, clear (pure but for the progress bar)."""
+"""Write operations: upsert/insert in batches (optionally embedding each batch first),
+delete, clear (pure but for the progress bar)."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from milvus_plugins.core.arguments import as_list, id_list
@@ -15,6 +16,7 @@ from milvus_plugins.core.errors import (
     ConfigError,
     ForeignLayoutError,
     InvalidInputError,
+    MilvusOperationError,
     MilvusPluginsError,
     UnsupportedByServerError,
     WriteError,
@@ -33,6 +35,7 @@ from milvus_plugins.core.ops.acceleration import mark_overflow_op, refresh_overf
 from milvus_plugins.core.ops.calls import (
     Call,
     ClientMethod,
+    Embed,
     Guard,
     Guarded,
     Op,
@@ -40,48 +43,71 @@ from milvus_plugins.core.ops.calls import (
     one_call,
 )
 from milvus_plugins.core.ops.context import OpContext
-from milvus_plugins.core.ops.lifecycle import capabilities_op, ensure_op
-from milvus_plugins.core.records import Record, records_to_rows, validate_records
+from milvus_plugins.core.ops.lifecycle import Opened, capabilities_op, ensure_op, open_or_create_op
+from milvus_plugins.core.records import (
+    Record,
+    records_to_rows,
+    validate_records,
+    validate_vectors,
+)
 from milvus_plugins.core.types import ParsableEnum, SparseMode
 
 __all__ = [
     "BatchRun",
+    "EmbedFn",
     "WriteMode",
     "clear_op",
     "delete_op",
     "deletion_filter",
     "prepare_records",
     "upsert_op",
+    "validate_unembedded",
 ]
 
 
 class WriteMode(ParsableEnum):
-    """How records are written: ``UPSERT`` by id (re-runs never duplicate) or ``INSERT``."""
+    """How records are written.
 
+    ``AUTO`` (the default) and ``UPSERT`` write by id: re-runs never duplicate. ``AUTO``
+    sends plain inserts (cheaper) into a collection this very call created, which
+    cannot hold any of the call's ids, and upserts otherwise; ``UPSERT`` always sends
+    upserts (use it when other clients may write the same ids into a collection that
+    is being created). ``INSERT`` always inserts: faster, duplicates possible.
+    """
+
+    AUTO = "auto"
     UPSERT = "upsert"
     INSERT = "insert"
 
 
 def parse_write_mode(mode: WriteMode | str) -> WriteMode:
-    """Parse ``mode=`` strictly (exact spelling, as before the enum).
+    """Parse ``mode=`` strictly (exact spelling).
 
     Raises:
-        ConfigError: not ``"upsert"`` or ``"insert"``.
+        ConfigError: not ``"auto"``, ``"upsert"`` or ``"insert"``.
     """
     if isinstance(mode, WriteMode):
         return mode
-    if mode not in ("upsert", "insert"):
-        raise ConfigError(f"mode={shown(mode)} must be 'upsert' or 'insert'.")
+    if mode not in ("auto", "upsert", "insert"):
+        raise ConfigError(f"mode={shown(mode)} must be 'auto', 'upsert' or 'insert'.")
     return WriteMode(mode)
 
 
-class BatchRun:
-    """One batched write: rows, batches, progress bar, and the ids written so far.
+EmbedFn = Callable[[list[str]], Any]
+"""Embeds a batch of texts: ``(texts) -> vectors`` (or an awaitable of them, async)."""
 
+
+class BatchRun:
+    """One batched write: its records, progress bar, and the ids written so far.
+
+    Records become rows (and, in a streamed write, get their vectors) one chunk at a
+    time, so the memory a write needs beyond its input is bounded by the chunk size.
     Used as a context manager around the batch loop and the flush after it; a failure
     inside it becomes a :class:`WriteError` listing the ids written and not written. A
     failed flush leaves every id of the call not certainly written: Milvus Lite, for one,
-    drops the rows it could not persist (seen with an unwritable data directory).
+    drops the rows it could not persist (seen with an unwritable data directory). In a
+    streamed write, an embedding failure after some rows were written is reported the
+    same way (before any row is written it propagates as it is).
     """
 
     def __init__(
@@ -93,28 +119,40 @@ class BatchRun:
         options: WriteOptions,
     ) -> None:
         self.name: str = spec.name
+        self.spec = spec
+        self.nullable = caps.nullable
+        self.records = records
         self.ids = [r.id for r in records]
-        self.rows = records_to_rows(records, spec, store_missing_as_null=caps.nullable)
         self.options = options
         self.flush = options.flush if options.flush is not None else caps.is_lite
         self.written = 0
         self.flushing = False
         show = options.progress if progress is None else progress
         if show is None:
-            show = len(self.rows) >= options.progress_min_rows and sys.stderr.isatty()
+            show = len(records) >= options.progress_min_rows and sys.stderr.isatty()
         self.bar: Any = None
         if show:
             from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=len(self.rows), unit="rows", desc="upsert")
+            self.bar = tqdm(total=len(records), unit="rows", desc="upsert")
 
-    def batches(self) -> Iterator[list[dict[str, Any]]]:
-        """Yield the batches; each yielded batch counts as written once the next is asked for."""
-        for start, stop in plan_batches(self.rows, self.options):
-            yield self.rows[start:stop]
-            self.written = stop
+    def chunks(self) -> Iterator[tuple[int, int]]:
+        """``(start, stop)`` of each chunk of at most ``batch_rows`` records."""
+        size = self.options.batch_rows
+        for start in range(0, len(self.records), size):
+            yield start, min(start + size, len(self.records))
+
+    def batches(self, start: int, stop: int) -> Iterator[list[dict[str, Any]]]:
+        """Yield the write batches of one chunk; each counts as written once the next is
+        asked for (the byte budget may split a chunk further)."""
+        rows = records_to_rows(
+            self.records[start:stop], self.spec, store_missing_as_null=self.nullable
+        )
+        for first, last in plan_batches(rows, self.options):
+            yield rows[first:last]
+            self.written += last - first
             if self.bar is not None:
-                self.bar.update(stop - start)
+                self.bar.update(last - first)
 
     def start_flush(self) -> None:
         """Mark every batch as sent: a failure from here on is the flush's."""
@@ -135,15 +173,18 @@ class BatchRun:
                 f"writes all {len(self.ids)} rows ({self.written} had been written to the "
                 "collection that is gone)."
             ) from exc
-        if isinstance(exc, MilvusPluginsError) and not isinstance(exc, WriteError):
-            if self.flushing:
-                raise WriteError(
-                    f"flushing {shown(self.name)} after writing every batch failed: "
-                    f"{exc}; the rows "
-                    "may not have been persisted",
-                    written_ids=[],
-                    failed_ids=self.ids,
-                ) from exc
+        if isinstance(exc, WriteError) or not isinstance(exc, Exception):
+            return
+        if self.flushing:
+            raise WriteError(
+                f"flushing {shown(self.name)} after writing every batch failed: "
+                f"{exc}; the rows "
+                "may not have been persisted",
+                written_ids=[],
+                failed_ids=self.ids,
+            ) from exc
+        if isinstance(exc, MilvusPluginsError) or self.written:
+            # The embedding model's own errors stay as they are while nothing is written.
             raise WriteError(
                 f"writing to {shown(self.name)} failed: {exc}",
                 written_ids=self.ids[: self.written],
@@ -167,15 +208,67 @@ def prepare_records(ctx: OpContext, records: Sequence[Record]) -> tuple[list[Rec
         return [], spec.dim
     first = checked[0].vector
     dim = spec.dim or (len(first) if first is not None else None)
-    if spec.sparse_mode is SparseMode.CLIENT and ctx.sparse_encoder is not None:
+    _encode_sparse(ctx, checked)
+    validate_records(checked, spec, dim)
+    return checked, dim
+
+
+def _encode_sparse(ctx: OpContext, records: Sequence[Record]) -> None:
+    if ctx.spec.sparse_mode is SparseMode.CLIENT and ctx.sparse_encoder is not None:
         # Encode before validating: validation requires every record's sparse vector.
-        missing = [r for r in checked if r.sparse is None and isinstance(r.text, str)]
+        missing = [r for r in records if r.sparse is None and isinstance(r.text, str)]
         if missing:
             vectors = ctx.sparse_encoder.encode_documents([r.text for r in missing])
             for record, vector in zip(missing, vectors, strict=True):
                 record.sparse = vector
-    validate_records(checked, spec, dim)
-    return checked, dim
+
+
+def validate_unembedded(
+    spec: CollectionSpec, caps: Capabilities | None, records: Sequence[Record]
+) -> None:
+    """Check everything but the vectors (ids, texts, metadata); no I/O.
+
+    Raises:
+        InvalidInputError: the first bad record; or, where the server is known to have
+            no nullable fields (Milvus < 2.5), a record without a value for a declared
+            field.
+    """
+    validate_records(records, spec, None, vectors=False)
+    _check_declared_present(spec, caps, records)
+
+
+def _check_declared_present(
+    spec: CollectionSpec, caps: Capabilities | None, records: Sequence[Record]
+) -> None:
+    if caps is not None and not caps.nullable:
+        for record in records:
+            for declared in spec.declared_fields:
+                if record.metadata.get(declared.name) is None:
+                    raise InvalidInputError(
+                        f"record {record.id!r}: metadata[{declared.name!r}] is missing, and "
+                        "this Milvus has no nullable fields (needs >= 2.5); give every "
+                        "record a value."
+                    )
+
+
+def _embed_chunk(
+    ctx: OpContext, records: Sequence[Record], embed: EmbedFn, dim: int | None
+) -> Op[int | None]:
+    """Embed one chunk's texts into its records and validate the vectors; answer the dim."""
+    vectors = yield Embed([r.text for r in records], embed)
+    if not isinstance(vectors, Sequence) or len(vectors) != len(records):
+        got = len(vectors) if isinstance(vectors, Sequence) else type(vectors).__name__
+        raise InvalidInputError(
+            f"the embedding model returned {got} vectors for {len(records)} texts."
+        )
+    for record, vector in zip(records, vectors, strict=True):
+        record.vector = vector
+    if dim is None and len(records):
+        first = records[0].vector
+        dim = len(first) if first is not None else None
+    _encode_sparse(ctx, records)
+    validate_vectors(records, ctx.spec, dim)  # the rest was checked before embedding
+    return dim
 
 
 def upsert_op(
@@ -184,23 +277,44 @@ def upsert_op(
     mode: WriteMode | str,
     progress: bool | None,
     batch_rows: int | None,
+    embed: EmbedFn | None = None,
 ) -> Op[list[str]]:
-    """Write records in batches; answer the ids written, in input order."""
-    method = (
-        ClientMethod.INSERT if parse_write_mode(mode) is WriteMode.INSERT else ClientMethod.UPSERT
-    )
+    """Write records in batches; answer the ids written, in input order.
+
+    With ``embed``, the records come without vectors: everything else is validated
+    first (nothing is embedded for a write that would be refused), then each chunk of
+    ``batch_rows`` records is embedded, written, and its vectors released.
+    """
+    write_mode = parse_write_mode(mode)
     options = with_batch_rows(ctx.write, batch_rows)
     refuse_foreign(ctx.spec)
-    checked, dim = prepare_records(ctx, records)
+    if embed is None:
+        checked, dim = prepare_records(ctx, records)
+    else:
+        # Stamped as prepare_records does (copies: the caller's records stay as given).
+        checked = ctx.scope.stamp(as_list(records, "records", of="Record objects"))
+        validate_unembedded(ctx.spec, ctx.session.capabilities, checked)
+        dim = ctx.spec.dim
     if not checked:
         return []
-    yield from ensure_op(ctx, dim, checked)
-    refuse_foreign(ctx.spec)
+    if embed is not None:
+        # The first chunk is embedded before the collection is opened: it may fix the
+        # dimension, and a model that fails here has changed nothing.
+        dim = yield from _embed_chunk(ctx, checked[: options.batch_rows], embed, dim)
+    opened = yield from open_or_create_op(ctx, dim, checked)
+    refuse_foreign(ctx.spec)  # a foreign layout is known once the collection is opened
     caps = yield from capabilities_op(ctx.session)
+    # Before the first batch (rows are built a chunk at a time, inside the batch run).
+    _check_declared_present(ctx.spec, caps, checked)
     yield from mark_overflow_op(ctx, checked)
+    if write_mode is WriteMode.INSERT:
+        first_try = ClientMethod.INSERT
+    elif write_mode is WriteMode.AUTO and opened is Opened.CREATED:
+        first_try = ClientMethod.INSERT  # ids are unique within a call (validated)
+    else:
+        first_try = ClientMethod.UPSERT
     run = BatchRun(ctx.spec, caps, checked, progress, options)
-    ids: list[str] = yield Guarded(Guard.WRITE, _write_batches(ctx, run, method))
-    return ids
+    return (yield from _write_chunks(ctx, run, first_try, write_mode, embed, dim))
 
 
 def refuse_foreign(spec: CollectionSpec) -> None:
@@ -221,19 +335,57 @@ def refuse_foreign(spec: CollectionSpec) -> None:
     )
 
 
-def _write_batches(ctx: OpContext, run: BatchRun, method: ClientMethod) -> Op[list[str]]:
+def _write_chunks(
+    ctx: OpContext,
+    run: BatchRun,
+    first_try: ClientMethod,
+    mode: WriteMode,
+    embed: EmbedFn | None,
+    dim: int | None,
+) -> Op[list[str]]:
     # Every call carries the connection timeout as its deadline: without one a call to
     # an unresponsive server (a network partition) waits for as long as it lasts.
     name, timeout = ctx.spec.name, {"timeout": ctx.timeout}
     caps = yield from capabilities_op(ctx.session)
     kwargs = {**timeout, **ctx.write_kwargs(caps)}
     with run:
-        for batch in run.batches():
-            yield Call(method, (name, batch), kwargs)
+        for start, stop in run.chunks():
+            if embed is not None and start:
+                yield from _embed_chunk(ctx, run.records[start:stop], embed, dim)
+            for batch in run.batches(start, stop):
+                yield from _write_batch(name, batch, first_try, mode, kwargs)
+            if embed is not None:
+                for record in run.records[start:stop]:
+                    record.vector = None  # written: the model's output is not kept
         if run.flush:
             run.start_flush()
-            yield Call(ClientMethod.FLUSH, (name,), timeout)
+            yield Guarded(Guard.WRITE, one_call(Call(ClientMethod.FLUSH, (name,), timeout)))
     return run.ids
+
+
+def _write_batch(
+    name: str,
+    batch: list[dict[str, Any]],
+    first_try: ClientMethod,
+    mode: WriteMode,
+    kwargs: Mapping[str, Any],
+) -> Op[None]:
+    """Send one batch; a plain insert of ``AUTO`` mode is never repeated as an insert.
+
+    An insert that failed may still have been applied (the answer lost on the way back),
+    so it is sent once, unretried; a transient failure is followed by an upsert of the
+    same rows (with retries), which replaces whatever the insert wrote: a retry never
+    duplicates a row.
+    """
+    if first_try is ClientMethod.INSERT and mode is WriteMode.AUTO:
+        try:
+            yield Guarded(Guard.WRITE, one_call(Call(first_try, (name, batch), kwargs, False)))
+            return
+        except MilvusOperationError as exc:
+            if not exc.retriable:
+                raise
+        first_try = ClientMethod.UPSERT
+    yield Guarded(Guard.WRITE, one_call(Call(first_try, (name, batch), kwargs)))
 
 
 def deletion_filter(ids: Sequence[str] | None, filter: Filter | str | None) -> Filter | None:

@@ -13,6 +13,7 @@ that reports no version, and paging with ``query_iterator`` (sync-only).
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
@@ -30,6 +31,7 @@ from milvus_plugins.core.lite import LiteLease
 from milvus_plugins.core.ops.calls import (
     Call,
     Done,
+    Embed,
     Fingerprint,
     Guard,
     Guarded,
@@ -182,6 +184,11 @@ class AsyncRunner:
                 return await self._in_thread(step)
             case Fingerprint():
                 return await step.probe.afingerprint()
+            case Embed():
+                # On the loop (not in the Lite write thread): an async model is awaited
+                # here, and no write lock is held while the model runs.
+                vectors = step.embed(step.texts)
+                return await vectors if inspect.isawaitable(vectors) else vectors
         raise TypeError(f"not an operation step: {step!r}")
 
     def _session_lock(self) -> asyncio.Lock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ from milvus_plugins.core.lite import LiteLease
 from milvus_plugins.core.ops.calls import (
     Call,
     Done,
+    Embed,
     Fingerprint,
     Guard,
     Guarded,
@@ -148,6 +150,14 @@ class SyncRunner:
                 return self.read_all(step)
             case Fingerprint():
                 return step.probe.fingerprint()
+            case Embed():
+                vectors = step.embed(step.texts)
+                if inspect.isawaitable(vectors):
+                    close = getattr(vectors, "close", None)
+                    if close is not None:
+                        close()  # never awaited: close the coroutine instead of leaking it
+                    raise TypeError("the sync store needs a sync embedding function")
+                return vectors
         raise TypeError(f"not an operation step: {step!r}")
 
     def probe(self) -> Capabilities:

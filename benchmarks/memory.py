@@ -1,0 +1,84 @@
+"""Peak memory of adding N documents, embedded on the fly, through each system.
+
+Each (system, N) runs in a fresh worker process: it opens the system (connects, creates
+the collection), records its resident memory, then adds the N documents the way the
+system's users would with a model — vectors computed as the system asks for them
+(``contract.embed_text``), so the harness never holds a table of them — and reports its
+peak resident memory (``ru_maxrss``; Milvus Lite runs inside the same process, so its
+memory counts for every system alike). Raw pymilvus embeds and inserts one batch of
+1,000 at a time. The *excess* is peak minus the memory before adding: what the adding
+itself cost. Systems run in a rotated order per N.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchmarks.dataset import DECLARED_FIELDS, Dataset
+from benchmarks.procs import WorkerError, WorkerProcess
+from benchmarks.systems import System
+
+__all__ = ["run_memory"]
+
+
+def _one(system: System, data: Dataset, data_dir: Path, work: Path) -> dict[str, Any]:
+    n = len(data)
+    config = {
+        "uri": str(work / f"mem_{system.key}_{n}.db"),
+        "collection": f"mem_{n}",
+        "dim": data.dim,
+        "declared": DECLARED_FIELDS,
+        "bm25": True,
+        **system.config,
+        "on_the_fly": True,
+    }
+    worker = WorkerProcess(
+        f"{system.key}-mem", system.python, data_dir, work / f"mem_{system.key}.log"
+    )
+    try:
+        worker.call("open", driver=system.driver, config=config)
+        before = worker.call("rss")
+        took = worker.call("ingest", positions=list(range(n)))
+        after = worker.call("rss")
+        worker.call("drop")
+    finally:
+        worker.close()
+    return {
+        "seconds": took["seconds"],
+        "base_kb": before["current_kb"],
+        "peak_kb": after["peak_kb"],
+        "excess_kb": after["peak_kb"] - before["current_kb"],
+    }
+
+
+def run_memory(
+    systems: list[System],
+    data: Dataset,
+    data_dir: Path,
+    work: Path,
+    *,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Measure every system at ``len(data)`` documents; ratios are to raw pymilvus."""
+    work.mkdir(parents=True, exist_ok=True)
+    rows: dict[str, Any] = {}
+    for s in systems:
+        try:
+            rows[s.key] = {"label": s.label, "ours": s.ours, **_one(s, data, data_dir, work)}
+        except WorkerError as exc:
+            rows[s.key] = {"label": s.label, "ours": s.ours, "error": str(exc).splitlines()[0]}
+        row = rows[s.key]
+        if "peak_kb" in row:
+            log(
+                f"  memory N={len(data):,} {s.key}: peak {row['peak_kb'] / 1024:,.0f} MB, "
+                f"excess {row['excess_kb'] / 1024:,.0f} MB, {row['seconds']:.1f} s"
+            )
+    raw = rows.get("raw", {})
+    for row in rows.values():
+        if "peak_kb" in row and "peak_kb" in raw:
+            row["peak_ratio"] = row["peak_kb"] / raw["peak_kb"]
+            row["excess_ratio"] = row["excess_kb"] / max(1, raw["excess_kb"])
+            row["time_ratio"] = row["seconds"] / raw["seconds"]
+    return {"n": len(data), "systems": rows}
