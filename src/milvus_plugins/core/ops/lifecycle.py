@@ -109,21 +109,28 @@ def _create(spec: CollectionSpec, caps: Capabilities) -> Op[bool]:
     """Create the collection; answer ``False`` when it exists already (created elsewhere)."""
     if (yield _has(spec.name)):
         return False
+    schema = build_schema(spec, caps)
+    index_params = build_index_params(spec, caps)  # refuses an index Lite cannot build
     try:
         yield Call(
             ClientMethod.CREATE_COLLECTION,
             (spec.name,),
-            {
-                "schema": build_schema(spec, caps),
-                "index_params": build_index_params(spec, caps),
-                "consistency_level": spec.consistency.value,
-            },
+            {"schema": schema, "consistency_level": spec.consistency.value},
             retry=False,
         )
     except MilvusPluginsError as exc:
         if not created_elsewhere(exc):
             raise
         return False
+    # The indexes are created apart: with ``index_params``, pymilvus' create_collection
+    # sleeps 0.5 s per index before it first asks whether the build is done, which on a
+    # new, empty collection it always is. The caller loads the collection next.
+    yield Call(
+        ClientMethod.CREATE_INDEX,
+        (spec.name, index_params),
+        {"sync": False},
+        retry=False,
+    )
     return True
 
 
