@@ -1,25 +1,39 @@
-"""The ``milvus-plugins`` command line, end to end in subprocesses on Milvus Lite.
+"""The ``milvus-plugins`` command line, end to end on Milvus Lite.
 
 One knowledge base (a temp dir of .md/.txt files) is ingested once per module; the tests
 then search it, inspect it and exercise every error path and exit code.
+
+Most runs call ``milvus_plugins.cli.main`` in this process (a fresh subprocess costs
+1.5-3 s of imports each): arguments, working directory, environment, stdin, stdout and
+stderr are those of a real run, exit codes include argparse's ``SystemExit``, warnings
+and log records the subprocess would print are written to the captured stderr, and every
+store the command opened is closed afterwards (so a Milvus Lite database is free again,
+as after a process exits). The installed entry point itself is run as a real subprocess
+by the tests marked ``SUBPROCESS`` below.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
+from milvus_plugins import cli
+from milvus_plugins.core import MilvusStore
 from milvus_plugins.embeddings import MiniLMEmbedder
 
 pytestmark = pytest.mark.skipif(
@@ -71,14 +85,14 @@ def _env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def run_cli(
+def run_cli_subprocess(
     *args: str,
     cwd: Path,
     stdin: str | None = None,
     env: Mapping[str, str] | None = None,
     timeout: float = 120,
 ) -> Result:
-    """Run ``milvus-plugins ARGS`` in ``cwd`` and return its exit code and output."""
+    """Run the installed ``milvus-plugins ARGS`` in ``cwd`` as a real subprocess."""
     started = time.monotonic()
     done = subprocess.run(
         [*_command(), *args],
@@ -91,6 +105,80 @@ def run_cli(
         check=False,
     )
     return Result(done.returncode, done.stdout, done.stderr, time.monotonic() - started)
+
+
+class _ClosedAfterwards(MilvusStore):
+    """The CLI's ``MilvusStore``, remembered so the runner can close it after the command."""
+
+    opened: ClassVar[list[MilvusStore]] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _ClosedAfterwards.opened.append(self)
+
+
+@contextlib.contextmanager
+def _process_state(cwd: Path, env: Mapping[str, str], stdin: str) -> Iterator[None]:
+    """The working directory, environment and stdin of a fresh CLI process, then restored."""
+    saved_cwd, saved_env, saved_stdin = os.getcwd(), dict(os.environ), sys.stdin
+    os.chdir(cwd)
+    os.environ.clear()
+    os.environ.update(env)
+    sys.stdin = io.StringIO(stdin)
+    try:
+        yield
+    finally:
+        sys.stdin = saved_stdin
+        os.environ.clear()
+        os.environ.update(saved_env)
+        os.chdir(saved_cwd)
+
+
+def run_cli(
+    *args: str,
+    cwd: Path,
+    stdin: str | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 120,
+) -> Result:
+    """Run ``milvus-plugins ARGS`` in ``cwd`` (in this process) and return its exit code and
+    output, as the console script would print them."""
+    del timeout  # a subprocess-only limit; pytest-timeout bounds the test
+    out, err = io.StringIO(), io.StringIO()
+    # What an interpreter prints to stderr that pytest would otherwise capture: warnings
+    # (Python's default filters) and log records of level WARNING and up (lastResort).
+    handler = logging.StreamHandler(err)
+    handler.setLevel(logging.WARNING)
+    root = logging.getLogger()
+    started = time.monotonic()
+    with (
+        _process_state(cwd, _env(env), stdin or ""),
+        warnings.catch_warnings(record=True) as caught,
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+        pytest.MonkeyPatch.context() as patch,
+    ):
+        warnings.resetwarnings()
+        warnings.simplefilter("default")
+        for quiet in (DeprecationWarning, PendingDeprecationWarning, ImportWarning):
+            warnings.simplefilter("ignore", quiet)
+        patch.setattr(cli, "MilvusStore", _ClosedAfterwards)
+        root.addHandler(handler)
+        try:
+            code = cli.main(list(args))
+        except SystemExit as exc:  # argparse: usage errors and --help
+            code = exc.code if isinstance(exc.code, int) else 1
+        finally:
+            root.removeHandler(handler)
+            while _ClosedAfterwards.opened:
+                _ClosedAfterwards.opened.pop().close()
+            for warning in caught:
+                err.write(
+                    warnings.formatwarning(
+                        warning.message, warning.category, warning.filename, warning.lineno
+                    )
+                )
+    return Result(code, out.getvalue(), err.getvalue(), time.monotonic() - started)
 
 
 def assert_one_line_error(result: Result, code: int, *needles: str) -> None:
@@ -379,7 +467,7 @@ def test_unreachable_server_exits_4_within_the_timeout(
     ],
 )
 def test_bad_usage_exits_2_with_argparse_usage(tmp_path: Path, args: tuple[str, ...]) -> None:
-    result = run_cli(*args, cwd=tmp_path)
+    result = run_cli_subprocess(*args, cwd=tmp_path)  # SUBPROCESS: the entry point's exit code
     assert result.code == 2
     assert "usage: milvus-plugins" in result.err
     assert "Traceback" not in result.err
@@ -418,7 +506,7 @@ def test_connection_options_may_follow_the_command(ws: Workspace) -> None:
 
 
 def test_help_shows_examples_and_exit_codes(tmp_path: Path) -> None:
-    result = run_cli("--help", cwd=tmp_path)
+    result = run_cli_subprocess("--help", cwd=tmp_path)  # SUBPROCESS
     assert result.code == 0
     assert "examples:" in result.out and "milvus-plugins ingest docs/" in result.out
     assert "exit codes:" in result.out and "3 unknown collection" in result.out
@@ -442,7 +530,8 @@ def test_malformed_uri_is_a_usage_error(tmp_path: Path, uri: str, needle: str) -
 
 
 def test_malformed_milvus_uri_env_var_is_a_usage_error(tmp_path: Path) -> None:
-    result = run_cli("stats", "kb", cwd=tmp_path, env={"MILVUS_URI": "localhost:19530"})
+    # SUBPROCESS: the variable is read from a real process environment.
+    result = run_cli_subprocess("stats", "kb", cwd=tmp_path, env={"MILVUS_URI": "localhost:19530"})
     assert_one_line_error(result, 2, "$MILVUS_URI")
 
 
@@ -458,12 +547,10 @@ def eight() -> DeterministicFakeEmbedding:
 
 
 def _python(code: str, cwd: Path) -> None:
-    """Run Python code in a subprocess (Milvus Lite keeps a database locked in-process)."""
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=cwd, env=_env(), capture_output=True, text=True,
-        timeout=120, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    """Run Python code as another writer would (in this process; the code closes its store,
+    which frees the Milvus Lite database)."""
+    with _process_state(cwd, _env(), ""):
+        exec(compile(code, "<writer>", "exec"), {})
 
 
 def _langchain_collection(path: Path, size: int) -> None:
@@ -474,7 +561,8 @@ def _langchain_collection(path: Path, size: int) -> None:
         "from milvus_plugins.langchain import MilvusVectorStore\n"
         f"store = MilvusVectorStore(DeterministicFakeEmbedding(size={size}), "
         f"uri={str(path)!r}, collection_name='lc')\n"
-        "store.add_documents([Document(id=f'd{i}', page_content=f'doc {i}') for i in range(3)])\n",
+        "store.add_documents([Document(id=f'd{i}', page_content=f'doc {i}') for i in range(3)])\n"
+        "store.close()\n",
         path.parent,
     )
 
@@ -551,7 +639,8 @@ def test_prune_removes_chunks_of_deleted_files_only(tmp_path: Path) -> None:
         "from milvus_plugins.langchain import MilvusVectorStore\n"
         "other = MilvusVectorStore.from_existing_collection(DeterministicFakeEmbedding(size=384), "
         f"uri={uri!r}, collection_name='p')\n"
-        "other.add_texts(['written by LangChain'], ids=['lc-1'])\n",
+        "other.add_texts(['written by LangChain'], ids=['lc-1'])\n"
+        "other.close()\n",
         tmp_path,
     )
 

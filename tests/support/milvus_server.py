@@ -923,6 +923,15 @@ class MilvusServer:
             "grpc.client.initialBackOff": 0.05,
             "grpc.client.maxBackoff": 1,
             "grpc.client.maxMaxAttempts": 20,
+            # The query coordinator's checkers and distribution pulls tick every 0.5-1 s
+            # by default; a load waits for several ticks, a release for one. At 200 ms an
+            # empty collection loads in ~1.5 s instead of ~2.5 s and releases in 0.4 s
+            # instead of 1 s (each server test creates and loads its own collections).
+            "queryCoord.checkInterval": 200,
+            "queryCoord.distPullInterval": 200,
+            "queryCoord.checkChannelInterval": 200,
+            "queryCoord.checkSegmentInterval": 200,
+            "queryCoord.leaderViewUpdateInterval": 0.2,
         }
         for component in (
             "rootCoord",

@@ -89,6 +89,8 @@ def field_index(dense: DenseField, caps: Capabilities) -> IndexConfig:
     """The index of one dense field, chosen as :func:`dense_index` chooses."""
     if dense.index_config is not None:
         return dense.index_config
+    if caps.is_lite and caps.hnsw:
+        return HnswIndex(metric=dense.metric_type)
     if caps.is_lite:
         return FlatIndex(metric=dense.metric_type)
     return AutoIndex(metric=dense.metric_type)

@@ -50,6 +50,7 @@ class ClientMethod(str, Enum):
     COMPACT = "compact"
     CREATE_ALIAS = "create_alias"
     CREATE_COLLECTION = "create_collection"
+    CREATE_INDEX = "create_index"
     CREATE_PARTITION = "create_partition"
     DELETE = "delete"
     DESCRIBE_ALIAS = "describe_alias"
@@ -216,6 +217,8 @@ def bound_method(client: Any, method: ClientMethod) -> Any:
             return client.create_alias
         case ClientMethod.CREATE_COLLECTION:
             return client.create_collection
+        case ClientMethod.CREATE_INDEX:
+            return client.create_index
         case ClientMethod.CREATE_PARTITION:
             return client.create_partition
         case ClientMethod.DELETE:

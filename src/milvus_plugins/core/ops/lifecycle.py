@@ -174,9 +174,9 @@ def _create(
     if (yield _has(spec.name)):
         return False
     description, fingerprint_properties = creation_settings(spec.description, fingerprint)
+    index_params = build_index_params(spec, caps)  # refuses an index Lite cannot build
     kwargs: dict[str, Any] = {
         "schema": build_schema(replace(spec, description=description), caps),
-        "index_params": build_index_params(spec, caps),
         "consistency_level": spec.consistency.value,
         **create_kwargs(spec.collection_properties, caps),
         **({} if spec.num_partitions is None else {"num_partitions": spec.num_partitions}),
@@ -197,6 +197,15 @@ def _create(
         if not created_elsewhere(exc):
             raise
         return False
+    # The indexes are created apart: with ``index_params``, pymilvus' create_collection
+    # sleeps 0.5 s per index before it first asks whether the build is done, which on a
+    # new, empty collection it always is. The caller loads the collection next.
+    yield Call(
+        ClientMethod.CREATE_INDEX,
+        (spec.name, index_params),
+        {"sync": False},
+        retry=False,
+    )
     return True
 
 
