@@ -65,8 +65,16 @@ class Lookup:
         self.table = table
 
     def one(self, text: str) -> list[float]:
-        """The vector of ``text`` as a list of floats."""
-        return self.table[text].tolist()  # type: ignore[no-any-return]
+        """The vector of ``text`` as a list of floats.
+
+        A text outside the table (e.g. the embedding-fingerprint probe a store embeds
+        once when it creates a collection) gets the deterministic stand-in vector.
+        """
+        vector = self.table.get(text)
+        if vector is None:
+            dim = len(next(iter(self.table.values()))) if self.table else 1
+            return embed_text(text, dim)
+        return vector.tolist()  # type: ignore[no-any-return]
 
     def many(self, texts: list[str]) -> list[list[float]]:
         """The vectors of ``texts``."""

@@ -64,7 +64,7 @@ def test_files_are_written(results: tuple[dict[str, Any], Path]) -> None:
     assert data["machine"]["cpus"] >= 1
 
 
-def test_every_system_ran_every_kind_with_exact_recall(
+def test_every_system_ran_every_kind_with_recall_at_the_target(
     results: tuple[dict[str, Any], Path],
 ) -> None:
     speed = results[0]["speed"]
@@ -74,8 +74,9 @@ def test_every_system_ran_every_kind_with_exact_recall(
         assert row["ingest_docs_s"] > 0
         assert row["rss"]["client_peak_kb"] > 0
         for kind in ("search", "filter_declared", "filter_undeclared"):
-            # FLAT on Lite is exact: an adapter must not lose neighbours
-            assert row[kind]["recall_at_10"] == pytest.approx(1.0), (key, kind)
+            # HNSW everywhere (raw ef 64, ours ef 128 by default): an adapter must not lose
+            # neighbours the index finds; at this size recall stays at the 0.99 target.
+            assert row[kind]["recall_at_10"] >= 0.99, (key, kind)
             assert row[kind]["p50_ms"] > 0
         assert row["hybrid"]["p50_ms"] > 0
     assert speed["ratios"]["raw"]["ingest"] == pytest.approx(1.0)
