@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from langchain_core.documents import Document
 from langchain_core.embeddings import DeterministicFakeEmbedding, Embeddings
+from tests.support import stable_id
 
 from milvus_plugins.core.errors import CollectionNotFoundError, ConfigError
 from milvus_plugins.core.filters import eq
@@ -116,7 +117,7 @@ def test_milvus_uri_environment_variable_is_used(
         {"index": {"index_type": "NOPE"}},
         {"connection": object(), "uri": "x.db"},
     ],
-    ids=repr,
+    ids=stable_id,
 )
 def test_bad_settings_raise_config_error_before_io(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ConfigError):
