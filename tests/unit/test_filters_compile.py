@@ -271,7 +271,7 @@ BAD_BUILDS: list[tuple[Any, ...]] = [
 ]
 
 
-@pytest.mark.parametrize("args", BAD_BUILDS, ids=[repr(a[1:]) for a in BAD_BUILDS])
+@pytest.mark.parametrize("args", BAD_BUILDS, ids=[stable_id(a[1:]) for a in BAD_BUILDS])
 def test_unfilterable_value_or_key_raises_filter_error(args: tuple[Any, ...]) -> None:
     builder, *rest = args
     with pytest.raises(FilterError):
