@@ -40,6 +40,7 @@ from milvus_plugins.core import (
     WriteOptions,
     eq,
 )
+from milvus_plugins.core.fingerprint import PROBE_TEXT
 from milvus_plugins.core.records import MAX_METADATA_DEPTH
 from milvus_plugins.langchain import MilvusVectorStore
 
@@ -337,13 +338,19 @@ class CountingEmbeddings(Embeddings):
     def __init__(self) -> None:
         self.embedded = 0
         self.calls = 0
+        self.probes = 0
 
     def _one(self, text: str) -> list[float]:
         return [1.0 + len(text) % 5, 0.5, 0.25, float(sum(map(ord, text)) % 7) + 0.1]
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        self.calls += 1
-        self.embedded += len(texts)
+        if texts == [PROBE_TEXT]:
+            # The embedding fingerprint, once when a store creates or opens a collection:
+            # counted apart from the documents.
+            self.probes += 1
+        else:
+            self.calls += 1
+            self.embedded += len(texts)
         return [self._one(t) for t in texts]
 
     def embed_query(self, text: str) -> list[float]:
@@ -422,6 +429,7 @@ def test_langchain_good_batch_is_embedded_once(lite_uri: str) -> None:
     texts = [f"text {i}" for i in range(N_TEXTS)]
     ids = lc.add_texts(texts, [{"i": i} for i in range(N_TEXTS)])
     assert embeddings.embedded == N_TEXTS and embeddings.calls == 1
+    assert embeddings.probes == 1  # the fingerprint, when the collection was created
     assert len(ids) == N_TEXTS and lc.store.count() == N_TEXTS
 
 
