@@ -65,7 +65,16 @@ LITE_DENSE_INDEXES = (
 
 
 def dense_index(spec: CollectionSpec, caps: Capabilities) -> IndexConfig:
-    """The dense index to build: the spec's, else the default for the engine.
+    """The index of the canonical dense field (see :func:`field_index`).
+
+    Raises:
+        ConfigError: a sparse-only collection (no dense field).
+    """
+    return field_index(spec.dense_field(), caps)
+
+
+def field_index(dense: DenseField, caps: Capabilities) -> IndexConfig:
+    """The index of one dense field: its own, else the default for the engine.
 
     * Milvus Lite 3: ``HNSW`` (M 16, efConstruction 200, ef 128). Measured on Lite
       3.2.2: recall@10 0.999 on SciFact (5,183 MiniLM vectors, 300 queries) and 0.990 on
@@ -76,17 +85,6 @@ def dense_index(spec: CollectionSpec, caps: Capabilities) -> IndexConfig:
     * Milvus Lite 2.5 (no HNSW there): ``FLAT``.
     * Servers: ``AUTOINDEX`` (the server picks and tunes a graph index).
     """
-    if spec.index_config is not None:
-        return spec.index_config
-    if caps.is_lite and caps.hnsw:
-        return HnswIndex(metric=spec.metric_type)
-    if caps.is_lite:
-        return FlatIndex(metric=spec.metric_type)
-    return AutoIndex(metric=spec.metric_type)
-
-
-def field_index(dense: DenseField, caps: Capabilities) -> IndexConfig:
-    """The index of one dense field, chosen as :func:`dense_index` chooses."""
     if dense.index_config is not None:
         return dense.index_config
     if caps.is_lite and caps.hnsw:
