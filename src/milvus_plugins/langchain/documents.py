@@ -71,12 +71,16 @@ class Batch:
         With a tenant (``tenant`` or the store's) they are checked as the write will
         stamp them: a record naming another tenant is refused here, before embedding.
         """
-        records = [
+        records = self.unchecked_records()
+        store.validate_before_embedding(records, tenant=tenant)
+        return records
+
+    def unchecked_records(self) -> list[Record]:
+        """The records, without vectors, for a write that checks them itself."""
+        return [
             Record(id=i, text=t, metadata=m)
             for i, t, m in zip(self.ids, self.texts, self.metadatas, strict=True)
         ]
-        store.validate_before_embedding(records, tenant=tenant)
-        return records
 
 
 def embedded(

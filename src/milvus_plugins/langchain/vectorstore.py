@@ -627,23 +627,23 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         if not batch.texts:
             return []
         _ = self._store.capabilities  # what the server can store decides what is refused
-        _ = self._store.capabilities  # what the server can store decides what is refused
         scope = self._store.scope(
             tenant=kwargs.get("tenant"), partition_name=kwargs.get("partition_name")
         )
-        # refused here, before anything is embedded
-        records = batch.records(self._store, kwargs.get("tenant"))
         if self._embedding is not None and len(self._models) == 1:
-            # One model: embedded and written a batch at a time (streamed).
+            # One model: embedded and written a batch at a time (streamed); the core
+            # checks every record (tenant stamp included) before the first embedding.
             return self._store.upsert(
-                records,
+                batch.unchecked_records(),
                 progress=kwargs.get("progress"),
                 batch_rows=options.batch_rows,
                 tenant=scope.tenant,
                 partition_name=scope.partition_name,
                 embed=self._embedding.embed_documents,
             )
-        # Named dense fields (each its own model) or none (sparse-only): embedded whole.
+        # Named dense fields (each its own model) or none (sparse-only): embedded whole,
+        # after every record is checked (refused here, before anything is embedded).
+        records = batch.records(self._store, kwargs.get("tenant"))
         vectors = self._embedding.embed_documents(batch.texts) if self._embedding else None
         named = {
             name: model.embed_documents(batch.texts)
@@ -674,20 +674,19 @@ class MilvusVectorStore(StoreLifetime, VectorStore):
         if not batch.texts:
             return []
         await self._astore().capabilities()  # as in add_texts
-        await self._astore().capabilities()  # as in add_texts
         scope = self._store.scope(
             tenant=kwargs.get("tenant"), partition_name=kwargs.get("partition_name")
         )
-        records = batch.records(self._store, kwargs.get("tenant"))
         if self._embedding is not None and len(self._models) == 1:
             return await self._astore().upsert(
-                records,
+                batch.unchecked_records(),
                 progress=kwargs.get("progress"),
                 batch_rows=options.batch_rows,
                 tenant=scope.tenant,
                 partition_name=scope.partition_name,
                 embed=self._embedding.aembed_documents,
             )
+        records = batch.records(self._store, kwargs.get("tenant"))
         vectors = await self._embedding.aembed_documents(batch.texts) if self._embedding else None
         named = {
             name: await model.aembed_documents(batch.texts)
