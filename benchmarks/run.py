@@ -49,7 +49,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     mode.add_argument("--full", action="store_true", help="the make bench-full run")
     parser.add_argument("--n", type=int, help="documents in the speed run")
     parser.add_argument("--reps", type=int, help="repetitions of the speed run")
-    parser.add_argument("--scale", type=str, help="comma-separated N for the scale runs")
+    parser.add_argument("--scale", type=str, help="comma-separated N for the scale runs, or none")
     parser.add_argument("--no-official", action="store_true", help="skip the official venvs")
     parser.add_argument("--skip", default="", help="comma list of: speed,memory,quality,index")
     parser.add_argument("--memory-n", type=str, help="comma-separated N for the ingest-memory runs")
@@ -158,7 +158,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         _checkpoint(results, out)
         if full:
             results["scale"] = []
-            ns = [int(x) for x in (args.scale or "10000,50000,100000").split(",")]
+            scale = args.scale or "10000,50000,100000"
+            ns = [] if scale == "none" else [int(x) for x in scale.split(",")]
             for scale_n in ns:
                 log(f"scale: N={scale_n:,}")
                 scale_settings = SpeedSettings(
