@@ -274,7 +274,9 @@ class _Param:
 def _resolve(fn: Callable[..., Any], error: type[MilvusPluginsError]) -> dict[str, _Param]:
     """Each annotated parameter's check (unresolvable annotations: not judged)."""
     out: dict[str, _Param] = {}
-    namespace = getattr(fn, "__globals__", {})
+    # A method bound from an operation builder (core.facade) is judged by the builder's
+    # annotations, in the builder's module.
+    namespace = getattr(inspect.unwrap(fn), "__globals__", {})
     for name, parameter in inspect.signature(fn).parameters.items():
         annotation = parameter.annotation
         if annotation is inspect.Parameter.empty or parameter.kind in (
@@ -311,10 +313,11 @@ def check_argument(
         raise error(_Param.of(check, annotation, text, error).message(name, value))
 
 
-def _checking(fn: Callable[..., Any], error: type[MilvusPluginsError]) -> Callable[..., Any]:
+def _checking(
+    fn: Callable[..., Any], error: type[MilvusPluginsError], where: str
+) -> Callable[..., Any]:
     signature = inspect.signature(fn)
     params: dict[str, _Param] | None = None
-    where = fn.__qualname__.removesuffix(".__init__")
 
     def check(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         nonlocal params
@@ -332,6 +335,7 @@ def _checking(fn: Callable[..., Any], error: type[MilvusPluginsError]) -> Callab
             check(args, kwargs)
             return await fn(*args, **kwargs)
 
+        acall.__qualname__ = where
         return acall
 
     @functools.wraps(fn)
@@ -339,6 +343,7 @@ def _checking(fn: Callable[..., Any], error: type[MilvusPluginsError]) -> Callab
         check(args, kwargs)
         return fn(*args, **kwargs)
 
+    call.__qualname__ = where if fn.__name__ != "__init__" else f"{where}.__init__"
     return call
 
 
@@ -355,9 +360,10 @@ def checked_arguments(cls: C) -> C:
         if name.startswith("_") and name != "__init__":
             continue
         error: type[MilvusPluginsError] = ConfigError if name == "__init__" else InvalidInputError
+        where = cls.__qualname__ if name == "__init__" else f"{cls.__qualname__}.{name}"
         if isinstance(attr, (classmethod, staticmethod)):
-            wrapped = _checking(attr.__func__, error)
+            wrapped = _checking(attr.__func__, error, where)
             setattr(cls, name, type(attr)(wrapped))
         elif inspect.isfunction(attr):
-            setattr(cls, name, _checking(attr, error))
+            setattr(cls, name, _checking(attr, error, where))
     return cls

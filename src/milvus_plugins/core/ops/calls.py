@@ -34,12 +34,14 @@ __all__ = [
     "ReadAll",
     "Step",
     "bound_method",
+    "map_op",
     "one_call",
     "or_empty",
     "with_kwargs",
 ]
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 
 class ClientMethod(str, Enum):
@@ -199,6 +201,11 @@ def or_empty(op: Op[T], empty: Callable[[], T]) -> Op[T]:
         return (yield from op)
     except CollectionNotFoundError:
         return empty()
+
+
+def map_op(op: Op[T], fn: Callable[[T], U]) -> Op[U]:
+    """Run ``op`` and return ``fn`` of its result."""
+    return fn((yield from op))
 
 
 def bound_method(client: Any, method: ClientMethod) -> Any:
