@@ -48,12 +48,7 @@ class DocumentRetrieval(StoreAccess):
         """Async twin of :meth:`get_by_ids`."""
         return [to_document(r) for r in await self._astore().get(ids)]
 
-    # -- search: sync ------------------------------------------------------------------
-
-    def _hits(self, query: str, k: int, kwargs: Mapping[str, Any], method: str) -> list[Hit]:
-        call = self._search_call(k, kwargs, SEARCH_KWARGS, method)
-        vectors = {f: self._model(f).embed_query(query) for f in call.query_fields(query)}
-        return call.keep(self._store.retrieve(**call.retrieve_args(query, vectors)))
+    # -- search: the calls of both twins (no I/O) ------------------------------------
 
     def _vector_call(
         self, embedding: list[float], k: int, kwargs: Mapping[str, Any], method: str
@@ -66,6 +61,13 @@ class DocumentRetrieval(StoreAccess):
         return self._search_call(
             k, kwargs, MMR_KWARGS, method, None if blank(query) else SearchKind.MMR
         )
+
+    # -- search: sync ------------------------------------------------------------------
+
+    def _hits(self, query: str, k: int, kwargs: Mapping[str, Any], method: str) -> list[Hit]:
+        call = self._search_call(k, kwargs, SEARCH_KWARGS, method)
+        vectors = {f: self._model(f).embed_query(query) for f in call.query_fields(query)}
+        return call.keep(self._store.retrieve(**call.retrieve_args(query, vectors)))
 
     def similarity_search(self, query: str, k: int = 4, **kwargs: Any) -> list[Document]:
         """Return the ``k`` documents most relevant to ``query`` in the retrieval mode.

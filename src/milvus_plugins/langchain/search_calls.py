@@ -1,10 +1,11 @@
 """LangChain search keyword arguments resolved into core call arguments (no I/O).
 
-:func:`resolve_search` checks a search method's keyword arguments and turns them into
-a :class:`SearchCall`; the call gives the core store's arguments (``retrieve``,
-``search``, ``mmr_search``, ``filtered_hits``) and the dense fields the query text is
-embedded for. The sync and async methods both run it and differ only in the awaited
-store call and embedding.
+The vector store checks a search method's keyword arguments against the names and
+types here and turns them into a :class:`SearchCall` (``StoreAccess._search_call`` in
+:mod:`.access`); the call gives the core store's arguments (``retrieve``, ``search``,
+``mmr_search``, ``filtered_hits``) and the dense fields the query text is embedded
+for. A sync method and its async twin run the same call and differ only in the
+awaited store call and embedding.
 """
 
 from __future__ import annotations
@@ -16,25 +17,15 @@ from typing import Any
 from milvus_plugins.core import (
     GROUPING_KWARGS,
     CollectionSpec,
-    ConfigError,
     Decay,
     Filter,
     Grouping,
     Hit,
-    MilvusStore,
     Ranker,
     RetrievalMode,
     SearchKind,
-    as_decay,
-    check_kwargs,
-    check_ranker,
-    check_threshold,
-    grouping_from_kwargs,
-    hybrid_legs,
     require_fields_for,
-    shown,
 )
-from milvus_plugins.langchain.filters import to_core_filter
 
 __all__ = [
     "KWARG_TYPES",
@@ -45,8 +36,8 @@ __all__ = [
     "WRITE_KWARGS",
     "SearchCall",
     "blank",
+    "check_kind",
     "check_mode",
-    "resolve_search",
 ]
 
 # Every read, search and delete can be confined to a tenant or to named partitions.
@@ -92,7 +83,12 @@ def blank(query: Any) -> bool:
     return isinstance(query, str) and not query.strip()
 
 
-def _check_kind(kind: SearchKind, spec: CollectionSpec, setting: str) -> None:
+def check_kind(kind: SearchKind, spec: CollectionSpec, setting: str) -> None:
+    """Refuse a search kind the collection's fields cannot serve, naming the fix.
+
+    Raises:
+        ConfigError: the kind needs a dense or sparse field the collection lacks.
+    """
     require_fields_for(
         kind,
         spec,
@@ -110,7 +106,7 @@ def check_mode(mode: RetrievalMode, spec: CollectionSpec) -> RetrievalMode:
     Raises:
         ConfigError: the mode needs a dense or sparse field the collection lacks.
     """
-    _check_kind(SearchKind(mode.value), spec, f"retrieval_mode={mode.value!r}")
+    check_kind(SearchKind(mode.value), spec, f"retrieval_mode={mode.value!r}")
     return mode
 
 
@@ -212,76 +208,3 @@ class SearchCall:
     def filtered_args(self) -> dict[str, Any]:
         """The core ``filtered_hits`` arguments (a filter-only search)."""
         return {"k": self.k, "filter": self.filter, **self.scope}
-
-
-def resolve_search(
-    store: MilvusStore,
-    *,
-    mode: RetrievalMode,
-    search_params: Mapping[str, Any] | None,
-    k: int,
-    kwargs: Mapping[str, Any],
-    allowed: frozenset[str],
-    method: str,
-    kind: SearchKind | None = None,
-) -> SearchCall:
-    """Resolve a search method's keyword arguments (no I/O).
-
-    Args:
-        store: the core store (its spec and tenancy).
-        mode: the store's default retrieval mode.
-        search_params: the store's default search parameters.
-        k: how many results.
-        kwargs: the method's keyword arguments.
-        allowed: the names it accepts.
-        method: its name, for messages.
-        kind: fixed for the vector and MMR methods (``None``: the retrieval mode's).
-
-    Raises:
-        ConfigError: a mode, kind or setting the collection cannot serve.
-        InvalidInputError: an unknown keyword argument or a value of a wrong type.
-    """
-    check_kwargs(method, kwargs, allowed, KWARG_TYPES)
-    spec = store.spec
-    if kwargs.get("retrieval_mode") is not None:
-        mode = RetrievalMode.parse(kwargs["retrieval_mode"], field="retrieval_mode")
-        check_mode(mode, spec)
-    if kind is not None:
-        _check_kind(kind, spec, f"{method}()")
-    field = kwargs.get("vector_field")
-    if field is not None:
-        spec.dense_field(field)  # an unknown name is refused with the known ones
-        if kind is None and mode is not RetrievalMode.DENSE:
-            raise ConfigError(
-                f"vector_field={shown(field)} picks the dense field of a dense search; "
-                f"retrieval_mode={mode.value!r} does not search one field (hybrid fuses "
-                "every dense field): drop vector_field or use retrieval_mode='dense'."
-            )
-    threshold = check_threshold(kwargs.get("score_threshold"))
-    params = kwargs.get("search_params")
-    grouping = grouping_from_kwargs(kwargs)
-    if grouping is not None and grouping.by is None:
-        # LangChain documents carry no source-document id (the doc_id field stays "").
-        raise ConfigError(
-            "group_by needs a metadata key or field in LangChain (documents have no "
-            "source-document id); e.g. group_by='source'."
-        )
-    # Checked now, before the query is embedded (strict mode, names, tenant type).
-    scope = store.scope(tenant=kwargs.get("tenant"), partition_names=kwargs.get("partition_names"))
-    where = to_core_filter(kwargs.get("filter"))
-    scope.check_filter(where)
-    return SearchCall(
-        spec=spec,
-        mode=mode,
-        k=k,
-        filter=where,
-        search_params=dict(params) if params is not None else search_params,
-        score_threshold=threshold,
-        ranker=check_ranker(kwargs.get("ranker"), hybrid_legs(spec)),
-        fetch_k=kwargs.get("fetch_k"),
-        grouping=grouping,
-        decay=as_decay(kwargs.get("decay")),
-        vector_field=field,
-        tenant=scope.tenant,
-        partition_names=scope.partition_names,
-    )
