@@ -6,8 +6,8 @@ into :class:`Record`, core filters and :class:`SearchRequest` values, call
 
 Layers: :mod:`.filters` (tree, dialect, compiler, evaluator), :mod:`.ops` (every
 operation once, as pure code), :mod:`.runners` (sync and async execution),
-:mod:`.store` / :mod:`.async_store` (thin facades) and :mod:`.policy` (what both
-adapters decide alike).
+:mod:`.store` / :mod:`.async_store` (thin facades), :mod:`.policy` (what both
+adapters decide alike) and :mod:`.store_settings` (the store an adapter's settings make).
 """
 
 from milvus_plugins.core import _pymilvus_import  # noqa: F401  (must run first)
@@ -132,6 +132,7 @@ from milvus_plugins.core.policy import (
     StorePair,
     check_kwargs,
     check_ranker,
+    checked_methods_of,
     choose_sparse,
     hybrid_legs,
     need_search_inputs,
@@ -168,6 +169,7 @@ from milvus_plugins.core.session import OpenMode
 from milvus_plugins.core.sparse import BM25Encoder, SparseEncoder
 from milvus_plugins.core.stats import CollectionStats
 from milvus_plugins.core.store import HybridOptions, MilvusStore
+from milvus_plugins.core.store_settings import StoreSettings
 from milvus_plugins.core.types import (
     ConsistencyLevel,
     IndexType,
@@ -260,6 +262,7 @@ __all__ = [
     "SparseMode",
     "StoreLifetime",
     "StorePair",
+    "StoreSettings",
     "Tenancy",
     "TenantMismatchError",
     "TenantMode",
@@ -287,6 +290,7 @@ __all__ = [
     "check_ranker",
     "check_threshold",
     "checked_arguments",
+    "checked_methods_of",
     "choose_sparse",
     "compile_filter",
     "contains",

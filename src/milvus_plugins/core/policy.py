@@ -10,12 +10,13 @@ an adapter drives.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+import inspect
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from typing_extensions import Self
 
-from milvus_plugins.core.arguments import check_argument
+from milvus_plugins.core.arguments import check_argument, checked_arguments
 from milvus_plugins.core.async_store import AsyncMilvusStore
 from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import (
@@ -36,6 +37,7 @@ __all__ = [
     "StorePair",
     "check_kwargs",
     "check_ranker",
+    "checked_methods_of",
     "choose_sparse",
     "hybrid_legs",
     "need_search_inputs",
@@ -45,6 +47,26 @@ __all__ = [
 ]
 
 _KWARG_HINTS = {"expr": " (a raw Milvus expression goes in filter=)"}
+
+C = TypeVar("C", bound=type)
+
+
+def checked_methods_of(host: str) -> Callable[[C], C]:
+    """:func:`checked_arguments` for a mixin of the adapter class named ``host``.
+
+    An adapter class too long for one module takes some of its methods from mixins;
+    their methods are named as the host's (``MilvusVectorStore.add``), in argument
+    errors too, as if they were written in the host class itself.
+    """
+
+    def apply(cls: C) -> C:
+        for attr in vars(cls).values():
+            fn = attr.__func__ if isinstance(attr, (classmethod, staticmethod)) else attr
+            if inspect.isfunction(fn):
+                fn.__qualname__ = f"{host}.{fn.__name__}"
+        return checked_arguments(cls)
+
+    return apply
 
 
 def check_kwargs(

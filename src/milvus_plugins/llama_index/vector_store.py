@@ -1,10 +1,12 @@
 """``MilvusVectorStore``: a LlamaIndex vector store on the shared Milvus core.
 
-The store only translates: nodes to records (:mod:`.nodes`), ``MetadataFilters`` to core
-filters (:mod:`.filters`) and a ``VectorStoreQuery`` to one core search call
-(:func:`plan_query`). Every Milvus call, its retries, batching, escaping and scoring live
-in :mod:`milvus_plugins.core`; the async methods build the same plans and differ from
-the sync ones only by ``await``.
+The store only translates: its settings to core :class:`StoreSettings`, nodes to
+records (:mod:`.nodes`), ``MetadataFilters`` to core filters (:mod:`.filters`) and a
+``VectorStoreQuery`` to one core search call (:func:`plan_query`). Every Milvus call, its
+retries, batching, escaping and scoring live in :mod:`milvus_plugins.core`. This module
+holds the class and its construction; its methods come from :mod:`.writes` and
+:mod:`.reads` (on the core access of :mod:`.access`), where the async methods build the
+same calls and differ from the sync ones only by ``await``.
 
 Example:
     >>> from llama_index.core import StorageContext, VectorStoreIndex
@@ -22,70 +24,43 @@ from typing import Any
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.bridge.pydantic import PrivateAttr
-from llama_index.core.schema import BaseNode, MetadataMode
-from llama_index.core.vector_stores.types import (
-    BasePydanticVectorStore,
-    MetadataFilters,
-    VectorStoreQuery,
-    VectorStoreQueryResult,
-)
+from llama_index.core.vector_stores.types import BasePydanticVectorStore
 
 from milvus_plugins.core import (
-    RRF,
-    AsyncMilvusStore,
     CollectionProperties,
-    CollectionSpec,
     ConfigError,
     ConnectionConfig,
-    DenseField,
     EmbeddingProbe,
     FieldMapping,
-    Filter,
-    HybridOptions,
     IndexConfig,
-    InvalidInputError,
     MetadataField,
     MetricType,
     MilvusStore,
     OpenMode,
     Ranker,
-    Record,
     RetryPolicy,
-    SearchRequest,
     SparseEncoder,
-    SparseMode,
-    StoreLifetime,
     StorePair,
+    StoreSettings,
     Tenancy,
     TenantMode,
     TextAnalyzer,
     WriteOptions,
-    and_,
-    as_field_mapping,
-    check_kwargs,
     check_partition_names,
-    check_ranker,
     checked_arguments,
-    choose_sparse,
-    doc_id_in,
-    hybrid_legs,
-    id_in,
-    id_list,
     model_name,
-    order_by_ids,
     resolve_scope,
     shown,
 )
-from milvus_plugins.llama_index.nodes import nodes_to_records, record_to_node
 from milvus_plugins.llama_index.queries import (
     DEFAULT_MMR_PREFETCH_FACTOR,
-    QUERY_KWARGS,
     hybrid_ranker,
-    named_fields,
     node_filter,
     plan_query,
     to_query_result,
 )
+from milvus_plugins.llama_index.reads import NodeReads
+from milvus_plugins.llama_index.writes import NodeWrites
 
 __all__ = [
     "DEFAULT_MMR_PREFETCH_FACTOR",
@@ -97,35 +72,6 @@ __all__ = [
 ]
 
 DEFAULT_COLLECTION = "llamacollection"
-# The keyword arguments that confine one call (``vector_store_kwargs``, ``add_kwargs``,
-# ``delete_kwargs``): a tenant, and the partitions to read or delete in.
-_SCOPE_KWARGS = frozenset({"tenant", "milvus_partition_names"})
-_SCOPE_TYPES: dict[str, Any] = {
-    "tenant": str | int | None,
-    "milvus_partition_names": Sequence[str] | None,
-    "partition_name": str | None,
-    "progress": bool | None,
-}
-
-
-def _ref_doc_filter(ref_doc_id: Any) -> Filter:
-    # `""` is the doc_id of nodes *without* a source document (and of every LangChain
-    # row in a shared collection), and None would be looked up as the text "None".
-    if not isinstance(ref_doc_id, str) or not ref_doc_id:
-        raise InvalidInputError(
-            f"ref_doc_id={shown(ref_doc_id)} must be a non-empty string (the id of the source "
-            "document whose nodes to delete); use delete_nodes() for nodes by id or filter."
-        )
-    return doc_id_in([ref_doc_id])
-
-
-def _embed_texts(nodes: Sequence[BaseNode]) -> list[str]:
-    # What LlamaIndex itself embeds for a node (its text with the embed-mode metadata).
-    return [n.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]
-
-
-def _nodes(records: Sequence[Record], node_ids: Sequence[str] | None) -> list[BaseNode]:
-    return [record_to_node(r, include_embedding=True) for r in order_by_ids(records, node_ids)]
 
 
 def _fingerprint_probe(embed_model: BaseEmbedding) -> EmbeddingProbe:
@@ -141,7 +87,7 @@ def _fingerprint_probe(embed_model: BaseEmbedding) -> EmbeddingProbe:
 
 
 @checked_arguments
-class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
+class MilvusVectorStore(NodeWrites, NodeReads, BasePydanticVectorStore):
     """LlamaIndex vector store backed by one Milvus collection (Lite, server or Zilliz).
 
     Nodes keep their id, text, metadata, ``ref_doc_id``, relationships and embedding.
@@ -307,63 +253,56 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
                     f"vector_fields[{shown(name)}] must be a LlamaIndex BaseEmbedding (the model "
                     f"that fills that field), got {type(model).__name__}."
                 )
-        # A sparse-only store needs its keyword field: BM25 unless told otherwise.
-        wanted = True if not enable_dense and enable_sparse is None else enable_sparse
-        sparse_mode, encoder = choose_sparse(
-            sparse, wanted=wanted, wanted_by=f"enable_sparse={enable_sparse}"
-        )
-        spec = CollectionSpec(
-            name=collection_name,
-            dense=enable_dense,
-            vector_fields=[DenseField(name=n, metric=similarity_metric) for n in models],
-            dim=dim,
-            index=index,
-            metric=similarity_metric,
-            sparse=sparse_mode,
-            analyzer=bm25_analyzer,
-            text_match=text_match,
-            properties=collection_properties,
-            metadata_fields=metadata_fields or (),
-            partition_key=partition_key,
-            num_partitions=num_partitions,
-            infer_metadata_fields=infer_metadata_fields,
-            consistency_level=consistency_level,
-            layout=as_field_mapping(field_mapping),
-        )
-        ranker = check_ranker(ranker, hybrid_legs(spec))
         connection = ConnectionConfig.from_env(
             uri=uri, token=token, db_name=db_name, timeout=timeout
         )
-        store = MilvusStore(
-            spec,
+        store = StoreSettings(
+            collection_name=collection_name,
             connection=connection,
             drop_old=overwrite,
+            dense=enable_dense,
+            extra_vector_fields=list(models),
+            metric=similarity_metric,
+            dim=dim,
+            index=index,
+            # A sparse-only store needs its keyword field: BM25 unless told otherwise.
+            sparse_wanted=True if not enable_dense and enable_sparse is None else enable_sparse,
+            sparse_wanted_by=f"enable_sparse={enable_sparse}",
+            sparse=sparse,
+            bm25_analyzer=bm25_analyzer,
+            text_match=text_match,
+            metadata_fields=metadata_fields,
+            infer_metadata_fields=infer_metadata_fields,
+            partition_key=partition_key,
+            num_partitions=num_partitions,
+            collection_properties=collection_properties,
+            consistency_level=consistency_level,
+            field_mapping=field_mapping,
+            ranker=ranker,
             open_mode=open_mode,
             write=write_options,
             retry=retry,
-            hybrid=HybridOptions(ranker=ranker or RRF()),
-            sparse_encoder=encoder,
             client_kwargs=client_kwargs,
             embedding=_fingerprint_probe(embed_model) if embed_model is not None else None,
             allow_embedding_change=allow_embedding_change,
             tenant=tenant,
             tenant_mode=tenant_mode,
-        )
+        ).build()
         partitions = check_partition_names(milvus_partition_names, "milvus_partition_names")
-        resolve_scope(spec, Tenancy(), partition_names=partitions)  # no I/O: refused now
+        resolve_scope(store.spec, Tenancy(), partition_names=partitions)  # no I/O: refused now
         fields: dict[str, Any] = {
             "stores_text": True,
             "collection_name": collection_name,
             # Serialised by to_json()/to_dict(): never the credentials (the token is
             # not a field; userinfo in the uri is cut).
             "uri": connection.safe_uri,
-            "enable_sparse": sparse_mode is not SparseMode.NONE,
-            "enable_dense": spec.dense,
+            "enable_sparse": store.spec.has_sparse,
+            "enable_dense": store.spec.dense,
             "milvus_partition_names": None if partitions is None else list(partitions),
         }
         super().__init__(**fields)
         self._stores = StorePair(store)
-        self._ranker = ranker
+        self._ranker = ranker  # as given (checked by build): None lets alpha weigh the legs
         self._models = models
 
     @classmethod
@@ -393,322 +332,3 @@ class MilvusVectorStore(StoreLifetime, BasePydanticVectorStore):
 
     def __repr__(self) -> str:
         return f"MilvusVectorStore(collection_name={self.collection_name!r}, uri={self.uri!r})"
-
-    # -- access to the core -----------------------------------------------------------
-
-    @property
-    def client(self) -> Any:
-        """The ``pymilvus.MilvusClient`` (connects on first access)."""
-        return self._store.client
-
-    @property
-    def store(self) -> MilvusStore:
-        """The shared-core store this adapter translates onto."""
-        return self._store
-
-    @property
-    def spec(self) -> CollectionSpec:
-        """The effective collection spec (``dim`` filled in once known)."""
-        return self._store.spec
-
-    @property
-    def dim(self) -> int | None:
-        """The embedding dimension, once given or inferred."""
-        return self._store.spec.dim
-
-    @property
-    def _store(self) -> MilvusStore:
-        return self._stores.store
-
-    @property
-    def async_store(self) -> AsyncMilvusStore:
-        """The async core store (created on first use; one client per event loop)."""
-        return self._stores.astore
-
-    def _store_pair(self) -> StorePair:
-        return self._stores
-
-    @property
-    def aclient(self) -> Any:
-        """The ``pymilvus.AsyncMilvusClient`` of the running event loop."""
-        return self.async_store.client
-
-    def _scope(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
-        """The core scope arguments of one call (its own, else the store's); no I/O.
-
-        Raises:
-            ConfigError: bad partition names, or a tenant the collection cannot take.
-            TenantRequiredError: strict tenant mode and no tenant.
-        """
-        names = kwargs.get("milvus_partition_names", self.milvus_partition_names)
-        scope = self._store.scope(tenant=kwargs.get("tenant"), partition_names=names)
-        return {"tenant": scope.tenant, "partition_names": scope.partition_names}
-
-    def _plan(
-        self,
-        query: VectorStoreQuery,
-        kwargs: Mapping[str, Any],
-        named: Mapping[str, Sequence[float]] | None = None,
-    ) -> tuple[SearchRequest, dict[str, Any]]:
-        # Unknown keywords first: a typo must not be reported as a missing tenant.
-        check_kwargs("query", kwargs, QUERY_KWARGS | _SCOPE_KWARGS, _SCOPE_TYPES)
-        own = {k: v for k, v in kwargs.items() if k not in _SCOPE_KWARGS}
-        scope = self._scope(kwargs)
-        plan = plan_query(
-            query,
-            own,
-            has_sparse=self.spec.has_sparse,
-            ranker=self._ranker,
-            spec=self.spec,
-            named_vectors=named,
-        )
-        return plan, scope
-
-    def _write_scope(self, kwargs: Mapping[str, Any], method: str) -> dict[str, Any]:
-        check_kwargs(
-            method, kwargs, frozenset({"progress", "tenant", "partition_name"}), _SCOPE_TYPES
-        )
-        target = kwargs.get("partition_name")
-        if target is None and self.milvus_partition_names:
-            if len(self.milvus_partition_names) > 1:
-                raise ConfigError(
-                    f"{method}(): this store reads {len(self.milvus_partition_names)} partitions "
-                    f"{self.milvus_partition_names}; say which one to write into with "
-                    "add_kwargs partition_name=..."
-                )
-            target = self.milvus_partition_names[0]
-        scope = self._store.scope(tenant=kwargs.get("tenant"), partition_name=target)
-        return {"tenant": scope.tenant, "partition_name": scope.partition_name}
-
-    def _query_models(
-        self, query: VectorStoreQuery, kwargs: Mapping[str, Any]
-    ) -> dict[str, BaseEmbedding]:
-        """The named fields' models that must embed this query's text (none usually)."""
-        self._plan(query, kwargs)  # refuse a bad query before any embedding
-        return {name: self._model(name) for name in named_fields(query, kwargs, self.spec)}
-
-    def _model(self, name: str) -> BaseEmbedding:
-        model = self._models.get(name)
-        if model is None:
-            raise ConfigError(
-                f"vector field {shown(name)} has no embedding model in this store; pass "
-                f"vector_fields={{{name!r}: <its BaseEmbedding>}}."
-            )
-        return model
-
-    def _records(self, nodes: Sequence[BaseNode]) -> list[Record]:
-        records = nodes_to_records(nodes)
-        if not self.spec.dense:
-            for record in records:
-                record.vector = None  # a sparse-only store keeps no dense embedding
-        if self._models:
-            self._store.validate_before_embedding(records)  # refused before embedding
-        return records
-
-    # -- writes -----------------------------------------------------------------------
-
-    def add(self, nodes: Sequence[BaseNode], **add_kwargs: Any) -> list[str]:
-        """Upsert nodes with their embeddings (by node id: re-adding never duplicates).
-
-        Args:
-            nodes: the nodes; each needs an embedding and non-empty text.
-            **add_kwargs: ``progress`` (bool) forces the progress bar on or off;
-                ``tenant`` (stamped into the partition key; default: the store's);
-                ``partition_name`` (the partition to write into; default: the one
-                ``milvus_partition_names`` names).
-
-        Returns:
-            The node ids, in input order.
-
-        Raises:
-            InvalidInputError: a node without embedding or text, or with a wrong
-                dimension or non-JSON metadata (nothing is written).
-            WriteError: a batch failed after retries; lists the ids written.
-        """
-        scope = self._write_scope(add_kwargs, "add")
-        records = self._records(nodes)
-        texts = _embed_texts(nodes) if self._models else []
-        named = {n: m.get_text_embedding_batch(texts) for n, m in self._models.items()}
-        for position, record in enumerate(records):
-            record.vectors = {name: vectors[position] for name, vectors in named.items()}
-        return self._store.upsert(records, progress=add_kwargs.get("progress"), **scope)
-
-    async def async_add(self, nodes: Sequence[BaseNode], **kwargs: Any) -> list[str]:
-        """Async twin of :meth:`add`."""
-        scope = self._write_scope(kwargs, "async_add")
-        records = self._records(nodes)
-        texts = _embed_texts(nodes) if self._models else []
-        named = {n: await m.aget_text_embedding_batch(texts) for n, m in self._models.items()}
-        for position, record in enumerate(records):
-            record.vectors = {name: vectors[position] for name, vectors in named.items()}
-        return await self.async_store.upsert(records, progress=kwargs.get("progress"), **scope)
-
-    def delete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:
-        """Delete every node of the source document ``ref_doc_id`` (in the call's scope).
-
-        ``delete_kwargs``: ``tenant`` and ``milvus_partition_names`` (default: the
-        store's).
-
-        Raises:
-            InvalidInputError: ``ref_doc_id`` is not a non-empty string.
-        """
-        check_kwargs("delete", delete_kwargs, _SCOPE_KWARGS, _SCOPE_TYPES)
-        scope = self._scope(delete_kwargs)
-        self._store.delete(filter=_ref_doc_filter(ref_doc_id), **scope)
-
-    async def adelete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:
-        """Async twin of :meth:`delete`."""
-        check_kwargs("adelete", delete_kwargs, _SCOPE_KWARGS, _SCOPE_TYPES)
-        scope = self._scope(delete_kwargs)
-        await self.async_store.delete(filter=_ref_doc_filter(ref_doc_id), **scope)
-
-    def delete_nodes(
-        self,
-        node_ids: list[str] | None = None,
-        filters: MetadataFilters | None = None,
-        **delete_kwargs: Any,
-    ) -> None:
-        """Delete the nodes with these ids and/or matching these filters (both: AND).
-
-        Raises:
-            InvalidInputError: neither ``node_ids`` nor ``filters`` given, or filters
-                that match every node however they are nested (use :meth:`clear` to
-                delete everything); ``node_ids`` that are a single string or hold a
-                non-string or ``""``.
-        """
-        where = self._deletion(node_ids, filters, delete_kwargs)
-        scope = self._scope(delete_kwargs)
-        if where is not None:
-            self._store.delete(filter=where, **scope)
-
-    async def adelete_nodes(
-        self,
-        node_ids: list[str] | None = None,
-        filters: MetadataFilters | None = None,
-        **delete_kwargs: Any,
-    ) -> None:
-        """Async twin of :meth:`delete_nodes`."""
-        where = self._deletion(node_ids, filters, delete_kwargs)
-        scope = self._scope(delete_kwargs)
-        if where is not None:
-            await self.async_store.delete(filter=where, **scope)
-
-    @staticmethod
-    def _deletion(
-        node_ids: Sequence[str] | None,
-        filters: MetadataFilters | None,
-        kwargs: Mapping[str, Any],
-    ) -> Filter | None:
-        check_kwargs("delete_nodes", kwargs, _SCOPE_KWARGS, _SCOPE_TYPES)
-        if node_ids is not None:
-            node_ids = id_list(node_ids, "node_ids")
-        if node_ids is None and (filters is None or not filters.filters):
-            raise InvalidInputError(
-                "delete_nodes needs node_ids= or filters=; use clear() to delete every node."
-            )
-        if node_ids is not None and not node_ids:
-            # Nothing to delete; the core still checks the filters against the schema.
-            metadata = node_filter(filters)
-            return None if metadata is None else and_(id_in([]), metadata)
-        # Nested filters that match everything (MetadataFilters(filters=[MetadataFilters(
-        # filters=[])])) are refused by the core delete, like the flat empty form above.
-        return node_filter(filters, node_ids)
-
-    def clear(self) -> None:
-        """Delete every node (drop the collection); the next ``add`` recreates it.
-
-        A store with a tenant, in strict tenant mode or with ``milvus_partition_names``
-        deletes only the nodes of its scope and keeps the collection.
-
-        Raises:
-            TenantRequiredError: strict tenant mode and no tenant.
-        """
-        if self._scoped_store:
-            self._store.clear(**self._scope({}))
-        else:
-            self._store.drop()
-
-    async def aclear(self) -> None:
-        """Async twin of :meth:`clear`."""
-        if self._scoped_store:
-            await self.async_store.clear(**self._scope({}))
-        else:
-            await self.async_store.drop()
-
-    @property
-    def _scoped_store(self) -> bool:
-        tenancy = self._store.tenancy
-        return bool(tenancy.tenant is not None or tenancy.strict or self.milvus_partition_names)
-
-    # -- reads ------------------------------------------------------------------------
-
-    def get_nodes(
-        self,
-        node_ids: list[str] | None = None,
-        filters: MetadataFilters | None = None,
-    ) -> list[BaseNode]:
-        """Return nodes by id and/or filters (both: AND; neither: every node).
-
-        Nodes come back with their embeddings, in the order of ``node_ids`` when given
-        (missing ids are skipped).
-
-        Raises:
-            InvalidInputError: ``node_ids`` is a single string, or holds a non-string or
-                ``""``.
-        """
-        if node_ids is not None:
-            node_ids = id_list(node_ids, "node_ids")
-        if node_ids is not None and not node_ids:
-            return []
-        where = node_filter(filters, node_ids)
-        records = self._store.query(where, include_vectors=True, **self._scope({}))
-        return _nodes(records, node_ids)
-
-    async def aget_nodes(
-        self,
-        node_ids: list[str] | None = None,
-        filters: MetadataFilters | None = None,
-    ) -> list[BaseNode]:
-        """Async twin of :meth:`get_nodes`."""
-        if node_ids is not None:
-            node_ids = id_list(node_ids, "node_ids")
-        if node_ids is not None and not node_ids:
-            return []
-        where = node_filter(filters, node_ids)
-        scope = self._scope({})
-        records = await self.async_store.query(where, include_vectors=True, **scope)
-        return _nodes(records, node_ids)
-
-    def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
-        """Search in the query's mode; see :func:`plan_query` for the translation.
-
-        ``similarity_top_k`` results (``hybrid_top_k`` for hybrid queries, whose legs
-        fetch ``sparse_top_k`` candidates each), restricted by ``filters``, ``doc_ids``
-        and ``node_ids``. Similarities are relevance scores in [0, 1] on one scale in
-        every mode (see :mod:`milvus_plugins.core.ranking`; dense: ``max(0, cosine)``,
-        keyword: BM25 scaled per query, hybrid: the legs' weighted mean).
-
-        A query with no ``query_str`` and no (or an all-zero) ``query_embedding`` is
-        filter-only: it returns up to that many nodes matching the filters through a
-        Milvus ``query``, unranked, each with similarity 1.0 (every node satisfies the
-        whole query). ``VectorIndexAutoRetriever`` asks such queries for questions that
-        are only filters; give it ``default_empty_query_vector=[0.0] * dim`` so that it
-        sends a zero vector instead of embedding the empty string.
-
-        ``vector_store_kwargs`` may also hold ``tenant`` and ``milvus_partition_names``
-        (replacing the store's for this query).
-        """
-        text = query.query_str or ""
-        named = {
-            n: m.get_query_embedding(text) for n, m in self._query_models(query, kwargs).items()
-        }
-        plan, scope = self._plan(query, kwargs, named)
-        return to_query_result(self._store.run_search(plan, **scope))
-
-    async def aquery(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
-        """Async twin of :meth:`query`."""
-        text = query.query_str or ""
-        models = self._query_models(query, kwargs)
-        named = {n: await m.aget_query_embedding(text) for n, m in models.items()}
-        plan, scope = self._plan(query, kwargs, named)
-        return to_query_result(await self.async_store.run_search(plan, **scope))

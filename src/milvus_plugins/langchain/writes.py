@@ -1,0 +1,214 @@
+"""The LangChain store's writes: add texts and documents, and delete, sync and async (a mixin).
+
+Each pair of twins resolves its call once (batch, records, scope, filter) and differs
+only in the awaited store call and embedding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from langchain_core.documents import Document
+from langchain_core.embeddings import Embeddings
+
+from milvus_plugins.core import (
+    Record,
+    check_kwargs,
+    checked_methods_of,
+    with_batch_rows,
+)
+from milvus_plugins.langchain.access import StoreAccess
+from milvus_plugins.langchain.documents import Batch, documents_batch, embedded
+from milvus_plugins.langchain.filters import FilterArg, deletion_filter
+from milvus_plugins.langchain.search_calls import KWARG_TYPES, SCOPE_KWARGS, WRITE_KWARGS
+
+__all__ = ["DocumentWrites"]
+
+
+def _embedded(records: list[Record], by_field: Mapping[str, list[list[float]]]) -> list[Record]:
+    """The records with their vectors, by dense field name (the canonical field first)."""
+    fields = list(by_field.items())
+    vectors = fields[0][1] if fields else None
+    return embedded(records, vectors, dict(fields[1:]))
+
+
+def _deletion(
+    method: str, ids: Sequence[str] | None, filter: FilterArg, kwargs: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """The core ``delete`` arguments (``None``: neither ids nor filter, delete all)."""
+    check_kwargs(method, kwargs, SCOPE_KWARGS, KWARG_TYPES)
+    if ids is None and filter is None:
+        return None
+    return {"ids": ids, "filter": deletion_filter(filter), **kwargs}
+
+
+@checked_methods_of("MilvusVectorStore")
+class DocumentWrites(StoreAccess):
+    """``add_texts``, ``add_documents`` and ``delete``, with their async twins."""
+
+    def _batch(
+        self,
+        method: str,
+        texts: Iterable[str],
+        metadatas: list[dict[str, Any]] | None,
+        ids: list[str] | None,
+        kwargs: Mapping[str, Any],
+    ) -> tuple[Batch, int]:
+        """The checked batch of a write and its rows per request (no I/O)."""
+        check_kwargs(method, kwargs, WRITE_KWARGS, KWARG_TYPES)
+        options = with_batch_rows(
+            self._store.write_options, kwargs.get("batch_size"), field="batch_size"
+        )
+        return Batch.of(texts, metadatas, ids), options.batch_rows
+
+    def _write(
+        self, batch: Batch, batch_rows: int, kwargs: Mapping[str, Any]
+    ) -> tuple[list[Record], Embeddings | None, dict[str, Any]]:
+        """The records of a write, the model that streams them, and the ``upsert`` arguments.
+
+        Resolved once the server's capabilities are known (they decide what is refused).
+        """
+        scope = self._store.scope(
+            tenant=kwargs.get("tenant"), partition_name=kwargs.get("partition_name")
+        )
+        args = {
+            "progress": kwargs.get("progress"),
+            "batch_rows": batch_rows,
+            "tenant": scope.tenant,
+            "partition_name": scope.partition_name,
+        }
+        if self._embedding is not None and len(self._models) == 1:
+            # One model: embedded and written a batch at a time (streamed); the core
+            # checks every record (tenant stamp included) before the first embedding.
+            return batch.unchecked_records(), self._embedding, args
+        # Named dense fields (each its own model) or none (sparse-only): embedded whole,
+        # after every record is checked (refused here, before anything is embedded).
+        return batch.records(self._store, kwargs.get("tenant")), None, args
+
+    def add_texts(
+        self,
+        texts: Iterable[str],
+        metadatas: list[dict[str, Any]] | None = None,
+        *,
+        ids: list[str] | None = None,
+        **kwargs: Any,
+    ) -> list[str]:
+        """Embed and upsert texts (an existing id is replaced, never duplicated).
+
+        Every text, id and metadata dict is checked before the first text is embedded;
+        then each batch is embedded and written before the next is embedded, so memory
+        stays bounded by the batch and the progress bar moves while the model runs.
+
+        Args:
+            texts: the texts.
+            metadatas: one JSON-serialisable metadata dict per text.
+            ids: one id per text; ``None`` entries (or no list) get a generated id.
+            **kwargs: ``progress`` (bool) to force the progress bar on or off;
+                ``batch_size`` (int), the most rows per write request for this call
+                (LangChain's indexing API passes it); ``tenant`` (stamped into the
+                partition key; default: the store's); ``partition_name`` (the
+                partition to write into).
+
+        Returns:
+            The ids, in input order.
+
+        Raises:
+            InvalidInputError: mismatched lengths or a bad record (nothing embedded or
+                written).
+            WriteError: a batch failed after retries, or the model failed after some
+                batches were written (lists written and unwritten ids).
+        """
+        batch, batch_rows = self._batch("add_texts", texts, metadatas, ids, kwargs)
+        if not batch.texts:
+            return []
+        _ = self._store.capabilities  # what the server can store decides what is refused
+        records, streamed, args = self._write(batch, batch_rows, kwargs)
+        if streamed is not None:
+            return self._store.upsert(records, embed=streamed.embed_documents, **args)
+        by_field = {n: m.embed_documents(batch.texts) for n, m in self._models.items()}
+        return self._store.upsert(_embedded(records, by_field), **args)
+
+    async def aadd_texts(
+        self,
+        texts: Iterable[str],
+        metadatas: list[dict[str, Any]] | None = None,
+        *,
+        ids: list[str] | None = None,
+        **kwargs: Any,
+    ) -> list[str]:
+        """Async twin of :meth:`add_texts`."""
+        batch, batch_rows = self._batch("aadd_texts", texts, metadatas, ids, kwargs)
+        if not batch.texts:
+            return []
+        await self._astore().capabilities()  # as in add_texts
+        records, streamed, args = self._write(batch, batch_rows, kwargs)
+        if streamed is not None:
+            return await self._astore().upsert(records, embed=streamed.aembed_documents, **args)
+        by_field = {n: await m.aembed_documents(batch.texts) for n, m in self._models.items()}
+        return await self._astore().upsert(_embedded(records, by_field), **args)
+
+    def add_documents(self, documents: list[Document], **kwargs: Any) -> list[str]:
+        """Embed and upsert documents, keeping ``Document.id`` (generated when absent).
+
+        Args:
+            documents: the documents (not modified).
+            **kwargs: ``ids`` (wins over ``Document.id``), ``progress`` and
+                ``batch_size`` (as for :meth:`add_texts`).
+
+        Returns:
+            The ids, in input order.
+        """
+        ids = kwargs.pop("ids", None)
+        batch = documents_batch(documents, ids)
+        return self.add_texts(batch.texts, batch.metadatas, ids=batch.ids, **kwargs)
+
+    async def aadd_documents(self, documents: list[Document], **kwargs: Any) -> list[str]:
+        """Async twin of :meth:`add_documents`."""
+        batch = documents_batch(documents, kwargs.pop("ids", None))
+        return await self.aadd_texts(batch.texts, batch.metadatas, ids=batch.ids, **kwargs)
+
+    def delete(
+        self, ids: Sequence[str] | None = None, *, filter: FilterArg = None, **kwargs: Any
+    ) -> bool:
+        """Delete by ids, by filter, or both (a row must then match both).
+
+        With neither, every document is deleted, as LangChain's contract says
+        (``ids=None`` means "delete all"); the collection itself stays. On a store with
+        a tenant (or with ``tenant=``) "every document" is the tenant's, and with
+        ``partition_names=`` the partitions'. A ``filter``
+        that matches every row by itself (``{}``, ``""``, an empty ``and_()``) is
+        refused: call ``delete()`` with no arguments to delete everything on purpose.
+
+        Args:
+            ids: the ids to delete (unknown ids are ignored); a list, never one string.
+            filter: a filter dict, a core filter or a raw expression (raw expressions
+                are the caller's responsibility: one that always holds deletes all).
+            **kwargs: ``tenant`` (delete only this tenant's rows; default: the
+                store's) and ``partition_names`` (only in these partitions).
+
+        Returns:
+            ``True`` once the deletion was applied (errors raise).
+
+        Raises:
+            InvalidInputError: ``ids`` is a single string or holds a non-string or
+                ``""``, or ``filter`` matches every row.
+            FilterError: a malformed filter.
+        """
+        args = _deletion("delete", ids, filter, kwargs)
+        if args is None:
+            self._store.clear(**kwargs)
+        else:
+            self._store.delete(**args)
+        return True
+
+    async def adelete(
+        self, ids: Sequence[str] | None = None, *, filter: FilterArg = None, **kwargs: Any
+    ) -> bool:
+        """Async twin of :meth:`delete`."""
+        args = _deletion("adelete", ids, filter, kwargs)
+        if args is None:
+            await self._astore().clear(**kwargs)
+        else:
+            await self._astore().delete(**args)
+        return True
