@@ -347,7 +347,7 @@ def _checking(
     return call
 
 
-def checked_arguments(cls: C) -> C:
+def checked_arguments(cls: C, host: str | None = None) -> C:
     """Make every public method of ``cls`` check its arguments' types first.
 
     Methods (sync and async, class methods included) raise :class:`InvalidInputError`,
@@ -355,12 +355,16 @@ def checked_arguments(cls: C) -> C:
     does not fit, before their body runs: before any I/O or embedding. An argument the
     signature does not take stays Python's ``TypeError``. Properties and ``_private``
     methods are left alone; the arguments' values are the methods' own business.
+
+    Errors name the method as ``Class.method`` (``host.method`` for a mixin of the
+    class named ``host``).
     """
     for name, attr in list(vars(cls).items()):
         if name.startswith("_") and name != "__init__":
             continue
         error: type[MilvusPluginsError] = ConfigError if name == "__init__" else InvalidInputError
-        where = cls.__qualname__ if name == "__init__" else f"{cls.__qualname__}.{name}"
+        owner = host or cls.__qualname__
+        where = owner if name == "__init__" else f"{owner}.{name}"
         if isinstance(attr, (classmethod, staticmethod)):
             wrapped = _checking(attr.__func__, error, where)
             setattr(cls, name, type(attr)(wrapped))

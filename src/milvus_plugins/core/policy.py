@@ -10,7 +10,6 @@ an adapter drives.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -60,11 +59,7 @@ def checked_methods_of(host: str) -> Callable[[C], C]:
     """
 
     def apply(cls: C) -> C:
-        for attr in vars(cls).values():
-            fn = attr.__func__ if isinstance(attr, (classmethod, staticmethod)) else attr
-            if inspect.isfunction(fn):
-                fn.__qualname__ = f"{host}.{fn.__name__}"
-        return checked_arguments(cls)
+        return checked_arguments(cls, host)
 
     return apply
 
