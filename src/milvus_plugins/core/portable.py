@@ -43,12 +43,8 @@ from typing import Any
 
 import numpy as np
 
-from milvus_plugins.core.config import (
-    CollectionSpec,
-    ConnectionConfig,
-    FieldNames,
-    MetadataField,
-)
+from milvus_plugins.core.config import CollectionSpec
+from milvus_plugins.core.connection import ConnectionConfig
 from milvus_plugins.core.errors import (
     CollectionNotFoundError,
     ConfigError,
@@ -60,6 +56,7 @@ from milvus_plugins.core.errors import (
     WriteError,
     shown,
 )
+from milvus_plugins.core.fields import FieldNames, MetadataField
 from milvus_plugins.core.fingerprint import EmbeddingFingerprint
 from milvus_plugins.core.indexes import IndexConfig, index_from_dict
 from milvus_plugins.core.ops.calls import ReadAll

@@ -45,7 +45,7 @@ from typing import Any
 from pymilvus import DataType, Function, FunctionType, MilvusClient
 
 from milvus_plugins.core.capabilities import UNKNOWN_VERSION, Capabilities
-from milvus_plugins.core.config import ConnectionConfig
+from milvus_plugins.core.connection import ConnectionConfig
 from milvus_plugins.core.errors import (
     AuthenticationError,
     MilvusConnectionError,

@@ -12,8 +12,9 @@ from typing import Any
 from pymilvus import AnnSearchRequest, RRFRanker, WeightedRanker
 
 from milvus_plugins.core.capabilities import Capabilities
-from milvus_plugins.core.config import CollectionSpec, DenseField
+from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import ConfigError, InvalidInputError, shown
+from milvus_plugins.core.fields import DenseField
 from milvus_plugins.core.filters import Filter, compile_filter
 from milvus_plugins.core.indexes import IndexConfig
 from milvus_plugins.core.layouts import foreign_output_fields

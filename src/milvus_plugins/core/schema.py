@@ -18,13 +18,14 @@ from typing import Any
 from pymilvus import DataType, Function, FunctionType, MilvusClient
 
 from milvus_plugins.core.capabilities import Capabilities
-from milvus_plugins.core.config import CollectionSpec, DenseField, MetadataField
+from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import (
     ConfigError,
     SchemaMismatchError,
     UnsupportedByServerError,
     shown,
 )
+from milvus_plugins.core.fields import DenseField, MetadataField
 from milvus_plugins.core.indexes import (
     AutoIndex,
     FlatIndex,

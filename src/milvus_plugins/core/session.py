@@ -14,7 +14,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from milvus_plugins.core.capabilities import Capabilities, detect_capabilities
-from milvus_plugins.core.config import CollectionSpec, ConnectionConfig
+from milvus_plugins.core.config import CollectionSpec
+from milvus_plugins.core.connection import ConnectionConfig
 from milvus_plugins.core.errors import ConfigError
 from milvus_plugins.core.fingerprint import EmbeddingFingerprint, EmbeddingProbe
 from milvus_plugins.core.inference import infer_metadata_fields

@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from milvus_plugins.core.config import CollectionSpec, stop_words_of
+from milvus_plugins.core.analyzers import stop_words_of
+from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import FilterError, UnsupportedByServerError, shown
 from milvus_plugins.core.filters.dialect import Dialect
 from milvus_plugins.core.filters.evaluator import analyze
