@@ -120,7 +120,7 @@ from milvus_plugins.core.migration import (
 )
 from milvus_plugins.core.mmr import maximal_marginal_relevance
 from milvus_plugins.core.ops.fusion import Fusion
-from milvus_plugins.core.ops.search import SearchKind, SearchRequest, plan_retrieval
+from milvus_plugins.core.ops.search_request import SearchKind, SearchRequest, plan_retrieval
 from milvus_plugins.core.ops.writes import WriteMode
 from milvus_plugins.core.policy import (
     StoreLifetime,
