@@ -33,58 +33,10 @@ users import all of them from.
 
 from __future__ import annotations
 
+from milvus_plugins.core import exceptions
 from milvus_plugins.core.error_translation import raise_translated, translate, translate_errors
-from milvus_plugins.core.exceptions import (
-    AuthenticationError,
-    CollectionNotFoundError,
-    ConfigError,
-    EmbeddingMismatchError,
-    ExportFileError,
-    FilterError,
-    ForeignLayoutError,
-    ImportFailedError,
-    InvalidInputError,
-    MilvusConnectionError,
-    MilvusOperationError,
-    MilvusPluginsError,
-    RawFilterRefusedError,
-    RecallTooLowError,
-    ReindexRefusedError,
-    SchemaMismatchError,
-    TenantMismatchError,
-    TenantRequiredError,
-    UnexpectedArgumentError,
-    UnsupportedByServerError,
-    WriteError,
-)
+from milvus_plugins.core.exceptions import *  # noqa: F403  (the classes, as listed in its __all__)
 from milvus_plugins.core.messages import SHOWN_LIMIT, redact, shown
 
-__all__ = [
-    "SHOWN_LIMIT",
-    "AuthenticationError",
-    "CollectionNotFoundError",
-    "ConfigError",
-    "EmbeddingMismatchError",
-    "ExportFileError",
-    "FilterError",
-    "ForeignLayoutError",
-    "ImportFailedError",
-    "InvalidInputError",
-    "MilvusConnectionError",
-    "MilvusOperationError",
-    "MilvusPluginsError",
-    "RawFilterRefusedError",
-    "RecallTooLowError",
-    "ReindexRefusedError",
-    "SchemaMismatchError",
-    "TenantMismatchError",
-    "TenantRequiredError",
-    "UnexpectedArgumentError",
-    "UnsupportedByServerError",
-    "WriteError",
-    "raise_translated",
-    "redact",
-    "shown",
-    "translate",
-    "translate_errors",
-]
+__all__ = ["SHOWN_LIMIT", "raise_translated", "redact", "shown", "translate", "translate_errors"]
+__all__ += exceptions.__all__

@@ -7,11 +7,6 @@ mode and its inputs into a request (the stores' ``retrieve`` and the adapters us
 The request types are :mod:`.search_request`, the searches :mod:`.vector_search`, the
 decayed, grouped and range searches :mod:`.refined_search`; every name stays
 importable from here.
-
-Every search is confined to the call's scope (``ctx.scope``): the tenant's equality is
-``and_``-ed into the filter tree of each leg (a server-fused hybrid search compiles the
-scoped tree into both legs; a client-fused one runs two scoped searches), and named
-partitions go into every search call.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from milvus_plugins.core.decay import Decay
@@ -147,41 +147,31 @@ def plan_retrieval(
         InvalidInputError: the mode's inputs are missing.
     """
     chosen = RetrievalMode.parse(mode, field="retrieval_mode")
+    base = SearchRequest(
+        kind=SearchKind.FILTERED, k=k, where=where, include_vectors=include_vectors
+    )
     if vectors and chosen is RetrievalMode.HYBRID:
-        return SearchRequest(
+        query = text if text is not None and text.strip() else None
+        return replace(
+            base,
             kind=SearchKind.HYBRID,
             vectors=vectors,
-            query=text if text is not None and text.strip() else None,
-            k=k,
-            where=where,
+            query=query,
             ranker=ranker,
             fetch_k=fetch_k,
             search_params=search_params,
-            include_vectors=include_vectors,
         )
+    refined = replace(base, grouping=grouping, score_threshold=score_threshold, decay=decay)
     if is_filter_only(vector, text):
-        return SearchRequest(
-            kind=SearchKind.FILTERED,
-            k=k,
-            where=where,
-            include_vectors=include_vectors,
-            grouping=grouping,
-            score_threshold=score_threshold,
-            decay=decay,
-        )
+        return refined
     need_retrieval_inputs(chosen, vector, text)
-    return SearchRequest(
+    return replace(
+        refined,
         kind=SearchKind(chosen.value),
         vector=vector,
         query=text,
-        k=k,
-        where=where,
         ranker=ranker,
         fetch_k=fetch_k,
         search_params=search_params,
-        include_vectors=include_vectors,
-        grouping=grouping,
-        score_threshold=score_threshold,
-        decay=decay,
         field=field,
     )

@@ -36,7 +36,6 @@ from milvus_plugins.core.ranking import keyword_scale, query_terms
 from milvus_plugins.core.requests import (
     SparseQuery,
     build_dense_search,
-    build_hybrid_search,
     build_legs_search,
     build_sparse_search,
     check_k,
@@ -164,10 +163,10 @@ def hybrid_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
     # One scoped tree, compiled into both legs: Milvus' hybrid_search does not apply
     # partition-key isolation to every leg by itself (milvus-io/milvus#50398).
     yield from refresh_overflow_op(ctx, scoped)
-    call = build_hybrid_search(
+    call = build_legs_search(
         ctx.spec,
         caps,
-        vector,
+        {ctx.spec.dense_field().name: vector},
         query,
         k=r.k,
         fetch_k=legs_k,
