@@ -17,13 +17,14 @@ from milvus_plugins.core import (
     Record,
     stored_fingerprint,
 )
+from milvus_plugins.core.export_format import row_json as _row_json
 from milvus_plugins.core.fingerprint import (
     DESCRIPTION_MARK,
     PROPERTY_KEY,
     check_fingerprint,
     creation_settings,
 )
-from milvus_plugins.core.portable import _row_json, spec_from_dict, spec_to_dict
+from milvus_plugins.core.portable import spec_from_dict, spec_to_dict
 from milvus_plugins.core.reindex import _recall, _scores
 from milvus_plugins.core.types import MetricType
 

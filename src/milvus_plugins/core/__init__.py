@@ -11,20 +11,14 @@ adapters decide alike) and :mod:`.store_settings` (the store an adapter's settin
 """
 
 from milvus_plugins.core import _pymilvus_import  # noqa: F401  (must run first)
+from milvus_plugins.core.analyzers import TextAnalyzer
 from milvus_plugins.core.arguments import as_list, check_argument, checked_arguments, id_list
 from milvus_plugins.core.async_store import AsyncMilvusStore
 from milvus_plugins.core.autotune import AutotuneResult, autotune
 from milvus_plugins.core.batching import WriteOptions, with_batch_rows
 from milvus_plugins.core.capabilities import Capabilities, detect_capabilities
-from milvus_plugins.core.config import (
-    DEFAULT_URI,
-    CollectionSpec,
-    ConnectionConfig,
-    DenseField,
-    FieldNames,
-    MetadataField,
-    TextAnalyzer,
-)
+from milvus_plugins.core.config import CollectionSpec
+from milvus_plugins.core.connection import DEFAULT_URI, ConnectionConfig
 from milvus_plugins.core.decay import DECAY_WINDOW, Decay, DecayFunction, apply_decay, as_decay
 from milvus_plugins.core.describe import describe_fields
 from milvus_plugins.core.dict_filters import OPERATORS as DICT_FILTER_OPERATORS
@@ -53,6 +47,7 @@ from milvus_plugins.core.errors import (
     WriteError,
     shown,
 )
+from milvus_plugins.core.fields import DenseField, FieldNames, MetadataField
 from milvus_plugins.core.filters import (
     Compare,
     CompareOp,
@@ -125,7 +120,7 @@ from milvus_plugins.core.migration import (
 )
 from milvus_plugins.core.mmr import maximal_marginal_relevance
 from milvus_plugins.core.ops.fusion import Fusion
-from milvus_plugins.core.ops.search import SearchKind, SearchRequest, plan_retrieval
+from milvus_plugins.core.ops.search_request import SearchKind, SearchRequest, plan_retrieval
 from milvus_plugins.core.ops.writes import WriteMode
 from milvus_plugins.core.policy import (
     StoreLifetime,

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from milvus_plugins.core.config import MetadataField
 from milvus_plugins.core.errors import ConfigError, shown
+from milvus_plugins.core.fields import MetadataField
 from milvus_plugins.core.store import MilvusStore
 from milvus_plugins.core.types import ScalarType
 

@@ -40,8 +40,9 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from milvus_plugins.core.config import CollectionSpec, MetadataField
+from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import ConfigError
+from milvus_plugins.core.fields import MetadataField
 from milvus_plugins.core.types import ScalarType
 
 if TYPE_CHECKING:

@@ -35,8 +35,9 @@ from typing import Any
 
 from pymilvus import DataType
 
-from milvus_plugins.core.config import CollectionSpec, FieldNames, MetadataField
+from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import ConfigError, SchemaMismatchError, shown
+from milvus_plugins.core.fields import FieldNames, MetadataField
 from milvus_plugins.core.indexes import IndexConfig, index_from_dict
 from milvus_plugins.core.names import check_name
 from milvus_plugins.core.types import MetricType, ParsableEnum, ScalarType, SparseMode

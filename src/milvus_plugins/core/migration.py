@@ -23,8 +23,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from milvus_plugins.core.config import CollectionSpec, MetadataField
+from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import ConfigError, shown
+from milvus_plugins.core.fields import MetadataField
 from milvus_plugins.core.ops.calls import ReadAll
 from milvus_plugins.core.records import Record, record_from_row
 from milvus_plugins.core.store import MilvusStore

@@ -24,7 +24,7 @@ from milvus_plugins.core.errors import (
     UnexpectedArgumentError,
     shown,
 )
-from milvus_plugins.core.ops.search import SearchKind
+from milvus_plugins.core.ops.search_request import SearchKind
 from milvus_plugins.core.ranking import RRF, Ranker, Weighted
 from milvus_plugins.core.records import Record
 from milvus_plugins.core.sparse import SparseEncoder

@@ -45,11 +45,11 @@ from typing import Any
 from pymilvus import DataType, Function, FunctionType, MilvusClient
 
 from milvus_plugins.core.capabilities import UNKNOWN_VERSION, Capabilities
-from milvus_plugins.core.config import ConnectionConfig
+from milvus_plugins.core.connection import ConnectionConfig
+from milvus_plugins.core.error_translation import translate
 from milvus_plugins.core.errors import (
     AuthenticationError,
     MilvusConnectionError,
-    translate,
 )
 
 __all__ = [

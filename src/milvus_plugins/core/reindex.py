@@ -34,7 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from milvus_plugins.core.config import CollectionSpec, ConnectionConfig
+from milvus_plugins.core.config import CollectionSpec
+from milvus_plugins.core.connection import ConnectionConfig
 from milvus_plugins.core.errors import (
     CollectionNotFoundError,
     ConfigError,

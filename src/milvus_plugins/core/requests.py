@@ -12,8 +12,9 @@ from typing import Any
 from pymilvus import AnnSearchRequest, RRFRanker, WeightedRanker
 
 from milvus_plugins.core.capabilities import Capabilities
-from milvus_plugins.core.config import CollectionSpec, DenseField
+from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import ConfigError, InvalidInputError, shown
+from milvus_plugins.core.fields import DenseField
 from milvus_plugins.core.filters import Filter, compile_filter
 from milvus_plugins.core.indexes import IndexConfig
 from milvus_plugins.core.layouts import foreign_output_fields
@@ -29,7 +30,6 @@ __all__ = [
     "SparseQuery",
     "build_count",
     "build_dense_search",
-    "build_hybrid_search",
     "build_legs_search",
     "build_query",
     "build_sparse_search",
@@ -262,36 +262,6 @@ def pymilvus_ranker(ranker: Ranker) -> Any:
         require_server_fusion(ranker)
         return WeightedRanker(*ranker.weights, norm_score=bool(ranker.normalize))
     raise ConfigError(f"ranker={shown(ranker)} must be RRF(...) or Weighted(...).")
-
-
-def build_hybrid_search(
-    spec: CollectionSpec,
-    caps: Capabilities,
-    vector: Sequence[float],
-    sparse_query: SparseQuery,
-    *,
-    k: int,
-    fetch_k: int,
-    where: Filter | None,
-    ranker: Ranker,
-    search_params: Mapping[str, Any] | None = None,
-    include_vectors: bool = False,
-    timeout: float | None = None,
-) -> Call:
-    """Build a server-side ``hybrid_search`` call (dense leg first, sparse leg second)."""
-    return build_legs_search(
-        spec,
-        caps,
-        {spec.dense_field().name: vector},
-        sparse_query,
-        k=k,
-        fetch_k=fetch_k,
-        where=where,
-        ranker=ranker,
-        search_params=search_params,
-        include_vectors=include_vectors,
-        timeout=timeout,
-    )
 
 
 def check_leg_weights(ranker: Ranker, legs: int, order: str) -> None:

@@ -16,11 +16,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from milvus_plugins.core.error_translation import translate
 from milvus_plugins.core.errors import (
     ConfigError,
     MilvusOperationError,
     MilvusPluginsError,
-    translate,
 )
 
 __all__ = ["RetryPolicy", "acall_with_retry", "call_with_retry"]

@@ -14,14 +14,15 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from milvus_plugins.core.capabilities import Capabilities, detect_capabilities
-from milvus_plugins.core.config import CollectionSpec, ConnectionConfig
+from milvus_plugins.core.config import CollectionSpec
+from milvus_plugins.core.connection import ConnectionConfig
 from milvus_plugins.core.errors import ConfigError
+from milvus_plugins.core.existing_schema import check_existing, spec_from_existing
 from milvus_plugins.core.fingerprint import EmbeddingFingerprint, EmbeddingProbe
 from milvus_plugins.core.inference import infer_metadata_fields
 from milvus_plugins.core.layouts import FieldMapping, detect_layout, resolve_layout, spec_for_layout
 from milvus_plugins.core.lite import LiteLease
 from milvus_plugins.core.records import Record
-from milvus_plugins.core.schema import check_existing, spec_from_existing
 from milvus_plugins.core.types import ParsableEnum
 
 __all__ = ["ROW_COUNT_TTL", "OpenMode", "Session"]

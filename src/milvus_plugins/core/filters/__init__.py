@@ -47,10 +47,10 @@ from milvus_plugins.core.filters.compiler import (
     PHRASE_MATCH_MINIMUM,
     TEXT_MATCH_MINIMUM,
     compile_filter,
-    escape_string,
 )
 from milvus_plugins.core.filters.dialect import Dialect
 from milvus_plugins.core.filters.evaluator import analyze, matches
+from milvus_plugins.core.filters.literals import escape_string
 from milvus_plugins.core.filters.tree import (
     And,
     Compare,

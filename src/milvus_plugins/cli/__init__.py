@@ -11,27 +11,38 @@ arguments the library's messages name (``drop_old=True``).
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import logging
 import os
-import re
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import urlsplit
 
 from tqdm.auto import tqdm
 
 from milvus_plugins.chunking import chunk_text, iter_text_files
+from milvus_plugins.cli.embedders import check_dim, load_embedder
+from milvus_plugins.cli.inputs import (
+    EXIT_FAILED,
+    EXIT_NOT_FOUND,
+    EXIT_OK,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    CliError,
+    check_uri,
+    cli_words,
+    connection_of,
+    json_option,
+    parse_filter,
+    progress_printer,
+)
+from milvus_plugins.cli.parser import build_parser
 from milvus_plugins.core import (
     AuthenticationError,
     CollectionNotFoundError,
     CollectionSpec,
     ConnectionConfig,
-    ExportFormat,
     MilvusConnectionError,
     MilvusPluginsError,
     MilvusStore,
@@ -43,129 +54,18 @@ from milvus_plugins.core import (
     point_alias,
     reindex,
 )
-from milvus_plugins.core.dict_filters import filter_from_dict
 from milvus_plugins.core.errors import shown
 from milvus_plugins.core.filters import Filter, In, and_, doc_id_in, id_in, not_
 from milvus_plugins.core.indexes import index_from_dict
 from milvus_plugins.core.migration import migrate, migration_target_spec
 
-__all__ = ["main"]
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_UNREACHABLE = 0, 1, 2, 3, 4
-
-EPILOG = """\
-examples:
-  milvus-plugins ingest docs/ --collection notes          chunk, embed, upsert (re-runs replace)
-  milvus-plugins ingest docs/ --collection notes --prune  ... and remove chunks of deleted files
-  milvus-plugins search "vector databases" --collection notes -k 5 \\
-      --filter '{"source": "intro.md"}'
-  milvus-plugins stats notes --uri http://localhost:19530 --token root:Milvus
-  milvus-plugins drop notes --yes
-  milvus-plugins migrate langchain notes2                 copy a langchain-milvus/llama-index
-                                                          collection into this layout (re-run
-                                                          to resume), then verify
-  milvus-plugins export notes notes.jsonl                  every row, vectors included
-  milvus-plugins import notes.jsonl notes_copy             creates it from the file's header
-  milvus-plugins alias notes_live notes                    readers open notes_live
-  milvus-plugins reindex notes_live --index '{"index_type": "HNSW", "M": 16}'
-  milvus-plugins alias notes_live notes                    roll back after a reindex
-
-connection: --uri, --token and --timeout go before or after the command (default:
-  $MILVUS_URI / $MILVUS_TOKEN, else ./milvus.db, a Milvus Lite file).
-
-embedding: --embedding minilm (default: all-MiniLM-L6-v2, offline, 384-d) or
-  package.module:factory, a callable without arguments returning a LangChain Embeddings
-  or an object with embed(texts) -> vectors. Search with the model a collection was filled
-  with: a dimension mismatch is refused (exit 2).
-
-search --mode: hybrid (dense + BM25) by default when the collection has a BM25 field,
-  else dense (said on stderr).
-
-ingest: files must be UTF-8 text; others are skipped with a warning naming them, before
-  anything is written. --prune removes the chunks of files no longer under the path.
-
-export/import: JSON Lines (.jsonl) or Parquet (.parquet, needs pyarrow), streamed both
-  ways; a malformed or truncated file is refused naming the line, before anything is
-  written; an import that fails part-way says how many rows it wrote (re-run it).
-
-reindex: builds ALIAS_v<N> with the new --index and/or --embedding, checks its recall@k
-  (--min-recall, default 0.9), then switches the alias; the old collection is kept
-  (roll back with 'alias ALIAS OLD'; drop it when done).
-
-exit codes:
-  0 ok, 1 a Milvus operation failed, 2 bad usage or input (filter, URI, flags, embedding
-  dimension), 3 unknown collection, 4 Milvus unreachable or credentials rejected,
-  130 interrupted
-"""
-
-
-class CliError(Exception):
-    """An error reported as one line with an exit code."""
-
-    def __init__(self, message: str, code: int) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-# The library's messages name Python arguments; on the command line the flags apply.
-_CLI_WORDS: tuple[tuple[str, str], ...] = (
-    (
-        "create it with sparse='bm25' (server BM25) or sparse='client' (a SparseEncoder)",
-        "search it with --mode dense, or rebuild it with 'milvus-plugins ingest --drop'",
-    ),
-    ("pass drop_old=True to delete it and recreate it", "pass --drop to ingest to recreate it"),
-    ("(a different embedding model?)", "(a different --embedding?)"),
-    ("drop_old=True", "--drop"),
-    ("another collection_name", "another --collection"),
-    ("retrieval_mode=", "--mode "),
-)
-_K_ARGUMENT = re.compile(r"(?<![\w-])k=(-?\w+)")
-
-
-def cli_words(message: str) -> str:
-    """Rewrite a library error message in command-line terms (flags, not arguments)."""
-    for python, flag in _CLI_WORDS:
-        message = message.replace(python, flag)
-    return _K_ARGUMENT.sub(r"-k \1", message)
-
-
-_URI_SCHEMES = ("http", "https", "tcp", "unix", "grpc")
-
-
-def check_uri(uri: str) -> None:
-    """Refuse a URI that is neither a Milvus Lite ``.db`` path nor a server address.
-
-    Raises:
-        CliError: with exit code 2, naming the URI and the accepted forms.
-    """
-    where = f"the URI {shown(uri)} (--uri or $MILVUS_URI)"
-    forms = "use a Milvus Lite file ending in .db, or http(s)://host:port"
-    parts = urlsplit(uri)
-    if parts.scheme in _URI_SCHEMES:
-        try:
-            _ = parts.port
-        except ValueError:
-            raise CliError(f"{where} has a port that is not a number; {forms}.", 2) from None
-        if parts.scheme != "unix" and not parts.hostname:
-            raise CliError(f"{where} names no host; {forms}.", EXIT_USAGE)
-        return
-    if not uri.endswith(".db") or "://" in uri:
-        raise CliError(f"{where} is not a Milvus URI; {forms}.", EXIT_USAGE)
-    parent = Path(uri).expanduser().parent
-    if not parent.is_dir():
-        raise CliError(
-            f"{where}: directory {shown(str(parent))} does not exist; create it first.", EXIT_USAGE
-        )
-
-
-def _connection(args: argparse.Namespace) -> ConnectionConfig:
-    connection = ConnectionConfig.from_env(uri=args.uri, token=args.token, timeout=args.timeout)
-    check_uri(connection.uri)
-    return connection
+__all__ = ["COMMANDS", "CliError", "build_parser", "main"]
 
 
 def _open(args: argparse.Namespace, name: str) -> MilvusStore:
-    store = MilvusStore(CollectionSpec(name=name), connection=_connection(args), open_mode="adopt")
+    store = MilvusStore(
+        CollectionSpec(name=name), connection=connection_of(args), open_mode="adopt"
+    )
     if not store.exists():
         raise CliError(
             f"collection {shown(name)} does not exist (see 'milvus-plugins info').", EXIT_NOT_FOUND
@@ -173,82 +73,9 @@ def _open(args: argparse.Namespace, name: str) -> MilvusStore:
     return store
 
 
-Vectors = Any  # a list of float lists, or a 2-d numpy array
-
-
-@dataclass(frozen=True)
-class Embedder:
-    """The model chosen with ``--embedding``: texts -> vectors."""
-
-    name: str
-    embed: Callable[[list[str]], Vectors]
-
-
-def _floats(vectors: Any) -> list[list[float]]:
-    return [[float(x) for x in vector] for vector in vectors]
-
-
-def load_embedder(choice: str) -> Embedder:
-    """Load ``minilm`` or a ``package.module:factory`` embedding.
-
-    Raises:
-        CliError: exit code 2, when the factory cannot be imported, called or used.
-    """
-    if choice == "minilm":
-        from milvus_plugins.embeddings import MiniLMEmbedder
-
-        model = MiniLMEmbedder()
-        return Embedder(choice, model.embed)
-    module_name, _, attribute = choice.partition(":")
-    if not module_name or not attribute:
-        raise CliError(
-            f"--embedding {shown(choice)} must be 'minilm' or 'package.module:factory'.", EXIT_USAGE
-        )
-    # As for other CLIs that load user code: modules in the working directory count.
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    try:
-        factory = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError) as exc:
-        raise CliError(f"--embedding {shown(choice)}: cannot load it ({exc}).", EXIT_USAGE) from exc
-    model = factory() if callable(factory) else factory
-    if hasattr(model, "embed_documents"):
-        return Embedder(choice, lambda texts: _floats(model.embed_documents(texts)))
-    if hasattr(model, "embed"):
-        return Embedder(choice, lambda texts: _floats(model.embed(texts)))
-    raise CliError(
-        f"--embedding {shown(choice)} returned {type(model).__name__}, which has neither "
-        "embed_documents(texts) nor embed(texts).",
-        EXIT_USAGE,
-    )
-
-
-def _check_dim(store: MilvusStore, embedder: Embedder, got: int) -> None:
-    expected = store.spec.dim
-    if expected is not None and expected != got:
-        raise CliError(
-            f"collection {shown(store.spec.name)} holds {expected}-d vectors but --embedding "
-            f"{embedder.name} makes {got}-d ones; search with the model the collection was "
-            "filled with (--embedding package.module:factory), or use --mode sparse.",
-            EXIT_USAGE,
-        )
-
-
-def _parse_filter(text: str | None) -> Filter | None:
-    if not text:
-        return None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CliError(f"--filter is not valid JSON: {exc.msg} at column {exc.colno}.", 2) from exc
-    if data == {}:
-        return None  # an empty filter matches everything, as with no --filter at all
-    return filter_from_dict(data)
-
-
 def cmd_info(args: argparse.Namespace, out: TextIO) -> int:
     """Print the server version and the collections with their row counts."""
-    probe = MilvusStore(CollectionSpec(name="_probe"), connection=_connection(args))
+    probe = MilvusStore(CollectionSpec(name="_probe"), connection=connection_of(args))
     caps = probe.capabilities
     names = probe.list_collections()
     out.write(f"uri:      {probe.session.connection.safe_uri}\n")
@@ -327,7 +154,7 @@ def cmd_ingest(args: argparse.Namespace, out: TextIO) -> int:
     if not files:
         raise CliError(f"no .txt/.md files under {root}.", EXIT_USAGE)
     overlap = args.overlap if args.overlap is not None else min(100, args.chunk_size // 4)
-    connection = _connection(args)
+    connection = connection_of(args)
     texts, skipped = _read_texts(root, files)
     if not texts:
         raise CliError(f"none of the {len(files)} files under {root} is UTF-8 text.", EXIT_USAGE)
@@ -410,14 +237,14 @@ def _search_mode(store: MilvusStore, requested: str | None) -> str:
 
 def cmd_search(args: argparse.Namespace, out: TextIO) -> int:
     """Search a collection and print a table of hits."""
-    flt = _parse_filter(args.filter)
+    flt = parse_filter(args.filter)
     store = _open(args, args.collection)
     mode = _search_mode(store, args.mode)
     vector = None
     if mode != "sparse":
         embedder = load_embedder(args.embedding)
         vector = [float(x) for x in embedder.embed([args.query])[0]]
-        _check_dim(store, embedder, len(vector))
+        check_dim(store, embedder, len(vector))
     hits = store.retrieve(mode=mode, vector=vector, text=args.query, k=args.k, filter=flt)
     if args.json:
         rows = [
@@ -462,7 +289,7 @@ def cmd_drop(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_migrate(args: argparse.Namespace, out: TextIO) -> int:
     """Copy a collection of any adopted layout into this package's layout, then verify."""
     source = _open(args, args.source)
-    connection = _connection(args)
+    connection = connection_of(args)
     if args.target_uri is not None:
         connection = ConnectionConfig.from_env(
             uri=args.target_uri, token=args.token, timeout=args.timeout
@@ -502,12 +329,6 @@ def cmd_migrate(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK if check.ok else EXIT_FAILED
 
 
-def _progress(out: TextIO, verb: str, enabled: bool | None) -> Callable[[int], None] | None:
-    if enabled is False or (enabled is None and not sys.stderr.isatty()):
-        return None
-    return lambda rows: print(f"\r{verb} {rows} rows", end="", file=sys.stderr, flush=True)
-
-
 def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     """Export a collection, vectors included, to a JSON Lines or Parquet file."""
     store = _open(args, args.collection)
@@ -516,7 +337,7 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
         args.file,
         format=args.format,
         batch_rows=args.batch_rows,
-        on_progress=_progress(out, "exported", args.progress),
+        on_progress=progress_printer(out, "exported", args.progress),
     )
     out.write(f"exported {report.rows} rows of {shown(report.collection)} to {report.path} ")
     out.write(f"({report.format.value})\n")
@@ -528,23 +349,14 @@ def cmd_import(args: argparse.Namespace, out: TextIO) -> int:
     report = import_collection(
         args.file,
         args.collection,
-        connection=_connection(args),
+        connection=connection_of(args),
         format=args.format,
         batch_rows=args.batch_rows,
         drop_old=args.drop,
-        on_progress=_progress(out, "imported", args.progress),
+        on_progress=progress_printer(out, "imported", args.progress),
     )
     out.write(f"imported {report.rows} rows into {shown(report.collection)} from {report.path}\n")
     return EXIT_OK
-
-
-def _json_option(text: str | None, flag: str) -> Any:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CliError(f"{flag} is not valid JSON: {exc.msg} at column {exc.colno}.", 2) from exc
 
 
 def cmd_reindex(args: argparse.Namespace, out: TextIO) -> int:
@@ -552,14 +364,14 @@ def cmd_reindex(args: argparse.Namespace, out: TextIO) -> int:
     index = None
     if args.index is not None:
         spec = args.index if not args.index.lstrip().startswith("{") else None
-        index = index_from_dict(spec or _json_option(args.index, "--index"))
-    search_params = _json_option(args.search_params, "--search-params")
+        index = index_from_dict(spec or json_option(args.index, "--index"))
+    search_params = json_option(args.search_params, "--search-params")
     embed = name = None
     if args.embedding is not None:
         embedder = load_embedder(args.embedding)
         embed, name = embedder.embed, embedder.name
     report = reindex(
-        _connection(args),
+        connection_of(args),
         args.alias,
         index=index,
         embed=embed,
@@ -571,7 +383,7 @@ def cmd_reindex(args: argparse.Namespace, out: TextIO) -> int:
         reference=args.reference,
         search_params=search_params,
         batch_rows=args.batch_rows,
-        on_progress=_progress(out, "copied", args.progress),
+        on_progress=progress_printer(out, "copied", args.progress),
     )
     out.write(
         f"alias {shown(report.alias)} now points at {shown(report.current)} "
@@ -584,7 +396,7 @@ def cmd_reindex(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_alias(args: argparse.Namespace, out: TextIO) -> int:
     """Point an alias at a collection (create it, or switch it atomically)."""
-    previous = point_alias(_connection(args), args.alias, args.collection)
+    previous = point_alias(connection_of(args), args.alias, args.collection)
     was = f" (was {shown(previous)})" if previous else " (created)"
     if previous == args.collection:
         was = " (unchanged)"
@@ -592,134 +404,21 @@ def cmd_alias(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _connection_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
-    # The top-level parser holds the defaults; each command repeats the options with
-    # SUPPRESS so that they may also follow the command without resetting the value.
-    default: Any = None if top else argparse.SUPPRESS
-    parser.add_argument(
-        "--uri",
-        default=default,
-        help="Milvus Lite file or server URI (default: $MILVUS_URI or ./milvus.db)",
-    )
-    parser.add_argument("--token", default=default, help="token (default: $MILVUS_TOKEN)")
-    parser.add_argument(
-        "--timeout", type=float, default=10.0 if top else argparse.SUPPRESS, help="seconds per call"
-    )
+Command = Callable[[argparse.Namespace, TextIO], int]
 
-
-def _embedding_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--embedding",
-        default="minilm",
-        help="'minilm' (default, offline 384-d) or package.module:factory",
-    )
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (exposed for documentation and tests)."""
-    parser = argparse.ArgumentParser(
-        prog="milvus-plugins",
-        description="Inspect, fill and search Milvus collections.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    _connection_options(parser, top=True)
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    def command(name: str, help: str) -> argparse.ArgumentParser:
-        child = sub.add_parser(
-            name,
-            help=help,
-            description=help,
-            epilog=EPILOG,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
-        _connection_options(child, top=False)
-        return child
-
-    command("info", "server version and collections").set_defaults(func=cmd_info)
-    stats = command("stats", "health report of a collection")
-    stats.add_argument("name")
-    stats.add_argument("--json", action="store_true")
-    stats.set_defaults(func=cmd_stats)
-    ingest = command("ingest", "chunk, embed and upsert text/markdown files")
-    ingest.add_argument("path")
-    ingest.add_argument("--collection", required=True)
-    ingest.add_argument("--chunk-size", type=int, default=800)
-    ingest.add_argument("--overlap", type=int, default=None, help="default: min(100, size/4)")
-    ingest.add_argument("--drop", action="store_true", help="recreate the collection first")
-    ingest.add_argument(
-        "--prune", action="store_true", help="remove chunks of files no longer under the path"
-    )
-    ingest.add_argument("--no-progress", dest="progress", action="store_false", default=None)
-    _embedding_option(ingest)
-    ingest.set_defaults(func=cmd_ingest)
-    search = command("search", "search a collection")
-    search.add_argument("query")
-    search.add_argument("--collection", required=True)
-    search.add_argument(
-        "--mode",
-        choices=("dense", "sparse", "hybrid"),
-        default=None,
-        help="default: hybrid, or dense on a collection without a BM25 field",
-    )
-    search.add_argument("-k", type=int, default=5)
-    search.add_argument("--filter", default=None, help='e.g. \'{"year": {"$gte": 2020}}\'')
-    search.add_argument("--json", action="store_true")
-    _embedding_option(search)
-    search.set_defaults(func=cmd_search)
-    drop = command("drop", "drop a collection")
-    drop.add_argument("name")
-    drop.add_argument("--yes", action="store_true", help="do not ask")
-    drop.set_defaults(func=cmd_drop)
-    move = command(
-        "migrate",
-        "copy a collection (e.g. made by langchain-milvus or llama-index) into this "
-        "package's layout; re-run to resume",
-    )
-    move.add_argument("source", metavar="SRC")
-    move.add_argument("target", metavar="DST")
-    move.add_argument("--target-uri", default=None, help="another database for DST")
-    move.add_argument("--batch-rows", type=int, default=1000)
-    move.add_argument("--no-verify", dest="verify", action="store_false", default=True)
-    move.add_argument("--no-progress", dest="progress", action="store_false", default=True)
-    move.set_defaults(func=cmd_migrate)
-    formats = tuple(f.value for f in ExportFormat)
-    export = command("export", "export a collection (vectors included) to a file")
-    export.add_argument("collection")
-    export.add_argument("file", help=".jsonl or .parquet")
-    export.add_argument("--format", choices=formats, default=None, help="default: by extension")
-    export.add_argument("--batch-rows", type=int, default=1000)
-    export.add_argument("--no-progress", dest="progress", action="store_false", default=None)
-    export.set_defaults(func=cmd_export)
-    load = command("import", "create or fill a collection from an export file")
-    load.add_argument("file")
-    load.add_argument("collection")
-    load.add_argument("--format", choices=formats, default=None, help="default: by extension")
-    load.add_argument("--batch-rows", type=int, default=1000)
-    load.add_argument("--drop", action="store_true", help="recreate the collection first")
-    load.add_argument("--no-progress", dest="progress", action="store_false", default=None)
-    load.set_defaults(func=cmd_import)
-    again = command("reindex", "re-index/re-embed behind an alias, check recall, switch")
-    again.add_argument("alias")
-    again.add_argument("--index", default=None, help='a type (HNSW) or JSON {"index_type": ...}')
-    again.add_argument(
-        "--embedding", default=None, help="re-embed the text: 'minilm' or package.module:factory"
-    )
-    again.add_argument("--target", default=None, help="new collection (default: ALIAS_v<N>)")
-    again.add_argument("--min-recall", type=float, default=0.9)
-    again.add_argument("-k", type=int, default=10)
-    again.add_argument("--queries", type=int, default=50, help="sampled queries")
-    again.add_argument("--reference", choices=("exact", "source"), default="exact")
-    again.add_argument("--search-params", default=None, help="e.g. '{\"ef\": 64}'")
-    again.add_argument("--batch-rows", type=int, default=1000)
-    again.add_argument("--no-progress", dest="progress", action="store_false", default=None)
-    again.set_defaults(func=cmd_reindex)
-    alias = command("alias", "point an alias at a collection (create, switch, roll back)")
-    alias.add_argument("alias")
-    alias.add_argument("collection")
-    alias.set_defaults(func=cmd_alias)
-    return parser
+COMMANDS: Mapping[str, Command] = {
+    "info": cmd_info,
+    "stats": cmd_stats,
+    "ingest": cmd_ingest,
+    "search": cmd_search,
+    "drop": cmd_drop,
+    "migrate": cmd_migrate,
+    "export": cmd_export,
+    "import": cmd_import,
+    "reindex": cmd_reindex,
+    "alias": cmd_alias,
+}
+"""Each command's function: ``(parsed arguments, output) -> exit code``."""
 
 
 def _fail(message: str, code: int) -> int:
@@ -736,7 +435,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     # on every page that it falls back to a client timestamp, which is harmless there.
     logging.getLogger("pymilvus.client.iterator").setLevel(logging.ERROR)
     try:
-        code: int = args.func(args, stream)
+        code = COMMANDS[args.command](args, stream)
         return code
     except CliError as exc:
         return _fail(str(exc), exc.code)
@@ -754,7 +453,3 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,299 @@
+"""Translating pymilvus, gRPC and network exceptions into this package's errors.
+
+:func:`translate` classifies an exception (connection, transient, permanent,
+authentication, collection not found), masks the connection's secrets in its message and
+returns the matching :mod:`milvus_plugins.core.errors` class; the runners call it once
+per failed call.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from typing import NoReturn
+
+from milvus_plugins.core.exceptions import (
+    AuthenticationError,
+    CollectionNotFoundError,
+    MilvusConnectionError,
+    MilvusOperationError,
+    MilvusPluginsError,
+)
+from milvus_plugins.core.messages import redact, shown
+
+__all__ = ["raise_translated", "translate", "translate_errors"]
+
+
+# -- classification ----------------------------------------------------------------------
+#
+# An error is classified by its codes first: the gRPC status of a ``grpc.RpcError`` (or a
+# ``MilvusException`` that pymilvus built from one), then the Milvus error code
+# (``MilvusException.code``: the ``merr`` codes of Milvus >= 2.3, which Milvus Lite uses
+# too), then the legacy ``ErrorCode`` (``compatible_code``) and the server's own
+# ``retriable`` flag. Words are read only when no code says anything (pymilvus' generic
+# code 1, Milvus' "undefined" 65535, a plain Python exception), and then only multi-word
+# phrases in the part of the message Milvus or gRPC wrote: quoted text and the names the
+# store passed (collection) are cut out first, and a Milvus identifier can hold no space,
+# so a collection called ``unavailable_docs`` or a field called ``timeout`` never reads
+# as "Milvus is unavailable".
+
+# Milvus merr codes (pkg/util/merr/errors.go, Milvus 2.3 .. 2.6).
+_MERR_CONNECTION = frozenset({2})  # service unavailable (also pymilvus' CONNECT_FAILED)
+_MERR_RETRIABLE = frozenset(
+    {
+        4,  # request limit exceeded / too many concurrent requests
+        8,  # rate limit exceeded
+        103,  # collection not fully loaded
+        106,  # collection on recovering
+        110,  # collection schema version not ready
+        305,  # resource group service unavailable
+        505,  # channel tsafe stalled
+        507,  # channel misrouted
+        1002,  # unexpected EOF
+        1003,  # too many requests (object storage)
+        1807,  # request rejected by the HTTP limiter
+        2200,  # inconsistent requery result
+    }
+)
+_MERR_NOT_FOUND = frozenset({100})
+_MERR_AUTH = frozenset({1400, 1401, 1800})
+# Codes that carry no meaning: pymilvus' default UNEXPECTED_ERROR (1, which Milvus
+# Lite also uses for any failure; merr's "service not ready" 1 is then told by its
+# words) and merr's "unexpected error" (65535).
+_GENERIC_CODES = frozenset({0, 1, 65535})
+# Legacy common_pb2.ErrorCode values (``compatible_code``).
+_LEGACY_NOT_FOUND = frozenset({4, 28})  # CollectionNotExists, CollectionNameNotFound
+_LEGACY_RETRIABLE = frozenset({45, 46, 49, 55})  # NotShardLeader, NoReplica, RateLimit, TT
+_LEGACY_CONNECTION = frozenset({56, 57})  # NotReadyServe, NotReadyCoordActivating
+_LEGACY_AUTH = frozenset({3})  # PermissionDenied
+
+_GRPC_CONNECTION = frozenset({"UNAVAILABLE"})
+_GRPC_RETRIABLE = frozenset({"DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED", "ABORTED"})
+_GRPC_AUTH = frozenset({"UNAUTHENTICATED", "PERMISSION_DENIED"})
+
+# Phrases Milvus, pymilvus or gRPC write (never single words: see above).
+_CONNECTION_PHRASES = (
+    "service unavailable",
+    "service not ready",
+    "server is not ready",
+    "is not ready yet",
+    "connection refused",
+    "connection reset",
+    "connection closed",
+    "failed to connect",
+    "fail connecting",
+    "socket closed",
+    "broken pipe",
+    "stream removed",
+)
+_TRANSIENT_PHRASES = (
+    "deadline exceeded",
+    "timed out",
+    "rate limit",
+    "too many requests",
+    "too many concurrent requests",
+    "request limit exceeded",
+    # EAGAIN: Milvus Lite 3 loading an index file its background build is still writing.
+    "resource temporarily unavailable",
+)
+_AUTH_PHRASES = (
+    "auth check failure",
+    "not authenticated",
+    "incorrect password",
+    "username or password",
+)
+_NOT_FOUND_PHRASES = ("collection not found", "can't find collection")
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|`[^`]*`")
+
+
+def _causes(exc: BaseException, limit: int = 16) -> Iterator[BaseException]:
+    """Yield the exceptions ``exc`` was raised from (cause, else context), cycle-safe."""
+    seen = {id(exc)}
+    link: BaseException | None = exc
+    for _ in range(limit):
+        assert link is not None  # the loop returns as soon as a link is missing
+        if link.__cause__ is not None:
+            link = link.__cause__
+        else:
+            link = None if link.__suppress_context__ else link.__context__
+        if link is None or id(link) in seen:
+            return
+        seen.add(id(link))
+        yield link
+
+
+def _grpc_status_name(exc: BaseException) -> str | None:
+    """The gRPC status name of ``exc``: from ``RpcError.code()`` or a StatusCode ``.code``."""
+    code = getattr(exc, "code", None)
+    if callable(code):  # grpc.RpcError: a method
+        try:
+            code = code()
+        except Exception:  # an unrelated ``code()`` with arguments or side effects
+            return None
+    # pymilvus puts the StatusCode itself into MilvusException.code after its own retries.
+    name = getattr(code, "name", None)
+    if isinstance(name, str) and type(code).__name__ == "StatusCode":
+        return name
+    return None
+
+
+def _int_attr(exc: BaseException, name: str) -> int | None:
+    value = getattr(exc, name, None)
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return int(value)
+
+
+def _milvus_words(text: str, echoed: Iterable[str]) -> str:
+    """The lower-cased part of ``text`` that Milvus/gRPC wrote: quotes and names cut."""
+    for name in sorted({e for e in echoed if e}, key=len, reverse=True):
+        text = re.sub(re.escape(name), " ", text, flags=re.IGNORECASE)
+    return " ".join(_QUOTED.sub(" ", text).lower().split())
+
+
+def _has(words: str, phrases: Iterable[str]) -> bool:
+    return any(phrase in words for phrase in phrases)
+
+
+def _rejected_credentials(exc: BaseException, secrets: Iterable[str]) -> str | None:
+    """The server's words when a wrapped gRPC error says the credentials were rejected.
+
+    pymilvus reports a rejected token while connecting as "Fail connecting to server ...
+    or server unavailable" and keeps the gRPC ``UNAUTHENTICATED`` error only as the
+    cause; an unreachable server has ``UNAVAILABLE`` there instead, so only the explicit
+    status (or Milvus' own "auth check failure") counts.
+    """
+    for link in _causes(exc):
+        text = str(getattr(link, "message", "") or link)
+        details = getattr(link, "details", None)
+        if callable(details):
+            with suppress(Exception):
+                text = str(details() or text)
+        if _grpc_status_name(link) in _GRPC_AUTH or _has(
+            _milvus_words(text, ()), ("auth check failure",)
+        ):
+            return redact(text.strip(), secrets)
+    return None
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """What an error is: the class to raise and whether a retry can help."""
+
+    cls: type[MilvusPluginsError]
+    retriable: bool = False
+
+
+_CONNECTION = _Kind(MilvusConnectionError, retriable=True)
+_TRANSIENT = _Kind(MilvusOperationError, retriable=True)
+_PERMANENT = _Kind(MilvusOperationError)
+_AUTH = _Kind(AuthenticationError)
+_NOT_FOUND = _Kind(CollectionNotFoundError)
+
+
+def _kind_from_codes(exc: BaseException) -> _Kind | None:
+    """The kind told by ``exc``'s codes, or ``None`` when it carries no meaningful code."""
+    status = _grpc_status_name(exc)
+    if status == "UNKNOWN":
+        # The server raised without choosing a status: a Milvus proxy still starting after
+        # a restart answers UNKNOWN "service unavailable: ... not ready yet". Its words say.
+        return None
+    if status is not None:
+        if status in _GRPC_CONNECTION:
+            return _CONNECTION
+        if status in _GRPC_AUTH:
+            return _AUTH
+        return _TRANSIENT if status in _GRPC_RETRIABLE else _PERMANENT
+    if isinstance(exc, (ConnectionError, socket.gaierror)):
+        return _CONNECTION
+    if isinstance(exc, TimeoutError):
+        return _TRANSIENT
+    code = _int_attr(exc, "code")
+    legacy = _int_attr(exc, "compatible_code")
+    if code in _MERR_NOT_FOUND or legacy in _LEGACY_NOT_FOUND:
+        return _NOT_FOUND
+    if code in _MERR_AUTH or legacy in _LEGACY_AUTH:
+        return _AUTH
+    if code in _MERR_CONNECTION or legacy in _LEGACY_CONNECTION:
+        return _CONNECTION
+    server_retriable = getattr(exc, "retriable", False) is True
+    if code in _MERR_RETRIABLE or legacy in _LEGACY_RETRIABLE or server_retriable:
+        return _TRANSIENT
+    if getattr(exc, "is_input_error", False) is True:
+        return _PERMANENT
+    if code is None or code in _GENERIC_CODES:
+        return None
+    return _PERMANENT
+
+
+def _kind_from_words(words: str) -> _Kind:
+    if _has(words, _AUTH_PHRASES):
+        return _AUTH
+    if _has(words, _NOT_FOUND_PHRASES):
+        return _NOT_FOUND
+    if _has(words, _CONNECTION_PHRASES):
+        return _CONNECTION
+    return _TRANSIENT if _has(words, _TRANSIENT_PHRASES) else _PERMANENT
+
+
+def translate(
+    exc: BaseException,
+    *,
+    secrets: Iterable[str] = (),
+    collection: str | None = None,
+) -> MilvusPluginsError:
+    """Return the milvus-plugins error for a pymilvus/gRPC exception.
+
+    Args:
+        exc: the exception raised by pymilvus, gRPC or the network.
+        secrets: the connection's secrets, masked in the message
+            (:attr:`ConnectionConfig.secrets`).
+        collection: the collection the call was about; named in the message, and never
+            read as Milvus' words when classifying.
+    """
+    if isinstance(exc, MilvusPluginsError):
+        return exc
+    secrets = tuple(secrets)
+    message = redact(str(getattr(exc, "message", "") or exc), secrets)
+    code = _int_attr(exc, "code")
+    rejected = _rejected_credentials(exc, secrets)
+    kind = _kind_from_codes(exc)
+    if rejected is not None and kind is not _NOT_FOUND:
+        kind, message = _AUTH, rejected
+    if kind is None:
+        kind = _kind_from_words(_milvus_words(message, (collection or "",)))
+    if kind is _NOT_FOUND:
+        name = f"collection {shown(collection)}" if collection else "the collection"
+        return CollectionNotFoundError(
+            f"{name} does not exist in Milvus (was it dropped by another client?): {message}"
+        )
+    if kind is _AUTH:
+        return AuthenticationError(
+            f"Milvus rejected the credentials: check the token ({message})", code=code
+        )
+    if kind is _CONNECTION:
+        return MilvusConnectionError(f"Milvus is unreachable: {message}", code=code, retriable=True)
+    return MilvusOperationError(
+        f"Milvus call failed: {message}", code=code, retriable=kind.retriable
+    )
+
+
+def raise_translated(exc: BaseException) -> NoReturn:
+    """Raise the translated form of ``exc`` with ``exc`` kept as ``__cause__``."""
+    raise translate(exc) from exc
+
+
+@contextmanager
+def translate_errors() -> Iterator[None]:
+    """Translate any pymilvus or gRPC exception raised inside the block."""
+    try:
+        yield
+    except MilvusPluginsError:
+        raise
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except Exception as exc:
+        raise_translated(exc)

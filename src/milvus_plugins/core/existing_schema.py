@@ -1,0 +1,366 @@
+"""An existing collection against a spec: :func:`check_existing` compares a described
+collection with a spec and raises :class:`~milvus_plugins.core.errors.SchemaMismatchError`
+saying how to fix it; :func:`spec_from_existing` reads the spec back from a collection (for
+opening a collection whose dimension and metric the caller does not know).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from pymilvus import DataType
+
+from milvus_plugins.core.config import CollectionSpec
+from milvus_plugins.core.errors import (
+    ConfigError,
+    SchemaMismatchError,
+    shown,
+)
+from milvus_plugins.core.fields import MetadataField
+from milvus_plugins.core.indexes import (
+    IndexConfig,
+    index_from_dict,
+)
+from milvus_plugins.core.inference import accelerated_names, overflowed_keys
+from milvus_plugins.core.schema import DATATYPE_TO_SCALAR, SCALAR_TO_DATATYPE
+from milvus_plugins.core.types import MetricType, ScalarType, SparseMode
+
+__all__ = ["check_existing", "described_analyzer", "has_match", "spec_from_existing"]
+
+
+def _fields_by_name(description: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    return {f["name"]: f for f in description.get("fields", [])}
+
+
+def _fix(spec: CollectionSpec) -> str:
+    return (
+        f"open collection {shown(spec.name)} with matching settings, use another collection_name, "
+        "or pass drop_old=True to delete it and recreate it"
+    )
+
+
+def _check_field(
+    fields: Mapping[str, Mapping[str, Any]], name: str, expected: Any, spec: CollectionSpec
+) -> Mapping[str, Any]:
+    field = fields.get(name)
+    if field is None:
+        raise SchemaMismatchError(
+            f"collection {shown(spec.name)} has no field {shown(name)} (fields: {sorted(fields)}); "
+            f"{_fix(spec)}."
+        )
+    if field.get("type") != expected:
+        raise SchemaMismatchError(
+            f"collection {shown(spec.name)} field {shown(name)} is "
+            f"{shown(field.get('type'))}, expected "
+            f"{shown(expected)}; {_fix(spec)}."
+        )
+    return field
+
+
+def check_existing(
+    spec: CollectionSpec,
+    description: Mapping[str, Any],
+    dense_index_description: Mapping[str, Any] | None,
+) -> CollectionSpec:
+    """Check a described collection against ``spec``; return the spec with ``dim`` filled.
+
+    Raises:
+        SchemaMismatchError: dimension, metric, a field, its type, or the BM25 function
+            differs. The message names the difference and the fix.
+    """
+    names = spec.fields
+    fields = _fields_by_name(description)
+    _check_field(fields, names.id, DataType.VARCHAR, spec)
+    _check_field(fields, names.text, DataType.VARCHAR, spec)
+    _check_field(fields, names.metadata, DataType.JSON, spec)
+    _check_field(fields, names.doc_id, DataType.VARCHAR, spec)
+    _check_field(fields, names.extra, DataType.JSON, spec)
+    spec = _check_vector_fields(spec, fields)
+    if not spec.dense:
+        return _check_rest(spec, description, fields)
+    vector = _check_field(fields, names.vector, DataType.FLOAT_VECTOR, spec)
+    dim = int(vector.get("params", {}).get("dim", 0))
+    if spec.dim is not None and spec.dim != dim:
+        raise SchemaMismatchError(
+            f"collection {shown(spec.name)} stores dim={dim} vectors but dim={spec.dim} was asked "
+            f"for (a different embedding model?); {_fix(spec)}."
+        )
+    if dense_index_description:
+        metric = str(dense_index_description.get("metric_type", "")).upper()
+        if metric and metric != spec.metric_type.value:
+            raise SchemaMismatchError(
+                f"collection {shown(spec.name)} uses metric {metric} but "
+                f"{spec.metric_type.value} was "
+                f"asked for; pass metric={shown(metric)}, or {_fix(spec)}."
+            )
+    spec = replace(_check_rest(spec, description, fields), dim=dim)
+    index = spec.index_config or _described_index(dense_index_description, spec.metric_type)
+    return replace(spec, index=index)
+
+
+def _check_vector_fields(
+    spec: CollectionSpec, fields: Mapping[str, Mapping[str, Any]]
+) -> CollectionSpec:
+    """Check the named dense fields (and a sparse-only spec); fill unknown dimensions."""
+    if not spec.dense and spec.fields.vector in fields:
+        raise SchemaMismatchError(
+            f"collection {shown(spec.name)} has a dense field {shown(spec.fields.vector)} but "
+            f"was opened as sparse-only (dense=False); open it with its dense embedding, or "
+            f"{_fix(spec)}."
+        )
+    dims = {}
+    for dense in spec.extra_vector_fields:
+        found = _check_field(fields, dense.name, DataType.FLOAT_VECTOR, spec)
+        dim = int(found.get("params", {}).get("dim", 0))
+        if dense.dim is not None and dense.dim != dim:
+            raise SchemaMismatchError(
+                f"collection {shown(spec.name)} field {shown(dense.name)} stores dim={dim} "
+                f"vectors but dim={dense.dim} was asked for; {_fix(spec)}."
+            )
+        dims[dense.name] = dim
+    return spec.with_vector_dims(dims)
+
+
+def _check_rest(
+    spec: CollectionSpec,
+    description: Mapping[str, Any],
+    fields: Mapping[str, Mapping[str, Any]],
+) -> CollectionSpec:
+    names = spec.fields
+    if spec.has_sparse:
+        _check_field(fields, names.sparse, DataType.SPARSE_FLOAT_VECTOR, spec)
+    functions = description.get("functions") or []
+    has_bm25 = any(names.sparse in (f.get("output_field_names") or []) for f in functions)
+    if spec.sparse_mode is SparseMode.BM25 and not has_bm25:
+        raise SchemaMismatchError(
+            f"collection {shown(spec.name)} has no BM25 function on {shown(names.text)}; "
+            f"it was created without sparse='bm25'; {_fix(spec)}."
+        )
+    text_field = fields.get(names.text, {})
+    matchable = has_match(text_field)
+    if spec.text_match and not matchable:
+        raise SchemaMismatchError(
+            f"collection {shown(spec.name)} was created without text match on "
+            f"{shown(names.text)} (text_match=True was asked for; a field cannot gain it "
+            f"later); open it with text_match=False, or {_fix(spec)}."
+        )
+    if (spec.sparse_mode is SparseMode.BM25 and has_bm25) or spec.text_match:
+        _check_analyzer(spec, text_field)
+    if spec.sparse_mode is SparseMode.CLIENT and has_bm25:
+        raise SchemaMismatchError(
+            f"collection {shown(spec.name)} computes sparse vectors with the BM25 function; "
+            "open it with sparse='bm25'."
+        )
+    accelerated = _accelerated_columns(description, fields)
+    for decl in spec.declared_fields:
+        _check_field(fields, decl.name, SCALAR_TO_DATATYPE[decl.scalar_type], spec)
+        if any(c.name == decl.name for c in accelerated):
+            raise SchemaMismatchError(
+                f"collection {shown(spec.name)} keeps {shown(decl.name)} in its metadata "
+                f"JSON with an accelerator column; do not declare it (filters on it use the "
+                f"column already), or {_fix(spec)}."
+            )
+    _check_num_partitions(spec, description)
+    # Typed columns the caller did not declare (declared by whoever created the collection,
+    # or inferred as strict columns by an older release) are adopted: a key with such a
+    # column must be written to and filtered on it, or its values would be split between
+    # two places. Accelerator columns (listed in the collection's properties) are not
+    # declared fields: the JSON holds every value.
+    extra = _undeclared_columns(spec, fields, {c.name for c in accelerated})
+    if extra:
+        spec = replace(spec, metadata_fields=(*spec.declared_fields, *extra))
+    if matchable and not spec.text_match:
+        # A collection created with text match keeps it: adopt it (and its analyzer) so
+        # that text_match filters compile for a store that did not ask for it.
+        analyzer = spec.analyzer if spec.analyzer is not None else described_analyzer(text_field)
+        spec = replace(spec, text_match=True, analyzer=analyzer)
+    return replace(
+        spec,
+        accelerated_fields=accelerated,
+        overflowed_keys=overflowed_keys(description),
+    )
+
+
+def has_match(text_field: Mapping[str, Any]) -> bool:
+    """Whether a described text field was created with ``enable_match``."""
+    value = (text_field.get("params") or {}).get("enable_match")
+    return value is True or str(value).lower() == "true"
+
+
+def _check_num_partitions(spec: CollectionSpec, description: Mapping[str, Any]) -> None:
+    if spec.num_partitions is None:
+        return
+    existing = description.get("num_partitions")
+    if existing is not None and int(existing) != spec.num_partitions:
+        raise SchemaMismatchError(
+            f"collection {shown(spec.name)} hashes its partition key into {existing} partitions "
+            f"but num_partitions={spec.num_partitions} was asked for (fixed at creation); "
+            f"leave num_partitions out, or {_fix(spec)}."
+        )
+
+
+def _described_index(
+    description: Mapping[str, Any] | None, metric: MetricType
+) -> IndexConfig | None:
+    """The index a collection was built with, when no index was asked for.
+
+    Searches must use that index's knobs: a collection made with an earlier default
+    (FLAT on Milvus Lite) keeps being searched as FLAT.
+    """
+    kind = str((description or {}).get("index_type") or "")
+    if not kind:
+        return None
+    try:
+        return index_from_dict({"index_type": kind, "metric": metric})
+    except ConfigError:
+        return None
+
+
+def described_analyzer(text_field: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The analyzer params of a described text field (``None`` when it has none)."""
+    raw = (text_field.get("params") or {}).get("analyzer_params")
+    if raw is None:
+        return None
+    if isinstance(raw, Mapping):
+        return dict(raw)
+    try:
+        parsed = json.loads(str(raw))
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _check_analyzer(spec: CollectionSpec, text_field: Mapping[str, Any]) -> None:
+    existing = described_analyzer(text_field)
+    if existing is None or existing == spec.analyzer_params:
+        return
+    raise SchemaMismatchError(
+        f"collection {spec.name!r} tokenises {spec.fields.text!r} with analyzer "
+        f"{existing} but {spec.analyzer_params} was asked for (its BM25/match index was built with "
+        f"the former); pass that analyzer, open it with open_mode='adopt', or {_fix(spec)}."
+    )
+
+
+def _column(name: str, field: Mapping[str, Any]) -> MetadataField | None:
+    scalar = DATATYPE_TO_SCALAR.get(field.get("type"))
+    if scalar is None:
+        return None
+    params = field.get("params", {})
+    element = DATATYPE_TO_SCALAR.get(field.get("element_type"))
+    return MetadataField(
+        name=name,
+        type=scalar,
+        element_type=element if scalar is ScalarType.ARRAY else None,
+        max_length=int(params.get("max_length", 1024)),
+        max_capacity=int(params.get("max_capacity", 64)),
+    )
+
+
+def _accelerated_columns(
+    description: Mapping[str, Any], fields: Mapping[str, Mapping[str, Any]]
+) -> tuple[MetadataField, ...]:
+    """The accelerator columns a described collection lists in its properties."""
+    out = []
+    for name in accelerated_names(description):
+        column = _column(name, fields[name]) if name in fields else None
+        if column is not None and column.scalar_type is not ScalarType.ARRAY:
+            out.append(column)
+    return tuple(out)
+
+
+def _undeclared_columns(
+    spec: CollectionSpec, fields: Mapping[str, Mapping[str, Any]], accelerated: set[str]
+) -> list[MetadataField]:
+    """The described collection's typed scalar columns that ``spec`` does not declare."""
+    known = set(spec.fields.all()) | {d.name for d in spec.declared_fields} | accelerated
+    out = []
+    for name, field in fields.items():
+        column = _column(name, field) if name not in known else None
+        if column is not None:
+            out.append(column)
+    return out
+
+
+def spec_from_existing(
+    spec: CollectionSpec,
+    description: Mapping[str, Any],
+    dense_index_description: Mapping[str, Any] | None,
+) -> CollectionSpec:
+    """Adopt dim, metric, index, sparse mode and declared fields from an existing collection.
+
+    Fields the caller declared explicitly in ``spec`` are kept; the rest are read back.
+    """
+    names = spec.fields
+    fields = _fields_by_name(description)
+    functions = description.get("functions") or []
+    has_bm25 = any(names.sparse in (f.get("output_field_names") or []) for f in functions)
+    sparse = spec.sparse_mode
+    if names.sparse in fields and sparse is SparseMode.NONE:
+        sparse = SparseMode.BM25 if has_bm25 else SparseMode.CLIENT
+    index: IndexConfig | None = spec.index_config
+    metric = spec.metric_type
+    if dense_index_description:
+        metric = MetricType.parse(
+            str(dense_index_description.get("metric_type") or metric.value), field="metric"
+        )
+        kind = str(dense_index_description.get("index_type") or "")
+        if index is None and kind:
+            try:
+                index = index_from_dict({"index_type": kind, "metric": metric})
+            except ConfigError:
+                index = None
+    accelerated = _accelerated_columns(description, fields)
+    acc_names = {c.name for c in accelerated}
+    declared = [
+        *(d for d in spec.declared_fields if d.name not in acc_names),
+        *_undeclared_columns(spec, fields, acc_names),
+    ]
+    partition_key = spec.partition_key or next(
+        (n for n, f in fields.items() if f.get("is_partition_key")), None
+    )
+    analyzer = spec.analyzer
+    text_match = spec.text_match or has_match(fields.get(names.text, {}))
+    analyzed = sparse is SparseMode.BM25 or text_match
+    if analyzed and analyzer is None:
+        analyzer = described_analyzer(fields.get(names.text, {}))
+    extra_dims = {
+        f.name: int(fields.get(f.name, {}).get("params", {}).get("dim", 0))
+        for f in spec.extra_vector_fields
+        if f.name in fields
+    }
+    spec = spec.with_vector_dims({n: d for n, d in extra_dims.items() if d})
+    if names.vector not in fields and sparse is not SparseMode.NONE:
+        # A sparse-only collection: adopt it as one (no dense field to check or write).
+        return replace(
+            spec,
+            dense=False,
+            dim=None,
+            index=None,
+            text_match=text_match,
+            analyzer=analyzer if analyzed else None,
+            sparse=sparse,
+            sparse_index=None if sparse is not spec.sparse_mode else spec.sparse_index,
+            metadata_fields=tuple(declared),
+            partition_key=partition_key,
+        )
+    vector = fields.get(names.vector, {})
+    dim = int(vector.get("params", {}).get("dim", 0)) or spec.dim
+    if index is not None and index.metric_type is not metric:
+        index = replace(index, metric=metric)
+    return replace(
+        spec,
+        dim=dim,
+        text_match=text_match,
+        analyzer=analyzer if analyzed else None,
+        metric=metric,
+        index=index,
+        sparse=sparse,
+        sparse_index=None if sparse is not spec.sparse_mode else spec.sparse_index,
+        metadata_fields=tuple(declared),
+        partition_key=partition_key,
+        accelerated_fields=accelerated,
+        overflowed_keys=overflowed_keys(description),
+    )

@@ -1,0 +1,180 @@
+"""Where a filter key lives in one collection on one engine, and how it is written.
+
+A key is a typed column (declared metadata, the canonical id/doc_id/text fields, an
+accelerator column), a path into the metadata JSON, or a dynamic field of another tool's
+layout; :class:`KeyAddressing` resolves it (:meth:`KeyAddressing.ref`) and writes the
+constants ``true``/``false`` the engine accepts. The compiler builds on it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from milvus_plugins.core.config import CollectionSpec
+from milvus_plugins.core.errors import FilterError, shown
+from milvus_plugins.core.filters.dialect import Dialect
+from milvus_plugins.core.filters.literals import (
+    COLUMN_KIND,
+    as_column_literal,
+    escape_string,
+    fits_column,
+    value_kind,
+)
+from milvus_plugins.core.filters.tree import Compare, Contains, In, Like, Target, check_key
+from milvus_plugins.core.types import ScalarType
+
+__all__ = ["KeyAddressing", "KeyRef", "integer_ids"]
+
+
+@dataclass(frozen=True)
+class KeyRef:
+    """How a filter key is written: an expression, on a typed column or a JSON path."""
+
+    expr: str
+    column: bool
+    declared_type: ScalarType | None
+    accelerated: bool = False  # a copy of a JSON key (see milvus_plugins.core.inference)
+
+
+class KeyAddressing:
+    """Resolves filter keys to :class:`KeyRef` for ``spec``'s collection on ``dialect``."""
+
+    def __init__(self, spec: CollectionSpec, dialect: Dialect) -> None:
+        self.spec = spec
+        self.dialect = dialect
+
+    def ref(self, key: str, target: Target = "metadata") -> KeyRef:
+        """Where ``key`` of ``target`` (metadata, id, doc_id or text) lives; refuses the rest."""
+        names = self.spec.fields
+        layout = self.spec.layout
+        if layout is not None and target == "id" and layout.id_type is ScalarType.INT64:
+            return KeyRef(names.id, True, ScalarType.INT64)
+        if layout is not None and target == "doc_id" and layout.doc_id is None:
+            raise FilterError(
+                f"filter on {shown(key)}: collection {shown(self.spec.name)} "
+                f"({layout.label} layout) has no document-id field."
+            )
+        if target != "metadata":
+            columns = {"id": names.id, "doc_id": names.doc_id, "text": names.text}
+            if target not in columns:
+                # Only the string columns are filterable; anything else (the vector, a
+                # typo) would be an unknown column on the server or a wrong expression.
+                raise FilterError(
+                    f"filter on {shown(key)}: target={shown(target)} is not a filterable "
+                    f"column; use "
+                    "'metadata' (the default, for metadata keys), 'id', 'doc_id' or 'text'."
+                )
+            return KeyRef(columns[target], True, ScalarType.VARCHAR)
+        check_key(key)  # leaves built directly (Compare(...)) skip the builders' key check
+        declared = self.spec.declared(key)
+        if declared is not None:
+            return KeyRef(declared.name, True, declared.scalar_type)
+        if layout is not None and layout.metadata_json is None:
+            if not layout.dynamic:
+                raise FilterError(
+                    f"filter on {shown(key)}: collection {shown(self.spec.name)} "
+                    f"({layout.label} layout) keeps metadata in the columns "
+                    f"{list(layout.metadata_columns())} only; {shown(key)} is none of them."
+                )
+            return KeyRef(f"$meta[{self.key_literal(key)}]", False, None)
+        column = self.spec.accelerated(key)
+        if column is not None and self.dialect.nullable:
+            return KeyRef(column.name, True, column.scalar_type, accelerated=True)
+        return self.json_ref(key)
+
+    def json_ref(self, key: str) -> KeyRef:
+        """The path of ``key`` in the metadata JSON field."""
+        return KeyRef(f"{self.spec.fields.metadata}[{self.key_literal(key)}]", False, None)
+
+    def on_column(
+        self, node: Compare | In | Like | Contains, ref: KeyRef, negate: bool
+    ) -> tuple[Compare | In | Like | Contains, KeyRef] | str:
+        """Where an accelerated key's leaf is answered: its column, or the JSON path.
+
+        The column holds every value of the key (none has overflowed) and a null where
+        the key is missing. A leaf whose literals have the column's kind is answered on
+        the column; a leaf the evaluator finds *unknown* for every value of the column's
+        kind (a literal of another kind, ``contains`` on a scalar, ``like`` on a
+        number) is true for no row, and its negation for the rows without the key
+        (returned as the finished expression). What a double cannot compare exactly
+        (an int beyond 2**53) takes the JSON path, which holds every value too.
+        """
+        if not ref.accelerated:
+            return node, ref
+        kind = ref.declared_type
+        column_kind = COLUMN_KIND.get(kind) if kind is not None else None
+        unknown = f"({ref.expr} is null)" if negate else self.const(False)
+        if isinstance(node, Compare):
+            if fits_column(node.value, kind):
+                value = as_column_literal(node.value, kind)
+                return Compare(node.key, node.op, value, node.target), ref
+            if value_kind(node.value) != column_kind:
+                return unknown
+        elif isinstance(node, In):
+            same = [v for v in node.values if value_kind(v) == column_kind]
+            if all(fits_column(v, kind) for v in same):
+                if len(same) < len(node.values) and (negate or not same):
+                    return unknown  # an unknown member makes "not in" unknown
+                values = tuple(as_column_literal(v, kind) for v in same)
+                return In(node.key, values, node.target), ref
+        elif isinstance(node, Like):
+            if kind is not ScalarType.VARCHAR:
+                return unknown
+            if "\\" not in node.pattern:
+                return node, ref
+            # Milvus Lite 3.2.2 reads a backslash in a pattern on a typed column as an
+            # escape (`%\\%` finds "%"), and as a plain character on a JSON path.
+        else:
+            return unknown
+        return node, self.json_ref(node.key)
+
+    def key_literal(self, key: str) -> str:
+        """A JSON key as this engine reads it inside ``field[...]``."""
+        if not self.dialect.json_key_brackets and "][" in key:
+            raise FilterError(
+                f"filter key {shown(key)} contains '][', where this Milvus splits JSON paths "
+                "(it cannot address such a key); rename the metadata key."
+            )
+        if self.dialect.json_escaped_keys:
+            # The server compares path keys with the stored JSON text, which pymilvus
+            # writes with orjson: the same escapes as json.dumps(..., ensure_ascii=False).
+            return json.dumps(key, ensure_ascii=False)
+        return escape_string(key)
+
+    def const(self, value: bool) -> str:
+        """An expression that is ``value`` for every row (``true``/``false`` where accepted)."""
+        if self.dialect.bool_literals:
+            return "true" if value else "false"
+        # Milvus 2.3 rejects a bare `true`/`false` (even inside `and`/`or`). Ids are
+        # strings, so `id >= ""` holds for every row and `id < ""` for none.
+        pk = self.spec.fields.id
+        layout = self.spec.layout
+        if layout is not None and layout.id_type is ScalarType.INT64:
+            low = -(2**63)  # integer keys (auto_id): every key is >= the int64 minimum
+            return f"({pk} >= {low})" if value else f"({pk} < {low})"
+        return f'({pk} >= "")' if value else f'({pk} < "")'
+
+
+def integer_ids(node: Compare | In | Like | Contains, collection: str) -> Compare | In:
+    """An id leaf with string ids as integers (a collection with INT64 keys, e.g. auto_id).
+
+    Ids are strings everywhere in this package; such a collection's ids read back as
+    decimal strings, so only decimal strings can name one of its rows.
+    """
+
+    def number(value: object) -> int:
+        text = value if isinstance(value, str) else ""
+        digits = text[1:] if text.startswith("-") else text
+        if not digits.isdigit() or not digits.isascii():
+            raise FilterError(
+                f"id {shown(value)}: collection {shown(collection)} has integer primary keys "
+                "(read back as decimal strings such as '42'); give such an id."
+            )
+        return int(text)
+
+    if isinstance(node, In):
+        return In(node.key, tuple(number(v) for v in node.values), target=node.target)
+    if isinstance(node, Compare):
+        return Compare(node.key, node.op, number(node.value), node.target)
+    raise FilterError(f"{type(node).__name__.lower()} on integer ids is not supported.")

@@ -1,0 +1,124 @@
+"""Filter values as Milvus expression text (pure): escaped literals, value kinds, and the
+checks that a value fits a typed column.
+
+Escaping of user values and keys lives here and only here (:func:`escape_string`): every
+string becomes a double-quoted Milvus literal with ``\\``, ``"`` and control characters
+escaped, so no value or key can change an expression's meaning.
+"""
+
+from __future__ import annotations
+
+from milvus_plugins.core.errors import FilterError, shown
+from milvus_plugins.core.filters.tree import Scalar
+from milvus_plugins.core.types import ScalarType
+
+__all__ = [
+    "COLUMN_KIND",
+    "as_column_literal",
+    "check_value_type",
+    "escape_string",
+    "exists_test",
+    "fits_column",
+    "is_prefix_pattern",
+    "literal",
+    "value_kind",
+]
+
+_TYPE_HINTS = {
+    ScalarType.INT64: "an int",
+    ScalarType.DOUBLE: "a number",
+    ScalarType.BOOL: "True or False",
+    ScalarType.VARCHAR: "a string",
+}
+
+
+def exists_test(path: str) -> str:
+    """The expression that is true where ``path`` (a JSON key or element) exists."""
+    # Always parenthesised: in Milvus 2.3's grammar `exists` takes everything after it,
+    # so `not exists k or x` parses as `not exists (k or x)`.
+    return f"(exists {path})"
+
+
+def is_prefix_pattern(pattern: str) -> bool:
+    """Whether ``pattern`` is ``<literal>%`` with no other wildcard or backslash."""
+    body = pattern[:-1]
+    return pattern.endswith("%") and not any(ch in body for ch in "%_\\")
+
+
+def escape_string(value: str) -> str:
+    """Return ``value`` as a double-quoted Milvus string literal, fully escaped."""
+    out = ['"']
+    for ch in value:
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == '"':
+            out.append('\\"')
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def literal(value: Scalar) -> str:
+    """A scalar as a Milvus literal (strings escaped by :func:`escape_string`)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    return escape_string(value)
+
+
+_EXACT_INT = 2**53
+COLUMN_KIND = {ScalarType.BOOL: "bool", ScalarType.DOUBLE: "number", ScalarType.VARCHAR: "string"}
+
+
+def value_kind(value: Scalar) -> str:
+    """The reference evaluator's kind of a literal (bools are not numbers)."""
+    if isinstance(value, bool):
+        return "bool"
+    return "string" if isinstance(value, str) else "number"
+
+
+def fits_column(value: Scalar, kind: ScalarType | None) -> bool:
+    """Whether a literal has the kind of the values an accelerator column holds."""
+    if kind is None or value_kind(value) != COLUMN_KIND.get(kind):
+        return False
+    if isinstance(value, int) and not isinstance(value, bool):
+        return -_EXACT_INT <= value <= _EXACT_INT  # compared exactly as a double
+    return True
+
+
+def as_column_literal(value: Scalar, kind: ScalarType | None) -> Scalar:
+    """A literal as the accelerator column of ``kind`` holds it (a float for DOUBLE)."""
+    return float(value) if kind is ScalarType.DOUBLE else value
+
+
+def check_value_type(key: str, kind: ScalarType | None, *values: Scalar) -> None:
+    """Refuse a value that does not fit the declared column type ``kind`` of ``key``.
+
+    Raises:
+        FilterError: naming the key, the value, the type and what to compare it with.
+    """
+    if kind is None or kind is ScalarType.ARRAY:
+        return
+    for value in values:
+        ok = {
+            ScalarType.INT64: isinstance(value, int) and not isinstance(value, bool),
+            ScalarType.DOUBLE: isinstance(value, (int, float)) and not isinstance(value, bool),
+            ScalarType.BOOL: isinstance(value, bool),
+            ScalarType.VARCHAR: isinstance(value, str),
+        }[kind]
+        if not ok:
+            raise FilterError(
+                f"filter on {shown(key)}: {shown(value)} does not fit the declared type "
+                f"{kind.value}; "
+                f"compare it with {_TYPE_HINTS[kind]}."
+            )

@@ -1,0 +1,220 @@
+"""Searches refined after ranking (pure): reranked by a
+:class:`~milvus_plugins.core.decay.Decay`, grouped by a field
+(:class:`~milvus_plugins.core.grouping.Grouping`), or cut at a score threshold (Milvus'
+range search). Each runs on the server where the engine and the field
+allow it, else here on over-fetched candidates, with the same meaning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from pymilvus import Function, FunctionType
+
+from milvus_plugins.core.decay import Decay, apply_decay, decay_column
+from milvus_plugins.core.errors import (
+    InvalidInputError,
+    UnsupportedByServerError,
+    shown,
+)
+from milvus_plugins.core.grouping import (
+    Grouping,
+    Place,
+    group_hits,
+    group_key,
+    groups_complete,
+)
+from milvus_plugins.core.ops.calls import Op
+from milvus_plugins.core.ops.context import OpContext
+from milvus_plugins.core.ops.lifecycle import capabilities_op, ensure_op
+from milvus_plugins.core.ops.search_request import SearchKind, SearchRequest
+from milvus_plugins.core.ops.vector_search import (
+    dense_search_op,
+    hybrid_search_op,
+    sparse_search_op,
+)
+from milvus_plugins.core.range_search import RANGE_KNOBS, threshold_radius
+from milvus_plugins.core.requests import (
+    QUERY_WINDOW,
+    check_k,
+)
+from milvus_plugins.core.results import Hit
+from milvus_plugins.core.schema import field_index
+from milvus_plugins.core.types import MetricType
+
+__all__ = ["decay_search_op", "grouped_search_op", "range_search_op"]
+
+
+def range_search_op(ctx: OpContext, r: SearchRequest, threshold: float) -> Op[list[Hit]]:
+    """A dense search for the hits with relevance >= ``threshold``: Milvus' range search."""
+    if not (yield from ensure_op(ctx)):
+        return []
+    caps = yield from capabilities_op(ctx.session)
+    knobs = dict(r.search_params or {})
+    radius = threshold_radius(
+        field_index(ctx.spec.dense_field(r.field), caps).metric_type, threshold
+    )
+    if radius is not None and not any(key in knobs for key in RANGE_KNOBS):
+        knobs["radius"] = radius
+    hits = yield from dense_search_op(
+        ctx, [r.dense], r.k, r.where, knobs, r.include_vectors, r.field
+    )
+    return hits[0]
+
+
+def _server_decay(ctx: OpContext, r: SearchRequest, decay: Decay) -> Op[Any | None]:
+    """Milvus' decay ``Function`` for ``r``, or ``None`` to rerank here."""
+    caps = yield from capabilities_op(ctx.session)
+    column = decay_column(ctx.spec, decay)
+    metric = field_index(ctx.spec.dense_field(r.field), caps).metric_type
+    reasons = []
+    if r.kind is not SearchKind.DENSE:
+        reasons.append("only a dense search is reranked by the server")
+    if column is None:
+        reasons.append(f"{shown(decay.field)} is not an INT64 or DOUBLE column")
+    if metric not in (MetricType.COSINE, MetricType.IP):
+        reasons.append(f"Milvus multiplies the raw {metric.value} distance, not a relevance")
+    if decay.window is not None:
+        reasons.append("the server reranks its own window (10 x limit)")
+    if not caps.decay_ranker:
+        reasons.append("this engine has no decay reranker")
+    if decay.place is Place.CLIENT or (reasons and decay.place is Place.AUTO):
+        return None
+    if reasons:
+        raise UnsupportedByServerError(
+            "decay function ranker",
+            "2.6.0",
+            caps.version,
+            needs=f"Milvus >= 2.6 or Milvus Lite 3 ({'; '.join(reasons)}); "
+            "use place='auto' or 'client' to rerank on the client",
+        )
+    return Function(
+        name="milvus_plugins_decay",
+        input_field_names=[column],
+        function_type=FunctionType.RERANK,
+        params=decay.server_params(),
+    )
+
+
+def decay_search_op(ctx: OpContext, r: SearchRequest, decay: Decay) -> Op[list[Hit]]:
+    """A search reranked by :class:`Decay`: Milvus' decay reranker or the same here.
+
+    The client reranks the ``decay.candidates(k)`` best ungrouped hits (10 x k by
+    default, Milvus Lite's window) by ``relevance * factor`` and keeps ``k``.
+    """
+    if r.kind not in (SearchKind.DENSE, SearchKind.SPARSE, SearchKind.HYBRID):
+        raise InvalidInputError(
+            f"decay works with dense, sparse and hybrid search, not {shown(r.kind.value)}."
+        )
+    if r.grouping is not None:
+        raise InvalidInputError("decay and group_by cannot be combined in one search.")
+    check_k(r.k)
+    if not (yield from ensure_op(ctx)):
+        return []
+    ranker = yield from _server_decay(ctx, r, decay)
+    if ranker is not None:
+        per_query = yield from dense_search_op(
+            ctx,
+            [r.dense],
+            r.k,
+            r.where,
+            r.search_params,
+            r.include_vectors,
+            r.field,
+            {"ranker": ranker},
+        )
+        return per_query[0]
+    hits = yield from _candidates_op(ctx, r, decay.candidates(r.k))
+    return apply_decay(hits, decay, r.k)
+
+
+def _server_grouping(
+    ctx: OpContext, r: SearchRequest, grouping: Grouping
+) -> Op[dict[str, Any] | None]:
+    """The ``search`` arguments of a server-side grouping, or ``None`` to group here."""
+    caps = yield from capabilities_op(ctx.session)
+    column = group_key(ctx.spec, grouping).column
+    reasons = []
+    if r.kind is SearchKind.HYBRID:
+        reasons.append("hybrid search groups its fused list on the client")
+    if column is None:
+        reasons.append(
+            f"Milvus cannot group on {shown(grouping.by)} (not an INT, VARCHAR or BOOL column)"
+        )
+    if not caps.grouping:
+        reasons.append("this engine has no complete grouping search")
+    elif grouping.size > 1 and not caps.group_size:
+        reasons.append("this engine ignores group_size")
+    if grouping.place is Place.CLIENT or (reasons and grouping.place is Place.AUTO):
+        return None
+    if reasons:
+        feature = "grouping search with group_size" if caps.grouping else "grouping search"
+        minimum = "2.5.0" if caps.grouping else "2.4.0"
+        raise UnsupportedByServerError(
+            feature,
+            minimum,
+            caps.version,
+            needs=f"Milvus >= {minimum} and a groupable column ({'; '.join(reasons)}); "
+            "use place='auto' or 'client' to group on the client",
+        )
+    options: dict[str, Any] = {"group_by_field": column}
+    if caps.group_size:
+        options["group_size"] = grouping.size
+        options["strict_group_size"] = grouping.strict
+    return options
+
+
+def _candidates_op(ctx: OpContext, r: SearchRequest, limit: int) -> Op[list[Hit]]:
+    """The ``limit`` best ungrouped hits of ``r`` (a hybrid fuses ``limit`` per leg)."""
+    match r.kind:
+        case SearchKind.DENSE:
+            hits = yield from dense_search_op(
+                ctx, [r.dense], limit, r.where, r.search_params, r.include_vectors, r.field
+            )
+            return hits[0]
+        case SearchKind.SPARSE:
+            return (
+                yield from sparse_search_op(ctx, r.query or "", limit, r.where, r.include_vectors)
+            )
+        case _:
+            fetch_k = max(limit, r.fetch_k or 0)
+            return (yield from hybrid_search_op(ctx, replace(r, k=limit, fetch_k=fetch_k)))
+
+
+def grouped_search_op(ctx: OpContext, r: SearchRequest, grouping: Grouping) -> Op[list[Hit]]:
+    """A grouped search: the ``k`` best groups, up to ``grouping.size`` hits each.
+
+    On the server (``group_by_field``) when the engine and the field allow it; else
+    grouped here from over-fetched candidates, the limit growing fourfold until ``k``
+    groups are found (full ones when strict) or the collection is exhausted (Milvus
+    caps one search at 16,384 candidates). The hits come group by group, best group first.
+    """
+    if r.kind not in (SearchKind.DENSE, SearchKind.SPARSE, SearchKind.HYBRID):
+        raise InvalidInputError(
+            f"group_by works with dense, sparse and hybrid search, not {shown(r.kind.value)}."
+        )
+    check_k(r.k)
+    if not (yield from ensure_op(ctx)):
+        return []
+    options = yield from _server_grouping(ctx, r, grouping)
+    if options is not None and r.kind is SearchKind.DENSE:
+        per_query = yield from dense_search_op(
+            ctx, [r.dense], r.k, r.where, r.search_params, r.include_vectors, r.field, options
+        )
+        return per_query[0]
+    if options is not None:
+        return (
+            yield from sparse_search_op(
+                ctx, r.query or "", r.k, r.where, r.include_vectors, options
+            )
+        )
+    key = group_key(ctx.spec, grouping).value
+    limit = min(QUERY_WINDOW, max(4 * r.k * grouping.size, 20))
+    while True:
+        hits = yield from _candidates_op(ctx, r, limit)
+        groups = group_hits(hits, key, r.k, grouping.size)
+        exhausted = len(hits) < limit or limit >= QUERY_WINDOW
+        if exhausted or groups_complete(groups, r.k, grouping):
+            return [hit for group in groups for hit in group]
+        limit = min(QUERY_WINDOW, limit * 4)
