@@ -65,12 +65,27 @@ def _allow_client_keepalive() -> None:
     grpc.server = server
 
 
-def _current_rss_kb() -> int:
+def _status_kb(field: str) -> int:
     with open("/proc/self/status", encoding="ascii") as handle:
         for line in handle:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field):
                 return int(line.split()[1])
     return 0
+
+
+def _current_rss_kb() -> int:
+    return _status_kb("VmRSS:")
+
+
+def _peak_rss_kb() -> int:
+    """This process's own peak resident memory.
+
+    Not ``ru_maxrss``: on Linux it starts from the parent's resident memory at fork
+    (kept across exec), so every worker of a large parent reported the parent's size.
+    ``VmHWM`` belongs to the process's own address space. Elsewhere: ``ru_maxrss``.
+    """
+    peak = _status_kb("VmHWM:") if sys.platform.startswith("linux") else 0
+    return peak or int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 class Worker:
@@ -107,8 +122,7 @@ class Worker:
                 self.driver = None
             return {}
         if op == "rss":
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            return {"peak_kb": int(peak), "current_kb": _current_rss_kb()}
+            return {"peak_kb": _peak_rss_kb(), "current_kb": _current_rss_kb()}
         raise ValueError(f"unknown op {op!r}")
 
 
