@@ -4,8 +4,8 @@ Each (system, N) runs in a fresh worker process: it opens the system (connects, 
 the collection), records its resident memory, then adds the N documents the way the
 system's users would with a model — vectors computed as the system asks for them
 (``contract.embed_text``), so the harness never holds a table of them — and reports its
-peak resident memory (``VmHWM``, see ``worker.py``; Milvus Lite runs inside the same process, so its
-memory counts for every system alike). Raw pymilvus embeds and inserts one batch of
+peak resident memory (``VmHWM``, see ``worker.py``; Milvus Lite runs inside the same
+process, so its memory counts for every system alike). Raw pymilvus embeds and inserts one batch of
 1,000 at a time. The *excess* is peak minus the memory before adding: what the adding
 itself cost. Systems run in a rotated order per N.
 """
