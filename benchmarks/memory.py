@@ -20,7 +20,44 @@ from benchmarks.dataset import DECLARED_FIELDS, Dataset
 from benchmarks.procs import WorkerError, WorkerProcess
 from benchmarks.systems import System
 
-__all__ = ["run_memory"]
+__all__ = ["ingest_in_worker", "run_memory"]
+
+
+def ingest_in_worker(
+    system: System,
+    data_dir: Path,
+    config: dict[str, Any],
+    positions: list[int],
+    log: Path,
+    *,
+    then: Callable[[WorkerProcess], Any] | None = None,
+) -> dict[str, Any]:
+    """Open ``system`` in a fresh worker, add ``positions``, and report time and memory.
+
+    The worker opens the system (connects, creates the collection) and records its
+    resident memory, then adds the documents (the timed ``ingest`` call: the system's
+    add API plus whatever its driver does to make the rows searchable) and reports its
+    peak resident memory. ``then`` runs on the worker after the measurement and before
+    the collection is dropped (e.g. queries); its return value is ``"then"``.
+    """
+    worker = WorkerProcess(system.key, system.python, data_dir, log)
+    try:
+        opened = worker.call("open", driver=system.driver, config=config)
+        before = worker.call("rss")
+        took = worker.call("ingest", positions=positions)
+        after = worker.call("rss")
+        extra = then(worker) if then is not None else None
+        worker.call("drop")
+    finally:
+        worker.close()
+    return {
+        "seconds": took["seconds"],
+        "base_kb": before["current_kb"],
+        "peak_kb": after["peak_kb"],
+        "excess_kb": after["peak_kb"] - before["current_kb"],
+        "versions": opened["versions"],
+        "then": extra,
+    }
 
 
 def _one(system: System, data: Dataset, data_dir: Path, work: Path) -> dict[str, Any]:
@@ -34,23 +71,8 @@ def _one(system: System, data: Dataset, data_dir: Path, work: Path) -> dict[str,
         **system.config,
         "on_the_fly": True,
     }
-    worker = WorkerProcess(
-        f"{system.key}-mem", system.python, data_dir, work / f"mem_{system.key}.log"
-    )
-    try:
-        worker.call("open", driver=system.driver, config=config)
-        before = worker.call("rss")
-        took = worker.call("ingest", positions=list(range(n)))
-        after = worker.call("rss")
-        worker.call("drop")
-    finally:
-        worker.close()
-    return {
-        "seconds": took["seconds"],
-        "base_kb": before["current_kb"],
-        "peak_kb": after["peak_kb"],
-        "excess_kb": after["peak_kb"] - before["current_kb"],
-    }
+    row = ingest_in_worker(system, data_dir, config, list(range(n)), work / f"mem_{system.key}.log")
+    return {k: row[k] for k in ("seconds", "base_kb", "peak_kb", "excess_kb")}
 
 
 def run_memory(

@@ -44,6 +44,22 @@ def declared_fields(declared: list[dict[str, Any]]) -> list[MetadataField]:
     ]
 
 
+def first_write_sample(config: dict[str, Any], data: Dataset, size: int = 1000) -> list[Record]:
+    """The records the first write would infer accelerator columns from, or none.
+
+    Drivers create the collection before the timed ingest (so it excludes starting
+    Milvus Lite); with ``config["infer"]`` they pass these records (the first ``size``
+    documents, without vectors) so the collection gets the typed columns the store's
+    own first write would have inferred (``ensure_collection`` reads, never writes, them).
+    """
+    if not config.get("infer"):
+        return []
+    return [
+        Record(id=data.ids[p], text=data.texts[p], metadata=dict(data.metadata[p]))
+        for p in range(min(len(data), size))
+    ]
+
+
 class Driver:
     """``MilvusStore.upsert`` / ``search`` / ``sparse_search`` / ``hybrid_search``."""
 
@@ -60,7 +76,7 @@ class Driver:
         self.store = MilvusStore(
             spec, connection=ConnectionConfig(uri=config["uri"]), drop_old=True
         )
-        self.store.ensure_collection()
+        self.store.ensure_collection(None, first_write_sample(config, data))
 
     def ingest(self, positions: list[int]) -> None:
         if self.on_the_fly:  # streamed: the store embeds and writes a batch at a time

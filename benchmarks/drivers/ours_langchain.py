@@ -6,9 +6,8 @@ from typing import Any
 
 from benchmarks.dataset import Dataset
 from benchmarks.drivers.contract import versions as _versions
-from benchmarks.drivers.core import declared_fields, ranker_of
+from benchmarks.drivers.core import declared_fields, first_write_sample, ranker_of
 from benchmarks.drivers.lookup_embeddings import embeddings_for
-from milvus_plugins.core import Record
 from milvus_plugins.langchain import MilvusVectorStore
 
 
@@ -34,15 +33,9 @@ class Driver:
         )
         # Connect and create the collection now, as the other drivers do, so the timed
         # ingest excludes starting Milvus Lite and creating the collection (about 1 s on
-        # Lite). With inference, the columns are inferred from the documents' metadata, as
-        # a first add_texts of them would (ensure_collection reads, never writes, them).
-        sample = []
-        if config.get("infer"):
-            sample = [
-                Record(id=data.ids[p], text=data.texts[p], metadata=dict(data.metadata[p]))
-                for p in range(min(len(data), 1000))
-            ]
-        self.store.store.ensure_collection(config["dim"], sample)
+        # Lite). With ``infer``, the columns are inferred from the documents' metadata, as
+        # a first add_texts of them would (``first_write_sample``).
+        self.store.store.ensure_collection(config["dim"], first_write_sample(config, data))
 
     def ingest(self, positions: list[int]) -> None:
         self.store.add_texts(

@@ -18,6 +18,7 @@ from benchmarks.drivers.core import declared_fields
 from benchmarks.drivers.llama_nodes import embedded_batches
 from milvus_plugins.core import RRF
 from milvus_plugins.llama_index import MilvusVectorStore
+from milvus_plugins.llama_index.nodes import nodes_to_records
 
 
 def versions() -> dict[str, str]:
@@ -47,8 +48,17 @@ class Driver:
         )
         self.views: dict[int, MilvusVectorStore] = {}
         # Connect and create the collection now, as the other drivers do, so the timed
-        # ingest excludes starting Milvus Lite.
-        self.vs.store.ensure_collection()
+        # ingest excludes starting Milvus Lite. With ``infer``, it gets the typed columns
+        # the first ``add`` of these nodes would infer (see ``first_write_sample``).
+        sample: list[Any] = []
+        if config.get("infer"):
+            sample = nodes_to_records(
+                [
+                    TextNode(id_=data.ids[p], text=data.texts[p], metadata=dict(data.metadata[p]))
+                    for p in range(min(len(data), 1000))
+                ]
+            )
+        self.vs.store.ensure_collection(config["dim"], sample)
 
     def ingest(self, positions: list[int]) -> None:
         if self.on_the_fly:
