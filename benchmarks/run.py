@@ -200,9 +200,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if "quality" not in skip:
         log(f"quality: SciFact {len(scifact):,} docs, {len(scifact.query_texts)} queries")
         quality_systems: list[System] = [
-            s
-            for s in systems
-            if (s.ours and s.key not in ("core", "ours_lc_infer")) or s.key.endswith("_flush")
+            s for s in systems if (s.ours and s.key != "core") or s.key.endswith("_flush")
         ]
         results["quality"] = run_quality(
             quality_systems,

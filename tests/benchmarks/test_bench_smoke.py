@@ -26,7 +26,7 @@ pytest.importorskip("llama_index.core")
 
 from benchmarks.run import main  # noqa: E402
 
-OURS = ("core", "ours_lc", "ours_li", "ours_lc_infer")
+OURS = ("core", "ours_lc", "ours_li")
 
 
 @pytest.fixture(scope="module")

@@ -208,7 +208,7 @@ def _described_index(
     """The index a collection was built with, when no index was asked for.
 
     Searches must use that index's knobs: a collection made with an earlier default
-    (FLAT on Milvus Lite) keeps being searched as FLAT.
+    (FLAT on Milvus Lite before HNSW) keeps being searched as FLAT.
     """
     kind = str((description or {}).get("index_type") or "")
     if not kind:

@@ -173,7 +173,8 @@ class DenseField:
         name: the field name (a Milvus name, distinct from the canonical fields).
         dim: the dimension, or ``None`` until the first write gives it.
         metric: COSINE (default), IP or L2; taken from ``index`` when one is given.
-        index: the index config (``None``: FLAT on Milvus Lite, AUTOINDEX on servers).
+        index: the index config (``None``: HNSW ef 128 on Milvus Lite 3,
+            FLAT on Lite 2.5, AUTOINDEX on servers).
 
     Raises:
         ConfigError: a bad name, dimension, metric or index.
