@@ -27,6 +27,11 @@ class WriteOptions:
         progress_min_rows: writes smaller than this never show a bar.
         flush: flush after each write call (``None``: on Milvus Lite only, where
             unflushed rows are searched on a slow path).
+        overlap: in a write that embeds as it goes (``upsert(..., embed=)``), embed
+            the next batch while the current one is written, in a worker thread (an
+            async model: a task). At most one batch is embedded ahead, so memory
+            stays bounded by two batches, and the model never runs twice at once.
+            ``None``: the default (on).
     """
 
     batch_rows: int = 1000
@@ -34,6 +39,7 @@ class WriteOptions:
     progress: bool | None = None
     progress_min_rows: int = 2000
     flush: bool | None = None
+    overlap: bool | None = None
 
     def __post_init__(self) -> None:
         if self.batch_rows < 1:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import inspect
 import os
 import threading
@@ -19,8 +20,10 @@ from milvus_plugins.core.errors import CollectionNotFoundError
 from milvus_plugins.core.lite import LiteLease
 from milvus_plugins.core.ops.calls import (
     Call,
+    Collect,
     Done,
     Embed,
+    EmbedAhead,
     Fingerprint,
     Guard,
     Guarded,
@@ -54,6 +57,48 @@ def write_lock(connection: ConnectionConfig) -> AbstractContextManager[object]:
     path = os.path.abspath(connection.uri)
     with _LITE_WRITE_LOCKS_GUARD:
         return _LITE_WRITE_LOCKS.setdefault(path, threading.RLock())
+
+
+def _embed_now(embed: Callable[[list[str]], Any], texts: list[str]) -> Any:
+    vectors = embed(texts)
+    if inspect.isawaitable(vectors):
+        close = getattr(vectors, "close", None)
+        if close is not None:
+            close()  # never awaited: close the coroutine instead of leaking it
+        raise TypeError("the sync store needs a sync embedding function")
+    return vectors
+
+
+class _Ahead:
+    """One :class:`EmbedAhead` running in a worker thread (in a copy of the caller's
+    context variables, as ``asyncio.to_thread`` does: tracing callbacks still see them)."""
+
+    def __init__(self, step: EmbedAhead) -> None:
+        self._value: Any = None
+        self._error: BaseException | None = None
+        context = contextvars.copy_context()
+        self._thread = threading.Thread(
+            target=self._run,
+            args=(context, step),
+            name="milvus-plugins-embed-ahead",
+            daemon=True,  # a model call never keeps the interpreter from exiting
+        )
+        self._thread.start()
+
+    def _run(self, context: contextvars.Context, step: EmbedAhead) -> None:
+        try:
+            self._value = context.run(_embed_now, step.embed, step.texts)
+        except BaseException as exc:  # handed to the operation by result()
+            self._error = exc
+
+    def result(self) -> Any:
+        """Wait for the vectors; raise the model's error."""
+        self._thread.join()
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+        value, self._value = self._value, None  # the operation holds them from here
+        return value
 
 
 class SyncRunner:
@@ -151,13 +196,15 @@ class SyncRunner:
             case Fingerprint():
                 return step.probe.fingerprint()
             case Embed():
-                vectors = step.embed(step.texts)
-                if inspect.isawaitable(vectors):
-                    close = getattr(vectors, "close", None)
-                    if close is not None:
-                        close()  # never awaited: close the coroutine instead of leaking it
-                    raise TypeError("the sync store needs a sync embedding function")
-                return vectors
+                return _embed_now(step.embed, step.texts)
+            case EmbedAhead():
+                return _Ahead(step)
+            case Collect():
+                if not step.discard:
+                    return step.handle.result()
+                with contextlib.suppress(Exception):
+                    step.handle.result()
+                return None
         raise TypeError(f"not an operation step: {step!r}")
 
     def probe(self) -> Capabilities:
