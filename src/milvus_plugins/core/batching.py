@@ -71,7 +71,12 @@ def estimate_row_bytes(row: Mapping[str, Any]) -> int:
     """Estimate the wire size of one row (vectors 4 bytes a float, strings as UTF-8)."""
     size = 16
     for value in row.values():
-        if isinstance(value, str):
+        kind = type(value)  # exact-type tests first: the usual row's values, cheaply
+        if kind is list and value and type(value[0]) is float:
+            size += 4 * len(value) + 8  # a dense vector
+        elif kind is int or kind is float or kind is bool or value is None:
+            size += 8
+        elif isinstance(value, str):
             size += (len(value) if value.isascii() else len(value.encode("utf-8"))) + 8
         elif isinstance(value, (list, tuple)):
             size += (

@@ -38,7 +38,7 @@ import math
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -615,7 +615,15 @@ def _checked_vectors(
     # dtype numpy makes strings, None or objects a non-float array, which is refused here.
     plain = all(type(v) is list for v in vectors)
     try:
-        array = np.asarray(vectors) if plain else np.asarray(vectors, dtype=np.float64)
+        if plain:
+            array = np.asarray(vectors)
+        elif all(type(v) is np.ndarray and v.dtype == np.float32 for v in vectors):
+            # float32 rows (a model's numpy output): stacked as they are, without the
+            # float64 copy, and converted once below.
+            rows = cast("list[np.ndarray]", vectors)
+            array = np.stack(rows) if rows[0].ndim == 1 else np.asarray(rows)
+        else:
+            array = np.asarray(vectors, dtype=np.float64)
     except (TypeError, ValueError):
         return None
     if array.dtype.kind != "f":
@@ -630,7 +638,9 @@ def _checked_vectors(
         return None
     if plain:
         return vectors  # type: ignore[return-value]
-    return array.astype(np.float32).tolist()  # type: ignore[no-any-return]
+    if array.dtype != np.float32:
+        array = array.astype(np.float32)
+    return array.tolist()  # type: ignore[no-any-return]
 
 
 def records_to_rows(
@@ -705,6 +715,8 @@ def json_text(value: Mapping[str, Any]) -> str:
     which costs far less than its conversion of a dict (a Python walk of the value, then
     serialisation), and the text's length sizes the write batches for free.
     """
+    if not value:
+        return "{}"  # the usual extra column: no serialiser call per row
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
