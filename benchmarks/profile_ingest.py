@@ -13,8 +13,10 @@ time is charged to a part:
 and the time of a function outside them all (builtins, numpy, json ...) to its callers'
 parts, in proportion to the time each caller spent in it. Run with
 ``python -m benchmarks.profile_ingest --n 20000``; ``--top`` lists our costliest
-functions. cProfile slows Python code more than native code, so the shares overstate the
-Python parts; compare systems and versions with each other, not with wall-clock runs.
+functions; ``--time 3`` times the ingest instead (no profiler, 3 interleaved
+repetitions, ratios to the first system). cProfile slows Python code more than native
+code, so the shares overstate the Python parts; compare systems and versions with each
+other, not with wall-clock runs.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import argparse
 import cProfile
 import importlib
 import pstats
+import statistics
 import sys
 import tempfile
 import time
@@ -34,9 +37,11 @@ from benchmarks.dataset import DECLARED_FIELDS, synthetic
 SYSTEMS = {
     "raw pymilvus": "benchmarks.drivers.raw_pymilvus",
     "core": "benchmarks.drivers.core",
+    "core-insert": "benchmarks.drivers.core",  # mode="insert" (as raw sends)
     "LangChain": "benchmarks.drivers.ours_langchain",
     "LlamaIndex": "benchmarks.drivers.ours_llama_index",
 }
+EXTRA = {"core-insert": {"mode": "insert"}}
 PARTS = ("milvus", "ours", "framework", "harness")
 _MARKERS = {
     "milvus": ("/pymilvus/", "/grpc/", "/google/protobuf/", "/milvus_lite/"),
@@ -109,6 +114,7 @@ def profile_system(
         "dim": data.dim,
         "declared": DECLARED_FIELDS,
         "bm25": True,
+        **EXTRA.get(name, {}),
     }
     warm = driver_cls({**config, "collection": "warm"}, data)
     warm.ingest(list(range(200)))  # imports and first-call costs
@@ -138,15 +144,55 @@ def profile_system(
     return row
 
 
+def time_systems(names: list[str], data: Any, n: int, reps: int, work: Path) -> None:
+    """Wall-clock ingest (no profiler), systems interleaved rep by rep, docs/s and x raw."""
+    drivers = {name: importlib.import_module(SYSTEMS[name]).Driver for name in names}
+    seconds: dict[str, list[float]] = {name: [] for name in names}
+    for rep in range(reps):
+        order = names if rep % 2 == 0 else names[::-1]
+        for name in order:
+            config = {
+                "uri": str(work / f"{name.split()[0]}.db"),
+                "collection": f"timed{rep}",
+                "dim": data.dim,
+                "declared": DECLARED_FIELDS,
+                "bm25": True,
+                **EXTRA.get(name, {}),
+            }
+            if rep == 0:
+                warm = drivers[name]({**config, "collection": "warm"}, data)
+                warm.ingest(list(range(200)))
+                warm.drop()
+            driver = drivers[name](config, data)
+            start = time.perf_counter()
+            driver.ingest(list(range(n)))
+            seconds[name].append(time.perf_counter() - start)
+            driver.drop()
+            print(f"rep {rep} {name}: {seconds[name][-1]:.2f} s", flush=True)
+    raw = statistics.median(seconds[names[0]])
+    print(f"\nN = {n:,}, {reps} interleaved repetitions; median ingest (x {names[0]})\n")
+    print("| system | seconds (each rep) | docs/s | x first |")
+    print("|---|---|---:|---:|")
+    for name in names:
+        med = statistics.median(seconds[name])
+        each = ", ".join(f"{s:.1f}" for s in seconds[name])
+        print(f"| {name} | {med:.2f} ({each}) | {n / med:,.0f} | {raw / med:.2f}x |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=20_000)
     parser.add_argument("--systems", default=",".join(SYSTEMS))
     parser.add_argument("--top", type=int, default=0, help="list the costliest functions")
     parser.add_argument("--top-parts", default="ours,framework", help="of these parts")
+    parser.add_argument("--time", type=int, default=0, help="time N reps instead (no profile)")
     args = parser.parse_args()
     data = synthetic(args.n, queries=1)
     rows = []
+    if args.time:
+        with tempfile.TemporaryDirectory() as tmp:
+            time_systems(args.systems.split(","), data, args.n, args.time, Path(tmp))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.systems.split(","):
             parts = tuple(args.top_parts.split(","))
