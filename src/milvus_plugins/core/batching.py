@@ -79,15 +79,29 @@ def estimate_row_bytes(row: Mapping[str, Any]) -> int:
         elif isinstance(value, str):
             size += (len(value) if value.isascii() else len(value.encode("utf-8"))) + 8
         elif isinstance(value, (list, tuple)):
-            size += (
-                4 * len(value) + 8
-                if value and isinstance(value[0], float)
-                else len(json.dumps(value, default=str))
-            )
+            size += _list_bytes(value)
         elif isinstance(value, Mapping):
             size += len(json.dumps(value, default=str)) + 8
         else:
             size += 8
+    return size
+
+
+def _list_bytes(value: list[Any] | tuple[Any, ...]) -> int:
+    """A list's size: a vector, an ARRAY of scalars (no serialiser call), else its JSON."""
+    if not value:
+        return 8
+    if isinstance(value[0], float):
+        return 4 * len(value) + 8
+    size = 8
+    for item in value:
+        kind = type(item)
+        if kind is str:
+            size += (len(item) if item.isascii() else len(item.encode("utf-8"))) + 3
+        elif kind is int or kind is float or kind is bool:
+            size += 21  # at most as long as an int64 in JSON
+        else:
+            return len(json.dumps(value, default=str))
     return size
 
 

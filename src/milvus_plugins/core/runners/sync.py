@@ -8,6 +8,7 @@ import inspect
 import os
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
@@ -69,36 +70,51 @@ def _embed_now(embed: Callable[[list[str]], Any], texts: list[str]) -> Any:
     return vectors
 
 
+_EMBED_POOL: ThreadPoolExecutor | None = None
+_EMBED_POOL_GUARD = threading.Lock()
+
+
+def _embed_pool() -> ThreadPoolExecutor:
+    """The process' worker threads for :class:`EmbedAhead` (made on first use).
+
+    Idle workers are reused: a streamed write does not start a thread per batch (a new
+    thread waits for the interpreter lock before ``start()`` returns). Each operation
+    has at most one embedding running, so the pool's size bounds only how many streamed
+    writes of this process overlap at once; more queue for a worker.
+    """
+    global _EMBED_POOL
+    with _EMBED_POOL_GUARD:
+        if _EMBED_POOL is None:
+            _EMBED_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="milvus-embed")
+        return _EMBED_POOL
+
+
+def _forget_embed_pool() -> None:
+    # A forked child has none of the parent's threads: it makes its own pool.
+    global _EMBED_POOL
+    _EMBED_POOL = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_embed_pool)
+
+
 class _Ahead:
-    """One :class:`EmbedAhead` running in a worker thread (in a copy of the caller's
+    """One :class:`EmbedAhead` running on a worker thread (in a copy of the caller's
     context variables, as ``asyncio.to_thread`` does: tracing callbacks still see them)."""
 
     def __init__(self, step: EmbedAhead) -> None:
-        self._value: Any = None
-        self._error: BaseException | None = None
         context = contextvars.copy_context()
-        self._thread = threading.Thread(
-            target=self._run,
-            args=(context, step),
-            name="milvus-plugins-embed-ahead",
-            daemon=True,  # a model call never keeps the interpreter from exiting
+        self._future: Future[Any] | None = _embed_pool().submit(
+            context.run, _embed_now, step.embed, step.texts
         )
-        self._thread.start()
-
-    def _run(self, context: contextvars.Context, step: EmbedAhead) -> None:
-        try:
-            self._value = context.run(_embed_now, step.embed, step.texts)
-        except BaseException as exc:  # handed to the operation by result()
-            self._error = exc
 
     def result(self) -> Any:
         """Wait for the vectors; raise the model's error."""
-        self._thread.join()
-        if self._error is not None:
-            error, self._error = self._error, None
-            raise error
-        value, self._value = self._value, None  # the operation holds them from here
-        return value
+        future, self._future = self._future, None  # the operation holds the vectors now
+        if future is None:
+            raise RuntimeError("an embedding handle is collected once")
+        return future.result()
 
 
 class SyncRunner:
