@@ -62,11 +62,12 @@ def part_of(func: Func) -> str | None:
     return None
 
 
-def charged(stats: pstats.Stats) -> dict[Func | None, float]:
-    """Seconds of own time charged to each function of a part.
+def charged(stats: pstats.Stats, *, calls: bool = False) -> dict[Func | None, float]:
+    """Seconds of own time (``calls``: function calls) charged to each function of a part.
 
     A function outside every part is charged to its nearest callers in one, in
-    proportion to the time each caller spent in it (``None``: no such caller).
+    proportion to the time each caller spent in it (``None``: no such caller). Call
+    counts, unlike times, do not depend on how busy the machine is.
     """
     table: dict[Func, Any] = stats.stats  # type: ignore[attr-defined]
     memo: dict[Func, dict[Func | None, float]] = {}
@@ -89,9 +90,10 @@ def charged(stats: pstats.Stats) -> dict[Func | None, float]:
         return out
 
     result: dict[Func | None, float] = {}
-    for func, (_cc, _nc, tottime, _ct, _callers) in table.items():
+    for func, (_cc, ncalls, tottime, _ct, _callers) in table.items():
+        amount = ncalls if calls else tottime
         for owner, frac in owners(func, frozenset()).items():
-            result[owner] = result.get(owner, 0.0) + frac * tottime
+            result[owner] = result.get(owner, 0.0) + frac * amount
     return result
 
 
@@ -130,6 +132,8 @@ def profile_system(
     parts = shares(by_function)
     total = sum(parts.values())
     row = {"system": name, "wall": wall, "total": total, **parts}
+    counts = shares(charged(stats, calls=True))
+    row["calls_per_row"] = (counts.get("ours", 0.0) + counts.get("framework", 0.0)) / n
     if top:
         ours = [
             (func, seconds)
@@ -199,13 +203,19 @@ def main() -> None:
             row = profile_system(name, SYSTEMS[name], data, args.n, Path(tmp), args.top, parts)
             rows.append(row)
     print(f"\nN = {args.n:,}; seconds under cProfile (share of the profiled total)\n")
-    print("| system | total | milvus | ours | framework | harness | outside Milvus |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| system | total | milvus | ours | framework | harness | outside Milvus "
+        "| our calls per row |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         total = row["total"]
         cells = [f"{row.get(p, 0.0):.1f} ({row.get(p, 0.0) / total:.0%})" for p in PARTS]
         outside = (row.get("ours", 0.0) + row.get("framework", 0.0)) / total
-        print(f"| {row['system']} | {total:.1f} | {' | '.join(cells)} | {outside:.0%} |")
+        print(
+            f"| {row['system']} | {total:.1f} | {' | '.join(cells)} | {outside:.0%} "
+            f"| {row['calls_per_row']:.0f} |"
+        )
     sys.stdout.flush()
 
 
