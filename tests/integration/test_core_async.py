@@ -181,6 +181,57 @@ async def test_async_streamed_upsert_embeds_the_next_batch_while_writing_this_on
     store.close()
 
 
+async def test_async_streamed_upsert_cancelled_mid_write_cancels_the_model_ahead(
+    lite_uri: str,
+) -> None:
+    store = MilvusStore(
+        CollectionSpec(name="cancelled", dim=DIM),
+        connection=ConnectionConfig(uri=lite_uri),
+        write=WriteOptions(batch_rows=4),
+    )
+    astore = AsyncMilvusStore(store)
+    writer = astore.sync.client
+    real_insert = writer.insert
+    release, written = threading.Event(), threading.Event()
+    ahead_started = asyncio.Event()
+    outcome: list[str] = []
+
+    def insert(*args: Any, **kwargs: Any) -> Any:
+        assert release.wait(timeout=60)  # the first write hangs until the test lets it go
+        try:
+            return real_insert(*args, **kwargs)
+        finally:
+            written.set()
+
+    async def aembed(texts: list[str]) -> list[list[float]]:
+        if ahead_started.is_set() or outcome:
+            raise AssertionError("one batch ahead at most")
+        if texts[0] == "text 4":  # the second batch, embedded while the first is written
+            ahead_started.set()
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                outcome.append("cancelled")
+                raise
+        return [query_vector(len(t)) for t in texts]
+
+    writer.insert = insert
+    plain = [Record(id=f"s{i}", text=f"text {i}") for i in range(8)]
+    task = asyncio.ensure_future(astore.upsert(plain, embed=aembed))
+    await asyncio.wait_for(ahead_started.wait(), timeout=60)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    for _ in range(5):  # the cancellation reaches the model's task on the next turns
+        await asyncio.sleep(0)
+    assert outcome == ["cancelled"]  # the model does not run on after the call ended
+    release.set()
+    assert await asyncio.to_thread(written.wait, 60)
+    writer.insert = real_insert
+    await astore.close()
+    store.close()
+
+
 async def test_async_bad_input_is_rejected_before_writing(
     pair: tuple[MilvusStore, AsyncMilvusStore],
 ) -> None:

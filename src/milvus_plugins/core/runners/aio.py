@@ -170,11 +170,19 @@ class AsyncRunner:
     async def run(self, op: Op[T]) -> T:
         """Drive ``op`` to its result: execute each step, send back its answer or error."""
         outcome = Outcome()
-        while not isinstance(step := outcome.resume(op), Done):
-            try:
-                outcome = Outcome(answer=await self.execute(step))
-            except Exception as exc:
-                outcome = Outcome(error=exc)
+        ahead: list[asyncio.Future[Any]] = []
+        try:
+            while not isinstance(step := outcome.resume(op), Done):
+                try:
+                    outcome = Outcome(answer=await self.execute(step))
+                except Exception as exc:
+                    outcome = Outcome(error=exc)
+                if isinstance(step, EmbedAhead) and outcome.error is None:
+                    ahead.append(outcome.answer)
+        finally:
+            for task in ahead:  # only when the run is cancelled: an operation collects its own
+                if not task.done():
+                    task.cancel()
         return step.value
 
     async def execute(self, step: Any) -> Any:
