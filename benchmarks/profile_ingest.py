@@ -156,17 +156,18 @@ def time_systems(names: list[str], data: Any, n: int, reps: int, work: Path) -> 
         order = names if rep % 2 == 0 else names[::-1]
         for name in order:
             config = {
-                "uri": str(work / f"{name.split()[0]}.db"),
+                # A fresh database file per repetition: reopening one that an earlier
+                # client of this process used failed to connect on Milvus Lite 3.2.2.
+                "uri": str(work / f"{name.split()[0].replace('-', '_')}_{rep}.db"),
                 "collection": f"timed{rep}",
                 "dim": data.dim,
                 "declared": DECLARED_FIELDS,
                 "bm25": True,
                 **EXTRA.get(name, {}),
             }
-            if rep == 0:
-                warm = drivers[name]({**config, "collection": "warm"}, data)
-                warm.ingest(list(range(200)))
-                warm.drop()
+            warm = drivers[name]({**config, "collection": "warm"}, data)
+            warm.ingest(list(range(200)))
+            warm.drop()
             driver = drivers[name](config, data)
             start = time.perf_counter()
             driver.ingest(list(range(n)))
