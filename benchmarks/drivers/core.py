@@ -67,6 +67,7 @@ class Driver:
         self.data = data
         self.on_the_fly = bool(config.get("on_the_fly", False))
         self.dim = int(config["dim"])
+        self.mode = str(config.get("mode", "auto"))  # "insert": plain inserts, as raw does
         spec = CollectionSpec(
             name=config["collection"],
             dim=config["dim"],
@@ -88,7 +89,7 @@ class Driver:
                 )
                 for p in positions
             ]
-            self.store.upsert(records, progress=False, embed=self._embed)
+            self.store.upsert(records, progress=False, embed=self._embed, mode=self.mode)
             return
         records = [
             Record(
@@ -99,7 +100,7 @@ class Driver:
             )
             for p in positions
         ]
-        self.store.upsert(records, progress=False)
+        self.store.upsert(records, progress=False, mode=self.mode)
 
     def _embed(self, texts: list[str]) -> list[list[float]]:
         return embed_texts(texts, self.dim)

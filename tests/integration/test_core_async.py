@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 import random
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -128,6 +129,105 @@ async def test_async_store_creates_the_collection_from_the_first_write(lite_uri:
     await astore.upsert(corpus(5))
     assert store.spec.dim == DIM
     assert await astore.count() == 5
+    await astore.close()
+    store.close()
+
+
+@pytest.mark.parametrize("model", ["async", "sync"])
+async def test_async_streamed_upsert_embeds_the_next_batch_while_writing_this_one(
+    lite_uri: str, model: str
+) -> None:
+    store = MilvusStore(
+        CollectionSpec(name="streamed", dim=DIM),
+        connection=ConnectionConfig(uri=lite_uri),
+        write=WriteOptions(batch_rows=4),
+    )
+    astore = AsyncMilvusStore(store)
+    started = [threading.Event() for _ in range(3)]
+    inserts: list[int] = []
+    writer = astore.sync.client  # Lite: async writes go through the sync client, in a thread
+    real_insert = writer.insert
+
+    def insert(*args: Any, **kwargs: Any) -> Any:
+        batch = len(inserts)
+        inserts.append(batch)
+        if batch + 1 < len(started):  # the next batch embeds while this one is written
+            assert started[batch + 1].wait(timeout=60), "the next batch was not embedding"
+        return real_insert(*args, **kwargs)
+
+    def vectors(texts: list[str]) -> list[list[float]]:
+        calls = sum(e.is_set() for e in started)
+        if calls == len(started):
+            raise RuntimeError("model server went away")
+        started[calls].set()
+        return [query_vector(len(t)) for t in texts]
+
+    async def aembed(texts: list[str]) -> list[list[float]]:
+        await asyncio.sleep(0)
+        return vectors(texts)
+
+    writer.insert = insert
+    plain = [Record(id=f"s{i}", text=f"text {i}") for i in range(14)]
+    with pytest.raises(WriteError) as info:
+        await astore.upsert(plain, embed=aembed if model == "async" else vectors)
+    # Batches 1-3 written (the third while the model failed on the fourth), none after.
+    assert inserts == [0, 1, 2]
+    assert info.value.written_ids == [f"s{i}" for i in range(12)]
+    assert info.value.failed_ids == ["s12", "s13"]
+    assert isinstance(info.value.__cause__, RuntimeError)
+    writer.insert = real_insert
+    assert await astore.count() == 12
+    await astore.close()
+    store.close()
+
+
+async def test_async_streamed_upsert_cancelled_mid_write_cancels_the_model_ahead(
+    lite_uri: str,
+) -> None:
+    store = MilvusStore(
+        CollectionSpec(name="cancelled", dim=DIM),
+        connection=ConnectionConfig(uri=lite_uri),
+        write=WriteOptions(batch_rows=4),
+    )
+    astore = AsyncMilvusStore(store)
+    writer = astore.sync.client
+    real_insert = writer.insert
+    release, written = threading.Event(), threading.Event()
+    ahead_started = asyncio.Event()
+    outcome: list[str] = []
+
+    def insert(*args: Any, **kwargs: Any) -> Any:
+        assert release.wait(timeout=60)  # the first write hangs until the test lets it go
+        try:
+            return real_insert(*args, **kwargs)
+        finally:
+            written.set()
+
+    async def aembed(texts: list[str]) -> list[list[float]]:
+        if ahead_started.is_set() or outcome:
+            raise AssertionError("one batch ahead at most")
+        if texts[0] == "text 4":  # the second batch, embedded while the first is written
+            ahead_started.set()
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                outcome.append("cancelled")
+                raise
+        return [query_vector(len(t)) for t in texts]
+
+    writer.insert = insert
+    plain = [Record(id=f"s{i}", text=f"text {i}") for i in range(8)]
+    task = asyncio.ensure_future(astore.upsert(plain, embed=aembed))
+    await asyncio.wait_for(ahead_started.wait(), timeout=60)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    for _ in range(5):  # the cancellation reaches the model's task on the next turns
+        await asyncio.sleep(0)
+    assert outcome == ["cancelled"]  # the model does not run on after the call ended
+    release.set()
+    assert await asyncio.to_thread(written.wait, 60)
+    writer.insert = real_insert
     await astore.close()
     store.close()
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 import random
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -429,16 +431,22 @@ def test_mode_upsert_never_inserts_even_into_a_new_collection(lite_uri: str) -> 
     store.close()
 
 
+@pytest.mark.parametrize("overlap", [False, True], ids=["sequential", "overlapped"])
 def test_streamed_upsert_embeds_one_batch_at_a_time_after_validating_all(
-    lite_uri: str,
+    lite_uri: str, overlap: bool
 ) -> None:
-    store = open_store(lite_uri, write=WriteOptions(batch_rows=4))
+    store = open_store(lite_uri, write=WriteOptions(batch_rows=4, overlap=overlap))
     calls: list[list[str]] = []
     writes = CallCounter(store, "insert")
 
     def embed(texts: list[str]) -> list[list[float]]:
-        # Each batch is embedded only after the previous one was written.
-        assert sum(len(args[1]) for args, _ in writes.calls) == 4 * len(calls)
+        sent = sum(len(args[1]) for args, _ in writes.calls)  # rows of the inserts begun
+        if overlap:
+            # At most one batch ahead: batch j starts once batch j - 2 is written (the
+            # insert of batch j - 1 may have begun), so two batches at most hold vectors.
+            assert 4 * (len(calls) - 1) <= sent <= 4 * len(calls)
+        else:
+            assert sent == 4 * len(calls)  # each batch after the previous one was written
         calls.append(texts)
         return [vec(len(t)) for t in texts]
 
@@ -458,10 +466,45 @@ def test_streamed_upsert_embeds_one_batch_at_a_time_after_validating_all(
     store.close()
 
 
+def test_streamed_upsert_embeds_the_next_batch_while_writing_this_one(lite_uri: str) -> None:
+    store = open_store(lite_uri, dim=DIM, write=WriteOptions(batch_rows=3))  # overlap: default
+    started = [threading.Event() for _ in range(4)]
+    bars: list[int] = []
+    real_insert = store.client.insert
+    inserts: list[int] = []
+
+    def insert(*args: Any, **kwargs: Any) -> Any:
+        batch = len(inserts)
+        inserts.append(batch)
+        if batch + 1 < len(started):
+            # Without overlap the next batch is embedded only after this insert returns,
+            # and this wait would time out.
+            assert started[batch + 1].wait(timeout=60), "the next batch was not embedding"
+        return real_insert(*args, **kwargs)
+
+    def embed(texts: list[str]) -> list[list[float]]:
+        from tqdm import tqdm
+
+        started[sum(e.is_set() for e in started)].set()
+        bars.extend(bar.n for bar in list(tqdm._instances) if bar.desc == "upsert")
+        return [vec(i) for i in range(len(texts))]
+
+    store.client.insert = insert
+    assert len(store.upsert(records(12), embed=embed, progress=True)) == 12
+    assert inserts == [0, 1, 2, 3]
+    # The bar counts each written batch while the next is embedded: batch j is embedded
+    # once batch j - 2 is written (no bar yet while the first is embedded).
+    assert bars[:1] == [0] and bars[-1] >= 6
+    assert store.count() == 12
+    store.close()
+
+
+@pytest.mark.parametrize("overlap", [False, True], ids=["sequential", "overlapped"])
 def test_streamed_upsert_reports_exactly_what_was_written_when_the_model_fails(
-    lite_uri: str,
+    lite_uri: str, overlap: bool
 ) -> None:
-    store = open_store(lite_uri, dim=DIM, write=WriteOptions(batch_rows=3))
+    options = WriteOptions(batch_rows=3, overlap=overlap)
+    store = open_store(lite_uri, dim=DIM, write=options)
     batches: list[int] = []
 
     def embed(texts: list[str]) -> list[list[float]]:
@@ -475,16 +518,53 @@ def test_streamed_upsert_reports_exactly_what_was_written_when_the_model_fails(
     assert info.value.written_ids == [f"r{i}" for i in range(6)]
     assert info.value.failed_ids == ["r6", "r7"]
     assert isinstance(info.value.__cause__, RuntimeError)
+    assert batches == [3, 3, 2]  # nothing embedded after the failure
     assert sorted(r.id for r in store.query()) == info.value.written_ids
 
     def first_fails(texts: list[str]) -> list[list[float]]:
         raise RuntimeError("no model")
 
-    other = open_store(lite_uri, name="other", dim=DIM)
+    other = open_store(lite_uri, name="other", dim=DIM, write=options)
     with pytest.raises(RuntimeError, match="no model"):  # nothing written: as it is
         other.upsert(records(4), embed=first_fails)
     store.close()
     other.close()
+
+
+def test_streamed_upsert_write_failure_waits_for_the_model_embedding_ahead(
+    lite_uri: str,
+) -> None:
+    store = open_store(lite_uri, dim=DIM, write=WriteOptions(batch_rows=3, overlap=True))
+    real_insert = store.client.insert
+    inserts: list[int] = []
+    failing = threading.Event()
+    finished: list[int] = []
+
+    def insert(*args: Any, **kwargs: Any) -> Any:
+        inserts.append(len(args[1]))
+        if len(inserts) == 2:
+            failing.set()
+            raise MilvusException(code=1100, message="invalid parameter: rejected")
+        return real_insert(*args, **kwargs)
+
+    def embed(texts: list[str]) -> list[list[float]]:
+        calls = len(finished)
+        if calls == 2:  # the third batch, embedded while the second one fails
+            assert failing.wait(timeout=60)
+            time.sleep(0.2)  # still running when the write fails
+        finished.append(calls)
+        return [vec(i) for i in range(len(texts))]
+
+    store.client.insert = insert
+    with pytest.raises(WriteError) as info:
+        store.upsert(records(9), embed=embed)
+    # The model had finished before the error was raised: nothing outlives the call.
+    assert finished == [0, 1, 2]
+    assert info.value.written_ids == ["r0", "r1", "r2"]
+    assert info.value.failed_ids == [f"r{i}" for i in range(3, 9)]
+    store.client.insert = real_insert
+    assert sorted(r.id for r in store.query()) == info.value.written_ids
+    store.close()
 
 
 def test_upsert_twice_keeps_one_row_per_id_and_updates_content(lite_uri: str) -> None:

@@ -228,9 +228,11 @@ def test_index_from_dict_rejects_unknown_index_types(name: str) -> None:
 # -- recommend_index ---------------------------------------------------------------------
 
 RECOMMEND: list[tuple[int, int, int | None, type[IndexConfig]]] = [
-    (1, 8, None, FlatIndex),
-    (100_000, 768, None, FlatIndex),
+    (1, 8, None, HnswIndex),
+    (100_000, 768, None, HnswIndex),
     (100_001, 768, None, HnswIndex),
+    (10_000, 768, 30 * 1024**2, FlatIndex),  # the raw vectors fit, the graph does not
+    (200_000, 768, 600 * 1024**2, IvfSq8Index),  # no FLAT above 100,000
     (1_000_000, 384, None, HnswIndex),
     (1_000_000, 384, 2 * 1024**3, HnswIndex),
     (1_000_000, 384, 1024**3, IvfSq8Index),
@@ -255,6 +257,12 @@ def test_recommend_index_hnsw_uses_more_links_above_512_dims() -> None:
     large = recommend_index(1_000_000, 1024)
     assert isinstance(small, HnswIndex) and small.M == 16
     assert isinstance(large, HnswIndex) and large.M == 32
+
+
+@pytest.mark.parametrize(("n", "dim"), [(1, 8), (20_000, 384), (100_000, 1024)])
+def test_recommend_index_up_to_100k_is_the_default_index_of_lite_3(n: int, dim: int) -> None:
+    # The store's own default there (core/schema.py field_index): HnswIndex().
+    assert recommend_index(n, dim) == HnswIndex()
 
 
 @pytest.mark.parametrize("dim", [768, 100, 97, 12])

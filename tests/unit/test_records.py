@@ -239,6 +239,15 @@ def test_estimate_row_bytes_counts_vectors_and_utf8_text() -> None:
     assert estimate_row_bytes({"m": {"a": 1}}) > 16
 
 
+@pytest.mark.parametrize(
+    "value", [["ab", "é"], [1, -(2**63), True], [2.5, 1.0], [[1, 2], {"a": "b"}], []]
+)
+def test_estimate_row_bytes_of_a_list_covers_its_json(value: list[Any]) -> None:
+    # ARRAY columns are sized without serialising them; never below their JSON size.
+    as_json = json.dumps(value, ensure_ascii=False).encode("utf-8")
+    assert estimate_row_bytes({"labels": value}) >= 16 + len(as_json)
+
+
 @pytest.mark.parametrize(("n", "batch_rows"), [(0, 3), (1, 3), (9, 3), (10, 3), (10, 1000)])
 def test_batches_respect_the_row_budget_and_cover_every_row(n: int, batch_rows: int) -> None:
     batches = list(plan_batches(_rows(n), WriteOptions(batch_rows=batch_rows)))

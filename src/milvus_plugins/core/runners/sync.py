@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import inspect
 import os
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
@@ -19,8 +21,10 @@ from milvus_plugins.core.errors import CollectionNotFoundError
 from milvus_plugins.core.lite import LiteLease
 from milvus_plugins.core.ops.calls import (
     Call,
+    Collect,
     Done,
     Embed,
+    EmbedAhead,
     Fingerprint,
     Guard,
     Guarded,
@@ -54,6 +58,63 @@ def write_lock(connection: ConnectionConfig) -> AbstractContextManager[object]:
     path = os.path.abspath(connection.uri)
     with _LITE_WRITE_LOCKS_GUARD:
         return _LITE_WRITE_LOCKS.setdefault(path, threading.RLock())
+
+
+def _embed_now(embed: Callable[[list[str]], Any], texts: list[str]) -> Any:
+    vectors = embed(texts)
+    if inspect.isawaitable(vectors):
+        close = getattr(vectors, "close", None)
+        if close is not None:
+            close()  # never awaited: close the coroutine instead of leaking it
+        raise TypeError("the sync store needs a sync embedding function")
+    return vectors
+
+
+_EMBED_POOL: ThreadPoolExecutor | None = None
+_EMBED_POOL_GUARD = threading.Lock()
+
+
+def _embed_pool() -> ThreadPoolExecutor:
+    """The process' worker threads for :class:`EmbedAhead` (made on first use).
+
+    Idle workers are reused: a streamed write does not start a thread per batch (a new
+    thread waits for the interpreter lock before ``start()`` returns). Each operation
+    has at most one embedding running, so the pool's size bounds only how many streamed
+    writes of this process overlap at once; more queue for a worker.
+    """
+    global _EMBED_POOL
+    with _EMBED_POOL_GUARD:
+        if _EMBED_POOL is None:
+            _EMBED_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="milvus-embed")
+        return _EMBED_POOL
+
+
+def _forget_embed_pool() -> None:
+    # A forked child has none of the parent's threads: it makes its own pool.
+    global _EMBED_POOL
+    _EMBED_POOL = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_embed_pool)
+
+
+class _Ahead:
+    """One :class:`EmbedAhead` running on a worker thread (in a copy of the caller's
+    context variables, as ``asyncio.to_thread`` does: tracing callbacks still see them)."""
+
+    def __init__(self, step: EmbedAhead) -> None:
+        context = contextvars.copy_context()
+        self._future: Future[Any] | None = _embed_pool().submit(
+            context.run, _embed_now, step.embed, step.texts
+        )
+
+    def result(self) -> Any:
+        """Wait for the vectors; raise the model's error."""
+        future, self._future = self._future, None  # the operation holds the vectors now
+        if future is None:
+            raise RuntimeError("an embedding handle is collected once")
+        return future.result()
 
 
 class SyncRunner:
@@ -151,13 +212,15 @@ class SyncRunner:
             case Fingerprint():
                 return step.probe.fingerprint()
             case Embed():
-                vectors = step.embed(step.texts)
-                if inspect.isawaitable(vectors):
-                    close = getattr(vectors, "close", None)
-                    if close is not None:
-                        close()  # never awaited: close the coroutine instead of leaking it
-                    raise TypeError("the sync store needs a sync embedding function")
-                return vectors
+                return _embed_now(step.embed, step.texts)
+            case EmbedAhead():
+                return _Ahead(step)
+            case Collect():
+                if not step.discard:
+                    return step.handle.result()
+                with contextlib.suppress(Exception):
+                    step.handle.result()
+                return None
         raise TypeError(f"not an operation step: {step!r}")
 
     def probe(self) -> Capabilities:

@@ -1,0 +1,97 @@
+"""Hybrid search through each of our entry points against raw pymilvus, query by query.
+
+The speed benchmark's hybrid workload (RRF 60, k 10, fetch_k 40, the synthetic documents
+with BM25) on one Milvus Lite database per system, with the queries interleaved: query
+``q`` runs on every system before query ``q + 1`` runs on any, so a busy moment of the
+machine falls on all of them alike. Reports p50 / p95 and the ratio to raw; ``--profile``
+adds each system's client calls per query and the share of time outside pymilvus/Milvus
+(cProfile). Run with ``python -m benchmarks.hybrid_overhead --n 20000``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import importlib
+import pstats
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.dataset import DECLARED_FIELDS, synthetic
+from benchmarks.profile_ingest import charged, shares
+
+SYSTEMS = {
+    "raw pymilvus": "benchmarks.drivers.raw_pymilvus",
+    "core": "benchmarks.drivers.core",
+    "LangChain": "benchmarks.drivers.ours_langchain",
+    "LlamaIndex": "benchmarks.drivers.ours_llama_index",
+}
+RANKER = {"type": "rrf", "k": 60}
+_CALLS = ("search", "hybrid_search", "query", "describe_collection", "has_collection")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n", type=int, default=20_000)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    data = synthetic(args.n, queries=args.queries)
+    with tempfile.TemporaryDirectory() as tmp:
+        drivers: dict[str, Any] = {}
+        for name, module in SYSTEMS.items():
+            config = {
+                "uri": str(Path(tmp) / f"{name.split()[0]}.db"),
+                "collection": "hybrid",
+                "dim": data.dim,
+                "declared": DECLARED_FIELDS,
+                "bm25": True,
+            }
+            drivers[name] = importlib.import_module(module).Driver(config, data)
+            drivers[name].ingest(list(range(args.n)))
+        for driver in drivers.values():  # warm-up: first-call costs
+            for q in range(5):
+                driver.hybrid(q, 10, RANKER, 40)
+        latency: dict[str, list[float]] = {name: [] for name in drivers}
+        for q in range(args.queries):
+            for name, driver in drivers.items():
+                start = time.perf_counter()
+                driver.hybrid(q, 10, RANKER, 40)
+                latency[name].append(1000 * (time.perf_counter() - start))
+        raw = statistics.median(latency["raw pymilvus"])
+        print(f"\nN = {args.n:,}, {args.queries} interleaved hybrid queries (RRF 60, k 10)\n")
+        print("| system | p50 ms | p95 ms | p50 x raw |")
+        print("|---|---:|---:|---:|")
+        for name, values in latency.items():
+            p50 = statistics.median(values)
+            p95 = statistics.quantiles(values, n=20)[-1]
+            print(f"| {name} | {p50:.1f} | {p95:.1f} | {p50 / raw:.2f}x |")
+        if args.profile:
+            print("\n| system | client calls per query | outside Milvus (cProfile) |")
+            print("|---|---|---:|")
+            for name, driver in drivers.items():
+                profiler = cProfile.Profile()
+                queries = min(50, args.queries)
+                profiler.runcall(
+                    lambda d=driver, n=queries: [d.hybrid(q, 10, RANKER, 40) for q in range(n)]
+                )
+                stats = pstats.Stats(profiler)
+                table: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
+                calls = {
+                    func[2]: entry[1] / queries
+                    for func, entry in table.items()
+                    if "pymilvus/milvus_client" in func[0] and func[2] in _CALLS
+                }
+                parts = shares(charged(stats))
+                total = sum(parts.values())
+                outside = (parts.get("ours", 0.0) + parts.get("framework", 0.0)) / total
+                print(f"| {name} | {calls} | {outside:.1%} |")
+        for driver in drivers.values():
+            driver.drop()
+
+
+if __name__ == "__main__":
+    main()
