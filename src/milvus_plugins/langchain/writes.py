@@ -97,8 +97,9 @@ class DocumentWrites(StoreAccess):
         """Embed and upsert texts (an existing id is replaced, never duplicated).
 
         Every text, id and metadata dict is checked before the first text is embedded;
-        then each batch is embedded and written before the next is embedded, so memory
-        stays bounded by the batch and the progress bar moves while the model runs.
+        then the texts are embedded and written a batch at a time (the next batch is
+        embedded while the current one is written), so memory stays bounded by two
+        batches and the progress bar moves while the model runs.
 
         Args:
             texts: the texts.

@@ -64,11 +64,13 @@ class StoreOperations(CollectionOperations):
                 store's); a record naming another tenant is refused.
             embed: a streamed write: the records come without vectors and this
                 function (``texts -> vectors``, e.g. ``embed_documents``; the async
-                store also takes a coroutine function) embeds them one chunk of
-                ``batch_rows`` at a time, each chunk written before the next is
-                embedded, so memory stays bounded by the chunk and the progress bar
-                moves while the model runs. Each record's ``vector`` is set while its
-                chunk is written and reset to ``None`` after.
+                store also takes a coroutine function; a sync one runs in a thread
+                there) embeds them one chunk of ``batch_rows`` at a time. The next
+                chunk is embedded while the current one is written (at most one
+                ahead; ``WriteOptions(overlap=False)`` turns that off), so memory
+                stays bounded by two chunks and the progress bar moves while the
+                model runs. Each record's ``vector`` is set while its chunk is
+                written and reset to ``None`` after.
 
         Returns:
             The ids written, in input order.
