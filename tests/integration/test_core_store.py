@@ -50,7 +50,7 @@ from milvus_plugins.core import (
 )
 from milvus_plugins.core.batching import estimate_row_bytes, plan_batches
 from milvus_plugins.core.filters import Raw
-from milvus_plugins.core.records import records_to_rows
+from milvus_plugins.core.rows import records_to_rows
 
 SECRET = "root:Sup3rS3cretPassw0rd"
 DIM = 8

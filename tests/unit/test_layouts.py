@@ -27,8 +27,8 @@ from milvus_plugins.core import (
 )
 from milvus_plugins.core.layouts import detect_layout, resolve_layout, spec_for_layout
 from milvus_plugins.core.ops.writes import refuse_foreign
-from milvus_plugins.core.records import record_from_row
 from milvus_plugins.core.requests import output_fields
+from milvus_plugins.core.rows import record_from_row
 from milvus_plugins.core.types import SparseMode
 
 

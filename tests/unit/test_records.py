@@ -19,12 +19,9 @@ from milvus_plugins.core import (
     new_id,
 )
 from milvus_plugins.core.batching import estimate_row_bytes, plan_batches
-from milvus_plugins.core.records import (
-    record_from_row,
-    records_to_rows,
-    validate_dense,
-    validate_records,
-)
+from milvus_plugins.core.record_checks import validate_records
+from milvus_plugins.core.rows import record_from_row, records_to_rows
+from milvus_plugins.core.values import validate_dense
 
 SPEC = CollectionSpec(
     name="c",

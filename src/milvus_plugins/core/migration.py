@@ -27,7 +27,8 @@ from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import ConfigError, shown
 from milvus_plugins.core.fields import MetadataField
 from milvus_plugins.core.ops.calls import ReadAll
-from milvus_plugins.core.records import Record, record_from_row
+from milvus_plugins.core.records import Record
+from milvus_plugins.core.rows import record_from_row
 from milvus_plugins.core.store import MilvusStore
 from milvus_plugins.core.types import SparseMode
 

@@ -48,7 +48,8 @@ from milvus_plugins.core.export_format import (
     spec_to_dict,
 )
 from milvus_plugins.core.ops.calls import ReadAll
-from milvus_plugins.core.records import Record, validate_records
+from milvus_plugins.core.record_checks import validate_records
+from milvus_plugins.core.records import Record
 from milvus_plugins.core.results import parse_rows
 from milvus_plugins.core.store import MilvusStore
 from milvus_plugins.core.types import SparseMode

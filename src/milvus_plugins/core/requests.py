@@ -21,9 +21,10 @@ from milvus_plugins.core.layouts import foreign_output_fields
 from milvus_plugins.core.ops.calls import Call, ClientMethod
 from milvus_plugins.core.range_search import RANGE_KNOBS, check_range_knobs
 from milvus_plugins.core.ranking import RRF, Ranker, Weighted, require_server_fusion
-from milvus_plugins.core.records import SparseVector, validate_dense
+from milvus_plugins.core.records import SparseVector
 from milvus_plugins.core.schema import field_index
 from milvus_plugins.core.types import MetricType, SparseMode
+from milvus_plugins.core.values import validate_dense
 
 __all__ = [
     "QUERY_WINDOW",

@@ -9,7 +9,8 @@ from typing import Any
 
 from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.ranking import Ranker, fused_relevance, keyword_relevance, relevance
-from milvus_plugins.core.records import Record, record_from_row
+from milvus_plugins.core.records import Record
+from milvus_plugins.core.rows import record_from_row
 from milvus_plugins.core.types import MetricType
 
 __all__ = ["Hit", "filter_only_hits", "parse_hits", "parse_rows"]

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from milvus_plugins.core.arguments import id_list
 from milvus_plugins.core.errors import FilterError, shown
-from milvus_plugins.core.records import DATE_HINT, is_date, plain_scalar
+from milvus_plugins.core.values import DATE_HINT, is_date, plain_scalar
 
 __all__ = [
     "FILTER_TYPES",

@@ -46,12 +46,9 @@ from milvus_plugins.core.ops.calls import (
 )
 from milvus_plugins.core.ops.context import OpContext
 from milvus_plugins.core.ops.lifecycle import Opened, capabilities_op, ensure_op, open_or_create_op
-from milvus_plugins.core.records import (
-    Record,
-    records_to_rows,
-    validate_records,
-    validate_vectors,
-)
+from milvus_plugins.core.record_checks import validate_records, validate_vectors
+from milvus_plugins.core.records import Record
+from milvus_plugins.core.rows import records_to_rows
 from milvus_plugins.core.types import ParsableEnum, SparseMode
 
 __all__ = [

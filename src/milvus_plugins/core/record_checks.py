@@ -1,0 +1,346 @@
+"""Record validation: every record checked before anything is written or embedded."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import cast
+
+import numpy as np
+
+from milvus_plugins.core.config import CollectionSpec, DenseField, MetadataField
+from milvus_plugins.core.errors import SHOWN_LIMIT, InvalidInputError, shown
+from milvus_plugins.core.records import Record
+from milvus_plugins.core.types import MetricType, ScalarType, SparseMode
+from milvus_plugins.core.values import (
+    FLOAT32_MAX,
+    MAX_METADATA_DEPTH,
+    check_declared,
+    check_serialisable,
+    plain_json,
+    utf8_len,
+    validate_dense,
+    walk_json,
+)
+
+__all__ = ["validate_record", "validate_records", "validate_vectors"]
+
+
+@dataclass(frozen=True)
+class _Checks:
+    """What record checks need from a spec, computed once per batch, not once per row
+    (the spec's accessors parse enums and rebuild tuples on every access)."""
+
+    dense: bool
+    nonzero: bool
+    client_sparse: bool
+    id_max_length: int
+    text_max_length: int
+    named: dict[str, DenseField]
+    declared: tuple[tuple[MetadataField, ScalarType, ScalarType | None], ...]
+
+    @classmethod
+    def of(cls, spec: CollectionSpec) -> _Checks:
+        return cls(
+            dense=spec.dense,
+            nonzero=_needs_direction(spec),
+            client_sparse=spec.sparse_mode is SparseMode.CLIENT,
+            id_max_length=spec.id_max_length,
+            text_max_length=spec.text_max_length,
+            named={f.name: f for f in spec.extra_vector_fields},
+            declared=tuple((d, d.scalar_type, d.element_scalar_type) for d in spec.declared_fields),
+        )
+
+
+def validate_record(
+    record: Record,
+    spec: CollectionSpec,
+    *,
+    dim: int | None,
+    position: int,
+    check_vector: bool = True,
+    check_json: bool = True,
+    vectors: bool = True,
+    checks: _Checks | None = None,
+) -> None:
+    """Check one record against the spec.
+
+    ``check_vector`` / ``check_json`` off skip checks the caller already made for a whole
+    batch at once; ``vectors`` off checks everything but the vectors (a record about to
+    be embedded has none yet); ``checks`` is the spec's :class:`_Checks` (a batch's
+    caller computes it once).
+
+    Raises:
+        InvalidInputError: naming the record's position and id, the field and the fix.
+    """
+    if not isinstance(record.id, str) or not record.id:
+        raise InvalidInputError(
+            f"record {position}: id={shown(record.id)} must be a non-empty string; "
+            "convert numeric ids with str()."
+        )
+    c = checks or _Checks.of(spec)
+    # shown() of a short str is its repr: built directly, as it is for every row.
+    rid = record.id
+    where = f"record {position} (id={repr(rid) if len(rid) <= SHOWN_LIMIT // 2 else shown(rid)})"
+    if utf8_len(rid, where, "id") > c.id_max_length:
+        raise InvalidInputError(f"{where}: id is longer than {c.id_max_length} bytes.")
+    if not isinstance(record.text, str) or not record.text.strip():
+        raise InvalidInputError(f"{where}: text is empty; every record needs non-empty text.")
+    text_bytes = utf8_len(record.text, where, "text")
+    if text_bytes > c.text_max_length:
+        raise InvalidInputError(
+            f"{where}: text is {text_bytes} bytes, longer than "
+            f"text_max_length={c.text_max_length}; split it into smaller chunks."
+        )
+    if isinstance(record.doc_id, str) and record.doc_id:
+        utf8_len(record.doc_id, where, "doc_id")
+    if vectors and not c.dense and record.vector is not None:
+        raise InvalidInputError(
+            f"{where}: the collection is sparse-only (dense=False) and stores no dense "
+            "vector; leave vector=None."
+        )
+    if vectors and c.dense and record.vector is None:
+        raise InvalidInputError(f"{where}: vector is missing; embed the text first.")
+    if vectors and c.dense and check_vector:
+        validate_dense(record.vector, dim, where=where, nonzero=c.nonzero)
+    if vectors:
+        _check_named_vectors(record, c.named, where)
+    if not isinstance(record.metadata, Mapping):
+        raise InvalidInputError(f"{where}: metadata must be a dict, not {type(record.metadata)}.")
+    if check_json:
+        # The batch is not plain JSON: numpy values (a pandas row's to_dict()) become the
+        # Python values they hold, so they are written and read back as those; dates are
+        # refused with the fix. The caller's dicts are not changed.
+        record.metadata = plain_json(dict(record.metadata), where, "metadata")
+        if record.extra:
+            record.extra = plain_json(record.extra, where, "extra")
+    for key in record.metadata:
+        if not isinstance(key, str):
+            raise InvalidInputError(f"{where}: metadata key {shown(key)} must be a string.")
+        if not key or key.startswith("$"):
+            raise InvalidInputError(
+                f"{where}: metadata key {shown(key)} is reserved: keys must be non-empty and not "
+                "start with '$' (filter operators do), or no filter could address them; "
+                "rename the key."
+            )
+    # Undeclared keys live inside the metadata JSON column, so a key named like a
+    # canonical field ("id", "text" ...) cannot clash with it; declared fields that
+    # would clash are rejected by CollectionSpec. The reserved keys are "" and "$...".
+    for decl, kind, element in c.declared:
+        value = record.metadata.get(decl.name)
+        if value is not None:
+            check_declared(value, decl, where, kind, element)
+    walk_json(record.metadata, MAX_METADATA_DEPTH, where, "metadata")
+    if record.extra:
+        # Framework data (e.g. LlamaIndex relationships) wraps user metadata a few levels
+        # deep: it gets twice the room.
+        walk_json(record.extra, 2 * MAX_METADATA_DEPTH, where, "extra")
+    if check_json:
+        check_serialisable(record.metadata, where, "metadata")
+        check_serialisable(record.extra, where, "extra")
+    if vectors and c.client_sparse and record.sparse is None:
+        raise InvalidInputError(
+            f"{where}: the collection stores client sparse vectors; none given."
+        )
+
+
+def _check_named_vectors(record: Record, known: Mapping[str, DenseField], where: str) -> None:
+    """Check the record's vectors of the named dense fields (shape only: dims vary by field)."""
+    if not isinstance(record.vectors, Mapping):
+        raise InvalidInputError(f"{where}: vectors must be a dict of field name -> vector.")
+    if not known and not record.vectors:
+        return  # the usual collection: one dense field
+    unknown = sorted(str(n) for n in set(record.vectors) - set(known))
+    if unknown:
+        raise InvalidInputError(
+            f"{where}: vectors names fields {unknown} the collection does not have; its "
+            f"named vector fields are {sorted(known)}."
+        )
+    for name, dense in known.items():
+        if record.vectors.get(name) is None:
+            raise InvalidInputError(
+                f"{where}: the vector of field {shown(name)} is missing; give "
+                f"vectors={{{name!r}: [...]}} (embed it with that field's model)."
+            )
+        validate_dense(
+            record.vectors[name],
+            dense.dim,
+            where=f"{where} field {shown(name)}",
+            nonzero=dense.metric_type is MetricType.COSINE,
+        )
+
+
+def _convert_named_vectors(records: Sequence[Record], spec: CollectionSpec) -> None:
+    """Convert the named fields' vectors to plain floats, one dimension per field."""
+    for dense in spec.extra_vector_fields:
+        dim = dense.dim
+        for record in records:
+            where = f"record {shown(record.id)} field {shown(dense.name)}"
+            vector = validate_dense(
+                record.vectors[dense.name],
+                dim,
+                where=where,
+                nonzero=dense.metric_type is MetricType.COSINE,
+            )
+            dim = len(vector)  # every record of the batch shares the first one's dimension
+            record.vectors[dense.name] = vector
+
+
+def _needs_direction(spec: CollectionSpec) -> bool:
+    """Whether the dense metric cannot rank an all-zero vector (COSINE divides by its norm)."""
+    return spec.metric_type is MetricType.COSINE
+
+
+def validate_records(
+    records: Sequence[Record], spec: CollectionSpec, dim: int | None, *, vectors: bool = True
+) -> None:
+    """Validate every record and reject duplicate ids within the batch.
+
+    Args:
+        records: the records of one write.
+        spec: the collection spec (declared fields, limits, metric).
+        dim: the expected vector dimension, or ``None`` to take any.
+        vectors: ``False`` checks everything but the vectors: adapters call it before
+            embedding, so a bad batch is refused before an embedding API bills it.
+
+    Raises:
+        InvalidInputError: the first problem found; nothing has been written.
+    """
+    checked = (
+        _checked_vectors_in_chunks(records, dim, _needs_direction(spec))
+        if vectors and spec.dense
+        else None
+    )
+    json_ok = _json_serialisable(records)
+    checks = _Checks.of(spec)
+    seen: dict[str, int] = {}
+    for position, record in enumerate(records):
+        # When the whole batch passed a batch-wide check, skip the per-record one; when
+        # it did not, the per-record check names the first bad record.
+        validate_record(
+            record,
+            spec,
+            dim=dim,
+            position=position,
+            check_vector=checked is None,
+            check_json=not json_ok,
+            vectors=vectors,
+            checks=checks,
+        )
+        if record.id in seen:
+            raise InvalidInputError(
+                f"records {seen[record.id]} and {position} share id {shown(record.id)}; "
+                "ids must be unique within one write."
+            )
+        seen[record.id] = position
+    if not vectors:
+        return
+    _convert_named_vectors(records, spec)
+    if not spec.dense:
+        return
+    if checked is None:
+        checked = [validate_dense(r.vector, dim, where=f"record {shown(r.id)}") for r in records]
+    for record, vector in zip(records, checked, strict=True):
+        record.vector = vector  # plain floats, converted once: rows reuse them as they are
+
+
+def validate_vectors(records: Sequence[Record], spec: CollectionSpec, dim: int | None) -> None:
+    """Check the vectors of records whose other fields :func:`validate_records` (with
+    ``vectors=False``) has already checked: a streamed write's chunk, just embedded.
+
+    Raises:
+        InvalidInputError: the first bad vector (or missing client sparse vector).
+    """
+    nonzero = _needs_direction(spec)
+    checked = _checked_vectors_in_chunks(records, dim, nonzero)
+    if checked is None:
+        checked = []
+        for position, record in enumerate(records):
+            where = f"record {position} (id={shown(record.id)})"
+            if record.vector is None:
+                raise InvalidInputError(f"{where}: vector is missing; embed the text first.")
+            checked.append(validate_dense(record.vector, dim, where=where, nonzero=nonzero))
+    for record, vector in zip(records, checked, strict=True):
+        record.vector = vector
+    if spec.sparse_mode is SparseMode.CLIENT:
+        for record in records:
+            if record.sparse is None:
+                raise InvalidInputError(
+                    f"record {shown(record.id)}: the collection stores client sparse "
+                    "vectors; none given."
+                )
+
+
+def _json_serialisable(records: Sequence[Record]) -> bool:
+    """Whether every record's metadata and extra serialise as strict UTF-8 JSON (one pass)."""
+    try:
+        text = json.dumps(
+            [(r.metadata, r.extra) for r in records], allow_nan=False, ensure_ascii=False
+        )
+        if not text.isascii():  # O(1) in CPython: only non-ASCII text can hold a surrogate
+            text.encode("utf-8")
+    except (TypeError, ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
+        return False
+    return True
+
+
+def _squared_norms(array: np.ndarray) -> np.ndarray:
+    """Each row's squared norm, in one pass without a temporary array."""
+    norms: np.ndarray = np.einsum("ij,ij->i", array, array)
+    return norms
+
+
+def _checked_vectors_in_chunks(
+    records: Sequence[Record], dim: int | None, nonzero: bool, chunk: int = 1024
+) -> list[list[float]] | None:
+    """:func:`_checked_vectors` a chunk at a time: the float64 array it builds stays small
+    (one array of every vector of a large write doubled the peak memory of an ingest)."""
+    out: list[list[float]] = []
+    for start in range(0, len(records), chunk):
+        part = _checked_vectors(records[start : start + chunk], dim, nonzero)
+        if part is None:
+            return None
+        dim = dim if dim is not None or not part else len(part[0])
+        out.extend(part)
+    return out
+
+
+def _checked_vectors(
+    records: Sequence[Record], dim: int | None, nonzero: bool
+) -> list[list[float]] | None:
+    """Check and convert every vector in one numpy pass; ``None`` if any is bad."""
+    if not records or any(r.vector is None for r in records):
+        return None
+    vectors = [r.vector for r in records]
+    # Lists of Python floats (what embedding models return) are checked and then sent as
+    # they are: converting them to float32 and back costs more than the check. Without a
+    # dtype numpy makes strings, None or objects a non-float array, which is refused here.
+    plain = all(type(v) is list for v in vectors)
+    try:
+        if plain:
+            array = np.asarray(vectors)
+        elif all(type(v) is np.ndarray and v.dtype == np.float32 for v in vectors):
+            # float32 rows (a model's numpy output): stacked as they are, without the
+            # float64 copy, and converted once below.
+            rows = cast("list[np.ndarray]", vectors)
+            array = np.stack(rows) if rows[0].ndim == 1 else np.asarray(rows)
+        else:
+            array = np.asarray(vectors, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    if array.dtype.kind != "f":
+        return None
+    if array.ndim != 2 or array.shape[1] == 0 or (dim is not None and array.shape[1] != dim):
+        return None
+    # Two reductions find NaN (it propagates, and NaN <= x is false), inf and values that
+    # overflow float32; a third, only under COSINE, finds all-zero vectors.
+    if not (array.max() <= FLOAT32_MAX and array.min() >= -FLOAT32_MAX):
+        return None
+    if nonzero and not (_squared_norms(array) > 0).all():
+        return None
+    if plain:
+        return vectors  # type: ignore[return-value]
+    if array.dtype != np.float32:
+        array = array.astype(np.float32)
+    return array.tolist()  # type: ignore[no-any-return]

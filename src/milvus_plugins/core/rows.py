@@ -1,0 +1,125 @@
+"""Records to Milvus rows and back (declared metadata keys become typed columns)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from milvus_plugins.core.config import CollectionSpec
+from milvus_plugins.core.errors import InvalidInputError, shown
+from milvus_plugins.core.inference import column_value
+from milvus_plugins.core.records import NULL_KEYS, Record
+from milvus_plugins.core.types import SparseMode
+from milvus_plugins.core.values import validate_dense
+
+__all__ = ["json_text", "record_from_row", "records_to_rows"]
+
+
+def records_to_rows(
+    records: Iterable[Record], spec: CollectionSpec, *, store_missing_as_null: bool
+) -> list[dict[str, Any]]:
+    """Convert records to Milvus rows (declared metadata keys become columns).
+
+    Accelerated keys stay in the metadata JSON and are copied into their columns when
+    the value fits (null otherwise, see :mod:`milvus_plugins.core.inference`).
+
+    Args:
+        records: validated records.
+        spec: the collection spec.
+        store_missing_as_null: the server supports nullable columns; otherwise a missing
+            declared key is an error (Milvus 2.3 has no nullable fields).
+
+    Raises:
+        InvalidInputError: a declared key is missing and the server cannot store nulls.
+    """
+    names = spec.fields
+    declared = spec.declared_fields
+    accelerated = spec.accelerated_fields
+    dense = spec.dense
+    named = [f.name for f in spec.extra_vector_fields]
+    client_sparse = spec.sparse_mode is SparseMode.CLIENT
+    rows = []
+    for record in records:
+        metadata = dict(record.metadata)
+        row: dict[str, Any] = {
+            names.id: record.id,
+            names.text: record.text,
+            names.doc_id: record.doc_id or "",
+        }
+        if dense:
+            row[names.vector] = (
+                record.vector
+                if isinstance(record.vector, list)
+                else validate_dense(record.vector, None, where=f"record {shown(record.id)}")
+            )
+        for name in named:
+            row[name] = record.vectors[name]
+        nulls = []
+        for decl in declared:
+            present = decl.name in metadata
+            value = metadata.pop(decl.name, None)
+            if value is None and not store_missing_as_null:
+                raise InvalidInputError(
+                    f"record {shown(record.id)}: metadata[{shown(decl.name)}] is missing, "
+                    f"and this Milvus "
+                    "has no nullable fields (needs >= 2.5); give every record a value."
+                )
+            if present and value is None:
+                nulls.append(decl.name)  # read back as None, not as a missing key
+            row[decl.name] = list(value) if isinstance(value, tuple) else value
+        for column in accelerated:
+            # A copy for fast filters; the JSON below keeps the value in any case.
+            row[column.name] = column_value(metadata.get(column.name), column)
+        nulls += [key for key, value in metadata.items() if value is None]
+        extra = record.extra or {}
+        if nulls:
+            extra = {**extra, NULL_KEYS: nulls}
+            metadata = {key: value for key, value in metadata.items() if value is not None}
+        row[names.extra] = json_text(extra)
+        row[names.metadata] = json_text(metadata)
+        if client_sparse and record.sparse is not None:
+            row[names.sparse] = {int(k): float(v) for k, v in record.sparse.items()}
+        rows.append(row)
+    return rows
+
+
+def json_text(value: Mapping[str, Any]) -> str:
+    """A JSON column's value as JSON text (validated records only).
+
+    pymilvus sends a ``str`` for a JSON field as it is, after checking that it parses,
+    which costs far less than its conversion of a dict (a Python walk of the value, then
+    serialisation), and the text's length sizes the write batches for free.
+    """
+    if not value:
+        return "{}"  # the usual extra column: no serialiser call per row
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def record_from_row(row: Mapping[str, Any], spec: CollectionSpec) -> Record:
+    """Build a :class:`Record` from a Milvus row or search-hit entity."""
+    if spec.layout is not None:
+        from milvus_plugins.core.layouts import foreign_record_fields
+
+        return Record(**foreign_record_fields(row, spec.layout))
+    names = spec.fields
+    metadata = dict(row.get(names.metadata) or {})
+    extra = dict(row.get(names.extra) or {})
+    for key in extra.pop(NULL_KEYS, None) or ():
+        metadata.setdefault(str(key), None)
+    for decl in spec.declared_fields:
+        if decl.name in row and row[decl.name] is not None:
+            metadata[decl.name] = row[decl.name]
+    sparse = row.get(names.sparse) if spec.sparse_mode is SparseMode.CLIENT else None
+    vector = row.get(names.vector) if spec.dense else None
+    named = {f.name: row[f.name] for f in spec.extra_vector_fields if row.get(f.name) is not None}
+    return Record(
+        id=str(row[names.id]),
+        text=str(row.get(names.text, "") or ""),
+        vector=list(vector) if vector is not None else None,
+        metadata=metadata,
+        sparse=dict(sparse) if isinstance(sparse, Mapping) else None,
+        doc_id=str(row.get(names.doc_id, "") or ""),
+        extra=extra,
+        vectors={name: list(v) for name, v in named.items()},
+    )

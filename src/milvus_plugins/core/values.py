@@ -1,0 +1,286 @@
+"""Checks and conversions of single values: vectors, scalars, JSON metadata, declared columns.
+
+See :mod:`milvus_plugins.core.records` for what is accepted and why; :mod:`.record_checks`
+applies these checks to whole records.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+from typing import Any
+
+import numpy as np
+
+from milvus_plugins.core.config import MetadataField
+from milvus_plugins.core.errors import InvalidInputError, shown
+from milvus_plugins.core.types import ScalarType
+
+__all__ = [
+    "DATE_HINT",
+    "FLOAT32_MAX",
+    "MAX_METADATA_DEPTH",
+    "check_declared",
+    "check_serialisable",
+    "is_date",
+    "plain_json",
+    "plain_scalar",
+    "utf8_len",
+    "validate_dense",
+    "walk_json",
+]
+
+MAX_METADATA_DEPTH = 64
+"""How deep metadata may nest (the metadata dict itself is level 1)."""
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+_NOT_FLOAT32 = (
+    "vector contains NaN or inf, or a value beyond the float32 range (|x| > 3.4e38) that "
+    "Milvus would store as inf; fix the embedding"
+)
+_ZERO_COSINE = (
+    "vector is all zeros, which has no direction under the COSINE metric (its similarity "
+    "to anything is undefined, and it would rank arbitrarily); fix the embedding (empty or "
+    "padding-only input often embeds to zeros), or use metric L2 or IP"
+)
+
+
+def validate_dense(
+    vector: Any, dim: int | None, *, where: str, nonzero: bool = False
+) -> list[float]:
+    """Return ``vector`` as a list of floats after checking its shape and values.
+
+    Args:
+        vector: the vector (a sequence of numbers or a numpy array).
+        dim: the expected dimension, or ``None`` to accept any.
+        where: names the vector in error messages (``"query"``, ``"record 3 (id='a')"``).
+        nonzero: refuse an all-zero vector (the COSINE metric cannot rank it).
+
+    Raises:
+        InvalidInputError: not a flat numeric sequence, wrong dimension, NaN, inf, a
+            value beyond float32, or (with ``nonzero``) all zeros.
+    """
+    try:
+        array = np.asarray(vector, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"{where}: vector is not a sequence of numbers ({exc}).") from exc
+    if array.ndim != 1 or array.size == 0:
+        raise InvalidInputError(f"{where}: vector must be a flat, non-empty list of floats.")
+    if dim is not None and array.size != dim:
+        raise InvalidInputError(
+            f"{where}: vector has dimension {array.size} but the collection expects {dim}; "
+            "use the same embedding model the collection was created with."
+        )
+    # One reduction finds NaN (max is NaN, and NaN <= x is false), inf and float32 overflow.
+    if not float(np.abs(array).max()) <= FLOAT32_MAX:  # NaN <= x is false too
+        raise InvalidInputError(f"{where}: {_NOT_FLOAT32}.")
+    if nonzero and not float(np.dot(array, array)) > 0:
+        raise InvalidInputError(f"{where}: {_ZERO_COSINE}.")
+    return array.astype(np.float32).tolist()  # type: ignore[no-any-return]
+
+
+DATE_HINT = (
+    "JSON has no date or time type: store it as text with .isoformat() (ISO strings of one "
+    "timezone compare and sort in time order), or as a number such as .timestamp()"
+)
+
+
+def is_date(value: Any) -> bool:
+    """Whether ``value`` is a date, time or datetime (Python's, pandas' or numpy's)."""
+    return isinstance(value, (datetime.date, datetime.time, np.datetime64))
+
+
+def plain_scalar(value: Any) -> Any:
+    """Return a numpy scalar as the Python value it holds, anything else unchanged.
+
+    ``np.int64(3)`` becomes ``3``, ``np.float32(0.5)`` ``0.5``, ``np.bool_(True)``
+    ``True``, ``np.str_("a")`` ``"a"`` (what pandas' ``to_dict()`` gives). numpy dates
+    stay as they are, for :func:`is_date` to refuse.
+    """
+    if isinstance(value, np.generic) and not isinstance(value, (np.datetime64, np.timedelta64)):
+        return value.item()
+    return value
+
+
+def plain_json(value: Any, where: str, name: str, path: tuple[Any, ...] = ()) -> Any:
+    """``value`` with numpy scalars and arrays as Python values (copied only if changed).
+
+    Raises:
+        InvalidInputError: a date, time or datetime anywhere in ``value``.
+    """
+    if len(path) > 2 * MAX_METADATA_DEPTH:
+        return value  # too deep (or cyclic): the depth check names it
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    value = plain_scalar(value)
+    if is_date(value):
+        raise InvalidInputError(
+            f"{where}: {_path(name, path)}={shown(value)} is a {type(value).__name__}; {DATE_HINT}."
+        )
+    if isinstance(value, dict):
+        changed = {}
+        for key, item in value.items():
+            plain = plain_json(item, where, name, (*path, key))
+            if plain is not item:
+                changed[key] = plain
+        return {**value, **changed} if changed else value
+    if isinstance(value, (list, tuple)):
+        items = [plain_json(item, where, name, (*path, i)) for i, item in enumerate(value)]
+        if any(a is not b for a, b in zip(items, value, strict=True)):
+            return items if isinstance(value, list) else tuple(items)
+    return value
+
+
+def utf8_len(text: str, where: str, what: str) -> int:
+    """Length of ``text`` in UTF-8 bytes (ASCII text without encoding it).
+
+    Raises:
+        InvalidInputError: ``text`` holds a lone surrogate, which UTF-8 cannot encode.
+    """
+    if text.isascii():
+        return len(text)
+    try:
+        return len(text.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        raise _surrogate_error(where, what, text, exc) from None
+
+
+def _surrogate_error(
+    where: str, what: str, text: str, exc: UnicodeEncodeError
+) -> InvalidInputError:
+    near = text[max(0, exc.start - 30) : exc.start + 1]
+    return InvalidInputError(
+        f"{where}: {what} contains a lone surrogate, which UTF-8 cannot encode (a file name "
+        f"from os.listdir can hold one), at the end of {shown(near)}; decode such bytes with "
+        "errors='replace' (or re-encode the string with .encode('utf-8', 'replace')) first."
+    )
+
+
+def walk_json(value: Any, limit: int, where: str, name: str, path: tuple[Any, ...] = ()) -> None:
+    """Check a nested metadata value: str keys, int64 ints, at most ``limit`` levels.
+
+    Only containers are walked (scalars are checked where they sit), so flat metadata
+    costs two type tests per value. ``path`` holds the keys leading to ``value``.
+    """
+    if len(path) >= limit:
+        raise InvalidInputError(
+            f"{where}: {_path(name, path)} nests deeper than {limit} levels of dicts and "
+            f"lists (or contains itself); flatten it: deeper JSON breaks every filtered "
+            "search and delete on the collection (Milvus Lite)."
+        )
+    # Only metadata (a Mapping) and dicts, lists and tuples get here.
+    is_dict = not isinstance(value, (list, tuple))
+    for key, item in value.items() if is_dict else enumerate(value):
+        if is_dict and type(key) is not str and not isinstance(key, str):
+            raise InvalidInputError(
+                f"{where}: {_path(name, path)} has the key {shown(key)} of type "
+                f"{type(key).__name__}; JSON keys are strings (it would come back as a "
+                "string, and could collide with one): convert it with str() yourself."
+            )
+        kind = type(item)
+        if kind in _PLAIN_SCALARS:
+            continue
+        if isinstance(item, (dict, list, tuple)):
+            walk_json(item, limit, where, name, (*path, key))
+        elif isinstance(item, int) and not _INT64_MIN <= item <= _INT64_MAX:
+            raise _int_range_error(where, _path(name, (*path, key)), item)
+
+
+_PLAIN_SCALARS = frozenset({str, float, bool, type(None)})
+"""Types whose values the walk need not look at (JSON checks floats for NaN)."""
+
+
+def _path(name: str, keys: tuple[Any, ...]) -> str:
+    """``metadata['a'][0]``, shortened in the middle when deep."""
+    parts = [f"[{shown(key)}]" for key in keys]
+    if len(parts) > 6:
+        parts = [*parts[:3], "...", *parts[-2:]]
+    return name + "".join(parts)
+
+
+def _int_range_error(where: str, path: str, value: int) -> InvalidInputError:
+    return InvalidInputError(
+        f"{where}: {path}={shown(value)} is outside the int64 range [-2**63, 2**63 - 1]; Milvus "
+        "compares integers as int64 (on Milvus Lite one such value breaks every filter on "
+        "its key) and returns ints beyond 2**64 as floats: store it as a string."
+    )
+
+
+def check_serialisable(value: Any, where: str, what: str) -> None:
+    try:
+        text = json.dumps(value, allow_nan=False, ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise InvalidInputError(
+            f"{where}: {what} is not JSON-serialisable ({exc}); use str, int, float, bool, "
+            "None, lists and dicts of those (no NaN or inf)."
+        ) from exc
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise _surrogate_error(where, what, text, exc) from None
+
+
+_SCALAR_CHECKS: dict[ScalarType, tuple[type | tuple[type, ...], str]] = {
+    ScalarType.INT64: (int, "an integer"),
+    ScalarType.DOUBLE: (float, "a float"),
+    ScalarType.BOOL: (bool, "a bool"),
+    ScalarType.VARCHAR: (str, "a string"),
+}
+
+
+def _check_scalar(value: Any, kind: ScalarType, decl: MetadataField, where: str) -> None:
+    types, label = _SCALAR_CHECKS[kind]
+    ok = isinstance(value, types) and (kind is ScalarType.BOOL or not isinstance(value, bool))
+    if kind is ScalarType.DOUBLE and isinstance(value, float) and not math.isfinite(value):
+        ok = False
+    if not ok:
+        hint = ""
+        if kind is ScalarType.DOUBLE and isinstance(value, int) and not isinstance(value, bool):
+            # Refused rather than converted: the column would return 3 as 3.0, and ints
+            # beyond 2**53 changed, so the metadata would not come back as written.
+            hint = f"; a DOUBLE column returns ints as floats, so write {shown(float(value))}"
+        raise InvalidInputError(
+            f"{where}: metadata[{shown(decl.name)}]={shown(value)} must be {label} "
+            f"(declared {decl.scalar_type.value}){hint}."
+        )
+    if kind is ScalarType.INT64 and not _INT64_MIN <= value <= _INT64_MAX:
+        raise _int_range_error(where, f"metadata[{shown(decl.name)}]", value)
+    if kind is ScalarType.VARCHAR and (value.isascii() and len(value) <= decl.max_length):
+        return  # ASCII is its own UTF-8 and holds no surrogate: nothing more to check
+    if kind is ScalarType.VARCHAR and (
+        utf8_len(value, where, f"metadata[{shown(decl.name)}]") > decl.max_length
+    ):
+        raise InvalidInputError(
+            f"{where}: metadata[{shown(decl.name)}] is longer than "
+            f"max_length={decl.max_length} bytes."
+        )
+
+
+def check_declared(
+    value: Any,
+    decl: MetadataField,
+    where: str,
+    kind: ScalarType | None = None,
+    element: ScalarType | None = None,
+) -> None:
+    """Check a declared field's value (``kind`` / ``element``: the parsed types, if known)."""
+    kind = kind or decl.scalar_type
+    if kind is ScalarType.ARRAY:
+        if not isinstance(value, (list, tuple)):
+            raise InvalidInputError(f"{where}: metadata[{shown(decl.name)}] must be a list.")
+        if len(value) > decl.max_capacity:
+            raise InvalidInputError(
+                f"{where}: metadata[{shown(decl.name)}] has {len(value)} items; "
+                f"max_capacity is {decl.max_capacity}."
+            )
+        element = element or decl.element_scalar_type
+        assert element is not None  # MetadataField guarantees an element type for ARRAY
+        for item in value:
+            _check_scalar(item, element, decl, where)
+    else:
+        _check_scalar(value, kind, decl, where)
