@@ -25,10 +25,11 @@ from milvus_plugins.core.fingerprint import EmbeddingFingerprint, EmbeddingProbe
 from milvus_plugins.core.ops import writes
 from milvus_plugins.core.ops.calls import Op
 from milvus_plugins.core.ops.context import OpContext
+from milvus_plugins.core.ops.deletes import deletion_filter
 from milvus_plugins.core.ops.fusion import Fusion, HybridOptions, sparse_metric, use_client_fusion
 from milvus_plugins.core.ops.fusion import client_fuse as fuse_hits
 from milvus_plugins.core.ops.lifecycle import created_elsewhere
-from milvus_plugins.core.ops.writes import BatchRun, deletion_filter
+from milvus_plugins.core.ops.writes import BatchRun
 from milvus_plugins.core.ranking import Ranker
 from milvus_plugins.core.records import Record
 from milvus_plugins.core.requests import SparseQuery, build_query, output_fields

@@ -10,7 +10,7 @@ from milvus_plugins.core.decay import Decay
 from milvus_plugins.core.facade.collection import CollectionOperations, Tenant
 from milvus_plugins.core.filters import Filter, filter_arg
 from milvus_plugins.core.grouping import Grouping
-from milvus_plugins.core.ops import reads, search, writes
+from milvus_plugins.core.ops import deletes, reads, search, writes
 from milvus_plugins.core.ops.calls import Op, map_op, or_empty
 from milvus_plugins.core.ops.fusion import Fusion
 from milvus_plugins.core.ops.search import SearchKind, SearchRequest, plan_retrieval
@@ -115,7 +115,7 @@ class StoreOperations(CollectionOperations):
             InvalidInputError: bad ids, or a filter that matches every row.
             FilterError: a filter that cannot be compiled.
         """
-        return writes.delete_op(self.scoped_context(tenant, partition_names), ids, filter)
+        return deletes.delete_op(self.scoped_context(tenant, partition_names), ids, filter)
 
     def clear(
         self, *, partition_names: Sequence[str] | None = None, tenant: Tenant | None = None
@@ -128,7 +128,7 @@ class StoreOperations(CollectionOperations):
         Returns:
             The number of rows the server reports deleted (see :meth:`delete`).
         """
-        return writes.clear_op(self.scoped_context(tenant, partition_names))
+        return deletes.clear_op(self.scoped_context(tenant, partition_names))
 
     # -- reads ------------------------------------------------------------------------
 
