@@ -1,9 +1,10 @@
 """A tiny run of the SciFact end-to-end ingest benchmark, so it never rots.
 
-200 documents and 10 queries, one repetition. The official integrations run only when
-their venvs are already built (``--official reuse``): building them needs network and
-minutes. Checks structure and values that must hold at any size (our stores answer
-exactly what exact search answers), never wall-clock times.
+200 documents and 10 queries, one repetition, without the official integrations
+(``--official none``): their venvs take minutes to build, and another test may be
+building one of them at the same time in another worker. Checks structure and values
+that must hold at any size (our stores answer exactly what exact search answers), never
+wall-clock times.
 """
 
 from __future__ import annotations
@@ -26,13 +27,12 @@ pytest.importorskip("llama_index.core")
 from benchmarks.scifact_ingest import load_corpus, main  # noqa: E402
 
 OURS = {"core", "ours_lc", "ours_li"}
-OFFICIAL = {"off_lc", "off_lc_flush", "off_li", "off_li_flush"}
 
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
     out = tmp_path_factory.mktemp("scifact_ingest")
-    argv = ["--docs", "200", "--queries", "10", "--reps", "1", "--official", "reuse"]
+    argv = ["--docs", "200", "--queries", "10", "--reps", "1", "--official", "none"]
     return main([*argv, "--out", str(out)]), out
 
 
@@ -60,8 +60,7 @@ def test_every_system_ingested_and_answered(results: tuple[dict[str, Any], Path]
     assert data["docs"] >= 200
     assert data["queries"] == 10
     keys = set(data["systems"])
-    assert keys - OFFICIAL == {"raw", *OURS}
-    assert keys & OFFICIAL in (set(), OFFICIAL)  # both official venvs, or none
+    assert keys == {"raw", *OURS}
     for key, row in data["systems"].items():
         assert row["errors"] == [], key
         (one,) = row["runs"]

@@ -192,11 +192,12 @@ async def test_async_streamed_upsert_cancelled_mid_write_cancels_the_model_ahead
     astore = AsyncMilvusStore(store)
     writer = astore.sync.client
     real_insert = writer.insert
-    release, written = threading.Event(), threading.Event()
+    entered, release, written = threading.Event(), threading.Event(), threading.Event()
     ahead_started = asyncio.Event()
     outcome: list[str] = []
 
     def insert(*args: Any, **kwargs: Any) -> Any:
+        entered.set()
         assert release.wait(timeout=60)  # the first write hangs until the test lets it go
         try:
             return real_insert(*args, **kwargs)
@@ -219,6 +220,9 @@ async def test_async_streamed_upsert_cancelled_mid_write_cancels_the_model_ahead
     plain = [Record(id=f"s{i}", text=f"text {i}") for i in range(8)]
     task = asyncio.ensure_future(astore.upsert(plain, embed=aembed))
     await asyncio.wait_for(ahead_started.wait(), timeout=60)
+    # The next batch's embedding starts before the current batch's write: cancel only
+    # once both run (the write in its worker thread).
+    assert await asyncio.to_thread(entered.wait, 60)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
