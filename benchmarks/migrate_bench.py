@@ -31,6 +31,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.proc_status import status_kb
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "migrate.json"
 
@@ -155,18 +157,6 @@ else:
 """
 
 
-def _status_kb(pid: int | str, field: str) -> int:
-    """A ``kB`` field of ``/proc/<pid>/status``; 0 once the process has exited."""
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith(field):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return 0
-
-
 def _reporting(command: list[str]) -> list[str]:
     """``command`` (``python -m``/``-c``) wrapped so that it reports its own VmHWM."""
     if _LINUX and command[0] == sys.executable and command[1] in ("-m", "-c"):
@@ -189,7 +179,7 @@ def _run_measured(command: list[str], kill_after: float | None = None) -> dict[s
     ):
         peak_file = Path(tmp) / "peak"
         env["MP_BENCH_PEAK_FILE"] = str(peak_file)
-        parent_rss = _status_kb("self", "VmRSS:")
+        parent_rss = status_kb("VmRSS:")
         started = time.perf_counter()
         proc = subprocess.Popen(_reporting(command), stdout=out, stderr=err, env=env)
         deadline = None if kill_after is None else started + kill_after
@@ -198,7 +188,7 @@ def _run_measured(command: list[str], kill_after: float | None = None) -> dict[s
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
-            sampled = max(sampled, _status_kb(proc.pid, "VmHWM:"))
+            sampled = max(sampled, status_kb("VmHWM:", proc.pid))
             if deadline is not None and time.perf_counter() >= deadline:
                 os.kill(proc.pid, signal.SIGKILL)
                 deadline = None

@@ -28,6 +28,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.dataset import Dataset  # noqa: E402
+from benchmarks.proc_status import status_kb  # noqa: E402
 
 # Keepalive settings for the in-process Milvus Lite gRPC server of every worker (see
 # _allow_client_keepalive): a server that tolerates pings from idle clients.
@@ -65,16 +66,8 @@ def _allow_client_keepalive() -> None:
     grpc.server = server
 
 
-def _status_kb(field: str) -> int:
-    with open("/proc/self/status", encoding="ascii") as handle:
-        for line in handle:
-            if line.startswith(field):
-                return int(line.split()[1])
-    return 0
-
-
 def _current_rss_kb() -> int:
-    return _status_kb("VmRSS:")
+    return status_kb("VmRSS:")
 
 
 def _peak_rss_kb() -> int:
@@ -84,7 +77,7 @@ def _peak_rss_kb() -> int:
     (kept across exec), so every worker of a large parent reported the parent's size.
     ``VmHWM`` belongs to the process's own address space. Elsewhere: ``ru_maxrss``.
     """
-    peak = _status_kb("VmHWM:") if sys.platform.startswith("linux") else 0
+    peak = status_kb("VmHWM:") if sys.platform.startswith("linux") else 0
     return peak or int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
