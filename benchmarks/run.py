@@ -51,6 +51,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--reps", type=int, help="repetitions of the speed run")
     parser.add_argument("--scale", type=str, help="comma-separated N for the scale runs, or none")
     parser.add_argument("--no-official", action="store_true", help="skip the official venvs")
+    parser.add_argument(
+        "--systems", default="", help="comma list of system keys to run (default: all)"
+    )
     parser.add_argument("--skip", default="", help="comma list of: speed,memory,quality,index")
     parser.add_argument("--memory-n", type=str, help="comma-separated N for the ingest-memory runs")
     parser.add_argument("--scifact-docs", type=int, help="use a SciFact subset (smoke tests)")
@@ -141,6 +144,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     results["venv_s"] = sum(v.seconds for v in venvs)
     pythons = {v.name: v.python for v in venvs}
     systems = all_systems(pythons)
+    if args.systems:
+        wanted = {key.strip() for key in args.systems.split(",") if key.strip()}
+        systems = [s for s in systems if s.key in wanted or s.key == "raw"]
 
     if "speed" not in skip:
         n = args.n or (20_000 if full else 5_000)

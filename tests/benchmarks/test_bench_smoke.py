@@ -72,6 +72,9 @@ def test_every_system_ran_every_kind_with_recall_at_the_target(
     for key, row in speed["systems"].items():
         assert row["errors"] == {}, key
         assert row["ingest_docs_s"] > 0
+        # Until idle includes the ingest itself: never shorter.
+        for took, settled in zip(row["ingest_s_reps"], row["ingest_idle_s_reps"], strict=True):
+            assert settled >= took, key
         assert row["rss"]["client_peak_kb"] > 0
         for kind in ("search", "filter_declared", "filter_undeclared"):
             # HNSW everywhere (raw ef 64, ours ef 128 by default): an adapter must not lose
