@@ -1,0 +1,104 @@
+"""What our two extra columns cost an ingest: raw pymilvus with and without them.
+
+Raw pymilvus (the speed benchmark's driver: HNSW, BM25, a JSON metadata column and the
+declared typed columns) ingests N synthetic documents into three layouts, interleaved
+and rotated rep by rep, with a wait until the process is idle before each timing
+(Milvus Lite builds indexes in background threads):
+
+* ``raw``: the driver's own layout;
+* ``+ doc_id, extra``: plus the two columns our default layout adds (a VARCHAR written
+  ``""`` and a JSON column written ``{}``, as our stores write them for a plain record);
+* ``+ accelerator``: plus one nullable VARCHAR accelerator column (``source``).
+
+Run with ``python -m benchmarks.ingest_columns --n 20000 --reps 3``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from pymilvus import DataType
+
+from benchmarks.dataset import DECLARED_FIELDS, synthetic
+from benchmarks.drivers.raw_pymilvus import Driver
+from benchmarks.proc_status import wait_until_idle
+
+
+class WithOurColumns(Driver):
+    """Raw pymilvus rows plus ``doc_id`` and ``extra``."""
+
+    accelerator = False
+
+    def _schema(self, dim: int) -> Any:
+        schema = super()._schema(dim)
+        schema.add_field("doc_id", DataType.VARCHAR, max_length=512)
+        schema.add_field("extra", DataType.JSON)
+        if self.accelerator:
+            schema.add_field("source", DataType.VARCHAR, max_length=1024, nullable=True)
+        return schema
+
+    def _rows(self, positions: list[int]) -> list[dict[str, Any]]:
+        rows = super()._rows(positions)
+        for row in rows:
+            row["doc_id"] = ""
+            row["extra"] = {}
+            if self.accelerator:
+                row["source"] = row["metadata"].get("source")
+        return rows
+
+
+class WithAccelerator(WithOurColumns):
+    """Raw pymilvus rows plus ``doc_id``, ``extra`` and one accelerator column."""
+
+    accelerator = True
+
+
+LAYOUTS: dict[str, type[Driver]] = {
+    "raw": Driver,
+    "+ doc_id, extra": WithOurColumns,
+    "+ accelerator": WithAccelerator,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n", type=int, default=20_000)
+    parser.add_argument("--reps", type=int, default=3)
+    args = parser.parse_args()
+    data = synthetic(args.n)
+    names = list(LAYOUTS)
+    seconds: dict[str, list[float]] = {name: [] for name in names}
+    with tempfile.TemporaryDirectory() as tmp:
+        for rep in range(args.reps):
+            for name in names[rep % len(names) :] + names[: rep % len(names)]:
+                config = {
+                    "uri": str(Path(tmp) / f"layout{names.index(name)}.db"),
+                    "collection": f"c{rep}",
+                    "dim": data.dim,
+                    "declared": DECLARED_FIELDS,
+                    "bm25": True,
+                }
+                driver = LAYOUTS[name](config, data)
+                wait_until_idle()
+                start = time.perf_counter()
+                driver.ingest(list(range(args.n)))
+                seconds[name].append(time.perf_counter() - start)
+                driver.client.drop_collection(driver.name)
+                print(f"rep {rep} {name}: {seconds[name][-1]:.2f} s", flush=True)
+    raw = statistics.median(seconds["raw"])
+    print(f"\nN = {args.n:,}, {args.reps} rotated repetitions, raw pymilvus, medians\n")
+    print("| layout | seconds (each rep) | throughput x raw |")
+    print("|---|---|---:|")
+    for name in names:
+        each = ", ".join(f"{s:.1f}" for s in seconds[name])
+        median = statistics.median(seconds[name])
+        print(f"| {name} | {median:.2f} ({each}) | {raw / median:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()
