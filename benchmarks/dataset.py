@@ -36,6 +36,22 @@ DECLARED_FIELDS: list[dict[str, Any]] = [
     {"name": "tag", "type": "VARCHAR", "max_length": 64},
     {"name": "labels", "type": "ARRAY", "element_type": "VARCHAR", "max_length": 64},
 ]
+
+
+def workload_config(uri: str | Path, collection: str, dim: int, **extra: Any) -> dict[str, Any]:
+    """The driver settings of the synthetic speed workload: the database and collection,
+    the dimension, :data:`DECLARED_FIELDS` and BM25, plus ``extra`` (a system's own
+    settings, which win)."""
+    return {
+        "uri": str(uri),
+        "collection": collection,
+        "dim": dim,
+        "declared": DECLARED_FIELDS,
+        "bm25": True,
+        **extra,
+    }
+
+
 _SYLLABLES = [
     "ka", "lo", "mi", "ne", "po", "ru", "sa", "te", "vi", "zo",
     "bra", "cle", "dri", "fro", "gle", "pla", "stu", "tri", "qua", "shi",

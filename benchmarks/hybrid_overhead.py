@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.dataset import DECLARED_FIELDS, synthetic
+from benchmarks.dataset import synthetic, workload_config
 from benchmarks.proc_status import wait_until_idle
 from benchmarks.profile_ingest import charged, shares
 
@@ -57,14 +57,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         drivers: dict[str, Any] = {}
         for name, module in SYSTEMS.items():
-            config = {
-                "uri": str(Path(tmp) / f"{name.split()[0]}.db"),
-                "collection": "hybrid",
-                "dim": data.dim,
-                "declared": DECLARED_FIELDS,
-                "bm25": True,
-                "infer": True,  # our stores' default accelerator columns (raw ignores it)
-            }
+            # infer: our stores' default accelerator columns (raw pymilvus ignores it).
+            config = workload_config(
+                Path(tmp) / f"{name.split()[0]}.db", "hybrid", data.dim, infer=True
+            )
             drivers[name] = importlib.import_module(module).Driver(config, data)
             drivers[name].ingest(list(range(args.n)))
             wait_until_idle()

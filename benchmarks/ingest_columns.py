@@ -24,7 +24,7 @@ from typing import Any
 
 from pymilvus import DataType
 
-from benchmarks.dataset import DECLARED_FIELDS, synthetic
+from benchmarks.dataset import synthetic, workload_config
 from benchmarks.drivers.raw_pymilvus import Driver
 from benchmarks.proc_status import wait_until_idle
 
@@ -76,13 +76,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for rep in range(args.reps):
             for name in names[rep % len(names) :] + names[: rep % len(names)]:
-                config = {
-                    "uri": str(Path(tmp) / f"layout{names.index(name)}.db"),
-                    "collection": f"c{rep}",
-                    "dim": data.dim,
-                    "declared": DECLARED_FIELDS,
-                    "bm25": True,
-                }
+                config = workload_config(
+                    Path(tmp) / f"layout{names.index(name)}.db", f"c{rep}", data.dim
+                )
                 driver = LAYOUTS[name](config, data)
                 wait_until_idle()
                 start = time.perf_counter()

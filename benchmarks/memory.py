@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.dataset import DECLARED_FIELDS, Dataset
+from benchmarks.dataset import Dataset, workload_config
 from benchmarks.procs import WorkerError, WorkerProcess
 from benchmarks.systems import System
 
@@ -62,15 +62,10 @@ def ingest_in_worker(
 
 def _one(system: System, data: Dataset, data_dir: Path, work: Path) -> dict[str, Any]:
     n = len(data)
-    config = {
-        "uri": str(work / f"mem_{system.key}_{n}.db"),
-        "collection": f"mem_{n}",
-        "dim": data.dim,
-        "declared": DECLARED_FIELDS,
-        "bm25": True,
-        **system.config,
-        "on_the_fly": True,
-    }
+    config = workload_config(
+        work / f"mem_{system.key}_{n}.db", f"mem_{n}", data.dim, **system.config
+    )
+    config["on_the_fly"] = True  # whatever the system's settings say
     row = ingest_in_worker(system, data_dir, config, list(range(n)), work / f"mem_{system.key}.log")
     return {k: row[k] for k in ("seconds", "base_kb", "peak_kb", "excess_kb")}
 

@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.dataset import DECLARED_FIELDS, synthetic
+from benchmarks.dataset import synthetic, workload_config
 from benchmarks.proc_status import wait_until_idle
 
 SYSTEMS = {
@@ -111,14 +111,9 @@ def profile_system(
     name: str, module: str, data: Any, n: int, work: Path, top: int, top_parts: tuple[str, ...]
 ) -> dict:
     driver_cls = importlib.import_module(module).Driver
-    config = {
-        "uri": str(work / f"{name.split()[0]}.db"),
-        "collection": "profiled",
-        "dim": data.dim,
-        "declared": DECLARED_FIELDS,
-        "bm25": True,
-        **EXTRA.get(name, {}),
-    }
+    config = workload_config(
+        work / f"{name.split()[0]}.db", "profiled", data.dim, **EXTRA.get(name, {})
+    )
     warm = driver_cls({**config, "collection": "warm"}, data)
     warm.ingest(list(range(200)))  # imports and first-call costs
     warm.drop()
@@ -156,16 +151,14 @@ def time_systems(names: list[str], data: Any, n: int, reps: int, work: Path) -> 
     for rep in range(reps):
         order = names if rep % 2 == 0 else names[::-1]
         for name in order:
-            config = {
-                # A fresh database file per repetition: reopening one that an earlier
-                # client of this process used failed to connect on Milvus Lite 3.2.2.
-                "uri": str(work / f"{name.split()[0].replace('-', '_')}_{rep}.db"),
-                "collection": f"timed{rep}",
-                "dim": data.dim,
-                "declared": DECLARED_FIELDS,
-                "bm25": True,
+            # A fresh database file per repetition: reopening one that an earlier
+            # client of this process used failed to connect on Milvus Lite 3.2.2.
+            config = workload_config(
+                work / f"{name.split()[0].replace('-', '_')}_{rep}.db",
+                f"timed{rep}",
+                data.dim,
                 **EXTRA.get(name, {}),
-            }
+            )
             warm = drivers[name]({**config, "collection": "warm"}, data)
             warm.ingest(list(range(200)))
             warm.drop()

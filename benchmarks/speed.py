@@ -3,10 +3,9 @@
 For each repetition, every system (in a rotated order, each in a fresh worker process)
 ingests the same ``N`` documents into a fresh collection; then the query kinds run in
 small batches handed to each system in turn, so drift on the machine hits all systems
-alike. Each (system, kind,
-repetition) gets at most ``budget`` seconds (at least ``min_queries`` queries), so a
-slow system cannot stall the run. Figures are medians over repetitions; ratios are to
-raw pymilvus measured in the same run.
+alike. Each (system, kind, repetition) gets at most ``budget`` seconds (at least
+``min_queries`` queries), so a slow system cannot stall the run. Figures are medians
+over repetitions; ratios are to raw pymilvus measured in the same run.
 
 Milvus Lite runs inside each worker and goes on sealing segments and building indexes
 after a write returns. The harness waits until the worker that just ingested is idle
@@ -26,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.dataset import DECLARED_FIELDS, Dataset
+from benchmarks.dataset import Dataset, workload_config
 from benchmarks.metrics import exact_top_k, mean_recall, percentile
 from benchmarks.proc_status import wait_until_idle
 from benchmarks.procs import WorkerError, WorkerProcess
@@ -157,14 +156,7 @@ def _run_kind(
 def _warm_up(worker: WorkerProcess, system: System, data: Dataset, work: Path) -> None:
     """An untimed small ingest and search: imports, engine start-up and first-call costs
     are paid here, not by the first timed repetition."""
-    config = {
-        "uri": str(work / f"{system.key}.db"),
-        "collection": "warmup",
-        "dim": data.dim,
-        "declared": DECLARED_FIELDS,
-        "bm25": True,
-        **system.config,
-    }
+    config = workload_config(work / f"{system.key}.db", "warmup", data.dim, **system.config)
     try:
         worker.call("open", driver=system.driver, config=config)
         worker.call("ingest", positions=list(range(min(200, len(data)))))
@@ -203,14 +195,9 @@ def run_speed(
                 wait_until_idle(workers[s.key].proc.pid, window=IDLE_WINDOW)
             order = _rotate([s.key for s in systems if "open" not in accs[s.key].errors], rep)
             for s in [s for key in order for s in systems if s.key == key]:
-                config = {
-                    "uri": str(work / f"{s.key}.db"),
-                    "collection": f"bench_r{rep}",
-                    "dim": data.dim,
-                    "declared": DECLARED_FIELDS,
-                    "bm25": True,
-                    **s.config,
-                }
+                config = workload_config(
+                    work / f"{s.key}.db", f"bench_r{rep}", data.dim, **s.config
+                )
                 try:
                     opened = workers[s.key].call("open", driver=s.driver, config=config)
                     versions[s.key] = opened["versions"]
