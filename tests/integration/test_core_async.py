@@ -133,16 +133,21 @@ async def test_async_store_creates_the_collection_from_the_first_write(lite_uri:
     store.close()
 
 
+def _four_row_batches(lite_uri: str, name: str) -> tuple[MilvusStore, AsyncMilvusStore]:
+    """A sync store writing four rows a call, and the async store over it."""
+    store = MilvusStore(
+        CollectionSpec(name=name, dim=DIM),
+        connection=ConnectionConfig(uri=lite_uri),
+        write=WriteOptions(batch_rows=4),
+    )
+    return store, AsyncMilvusStore(store)
+
+
 @pytest.mark.parametrize("model", ["async", "sync"])
 async def test_async_streamed_upsert_embeds_the_next_batch_while_writing_this_one(
     lite_uri: str, model: str
 ) -> None:
-    store = MilvusStore(
-        CollectionSpec(name="streamed", dim=DIM),
-        connection=ConnectionConfig(uri=lite_uri),
-        write=WriteOptions(batch_rows=4),
-    )
-    astore = AsyncMilvusStore(store)
+    store, astore = _four_row_batches(lite_uri, "streamed")
     started = [threading.Event() for _ in range(3)]
     inserts: list[int] = []
     writer = astore.sync.client  # Lite: async writes go through the sync client, in a thread
@@ -184,12 +189,7 @@ async def test_async_streamed_upsert_embeds_the_next_batch_while_writing_this_on
 async def test_async_streamed_upsert_cancelled_mid_write_cancels_the_model_ahead(
     lite_uri: str,
 ) -> None:
-    store = MilvusStore(
-        CollectionSpec(name="cancelled", dim=DIM),
-        connection=ConnectionConfig(uri=lite_uri),
-        write=WriteOptions(batch_rows=4),
-    )
-    astore = AsyncMilvusStore(store)
+    store, astore = _four_row_batches(lite_uri, "cancelled")
     writer = astore.sync.client
     real_insert = writer.insert
     entered, release, written = threading.Event(), threading.Event(), threading.Event()
