@@ -45,9 +45,11 @@ from milvus_plugins.core import (
     eq,
     gt,
     in_,
+    indexes,
     ne,
     recommend_index,
 )
+from milvus_plugins.core import session as session_module
 from milvus_plugins.core.batching import estimate_row_bytes, plan_batches
 from milvus_plugins.core.filters import Raw
 from milvus_plugins.core.rows import records_to_rows
@@ -340,6 +342,51 @@ def test_hnsw_ef_below_k_is_raised_to_k(lite_uri: str) -> None:
     assert len(hits) == 10
     assert counter.calls[0][1]["search_params"]["params"]["ef"] == 10
     store.close()
+
+
+def test_default_hnsw_ef_grows_with_the_row_count_read_at_most_once_a_minute(
+    lite_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The threshold is 50,000 rows; 30 here keeps the collection small.
+    monkeypatch.setattr(indexes, "HNSW_EF_ROWS", 30)
+    store = open_store(lite_uri, dim=DIM, sparse="bm25")
+    store.upsert(records(20))
+    searches = CallCounter(store, "search")
+    queries = CallCounter(store, "query")
+    assert store.search(vec(1), k=10)[0].id == "r1"
+    assert store.search(vec(2), k=10)[0].id == "r2"
+    assert [c[1]["search_params"]["params"] for c in searches.calls] == [{"ef": 128}] * 2
+    counts = [c for c in queries.calls if c[1].get("output_fields") == ["count(*)"]]
+    assert len(counts) == 1  # the second search reused the count
+    store.upsert(records(20, start=20))  # 40 rows now, above the threshold
+    assert store.search(vec(3), k=10)[0].id == "r3"
+    assert searches.calls[-1][1]["search_params"]["params"] == {"ef": 128}  # still cached
+    monkeypatch.setattr(session_module, "ROW_COUNT_TTL", 0.0)  # the minute is over
+    assert store.search(vec(33), k=10)[0].id == "r33"
+    assert searches.calls[-1][1]["search_params"]["params"] == {"ef": 256}
+    # An explicit ef is used as given, and no count is made for it.
+    before = len(queries.calls)
+    store.search(vec(4), k=10, search_params={"ef": 40})
+    assert searches.calls[-1][1]["search_params"]["params"] == {"ef": 40}
+    assert len(queries.calls) == before
+    # A server-fused hybrid search gets the same size-aware ef in its dense leg.
+    hybrids = CallCounter(store, "hybrid_search")
+    hits = store.hybrid_search(vec(5), "document number 5", k=3, fusion="server")
+    assert hits[0].id == "r5"
+    dense_leg = hybrids.calls[0][1]["reqs"][0]
+    assert dense_leg.param["params"] == {"ef": 256}
+    store.close()
+
+
+def test_a_reopened_hnsw_collection_keeps_the_size_aware_ef(lite_uri: str) -> None:
+    store = open_store(lite_uri, dim=DIM, index=HnswIndex(M=8))
+    store.upsert(records(5))
+    store.close()
+    reopened = open_store(lite_uri)
+    searches = CallCounter(reopened, "search")
+    reopened.search(vec(1), k=3)
+    assert searches.calls[0][1]["search_params"]["params"] == {"ef": 128}
+    reopened.close()
 
 
 def test_recommended_index_works_on_lite(lite_uri: str) -> None:

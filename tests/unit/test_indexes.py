@@ -135,6 +135,23 @@ def test_hnsw_ef_defaults_and_is_raised_to_k() -> None:
     assert index.search_params(50, {"ef": 20}) == {"ef": 50}
 
 
+def test_hnsw_default_ef_is_size_aware_and_an_explicit_ef_is_not() -> None:
+    index = HnswIndex()
+    assert index.ef is None and index.size_aware
+    assert index.search_params(10) == {"ef": 128}  # row count unknown
+    assert index.search_params(10, rows=0) == {"ef": 128}
+    assert index.search_params(10, rows=50_000) == {"ef": 128}
+    assert index.search_params(10, rows=50_001) == {"ef": 256}
+    assert index.search_params(300, rows=10**7) == {"ef": 300}  # never below k
+    assert index.search_params(10, {"ef": 64}, rows=10**7) == {"ef": 64}
+    explicit = HnswIndex(ef=128)
+    assert not explicit.size_aware
+    assert explicit.search_params(10, rows=10**7) == {"ef": 128}
+    assert not FlatIndex().size_aware and FlatIndex().search_params(10, rows=10**7) == {}
+    assert index_from_dict({"index_type": "HNSW", "ef": None}) == index
+    assert recommend_index(200_000, 384).size_aware
+
+
 def test_ivf_nprobe_knob_overrides_the_default() -> None:
     assert IvfFlatIndex(nprobe=4).search_params(5) == {"nprobe": 4}
     assert IvfFlatIndex(nprobe=4).search_params(5, {"nprobe": 32}) == {"nprobe": 32}

@@ -71,8 +71,8 @@ class CollectionSpec:
     Attributes:
         name: collection name.
         dim: dense vector dimension, or ``None`` until the first write infers it.
-        index: dense index config (``None``: HNSW ef 128 on Milvus Lite 3, FLAT on
-            Lite 2.5, AUTOINDEX on servers).
+        index: dense index config (``None``: HNSW with a size-aware ef on Milvus Lite 3,
+            FLAT on Lite 2.5, AUTOINDEX on servers).
         metric: dense metric, used when ``index`` is ``None``.
         sparse: ``"none"``, ``"bm25"`` (server function) or ``"client"`` (encoder).
         sparse_index: the sparse index config.

@@ -173,7 +173,7 @@ class DenseField:
         name: the field name (a Milvus name, distinct from the canonical fields).
         dim: the dimension, or ``None`` until the first write gives it.
         metric: COSINE (default), IP or L2; taken from ``index`` when one is given.
-        index: the index config (``None``: HNSW ef 128 on Milvus Lite 3,
+        index: the index config (``None``: HNSW with a size-aware ef on Milvus Lite 3,
             FLAT on Lite 2.5, AUTOINDEX on servers).
 
     Raises:

@@ -17,6 +17,9 @@ from milvus_plugins.core.errors import ConfigError, shown
 from milvus_plugins.core.types import IndexType, MetricType
 
 __all__ = [
+    "HNSW_EF_LARGE",
+    "HNSW_EF_ROWS",
+    "HNSW_EF_SMALL",
     "AutoIndex",
     "DiskAnnIndex",
     "FlatIndex",
@@ -31,6 +34,7 @@ __all__ = [
     "SparseInvertedIndex",
     "index_from_dict",
     "recommend_index",
+    "size_aware_ef",
 ]
 
 _DENSE_METRICS = (MetricType.L2, MetricType.IP, MetricType.COSINE)
@@ -82,21 +86,32 @@ class IndexConfig:
         """Return the ``params`` of the index-creation request."""
         return {}
 
-    def default_search_params(self, k: int) -> dict[str, Any]:
-        """Return the search-time ``params`` used when a call gives none."""
+    @property
+    def size_aware(self) -> bool:
+        """Whether the default search knobs depend on the collection's row count."""
+        return False
+
+    def default_search_params(self, k: int, rows: int | None = None) -> dict[str, Any]:
+        """Return the search-time ``params`` used when a call gives none.
+
+        ``rows`` is the collection's row count where known (see :attr:`size_aware`).
+        """
         return {}
 
-    def search_params(self, k: int, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def search_params(
+        self, k: int, overrides: Mapping[str, Any] | None = None, rows: int | None = None
+    ) -> dict[str, Any]:
         """Merge per-call knobs into the defaults, rejecting knobs this index lacks.
 
         Args:
             k: the number of results asked for (some knobs must be at least ``k``).
             overrides: per-call knobs such as ``{"ef": 128}``.
+            rows: the collection's row count, where known (size-aware defaults).
 
         Raises:
             ConfigError: a knob is unknown for this index type or out of range.
         """
-        params = self.default_search_params(k)
+        params = self.default_search_params(k, rows)
         for key, value in (overrides or {}).items():
             if key not in self.search_knobs:
                 known = ", ".join(self.search_knobs) or "none"
@@ -148,7 +163,7 @@ class _IvfBase(IndexConfig):
     def build_params(self) -> dict[str, Any]:
         return {"nlist": self.nlist}
 
-    def default_search_params(self, k: int) -> dict[str, Any]:
+    def default_search_params(self, k: int, rows: int | None = None) -> dict[str, Any]:
         return {"nprobe": self.nprobe}
 
 
@@ -216,41 +231,66 @@ class ScannIndex(_IvfBase):
         if dim % 2:
             raise ConfigError(f"SCANN needs an even dimension; dim={dim}. Use IVF_FLAT or HNSW.")
 
-    def default_search_params(self, k: int) -> dict[str, Any]:
+    def default_search_params(self, k: int, rows: int | None = None) -> dict[str, Any]:
         return {"nprobe": self.nprobe, "reorder_k": max(self.reorder_k, k)}
+
+
+HNSW_EF_SMALL = 128
+"""The size-aware ``ef`` up to :data:`HNSW_EF_ROWS` rows (and when the count is unknown)."""
+HNSW_EF_LARGE = 256
+"""The size-aware ``ef`` above :data:`HNSW_EF_ROWS` rows."""
+HNSW_EF_ROWS = 50_000
+"""The row count above which the size-aware ``ef`` rises to :data:`HNSW_EF_LARGE`."""
+
+
+def size_aware_ef(rows: int | None) -> int:
+    """The ``ef`` a size-aware :class:`HnswIndex` searches ``rows`` rows with."""
+    return HNSW_EF_LARGE if rows is not None and rows > HNSW_EF_ROWS else HNSW_EF_SMALL
 
 
 @dataclass(frozen=True, kw_only=True)
 class HnswIndex(IndexConfig):
     """HNSW graph: ``M`` links per node, ``ef_construction`` at build, ``ef`` at search.
 
-    The default ``ef`` 128 is the smallest value that kept recall@10 at or above 0.99
-    on Milvus Lite 3.2.2 both on SciFact's MiniLM vectors (0.995 at 64, 0.999 at 128)
-    and on 20,000 clustered 384-d vectors (0.985 at 64, 0.990 at 128); the search
-    latency did not measurably change between the two there.
+    ``ef=None`` (the default) is size-aware: 128 up to 50,000 rows, 256 above, from the
+    collection's row count (counted at most once a minute). Measured on Milvus Lite 3.2.2
+    (recall@10 against exact search): 128 is the smallest ``ef`` keeping recall at or
+    above 0.99 on SciFact's MiniLM vectors (0.995 at 64, 0.999 at 128) and on 20,000
+    clustered 384-d vectors (0.985 at 64, 0.990-0.993 at 128); at 100,000 clustered
+    vectors 128 gave 0.988-0.994 depending on the build, 256 gave 0.996, and the search
+    latency there did not change measurably between 64 and 384 (Lite's per-row pass
+    dominates it). An explicit ``ef`` is used at every size.
     """
 
     index_type: ClassVar[IndexType] = IndexType.HNSW
     search_knobs: ClassVar[tuple[str, ...]] = ("ef",)
     M: int = 16
     ef_construction: int = 200
-    ef: int = 128
+    ef: int | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_range("M", self.M, 2, 2048)
         _check_range("ef_construction", self.ef_construction, 1, 2**31 - 1)
-        _check_range("ef", self.ef, 1, 2**31 - 1)
+        if self.ef is not None:
+            _check_range("ef", self.ef, 1, 2**31 - 1)
+
+    @property
+    def size_aware(self) -> bool:
+        return self.ef is None
 
     def build_params(self) -> dict[str, Any]:
         return {"M": self.M, "efConstruction": self.ef_construction}
 
-    def default_search_params(self, k: int) -> dict[str, Any]:
+    def default_search_params(self, k: int, rows: int | None = None) -> dict[str, Any]:
+        ef = self.ef if self.ef is not None else size_aware_ef(rows)
         # ef below k would return fewer than k hits.
-        return {"ef": max(self.ef, k)}
+        return {"ef": max(ef, k)}
 
-    def search_params(self, k: int, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        params = super().search_params(k, overrides)
+    def search_params(
+        self, k: int, overrides: Mapping[str, Any] | None = None, rows: int | None = None
+    ) -> dict[str, Any]:
+        params = super().search_params(k, overrides, rows)
         params["ef"] = max(int(params["ef"]), k)
         return params
 
@@ -267,7 +307,7 @@ class DiskAnnIndex(IndexConfig):
         super().__post_init__()
         _check_range("search_list", self.search_list, 1, 65535)
 
-    def default_search_params(self, k: int) -> dict[str, Any]:
+    def default_search_params(self, k: int, rows: int | None = None) -> dict[str, Any]:
         return {"search_list": max(self.search_list, k)}
 
 
@@ -298,7 +338,7 @@ class GpuCagraIndex(IndexConfig):
             "graph_degree": self.graph_degree,
         }
 
-    def default_search_params(self, k: int) -> dict[str, Any]:
+    def default_search_params(self, k: int, rows: int | None = None) -> dict[str, Any]:
         return {"itopk_size": max(self.itopk_size, k), "search_width": self.search_width}
 
 
@@ -323,7 +363,7 @@ class SparseInvertedIndex(IndexConfig):
     def build_params(self) -> dict[str, Any]:
         return {"drop_ratio_build": self.drop_ratio_build}
 
-    def default_search_params(self, k: int) -> dict[str, Any]:
+    def default_search_params(self, k: int, rows: int | None = None) -> dict[str, Any]:
         # Milvus Lite accepts only drop_ratio_search=0 for sparse search.
         return {"drop_ratio_search": 0.0}
 
@@ -402,9 +442,9 @@ def recommend_index(
 
     1. The HNSW graph fits the memory budget (or no budget is given): ``HNSW``. Up to
        100,000 vectors it is the store's own default on Milvus Lite 3 (``M`` 16,
-       ``ef_construction`` 200, ``ef`` 128: recall@10 0.99 or more on the measured
-       sets, while exact search costs grow with the row count); above that, ``M`` is 32
-       for vectors of more than 512 dims.
+       ``ef_construction`` 200, size-aware ``ef``: recall@10 0.99 or more on the
+       measured sets, while exact search costs grow with the row count); above that,
+       ``M`` is 32 for vectors of more than 512 dims.
     2. Up to 100,000 vectors whose raw floats fit the budget: ``FLAT`` (exact).
     3. 8-bit vectors fit: ``IVF_SQ8`` with ``nlist`` about ``4 * sqrt(n)``.
     4. Otherwise ``IVF_PQ`` with ``m`` dividing ``dim`` into sub-vectors of about 8
@@ -428,7 +468,7 @@ def recommend_index(
     size = _sizing(n_vectors, dim, hnsw_m)
     nlist = int(min(65536, max(16, 4 * math.isqrt(n_vectors))))
     if memory_budget_bytes is None or size.hnsw_bytes <= memory_budget_bytes:
-        return HnswIndex(metric=metric, M=hnsw_m, ef_construction=200, ef=128)
+        return HnswIndex(metric=metric, M=hnsw_m, ef_construction=200)
     if n_vectors <= 100_000 and size.raw_bytes <= memory_budget_bytes:
         return FlatIndex(metric=metric)
     if size.sq8_bytes <= memory_budget_bytes:

@@ -35,6 +35,7 @@ __all__ = [
     "build_query",
     "build_sparse_search",
     "check_offset",
+    "dense_search_params",
     "is_filter_only",
 ]
 
@@ -131,14 +132,27 @@ def build_count(
     return build_query(spec, caps, where, output=["count(*)"], timeout=timeout)
 
 
-def _dense_params(
-    dense: DenseField, caps: Capabilities, k: int, knobs: Mapping[str, Any] | None
+def dense_search_params(
+    dense: DenseField,
+    caps: Capabilities,
+    k: int,
+    knobs: Mapping[str, Any] | None,
+    rows: int | None = None,
 ) -> dict[str, Any]:
+    """The ``search_params`` of a dense search on ``dense`` for ``k`` hits.
+
+    ``knobs`` are the call's own (``ef``, ``nprobe``, range search's ``radius`` /
+    ``range_filter``), ``rows`` the collection's row count where known (a size-aware
+    index's defaults depend on it).
+
+    Raises:
+        ConfigError: a knob the index lacks, or a bad value.
+    """
     index: IndexConfig = field_index(dense, caps)
     # Range search's band is no index knob: checked for the metric, then passed along.
     bounds = check_range_knobs(index.metric_type, knobs or {})
     rest = {key: v for key, v in (knobs or {}).items() if key not in RANGE_KNOBS}
-    params = {**index.search_params(k, rest or None), **bounds}
+    params = {**index.search_params(k, rest or None, rows), **bounds}
     return {"metric_type": index.metric_type.value, "params": params}
 
 
@@ -217,7 +231,7 @@ def build_dense_search(
             "limit": k,
             "filter": expr,
             "output_fields": output_fields(spec, include_vectors=include_vectors),
-            "search_params": _dense_params(dense, caps, k, search_params),
+            "search_params": dense_search_params(dense, caps, k, search_params),
             "consistency_level": spec.consistency.value,
             "timeout": timeout,
         },
@@ -291,12 +305,14 @@ def build_legs_search(
     search_params: Mapping[str, Any] | None = None,
     include_vectors: bool = False,
     timeout: float | None = None,
+    rows: int | None = None,
 ) -> Call:
     """Build a server-side ``hybrid_search`` over N legs.
 
     The legs are one per entry of ``vectors`` (dense field name -> query vector), in
     that order, then the sparse leg when ``sparse_query`` is given; every leg carries
-    the same filter.
+    the same filter. ``rows`` is the collection's row count where known (a size-aware
+    index's knobs).
 
     Raises:
         ConfigError: an unknown dense field, fewer than two legs, or a ``Weighted``
@@ -317,7 +333,7 @@ def build_legs_search(
         AnnSearchRequest(
             data=[_dense_data(spec, dense, vectors[dense.name])],
             anns_field=dense.name,
-            param=_dense_params(dense, caps, fetch_k, search_params),
+            param=dense_search_params(dense, caps, fetch_k, search_params, rows),
             limit=fetch_k,
             expr=expr or None,
         )

@@ -67,10 +67,11 @@ def dense_index(spec: CollectionSpec, caps: Capabilities) -> IndexConfig:
 def field_index(dense: DenseField, caps: Capabilities) -> IndexConfig:
     """The index of one dense field: its own, else the default for the engine.
 
-    * Milvus Lite 3: ``HNSW`` (M 16, efConstruction 200, ef 128). Measured on Lite
-      3.2.2: recall@10 0.999 on SciFact (5,183 MiniLM vectors, 300 queries) and 0.990 on
-      20,000 clustered 384-d vectors, where FLAT's search cost grows with the row count
-      (3.1x HNSW's at 20,000 rows). Lite searches rows not yet indexed (and segments of
+    * Milvus Lite 3: ``HNSW`` (M 16, efConstruction 200, size-aware ``ef``: 128 up to
+      50,000 rows, 256 above; see :class:`HnswIndex`). Measured on Lite 3.2.2: recall@10
+      0.999 on SciFact (5,183 MiniLM vectors, 300 queries), 0.990-0.993 on 20,000 and
+      0.996 on 100,000 clustered 384-d vectors, where FLAT's search cost grows with the
+      row count (3.1x HNSW's at 20,000 rows). Lite searches rows not yet indexed (and segments of
       at most ``ef`` rows, which HNSW then visits whole) exactly, so small collections
       keep exact results. ``index="FLAT"`` asks for exact search at any size.
     * Milvus Lite 2.5 (no HNSW there): ``FLAT``.

@@ -162,7 +162,7 @@ class MilvusVectorStore(DocumentWrites, DocumentRetrieval, VectorStore):
         drop_old: drop an existing collection of that name on first use.
         dim: the embedding dimension (default: taken from the first vectors written).
         index: the dense index (an :class:`IndexConfig`, a dict or a type name; default
-            HNSW (ef 128) on Milvus Lite 3, FLAT on Lite 2.5, AUTOINDEX on servers).
+            HNSW (size-aware ef) on Milvus Lite 3, FLAT on Lite 2.5, AUTOINDEX on servers).
         metric: the dense metric when ``index`` does not set one (``"COSINE"``).
         metadata_fields: metadata keys stored as typed columns, e.g.
             ``{"year": "INT64", "genre": "VARCHAR"}`` or ``[MetadataField(...)]``.

@@ -113,7 +113,7 @@ class MilvusVectorStore(NodeWrites, NodeReads, BasePydanticVectorStore):
         dim: the embedding dimension (default: taken from the first nodes added).
         overwrite: drop an existing collection of that name when first used.
         index: the dense index (an ``IndexConfig`` such as ``HnswIndex(...)``, a dict or
-            a type name; default HNSW (ef 128) on Milvus Lite 3, FLAT on Lite 2.5,
+            a type name; default HNSW (size-aware ef) on Milvus Lite 3, FLAT on Lite 2.5,
             AUTOINDEX on servers).
         similarity_metric: ``COSINE`` (default), ``IP`` or ``L2`` when ``index`` is unset.
         metadata_fields: metadata keys stored as typed columns for fast filters, e.g.

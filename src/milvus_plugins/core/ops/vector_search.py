@@ -12,14 +12,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.errors import (
     ConfigError,
     InvalidInputError,
 )
+from milvus_plugins.core.fields import DenseField
 from milvus_plugins.core.filters import Filter
 from milvus_plugins.core.mmr import select_mmr
 from milvus_plugins.core.ops.acceleration import refresh_overflow_op
-from milvus_plugins.core.ops.calls import Op, or_empty, with_kwargs
+from milvus_plugins.core.ops.calls import Call, Op, or_empty, with_kwargs
 from milvus_plugins.core.ops.context import OpContext
 from milvus_plugins.core.ops.fusion import (
     Fusion,
@@ -40,6 +42,7 @@ from milvus_plugins.core.requests import (
     build_sparse_search,
     check_k,
     check_leg_weights,
+    dense_search_params,
     require_sparse_field,
 )
 from milvus_plugins.core.results import Hit, filter_only_hits, parse_fused, parse_hits
@@ -94,6 +97,11 @@ def dense_search_op(
         timeout=ctx.timeout,
         field=dense.name,
     )
+    # Counted only once the query is known good: a size-aware index's knobs.
+    rows = yield from _rows_for_knobs(ctx, caps, [dense], search_params)
+    if rows is not None:
+        knobs = dense_search_params(dense, caps, k, search_params, rows)
+        call = with_kwargs(call, {"search_params": knobs})
     metric = field_index(dense, caps).metric_type
     extra = {**ctx.read_kwargs(caps), **(server_options or {})}
     return parse_hits((yield with_kwargs(call, extra)), ctx.spec, metric)
@@ -129,9 +137,7 @@ def sparse_search_op(
     raw = yield with_kwargs(call, {**ctx.read_kwargs(caps), **(server_options or {})})
     # The keyword relevance is scaled by the query's terms and ln(1 + rows): the whole
     # collection's rows (BM25 statistics are collection-wide), whatever the call's scope.
-    rows = ctx.session.cached_row_count()
-    if rows is None:
-        rows = ctx.session.remember_row_count((yield from or_empty(collection_rows(ctx), int)))
+    rows = yield from row_count_op(ctx)
     scale = keyword_scale(query_terms(query, ctx.spec.stop_words), rows)
     return parse_hits(raw, ctx.spec, sparse_metric(ctx.spec), scale)[0]
 
@@ -162,21 +168,8 @@ def hybrid_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
         return client_fuse(ctx.spec, caps, dense[0], sparse, ranker, r.k)
     # One scoped tree, compiled into both legs: Milvus' hybrid_search does not apply
     # partition-key isolation to every leg by itself (milvus-io/milvus#50398).
-    yield from refresh_overflow_op(ctx, scoped)
-    call = build_legs_search(
-        ctx.spec,
-        caps,
-        {ctx.spec.dense_field().name: vector},
-        query,
-        k=r.k,
-        fetch_k=legs_k,
-        where=scoped,
-        ranker=ranker,
-        search_params=r.search_params,
-        include_vectors=r.include_vectors,
-        timeout=ctx.timeout,
-    )
-    return parse_fused((yield with_kwargs(call, ctx.read_kwargs(caps))), ctx.spec, ranker, 2)
+    legs = {ctx.spec.dense_field().name: vector}
+    return (yield from _server_legs_op(ctx, caps, r, legs, query, scoped, legs_k))
 
 
 def legs_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
@@ -230,21 +223,75 @@ def legs_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
             sparse = yield from sparse_search_op(ctx, query, legs_k, r.where, r.include_vectors)
             results.append((sparse, sparse_metric(ctx.spec)))
         return client_fuse_legs(results, ranker, r.k)
+    return (yield from _server_legs_op(ctx, caps, r, vectors, query, scoped, legs_k))
+
+
+def _server_legs_op(
+    ctx: OpContext,
+    caps: Capabilities,
+    r: SearchRequest,
+    vectors: Mapping[str, Sequence[float]],
+    query: SparseQuery | None,
+    scoped: Filter | None,
+    legs_k: int,
+) -> Op[list[Hit]]:
+    """One ``hybrid_search`` call over the dense legs of ``vectors`` and the sparse leg of
+    ``query``, every leg with the one scoped filter tree."""
     yield from refresh_overflow_op(ctx, scoped)
-    call = build_legs_search(
-        ctx.spec,
-        caps,
-        vectors,
-        query,
-        k=r.k,
-        fetch_k=legs_k,
-        where=scoped,  # one scoped tree in every leg, as in the two-leg hybrid search
-        ranker=ranker,
-        search_params=r.search_params,
-        include_vectors=r.include_vectors,
-        timeout=ctx.timeout,
-    )
+    ranker = r.ranker or ctx.hybrid.ranker
+
+    def build(rows: int | None) -> Call:
+        return build_legs_search(
+            ctx.spec,
+            caps,
+            vectors,
+            query,
+            k=r.k,
+            fetch_k=legs_k,
+            where=scoped,
+            ranker=ranker,
+            search_params=r.search_params,
+            include_vectors=r.include_vectors,
+            timeout=ctx.timeout,
+            rows=rows,
+        )
+
+    call = build(None)  # every leg checked before the row count is read
+    fields = [ctx.spec.dense_field(name) for name in vectors]
+    rows = yield from _rows_for_knobs(ctx, caps, fields, r.search_params)
+    if rows is not None:
+        call = build(rows)
+    legs = len(vectors) + (query is not None)
     return parse_fused((yield with_kwargs(call, ctx.read_kwargs(caps))), ctx.spec, ranker, legs)
+
+
+def row_count_op(ctx: OpContext) -> Op[int]:
+    """The collection's row count (every row, whatever the call's scope), counted at most
+    once per :data:`~milvus_plugins.core.session.ROW_COUNT_TTL` seconds.
+
+    Keyword relevance scales by it, and size-aware index knobs (HNSW's default ``ef``)
+    grow with it; neither needs it exact.
+    """
+    rows = ctx.session.cached_row_count()
+    if rows is None:
+        rows = ctx.session.remember_row_count((yield from or_empty(collection_rows(ctx), int)))
+    return rows
+
+
+def _rows_for_knobs(
+    ctx: OpContext,
+    caps: Capabilities,
+    fields: Sequence[DenseField],
+    search_params: Mapping[str, Any] | None,
+) -> Op[int | None]:
+    """The row count when a searched field's index picks its default knobs by size and
+    the call does not set them itself; ``None`` otherwise (no count is made)."""
+    given = set(search_params or {})
+    for dense in fields:
+        index = field_index(dense, caps)
+        if index.size_aware and not set(index.search_knobs) <= given:
+            return (yield from row_count_op(ctx))
+    return None
 
 
 def _blank(query: SparseQuery) -> bool:
