@@ -61,6 +61,10 @@ class SpeedSettings:
         min_queries: queries run whatever the budget.
         batch: queries per round-robin turn.
         warmup: untimed queries per (system, kind) before each repetition's timing.
+        recall_queries: queries whose results recall@10 is computed over (dense kinds):
+            those the time budget left unrun are run untimed after the timed ones, so
+            recall does not rest on the handful of queries a slow system fits into its
+            budget (``None``: all ``queries``).
 
     Each worker also ingests 200 documents into a scratch collection, untimed, before
     the first repetition (process and engine start-up costs).
@@ -73,6 +77,7 @@ class SpeedSettings:
     min_queries: int = 5
     batch: int = 5
     warmup: int = 2
+    recall_queries: int | None = None
 
 
 @dataclass
@@ -98,6 +103,32 @@ def _truth(data: Dataset, k: int) -> dict[str, list[list[str]]]:
         top = exact_top_k(data.vectors, data.query_vectors, k, _mask(data, args.get("filter")))
         out[name] = [[data.ids[i] for i in row] for row in top]
     return out
+
+
+def _complete_for_recall(
+    workers: dict[str, WorkerProcess],
+    accs: dict[str, _Acc],
+    kind: tuple[str, str, dict[str, Any]],
+    order: list[str],
+    settings: SpeedSettings,
+    k: int,
+) -> None:
+    """Run, untimed, the recall queries the time budget left unrun (ids only)."""
+    name, method, args = kind
+    wanted = min(settings.queries, settings.recall_queries or settings.queries)
+    for key in order:
+        if name in accs[key].errors:
+            continue
+        ids = accs[key].ids.setdefault(name, {})
+        missing = [p for p in range(wanted) if p not in ids]
+        for start in range(0, len(missing), 20):
+            positions = missing[start : start + 20]
+            try:
+                result = workers[key].call("run", kind=method, queries=positions, k=k, args=args)
+            except WorkerError as exc:
+                accs[key].errors[name] = str(exc).splitlines()[0]
+                break
+            ids.update(zip(positions, result["ids"], strict=True))
 
 
 def _rotate(items: list[Any], by: int) -> list[Any]:
@@ -148,6 +179,8 @@ def _run_kind(
             if finished or over:
                 active.remove(key)
         turn += 1
+    if method == "dense":
+        _complete_for_recall(workers, accs, kind, order, settings, k)
     for key in order:
         if lat[key]:
             accs[key].lat.setdefault(name, []).append(lat[key])
@@ -270,6 +303,7 @@ def _summarise(
                 row[name]["recall_at_10"] = mean_recall(
                     [acc.ids[name][p] for p in positions], [truth[name][p] for p in positions], k
                 )
+                row[name]["recall_queries"] = len(positions)
         out["systems"][s.key] = row
     out["ratios"] = _ratios(out["systems"])
     out["fusion"] = _fusion_identity(accs.get("core"))

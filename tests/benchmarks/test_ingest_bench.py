@@ -20,6 +20,7 @@ if str(ROOT) not in sys.path:
 pytest.importorskip("langchain_core")
 pytest.importorskip("llama_index.core")
 
+from benchmarks.ef_ladder import ladder  # noqa: E402
 from benchmarks.overlap import NumpyModel, SleepModel, run_engine  # noqa: E402
 from benchmarks.profile_ingest import charged, profile_system, shares  # noqa: E402
 
@@ -45,3 +46,12 @@ def test_profile_charges_all_time_to_a_part(tmp_path: Path) -> None:
     stats = pstats.Stats(profiler)
     by_function = charged(stats)
     assert sum(shares(by_function).values()) == pytest.approx(sum(by_function.values()))
+
+
+def test_ef_ladder_measures_every_ef_and_is_exact_with_ef_above_the_row_count(
+    tmp_path: Path,
+) -> None:
+    rows = ladder(300, 5, [16, 512], tmp_path)
+    assert [ef for ef, _, _ in rows] == [16, 512]
+    assert all(0.0 <= recall <= 1.0 for _, recall, _ in rows)
+    assert rows[-1][1] == 1.0
