@@ -336,6 +336,37 @@ def test_adapters_open_foreign_collections_by_name(foreign: Foreign, tmp_path: P
         li.close()
 
 
+def test_a_first_write_to_a_foreign_collection_is_refused_before_embedding(
+    foreign: Foreign,
+) -> None:
+    from langchain_core.embeddings import Embeddings
+
+    from milvus_plugins.langchain import MilvusVectorStore as LangChainStore
+
+    class Counting(Embeddings):
+        def __init__(self) -> None:
+            self.texts = 0
+
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            self.texts += len(texts)
+            return [hashed_vector(t) for t in texts]
+
+        def embed_query(self, text: str) -> list[float]:
+            return hashed_vector(text)
+
+    model = Counting()
+    # add_texts is this store's first call: nothing has opened the collection yet.
+    lc = LangChainStore(model, uri=foreign.uri, collection_name=foreign.prefix + "lc_json")
+    try:
+        before = lc.store.count()
+        with pytest.raises(ForeignLayoutError, match="migrate"):
+            lc.add_texts(["more", "and more"])
+        assert model.texts == 0  # refused before the model was asked for anything
+        assert lc.store.count() == before
+    finally:
+        lc.close()
+
+
 def test_delete_on_adopted_layout(foreign: Foreign) -> None:
     # Last in the module: it removes rows from the shared collections.
     with foreign.store("lc_auto") as store:

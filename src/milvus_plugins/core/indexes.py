@@ -257,9 +257,10 @@ class HnswIndex(IndexConfig):
     (recall@10 against exact search): 128 is the smallest ``ef`` keeping recall at or
     above 0.99 on SciFact's MiniLM vectors (0.995 at 64, 0.999 at 128) and on 20,000
     clustered 384-d vectors (0.985 at 64, 0.990-0.993 at 128); at 100,000 clustered
-    vectors 128 gave 0.988-0.994 depending on the build, 256 gave 0.996, and the search
-    latency there did not change measurably between 64 and 384 (Lite's per-row pass
-    dominates it). An explicit ``ef`` is used at every size.
+    vectors 128 gave 0.994-0.995 on two builds and 256 gave 0.996 on both (the margin
+    the larger ``ef`` buys), and the search latency there did not change measurably
+    between 64 and 384 (Lite's per-row pass dominates it). An explicit ``ef`` is used
+    at every size.
     """
 
     index_type: ClassVar[IndexType] = IndexType.HNSW

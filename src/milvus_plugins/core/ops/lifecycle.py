@@ -25,6 +25,7 @@ from milvus_plugins.core.fingerprint import (
     EmbeddingFingerprint,
     check_fingerprint,
     creation_settings,
+    stored_fingerprint,
 )
 from milvus_plugins.core.inference import creation_properties
 from milvus_plugins.core.ops.calls import (
@@ -52,6 +53,7 @@ __all__ = [
     "exists_op",
     "fingerprint_op",
     "load_call",
+    "open_existing_op",
     "open_or_create_op",
     "require_op",
 ]
@@ -127,10 +129,30 @@ def open_or_create_op(
     return opened
 
 
-def _ensure_locked(ctx: OpContext, dim: int | None, records: Sequence[Record]) -> Op[Opened]:
+def open_existing_op(ctx: OpContext) -> Op[bool]:
+    """Open the collection if it exists already; never create or drop it.
+
+    A streamed write calls it before it embeds anything, so that a collection it would
+    refuse (another tool's layout, a schema mismatch) is refused before the model runs.
+    With ``drop_old`` pending nothing is opened: the write drops and recreates it.
+    Answers whether the collection is open.
+    """
+    if ctx.session.exists:
+        return True
+    if ctx.session.drop_old:
+        return False
+    opened: Opened = yield Guarded(Guard.SESSION, _ensure_locked(ctx, None, (), create=False))
+    return opened is not Opened.ABSENT
+
+
+def _ensure_locked(
+    ctx: OpContext, dim: int | None, records: Sequence[Record], *, create: bool = True
+) -> Op[Opened]:
     session = ctx.session
     if session.exists:
         return Opened.OPENED
+    if not create and session.drop_old:
+        return Opened.ABSENT
     caps = yield from capabilities_op(session)
     name = session.spec.name
     # Before touching anything: a spec the engine cannot hold must neither drop the old
@@ -143,6 +165,8 @@ def _ensure_locked(ctx: OpContext, dim: int | None, records: Sequence[Record]) -
             yield Call(ClientMethod.DROP_COLLECTION, (name,))
     if (yield _has(name)):
         return (yield from _open_existing(ctx, name))
+    if not create:
+        return Opened.ABSENT
     spec = session.spec_to_create(dim, records)
     if spec is None:
         return Opened.ABSENT
@@ -250,8 +274,10 @@ def _open_existing(ctx: OpContext, name: str) -> Op[Opened]:
     # Checked before the schema is adopted, so a mismatch leaves the session unopened.
     if session.open_mode is not OpenMode.ADOPT:
         check_properties(name, ctx.spec.collection_properties, description, caps)
-    if not session.allow_embedding_change:
-        # Before adopting: a collection of another model must not count as opened.
+    if not session.allow_embedding_change and stored_fingerprint(description) is not None:
+        # Before adopting: a collection of another model must not count as opened. The
+        # model is probed only when there is a recorded fingerprint to compare with
+        # (another tool's collection records none).
         given = yield from fingerprint_op(session)
         check_fingerprint(name, description, given, allow_change=False)
     session.adopt(description, index)

@@ -35,7 +35,12 @@ from milvus_plugins.core.ops.calls import (
 )
 from milvus_plugins.core.ops.context import OpContext
 from milvus_plugins.core.ops.deletes import clear_op, delete_op, deletion_filter
-from milvus_plugins.core.ops.lifecycle import Opened, capabilities_op, open_or_create_op
+from milvus_plugins.core.ops.lifecycle import (
+    Opened,
+    capabilities_op,
+    open_existing_op,
+    open_or_create_op,
+)
 from milvus_plugins.core.record_checks import validate_records, validate_vectors
 from milvus_plugins.core.records import Record
 from milvus_plugins.core.rows import records_to_rows
@@ -294,8 +299,13 @@ def upsert_op(
     if not checked:
         return []
     if embed is not None:
-        # The first chunk is embedded before the collection is opened: it may fix the
-        # dimension, and a model that fails here has changed nothing.
+        # An existing collection is opened (never created) before the model runs: one
+        # this write would refuse (another tool's layout) is refused unembedded.
+        if (yield from open_existing_op(ctx)):
+            refuse_foreign(ctx.spec)
+            dim = ctx.spec.dim or dim
+        # The first chunk is embedded before a new collection is created: it may fix
+        # the dimension, and a model that fails here has changed nothing.
         dim = yield from _embed_chunk(ctx, checked[: options.batch_rows], embed, dim)
     opened = yield from open_or_create_op(ctx, dim, checked)
     refuse_foreign(ctx.spec)  # a foreign layout is known once the collection is opened
