@@ -578,6 +578,28 @@ def test_streamed_upsert_reports_exactly_what_was_written_when_the_model_fails(
     other.close()
 
 
+def test_streamed_upsert_with_a_model_of_another_dimension_is_refused_unwritten(
+    lite_uri: str,
+) -> None:
+    # The collection exists; this store's first call is a streamed write whose model
+    # gives 16-d vectors for an 8-d collection.
+    with open_store(lite_uri, dim=DIM) as first:
+        first.upsert(records(3))
+    store = open_store(lite_uri, write=WriteOptions(batch_rows=2))
+    batches: list[int] = []
+
+    def embed(texts: list[str]) -> list[list[float]]:
+        batches.append(len(texts))
+        return [vec(i, dim=2 * DIM) for i in range(len(texts))]
+
+    fresh = [Record(id=f"n{i}", text=f"new text {i}") for i in range(5)]
+    with pytest.raises(InvalidInputError, match=f"dimension {2 * DIM} but the collection"):
+        store.upsert(fresh, embed=embed)
+    assert batches == [2]  # the first chunk only: its vectors told the dimension
+    assert sorted(r.id for r in store.query()) == ["r0", "r1", "r2"]
+    store.close()
+
+
 def test_streamed_upsert_write_failure_waits_for_the_model_embedding_ahead(
     lite_uri: str,
 ) -> None:
