@@ -365,6 +365,20 @@ def test_a_first_write_to_a_foreign_collection_is_refused_before_embedding(
         assert lc.store.count() == before
     finally:
         lc.close()
+    # Two models (named dense fields) embed a whole batch at once: refused before either
+    # (Milvus 2.3 has no multiple vector fields: refused for that, also unembedded).
+    first, second = Counting(), Counting()
+    named = LangChainStore(
+        {"vector": first, "title_vector": second},
+        uri=foreign.uri,
+        collection_name=foreign.prefix + "lc_json",
+    )
+    try:
+        with pytest.raises((SchemaMismatchError, UnsupportedByServerError)):
+            named.add_texts(["more"])
+        assert first.texts == second.texts == 0
+    finally:
+        named.close()
 
 
 def test_delete_on_adopted_layout(foreign: Foreign) -> None:

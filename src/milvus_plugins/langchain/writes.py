@@ -124,6 +124,10 @@ class DocumentWrites(StoreAccess):
         if not batch.texts:
             return []
         _ = self._store.capabilities  # what the server can store decides what is refused
+        if len(self._models) > 1:
+            # Several models embed the whole batch at once: an existing collection is
+            # opened first, so one this write would refuse is refused before they run.
+            self._store.exists()
         records, streamed, args = self._write(batch, batch_rows, kwargs)
         if streamed is not None:
             return self._store.upsert(records, embed=streamed.embed_documents, **args)
@@ -143,6 +147,8 @@ class DocumentWrites(StoreAccess):
         if not batch.texts:
             return []
         await self._astore().capabilities()  # as in add_texts
+        if len(self._models) > 1:
+            await self._astore().exists()  # as in add_texts
         records, streamed, args = self._write(batch, batch_rows, kwargs)
         if streamed is not None:
             return await self._astore().upsert(records, embed=streamed.aembed_documents, **args)
