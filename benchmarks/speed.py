@@ -118,25 +118,42 @@ def _complete_for_recall(
     k: int,
 ) -> None:
     """Run, untimed, the recall queries the time budget left unrun (ids only)."""
-    name, method, args = kind
+    name = kind[0]
     wanted = min(settings.queries, settings.recall_queries or settings.queries)
     for key in order:
         if name in accs[key].errors:
             continue
-        ids = accs[key].ids.setdefault(name, {})
-        missing = [p for p in range(wanted) if p not in ids]
+        seen = accs[key].ids.get(name, {})
+        missing = [p for p in range(wanted) if p not in seen]
         spent = 0.0
         for start in range(0, len(missing), settings.batch):
             positions = missing[start : start + settings.batch]
-            try:
-                result = workers[key].call("run", kind=method, queries=positions, k=k, args=args)
-            except WorkerError as exc:
-                accs[key].errors[name] = str(exc).splitlines()[0]
+            latency = _run_queries(workers[key], accs[key], kind, positions, k)
+            if latency is None:
                 break
-            ids.update(zip(positions, result["ids"], strict=True))
-            spent += sum(result["latency_ms"]) / 1000.0
+            spent += sum(latency) / 1000.0
             if spent >= settings.recall_budget:
                 break
+
+
+def _run_queries(
+    worker: WorkerProcess,
+    acc: _Acc,
+    kind: tuple[str, str, dict[str, Any]],
+    positions: list[int],
+    k: int,
+) -> list[float] | None:
+    """Run ``positions`` of ``kind`` on one worker and keep their ids; answer the
+    latencies, or ``None`` after recording the worker's error."""
+    name, method, args = kind
+    try:
+        result = worker.call("run", kind=method, queries=positions, k=k, args=args)
+    except WorkerError as exc:
+        acc.errors[name] = str(exc).splitlines()[0]
+        return None
+    acc.ids.setdefault(name, {}).update(zip(positions, result["ids"], strict=True))
+    latency: list[float] = result["latency_ms"]
+    return latency
 
 
 def _rotate(items: list[Any], by: int) -> list[Any]:
@@ -171,17 +188,13 @@ def _run_kind(
         for key in _rotate(active, turn):
             start = done[key]
             positions = list(range(start, min(start + settings.batch, settings.queries)))
-            try:
-                result = workers[key].call("run", kind=method, queries=positions, k=k, args=args)
-            except WorkerError as exc:
-                accs[key].errors[name] = str(exc).splitlines()[0]
+            latency = _run_queries(workers[key], accs[key], kind, positions, k)
+            if latency is None:
                 active.remove(key)
                 continue
-            lat[key].extend(result["latency_ms"])
-            spent[key] += sum(result["latency_ms"]) / 1000.0
+            lat[key].extend(latency)
+            spent[key] += sum(latency) / 1000.0
             done[key] = positions[-1] + 1
-            ids = accs[key].ids.setdefault(name, {})
-            ids.update(zip(positions, result["ids"], strict=True))
             finished = done[key] >= settings.queries
             over = spent[key] >= settings.budget and done[key] >= least
             if finished or over:
