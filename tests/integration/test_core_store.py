@@ -431,6 +431,32 @@ def test_upsert_is_split_into_batches_by_bytes(lite_uri: str) -> None:
     store.close()
 
 
+@pytest.mark.parametrize("mode", ["insert", "upsert"])
+def test_texts_reach_milvus_byte_for_byte_on_both_write_paths(lite_uri: str, mode: str) -> None:
+    # A write hands pymilvus each text as rows.CheckedText, a str that skips pymilvus'
+    # per-character check: Milvus must still store and index exactly the text.
+    limit = 200
+    texts = {
+        "ascii": "plain words " * 16,
+        "accents": "é" * (limit // 2),  # two bytes each: exactly at the byte limit
+        "emoji": "🦜 parrot " * 16 + "🦜🦜",  # 200 bytes, four-byte characters
+        "mixed": "tab\tnew\nline ünïcode 中文 parrot",
+        "one": "x",
+    }
+    assert len(texts["emoji"].encode()) == limit == len(texts["accents"].encode())
+    store = open_store(lite_uri, dim=DIM, text_max_length=limit, sparse="bm25")
+    recs = [Record(id=k, text=t, vector=vec(i)) for i, (k, t) in enumerate(texts.items())]
+    rows = records_to_rows(recs, store.spec, store_missing_as_null=True)
+    assert [str(row["text"]) for row in rows] == list(texts.values())
+    assert store.upsert(recs, mode=mode) == list(texts)
+    got = {r.id: r.text for r in store.get(list(texts))}
+    assert got == texts
+    assert all(type(text) is str for text in got.values())
+    hits = store.sparse_search("parrot", k=5)
+    assert {h.record.id for h in hits} == {"emoji", "mixed"}
+    store.close()
+
+
 def test_first_write_into_a_collection_it_creates_is_sent_as_inserts(lite_uri: str) -> None:
     store = open_store(lite_uri, dim=DIM, write=WriteOptions(batch_rows=7))
     inserts, upserts = CallCounter(store, "insert"), CallCounter(store, "upsert")

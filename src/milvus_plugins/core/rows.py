@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from milvus_plugins.core.config import CollectionSpec
@@ -13,7 +13,7 @@ from milvus_plugins.core.records import NULL_KEYS, Record
 from milvus_plugins.core.types import SparseMode
 from milvus_plugins.core.values import validate_dense
 
-__all__ = ["json_text", "record_from_row", "records_to_rows"]
+__all__ = ["CheckedText", "json_text", "record_from_row", "records_to_rows"]
 
 
 def records_to_rows(
@@ -44,7 +44,7 @@ def records_to_rows(
         metadata = dict(record.metadata)
         row: dict[str, Any] = {
             names.id: record.id,
-            names.text: record.text,
+            names.text: CheckedText(record.text),
             names.doc_id: record.doc_id or "",
         }
         if dense:
@@ -82,6 +82,25 @@ def records_to_rows(
             row[names.sparse] = {int(k): float(v) for k, v in record.sparse.items()}
         rows.append(row)
     return rows
+
+
+class CheckedText(str):
+    """A record's text, already checked, as the ``str`` a write hands to pymilvus.
+
+    pymilvus (3.0.x) checks each row's VARCHAR value with the loop written for a column of
+    strings, so for a single string it walks the characters, testing each one's type and
+    length: about 0.57 s per 20,000 texts of 350 characters (measured), a twentieth of a
+    Milvus Lite ingest, for a check that cannot fail here (the text's UTF-8 length was
+    checked against ``text_max_length``, which bounds its character count too). This
+    subclass iterates as empty, so that loop runs zero times; protobuf takes the string's
+    UTF-8 bytes as they are, so what Milvus receives is unchanged. Only the rows a write
+    builds hold one; they never reach a caller.
+    """
+
+    __slots__ = ()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
 
 
 def json_text(value: Mapping[str, Any]) -> str:
