@@ -6,6 +6,8 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+import orjson
+
 from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import InvalidInputError, shown
 from milvus_plugins.core.inference import column_value
@@ -108,11 +110,18 @@ def json_text(value: Mapping[str, Any]) -> str:
 
     pymilvus sends a ``str`` for a JSON field as it is, after checking that it parses,
     which costs far less than its conversion of a dict (a Python walk of the value, then
-    serialisation), and the text's length sizes the write batches for free.
+    serialisation), and the text's length sizes the write batches for free. orjson (a
+    pymilvus dependency) writes it about ten times faster than :func:`json.dumps`; the
+    records were checked with ``json.dumps(allow_nan=False)`` before (orjson would write
+    NaN as null), and a value orjson refuses (a float subclass, nesting past its limit)
+    goes through :func:`json.dumps` as before.
     """
     if not value:
         return "{}"  # the usual extra column: no serialiser call per row
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # orjson.JSONEncodeError included
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def record_from_row(row: Mapping[str, Any], spec: CollectionSpec) -> Record:
