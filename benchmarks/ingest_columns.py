@@ -10,7 +10,9 @@ and rotated rep by rep, with a wait until the process is idle before each timing
   ``""`` and a JSON column written ``{}``, as our stores write them for a plain record);
 * ``+ accelerator``: plus one nullable VARCHAR accelerator column (``source``).
 
-Run with ``python -m benchmarks.ingest_columns --n 20000 --reps 3``.
+Each layout's wall clock, process CPU and calling-thread (client) CPU are reported
+(Milvus Lite runs in this process: process CPU minus client is the server's work). Run
+with ``python -m benchmarks.ingest_columns --n 20000 --reps 3``.
 """
 
 from __future__ import annotations
@@ -73,6 +75,8 @@ def main() -> None:
     data = synthetic(args.n)
     names = list(LAYOUTS)
     seconds: dict[str, list[float]] = {name: [] for name in names}
+    cpu: dict[str, list[float]] = {name: [] for name in names}  # the whole process'
+    client: dict[str, list[float]] = {name: [] for name in names}  # this thread's
     with tempfile.TemporaryDirectory() as tmp:
         for rep in range(args.reps):
             for name in names[rep % len(names) :] + names[: rep % len(names)]:
@@ -81,19 +85,30 @@ def main() -> None:
                 )
                 driver = LAYOUTS[name](config, data)
                 wait_until_idle()
-                start = time.perf_counter()
+                start, cpu0, thread0 = time.perf_counter(), time.process_time(), time.thread_time()
                 driver.ingest(list(range(args.n)))
                 seconds[name].append(time.perf_counter() - start)
+                cpu[name].append(time.process_time() - cpu0)
+                client[name].append(time.thread_time() - thread0)
                 driver.client.drop_collection(driver.name)
-                print(f"rep {rep} {name}: {seconds[name][-1]:.2f} s", flush=True)
+                print(
+                    f"rep {rep} {name}: {seconds[name][-1]:.2f} s, process CPU "
+                    f"{cpu[name][-1]:.2f} s, client thread {client[name][-1]:.2f} s",
+                    flush=True,
+                )
     raw = statistics.median(seconds["raw"])
     print(f"\nN = {args.n:,}, {args.reps} rotated repetitions, raw pymilvus, medians\n")
-    print("| layout | seconds (each rep) | throughput x raw |")
-    print("|---|---|---:|")
+    raw_cpu = statistics.median(cpu["raw"])
+    print("| layout | seconds (each rep) | throughput x raw | process CPU s | x raw | client s |")
+    print("|---|---|---:|---:|---:|---:|")
     for name in names:
         each = ", ".join(f"{s:.1f}" for s in seconds[name])
         median = statistics.median(seconds[name])
-        print(f"| {name} | {median:.2f} ({each}) | {raw / median:.2f}x |")
+        med_cpu = statistics.median(cpu[name])
+        print(
+            f"| {name} | {median:.2f} ({each}) | {raw / median:.2f}x | {med_cpu:.2f} | "
+            f"{raw_cpu / med_cpu:.2f}x | {statistics.median(client[name]):.2f} |"
+        )
 
 
 if __name__ == "__main__":
