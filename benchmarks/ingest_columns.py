@@ -8,6 +8,7 @@ and rotated rep by rep, with a wait until the process is idle before each timing
 * ``raw``: the driver's own layout;
 * ``+ doc_id, extra``: plus the two columns our default layout adds (a VARCHAR written
   ``""`` and a JSON column written ``{}``, as our stores write them for a plain record);
+* ``+ doc_id, extra (null)``: the two columns nullable and written as null;
 * ``+ accelerator``: plus one nullable VARCHAR accelerator column (``source``).
 
 Each layout's wall clock, process CPU and calling-thread (client) CPU are reported
@@ -35,11 +36,12 @@ class WithOurColumns(Driver):
     """Raw pymilvus rows plus ``doc_id`` and ``extra``."""
 
     accelerator = False
+    nulls = False  # the two columns nullable, written as null instead of "" and {}
 
     def _schema(self, dim: int) -> Any:
         schema = super()._schema(dim)
-        schema.add_field("doc_id", DataType.VARCHAR, max_length=512)
-        schema.add_field("extra", DataType.JSON)
+        schema.add_field("doc_id", DataType.VARCHAR, max_length=512, nullable=self.nulls)
+        schema.add_field("extra", DataType.JSON, nullable=self.nulls)
         if self.accelerator:
             schema.add_field("source", DataType.VARCHAR, max_length=1024, nullable=True)
         return schema
@@ -47,8 +49,8 @@ class WithOurColumns(Driver):
     def _rows(self, positions: list[int]) -> list[dict[str, Any]]:
         rows = super()._rows(positions)
         for row in rows:
-            row["doc_id"] = ""
-            row["extra"] = {}
+            row["doc_id"] = None if self.nulls else ""
+            row["extra"] = None if self.nulls else "{}"  # text, as our stores send it
             if self.accelerator:
                 row["source"] = row["metadata"].get("source")
         return rows
@@ -60,9 +62,16 @@ class WithAccelerator(WithOurColumns):
     accelerator = True
 
 
+class WithNullColumns(WithOurColumns):
+    """Raw pymilvus rows plus ``doc_id`` and ``extra`` as nullable columns holding null."""
+
+    nulls = True
+
+
 LAYOUTS: dict[str, type[Driver]] = {
     "raw": Driver,
     "+ doc_id, extra": WithOurColumns,
+    "+ doc_id, extra (null)": WithNullColumns,
     "+ accelerator": WithAccelerator,
 }
 
