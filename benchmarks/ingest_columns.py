@@ -89,8 +89,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for rep in range(args.reps):
             for name in names[rep % len(names) :] + names[: rep % len(names)]:
+                # A fresh database file per repetition: reopening one that an earlier
+                # client of this process used failed to connect on Milvus Lite 3.2.2.
                 config = workload_config(
-                    Path(tmp) / f"layout{names.index(name)}.db", f"c{rep}", data.dim
+                    Path(tmp) / f"layout{names.index(name)}_{rep}.db", f"c{rep}", data.dim
                 )
                 driver = LAYOUTS[name](config, data)
                 wait_until_idle()
