@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import math
 from typing import Any
@@ -391,5 +392,17 @@ def test_json_text_takes_what_orjson_refuses_through_json_dumps() -> None:
     deep: Any = "leaf"
     for _ in range(300):  # past orjson's nesting limit
         deep = [deep]
-    for value in ({"r": Ratio(0.25)}, {"deep": deep}):
-        assert json.loads(json_text(value)) == json.loads(json.dumps(value))
+
+    class Level(enum.IntEnum):
+        HIGH = 3
+
+    class Shown(dict[str, Any]):
+        # What json.dumps (and the checks) see differs from what the dict holds.
+        def items(self) -> Any:
+            return [("seen", 1)]
+
+    nested = Shown(hidden=float("nan"))
+    for value in ({"r": Ratio(0.25)}, {"deep": deep}, {"level": Level.HIGH}, {"n": nested}):
+        text = json_text(value)
+        assert text == json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    assert json.loads(json_text({"n": nested})) == {"n": {"seen": 1}}
