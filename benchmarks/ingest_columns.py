@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ from pymilvus import DataType
 
 from benchmarks.dataset import synthetic, workload_config
 from benchmarks.drivers.raw_pymilvus import Driver
-from benchmarks.proc_status import wait_until_idle
+from benchmarks.proc_status import CLOCKS, clocked, wait_until_idle
 
 
 class WithOurColumns(Driver):
@@ -83,9 +82,7 @@ def main() -> None:
     args = parser.parse_args()
     data = synthetic(args.n)
     names = list(LAYOUTS)
-    seconds: dict[str, list[float]] = {name: [] for name in names}
-    cpu: dict[str, list[float]] = {name: [] for name in names}  # the whole process'
-    client: dict[str, list[float]] = {name: [] for name in names}  # this thread's
+    seconds: dict[str, dict[str, list[float]]] = {n: {k: [] for k in CLOCKS} for n in names}
     with tempfile.TemporaryDirectory() as tmp:
         for rep in range(args.reps):
             for name in names[rep % len(names) :] + names[: rep % len(names)]:
@@ -96,29 +93,26 @@ def main() -> None:
                 )
                 driver = LAYOUTS[name](config, data)
                 wait_until_idle()
-                start, cpu0, thread0 = time.perf_counter(), time.process_time(), time.thread_time()
-                driver.ingest(list(range(args.n)))
-                seconds[name].append(time.perf_counter() - start)
-                cpu[name].append(time.process_time() - cpu0)
-                client[name].append(time.thread_time() - thread0)
+                took = clocked(driver.ingest, list(range(args.n)))
                 driver.client.drop_collection(driver.name)
+                for clock, value in took.items():
+                    seconds[name][clock].append(value)
                 print(
-                    f"rep {rep} {name}: {seconds[name][-1]:.2f} s, process CPU "
-                    f"{cpu[name][-1]:.2f} s, client thread {client[name][-1]:.2f} s",
+                    f"rep {rep} {name}: {took['wall']:.2f} s, process CPU "
+                    f"{took['cpu']:.2f} s, client thread {took['client']:.2f} s",
                     flush=True,
                 )
-    raw = statistics.median(seconds["raw"])
+    med = {n: {k: statistics.median(seconds[n][k]) for k in CLOCKS} for n in names}
+    raw = med["raw"]
     print(f"\nN = {args.n:,}, {args.reps} rotated repetitions, raw pymilvus, medians\n")
-    raw_cpu = statistics.median(cpu["raw"])
     print("| layout | seconds (each rep) | throughput x raw | process CPU s | x raw | client s |")
     print("|---|---|---:|---:|---:|---:|")
     for name in names:
-        each = ", ".join(f"{s:.1f}" for s in seconds[name])
-        median = statistics.median(seconds[name])
-        med_cpu = statistics.median(cpu[name])
+        each = ", ".join(f"{s:.1f}" for s in seconds[name]["wall"])
+        m = med[name]
         print(
-            f"| {name} | {median:.2f} ({each}) | {raw / median:.2f}x | {med_cpu:.2f} | "
-            f"{raw_cpu / med_cpu:.2f}x | {statistics.median(client[name]):.2f} |"
+            f"| {name} | {m['wall']:.2f} ({each}) | {raw['wall'] / m['wall']:.2f}x | "
+            f"{m['cpu']:.2f} | {raw['cpu'] / m['cpu']:.2f}x | {m['client']:.2f} |"
         )
 
 

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.dataset import synthetic, workload_config
-from benchmarks.proc_status import wait_until_idle
+from benchmarks.proc_status import CLOCKS, clocked, wait_until_idle
 
 SYSTEMS = {
     "raw pymilvus": "benchmarks.drivers.raw_pymilvus",
@@ -155,8 +155,7 @@ def time_systems(names: list[str], data: Any, n: int, reps: int, work: Path) -> 
     the systems differ; the server's work is the process CPU minus it.
     """
     drivers = {name: importlib.import_module(SYSTEMS[name]).Driver for name in names}
-    kinds = ("wall", "cpu", "client")
-    seconds: dict[str, dict[str, list[float]]] = {n: {k: [] for k in kinds} for n in names}
+    seconds: dict[str, dict[str, list[float]]] = {n: {k: [] for k in CLOCKS} for n in names}
     for rep in range(reps):
         order = names if rep % 2 == 0 else names[::-1]
         for name in order:
@@ -173,18 +172,15 @@ def time_systems(names: list[str], data: Any, n: int, reps: int, work: Path) -> 
             warm.drop()
             driver = drivers[name](config, data)
             wait_until_idle()  # the engines of earlier systems run in this process
-            start, cpu, client = time.perf_counter(), time.process_time(), time.thread_time()
-            driver.ingest(list(range(n)))
-            took = seconds[name]
-            took["wall"].append(time.perf_counter() - start)
-            took["cpu"].append(time.process_time() - cpu)
-            took["client"].append(time.thread_time() - client)
+            took = clocked(driver.ingest, list(range(n)))
             driver.drop()
+            for clock, value in took.items():
+                seconds[name][clock].append(value)
             print(
-                f"rep {rep} {name}: " + ", ".join(f"{k} {took[k][-1]:.2f} s" for k in kinds),
+                f"rep {rep} {name}: " + ", ".join(f"{k} {v:.2f} s" for k, v in took.items()),
                 flush=True,
             )
-    first = {k: statistics.median(seconds[names[0]][k]) for k in kinds}
+    first = {k: statistics.median(seconds[names[0]][k]) for k in CLOCKS}
     print(f"\nN = {n:,}, {reps} interleaved repetitions; medians (x {names[0]})\n")
     print(
         "| system | wall s (each rep) | docs/s | x first | process CPU s | x first | "
@@ -192,7 +188,7 @@ def time_systems(names: list[str], data: Any, n: int, reps: int, work: Path) -> 
     )
     print("|---|---|---:|---:|---:|---:|---:|")
     for name in names:
-        med = {k: statistics.median(seconds[name][k]) for k in kinds}
+        med = {k: statistics.median(seconds[name][k]) for k in CLOCKS}
         each = ", ".join(f"{s:.1f}" for s in seconds[name]["wall"])
         print(
             f"| {name} | {med['wall']:.2f} ({each}) | {n / med['wall']:,.0f} | "
