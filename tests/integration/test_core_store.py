@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from pymilvus import MilvusException
 
@@ -454,6 +455,36 @@ def test_texts_reach_milvus_byte_for_byte_on_both_write_paths(lite_uri: str, mod
     assert all(type(text) is str for text in got.values())
     hits = store.sparse_search("parrot", k=5)
     assert {h.record.id for h in hits} == {"emoji", "mixed"}
+    store.close()
+
+
+@pytest.mark.parametrize("mode", ["insert", "upsert"])
+def test_numpy_vectors_are_written_as_float32_rows_on_both_write_paths(
+    lite_uri: str, mode: str
+) -> None:
+    # numpy vectors stay numpy after the checks (float32 rows, converted by pymilvus as
+    # it packs each one); every input form must read back as its float32 values.
+    rng = np.random.default_rng(7)
+    base = rng.standard_normal((4, DIM))
+    given: dict[str, Any] = {
+        "f64": base[0],  # float64 array: rounded to float32 once
+        "f32": base[1].astype(np.float32),
+        "strided": np.ascontiguousarray(np.repeat(base[2], 2)).astype(np.float32)[::2],
+        "list": base[3].tolist(),
+    }
+    store = open_store(lite_uri, dim=DIM, write=WriteOptions(batch_rows=3))
+    recs = [Record(id=k, text=f"text {k}", vector=v) for k, v in given.items()]
+    rows = records_to_rows(recs, store.spec, store_missing_as_null=True)
+    # The byte budget still counts a float32 row's 4 bytes a dimension.
+    assert all(estimate_row_bytes(row) >= 4 * DIM for row in rows)
+    assert store.upsert(recs, mode=mode) == list(given)
+    assert type(recs[0].vector) is np.ndarray and recs[0].vector.dtype == np.float32
+    got = {r.id: r.vector for r in store.get(list(given), include_vectors=True)}
+    for key, vector in given.items():
+        expected = np.asarray(vector, dtype=np.float32).tolist()
+        assert got[key] == expected, key
+    hits = store.search(given["f64"], k=1)
+    assert hits[0].record.id == "f64"
     store.close()
 
 

@@ -11,6 +11,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
+
 from milvus_plugins.core.errors import ConfigError, shown
 
 __all__ = ["WriteOptions", "estimate_row_bytes", "plan_batches", "with_batch_rows"]
@@ -79,6 +81,8 @@ def estimate_row_bytes(row: Mapping[str, Any]) -> int:
             size += 4 * len(value) + 8  # a dense vector
         elif kind is int or kind is float or kind is bool or value is None:
             size += 8
+        elif kind is np.ndarray:
+            size += 4 * value.size + 8  # a checked dense vector (float32 row)
         elif isinstance(value, str):
             size += (len(value) if value.isascii() else len(value.encode("utf-8"))) + 8
         elif isinstance(value, (list, tuple)):

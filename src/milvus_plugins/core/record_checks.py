@@ -24,7 +24,11 @@ from milvus_plugins.core.values import (
     walk_json,
 )
 
-__all__ = ["validate_record", "validate_records", "validate_vectors"]
+__all__ = ["CheckedVector", "validate_record", "validate_records", "validate_vectors"]
+
+CheckedVector = list[float] | np.ndarray
+"""A dense vector after the checks: a list of floats, or a 1-D float32 array (numpy
+input), which pymilvus converts to floats row by row as it packs a write."""
 
 
 @dataclass(frozen=True)
@@ -242,7 +246,7 @@ def validate_records(
     if checked is None:
         checked = [validate_dense(r.vector, dim, where=f"record {shown(r.id)}") for r in records]
     for record, vector in zip(records, checked, strict=True):
-        record.vector = vector  # plain floats, converted once: rows reuse them as they are
+        record.vector = vector  # checked (lists as given, numpy as float32 rows): rows reuse it
 
 
 def validate_vectors(records: Sequence[Record], spec: CollectionSpec, dim: int | None) -> None:
@@ -293,10 +297,10 @@ def _squared_norms(array: np.ndarray) -> np.ndarray:
 
 def _checked_vectors_in_chunks(
     records: Sequence[Record], dim: int | None, nonzero: bool, chunk: int = 1024
-) -> list[list[float]] | None:
+) -> list[CheckedVector] | None:
     """:func:`_checked_vectors` a chunk at a time: the float64 array it builds stays small
     (one array of every vector of a large write doubled the peak memory of an ingest)."""
-    out: list[list[float]] = []
+    out: list[CheckedVector] = []
     for start in range(0, len(records), chunk):
         part = _checked_vectors(records[start : start + chunk], dim, nonzero)
         if part is None:
@@ -308,7 +312,7 @@ def _checked_vectors_in_chunks(
 
 def _checked_vectors(
     records: Sequence[Record], dim: int | None, nonzero: bool
-) -> list[list[float]] | None:
+) -> list[CheckedVector] | None:
     """Check and convert every vector in one numpy pass; ``None`` if any is bad."""
     if not records or any(r.vector is None for r in records):
         return None
@@ -322,7 +326,7 @@ def _checked_vectors(
             array = np.asarray(vectors)
         elif all(type(v) is np.ndarray and v.dtype == np.float32 for v in vectors):
             # float32 rows (a model's numpy output): stacked as they are, without the
-            # float64 copy, and converted once below.
+            # float64 copy, for the checks; the rows themselves are what is written.
             rows = cast("list[np.ndarray]", vectors)
             array = np.stack(rows) if rows[0].ndim == 1 else np.asarray(rows)
         else:
@@ -341,6 +345,10 @@ def _checked_vectors(
         return None
     if plain:
         return vectors  # type: ignore[return-value]
-    if array.dtype != np.float32:
-        array = array.astype(np.float32)
-    return array.tolist()  # type: ignore[no-any-return]
+    # numpy input stays numpy, as float32 rows: pymilvus turns each row into Python
+    # floats only while it packs it, so a write never holds every vector as 384 float
+    # objects (eight times the memory, and lists the garbage collector walks on every
+    # pass). A float32 row given as it is, is kept as it is.
+    if array.dtype == np.float32:  # only 1-D float32 rows stack to a 2-D float32 array
+        return vectors  # type: ignore[return-value]
+    return list(array.astype(np.float32))

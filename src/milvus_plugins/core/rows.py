@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+import numpy as np
 import orjson
 
 from milvus_plugins.core.config import CollectionSpec
@@ -50,14 +51,19 @@ def records_to_rows(
             names.doc_id: record.doc_id or "",
         }
         if dense:
+            vector = record.vector
+            # Checked vectors are lists or 1-D float32 rows, which pymilvus converts as
+            # it packs them; anything else is checked and converted here.
             row[names.vector] = (
-                record.vector
-                if isinstance(record.vector, list)
-                else validate_dense(record.vector, None, where=f"record {shown(record.id)}")
+                vector
+                if type(vector) is list or (type(vector) is np.ndarray and _float32_row(vector))
+                else validate_dense(vector, None, where=f"record {shown(record.id)}")
             )
         for name in named:
             row[name] = record.vectors[name]
-        nulls = []
+        # Per-row lists and dicts only when needed: every container a row allocates
+        # brings the garbage collector's next pass closer.
+        nulls: list[str] | None = None
         for decl in declared:
             present = decl.name in metadata
             value = metadata.pop(decl.name, None)
@@ -67,23 +73,28 @@ def records_to_rows(
                     f"and this Milvus "
                     "has no nullable fields (needs >= 2.5); give every record a value."
                 )
-            if present and value is None:
-                nulls.append(decl.name)  # read back as None, not as a missing key
+            if present and value is None:  # read back as None, not as a missing key
+                nulls = [*(nulls or ()), decl.name]
             row[decl.name] = list(value) if isinstance(value, tuple) else value
         for column in accelerated:
             # A copy for fast filters; the JSON below keeps the value in any case.
             row[column.name] = column_value(metadata.get(column.name), column)
-        nulls += [key for key, value in metadata.items() if value is None]
-        extra = record.extra or {}
-        if nulls:
-            extra = {**extra, NULL_KEYS: nulls}
+        if None in metadata.values():  # identity first: JSON values equal None only if None
+            nulls = [*(nulls or ()), *(key for key, value in metadata.items() if value is None)]
             metadata = {key: value for key, value in metadata.items() if value is not None}
+        extra = record.extra
+        if nulls:
+            extra = {**(extra or {}), NULL_KEYS: nulls}
         row[names.extra] = json_text(extra)
         row[names.metadata] = json_text(metadata)
         if client_sparse and record.sparse is not None:
             row[names.sparse] = {int(k): float(v) for k, v in record.sparse.items()}
         rows.append(row)
     return rows
+
+
+def _float32_row(vector: np.ndarray) -> bool:
+    return vector.ndim == 1 and vector.dtype == np.float32
 
 
 class CheckedText(str):
