@@ -56,6 +56,7 @@ _NODE_CLASSES: dict[str, type[BaseNode]] = {
 # Stored elsewhere in the record (or never stored: the embedding is the vector field).
 _RECORD_FIELDS = frozenset({"id_", "embedding", "metadata", "text", "class_name"})
 _RESERVED_METADATA = frozenset(FieldNames().all())
+_EXCLUDED = set(_RECORD_FIELDS)  # model_dump's argument (never changed)
 
 
 def node_to_record(node: BaseNode) -> Record:
@@ -71,17 +72,19 @@ def node_to_record(node: BaseNode) -> Record:
     # Leave out what the record stores elsewhere (dumping a 1,000-float embedding as JSON
     # costs more than the rest of the write) and fields at their defaults, which
     # ``model_validate`` restores on read.
-    state = node.model_dump(mode="json", exclude=set(_RECORD_FIELDS), exclude_defaults=True)
-    private = {k: v for k, v in state.items() if k not in _RECORD_FIELDS}
+    # (Per node: no set or dict built that a usual node does not need.)
+    private = node.model_dump(mode="json", exclude=_EXCLUDED, exclude_defaults=True)
+    if not _RECORD_FIELDS.isdisjoint(private):  # LlamaIndex adds class_name to a dump
+        private = {k: v for k, v in private.items() if k not in _RECORD_FIELDS}
     resource = private.get("text_resource")
     if isinstance(resource, dict):
         # The text lives in the record's text field; keep the rest of the resource only.
         private["text_resource"] = {**resource, "text": None}
     metadata = dict(node.metadata)
-    reserved = {key: metadata.pop(key) for key in sorted(_RESERVED_METADATA & set(metadata))}
     extra: dict[str, Any] = {"class_name": node.class_name(), "node": private}
-    if reserved:
-        extra["reserved_metadata"] = reserved
+    if not _RESERVED_METADATA.isdisjoint(metadata):
+        names = sorted(_RESERVED_METADATA.intersection(metadata))
+        extra["reserved_metadata"] = {key: metadata.pop(key) for key in names}
     return Record(
         id=node.node_id,
         text=node.get_content(metadata_mode=MetadataMode.NONE),
