@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 
@@ -98,7 +98,14 @@ def validate_record(
             f"text_max_length={c.text_max_length}; split it into smaller chunks."
         )
     if isinstance(record.doc_id, str) and record.doc_id:
-        utf8_len(record.doc_id, where, "doc_id")
+        # The doc_id column is as long as the id column (a document id is an id).
+        doc_bytes = utf8_len(record.doc_id, where, "doc_id")
+        if doc_bytes > c.id_max_length:
+            raise InvalidInputError(
+                f"{where}: doc_id is {doc_bytes} bytes, longer than id_max_length="
+                f"{c.id_max_length}; shorten it (or hash it) or create the collection with a "
+                "larger id_max_length."
+            )
     if vectors and not c.dense and record.vector is not None:
         raise InvalidInputError(
             f"{where}: the collection is sparse-only (dense=False) and stores no dense "
@@ -188,7 +195,7 @@ def _convert_named_vectors(records: Sequence[Record], spec: CollectionSpec) -> N
                 nonzero=dense.metric_type is MetricType.COSINE,
             )
             dim = len(vector)  # every record of the batch shares the first one's dimension
-            record.vectors[dense.name] = vector
+            record.vectors = {**record.vectors, dense.name: vector}  # not the caller's dict
 
 
 def _needs_direction(spec: CollectionSpec) -> bool:
@@ -289,6 +296,10 @@ def _json_serialisable(records: Sequence[Record]) -> bool:
     return True
 
 
+_PLAIN_FLOATS = frozenset({float, int})
+"""Element types a list vector is sent with as it is (protobuf packs them directly)."""
+
+
 def _squared_norms(array: np.ndarray) -> np.ndarray:
     """Each row's squared norm, in one pass without a temporary array."""
     norms: np.ndarray = np.einsum("ij,ij->i", array, array)
@@ -319,36 +330,48 @@ def _checked_vectors(
     vectors = [r.vector for r in records]
     # Lists of Python floats (what embedding models return) are checked and then sent as
     # they are: converting them to float32 and back costs more than the check. Without a
-    # dtype numpy makes strings, None or objects a non-float array, which is refused here.
+    # dtype numpy makes strings, None, complex numbers or objects a non-float array,
+    # which is refused here (the per-record check then names the problem).
     plain = all(type(v) is list for v in vectors)
     try:
         if plain:
             array = np.asarray(vectors)
         elif all(type(v) is np.ndarray and v.dtype == np.float32 for v in vectors):
-            # float32 rows (a model's numpy output): stacked as they are, without the
-            # float64 copy, for the checks; the rows themselves are what is written.
+            # float32 rows (a model's numpy output): stacked into one array, without a
+            # float64 copy; the rows written are views of this copy, not the caller's
+            # arrays (a model may reuse its output buffer for the next chunk, which a
+            # streamed write embeds while this one is being written).
             rows = cast("list[np.ndarray]", vectors)
             array = np.stack(rows) if rows[0].ndim == 1 else np.asarray(rows)
         else:
-            array = np.asarray(vectors, dtype=np.float64)
-    except (TypeError, ValueError):
+            array = np.asarray(vectors)
+            if array.dtype.kind in "iub":
+                array = array.astype(np.float64)
+    except (TypeError, ValueError, OverflowError):
         return None
     if array.dtype.kind != "f":
         return None
     if array.ndim != 2 or array.shape[1] == 0 or (dim is not None and array.shape[1] != dim):
         return None
     # Two reductions find NaN (it propagates, and NaN <= x is false), inf and values that
-    # overflow float32; a third, only under COSINE, finds all-zero vectors.
+    # overflow float32; a third, only under COSINE, finds vectors that are all zeros in
+    # float32, where Milvus computes the norm.
     if not (array.max() <= FLOAT32_MAX and array.min() >= -FLOAT32_MAX):
         return None
-    if nonzero and not (_squared_norms(array) > 0).all():
-        return None
+    stored = array if array.dtype == np.float32 else None
+    if nonzero:
+        stored = array.astype(np.float32, copy=False)
+        if not (_squared_norms(stored) > 0).all():
+            return None
     if plain:
-        return vectors  # type: ignore[return-value]
-    # numpy input stays numpy, as float32 rows: pymilvus turns each row into Python
-    # floats only while it packs it, so a write never holds every vector as 384 float
-    # objects (eight times the memory, and lists the garbage collector walks on every
-    # pass). A float32 row given as it is, is kept as it is.
-    if array.dtype == np.float32:  # only 1-D float32 rows stack to a 2-D float32 array
-        return vectors  # type: ignore[return-value]
-    return list(array.astype(np.float32))
+        lists = cast("list[list[Any]]", vectors)
+        # Each list's ends stand for it (a model's output holds one type throughout).
+        if all(type(v[0]) in _PLAIN_FLOATS and type(v[-1]) in _PLAIN_FLOATS for v in lists):
+            return lists  # type: ignore[return-value]
+    # numpy input stays numpy, as float32 rows of our own copy: pymilvus turns each row
+    # into Python floats only while it packs it, so a write never holds every vector as
+    # 384 float objects (eight times the memory, and lists the garbage collector walks on
+    # every pass). Lists holding other number types (numpy scalars, 0-d arrays or tensors,
+    # which protobuf may refuse while packing, after earlier batches were written) are
+    # sent as these rows too.
+    return list(stored if stored is not None else array.astype(np.float32))

@@ -222,7 +222,9 @@ class Scope:
                 tenant (nothing is written).
         """
         if self.tenant is None or self.key is None:
-            return list(records)
+            # Shallow copies: the write puts its checked vectors (and converted metadata)
+            # into them, never into the caller's records.
+            return [_copy_record(r) if isinstance(r, Record) else r for r in records]
         out = []
         for record in records:
             if not isinstance(record, Record):
@@ -236,6 +238,14 @@ class Scope:
                 )
             out.append(replace(record, metadata={**record.metadata, self.key: self.tenant}))
         return out
+
+
+def _copy_record(record: Record) -> Record:
+    """A shallow copy of ``record`` (its fields' values shared), made without
+    ``copy.copy``'s protocol lookups: a write copies every record it is given."""
+    copied: Record = object.__new__(type(record))
+    copied.__dict__ = record.__dict__.copy()
+    return copied
 
 
 def raw_is_confined(expression: str) -> bool:

@@ -43,9 +43,14 @@ _NOT_FLOAT32 = (
     "Milvus would store as inf; fix the embedding"
 )
 _ZERO_COSINE = (
-    "vector is all zeros, which has no direction under the COSINE metric (its similarity "
-    "to anything is undefined, and it would rank arbitrarily); fix the embedding (empty or "
-    "padding-only input often embeds to zeros), or use metric L2 or IP"
+    "vector is all zeros in float32 (Milvus' storage: values below ~1e-23 vanish when "
+    "squared, below ~1e-45 when stored), which has no direction under the COSINE metric "
+    "(its similarity to anything is undefined, and it would rank arbitrarily); fix the "
+    "embedding (empty or padding-only input often embeds to zeros), scale it up, or use "
+    "metric L2 or IP"
+)
+_NOT_REAL = (
+    "vector holds complex numbers (their imaginary parts cannot be stored); pass real floats"
 )
 
 
@@ -64,9 +69,25 @@ def validate_dense(
         InvalidInputError: not a flat numeric sequence, wrong dimension, NaN, inf, a
             value beyond float32, or (with ``nonzero``) all zeros.
     """
+    # Without a dtype first: given float64, numpy would turn complex values into their
+    # real parts (with only a warning) and parse strings as numbers.
     try:
-        array = np.asarray(vector, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
+        given = np.asarray(vector)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise InvalidInputError(f"{where}: vector is not a sequence of numbers ({exc}).") from exc
+    odd = {type(item) for item in given.flat} if given.dtype.kind == "O" else set()
+    if given.dtype.kind in "US" or any(issubclass(kind, (str, bytes)) for kind in odd):
+        raise InvalidInputError(
+            f"{where}: vector is not a sequence of numbers (it holds strings, which are not "
+            "parsed); pass the embedding's floats."
+        )
+    if given.dtype.kind == "c" or any(
+        issubclass(kind, (complex, np.complexfloating)) for kind in odd
+    ):
+        raise InvalidInputError(f"{where}: {_NOT_REAL}.")
+    try:
+        array = given.astype(np.float64)
+    except (TypeError, ValueError, OverflowError) as exc:
         raise InvalidInputError(f"{where}: vector is not a sequence of numbers ({exc}).") from exc
     if array.ndim != 1 or array.size == 0:
         raise InvalidInputError(f"{where}: vector must be a flat, non-empty list of floats.")
@@ -78,9 +99,12 @@ def validate_dense(
     # One reduction finds NaN (max is NaN, and NaN <= x is false), inf and float32 overflow.
     if not float(np.abs(array).max()) <= FLOAT32_MAX:  # NaN <= x is false too
         raise InvalidInputError(f"{where}: {_NOT_FLOAT32}.")
-    if nonzero and not float(np.dot(array, array)) > 0:
+    stored = array.astype(np.float32)
+    # The norm as Milvus computes it, in float32: a vector whose values round (or square)
+    # to zero there has no direction, however non-zero it is in float64.
+    if nonzero and not float(np.dot(stored, stored)) > 0:
         raise InvalidInputError(f"{where}: {_ZERO_COSINE}.")
-    return array.astype(np.float32).tolist()  # type: ignore[no-any-return]
+    return stored.tolist()  # type: ignore[no-any-return]
 
 
 DATE_HINT = (

@@ -200,11 +200,19 @@ def prepare_records(ctx: OpContext, records: Sequence[Record]) -> tuple[list[Rec
     spec = ctx.spec
     if not checked:
         return [], spec.dim
-    first = checked[0].vector
-    dim = spec.dim or (len(first) if first is not None else None)
+    dim = spec.dim or _implied_dim(checked[0].vector)
     _encode_sparse(ctx, checked)
     validate_records(checked, spec, dim)
     return checked, dim
+
+
+def _implied_dim(vector: Any) -> int | None:
+    """The dimension a collection without one takes from its first vector: its length,
+    or ``None`` when it has none (``None``, a scalar), for the checks to refuse it."""
+    try:
+        return len(vector) if vector is not None else None
+    except TypeError:
+        return None
 
 
 def _encode_sparse(ctx: OpContext, records: Sequence[Record]) -> None:
@@ -265,8 +273,7 @@ def _take_vectors(
     for record, vector in zip(records, vectors, strict=True):
         record.vector = vector
     if dim is None and len(records):
-        first = records[0].vector
-        dim = len(first) if first is not None else None
+        dim = _implied_dim(records[0].vector)
     _encode_sparse(ctx, records)
     validate_vectors(records, ctx.spec, dim)  # the rest was checked before embedding
     return dim
