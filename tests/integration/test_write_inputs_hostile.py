@@ -228,3 +228,40 @@ def test_a_write_leaves_the_callers_records_as_they_were(lite_uri: str) -> None:
     assert type(metadata["n"]) is np.int64
     assert store.get(["b"])[0].metadata == {"n": 3}
     store.close()
+
+
+@pytest.mark.parametrize("field", ["text", "id"])
+def test_a_reopened_collection_checks_writes_against_its_own_length_limits(
+    lite_uri: str, field: str
+) -> None:
+    first = open_store(lite_uri, text_max_length=16, id_max_length=16)
+    first.upsert([Record(id="seed", text="short", vector=own_vector(0).tolist())])
+    first.close()
+    store = open_store(lite_uri, write=WriteOptions(batch_rows=2))  # the defaults: 65535, 512
+    recs = [Record(id=f"r{i}", text=f"text {i}", vector=own_vector(i).tolist()) for i in range(6)]
+    setattr(recs[4], field, "x" * 17)
+    with pytest.raises(InvalidInputError, match="longer than|bytes"):
+        store.upsert(recs)
+    assert (store.spec.text_max_length, store.spec.id_max_length) == (16, 16)
+    assert store.count() == 1
+    store.close()
+
+
+def test_a_reopened_collection_refuses_a_streamed_write_over_its_limits_before_embedding(
+    lite_uri: str,
+) -> None:
+    first = open_store(lite_uri, text_max_length=16)
+    first.upsert([Record(id="seed", text="short", vector=own_vector(0).tolist())])
+    first.close()
+    store = open_store(lite_uri)
+    embedded: list[str] = []
+
+    def embed(texts: list[str]) -> list[list[float]]:
+        embedded.extend(texts)
+        return [own_vector(1).tolist() for _ in texts]
+
+    recs = [Record(id="a", text="fine"), Record(id="b", text="a text over sixteen bytes")]
+    with pytest.raises(InvalidInputError, match="text is 25 bytes"):
+        store.upsert(recs, embed=embed)
+    assert embedded == [] and store.count() == 1
+    store.close()

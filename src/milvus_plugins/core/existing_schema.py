@@ -177,11 +177,34 @@ def _check_rest(
         # that text_match filters compile for a store that did not ask for it.
         analyzer = spec.analyzer if spec.analyzer is not None else described_analyzer(text_field)
         spec = replace(spec, text_match=True, analyzer=analyzer)
-    return replace(
+    spec = replace(
         spec,
         accelerated_fields=accelerated,
         overflowed_keys=overflowed_keys(description),
     )
+    return _with_described_lengths(spec, fields)
+
+
+def _with_described_lengths(
+    spec: CollectionSpec, fields: Mapping[str, Mapping[str, Any]]
+) -> CollectionSpec:
+    """``spec`` with the id and text limits the collection was created with (the checks
+    of a write must use the server's, or a longer value fails there, after earlier
+    batches were written)."""
+    names = spec.fields
+    return replace(
+        spec,
+        id_max_length=_max_length(fields.get(names.id), spec.id_max_length),
+        text_max_length=_max_length(fields.get(names.text), spec.text_max_length),
+    )
+
+
+def _max_length(field: Mapping[str, Any] | None, default: int) -> int:
+    try:
+        value = int(((field or {}).get("params") or {}).get("max_length", 0))
+    except (TypeError, ValueError):
+        return default
+    return value if 1 <= value <= 65535 else default
 
 
 def has_match(text_field: Mapping[str, Any]) -> bool:
@@ -332,6 +355,7 @@ def spec_from_existing(
         if f.name in fields
     }
     spec = spec.with_vector_dims({n: d for n, d in extra_dims.items() if d})
+    spec = _with_described_lengths(spec, fields)
     if names.vector not in fields and sparse is not SparseMode.NONE:
         # A sparse-only collection: adopt it as one (no dense field to check or write).
         return replace(

@@ -57,6 +57,32 @@ class _Checks:
         )
 
 
+def check_lengths(records: Sequence[Record], spec: CollectionSpec) -> None:
+    """Check ids, doc_ids and texts against ``spec``'s limits only.
+
+    For records already validated against other limits: a store whose spec did not
+    repeat the limits of the collection it then opened.
+
+    Raises:
+        InvalidInputError: the first record with a value over its limit.
+    """
+    for position, record in enumerate(records):
+        where = f"record {position} (id={shown(record.id)})"
+        for what, value, limit in (
+            ("id", record.id, spec.id_max_length),
+            ("doc_id", record.doc_id or "", spec.id_max_length),
+            ("text", record.text, spec.text_max_length),
+        ):
+            size = utf8_len(value, where, what)
+            if size > limit:
+                raise InvalidInputError(
+                    f"{where}: {what} is {size} bytes, longer than the collection's limit of "
+                    f"{limit} bytes (it was created with {what.replace('doc_', '')}"
+                    f"_max_length={limit}); shorten it, or write it to a collection created "
+                    "with a larger limit."
+                )
+
+
 def validate_record(
     record: Record,
     spec: CollectionSpec,

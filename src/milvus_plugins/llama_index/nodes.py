@@ -37,12 +37,20 @@ from llama_index.core.schema import (
     RelatedNodeInfo,
     TextNode,
 )
+from pydantic_core import PydanticSerializationError
 
 from milvus_plugins.core import (
     FieldNames,
     InvalidInputError,
     Record,
     as_list,
+    shown,
+)
+from milvus_plugins.core.values import (
+    MAX_METADATA_DEPTH,
+    check_serialisable,
+    plain_json,
+    walk_json,
 )
 
 __all__ = ["EXTRA_KEY", "node_to_record", "nodes_to_records", "record_to_node"]
@@ -73,7 +81,16 @@ def node_to_record(node: BaseNode) -> Record:
     # costs more than the rest of the write) and fields at their defaults, which
     # ``model_validate`` restores on read.
     # (Per node: no set or dict built that a usual node does not need.)
-    private = node.model_dump(mode="json", exclude=_EXCLUDED, exclude_defaults=True)
+    if node.relationships:
+        _check_related_metadata(node)
+    try:
+        private = node.model_dump(mode="json", exclude=_EXCLUDED, exclude_defaults=True)
+    except PydanticSerializationError as exc:
+        raise InvalidInputError(
+            f"node {shown(node.node_id)}: cannot be stored as JSON ({exc}); node and "
+            "relationship metadata take str, int, float, bool, None, lists and dicts of "
+            "those (convert numpy values with .item())."
+        ) from exc
     if not _RECORD_FIELDS.isdisjoint(private):  # LlamaIndex adds class_name to a dump
         private = {k: v for k, v in private.items() if k not in _RECORD_FIELDS}
     resource = private.get("text_resource")
@@ -93,6 +110,30 @@ def node_to_record(node: BaseNode) -> Record:
         doc_id=node.ref_doc_id or "",
         extra={EXTRA_KEY: extra},
     )
+
+
+def _check_related_metadata(node: BaseNode) -> None:
+    """Refuse relationship metadata that JSON would change (dates, NaN, sets ...).
+
+    ``model_dump(mode="json")`` would turn such values into something else (a date into
+    its ISO string, NaN into null, a set into a list) and they would read back changed;
+    they get the checks the node's own metadata gets. Metadata equal to the node's own
+    (what node parsers copy into ``SOURCE``, ``PREVIOUS`` and ``NEXT``) is checked there.
+
+    Raises:
+        InvalidInputError: naming the node, the relationship and the value.
+    """
+    own = node.metadata
+    for kind, related in node.relationships.items():
+        for info in related if isinstance(related, list) else [related]:
+            metadata = getattr(info, "metadata", None)
+            if not metadata or metadata == own:
+                continue
+            kind_name = getattr(kind, "name", str(kind))
+            where = f"node {shown(node.node_id)} relationship {kind_name}"
+            checked = plain_json(dict(metadata), where, "metadata")
+            walk_json(checked, MAX_METADATA_DEPTH, where, "metadata")
+            check_serialisable(checked, where, "metadata")
 
 
 def nodes_to_records(nodes: Sequence[BaseNode]) -> list[Record]:
@@ -124,8 +165,12 @@ def record_to_node(record: Record, *, include_embedding: bool = False) -> BaseNo
         include_embedding: set ``node.embedding`` from the record's vector (when read).
 
     Returns:
-        A node of the class it was written as (``TextNode`` for records written by
-        another framework), equal in id, text, metadata, relationships and ``ref_doc_id``.
+        A node of the LlamaIndex class it was written as (``TextNode``, ``Node``,
+        ``Document``, ``IndexNode`` or ``ImageNode``; ``TextNode`` for records written
+        by another framework), equal in id, text, metadata, relationships and
+        ``ref_doc_id``. A subclass of one of these (your own node class) comes back as
+        that LlamaIndex class, without the fields the subclass adds: classes are never
+        imported by a name read from the database.
     """
     embedding = None
     if include_embedding and record.vector is not None:

@@ -41,7 +41,7 @@ from milvus_plugins.core.ops.lifecycle import (
     open_existing_op,
     open_or_create_op,
 )
-from milvus_plugins.core.record_checks import validate_records, validate_vectors
+from milvus_plugins.core.record_checks import check_lengths, validate_records, validate_vectors
 from milvus_plugins.core.records import Record
 from milvus_plugins.core.rows import records_to_rows
 from milvus_plugins.core.types import ParsableEnum, SparseMode
@@ -296,6 +296,7 @@ def upsert_op(
     write_mode = parse_write_mode(mode)
     options = with_batch_rows(ctx.write, batch_rows)
     refuse_foreign(ctx.spec)
+    limits = (ctx.spec.id_max_length, ctx.spec.text_max_length)
     if embed is None:
         checked, dim = prepare_records(ctx, records)
     else:
@@ -311,11 +312,17 @@ def upsert_op(
         if (yield from open_existing_op(ctx)):
             refuse_foreign(ctx.spec)
             dim = ctx.spec.dim or dim
+            if (ctx.spec.id_max_length, ctx.spec.text_max_length) != limits:
+                check_lengths(checked, ctx.spec)  # as below, before anything is embedded
         # The first chunk is embedded before a new collection is created: it may fix
         # the dimension, and a model that fails here has changed nothing.
         dim = yield from _embed_chunk(ctx, checked[: options.batch_rows], embed, dim)
     opened = yield from open_or_create_op(ctx, dim, checked)
     refuse_foreign(ctx.spec)  # a foreign layout is known once the collection is opened
+    if (ctx.spec.id_max_length, ctx.spec.text_max_length) != limits:
+        # The collection was made with other limits than this store's spec says: the
+        # records were checked against the spec's, so check them against its own.
+        check_lengths(checked, ctx.spec)
     caps = yield from capabilities_op(ctx.session)
     # Before the first batch (rows are built a chunk at a time, inside the batch run).
     _check_declared_present(ctx.spec, caps, checked)
