@@ -240,7 +240,7 @@ def test_a_reopened_collection_checks_writes_against_its_own_length_limits(
     store = open_store(lite_uri, write=WriteOptions(batch_rows=2))  # the defaults: 65535, 512
     recs = [Record(id=f"r{i}", text=f"text {i}", vector=own_vector(i).tolist()) for i in range(6)]
     setattr(recs[4], field, "x" * 17)
-    with pytest.raises(InvalidInputError, match="longer than|bytes"):
+    with pytest.raises(InvalidInputError, match=r"is 17 bytes, longer than"):
         store.upsert(recs)
     assert (store.spec.text_max_length, store.spec.id_max_length) == (16, 16)
     assert store.count() == 1
@@ -264,4 +264,42 @@ def test_a_reopened_collection_refuses_a_streamed_write_over_its_limits_before_e
     with pytest.raises(InvalidInputError, match="text is 25 bytes"):
         store.upsert(recs, embed=embed)
     assert embedded == [] and store.count() == 1
+    store.close()
+
+
+class NoStrip(str):
+    def strip(self, chars: str | None = None) -> str:
+        return "x"
+
+
+class FakeAscii(str):
+    def isascii(self) -> bool:
+        return True
+
+
+class HideItems(dict):  # type: ignore[type-arg]
+    def items(self) -> Any:
+        return [("ok", 1)]
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        (Record(id="a", text=NoStrip("   ")), "text is empty"),
+        (Record(id="b", text=FakeAscii("ééééé")), "text is 10 bytes"),
+        (Record(id="c", text=FakeAscii("ab\udcff")), "lone surrogate"),
+        (Record(id=FakeAscii("idé" * 3), text="t"), "id is longer than 8 bytes"),
+        (Record(id="d", text="t", metadata=HideItems(x=float("nan"))), r"NaN|JSON-serialisable"),
+        (Record(id="e", text="t", metadata=HideItems(n=2**70)), "int64 range"),
+    ],
+    ids=["strip", "isascii-length", "isascii-surrogate", "id-isascii", "items-nan", "items-int"],
+)
+def test_subclasses_whose_methods_lie_are_checked_on_what_they_hold(
+    lite_uri: str, record: Record, message: str
+) -> None:
+    store = open_store(lite_uri, text_max_length=8, id_max_length=8)
+    record.vector = own_vector(1).tolist()
+    with pytest.raises(InvalidInputError, match=message):
+        store.upsert([record])
+    assert stored_count(store) == 0
     store.close()

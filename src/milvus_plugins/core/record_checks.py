@@ -229,6 +229,25 @@ def _needs_direction(spec: CollectionSpec) -> bool:
     return spec.metric_type is MetricType.COSINE
 
 
+def _plain_containers(record: Record) -> None:
+    """Give the record exact ``str`` and ``dict`` values in place of subclasses.
+
+    The checks call a value's methods (``strip``, ``isascii``, ``items``) while the write
+    sends what the value holds (protobuf reads a string's characters, ``dict()`` copies a
+    dict's entries): a subclass overriding those methods would pass the checks with
+    values they never saw. Checked and written, the plain copies are the same thing.
+    (The records are the write's own copies: the caller's are not changed.)
+    """
+    for attr in ("id", "text", "doc_id"):
+        value = getattr(record, attr)
+        if type(value) is not str and isinstance(value, str):
+            setattr(record, attr, str.__str__(value))
+    if type(record.metadata) is not dict and isinstance(record.metadata, Mapping):
+        record.metadata = dict(record.metadata)
+    if type(record.extra) is not dict and isinstance(record.extra, Mapping):
+        record.extra = dict(record.extra)
+
+
 def validate_records(
     records: Sequence[Record], spec: CollectionSpec, dim: int | None, *, vectors: bool = True
 ) -> None:
@@ -244,6 +263,8 @@ def validate_records(
     Raises:
         InvalidInputError: the first problem found; nothing has been written.
     """
+    for record in records:
+        _plain_containers(record)
     checked = (
         _checked_vectors_in_chunks(records, dim, _needs_direction(spec))
         if vectors and spec.dense
