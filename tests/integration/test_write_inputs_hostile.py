@@ -9,6 +9,7 @@ path as a user would; the tests of those findings fail on the code before their 
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,7 @@ from milvus_plugins.core import (
     ConnectionConfig,
     DenseField,
     InvalidInputError,
+    MetadataField,
     MilvusStore,
     Record,
     WriteOptions,
@@ -141,14 +143,16 @@ def test_list_vectors_holding_numpy_numbers_are_written_whole(lite_uri: str, ele
 @pytest.mark.parametrize(
     ("vector", "message"),
     [
-        ([1e-50] * DIM, "all zeros in float32"),  # rounds to 0.0 when stored
-        ([1e-24] * DIM, "all zeros in float32"),  # stored, but its float32 norm is 0
-        (np.full(DIM, 1e-46), "all zeros in float32"),
+        ([1e-50] * DIM, "no direction in float32"),  # rounds to 0.0 when stored
+        ([1e-24] * DIM, "no direction in float32"),  # stored, but its float32 norm is 0
+        (np.full(DIM, 1e-46), "no direction in float32"),
         (np.array([1 + 2j] + [1.0] * (DIM - 1)), "complex"),
         ([np.complex128(1 + 1j)] + [1.0] * (DIM - 1), "complex"),
         (["0.5"] * DIM, "strings"),
         (np.array(["0.5"] * DIM), "strings"),
         ([10**400] + [1.0] * (DIM - 1), "not a sequence of numbers"),
+        ([1e20] + [0.0] * (DIM - 1), "no direction in float32"),  # its norm overflows
+        (np.full(DIM, 3e19, np.float32), "no direction in float32"),
     ],
     ids=[
         "underflow",
@@ -159,6 +163,8 @@ def test_list_vectors_holding_numpy_numbers_are_written_whole(lite_uri: str, ele
         "str",
         "np.str",
         "huge-int",
+        "norm-overflow",
+        "np-norm-overflow",
     ],
 )
 def test_vectors_that_cannot_be_stored_as_given_are_refused_before_any_write(
@@ -302,4 +308,80 @@ def test_subclasses_whose_methods_lie_are_checked_on_what_they_hold(
     with pytest.raises(InvalidInputError, match=message):
         store.upsert([record])
     assert stored_count(store) == 0
+    store.close()
+
+
+def test_a_model_that_refills_its_output_lists_gets_each_record_its_own_vector(
+    lite_uri: str,
+) -> None:
+    lists = [[0.0] * DIM for _ in range(50)]
+
+    def embed(texts: list[str]) -> list[list[float]]:
+        for j, text in enumerate(texts):
+            lists[j][:] = own_vector(int(text.split()[-1])).tolist()
+        return lists[: len(texts)]
+
+    store = open_store(lite_uri)
+    recs = [Record(id=f"r{i}", text=f"text {i}") for i in range(200)]
+    store.upsert(recs, embed=embed, batch_rows=50)
+    got = {r.id: r.vector for r in store.get([r.id for r in recs], include_vectors=True)}
+    assert got == {f"r{i}": own_vector(i).tolist() for i in range(200)}
+    store.close()
+
+
+@dataclass(kw_only=True, slots=True)
+class SlotRecord(Record):
+    source: str = "web"
+
+
+def test_record_subclasses_with_slots_are_written(lite_uri: str) -> None:
+    store = open_store(lite_uri)
+    recs = [
+        SlotRecord(id=f"r{i}", text=f"text {i}", vector=own_vector(i).tolist()) for i in range(3)
+    ]
+    assert store.upsert(recs) == ["r0", "r1", "r2"]
+    store.upsert([SlotRecord(id="e", text="text 7")], embed=lambda t: [own_vector(7).tolist()])
+    assert store.count() == 4
+    store.close()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"extra": [1]}, "extra must be a dict"),
+        ({"extra": "abc"}, "extra must be a dict"),
+        ({"extra": {"metadata_null_keys": ["ghost"]}}, "is reserved"),
+        ({"doc_id": 123}, "doc_id=123 must be a string"),
+        ({"doc_id": b"doc"}, "must be a string"),
+        (
+            {"metadata": {type("Key", (str,), {"startswith": lambda self, *a: False})("$gt"): 1}},
+            "reserved",
+        ),
+    ],
+    ids=["extra-list", "extra-str", "extra-reserved", "doc_id-int", "doc_id-bytes", "key-$"],
+)
+def test_records_with_fields_of_the_wrong_kind_are_refused_before_any_write(
+    lite_uri: str, change: dict[str, Any], message: str
+) -> None:
+    store = open_store(lite_uri, write=WriteOptions(batch_rows=2))
+    recs = [Record(id=f"r{i}", text=f"text {i}", vector=own_vector(i).tolist()) for i in range(6)]
+    for attr, value in change.items():
+        setattr(recs[4], attr, value)
+    with pytest.raises(InvalidInputError, match=message):
+        store.upsert(recs)
+    assert stored_count(store) == 0
+    store.close()
+
+
+def test_a_tenant_write_with_no_metadata_dict_is_refused_as_input(lite_uri: str) -> None:
+    store = open_store(
+        lite_uri,
+        metadata_fields=[MetadataField(name="tenant", type="VARCHAR", max_length=64)],
+        partition_key="tenant",
+    )
+    with pytest.raises(InvalidInputError, match="metadata must be a dict"):
+        store.upsert(
+            [Record(id="a", text="a", vector=own_vector(1).tolist(), metadata=None)],  # type: ignore[arg-type]
+            tenant="acme",
+        )
     store.close()

@@ -11,13 +11,14 @@ import numpy as np
 
 from milvus_plugins.core.config import CollectionSpec, DenseField, MetadataField
 from milvus_plugins.core.errors import SHOWN_LIMIT, InvalidInputError, shown
-from milvus_plugins.core.records import Record
+from milvus_plugins.core.records import NULL_KEYS, Record
 from milvus_plugins.core.types import MetricType, ScalarType, SparseMode
 from milvus_plugins.core.values import (
     FLOAT32_MAX,
     MAX_METADATA_DEPTH,
     check_declared,
     check_serialisable,
+    has_direction,
     plain_json,
     utf8_len,
     validate_dense,
@@ -123,6 +124,11 @@ def validate_record(
             f"{where}: text is {text_bytes} bytes, longer than "
             f"text_max_length={c.text_max_length}; split it into smaller chunks."
         )
+    if record.doc_id is not None and not isinstance(record.doc_id, str):
+        raise InvalidInputError(
+            f"{where}: doc_id={shown(record.doc_id)} must be a string (the source "
+            "document's id) or empty; convert it with str()."
+        )
     if isinstance(record.doc_id, str) and record.doc_id:
         # The doc_id column is as long as the id column (a document id is an id).
         doc_bytes = utf8_len(record.doc_id, where, "doc_id")
@@ -145,6 +151,13 @@ def validate_record(
         _check_named_vectors(record, c.named, where)
     if not isinstance(record.metadata, Mapping):
         raise InvalidInputError(f"{where}: metadata must be a dict, not {type(record.metadata)}.")
+    if not isinstance(record.extra, Mapping):
+        raise InvalidInputError(f"{where}: extra must be a dict, not {type(record.extra)}.")
+    if NULL_KEYS in record.extra:
+        raise InvalidInputError(
+            f"{where}: extra key {shown(NULL_KEYS)} is reserved (the store lists metadata "
+            "keys written as None under it); rename the key."
+        )
     if check_json:
         # The batch is not plain JSON: numpy values (a pandas row's to_dict()) become the
         # Python values they hold, so they are written and read back as those; dates are
@@ -155,7 +168,8 @@ def validate_record(
     for key in record.metadata:
         if not isinstance(key, str):
             raise InvalidInputError(f"{where}: metadata key {shown(key)} must be a string.")
-        if not key or key.startswith("$"):
+        # str's own methods: a subclass could override them to pass the test.
+        if str.__len__(key) == 0 or str.startswith(key, "$"):
             raise InvalidInputError(
                 f"{where}: metadata key {shown(key)} is reserved: keys must be non-empty and not "
                 "start with '$' (filter operators do), or no filter could address them; "
@@ -347,12 +361,6 @@ _PLAIN_FLOATS = frozenset({float, int})
 """Element types a list vector is sent with as it is (protobuf packs them directly)."""
 
 
-def _squared_norms(array: np.ndarray) -> np.ndarray:
-    """Each row's squared norm, in one pass without a temporary array."""
-    norms: np.ndarray = np.einsum("ij,ij->i", array, array)
-    return norms
-
-
 def _checked_vectors_in_chunks(
     records: Sequence[Record], dim: int | None, nonzero: bool, chunk: int = 1024
 ) -> list[CheckedVector] | None:
@@ -408,7 +416,7 @@ def _checked_vectors(
     stored = array if array.dtype == np.float32 else None
     if nonzero:
         stored = array.astype(np.float32, copy=False)
-        if not (_squared_norms(stored) > 0).all():
+        if not np.all(has_direction(stored)):
             return None
     if plain:
         lists = cast("list[list[Any]]", vectors)

@@ -27,7 +27,8 @@ balance (outside string literals), so it cannot close the parenthesis it is comp
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import copy
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -227,8 +228,9 @@ class Scope:
             return [_copy_record(r) if isinstance(r, Record) else r for r in records]
         out = []
         for record in records:
-            if not isinstance(record, Record):
-                return list(records)  # the write's own validation names the bad item
+            if not isinstance(record, Record) or not isinstance(record.metadata, Mapping):
+                # The write's own validation names the bad item (copies, as above).
+                return [_copy_record(r) if isinstance(r, Record) else r for r in records]
             current = record.metadata.get(self.key)
             if current is not None and current != self.tenant:
                 raise TenantMismatchError(
@@ -243,7 +245,9 @@ class Scope:
 def _copy_record(record: Record) -> Record:
     """A shallow copy of ``record`` (its fields' values shared), made without
     ``copy.copy``'s protocol lookups: a write copies every record it is given."""
-    copied: Record = object.__new__(type(record))
+    if type(record) is not Record:  # a subclass may keep its fields in slots
+        return copy.copy(record)
+    copied: Record = object.__new__(Record)
     copied.__dict__ = record.__dict__.copy()
     return copied
 

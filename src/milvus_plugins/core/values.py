@@ -43,11 +43,11 @@ _NOT_FLOAT32 = (
     "Milvus would store as inf; fix the embedding"
 )
 _ZERO_COSINE = (
-    "vector is all zeros in float32 (Milvus' storage: values below ~1e-23 vanish when "
-    "squared, below ~1e-45 when stored), which has no direction under the COSINE metric "
-    "(its similarity to anything is undefined, and it would rank arbitrarily); fix the "
-    "embedding (empty or padding-only input often embeds to zeros), scale it up, or use "
-    "metric L2 or IP"
+    "vector has no direction in float32, where Milvus computes COSINE norms: it is all "
+    "zeros there (values below ~1e-23 vanish when squared, below ~1e-45 when stored), or "
+    "so large that its squared norm overflows (values above ~1.8e19); its similarity to "
+    "anything is undefined and it would rank arbitrarily. Fix the embedding (empty or "
+    "padding-only input often embeds to zeros), normalise it, or use metric L2 or IP"
 )
 _NOT_REAL = (
     "vector holds complex numbers (their imaginary parts cannot be stored); pass real floats"
@@ -102,9 +102,18 @@ def validate_dense(
     stored = array.astype(np.float32)
     # The norm as Milvus computes it, in float32: a vector whose values round (or square)
     # to zero there has no direction, however non-zero it is in float64.
-    if nonzero and not float(np.dot(stored, stored)) > 0:
+    if nonzero and not has_direction(stored):
         raise InvalidInputError(f"{where}: {_ZERO_COSINE}.")
     return stored.tolist()  # type: ignore[no-any-return]
+
+
+def has_direction(stored: np.ndarray) -> np.ndarray | bool:
+    """Whether float32 vectors (one, or the rows of a 2-D array) have a usable COSINE
+    norm: their float32 squared norm is neither 0 nor inf."""
+    with np.errstate(over="ignore", under="ignore"):
+        norms = np.einsum("...i,...i->...", stored, stored)
+    result = (norms > 0) & np.isfinite(norms)
+    return bool(result) if result.ndim == 0 else result
 
 
 DATE_HINT = (

@@ -15,6 +15,7 @@ from milvus_plugins.core import (
     Record,
     as_list,
     new_id,
+    shown,
 )
 
 __all__ = ["Batch", "documents_batch", "embedded", "scored", "to_document"]
@@ -58,6 +59,12 @@ class Batch:
             raise InvalidInputError(
                 f"got {len(ids)} ids for {len(texts)} texts; give one per text."
             )
+        for position, metadata in enumerate(metadatas or ()):
+            if metadata is not None and not isinstance(metadata, Mapping):
+                raise InvalidInputError(
+                    f"metadatas[{position}]={shown(metadata)} must be a dict (or None), not "
+                    f"{type(metadata).__name__}."
+                )
         chosen_ids = ids if ids is not None else [None] * len(texts)
         return cls(
             texts=texts,

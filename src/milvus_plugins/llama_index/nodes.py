@@ -82,7 +82,9 @@ def node_to_record(node: BaseNode) -> Record:
     # ``model_validate`` restores on read.
     # (Per node: no set or dict built that a usual node does not need.)
     if node.relationships:
-        _check_related_metadata(node)
+        related = _checked_relationships(node)
+        if related is not None:  # numpy values converted: dump a copy holding them
+            node = node.model_copy(update={"relationships": related})
     try:
         private = node.model_dump(mode="json", exclude=_EXCLUDED, exclude_defaults=True)
     except PydanticSerializationError as exc:
@@ -112,28 +114,40 @@ def node_to_record(node: BaseNode) -> Record:
     )
 
 
-def _check_related_metadata(node: BaseNode) -> None:
-    """Refuse relationship metadata that JSON would change (dates, NaN, sets ...).
+def _checked_relationships(node: BaseNode) -> dict[Any, Any] | None:
+    """Give relationship metadata the checks the node's own metadata gets.
 
-    ``model_dump(mode="json")`` would turn such values into something else (a date into
-    its ISO string, NaN into null, a set into a list) and they would read back changed;
-    they get the checks the node's own metadata gets. Metadata equal to the node's own
-    (what node parsers copy into ``SOURCE``, ``PREVIOUS`` and ``NEXT``) is checked there.
+    ``model_dump(mode="json")`` would turn values JSON cannot hold into something else
+    (a date into its ISO string, NaN into null, a set into a list, a ``Decimal`` into a
+    string) and they would read back changed: they are refused instead. numpy values
+    are converted to the Python values they hold, as in node metadata.
+
+    Returns:
+        The relationships with converted metadata, or ``None`` when nothing changed.
 
     Raises:
         InvalidInputError: naming the node, the relationship and the value.
     """
-    own = node.metadata
+    changed = False
+    out: dict[Any, Any] = {}
     for kind, related in node.relationships.items():
-        for info in related if isinstance(related, list) else [related]:
+        infos = related if isinstance(related, list) else [related]
+        checked_infos = []
+        for info in infos:
             metadata = getattr(info, "metadata", None)
-            if not metadata or metadata == own:
-                continue
-            kind_name = getattr(kind, "name", str(kind))
-            where = f"node {shown(node.node_id)} relationship {kind_name}"
-            checked = plain_json(dict(metadata), where, "metadata")
-            walk_json(checked, MAX_METADATA_DEPTH, where, "metadata")
-            check_serialisable(checked, where, "metadata")
+            if metadata:
+                kind_name = getattr(kind, "name", str(kind))
+                where = f"node {shown(node.node_id)} relationship {kind_name}"
+                given = dict(metadata)
+                checked = plain_json(given, where, "metadata")
+                walk_json(checked, MAX_METADATA_DEPTH, where, "metadata")
+                check_serialisable(checked, where, "metadata")
+                if checked is not given:
+                    info = info.model_copy(update={"metadata": checked})
+                    changed = True
+            checked_infos.append(info)
+        out[kind] = checked_infos if isinstance(related, list) else checked_infos[0]
+    return out if changed else None
 
 
 def nodes_to_records(nodes: Sequence[BaseNode]) -> list[Record]:

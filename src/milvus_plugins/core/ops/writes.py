@@ -271,7 +271,9 @@ def _take_vectors(
             f"the embedding model returned {got} vectors for {len(records)} texts."
         )
     for record, vector in zip(records, vectors, strict=True):
-        record.vector = vector
+        # A list is copied: a model may refill the same lists for its next chunk, which
+        # is embedded while this one is written (numpy rows are copied by the checks).
+        record.vector = list(vector) if type(vector) is list else vector
     if dim is None and len(records):
         dim = _implied_dim(records[0].vector)
     _encode_sparse(ctx, records)
