@@ -22,6 +22,7 @@ as plain :class:`TextNode` objects whose ``SOURCE`` relationship is the record's
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -128,17 +129,34 @@ def _checked_relationships(node: BaseNode) -> dict[Any, Any] | None:
     Raises:
         InvalidInputError: naming the node, the relationship and the value.
     """
+    metadatas = [
+        info.metadata
+        for related in node.relationships.values()
+        for info in (related if isinstance(related, list) else [related])
+        if getattr(info, "metadata", None)
+    ]
+    if not metadatas:
+        return None
+    try:  # the usual case, plain JSON already: one serialisation and the int/key walk
+        json.dumps(metadatas, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        pass
+    else:
+        where = f"node {shown(node.node_id)} relationship metadata"
+        for each in metadatas:
+            walk_json(each, MAX_METADATA_DEPTH, where, "metadata")
+        return None
     changed = False
     out: dict[Any, Any] = {}
     for kind, related in node.relationships.items():
         infos = related if isinstance(related, list) else [related]
         checked_infos = []
         for info in infos:
-            metadata = getattr(info, "metadata", None)
-            if metadata:
+            related_metadata = getattr(info, "metadata", None)
+            if related_metadata:
                 kind_name = getattr(kind, "name", str(kind))
                 where = f"node {shown(node.node_id)} relationship {kind_name}"
-                given = dict(metadata)
+                given = dict(related_metadata)
                 checked = plain_json(given, where, "metadata")
                 walk_json(checked, MAX_METADATA_DEPTH, where, "metadata")
                 check_serialisable(checked, where, "metadata")
