@@ -33,6 +33,7 @@ from milvus_plugins.core import (
     CollectionSpec,
     ConfigError,
     ConnectionConfig,
+    MetadataField,
     MilvusConnectionError,
     MilvusStore,
     Record,
@@ -362,3 +363,40 @@ def test_closing_our_store_leaves_the_applications_own_lite_client_working(
     assert lease_count(uri) == 0
     assert raw.query("raw_rows", filter="id == 1", output_fields=["id"])[0]["id"] == 1
     raw.close()
+
+
+def _cached_endpoints(collection: str) -> set[str]:
+    from pymilvus.client.cache import GlobalCache
+
+    with GlobalCache.schema._lock:
+        return {key[0] for key in GlobalCache.schema._cache if key[2] == collection}
+
+
+def test_a_stopped_lite_server_leaves_no_cached_schema_for_its_port(tmp_path: Path) -> None:
+    # pymilvus caches schemas per host:port for the whole process. A Lite server started
+    # later on the same free port would have its same-named collection packed with this
+    # one's schema (seen in CI: a write refused for columns it did not have).
+    name = "cache_probe_docs"
+    before = _cached_endpoints(name)
+    store = MilvusStore(
+        CollectionSpec(name=name, dim=4, metadata_fields=[MetadataField(name="n", type="INT64")]),
+        connection=ConnectionConfig(uri=str(tmp_path / "a.db")),
+    )
+    store.upsert([Record(id="a", text="a", vector=[1.0, 0.0, 0.0, 0.0], metadata={"n": 1})])
+    cached = _cached_endpoints(name) - before
+    assert cached, "pymilvus cached the collection's schema while the server ran"
+    store.close()
+    assert not (_cached_endpoints(name) & cached)
+
+
+def test_starting_a_lite_server_forgets_schemas_cached_for_its_port() -> None:
+    from pymilvus.client.cache import GlobalCache
+
+    from milvus_plugins.core.lite import forget_cached_schemas
+
+    GlobalCache.schema.set("127.0.0.1:1", "default", "stale_docs", {"fields": []})
+    GlobalCache.schema.set("127.0.0.1:2", "default", "stale_docs", {"fields": []})
+    forget_cached_schemas("http://127.0.0.1:1")
+    assert GlobalCache.schema.get("127.0.0.1:1", "default", "stale_docs") is None
+    assert GlobalCache.schema.get("127.0.0.1:2", "default", "stale_docs") is not None
+    GlobalCache.schema.invalidate("127.0.0.1:2", "default", "stale_docs")

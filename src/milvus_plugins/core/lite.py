@@ -24,6 +24,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from milvus_plugins.core.errors import ConfigError, MilvusConnectionError, shown
 
@@ -115,6 +116,7 @@ def acquire(path: str) -> LiteLease:
                 entry.owned = not _running(path)
                 entry.uri = _start(path)
                 entry.generation = next(_STARTS)
+                forget_cached_schemas(entry.uri)  # its port may be a stopped server's
             entry.leases += 1
             return LiteLease(path, entry.uri, entry.generation)
 
@@ -132,6 +134,7 @@ def _release(path: str) -> None:
             _SERVERS.pop(path, None)
         if entry.owned:
             _stop(path)
+            forget_cached_schemas(entry.uri)
 
 
 def _running(path: str) -> bool:
@@ -139,6 +142,32 @@ def _running(path: str) -> bool:
     from milvus_lite.server_manager import server_manager_instance
 
     return path in getattr(server_manager_instance, "_servers", {})
+
+
+def forget_cached_schemas(uri: str) -> None:
+    """Drop what pymilvus caches for the server at ``uri`` (collection schemas, write
+    timestamps).
+
+    pymilvus keeps them for the whole process, keyed by ``host:port`` and collection
+    name. A Lite server listens on a free local port, so a server started after another
+    stopped can get its port: pymilvus would then pack rows for a collection of the new
+    database with the schema of a same-named collection of the old one (seen: a write
+    refused for columns the new collection does not have). Best effort: without that
+    cache (another pymilvus layout) there is nothing to drop.
+    """
+    try:
+        from pymilvus.client.cache import GlobalCache
+    except ImportError:  # pragma: no cover - pymilvus without the cache
+        return
+    endpoint = urlsplit(uri).netloc or uri
+    for name in ("schema", "collection_ts"):
+        region = getattr(GlobalCache, name, None)
+        lock, cache = getattr(region, "_lock", None), getattr(region, "_cache", None)
+        if lock is None or cache is None:
+            continue
+        with lock:
+            for key in [k for k in cache if isinstance(k, tuple) and k and k[0] == endpoint]:
+                cache.pop(key, None)
 
 
 def _stop(path: str) -> None:
