@@ -413,11 +413,9 @@ def _checked_vectors(
     # float32, where Milvus computes the norm.
     if not (array.max() <= FLOAT32_MAX and array.min() >= -FLOAT32_MAX):
         return None
-    stored = array if array.dtype == np.float32 else None
-    if nonzero:
-        stored = array.astype(np.float32, copy=False)
-        if not np.all(has_direction(stored)):
-            return None
+    stored = array.astype(np.float32, copy=False)  # the values Milvus keeps
+    if nonzero and not np.all(has_direction(stored)):
+        return None
     if plain:
         lists = cast("list[list[Any]]", vectors)
         # Each list's ends stand for it (a model's output holds one type throughout).
@@ -429,4 +427,4 @@ def _checked_vectors(
     # every pass). Lists holding other number types (numpy scalars, 0-d arrays or tensors,
     # which protobuf may refuse while packing, after earlier batches were written) are
     # sent as these rows too.
-    return list(stored if stored is not None else array.astype(np.float32))
+    return list(stored)

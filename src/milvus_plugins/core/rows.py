@@ -47,7 +47,7 @@ def records_to_rows(
         metadata = dict(record.metadata)
         row: dict[str, Any] = {
             names.id: record.id,
-            names.text: CheckedText(str.__str__(record.text)),
+            names.text: CheckedText(record.text),
             names.doc_id: record.doc_id or "",
         }
         if dense:
@@ -106,10 +106,10 @@ class CheckedText(str):
     Milvus Lite ingest, for a check that cannot fail here (the text's UTF-8 length was
     checked against ``text_max_length``, which bounds its character count too). This
     subclass iterates as empty, so that loop runs zero times; protobuf takes the string's
-    UTF-8 bytes as they are, so what Milvus receives is unchanged. It is built from the
-    string's own characters (``str.__str__``), which the checks saw, not from a
-    subclass' ``__str__`` (a ``str`` enum member's is its name). Only the rows a write
-    builds hold one; they never reach a caller.
+    UTF-8 bytes as they are, so what Milvus receives is unchanged. The checks have made
+    every text an exact ``str`` (a subclass' ``__str__``, which building this calls,
+    could differ from its characters: a ``str`` enum member's is its name). Only the
+    rows a write builds hold one; they never reach a caller.
     """
 
     __slots__ = ()

@@ -223,14 +223,11 @@ class Scope:
                 tenant (nothing is written).
         """
         if self.tenant is None or self.key is None:
-            # Shallow copies: the write puts its checked vectors (and converted metadata)
-            # into them, never into the caller's records.
-            return [_copy_record(r) if isinstance(r, Record) else r for r in records]
+            return _copies(records)
         out = []
         for record in records:
             if not isinstance(record, Record) or not isinstance(record.metadata, Mapping):
-                # The write's own validation names the bad item (copies, as above).
-                return [_copy_record(r) if isinstance(r, Record) else r for r in records]
+                return _copies(records)  # the write's own validation names the bad item
             current = record.metadata.get(self.key)
             if current is not None and current != self.tenant:
                 raise TenantMismatchError(
@@ -242,9 +239,17 @@ class Scope:
         return out
 
 
+def _copies(records: Sequence[Record]) -> list[Record]:
+    """Shallow copies of the records (anything else as it is, for the write's checks to
+    name): the write puts its checked vectors and converted metadata into these, never
+    into the caller's records."""
+    return [_copy_record(r) if isinstance(r, Record) else r for r in records]
+
+
 def _copy_record(record: Record) -> Record:
-    """A shallow copy of ``record`` (its fields' values shared), made without
-    ``copy.copy``'s protocol lookups: a write copies every record it is given."""
+    """A shallow copy of ``record`` (its fields' values shared). A plain ``Record`` is
+    copied without ``copy.copy``'s protocol lookups: a write copies every record it is
+    given."""
     if type(record) is not Record:  # a subclass may keep its fields in slots
         return copy.copy(record)
     copied: Record = object.__new__(Record)

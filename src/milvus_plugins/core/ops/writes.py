@@ -314,17 +314,13 @@ def upsert_op(
         if (yield from open_existing_op(ctx)):
             refuse_foreign(ctx.spec)
             dim = ctx.spec.dim or dim
-            if (ctx.spec.id_max_length, ctx.spec.text_max_length) != limits:
-                check_lengths(checked, ctx.spec)  # as below, before anything is embedded
+            limits = _recheck_lengths(ctx, checked, limits)  # before anything is embedded
         # The first chunk is embedded before a new collection is created: it may fix
         # the dimension, and a model that fails here has changed nothing.
         dim = yield from _embed_chunk(ctx, checked[: options.batch_rows], embed, dim)
     opened = yield from open_or_create_op(ctx, dim, checked)
     refuse_foreign(ctx.spec)  # a foreign layout is known once the collection is opened
-    if (ctx.spec.id_max_length, ctx.spec.text_max_length) != limits:
-        # The collection was made with other limits than this store's spec says: the
-        # records were checked against the spec's, so check them against its own.
-        check_lengths(checked, ctx.spec)
+    _recheck_lengths(ctx, checked, limits)
     caps = yield from capabilities_op(ctx.session)
     # Before the first batch (rows are built a chunk at a time, inside the batch run).
     _check_declared_present(ctx.spec, caps, checked)
@@ -337,6 +333,22 @@ def upsert_op(
         first_try = ClientMethod.UPSERT
     run = BatchRun(ctx.spec, caps, checked, progress, options)
     return (yield from _write_chunks(ctx, run, first_try, write_mode, embed, dim))
+
+
+def _recheck_lengths(
+    ctx: OpContext, records: Sequence[Record], limits: tuple[int, int]
+) -> tuple[int, int]:
+    """Check ``records`` against the opened collection's own id/text limits when they
+    differ from ``limits``, the ones they were checked against; answer the current ones.
+
+    A store whose spec did not repeat the limits of a collection made elsewhere adopts
+    the collection's when it opens it (a longer value would fail at the server, after
+    earlier batches were written).
+    """
+    current = (ctx.spec.id_max_length, ctx.spec.text_max_length)
+    if current != limits:
+        check_lengths(records, ctx.spec)
+    return current
 
 
 def refuse_foreign(spec: CollectionSpec) -> None:
