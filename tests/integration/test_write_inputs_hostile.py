@@ -129,13 +129,20 @@ class Tensorish:
     [np.array(0.5), np.float32(0.5), np.float64(0.5), Tensorish(0.5)],
     ids=["0-d array", "np.float32", "np.float64", "array-like"],
 )
-def test_list_vectors_holding_numpy_numbers_are_written_whole(lite_uri: str, element: Any) -> None:
+@pytest.mark.parametrize("where", [0, DIM // 2], ids=["first", "middle"])
+def test_list_vectors_holding_numpy_numbers_are_written_whole(
+    lite_uri: str, element: Any, where: int
+) -> None:
+    """In the middle too: a list used to be judged by its ends, and protobuf refused a
+    0-d array inside it while packing the third batch, after two were written."""
     store = open_store(lite_uri, write=WriteOptions(batch_rows=2))
     recs = [Record(id=f"r{i}", text=f"text {i}", vector=own_vector(i).tolist()) for i in range(6)]
-    recs[4].vector = [element, *own_vector(4).tolist()[1:]]  # the third batch's first row
+    expected = own_vector(4).tolist()
+    expected[where] = 0.5
+    recs[4].vector = [*expected[:where], element, *expected[where + 1 :]]  # third batch
     store.upsert(recs)
     got = {r.id: r.vector for r in store.get([r.id for r in recs], include_vectors=True)}
-    assert got["r4"] == [0.5, *own_vector(4).tolist()[1:]]
+    assert got["r4"] == expected
     assert len(got) == 6
     store.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -357,8 +358,41 @@ def _json_serialisable(records: Sequence[Record]) -> bool:
     return True
 
 
-_PLAIN_FLOATS = frozenset({float, int})
-"""Element types a list vector is sent with as it is (protobuf packs them directly)."""
+_NORM_RANGE = (1e-15, 1e15)
+"""Euclidean norms (in float64) a list vector may have to pass the fast check. Within
+them every value is within float32 and, for dims up to Milvus' 32,768, the float32
+squared norm is neither 0 nor inf (its largest term is at least ~3e-35, a normal
+float32, and the sum at most ~1e30); vectors outside go through numpy, which decides
+exactly."""
+
+
+def _plain_lists_ok(lists: Sequence[list[Any]], dim: int | None, nonzero: bool) -> bool:
+    """Whether every list is a vector that can be sent as it is, checked without numpy.
+
+    Embedding models return lists of Python floats; reading 7.7 million of them into
+    numpy took 0.45 s per 20,000 384-d vectors. Here each list costs two C calls: ``sum``
+    whose result is an exact ``float`` only when every value is a float or an int (a
+    numpy scalar, 0-d array, ``Decimal``, complex or string makes it another type or
+    raises), and ``math.hypot``, NaN or inf for a NaN or inf value, whose range
+    (:data:`_NORM_RANGE`) bounds every value. ``False`` sends the chunk through numpy.
+    """
+    size = dim if dim is not None else len(lists[0])
+    low, high = _NORM_RANGE
+    if not nonzero:
+        low = 0.0
+    hypot = math.hypot
+    try:
+        # A numpy scalar among the floats makes ``sum`` numpy arithmetic (which warns
+        # on overflow): such a list fails here anyway.
+        with np.errstate(all="ignore"):
+            for vector in lists:
+                if len(vector) != size or type(sum(vector)) is not float:
+                    return False
+                if not low <= hypot(*vector) <= high:  # NaN compares false
+                    return False
+    except (TypeError, ValueError, OverflowError, RecursionError):
+        return False
+    return size > 0
 
 
 def _checked_vectors_in_chunks(
@@ -388,6 +422,8 @@ def _checked_vectors(
     # dtype numpy makes strings, None, complex numbers or objects a non-float array,
     # which is refused here (the per-record check then names the problem).
     plain = all(type(v) is list for v in vectors)
+    if plain and _plain_lists_ok(cast("list[list[Any]]", vectors), dim, nonzero):
+        return vectors  # type: ignore[return-value]
     try:
         if plain:
             array = np.asarray(vectors)
@@ -416,15 +452,11 @@ def _checked_vectors(
     stored = array.astype(np.float32, copy=False)  # the values Milvus keeps
     if nonzero and not np.all(has_direction(stored)):
         return None
-    if plain:
-        lists = cast("list[list[Any]]", vectors)
-        # Each list's ends stand for it (a model's output holds one type throughout).
-        if all(type(v[0]) in _PLAIN_FLOATS and type(v[-1]) in _PLAIN_FLOATS for v in lists):
-            return lists  # type: ignore[return-value]
     # numpy input stays numpy, as float32 rows of our own copy: pymilvus turns each row
     # into Python floats only while it packs it, so a write never holds every vector as
     # 384 float objects (eight times the memory, and lists the garbage collector walks on
-    # every pass). Lists holding other number types (numpy scalars, 0-d arrays or tensors,
-    # which protobuf may refuse while packing, after earlier batches were written) are
-    # sent as these rows too.
+    # every pass). Lists the fast check did not pass (other number types such as numpy
+    # scalars, 0-d arrays or tensors, which protobuf may refuse while packing, after
+    # earlier batches were written; values near the float32 limits) are sent as these
+    # rows too: they hold exactly the values Milvus keeps.
     return list(stored)
