@@ -28,6 +28,9 @@ from milvus_plugins.core.values import (
 
 __all__ = ["CheckedVector", "validate_record", "validate_records", "validate_vectors"]
 
+_INT64, _VARCHAR, _ARRAY = ScalarType.INT64, ScalarType.VARCHAR, ScalarType.ARRAY
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
 CheckedVector = list[float] | np.ndarray
 """A dense vector after the checks: a list of floats, or a 1-D float32 array (numpy
 input), which pymilvus converts to floats row by row as it packs a write."""
@@ -150,9 +153,11 @@ def validate_record(
         validate_dense(record.vector, dim, where=where, nonzero=c.nonzero)
     if vectors:
         _check_named_vectors(record, c.named, where)
-    if not isinstance(record.metadata, Mapping):
+    # An exact dict first: isinstance against the Mapping ABC is slow, and
+    # _plain_containers has made the usual record's dicts exact.
+    if type(record.metadata) is not dict and not isinstance(record.metadata, Mapping):
         raise InvalidInputError(f"{where}: metadata must be a dict, not {type(record.metadata)}.")
-    if not isinstance(record.extra, Mapping):
+    if type(record.extra) is not dict and not isinstance(record.extra, Mapping):
         raise InvalidInputError(f"{where}: extra must be a dict, not {type(record.extra)}.")
     if NULL_KEYS in record.extra:
         raise InvalidInputError(
@@ -179,10 +184,30 @@ def validate_record(
     # Undeclared keys live inside the metadata JSON column, so a key named like a
     # canonical field ("id", "text" ...) cannot clash with it; declared fields that
     # would clash are rejected by CollectionSpec. The reserved keys are "" and "$...".
+    metadata = record.metadata
     for decl, kind, element in c.declared:
-        value = record.metadata.get(decl.name)
-        if value is not None:
-            check_declared(value, decl, where, kind, element)
+        value = metadata.get(decl.name)
+        if value is None:
+            continue
+        # The usual values (exact types, ASCII strings within the limit) pass here;
+        # check_declared decides every other value and names the problem.
+        vtype = type(value)
+        if vtype is int and kind is _INT64 and _INT64_MIN <= value <= _INT64_MAX:
+            continue
+        if vtype is str and kind is _VARCHAR and len(value) <= decl.max_length and value.isascii():
+            continue
+        if (
+            vtype is list
+            and kind is _ARRAY
+            and element is _VARCHAR
+            and len(value) <= decl.max_capacity
+            and all(
+                type(item) is str and len(item) <= decl.max_length and item.isascii()
+                for item in value
+            )
+        ):
+            continue
+        check_declared(value, decl, where, kind, element)
     walk_json(record.metadata, MAX_METADATA_DEPTH, where, "metadata")
     if record.extra:
         # Framework data (e.g. LlamaIndex relationships) wraps user metadata a few levels
@@ -199,7 +224,7 @@ def validate_record(
 
 def _check_named_vectors(record: Record, known: Mapping[str, DenseField], where: str) -> None:
     """Check the record's vectors of the named dense fields (shape only: dims vary by field)."""
-    if not isinstance(record.vectors, Mapping):
+    if type(record.vectors) is not dict and not isinstance(record.vectors, Mapping):
         raise InvalidInputError(f"{where}: vectors must be a dict of field name -> vector.")
     if not known and not record.vectors:
         return  # the usual collection: one dense field
