@@ -147,6 +147,29 @@ def test_list_vectors_holding_numpy_numbers_are_written_whole(
     store.close()
 
 
+class Fickle(int):
+    """An int whose float() answers 0.5 once, then NaN (a lazily evaluated element)."""
+
+    def __init__(self, value: int) -> None:
+        self.calls = 0
+
+    def __float__(self) -> float:
+        self.calls += 1
+        return 0.5 if self.calls == 1 else float("nan")
+
+
+def test_a_list_vector_is_stored_with_the_values_its_check_read(lite_uri: str) -> None:
+    """A list ending in a value that is not an exact float or int is written as its
+    checked float32 copy, not converted a second time by protobuf (NaN under COSINE)."""
+    store = open_store(lite_uri)
+    expected = own_vector(1).tolist()
+    expected[-1] = 0.5
+    store.upsert([Record(id="a", text="a", vector=[*expected[:-1], Fickle(0)])])
+    (got,) = store.get(["a"], include_vectors=True)
+    assert got.vector == expected
+    store.close()
+
+
 @pytest.mark.parametrize(
     ("vector", "message"),
     [
