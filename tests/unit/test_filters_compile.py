@@ -45,6 +45,7 @@ from milvus_plugins.core.filters import (
     Compare,
     Dialect,
     Filter,
+    Like,
     Raw,
     ensure_filter,
     escape_string,
@@ -439,3 +440,29 @@ def test_exists_on_a_json_key_without_exists_raises() -> None:
         compile_filter(exists("k"), SPEC, NO_NOT)
     with pytest.raises(FilterError, match="this Milvus lacks"):
         compile_filter(is_empty("k"), SPEC, NO_NOT)
+
+
+# -- a backslash in a like pattern (hostile pass 3, F1) ---------------------------------
+
+TYPED = CollectionSpec(
+    name="c", dim=3, metadata_fields=[MetadataField(name="path", type="VARCHAR")]
+)
+
+
+def test_a_backslash_in_a_like_pattern_is_a_character_on_lite3_json_and_refused_elsewhere() -> None:
+    # Milvus Lite 3 reads it as a character on JSON paths; on typed columns pyarrow reads
+    # it as an escape in some pattern shapes. Accelerated keys take their JSON path.
+    assert compile_filter(like("j", "C:\\%"), TYPED, LITE) == '(metadata["j"] like "C:\\\\%")'
+    for engine in (LITE, SERVER_25):
+        for node in (
+            like("path", "C:\\%"),
+            text_contains("path", "\\x"),
+            not_(like("path", "%\\_")),
+            Like("doc_id", "%\\x%", target="doc_id"),
+        ):
+            with pytest.raises(FilterError, match="backslash"):
+                compile_filter(node, TYPED, engine)
+    with pytest.raises(FilterError, match="backslash"):
+        compile_filter(like("j", "%\\%"), TYPED, SERVER_25)
+    # Without a wildcard it is an equality, which every engine reads the same way.
+    assert compile_filter(like("path", "C:\\x"), TYPED, SERVER_25) == '(path == "C:\\\\x")'

@@ -139,6 +139,9 @@ class Capabilities:
         replicas: ``replica_number`` at load is applied (servers; Milvus Lite ignores it).
         hnsw: the ``HNSW`` dense index can be built (every server; Milvus Lite from
             3.0, whose engine builds it with faiss; Milvus Lite 2.5 cannot).
+        like_backslash_column / like_backslash_json: ``like`` reads a backslash in a
+            pattern as a plain character on a typed column / a JSON path (see
+            :class:`Dialect`).
     """
 
     version: str
@@ -175,6 +178,8 @@ class Capabilities:
     partition_key_equality: bool = True
     num_partitions: bool = True
     hnsw: bool = True
+    like_backslash_column: bool = False
+    like_backslash_json: bool = False
 
     @property
     def dialect(self) -> Dialect:
@@ -195,6 +200,8 @@ class Capabilities:
             phrase_match=self.phrase_match,
             engine=self.version,
             partition_key_equality=self.partition_key_equality,
+            like_backslash_column=self.like_backslash_column,
+            like_backslash_json=self.like_backslash_json,
         )
 
     def require(self, feature: str, available: bool) -> None:
@@ -240,6 +247,9 @@ def detect_capabilities(version: str) -> Capabilities:
             partition_count=False,
             num_partitions=False,
             hnsw=_parse(version)[0] >= 3,
+            # Its JSON paths read `\` in a like pattern as a character (tested on 3.2.2;
+            # its typed columns do not, see Dialect).
+            like_backslash_json=_parse(version)[0] >= 3,
         )
     parsed = _parse(version)
     major_minor = parsed[:2]

@@ -321,8 +321,30 @@ class _Compiler(KeyAddressing):
                 )
             if node.pattern == "%" and not self.dialect.like_match_all:
                 return f'({ref.expr} >= "")'
-            return f"({ref.expr} like {escape_string(node.pattern)})"
+            return f"({ref.expr} like {escape_string(self._backslashes(node, ref))})"
         return self._contains(node, ref)
+
+    def _backslashes(self, node: Like, ref: KeyRef) -> str:
+        """``node``'s pattern, if this engine reads its backslashes as characters.
+
+        (Patterns without a wildcard were made equalities before they got here.)
+
+        Raises:
+            FilterError: the pattern holds a backslash, which this engine may read as
+                an escape on this field.
+        """
+        pattern = node.pattern
+        dialect = self.dialect
+        plain = dialect.like_backslash_column if ref.column else dialect.like_backslash_json
+        if "\\" not in pattern or plain:
+            return pattern
+        where = "a declared or built-in field" if ref.column else "a metadata key"
+        raise FilterError(
+            f"like({shown(node.key)}, {shown(pattern)}): {dialect.engine} may read a "
+            f"backslash in a like pattern on {where} as an escape (matching other rows than "
+            "the pattern says), so the pattern is refused. Match the exact value with eq(), "
+            "or use a pattern without '\\'."
+        )
 
     def _contains(self, node: Contains, ref: KeyRef) -> str:
         if ref.column and ref.declared_type is not ScalarType.ARRAY:

@@ -45,6 +45,14 @@ class Dialect:
         text_match: ``TEXT_MATCH(field, "...")`` runs (Milvus >= 2.5, Milvus Lite 3).
         phrase_match: ``PHRASE_MATCH(field, "...", slop)`` runs (Milvus >= 2.5.17).
         engine: the engine's version, named in :class:`UnsupportedByServerError`.
+        like_backslash_column / like_backslash_json: a backslash in a ``like`` pattern
+            is read as a plain character (as the filter semantics say) on a typed
+            column / on a JSON path. Otherwise a pattern holding a backslash and a
+            wildcard raises :class:`FilterError` (without a wildcard it is an equality).
+            Milvus Lite 3.2.2 reads it as a character on JSON paths; on typed columns
+            pyarrow's ``match_like`` reads it as an escape in some pattern shapes and
+            as a character in others (the pattern ``%\\\\d%`` finds no ``\\d``); Milvus
+            Lite 2.5.1 is inconsistent too (``a\\\\%`` finds nothing), other servers are untested.
         partition_key_equality: ``k == v`` / ``k in [...]`` on the partition-key column
             finds every matching row. Milvus 2.3.5 prunes such a query to the partition
             the value hashes to, but puts upserted rows elsewhere, so it misses them;
@@ -66,3 +74,5 @@ class Dialect:
     phrase_match: bool = True
     engine: str = "this Milvus"
     partition_key_equality: bool = True
+    like_backslash_column: bool = False
+    like_backslash_json: bool = False

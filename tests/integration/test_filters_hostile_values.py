@@ -1,0 +1,111 @@
+"""Filters a hostile pass found answering other rows than they say (2026-12-03, third pass).
+
+Each filter is checked on every engine against :func:`milvus_plugins.core.matches`, the
+definition of the semantics: the engine returns exactly those rows, or the filter is
+refused with :class:`FilterError` before anything is read or deleted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from milvus_plugins.core import (
+    CollectionSpec,
+    ConnectionConfig,
+    FilterError,
+    MetadataField,
+    MilvusStore,
+    Record,
+    like,
+    matches,
+    not_,
+    text_contains,
+)
+from milvus_plugins.core.filters import Filter, Like
+
+DIM = 4
+PATHS = {
+    "win": "C:\\temp\\a.txt",
+    "pct": "C:%done",
+    "one": "a\\b",
+    "two": "a\\\\b",
+    "under": "a_b",
+    "bs_under": "a\\_b",
+    "docs": "C:\\docs\\x",
+    "plain": "abc",
+}
+
+
+def _store(uri: str, name: str) -> MilvusStore:
+    spec = CollectionSpec(
+        name=name, dim=DIM, metadata_fields=[MetadataField(name="path", type="VARCHAR")]
+    )
+    store = MilvusStore(spec, connection=ConnectionConfig(uri=uri))
+    store.upsert(
+        [
+            Record(
+                id=key,
+                text=key,
+                vector=[1.0, float(i + 1), 0.5, 0.25],
+                metadata={"path": value, "j": value},
+                doc_id=value,
+            )
+            for i, (key, value) in enumerate(PATHS.items())
+        ]
+    )
+    return store
+
+
+def _expected(node: Filter) -> list[str]:
+    if isinstance(node, Like) and node.target == "doc_id":
+        node = like("path", node.pattern)  # the doc_id column holds the same values
+    return sorted(k for k, v in PATHS.items() if matches(node, {"path": v, "j": v}))
+
+
+PATTERNS = ["C:\\%", "%\\docs%", "%\\%", "a\\%", "a\\_b", "%\\_%", "a\\\\%", "%s\\x", "C:%"]
+
+
+def node_pattern(node: Filter) -> str:
+    return str(node.child.pattern if hasattr(node, "child") else getattr(node, "pattern", ""))
+
+
+def _cases() -> list[Any]:
+    out: list[Any] = []
+    for pattern in PATTERNS:
+        out += [like("path", pattern), like("j", pattern), Like("doc_id", pattern, "doc_id")]
+        out.append(not_(like("path", pattern)))
+    out += [text_contains("path", "\\docs"), text_contains("j", "s\\x")]
+    return out
+
+
+def test_like_patterns_with_backslashes_match_as_written_or_are_refused(
+    uri: str, collection_name: str
+) -> None:
+    store = _store(uri, collection_name)
+    answered = 0
+    for node in _cases():
+        try:
+            got = sorted(r.id for r in store.query(node))
+        except FilterError as exc:
+            assert "backslash" in str(exc) or "needs 'not'" in str(exc) or "prefix" in str(exc)
+            assert "\\" in node_pattern(node) or "needs 'not'" in str(exc), exc
+            continue
+        answered += 1
+        assert got == _expected(node), node
+    assert answered > 0  # every engine answers some (patterns without a backslash at least)
+    store.close()
+
+
+def test_a_delete_with_a_backslash_pattern_deletes_its_rows_or_nothing(
+    uri: str, collection_name: str
+) -> None:
+    store = _store(uri, collection_name)
+    node = like("path", "C:\\%%")  # every path starting with C:\ (the helper's case)
+    try:
+        store.delete(filter=node)
+    except FilterError:
+        assert sorted(r.id for r in store.query()) == sorted(PATHS)
+    else:
+        left = sorted(r.id for r in store.query())
+        assert left == sorted(k for k in PATHS if k not in _expected(node))
+    store.close()
