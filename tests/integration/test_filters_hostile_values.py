@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from milvus_plugins.core import (
     CollectionSpec,
     ConnectionConfig,
@@ -16,6 +18,9 @@ from milvus_plugins.core import (
     MetadataField,
     MilvusStore,
     Record,
+    eq,
+    gt,
+    in_,
     like,
     matches,
     not_,
@@ -108,4 +113,53 @@ def test_a_delete_with_a_backslash_pattern_deletes_its_rows_or_nothing(
     else:
         left = sorted(r.id for r in store.query())
         assert left == sorted(k for k in PATHS if k not in _expected(node))
+    store.close()
+
+
+NUMBERS = {
+    "negzero": (-0.0, -(2**63) + 1),
+    "zero": (0.0, 0),
+    "half": (1.5, 2**63 - 1),
+    "big": (float(2**53), 5),
+}
+
+
+def test_numbers_on_typed_columns_match_as_written_or_are_refused(
+    uri: str, collection_name: str
+) -> None:
+    spec = CollectionSpec(
+        name=collection_name,
+        dim=DIM,
+        metadata_fields=[
+            MetadataField(name="f", type="DOUBLE"),
+            MetadataField(name="i", type="INT64"),
+        ],
+    )
+    store = MilvusStore(spec, connection=ConnectionConfig(uri=uri))
+    store.upsert(
+        [
+            Record(id=k, text=k, vector=[1.0, 0.5, 0.25, float(n)], metadata={"f": f, "i": i})
+            for n, (k, (f, i)) in enumerate(NUMBERS.items())
+        ]
+    )
+    answered = [
+        in_("f", [0]),
+        in_("f", [0.0, 1.5]),
+        in_("f", [3, 1.5]),
+        eq("f", 0),
+        eq("i", 2**63 - 1),
+        in_("i", [-(2**63) + 1, 5]),
+        gt("f", 2**53 - 1),
+    ]
+    for node in answered:
+        got = sorted(r.id for r in store.query(node))
+        want = sorted(k for k, (f, i) in NUMBERS.items() if matches(node, {"f": f, "i": i}))
+        assert got == want, node
+    refused = [eq("i", 2**63), gt("i", -(2**64)), gt("f", 2**53 + 1), in_("f", [2**53 + 1, 3])]
+    for node in refused:
+        with pytest.raises(FilterError, match=r"int64 range|no exact double"):
+            store.query(node)
+        with pytest.raises(FilterError, match=r"int64 range|no exact double"):
+            store.delete(filter=node)
+    assert len(store.query()) == len(NUMBERS)
     store.close()

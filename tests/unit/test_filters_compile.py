@@ -466,3 +466,28 @@ def test_a_backslash_in_a_like_pattern_is_a_character_on_lite3_json_and_refused_
         compile_filter(like("j", "%\\%"), TYPED, SERVER_25)
     # Without a wildcard it is an equality, which every engine reads the same way.
     assert compile_filter(like("path", "C:\\x"), TYPED, SERVER_25) == '(path == "C:\\\\x")'
+
+
+# -- numbers a typed column cannot compare as given (hostile pass 3, F3) ----------------
+
+
+@pytest.mark.parametrize(
+    ("node", "message"),
+    [
+        (eq("year", 2**63), "outside the int64 range"),
+        (gt("year", -(2**64)), "outside the int64 range"),
+        (in_("year", [1, 2**70]), "outside the int64 range"),
+        (gt("price", 2**53 + 1), "no exact double"),
+        (in_("price", [2**53 + 1, 3]), "no exact double"),
+    ],
+)
+def test_numbers_a_typed_column_cannot_hold_are_refused(node: Filter, message: str) -> None:
+    for engine in (LITE, SERVER_25, SERVER_23):
+        with pytest.raises(FilterError, match=message):
+            compile_filter(node, SPEC, engine)
+
+
+def test_in_lists_on_a_double_column_are_floats_with_both_zeros() -> None:
+    assert compile_filter(in_("price", [0, 1.5]), SPEC, LITE) == "(price in [0.0, 1.5, -0.0, 0.0])"
+    assert compile_filter(in_("price", [3]), SPEC, LITE) == "(price in [3.0])"
+    assert compile_filter(in_("year", [0, 3]), SPEC, LITE) == "(year in [0, 3])"

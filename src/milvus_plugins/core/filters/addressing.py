@@ -151,8 +151,10 @@ class KeyAddressing:
         pk = self.spec.fields.id
         layout = self.spec.layout
         if layout is not None and layout.id_type is ScalarType.INT64:
-            low = -(2**63)  # integer keys (auto_id): every key is >= the int64 minimum
-            return f"({pk} >= {low})" if value else f"({pk} < {low})"
+            # Integer keys (auto_id): every key is <= the int64 maximum (Milvus 2.3.5
+            # cannot parse the minimum, -9223372036854775808, as a literal).
+            high = 2**63 - 1
+            return f"({pk} <= {high})" if value else f"({pk} > {high})"
         return f'({pk} >= "")' if value else f'({pk} < "")'
 
 

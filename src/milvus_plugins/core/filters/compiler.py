@@ -13,6 +13,7 @@ from milvus_plugins.core.filters.dialect import Dialect
 from milvus_plugins.core.filters.evaluator import analyze
 from milvus_plugins.core.filters.literals import (
     check_value_type,
+    column_literals,
     escape_string,
     exists_test,
     is_prefix_pattern,
@@ -308,7 +309,10 @@ class _Compiler(KeyAddressing):
                 )
                 return "(" + " or ".join(f"({r})" for r in ranges) + ")"
             if ref.column or self.dialect.json_in:
-                return f"({ref.expr} in [{', '.join(literal(v) for v in node.values)}])"
+                values = (
+                    column_literals(ref.declared_type, node.values) if ref.column else node.values
+                )
+                return f"({ref.expr} in [{', '.join(literal(v) for v in values)}])"
             return "(" + " or ".join(f"{ref.expr} == {literal(v)}" for v in node.values) + ")"
         if isinstance(node, Like):
             if ref.declared_type not in (None, ScalarType.VARCHAR):

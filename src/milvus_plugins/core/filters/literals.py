@@ -16,6 +16,7 @@ __all__ = [
     "COLUMN_KIND",
     "as_column_literal",
     "check_value_type",
+    "column_literals",
     "escape_string",
     "exists_test",
     "fits_column",
@@ -77,6 +78,7 @@ def literal(value: Scalar) -> str:
 
 
 _EXACT_INT = 2**53
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 COLUMN_KIND = {ScalarType.BOOL: "bool", ScalarType.DOUBLE: "number", ScalarType.VARCHAR: "string"}
 
 
@@ -122,3 +124,29 @@ def check_value_type(key: str, kind: ScalarType | None, *values: Scalar) -> None
                 f"{kind.value}; "
                 f"compare it with {_TYPE_HINTS[kind]}."
             )
+        if kind is ScalarType.INT64 and not _INT64_MIN <= value <= _INT64_MAX:  # type: ignore[operator]
+            raise FilterError(
+                f"filter on {shown(key)}: {shown(value)} is outside the int64 range the "
+                f"column holds [-2**63, 2**63 - 1]; compare it with a value in that range."
+            )
+        if kind is ScalarType.DOUBLE and isinstance(value, int) and abs(value) > _EXACT_INT:
+            raise FilterError(
+                f"filter on {shown(key)}: the int {shown(value)} has no exact double, and the "
+                f"column holds doubles (Milvus would compare another number); compare it "
+                f"with a float such as {float(value)!r}."
+            )
+
+
+def column_literals(kind: ScalarType | None, values: tuple[Scalar, ...]) -> tuple[Scalar, ...]:
+    """The values of an ``in`` list on a typed column of ``kind`` (checked first by
+    :func:`check_value_type`).
+
+    A DOUBLE column gets floats (Milvus Lite 2.5 fails on the int in ``f in [0, 1.5]``)
+    and, in a list holding zero, both zeros: ``f in [0.0]`` misses a stored ``-0.0`` on
+    Milvus Lite 3 (its hashing tells them apart), where ``==`` and the filter semantics
+    do not.
+    """
+    if kind is not ScalarType.DOUBLE:
+        return values
+    floats = tuple(float(v) for v in values)  # type: ignore[arg-type]
+    return (*floats, -0.0, 0.0) if 0.0 in floats else floats
