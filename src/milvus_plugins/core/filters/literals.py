@@ -148,5 +148,5 @@ def column_literals(kind: ScalarType | None, values: tuple[Scalar, ...]) -> tupl
     """
     if kind is not ScalarType.DOUBLE:
         return values
-    floats = tuple(float(v) for v in values)  # type: ignore[arg-type]
+    floats = tuple(float(v) for v in values)
     return (*floats, -0.0, 0.0) if 0.0 in floats else floats
