@@ -802,6 +802,9 @@ def test_dense_search_returns_nearest_first_with_filter(shared: MilvusStore) -> 
     assert all(int(h.record.metadata["n"]) >= 20 for h in filtered)
     many = shared.search_many([vec(1), vec(2)], k=2)
     assert [m[0].id for m in many] == ["r1", "r2"]
+    assert shared.search_many([], k=2) == []  # no query, no result (Milvus failed on it)
+    with pytest.raises(InvalidInputError):
+        shared.search_many([], k=0)  # the other arguments are still checked
 
 
 def test_retrieve_dense_and_mmr_search(shared: MilvusStore) -> None:

@@ -79,6 +79,8 @@ def dense_search_op(
     check_k(k)
     ctx.spec.dense_field(field)  # refused before any I/O
     where = ctx.scope.where(where)
+    if not vectors:
+        return []  # no query, no result list (Milvus fails on an empty request)
     if not (yield from ensure_op(ctx)):
         return [[] for _ in vectors]
     caps = yield from capabilities_op(ctx.session)
