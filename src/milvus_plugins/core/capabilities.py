@@ -142,6 +142,8 @@ class Capabilities:
         like_backslash_column / like_backslash_json: ``like`` reads a backslash in a
             pattern as a plain character on a typed column / a JSON path (see
             :class:`Dialect`).
+        json_bools_are_numbers: JSON ``true``/``false`` compare equal to ``1``/``0``
+            (Milvus Lite 3; see :class:`Dialect`).
     """
 
     version: str
@@ -180,6 +182,7 @@ class Capabilities:
     hnsw: bool = True
     like_backslash_column: bool = False
     like_backslash_json: bool = False
+    json_bools_are_numbers: bool = False
 
     @property
     def dialect(self) -> Dialect:
@@ -202,6 +205,7 @@ class Capabilities:
             partition_key_equality=self.partition_key_equality,
             like_backslash_column=self.like_backslash_column,
             like_backslash_json=self.like_backslash_json,
+            json_bools_are_numbers=self.json_bools_are_numbers,
         )
 
     def require(self, feature: str, available: bool) -> None:
@@ -250,6 +254,8 @@ def detect_capabilities(version: str) -> Capabilities:
             # Its JSON paths read `\` in a like pattern as a character (tested on 3.2.2;
             # its typed columns do not, see Dialect).
             like_backslash_json=_parse(version)[0] >= 3,
+            # Its JSON paths compare as Python does: `k == true` finds 1 too (tested).
+            json_bools_are_numbers=_parse(version)[0] >= 3,
         )
     parsed = _parse(version)
     major_minor = parsed[:2]

@@ -37,7 +37,13 @@ from milvus_plugins.core.filters.tree import (
 )
 from milvus_plugins.core.types import ScalarType
 
-__all__ = ["PHRASE_MATCH_MINIMUM", "TEXT_MATCH_MINIMUM", "compile_filter", "escape_string"]
+__all__ = [
+    "PHRASE_MATCH_MINIMUM",
+    "TEXT_MATCH_MINIMUM",
+    "compares_json_with_bool_or_number",
+    "compile_filter",
+    "escape_string",
+]
 
 #: The first Milvus server versions with ``TEXT_MATCH`` and ``PHRASE_MATCH``.
 TEXT_MATCH_MINIMUM = "2.5.0"
@@ -46,6 +52,9 @@ PHRASE_MATCH_MINIMUM = "2.5.17"
 
 class _Compiler(KeyAddressing):
     """Compiles a filter tree, node by node (see :func:`compile_filter`)."""
+
+    #: Set when a leaf compares a JSON path (not a typed column) with a bool or a number.
+    bool_or_number_on_json = False
 
     def compile(self, node: Filter, negate: bool = False) -> str:
         if isinstance(node, Not):
@@ -73,6 +82,10 @@ class _Compiler(KeyAddressing):
         if isinstance(placed, str):
             return placed
         node, ref = placed
+        if not ref.column and isinstance(node, (Compare, In, Contains)):
+            values = (node.value,) if isinstance(node, Compare) else node.values
+            if any(not isinstance(value, str) for value in values):
+                self.bool_or_number_on_json = True
         if ref.declared_type is ScalarType.INT64 and getattr(node, "target", "") == "id":
             node = integer_ids(node, self.spec.name)
         if isinstance(node, Compare) and node.op == "!=" and not negate:
@@ -370,6 +383,21 @@ class _Compiler(KeyAddressing):
             return f"{prefix}_contains({ref.expr}, {value})"
         values = "[" + ", ".join(literal(v) for v in node.values) + "]"
         return f"{prefix}_contains_{node.mode}({ref.expr}, {values})"
+
+
+def compares_json_with_bool_or_number(node: Filter, spec: CollectionSpec, dialect: Dialect) -> bool:
+    """Whether ``node`` compiles to a comparison of a JSON path with a bool or a number.
+
+    Such a leaf selects rows holding the other kind too where the engine compares JSON
+    ``true`` equal to ``1`` (``Dialect.json_bools_are_numbers``); a key answered on its
+    typed accelerator column does not count.
+
+    Raises:
+        FilterError: as :func:`compile_filter`.
+    """
+    compiler = _Compiler(spec, dialect)
+    compiler.compile(node)
+    return compiler.bool_or_number_on_json
 
 
 def compile_filter(

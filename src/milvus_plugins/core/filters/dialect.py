@@ -53,6 +53,11 @@ class Dialect:
             pyarrow's ``match_like`` reads it as an escape in some pattern shapes and
             as a character in others (the pattern ``%\\\\d%`` finds no ``\\d``); Milvus
             Lite 2.5.1 is inconsistent too (``a\\\\%`` finds nothing), other servers are untested.
+        json_bools_are_numbers: on a JSON path ``true``/``false`` compare equal to
+            ``1``/``0`` (Milvus Lite 3.2.2 evaluates them as Python does: ``k == true``
+            also finds ``1`` and ``1.0``; servers and Milvus Lite 2.5 tell them apart,
+            as the filter semantics do). The compiler cannot write a kind test there;
+            deletes check the rows they would touch (:mod:`.evaluator`) first.
         partition_key_equality: ``k == v`` / ``k in [...]`` on the partition-key column
             finds every matching row. Milvus 2.3.5 prunes such a query to the partition
             the value hashes to, but puts upserted rows elsewhere, so it misses them;
@@ -76,3 +81,4 @@ class Dialect:
     partition_key_equality: bool = True
     like_backslash_column: bool = False
     like_backslash_json: bool = False
+    json_bools_are_numbers: bool = False

@@ -135,7 +135,13 @@ def _text_match(node: TextMatch, text: str | None, analyzer: Mapping[str, Any] |
     return all(positions) and _phrase_at(positions, node.slop)
 
 
-def _leaf_value(node: Filter, row: Mapping[str, Any]) -> bool | None:
+def _leaf_value(
+    node: Filter, row: Mapping[str, Any], fields: Mapping[str, Any] | None = None
+) -> bool | None:
+    target = getattr(node, "target", "metadata")
+    if target != "metadata" and fields is not None:
+        # A leaf on the row's own id / doc_id / text.
+        row = {getattr(node, "key", target): fields.get(target)}
     if isinstance(node, Exists):
         return row.get(node.key) is not None
     if isinstance(node, Empty):
@@ -160,25 +166,27 @@ def _leaf_value(node: Filter, row: Mapping[str, Any]) -> bool | None:
     return all(hits) if node.mode == "all" else any(hits)
 
 
-def _evaluate(node: Filter, row: Mapping[str, Any], doc: _Doc) -> bool | None:
+def _evaluate(
+    node: Filter, row: Mapping[str, Any], doc: _Doc, fields: Mapping[str, Any] | None = None
+) -> bool | None:
     if isinstance(node, TextMatch):
         return _text_match(node, doc[0], doc[1])
     if isinstance(node, Not):
-        inner = _evaluate(node.child, row, doc)
+        inner = _evaluate(node.child, row, doc, fields)
         return None if inner is None else not inner
     if isinstance(node, And):
-        values = [_evaluate(c, row, doc) for c in node.children]
+        values = [_evaluate(c, row, doc, fields) for c in node.children]
         if any(v is False for v in values):
             return False
         return None if any(v is None for v in values) else True
     if isinstance(node, Or):
-        values = [_evaluate(c, row, doc) for c in node.children]
+        values = [_evaluate(c, row, doc, fields) for c in node.children]
         if any(v is True for v in values):
             return True
         return None if any(v is None for v in values) else False
     if isinstance(node, Raw):
         raise FilterError("a Raw expression cannot be evaluated in Python.")
-    return _leaf_value(node, row)
+    return _leaf_value(node, row, fields)
 
 
 def matches(
@@ -187,14 +195,17 @@ def matches(
     *,
     text: str | None = None,
     analyzer: Mapping[str, Any] | None = None,
+    fields: Mapping[str, Any] | None = None,
 ) -> bool:
     """Evaluate ``node`` against one metadata dict in pure Python.
 
     This is the executable definition of the filter semantics (see the module
     docstring); the compiled Milvus expression must select exactly these rows.
     ``text`` is the row's document text and ``analyzer`` the collection's analyzer
-    params, read by text-match filters (:func:`analyze`).
+    params, read by text-match filters (:func:`analyze`). ``fields`` holds the row's
+    ``"id"``, ``"doc_id"`` and ``"text"``, read by leaves on those columns
+    (``id_in``, ``doc_id_in`` ...); without it such leaves read ``metadata``.
     """
     if node is None:
         return True
-    return _evaluate(node, metadata, (text, analyzer)) is True
+    return _evaluate(node, metadata, (text, analyzer), fields) is True
