@@ -240,3 +240,31 @@ def test_a_delete_in_named_partitions_checks_its_rows_too(tmp_path: Any) -> None
     assert store.delete(filter=eq("n", True), partition_names=["p1"]) == 1
     assert sorted(r.id for r in store.query()) == sorted(set(KINDS) - {"flag_true"})
     store.close()
+
+
+@pytest.mark.parametrize(
+    "node",
+    [eq("n", True), eq("n", 1), gt("n", 0), in_("n", [0]), contains("t", 1)],
+    ids=str,
+)
+def test_queries_and_counts_never_take_bools_for_numbers(
+    uri: str, collection_name: str, node: Filter
+) -> None:
+    store = MilvusStore(
+        CollectionSpec(name=collection_name, dim=DIM), connection=ConnectionConfig(uri=uri)
+    )
+    store.upsert(
+        [
+            Record(id=k, text=k, vector=[1.0, 0.5, 0.25, float(i)], metadata=m)
+            for i, (k, m) in enumerate(KINDS.items())
+        ]
+    )
+    want = sorted(k for k, m in KINDS.items() if matches(node, m))
+    whole = [r.id for r in store.query(node)]
+    assert sorted(whole) == want
+    assert store.count(node) == len(want)
+    pages = [r.id for r in store.query(node, limit=1)] + [
+        r.id for r in store.query(node, limit=5, offset=1)
+    ]
+    assert pages == whole
+    store.close()

@@ -7,29 +7,21 @@ from typing import Any
 
 from milvus_plugins.core.arguments import id_list
 from milvus_plugins.core.capabilities import Capabilities
-from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import (
     ConfigError,
-    FilterError,
     InvalidInputError,
     UnsupportedByServerError,
     shown,
 )
 from milvus_plugins.core.filters import (
-    And,
     Filter,
-    Not,
-    Or,
-    Raw,
     and_,
     as_filter_tree,
     compile_filter,
     id_in,
     is_match_all,
     is_match_none,
-    matches,
 )
-from milvus_plugins.core.filters.compiler import compares_json_with_bool_or_number
 from milvus_plugins.core.ops.acceleration import refresh_overflow_op
 from milvus_plugins.core.ops.calls import (
     Call,
@@ -40,10 +32,14 @@ from milvus_plugins.core.ops.calls import (
     ReadAll,
     one_call,
 )
+from milvus_plugins.core.ops.checked_filters import (
+    matching_ids,
+    rows_need_checking,
+    selected_rows_op,
+)
 from milvus_plugins.core.ops.context import OpContext
 from milvus_plugins.core.ops.lifecycle import capabilities_op, ensure_op
 from milvus_plugins.core.requests import output_fields
-from milvus_plugins.core.rows import record_from_row
 
 __all__ = ["clear_op", "delete_op", "deletion_filter"]
 
@@ -112,7 +108,7 @@ def _delete_where(ctx: OpContext, where: Filter) -> Op[int]:
     expr = compile_filter(where, ctx.spec, caps.dialect)
     names = ctx.scope.partition_names
     if names is None:
-        if _rows_need_checking(where, ctx.spec, caps):
+        if rows_need_checking(where, ctx.spec, caps):
             return (yield from _delete_checked(ctx, caps, where, expr))
         call = Call(ClientMethod.DELETE, (ctx.spec.name,), {"filter": expr, "timeout": ctx.timeout})
         return _delete_count((yield Guarded(Guard.WRITE, one_call(call))))
@@ -130,61 +126,14 @@ def _delete_where(ctx: OpContext, where: Filter) -> Op[int]:
     return deleted
 
 
-def _rows_need_checking(where: Filter, spec: CollectionSpec, caps: Capabilities) -> bool:
-    """Whether a delete must check the rows its expression selects before deleting them.
-
-    On an engine whose JSON paths compare ``true`` equal to ``1``
-    (``Dialect.json_bools_are_numbers``), a leaf comparing a metadata key's JSON path
-    with a bool or a number selects rows holding the other kind too. Such a filter is
-    checked row by row with the reference evaluator, unless it holds a raw
-    expression, which cannot be evaluated (raw strings are the caller's to get right).
-    """
-    return (
-        caps.dialect.json_bools_are_numbers
-        and not _has_raw(where)
-        and compares_json_with_bool_or_number(where, spec, caps.dialect)
-    )
-
-
-def _has_raw(node: Filter) -> bool:
-    if isinstance(node, Raw):
-        return True
-    if isinstance(node, (And, Or)):
-        return any(_has_raw(child) for child in node.children)
-    return isinstance(node, Not) and _has_raw(node.child)
-
-
-def _matching_ids(
-    rows: Sequence[Mapping[str, Any]], where: Filter, spec: CollectionSpec
-) -> list[str] | None:
-    """The ids of ``rows`` that ``where`` selects by the reference evaluator (``None``:
-    it cannot evaluate ``where``, e.g. a text match with a custom analyzer)."""
-    ids: list[str] = []
-    try:
-        for row in rows:
-            record = record_from_row(row, spec)
-            fields = {"id": record.id, "doc_id": record.doc_id or "", "text": record.text}
-            if matches(
-                where,
-                record.metadata,
-                text=record.text,
-                analyzer=spec.analyzer_params,
-                fields=fields,
-            ):
-                ids.append(record.id)
-    except FilterError:
-        return None
-    return sorted(set(ids))
-
-
 def _delete_checked(ctx: OpContext, caps: Capabilities, where: Filter, expr: str) -> Op[int]:
     """Delete the rows ``expr`` selects that ``where`` really selects (see
-    :func:`_rows_need_checking`): they are read, checked, then deleted by id, with
+    :func:`.checked_filters.rows_need_checking`): they are read, checked, then deleted by id, with
     ``where`` kept in the delete (a row changed meanwhile is not deleted)."""
     spec = ctx.spec
     read = {"output_fields": output_fields(spec), "consistency_level": spec.consistency.value}
-    rows = yield ReadAll(spec.name, {**read, "filter": expr})
-    ids = _matching_ids(rows, where, spec)
+    rows = yield from selected_rows_op(spec.name, {**read, "filter": expr})
+    ids = matching_ids(rows, where, spec)
     if ids is not None and not ids:
         return 0
     target = expr if ids is None else compile_filter(and_(id_in(ids), where), spec, caps.dialect)
@@ -205,10 +154,13 @@ def _delete_by_ids_in(
     spec, id_field = ctx.spec, ctx.spec.fields.id
     base = {"output_fields": [id_field], "consistency_level": spec.consistency.value}
     expr = compile_filter(where, spec, caps.dialect)
-    check = _rows_need_checking(where, spec, caps)
+    check = rows_need_checking(where, spec, caps)
     read = {**base, "output_fields": output_fields(spec)} if check else base
-    rows = yield ReadAll(spec.name, {**read, "filter": expr, "partition_names": list(names)})
-    checked = _matching_ids(rows, where, spec) if check else None
+    scoped = {**read, "filter": expr, "partition_names": list(names)}
+    rows = yield from (
+        selected_rows_op(spec.name, scoped) if check else _read_all(spec.name, scoped)
+    )
+    checked = matching_ids(rows, where, spec) if check else None
     ids = checked if checked is not None else sorted({str(r[id_field]) for r in rows})
     if not ids:
         return 0
@@ -227,6 +179,10 @@ def _delete_by_ids_in(
     target = compile_filter(and_(id_in(ids), where), spec, caps.dialect)
     call = Call(ClientMethod.DELETE, (spec.name,), {"filter": target, "timeout": ctx.timeout})
     return _delete_count((yield Guarded(Guard.WRITE, one_call(call))))
+
+
+def _read_all(name: str, kwargs: Mapping[str, Any]) -> Op[list[Any]]:
+    return list((yield ReadAll(name, kwargs)))
 
 
 def _delete_count(result: Any) -> int:

@@ -11,6 +11,11 @@ from milvus_plugins.core.arguments import id_list
 from milvus_plugins.core.filters import Filter, id_in
 from milvus_plugins.core.ops.acceleration import refresh_overflow_op
 from milvus_plugins.core.ops.calls import Call, Op, ReadAll, with_kwargs
+from milvus_plugins.core.ops.checked_filters import (
+    matching_records,
+    rows_need_checking,
+    selected_rows_op,
+)
 from milvus_plugins.core.ops.context import OpContext
 from milvus_plugins.core.ops.lifecycle import capabilities_op, ensure_op
 from milvus_plugins.core.records import Record
@@ -54,6 +59,11 @@ def query_op(
         ctx.spec, caps, where, output=fields, limit=limit, offset=offset, timeout=ctx.timeout
     )
     call = with_kwargs(call, ctx.read_kwargs(caps))
+    if where is not None and rows_need_checking(where, ctx.spec, caps):
+        # Every row the expression selects, checked, then the page (see checked_filters).
+        records = parse_rows((yield from selected_rows_op(ctx.spec.name, call.kwargs)), ctx.spec)
+        kept = matching_records(records, where, ctx.spec)
+        return kept[offset:] if limit is None else kept[offset : offset + limit]
     if limit is not None:
         return parse_rows((yield call), ctx.spec)
     # Milvus caps offset + limit at 16,384: one request below that, an iterator above.
@@ -79,6 +89,12 @@ def scoped_count(ctx: OpContext, where: Filter | None) -> Op[int]:
     caps = yield from capabilities_op(ctx.session)
     yield from refresh_overflow_op(ctx, where)
     scope = ctx.read_kwargs(caps)
+    if where is not None and rows_need_checking(where, ctx.spec, caps):
+        fields = output_fields(ctx.spec)
+        rows = build_query(ctx.spec, caps, where, output=fields, timeout=ctx.timeout)
+        selected = yield from selected_rows_op(ctx.spec.name, {**rows.kwargs, **scope})
+        records = parse_rows(selected, ctx.spec)
+        return len(matching_records(records, where, ctx.spec))
     if scope and not caps.partition_count:
         # Milvus Lite 3.2.2 counts every partition: count the ids read in the named ones.
         ids = build_query(ctx.spec, caps, where, output=[ctx.spec.fields.id], timeout=ctx.timeout)

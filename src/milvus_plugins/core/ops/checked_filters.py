@@ -1,0 +1,106 @@
+"""Filters an engine cannot answer exactly by itself: the rows it selects are checked.
+
+Milvus Lite 3 compares JSON ``true`` equal to ``1`` (``Dialect.json_bools_are_numbers``),
+so an expression comparing a JSON path with a bool or a number selects rows holding the
+other kind too (a superset of the filter's rows: every compiled comparison holds for the
+values of its own kind). Deletes, queries and counts then read the rows the expression
+selects and keep those the reference evaluator (:func:`milvus_plugins.core.matches`)
+accepts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from milvus_plugins.core.capabilities import Capabilities
+from milvus_plugins.core.config import CollectionSpec
+from milvus_plugins.core.errors import FilterError
+from milvus_plugins.core.filters import And, Filter, Not, Or, Raw, matches
+from milvus_plugins.core.filters.compiler import compares_json_with_bool_or_number
+from milvus_plugins.core.ops.calls import Call, ClientMethod, Op, ReadAll
+from milvus_plugins.core.records import Record
+from milvus_plugins.core.requests import QUERY_WINDOW
+from milvus_plugins.core.rows import record_from_row
+
+__all__ = ["matching_ids", "matching_records", "rows_need_checking", "selected_rows_op"]
+
+
+def rows_need_checking(where: Filter, spec: CollectionSpec, caps: Capabilities) -> bool:
+    """Whether a read or delete must check the rows its expression selects.
+
+    On an engine whose JSON paths compare ``true`` equal to ``1``
+    (``Dialect.json_bools_are_numbers``), a leaf comparing a metadata key's JSON path
+    with a bool or a number selects rows holding the other kind too. Such a filter is
+    checked row by row with the reference evaluator, unless it holds a raw
+    expression, which cannot be evaluated (raw strings are the caller's to get right).
+    """
+    return (
+        caps.dialect.json_bools_are_numbers
+        and not _has_raw(where)
+        and compares_json_with_bool_or_number(where, spec, caps.dialect)
+    )
+
+
+def _has_raw(node: Filter) -> bool:
+    if isinstance(node, Raw):
+        return True
+    if isinstance(node, (And, Or)):
+        return any(_has_raw(child) for child in node.children)
+    return isinstance(node, Not) and _has_raw(node.child)
+
+
+def matching_ids(
+    rows: Sequence[Mapping[str, Any]], where: Filter, spec: CollectionSpec
+) -> list[str] | None:
+    """The ids of ``rows`` that ``where`` selects by the reference evaluator (``None``:
+    it cannot evaluate ``where``, e.g. a text match with a custom analyzer)."""
+    ids: list[str] = []
+    try:
+        for row in rows:
+            record = record_from_row(row, spec)
+            fields = {"id": record.id, "doc_id": record.doc_id or "", "text": record.text}
+            if matches(
+                where,
+                record.metadata,
+                text=record.text,
+                analyzer=spec.analyzer_params,
+                fields=fields,
+            ):
+                ids.append(record.id)
+    except FilterError:
+        return None
+    return sorted(set(ids))
+
+
+def matching_records(
+    records: Sequence[Record], where: Filter, spec: CollectionSpec
+) -> list[Record]:
+    """The records ``where`` selects by the reference evaluator, in order (all of them
+    when it cannot evaluate ``where``)."""
+    try:
+        return [r for r in records if _holds(where, r, spec)]
+    except FilterError:
+        return list(records)
+
+
+def _holds(where: Filter, record: Record, spec: CollectionSpec) -> bool:
+    fields = {"id": record.id, "doc_id": record.doc_id or "", "text": record.text}
+    return matches(
+        where, record.metadata, text=record.text, analyzer=spec.analyzer_params, fields=fields
+    )
+
+
+def selected_rows_op(name: str, kwargs: Mapping[str, Any]) -> Op[list[Any]]:
+    """Every row a ``query`` with ``kwargs`` (a filter, output fields, a scope) selects:
+    one request when they fit in one (``query_iterator`` logs a warning on Milvus Lite),
+    the iterator beyond."""
+    count = {k: v for k, v in kwargs.items() if k not in ("output_fields", "limit", "offset")}
+    rows = yield Call(ClientMethod.QUERY, (name,), {**count, "output_fields": ["count(*)"]})
+    total = int(rows[0]["count(*)"]) if rows else 0
+    if total <= QUERY_WINDOW:
+        window = {k: v for k, v in kwargs.items() if k != "offset"}
+        return list((yield Call(ClientMethod.QUERY, (name,), {**window, "limit": QUERY_WINDOW})))
+    return list(
+        (yield ReadAll(name, {k: v for k, v in kwargs.items() if k not in ("limit", "offset")}))
+    )
