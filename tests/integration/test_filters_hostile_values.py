@@ -13,12 +13,14 @@ import pytest
 
 from milvus_plugins.core import (
     CollectionSpec,
+    ConfigError,
     ConnectionConfig,
     FilterError,
     MetadataField,
     MilvusOperationError,
     MilvusStore,
     Record,
+    UnsupportedByServerError,
     and_,
     contains,
     contains_any,
@@ -267,4 +269,36 @@ def test_queries_and_counts_never_take_bools_for_numbers(
         r.id for r in store.query(node, limit=5, offset=1)
     ]
     assert pages == whole
+    store.close()
+
+
+@pytest.mark.parametrize("node", [eq("n", True), eq("n", 1), gt("n", 0)], ids=str)
+def test_searches_never_take_bools_for_numbers(
+    uri: str, collection_name: str, node: Filter
+) -> None:
+    records = [
+        Record(id=k, text=f"{k} word", vector=[1.0, 0.5, 0.25, float(i)], metadata=m)
+        for i, (k, m) in enumerate(KINDS.items())
+    ]
+    spec = CollectionSpec(name=collection_name, dim=DIM, sparse="bm25")
+    store = MilvusStore(spec, connection=ConnectionConfig(uri=uri))
+    try:
+        store.upsert(records)
+    except UnsupportedByServerError:  # no sparse vectors on Milvus 2.3
+        store = MilvusStore(
+            CollectionSpec(name=collection_name, dim=DIM), connection=ConnectionConfig(uri=uri)
+        )
+        store.upsert(records)
+    want = sorted(k for k, m in KINDS.items() if matches(node, m))
+    query = [1.0, 0.5, 0.25, 1.0]
+    assert sorted(h.id for h in store.search(query, k=10, filter=node)) == want
+    assert sorted(h.id for h in store.mmr_search(query, k=10, filter=node)) == want
+    try:
+        keyword = store.sparse_search("word", k=10, filter=node)
+        fused = store.hybrid_search(query, "word", k=10, filter=node)
+    except (UnsupportedByServerError, ConfigError):  # no BM25 before Milvus 2.5
+        assert not uri.endswith(".db")
+    else:
+        assert sorted(h.id for h in keyword) == want
+        assert sorted(h.id for h in fused) == want
     store.close()

@@ -16,14 +16,31 @@ from typing import Any
 from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import FilterError
-from milvus_plugins.core.filters import And, Filter, Not, Or, Raw, matches
+from milvus_plugins.core.filters import (
+    And,
+    Filter,
+    Not,
+    Or,
+    Raw,
+    and_,
+    compile_filter,
+    id_in,
+    matches,
+)
 from milvus_plugins.core.filters.compiler import compares_json_with_bool_or_number
 from milvus_plugins.core.ops.calls import Call, ClientMethod, Op, ReadAll
+from milvus_plugins.core.ops.context import OpContext
 from milvus_plugins.core.records import Record
-from milvus_plugins.core.requests import QUERY_WINDOW
+from milvus_plugins.core.requests import QUERY_WINDOW, output_fields
 from milvus_plugins.core.rows import record_from_row
 
-__all__ = ["matching_ids", "matching_records", "rows_need_checking", "selected_rows_op"]
+__all__ = [
+    "checked_where_op",
+    "matching_ids",
+    "matching_records",
+    "rows_need_checking",
+    "selected_rows_op",
+]
 
 
 def rows_need_checking(where: Filter, spec: CollectionSpec, caps: Capabilities) -> bool:
@@ -104,3 +121,19 @@ def selected_rows_op(name: str, kwargs: Mapping[str, Any]) -> Op[list[Any]]:
     return list(
         (yield ReadAll(name, {k: v for k, v in kwargs.items() if k not in ("limit", "offset")}))
     )
+
+
+def checked_where_op(ctx: OpContext, caps: Capabilities, where: Filter | None) -> Op[Filter | None]:
+    """``where`` as a search runs it: unchanged, or (see :func:`rows_need_checking`)
+    limited to the ids of the rows it really selects, read and checked first."""
+    if where is None or not rows_need_checking(where, ctx.spec, caps):
+        return where
+    spec = ctx.spec
+    read = {
+        "output_fields": output_fields(spec),
+        "consistency_level": spec.consistency.value,
+        "filter": compile_filter(where, spec, caps.dialect),
+        **ctx.read_kwargs(caps),
+    }
+    ids = matching_ids((yield from selected_rows_op(spec.name, read)), where, spec)
+    return where if ids is None else and_(id_in(ids), where)

@@ -22,6 +22,7 @@ from milvus_plugins.core.filters import Filter
 from milvus_plugins.core.mmr import select_mmr
 from milvus_plugins.core.ops.acceleration import refresh_overflow_op
 from milvus_plugins.core.ops.calls import Call, Op, or_empty, with_kwargs
+from milvus_plugins.core.ops.checked_filters import checked_where_op
 from milvus_plugins.core.ops.context import OpContext
 from milvus_plugins.core.ops.fusion import (
     Fusion,
@@ -85,6 +86,7 @@ def dense_search_op(
         return [[] for _ in vectors]
     caps = yield from capabilities_op(ctx.session)
     yield from refresh_overflow_op(ctx, where)
+    where = yield from checked_where_op(ctx, caps, where)
     # Opening may have adopted the collection's own field names (a foreign layout): the
     # field is looked up again in the spec as opened.
     dense = ctx.spec.dense_field(field)
@@ -127,6 +129,7 @@ def sparse_search_op(
         return []
     caps = yield from capabilities_op(ctx.session)
     yield from refresh_overflow_op(ctx, where)
+    where = yield from checked_where_op(ctx, caps, where)
     call = build_sparse_search(
         ctx.spec,
         caps,
@@ -240,6 +243,7 @@ def _server_legs_op(
     """One ``hybrid_search`` call over the dense legs of ``vectors`` and the sparse leg of
     ``query``, every leg with the one scoped filter tree."""
     yield from refresh_overflow_op(ctx, scoped)
+    scoped = yield from checked_where_op(ctx, caps, scoped)
     ranker = r.ranker or ctx.hybrid.ranker
 
     def build(rows: int | None) -> Call:
