@@ -3,9 +3,9 @@
 Milvus Lite 3 compares JSON ``true`` equal to ``1`` (``Dialect.json_bools_are_numbers``),
 so an expression comparing a JSON path with a bool or a number selects rows holding the
 other kind too (a superset of the filter's rows: every compiled comparison holds for the
-values of its own kind). Deletes, queries and counts then read the rows the expression
-selects and keep those the reference evaluator (:func:`milvus_plugins.core.matches`)
-accepts.
+values of its own kind). Deletes, queries, counts and searches then read the rows the
+expression selects and keep those the reference evaluator
+(:func:`milvus_plugins.core.matches`) accepts.
 """
 
 from __future__ import annotations
@@ -76,14 +76,7 @@ def matching_ids(
     try:
         for row in rows:
             record = record_from_row(row, spec)
-            fields = {"id": record.id, "doc_id": record.doc_id or "", "text": record.text}
-            if matches(
-                where,
-                record.metadata,
-                text=record.text,
-                analyzer=spec.analyzer_params,
-                fields=fields,
-            ):
+            if _holds(where, record, spec):
                 ids.append(record.id)
     except FilterError:
         return None
