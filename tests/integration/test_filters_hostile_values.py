@@ -23,6 +23,7 @@ from milvus_plugins.core import (
     UnsupportedByServerError,
     and_,
     contains,
+    contains_all,
     contains_any,
     eq,
     exists,
@@ -31,6 +32,7 @@ from milvus_plugins.core import (
     like,
     matches,
     not_,
+    or_,
     text_contains,
 )
 from milvus_plugins.core.filters import Filter, Like
@@ -195,6 +197,12 @@ KINDS: dict[str, dict[str, Any]] = {
         contains("t", 1),
         contains_any("t", [True]),
         and_(eq("n", False), exists("t")),
+        # Under a negation the engine's expression selects too few rows (not contains
+        # true loses [1]): the rows of a wider filter are checked.
+        not_(contains("t", 1)),
+        not_(contains("t", True)),
+        not_(contains_all("t", [1, True])),
+        or_(eq("n", True), not_(gt("n", 0))),
     ],
     ids=str,
 )
@@ -246,7 +254,15 @@ def test_a_delete_in_named_partitions_checks_its_rows_too(tmp_path: Any) -> None
 
 @pytest.mark.parametrize(
     "node",
-    [eq("n", True), eq("n", 1), gt("n", 0), in_("n", [0]), contains("t", 1)],
+    [
+        eq("n", True),
+        eq("n", 1),
+        gt("n", 0),
+        in_("n", [0]),
+        contains("t", 1),
+        not_(contains("t", True)),
+        not_(and_(eq("n", 1), exists("t"))),
+    ],
     ids=str,
 )
 def test_queries_and_counts_never_take_bools_for_numbers(
@@ -262,7 +278,11 @@ def test_queries_and_counts_never_take_bools_for_numbers(
         ]
     )
     want = sorted(k for k, m in KINDS.items() if matches(node, m))
-    whole = [r.id for r in store.query(node)]
+    try:
+        whole = [r.id for r in store.query(node)]
+    except FilterError:  # a negation Milvus 2.3 / Lite 2.5 cannot run
+        assert not uri.endswith(".db")
+        return
     assert sorted(whole) == want
     assert store.count(node) == len(want)
     pages = [r.id for r in store.query(node, limit=1)] + [
@@ -272,7 +292,9 @@ def test_queries_and_counts_never_take_bools_for_numbers(
     store.close()
 
 
-@pytest.mark.parametrize("node", [eq("n", True), eq("n", 1), gt("n", 0)], ids=str)
+@pytest.mark.parametrize(
+    "node", [eq("n", True), eq("n", 1), gt("n", 0), not_(contains("t", 1))], ids=str
+)
 def test_searches_never_take_bools_for_numbers(
     uri: str, collection_name: str, node: Filter
 ) -> None:
@@ -291,7 +313,12 @@ def test_searches_never_take_bools_for_numbers(
         store.upsert(records)
     want = sorted(k for k, m in KINDS.items() if matches(node, m))
     query = [1.0, 0.5, 0.25, 1.0]
-    assert sorted(h.id for h in store.search(query, k=10, filter=node)) == want
+    try:
+        dense = store.search(query, k=10, filter=node)
+    except FilterError:  # a negation Milvus 2.3 / Lite 2.5 cannot run
+        assert not uri.endswith(".db")
+        return
+    assert sorted(h.id for h in dense) == want
     assert sorted(h.id for h in store.mmr_search(query, k=10, filter=node)) == want
     try:
         keyword = store.sparse_search("word", k=10, filter=node)

@@ -40,6 +40,7 @@ __all__ = [
     "matching_records",
     "rows_need_checking",
     "selected_rows_op",
+    "superset_filter",
 ]
 
 
@@ -57,6 +58,32 @@ def rows_need_checking(where: Filter, spec: CollectionSpec, caps: Capabilities) 
         and not _has_raw(where)
         and compares_json_with_bool_or_number(where, spec, caps.dialect)
     )
+
+
+def superset_filter(where: Filter, spec: CollectionSpec, caps: Capabilities) -> Filter:
+    """A filter the engine answers with every row ``where`` selects (and maybe more).
+
+    A leaf comparing a JSON path with a bool or a number selects too many rows on such
+    an engine (its own kind's rows and some of the other kind's), so it may stay where
+    it counts positively; under a negation it would select too few (``not contains(k,
+    true)`` loses ``[1]``), so there it is replaced by "false", whose negation holds for
+    every row. Filters are monotone in their leaves (also in three-valued logic), so
+    the result is a superset; the rows it selects are then checked one by one.
+    """
+    dialect = caps.dialect
+
+    def relax(node: Filter, negated: bool) -> Filter:
+        if isinstance(node, And):
+            return And(tuple(relax(child, negated) for child in node.children))
+        if isinstance(node, Or):
+            return Or(tuple(relax(child, negated) for child in node.children))
+        if isinstance(node, Not):
+            return Not(relax(node.child, not negated))
+        if negated and compares_json_with_bool_or_number(node, spec, dialect):
+            return Or(())  # false: its negation holds for every row
+        return node
+
+    return relax(where, False)
 
 
 def _has_raw(node: Filter) -> bool:
@@ -122,11 +149,12 @@ def checked_where_op(ctx: OpContext, caps: Capabilities, where: Filter | None) -
     if where is None or not rows_need_checking(where, ctx.spec, caps):
         return where
     spec = ctx.spec
+    wider = superset_filter(where, spec, caps)
     read = {
         "output_fields": output_fields(spec),
         "consistency_level": spec.consistency.value,
-        "filter": compile_filter(where, spec, caps.dialect),
+        "filter": compile_filter(wider, spec, caps.dialect),
         **ctx.read_kwargs(caps),
     }
     ids = matching_ids((yield from selected_rows_op(spec.name, read)), where, spec)
-    return where if ids is None else and_(id_in(ids), where)
+    return where if ids is None else and_(id_in(ids), wider)

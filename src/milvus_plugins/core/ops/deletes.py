@@ -36,6 +36,7 @@ from milvus_plugins.core.ops.checked_filters import (
     matching_ids,
     rows_need_checking,
     selected_rows_op,
+    superset_filter,
 )
 from milvus_plugins.core.ops.context import OpContext
 from milvus_plugins.core.ops.lifecycle import capabilities_op, ensure_op
@@ -127,16 +128,18 @@ def _delete_where(ctx: OpContext, where: Filter) -> Op[int]:
 
 
 def _delete_checked(ctx: OpContext, caps: Capabilities, where: Filter, expr: str) -> Op[int]:
-    """Delete the rows ``expr`` selects that ``where`` really selects (see
-    :func:`.checked_filters.rows_need_checking`): they are read, checked, then deleted by id, with
-    ``where`` kept in the delete (a row changed meanwhile is not deleted)."""
+    """Delete the rows ``where`` really selects where the engine's expression is not
+    exact (see :mod:`.checked_filters`): the rows of a superset filter are read and
+    checked, then deleted by id, the superset kept in the delete (a row changed
+    meanwhile is not deleted)."""
     spec = ctx.spec
+    wider = superset_filter(where, spec, caps)
     read = {"output_fields": output_fields(spec), "consistency_level": spec.consistency.value}
-    rows = yield from selected_rows_op(spec.name, {**read, "filter": expr})
-    ids = matching_ids(rows, where, spec)
+    read["filter"] = compile_filter(wider, spec, caps.dialect)
+    ids = matching_ids((yield from selected_rows_op(spec.name, read)), where, spec)
     if ids is not None and not ids:
         return 0
-    target = expr if ids is None else compile_filter(and_(id_in(ids), where), spec, caps.dialect)
+    target = expr if ids is None else compile_filter(and_(id_in(ids), wider), spec, caps.dialect)
     call = Call(ClientMethod.DELETE, (spec.name,), {"filter": target, "timeout": ctx.timeout})
     return _delete_count((yield Guarded(Guard.WRITE, one_call(call))))
 
@@ -153,8 +156,9 @@ def _delete_by_ids_in(
     """
     spec, id_field = ctx.spec, ctx.spec.fields.id
     base = {"output_fields": [id_field], "consistency_level": spec.consistency.value}
-    expr = compile_filter(where, spec, caps.dialect)
     check = rows_need_checking(where, spec, caps)
+    wider = superset_filter(where, spec, caps) if check else where
+    expr = compile_filter(wider, spec, caps.dialect)
     read = {**base, "output_fields": output_fields(spec)} if check else base
     scoped = {**read, "filter": expr, "partition_names": list(names)}
     rows = yield from (
@@ -176,7 +180,7 @@ def _delete_by_ids_in(
                 caps.version,
                 needs="a Milvus server (Milvus Lite deletes an id in every partition)",
             )
-    target = compile_filter(and_(id_in(ids), where), spec, caps.dialect)
+    target = compile_filter(and_(id_in(ids), wider), spec, caps.dialect)
     call = Call(ClientMethod.DELETE, (spec.name,), {"filter": target, "timeout": ctx.timeout})
     return _delete_count((yield Guarded(Guard.WRITE, one_call(call))))
 

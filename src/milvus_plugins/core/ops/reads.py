@@ -15,6 +15,7 @@ from milvus_plugins.core.ops.checked_filters import (
     matching_records,
     rows_need_checking,
     selected_rows_op,
+    superset_filter,
 )
 from milvus_plugins.core.ops.context import OpContext
 from milvus_plugins.core.ops.lifecycle import capabilities_op, ensure_op
@@ -60,8 +61,16 @@ def query_op(
     )
     call = with_kwargs(call, ctx.read_kwargs(caps))
     if where is not None and rows_need_checking(where, ctx.spec, caps):
-        # Every row the expression selects, checked, then the page (see checked_filters).
-        records = parse_rows((yield from selected_rows_op(ctx.spec.name, call.kwargs)), ctx.spec)
+        # Every row a superset filter selects, checked, then the page (checked_filters).
+        wider = build_query(
+            ctx.spec,
+            caps,
+            superset_filter(where, ctx.spec, caps),
+            output=fields,
+            timeout=ctx.timeout,
+        )
+        selected = yield from selected_rows_op(ctx.spec.name, {**call.kwargs, **wider.kwargs})
+        records = parse_rows(selected, ctx.spec)
         kept = matching_records(records, where, ctx.spec)
         return kept[offset:] if limit is None else kept[offset : offset + limit]
     if limit is not None:
@@ -91,7 +100,8 @@ def scoped_count(ctx: OpContext, where: Filter | None) -> Op[int]:
     scope = ctx.read_kwargs(caps)
     if where is not None and rows_need_checking(where, ctx.spec, caps):
         fields = output_fields(ctx.spec)
-        rows = build_query(ctx.spec, caps, where, output=fields, timeout=ctx.timeout)
+        wider = superset_filter(where, ctx.spec, caps)
+        rows = build_query(ctx.spec, caps, wider, output=fields, timeout=ctx.timeout)
         selected = yield from selected_rows_op(ctx.spec.name, {**rows.kwargs, **scope})
         records = parse_rows(selected, ctx.spec)
         return len(matching_records(records, where, ctx.spec))
