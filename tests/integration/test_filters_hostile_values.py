@@ -28,14 +28,17 @@ from milvus_plugins.core import (
     eq,
     exists,
     gt,
+    id_in,
     in_,
     like,
     matches,
     not_,
     or_,
     text_contains,
+    text_match,
 )
-from milvus_plugins.core.filters import Filter, Like
+from milvus_plugins.core.filters import Filter, Like, Raw
+from milvus_plugins.core.ops.checked_filters import ID_LIST_LIMIT, restricted_filters
 
 DIM = 4
 PATHS = {
@@ -329,3 +332,80 @@ def test_searches_never_take_bools_for_numbers(
         assert sorted(h.id for h in keyword) == want
         assert sorted(h.id for h in fused) == want
     store.close()
+
+
+def _lite_store(tmp_path: Any, **spec: Any) -> MilvusStore:
+    return MilvusStore(
+        CollectionSpec(name="c", dim=DIM, **spec),
+        connection=ConnectionConfig(uri=str(tmp_path / "lite.db")),
+    )
+
+
+def test_filters_whose_rows_cannot_be_checked_are_refused_on_lite3(tmp_path: Any) -> None:
+    """A raw part, or a text match on an analyzer the evaluator cannot reproduce, next to
+    a JSON bool/number leaf: the rows could not be checked, so nothing is read or deleted."""
+    store = _lite_store(
+        tmp_path,
+        text_match=True,
+        analyzer={"tokenizer": "whitespace"},
+        metadata_fields=[MetadataField(name="ai", type="ARRAY", element_type="INT64")],
+    )
+    store.upsert(
+        [
+            Record(id="t", text="word", vector=[1.0, 0.5, 0.25, 0.0], metadata={"n": True}),
+            Record(id="one", text="word", vector=[1.0, 0.5, 0.25, 1.0], metadata={"n": 1}),
+        ]
+    )
+    for node in (
+        and_(Raw('id != ""'), eq("n", True)),
+        and_(text_match("word"), eq("n", True)),
+        contains("ai", True),  # a declared ARRAY of INT64: a bool is of another kind
+    ):
+        with pytest.raises(FilterError):
+            store.query(node)
+        with pytest.raises(FilterError):
+            store.count(node)
+        with pytest.raises(FilterError):
+            store.search([1.0, 0.5, 0.25, 0.0], k=2, filter=node)
+        with pytest.raises(FilterError):
+            store.delete(filter=node)
+    assert store.count() == 2
+    store.close()
+
+
+def test_many_checked_rows_are_named_in_parts_or_refused_for_one_search(tmp_path: Any) -> None:
+    """Milvus Lite 3 exceeded a 30 s deadline on a search filtered on 8,500 ids: a checked
+    filter names at most ID_LIST_LIMIT ids (the kept or the dropped ones)."""
+    store = _lite_store(tmp_path)
+    many = ID_LIST_LIMIT + 300
+    metadata = [{"n": True}] * many + [{"n": 1}] * 10 + [{"n": 1.0}] * many
+    store.upsert(
+        [
+            Record(id=f"r{i}", text="t", vector=[1.0, 0.5, float(i % 7), 1.0], metadata=m)
+            for i, m in enumerate(metadata)
+        ]
+    )
+    query = [1.0, 0.5, 1.0, 1.0]
+    # eq("n", 1) keeps 2,310 of 4,610 rows: too many kept and too many dropped to name.
+    with pytest.raises(FilterError, match="too many to name in one search"):
+        store.search(query, k=3, filter=eq("n", 1))
+    assert store.count(eq("n", 1)) == many + 10
+    # eq("n", True) keeps 2,300 and drops 2,310: its delete runs in parts.
+    assert store.delete(filter=eq("n", True)) == many
+    assert store.count() == many + 10
+    # Now eq("n", 1) keeps every row its expression selects: the search names no id.
+    hits = store.search(query, k=3, filter=eq("n", 1))
+    assert len(hits) == 3
+    store.close()
+
+
+def test_restricted_filters_name_the_shorter_list() -> None:
+    wider = eq("n", 1)
+    kept = [f"k{i}" for i in range(ID_LIST_LIMIT + 1)]
+    assert restricted_filters(["a"], ["a", "b"], wider) == [and_(id_in(["a"]), wider)]
+    assert restricted_filters([], ["b"], wider) == []
+    (only,) = restricted_filters(kept, [*kept, "x"], wider)
+    assert only == and_(wider, not_(id_in(["x"])))
+    assert restricted_filters(kept, kept, wider) == [wider]
+    parts = restricted_filters(kept, [*kept, *(f"d{i}" for i in range(ID_LIST_LIMIT + 1))], wider)
+    assert len(parts) == 2

@@ -375,6 +375,11 @@ class _Compiler(KeyAddressing):
             if ref.column or node.mode == "any":
                 return self.const(node.mode == "all")
             raise self._needs_list_test(node, negated=False)
+        declared = self.spec.declared(node.key) if ref.column else None
+        if declared is not None and declared.element_scalar_type is not None:
+            # An element of another kind matches nothing by the semantics, but Milvus
+            # Lite 3's array_contains takes true for 1: refused, as a scalar column does.
+            check_value_type(node.key, declared.element_scalar_type, *node.values)
         prefix = "array" if ref.column else "json"
         if node.mode == "one":
             value = literal(node.values[0])

@@ -33,7 +33,8 @@ from milvus_plugins.core.ops.calls import (
     one_call,
 )
 from milvus_plugins.core.ops.checked_filters import (
-    matching_ids,
+    checked_ids,
+    restricted_filters,
     rows_need_checking,
     selected_rows_op,
     superset_filter,
@@ -110,7 +111,7 @@ def _delete_where(ctx: OpContext, where: Filter) -> Op[int]:
     names = ctx.scope.partition_names
     if names is None:
         if rows_need_checking(where, ctx.spec, caps):
-            return (yield from _delete_checked(ctx, caps, where, expr))
+            return (yield from _delete_checked(ctx, caps, where))
         call = Call(ClientMethod.DELETE, (ctx.spec.name,), {"filter": expr, "timeout": ctx.timeout})
         return _delete_count((yield Guarded(Guard.WRITE, one_call(call))))
     caps.require("partitions", caps.partitions)
@@ -127,7 +128,7 @@ def _delete_where(ctx: OpContext, where: Filter) -> Op[int]:
     return deleted
 
 
-def _delete_checked(ctx: OpContext, caps: Capabilities, where: Filter, expr: str) -> Op[int]:
+def _delete_checked(ctx: OpContext, caps: Capabilities, where: Filter) -> Op[int]:
     """Delete the rows ``where`` really selects where the engine's expression is not
     exact (see :mod:`.checked_filters`): the rows of a superset filter are read and
     checked, then deleted by id, the superset kept in the delete (a row changed
@@ -136,12 +137,14 @@ def _delete_checked(ctx: OpContext, caps: Capabilities, where: Filter, expr: str
     wider = superset_filter(where, spec, caps)
     read = {"output_fields": output_fields(spec), "consistency_level": spec.consistency.value}
     read["filter"] = compile_filter(wider, spec, caps.dialect)
-    ids = matching_ids((yield from selected_rows_op(spec.name, read)), where, spec)
-    if ids is not None and not ids:
-        return 0
-    target = expr if ids is None else compile_filter(and_(id_in(ids), wider), spec, caps.dialect)
-    call = Call(ClientMethod.DELETE, (spec.name,), {"filter": target, "timeout": ctx.timeout})
-    return _delete_count((yield Guarded(Guard.WRITE, one_call(call))))
+    rows = yield from selected_rows_op(spec.name, read)
+    kept, selected = checked_ids(rows, where, spec, caps.version)
+    deleted = 0
+    for part in restricted_filters(kept, selected, wider):
+        target = compile_filter(part, spec, caps.dialect)
+        call = Call(ClientMethod.DELETE, (spec.name,), {"filter": target, "timeout": ctx.timeout})
+        deleted += _delete_count((yield Guarded(Guard.WRITE, one_call(call))))
+    return deleted
 
 
 def _delete_by_ids_in(
@@ -164,8 +167,10 @@ def _delete_by_ids_in(
     rows = yield from (
         selected_rows_op(spec.name, scoped) if check else _read_all(spec.name, scoped)
     )
-    checked = matching_ids(rows, where, spec) if check else None
-    ids = checked if checked is not None else sorted({str(r[id_field]) for r in rows})
+    if check:
+        ids, _ = checked_ids(rows, where, spec, caps.version)
+    else:
+        ids = sorted({str(r[id_field]) for r in rows})
     if not ids:
         return 0
     everywhere = yield Call(ClientMethod.LIST_PARTITIONS, (spec.name,))

@@ -71,7 +71,7 @@ def query_op(
         )
         selected = yield from selected_rows_op(ctx.spec.name, {**call.kwargs, **wider.kwargs})
         records = parse_rows(selected, ctx.spec)
-        kept = matching_records(records, where, ctx.spec)
+        kept = matching_records(records, where, ctx.spec, caps.version)
         return kept[offset:] if limit is None else kept[offset : offset + limit]
     if limit is not None:
         return parse_rows((yield call), ctx.spec)
@@ -104,7 +104,7 @@ def scoped_count(ctx: OpContext, where: Filter | None) -> Op[int]:
         rows = build_query(ctx.spec, caps, wider, output=fields, timeout=ctx.timeout)
         selected = yield from selected_rows_op(ctx.spec.name, {**rows.kwargs, **scope})
         records = parse_rows(selected, ctx.spec)
-        return len(matching_records(records, where, ctx.spec))
+        return len(matching_records(records, where, ctx.spec, caps.version))
     if scope and not caps.partition_count:
         # Milvus Lite 3.2.2 counts every partition: count the ids read in the named ones.
         ids = build_query(ctx.spec, caps, where, output=[ctx.spec.fields.id], timeout=ctx.timeout)
