@@ -381,11 +381,19 @@ class _Compiler(KeyAddressing):
             # Lite 3's array_contains takes true for 1: refused, as a scalar column does.
             check_value_type(node.key, declared.element_scalar_type, *node.values)
         prefix = "array" if ref.column else "json"
-        if node.mode == "one":
-            value = literal(node.values[0])
+
+        def one(value: Scalar) -> str:
+            text = literal(value)
             # Milvus Lite parses a bare `-1` only in expressions, not as a call argument.
-            value = f"({value})" if value.startswith("-") else value
-            return f"{prefix}_contains({ref.expr}, {value})"
+            return f"{prefix}_contains({ref.expr}, {f'({text})' if text.startswith('-') else text})"
+
+        if node.mode == "one":
+            return one(node.values[0])
+        if not ref.column and any(isinstance(v, bool) for v in node.values):
+            # Milvus Lite 2.5.1 fails json_contains_any/all on a list holding a bool
+            # (json_contains takes one): any is an or, all an and, of single contains.
+            joiner = " or " if node.mode == "any" else " and "
+            return "(" + joiner.join(one(v) for v in node.values) + ")"
         values = "[" + ", ".join(literal(v) for v in node.values) + "]"
         return f"{prefix}_contains_{node.mode}({ref.expr}, {values})"
 
