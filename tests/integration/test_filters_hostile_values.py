@@ -187,6 +187,14 @@ KINDS: dict[str, dict[str, Any]] = {
 }
 
 
+def _kinds_records(text: str = "{}") -> list[Record]:
+    """One record per KINDS row, its text ``text`` with the row's name."""
+    return [
+        Record(id=k, text=text.format(k), vector=[1.0, 0.5, 0.25, float(i)], metadata=m)
+        for i, (k, m) in enumerate(KINDS.items())
+    ]
+
+
 @pytest.mark.parametrize(
     "node",
     [
@@ -216,12 +224,7 @@ def test_a_delete_never_takes_bools_for_numbers_or_numbers_for_bools(
     store = MilvusStore(
         CollectionSpec(name=collection_name, dim=DIM), connection=ConnectionConfig(uri=uri)
     )
-    store.upsert(
-        [
-            Record(id=k, text=k, vector=[1.0, 0.5, 0.25, float(i)], metadata=m)
-            for i, (k, m) in enumerate(KINDS.items())
-        ]
-    )
+    store.upsert(_kinds_records())
     try:
         deleted = store.delete(filter=node)
     except FilterError:
@@ -243,13 +246,7 @@ def test_a_delete_in_named_partitions_checks_its_rows_too(tmp_path: Any) -> None
         CollectionSpec(name="c", dim=DIM), connection=ConnectionConfig(uri=str(tmp_path / "p.db"))
     )
     store.create_partition("p1")
-    store.upsert(
-        [
-            Record(id=k, text=k, vector=[1.0, 0.5, 0.25, float(i)], metadata=m)
-            for i, (k, m) in enumerate(KINDS.items())
-        ],
-        partition_name="p1",
-    )
+    store.upsert(_kinds_records(), partition_name="p1")
     assert store.delete(filter=eq("n", True), partition_names=["p1"]) == 1
     assert sorted(r.id for r in store.query()) == sorted(set(KINDS) - {"flag_true"})
     store.close()
@@ -274,12 +271,7 @@ def test_queries_and_counts_never_take_bools_for_numbers(
     store = MilvusStore(
         CollectionSpec(name=collection_name, dim=DIM), connection=ConnectionConfig(uri=uri)
     )
-    store.upsert(
-        [
-            Record(id=k, text=k, vector=[1.0, 0.5, 0.25, float(i)], metadata=m)
-            for i, (k, m) in enumerate(KINDS.items())
-        ]
-    )
+    store.upsert(_kinds_records())
     want = sorted(k for k, m in KINDS.items() if matches(node, m))
     try:
         whole = [r.id for r in store.query(node)]
@@ -301,10 +293,7 @@ def test_queries_and_counts_never_take_bools_for_numbers(
 def test_searches_never_take_bools_for_numbers(
     uri: str, collection_name: str, node: Filter
 ) -> None:
-    records = [
-        Record(id=k, text=f"{k} word", vector=[1.0, 0.5, 0.25, float(i)], metadata=m)
-        for i, (k, m) in enumerate(KINDS.items())
-    ]
+    records = _kinds_records(text="{} word")
     spec = CollectionSpec(name=collection_name, dim=DIM, sparse="bm25")
     store = MilvusStore(spec, connection=ConnectionConfig(uri=uri))
     try:

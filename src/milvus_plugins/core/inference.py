@@ -194,15 +194,11 @@ def overflowed_keys(description: Mapping[str, Any]) -> frozenset[str]:
 
 def referenced_keys(node: Filter | str | None) -> set[str]:
     """The metadata keys a filter tree reads (none for a raw expression)."""
-    from milvus_plugins.core.filters.tree import And, Not, Or
+    from milvus_plugins.core.filters.tree import leaves
 
     if node is None or isinstance(node, str):
         return set()
-    if isinstance(node, (And, Or)):
-        return set().union(*(referenced_keys(c) for c in node.children))
-    if isinstance(node, Not):
-        return referenced_keys(node.child)
-    key = getattr(node, "key", None)
-    if isinstance(key, str) and getattr(node, "target", "metadata") == "metadata":
-        return {key}
-    return set()
+    keys = (
+        (getattr(leaf, "key", None), getattr(leaf, "target", "metadata")) for leaf in leaves(node)
+    )
+    return {key for key, target in keys if isinstance(key, str) and target == "metadata"}

@@ -42,7 +42,7 @@ from milvus_plugins.core.errors import (
     TenantRequiredError,
     shown,
 )
-from milvus_plugins.core.filters import And, Filter, Not, Or, Raw, and_, eq
+from milvus_plugins.core.filters import Filter, Raw, and_, eq, leaves
 from milvus_plugins.core.names import check_name
 from milvus_plugins.core.records import Record
 from milvus_plugins.core.types import ParsableEnum, ScalarType
@@ -286,10 +286,10 @@ def raw_is_confined(expression: str) -> bool:
     return depth == 0 and quote is None
 
 
-def _refuse_raw(node: Filter, *, strict: bool) -> None:
-    if isinstance(node, Raw):
-        if not node.expression.strip():
-            return
+def _refuse_raw(where: Filter, *, strict: bool) -> None:
+    for node in leaves(where):
+        if not isinstance(node, Raw) or not node.expression.strip():
+            continue
         if strict:
             raise RawFilterRefusedError(
                 f"raw filter expression {shown(node.expression)} refused: tenant_mode='strict' "
@@ -302,11 +302,6 @@ def _refuse_raw(node: Filter, *, strict: bool) -> None:
                 "or quotes: next to a tenant it could escape the tenant's scope; use a filter "
                 "dict or a core filter tree."
             )
-    elif isinstance(node, (And, Or)):
-        for child in node.children:
-            _refuse_raw(child, strict=strict)
-    elif isinstance(node, Not):
-        _refuse_raw(node.child, strict=strict)
 
 
 def resolve_scope(

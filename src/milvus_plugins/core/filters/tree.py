@@ -7,7 +7,7 @@ expression, :mod:`.evaluator` is its executable meaning.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -50,6 +50,7 @@ __all__ = [
     "is_empty",
     "is_match_all",
     "is_match_none",
+    "leaves",
     "like",
     "lt",
     "lte",
@@ -389,6 +390,17 @@ def doc_id_in(doc_ids: Iterable[str]) -> Filter:
             ``""`` (the value of rows *without* a source document).
     """
     return In("doc_id", tuple(id_list(doc_ids, "doc_ids")), target="doc_id")
+
+
+def leaves(node: Filter) -> Iterator[Filter]:
+    """The leaves of a filter tree (every node but ``And``, ``Or`` and ``Not``), in order."""
+    if isinstance(node, (And, Or)):
+        for child in node.children:
+            yield from leaves(child)
+    elif isinstance(node, Not):
+        yield from leaves(node.child)
+    else:
+        yield node
 
 
 def is_match_all(node: Filter) -> bool:

@@ -1,11 +1,10 @@
 """Filters an engine cannot answer exactly by itself: the rows it selects are checked.
 
 Milvus Lite 3 compares JSON ``true`` equal to ``1`` (``Dialect.json_bools_are_numbers``),
-so an expression comparing a JSON path with a bool or a number selects rows holding the
-other kind too (a superset of the filter's rows: every compiled comparison holds for the
-values of its own kind). Deletes, queries, counts and searches then read the rows the
-expression selects and keep those the reference evaluator
-(:func:`milvus_plugins.core.matches`) accepts.
+so an expression comparing a JSON path with a bool or a number also selects rows holding
+the other kind (and, under a negation, misses some of its own). Deletes, queries, counts
+and searches then read the rows of a superset filter (:func:`superset_filter`) and keep
+those the reference evaluator (:func:`milvus_plugins.core.matches`) accepts.
 """
 
 from __future__ import annotations
@@ -25,6 +24,7 @@ from milvus_plugins.core.filters import (
     and_,
     compile_filter,
     id_in,
+    leaves,
     matches,
 )
 from milvus_plugins.core.filters.compiler import compares_json_with_bool_or_number
@@ -62,7 +62,7 @@ def rows_need_checking(where: Filter, spec: CollectionSpec, caps: Capabilities) 
         return False
     if not compares_json_with_bool_or_number(where, spec, caps.dialect):
         return False
-    if _has_raw(where):
+    if any(isinstance(leaf, Raw) for leaf in leaves(where)):
         raise FilterError(
             f"{caps.version} compares JSON true equal to 1, so a filter comparing a "
             "metadata key's JSON value with a bool or a number is checked row by row here; "
@@ -97,14 +97,6 @@ def superset_filter(where: Filter, spec: CollectionSpec, caps: Capabilities) -> 
         return node
 
     return relax(where, False)
-
-
-def _has_raw(node: Filter) -> bool:
-    if isinstance(node, Raw):
-        return True
-    if isinstance(node, (And, Or)):
-        return any(_has_raw(child) for child in node.children)
-    return isinstance(node, Not) and _has_raw(node.child)
 
 
 def checked_ids(
