@@ -16,6 +16,7 @@ from milvus_plugins.core import (
     ConfigError,
     ConnectionConfig,
     FilterError,
+    InvalidInputError,
     MetadataField,
     MilvusStore,
     Record,
@@ -398,3 +399,78 @@ def test_restricted_filters_name_the_shorter_list() -> None:
     assert restricted_filters(kept, kept, wider) == [wider]
     parts = restricted_filters(kept, [*kept, *(f"d{i}" for i in range(ID_LIST_LIMIT + 1))], wider)
     assert len(parts) == 2
+
+
+# Values whose escapes differ by engine: Milvus Lite 2.5.1 reads "\n" in a literal as "n".
+LINES = {"nl": "a\nb", "n": "anb", "tab": "a\tb", "t": "atb", "cr": "a\rb", "r": "arb"}
+
+
+def _lines_store(uri: str, name: str) -> MilvusStore:
+    spec = CollectionSpec(
+        name=name, dim=DIM, metadata_fields=[MetadataField(name="col", type="VARCHAR")]
+    )
+    store = MilvusStore(spec, connection=ConnectionConfig(uri=uri))
+    store.upsert(
+        [
+            Record(id=k, text=v, vector=[1.0, float(i + 1), 0.5, 0.25], metadata={"col": v, "j": v})
+            for i, (k, v) in enumerate(LINES.items())
+        ]
+    )
+    return store
+
+
+def test_control_characters_in_values_match_as_written_or_are_refused(
+    uri: str, collection_name: str
+) -> None:
+    store = _lines_store(uri, collection_name)
+    escapes = store.capabilities.line_escapes
+    for key in ("col", "j"):
+        for value in LINES.values():
+            for node in (eq(key, value), in_(key, [value, "zz"]), like(key, value[:2] + "%")):
+                expected = sorted(k for k, v in LINES.items() if matches(node, {key: v}))
+                try:
+                    got = sorted(r.id for r in store.query(node))
+                except FilterError as exc:
+                    # Refused only where the engine cannot spell a line break.
+                    assert not escapes and ("\n" in value or "\r" in value), (node, exc)
+                    assert "line break" in str(exc)
+                    continue
+                assert got == expected, (node, got)
+    before = sorted(r.id for r in store.query())
+    try:
+        deleted = store.delete(filter=eq("col", "a\nb"))
+    except FilterError:
+        assert not escapes
+        assert sorted(r.id for r in store.query()) == before  # nothing deleted
+    else:
+        assert deleted == 1
+        assert sorted(r.id for r in store.query()) == sorted(set(before) - {"nl"})
+    store.close()
+
+
+def test_ids_with_line_breaks_are_refused_where_no_filter_could_name_them(
+    uri: str, collection_name: str
+) -> None:
+    store = _lines_store(uri, collection_name)
+    rows = [
+        Record(id=v, text="x", vector=[1.0, 2.0, 3.0, float(i)], metadata={"col": "x"})
+        for i, v in enumerate(LINES.values())
+    ]
+    if not store.capabilities.line_escapes:
+        with pytest.raises(InvalidInputError, match="line break"):
+            store.upsert(rows)
+        assert sorted(r.id for r in store.query()) == sorted(LINES)  # nothing written
+        doc = Record(id="d", text="x", vector=[1.0, 2.0, 3.0, 4.0], doc_id="doc\r1")
+        doc.metadata["col"] = "x"
+        with pytest.raises(InvalidInputError, match="doc_id holds a line break"):
+            store.upsert([doc])
+        store.upsert([r for r in rows if "\n" not in r.id and "\r" not in r.id])
+        assert sorted(r.id for r in store.get(["a\tb", "atb"])) == ["a\tb", "atb"]
+        store.close()
+        return
+    store.upsert(rows)
+    assert [r.id for r in store.get(["a\nb"])] == ["a\nb"]
+    assert store.delete(ids=["a\nb", "a\rb"]) == 2
+    left = {r.id for r in store.query()}
+    assert {"anb", "arb", "a\tb", "atb"} <= left and not {"a\nb", "a\rb"} & left
+    store.close()

@@ -491,3 +491,23 @@ def test_in_lists_on_a_double_column_are_floats_with_both_zeros() -> None:
     assert compile_filter(in_("price", [0, 1.5]), SPEC, LITE) == "(price in [0.0, 1.5, -0.0, 0.0])"
     assert compile_filter(in_("price", [3]), SPEC, LITE) == "(price in [3.0])"
     assert compile_filter(in_("year", [0, 3]), SPEC, LITE) == "(year in [0, 3])"
+
+
+def test_engines_without_line_escapes_get_raw_tabs_and_refuse_line_breaks() -> None:
+    """Milvus Lite 2.5.1 reads "\\n" in a literal as "n": such values cannot be written."""
+    plain = Dialect(line_escapes=False)
+    assert escape_string("a\tb", line_escapes=False) == '"a\tb"'
+    assert escape_string('a\\"b', line_escapes=False) == '"a\\\\\\"b"'
+    assert compile_filter(eq("k", "a\tb"), SPEC, plain) == f'({M} == "a\tb")'
+    assert compile_filter(eq("k", "a\tb"), SPEC, LITE) == f'({M} == "a\\tb")'
+    for node in (
+        eq("k", "a\nb"),
+        in_("k", ["x", "a\rb"]),
+        like("k", "a\n%"),
+        contains("k", "x\n"),
+        id_in(["ok", "bad\n"]),
+        or_(eq("k", 1), eq("k", "\r")),
+    ):
+        with pytest.raises(FilterError, match="line break"):
+            compile_filter(node, SPEC, plain)
+        compile_filter(node, SPEC, LITE)  # escaped where the engine reads escapes

@@ -144,6 +144,8 @@ class Capabilities:
             :class:`Dialect`).
         json_bools_are_numbers: JSON ``true``/``false`` compare equal to ``1``/``0``
             (Milvus Lite 3; see :class:`Dialect`).
+        line_escapes: ``\\n`` / ``\\r`` / ``\\t`` in a string literal are read as the
+            control characters (Milvus Lite 2.5.1 reads ``\\n`` as ``n``; probed).
     """
 
     version: str
@@ -183,6 +185,7 @@ class Capabilities:
     like_backslash_column: bool = False
     like_backslash_json: bool = False
     json_bools_are_numbers: bool = False
+    line_escapes: bool = True
 
     @property
     def dialect(self) -> Dialect:
@@ -206,6 +209,7 @@ class Capabilities:
             like_backslash_column=self.like_backslash_column,
             like_backslash_json=self.like_backslash_json,
             json_bools_are_numbers=self.json_bools_are_numbers,
+            line_escapes=self.line_escapes,
         )
 
     def require(self, feature: str, available: bool) -> None:

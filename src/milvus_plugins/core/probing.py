@@ -51,6 +51,7 @@ from milvus_plugins.core.errors import (
     AuthenticationError,
     MilvusConnectionError,
 )
+from milvus_plugins.core.filters.literals import escape_string
 
 __all__ = [
     "probe_capabilities",
@@ -63,6 +64,7 @@ _PROBED: dict[tuple[str, str], Capabilities] = {}
 _PROBE_LOCK = threading.Lock()
 _CONTROL_KEY = "a\x1fb"  # spelled "a\u001fb" by the JSON encoder
 _BRACKET_KEY = "x][y"
+_LINE_VALUE = "a\nb"  # Milvus Lite 2.5.1 reads the literal "a\\nb" as "anb"
 
 
 def reports_unimplemented(exc: BaseException) -> bool:
@@ -186,7 +188,14 @@ def _expression_collection(client: Any, name: str, *, inverted: bool) -> None:
         "id": "r",
         "vector": [1.0, 0.0],
         "n": 1,
-        "metadata": {"k": 1, "s": "x", "l": [1], _CONTROL_KEY: 1, _BRACKET_KEY: 1},
+        "metadata": {
+            "k": 1,
+            "s": "x",
+            "l": [1],
+            "t": _LINE_VALUE,
+            _CONTROL_KEY: 1,
+            _BRACKET_KEY: 1,
+        },
     }
     client.insert(name, [row])
 
@@ -219,6 +228,7 @@ def _expression_flags(client: Any) -> dict[str, bool]:
                 "like_match_all": 'metadata["s"] like "%"',
                 "json_escaped_keys": f"metadata[{json.dumps(_CONTROL_KEY)}] == 1",
                 "json_key_brackets": f'metadata["{_BRACKET_KEY}"] == 1',
+                "line_escapes": f'metadata["t"] == {escape_string(_LINE_VALUE)}',
             }
             for flag, expression in probes.items():
                 flags[flag] = _matches_row(client, name, expression)
@@ -240,6 +250,7 @@ def _expression_flags(client: Any) -> dict[str, bool]:
             "like_infix",
             "json_escaped_keys",
             "json_key_brackets",
+            "line_escapes",
             "partitions",
             "inverted_index",
         ),

@@ -140,7 +140,7 @@ class KeyAddressing:
             # The server compares path keys with the stored JSON text, which pymilvus
             # writes with orjson: the same escapes as json.dumps(..., ensure_ascii=False).
             return json.dumps(key, ensure_ascii=False)
-        return escape_string(key)
+        return escape_string(key, line_escapes=self.dialect.line_escapes)
 
     def const(self, value: bool) -> str:
         """An expression that is ``value`` for every row (``true``/``false`` where accepted)."""

@@ -56,6 +56,12 @@ class _Compiler(KeyAddressing):
     #: Set when a leaf compares a JSON path (not a typed column) with a bool or a number.
     bool_or_number_on_json = False
 
+    def _lit(self, value: Scalar) -> str:
+        return literal(value, line_escapes=self.dialect.line_escapes)
+
+    def _str(self, value: str) -> str:
+        return escape_string(value, line_escapes=self.dialect.line_escapes)
+
     def compile(self, node: Filter, negate: bool = False) -> str:
         if isinstance(node, Not):
             return self.compile(node.child, not negate)
@@ -126,18 +132,18 @@ class _Compiler(KeyAddressing):
         if isinstance(node, Compare):
             check_value_type(node.key, ref.declared_type, node.value)
             flipped = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
-            return f"({ref.expr} {flipped[node.op]} {literal(node.value)})"
+            return f"({ref.expr} {flipped[node.op]} {self._lit(node.value)})"
         if isinstance(node, In):
             check_value_type(node.key, ref.declared_type, *node.values)
             if not node.values:
                 return self.const(True)
-            return "(" + " and ".join(f"{ref.expr} != {literal(v)}" for v in node.values) + ")"
+            return "(" + " and ".join(f"{ref.expr} != {self._lit(v)}" for v in node.values) + ")"
         raise self._needs_not(f"not_({type(node).__name__.lower()}({shown(node.key)}, ...))")
 
     def _differs(self, ref: KeyRef, value: Scalar) -> str:
         if isinstance(value, bool):
-            return f"({ref.expr} == {literal(not value)})"
-        text = literal(value)
+            return f"({ref.expr} == {self._lit(not value)})"
+        text = self._lit(value)
         return f"({ref.expr} < {text} or {ref.expr} > {text})"
 
     def _complement(self, node: Compare | In | Like | Contains, ref: KeyRef) -> str:
@@ -147,7 +153,7 @@ class _Compiler(KeyAddressing):
             if node.op == "==":
                 return self._differs(ref, node.value)
             flipped = {"!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}[node.op]
-            return f"({ref.expr} {flipped} {literal(node.value)})"
+            return f"({ref.expr} {flipped} {self._lit(node.value)})"
         if isinstance(node, In):
             if not node.values:
                 return self.const(True)
@@ -202,12 +208,12 @@ class _Compiler(KeyAddressing):
         # goes through the one escaping function like every other literal.
         column = self.spec.fields.text
         if node.phrase:
-            expr = f"PHRASE_MATCH({column}, {escape_string(node.query)}, {int(node.slop)})"
+            expr = f"PHRASE_MATCH({column}, {self._str(node.query)}, {int(node.slop)})"
         else:
             query = self._without_stop_words(node.query)
             if query is not None and not query:
                 return self.const(negate)  # only stop words: no term to match
-            expr = f"TEXT_MATCH({column}, {escape_string(query or node.query)})"
+            expr = f"TEXT_MATCH({column}, {self._str(query or node.query)})"
         return f"(not {expr})" if negate else f"({expr})"
 
     def _without_stop_words(self, query: str) -> str | None:
@@ -308,16 +314,16 @@ class _Compiler(KeyAddressing):
         if isinstance(node, Compare):
             check_value_type(node.key, ref.declared_type, node.value)
             if node.op == "==" and self._unpruned(node, ref):
-                value = literal(node.value)
+                value = self._lit(node.value)
                 return f"({ref.expr} >= {value} and {ref.expr} <= {value})"
-            return f"({ref.expr} {node.op} {literal(node.value)})"
+            return f"({ref.expr} {node.op} {self._lit(node.value)})"
         if isinstance(node, In):
             check_value_type(node.key, ref.declared_type, *node.values)
             if not node.values:
                 return self.const(False)
             if self._unpruned(node, ref):
                 ranges = (
-                    f"{ref.expr} >= {literal(v)} and {ref.expr} <= {literal(v)}"
+                    f"{ref.expr} >= {self._lit(v)} and {ref.expr} <= {self._lit(v)}"
                     for v in node.values
                 )
                 return "(" + " or ".join(f"({r})" for r in ranges) + ")"
@@ -325,8 +331,8 @@ class _Compiler(KeyAddressing):
                 values = (
                     column_literals(ref.declared_type, node.values) if ref.column else node.values
                 )
-                return f"({ref.expr} in [{', '.join(literal(v) for v in values)}])"
-            return "(" + " or ".join(f"{ref.expr} == {literal(v)}" for v in node.values) + ")"
+                return f"({ref.expr} in [{', '.join(self._lit(v) for v in values)}])"
+            return "(" + " or ".join(f"{ref.expr} == {self._lit(v)}" for v in node.values) + ")"
         if isinstance(node, Like):
             if ref.declared_type not in (None, ScalarType.VARCHAR):
                 raise FilterError(f"like({shown(node.key)}) needs a string field.")
@@ -338,7 +344,7 @@ class _Compiler(KeyAddressing):
                 )
             if node.pattern == "%" and not self.dialect.like_match_all:
                 return f'({ref.expr} >= "")'
-            return f"({ref.expr} like {escape_string(self._backslashes(node, ref))})"
+            return f"({ref.expr} like {self._str(self._backslashes(node, ref))})"
         return self._contains(node, ref)
 
     def _backslashes(self, node: Like, ref: KeyRef) -> str:
@@ -383,7 +389,7 @@ class _Compiler(KeyAddressing):
         prefix = "array" if ref.column else "json"
 
         def one(value: Scalar) -> str:
-            text = literal(value)
+            text = self._lit(value)
             # Milvus Lite parses a bare `-1` only in expressions, not as a call argument.
             return f"{prefix}_contains({ref.expr}, {f'({text})' if text.startswith('-') else text})"
 
@@ -394,7 +400,7 @@ class _Compiler(KeyAddressing):
             # (json_contains takes one): any is an or, all an and, of single contains.
             joiner = " or " if node.mode == "any" else " and "
             return "(" + joiner.join(one(v) for v in node.values) + ")"
-        values = "[" + ", ".join(literal(v) for v in node.values) + "]"
+        values = "[" + ", ".join(self._lit(v) for v in node.values) + "]"
         return f"{prefix}_contains_{node.mode}({ref.expr}, {values})"
 
 

@@ -58,6 +58,10 @@ class Dialect:
             also finds ``1`` and ``1.0``; servers and Milvus Lite 2.5 tell them apart,
             as the filter semantics do). The compiler cannot write a kind test there;
             deletes check the rows they would touch (:mod:`.evaluator`) first.
+        line_escapes: ``\\n``, ``\\r`` and ``\\t`` in a string literal are read as the
+            control characters. Milvus Lite 2.5.1 drops the backslash (``"a\\nb"``
+            selects ``"anb"``) and rejects a raw line break; the compiler then writes a
+            tab as it is and raises :class:`FilterError` for a value holding a line break.
         partition_key_equality: ``k == v`` / ``k in [...]`` on the partition-key column
             finds every matching row. Milvus 2.3.5 prunes such a query to the partition
             the value hashes to, but puts upserted rows elsewhere, so it misses them;
@@ -78,6 +82,7 @@ class Dialect:
     text_match: bool = True
     phrase_match: bool = True
     engine: str = "this Milvus"
+    line_escapes: bool = True
     partition_key_equality: bool = True
     like_backslash_column: bool = False
     like_backslash_json: bool = False

@@ -46,8 +46,27 @@ def is_prefix_pattern(pattern: str) -> bool:
     return pattern.endswith("%") and not any(ch in body for ch in "%_\\")
 
 
-def escape_string(value: str) -> str:
-    """Return ``value`` as a double-quoted Milvus string literal, fully escaped."""
+def escape_string(value: str, *, line_escapes: bool = True) -> str:
+    """Return ``value`` as a double-quoted Milvus string literal, fully escaped.
+
+    Args:
+        value: the string.
+        line_escapes: the engine reads ``\\n``, ``\\r`` and ``\\t`` as the control
+            characters (see :class:`~milvus_plugins.core.filters.Dialect`). Without it a
+            tab is written as it is (every engine reads a raw tab), and a newline or
+            carriage return cannot be written at all.
+
+    Raises:
+        FilterError: ``line_escapes`` is false and ``value`` holds a newline or carriage
+            return.
+    """
+    if not line_escapes and ("\n" in value or "\r" in value):
+        raise FilterError(
+            f"filter value {shown(value)} holds a line break, which this Milvus cannot write "
+            "in an expression (Milvus Lite 2.5 reads the escape '\\n' as the letter 'n', "
+            "so it would match other strings, and rejects a raw line break); compare with "
+            "a value without line breaks, or use Milvus Lite 3 or a Milvus server."
+        )
     out = ['"']
     for ch in value:
         if ch == "\\":
@@ -58,7 +77,7 @@ def escape_string(value: str) -> str:
             out.append("\\n")
         elif ch == "\r":
             out.append("\\r")
-        elif ch == "\t":
+        elif ch == "\t" and line_escapes:
             out.append("\\t")
         else:
             out.append(ch)
@@ -66,7 +85,7 @@ def escape_string(value: str) -> str:
     return "".join(out)
 
 
-def literal(value: Scalar) -> str:
+def literal(value: Scalar, *, line_escapes: bool = True) -> str:
     """A scalar as a Milvus literal (strings escaped by :func:`escape_string`)."""
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -74,7 +93,7 @@ def literal(value: Scalar) -> str:
         return str(value)
     if isinstance(value, float):
         return repr(value)
-    return escape_string(value)
+    return escape_string(value, line_escapes=line_escapes)
 
 
 _EXACT_INT = 2**53

@@ -253,6 +253,26 @@ def _check_declared_present(
                     )
 
 
+def _check_addressable(caps: Capabilities, records: Sequence[Record]) -> None:
+    """Refuse ids and doc_ids this engine could never name in a filter again.
+
+    Milvus Lite 2.5 cannot write a line break in a string literal (see
+    :attr:`Capabilities.line_escapes`): a row with such an id could be written but
+    never read, replaced by ``doc_id`` or deleted by id.
+    """
+    if caps.line_escapes:
+        return
+    for record in records:
+        for name, value in (("id", record.id), ("doc_id", record.doc_id)):
+            if "\n" in value or "\r" in value:
+                raise InvalidInputError(
+                    f"record {value!r}: its {name} holds a line break, which this Milvus "
+                    "cannot write in a filter (Milvus Lite 2.5), so the row could never be "
+                    f"read or deleted by {name}; use {name}s without line breaks (nothing "
+                    "was written)."
+                )
+
+
 def _embed_chunk(
     ctx: OpContext, records: Sequence[Record], embed: EmbedFn, dim: int | None
 ) -> Op[int | None]:
@@ -315,6 +335,7 @@ def upsert_op(
             refuse_foreign(ctx.spec)
             dim = ctx.spec.dim or dim
             limits = _recheck_lengths(ctx, checked, limits)  # before anything is embedded
+        _check_addressable((yield from capabilities_op(ctx.session)), checked)
         # The first chunk is embedded before a new collection is created: it may fix
         # the dimension, and a model that fails here has changed nothing.
         dim = yield from _embed_chunk(ctx, checked[: options.batch_rows], embed, dim)
@@ -324,6 +345,7 @@ def upsert_op(
     caps = yield from capabilities_op(ctx.session)
     # Before the first batch (rows are built a chunk at a time, inside the batch run).
     _check_declared_present(ctx.spec, caps, checked)
+    _check_addressable(caps, checked)
     yield from mark_overflow_op(ctx, checked)
     if write_mode is WriteMode.INSERT:
         first_try = ClientMethod.INSERT
