@@ -205,6 +205,33 @@ def test_a_store_used_again_after_close_reopens_its_database(tmp_path: Path) -> 
     store.close()
 
 
+def test_the_first_call_after_close_may_be_a_search(tmp_path: Path) -> None:
+    """A restarted server has the collection released: a search must not find it so."""
+    uri = str(tmp_path / "first.db")
+    store = lite_store(uri)
+    store.upsert(records("r", 3))
+    store.close()
+    assert [h.id for h in store.search(vec(2), k=1)] == ["r2"]
+    store.close()
+
+    async def use() -> None:
+        astore = AsyncMilvusStore(lite_store(uri))
+        assert await astore.count() == 3
+        await astore.close()
+        astore.sync.close()
+        assert lease_count(uri) == 0
+        assert [h.id for h in await astore.search(vec(1), k=1)] == ["r1"]
+        await astore.close()
+        astore.sync.close()
+
+    asyncio.run(use())
+    lang = LangChainStore(DeterministicFakeEmbedding(size=DIM), uri=uri, collection_name="lc")
+    lang.add_texts(["hello"], ids=["h"])
+    lang.close()
+    assert [d.id for d in lang.similarity_search("hello", k=1)] == ["h"]
+    lang.close()
+
+
 def test_async_and_adapter_stores_release_the_database_when_closed(tmp_path: Path) -> None:
     uri = str(tmp_path / "adapters.db")
     embedding = DeterministicFakeEmbedding(size=DIM)

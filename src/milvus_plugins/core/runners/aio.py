@@ -131,6 +131,9 @@ class AsyncRunner:
             entries, self._clients = self._clients, {}
             self._connected.clear()
             self._session_locks.clear()
+            if any(lease is not None for _, lease in entries.values()):
+                # As in the sync runner: the collection is reopened (and loaded) on reuse.
+                self.settings.session.exists = False
         mine = entries.pop(loop, None)
         try:
             if mine is not None:

@@ -162,6 +162,10 @@ class SyncRunner:
         with self.settings.session.lock:
             client, self._client = self._client, None
             lease, self._lease = self._lease, None
+            if lease is not None:
+                # The last lease's release stops the Lite server: a later call reopens
+                # (and loads) the collection before its first read.
+                self.settings.session.exists = False
         try:
             if client is not None:
                 client.close()
