@@ -288,10 +288,15 @@ BAD_COMPILES: list[tuple[Filter, str]] = [
     (in_("year", [1, "2"]), "INT64"),
     (like("year", "1%"), "string field"),
     (contains("genre", "x"), "not ARRAY"),
+    (eq("tags", "x"), "declared ARRAY"),
+    (ne("tags", "x"), "declared ARRAY"),
+    (in_("tags", ["x"]), "declared ARRAY"),
+    (not_(in_("tags", ["x"])), "declared ARRAY"),
+    (gt("tags", "a"), "declared ARRAY"),
 ]
 
 
-@pytest.mark.parametrize(("node", "message"), BAD_COMPILES, ids=[m for _, m in BAD_COMPILES])
+@pytest.mark.parametrize(("node", "message"), BAD_COMPILES, ids=[f"{m}-{i}" for i, (_, m) in enumerate(BAD_COMPILES)])
 def test_value_not_fitting_declared_type_raises_before_io(node: Filter, message: str) -> None:
     with pytest.raises(FilterError, match=message):
         compile_lite(node)

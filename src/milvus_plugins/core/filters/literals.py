@@ -128,8 +128,15 @@ def check_value_type(key: str, kind: ScalarType | None, *values: Scalar) -> None
     Raises:
         FilterError: naming the key, the value, the type and what to compare it with.
     """
-    if kind is None or kind is ScalarType.ARRAY:
+    if kind is None:
         return
+    if kind is ScalarType.ARRAY:
+        raise FilterError(
+            f"filter on {shown(key)}: the field is a declared ARRAY, whose values are lists "
+            "(Milvus cannot compare a list with a value); test its elements with "
+            "contains / contains_any / contains_all (LangChain $contains, LlamaIndex "
+            "CONTAINS / ANY / ALL)."
+        )
     for value in values:
         ok = {
             ScalarType.INT64: isinstance(value, int) and not isinstance(value, bool),
