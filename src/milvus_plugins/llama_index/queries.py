@@ -43,6 +43,7 @@ from milvus_plugins.core import (
     require_sparse_for,
     shown,
 )
+from milvus_plugins.core.requests import QUERY_WINDOW
 from milvus_plugins.llama_index.filters import to_core_filter
 from milvus_plugins.llama_index.nodes import record_to_node
 
@@ -155,19 +156,50 @@ def hybrid_ranker(configured: Ranker | None, alpha: float | None) -> Ranker:
 
 
 def _mmr_options(query: VectorStoreQuery, kwargs: Mapping[str, Any]) -> tuple[float, int]:
+    """MMR's ``lambda_mult`` and candidate count from LlamaIndex's names for them.
+
+    Raises:
+        InvalidInputError: naming the LlamaIndex option that is out of range.
+    """
     lambda_mult = query.mmr_threshold
     if lambda_mult is None:
         lambda_mult = kwargs.get("mmr_threshold")
     if lambda_mult is None:
         lambda_mult = 0.5
+    if (
+        isinstance(lambda_mult, bool)
+        or not isinstance(lambda_mult, (int, float))
+        or not 0 <= lambda_mult <= 1
+    ):
+        raise InvalidInputError(
+            f"mmr_threshold={shown(lambda_mult)} must be a number in [0, 1] (1: relevance "
+            "only, 0: diversity only)."
+        )
     prefetch_k = kwargs.get("mmr_prefetch_k")
     factor = kwargs.get("mmr_prefetch_factor")
     if prefetch_k is not None and factor is not None:
         raise InvalidInputError("give mmr_prefetch_k or mmr_prefetch_factor, not both.")
     k = query.similarity_top_k
-    if prefetch_k is None:
-        prefetch_k = int(k * (DEFAULT_MMR_PREFETCH_FACTOR if factor is None else factor))
-    return float(lambda_mult), max(int(prefetch_k), k)
+    if prefetch_k is not None:
+        if (
+            isinstance(prefetch_k, bool)
+            or not isinstance(prefetch_k, int)
+            or not 0 < prefetch_k <= QUERY_WINDOW
+        ):
+            raise InvalidInputError(
+                f"mmr_prefetch_k={shown(prefetch_k)} must be a positive integer up to "
+                f"{QUERY_WINDOW} (MMR candidates; Milvus' limit)."
+            )
+        return float(lambda_mult), max(prefetch_k, k)
+    if factor is not None and (
+        isinstance(factor, bool) or not isinstance(factor, (int, float)) or not factor > 0
+    ):
+        raise InvalidInputError(
+            f"mmr_prefetch_factor={shown(factor)} must be a positive number (candidates per "
+            "result)."
+        )
+    prefetch = int(k * (DEFAULT_MMR_PREFETCH_FACTOR if factor is None else factor))
+    return float(lambda_mult), max(min(prefetch, QUERY_WINDOW), k)
 
 
 def _no_query(query: VectorStoreQuery) -> bool:

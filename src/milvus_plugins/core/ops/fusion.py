@@ -16,7 +16,7 @@ from milvus_plugins.core.ranking import (
     legs_relevance,
     require_server_fusion,
 )
-from milvus_plugins.core.requests import check_k
+from milvus_plugins.core.requests import QUERY_WINDOW, check_k
 from milvus_plugins.core.results import Hit
 from milvus_plugins.core.schema import dense_index
 from milvus_plugins.core.types import MetricType, ParsableEnum
@@ -80,9 +80,17 @@ class HybridOptions:
 
 
 def legs_fetch_k(k: int, fetch_k: int | None, default: int | None) -> int:
-    """Candidates per leg: the call's ``fetch_k``, else the default, else ``max(4k, 20)``."""
-    chosen = fetch_k or default or max(4 * k, 20)
-    return max(check_k(chosen, "fetch_k"), k)
+    """Candidates per leg: the call's ``fetch_k``, else the default, else ``max(4k, 20)``
+    (at most Milvus' limit of 16384, so any valid ``k`` runs with the defaults).
+
+    Raises:
+        InvalidInputError: ``fetch_k`` given and not a positive integer within the limit.
+    """
+    if fetch_k is not None:
+        chosen = check_k(fetch_k, "fetch_k")
+    else:
+        chosen = default or min(max(4 * k, 20), QUERY_WINDOW)
+    return max(chosen, k)
 
 
 def use_client_fusion(

@@ -310,7 +310,7 @@ def mmr_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
     if r.fetch_k is None:
         raise InvalidInputError("fetch_k=None must be a positive integer (MMR candidates).")
     vector = r.dense
-    fetch_k = r.fetch_k
+    fetch_k = check_k(r.fetch_k, "fetch_k")
     hits = yield from dense_search_op(
         ctx, [vector], max(fetch_k, r.k), r.where, r.search_params, True, r.field
     )
