@@ -87,7 +87,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> MilvusVectorStore:
 def _like(value: Any, pattern: str) -> bool:
     import re
 
-    if "%" not in pattern and "_" not in pattern:
+    if "%" not in pattern:
         pattern = f"%{pattern}%"
     regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
     return isinstance(value, str) and re.fullmatch(regex, value, re.S) is not None
@@ -139,6 +139,7 @@ QUERIES: list[FilterDirective] = [
     C(Comparator.CONTAIN, "tags", "classic"),
     C(Comparator.LIKE, "title", "The %"),
     C(Comparator.LIKE, "title", "arbour"),  # no wildcard: a substring
+    C(Comparator.LIKE, "title", "in_Paris"),  # an LLM's snake_case: still a substring
     C(Comparator.EQ, "award", "x"),  # a key only one row has
     C(Comparator.NE, "award", "x"),
     Op(Operator.AND, C(Comparator.EQ, "genre", "sci-fi"), C(Comparator.GT, "rating", 8.7)),
@@ -172,6 +173,7 @@ def test_every_langchain_comparator_and_operator_is_translated() -> None:
     assert C(Comparator.CONTAIN, "tags", "war").accept(translator) == {"tags": {"$contains": "war"}}
     assert C(Comparator.LIKE, "t", "ab%").accept(translator) == {"t": {"$like": "ab%"}}
     assert C(Comparator.LIKE, "t", "ab").accept(translator) == {"t": {"$like": "%ab%"}}
+    assert C(Comparator.LIKE, "t", "a_b").accept(translator) == {"t": {"$like": "%a_b%"}}
     nested = Op(Operator.NOT, Op(Operator.AND, C(Comparator.EQ, "a", 1)))
     assert nested.accept(translator) == {"$not": {"$and": [{"a": {"$eq": 1}}]}}
 

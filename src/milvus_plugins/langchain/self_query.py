@@ -15,8 +15,9 @@ LangChain                filter dict                meaning
 ``in`` ``nin``           ``$in`` ``$nin``           one of / none of a list
 ``contain``              ``$contains``              a list-valued key contains the value
 ``like``                 ``$like``                  SQL pattern (``%``, ``_``); a value
-                                                    without wildcards means "contains the
-                                                    substring" (``%value%``)
+                                                    without ``%`` means "contains"
+                                                    (``%value%``: LLMs write snake_case
+                                                    names, whose ``_`` matches itself)
 ``and`` ``or``           ``$and`` ``$or``           every / any sub-filter
 ``not``                  ``$not``                   one sub-filter
 =======================  =========================  ==========================================
@@ -146,7 +147,9 @@ class MilvusTranslator(Visitor):
                 raise FilterError(
                     f"like on {shown(comparison.attribute)} takes a string, got {shown(value)}."
                 )
-            if "%" not in value and "_" not in value:
+            if "%" not in value:
+                # "user_guide" from an LLM means the name, not an exact pattern: `_` still
+                # matches any one character, so the name itself is found.
                 value = f"%{value}%"
         return {comparison.attribute: {op: value}}
 
