@@ -474,3 +474,33 @@ def test_ids_with_line_breaks_are_refused_where_no_filter_could_name_them(
     left = {r.id for r in store.query()}
     assert {"anb", "arb", "a\tb", "atb"} <= left and not {"a\nb", "a\rb"} & left
     store.close()
+
+
+def test_keys_named_like_expression_words_filter_exactly(uri: str, collection_name: str) -> None:
+    """A first write's key `true` got a column `true`; Milvus Lite 3 read `true == true`."""
+    store = MilvusStore(
+        CollectionSpec(name=collection_name, dim=DIM), connection=ConnectionConfig(uri=uri)
+    )
+    rows = {"yes": {"true": True, "like": 5}, "no": {"true": False, "like": 1}, "none": {}}
+    store.upsert(
+        [
+            Record(id=k, text=k, vector=[1.0, float(i + 1), 0.5, 0.25], metadata=m)
+            for i, (k, m) in enumerate(rows.items())
+        ]
+    )
+    assert not {f.name for f in store.spec.accelerated_fields} & {"true", "like"}
+    for node in (eq("true", True), eq("true", False), gt("like", 3), in_("like", [1, 2])):
+        expected = sorted(k for k, m in rows.items() if matches(node, m))
+        assert sorted(r.id for r in store.query(node)) == expected, node
+    assert store.delete(filter=eq("true", True)) == 1
+    assert sorted(r.id for r in store.query()) == ["no", "none"]
+    store.close()
+    declared = CollectionSpec(
+        name=f"{collection_name}_d",
+        dim=DIM,
+        metadata_fields=[MetadataField(name="false", type="BOOL")],
+    )
+    other = MilvusStore(declared, connection=ConnectionConfig(uri=uri))
+    with pytest.raises(FilterError, match="named like a word"):
+        other.delete(filter=eq("false", False))
+    other.close()

@@ -296,7 +296,9 @@ BAD_COMPILES: list[tuple[Filter, str]] = [
 ]
 
 
-@pytest.mark.parametrize(("node", "message"), BAD_COMPILES, ids=[f"{m}-{i}" for i, (_, m) in enumerate(BAD_COMPILES)])
+@pytest.mark.parametrize(
+    ("node", "message"), BAD_COMPILES, ids=[f"{m}-{i}" for i, (_, m) in enumerate(BAD_COMPILES)]
+)
 def test_value_not_fitting_declared_type_raises_before_io(node: Filter, message: str) -> None:
     with pytest.raises(FilterError, match=message):
         compile_lite(node)
@@ -516,3 +518,21 @@ def test_engines_without_line_escapes_get_raw_tabs_and_refuse_line_breaks() -> N
         with pytest.raises(FilterError, match="line break"):
             compile_filter(node, SPEC, plain)
         compile_filter(node, SPEC, LITE)  # escaped where the engine reads escapes
+
+
+@pytest.mark.parametrize("word", ["true", "FALSE", "like", "In", "json_contains", "is"])
+def test_columns_named_like_expression_words_are_never_written_into_a_filter(word: str) -> None:
+    """Milvus Lite 3 reads `true == true` on a column `true` as a constant: every row."""
+    declared = CollectionSpec(
+        name="d", dim=4, metadata_fields=[MetadataField(name=word, type="BOOL")]
+    )
+    with pytest.raises(FilterError, match="named like a word of Milvus filter expressions"):
+        compile_filter(eq(word, True), declared, LITE)
+    with pytest.raises(FilterError, match="named like a word"):
+        compile_filter(not_(exists(word)), declared, LITE)
+    # An accelerator column so named (made before such keys were left out) is skipped:
+    # the JSON path holds every value.
+    accelerated = CollectionSpec(
+        name="a", dim=4, accelerated_fields=[MetadataField(name=word, type="BOOL")]
+    )
+    assert compile_filter(eq(word, True), accelerated, LITE) == (f'(metadata["{word}"] == true)')

@@ -173,3 +173,9 @@ def test_inferred_columns_leave_room_for_declared_ones_within_64_fields() -> Non
     spec = CollectionSpec(name="c", metadata_fields=declared)
     many = {f"k{i:03d}": i for i in range(MAX_INFERRED_FIELDS)}
     assert len(inferred(spec, many)) == 64 - 40 - len(spec.fields.all())
+
+
+def test_keys_named_like_expression_words_or_server_fields_stay_in_json() -> None:
+    """A column `true` would make `eq("true", True)` a constant on Milvus Lite 3."""
+    got = inferred(SPEC, {"true": True, "Like": 1, "json_contains": "x", "Timestamp": 3, "ok": 1})
+    assert got == {"ok": ScalarType.DOUBLE}

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import ConfigError
 from milvus_plugins.core.fields import MetadataField
+from milvus_plugins.core.names import SYSTEM_FIELDS, is_expression_word
 from milvus_plugins.core.types import ScalarType
 
 if TYPE_CHECKING:
@@ -135,6 +136,8 @@ def infer_metadata_fields(
     for key, kind in kinds.items():
         if kind is None or len(inferred) >= room:
             continue
+        if is_expression_word(key) or key in SYSTEM_FIELDS:
+            continue  # a column no filter could name (or a server's own): JSON only
         try:
             field = MetadataField(name=key, type=kind, max_length=_VARCHAR_MAX, index=True)
         except ConfigError:

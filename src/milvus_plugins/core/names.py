@@ -14,7 +14,14 @@ import re
 
 from milvus_plugins.core.errors import ConfigError, shown
 
-__all__ = ["MAX_NAME_LENGTH", "NAME_RULE", "check_name"]
+__all__ = [
+    "EXPRESSION_WORDS",
+    "MAX_NAME_LENGTH",
+    "NAME_RULE",
+    "SYSTEM_FIELDS",
+    "check_name",
+    "is_expression_word",
+]
 
 MAX_NAME_LENGTH = 255
 NAME_RULE = (
@@ -22,6 +29,29 @@ NAME_RULE = (
     f"digits or underscores, and are at most {MAX_NAME_LENGTH} characters long"
 )
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+#: Words of Milvus' filter expressions, in any case: a column named like one cannot be
+#: referenced in a filter. Milvus Lite 3.2.2 reads a column ``true`` in ``true == true``
+#: as the literal (a filter that always holds), servers reject the expression, Milvus
+#: Lite 2.5.1 stops on ``json_contains == 1``. ``interval`` and ``iso`` are reserved
+#: field names on Milvus Lite 3.2.2; the ``st_*`` functions are Milvus 2.6's.
+EXPRESSION_WORDS = frozenset(
+    {
+        "true", "false", "and", "or", "not", "in", "like", "exists", "null", "is",
+        "between", "interval", "iso", "timestamptz", "json_contains", "json_contains_all",
+        "json_contains_any", "array_contains", "array_contains_all", "array_contains_any",
+        "array_length", "text_match", "phrase_match", "random_sample", "st_equals",
+        "st_touches", "st_overlaps", "st_crosses", "st_contains", "st_intersects",
+        "st_within", "st_dwithin", "st_isvalid",
+    }
+)  # fmt: skip
+#: Field names Milvus servers reserve for their own columns.
+SYSTEM_FIELDS = frozenset({"RowID", "Timestamp"})
+
+
+def is_expression_word(name: str) -> bool:
+    """Whether ``name`` is a word of filter expressions (so no column may be named so)."""
+    return name.lower() in EXPRESSION_WORDS
 
 
 def _problem(name: str) -> str | None:

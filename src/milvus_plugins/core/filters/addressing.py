@@ -22,6 +22,7 @@ from milvus_plugins.core.filters.literals import (
     value_kind,
 )
 from milvus_plugins.core.filters.tree import Compare, Contains, In, Like, Target, check_key
+from milvus_plugins.core.names import is_expression_word
 from milvus_plugins.core.types import ScalarType
 
 __all__ = ["KeyAddressing", "KeyRef", "integer_ids"]
@@ -65,11 +66,11 @@ class KeyAddressing:
                     f"column; use "
                     "'metadata' (the default, for metadata keys), 'id', 'doc_id' or 'text'."
                 )
-            return KeyRef(columns[target], True, ScalarType.VARCHAR)
+            return KeyRef(self.column_name(columns[target]), True, ScalarType.VARCHAR)
         check_key(key)  # leaves built directly (Compare(...)) skip the builders' key check
         declared = self.spec.declared(key)
         if declared is not None:
-            return KeyRef(declared.name, True, declared.scalar_type)
+            return KeyRef(self.column_name(declared.name), True, declared.scalar_type)
         if layout is not None and layout.metadata_json is None:
             if not layout.dynamic:
                 raise FilterError(
@@ -79,13 +80,32 @@ class KeyAddressing:
                 )
             return KeyRef(f"$meta[{self.key_literal(key)}]", False, None)
         column = self.spec.accelerated(key)
-        if column is not None and self.dialect.nullable:
+        if column is not None and self.dialect.nullable and not is_expression_word(column.name):
             return KeyRef(column.name, True, column.scalar_type, accelerated=True)
+        # An accelerator column named like an expression word (made before such keys
+        # were left out) is skipped: the JSON holds every value too.
         return self.json_ref(key)
 
     def json_ref(self, key: str) -> KeyRef:
         """The path of ``key`` in the metadata JSON field."""
-        return KeyRef(f"{self.spec.fields.metadata}[{self.key_literal(key)}]", False, None)
+        field = self.column_name(self.spec.fields.metadata)
+        return KeyRef(f"{field}[{self.key_literal(key)}]", False, None)
+
+    def column_name(self, name: str) -> str:
+        """``name`` as a filter may write it: a column named like an expression word is
+        refused (Milvus Lite 3.2.2 reads ``true == true`` on a column ``true`` as the
+        constant, so such a filter would select every row).
+
+        Raises:
+            FilterError: ``name`` is a word of filter expressions, in any case.
+        """
+        if is_expression_word(name):
+            raise FilterError(
+                f"the field {shown(name)} is named like a word of Milvus filter expressions, "
+                "so no filter can name it (Milvus would read the word, not the field); "
+                "filter on another field, or rename it (e.g. with migrate_collection)."
+            )
+        return name
 
     def on_column(
         self, node: Compare | In | Like | Contains, ref: KeyRef, negate: bool
