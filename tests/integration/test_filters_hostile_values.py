@@ -504,3 +504,72 @@ def test_keys_named_like_expression_words_filter_exactly(uri: str, collection_na
     with pytest.raises(FilterError, match="named like a word"):
         other.delete(filter=eq("false", False))
     other.close()
+
+
+def test_nul_in_patterns_and_ids_matches_exactly_or_is_refused(
+    uri: str, collection_name: str
+) -> None:
+    """Milvus 2.3.5 and Lite 2.5.1 end a prefix pattern at NUL; Lite 2.5.1 fails upserts
+    of NUL ids mid-write."""
+    store = MilvusStore(
+        CollectionSpec(name=collection_name, dim=DIM), connection=ConnectionConfig(uri=uri)
+    )
+    rows = {"r1": "a\x00b", "r2": "a\x00c", "r3": "ab"}
+    store.upsert(
+        [
+            Record(id=k, text="t", vector=[1.0, float(i + 1), 0.5, 0.25], metadata={"path": v})
+            for i, (k, v) in enumerate(rows.items())
+        ]
+    )
+    caps = store.capabilities
+    node = like("path", "a\x00c%")
+    if caps.like_nul:
+        assert [r.id for r in store.query(node)] == ["r2"]
+        assert store.delete(filter=node) == 1
+    else:
+        with pytest.raises(FilterError, match="NUL"):
+            store.delete(filter=node)
+    assert sorted(r.id for r in store.query(eq("path", "a\x00b"))) == ["r1"]  # eq is exact
+    nul_ids = [Record(id=i, text="t", vector=[1.0, 2.0, 3.0, 4.0]) for i in ("n\x00a", "n")]
+    if caps.nul_ids:
+        store.upsert(nul_ids)
+        store.upsert(nul_ids)  # an upsert over existing ids too
+        assert [r.id for r in store.get(["n\x00a"])] == ["n\x00a"]
+    else:
+        with pytest.raises(InvalidInputError, match="NUL"):
+            store.upsert(nul_ids, batch_rows=1)
+        assert store.get(["n"]) == []  # nothing written
+    store.close()
+
+
+def test_json_over_the_engines_limit_is_refused_before_any_batch(
+    uri: str, collection_name: str
+) -> None:
+    """Milvus 2.3.5 refused a 70 KB metadata JSON after earlier batches were written."""
+    store = MilvusStore(
+        CollectionSpec(name=collection_name, dim=DIM), connection=ConnectionConfig(uri=uri)
+    )
+    store.upsert([Record(id="seed", text="t", vector=[1.0, 2.0, 3.0, 4.0])])
+    big = "é" * 35_000  # 70,000 bytes as UTF-8, 35,000 characters
+    records = [
+        Record(id="g1", text="t", vector=[1.0, 2.0, 3.0, 5.0]),
+        Record(id="meta", text="t", vector=[1.0, 2.0, 3.0, 6.0], metadata={"note": big}),
+        Record(id="extra", text="t", vector=[1.0, 2.0, 3.0, 7.0], extra={"rel": big}),
+    ]
+    limit = store.capabilities.json_max_bytes
+    if limit is None:
+        store.upsert(records, batch_rows=1)
+        (back,) = store.get(["meta"])
+        assert back.metadata == {"note": big}
+    else:
+        for bad in records[1:]:
+            with pytest.raises(InvalidInputError, match=f"limit of {limit} bytes"):
+                store.upsert([records[0], bad], batch_rows=1)
+        assert [r.id for r in store.query()] == ["seed"]  # not even the first batch
+        # Just under the limit as written is taken.
+        fits = "z" * (limit - len('{"note":""}'))
+        store.upsert(
+            [Record(id="fits", text="t", vector=[1.0, 2.0, 3.0, 8.0], metadata={"note": fits})]
+        )
+        assert store.get(["fits"])[0].metadata == {"note": fits}
+    store.close()

@@ -48,9 +48,11 @@ from dataclasses import dataclass
 from milvus_plugins.core.errors import UnsupportedByServerError
 from milvus_plugins.core.filters.dialect import Dialect
 
-__all__ = ["UNKNOWN_VERSION", "Capabilities", "detect_capabilities"]
+__all__ = ["JSON_MAX_BYTES", "UNKNOWN_VERSION", "Capabilities", "detect_capabilities"]
 
 #: The version of a deployment that does not report one (its features are probed).
+#: The longest JSON text a Milvus server's JSON field takes (2.3.5 refuses 65,537 bytes).
+JSON_MAX_BYTES = 65536
 UNKNOWN_VERSION = "unknown version (GetVersion unimplemented; features probed)"
 
 FEATURE_MINIMUM = {
@@ -146,6 +148,15 @@ class Capabilities:
             (Milvus Lite 3; see :class:`Dialect`).
         line_escapes: ``\\n`` / ``\\r`` / ``\\t`` in a string literal are read as the
             control characters (Milvus Lite 2.5.1 reads ``\\n`` as ``n``; probed).
+        json_max_bytes: the longest JSON text a JSON field takes, in UTF-8 bytes
+            (servers: 65,536, measured on 2.3.5; ``None``: no limit found, Milvus Lite).
+            Writes check the metadata and ``extra`` JSON against it before anything is
+            written.
+        nul_ids: a primary key may hold NUL (Milvus Lite 2.5.1 refuses it mid-write with
+            "internal error"; probed). Writes refuse such ids up front without it.
+        like_nul: a ``like`` pattern may hold NUL (``"\\x00"``). Milvus 2.3.5 and Milvus
+            Lite 2.5.1 end a prefix pattern at the NUL (``"a\\x00c%"`` finds
+            ``"a\\x00b"``); such patterns raise :class:`FilterError` there.
     """
 
     version: str
@@ -186,6 +197,9 @@ class Capabilities:
     like_backslash_json: bool = False
     json_bools_are_numbers: bool = False
     line_escapes: bool = True
+    json_max_bytes: int | None = JSON_MAX_BYTES
+    nul_ids: bool = True
+    like_nul: bool = False
 
     @property
     def dialect(self) -> Dialect:
@@ -210,6 +224,7 @@ class Capabilities:
             like_backslash_json=self.like_backslash_json,
             json_bools_are_numbers=self.json_bools_are_numbers,
             line_escapes=self.line_escapes,
+            like_nul=self.like_nul,
         )
 
     def require(self, feature: str, available: bool) -> None:
@@ -260,6 +275,9 @@ def detect_capabilities(version: str) -> Capabilities:
             like_backslash_json=_parse(version)[0] >= 3,
             # Its JSON paths compare as Python does: `k == true` finds 1 too (tested).
             json_bools_are_numbers=_parse(version)[0] >= 3,
+            # It stores JSON of any length and matches NUL in patterns (tested on 3.2.2).
+            json_max_bytes=None,
+            like_nul=True,
         )
     parsed = _parse(version)
     major_minor = parsed[:2]

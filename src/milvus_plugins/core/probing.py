@@ -44,7 +44,7 @@ from typing import Any
 
 from pymilvus import DataType, Function, FunctionType, MilvusClient
 
-from milvus_plugins.core.capabilities import UNKNOWN_VERSION, Capabilities
+from milvus_plugins.core.capabilities import JSON_MAX_BYTES, UNKNOWN_VERSION, Capabilities
 from milvus_plugins.core.connection import ConnectionConfig
 from milvus_plugins.core.error_translation import translate
 from milvus_plugins.core.errors import (
@@ -57,6 +57,7 @@ __all__ = [
     "probe_capabilities",
     "probe_properties",
     "probe_text_match",
+    "probe_write_limits",
     "reports_unimplemented",
 ]
 
@@ -379,6 +380,31 @@ def probe_properties(client: Any) -> dict[str, bool]:
     }
 
 
+def _write_collection(client: Any, name: str) -> None:
+    schema = _base_schema()
+    schema.add_field("m", DataType.JSON)
+    client.create_collection(name, schema=schema)
+
+
+def probe_write_limits(client: Any) -> dict[str, Any]:
+    """What a write may hold on this engine, judged by writing it into a scratch collection.
+
+    Returns:
+        ``{"json_max_bytes": ..., "nul_ids": ...}``: ``None`` when a JSON text over
+        :data:`JSON_MAX_BYTES` is taken (Milvus Lite 2.5.1 takes one), else that limit;
+        whether an upsert may carry a primary key holding NUL (Milvus Lite 2.5.1 inserts
+        one but fails its upsert with "internal error").
+    """
+    with _scratch(client, functools.partial(_write_collection, client)) as name:
+        if name is None:
+            return {"json_max_bytes": JSON_MAX_BYTES, "nul_ids": False}
+        big = {"id": "big", "vector": [1.0, 0.0], "m": {"k": "x" * (JSON_MAX_BYTES + 8)}}
+        nul = {"id": "a\x00b", "vector": [1.0, 0.0], "m": {}}
+        big_taken = _answers(lambda: client.insert(name, [big]))
+        nul_taken = _answers(lambda: client.upsert(name, [nul]))
+        return {"json_max_bytes": None if big_taken else JSON_MAX_BYTES, "nul_ids": nul_taken}
+
+
 def _probe(client: Any) -> Capabilities:
     missing = _scratch_name()  # never created: only whether the RPC exists is asked
     sparse = _schema_accepted(client, _add_sparse)
@@ -402,6 +428,7 @@ def _probe(client: Any) -> Capabilities:
         **_ranking_flags(client),
         **probe_text_match(client),
         **probe_properties(client),
+        **probe_write_limits(client),
     )
 
 

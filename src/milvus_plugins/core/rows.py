@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from milvus_plugins.core.capabilities import JSON_MAX_BYTES
 from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import InvalidInputError, shown
 from milvus_plugins.core.inference import column_value
@@ -16,7 +17,7 @@ from milvus_plugins.core.records import NULL_KEYS, Record
 from milvus_plugins.core.types import SparseMode
 from milvus_plugins.core.values import validate_dense
 
-__all__ = ["CheckedText", "json_text", "record_from_row", "records_to_rows"]
+__all__ = ["CheckedText", "json_sizes", "json_text", "record_from_row", "records_to_rows"]
 
 
 def records_to_rows(
@@ -91,6 +92,24 @@ def records_to_rows(
             row[names.sparse] = {int(k): float(v) for k, v in record.sparse.items()}
         rows.append(row)
     return rows
+
+
+def json_sizes(record: Record, spec: CollectionSpec) -> tuple[int, int]:
+    """The UTF-8 lengths of the metadata and ``extra`` JSON texts a write sends for
+    ``record`` (no vector needed): what :func:`records_to_rows` writes into those fields.
+
+    A cheap bound answers first: the written metadata is a part of the record's, and the
+    written ``extra`` adds at most the names of the metadata keys holding ``None``.
+    """
+    metadata = json_text(record.metadata).encode()
+    extra = json_text(record.extra or {}).encode()
+    if len(metadata) + len(extra) + 32 <= JSON_MAX_BYTES:
+        return len(metadata), len(extra)
+    declared = {f.name for f in spec.declared_fields}
+    nulls = [k for k, v in record.metadata.items() if v is None]
+    kept = {k: v for k, v in record.metadata.items() if k not in declared and v is not None}
+    written_extra = {**(record.extra or {}), NULL_KEYS: nulls} if nulls else record.extra
+    return len(json_text(kept).encode()), len(json_text(written_extra or {}).encode())
 
 
 def _float32_row(vector: np.ndarray) -> bool:

@@ -342,6 +342,13 @@ class _Compiler(KeyAddressing):
                     "patterns only ('abc%', where '_' and '\\' are not wildcards); other "
                     "patterns need Milvus >= 2.4 or Milvus Lite."
                 )
+            if "\x00" in node.pattern and not self.dialect.like_nul:
+                raise FilterError(
+                    f"like({shown(node.key)}, {shown(node.pattern)}): the pattern holds NUL "
+                    f"('\\x00'), where this Milvus ({self.dialect.engine}) ends a prefix "
+                    "pattern (it would match other strings); compare with eq / in_, or use a "
+                    "pattern without NUL."
+                )
             if node.pattern == "%" and not self.dialect.like_match_all:
                 return f'({ref.expr} >= "")'
             return f"({ref.expr} like {self._str(self._backslashes(node, ref))})"

@@ -62,6 +62,9 @@ class Dialect:
             control characters. Milvus Lite 2.5.1 drops the backslash (``"a\\nb"``
             selects ``"anb"``) and rejects a raw line break; the compiler then writes a
             tab as it is and raises :class:`FilterError` for a value holding a line break.
+        like_nul: a ``like`` pattern may hold NUL. Milvus 2.3.5 and Milvus Lite 2.5.1 end
+            a prefix pattern at the NUL (``"a\\x00c%"`` also finds ``"a\\x00b"``); the
+            compiler then raises :class:`FilterError` for a pattern holding one.
         partition_key_equality: ``k == v`` / ``k in [...]`` on the partition-key column
             finds every matching row. Milvus 2.3.5 prunes such a query to the partition
             the value hashes to, but puts upserted rows elsewhere, so it misses them;
@@ -83,6 +86,7 @@ class Dialect:
     phrase_match: bool = True
     engine: str = "this Milvus"
     line_escapes: bool = True
+    like_nul: bool = True
     partition_key_equality: bool = True
     like_backslash_column: bool = False
     like_backslash_json: bool = False

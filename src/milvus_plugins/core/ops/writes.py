@@ -43,7 +43,7 @@ from milvus_plugins.core.ops.lifecycle import (
 )
 from milvus_plugins.core.record_checks import check_lengths, validate_records, validate_vectors
 from milvus_plugins.core.records import Record
-from milvus_plugins.core.rows import records_to_rows
+from milvus_plugins.core.rows import json_sizes, records_to_rows
 from milvus_plugins.core.types import ParsableEnum, SparseMode
 
 __all__ = [
@@ -253,24 +253,48 @@ def _check_declared_present(
                     )
 
 
-def _check_addressable(caps: Capabilities, records: Sequence[Record]) -> None:
-    """Refuse ids and doc_ids this engine could never name in a filter again.
+def _check_engine_limits(
+    caps: Capabilities, spec: CollectionSpec, records: Sequence[Record]
+) -> None:
+    """Refuse, before anything is written, what this engine would refuse mid-write or
+    could never name again.
 
-    Milvus Lite 2.5 cannot write a line break in a string literal (see
-    :attr:`Capabilities.line_escapes`): a row with such an id could be written but
-    never read, replaced by ``doc_id`` or deleted by id.
+    * Milvus Lite 2.5 cannot write a line break in a string literal (see
+      :attr:`Capabilities.line_escapes`): a row whose id or doc_id holds one could be
+      written but never read, replaced by ``doc_id`` or deleted by id.
+    * Milvus Lite 2.5 refuses an id holding NUL (:attr:`Capabilities.nul_ids`).
+    * Servers refuse a JSON text over 64 KiB (:attr:`Capabilities.json_max_bytes`): the
+      metadata and ``extra`` fields of each row are measured as they will be written.
+
+    Raises:
+        InvalidInputError: naming the record, the value and the limit (nothing written).
     """
-    if caps.line_escapes:
-        return
+    limit = caps.json_max_bytes
     for record in records:
-        for name, value in (("id", record.id), ("doc_id", record.doc_id)):
-            if "\n" in value or "\r" in value:
-                raise InvalidInputError(
-                    f"record {value!r}: its {name} holds a line break, which this Milvus "
-                    "cannot write in a filter (Milvus Lite 2.5), so the row could never be "
-                    f"read or deleted by {name}; use {name}s without line breaks (nothing "
-                    "was written)."
-                )
+        if not caps.line_escapes:
+            for name, value in (("id", record.id), ("doc_id", record.doc_id)):
+                if "\n" in value or "\r" in value:
+                    raise InvalidInputError(
+                        f"record {value!r}: its {name} holds a line break, which this Milvus "
+                        "cannot write in a filter (Milvus Lite 2.5), so the row could never "
+                        f"be read or deleted by {name}; use {name}s without line breaks "
+                        "(nothing was written)."
+                    )
+        if not caps.nul_ids and "\x00" in record.id:
+            raise InvalidInputError(
+                f"record {record.id!r}: its id holds NUL ('\\x00'), which this Milvus refuses "
+                "as a primary key (Milvus Lite 2.5); use ids without NUL (nothing was written)."
+            )
+        if limit is not None:
+            sizes = json_sizes(record, spec)
+            for name, size in zip(("metadata", "extra"), sizes, strict=True):
+                if size > limit:
+                    raise InvalidInputError(
+                        f"record {shown(record.id)}: its {name} is {size} bytes as JSON, over "
+                        f"this Milvus' limit of {limit} bytes for a JSON field; keep large "
+                        "values out of metadata (or in a declared VARCHAR field, up to 65,535 "
+                        "bytes) (nothing was written)."
+                    )
 
 
 def _embed_chunk(
@@ -335,7 +359,7 @@ def upsert_op(
             refuse_foreign(ctx.spec)
             dim = ctx.spec.dim or dim
             limits = _recheck_lengths(ctx, checked, limits)  # before anything is embedded
-        _check_addressable((yield from capabilities_op(ctx.session)), checked)
+        _check_engine_limits((yield from capabilities_op(ctx.session)), ctx.spec, checked)
         # The first chunk is embedded before a new collection is created: it may fix
         # the dimension, and a model that fails here has changed nothing.
         dim = yield from _embed_chunk(ctx, checked[: options.batch_rows], embed, dim)
@@ -345,7 +369,7 @@ def upsert_op(
     caps = yield from capabilities_op(ctx.session)
     # Before the first batch (rows are built a chunk at a time, inside the batch run).
     _check_declared_present(ctx.spec, caps, checked)
-    _check_addressable(caps, checked)
+    _check_engine_limits(caps, ctx.spec, checked)
     yield from mark_overflow_op(ctx, checked)
     if write_mode is WriteMode.INSERT:
         first_try = ClientMethod.INSERT
