@@ -16,6 +16,7 @@ from tests.support import stable_id
 from milvus_plugins.core import (
     CollectionSpec,
     FilterError,
+    InvalidInputError,
     MetadataField,
     and_,
     compile_filter,
@@ -536,3 +537,13 @@ def test_columns_named_like_expression_words_are_never_written_into_a_filter(wor
         name="a", dim=4, accelerated_fields=[MetadataField(name=word, type="BOOL")]
     )
     assert compile_filter(eq(word, True), accelerated, LITE) == (f'(metadata["{word}"] == true)')
+
+
+def test_lone_surrogates_are_refused_in_filter_values_and_ids() -> None:
+    """pymilvus failed to encode them mid-call ("surrogates not allowed")."""
+    for node in (eq("k", "a\udcff"), in_("k", ["x", "\ud800"]), like("k", "\udcff%")):
+        with pytest.raises(FilterError, match="lone surrogate"):
+            compile_filter(node, SPEC, LITE)
+    with pytest.raises(InvalidInputError, match=r"ids\[1\]: the id contains a lone surrogate"):
+        id_in(["ok", "\udcff"])
+    assert compile_filter(eq("k", "é😀"), SPEC, LITE) == f'({M} == "é😀")'

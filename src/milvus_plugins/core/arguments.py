@@ -35,6 +35,7 @@ from milvus_plugins.core.errors import (
     MilvusPluginsError,
     shown,
 )
+from milvus_plugins.core.values import utf8_len
 
 __all__ = ["as_list", "check_argument", "checked_arguments", "id_list"]
 
@@ -92,6 +93,7 @@ def id_list(ids: Any, field: str = "ids") -> list[str]:
             raise InvalidInputError(
                 f"{field}[{position}] is the empty string, which is not an id; leave it out."
             )
+        utf8_len(item, f"{field}[{position}]", "the id")  # no stored id holds a surrogate
     return items
 
 

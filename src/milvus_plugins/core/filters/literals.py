@@ -57,9 +57,18 @@ def escape_string(value: str, *, line_escapes: bool = True) -> str:
             carriage return cannot be written at all.
 
     Raises:
-        FilterError: ``line_escapes`` is false and ``value`` holds a newline or carriage
-            return.
+        FilterError: ``value`` holds a lone surrogate; or ``line_escapes`` is false and
+            it holds a newline or carriage return.
     """
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise FilterError(
+                f"filter value {shown(value)} holds a lone surrogate, which UTF-8 cannot "
+                "encode (no stored string holds one); decode such bytes with "
+                "errors='replace' first."
+            ) from None
     if not line_escapes and ("\n" in value or "\r" in value):
         raise FilterError(
             f"filter value {shown(value)} holds a line break, which this Milvus cannot write "
