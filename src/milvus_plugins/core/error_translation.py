@@ -24,7 +24,7 @@ from milvus_plugins.core.exceptions import (
 )
 from milvus_plugins.core.messages import redact, shown
 
-__all__ = ["raise_translated", "translate", "translate_errors"]
+__all__ = ["raise_translated", "reports_not_loaded", "translate", "translate_errors"]
 
 
 # -- classification ----------------------------------------------------------------------
@@ -123,6 +123,12 @@ def _causes(exc: BaseException, limit: int = 16) -> Iterator[BaseException]:
             return
         seen.add(id(link))
         yield link
+
+
+def reports_not_loaded(exc: BaseException) -> bool:
+    """Whether ``exc`` (or an error it was raised from) is Milvus' "collection not
+    loaded" (merr 101): released by another client, or by a restarted Milvus Lite."""
+    return any(_int_attr(link, "code") == 101 for link in (exc, *_causes(exc)))
 
 
 def _grpc_status_name(exc: BaseException) -> str | None:

@@ -22,6 +22,7 @@ from typing import Any, Protocol, TypeVar
 from pymilvus import AsyncMilvusClient
 
 from milvus_plugins.core import lite
+from milvus_plugins.core.error_translation import reports_not_loaded
 from milvus_plugins.core.errors import (
     AuthenticationError,
     CollectionNotFoundError,
@@ -168,6 +169,10 @@ class AsyncRunner:
             return await acall_with_retry(fn, self.settings.policy(retry), self.settings.translate)
         except CollectionNotFoundError:
             self.settings.session.exists = False  # dropped elsewhere: see SyncRunner._call
+            raise
+        except MilvusPluginsError as exc:
+            if reports_not_loaded(exc):
+                self.settings.session.exists = False  # released elsewhere: reopened next
             raise
 
     async def run(self, op: Op[T]) -> T:

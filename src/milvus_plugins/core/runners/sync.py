@@ -17,7 +17,8 @@ from pymilvus import MilvusClient
 from milvus_plugins.core import lite
 from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.config import ConnectionConfig
-from milvus_plugins.core.errors import CollectionNotFoundError
+from milvus_plugins.core.error_translation import reports_not_loaded
+from milvus_plugins.core.errors import CollectionNotFoundError, MilvusPluginsError
 from milvus_plugins.core.lite import LiteLease
 from milvus_plugins.core.ops.calls import (
     Call,
@@ -186,6 +187,11 @@ class SyncRunner:
             # Dropped behind our back (another client): forget it, so that exists() says
             # False and the next write recreates it instead of failing forever.
             self.settings.session.exists = False
+            raise
+        except MilvusPluginsError as exc:
+            if reports_not_loaded(exc):
+                # Released behind our back: the next call reopens (and loads) it.
+                self.settings.session.exists = False
             raise
 
     def run(self, op: Op[T]) -> T:
