@@ -32,6 +32,7 @@ from milvus_plugins.core import (
     in_,
     like,
     matches,
+    ne,
     not_,
     or_,
     text_contains,
@@ -572,4 +573,38 @@ def test_json_over_the_engines_limit_is_refused_before_any_batch(
             [Record(id="fits", text="t", vector=[1.0, 2.0, 3.0, 8.0], metadata={"note": fits})]
         )
         assert store.get(["fits"])[0].metadata == {"note": fits}
+    store.close()
+
+
+def test_eq_and_ne_split_a_keys_rows_between_them_whatever_the_kinds(
+    uri: str, collection_name: str
+) -> None:
+    """A value of another kind is not equal (as in Python and a server's `!=`): deleting
+    `eq` then `ne` leaves no row (before, `"1"`, `true` and `[1]` stayed)."""
+    store = MilvusStore(
+        CollectionSpec(name=collection_name, dim=DIM), connection=ConnectionConfig(uri=uri)
+    )
+    rows: dict[str, dict[str, Any]] = {
+        "int": {"n": 1},
+        "two": {"n": 2},
+        "str": {"n": "1"},
+        "list": {"n": [1]},
+        "obj": {"n": {"a": 1}},
+        "none": {},
+    }
+    if not store.capabilities.json_bools_are_numbers:
+        rows["bool"] = {"n": True}  # Milvus Lite 3 compares true with 1 (checked rows)
+    store.upsert(
+        [
+            Record(id=k, text="t", vector=[1.0, float(i + 1), 0.5, 0.25], metadata=m)
+            for i, (k, m) in enumerate(rows.items())
+        ]
+    )
+    for node in (ne("n", 1), not_(eq("n", 1)), not_(in_("n", [1, "x"])), ne("n", "1")):
+        expected = sorted(k for k, m in rows.items() if matches(node, m))
+        assert sorted(r.id for r in store.query(node)) == expected, node
+    assert "str" in [r.id for r in store.query(ne("n", 1))]
+    assert store.delete(filter=eq("n", 1)) == 1
+    assert store.delete(filter=ne("n", 1)) == len(rows) - 1
+    assert store.count() == 0
     store.close()

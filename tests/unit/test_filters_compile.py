@@ -160,18 +160,16 @@ def test_positive_filter_compiles_to_expected_expression(node: Filter, expected:
 
 
 NEGATED: list[tuple[Filter, str]] = [
-    (ne("k", "v"), f'(not (exists {M}) or ({M} < "v" or {M} > "v"))'),
-    (ne("k", 3), f"(not (exists {M}) or ({M} < 3 or {M} > 3))"),
-    (ne("k", True), f"(not (exists {M}) or ({M} == false))"),
+    # `!=` and `not in`: missing, or not equal (a value of another kind is not equal).
+    (ne("k", "v"), f'(not (exists {M}) or not ({M} == "v"))'),
+    (ne("k", 3), f"(not (exists {M}) or not ({M} == 3))"),
+    (ne("k", True), f"(not (exists {M}) or not ({M} == true))"),
     (not_(gt("k", 1)), f"(not (exists {M}) or ({M} <= 1))"),
     (not_(gte("k", 1)), f"(not (exists {M}) or ({M} < 1))"),
     (not_(lt("k", 1)), f"(not (exists {M}) or ({M} >= 1))"),
     (not_(lte("k", 1)), f"(not (exists {M}) or ({M} > 1))"),
-    (
-        nin("k", ["a", 2]),
-        f'(not (exists {M}) or (({M} < "a" or {M} > "a") and ({M} < 2 or {M} > 2)))',
-    ),
-    (nin("k", []), f"(not (exists {M}) or true)"),
+    (nin("k", ["a", 2]), f'(not (exists {M}) or not ({M} == "a" or {M} == 2))'),
+    (nin("k", []), f"(not (exists {M}) or not false)"),
     (not_(like("k", "a%")), f'(not (exists {M}) or ({M} like "%" and not ({M} like "a%")))'),
     (
         not_(contains("k", "x")),
@@ -187,13 +185,13 @@ NEGATED: list[tuple[Filter, str]] = [
     (not_(not_(eq("k", 1))), f"({M} == 1)"),
     (
         not_(and_(eq("k", 1), eq("year", 2))),
-        f"((not (exists {M}) or ({M} < 1 or {M} > 1)) or (year is null or not (year == 2)))",
+        f"((not (exists {M}) or not ({M} == 1)) or (year is null or not (year == 2)))",
     ),
     (
         not_(or_(exists("k"), gt("year", 2))),
         f"((not (exists {M})) and (year is null or not (year > 2)))",
     ),
-    (Compare("k", "!=", 5), f"({M} < 5 or {M} > 5)"),
+    (Compare("k", "!=", 5), f"((exists {M}) and not ({M} == 5))"),
     (not_(Compare("k", "!=", 5)), f"(not (exists {M}) or ({M} == 5))"),
     (not_(Raw("x > 1")), "not (x > 1)"),
 ]
@@ -213,15 +211,15 @@ def test_operators_build_the_same_tree_as_functions() -> None:
 
 def test_engine_without_exists_keeps_plain_negation() -> None:
     no_exists = Dialect(json_exists=False, missing_is_null=False, nullable=False)
-    assert compile_filter(ne("k", 1), SPEC, no_exists) == f"(not ({M} == 1))"
+    # Milvus' own `!=` is true for a missing key and other kinds: the negation as it is.
+    assert compile_filter(ne("k", 1), SPEC, no_exists) == f"({M} != 1)"
     with pytest.raises(FilterError, match="exists"):
         compile_filter(exists("k"), SPEC, no_exists)
 
 
-def test_milvus_23_negates_kind_exactly_and_rejects_infix_like() -> None:
-    assert (
-        compile_filter(ne("k", 1), SPEC, SERVER_23) == f"(not (exists {M}) or ({M} < 1 or {M} > 1))"
-    )
+def test_milvus_23_negates_with_exists_and_rejects_infix_like() -> None:
+    assert compile_filter(ne("k", 1), SPEC, SERVER_23) == f"(not (exists {M}) or not ({M} == 1))"
+    assert compile_filter(not_(gt("k", 1)), SPEC, SERVER_23) == f"(not (exists {M}) or ({M} <= 1))"
     assert compile_filter(like("k", "ab%"), SPEC, SERVER_23) == f'({M} like "ab%")'
     with pytest.raises(FilterError, match="prefix"):
         compile_filter(like("k", "%ab"), SPEC, SERVER_23)
@@ -229,11 +227,9 @@ def test_milvus_23_negates_kind_exactly_and_rejects_infix_like() -> None:
         compile_filter(text_contains("k", "ab"), SPEC, SERVER_23)
 
 
-def test_server_with_json_in_uses_in_list_and_kind_exact_negation() -> None:
+def test_server_with_json_in_uses_in_list_and_negates_with_exists() -> None:
     assert compile_filter(in_("k", [1, 2]), SPEC, SERVER_25) == f"({M} in [1, 2])"
-    assert (
-        compile_filter(ne("k", 1), SPEC, SERVER_25) == f"(not (exists {M}) or ({M} < 1 or {M} > 1))"
-    )
+    assert compile_filter(ne("k", 1), SPEC, SERVER_25) == f"(not (exists {M}) or not ({M} == 1))"
 
 
 def test_none_and_raw_string_pass_through_parenthesised() -> None:
@@ -333,15 +329,17 @@ ROWS: dict[str, dict[str, Any]] = {
 
 EVALUATIONS: list[tuple[Filter, set[str]]] = [
     (eq("k", 1), {"int", "float"}),
-    (ne("k", 1), {"two", "null", "missing"}),
+    (ne("k", 1), {"two", "str", "list", "null", "missing", "obj"}),
     (gt("k", 1), {"two"}),
     (not_(gt("k", 1)), {"int", "float", "null", "missing"}),
     (eq("k", "1"), {"str"}),
-    (ne("k", "1"), {"null", "missing"}),
+    (ne("k", "1"), {"int", "float", "two", "list", "null", "missing", "obj"}),
     (in_("k", [2, "1"]), {"two", "str"}),
-    # 1 == "1" is unknown, so "1 not in [2, '1']" is unknown too (Kleene logic).
-    (nin("k", [2, "1"]), {"null", "missing"}),
-    (nin("k", [2, 3]), {"int", "float", "null", "missing"}),
+    # A value of another kind is not equal: 1 is not in [2, "1"] (as in Python).
+    (nin("k", [2, "1"]), {"int", "float", "list", "null", "missing", "obj"}),
+    (nin("k", [2, 3]), {"int", "float", "str", "list", "null", "missing", "obj"}),
+    # An order between kinds is unknown (Kleene logic): "1" is neither > 1 nor not.
+    (Compare("k", "!=", 1), {"two", "str", "list", "obj"}),
     (in_("k", []), set()),
     (nin("k", []), set(ROWS)),
     (contains("k", "x"), {"list"}),
@@ -426,9 +424,8 @@ def test_negations_of_typed_columns_are_written_without_not(node: Filter, expect
 @pytest.mark.parametrize(
     "node",
     [
-        ne("k", 1),
-        not_(eq("k", 1)),
-        nin("k", [1, 2]),
+        Compare("k", "!=", 1),
+        not_(Compare("k", "!=", 1)),
         not_(lt("k", 1)),
         not_(like("genre", "a%")),
         not_(contains("tags", "x")),
@@ -437,10 +434,18 @@ def test_negations_of_typed_columns_are_written_without_not(node: Filter, expect
     ids=stable_id,
 )
 def test_negations_that_need_not_raise_filter_error(node: Filter) -> None:
-    # A JSON key's negation must match missing keys but not values of another kind; with
-    # neither `not` nor `exists` no expression says that (`k != 1` is true for "a").
+    # `not (k < 1)` must not match "a" (an order between kinds is unknown), and a bare
+    # `!=` leaf must not match a missing key; with neither `not` nor `exists` no
+    # expression says that.
     with pytest.raises(FilterError, match=r"needs 'not'.*this Milvus"):
         compile_filter(node, SPEC, NO_NOT)
+
+
+def test_equality_negations_on_json_keys_use_milvus_not_equal_without_not() -> None:
+    # Milvus' `!=` is true for a missing key and for other kinds, as ne / nin mean.
+    assert compile_filter(ne("k", 1), SPEC, NO_NOT) == f"({M} != 1)"
+    assert compile_filter(not_(eq("k", "a")), SPEC, NO_NOT) == f'({M} != "a")'
+    assert compile_filter(nin("k", [1, "a"]), SPEC, NO_NOT) == f'({M} != 1 and {M} != "a")'
 
 
 def test_exists_on_a_json_key_without_exists_raises() -> None:

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from milvus_plugins.core import (
     CollectionSpec,
+    Compare,
     MetadataField,
     Record,
     compile_filter,
@@ -145,15 +146,24 @@ def test_filters_use_the_column_until_the_key_overflows() -> None:
     assert compile_filter(exists("n"), overflowed) == '(exists metadata["n"])'
 
 
-def test_leaves_unknown_for_the_columns_kind_match_no_row_and_their_negation_missing_rows() -> None:
-    # The evaluator finds eq("n", "3") unknown for every number: true for no row, and its
-    # negation true only where the key is missing (the JSON path would say the same).
-    for node in (eq("n", "3"), like("n", "1%"), contains("n", 1), eq("s", 1)):
+def test_leaves_of_another_kind_than_the_column_are_answered_without_it() -> None:
+    # An order, a pattern or `contains` the evaluator finds unknown for every number is
+    # true for no row, and its negation only where the key is missing.
+    for node in (gt("n", "3"), like("n", "1%"), contains("n", 1)):
         assert compile_filter(node, ACCELERATED) == "false", node
         assert compile_filter(not_(node), ACCELERATED) == f"({node.key} is null)", node
-    assert compile_filter(ne("s", 1), ACCELERATED) == "(s is null)"  # ne is not_(eq)
+    # A value of another kind is never equal: `==` is false for every row, `!=` (ne is
+    # not_(eq)) true for every row, `not in` drops the members of another kind.
+    for node in (eq("n", "3"), eq("s", 1)):
+        assert compile_filter(node, ACCELERATED) == "false", node
+        assert compile_filter(not_(node), ACCELERATED) == "true", node
+    assert compile_filter(ne("s", 1), ACCELERATED) == "true"
+    assert compile_filter(Compare("s", "!=", 1), ACCELERATED) == "(s is not null)"
     assert compile_filter(in_("n", [1, "a"]), ACCELERATED) == "(n in [1.0])"
-    assert compile_filter(not_(in_("n", [1, "a"])), ACCELERATED) == "(n is null)"
+    assert compile_filter(not_(in_("n", [1, "a"])), ACCELERATED) == (
+        "(n is null or not (n in [1.0]))"
+    )
+    assert compile_filter(not_(in_("n", ["a"])), ACCELERATED) == "true"
     assert compile_filter(in_("n", [1, 2.5]), ACCELERATED) == "(n in [1.0, 2.5])"
 
 

@@ -14,21 +14,24 @@ Semantics, the same on every backend (:func:`matches` is the executable definiti
   (``ne("k", 1)`` matches rows without ``k``, as in MongoDB-style filters). A key whose
   value is ``None`` counts as missing (the records layer keeps such keys out of the
   stored JSON, so ``exists`` agrees on every engine).
-* A leaf that compares values of different kinds (a string with a number, a list or an
-  object with a scalar) is *unknown*: neither it nor its negation matches (Milvus'
-  three-valued logic). ``like`` on a non-string and ``contains*`` on a non-list are
-  such comparisons too.
+* A value of another kind (a string against a number, a list or an object against a
+  scalar) is *not equal*: ``eq`` is false for it and ``ne`` / ``nin`` / ``not eq``
+  true, as in Python, LlamaIndex's ``SimpleVectorStore`` and a Milvus server's ``!=``.
+  An *order* between kinds is *unknown*: neither ``gt("k", 1)`` nor its negation
+  matches ``"a"`` (Milvus' three-valued logic); ``like`` on a non-string and
+  ``contains*`` on a non-list are unknown too.
 * Do not store bools and numbers under the same key: Milvus Lite compares ``true`` as
-  ``1`` (Python semantics) while servers keep them apart, so comparing a bool with a
-  number is backend-defined (:func:`matches` treats it as unknown).
+  ``1`` (Python semantics) while servers keep them apart; :func:`matches` keeps them
+  apart, and on Milvus Lite 3 the rows such a filter selects are checked against it.
 * ``not`` is pushed down to the leaves (De Morgan). On engines with ``exists`` a negated
-  leaf on a JSON key becomes ``not exists k or <kind-exact complement>`` (``k < v or
-  k > v`` for ``not k == v``, ``k >= v`` for ``not k < v``), because some engines
-  (Milvus Lite) evaluate ``k != 1`` as true when ``k`` holds a string.
+  equality on a JSON key becomes ``not exists k or not (k == v)``, other negated leaves
+  ``not exists k or <kind-exact complement>`` (``k >= v`` for ``not k < v``), because
+  some engines (Milvus Lite) evaluate ``not (k < 1)`` as true when ``k`` holds a string.
 * On engines without ``not`` (Milvus Lite 2.5) a negated leaf on a typed column is
-  written as its complement (``year >= 5`` for ``not year < 5``). A negated leaf on a
-  JSON key cannot be written there: without ``not`` and ``exists`` nothing tells a
-  missing key from a value of another kind (``k != 1`` is true for both).
+  written as its complement (``year >= 5`` for ``not year < 5``), and a negated equality
+  on a JSON key as Milvus' ``!=`` (true for a missing key and for other kinds, as the
+  negation means). Other negated leaves on a JSON key cannot be written there: without
+  ``not`` and ``exists`` nothing tells a missing key from a value of another kind.
 * A filter the connected engine cannot express with exactly this meaning raises
   :class:`FilterError` naming what is missing (see :class:`Dialect`: Milvus 2.3 has no
   infix ``like``, no empty-list test for ``is_empty``/negated ``contains`` on JSON keys;

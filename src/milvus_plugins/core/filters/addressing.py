@@ -114,10 +114,12 @@ class KeyAddressing:
 
         The column holds every value of the key (none has overflowed) and a null where
         the key is missing. A leaf whose literals have the column's kind is answered on
-        the column; a leaf the evaluator finds *unknown* for every value of the column's
-        kind (a literal of another kind, ``contains`` on a scalar, ``like`` on a
-        number) is true for no row, and its negation for the rows without the key
-        (returned as the finished expression). What a double cannot compare exactly
+        the column; an equality with a literal of another kind is false for every row
+        (``!=``: true where the key is present), and a leaf the evaluator finds
+        *unknown* for every value of the column's kind (an order with a literal of
+        another kind, ``contains`` on a scalar, ``like`` on a number) is true for no row,
+        and its negation for the rows without the key (returned as the finished
+        expression). What a double cannot compare exactly
         (an int beyond 2**53) takes the JSON path, which holds every value too.
         """
         if not ref.accelerated:
@@ -130,12 +132,17 @@ class KeyAddressing:
                 value = as_column_literal(node.value, kind)
                 return Compare(node.key, node.op, value, node.target), ref
             if value_kind(node.value) != column_kind:
+                # A value of another kind: never equal, differs from every present value.
+                if node.op == "==":
+                    return self.const(negate)
+                if node.op == "!=":
+                    return f"({ref.expr} is null)" if negate else f"({ref.expr} is not null)"
                 return unknown
         elif isinstance(node, In):
             same = [v for v in node.values if value_kind(v) == column_kind]
             if all(fits_column(v, kind) for v in same):
-                if len(same) < len(node.values) and (negate or not same):
-                    return unknown  # an unknown member makes "not in" unknown
+                if not same:
+                    return self.const(negate)  # no member of the column's kind: never in
                 values = tuple(as_column_literal(v, kind) for v in same)
                 return In(node.key, values, node.target), ref
         elif isinstance(node, Like):

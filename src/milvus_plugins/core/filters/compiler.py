@@ -79,39 +79,63 @@ class _Compiler(KeyAddressing):
             return self._exists(node, negate)
         if isinstance(node, Empty):
             return self._empty(node, negate)
-        if isinstance(node, Like) and not any(ch in node.pattern for ch in "%_"):
-            # A pattern without wildcards is an equality (Milvus Lite's `like` also matches
-            # the pattern plus a trailing newline: its regex ends with `$`).
-            node = Compare(node.key, "==", node.pattern, node.target)
         key = node.key
         placed = self.on_column(node, self.ref(key, getattr(node, "target", "metadata")), negate)
         if isinstance(placed, str):
             return placed
         node, ref = placed
+        # A pattern without wildcards is an equality (Milvus Lite's `like` also matches
+        # the pattern plus a trailing newline: its regex ends with `$`), but its negation
+        # keeps the pattern's meaning: a non-string is neither like "a" nor not.
+        pattern = isinstance(node, Like) and not any(ch in node.pattern for ch in "%_")
+        if isinstance(node, Like) and pattern:
+            node = Compare(node.key, "==", node.pattern, node.target)
         if not ref.column and isinstance(node, (Compare, In, Contains)):
             values = (node.value,) if isinstance(node, Compare) else node.values
             if any(not isinstance(value, str) for value in values):
                 self.bool_or_number_on_json = True
         if ref.declared_type is ScalarType.INT64 and getattr(node, "target", "") == "id":
             node = integer_ids(node, self.spec.name)
-        if isinstance(node, Compare) and node.op == "!=" and not negate:
-            if self._kind_exact(ref):
-                check_value_type(key, ref.declared_type, node.value)
-                return self._complement(Compare(node.key, "==", node.value, node.target), ref)
-            if not ref.column and not self.dialect.not_expr:
-                # `k != v` is also true for a missing key and for values of other kinds.
+        if isinstance(node, Compare) and node.op == "!=" and not ref.column:
+            # On a JSON key `!=` is "present and not equal" (values of other kinds differ),
+            # its negation "missing or equal"; Milvus' own `!=` is also true where the
+            # key is missing, so both are written with `==`.
+            check_value_type(key, ref.declared_type, node.value)
+            if not (self.dialect.json_exists and self.dialect.not_expr):
                 raise self._needs_not(f"ne({shown(key)}, ...) on a JSON key")
+            equal = self._leaf(Compare(node.key, "==", node.value, node.target), ref)
+            has = exists_test(ref.expr)
+            return f"(not {has} or {equal})" if negate else f"({has} and not {equal})"
         leaf = self._leaf(node, ref)
         if not negate:
             return leaf
+        if not ref.column and not pattern and (
+            isinstance(node, In) or (isinstance(node, Compare) and node.op == "==")
+        ):
+            return self._not_equal(node, leaf, ref)
         if self._kind_exact(ref):
             return f"(not {exists_test(ref.expr)} or {self._complement(node, ref)})"
         return self._negated(node, leaf, ref)
 
+    def _not_equal(self, node: Compare | In, leaf: str, ref: KeyRef) -> str:
+        """The negation of ``==`` / ``in`` on a JSON key: missing, or not equal to any
+        value (a value of another kind is not equal)."""
+        if self.dialect.not_expr and self.dialect.json_exists:
+            return f"(not {exists_test(ref.expr)} or not {leaf})"
+        if self.dialect.missing_is_null:
+            raise self._needs_not(f"not_({type(node).__name__.lower()}({shown(node.key)}, ...))")
+        # Milvus' `!=` on a JSON key is true for a missing key and for values of other
+        # kinds (Milvus 2.3.5 and Milvus Lite 2.5.1, tested): the negation as it is.
+        values = (node.value,) if isinstance(node, Compare) else node.values
+        if not values:
+            return self.const(True)
+        return "(" + " and ".join(f"{ref.expr} != {self._lit(v)}" for v in values) + ")"
+
     def _kind_exact(self, ref: KeyRef) -> bool:
-        # JSON keys on engines with `exists`: negations are emitted as kind-exact
-        # complements, so a row whose value has another kind matches neither a leaf nor
-        # its negation. (Milvus Lite evaluates `metadata["k"] != 1` as true for "a".)
+        # JSON keys on engines with `exists`: negated orders, patterns and `contains` are
+        # emitted as kind-exact complements, so a row whose value has another kind
+        # matches neither the leaf nor its negation (unknown). Milvus Lite evaluates
+        # `not (metadata["k"] < 1)` as true for "a". Equalities are not among them.
         return (
             not ref.column
             and self.dialect.missing_is_null

@@ -50,7 +50,9 @@ def _kind(value: Any) -> str:
 
 def _compare(actual: Any, op: CompareOp, expected: Scalar) -> bool | None:
     if _kind(actual) != _kind(expected):
-        return _UNKNOWN
+        # A value of another kind is not equal (and differs), as Python, LlamaIndex's
+        # SimpleVectorStore and a server's `!=` say; an order between kinds is unknown.
+        return {"==": False, "!=": True}.get(op, _UNKNOWN)
     result: bool
     if op == "==":
         result = actual == expected
@@ -154,10 +156,7 @@ def _leaf_value(
     if isinstance(node, Compare):
         return _compare(actual, node.op, node.value)
     if isinstance(node, In):
-        results = [_compare(actual, "==", v) for v in node.values]
-        if any(r is True for r in results):
-            return True
-        return _UNKNOWN if any(r is None for r in results) else False
+        return any(_compare(actual, "==", v) is True for v in node.values)
     if isinstance(node, Like):
         return _like(actual, node.pattern) if isinstance(actual, str) else _UNKNOWN
     if not isinstance(actual, list):

@@ -17,6 +17,7 @@ from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import FilterError
 from milvus_plugins.core.filters import (
     And,
+    Compare,
     Filter,
     Not,
     Or,
@@ -80,8 +81,10 @@ def superset_filter(where: Filter, spec: CollectionSpec, caps: Capabilities) -> 
     an engine (its own kind's rows and some of the other kind's), so it may stay where
     it counts positively; under a negation it would select too few (``not contains(k,
     true)`` loses ``[1]``), so there it is replaced by "false", whose negation holds for
-    every row. Filters are monotone in their leaves (also in three-valued logic), so
-    the result is a superset; the rows it selects are then checked one by one.
+    every row. A ``!=`` leaf is the other way round (it is written as a negated ``==``):
+    it is replaced by "true" where it counts positively. Filters are monotone in their
+    leaves (also in three-valued logic), so the result is a superset; the rows it
+    selects are then checked one by one.
     """
     dialect = caps.dialect
 
@@ -92,8 +95,14 @@ def superset_filter(where: Filter, spec: CollectionSpec, caps: Capabilities) -> 
             return Or(tuple(relax(child, negated) for child in node.children))
         if isinstance(node, Not):
             return Not(relax(node.child, not negated))
-        if negated and compares_json_with_bool_or_number(node, spec, dialect):
-            return Or(())  # false: its negation holds for every row
+        if compares_json_with_bool_or_number(node, spec, dialect):
+            # `!=` is written as a negated `==` (see the compiler): it selects too few
+            # where it counts positively, too many under a negation.
+            differs = isinstance(node, Compare) and node.op == "!="
+            if negated and not differs:
+                return Or(())  # false: its negation holds for every row
+            if differs and not negated:
+                return And(())  # true
         return node
 
     return relax(where, False)
