@@ -109,8 +109,10 @@ class _Compiler(KeyAddressing):
         leaf = self._leaf(node, ref)
         if not negate:
             return leaf
-        if not ref.column and not pattern and (
-            isinstance(node, In) or (isinstance(node, Compare) and node.op == "==")
+        if (
+            not ref.column
+            and not pattern
+            and (isinstance(node, In) or (isinstance(node, Compare) and node.op == "=="))
         ):
             return self._not_equal(node, leaf, ref)
         if self._kind_exact(ref):
