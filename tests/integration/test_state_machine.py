@@ -20,8 +20,8 @@ The model's semantics (the intended behaviour, issue 11):
 * filter semantics are :func:`milvus_plugins.core.matches` (the package's reference
   evaluator); the three filter forms (dict, core tree, ``MetadataFilters``) are
   translated to it here, with each form's own rules for empty groups.
-  On an engine without ``not`` (Milvus Lite 2.5) an inequality on a JSON key is
-  refused: it cannot be written there (the library raises ``FilterError``).
+  On an engine that cannot spell a line break in a string literal (Milvus Lite 2.5) a
+  filter value holding one is refused (the library raises ``FilterError``).
 * a value is stored only if it reads back exactly: strings without lone surrogates,
   ints within int64, finite floats, str keys at every level, nesting of at most 64;
   anything else is refused before any write. The declared INT64 column ``n`` takes an
@@ -297,15 +297,14 @@ def always_true(tree: Tree, form: str) -> bool:
     return walk(tree, True)
 
 
-def _oracle_leaf(tree: Tree, negation: bool) -> Filter:
+def _oracle_leaf(tree: Tree, line_escapes: bool) -> Filter:
     op, key, value = tree
     values = value if op == "in" else [value]
     if key == "n" and any(not isinstance(v, int) or isinstance(v, bool) for v in values):
         raise Refused(f"{value!r} on the INT64 column n")
-    if op == "ne" and key not in DECLARED and not negation:
-        # `k != v` is also true where k is missing: without `not`/`exists` (Milvus
-        # Lite 2.5) a JSON key's inequality cannot be written, and FilterError says so.
-        raise Refused(f"ne on the JSON key {key!r} on an engine without 'not'")
+    if not line_escapes and any(isinstance(v, str) and ("\n" in v or "\r" in v) for v in values):
+        # Milvus Lite 2.5 reads "\n" in a literal as "n": FilterError says so.
+        raise Refused(f"{value!r}: a line break this engine cannot write in a filter")
     builders: dict[str, Callable[[str, Any], Filter]] = {
         "eq": core.eq,
         "ne": core.ne,
@@ -316,13 +315,14 @@ def _oracle_leaf(tree: Tree, negation: bool) -> Filter:
     return builders[op](key, value)
 
 
-def oracle(tree: Tree | None, form: str, negation: bool = True) -> Filter | None:
+def oracle(tree: Tree | None, form: str, line_escapes: bool = True) -> Filter | None:
     """The core filter whose ``matches`` is the meaning of ``tree`` in ``form``.
 
     Forms: ``core`` (empty AND true, empty OR false), ``dict`` (only a top-level ``{}``
     may be empty, and means no constraint; ``{"$and": []}`` and nested ``{}`` are
     malformed), ``llama`` (an empty ``MetadataFilters`` group is no constraint, whatever
-    its condition). ``negation``: the engine evaluates ``not`` (all but Milvus Lite 2.5).
+    its condition). ``line_escapes``: the engine reads ``\\n`` in a literal as a line
+    break (all but Milvus Lite 2.5).
     """
     if tree is None:
         return None
@@ -338,7 +338,7 @@ def oracle(tree: Tree | None, form: str, negation: bool = True) -> Filter | None
                 return core.or_()
             parts = [walk(k, False) for k in kids]
             return core.and_(*parts) if node[0] == "and" else core.or_(*parts)
-        return _oracle_leaf(node, negation)
+        return _oracle_leaf(node, line_escapes)
 
     return walk(tree, True)
 
@@ -466,7 +466,7 @@ class StoreMachine(RuleBasedStateMachine):
         self.embeddings = HashEmbeddings()
         self.vs: Any = self._open()
         self.nullable = bool(self.vs.store.capabilities.nullable)
-        self.negation = bool(self.vs.store.capabilities.dialect.not_expr)
+        self.line_escapes = bool(self.vs.store.capabilities.line_escapes)
         self.tally.examples += 1
 
     # -- plumbing
@@ -717,7 +717,7 @@ class StoreMachine(RuleBasedStateMachine):
         use_async = data.draw(st.booleans())
         arg, form = self._filter_arg(data, tree) if tree is not None else (None, "none")
         try:
-            flt = oracle(tree, form, self.negation)
+            flt = oracle(tree, form, self.line_escapes)
         except Refused:
             expect_refusal(lambda: self._search(arg, k, query, use_async), "search")
             return
@@ -817,7 +817,7 @@ class StoreMachine(RuleBasedStateMachine):
             sync = lambda: self.vs.delete_nodes(node_ids=ids, filters=arg)  # noqa: E731
             coro = lambda: self.vs.adelete_nodes(node_ids=ids, filters=arg)  # noqa: E731
         try:
-            flt = oracle(tree, form, self.negation)
+            flt = oracle(tree, form, self.line_escapes)
         except Refused:
             expect_refusal(lambda: self.run(use_async, sync, coro), "delete with a bad filter")
             return
