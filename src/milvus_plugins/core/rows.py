@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import orjson
 
-from milvus_plugins.core.capabilities import JSON_MAX_BYTES
 from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import InvalidInputError, shown
 from milvus_plugins.core.inference import column_value
@@ -94,16 +93,17 @@ def records_to_rows(
     return rows
 
 
-def json_sizes(record: Record, spec: CollectionSpec) -> tuple[int, int]:
+def json_sizes(record: Record, spec: CollectionSpec, limit: int) -> tuple[int, int]:
     """The UTF-8 lengths of the metadata and ``extra`` JSON texts a write sends for
     ``record`` (no vector needed): what :func:`records_to_rows` writes into those fields.
 
     A cheap bound answers first: the written metadata is a part of the record's, and the
-    written ``extra`` adds at most the names of the metadata keys holding ``None``.
+    written ``extra`` adds at most the names of the metadata keys holding ``None``; the
+    exact sizes are worked out only where that bound exceeds ``limit``.
     """
     metadata = json_text(record.metadata).encode()
     extra = json_text(record.extra or {}).encode()
-    if len(metadata) + len(extra) + 32 <= JSON_MAX_BYTES:
+    if len(metadata) + len(extra) + 32 <= limit:
         return len(metadata), len(extra)
     declared = {f.name for f in spec.declared_fields}
     nulls = [k for k, v in record.metadata.items() if v is None]

@@ -16,7 +16,8 @@ from typing import Any
 from milvus_plugins.core.capabilities import Capabilities, detect_capabilities
 from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.connection import ConnectionConfig
-from milvus_plugins.core.errors import ConfigError
+from milvus_plugins.core.error_translation import reports_not_loaded
+from milvus_plugins.core.errors import CollectionNotFoundError, ConfigError
 from milvus_plugins.core.existing_schema import check_existing, spec_from_existing
 from milvus_plugins.core.fingerprint import EmbeddingFingerprint, EmbeddingProbe
 from milvus_plugins.core.inference import infer_metadata_fields
@@ -87,6 +88,14 @@ class Session:
         """Cache ``rows`` for :meth:`cached_row_count` and return it."""
         self.row_count = (time.monotonic(), rows)
         return rows
+
+    def failed(self, error: BaseException) -> None:
+        """Note a failed call: a collection dropped behind our back (another client) is
+        forgotten, so that exists() says False and the next write recreates it; one
+        released behind our back ("not loaded") is reopened, and loaded, by the next call.
+        """
+        if isinstance(error, CollectionNotFoundError) or reports_not_loaded(error):
+            self.exists = False
 
     def connected(self, lease: LiteLease | None) -> None:
         """Note a new connection; one to a restarted Lite server must reopen the collection.

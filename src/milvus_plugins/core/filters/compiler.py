@@ -87,9 +87,9 @@ class _Compiler(KeyAddressing):
         # A pattern without wildcards is an equality (Milvus Lite's `like` also matches
         # the pattern plus a trailing newline: its regex ends with `$`), but its negation
         # keeps the pattern's meaning: a non-string is neither like "a" nor not.
-        pattern = isinstance(node, Like) and not any(ch in node.pattern for ch in "%_")
-        if isinstance(node, Like) and pattern:
-            node = Compare(node.key, "==", node.pattern, node.target)
+        pattern = False
+        if isinstance(node, Like) and not any(ch in node.pattern for ch in "%_"):
+            node, pattern = Compare(node.key, "==", node.pattern, node.target), True
         if not ref.column and isinstance(node, (Compare, In, Contains)):
             values = (node.value,) if isinstance(node, Compare) else node.values
             if any(not isinstance(value, str) for value in values):
@@ -115,7 +115,7 @@ class _Compiler(KeyAddressing):
             and (isinstance(node, In) or (isinstance(node, Compare) and node.op == "=="))
         ):
             return self._not_equal(node, leaf, ref)
-        if self._kind_exact(ref):
+        if self._kind_exact(ref) and not isinstance(node, In):  # (`in` was answered above)
             return f"(not {exists_test(ref.expr)} or {self._complement(node, ref)})"
         return self._negated(node, leaf, ref)
 
@@ -128,10 +128,7 @@ class _Compiler(KeyAddressing):
             raise self._needs_not(f"not_({type(node).__name__.lower()}({shown(node.key)}, ...))")
         # Milvus' `!=` on a JSON key is true for a missing key and for values of other
         # kinds (Milvus 2.3.5 and Milvus Lite 2.5.1, tested): the negation as it is.
-        values = (node.value,) if isinstance(node, Compare) else node.values
-        if not values:
-            return self.const(True)
-        return "(" + " and ".join(f"{ref.expr} != {self._lit(v)}" for v in values) + ")"
+        return self._column_complement(node, ref)
 
     def _kind_exact(self, ref: KeyRef) -> bool:
         # JSON keys on engines with `exists`: negated orders, patterns and `contains` are
@@ -154,7 +151,8 @@ class _Compiler(KeyAddressing):
         )
 
     def _column_complement(self, node: Compare | In | Like | Contains, ref: KeyRef) -> str:
-        """The negation of a leaf on a typed column, written without ``not``."""
+        """The negation of a leaf written without ``not``: on a typed column, or an
+        equality on a JSON key (whose ``!=`` also holds for missing keys and other kinds)."""
         if isinstance(node, Compare):
             check_value_type(node.key, ref.declared_type, node.value)
             flipped = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
@@ -172,18 +170,16 @@ class _Compiler(KeyAddressing):
         text = self._lit(value)
         return f"({ref.expr} < {text} or {ref.expr} > {text})"
 
-    def _complement(self, node: Compare | In | Like | Contains, ref: KeyRef) -> str:
-        """The negation of a leaf on a JSON key, true only for values of the leaf's kind."""
+    def _complement(self, node: Compare | Like | Contains, ref: KeyRef) -> str:
+        """The negation of an order, a pattern or ``contains`` on a JSON key, true only
+        for values of the leaf's kind (``==`` comes here only from a wildcard-free
+        pattern)."""
         if isinstance(node, Compare):
             check_value_type(node.key, ref.declared_type, node.value)
             if node.op == "==":
                 return self._differs(ref, node.value)
-            flipped = {"!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}[node.op]
+            flipped = {"<": ">=", "<=": ">", ">": "<=", ">=": "<"}[node.op]
             return f"({ref.expr} {flipped} {self._lit(node.value)})"
-        if isinstance(node, In):
-            if not node.values:
-                return self.const(True)
-            return "(" + " and ".join(self._differs(ref, v) for v in node.values) + ")"
         if isinstance(node, Like):
             # `like "%"` is true exactly for strings: non-strings match neither side.
             return f'({ref.expr} like "%" and not {self._leaf(node, ref)})'

@@ -288,7 +288,7 @@ def _check_engine_limits(
                 "as a primary key (Milvus Lite 2.5); use ids without NUL (nothing was written)."
             )
         if limit is not None:
-            sizes = json_sizes(record, spec)
+            sizes = json_sizes(record, spec, limit)
             for name, size in zip(("metadata", "extra"), sizes, strict=True):
                 if size > limit:
                     raise InvalidInputError(

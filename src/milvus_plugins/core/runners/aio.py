@@ -22,10 +22,8 @@ from typing import Any, Protocol, TypeVar
 from pymilvus import AsyncMilvusClient
 
 from milvus_plugins.core import lite
-from milvus_plugins.core.error_translation import reports_not_loaded
 from milvus_plugins.core.errors import (
     AuthenticationError,
-    CollectionNotFoundError,
     MilvusConnectionError,
     MilvusPluginsError,
 )
@@ -167,12 +165,8 @@ class AsyncRunner:
             await self._connect()  # outside the retry loop, as the sync runner does
         try:
             return await acall_with_retry(fn, self.settings.policy(retry), self.settings.translate)
-        except CollectionNotFoundError:
-            self.settings.session.exists = False  # dropped elsewhere: see SyncRunner._call
-            raise
         except MilvusPluginsError as exc:
-            if reports_not_loaded(exc):
-                self.settings.session.exists = False  # released elsewhere: reopened next
+            self.settings.session.failed(exc)  # dropped or released behind our back
             raise
 
     async def run(self, op: Op[T]) -> T:

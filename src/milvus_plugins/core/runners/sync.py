@@ -17,8 +17,7 @@ from pymilvus import MilvusClient
 from milvus_plugins.core import lite
 from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.config import ConnectionConfig
-from milvus_plugins.core.error_translation import reports_not_loaded
-from milvus_plugins.core.errors import CollectionNotFoundError, MilvusPluginsError
+from milvus_plugins.core.errors import MilvusPluginsError
 from milvus_plugins.core.lite import LiteLease
 from milvus_plugins.core.ops.calls import (
     Call,
@@ -183,15 +182,8 @@ class SyncRunner:
             _ = self.client
         try:
             return call_with_retry(fn, self.settings.policy(retry), self.settings.translate)
-        except CollectionNotFoundError:
-            # Dropped behind our back (another client): forget it, so that exists() says
-            # False and the next write recreates it instead of failing forever.
-            self.settings.session.exists = False
-            raise
         except MilvusPluginsError as exc:
-            if reports_not_loaded(exc):
-                # Released behind our back: the next call reopens (and loads) it.
-                self.settings.session.exists = False
+            self.settings.session.failed(exc)  # dropped or released behind our back
             raise
 
     def run(self, op: Op[T]) -> T:
