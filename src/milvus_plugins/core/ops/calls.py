@@ -21,6 +21,7 @@ from typing import Any, Generic, TypeAlias, TypeVar
 
 from milvus_plugins.core.errors import CollectionNotFoundError
 from milvus_plugins.core.fingerprint import EmbeddingProbe
+from milvus_plugins.core.packing import writer
 
 __all__ = [
     "Call",
@@ -287,7 +288,7 @@ def bound_method(client: Any, method: ClientMethod) -> Any:
         case ClientMethod.HYBRID_SEARCH:
             return client.hybrid_search
         case ClientMethod.INSERT:
-            return client.insert
+            return writer(client, upsert=False)  # client.insert, packed by column
         case ClientMethod.LIST_COLLECTIONS:
             return client.list_collections
         case ClientMethod.LIST_INDEXES:
@@ -305,4 +306,4 @@ def bound_method(client: Any, method: ClientMethod) -> Any:
         case ClientMethod.SEARCH:
             return client.search
         case ClientMethod.UPSERT:
-            return client.upsert
+            return writer(client, upsert=True)  # client.upsert, packed by column
