@@ -28,7 +28,7 @@ from langchain_core.embeddings import DeterministicFakeEmbedding
 from llama_index.core.schema import TextNode
 from llama_index.core.vector_stores.types import VectorStoreQuery
 from tests.support.milvus_server import MilvusServer
-from tests.support.tcp_proxy import CallTrigger, ProxyMode, TcpProxy
+from tests.support.tcp_proxy import CallTrigger, ProxyMode, TcpProxy, write_rpcs
 
 from milvus_plugins.core import (
     AsyncMilvusStore,
@@ -221,9 +221,11 @@ def test_short_network_fault_is_ridden_through_without_loss(
     texts, metadatas, ids = _texts()
     store = _store_through(proxy, collection_name)
     if outage:
-        trigger = CallTrigger(store.store.client, "upsert", FAULT_AT, lambda: proxy.outage(outage))
+        trigger = CallTrigger(
+            write_rpcs(store.store.client), "Upsert", FAULT_AT, lambda: proxy.outage(outage)
+        )
     else:
-        trigger = CallTrigger(store.store.client, "upsert", FAULT_AT, proxy.drop)
+        trigger = CallTrigger(write_rpcs(store.store.client), "Upsert", FAULT_AT, proxy.drop)
     started = time.monotonic()
     assert store.add_texts(texts, metadatas, ids=ids) == ids
     took = time.monotonic() - started
@@ -251,7 +253,7 @@ def test_long_outage_raises_write_error_and_rerun_completes(
     texts, metadatas, ids = _texts()
     store = _store_through(proxy, collection_name, timeout=5.0)
     trigger = CallTrigger(
-        store.store.client, "upsert", FAULT_AT, lambda: proxy.set_mode(ProxyMode.REFUSE)
+        write_rpcs(store.store.client), "Upsert", FAULT_AT, lambda: proxy.set_mode(ProxyMode.REFUSE)
     )
     with pytest.raises(WriteError) as info:
         store.add_texts(texts, metadatas, ids=ids)
@@ -311,7 +313,10 @@ def test_partition_hits_the_call_deadline_and_rerun_completes(
     )
     store.add(nodes[:1])
     trigger = CallTrigger(
-        store.store.client, "upsert", FAULT_AT, lambda: proxy.set_mode(ProxyMode.BLACKHOLE)
+        write_rpcs(store.store.client),
+        "Upsert",
+        FAULT_AT,
+        lambda: proxy.set_mode(ProxyMode.BLACKHOLE),
     )
     with pytest.raises(WriteError) as info:
         store.add(nodes)

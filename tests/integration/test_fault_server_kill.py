@@ -26,7 +26,7 @@ import pytest
 from langchain_core.embeddings import DeterministicFakeEmbedding
 from llama_index.core.schema import TextNode
 from tests.support.milvus_server import MilvusServer, server_available, wait_for_loaded
-from tests.support.tcp_proxy import CallTrigger
+from tests.support.tcp_proxy import CallTrigger, write_rpcs
 
 from milvus_plugins.core import (
     ConnectionConfig,
@@ -96,7 +96,7 @@ def test_kill_mid_ingest_names_written_ids_and_rerun_completes_exactly(
     )
     store.add_texts(texts[:1], metadatas[:1], ids=ids[:1])  # create the collection first
     core = store.store
-    switch = CallTrigger(core.client, "upsert", KILL_AT, own_server.kill)
+    switch = CallTrigger(write_rpcs(core.client), "Upsert", KILL_AT, own_server.kill)
     started = time.monotonic()
     with pytest.raises(WriteError) as info:
         store.add_texts(texts, metadatas, ids=ids)
@@ -198,7 +198,7 @@ def test_long_retry_policy_rides_through_a_kill_and_restart(
         own_server.start()
         restarted["healthy"] = time.monotonic()
 
-    switch = CallTrigger(store.store.client, "upsert", KILL_AT, crash_and_restart)
+    switch = CallTrigger(write_rpcs(store.store.client), "Upsert", KILL_AT, crash_and_restart)
     started = time.monotonic()
     assert store.add(nodes) == [n.node_id for n in nodes]  # no error at all
     finished = time.monotonic()

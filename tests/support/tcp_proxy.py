@@ -268,6 +268,17 @@ class TcpProxy:
             self._pairs.discard(pair)
 
 
+def write_rpcs(client: Any) -> Any:
+    """The gRPC stub a pymilvus client's writes go through (its ``Insert`` / ``Upsert``).
+
+    A trigger set there sees every write RPC, whether it came from pymilvus' public
+    ``client.upsert`` or from the store's column-packed requests (``core/packing.py``),
+    which do not call it. A trigger on ``client.upsert`` itself would make the store use
+    that method (it calls a replaced method, never around it), and so test the other path.
+    """
+    return client._get_connection()._stub
+
+
 class CallTrigger:
     """Wrap ``owner.<method>``; run ``action`` in a thread when call number ``at`` starts.
 

@@ -43,7 +43,7 @@ def _internals() -> Any:
         try:
             from types import SimpleNamespace
 
-            from pymilvus import DataType
+            from pymilvus import AsyncMilvusClient, DataType, MilvusClient
             from pymilvus.client import entity_helper, ts_utils
             from pymilvus.client.abstract import MutationResult
             from pymilvus.client.call_context import _api_level_md
@@ -62,6 +62,8 @@ def _internals() -> Any:
                 Prepare._is_input_field,
             )
             _INTERNALS = SimpleNamespace(
+                AsyncMilvusClient=AsyncMilvusClient,
+                MilvusClient=MilvusClient,
                 DataType=DataType,
                 entity_helper=entity_helper,
                 ts_utils=ts_utils,
@@ -314,15 +316,28 @@ def _sender(p: Any, upsert: bool, is_async: bool) -> Callable[..., Any]:
     return decorated
 
 
+def _pymilvus_method(p: Any, client: Any, name: str, is_async: bool) -> bool:
+    """Whether ``client.<name>`` is pymilvus' own method: a replacement on the instance or
+    the class (a tracing wrapper, a test's fault injector, a subclass' override) is what
+    the caller wants called, so it is."""
+    if name in getattr(client, "__dict__", {}):
+        return False
+    own = getattr(p.AsyncMilvusClient if is_async else p.MilvusClient, name, None)
+    return own is not None and getattr(type(client), name, None) is own
+
+
 def writer(client: Any, upsert: bool) -> Callable[..., Any]:
     """``client.insert`` / ``client.upsert`` (same arguments: the collection name, a list of
     row dicts, ``timeout=``, ``partition_name=``), sending column-packed requests where
     pymilvus' internals are the ones this module knows, else the public method itself."""
-    public: Callable[..., Any] = client.upsert if upsert else client.insert
+    name = "upsert" if upsert else "insert"
+    public: Callable[..., Any] = getattr(client, name)
     p = _internals()
     is_async = inspect.iscoroutinefunction(public)
-    if not p or not all(
-        hasattr(client, attr) for attr in ("_get_connection", "_generate_call_context")
+    if (
+        not p
+        or not _pymilvus_method(p, client, name, is_async)
+        or not all(hasattr(client, a) for a in ("_get_connection", "_generate_call_context"))
     ):
         return public
     send = _sender(p, upsert, is_async)
