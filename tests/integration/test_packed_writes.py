@@ -10,9 +10,11 @@ then read back as written through the packed path.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
+import pytest
 from pymilvus.client.prepare import Prepare
 
 from milvus_plugins.core import (
@@ -65,6 +67,15 @@ def test_the_store_layout_is_packed_as_pymilvus_would(uri: str, collection_name:
     store.upsert(records)
     store.upsert(records[:2])  # the second write is an upsert into an existing collection
 
+    # Both writes went through packing: the first-write comparison with pymilvus' own
+    # request passed for the insert and for the upsert.
+    checked = {
+        (upsert, ok)
+        for (_, upsert, name, _), ok in packing._CHECKED.items()
+        if name == collection_name
+    }
+    assert checked == {(False, True), (True, True)}
+
     got = {r.id: r for r in store.get([r.id for r in records], include_vectors=True)}
     for record in records:
         back = got[record.id]
@@ -86,5 +97,34 @@ def test_the_store_layout_is_packed_as_pymilvus_would(uri: str, collection_name:
     assert ours is not None
     assert ours == Prepare.row_insert_param(
         collection_name, rows, "", fields, structs, schema_timestamp=stamp
+    )
+    store.close()
+
+
+def test_a_pymilvus_that_packs_differently_turns_packing_off(
+    lite_uri: str, collection_name: str, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    """Stands in for a pymilvus release whose row path builds another request: the first
+    write compares, warns, and sends pymilvus' own requests from then on."""
+    real = Prepare.row_upsert_param.__func__  # type: ignore[attr-defined]
+    built: list[Any] = []
+
+    def other_release(cls: Any, *args: Any, **kwargs: Any) -> Any:
+        request = real(cls, *args, **kwargs)
+        request.partition_name = "_default"  # a difference the engine does not mind
+        built.append(request)
+        return request
+
+    monkeypatch.setattr(Prepare, "row_upsert_param", classmethod(other_release))
+    store = MilvusStore(
+        CollectionSpec(name=collection_name, dim=3), connection=ConnectionConfig(uri=lite_uri)
+    )
+    store.upsert(_records()[:1])  # creates the collection: inserts
+    with caplog.at_level(logging.WARNING, logger="milvus_plugins.core.packing"):
+        store.upsert(_records())
+    assert "packs" in caplog.text and collection_name in caplog.text
+    assert len(built) == 2  # the sample compared, then the whole batch as pymilvus built it
+    assert sorted(r.id for r in store.get([r.id for r in _records()])) == sorted(
+        r.id for r in _records()
     )
     store.close()

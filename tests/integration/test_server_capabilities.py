@@ -154,6 +154,21 @@ def _sparse_round_trip(client: MilvusClient, name: str, *, bm25: bool) -> None:
     assert [h["id"] for h in hits[0]] == ["a"]
 
 
+def _array_index_round_trip(client: MilvusClient, name: str) -> None:
+    schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=16)
+    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=DIM)
+    schema.add_field(
+        "a", DataType.ARRAY, element_type=DataType.VARCHAR, max_capacity=4, max_length=8
+    )
+    index = client.prepare_index_params()
+    index.add_index("vector", index_type="FLAT", metric_type="L2")
+    index.add_index("a", index_type="INVERTED")
+    client.create_collection(name, schema=schema, index_params=index, consistency_level="Strong")
+    client.insert(name, [{"id": "x", "vector": _vec(1), "a": ["t"]}])
+    assert [r["id"] for r in client.query(name, filter='array_contains(a, "t")')] == ["x"]
+
+
 def test_every_capability_flag_tells_the_truth(probe: Probe) -> None:
     client, name = probe.client, probe.name
     store = MilvusStore(
@@ -201,7 +216,8 @@ def test_every_capability_flag_tells_the_truth(probe: Probe) -> None:
     )
     observed["sparse"] = _works(lambda: _sparse_round_trip(client, f"{name}_sp", bm25=False))
     observed["bm25_function"] = _works(lambda: _sparse_round_trip(client, f"{name}_bm", bm25=True))
-    for extra in (f"{name}_sp", f"{name}_bm"):
+    observed["array_index"] = _works(lambda: _array_index_round_trip(client, f"{name}_ai"))
+    for extra in (f"{name}_sp", f"{name}_bm", f"{name}_ai"):
         if client.has_collection(extra):
             client.drop_collection(extra)
 

@@ -120,6 +120,8 @@ class Capabilities:
         like_match_all: ``like "%"`` matches every string (Milvus Lite 2.5: nothing).
         inverted_index: scalar fields take an ``INVERTED`` index (Milvus >= 2.4);
             without it 2.3's ``STL_SORT``/``Trie`` are used.
+        array_index: ARRAY fields take an ``INVERTED`` index too (Milvus Lite 2.5.1
+            refuses it with "invalid parameter": its ARRAY fields then get none).
         grouping: a complete grouping search (``group_by_field``). Milvus 2.3.5 accepts
             the parameter and ignores it (ungrouped results); Milvus Lite 3.2.2 groups
             only a window of the nearest rows (groups beyond it go missing). Neither
@@ -176,6 +178,7 @@ class Capabilities:
     partitions: bool = True
     compaction: bool = True
     inverted_index: bool = True
+    array_index: bool = True
     like_match_all: bool = True
     grouping: bool = True
     group_size: bool = True
@@ -269,6 +272,9 @@ def detect_capabilities(version: str) -> Capabilities:
             partition_delete=False,
             partition_count=False,
             num_partitions=False,
+            # It refuses an INVERTED index on an ARRAY field (tested); the store builds
+            # no scalar indexes on Lite anyway.
+            array_index=False,
             hnsw=_parse(version)[0] >= 3,
             # Its JSON paths read `\` in a like pattern as a character (tested on 3.2.2;
             # its typed columns do not, see Dialect).
@@ -299,6 +305,7 @@ def detect_capabilities(version: str) -> Capabilities:
         json_escaped_keys=True,
         json_key_brackets=False,
         inverted_index=modern,
+        array_index=modern,
         grouping=modern,
         group_size=major_minor >= (2, 5),
         decay_ranker=major_minor >= (2, 6),

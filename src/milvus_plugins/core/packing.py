@@ -18,13 +18,14 @@ own row packer. Every request is therefore pymilvus' own or equal to it, which
 This reaches into pymilvus' client internals (the connection handler, its schema cache, its
 gRPC stubs, the decorators of its row methods). :func:`writer` checks they are there and
 returns the public ``client.insert`` / ``client.upsert`` otherwise, so a pymilvus release that
-moves them costs speed, not correctness.
+moves them costs speed, not correctness; it also returns them where a caller replaced them.
 """
 
 from __future__ import annotations
 
 import inspect
 import itertools
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -33,6 +34,7 @@ import orjson
 
 __all__ = ["pack_insert", "pack_upsert", "writer"]
 
+_LOG = logging.getLogger(__name__)
 _INTERNALS: Any = None  # the pymilvus internals, once imported (False: not available)
 
 
@@ -43,7 +45,7 @@ def _internals() -> Any:
         try:
             from types import SimpleNamespace
 
-            from pymilvus import AsyncMilvusClient, DataType, MilvusClient
+            from pymilvus import AsyncMilvusClient, DataType, MilvusClient, __version__
             from pymilvus.client import entity_helper, ts_utils
             from pymilvus.client.abstract import MutationResult
             from pymilvus.client.call_context import _api_level_md
@@ -62,6 +64,7 @@ def _internals() -> Any:
                 Prepare._is_input_field,
             )
             _INTERNALS = SimpleNamespace(
+                version=__version__,
                 AsyncMilvusClient=AsyncMilvusClient,
                 MilvusClient=MilvusClient,
                 DataType=DataType,
@@ -223,33 +226,58 @@ def pack_upsert(
     return _columns(p, request, rows, inputs)
 
 
-def _request(p: Any, upsert: bool, name: str, rows: Any, partition: Any, found: Any) -> Any:
-    schema, stamp = found
+_CHECKED: dict[tuple[str, bool, str, int], bool] = {}  # (server, upsert, collection, stamp)
+_SAMPLE = 64  # rows compared with pymilvus' own packing on a collection's first write
+
+
+def _pymilvus_request(
+    p: Any, upsert: bool, name: str, rows: Any, partition: Any, schema: Any, stamp: int
+) -> Any:
+    build = p.Prepare.row_upsert_param if upsert else p.Prepare.row_insert_param
+    return build(
+        name,
+        rows,
+        partition,
+        schema.get("fields"),
+        schema.get("struct_array_fields", []),
+        enable_dynamic=schema.get("enable_dynamic_field", False),
+        schema_timestamp=stamp,
+    )
+
+
+def _packed(upsert: bool, name: str, rows: Any, partition: Any, schema: Any, stamp: int) -> Any:
     if upsert:
-        request = pack_upsert(name, rows, partition, schema, stamp)
-        if request is None:
-            request = p.Prepare.row_upsert_param(
-                name,
-                rows,
-                partition,
-                schema.get("fields"),
-                schema.get("struct_array_fields", []),
-                enable_dynamic=schema.get("enable_dynamic_field", False),
-                schema_timestamp=stamp,
-            )
-    else:
-        request = pack_insert(name, rows, partition, schema, stamp)
-        if request is None:
-            request = p.Prepare.row_insert_param(
-                name,
-                rows,
-                partition,
-                schema.get("fields"),
-                schema.get("struct_array_fields", []),
-                enable_dynamic=schema.get("enable_dynamic_field", False),
-                schema_timestamp=stamp,
-            )
-    return request
+        return pack_upsert(name, rows, partition, schema, stamp)
+    return pack_insert(name, rows, partition, schema, stamp)
+
+
+def _request(
+    p: Any, upsert: bool, server: str, name: str, rows: Any, partition: Any, found: Any
+) -> Any:
+    """The request for ``rows``: packed by column once this process has seen the packed
+    request for the collection's first rows equal pymilvus' own (a pymilvus release that
+    packs differently turns packing off for that collection instead of sending something
+    else), pymilvus' own otherwise."""
+    schema, stamp = found
+    key = (server, upsert, name, int(stamp or 0))
+    if _CHECKED.get(key) is None:
+        sample = rows[:_SAMPLE]
+        packed = _packed(upsert, name, sample, partition, schema, stamp)
+        if packed is not None:  # declined rows decide nothing
+            theirs = _pymilvus_request(p, upsert, name, sample, partition, schema, stamp)
+            _CHECKED[key] = packed == theirs
+            if not _CHECKED[key]:
+                _LOG.warning(
+                    "milvus-plugins: pymilvus %s packs %r's rows differently; writes to it "
+                    "use pymilvus' own packing (slower, same rows).",
+                    getattr(p, "version", "?"),
+                    name,
+                )
+    if _CHECKED.get(key):
+        request = _packed(upsert, name, rows, partition, schema, stamp)
+        if request is not None:
+            return request
+    return _pymilvus_request(p, upsert, name, rows, partition, schema, stamp)
 
 
 def _result(upsert: bool, response: Any, p: Any) -> dict[str, Any]:
@@ -285,7 +313,9 @@ def _sender(p: Any, upsert: bool, is_async: bool) -> Callable[..., Any]:
             **kwargs: Any,
         ) -> Any:
             found = await handler._get_schema(collection_name, timeout=timeout, context=context)
-            request = _request(p, upsert, collection_name, rows, partition_name, found)
+            request = _request(
+                p, upsert, handler.server_address, collection_name, rows, partition_name, found
+            )
             stub = handler._async_stub.Upsert if upsert else handler._async_stub.Insert
             response = await stub(request, timeout=timeout, metadata=p.api_level_md(context))
             stamp(handler, collection_name, response, context)
@@ -304,7 +334,9 @@ def _sender(p: Any, upsert: bool, is_async: bool) -> Callable[..., Any]:
             **kwargs: Any,
         ) -> Any:
             found = handler._get_schema(collection_name, timeout=timeout, context=context)
-            request = _request(p, upsert, collection_name, rows, partition_name, found)
+            request = _request(
+                p, upsert, handler.server_address, collection_name, rows, partition_name, found
+            )
             stub = handler._stub.Upsert if upsert else handler._stub.Insert
             response = stub(request, timeout=timeout, metadata=p.api_level_md(context))
             stamp(handler, collection_name, response, context)
@@ -328,8 +360,12 @@ def _pymilvus_method(p: Any, client: Any, name: str, is_async: bool) -> bool:
 
 def writer(client: Any, upsert: bool) -> Callable[..., Any]:
     """``client.insert`` / ``client.upsert`` (same arguments: the collection name, a list of
-    row dicts, ``timeout=``, ``partition_name=``), sending column-packed requests where
-    pymilvus' internals are the ones this module knows, else the public method itself."""
+    row dicts, ``timeout=``, ``partition_name=``), sending column-packed requests.
+
+    The public method itself where pymilvus' internals are not the ones this module knows,
+    or where the method was replaced on the client or its class (a tracing wrapper, a
+    test's fault injector, a subclass' override): those are called, never gone around.
+    """
     name = "upsert" if upsert else "insert"
     public: Callable[..., Any] = getattr(client, name)
     p = _internals()

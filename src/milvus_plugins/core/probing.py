@@ -180,6 +180,9 @@ def _expression_collection(client: Any, name: str, *, inverted: bool) -> None:
     schema = _base_schema()
     schema.add_field("metadata", DataType.JSON)
     schema.add_field("n", DataType.INT64)
+    schema.add_field(
+        "a", DataType.ARRAY, element_type=DataType.VARCHAR, max_capacity=4, max_length=8
+    )
     index = MilvusClient.prepare_index_params()
     index.add_index(field_name="vector", index_type="FLAT", metric_type="L2")
     if inverted:
@@ -189,6 +192,7 @@ def _expression_collection(client: Any, name: str, *, inverted: bool) -> None:
         "id": "r",
         "vector": [1.0, 0.0],
         "n": 1,
+        "a": ["x"],
         "metadata": {
             "k": 1,
             "s": "x",
@@ -199,6 +203,13 @@ def _expression_collection(client: Any, name: str, *, inverted: bool) -> None:
         },
     }
     client.insert(name, [row])
+
+
+def _takes_array_index(client: Any, name: str) -> bool:
+    """Whether the scratch collection's ARRAY field takes an ``INVERTED`` index."""
+    index = MilvusClient.prepare_index_params()
+    index.add_index(field_name="a", index_type="INVERTED")
+    return _answers(lambda: client.create_index(name, index))
 
 
 def _matches_row(client: Any, name: str, expression: str) -> bool:
@@ -238,6 +249,7 @@ def _expression_flags(client: Any) -> dict[str, bool]:
                 for p in ('"_"', '"%x%"', '"%x"')
             )
             flags["partitions"] = _has_rpc(lambda: client.list_partitions(name))
+            flags["array_index"] = inverted and _takes_array_index(client, name)
             return flags
     # No scratch collection at all (e.g. no privilege to create one): assume nothing.
     return dict.fromkeys(
@@ -254,6 +266,7 @@ def _expression_flags(client: Any) -> dict[str, bool]:
             "line_escapes",
             "partitions",
             "inverted_index",
+            "array_index",
         ),
         False,
     )

@@ -184,6 +184,8 @@ def build_schema(spec: CollectionSpec, caps: Capabilities) -> Any:
 def _scalar_index_type(decl: MetadataField, caps: Capabilities) -> str | None:
     if caps.is_lite:
         return None  # Lite scans typed columns quickly and builds no scalar indexes
+    if decl.scalar_type is ScalarType.ARRAY and not caps.array_index:
+        return None
     if caps.inverted_index:
         return "INVERTED"
     if decl.scalar_type in (ScalarType.INT64, ScalarType.DOUBLE):
