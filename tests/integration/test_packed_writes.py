@@ -18,6 +18,7 @@ import pytest
 from pymilvus.client.prepare import Prepare
 
 from milvus_plugins.core import (
+    AsyncMilvusStore,
     CollectionSpec,
     ConnectionConfig,
     MetadataField,
@@ -127,4 +128,26 @@ def test_a_pymilvus_that_packs_differently_turns_packing_off(
     assert sorted(r.id for r in store.get([r.id for r in _records()])) == sorted(
         r.id for r in _records()
     )
+    store.close()
+
+
+async def test_async_writes_are_packed_too(server_uri: str, collection_name: str) -> None:
+    """On a server the async store writes through ``AsyncMilvusClient``: packed as well."""
+    store = MilvusStore(
+        CollectionSpec(name=collection_name, dim=3), connection=ConnectionConfig(uri=server_uri)
+    )
+    astore = AsyncMilvusStore(store)
+    records = [Record(id=f"a{i}", text=f"t{i}", vector=[1.0, float(i), 0.5]) for i in range(5)]
+    assert await astore.upsert(records) == [r.id for r in records]
+    assert await astore.upsert(records[:2]) == ["a0", "a1"]
+    checked = {
+        (upsert, ok)
+        for (_, upsert, name, _), ok in packing._CHECKED.items()
+        if name == collection_name
+    }
+    assert checked == {(False, True), (True, True)}
+    got = await astore.get([r.id for r in records], include_vectors=True)
+    assert sorted(r.id for r in got) == [r.id for r in records]
+    assert all(np.allclose(np.asarray(r.vector), [1.0, int(r.id[1:]), 0.5]) for r in got)
+    await astore.close()
     store.close()
