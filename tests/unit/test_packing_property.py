@@ -96,6 +96,13 @@ def _good(dtype: DataType, name: str) -> st.SearchStrategy[Any]:
     return st.dictionaries(st.integers(0, 50), _floats.filter(lambda x: x != 0), max_size=3)
 
 
+class OddStr(str):
+    """A str subclass that iterates as something else: pymilvus' string check refuses it."""
+
+    def __iter__(self) -> Any:
+        return iter([1])
+
+
 _wrong = (
     st.integers(-(2**70), 2**70)
     | _floats
@@ -108,6 +115,7 @@ _wrong = (
     | st.just([1.0, "x", 2.0])
     | st.just(["a", 1])
     | st.just("\ud800")
+    | st.just(OddStr("odd"))
 )
 
 
@@ -202,6 +210,16 @@ def test_well_typed_rows_are_packed_not_declined(upsert: bool) -> None:
         for i in range(6)
     ]
     assert _check(fields, rows, upsert) is not None
+
+
+@pytest.mark.parametrize(
+    "value", [OddStr("odd"), 1.5, "\ud800", {"not": "a str"}, np.str_("numpy str")]
+)
+def test_a_value_pymilvus_refuses_is_refused_alike(value: Any) -> None:
+    fields = [_field("id", DataType.VARCHAR, is_primary=True), _field("t", DataType.VARCHAR)]
+    rows = [{"id": "a", "t": "fine"}, {"id": "b", "t": value}]
+    _check(fields, rows, upsert=False)
+    _check(fields, rows, upsert=True)
 
 
 def test_layouts_it_does_not_pack_are_declined() -> None:

@@ -32,6 +32,8 @@ from typing import Any
 import numpy as np
 import orjson
 
+from milvus_plugins.core.rows import CheckedText
+
 __all__ = ["pack_insert", "pack_upsert", "writer"]
 
 _LOG = logging.getLogger(__name__)
@@ -100,9 +102,10 @@ def _bulk(p: Any, field_data: Any, kind: int, present: list[Any]) -> bool:
     (``False``: not done). Raises what protobuf raises for a value it cannot hold."""
     dt = p.DataType
     strings, numbers = _bulk_types(p)
-    if kind in strings and all(isinstance(v, str) for v in present):
-        # The row path "checks" a single string by iterating its characters, each of
-        # length 1: it never refuses a str, so the values go in as they are.
+    if kind in strings and all(type(v) is str or type(v) is CheckedText for v in present):
+        # The row path "checks" a single string by iterating it: a str's characters
+        # (length 1) or a CheckedText's nothing never fail, so they go in as they are. (A
+        # str subclass may iterate otherwise: pymilvus packs those.)
         field_data.scalars.string_data.data.extend(present)
         return True
     if kind == int(dt.JSON) and all(type(v) is str for v in present):
