@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from pymilvus import MilvusClient
 from pymilvus.client.prepare import Prepare
 
 from milvus_plugins.core import (
@@ -150,4 +151,33 @@ async def test_async_writes_are_packed_too(server_uri: str, collection_name: str
     assert sorted(r.id for r in got) == [r.id for r in records]
     assert all(np.allclose(np.asarray(r.vector), [1.0, int(r.id[1:]), 0.5]) for r in got)
     await astore.close()
+    store.close()
+
+
+def test_a_wrapper_on_the_client_class_is_called(
+    lite_uri: str, collection_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tracing tool (or ``mock.patch.object``) wrapping ``MilvusClient.insert`` /
+    ``upsert`` on the class sees the store's writes: packing does not go around it."""
+    seen: list[tuple[str, str, int]] = []
+    for method in ("insert", "upsert"):
+        real = getattr(MilvusClient, method)
+
+        def traced(
+            self: Any, name: str, data: Any, *a: Any, _m: str = method, _real: Any = real, **k: Any
+        ) -> Any:
+            seen.append((_m, name, len(data)))
+            return _real(self, name, data, *a, **k)
+
+        monkeypatch.setattr(MilvusClient, method, traced)
+    store = MilvusStore(
+        CollectionSpec(name=collection_name, dim=3), connection=ConnectionConfig(uri=lite_uri)
+    )
+    store.upsert(_records()[:2])  # creates the collection: an insert
+    store.upsert(_records())
+    assert [s for s in seen if s[1] == collection_name] == [
+        ("insert", collection_name, 2),
+        ("upsert", collection_name, 6),
+    ]
+    assert store.count() == 6
     store.close()

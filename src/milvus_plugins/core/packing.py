@@ -47,7 +47,7 @@ def _internals() -> Any:
         try:
             from types import SimpleNamespace
 
-            from pymilvus import AsyncMilvusClient, DataType, MilvusClient, __version__
+            from pymilvus import DataType, __version__
             from pymilvus.client import entity_helper, ts_utils
             from pymilvus.client.abstract import MutationResult
             from pymilvus.client.call_context import _api_level_md
@@ -67,8 +67,6 @@ def _internals() -> Any:
             )
             _INTERNALS = SimpleNamespace(
                 version=__version__,
-                AsyncMilvusClient=AsyncMilvusClient,
-                MilvusClient=MilvusClient,
                 DataType=DataType,
                 entity_helper=entity_helper,
                 ts_utils=ts_utils,
@@ -351,13 +349,30 @@ def _sender(p: Any, upsert: bool, is_async: bool) -> Callable[..., Any]:
     return decorated
 
 
-def _pymilvus_method(p: Any, client: Any, name: str, is_async: bool) -> bool:
+def _own_methods() -> dict[tuple[bool, str], Any]:
+    """pymilvus' own ``insert`` / ``upsert`` functions, as they are when this module is
+    imported (before a tracing tool or a test patches the classes)."""
+    try:
+        from pymilvus import AsyncMilvusClient, MilvusClient
+    except ImportError:  # pragma: no cover - pymilvus is a dependency
+        return {}
+    return {
+        (is_async, name): getattr(cls, name, None)
+        for is_async, cls in ((False, MilvusClient), (True, AsyncMilvusClient))
+        for name in ("insert", "upsert")
+    }
+
+
+_OWN_METHODS = _own_methods()
+
+
+def _pymilvus_method(client: Any, name: str, is_async: bool) -> bool:
     """Whether ``client.<name>`` is pymilvus' own method: a replacement on the instance or
     the class (a tracing wrapper, a test's fault injector, a subclass' override) is what
     the caller wants called, so it is."""
     if name in getattr(client, "__dict__", {}):
         return False
-    own = getattr(p.AsyncMilvusClient if is_async else p.MilvusClient, name, None)
+    own = _OWN_METHODS.get((is_async, name))
     return own is not None and getattr(type(client), name, None) is own
 
 
@@ -375,7 +390,7 @@ def writer(client: Any, upsert: bool) -> Callable[..., Any]:
     is_async = inspect.iscoroutinefunction(public)
     if (
         not p
-        or not _pymilvus_method(p, client, name, is_async)
+        or not _pymilvus_method(client, name, is_async)
         or not all(hasattr(client, a) for a in ("_get_connection", "_generate_call_context"))
     ):
         return public
