@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from milvus_plugins.core import (
@@ -10,6 +12,7 @@ from milvus_plugins.core import (
     ConfigError,
     DenseField,
     FieldNames,
+    MetadataField,
     UnsupportedByServerError,
     Weighted,
     check_ranker,
@@ -106,3 +109,16 @@ def test_legs_and_weights() -> None:
     with pytest.raises(ConfigError, match="give one weight per leg"):
         check_leg_weights(Weighted(0.5, 0.5), 3, "vector, title, sparse")
     check_leg_weights(RRF(), 5, "any")
+
+
+@pytest.mark.parametrize("name", ["Timestamp", "RowID"])
+@pytest.mark.parametrize("caps", [LITE, OLD_SERVER, detect_capabilities("v2.5.4")])
+def test_declared_fields_named_like_system_fields_are_refused_at_create(
+    name: str, caps: Any
+) -> None:
+    """Servers refuse them with a raw error at create; every engine refuses them typed."""
+    spec = CollectionSpec(name="c", dim=2, metadata_fields=[MetadataField(name=name, type="INT64")])
+    with pytest.raises(ConfigError, match=f"{name}.*reserved.*rename"):
+        build_schema(spec, caps)
+    fine = CollectionSpec(name="c", dim=2, metadata_fields=[MetadataField(name="ts", type="INT64")])
+    assert "ts" in [f.name for f in build_schema(fine, caps).fields]

@@ -25,6 +25,7 @@ from milvus_plugins.core.indexes import (
     HnswIndex,
     IndexConfig,
 )
+from milvus_plugins.core.names import SYSTEM_FIELDS
 from milvus_plugins.core.properties import check_properties_supported
 from milvus_plugins.core.types import IndexType, ScalarType, SparseMode
 
@@ -145,6 +146,17 @@ def build_schema(spec: CollectionSpec, caps: Capabilities) -> Any:
         raise ConfigError(
             f"the dimension of vector fields {unknown} is unknown; give DenseField(dim=...) "
             "or add vectors first."
+        )
+    fields = [f.name for f in spec.declared_fields] + [f.name for f in spec.extra_vector_fields]
+    reserved = sorted(name for name in fields if name in SYSTEM_FIELDS)
+    if reserved:
+        # Milvus servers refuse them at create (Milvus Lite 3 takes them, so a collection
+        # made there still opens; a new one is refused on every engine, as it would not
+        # move to a server).
+        raise ConfigError(
+            f"field name(s) {reserved} are reserved by Milvus (its system fields "
+            f"{sorted(SYSTEM_FIELDS)}); rename the metadata field, e.g. "
+            f"MetadataField(name={(reserved[0].lower() + '_')!r}, ...)."
         )
     names = spec.fields
     check_supported(spec, caps)
