@@ -43,6 +43,7 @@ from milvus_plugins.core import (
 )
 from milvus_plugins.core.capabilities import detect_capabilities
 from milvus_plugins.core.filters import (
+    And,
     Compare,
     Dialect,
     Filter,
@@ -552,3 +553,26 @@ def test_lone_surrogates_are_refused_in_filter_values_and_ids() -> None:
     with pytest.raises(InvalidInputError, match=r"ids\[1\]: the id contains a lone surrogate"):
         id_in(["ok", "\udcff"])
     assert compile_filter(eq("k", "é😀"), SPEC, LITE) == f'({M} == "é😀")'
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: eq("a", 1) & "a == 2",
+        lambda: "a == 2" & eq("a", 1),
+        lambda: eq("a", 1) | None,
+        lambda: eq("a", 1) | "",
+        lambda: {"a": 1} | eq("a", 1),
+        lambda: ~eq("a", 1) & [],
+        lambda: and_(eq("a", 1), "raw"),
+        lambda: or_(None),
+        lambda: not_("a == 1"),  # type: ignore[arg-type]
+        lambda: And("a == 1"),  # type: ignore[arg-type]
+    ],
+)
+def test_combining_a_filter_with_something_else_is_a_filter_error(build: Any) -> None:
+    """A raw string, None, a dict or a list combined with a filter used to build a tree
+    that failed with a bare AttributeError when compiled; it is refused when built."""
+    with pytest.raises(FilterError, match="filter"):
+        build()
+    assert and_(eq("a", 1), Raw("b == 2")) == eq("a", 1) & Raw("b == 2")

@@ -75,8 +75,31 @@ class _Node:
     def __or__(self, other: Filter) -> Filter:
         return Or((self, other))  # type: ignore[arg-type]
 
+    def __rand__(self, other: Any) -> Filter:
+        return And((other, self))  # type: ignore[arg-type]  # refused there: not a filter
+
+    def __ror__(self, other: Any) -> Filter:
+        return Or((other, self))  # type: ignore[arg-type]
+
     def __invert__(self) -> Filter:
         return Not(self)  # type: ignore[arg-type]
+
+
+def _checked_children(kind: str, children: Any) -> None:
+    """Refuse a combination holding something other than a filter (a raw string, ``None``,
+    a dict), before it can be compiled or run."""
+    if isinstance(children, (str, bytes)) or not isinstance(children, (tuple, list)):
+        raise FilterError(
+            f"{kind} takes a tuple of filters, got {type(children).__name__}; use "
+            f"and_(...) / or_(...) or the & and | operators."
+        )
+    for child in children:
+        if not isinstance(child, _Node):
+            raise FilterError(
+                f"{kind} can only combine filters (eq(...), and_(...) ...), got "
+                f"{shown(child)} ({type(child).__name__}); write a raw Milvus expression "
+                'as Raw("...") and a metadata dict through filter_from_dict(...).'
+            )
 
 
 @dataclass(frozen=True)
@@ -136,6 +159,9 @@ class And(_Node):
 
     children: tuple[Filter, ...]
 
+    def __post_init__(self) -> None:
+        _checked_children("and", self.children)
+
 
 @dataclass(frozen=True)
 class Or(_Node):
@@ -143,12 +169,18 @@ class Or(_Node):
 
     children: tuple[Filter, ...]
 
+    def __post_init__(self) -> None:
+        _checked_children("or", self.children)
+
 
 @dataclass(frozen=True)
 class Not(_Node):
     """The child does not match."""
 
     child: Filter
+
+    def __post_init__(self) -> None:
+        _checked_children("not", (self.child,))
 
 
 @dataclass(frozen=True)
