@@ -80,27 +80,31 @@ def _internals() -> Any:
                 schema_pb2=schema_pb2,
                 Config=Config,
                 needed=needed,
+                # Column types packed in bulk (as ints, the FieldData type's values).
+                string_types=frozenset({int(DataType.VARCHAR)}),
+                number_types=frozenset(
+                    int(t)
+                    for t in (
+                        DataType.INT64,
+                        DataType.INT32,
+                        DataType.INT16,
+                        DataType.INT8,
+                        DataType.DOUBLE,
+                        DataType.FLOAT,
+                        DataType.BOOL,
+                    )
+                ),
             )
         except (ImportError, AttributeError):
             _INTERNALS = False
     return _INTERNALS
 
 
-def _bulk_types(p: Any) -> tuple[frozenset[int], frozenset[int]]:
-    dt = p.DataType
-    strings = frozenset({int(dt.VARCHAR)})
-    numbers = frozenset(
-        int(t) for t in (dt.INT64, dt.INT32, dt.INT16, dt.INT8, dt.DOUBLE, dt.FLOAT, dt.BOOL)
-    )
-    return strings, numbers
-
-
 def _bulk(p: Any, field_data: Any, kind: int, present: list[Any]) -> bool:
     """Append the non-null values of a column in one call where its type and values allow
     (``False``: not done). Raises what protobuf raises for a value it cannot hold."""
     dt = p.DataType
-    strings, numbers = _bulk_types(p)
-    if kind in strings and all(type(v) is str or type(v) is CheckedText for v in present):
+    if kind in p.string_types and all(type(v) is str or type(v) is CheckedText for v in present):
         # The row path "checks" a single string by iterating it: a str's characters
         # (length 1) or a CheckedText's nothing never fail, so they go in as they are. (A
         # str subclass may iterate otherwise: pymilvus packs those.)
@@ -111,7 +115,7 @@ def _bulk(p: Any, field_data: Any, kind: int, present: list[Any]) -> bool:
             orjson.loads(text)
         field_data.scalars.json_data.data.extend([v.encode("utf-8") for v in present])
         return True
-    if kind in numbers and all(type(v) in (int, float, bool) for v in present):
+    if kind in p.number_types and all(type(v) in (int, float, bool) for v in present):
         p.entity_helper._get_protobuf_payload(field_data, dt(kind)).data.extend(present)
         return True
     if kind == int(dt.FLOAT_VECTOR) and present:
@@ -177,6 +181,36 @@ def _columns(
     return request
 
 
+def _pack(
+    upsert: bool,
+    collection_name: str,
+    rows: Sequence[dict[str, Any]],
+    partition_name: str | None,
+    schema: dict[str, Any],
+    schema_timestamp: int,
+    namespace: str | None = None,
+) -> Any:
+    p = _internals()
+    if not p or not rows or not _packable(p, schema):
+        return None
+    fields = schema.get("fields") or []
+    if not upsert and any(f.get("is_primary", False) and f.get("auto_id", False) for f in fields):
+        return None  # pymilvus' insert then decides per row whether the key is given
+    inputs = [f for f in fields if p.Prepare._is_input_field(f, upsert)]
+    common = {
+        "collection_name": collection_name,
+        "partition_name": partition_name if isinstance(partition_name, str) else "",
+        "num_rows": len(rows),
+        "schema_timestamp": schema_timestamp,
+    }
+    request = (
+        p.milvus_pb2.UpsertRequest(**common, partial_update=False)
+        if upsert
+        else p.milvus_pb2.InsertRequest(**common, namespace=namespace)
+    )
+    return _columns(p, request, rows, inputs)
+
+
 def pack_insert(
     collection_name: str,
     rows: Sequence[dict[str, Any]],
@@ -187,21 +221,7 @@ def pack_insert(
 ) -> Any:
     """The ``InsertRequest`` pymilvus' ``Prepare.row_insert_param`` builds for these
     arguments, or ``None`` where the layout or rows are not ones this packs."""
-    p = _internals()
-    if not p or not rows or not _packable(p, schema):
-        return None
-    fields = schema.get("fields") or []
-    if any(f.get("is_primary", False) and f.get("auto_id", False) for f in fields):
-        return None
-    inputs = [f for f in fields if p.Prepare._is_input_field(f, is_upsert=False)]
-    request = p.milvus_pb2.InsertRequest(
-        collection_name=collection_name,
-        partition_name=partition_name if isinstance(partition_name, str) else "",
-        num_rows=len(rows),
-        schema_timestamp=schema_timestamp,
-        namespace=namespace,
-    )
-    return _columns(p, request, rows, inputs)
+    return _pack(False, collection_name, rows, partition_name, schema, schema_timestamp, namespace)
 
 
 def pack_upsert(
@@ -213,18 +233,7 @@ def pack_upsert(
 ) -> Any:
     """The ``UpsertRequest`` pymilvus' ``Prepare.row_upsert_param`` builds for these
     arguments (a full upsert, not a partial update), or ``None`` as :func:`pack_insert`."""
-    p = _internals()
-    if not p or not rows or not _packable(p, schema):
-        return None
-    inputs = [f for f in schema.get("fields") or [] if p.Prepare._is_input_field(f, True)]
-    request = p.milvus_pb2.UpsertRequest(
-        collection_name=collection_name,
-        partition_name=partition_name if isinstance(partition_name, str) else "",
-        num_rows=len(rows),
-        schema_timestamp=schema_timestamp,
-        partial_update=False,
-    )
-    return _columns(p, request, rows, inputs)
+    return _pack(True, collection_name, rows, partition_name, schema, schema_timestamp)
 
 
 _CHECKED: dict[tuple[str, bool, str, int], bool] = {}  # (server, upsert, collection, stamp)
@@ -246,12 +255,6 @@ def _pymilvus_request(
     )
 
 
-def _packed(upsert: bool, name: str, rows: Any, partition: Any, schema: Any, stamp: int) -> Any:
-    if upsert:
-        return pack_upsert(name, rows, partition, schema, stamp)
-    return pack_insert(name, rows, partition, schema, stamp)
-
-
 def _request(
     p: Any, upsert: bool, server: str, name: str, rows: Any, partition: Any, found: Any
 ) -> Any:
@@ -263,7 +266,7 @@ def _request(
     key = (server, upsert, name, int(stamp or 0))
     if _CHECKED.get(key) is None:
         sample = rows[:_SAMPLE]
-        packed = _packed(upsert, name, sample, partition, schema, stamp)
+        packed = _pack(upsert, name, sample, partition, schema, stamp)
         if packed is not None:  # declined rows decide nothing
             theirs = _pymilvus_request(p, upsert, name, sample, partition, schema, stamp)
             _CHECKED[key] = packed == theirs
@@ -275,13 +278,18 @@ def _request(
                     name,
                 )
     if _CHECKED.get(key):
-        request = _packed(upsert, name, rows, partition, schema, stamp)
+        request = _pack(upsert, name, rows, partition, schema, stamp)
         if request is not None:
             return request
     return _pymilvus_request(p, upsert, name, rows, partition, schema, stamp)
 
 
-def _result(upsert: bool, response: Any, p: Any) -> dict[str, Any]:
+def _finish(p: Any, upsert: bool, handler: Any, name: str, response: Any, context: Any) -> Any:
+    """What pymilvus' row methods do with the answer: check its status, record the
+    session timestamp, and answer as ``client.insert`` / ``upsert`` do."""
+    p.check_status(response.status)
+    db = context.get_db_name() if context else ""
+    p.ts_utils.update_collection_ts(name, response.timestamp, handler.server_address, db)
     result = p.MutationResult(response)
     count = result.upsert_count if upsert else result.insert_count
     return {"upsert_count" if upsert else "insert_count": count, "ids": result.primary_keys}
@@ -296,54 +304,43 @@ def _sender(p: Any, upsert: bool, is_async: bool) -> Callable[..., Any]:
     key = (upsert, is_async)
     if key in _SENDERS:
         return _SENDERS[key]
+    rpc = "Upsert" if upsert else "Insert"
 
-    def stamp(handler: Any, name: str, response: Any, context: Any) -> None:
-        p.check_status(response.status)
-        db = context.get_db_name() if context else ""
-        p.ts_utils.update_collection_ts(name, response.timestamp, handler.server_address, db)
+    def request(handler: Any, name: str, rows: Any, partition: Any, found: Any) -> Any:
+        return _request(p, upsert, handler.server_address, name, rows, partition, found)
 
-    if is_async:
+    async def send_async(
+        handler: Any,
+        collection_name: str,
+        rows: Any,
+        partition_name: Any = None,
+        timeout: Any = None,
+        context: Any = None,
+        **kwargs: Any,
+    ) -> Any:
+        found = await handler._get_schema(collection_name, timeout=timeout, context=context)
+        packed = request(handler, collection_name, rows, partition_name, found)
+        stub = getattr(handler._async_stub, rpc)
+        response = await stub(packed, timeout=timeout, metadata=p.api_level_md(context))
+        return _finish(p, upsert, handler, collection_name, response, context)
 
-        async def send_async(
-            handler: Any,
-            collection_name: str,
-            rows: Any,
-            partition_name: Any = None,
-            timeout: Any = None,
-            context: Any = None,
-            **kwargs: Any,
-        ) -> Any:
-            found = await handler._get_schema(collection_name, timeout=timeout, context=context)
-            request = _request(
-                p, upsert, handler.server_address, collection_name, rows, partition_name, found
-            )
-            stub = handler._async_stub.Upsert if upsert else handler._async_stub.Insert
-            response = await stub(request, timeout=timeout, metadata=p.api_level_md(context))
-            stamp(handler, collection_name, response, context)
-            return _result(upsert, response, p)
+    def send(
+        handler: Any,
+        collection_name: str,
+        rows: Any,
+        partition_name: Any = None,
+        timeout: Any = None,
+        context: Any = None,
+        **kwargs: Any,
+    ) -> Any:
+        found = handler._get_schema(collection_name, timeout=timeout, context=context)
+        packed = request(handler, collection_name, rows, partition_name, found)
+        response = getattr(handler._stub, rpc)(
+            packed, timeout=timeout, metadata=p.api_level_md(context)
+        )
+        return _finish(p, upsert, handler, collection_name, response, context)
 
-        chosen: Callable[..., Any] = send_async
-    else:
-
-        def send(
-            handler: Any,
-            collection_name: str,
-            rows: Any,
-            partition_name: Any = None,
-            timeout: Any = None,
-            context: Any = None,
-            **kwargs: Any,
-        ) -> Any:
-            found = handler._get_schema(collection_name, timeout=timeout, context=context)
-            request = _request(
-                p, upsert, handler.server_address, collection_name, rows, partition_name, found
-            )
-            stub = handler._stub.Upsert if upsert else handler._stub.Insert
-            response = stub(request, timeout=timeout, metadata=p.api_level_md(context))
-            stamp(handler, collection_name, response, context)
-            return _result(upsert, response, p)
-
-        chosen = send
+    chosen: Callable[..., Any] = send_async if is_async else send
     decorated: Callable[..., Any] = p.retry_on_rpc_failure()(p.retry_on_schema_mismatch()(chosen))
     _SENDERS[key] = decorated
     return decorated
@@ -376,6 +373,16 @@ def _pymilvus_method(client: Any, name: str, is_async: bool) -> bool:
     return own is not None and getattr(type(client), name, None) is own
 
 
+def _rows(data: Any) -> bool:
+    """A non-empty list (of row dicts): what packing takes; the rest is pymilvus' to handle."""
+    return isinstance(data, list) and bool(data)
+
+
+def _handler_knows(handler: Any, stub: str) -> bool:
+    """Whether ``handler`` has what a packed write uses (its schema cache and stub)."""
+    return handler is not None and hasattr(handler, stub) and hasattr(handler, "_get_schema")
+
+
 def writer(client: Any, upsert: bool) -> Callable[..., Any]:
     """``client.insert`` / ``client.upsert`` (same arguments: the collection name, a list of
     row dicts, ``timeout=``, ``partition_name=``), sending column-packed requests.
@@ -405,14 +412,10 @@ def writer(client: Any, upsert: bool) -> Callable[..., Any]:
             partition_name: str | None = "",
             **kwargs: Any,
         ) -> Any:
-            if kwargs or not isinstance(data, list) or not data:
+            handler = None if kwargs or not _rows(data) else await client._get_connection()
+            if not _handler_knows(handler, "_async_stub"):
                 return await public(
                     collection_name, data, timeout=timeout, partition_name=partition_name, **kwargs
-                )
-            handler = await client._get_connection()
-            if not hasattr(handler, "_async_stub"):
-                return await public(
-                    collection_name, data, timeout=timeout, partition_name=partition_name
                 )
             return await send(
                 handler,
@@ -432,13 +435,11 @@ def writer(client: Any, upsert: bool) -> Callable[..., Any]:
         partition_name: str | None = "",
         **kwargs: Any,
     ) -> Any:
-        if kwargs or not isinstance(data, list) or not data:
+        handler = None if kwargs or not _rows(data) else client._get_connection()
+        if not _handler_knows(handler, "_stub"):
             return public(
                 collection_name, data, timeout=timeout, partition_name=partition_name, **kwargs
             )
-        handler = client._get_connection()
-        if not hasattr(handler, "_stub") or not hasattr(handler, "_get_schema"):
-            return public(collection_name, data, timeout=timeout, partition_name=partition_name)
         return send(
             handler,
             collection_name,
