@@ -224,7 +224,8 @@ def walk_json(value: Any, limit: int, where: str, name: str, path: tuple[Any, ..
         if kind is list and len(path) + 1 < limit and all(type(x) is str for x in item):
             continue  # a list of strings (tags, labels) holds nothing more to check
         if isinstance(item, (dict, list, tuple)):
-            walk_json(item, limit, where, name, (*path, key))
+            if item or len(path) + 1 >= limit:  # (an empty one within the limit: fine)
+                walk_json(item, limit, where, name, (*path, key))
         elif isinstance(item, int) and not _INT64_MIN <= item <= _INT64_MAX:
             raise _int_range_error(where, _path(name, (*path, key)), item)
 

@@ -48,6 +48,8 @@ def _embed_texts(nodes: Sequence[BaseNode]) -> list[str]:
 
 def _with_named(records: list[Record], named: Mapping[str, Sequence[Any]]) -> list[Record]:
     """The records, each with its vectors of the named dense fields."""
+    if not named:
+        return records
     for position, record in enumerate(records):
         record.vectors = {name: vectors[position] for name, vectors in named.items()}
     return records
