@@ -18,6 +18,7 @@ from milvus_plugins.core import lite
 from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.config import ConnectionConfig
 from milvus_plugins.core.errors import MilvusPluginsError
+from milvus_plugins.core.filters.literals import escape_string
 from milvus_plugins.core.lite import LiteLease
 from milvus_plugins.core.ops.calls import (
     Call,
@@ -247,8 +248,29 @@ class SyncRunner:
                 step.collection, batch_size=step.batch_size, **step.kwargs
             )
         )
+        caps = self.settings.session.capabilities
+        line_escapes = caps.line_escapes if caps is not None else True
         try:
             while page := self._call(iterator.next):
+                _escape_cursor(iterator, line_escapes)
                 yield list(page)
         finally:
             iterator.close()
+
+
+def _escape_cursor(iterator: Any, line_escapes: bool) -> None:
+    """Make the query iterator's next page start right after its last string key.
+
+    pymilvus 3.0 writes the next page's filter as ``id > "<last key>"`` with the key
+    pasted in as it is: a key holding ``"`` or ``\\`` (``b" or id > "y``) changed that
+    filter's meaning (an export or a delete then skipped rows without a word) or broke it.
+    The cursor is replaced by the key escaped for a string literal (without its
+    quotes), which is what that filter then reads; integer keys need nothing.
+
+    Raises:
+        FilterError: the key cannot be written in this engine's filters (a line break
+            on Milvus Lite 2.5).
+    """
+    cursor = getattr(iterator, "_next_id", None)
+    if isinstance(cursor, str):
+        iterator._next_id = escape_string(cursor, line_escapes=line_escapes)[1:-1]
