@@ -160,9 +160,9 @@ def _ensure_locked(
     check_supported(session.spec, caps)
     yield from _check_replicas(session.spec, caps)
     if session.drop_old:
-        session.drop_old = False
         if (yield _has(name)):
-            yield Call(ClientMethod.DROP_COLLECTION, (name,))
+            yield from _drop_named(name, caps)
+        session.drop_old = False
     if (yield _has(name)):
         return (yield from _open_existing(ctx, name))
     if not create:
@@ -185,6 +185,30 @@ def _ensure_locked(
     yield load_call(ctx, caps)
     session.exists = True
     return Opened.CREATED
+
+
+def _drop_named(name: str, caps: Capabilities) -> Op[None]:
+    """Drop the collection called ``name``, never the one an alias of that name names.
+
+    Milvus drops the collection behind an alias given to ``drop_collection``: every
+    reader of the alias would lose it, and the alias with it. That is refused.
+
+    Raises:
+        ConfigError: ``name`` is an alias (nothing dropped).
+    """
+    if caps.aliases:
+        description = yield Call(ClientMethod.DESCRIBE_COLLECTION, (name,))
+        target = str(description.get("collection_name") or name)
+        if target != name:
+            raise ConfigError(
+                f"{shown(name)} is an alias of the collection {shown(target)}: dropping it "
+                f"would drop {shown(target)} under every reader of the alias. Nothing was "
+                f"dropped. Point the alias elsewhere with point_alias() (CLI: "
+                f"milvus-plugins alias), or remove it with pymilvus' "
+                f"MilvusClient.drop_alias({shown(name)}); to drop the collection, name "
+                f"{shown(target)} itself."
+            )
+    yield Call(ClientMethod.DROP_COLLECTION, (name,))
 
 
 def _create(
@@ -319,11 +343,16 @@ def exists_op(ctx: OpContext) -> Op[bool]:
 
 
 def drop_op(ctx: OpContext) -> Op[None]:
-    """Drop the collection; the store recreates it on the next write."""
+    """Drop the collection; the store recreates it on the next write.
+
+    Raises:
+        ConfigError: the store's name is an alias (nothing dropped).
+    """
     name = ctx.spec.name
     try:
         if (yield _has(name)):
-            yield Call(ClientMethod.DROP_COLLECTION, (name,))
+            caps = yield from capabilities_op(ctx.session)
+            yield from _drop_named(name, caps)
     except CollectionNotFoundError:
         pass  # dropped meanwhile: done
     ctx.session.exists = False
