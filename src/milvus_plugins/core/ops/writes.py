@@ -18,9 +18,11 @@ from milvus_plugins.core.errors import (
     InvalidInputError,
     MilvusOperationError,
     MilvusPluginsError,
+    TenantMismatchError,
     WriteError,
     shown,
 )
+from milvus_plugins.core.filters import id_in
 from milvus_plugins.core.ops.acceleration import mark_overflow_op
 from milvus_plugins.core.ops.calls import (
     Call,
@@ -43,6 +45,7 @@ from milvus_plugins.core.ops.lifecycle import (
 )
 from milvus_plugins.core.record_checks import check_lengths, validate_records, validate_vectors
 from milvus_plugins.core.records import Record
+from milvus_plugins.core.requests import build_query
 from milvus_plugins.core.rows import json_sizes, records_to_rows
 from milvus_plugins.core.types import ParsableEnum, SparseMode
 
@@ -242,6 +245,18 @@ def validate_unembedded(
 def _check_declared_present(
     spec: CollectionSpec, caps: Capabilities | None, records: Sequence[Record]
 ) -> None:
+    key = spec.partition_key
+    if key is not None:
+        # A partition key is never nullable (Milvus refuses one): the engine would refuse
+        # the batch mid-write with a bare "FieldData has 0 rows".
+        for record in records:
+            if record.metadata.get(key) is None:
+                raise InvalidInputError(
+                    f"record {shown(record.id)}: metadata[{shown(key)}] is missing, and it is "
+                    f"the collection's partition key (the tenant), which every row needs; "
+                    f"write it with tenant=... (or give metadata[{shown(key)}]) (nothing was "
+                    "written)."
+                )
     if caps is not None and not caps.nullable:
         for record in records:
             for declared in spec.declared_fields:
@@ -354,6 +369,7 @@ def upsert_op(
         dim = ctx.spec.dim
     if not checked:
         return []
+    owners_checked = False
     if embed is not None:
         # An existing collection is opened (never created) before the model runs: one
         # this write would refuse (another tool's layout) is refused unembedded.
@@ -361,12 +377,16 @@ def upsert_op(
             refuse_foreign(ctx.spec)
             dim = ctx.spec.dim or dim
             limits = _recheck_lengths(ctx, checked, limits)  # before anything is embedded
+            yield from _refuse_other_owners(ctx, checked)
+            owners_checked = True
         _check_engine_limits((yield from capabilities_op(ctx.session)), ctx.spec, checked)
         # The first chunk is embedded before a new collection is created: it may fix
         # the dimension, and a model that fails here has changed nothing.
         dim = yield from _embed_chunk(ctx, checked[: options.batch_rows], embed, dim)
     opened = yield from open_or_create_op(ctx, dim, checked)
     refuse_foreign(ctx.spec)  # a foreign layout is known once the collection is opened
+    if not owners_checked and opened is Opened.OPENED:
+        yield from _refuse_other_owners(ctx, checked)
     _recheck_lengths(ctx, checked, limits)
     caps = yield from capabilities_op(ctx.session)
     # Before the first batch (rows are built a chunk at a time, inside the batch run).
@@ -381,6 +401,55 @@ def upsert_op(
         first_try = ClientMethod.UPSERT
     run = BatchRun(ctx.spec, caps, checked, progress, options)
     return (yield from _write_chunks(ctx, run, first_try, write_mode, embed, dim))
+
+
+_OWNER_IDS = 1000
+"""Ids looked up per query by :func:`_refuse_other_owners` (Milvus Lite 3 slows down
+sharply on much longer ``id in [...]`` lists)."""
+
+
+def _refuse_other_owners(ctx: OpContext, records: Sequence[Record]) -> Op[None]:
+    """Refuse a tenant's write of an id that another tenant's row (or a row of no
+    tenant) already holds, before anything is written or embedded.
+
+    Ids are unique in a collection, not per tenant: an upsert of such an id would move
+    the row to this tenant and replace its content, and its owner would lose it
+    without a word (two tenants indexing the same public document with LangChain's
+    content-hash ids do exactly that). One query per 1,000 ids, only for writes
+    scoped to a tenant into a collection that existed. (Two tenants writing the same
+    new id at the same moment are not serialised.)
+
+    Raises:
+        TenantMismatchError: naming the id, its owner and the fix (nothing written).
+    """
+    scope = ctx.scope
+    if scope.tenant is None or scope.key is None:
+        return
+    caps = yield from capabilities_op(ctx.session)
+    id_field = ctx.spec.fields.id
+    for start in range(0, len(records), _OWNER_IDS):
+        ids = [record.id for record in records[start : start + _OWNER_IDS]]
+        call = build_query(
+            ctx.spec,
+            caps,
+            id_in(ids),
+            output=[id_field, scope.key],
+            limit=len(ids),
+            timeout=ctx.timeout,
+        )
+        for row in (yield call):
+            owner = row.get(scope.key)
+            if owner != scope.tenant or type(owner) is not type(scope.tenant):
+                held = "no tenant" if owner is None else f"tenant {shown(owner)}"
+                raise TenantMismatchError(
+                    f"record {shown(row.get(id_field))}: this id is already stored for "
+                    f"{held}, and ids are unique across the tenants of collection "
+                    f"{shown(ctx.spec.name)}: writing it for tenant {shown(scope.tenant)} "
+                    "would take that row over. Nothing was written. Give this tenant's "
+                    f"rows their own ids (e.g. prefix them with the tenant: "
+                    f"{shown(f'{scope.tenant}:' + str(row.get(id_field)))}), or, with "
+                    "LangChain's index(), pass a key_encoder that includes the tenant."
+                )
 
 
 def _recheck_lengths(
