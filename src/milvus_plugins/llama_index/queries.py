@@ -119,7 +119,7 @@ def named_fields(
     Raises:
         ConfigError: ``vector_field`` names no dense field of the collection.
     """
-    field = kwargs.get("vector_field")
+    field = _vector_field(query, kwargs)
     if field is not None:
         spec.dense_field(field)  # an unknown name is refused with the known ones
     if _no_query(query) or not (query.query_str or "").strip() or not spec.dense:
@@ -130,6 +130,29 @@ def named_fields(
     if mode in (VectorStoreQueryMode.DEFAULT, VectorStoreQueryMode.MMR) and field is not None:
         return [] if field == spec.fields.vector else [field]
     return []
+
+
+def _vector_field(query: VectorStoreQuery, kwargs: Mapping[str, Any]) -> str | None:
+    """The dense field a query names: ``vector_store_kwargs={"vector_field": ...}`` or
+    LlamaIndex's own ``VectorStoreQuery.embedding_field`` (``None``: the node
+    embeddings' field).
+
+    Raises:
+        InvalidInputError: both are given and differ, or ``embedding_field`` is not a
+            string.
+    """
+    given = kwargs.get("vector_field")
+    own = query.embedding_field
+    if own is not None and not isinstance(own, str):
+        raise InvalidInputError(
+            f"embedding_field={shown(own)} must be the name of a dense vector field (a str)."
+        )
+    if own is not None and given is not None and own != given:
+        raise InvalidInputError(
+            f"embedding_field={shown(own)} and vector_store_kwargs vector_field="
+            f"{shown(given)} name different fields; give one of them."
+        )
+    return given if given is not None else own
 
 
 def hybrid_ranker(configured: Ranker | None, alpha: float | None) -> Ranker:
@@ -190,7 +213,7 @@ def _mmr_options(query: VectorStoreQuery, kwargs: Mapping[str, Any]) -> tuple[fl
                 f"mmr_prefetch_k={shown(prefetch_k)} must be a positive integer up to "
                 f"{QUERY_WINDOW} (MMR candidates; Milvus' limit)."
             )
-        return float(lambda_mult), max(prefetch_k, k)
+        return float(lambda_mult), prefetch_k  # fewer than k: that many (LlamaIndex)
     if factor is not None and (
         isinstance(factor, bool) or not isinstance(factor, (int, float)) or not factor > 0
     ):
@@ -291,7 +314,9 @@ def _plan(
     if _no_query(query):
         top_k = query.hybrid_top_k if kind is SearchKind.HYBRID else None
         return SearchRequest(
-            kind=SearchKind.FILTERED, k=top_k or query.similarity_top_k, where=where
+            kind=SearchKind.FILTERED,
+            k=top_k if top_k is not None else query.similarity_top_k,
+            where=where,
         )
     vector = None if query.query_embedding is None else list(query.query_embedding)
     need_search_inputs(
@@ -307,7 +332,7 @@ def _plan(
             kind, spec, setting=setting, sparse_fix=_SPARSE_FIX, dense_fix=_DENSE_FIX
         )
     k = query.similarity_top_k
-    field = kwargs.get("vector_field")
+    field = _vector_field(query, kwargs)
     if field is not None and named_vectors and field in named_vectors:
         vector = list(named_vectors[field])  # the query embedded by that field's model
     match kind:
@@ -329,7 +354,7 @@ def _plan(
                 kind=kind,
                 vector=vector,
                 query=query.query_str,
-                k=query.hybrid_top_k or k,
+                k=query.hybrid_top_k if query.hybrid_top_k is not None else k,
                 fetch_k=query.sparse_top_k,
                 ranker=hybrid_ranker(ranker, query.alpha),
                 where=where,
@@ -361,7 +386,7 @@ def _legs_request(
         kind=SearchKind.HYBRID,
         vectors=vectors,
         query=query.query_str if spec.has_sparse else None,
-        k=query.hybrid_top_k or query.similarity_top_k,
+        k=query.hybrid_top_k if query.hybrid_top_k is not None else query.similarity_top_k,
         fetch_k=query.sparse_top_k,
         ranker=hybrid_ranker(ranker, query.alpha if legs == 2 else None),
         where=where,

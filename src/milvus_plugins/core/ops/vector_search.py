@@ -305,14 +305,16 @@ def _blank(query: SparseQuery) -> bool:
 
 
 def mmr_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
-    """Maximal-marginal-relevance search: ``fetch_k`` candidates, ``k`` diverse picks."""
+    """Maximal-marginal-relevance search: ``fetch_k`` candidates, up to ``k`` diverse
+    picks among them (``fetch_k < k`` answers ``fetch_k``, as LangChain's and
+    LlamaIndex's own stores do)."""
     check_k(r.k)
     if r.fetch_k is None:
         raise InvalidInputError("fetch_k=None must be a positive integer (MMR candidates).")
     vector = r.dense
     fetch_k = check_k(r.fetch_k, "fetch_k")
     hits = yield from dense_search_op(
-        ctx, [vector], max(fetch_k, r.k), r.where, r.search_params, True, r.field
+        ctx, [vector], fetch_k, r.where, r.search_params, True, r.field
     )
     if r.field is not None and r.field != ctx.spec.fields.vector:
         for hit in hits[0]:  # MMR compares the searched field's vectors

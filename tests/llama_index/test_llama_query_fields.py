@@ -1,0 +1,75 @@
+"""VectorStoreQuery fields a hostile pass found ignored or read loosely: embedding_field
+names the dense field searched (as vector_store_kwargs' vector_field does),
+hybrid_top_k=0 is refused like the other top_k fields, and MMR with fewer candidates
+than results answers the candidates (as LlamaIndex's own store does)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from llama_index.core.embeddings import MockEmbedding
+from llama_index.core.schema import TextNode
+from llama_index.core.vector_stores.types import VectorStoreQuery
+from llama_index.core.vector_stores.types import VectorStoreQueryMode as Mode
+
+from milvus_plugins.core import ConfigError, InvalidInputError
+from milvus_plugins.llama_index import MilvusVectorStore
+
+QUERY = [1.0, 1.0, 0.5, 0.1]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> MilvusVectorStore:
+    store = MilvusVectorStore(
+        uri=str(tmp_path / "q.db"),
+        collection_name="q",
+        dim=4,
+        enable_sparse=True,
+        vector_fields={"title": MockEmbedding(embed_dim=4)},
+    )
+    store.add(
+        [
+            TextNode(id_=f"n{i}", text=f"word{i} common", embedding=[1.0, i, 0.5, 0.1])
+            for i in range(5)
+        ]
+    )
+    return store
+
+
+def test_embedding_field_selects_the_field(store: MilvusVectorStore) -> None:
+    by_kwargs = store.query(
+        VectorStoreQuery(query_embedding=QUERY, query_str="word1", similarity_top_k=2),
+        vector_field="title",
+    ).ids
+    by_query = store.query(
+        VectorStoreQuery(
+            query_embedding=QUERY, query_str="word1", similarity_top_k=2, embedding_field="title"
+        )
+    ).ids
+    default = store.query(VectorStoreQuery(query_embedding=QUERY, similarity_top_k=2)).ids
+    assert by_query == by_kwargs
+    assert by_query != default  # the title field's vectors rank otherwise
+
+
+def test_unknown_or_conflicting_embedding_field_is_refused(store: MilvusVectorStore) -> None:
+    with pytest.raises(ConfigError, match="'nope' is not a dense field"):
+        store.query(VectorStoreQuery(query_embedding=QUERY, embedding_field="nope"))
+    with pytest.raises(InvalidInputError, match="name different fields"):
+        store.query(
+            VectorStoreQuery(query_embedding=QUERY, embedding_field="title"), vector_field="vector"
+        )
+
+
+def test_hybrid_top_k_zero_is_refused(store: MilvusVectorStore) -> None:
+    query = VectorStoreQuery(
+        query_embedding=QUERY, query_str="word1", mode=Mode.HYBRID, hybrid_top_k=0
+    )
+    with pytest.raises(InvalidInputError, match="k=0"):
+        store.query(query)
+
+
+def test_mmr_answers_at_most_the_candidates(store: MilvusVectorStore) -> None:
+    query = VectorStoreQuery(query_embedding=QUERY, mode=Mode.MMR, similarity_top_k=3)
+    assert len(store.query(query, mmr_prefetch_k=1).ids or []) == 1
+    assert len(store.query(query, mmr_prefetch_k=5).ids or []) == 3
