@@ -154,3 +154,16 @@ def test_llama_index_nodes_of_two_tenants(lite_uri: str, collection_name: str) -
         globex.add([TextNode(id_="report.pdf#0", text="globex's report", embedding=[0.0, 1.0])])
     assert [n.get_content() for n in acme.get_nodes(["report.pdf#0"])] == ["acme's report"]
     assert globex.get_nodes(["report.pdf#0"]) == []
+
+
+def test_int_tenant_refuses_a_bool_or_str_in_the_key(lite_uri: str, collection_name: str) -> None:
+    spec = CollectionSpec(
+        name=collection_name, dim=2, metadata_fields={"org": "INT64"}, partition_key="org"
+    )
+    with MilvusStore(spec, connection=ConnectionConfig(uri=lite_uri)) as store:
+        for value in (True, "1"):
+            record = Record(id="x", text="t", vector=[1.0, 0.0], metadata={"org": value})
+            with pytest.raises(TenantMismatchError, match="leave 'org' out"):
+                store.upsert([record], tenant=1)
+        store.upsert([Record(id="y", text="t", vector=[1.0, 0.0], metadata={"org": 1})], tenant=1)
+        assert [(r.id, r.metadata["org"]) for r in store.query()] == [("y", 1)]

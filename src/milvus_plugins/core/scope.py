@@ -229,6 +229,18 @@ class Scope:
             if not isinstance(record, Record) or not isinstance(record.metadata, Mapping):
                 return _copies(records)  # the write's own validation names the bad item
             current = record.metadata.get(self.key)
+            if current is not None and (
+                isinstance(current, bool)
+                or isinstance(current, str) != isinstance(self.tenant, str)
+            ):
+                # True == 1: a bool must not pass for an INT64 tenant (and be rewritten);
+                # "1" != 1 is refused here with a fix that exists.
+                raise TenantMismatchError(
+                    f"record {shown(record.id)}: metadata[{shown(self.key)}]={shown(current)} "
+                    f"is a {type(current).__name__}, and this collection's tenants are "
+                    f"{type(self.tenant).__name__}s (this call's tenant={shown(self.tenant)}); "
+                    f"leave {shown(self.key)} out: the call's tenant is written into it."
+                )
             if current is not None and current != self.tenant:
                 raise TenantMismatchError(
                     f"record {shown(record.id)}: metadata[{shown(self.key)}]={shown(current)} "
