@@ -113,9 +113,13 @@ class GroupKey:
 
 
 def _hashable(value: Any) -> Hashable:
-    # Lists and dicts in JSON metadata are grouped by their canonical JSON spelling.
+    # Lists and dicts in JSON metadata are grouped by their canonical JSON spelling, and
+    # bools apart from numbers (True == 1 in Python, not in filters): tagged, so neither
+    # can meet a string or number of the same spelling or value.
     if isinstance(value, (list, dict)):
-        return json.dumps(value, sort_keys=True)
+        return ("json", json.dumps(value, sort_keys=True))
+    if isinstance(value, bool):
+        return ("bool", value)
     return value  # type: ignore[no-any-return]
 
 
