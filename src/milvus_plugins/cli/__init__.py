@@ -295,7 +295,7 @@ def cmd_migrate(args: argparse.Namespace, out: TextIO) -> int:
             uri=args.target_uri, token=args.token, timeout=args.timeout
         )
         check_uri(connection.uri)
-    spec = migration_target_spec(source.spec, args.target)
+    spec = migration_target_spec(source, args.target)
     target = MilvusStore(spec, connection=connection)
     total = source.count()
     bar = tqdm(total=total, unit="rows", disable=not args.progress, file=sys.stderr)

@@ -6,6 +6,7 @@ Each command's name is ``args.command``; :data:`milvus_plugins.cli.COMMANDS` run
 from __future__ import annotations
 
 import argparse
+import math
 from typing import Any
 
 from milvus_plugins.core import ExportFormat
@@ -69,8 +70,24 @@ def _connection_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     )
     parser.add_argument("--token", default=default, help="token (default: $MILVUS_TOKEN)")
     parser.add_argument(
-        "--timeout", type=float, default=10.0 if top else argparse.SUPPRESS, help="seconds per call"
+        "--timeout",
+        type=_seconds,
+        default=10.0 if top else argparse.SUPPRESS,
+        help="seconds per call",
     )
+
+
+def _seconds(text: str) -> float:
+    """A --timeout value: a positive, finite number of seconds (``nan`` and ``inf`` are not)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} must be a positive, finite number of seconds (e.g. 10)"
+        )
+    return value
 
 
 def _embedding_option(parser: argparse.ArgumentParser) -> None:

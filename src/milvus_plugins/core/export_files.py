@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,8 @@ from milvus_plugins.core.export_format import (
 from milvus_plugins.core.records import Record
 
 __all__ = ["read_export", "write_jsonl", "write_parquet"]
+
+_TOO_DEEP = "JSON nested too deeply to read (edit the value, or keep it flatter)"
 
 
 def _pyarrow() -> Any:
@@ -62,6 +64,7 @@ def _arrow_schema(pa: Any, header: ExportHeader) -> Any:
             ("id", pa.string()),
             ("text", pa.string()),
             ("vector", pa.list_(pa.float32())),
+            ("vectors", pa.string()),
             ("sparse", pa.string()),
             ("metadata", pa.string()),
             ("doc_id", pa.string()),
@@ -87,7 +90,11 @@ def write_parquet(
             columns = {
                 "id": [r.id for r in page],
                 "text": [r.text for r in page],
-                "vector": [np.asarray(r.vector, dtype=np.float32) for r in page],
+                "vector": [
+                    np.asarray(r.vector, dtype=np.float32) if r.vector is not None else None
+                    for r in page
+                ],
+                "vectors": [dumps(_float32_lists(r.vectors)) if r.vectors else None for r in page],
                 "sparse": [
                     dumps(sparse_json(r.sparse)) if with_sparse and r.sparse is not None else None
                     for r in page
@@ -99,6 +106,11 @@ def write_parquet(
             writer.write_table(pa.Table.from_pydict(columns, schema=schema))
             rows += len(page)
     return rows
+
+
+def _float32_lists(vectors: Mapping[str, Any]) -> dict[str, list[float]]:
+    # float32 -> float (exact) -> JSON (the float's repr reads back to it): bit-exact.
+    return {name: np.asarray(v, dtype=np.float32).tolist() for name, v in vectors.items()}
 
 
 # -- reading an export -----------------------------------------------------------------
@@ -128,6 +140,8 @@ def _read_jsonl(path: Path) -> tuple[ExportHeader, Iterator[tuple[int, Record]]]
             raise _fault_at(path, number)(
                 f"not valid JSON ({exc.msg} at column {exc.colno})"
             ) from None
+        except RecursionError:
+            raise _fault_at(path, number)(_TOO_DEEP) from None
 
     first = next(lines, None)
     if first is None:
@@ -143,7 +157,8 @@ def _read_jsonl(path: Path) -> tuple[ExportHeader, Iterator[tuple[int, Record]]]
             data = parse(number, line)
             if isinstance(data, dict) and set(data) == {"end"}:
                 end = data["end"]
-                if not isinstance(end, dict) or end.get("rows") != count:
+                said = end.get("rows") if isinstance(end, dict) else None
+                if type(said) is not int or said != count:
                     raise _fault_at(path, number)(
                         f"the end line says {end!r} but {count} rows precede it: rows are missing"
                     )
@@ -187,8 +202,10 @@ def _read_parquet(path: Path, batch_rows: int) -> tuple[ExportHeader, Iterator[t
         raise whole(f"not a milvus-plugins export (no {HEADER_KEY!r} schema metadata)")
     try:
         header = parse_header(json.loads(raw), whole)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, UnicodeDecodeError):
         raise whole("the header in the schema metadata is not JSON") from None
+    except RecursionError:
+        raise whole(f"the header in the schema metadata: {_TOO_DEEP}") from None
 
     def rows() -> Iterator[tuple[int, Record]]:
         number = 0
@@ -200,13 +217,16 @@ def _read_parquet(path: Path, batch_rows: int) -> tuple[ExportHeader, Iterator[t
                     fault = _fault_at(path, number)
                     data = dict(row)
                     try:
-                        for key in ("metadata", "extra", "sparse"):
+                        for key in ("metadata", "extra", "sparse", "vectors"):
                             if data.get(key) is not None:
                                 data[key] = json.loads(data[key])
-                    except json.JSONDecodeError:
+                    except (json.JSONDecodeError, TypeError):
                         raise fault(f"column {key!r} is not JSON") from None
-                    if data.get("sparse") is None:
-                        data.pop("sparse", None)
+                    except RecursionError:
+                        raise fault(f"column {key!r}: {_TOO_DEEP}") from None
+                    for key in ("sparse", "vectors", "vector"):
+                        if data.get(key) is None:
+                            data.pop(key, None)
                     yield number, record_of(data, fault)
         except (pa.ArrowInvalid, OSError) as exc:
             raise ExportFileError(

@@ -4,14 +4,16 @@ The JSON Lines form (``.jsonl``), one JSON object per line, UTF-8::
 
     {"milvus_plugins_export": 1, "collection": ..., "spec": {...}, "embedding": {...}}
     {"id": ..., "text": ..., "vector": [...], "metadata": {...}, "doc_id": ..., "extra": {...}}
-    ...                                      ("sparse": {"index": weight} on client-sparse)
+    ...     ("sparse": {"index": weight} on client-sparse; "vectors": {"name": [...]})
     {"end": {"rows": N}}
 
 The header says how to create the collection (dimension, metric, index, sparse mode,
-analyzer, declared fields, field names, limits, consistency) and which embedding filled
-it; the end line makes a truncated file detectable. Vectors are written as the shortest
-decimal that reads back to the same float32, so a round trip is bit-exact; metadata is
-JSON as the store reads it back (nested values, any Unicode, int64 integers exactly).
+analyzer, text match, named dense fields, declared fields, field names, limits,
+consistency) and which embedding filled it; the end line makes a truncated file
+detectable; rows of a sparse-only collection (``"dense": false``) have no ``vector``.
+Vectors are written as the shortest decimal that reads back to the same float32, so a
+round trip is bit-exact; metadata is JSON as the store reads it back (nested values, any
+Unicode, int64 integers exactly).
 
 Parquet (``.parquet``) holds the same columns and the header in the schema metadata
 (key :data:`HEADER_KEY`); :mod:`milvus_plugins.core.export_files` reads and writes both.
@@ -28,8 +30,8 @@ from typing import Any
 import numpy as np
 
 from milvus_plugins.core.config import CollectionSpec
-from milvus_plugins.core.errors import ConfigError, ExportFileError
-from milvus_plugins.core.fields import FieldNames, MetadataField
+from milvus_plugins.core.errors import ConfigError, ExportFileError, shown
+from milvus_plugins.core.fields import DenseField, FieldNames, MetadataField
 from milvus_plugins.core.fingerprint import EmbeddingFingerprint
 from milvus_plugins.core.indexes import IndexConfig, index_from_dict
 from milvus_plugins.core.records import Record
@@ -50,7 +52,7 @@ __all__ = [
 
 EXPORT_VERSION = 1
 HEADER_KEY = "milvus_plugins_export"
-_ROW_KEYS = frozenset({"id", "text", "vector", "sparse", "metadata", "doc_id", "extra"})
+_ROW_KEYS = frozenset({"id", "text", "vector", "vectors", "sparse", "metadata", "doc_id", "extra"})
 
 
 class ExportFormat(ParsableEnum):
@@ -84,10 +86,23 @@ def spec_to_dict(spec: CollectionSpec) -> dict[str, Any]:
     index = spec.index_config
     return {
         "dim": spec.dim,
+        "dense": spec.dense,
         "metric": spec.metric_type.value,
         "index": _index_to_dict(index) if index is not None else None,
+        "vector_fields": [
+            {
+                "name": f.name,
+                "dim": f.dim,
+                "metric": f.metric_type.value,
+                "index": _index_to_dict(f.index_config) if f.index_config is not None else None,
+            }
+            for f in spec.extra_vector_fields
+        ],
         "sparse": spec.sparse_mode.value,
-        "analyzer": spec.analyzer if spec.sparse_mode is SparseMode.BM25 else None,
+        "text_match": spec.text_match,
+        "analyzer": spec.analyzer
+        if spec.sparse_mode is SparseMode.BM25 or spec.text_match
+        else None,
         "metadata_fields": [
             {
                 "name": d.name,
@@ -107,30 +122,78 @@ def spec_to_dict(spec: CollectionSpec) -> dict[str, Any]:
     }
 
 
+def _optional_integer(data: Mapping[str, Any], key: str) -> int | None:
+    # JSON numbers come back as int or float (1e400 is inf, 3.9 would truncate), and
+    # true is an int to Python: only a plain integer is one.
+    value = data.get(key)
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    raise ConfigError(f"{key}={shown(value)} must be an integer.")
+
+
+def _integer(data: Mapping[str, Any], key: str, default: int) -> int:
+    value = _optional_integer(data, key)
+    return default if key not in data else _required(key, value)
+
+
+def _required(key: str, value: int | None) -> int:
+    if value is None:
+        raise ConfigError(f"{key}=null must be an integer.")
+    return value
+
+
+def _flag(data: Mapping[str, Any], key: str, default: bool) -> bool:
+    value = data.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key}={shown(value)} must be true or false.")
+    return value
+
+
+def _dense_field(data: Any) -> DenseField:
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"a vector_fields item {shown(data)} must be a JSON object.")
+    name = data.get("name")
+    if not isinstance(name, str):
+        raise ConfigError(f"vector_fields name={shown(name)} must be a string.")
+    return DenseField(
+        name=name,
+        dim=_optional_integer(data, "dim"),
+        metric=data.get("metric", "COSINE"),
+        index=index_from_dict(data["index"]) if data.get("index") else None,
+    )
+
+
 def spec_from_dict(name: str, data: Mapping[str, Any]) -> CollectionSpec:
     """Rebuild a spec named ``name`` from :func:`spec_to_dict` output.
 
     Raises:
-        ConfigError: a value the spec refuses (the spec's own checks), or not a mapping.
+        ConfigError: a value the spec refuses (the spec's own checks), a number that is
+            not an integer (a float, a boolean, a string), or not a mapping.
     """
     if not isinstance(data, Mapping):
         raise ConfigError("the export header's spec must be a JSON object.")
     try:
         return CollectionSpec(
             name=name,
-            dim=data.get("dim"),
+            dim=_optional_integer(data, "dim"),
+            dense=_flag(data, "dense", True),
             metric=data.get("metric", "COSINE"),
             index=index_from_dict(data["index"]) if data.get("index") else None,
+            vector_fields=tuple(_dense_field(d) for d in data.get("vector_fields") or ()),
             sparse=data.get("sparse", "none"),
+            text_match=_flag(data, "text_match", False),
             analyzer=data.get("analyzer"),
             metadata_fields=tuple(MetadataField(**d) for d in data.get("metadata_fields") or ()),
             partition_key=data.get("partition_key"),
             fields=FieldNames(**(data.get("fields") or {})),
-            text_max_length=int(data.get("text_max_length", 65535)),
-            id_max_length=int(data.get("id_max_length", 512)),
+            text_max_length=_integer(data, "text_max_length", 65535),
+            id_max_length=_integer(data, "id_max_length", 512),
             consistency_level=data.get("consistency_level", "Strong"),
         )
-    except TypeError as exc:  # an unknown key in a nested object
+    except ConfigError:
+        raise
+    except (TypeError, ValueError, AttributeError, OverflowError) as exc:
+        # An unknown key in a nested object, a list where an object belongs, ...
         raise ConfigError(f"the export header's spec is not valid: {exc}.") from None
 
 
@@ -172,6 +235,13 @@ def sparse_json(sparse: Mapping[int, float]) -> dict[str, float]:
     return {str(int(k)): float(np.float32(v)) for k, v in sparse.items()}
 
 
+def _vectors_text(vectors: Mapping[str, Any]) -> str:
+    items = (
+        json.dumps(name, ensure_ascii=False) + ":" + _float32_text(v) for name, v in vectors.items()
+    )
+    return "{" + ",".join(items) + "}"
+
+
 def row_json(record: Record, with_sparse: bool) -> str:
     row: dict[str, Any] = {"id": record.id, "text": record.text}
     if with_sparse and record.sparse is not None:
@@ -179,8 +249,23 @@ def row_json(record: Record, with_sparse: bool) -> str:
     row["metadata"] = record.metadata
     row["doc_id"] = record.doc_id
     row["extra"] = record.extra
-    body = json.dumps(row, ensure_ascii=False, separators=(",", ":"))
-    return body[:-1] + ',"vector":' + _float32_text(record.vector) + "}"
+    body = json.dumps(row, ensure_ascii=False, separators=(",", ":"))[:-1]
+    if record.vectors:
+        body += ',"vectors":' + _vectors_text(record.vectors)
+    if record.vector is not None:  # none in a sparse-only collection
+        body += ',"vector":' + _float32_text(record.vector)
+    return body + "}"
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _vector_of(value: Any, key: str, where: Callable[[str], ExportFileError]) -> list[Any]:
+    # Booleans are ints to Python (and to numpy): refuse them here, as a string would be.
+    if not isinstance(value, list) or not all(_number(x) for x in value):
+        raise where(f"{key} must be a list of numbers")
+    return value
 
 
 def record_of(row: Any, where: Callable[[str], ExportFileError]) -> Record:
@@ -194,8 +279,8 @@ def record_of(row: Any, where: Callable[[str], ExportFileError]) -> Record:
     for key, kind in (("id", str), ("text", str), ("doc_id", str)):
         if key in row and not isinstance(row[key], kind):
             raise where(f"{key!r} must be a string, got {type(row[key]).__name__}")
-    if "id" not in row or "vector" not in row:
-        raise where("a row needs 'id' and 'vector'")
+    if "id" not in row:
+        raise where("a row needs 'id'")
     for key in ("metadata", "extra"):
         if not isinstance(row.get(key, {}), dict):
             raise where(f"{key!r} must be a JSON object")
@@ -204,13 +289,20 @@ def record_of(row: Any, where: Callable[[str], ExportFileError]) -> Record:
     if sparse is not None:
         if not isinstance(sparse, dict):
             raise where("'sparse' must be an object {index: weight}")
+        if not all(_number(v) for v in sparse.values()):
+            raise where("'sparse' values must be numbers")
         try:
             parsed_sparse = {int(k): float(v) for k, v in sparse.items()}
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise where("'sparse' keys must be integers and its values numbers") from None
-    vector = row["vector"]
-    if not isinstance(vector, list):
-        raise where("'vector' must be a list of numbers")
+    vector = row.get("vector")
+    if vector is not None:
+        vector = _vector_of(vector, "'vector'", where)
+    vectors = row.get("vectors", {})
+    if not isinstance(vectors, dict):
+        raise where("'vectors' must be an object {field name: [numbers]}")
+    for name, value in vectors.items():
+        _vector_of(value, f"'vectors'[{name!r}]", where)
     return Record(
         id=row["id"],
         text=row.get("text", ""),
@@ -219,13 +311,15 @@ def record_of(row: Any, where: Callable[[str], ExportFileError]) -> Record:
         sparse=parsed_sparse,
         doc_id=row.get("doc_id", ""),
         extra=row.get("extra", {}),
+        vectors=vectors,
     )
 
 
 def parse_header(data: Any, fault: Callable[[str], ExportFileError]) -> ExportHeader:
     if not isinstance(data, dict) or data.get(HEADER_KEY) is None:
         raise fault(f"not a milvus-plugins export (the header must carry {HEADER_KEY!r})")
-    if data[HEADER_KEY] != EXPORT_VERSION:
+    version = data[HEADER_KEY]
+    if type(version) is not int or version != EXPORT_VERSION:
         raise fault(
             f"export format version {data[HEADER_KEY]!r} is not supported (this package "
             f"reads version {EXPORT_VERSION}); upgrade milvus-plugins"

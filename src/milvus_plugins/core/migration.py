@@ -24,10 +24,13 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from milvus_plugins.core.config import CollectionSpec
-from milvus_plugins.core.errors import ConfigError, shown
+from milvus_plugins.core.errors import ConfigError, MilvusPluginsError, shown
 from milvus_plugins.core.fields import MetadataField
+from milvus_plugins.core.ops.aliases import resolve_alias_op
 from milvus_plugins.core.ops.calls import ReadAll
+from milvus_plugins.core.portable import stored_spec
 from milvus_plugins.core.records import Record
+from milvus_plugins.core.requests import output_fields
 from milvus_plugins.core.rows import record_from_row
 from milvus_plugins.core.store import MilvusStore
 from milvus_plugins.core.types import SparseMode
@@ -94,14 +97,24 @@ class MigrationReport:
         return self.verification is None or self.verification.ok
 
 
-def migration_target_spec(source: CollectionSpec, name: str) -> CollectionSpec:
+def migration_target_spec(source: CollectionSpec | MilvusStore, name: str) -> CollectionSpec:
     """The spec of a collection of this package's layout that holds ``source``'s rows.
 
-    Same dimension, metric and dense index type (so that searches agree); server BM25
-    when the source has a BM25 field (the function recomputes it from the text); the
-    typed metadata columns of the source become declared fields. A client sparse field
-    is not copied (no encoder is known for it).
+    Same dimension, metric and dense index type (so that searches agree), and the same
+    named dense fields; server BM25 when the source has a BM25 field (the function
+    recomputes it from the text); the typed metadata columns of the source become
+    declared fields. A client sparse field is not copied (no encoder is known for it).
+
+    Pass the source *store*: its collection is opened first, so its settings are read
+    from it. A store's ``spec`` holds the settings it was given until its first call
+    opens the collection (an adopted store: defaults); :func:`migrate` refuses a target
+    built from such a spec whose metric differs from the source's.
+
+    Raises:
+        CollectionNotFoundError: a source store whose collection does not exist.
     """
+    if isinstance(source, MilvusStore):
+        source = stored_spec(source)
     sparse = SparseMode.BM25 if source.sparse_mode is SparseMode.BM25 else SparseMode.NONE
     declared = tuple(
         MetadataField(
@@ -118,9 +131,55 @@ def migration_target_spec(source: CollectionSpec, name: str) -> CollectionSpec:
         dim=source.dim,
         index=source.index_config,
         metric=source.metric_type,
+        vector_fields=source.extra_vector_fields,
         sparse=sparse,
         metadata_fields=declared,
         consistency_level=source.consistency,
+    )
+
+
+def _collection_of(store: MilvusStore) -> str:
+    """The collection behind ``store``'s name (an alias resolved), or the name itself."""
+    try:
+        resolved = store._run(resolve_alias_op(store.session, store.spec.name))
+    except MilvusPluginsError:  # no aliases on this engine: a name is a collection
+        return store.spec.name
+    return resolved or store.spec.name
+
+
+def _prepare_target(source: CollectionSpec, target: MilvusStore) -> None:
+    """Give a target that does not exist yet the source's dimension and named dense
+    fields; refuse one that would lose a named field or rank by another metric.
+
+    Raises:
+        ConfigError: the target lacks a named dense field of the source, or (when it is
+            still to be created) uses another dense metric than the source's.
+    """
+    spec = target.spec
+    exists = target.exists()
+    if exists:
+        spec = stored_spec(target)
+    names = {f.name for f in spec.extra_vector_fields}
+    missing = [f for f in source.extra_vector_fields if f.name not in names]
+    if missing and exists:
+        raise ConfigError(
+            f"the target {shown(spec.name)} has no field for the source's named vectors "
+            f"{[f.name for f in missing]}; the copy would drop them. Migrate into a new "
+            "collection (built from migration_target_spec(source_store, name))."
+        )
+    if exists:
+        return
+    if source.dense and spec.dense and spec.metric_type is not source.metric_type:
+        raise ConfigError(
+            f"the target {shown(spec.name)} would rank by metric {spec.metric_type.value} but "
+            f"the source {shown(source.name)} uses {source.metric_type.value}: searches would "
+            "disagree. Build the target's spec with migration_target_spec(source_store, name) "
+            "(a store's spec holds defaults until the store is opened)."
+        )
+    target.session.spec = replace(
+        spec,
+        dim=spec.dim if spec.dim is not None else source.dim,
+        vector_fields=(*spec.extra_vector_fields, *missing),
     )
 
 
@@ -178,16 +237,23 @@ def migrate(
     if same_place and source.spec.name == target.spec.name:
         raise ConfigError(f"source and target are both {shown(source.spec.name)}.")
     total = source.count()  # opens the source (detecting its layout) first
-    if target.spec.dim is None:
-        target.session.spec = replace(target.spec, dim=source.spec.dim)
+    if same_place and _collection_of(source) == _collection_of(target):
+        raise ConfigError(
+            f"source {shown(source.spec.name)} and target {shown(target.spec.name)} are the "
+            f"same collection {shown(_collection_of(source))} (one is an alias of it); "
+            "name another target."
+        )
+    read = stored_spec(source)  # with its named dense fields, which a copy must carry
+    _prepare_target(read, target)
     kwargs = source.query_kwargs(None, None, 0, include_vectors=True)
+    kwargs["output_fields"] = output_fields(read, include_vectors=True)
     step = ReadAll(source.spec.name, kwargs, batch_size=min(batch_rows, 16384))
     rng = random.Random(seed)
     reservoir: list[str] = []
     copied = 0
     started = time.perf_counter()
     for page in source.runner.iter_pages(step):
-        records = [record_from_row(row, source.spec) for row in page]
+        records = [record_from_row(row, read) for row in page]
         for record in records:
             copied += 1
             _sample_add(reservoir, copied, record.id, sample, rng)

@@ -12,19 +12,27 @@ function export no sparse vectors: Milvus recomputes them from the text on impor
 
 An export writes ``FILE.partial`` and renames it to ``FILE`` when complete, so an
 interrupted export never leaves a file that looks whole. An import reads the file twice:
-a first pass checks every line (and that the file is complete) before anything is
-written, so a malformed or truncated file raises :class:`ExportFileError` naming the line
-and leaves the collection untouched; the second pass writes. A Milvus failure part-way
+a first pass checks every line (against an existing collection's own limits), that every
+id appears once in the whole file (a 16-byte digest per id is kept for that) and that the
+file is complete, before anything is written, so a malformed, truncated or duplicated
+file raises :class:`ExportFileError` naming the line and leaves the collection
+untouched; the second pass writes. Named dense fields (``vector_fields``), text match and
+sparse-only collections are carried by the header and rows. A Milvus failure part-way
 raises :class:`ImportFailedError` with the rows written; rows are upserts by id, so
 running the same import again completes it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
+
+from pymilvus import DataType
 
 from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.connection import ConnectionConfig
@@ -47,9 +55,13 @@ from milvus_plugins.core.export_format import (
     spec_from_dict,
     spec_to_dict,
 )
+from milvus_plugins.core.fields import DenseField
+from milvus_plugins.core.indexes import IndexConfig, index_from_dict
+from milvus_plugins.core.names import check_name
 from milvus_plugins.core.ops.calls import ReadAll
 from milvus_plugins.core.record_checks import validate_records
 from milvus_plugins.core.records import Record
+from milvus_plugins.core.requests import output_fields
 from milvus_plugins.core.results import parse_rows
 from milvus_plugins.core.store import MilvusStore
 from milvus_plugins.core.types import SparseMode
@@ -67,6 +79,7 @@ __all__ = [
     "read_export",
     "spec_from_dict",
     "spec_to_dict",
+    "stored_spec",
 ]
 
 
@@ -112,13 +125,79 @@ class StoredSparseVectors:
         )
 
 
+def _named_field(store: MilvusStore, field: Mapping[str, Any]) -> DenseField:
+    """A described FLOAT_VECTOR field as a :class:`DenseField` (dim, metric, index type)."""
+    name = str(field.get("name"))
+    dim = int((field.get("params") or {}).get("dim", 0)) or None
+    collection = store.spec.name
+    described: Mapping[str, Any] = {}
+    with contextlib.suppress(Exception):  # no describable index: COSINE, default index
+        indexes = store.client.list_indexes(collection, field_name=name)
+        if indexes:
+            described = store.client.describe_index(collection, indexes[0]) or {}
+    metric = str(described.get("metric_type") or "COSINE").upper()
+    index: IndexConfig | None = None
+    if described.get("index_type"):
+        with contextlib.suppress(ConfigError):
+            index = index_from_dict({"index_type": described["index_type"], "metric": metric})
+    return DenseField(name=name, dim=dim, metric=metric, index=index)
+
+
+def stored_spec(store: MilvusStore) -> CollectionSpec:
+    """The spec of ``store``'s collection, with every named dense field it holds.
+
+    A store opened without ``vector_fields`` (adopted, as the command line and
+    :func:`~milvus_plugins.core.reindex.reindex` open collections) does not read its
+    named dense fields; a copy made through that spec would drop them. This one names
+    them (dimension, metric and index type from the collection), so a copy carries them.
+
+    Raises:
+        CollectionNotFoundError: the collection does not exist.
+        ConfigError: the collection has a vector field of a type this package does not
+            write (binary, float16, ...): copying it would drop it.
+    """
+    if not store.exists():
+        raise CollectionNotFoundError(f"collection {shown(store.spec.name)} does not exist.")
+    spec = store.spec
+    if spec.layout is not None:
+        return spec
+    names = spec.fields
+    known = {names.vector, names.sparse, *(f.name for f in spec.extra_vector_fields)}
+    found: list[DenseField] = []
+    for field in store.client.describe_collection(spec.name).get("fields") or ():
+        name, kind = field.get("name"), field.get("type")
+        if name in known or not str(getattr(kind, "name", kind)).endswith("VECTOR"):
+            continue
+        if kind != DataType.FLOAT_VECTOR:
+            raise ConfigError(
+                f"collection {shown(spec.name)} has a {getattr(kind, 'name', kind)} field "
+                f"{shown(name)}, which this package does not copy; a copy would lose it. "
+                "Copy that collection with Milvus' own tools (backup, bulk insert)."
+            )
+        found.append(_named_field(store, field))
+    if not found:
+        return spec
+    return replace(spec, vector_fields=(*spec.extra_vector_fields, *found))
+
+
 def iter_records(
-    store: MilvusStore, *, batch_rows: int = 1000, include_vectors: bool = True
+    store: MilvusStore,
+    *,
+    batch_rows: int = 1000,
+    include_vectors: bool = True,
+    spec: CollectionSpec | None = None,
 ) -> Iterator[list[Record]]:
     """Yield every record of ``store``'s collection page by page (``query_iterator``).
 
     Memory holds one page of ``batch_rows`` records, whatever the collection's size.
     Sync only: pymilvus has no async query iterator.
+
+    Args:
+        store: an open store on the collection.
+        batch_rows: rows per page.
+        include_vectors: read the vectors too.
+        spec: read the fields of this spec (e.g. :func:`stored_spec`'s, with every
+            named dense field) instead of the store's.
 
     Raises:
         ConfigError: ``batch_rows`` is not an integer in [1, 16384].
@@ -130,9 +209,11 @@ def iter_records(
         raise ConfigError(f"batch_rows={batch_rows} must be in [1, 16384].")
     if not store.exists():
         raise CollectionNotFoundError(f"collection {shown(store.spec.name)} does not exist.")
+    read = spec or store.spec
     kwargs = store.query_kwargs(None, None, 0, include_vectors)
+    kwargs["output_fields"] = output_fields(read, include_vectors=include_vectors)
     for page in store.runner.iter_pages(ReadAll(store.spec.name, kwargs, batch_rows)):
-        yield parse_rows(page, store.spec)
+        yield parse_rows(page, read)
 
 
 # -- export ----------------------------------------------------------------------------
@@ -150,15 +231,45 @@ def _reporting(
             on_progress(rows)
 
 
-def _header_of(store: MilvusStore) -> ExportHeader:
+def _header_of(store: MilvusStore, spec: CollectionSpec) -> ExportHeader:
     from milvus_plugins.core.fingerprint import stored_fingerprint
 
     description = store.client.describe_collection(store.spec.name)
     return ExportHeader(
         collection=str(description.get("collection_name", store.spec.name)),
-        spec=spec_to_dict(store.spec),
+        spec=spec_to_dict(spec),
         embedding=stored_fingerprint(description),
     )
+
+
+def _export_target(path: str | os.PathLike[str], kind: ExportFormat) -> Path:
+    """The file an export writes, checked before anything is read or written.
+
+    Raises:
+        ConfigError: an empty path, a directory (or a name ending in a separator), a
+            missing or unwritable directory.
+    """
+    text = os.fspath(path)
+    if not isinstance(text, str) or not text.strip():
+        raise ConfigError(f"the export file {shown(text)} is empty; name a file to write.")
+    target = Path(text)
+    suffix = ".parquet" if kind is ExportFormat.PARQUET else ".jsonl"
+    if text.endswith(("/", os.sep)) or target.is_dir():
+        raise ConfigError(
+            f"the export file {shown(text)} names a directory; name a file in it "
+            f"(e.g. {shown(str(target / ('export' + suffix)))})."
+        )
+    parent = target.parent
+    if not parent.is_dir():
+        raise ConfigError(
+            f"the directory of the export file {shown(text)} ({shown(str(parent))}) does not "
+            "exist; create it first, or name a file in an existing directory."
+        )
+    if not os.access(parent, os.W_OK):
+        raise ConfigError(
+            f"the directory {shown(str(parent))} is not writable; name a file elsewhere."
+        )
+    return target
 
 
 def export_collection(
@@ -183,27 +294,36 @@ def export_collection(
 
     Raises:
         CollectionNotFoundError: no such collection.
-        ConfigError: Parquet asked for without pyarrow.
+        ConfigError: Parquet asked for without pyarrow; ``path`` is empty, a directory,
+            or in a missing or unwritable directory; the collection has a vector field
+            of a type an export cannot carry (nothing written).
+        ExportFileError: writing the file failed (disk full, ...); nothing is left behind.
     """
     kind = ExportFormat.for_path(path, format)
-    target = Path(path)
+    target = _export_target(path, kind)
     partial = target.with_name(target.name + ".partial")
-    if not store.exists():
-        raise CollectionNotFoundError(f"collection {shown(store.spec.name)} does not exist.")
-    header = _header_of(store)
-    with_sparse = store.spec.sparse_mode is SparseMode.CLIENT
+    spec = stored_spec(store)
+    header = _header_of(store, spec)
+    with_sparse = spec.sparse_mode is SparseMode.CLIENT
     pages = _reporting(
-        iter_records(store, batch_rows=batch_rows, include_vectors=True), on_progress
+        iter_records(store, batch_rows=batch_rows, include_vectors=True, spec=spec), on_progress
     )
     try:
         if kind is ExportFormat.PARQUET:
             rows = write_parquet(partial, header, pages, with_sparse)
         else:
             rows = write_jsonl(partial, header, pages, with_sparse)
+        os.replace(partial, target)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise ExportFileError(
+            f"cannot write the export ({exc.strerror or exc}); nothing was written",
+            path=str(target),
+            line=None,
+        ) from None
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-    os.replace(partial, target)
     return ExportReport(collection=header.collection, path=str(target), format=kind, rows=rows)
 
 
@@ -224,21 +344,28 @@ def _batches(rows: Iterator[tuple[int, Record]], size: int) -> Iterator[tuple[in
         yield first, batch
 
 
+def _id_key(record_id: str) -> bytes:
+    # A 16-byte digest per id keeps the duplicate check of a large file small.
+    return hashlib.blake2b(record_id.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
 def _check_file(
     path: str | os.PathLike[str], kind: ExportFormat, spec: CollectionSpec, batch_rows: int
 ) -> int:
-    """First pass: every row valid for ``spec`` and the file complete; answers the rows."""
+    """First pass: every row valid for ``spec``, every id once, and the file complete;
+    answers the rows. ``spec`` is the collection's own when it exists (its limits)."""
     _, rows = read_export(path, format=kind, batch_rows=batch_rows)
     total = 0
     numbered: list[tuple[int, Record]] = []
+    lines_of: dict[bytes, int] = {}
+    client_sparse = spec.sparse_mode is SparseMode.CLIENT
 
     def check() -> None:
         try:
             validate_records([r for _, r in numbered], spec, spec.dim)
         except MilvusPluginsError as exc:
             line, why = numbered[0][0], exc
-            # Name the row: checked alone, the first bad one fails (a duplicate id
-            # fails only with its twin: then the batch's first line is named).
+            # Name the row: checked alone, the first bad one fails.
             for number, record in numbered:
                 try:
                     validate_records([record], spec, spec.dim)
@@ -250,6 +377,23 @@ def _check_file(
             ) from None
 
     for number, record in rows:
+        if record.sparse is not None and not client_sparse:
+            raise ExportFileError(
+                f"the row carries a 'sparse' vector but collection {shown(spec.name)} stores "
+                f"none (sparse={spec.sparse_mode.value!r}); remove it, or import into a "
+                "client-sparse collection",
+                path=str(path),
+                line=number,
+            )
+        key = _id_key(record.id)
+        if key in lines_of:
+            raise ExportFileError(
+                f"id {shown(record.id)} is on line {lines_of[key]} and again on line {number}; "
+                "an id must appear once (the second row would replace the first): keep one",
+                path=str(path),
+                line=number,
+            )
+        lines_of[key] = number
         numbered.append((number, record))
         if len(numbered) >= batch_rows:
             check()
@@ -259,6 +403,17 @@ def _check_file(
         check()
         total += len(numbered)
     return total
+
+
+def _existing_spec(store: MilvusStore) -> CollectionSpec | None:
+    """The spec of the store's collection as it exists (its limits), or ``None``.
+
+    Raises:
+        SchemaMismatchError: it differs from the header's spec (nothing written).
+    """
+    if not store.exists():
+        return None
+    return store.spec
 
 
 def import_collection(
@@ -287,10 +442,13 @@ def import_collection(
         The rows written.
 
     Raises:
-        ExportFileError: a malformed, truncated or invalid file (nothing written).
+        ConfigError: ``collection`` is not a valid collection name (nothing read).
+        ExportFileError: a malformed, truncated or invalid file, an id on two lines, or a
+            row an existing collection's limits refuse (nothing written).
         SchemaMismatchError: an existing collection differs from the header's spec.
         ImportFailedError: Milvus failed part-way (re-run the import to complete it).
     """
+    check_name("collection", collection)
     kind = ExportFormat.for_path(path, format)
     header, _ = read_export(path, format=kind, batch_rows=batch_rows)
     try:
@@ -299,7 +457,6 @@ def import_collection(
         raise ExportFileError(
             f"the header's spec is not valid: {exc}", path=str(path), line=1
         ) from None
-    total = _check_file(path, kind, spec, batch_rows)
     store = MilvusStore(
         spec,
         connection=connection or ConnectionConfig.from_env(),
@@ -310,7 +467,10 @@ def import_collection(
     written = 0
     line = 1
     try:
-        # A mismatching existing collection raises here, before anything is written.
+        # An existing collection is checked against the header's spec (a mismatch raises
+        # here), and the rows against its own limits, before anything is written.
+        existing = None if drop_old else _existing_spec(store)
+        total = _check_file(path, kind, existing or spec, batch_rows)
         store.ensure_collection(spec.dim)
         _, rows = read_export(path, format=kind, batch_rows=batch_rows)
         try:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -39,6 +39,8 @@ from milvus_plugins.core.connection import ConnectionConfig
 from milvus_plugins.core.errors import (
     CollectionNotFoundError,
     ConfigError,
+    InvalidInputError,
+    MilvusPluginsError,
     RecallTooLowError,
     ReindexRefusedError,
     shown,
@@ -47,7 +49,7 @@ from milvus_plugins.core.fingerprint import EmbeddingProbe, stored_fingerprint
 from milvus_plugins.core.indexes import IndexConfig, index_from_dict
 from milvus_plugins.core.names import check_name
 from milvus_plugins.core.ops.aliases import point_alias_op, resolve_alias_op
-from milvus_plugins.core.portable import StoredSparseVectors, iter_records
+from milvus_plugins.core.portable import StoredSparseVectors, iter_records, stored_spec
 from milvus_plugins.core.records import Record
 from milvus_plugins.core.store import MilvusStore
 from milvus_plugins.core.types import MetricType, SparseMode
@@ -237,6 +239,9 @@ def reindex(
         RecallTooLowError: the new collection's recall is below ``min_recall`` (the
             alias is unchanged; the new collection is kept for inspection).
         ReindexRefusedError: the row counts differ after the copy (writes meanwhile).
+        InvalidInputError: ``embed`` returned no vector per text, or vectors a write
+            refuses (strings, NaN, another dimension): the alias is not switched.
+        ConfigError: the source has a vector field of a type a copy cannot carry.
         UnsupportedByServerError: the engine has no aliases (Milvus Lite 2.5).
     """
     check_name("alias", alias)
@@ -308,13 +313,18 @@ def _build_and_switch(
     seed: int,
     on_progress: Callable[[int], None] | None,
 ) -> ReindexReport:
-    spec: CollectionSpec = replace(source.spec, name=name, description="")
+    # The source's spec with its named dense fields (an adopted store does not read them).
+    full = stored_spec(source)
+    spec: CollectionSpec = replace(full, name=name, description="")
     if new_index is not None:
         spec = replace(spec, index=new_index, metric=new_index.metric_type)
     embedding: Any = fingerprint
     if embed is not None:
         spec = replace(spec, dim=None)
-        embedding = EmbeddingProbe(embed=lambda text: embed([text])[0], model=embedding_model)
+        embedding = EmbeddingProbe(
+            embed=lambda text: _embedded(embed, [text], "the probe text")[0],
+            model=embedding_model,
+        )
     shadow = MilvusStore(
         spec,
         connection=connection,
@@ -325,11 +335,21 @@ def _build_and_switch(
         rng = random.Random(seed)
         sample: list[list[float]] = []
         rows = 0
-        for page in iter_records(source, batch_rows=batch_rows, include_vectors=True):
+        pages = iter_records(source, batch_rows=batch_rows, include_vectors=True, spec=full)
+        for page in pages:
             if embed is not None:
-                vectors = embed([r.text for r in page])
-                page = [replace_vector(r, v) for r, v in zip(page, vectors, strict=True)]
-            shadow.upsert(page, batch_rows=batch_rows, progress=False)
+                where = f"rows {rows + 1} to {rows + len(page)}"
+                vectors = _embedded(embed, [r.text for r in page], where)
+                # As given: the upsert checks them as any write's (strings refused).
+                page = [replace(r, vector=v) for r, v in zip(page, vectors, strict=True)]
+            try:
+                shadow.upsert(page, batch_rows=batch_rows, progress=False)
+            except InvalidInputError as exc:
+                raise InvalidInputError(
+                    f"copying rows {rows + 1} to {rows + len(page)} into {shown(name)}: {exc} "
+                    f"The alias {shown(alias)} was not switched; drop {shown(name)} (if it was "
+                    "created) and run again."
+                ) from None
             for record in page:  # reservoir sample: bounded memory, uniform over rows
                 rows += 1
                 vector = [float(x) for x in record.vector or ()]
@@ -387,6 +407,35 @@ def _build_and_switch(
         )
     finally:
         shadow.close()
+
+
+def _embedded(embed: Embed, texts: list[str], where: str) -> list[Sequence[float]]:
+    """``embed(texts)``, checked to be one vector per text (each checked by the write).
+
+    Raises:
+        InvalidInputError: not a list of ``len(texts)`` vectors.
+    """
+    try:
+        vectors = embed(texts)
+    except MilvusPluginsError:
+        raise
+    except Exception as exc:
+        raise InvalidInputError(
+            f"the embed function failed on {where}: {type(exc).__name__}: {exc}"
+        ) from exc
+    if isinstance(vectors, (str, bytes, Mapping)) or not isinstance(
+        vectors, (Sequence, np.ndarray)
+    ):
+        raise InvalidInputError(
+            f"the embed function returned {type(vectors).__name__} for {where}; it must "
+            "return one vector (a list of numbers) per text."
+        )
+    if len(vectors) != len(texts):
+        raise InvalidInputError(
+            f"the embed function returned {len(vectors)} vectors for the {len(texts)} texts "
+            f"of {where}; it must return one vector per text."
+        )
+    return list(vectors)
 
 
 def replace_vector(record: Record, vector: Sequence[float]) -> Record:
