@@ -30,7 +30,6 @@ from milvus_plugins.core import (
     ConfigError,
     ConnectionConfig,
     FieldMapping,
-    FilterError,
     ForeignLayoutError,
     LayoutKind,
     MilvusStore,
@@ -40,8 +39,10 @@ from milvus_plugins.core import (
     doc_id_in,
     eq,
     gt,
+    id_in,
     migrate,
     migration_target_spec,
+    not_,
 )
 from milvus_plugins.core.types import SparseMode
 
@@ -154,11 +155,18 @@ def test_adding_rows_is_refused_naming_migrate(foreign: Foreign, suffix: str) ->
         assert store.count() == before
 
 
-def test_integer_ids_refuse_non_numeric_strings(foreign: Foreign) -> None:
+def test_integer_ids_name_rows_only_as_they_read_back(foreign: Foreign) -> None:
+    """``"abc"``, ``"01"``, ``"-0"``, ``"+1"`` name no row of an INT64-key collection: reads
+    find nothing and deletes delete nothing (``int("01")`` once deleted row 1)."""
     with foreign.store("lc_auto") as store:
-        with pytest.raises(FilterError, match="integer primary keys"):
-            store.get(["abc"])
         some = store.query(limit=1)[0]
+        before = store.count()
+        odd = ["abc", "0" + some.id, "+" + some.id, "-0", "9" * 5000]
+        assert store.get(odd) == []
+        assert store.count(id_in(odd)) == 0
+        assert store.delete(ids=odd) == 0
+        assert store.count() == before
+        assert store.count(not_(id_in(odd))) == before
         assert [r.id for r in store.get([some.id])] == [some.id]
 
 

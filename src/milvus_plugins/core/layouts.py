@@ -123,6 +123,7 @@ class FieldMapping:
     auto_id: bool = False
     bm25: bool = False
     schema_fields: tuple[str, ...] = ()
+    float32_columns: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         named = [self.id, self.text, self.vector]
@@ -298,6 +299,7 @@ def resolve_layout(mapping: FieldMapping, description: Mapping[str, Any]) -> Fie
         auto_id=bool(pk.get("auto_id") or description.get("auto_id")),
         bm25=mapping.sparse is not None and mapping.sparse in _bm25_outputs(description),
         schema_fields=tuple(fields),
+        float32_columns=tuple(c for c in columns if fields[c].get("type") == DataType.FLOAT),
     )
 
 

@@ -189,21 +189,37 @@ def integer_ids(node: Compare | In | Like | Contains, collection: str) -> Compar
     """An id leaf with string ids as integers (a collection with INT64 keys, e.g. auto_id).
 
     Ids are strings everywhere in this package; such a collection's ids read back as
-    decimal strings, so only decimal strings can name one of its rows.
+    decimal strings, and only that spelling names a row: ``"01"``, ``"-0"``, ``"+1"``,
+    ``"abc"`` name none (``int("01")`` would name row 1: a delete of ``"01"`` deleted
+    it). An equality or ``in`` with such an id matches no row through it.
+
+    Raises:
+        FilterError: another comparison (``!=``, ``<`` ...) with such an id, or a
+            pattern or ``contains`` on the ids.
     """
 
-    def number(value: object) -> int:
+    def key_of(value: object) -> int | None:
         text = value if isinstance(value, str) else ""
         digits = text[1:] if text.startswith("-") else text
-        if not digits.isdigit() or not digits.isascii():
-            raise FilterError(
-                f"id {shown(value)}: collection {shown(collection)} has integer primary keys "
-                "(read back as decimal strings such as '42'); give such an id."
-            )
-        return int(text)
+        if not (digits.isdigit() and digits.isascii() and len(digits) <= 19):
+            return None
+        if (digits.startswith("0") and digits != "0") or text == "-0":
+            return None
+        key = int(text)
+        return key if -(2**63) <= key < 2**63 else None
 
     if isinstance(node, In):
-        return In(node.key, tuple(number(v) for v in node.values), target=node.target)
+        keys = (key_of(v) for v in node.values)
+        return In(node.key, tuple(k for k in keys if k is not None), target=node.target)
     if isinstance(node, Compare):
-        return Compare(node.key, node.op, number(node.value), node.target)
+        key = key_of(node.value)
+        if key is not None:
+            return Compare(node.key, node.op, key, node.target)
+        if node.op == "==":
+            return In(node.key, (), target=node.target)  # no row has it
+        raise FilterError(
+            f"id {shown(node.value)}: collection {shown(collection)} has integer primary "
+            "keys, read back as decimal strings such as '42' (no leading zeros or '+', "
+            "within int64); compare with an id as such a key reads back."
+        )
     raise FilterError(f"{type(node).__name__.lower()} on integer ids is not supported.")

@@ -5,6 +5,10 @@ Values and keys become text only through :mod:`.literals` (:func:`escape_string`
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 from milvus_plugins.core.analyzers import stop_words_of
 from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import FilterError, UnsupportedByServerError, shown
@@ -96,6 +100,8 @@ class _Compiler(KeyAddressing):
                 self.bool_or_number_on_json = True
         if ref.declared_type is ScalarType.INT64 and getattr(node, "target", "") == "id":
             node = integer_ids(node, self.spec.name)
+        if ref.column and isinstance(node, (Compare, In)) and self._float32(node.key):
+            node = _as_float32(node)
         if isinstance(node, Compare) and node.op == "!=" and not ref.column:
             # On a JSON key `!=` is "present and not equal" (values of other kinds differ),
             # its negation "missing or equal"; Milvus' own `!=` is also true where the
@@ -323,6 +329,11 @@ class _Compiler(KeyAddressing):
             return f"(not {exists_test(ref.expr)} or not {leaf})"
         return f"(not {leaf})"
 
+    def _float32(self, key: str) -> bool:
+        """Whether ``key`` is a FLOAT (float32) column of another tool's collection."""
+        layout = self.spec.layout
+        return layout is not None and key in layout.float32_columns
+
     def _unpruned(self, node: Compare | In | Like | Contains, ref: KeyRef) -> bool:
         """Whether an equality on this column must be written so Milvus does not prune it."""
         return (
@@ -470,3 +481,26 @@ def compile_filter(
     if not isinstance(node, FILTER_TYPES):
         raise FilterError(f"filter {shown(node)} is not a filter tree, a string or None.")
     return _Compiler(spec, dialect or Dialect()).compile(node)
+
+
+def _as_float32(node: Compare | In) -> Compare | In:
+    """The leaf with its numbers as the float32 values a FLOAT column holds.
+
+    Another tool wrote ``0.1`` into such a column as float32 (0.10000000149...), and
+    Milvus compares the column with the literal as a double: ``eq(k, 0.1)`` matched
+    nothing and ``ne(k, 0.1)`` (a delete) matched the row holding 0.1. Compared as
+    float32, ``0.1`` is that row's value. A number beyond float32's range is left as it
+    is (no float32 equals it, and as a double it orders as it should), and so are other
+    values (checked later).
+    """
+
+    def f32(value: Scalar) -> Scalar:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            with np.errstate(over="ignore"):
+                rounded = float(np.float32(value))
+            return rounded if math.isfinite(rounded) else value
+        return value
+
+    if isinstance(node, In):
+        return In(node.key, tuple(f32(v) for v in node.values), target=node.target)
+    return Compare(node.key, node.op, f32(node.value), node.target)
