@@ -393,7 +393,11 @@ def spec_for_layout(
         sparse_index=None if sparse is not spec.sparse_mode else spec.sparse_index,
         analyzer=None,
         metadata_fields=tuple(columns),
-        partition_key=None,
+        # The collection's partition key, where it is one of the metadata columns: tenant
+        # scoping then works as on this package's collections.
+        partition_key=next(
+            (c for c in layout.metadata_columns() if fields[c].get("is_partition_key")), None
+        ),
         fields=names,
         infer_metadata_fields=False,
         layout=layout,

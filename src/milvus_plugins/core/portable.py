@@ -57,6 +57,7 @@ from milvus_plugins.core.export_format import (
 )
 from milvus_plugins.core.fields import DenseField
 from milvus_plugins.core.indexes import IndexConfig, index_from_dict
+from milvus_plugins.core.layouts import FieldMapping
 from milvus_plugins.core.names import check_name
 from milvus_plugins.core.ops.calls import ReadAll
 from milvus_plugins.core.record_checks import validate_records
@@ -160,6 +161,7 @@ def stored_spec(store: MilvusStore) -> CollectionSpec:
         raise CollectionNotFoundError(f"collection {shown(store.spec.name)} does not exist.")
     spec = store.spec
     if spec.layout is not None:
+        _refuse_unmapped_vectors(store, spec.layout)
         return spec
     names = spec.fields
     known = {names.vector, names.sparse, *(f.name for f in spec.extra_vector_fields)}
@@ -178,6 +180,28 @@ def stored_spec(store: MilvusStore) -> CollectionSpec:
     if not found:
         return spec
     return replace(spec, vector_fields=(*spec.extra_vector_fields, *found))
+
+
+def _refuse_unmapped_vectors(store: MilvusStore, layout: FieldMapping) -> None:
+    """Refuse to copy another tool's collection that has vector fields its layout does
+    not read (a second embedding): the copy would lose them.
+
+    Raises:
+        ConfigError: naming the fields (nothing read or written).
+    """
+    mapped = {layout.vector, layout.sparse}
+    unread = [
+        str(field.get("name"))
+        for field in store.client.describe_collection(store.spec.name).get("fields") or ()
+        if field.get("name") not in mapped
+        and str(getattr(field.get("type"), "name", field.get("type"))).endswith("VECTOR")
+    ]
+    if unread:
+        raise ConfigError(
+            f"collection {shown(store.spec.name)} ({layout.label} layout) has vector fields "
+            f"{unread} that its layout does not read; a copy would lose them. Copy it with "
+            "Milvus' own tools (backup, bulk insert), or with the tool that made it."
+        )
 
 
 def iter_records(

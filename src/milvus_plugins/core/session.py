@@ -17,7 +17,7 @@ from milvus_plugins.core.capabilities import Capabilities, detect_capabilities
 from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.connection import ConnectionConfig
 from milvus_plugins.core.error_translation import reports_not_loaded
-from milvus_plugins.core.errors import CollectionNotFoundError, ConfigError
+from milvus_plugins.core.errors import CollectionNotFoundError, ConfigError, shown
 from milvus_plugins.core.existing_schema import check_existing, spec_from_existing
 from milvus_plugins.core.fingerprint import EmbeddingFingerprint, EmbeddingProbe
 from milvus_plugins.core.inference import infer_metadata_fields
@@ -184,6 +184,14 @@ class Session:
         nullable fields) adds the accelerator columns inferred from ``records``, the
         first write (see :mod:`milvus_plugins.core.inference`).
         """
+        if self.spec.layout is not None:
+            raise CollectionNotFoundError(
+                f"collection {shown(self.spec.name)} does not exist, and field_mapping (another "
+                "tool's layout) describes an existing collection: this package never creates "
+                "one in that layout (it could not add rows to it). Create it with the tool "
+                "whose layout it is, or leave field_mapping out to create a collection in "
+                "this package's layout."
+            )
         if not self.spec.dense:
             if not records:
                 return None  # a sparse-only collection is created by its first write

@@ -1,0 +1,125 @@
+"""Another tool's collection read through a field mapping: its partition key is kept
+(tenant scoping works on it, the same on every call), and a mapping naming a collection
+that does not exist creates nothing (helper findings: the key was dropped, so a tenant
+store answered its first call scoped and refused the next; and ensure_collection() or a
+read created a collection in this package's layout, which the mapping could then never
+open)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pymilvus import DataType, MilvusClient
+
+from milvus_plugins.core import (
+    CollectionNotFoundError,
+    CollectionSpec,
+    ConfigError,
+    ConnectionConfig,
+    FieldMapping,
+    MilvusStore,
+    eq,
+    export_collection,
+    migrate,
+)
+
+DIM = 4
+MAPPING = FieldMapping(id="key", text="body", vector="emb")
+
+
+def _foreign_with_partition_key(uri: str, name: str) -> bool:
+    client = MilvusClient(uri=uri)
+    try:
+        schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+        schema.add_field("key", DataType.VARCHAR, is_primary=True, max_length=64)
+        schema.add_field("body", DataType.VARCHAR, max_length=256)
+        schema.add_field("emb", DataType.FLOAT_VECTOR, dim=DIM)
+        schema.add_field("tenant", DataType.VARCHAR, max_length=32, is_partition_key=True)
+        index = client.prepare_index_params()
+        index.add_index("emb", index_type="FLAT", metric_type="L2")
+        client.create_collection(name, schema=schema, index_params=index)
+        rows = [
+            {"key": f"k{i}", "body": f"t{i}", "emb": [1.0, i, 0.5, 0.25], "tenant": "AB"[i % 2]}
+            for i in range(6)
+        ]
+        client.insert(name, rows)
+        client.flush(name)
+        return True
+    finally:
+        client.close()
+
+
+def test_partition_key_of_a_mapped_collection_scopes_tenants(
+    uri: str, collection_name: str
+) -> None:
+    connection = ConnectionConfig(uri=uri)
+    with MilvusStore(CollectionSpec(name="probe", dim=DIM), connection=connection) as probe:
+        if not probe.capabilities.partitions:
+            pytest.skip("this engine has no partition key filters (Milvus Lite 2.5.1)")
+    assert _foreign_with_partition_key(uri, collection_name)
+    spec = CollectionSpec(name=collection_name, layout=MAPPING)
+    with MilvusStore(spec, connection=connection) as store:
+        assert store.stats().partition_key == "tenant"
+        assert store.count() == 6
+    # A tenant store names the key (the store checks tenants before it opens the
+    # collection); then every call is scoped alike.
+    scoped = CollectionSpec(
+        name=collection_name,
+        layout=MAPPING,
+        metadata_fields={"tenant": "VARCHAR"},
+        partition_key="tenant",
+    )
+    with MilvusStore(scoped, connection=connection, tenant="A") as tenant_a:
+        assert [tenant_a.count(), tenant_a.count()] == [3, 3]
+        assert {r.metadata["tenant"] for r in tenant_a.query()} == {"A"}
+        assert tenant_a.delete(filter=eq("tenant", "B")) == 0  # B's rows are out of scope
+        assert tenant_a.delete(ids=["k1", "k2"]) == 1  # k1 is B's
+    with MilvusStore(spec, connection=connection) as store:
+        assert sorted(r.id for r in store.query()) == ["k0", "k1", "k3", "k4", "k5"]
+
+
+def test_mapping_to_a_missing_collection_creates_nothing(lite_uri: str) -> None:
+    connection = ConnectionConfig(uri=lite_uri)
+    spec = CollectionSpec(name="absent", dim=DIM, layout=MAPPING)
+    with MilvusStore(spec, connection=connection) as store:
+        with pytest.raises(CollectionNotFoundError, match="field_mapping"):
+            store.ensure_collection()
+        assert store.count() == 0
+        assert store.query() == []
+        assert "absent" not in store.list_collections()
+
+
+def test_copying_a_collection_with_an_unmapped_vector_field_is_refused(
+    lite_uri: str, tmp_path: Path
+) -> None:
+    """migrate / export of another tool's collection with a second vector field its
+    layout does not read: refused before anything is written (it was copied without it
+    and reported ok)."""
+    client = MilvusClient(uri=lite_uri)
+    try:
+        schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+        schema.add_field("key", DataType.VARCHAR, is_primary=True, max_length=64)
+        schema.add_field("body", DataType.VARCHAR, max_length=256)
+        schema.add_field("emb", DataType.FLOAT_VECTOR, dim=DIM)
+        schema.add_field("title_emb", DataType.FLOAT_VECTOR, dim=DIM)
+        index = client.prepare_index_params()
+        index.add_index("emb", index_type="FLAT", metric_type="L2")
+        index.add_index("title_emb", index_type="FLAT", metric_type="L2")
+        client.create_collection("two", schema=schema, index_params=index)
+        client.insert(
+            "two", [{"key": "a", "body": "t", "emb": [1.0] * DIM, "title_emb": [0.5] * DIM}]
+        )
+    finally:
+        client.close()
+    connection = ConnectionConfig(uri=lite_uri)
+    source = MilvusStore(CollectionSpec(name="two", layout=MAPPING), connection=connection)
+    target = MilvusStore(CollectionSpec(name="copy"), connection=connection)
+    with source, target:
+        with pytest.raises(ConfigError, match="title_emb"):
+            migrate(source, target)
+        with pytest.raises(ConfigError, match="title_emb"):
+            export_collection(source, tmp_path / "two.jsonl")
+        assert "copy" not in source.list_collections()
+        assert not (tmp_path / "two.jsonl").exists()
+        assert source.count() == 1
