@@ -9,6 +9,7 @@ constants ``true``/``false`` the engine accepts. The compiler builds on it.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 from milvus_plugins.core.config import CollectionSpec
@@ -36,6 +37,14 @@ class KeyRef:
     column: bool
     declared_type: ScalarType | None
     accelerated: bool = False  # a copy of a JSON key (see milvus_plugins.core.inference)
+    call_arg: str | None = None
+    """The key as a function's argument (``json_contains(k, ...)``) where that differs
+    from ``expr``: Milvus' parser takes a dynamic-field key there only bare (``k``), not
+    as ``$meta["k"]``; ``""`` when it cannot be written bare."""
+
+
+_BARE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+"""A dynamic-field key Milvus reads bare (an identifier)."""
 
 
 class KeyAddressing:
@@ -78,7 +87,14 @@ class KeyAddressing:
                     f"({layout.label} layout) keeps metadata in the columns "
                     f"{list(layout.metadata_columns())} only; {shown(key)} is none of them."
                 )
-            return KeyRef(f"$meta[{self.key_literal(key)}]", False, None)
+            bare = (
+                key
+                if _BARE_KEY.fullmatch(key)
+                and key not in layout.schema_fields
+                and not is_expression_word(key)
+                else ""
+            )
+            return KeyRef(f"$meta[{self.key_literal(key)}]", False, None, call_arg=bare)
         column = self.spec.accelerated(key)
         if column is not None and self.dialect.nullable and not is_expression_word(column.name):
             return KeyRef(column.name, True, column.scalar_type, accelerated=True)

@@ -194,7 +194,7 @@ class _Compiler(KeyAddressing):
                 return self.const(False)  # "k is a list" and not "k is a list"
             raise self._needs_list_test(node, negated=True)
         # `json_contains_all(k, [])` is true exactly for lists: non-lists match neither side.
-        return f"(json_contains_all({ref.expr}, []) and not {self._leaf(node, ref)})"
+        return f"(json_contains_all({self._arg(ref)}, []) and not {self._leaf(node, ref)})"
 
     def _needs_list_test(self, node: Contains, *, negated: bool) -> FilterError:
         form = {"one": "contains", "any": "contains_any", "all": "contains_all"}[node.mode]
@@ -305,7 +305,7 @@ class _Compiler(KeyAddressing):
         # `json_contains_all(k, [])` is true exactly for lists, and `exists k[0]` for
         # non-empty ones: together they say "k is an empty list".
         k = ref.expr
-        is_list = f"json_contains_all({k}, [])"
+        is_list = f"json_contains_all({self._arg(ref)}, [])"
         has, has_first = exists_test(k), exists_test(k + "[0]")
         if negate:
             return f'({has} and not ({k} == "") and (not {is_list} or {has_first}))'
@@ -328,6 +328,25 @@ class _Compiler(KeyAddressing):
         if self.dialect.missing_is_null and self.dialect.json_exists:
             return f"(not {exists_test(ref.expr)} or not {leaf})"
         return f"(not {leaf})"
+
+    def _arg(self, ref: KeyRef) -> str:
+        """``ref`` as the first argument of ``json_contains*`` / ``array_contains*``.
+
+        Raises:
+            FilterError: a dynamic-field key that is not an identifier (or is named like
+                a field or an expression word): Milvus reads such a key there only bare.
+        """
+        if ref.call_arg is None:
+            return ref.expr
+        if not ref.call_arg:
+            raise FilterError(
+                f"list tests (contains, contains_any, contains_all, is_empty) on the "
+                f"dynamic-field key {ref.expr}: Milvus takes such a key there only as a bare "
+                "name (letters, digits and '_', not a field's name or an expression word); "
+                "compare it with eq / in_ instead, or migrate() the collection into this "
+                "package's layout."
+            )
+        return ref.call_arg
 
     def _float32(self, key: str) -> bool:
         """Whether ``key`` is a FLOAT (float32) column of another tool's collection."""
@@ -431,7 +450,8 @@ class _Compiler(KeyAddressing):
         def one(value: Scalar) -> str:
             text = self._lit(value)
             # Milvus Lite parses a bare `-1` only in expressions, not as a call argument.
-            return f"{prefix}_contains({ref.expr}, {f'({text})' if text.startswith('-') else text})"
+            arg = f"({text})" if text.startswith("-") else text
+            return f"{prefix}_contains({self._arg(ref)}, {arg})"
 
         if node.mode == "one":
             return one(node.values[0])
@@ -441,7 +461,7 @@ class _Compiler(KeyAddressing):
             joiner = " or " if node.mode == "any" else " and "
             return "(" + joiner.join(one(v) for v in node.values) + ")"
         values = "[" + ", ".join(self._lit(v) for v in node.values) + "]"
-        return f"{prefix}_contains_{node.mode}({ref.expr}, {values})"
+        return f"{prefix}_contains_{node.mode}({self._arg(ref)}, {values})"
 
 
 def compares_json_with_bool_or_number(node: Filter, spec: CollectionSpec, dialect: Dialect) -> bool:
