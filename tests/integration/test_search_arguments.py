@@ -48,7 +48,9 @@ def test_hybrid_search_runs_any_valid_k_with_the_default_candidates(tmp_path: Pa
 
 def test_mmr_refuses_candidate_counts_outside_milvus_range_naming_fetch_k(tmp_path: Path) -> None:
     store = _lc(tmp_path)
-    assert len(store.max_marginal_relevance_search("doc", k=5000)) == ROWS
+    assert len(store.max_marginal_relevance_search("doc", k=5000, fetch_k=5000)) == ROWS
+    # At most fetch_k (default 20) are answered, as LangChain's InMemoryVectorStore does.
+    assert len(store.max_marginal_relevance_search("doc", k=5000)) == 20
     for bad in (0, -5, 20000):
         with pytest.raises(InvalidInputError, match=f"fetch_k={bad}"):
             store.max_marginal_relevance_search("doc", k=3, fetch_k=bad)
