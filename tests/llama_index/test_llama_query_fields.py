@@ -53,7 +53,7 @@ def test_embedding_field_selects_the_field(store: MilvusVectorStore) -> None:
 
 
 def test_unknown_or_conflicting_embedding_field_is_refused(store: MilvusVectorStore) -> None:
-    with pytest.raises(ConfigError, match="'nope' is not a dense field"):
+    with pytest.raises(ConfigError, match="embedding_field='nope' is not a dense field"):
         store.query(VectorStoreQuery(query_embedding=QUERY, embedding_field="nope"))
     with pytest.raises(InvalidInputError, match="name different fields"):
         store.query(
@@ -65,8 +65,14 @@ def test_hybrid_top_k_zero_is_refused(store: MilvusVectorStore) -> None:
     query = VectorStoreQuery(
         query_embedding=QUERY, query_str="word1", mode=Mode.HYBRID, hybrid_top_k=0
     )
-    with pytest.raises(InvalidInputError, match="k=0"):
+    with pytest.raises(InvalidInputError, match="hybrid_top_k=0"):
         store.query(query)
+    for name in ("similarity_top_k", "sparse_top_k"):
+        bad = VectorStoreQuery(
+            query_embedding=QUERY, query_str="word1", mode=Mode.HYBRID, **{name: 0}
+        )
+        with pytest.raises(InvalidInputError, match=f"{name}=0"):
+            store.query(bad)
 
 
 def test_mmr_answers_at_most_the_candidates(store: MilvusVectorStore) -> None:

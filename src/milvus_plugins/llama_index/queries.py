@@ -22,6 +22,7 @@ from milvus_plugins.core import (
     GROUPING_KWARGS,
     RRF,
     CollectionSpec,
+    ConfigError,
     Filter,
     Hit,
     InvalidInputError,
@@ -43,7 +44,7 @@ from milvus_plugins.core import (
     require_sparse_for,
     shown,
 )
-from milvus_plugins.core.requests import QUERY_WINDOW
+from milvus_plugins.core.requests import QUERY_WINDOW, check_k
 from milvus_plugins.llama_index.filters import to_core_filter
 from milvus_plugins.llama_index.nodes import record_to_node
 
@@ -121,6 +122,13 @@ def named_fields(
     """
     field = _vector_field(query, kwargs)
     if field is not None:
+        if kwargs.get("vector_field") is None and spec.dense:
+            known = [f.name for f in spec.dense_fields]
+            if field not in known:
+                raise ConfigError(
+                    f"embedding_field={shown(field)} is not a dense field of collection "
+                    f"{shown(spec.name)}; its dense fields are {known}."
+                )
         spec.dense_field(field)  # an unknown name is refused with the known ones
     if _no_query(query) or not (query.query_str or "").strip() or not spec.dense:
         return []
@@ -311,6 +319,10 @@ def _plan(
             setting=setting,
             fix=_SPARSE_FIX,
         )
+    for name in ("similarity_top_k", "sparse_top_k", "hybrid_top_k"):
+        value = getattr(query, name)
+        if value is not None:
+            check_k(value, name)  # named as LlamaIndex names it (the core says k / fetch_k)
     if _no_query(query):
         top_k = query.hybrid_top_k if kind is SearchKind.HYBRID else None
         return SearchRequest(
