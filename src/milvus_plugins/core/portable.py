@@ -27,7 +27,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -57,7 +57,6 @@ from milvus_plugins.core.export_format import (
 )
 from milvus_plugins.core.fields import DenseField
 from milvus_plugins.core.indexes import IndexConfig, index_from_dict
-from milvus_plugins.core.layouts import FieldMapping
 from milvus_plugins.core.names import check_name
 from milvus_plugins.core.ops.calls import ReadAll
 from milvus_plugins.core.record_checks import validate_records
@@ -160,16 +159,23 @@ def stored_spec(store: MilvusStore) -> CollectionSpec:
     if not store.exists():
         raise CollectionNotFoundError(f"collection {shown(store.spec.name)} does not exist.")
     spec = store.spec
-    if spec.layout is not None:
-        _refuse_unmapped_vectors(store, spec.layout)
+    layout = spec.layout
+    if layout is not None:
+        unread = [
+            str(f.get("name")) for f in _vectors_beside(store, {layout.vector, layout.sparse})
+        ]
+        if unread:
+            raise ConfigError(
+                f"collection {shown(spec.name)} ({layout.label} layout) has vector fields "
+                f"{unread} that its layout does not read; a copy would lose them. Copy it "
+                "with Milvus' own tools (backup, bulk insert), or with the tool that made it."
+            )
         return spec
     names = spec.fields
     known = {names.vector, names.sparse, *(f.name for f in spec.extra_vector_fields)}
     found: list[DenseField] = []
-    for field in store.client.describe_collection(spec.name).get("fields") or ():
+    for field in _vectors_beside(store, known):
         name, kind = field.get("name"), field.get("type")
-        if name in known or not str(getattr(kind, "name", kind)).endswith("VECTOR"):
-            continue
         if kind != DataType.FLOAT_VECTOR:
             raise ConfigError(
                 f"collection {shown(spec.name)} has a {getattr(kind, 'name', kind)} field "
@@ -182,26 +188,15 @@ def stored_spec(store: MilvusStore) -> CollectionSpec:
     return replace(spec, vector_fields=(*spec.extra_vector_fields, *found))
 
 
-def _refuse_unmapped_vectors(store: MilvusStore, layout: FieldMapping) -> None:
-    """Refuse to copy another tool's collection that has vector fields its layout does
-    not read (a second embedding): the copy would lose them.
-
-    Raises:
-        ConfigError: naming the fields (nothing read or written).
-    """
-    mapped = {layout.vector, layout.sparse}
-    unread = [
-        str(field.get("name"))
+def _vectors_beside(store: MilvusStore, known: Collection[str | None]) -> list[Mapping[str, Any]]:
+    """The described vector fields of ``store``'s collection (of any vector type) that
+    ``known`` does not name."""
+    return [
+        field
         for field in store.client.describe_collection(store.spec.name).get("fields") or ()
-        if field.get("name") not in mapped
+        if field.get("name") not in known
         and str(getattr(field.get("type"), "name", field.get("type"))).endswith("VECTOR")
     ]
-    if unread:
-        raise ConfigError(
-            f"collection {shown(store.spec.name)} ({layout.label} layout) has vector fields "
-            f"{unread} that its layout does not read; a copy would lose them. Copy it with "
-            "Milvus' own tools (backup, bulk insert), or with the tool that made it."
-        )
 
 
 def iter_records(
