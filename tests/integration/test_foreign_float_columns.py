@@ -9,7 +9,8 @@ column are rounded to float32 first.
 
 from __future__ import annotations
 
-from pymilvus import DataType, MilvusClient
+from pymilvus import DataType
+from tests.support.raw_collections import raw_collection
 
 from milvus_plugins.core import (
     CollectionSpec,
@@ -28,24 +29,11 @@ SCORES = {"a": 0.1, "b": 0.7, "c": 1e-3, "d": 3.4e38}
 
 
 def _foreign(uri: str, name: str) -> None:
-    client = MilvusClient(uri=uri)
-    try:
-        schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
-        schema.add_field("key", DataType.VARCHAR, is_primary=True, max_length=64)
-        schema.add_field("body", DataType.VARCHAR, max_length=256)
-        schema.add_field("emb", DataType.FLOAT_VECTOR, dim=DIM)
-        schema.add_field("score", DataType.FLOAT)
-        index = client.prepare_index_params()
-        index.add_index("emb", index_type="FLAT", metric_type="L2")
-        client.create_collection(name, schema=schema, index_params=index)
-        rows = [
-            {"key": k, "body": f"text {k}", "emb": [1.0, i, 0.5, 0.25], "score": v}
-            for i, (k, v) in enumerate(SCORES.items())
-        ]
-        client.insert(name, rows)
-        client.flush(name)
-    finally:
-        client.close()
+    rows = [
+        {"key": k, "body": f"text {k}", "emb": [1.0, i, 0.5, 0.25], "score": v}
+        for i, (k, v) in enumerate(SCORES.items())
+    ]
+    raw_collection(uri, name, rows, dim=DIM, fields=[("score", DataType.FLOAT, {})])
 
 
 def test_float32_column_compares_as_stored(uri: str, collection_name: str) -> None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pymilvus import DataType, MilvusClient
+from pymilvus import DataType
+from tests.support.raw_collections import raw_collection
 
 from milvus_plugins.core import (
     CollectionNotFoundError,
@@ -34,26 +35,13 @@ DIM = 4
 MAPPING = FieldMapping(id="key", text="body", vector="emb")
 
 
-def _foreign_with_partition_key(uri: str, name: str) -> bool:
-    client = MilvusClient(uri=uri)
-    try:
-        schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
-        schema.add_field("key", DataType.VARCHAR, is_primary=True, max_length=64)
-        schema.add_field("body", DataType.VARCHAR, max_length=256)
-        schema.add_field("emb", DataType.FLOAT_VECTOR, dim=DIM)
-        schema.add_field("tenant", DataType.VARCHAR, max_length=32, is_partition_key=True)
-        index = client.prepare_index_params()
-        index.add_index("emb", index_type="FLAT", metric_type="L2")
-        client.create_collection(name, schema=schema, index_params=index)
-        rows = [
-            {"key": f"k{i}", "body": f"t{i}", "emb": [1.0, i, 0.5, 0.25], "tenant": "AB"[i % 2]}
-            for i in range(6)
-        ]
-        client.insert(name, rows)
-        client.flush(name)
-        return True
-    finally:
-        client.close()
+def _foreign_with_partition_key(uri: str, name: str) -> None:
+    rows = [
+        {"key": f"k{i}", "body": f"t{i}", "emb": [1.0, i, 0.5, 0.25], "tenant": "AB"[i % 2]}
+        for i in range(6)
+    ]
+    tenant = ("tenant", DataType.VARCHAR, {"max_length": 32, "is_partition_key": True})
+    raw_collection(uri, name, rows, dim=DIM, fields=[tenant])
 
 
 def test_partition_key_of_a_mapped_collection_scopes_tenants(
@@ -63,7 +51,7 @@ def test_partition_key_of_a_mapped_collection_scopes_tenants(
     with MilvusStore(CollectionSpec(name="probe", dim=DIM), connection=connection) as probe:
         if not probe.capabilities.partitions:
             pytest.skip("this engine has no partition key filters (Milvus Lite 2.5.1)")
-    assert _foreign_with_partition_key(uri, collection_name)
+    _foreign_with_partition_key(uri, collection_name)
     spec = CollectionSpec(name=collection_name, layout=MAPPING)
     with MilvusStore(spec, connection=connection) as store:
         assert store.stats().partition_key == "tenant"
@@ -102,22 +90,9 @@ def test_copying_a_collection_with_an_unmapped_vector_field_is_refused(
     """migrate / export of another tool's collection with a second vector field its
     layout does not read: refused before anything is written (it was copied without it
     and reported ok)."""
-    client = MilvusClient(uri=lite_uri)
-    try:
-        schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
-        schema.add_field("key", DataType.VARCHAR, is_primary=True, max_length=64)
-        schema.add_field("body", DataType.VARCHAR, max_length=256)
-        schema.add_field("emb", DataType.FLOAT_VECTOR, dim=DIM)
-        schema.add_field("title_emb", DataType.FLOAT_VECTOR, dim=DIM)
-        index = client.prepare_index_params()
-        index.add_index("emb", index_type="FLAT", metric_type="L2")
-        index.add_index("title_emb", index_type="FLAT", metric_type="L2")
-        client.create_collection("two", schema=schema, index_params=index)
-        client.insert(
-            "two", [{"key": "a", "body": "t", "emb": [1.0] * DIM, "title_emb": [0.5] * DIM}]
-        )
-    finally:
-        client.close()
+    row = {"key": "a", "body": "t", "emb": [1.0] * DIM, "title_emb": [0.5] * DIM}
+    title = ("title_emb", DataType.FLOAT_VECTOR, {"dim": DIM})
+    raw_collection(lite_uri, "two", [row], dim=DIM, fields=[title])
     connection = ConnectionConfig(uri=lite_uri)
     source = MilvusStore(CollectionSpec(name="two", layout=MAPPING), connection=connection)
     target = MilvusStore(CollectionSpec(name="copy"), connection=connection)
@@ -135,26 +110,12 @@ def test_list_tests_on_dynamic_field_keys(uri: str, collection_name: str) -> Non
     """contains / contains_any / contains_all / is_empty on a key in the dynamic field of
     another tool's collection (they failed with Milvus' raw parse error: it takes such a
     key there only bare); a key that cannot be written bare is a FilterError."""
-    client = MilvusClient(uri=uri)
-    try:
-        schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=True)
-        schema.add_field("key", DataType.VARCHAR, is_primary=True, max_length=64)
-        schema.add_field("body", DataType.VARCHAR, max_length=256)
-        schema.add_field("emb", DataType.FLOAT_VECTOR, dim=DIM)
-        index = client.prepare_index_params()
-        index.add_index("emb", index_type="FLAT", metric_type="L2")
-        client.create_collection(collection_name, schema=schema, index_params=index)
-        client.insert(
-            collection_name,
-            [
-                {"key": "a", "body": "ta", "emb": [1.0] * DIM, "tags": ["x", "y"], "e": []},
-                {"key": "b", "body": "tb", "emb": [0.5] * DIM, "tags": ["z"], "e": ["q"]},
-                {"key": "c", "body": "tc", "emb": [0.2] * DIM, "odd key": ["x"]},
-            ],
-        )
-        client.flush(collection_name)
-    finally:
-        client.close()
+    rows = [
+        {"key": "a", "body": "ta", "emb": [1.0] * DIM, "tags": ["x", "y"], "e": []},
+        {"key": "b", "body": "tb", "emb": [0.5] * DIM, "tags": ["z"], "e": ["q"]},
+        {"key": "c", "body": "tc", "emb": [0.2] * DIM, "odd key": ["x"]},
+    ]
+    raw_collection(uri, collection_name, rows, dim=DIM, dynamic=True)
     layout = FieldMapping(id="key", text="body", vector="emb", dynamic=True, columns=[])
     spec = CollectionSpec(name=collection_name, layout=layout)
     with MilvusStore(spec, connection=ConnectionConfig(uri=uri)) as store:
