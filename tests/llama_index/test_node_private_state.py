@@ -17,7 +17,13 @@ from llama_index.core.schema import (
 )
 
 from milvus_plugins.llama_index import nodes as nodes_module
-from milvus_plugins.llama_index.nodes import _all_defaults, _dumped, node_to_record
+from milvus_plugins.llama_index.nodes import (
+    _all_defaults,
+    _dumped,
+    node_to_record,
+    nodes_to_records,
+    records_for_write,
+)
 
 
 class _Str(str):
@@ -56,7 +62,10 @@ def nodes(draw: st.DrawFn) -> Any:
             fields[name] = draw(st.sampled_from(values))
     if "text" in cls.model_fields or cls is Document:
         fields["text"] = draw(st.text(min_size=1, max_size=5))
-    node = cls(metadata={"k": draw(st.integers(0, 3))}, embedding=[0.5, 0.25], **fields)
+    metadata: dict[str, Any] = {"k": draw(st.integers(0, 3))}
+    if draw(st.booleans()):  # a key named like a column: kept in extra instead
+        metadata[draw(st.sampled_from(["id", "text", "doc_id", "extra"]))] = "x"
+    node = cls(metadata=metadata, embedding=[0.5, 0.25], **fields)
     for name in draw(st.lists(st.sampled_from(sorted(_VARIANTS)), max_size=2)):
         if name in cls.model_fields:
             # Assigned after validation (pydantic does not check assignments here).
@@ -88,3 +97,20 @@ def test_shortcut_taken_for_plain_nodes_and_not_otherwise() -> None:
     assert not _all_defaults(node)
     assert not _all_defaults(_MyNode(text="t"))  # a subclass: the dump decides
     assert not _all_defaults(Document(text="t"))  # its text lives in text_resource
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(nodes(), min_size=1, max_size=4))
+def test_records_for_a_write_equal_the_public_ones(batch: list[Any]) -> None:
+    # The write's records may share containers; they must hold the same values.
+    assert records_for_write(batch) == nodes_to_records(batch)
+
+
+def test_public_records_share_nothing_with_nodes_or_each_other() -> None:
+    nodes_ = [TextNode(text="a", metadata={"k": 1}), TextNode(text="b", metadata={"k": 2})]
+    first, second = nodes_to_records(nodes_)
+    first.metadata["k"] = 9
+    first.extra["llama_index"]["node"]["x"] = 1
+    assert nodes_[0].metadata == {"k": 1}
+    assert second.extra == {"llama_index": {"class_name": "TextNode", "node": {}}}
+    assert records_for_write(nodes_)[0].extra == second.extra

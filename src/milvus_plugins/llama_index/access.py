@@ -28,7 +28,7 @@ from milvus_plugins.core import (
     check_kwargs,
     shown,
 )
-from milvus_plugins.llama_index.nodes import nodes_to_records
+from milvus_plugins.llama_index.nodes import records_for_write
 from milvus_plugins.llama_index.queries import QUERY_KWARGS, named_fields, plan_query
 
 __all__ = ["SCOPE_KWARGS", "SCOPE_TYPES", "StoreAccess"]
@@ -158,7 +158,7 @@ class StoreAccess(StoreLifetime):
         return model
 
     def _records(self, nodes: Sequence[BaseNode]) -> list[Record]:
-        records = nodes_to_records(nodes)
+        records = records_for_write(nodes)
         if not self.spec.dense:
             for record in records:
                 record.vector = None  # a sparse-only store keeps no dense embedding

@@ -74,6 +74,13 @@ def node_to_record(node: BaseNode) -> Record:
     Raises:
         InvalidInputError: the node is not a LlamaIndex node.
     """
+    return _node_record(node, own=True)
+
+
+def _node_record(node: BaseNode, *, own: bool) -> Record:
+    """:func:`node_to_record`; with ``own=False`` the record may share containers with
+    the node (its metadata) and with other records (the state of a node at its defaults),
+    for a write that only reads them (:func:`records_for_write`)."""
     if not isinstance(node, BaseNode):
         raise InvalidInputError(
             f"expected LlamaIndex nodes (TextNode, Document ...), got {type(node).__name__}."
@@ -86,24 +93,46 @@ def node_to_record(node: BaseNode) -> Record:
         related = _checked_relationships(node)
         if related is not None:  # numpy values converted: dump a copy holding them
             node = node.model_copy(update={"relationships": related})
-    private = {} if _all_defaults(node) else _dumped(node)
+    plain = _all_defaults(node)
+    private = {} if plain else _dumped(node)
     resource = private.get("text_resource")
     if isinstance(resource, dict):
         # The text lives in the record's text field; keep the rest of the resource only.
         private["text_resource"] = {**resource, "text": None}
-    metadata = dict(node.metadata)
-    extra: dict[str, Any] = {"class_name": node.class_name(), "node": private}
-    if not _RESERVED_METADATA.isdisjoint(metadata):
-        names = sorted(_RESERVED_METADATA.intersection(metadata))
-        extra["reserved_metadata"] = {key: metadata.pop(key) for key in names}
+    metadata = node.metadata
+    reserved = not _RESERVED_METADATA.isdisjoint(metadata)
+    if own or reserved:
+        metadata = dict(metadata)
+    if plain and not reserved and not own:
+        # One state per node class, shared: each write holds every record until it is
+        # written, and two dicts fewer per record spare the garbage collector passes
+        # over all of them (issue 16).
+        state = _shared_state(node.class_name())
+    else:
+        extra: dict[str, Any] = {"class_name": node.class_name(), "node": private}
+        if reserved:
+            names = sorted(_RESERVED_METADATA.intersection(metadata))
+            extra["reserved_metadata"] = {key: metadata.pop(key) for key in names}
+        state = {EXTRA_KEY: extra}
     return Record(
         id=node.node_id,
         text=node.get_content(metadata_mode=MetadataMode.NONE),
         vector=node.embedding,
         metadata=metadata,
         doc_id=node.ref_doc_id or "",
-        extra={EXTRA_KEY: extra},
+        extra=state,
     )
+
+
+_SHARED_STATE: dict[str, dict[str, Any]] = {}
+
+
+def _shared_state(class_name: str) -> dict[str, Any]:
+    state = _SHARED_STATE.get(class_name)
+    if state is None:
+        state = {EXTRA_KEY: {"class_name": class_name, "node": {}}}
+        _SHARED_STATE[class_name] = state
+    return state
 
 
 def _dumped(node: BaseNode) -> dict[str, Any]:
@@ -235,6 +264,19 @@ def nodes_to_records(nodes: Sequence[BaseNode]) -> list[Record]:
         InvalidInputError: ``nodes`` is not a list, or holds something else than nodes.
     """
     return [node_to_record(node) for node in as_list(nodes, "nodes", of="nodes")]
+
+
+def records_for_write(nodes: Sequence[BaseNode]) -> list[Record]:
+    """:func:`nodes_to_records` for a write, which reads the records and drops them.
+
+    Equal records, but a record may share its metadata dict with its node and its
+    ``extra`` with other records: the store's write copies what it changes and never
+    changes these. Not for records handed to a caller (use :func:`nodes_to_records`).
+
+    Raises:
+        InvalidInputError: ``nodes`` is not a list, or holds something else than nodes.
+    """
+    return [_node_record(node, own=False) for node in as_list(nodes, "nodes", of="nodes")]
 
 
 def stored_embedding(vector: Any) -> list[float]:
