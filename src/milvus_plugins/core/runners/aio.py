@@ -45,6 +45,7 @@ from milvus_plugins.core.ops.calls import (
 )
 from milvus_plugins.core.retry import acall_with_retry
 from milvus_plugins.core.runners.settings import RunSettings
+from milvus_plugins.core.runners.sync import takes_write_turns
 
 __all__ = ["AsyncRunner", "BlockingRunner"]
 
@@ -198,7 +199,7 @@ class AsyncRunner:
             case Guarded(guard=Guard.SESSION):
                 async with self._session_lock():
                     return await self.run(step.op)
-            case Guarded(guard=Guard.WRITE) if self.settings.session.connection.is_lite:
+            case Guarded(guard=Guard.WRITE) if takes_write_turns(self.settings.session):
                 return await self._in_thread(step)
             case Guarded():
                 return await self.run(step.op)  # servers order writes themselves

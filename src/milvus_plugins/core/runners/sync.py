@@ -38,8 +38,9 @@ from milvus_plugins.core.ops.calls import (
 from milvus_plugins.core.probing import probe_capabilities
 from milvus_plugins.core.retry import call_with_retry
 from milvus_plugins.core.runners.settings import RunSettings
+from milvus_plugins.core.session import Session
 
-__all__ = ["SyncRunner", "write_lock"]
+__all__ = ["SyncRunner", "takes_write_turns", "write_lock"]
 
 T = TypeVar("T")
 
@@ -47,18 +48,30 @@ _LITE_WRITE_LOCKS: dict[str, threading.RLock] = {}
 _LITE_WRITE_LOCKS_GUARD = threading.Lock()
 
 
-def write_lock(connection: ConnectionConfig) -> AbstractContextManager[object]:
+def write_lock(
+    connection: ConnectionConfig, caps: Capabilities | None = None
+) -> AbstractContextManager[object]:
     """The lock that makes writes to one Milvus Lite database take turns in this process.
 
-    Milvus Lite 3.2 runs its engine in-process without a writer lock: two flushes at once
-    race on its manifest ("current_seq is monotonic"), which failed concurrent upserts.
+    Milvus Lite 3.2 runs its engine without a writer lock: two flushes at once race on
+    its manifest ("current_seq is monotonic"), which failed concurrent upserts. That
+    holds for a Lite database reached through a ``.db`` path and for one served over
+    TCP (``milvus-lite server``): the engine detected (``caps``) decides, not the URI's
+    shape; a Lite file's lock is keyed by its absolute path, a served one's by its URI.
     Servers order writes themselves, so for them this is a no-op.
     """
-    if not connection.is_lite:
+    lite_engine = caps.is_lite if caps is not None else connection.is_lite
+    if not (lite_engine or connection.is_lite):
         return contextlib.nullcontext()
-    path = os.path.abspath(connection.uri)
+    key = os.path.abspath(connection.uri) if connection.is_lite else connection.uri
     with _LITE_WRITE_LOCKS_GUARD:
-        return _LITE_WRITE_LOCKS.setdefault(path, threading.RLock())
+        return _LITE_WRITE_LOCKS.setdefault(key, threading.RLock())
+
+
+def takes_write_turns(session: Session) -> bool:
+    """Whether writes through ``session`` take turns (:func:`write_lock` is a lock)."""
+    caps = session.capabilities
+    return session.connection.is_lite or (caps is not None and caps.is_lite)
 
 
 def _embed_now(embed: Callable[[list[str]], Any], texts: list[str]) -> Any:
@@ -206,7 +219,8 @@ class SyncRunner:
                 with self.settings.session.lock:
                     return self.run(step.op)
             case Guarded(guard=Guard.WRITE):
-                with write_lock(self.settings.session.connection):
+                session = self.settings.session
+                with write_lock(session.connection, session.capabilities):
                     return self.run(step.op)
             case Probe():
                 return self.probe()
