@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -171,8 +172,36 @@ def test_rows_written_during_the_copy_refuse_the_switch(
         if rows <= 1000:
             writer.upsert([Record(id=f"late{rows}", text="late", vector=[0.5] * DIM)])
 
-    with pytest.raises(ReindexRefusedError, match="rows were written meanwhile"):
+    with pytest.raises(ReindexRefusedError, match=r"rows were written meanwhile|changed while"):
         reindex(connection, alias, on_progress=write_meanwhile)
+    assert resolve_alias(connection, alias) == source
+    writer.close()
+
+
+@pytest.mark.parametrize("change", ["update", "add and delete", "vector only"])
+def test_changes_that_keep_the_count_refuse_the_switch(
+    aliased: tuple[ConnectionConfig, str, str], change: str
+) -> None:
+    connection, alias, source = aliased
+    writer = MilvusStore(CollectionSpec(name=alias, dim=DIM, metric="L2"), connection=connection)
+    before = writer.get(["r0"], include_vectors=True)[0]
+    done: list[int] = []
+
+    def write_meanwhile(rows: int) -> None:
+        if done:
+            return
+        done.append(rows)
+        if change == "update":
+            writer.upsert([Record(id="r0", text="new text", vector=[0.5] * DIM)])
+        elif change == "add and delete":
+            writer.upsert([Record(id="late", text="late", vector=[0.5] * DIM)])
+            writer.delete(ids=["r1"])
+        else:  # the same text and metadata, another vector
+            writer.upsert([replace(before, vector=[0.25] * DIM)])
+
+    with pytest.raises(ReindexRefusedError, match="changed while they were copied"):
+        reindex(connection, alias, on_progress=write_meanwhile, batch_rows=100)
+    assert done
     assert resolve_alias(connection, alias) == source
     writer.close()
 

@@ -20,12 +20,18 @@ failed check raises :class:`RecallTooLowError` (or :class:`ReindexRefusedError`)
 leaves the alias and the source untouched. The source is kept until dropped explicitly;
 :func:`point_alias` with the report's ``previous`` collection is the rollback.
 
-Writes made to the source while it is copied are not in the shadow: pause writers
-during a reindex (the row-count check refuses a switch when the counts differ).
+Writes made to the source while it is copied are not in the shadow. The switch is
+refused when the source changed during the copy: its rows are read a second time, after
+the recall check, and compared with what was copied (row count and a digest of every
+row's id, text, metadata, framework data and vectors), so an update, or an add and a
+delete that leave the count as it was, refuse it too. A write landing between that
+second read and the switch itself is not seen: pause writers for a guarantee.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -238,7 +244,8 @@ def reindex(
         ConfigError: a bad argument, no such alias, or ``target`` exists (before any write).
         RecallTooLowError: the new collection's recall is below ``min_recall`` (the
             alias is unchanged; the new collection is kept for inspection).
-        ReindexRefusedError: the row counts differ after the copy (writes meanwhile).
+        ReindexRefusedError: the source changed while it was copied (rows written,
+            updated or deleted meanwhile: see the module docstring).
         InvalidInputError: ``embed`` returned no vector per text, or vectors a write
             refuses (strings, NaN, another dimension): the alias is not switched.
         ConfigError: the source has a vector field of a type a copy cannot carry.
@@ -336,7 +343,9 @@ def _build_and_switch(
         sample: list[list[float]] = []
         rows = 0
         pages = iter_records(source, batch_rows=batch_rows, include_vectors=True, spec=full)
+        copied = 0
         for page in pages:
+            source_page = page
             if embed is not None:
                 where = f"rows {rows + 1} to {rows + len(page)}"
                 vectors = _embedded(embed, [r.text for r in page], where)
@@ -350,6 +359,7 @@ def _build_and_switch(
                     f"The alias {shown(alias)} was not switched; drop {shown(name)} (if it was "
                     "created) and run again."
                 ) from None
+            copied += _digest(source_page)
             for record in page:  # reservoir sample: bounded memory, uniform over rows
                 rows += 1
                 vector = [float(x) for x in record.vector or ()]
@@ -395,6 +405,20 @@ def _build_and_switch(
                 threshold=min_recall,
                 shadow=name,
             )
+        # Last: what changed in the source while it was copied (and checked) refuses.
+        again = iter_records(source, batch_rows=batch_rows, include_vectors=True, spec=full)
+        now, now_rows = 0, 0
+        for page in again:
+            now += _digest(page)
+            now_rows += len(page)
+        if now_rows != rows or now % _DIGEST_MOD != copied % _DIGEST_MOD:
+            raise ReindexRefusedError(
+                f"rows of {shown(source.spec.name)} changed while they were copied into "
+                f"{shown(name)} (updated, added or deleted: {now_rows} rows now, {rows} "
+                f"copied); the alias {shown(alias)} was not switched. Pause writers and run "
+                f"again (drop {shown(name)} first).",
+                shadow=name,
+            )
         previous = shadow._run(point_alias_op(shadow.session, alias, name))
         return ReindexReport(
             alias=alias,
@@ -407,6 +431,25 @@ def _build_and_switch(
         )
     finally:
         shadow.close()
+
+
+_DIGEST_MOD = 1 << 128
+
+
+def _digest(records: Sequence[Record]) -> int:
+    """An order-free digest of ``records`` (the sum of each row's sha256, 128 bits):
+    two reads of an unchanged collection give the same sum, in any page order."""
+    total = 0
+    for record in records:
+        fields: list[Any] = [record.id, record.text, record.metadata, record.doc_id]
+        fields += [record.extra, record.sparse]
+        text = json.dumps(fields, sort_keys=True, default=str, ensure_ascii=False)
+        h = hashlib.sha256(text.encode("utf-8", "surrogatepass"))
+        for vector in (record.vector, *(record.vectors[k] for k in sorted(record.vectors))):
+            if vector is not None:
+                h.update(np.asarray(vector, dtype=np.float32).tobytes())
+        total += int.from_bytes(h.digest()[:16], "big")
+    return total % _DIGEST_MOD
 
 
 def _embedded(embed: Embed, texts: list[str], where: str) -> list[Sequence[float]]:

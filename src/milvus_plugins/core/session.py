@@ -7,6 +7,8 @@ pure functions here; :mod:`store` and :mod:`async_store` only run the calls.
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -26,10 +28,67 @@ from milvus_plugins.core.lite import LiteLease
 from milvus_plugins.core.records import Record
 from milvus_plugins.core.types import ParsableEnum
 
-__all__ = ["ROW_COUNT_TTL", "OpenMode", "Session"]
+__all__ = [
+    "READ_CHECK_TTL",
+    "ROW_COUNT_TTL",
+    "OpenMode",
+    "Session",
+    "collection_signature",
+    "note_replaced",
+]
 
 ROW_COUNT_TTL = 60.0
 """Seconds a cached row count (the keyword relevance's ``ln(1 + rows)``) stays in use."""
+
+READ_CHECK_TTL = 1.0
+"""Seconds a read trusts that the collection is still the one the store opened.
+
+Every write and delete first checks that the collection (or the collection its alias
+names) is still the one the store opened; reads check at most once per this many
+seconds, so that a search costs no extra round trip, and on its next call after this
+process dropped the collection or moved the alias (:func:`note_replaced`).
+"""
+
+_REPLACED: dict[tuple[str, str, str], int] = {}
+"""Per (database, name): how often this process dropped that collection or moved that
+alias; a store of the name re-checks its collection on its next read."""
+_REPLACED_GUARD = threading.Lock()
+
+
+def _watch_key(connection: ConnectionConfig, name: str) -> tuple[str, str, str]:
+    where = os.path.abspath(connection.uri) if connection.is_lite else connection.uri
+    return where, connection.db_name or "", name
+
+
+def note_replaced(connection: ConnectionConfig, name: str) -> None:
+    """Note that this process dropped collection ``name`` or moved alias ``name``: the
+    stores of that name check their collection again on their next read."""
+    key = _watch_key(connection, name)
+    with _REPLACED_GUARD:
+        _REPLACED[key] = _REPLACED.get(key, 0) + 1
+
+
+_SIGNED_KEYS = ("collection_name", "collection_id", "auto_id", "enable_dynamic_field")
+
+
+def collection_signature(
+    description: Mapping[str, Any], dense_index: Mapping[str, Any] | None = None
+) -> tuple[str, str | None]:
+    """What identifies an opened collection: its schema (and the collection an alias
+    resolves to, and on servers its id), and its dense index's type and metric.
+
+    Properties are left out: the store's own bookkeeping (overflowed accelerator keys)
+    changes them.
+    """
+    schema = {key: description.get(key) for key in _SIGNED_KEYS}
+    schema["fields"] = description.get("fields", [])
+    schema["functions"] = description.get("functions", [])
+    index = None
+    if dense_index is not None:
+        kind = dense_index.get("index_type")
+        metric = dense_index.get("metric_type")
+        index = json.dumps([kind, metric], default=str)
+    return json.dumps(schema, sort_keys=True, default=str), index
 
 
 class OpenMode(ParsableEnum):
@@ -72,6 +131,72 @@ class Session:
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     lite_generation: int | None = field(default=None, repr=False)
     row_count: tuple[float, int] | None = field(default=None, repr=False)
+    signature: tuple[str, str | None] | None = field(default=None, repr=False)
+    dense_field: str | None = field(default=None, repr=False)
+    checked_at: float = field(default=0.0, repr=False)
+    opened_from: CollectionSpec | None = field(default=None, repr=False)
+    replaced_seen: int = field(default=0, repr=False)
+    _watched: tuple[str, str, str] | None = field(default=None, repr=False)
+
+    def _replacements(self) -> int:
+        if self._watched is None or self._watched[2] != self.spec.name:
+            self._watched = _watch_key(self.connection, self.spec.name)
+        return _REPLACED.get(self._watched, 0)
+
+    def remember_opened(
+        self,
+        before: CollectionSpec,
+        description: Mapping[str, Any],
+        dense_index: Mapping[str, Any] | None,
+        dense_field: str,
+    ) -> None:
+        """Note the collection just opened or created (what :meth:`still_open` compares
+        with) and the spec it was opened from (what a re-open starts from)."""
+        self.opened_from = before
+        self.replaced_seen = self._replacements()
+        self.signature = collection_signature(description, dense_index)
+        self.dense_field = dense_field
+        self.checked_at = time.monotonic()
+
+    def read_check_due(self) -> bool:
+        """Whether a read should check the collection again (see :data:`READ_CHECK_TTL`)."""
+        return (
+            self.signature is None
+            or time.monotonic() - self.checked_at > READ_CHECK_TTL
+            or self._replacements() != self.replaced_seen
+        )
+
+    def still_open(
+        self, description: Mapping[str, Any], dense_index: Mapping[str, Any] | None, *, full: bool
+    ) -> bool:
+        """Whether a fresh description is of the collection the store opened.
+
+        ``full`` compares the dense index (type, metric) too; without it, the schema
+        only (what a write or delete depends on).
+        """
+        if self.signature is None:
+            return False
+        schema, index = collection_signature(description, dense_index)
+        same = schema == self.signature[0] and (not full or index == self.signature[1])
+        if same:
+            self.checked_at = time.monotonic()
+            self.replaced_seen = self._replacements()
+        return same
+
+    def forget_opened(self, signature: tuple[str, str | None] | None) -> None:
+        """The collection was replaced (by another client, or an alias moved): open it
+        again from the spec it was first opened from, keeping the dimension learned
+        since. Does nothing when another call has re-opened it meanwhile."""
+        with self.lock:
+            if self.signature != signature or not self.exists:
+                return
+            spec = self.opened_from or self.spec
+            if spec.dense and spec.dim is None and self.spec.dim is not None:
+                spec = spec.with_dim(self.spec.dim)
+            self.spec = spec
+            self.exists = False
+            self.signature = None
+            self.row_count = None
 
     def cached_row_count(self) -> int | None:
         """The row count cached for keyword relevance, or ``None`` when stale.
@@ -92,10 +217,14 @@ class Session:
     def failed(self, error: BaseException) -> None:
         """Note a failed call: a collection dropped behind our back (another client) is
         forgotten, so that exists() says False and the next write recreates it; one
-        released behind our back ("not loaded") is reopened, and loaded, by the next call.
+        released behind our back ("not loaded") is reopened by the next call (a read that
+        found it released loads it and is sent once more by the runner); after any other
+        failure the next read checks that the collection is still the one opened.
         """
         if isinstance(error, CollectionNotFoundError) or reports_not_loaded(error):
             self.exists = False
+        else:  # perhaps a collection replaced behind our back: the next read checks
+            self.checked_at = 0.0
 
     def connected(self, lease: LiteLease | None) -> None:
         """Note a new connection; one to a restarted Lite server must reopen the collection.

@@ -19,7 +19,7 @@ from milvus_plugins.core.names import check_name
 from milvus_plugins.core.ops.calls import Call, ClientMethod, Op
 from milvus_plugins.core.ops.lifecycle import capabilities_op
 from milvus_plugins.core.probing import reports_unimplemented
-from milvus_plugins.core.session import Session
+from milvus_plugins.core.session import Session, note_replaced
 
 __all__ = ["ALIAS_FEATURE", "drop_alias_op", "point_alias_op", "resolve_alias_op"]
 
@@ -38,11 +38,14 @@ def _unsupported(session: Session) -> UnsupportedByServerError:
 
 def _alias_call(session: Session, call: Call) -> Op[object]:
     try:
-        return (yield call)
+        answer = yield call
     except MilvusPluginsError as exc:
         if reports_unimplemented(exc):
             raise _unsupported(session) from exc
         raise
+    alias = call.args[-1] if call.method is not ClientMethod.DROP_ALIAS else call.args[0]
+    note_replaced(session.connection, str(alias))  # its readers re-check at their next read
+    return answer
 
 
 def resolve_alias_op(session: Session, alias: str) -> Op[str | None]:
@@ -81,6 +84,14 @@ def point_alias_op(session: Session, alias: str, collection: str) -> Op[str | No
     previous = yield from resolve_alias_op(session, alias)
     if not (yield Call(ClientMethod.HAS_COLLECTION, (collection,))):
         raise CollectionNotFoundError(f"collection {shown(collection)} does not exist.")
+    behind = yield from resolve_alias_op(session, collection)
+    if behind is not None:
+        raise ConfigError(
+            f"{shown(collection)} is an alias (of {shown(behind)}), and an alias cannot "
+            f"point at an alias: Milvus would point {shown(alias)} at {shown(behind)} "
+            f"itself, which a later switch of {shown(collection)} would not move. Name the "
+            f"collection ({shown(behind)}) instead. Nothing was changed."
+        )
     if previous is None:
         if (yield Call(ClientMethod.HAS_COLLECTION, (alias,))):
             raise ConfigError(

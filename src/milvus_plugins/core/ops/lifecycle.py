@@ -42,7 +42,7 @@ from milvus_plugins.core.probing import reports_unimplemented
 from milvus_plugins.core.properties import check_properties, create_kwargs, load_kwargs
 from milvus_plugins.core.records import Record
 from milvus_plugins.core.schema import build_index_params, build_schema, check_supported
-from milvus_plugins.core.session import OpenMode, Session
+from milvus_plugins.core.session import OpenMode, Session, note_replaced
 
 __all__ = [
     "Opened",
@@ -56,6 +56,7 @@ __all__ = [
     "open_existing_op",
     "open_or_create_op",
     "require_op",
+    "still_open_op",
 ]
 
 
@@ -106,24 +107,27 @@ def _has(name: str) -> Call:
     return Call(ClientMethod.HAS_COLLECTION, (name,))
 
 
-def ensure_op(ctx: OpContext, dim: int | None = None, records: Sequence[Record] = ()) -> Op[bool]:
+def ensure_op(
+    ctx: OpContext, dim: int | None = None, records: Sequence[Record] = (), *, read: bool = False
+) -> Op[bool]:
     """Open the collection, creating it when absent and the dimension is known.
 
     ``records`` is the write that creates it (its keys get accelerator columns). Answers
-    whether the collection exists afterwards.
+    whether the collection exists afterwards. An open collection is first checked to
+    still be the one opened (:func:`still_open_op`); ``read`` says the caller only reads.
     """
-    return (yield from open_or_create_op(ctx, dim, records)) is not Opened.ABSENT
+    return (yield from open_or_create_op(ctx, dim, records, read=read)) is not Opened.ABSENT
 
 
 def open_or_create_op(
-    ctx: OpContext, dim: int | None = None, records: Sequence[Record] = ()
+    ctx: OpContext, dim: int | None = None, records: Sequence[Record] = (), *, read: bool = False
 ) -> Op[Opened]:
     """As :func:`ensure_op`, but answer whether this call created the collection.
 
     A write that created the collection knows it holds none of its ids, so it may send
     plain inserts (cheaper than upserts); only the creator is told ``CREATED``.
     """
-    if ctx.session.exists:
+    if ctx.session.exists and (yield from still_open_op(ctx, read=read)):
         return Opened.OPENED
     opened: Opened = yield Guarded(Guard.SESSION, _ensure_locked(ctx, dim, records))
     return opened
@@ -137,12 +141,48 @@ def open_existing_op(ctx: OpContext) -> Op[bool]:
     With ``drop_old`` pending nothing is opened: the write drops and recreates it.
     Answers whether the collection is open.
     """
-    if ctx.session.exists:
+    if ctx.session.exists and (yield from still_open_op(ctx, read=False)):
         return True
     if ctx.session.drop_old:
         return False
     opened: Opened = yield Guarded(Guard.SESSION, _ensure_locked(ctx, None, (), create=False))
     return opened is not Opened.ABSENT
+
+
+def still_open_op(ctx: OpContext, *, read: bool) -> Op[bool]:
+    """Whether the open collection is still the one the store opened.
+
+    Another client may have dropped it and created another under its name, or moved
+    the alias the store opened (a re-index): writing or deleting by the old schema would
+    change another collection's rows, and scoring by the old metric would rank wrongly.
+    Every write and delete checks the schema (one ``describe_collection``); a read
+    checks schema and dense index at most once per :data:`~..session.READ_CHECK_TTL`.
+    When it changed, the store forgets it and the caller opens it again: an existing
+    collection is then checked (or adopted) as on first use, and one that no longer fits
+    raises :class:`SchemaMismatchError` with nothing written or deleted.
+    """
+    session = ctx.session
+    if read and not session.read_check_due():
+        return True
+    seen = session.signature
+    name = session.spec.name
+    try:
+        description = yield Call(ClientMethod.DESCRIBE_COLLECTION, (name,))
+    except CollectionNotFoundError:
+        return False  # dropped: session.failed() forgot it; reads find nothing
+    index = None
+    if read and session.dense_field is not None:
+        index = yield from _describe_dense_index(name, session.dense_field)
+    if session.still_open(description, index, full=read):
+        return True
+    yield Guarded(Guard.SESSION, _forget_op(session, seen))
+    return False
+
+
+def _forget_op(session: Session, seen: tuple[str, str | None] | None) -> Op[None]:
+    session.forget_opened(seen)
+    return None
+    yield  # an operation without I/O
 
 
 def _ensure_locked(
@@ -161,7 +201,7 @@ def _ensure_locked(
     yield from _check_replicas(session.spec, caps)
     if session.drop_old:
         if (yield _has(name)):
-            yield from _drop_named(name, caps)
+            yield from _drop_named(session, name, caps)
         session.drop_old = False
     if (yield _has(name)):
         return (yield from _open_existing(ctx, name))
@@ -183,11 +223,15 @@ def _ensure_locked(
         # replica count cannot change: release it and load it with the count asked for.
         yield Call(ClientMethod.RELEASE_COLLECTION, (name,))
     yield load_call(ctx, caps)
+    description = yield Call(ClientMethod.DESCRIBE_COLLECTION, (name,))
+    dense = spec.fields.vector
+    index = yield from _describe_dense_index(name, dense)
+    session.remember_opened(spec, description, index, dense)
     session.exists = True
     return Opened.CREATED
 
 
-def _drop_named(name: str, caps: Capabilities) -> Op[None]:
+def _drop_named(session: Session, name: str, caps: Capabilities) -> Op[None]:
     """Drop the collection called ``name``, never the one an alias of that name names.
 
     Milvus drops the collection behind an alias given to ``drop_collection``: every
@@ -209,6 +253,7 @@ def _drop_named(name: str, caps: Capabilities) -> Op[None]:
                 f"{shown(target)} itself."
             )
     yield Call(ClientMethod.DROP_COLLECTION, (name,))
+    note_replaced(session.connection, name)  # its other stores re-check at their next read
 
 
 def _create(
@@ -304,7 +349,9 @@ def _open_existing(ctx: OpContext, name: str) -> Op[Opened]:
         # (another tool's collection records none).
         given = yield from fingerprint_op(session)
         check_fingerprint(name, description, given, allow_change=False)
+    before = session.spec
     session.adopt(description, index)
+    session.remember_opened(before, description, index, vector)
     yield load_call(ctx, caps)
     return Opened.OPENED
 
@@ -352,7 +399,7 @@ def drop_op(ctx: OpContext) -> Op[None]:
     try:
         if (yield _has(name)):
             caps = yield from capabilities_op(ctx.session)
-            yield from _drop_named(name, caps)
+            yield from _drop_named(ctx.session, name, caps)
     except CollectionNotFoundError:
         pass  # dropped meanwhile: done
     ctx.session.exists = False

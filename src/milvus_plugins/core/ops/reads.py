@@ -35,7 +35,7 @@ __all__ = ["collection_rows", "count_op", "get_op", "query_op", "scoped_count"]
 def get_op(ctx: OpContext, ids: Sequence[str], include_vectors: bool) -> Op[list[Record]]:
     """The records with these ids, in the order given (missing ids skipped)."""
     wanted = id_list(ids)
-    if not wanted or not (yield from ensure_op(ctx)):
+    if not wanted or not (yield from ensure_op(ctx, read=True)):
         return []
     caps = yield from capabilities_op(ctx.session)
     fields = output_fields(ctx.spec, include_vectors=include_vectors)
@@ -51,7 +51,7 @@ def query_op(
     """Records matching ``where`` (all when ``None``); without ``limit``, every one."""
     check_offset(offset, limit)
     where = ctx.scope.where(where)
-    if not (yield from ensure_op(ctx)):
+    if not (yield from ensure_op(ctx, read=True)):
         return []
     caps = yield from capabilities_op(ctx.session)
     yield from refresh_overflow_op(ctx, where)
@@ -93,7 +93,7 @@ def count_op(ctx: OpContext, where: Filter | None) -> Op[int]:
 
 def scoped_count(ctx: OpContext, where: Filter | None) -> Op[int]:
     """Number of rows matching ``where``, already scoped to the tenant, in the partitions."""
-    if not (yield from ensure_op(ctx)):
+    if not (yield from ensure_op(ctx, read=True)):
         return 0
     caps = yield from capabilities_op(ctx.session)
     yield from refresh_overflow_op(ctx, where)
@@ -116,7 +116,7 @@ def scoped_count(ctx: OpContext, where: Filter | None) -> Op[int]:
 
 def collection_rows(ctx: OpContext) -> Op[int]:
     """Every row of the collection, whatever the call's scope (keyword-relevance scale)."""
-    if not (yield from ensure_op(ctx)):
+    if not (yield from ensure_op(ctx, read=True)):
         return 0
     caps = yield from capabilities_op(ctx.session)
     rows = yield build_count(ctx.spec, caps, None, timeout=ctx.timeout)

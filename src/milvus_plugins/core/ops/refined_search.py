@@ -48,7 +48,7 @@ __all__ = ["decay_search_op", "grouped_search_op", "range_search_op"]
 
 def range_search_op(ctx: OpContext, r: SearchRequest, threshold: float) -> Op[list[Hit]]:
     """A dense search for the hits with relevance >= ``threshold``: Milvus' range search."""
-    if not (yield from ensure_op(ctx)):
+    if not (yield from ensure_op(ctx, read=True)):
         return []
     caps = yield from capabilities_op(ctx.session)
     knobs = dict(r.search_params or {})
@@ -110,7 +110,7 @@ def decay_search_op(ctx: OpContext, r: SearchRequest, decay: Decay) -> Op[list[H
     if r.grouping is not None:
         raise InvalidInputError("decay and group_by cannot be combined in one search.")
     check_k(r.k)
-    if not (yield from ensure_op(ctx)):
+    if not (yield from ensure_op(ctx, read=True)):
         return []
     ranker = yield from _server_decay(ctx, r, decay)
     if ranker is not None:
@@ -195,7 +195,7 @@ def grouped_search_op(ctx: OpContext, r: SearchRequest, grouping: Grouping) -> O
             f"group_by works with dense, sparse and hybrid search, not {shown(r.kind.value)}."
         )
     check_k(r.k)
-    if not (yield from ensure_op(ctx)):
+    if not (yield from ensure_op(ctx, read=True)):
         return []
     options = yield from _server_grouping(ctx, r, grouping)
     if options is not None and r.kind is SearchKind.DENSE:

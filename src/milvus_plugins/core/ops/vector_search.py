@@ -82,7 +82,7 @@ def dense_search_op(
     where = ctx.scope.where(where)
     if not vectors:
         return []  # no query, no result list (Milvus fails on an empty request)
-    if not (yield from ensure_op(ctx)):
+    if not (yield from ensure_op(ctx, read=True)):
         return [[] for _ in vectors]
     caps = yield from capabilities_op(ctx.session)
     yield from refresh_overflow_op(ctx, where)
@@ -125,7 +125,7 @@ def sparse_search_op(
     """
     check_k(k)
     where = ctx.scope.where(where)
-    if not (yield from ensure_op(ctx)):
+    if not (yield from ensure_op(ctx, read=True)):
         return []
     caps = yield from capabilities_op(ctx.session)
     yield from refresh_overflow_op(ctx, where)
@@ -158,7 +158,7 @@ def hybrid_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
     ranker = r.ranker or ctx.hybrid.ranker
     legs_k = legs_fetch_k(r.k, r.fetch_k, ctx.hybrid.fetch_k)
     scoped = ctx.scope.where(r.where)  # refused before any I/O, if it is
-    if not (yield from ensure_op(ctx)):
+    if not (yield from ensure_op(ctx, read=True)):
         return []
     caps = yield from capabilities_op(ctx.session)
     require_sparse_field(ctx.spec)
@@ -205,7 +205,7 @@ def legs_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
     check_leg_weights(ranker, legs, order)
     legs_k = legs_fetch_k(r.k, r.fetch_k, ctx.hybrid.fetch_k)
     scoped = ctx.scope.where(r.where)  # refused before any I/O, if it is
-    if not (yield from ensure_op(ctx)):
+    if not (yield from ensure_op(ctx, read=True)):
         return []
     caps = yield from capabilities_op(ctx.session)
     if text is not None:

@@ -388,6 +388,7 @@ def upsert_op(
     if not owners_checked and opened is Opened.OPENED:
         yield from _refuse_other_owners(ctx, checked)
     _recheck_lengths(ctx, checked, limits)
+    _recheck_dim(ctx.spec, dim)
     caps = yield from capabilities_op(ctx.session)
     # Before the first batch (rows are built a chunk at a time, inside the batch run).
     _check_declared_present(ctx.spec, caps, checked)
@@ -466,6 +467,25 @@ def _recheck_lengths(
     if current != limits:
         check_lengths(records, ctx.spec)
     return current
+
+
+def _recheck_dim(spec: CollectionSpec, dim: int | None) -> None:
+    """Refuse records whose vectors have another dimension than the opened collection's.
+
+    The records were checked against the dimension known before the collection was
+    opened: none (a store given no ``dim``), or that of a collection replaced since
+    (dropped and re-created by another client, or an alias moved by a re-index).
+
+    Raises:
+        InvalidInputError: naming both dimensions (nothing written).
+    """
+    if spec.dense and dim is not None and spec.dim is not None and spec.dim != dim:
+        raise InvalidInputError(
+            f"these records' vectors have {dim} dimensions, but collection "
+            f"{shown(spec.name)} holds {spec.dim}-dimensional vectors; embed them with "
+            "the collection's model (or write them to another collection). Nothing was "
+            "written."
+        )
 
 
 def refuse_foreign(spec: CollectionSpec) -> None:

@@ -44,7 +44,7 @@ from milvus_plugins.core.ops.calls import (
     bound_method,
 )
 from milvus_plugins.core.retry import acall_with_retry
-from milvus_plugins.core.runners.settings import RunSettings
+from milvus_plugins.core.runners.settings import RunSettings, call_collection, reload_kwargs
 from milvus_plugins.core.runners.sync import takes_write_turns
 
 __all__ = ["AsyncRunner", "BlockingRunner"]
@@ -192,10 +192,17 @@ class AsyncRunner:
         """Execute one step of an operation."""
         match step:
             case Call():
-                return await self._call(
-                    lambda: bound_method(self.client, step.method)(*step.args, **step.kwargs),
-                    retry=step.retry,
-                )
+                send = lambda: bound_method(self.client, step.method)(*step.args, **step.kwargs)  # noqa: E731
+                try:
+                    return await self._call(send, retry=step.retry)
+                except MilvusPluginsError as exc:
+                    reload = reload_kwargs(self.settings.session, step, exc)
+                    if reload is None:
+                        raise
+                    # Released behind our back (another client): load it, then send once more.
+                    name = call_collection(step)
+                    await self._call(lambda: self.client.load_collection(name, **reload))
+                    return await self._call(send, retry=step.retry)
             case Guarded(guard=Guard.SESSION):
                 async with self._session_lock():
                     return await self.run(step.op)

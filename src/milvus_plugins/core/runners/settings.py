@@ -6,13 +6,35 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from milvus_plugins.core.error_translation import reports_not_loaded
 from milvus_plugins.core.errors import MilvusPluginsError, translate
+from milvus_plugins.core.ops.calls import Call, ClientMethod
+from milvus_plugins.core.properties import load_kwargs
 from milvus_plugins.core.retry import RetryPolicy
 from milvus_plugins.core.session import Session
 
-__all__ = ["NO_RETRY", "RunSettings"]
+__all__ = ["NO_RETRY", "RunSettings", "call_collection", "reload_kwargs"]
 
 NO_RETRY = RetryPolicy(attempts=1)
+
+_READS = frozenset({ClientMethod.SEARCH, ClientMethod.HYBRID_SEARCH, ClientMethod.QUERY})
+
+
+def call_collection(call: Call) -> str | None:
+    """The collection a call is about (first argument, or ``collection_name=``)."""
+    name = call.kwargs.get("collection_name", call.args[0] if call.args else None)
+    return name if isinstance(name, str) else None
+
+
+def reload_kwargs(session: Session, call: Call, error: BaseException) -> dict[str, Any] | None:
+    """The ``load_collection`` arguments that make a failed read worth one more try:
+    the read found the store's collection released (by another client, or a restarted
+    Milvus Lite). ``None`` for any other failure."""
+    if call.method not in _READS or not reports_not_loaded(error):
+        return None
+    if call_collection(call) != session.spec.name or session.capabilities is None:
+        return None
+    return load_kwargs(session.spec.collection_properties, session.capabilities)
 
 
 @dataclass

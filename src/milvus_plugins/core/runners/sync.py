@@ -37,7 +37,7 @@ from milvus_plugins.core.ops.calls import (
 )
 from milvus_plugins.core.probing import probe_capabilities
 from milvus_plugins.core.retry import call_with_retry
-from milvus_plugins.core.runners.settings import RunSettings
+from milvus_plugins.core.runners.settings import RunSettings, call_collection, reload_kwargs
 from milvus_plugins.core.session import Session
 
 __all__ = ["SyncRunner", "takes_write_turns", "write_lock"]
@@ -211,10 +211,17 @@ class SyncRunner:
         """Execute one step of an operation."""
         match step:
             case Call():
-                return self._call(
-                    lambda: bound_method(self.client, step.method)(*step.args, **step.kwargs),
-                    retry=step.retry,
-                )
+                send = lambda: bound_method(self.client, step.method)(*step.args, **step.kwargs)  # noqa: E731
+                try:
+                    return self._call(send, retry=step.retry)
+                except MilvusPluginsError as exc:
+                    reload = reload_kwargs(self.settings.session, step, exc)
+                    if reload is None:
+                        raise
+                    # Released behind our back (another client): load it, then send once more.
+                    name = call_collection(step)
+                    self._call(lambda: self.client.load_collection(name, **reload))
+                    return self._call(send, retry=step.retry)
             case Guarded(guard=Guard.SESSION):
                 with self.settings.session.lock:
                     return self.run(step.op)
