@@ -206,6 +206,18 @@ def test_changes_that_keep_the_count_refuse_the_switch(
     writer.close()
 
 
+def test_an_index_naming_no_metric_keeps_the_source_metric(
+    aliased: tuple[ConnectionConfig, str, str],
+) -> None:
+    connection, alias, _ = aliased  # the source ranks by L2
+    reindex(connection, alias, index={"index_type": "FLAT"})
+    reader = MilvusStore(CollectionSpec(name=alias), connection=connection, open_mode="adopt")
+    hits = reader.search(_vectors(1, seed=7)[0], k=3)
+    assert reader.spec.metric_type.value == "L2"
+    assert [h.distance for h in hits] == sorted(h.distance for h in hits)  # L2: ascending
+    reader.close()
+
+
 def _embedder(seed: int) -> tuple[EmbeddingProbe, object]:
     """A deterministic embedding of texts (hashing words into 12 dimensions)."""
     rng = np.random.default_rng(seed)

@@ -47,8 +47,22 @@ class WriteOptions:
     overlap: bool | None = None
 
     def __post_init__(self) -> None:
+        for name in ("batch_rows", "batch_bytes", "progress_min_rows"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigError(f"{name}={shown(value)} must be an int.")
+        for name in ("progress", "flush", "overlap"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, bool):
+                raise ConfigError(
+                    f"{name}={shown(value)} must be True, False or None (the default)."
+                )
         if self.batch_rows < 1:
             raise ConfigError(f"batch_rows={self.batch_rows} must be at least 1.")
+        if self.progress_min_rows < 0:
+            raise ConfigError(
+                f"progress_min_rows={self.progress_min_rows} must be 0 or more (rows)."
+            )
         if not 1024 <= self.batch_bytes <= 60 * 1024 * 1024:
             raise ConfigError(
                 f"batch_bytes={self.batch_bytes} must be in [1 KiB, 60 MiB] (gRPC limit 64 MiB)."

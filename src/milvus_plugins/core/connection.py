@@ -1,12 +1,18 @@
 """Where Milvus is: :class:`ConnectionConfig` (a Milvus Lite file, a server, a cluster or
 Zilliz Cloud are all just a ``uri``), with the token, database and timeout, validated before
 any I/O and never showing credentials.
+
+:func:`check_uri`, :func:`check_timeout` and :func:`check_client_kwargs` are the rules
+themselves, for callers that take these values elsewhere (a command line, an adapter's
+``client_kwargs=``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -14,9 +20,27 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from milvus_plugins.core.errors import ConfigError, shown
 from milvus_plugins.core.names import check_name
 
-__all__ = ["DEFAULT_URI", "ConnectionConfig", "strip_userinfo"]
+__all__ = [
+    "DEFAULT_URI",
+    "MAX_TIMEOUT",
+    "ConnectionConfig",
+    "check_client_kwargs",
+    "check_timeout",
+    "check_uri",
+    "strip_userinfo",
+]
 
 DEFAULT_URI = "./milvus.db"
+
+MAX_TIMEOUT = 1_000_000.0
+"""The longest ``timeout`` accepted, in seconds (about 11.5 days): gRPC deadlines far
+beyond it (``1e10`` s and more) fail as if the server were unreachable."""
+
+URI_FORMS = "use a Milvus Lite file ending in .db, or http(s)://host:port"
+"""The fix every refused URI names."""
+
+_SERVER_SCHEMES = ("http", "https", "tcp")  # pymilvus' schemes besides "unix:"
+_CONNECTION_KEYS = ("uri", "token", "db_name")  # set on ConnectionConfig, not client_kwargs
 
 
 def strip_userinfo(uri: str) -> str:
@@ -33,18 +57,147 @@ def strip_userinfo(uri: str) -> str:
     return urlunsplit(parts._replace(netloc=host))
 
 
+def _is_lite_uri(uri: str) -> bool:
+    return uri.endswith(".db") and "://" not in uri
+
+
+def check_uri(uri: object, *, where: str = "") -> str:
+    """Return ``uri`` if pymilvus can connect with it; refuse it naming the fix otherwise.
+
+    Accepted: a path ending in ``.db`` (Milvus Lite; relative, absolute or starting with
+    ``~``), ``http://host:port``, ``https://host[:port]`` (Zilliz Cloud needs no port),
+    ``tcp://host:port`` and ``unix:/path/to/socket``. ``http://host`` without a port is
+    pymilvus' default port 19530. Refused: any other scheme (``file://``, ``ftp://``,
+    ``grpc://``), a server URI without a host, a port that is not a number or is outside
+    1-65535 (pymilvus would quietly use port 19530 for ``:0``), and anything else not
+    ending in ``.db``. No I/O: whether a Lite path's directory exists is checked when the
+    database is opened.
+
+    Args:
+        uri: the value to check.
+        where: appended to the name in messages (``" (from $MILVUS_URI)"``).
+
+    Raises:
+        ConfigError: naming the uri (without credentials), what is wrong and the fix.
+    """
+    if not isinstance(uri, str) or not uri.strip():
+        raise ConfigError(
+            f"uri{where} must be a non-empty string such as './milvus.db' "
+            f"({shown(uri) if not isinstance(uri, str) else 'blank'} given); {URI_FORMS}."
+        )
+    name = f"uri={shown(strip_userinfo(uri))}{where}"
+    if uri.startswith("unix:"):
+        if not uri[len("unix:") :].strip("/"):
+            raise ConfigError(f"{name} names no socket path; use unix:/path/to/milvus.sock.")
+        return uri
+    if "://" not in uri:
+        if not _is_lite_uri(uri):
+            raise ConfigError(f"{name} is not a Milvus URI; {URI_FORMS}.")
+        return uri
+    try:
+        parts = urlsplit(uri)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        raise ConfigError(f"{name} is not a Milvus URI (it does not parse); {URI_FORMS}.") from None
+    if parts.scheme not in _SERVER_SCHEMES:
+        hint = " (for Milvus Lite pass the path itself)" if parts.scheme == "file" else ""
+        raise ConfigError(f"{name} is not a Milvus URI{hint}; {URI_FORMS}.")
+    _check_port(name, parts.netloc)
+    if not parts.hostname:
+        raise ConfigError(f"{name} names no host; {URI_FORMS}.")
+    return uri
+
+
+def _check_port(name: str, netloc: str) -> None:
+    hostport = netloc.rpartition("@")[2]
+    if hostport.startswith("["):  # [IPv6]:port
+        raw = hostport.partition("]")[2]
+        raw = raw[1:] if raw.startswith(":") else ""
+    else:
+        raw = hostport.partition(":")[2] if ":" in hostport else ""
+    if not raw:
+        return  # no port: pymilvus' default (19530, or 443 for https)
+    if not raw.isascii() or not raw.isdigit():
+        raise ConfigError(f"{name} has a port that is not a number ({raw!r}); {URI_FORMS}.")
+    if not 1 <= int(raw) <= 65535:
+        raise ConfigError(f"{name}: port {int(raw)} is out of range 1-65535; {URI_FORMS}.")
+
+
+def check_timeout(timeout: object, *, field: str = "timeout") -> float | None:
+    """Return ``timeout`` if it is ``None`` or a finite number of seconds in (0, 1e6].
+
+    Raises:
+        ConfigError: a bool, a string, NaN, infinity, zero, a negative number or more
+            than :data:`MAX_TIMEOUT` seconds; the message names ``field``.
+    """
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise ConfigError(
+            f"{field}={shown(timeout)} must be a number of seconds or None "
+            f"({type(timeout).__name__} given), e.g. {field}=30."
+        )
+    if not math.isfinite(timeout) or not 0 < timeout <= MAX_TIMEOUT:
+        raise ConfigError(
+            f"{field}={shown(timeout)} must be a finite positive number of seconds, at most "
+            f"{MAX_TIMEOUT:,.0f} (or None), e.g. {field}=30."
+        )
+    return timeout
+
+
+def check_client_kwargs(client_kwargs: object) -> dict[str, Any]:
+    """Return the extra ``MilvusClient`` keyword arguments as a dict, checked.
+
+    Args:
+        client_kwargs: ``None`` or a mapping of keyword names to values.
+
+    Raises:
+        ConfigError: not a mapping, a key that is not a string, a ``uri``, ``token`` or
+            ``db_name`` (they belong to :class:`ConnectionConfig`, which the store
+            connects with), or a ``timeout`` that :func:`check_timeout` refuses.
+    """
+    if client_kwargs is None:
+        return {}
+    if not isinstance(client_kwargs, Mapping):
+        raise ConfigError(
+            f"client_kwargs must be a dict of MilvusClient keyword arguments or None "
+            f"({type(client_kwargs).__name__} given)."
+        )
+    kwargs = dict(client_kwargs)
+    bad = [k for k in kwargs if not isinstance(k, str)]
+    if bad:
+        raise ConfigError(f"client_kwargs keys must be strings; got {shown(bad)}.")
+    owned = sorted(set(kwargs) & set(_CONNECTION_KEYS))
+    if owned:
+        raise ConfigError(
+            f"client_kwargs must not set {owned}: pass them as the store's own arguments "
+            "(or on its ConnectionConfig), which the store connects with."
+        )
+    if "timeout" in kwargs:
+        check_timeout(kwargs["timeout"], field="client_kwargs['timeout']")
+    return kwargs
+
+
 @dataclass(frozen=True, kw_only=True)
 class ConnectionConfig:
     """How to reach Milvus.
 
     Attributes:
         uri: a path ending in ``.db`` (embedded Milvus Lite, the default ``./milvus.db``),
-            ``http://host:19530`` for a server or cluster, or a Zilliz Cloud endpoint. A
-            relative Lite path is made absolute here, against the working directory at
-            construction (a later ``os.chdir`` does not move the database).
-        token: ``"user:password"`` or an API key; never shown in a repr or message.
+            ``http://host:19530`` for a server or cluster, or a Zilliz Cloud endpoint
+            (``https://...``); see :func:`check_uri` for every accepted form. A Lite path
+            starting with ``~`` is expanded to the home directory (as
+            ``os.path.expanduser``), and a relative one is made absolute here, against
+            the working directory at construction (a later ``os.chdir`` does not move
+            the database).
+        token: ``"user:password"`` or an API key (a string); never shown in a repr or
+            message.
         db_name: the Milvus database (``""`` is the server's default); a Milvus name.
-        timeout: seconds for each call (and for connecting).
+        timeout: seconds for each call (and for connecting): a finite number in
+            (0, 1,000,000], or ``None``.
+
+    Raises:
+        ConfigError: a malformed uri, a token that is not a string, an invalid database
+            name or timeout (no I/O).
     """
 
     uri: str = DEFAULT_URI
@@ -53,16 +206,20 @@ class ConnectionConfig:
     timeout: float | None = 30.0
 
     def __post_init__(self) -> None:
-        if not isinstance(self.uri, str) or not self.uri.strip():
-            raise ConfigError("uri must be a non-empty string such as './milvus.db'.")
-        if self.timeout is not None and self.timeout <= 0:
-            raise ConfigError(f"timeout={shown(self.timeout)} must be positive seconds or None.")
+        check_uri(self.uri)
+        if not isinstance(self.token, str):
+            raise ConfigError(
+                f"token must be a string ('user:password' or an API key; "
+                f"{type(self.token).__name__} given)."
+            )
+        check_timeout(self.timeout)
         if self.db_name != "":
             check_name("db_name", self.db_name)
         if self.is_lite:
             # Resolve now: pymilvus would resolve it at the first connection, after any
-            # chdir in between, and open (or create) a database somewhere else.
-            object.__setattr__(self, "uri", os.path.abspath(self.uri))
+            # chdir in between, and open (or create) a database somewhere else; and it
+            # would not expand "~" (it would create a directory named "~").
+            object.__setattr__(self, "uri", os.path.abspath(os.path.expanduser(self.uri)))
 
     @classmethod
     def from_env(
@@ -71,9 +228,14 @@ class ConnectionConfig:
         """Build a config, filling ``uri``/``token`` from ``MILVUS_URI``/``MILVUS_TOKEN``.
 
         Explicit arguments win over the environment, which wins over the defaults.
+
+        Raises:
+            ConfigError: as the constructor; a malformed ``MILVUS_URI`` is named as such.
         """
         env_uri = os.environ.get("MILVUS_URI") or DEFAULT_URI
         env_token = os.environ.get("MILVUS_TOKEN", "")
+        if uri is None and os.environ.get("MILVUS_URI"):
+            check_uri(env_uri, where=" (from $MILVUS_URI)")
         return cls(
             uri=uri if uri is not None else env_uri,
             token=token if token is not None else env_token,
@@ -82,8 +244,8 @@ class ConnectionConfig:
 
     @property
     def is_lite(self) -> bool:
-        """Whether the uri names an embedded Milvus Lite database file."""
-        return self.uri.endswith(".db") and "://" not in self.uri
+        """Whether the uri names an embedded Milvus Lite database (a path ending in .db)."""
+        return _is_lite_uri(self.uri)
 
     @property
     def safe_uri(self) -> str:

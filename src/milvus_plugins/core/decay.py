@@ -22,7 +22,9 @@ COSINE and IP (relevance ``max(0, similarity)``).
 Milvus reranks a window of candidates, not the whole collection: Milvus Lite 3.2.2
 takes the ``10 * limit`` most similar rows (:data:`DECAY_WINDOW`), and so does the
 client here by default (``window``), so both give the same results. A row without a
-numeric value in the field gets factor 0 (it ranks after every row that has one).
+numeric value in the field gets factor 0 (it ranks after every row that has one); a
+field that can hold no number (the text, a vector, a declared VARCHAR field) is refused
+with :class:`ConfigError` (:func:`decay_column`).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from typing import Any
 
 from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import ConfigError, shown
-from milvus_plugins.core.grouping import Place
+from milvus_plugins.core.grouping import Place, unkeyed_field
 from milvus_plugins.core.records import Record
 from milvus_plugins.core.results import Hit
 from milvus_plugins.core.types import ParsableEnum, ScalarType
@@ -142,10 +144,31 @@ class Decay:
 
 
 def decay_column(spec: CollectionSpec, decay: Decay) -> str | None:
-    """The numeric column Milvus can rerank on, or ``None`` (a metadata key: client only)."""
-    declared = spec.declared(decay.field)
+    """The numeric column Milvus can rerank on, or ``None`` (a metadata key: client only).
+
+    Raises:
+        ConfigError: ``decay.field`` names a field of ``spec`` that holds no number: a
+            canonical field (id, text, a vector, ``doc_id``, the metadata or ``extra``
+            JSON) or a declared field of another type than INT64 or DOUBLE (every hit
+            would get factor 0).
+    """
+    name = decay.field
+    names = spec.fields
+    what = unkeyed_field(spec, name)
+    if what is None and name in (names.id, names.doc_id):
+        what = f"the {'id' if name == names.id else 'source-document id'} field (a string)"
+    declared = spec.declared(name)
     numeric = (ScalarType.INT64, ScalarType.DOUBLE)
-    return decay.field if declared is not None and declared.type in numeric else None
+    if what is None and declared is not None and declared.type not in numeric:
+        what = f"a declared {declared.scalar_type.value} field"
+    if what is not None:
+        raise ConfigError(
+            f"decay field={shown(name)} names {what} of collection {shown(spec.name)}, "
+            "which holds no number (every hit would get factor 0); rerank by a numeric "
+            "field: a declared INT64 or DOUBLE field, or a metadata key holding numbers "
+            "(named by itself: field='year')."
+        )
+    return name if declared is not None else None
 
 
 def _value(record: Record, field: str) -> Any:

@@ -54,10 +54,15 @@ def _check_field(
     if field.get("type") != expected:
         raise SchemaMismatchError(
             f"collection {shown(spec.name)} field {shown(name)} is "
-            f"{shown(field.get('type'))}, expected "
-            f"{shown(expected)}; {_fix(spec)}."
+            f"{_type_name(field.get('type'))}, expected {_type_name(expected)}; {_fix(spec)}."
         )
     return field
+
+
+def _type_name(kind: Any) -> str:
+    """A Milvus field type as its name (``VARCHAR``, not ``<DataType.VARCHAR: 21>``)."""
+    name = getattr(kind, "name", None)
+    return name if isinstance(name, str) else shown(kind)
 
 
 def check_existing(
@@ -66,6 +71,9 @@ def check_existing(
     dense_index_description: Mapping[str, Any] | None,
 ) -> CollectionSpec:
     """Check a described collection against ``spec``; return the spec with ``dim`` filled.
+
+    A sparse field (and text match) the collection has but ``spec`` did not ask for is
+    adopted: a store opened with the default settings searches it.
 
     Raises:
         SchemaMismatchError: dimension, metric, a field, its type, or the BM25 function
@@ -130,10 +138,20 @@ def _check_rest(
     fields: Mapping[str, Mapping[str, Any]],
 ) -> CollectionSpec:
     names = spec.fields
-    if spec.has_sparse:
-        _check_field(fields, names.sparse, DataType.SPARSE_FLOAT_VECTOR, spec)
     functions = description.get("functions") or []
     has_bm25 = any(names.sparse in (f.get("output_field_names") or []) for f in functions)
+    sparse_field = fields.get(names.sparse)
+    if (
+        spec.sparse_mode is SparseMode.NONE
+        and sparse_field is not None
+        and sparse_field.get("type") == DataType.SPARSE_FLOAT_VECTOR
+    ):
+        # A store that asked for no sparse field opens a collection that has one: adopt
+        # it (server BM25 or client vectors), as its text match is adopted below, so
+        # keyword and hybrid search work on it and writes fill it as its creator did.
+        spec = _with_sparse(spec, has_bm25, fields.get(names.text, {}))
+    if spec.has_sparse:
+        _check_field(fields, names.sparse, DataType.SPARSE_FLOAT_VECTOR, spec)
     if spec.sparse_mode is SparseMode.BM25 and not has_bm25:
         raise SchemaMismatchError(
             f"collection {shown(spec.name)} has no BM25 function on {shown(names.text)}; "
@@ -183,6 +201,17 @@ def _check_rest(
         overflowed_keys=overflowed_keys(description),
     )
     return _with_described_lengths(spec, fields)
+
+
+def _with_sparse(
+    spec: CollectionSpec, has_bm25: bool, text_field: Mapping[str, Any]
+) -> CollectionSpec:
+    """``spec`` with the sparse field of the collection it opens (BM25 with the text
+    field's analyzer, or client sparse vectors)."""
+    if not has_bm25:
+        return replace(spec, sparse=SparseMode.CLIENT, sparse_index=None)
+    analyzer = spec.analyzer if spec.analyzer is not None else described_analyzer(text_field)
+    return replace(spec, sparse=SparseMode.BM25, sparse_index=None, analyzer=analyzer)
 
 
 def _with_described_lengths(

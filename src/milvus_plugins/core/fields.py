@@ -133,11 +133,15 @@ def check_vector_settings(
 
     ``where`` prefixes the settings' names in messages (``""`` for the canonical field,
     ``"vector_fields['title']."`` for a named one). A str or dict index becomes an
-    :class:`IndexConfig`; an index's metric wins over ``metric``.
+    :class:`IndexConfig`. An index that names no metric (``"FLAT"``, ``HnswIndex()``,
+    ``{"index_type": "HNSW", "M": 8}``) is built with ``metric``; an index that names
+    one sets the metric when ``metric`` is the default ``COSINE`` (an explicit
+    ``COSINE`` cannot be told from the default).
 
     Raises:
         ConfigError: a dimension outside [1, 32768], an index of another type, the BM25
-            metric (it is for the sparse field), or an index that does not fit ``dim``.
+            metric (it is for the sparse field), an index whose own metric differs from
+            a ``metric`` of ``IP`` or ``L2``, or an index that does not fit ``dim``.
     """
     if dim is not None and (
         isinstance(dim, bool) or not isinstance(dim, int) or not 1 <= dim <= 32768
@@ -150,8 +154,20 @@ def check_vector_settings(
             f"{where}index={shown(index)} must be an IndexConfig, a dict or a type name."
         )
     parsed = MetricType.parse(metric, field=f"{where}metric")
-    if index is not None:
-        parsed = index.metric_type
+    if parsed is MetricType.BM25:
+        raise ConfigError(f"{where}metric='BM25' is for the sparse field; use COSINE, IP or L2.")
+    if index is not None and not index.metric_given:
+        index = replace(index, metric=parsed)  # the index takes the caller's metric
+    elif index is not None:
+        own = index.metric_type
+        if parsed is not MetricType.COSINE and own is not parsed:
+            raise ConfigError(
+                f"{where}metric={parsed.value!r} conflicts with the metric of "
+                f"{where}index ({index.index_type.value} with metric={own.value!r}); give the "
+                f"metric once: drop metric=, or build the index with metric={parsed.value!r} "
+                "(or with no metric: it then takes metric=)."
+            )
+        parsed = own
     if parsed is MetricType.BM25:
         raise ConfigError(f"{where}metric='BM25' is for the sparse field; use COSINE, IP or L2.")
     if index is not None and dim is not None:
@@ -172,7 +188,8 @@ class DenseField:
     Attributes:
         name: the field name (a Milvus name, distinct from the canonical fields).
         dim: the dimension, or ``None`` until the first write gives it.
-        metric: COSINE (default), IP or L2; taken from ``index`` when one is given.
+        metric: COSINE (default), IP or L2; an ``index`` naming no metric is built with
+            it, one naming its own metric sets it (see :func:`check_vector_settings`).
         index: the index config (``None``: HNSW with a size-aware ef on Milvus Lite 3,
             FLAT on Lite 2.5, AUTOINDEX on servers).
 

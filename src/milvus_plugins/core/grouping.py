@@ -15,6 +15,8 @@ client: :func:`group_hits` groups a ranked candidate list, and the operation
 
 Rows whose group value is missing (a metadata key a row lacks, ``None``) form one group,
 as a null value does on the server; rows with an empty ``doc_id`` share the group ``""``.
+The collection's text, vector, sparse, metadata and ``extra`` fields hold no group
+value: grouping by one of them raises :class:`ConfigError` (:func:`group_key`).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ __all__ = [
     "group_key",
     "grouping_from_kwargs",
     "groups_complete",
+    "unkeyed_field",
 ]
 
 #: Column types Milvus' grouping search accepts (no DOUBLE, no ARRAY, no JSON path).
@@ -64,6 +67,8 @@ class Grouping:
         by: the field to group by: ``None`` (default) for the source document id
             (``doc_id``), a column name (the id field or a declared metadata field), or a
             metadata key (grouped on the client: Milvus cannot group on a JSON path).
+            The text, vector and JSON fields hold no group value: :func:`group_key`
+            refuses them.
         size: rows per group (default 1: one best chunk per document).
         strict: fill every group to ``size`` rows when the collection has them (the
             client fallback then keeps fetching until each group is full or the
@@ -123,10 +128,43 @@ def _hashable(value: Any) -> Hashable:
     return value  # type: ignore[no-any-return]
 
 
+def unkeyed_field(spec: CollectionSpec, name: str) -> str | None:
+    """What the canonical field ``name`` of ``spec`` is when it holds no scalar value to
+    group or rank by (its text, a vector, the metadata or ``extra`` JSON), else ``None``.
+
+    Such a name never reaches the metadata key of that name: a record's metadata is read
+    through the ``metadata`` field, which every row has, so the name means the field.
+    """
+    names = spec.fields
+    vectors = {names.vector, names.sparse, *(f.name for f in spec.extra_vector_fields)}
+    if name in vectors:
+        return "a vector field"
+    if name == names.text:
+        return "the text field"
+    if name == names.metadata:
+        return "the metadata JSON field"
+    if name == names.extra:
+        return "the framework-private JSON field"
+    return None
+
+
 def group_key(spec: CollectionSpec, grouping: Grouping) -> GroupKey:
-    """Resolve the grouping field of ``spec``: a server column or a metadata key."""
+    """Resolve the grouping field of ``spec``: a server column or a metadata key.
+
+    Raises:
+        ConfigError: ``grouping.by`` names the text, a vector, the metadata or the
+            ``extra`` field of the collection (every row would fall into one group).
+    """
     names = spec.fields
     by = grouping.by
+    what = None if by is None else unkeyed_field(spec, by)
+    if by is not None and what is not None:
+        raise ConfigError(
+            f"group_by={shown(by)} names {what} of collection {shown(spec.name)}, which "
+            "holds no value to group by (every row would fall into one group); group by "
+            f"the source document (group_by=True, the {names.doc_id!r} field), the id, a "
+            "declared metadata field or a metadata key (named by itself: group_by='source')."
+        )
     if by is None or by == names.doc_id:
         return GroupKey(names.doc_id, lambda r: r.doc_id, names.doc_id)
     if by == names.id:

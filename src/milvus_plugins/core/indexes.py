@@ -9,6 +9,7 @@ search request, rejecting unknown knobs instead of passing them through.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -32,6 +33,7 @@ __all__ = [
     "IvfSq8Index",
     "ScannIndex",
     "SparseInvertedIndex",
+    "check_search_knob",
     "index_from_dict",
     "recommend_index",
     "size_aware_ef",
@@ -47,20 +49,81 @@ def _check_range(name: str, value: int, low: int, high: int) -> None:
         )
 
 
+INT32_MAX = 2**31 - 1
+MAX_EF = 32768
+"""The largest HNSW ``ef``: Milvus' documented search range ends there, and Milvus Lite
+allocates per unit of ``ef`` in the calling process (``ef`` 10**8 took ~0.9 GB, 2**31
+exhausted a 24 GB machine)."""
+
+_INT_KNOBS: dict[str, tuple[int, int]] = {
+    "ef": (1, MAX_EF),
+    "nprobe": (1, 65536),  # Milvus: [1, nlist], nlist at most 65536
+    "reorder_k": (1, INT32_MAX),
+    "search_list": (1, INT32_MAX),
+    "itopk_size": (1, INT32_MAX),
+    "search_width": (1, INT32_MAX),
+}
+_FRACTION_KNOBS = ("drop_ratio_search",)  # in [0, 1)
+
+
+def check_search_knob(key: str, value: object) -> int | float:
+    """Return the per-call search knob ``key=value`` if Milvus accepts it (no I/O).
+
+    Integer knobs (``ef``, ``nprobe``, ``reorder_k``, ``search_list``, ``itopk_size``,
+    ``search_width``) take an int (not a bool, not a float such as ``1.5`` or NaN) in
+    their range: ``nprobe`` in [1, 65536], the others in [1, 2147483647] (a C int:
+    larger values fail inside the engine). ``drop_ratio_search`` takes a number in
+    [0, 1).
+
+    Raises:
+        ConfigError: naming the knob, the value and the accepted range.
+    """
+    if key in _INT_KNOBS:
+        low, high = _INT_KNOBS[key]
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, numbers.Integral)
+            or not low <= int(value) <= high
+        ):
+            raise ConfigError(
+                f"search parameter {key}={shown(value)} must be a non-negative number of the "
+                f"right kind: {key} takes an integer in [{low}, {high}]."
+            )
+        return int(value)
+    if key in _FRACTION_KNOBS:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, numbers.Real)
+            or not 0.0 <= float(value) < 1.0
+        ):
+            raise ConfigError(
+                f"search parameter {key}={shown(value)} must be a non-negative number of the "
+                f"right kind: {key} takes a number in [0, 1)."
+            )
+        return float(value)
+    raise ConfigError(f"search parameter {shown(key)} is unknown.")  # pragma: no cover
+
+
 @dataclass(frozen=True, kw_only=True)
 class IndexConfig:
     """Base of every index config.
 
     Attributes:
-        metric: the distance metric (``"COSINE"`` by default; a string is accepted).
+        metric: the distance metric (a string is accepted). Left out, it is the index
+            type's default (:meth:`default_metric`: ``COSINE``, ``BM25`` for sparse
+            indexes), and :attr:`metric_given` is ``False``: a collection spec (or dense
+            field) given this index then applies its own ``metric`` to it.
     """
 
     index_type: ClassVar[IndexType]
     search_knobs: ClassVar[tuple[str, ...]] = ()
-    metric: MetricType | str = MetricType.COSINE
+    metric: MetricType | str = None  # type: ignore[assignment]  # None: default_metric()
 
     def __post_init__(self) -> None:
-        metric = MetricType.parse(self.metric, field="metric")
+        given = self.metric is not None
+        # Not a dataclass field: equality and repr do not depend on how the metric came.
+        object.__setattr__(self, "_metric_given", given)
+        metric = MetricType.parse(self.metric if given else self.default_metric(), field="metric")
         object.__setattr__(self, "metric", metric)
         if metric not in self.allowed_metrics():
             allowed = ", ".join(m.value for m in self.allowed_metrics())
@@ -73,6 +136,20 @@ class IndexConfig:
     def metric_type(self) -> MetricType:
         """The metric as an enum member."""
         return MetricType.parse(self.metric, field="metric")
+
+    @property
+    def metric_given(self) -> bool:
+        """Whether ``metric`` was given (``False``: the index type's default).
+
+        ``dataclasses.replace`` passes the current metric on, so a replaced config
+        counts as given.
+        """
+        return bool(self.__dict__.get("_metric_given", True))
+
+    @classmethod
+    def default_metric(cls) -> MetricType:
+        """The metric of a config that names none."""
+        return MetricType.COSINE
 
     @classmethod
     def allowed_metrics(cls) -> tuple[MetricType, ...]:
@@ -119,11 +196,7 @@ class IndexConfig:
                     f"search parameter {shown(key)} is not valid for {self.index_type.value}; "
                     f"valid: {known}."
                 )
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ConfigError(
-                    f"search parameter {key}={shown(value)} must be a non-negative number."
-                )
-            params[key] = value
+            params[key] = check_search_knob(key, value)
         return params
 
 
@@ -165,6 +238,17 @@ class _IvfBase(IndexConfig):
 
     def default_search_params(self, k: int, rows: int | None = None) -> dict[str, Any]:
         return {"nprobe": self.nprobe}
+
+    def search_params(
+        self, k: int, overrides: Mapping[str, Any] | None = None, rows: int | None = None
+    ) -> dict[str, Any]:
+        params = super().search_params(k, overrides, rows)
+        if params["nprobe"] > self.nlist:
+            raise ConfigError(
+                f"search parameter nprobe={params['nprobe']} exceeds nlist={self.nlist} (the "
+                f"index's clusters); use nprobe in [1, {self.nlist}]."
+            )
+        return params
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -272,9 +356,9 @@ class HnswIndex(IndexConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_range("M", self.M, 2, 2048)
-        _check_range("ef_construction", self.ef_construction, 1, 2**31 - 1)
+        _check_range("ef_construction", self.ef_construction, 1, INT32_MAX)
         if self.ef is not None:
-            _check_range("ef", self.ef, 1, 2**31 - 1)
+            _check_range("ef", self.ef, 1, MAX_EF)
 
     @property
     def size_aware(self) -> bool:
@@ -292,7 +376,7 @@ class HnswIndex(IndexConfig):
         self, k: int, overrides: Mapping[str, Any] | None = None, rows: int | None = None
     ) -> dict[str, Any]:
         params = super().search_params(k, overrides, rows)
-        params["ef"] = max(int(params["ef"]), k)
+        params["ef"] = max(params["ef"], k)
         return params
 
 
@@ -349,8 +433,11 @@ class SparseInvertedIndex(IndexConfig):
 
     index_type: ClassVar[IndexType] = IndexType.SPARSE_INVERTED_INDEX
     search_knobs: ClassVar[tuple[str, ...]] = ("drop_ratio_search",)
-    metric: MetricType | str = MetricType.BM25
     drop_ratio_build: float = 0.0
+
+    @classmethod
+    def default_metric(cls) -> MetricType:
+        return MetricType.BM25
 
     @classmethod
     def allowed_metrics(cls) -> tuple[MetricType, ...]:

@@ -21,14 +21,16 @@ from __future__ import annotations
 
 import itertools
 import os
+import stat
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from milvus_plugins.core.errors import ConfigError, MilvusConnectionError, shown
+from milvus_plugins.core.messages import shown_path
 
-__all__ = ["LiteLease", "acquire", "lease_count"]
+__all__ = ["LiteLease", "acquire", "check_database_path", "lease_count"]
 
 
 @dataclass
@@ -89,23 +91,20 @@ def acquire(path: str) -> LiteLease:
     Blocks while another thread starts the same database (tens of milliseconds).
 
     Args:
-        path: the ``.db`` path (made absolute here).
+        path: the ``.db`` path (``~`` expanded and made absolute here).
 
     Returns:
         A lease whose ``uri`` a ``MilvusClient``/``AsyncMilvusClient`` connects to.
 
     Raises:
-        ConfigError: the directory that should hold the database does not exist.
+        ConfigError: the directory that should hold the database does not exist, or
+            the path is something Milvus Lite cannot open as a database (a regular
+            file, a dangling symbolic link, a device; checked before starting it).
         MilvusConnectionError: the database could not be opened; when another process
             holds it, the message says so and what to do.
     """
-    path = os.path.abspath(path)
-    parent = os.path.dirname(path)
-    if not os.path.isdir(parent):
-        raise ConfigError(
-            f"uri={shown(path)}: the directory {shown(parent)} does not exist; create it first "
-            "(Milvus Lite creates the database, not the directories above it)."
-        )
+    path = os.path.abspath(os.path.expanduser(path))
+    check_database_path(path)
     while True:
         entry = _entry(path)
         with entry.lock:
@@ -119,6 +118,44 @@ def acquire(path: str) -> LiteLease:
                 forget_cached_schemas(entry.uri)  # its port may be a stopped server's
             entry.leases += 1
             return LiteLease(path, entry.uri, entry.generation)
+
+
+def check_database_path(path: str) -> None:
+    """Refuse a path Milvus Lite cannot open as a database, before starting it (no writes).
+
+    Milvus Lite 3 keeps a database in a directory (``LOCK``, ``collections/`` ...), which
+    it creates when missing; any existing directory is opened (an empty one becomes a
+    new database). Anything else at the path makes it fail with a traceback in its log,
+    which would surface as "could not open the database".
+
+    Raises:
+        ConfigError: the parent directory does not exist, or the path is a regular
+            file, a symbolic link to nothing, or another non-directory.
+    """
+    parent = os.path.dirname(path)
+    if not os.path.isdir(parent):
+        raise ConfigError(
+            f"uri={shown_path(path)}: the directory {shown_path(parent)} does not exist; create "
+            "it first "
+            "(Milvus Lite creates the database, not the directories above it)."
+        )
+    # One stat of what is there (another thread may be creating the database meanwhile).
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        if not os.path.islink(path):
+            return  # nothing there yet: Milvus Lite creates it
+        what = f"a symbolic link to the missing {shown_path(os.readlink(path))}"
+    except OSError:
+        return  # unreadable here: Milvus Lite says why
+    else:
+        if stat.S_ISDIR(mode):
+            return
+        what = "a file" if stat.S_ISREG(mode) else "not a directory"
+    raise ConfigError(
+        f"uri={shown_path(path)} is {what}, not a Milvus Lite database (Milvus Lite 3 keeps a "
+        "database in a directory of that name); pass a new path or the database's path."
+    )
 
 
 def _release(path: str) -> None:
@@ -187,7 +224,7 @@ def _stop(path: str) -> None:
 def lease_count(path: str) -> int:
     """How many leases are held on the database at ``path`` in this process."""
     with _GUARD:
-        entry = _SERVERS.get(os.path.abspath(path))
+        entry = _SERVERS.get(os.path.abspath(os.path.expanduser(path)))
     return entry.leases if entry is not None else 0
 
 

@@ -60,6 +60,12 @@ def shown(value: object) -> str:
     return text
 
 
+def shown_path(path: str) -> str:
+    """Return a file path for a message: whole (``repr``) up to 4,096 characters (a
+    path is only useful whole), else cut as :func:`shown` cuts."""
+    return repr(path) if len(path) <= 4096 else shown(path)
+
+
 def _short(value: object) -> bool:
     """Whether a plain ``repr`` is certainly short (and exact) for ``value``."""
     if isinstance(value, (str, bytes, bytearray)):

@@ -343,9 +343,14 @@ def validate_records(
         record.vector = vector  # checked (lists as given, numpy as float32 rows): rows reuse it
 
 
-def validate_vectors(records: Sequence[Record], spec: CollectionSpec, dim: int | None) -> None:
+def validate_vectors(
+    records: Sequence[Record], spec: CollectionSpec, dim: int | None, *, start: int = 0
+) -> None:
     """Check the vectors of records whose other fields :func:`validate_records` (with
     ``vectors=False``) has already checked: a streamed write's chunk, just embedded.
+
+    ``start`` is the chunk's position in the write call: records are numbered in the
+    call, as the checks before embedding number them.
 
     Raises:
         InvalidInputError: the first bad vector (or missing client sparse vector).
@@ -354,7 +359,7 @@ def validate_vectors(records: Sequence[Record], spec: CollectionSpec, dim: int |
     checked = _checked_vectors_in_chunks(records, dim, nonzero)
     if checked is None:
         checked = []
-        for position, record in enumerate(records):
+        for position, record in enumerate(records, start):
             where = f"record {position} (id={shown(record.id)})"
             if record.vector is None:
                 raise InvalidInputError(f"{where}: vector is missing; embed the text first.")

@@ -324,6 +324,8 @@ def _build_and_switch(
     full = stored_spec(source)
     spec: CollectionSpec = replace(full, name=name, description="")
     if new_index is not None:
+        if not new_index.metric_given:  # an index naming no metric keeps the source's
+            new_index = replace(new_index, metric=full.metric_type)
         spec = replace(spec, index=new_index, metric=new_index.metric_type)
     embedding: Any = fingerprint
     if embed is not None:

@@ -10,6 +10,7 @@ the stores: connecting already waits up to the timeout.
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -21,25 +22,35 @@ from milvus_plugins.core.errors import (
     ConfigError,
     MilvusOperationError,
     MilvusPluginsError,
+    shown,
 )
 
-__all__ = ["RetryPolicy", "acall_with_retry", "call_with_retry"]
+__all__ = ["MAX_BACKOFF", "RetryPolicy", "acall_with_retry", "call_with_retry"]
 
 T = TypeVar("T")
+
+
+MAX_BACKOFF = 86_400.0
+"""The longest single wait a :class:`RetryPolicy` accepts, in seconds (a day)."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class RetryPolicy:
     """How often and how long to retry a transient failure.
 
+    Every field is checked at construction (:class:`ConfigError` naming it), so a bad
+    value never surfaces in the middle of a call, when a transient fault is retried.
+
     Attributes:
-        attempts: total tries, including the first (1 disables retries).
-        initial_backoff: seconds before the first retry.
-        max_backoff: cap on one wait.
-        multiplier: growth of the wait per retry.
-        jitter: random fraction added to each wait (spreads concurrent retries).
+        attempts: total tries, including the first (1 disables retries); an int >= 1.
+        initial_backoff: seconds before the first retry; finite, >= 0.
+        max_backoff: cap on one wait; finite, in [0, 86400] (a day).
+        multiplier: growth of the wait per retry; finite, >= 1.
+        jitter: random fraction of the wait added to it (spreads concurrent retries);
+            in [0, 1]. A wait is thus at most ``2 * max_backoff``.
         on_retry: called as ``on_retry(retry_number, error)`` before each retry (1-based),
-            e.g. to log or count retries; its exceptions propagate.
+            e.g. to log or count retries; its exceptions propagate. A callable or
+            ``None``.
     """
 
     attempts: int = 4
@@ -52,15 +63,68 @@ class RetryPolicy:
     )
 
     def __post_init__(self) -> None:
+        if isinstance(self.attempts, bool) or not isinstance(self.attempts, int):
+            raise ConfigError(
+                f"attempts={shown(self.attempts)} must be an int >= 1 (total tries; 1 disables "
+                "retries)."
+            )
         if self.attempts < 1:
-            raise ConfigError(f"attempts={self.attempts} must be at least 1.")
-        if self.initial_backoff < 0 or self.max_backoff < 0 or self.multiplier < 1:
-            raise ConfigError("backoffs must be >= 0 and multiplier >= 1.")
+            raise ConfigError(
+                f"attempts={self.attempts} must be at least 1 (total tries; 1 disables retries)."
+            )
+        _check_seconds("initial_backoff", self.initial_backoff, None)
+        _check_seconds("max_backoff", self.max_backoff, MAX_BACKOFF)
+        multiplier = _number("multiplier", self.multiplier, "a finite number >= 1, e.g. 2")
+        if not multiplier >= 1:
+            raise ConfigError(
+                f"multiplier={shown(self.multiplier)} must be a finite number >= 1, e.g. 2 "
+                "(the growth of the wait per retry)."
+            )
+        jitter = _number("jitter", self.jitter, "a fraction in [0, 1], e.g. 0.1")
+        if not 0 <= jitter <= 1:
+            raise ConfigError(
+                f"jitter={shown(self.jitter)} must be a fraction in [0, 1], e.g. 0.1 (the random "
+                "part added to each wait)."
+            )
+        if self.on_retry is not None and not callable(self.on_retry):
+            raise ConfigError(
+                f"on_retry={shown(self.on_retry)} must be a callable "
+                "on_retry(retry_number, error), or None."
+            )
 
     def delay(self, retry: int) -> float:
-        """Seconds to wait before retry number ``retry`` (1-based)."""
-        base = min(self.max_backoff, self.initial_backoff * self.multiplier ** (retry - 1))
+        """Seconds to wait before retry number ``retry`` (1-based).
+
+        At most ``max_backoff * (1 + jitter)``; grown step by step and capped, so a
+        large multiplier or retry number never overflows.
+        """
+        base = float(self.initial_backoff)
+        for _ in range(max(0, retry - 1)):
+            if base >= self.max_backoff:
+                break
+            base *= self.multiplier  # finite * finite: at worst inf, capped below
+        base = min(float(self.max_backoff), base)
         return base * (1.0 + random.uniform(0.0, self.jitter))
+
+
+def _number(name: str, value: object, rule: str) -> float:
+    """``value`` as a finite float, or a :class:`ConfigError` naming ``name`` and ``rule``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{name}={shown(value)} must be {rule} ({type(value).__name__} given).")
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond any float
+        number = math.inf
+    if not math.isfinite(number):
+        raise ConfigError(f"{name}={shown(value)} must be {rule}, not NaN or infinite.")
+    return number
+
+
+def _check_seconds(name: str, value: object, most: float | None) -> None:
+    rule = "a finite number of seconds >= 0" + (f", at most {most:,.0f}" if most else "")
+    seconds = _number(name, value, rule)
+    if seconds < 0 or (most is not None and seconds > most):
+        raise ConfigError(f"{name}={shown(value)} must be {rule}.")
 
 
 def _retriable(error: MilvusPluginsError) -> bool:

@@ -15,6 +15,7 @@ from milvus_plugins.core.arguments import as_list, checked_arguments
 from milvus_plugins.core.batching import WriteOptions
 from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.config import CollectionSpec, ConnectionConfig
+from milvus_plugins.core.connection import check_client_kwargs
 from milvus_plugins.core.errors import (
     ConfigError,
     MilvusPluginsError,
@@ -126,6 +127,15 @@ class MilvusStore:
     ) -> None:
         if not isinstance(spec, CollectionSpec):
             raise ConfigError(f"spec must be a CollectionSpec, got {type(spec).__name__}.")
+        for name, value, kind in (
+            ("connection", connection, ConnectionConfig),
+            ("write", write, WriteOptions),
+            ("retry", retry, RetryPolicy),
+        ):
+            if value is not None and not isinstance(value, kind):
+                raise ConfigError(
+                    f"{name} must be a {kind.__name__} or None ({type(value).__name__} given)."
+                )
         if spec.sparse_mode is SparseMode.CLIENT and sparse_encoder is None:
             raise ConfigError(
                 "sparse='client' needs sparse_encoder= (e.g. BM25Encoder().fit(corpus))."
@@ -149,7 +159,9 @@ class MilvusStore:
             hybrid=hybrid or HybridOptions(),
             sparse_encoder=sparse_encoder,
         )
-        self.settings = RunSettings(self.session, retry or RetryPolicy(), dict(client_kwargs or {}))
+        self.settings = RunSettings(
+            self.session, retry or RetryPolicy(), check_client_kwargs(client_kwargs)
+        )
         self.runner = SyncRunner(self.settings)
 
     @property

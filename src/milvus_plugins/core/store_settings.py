@@ -23,6 +23,8 @@ from milvus_plugins.core.config import (
     MetadataField,
     TextAnalyzer,
 )
+from milvus_plugins.core.connection import check_client_kwargs
+from milvus_plugins.core.errors import ConfigError
 from milvus_plugins.core.fingerprint import EmbeddingProbe
 from milvus_plugins.core.indexes import IndexConfig
 from milvus_plugins.core.layouts import FieldMapping, as_field_mapping
@@ -74,7 +76,9 @@ class StoreSettings:
         open_mode: check an existing collection against the spec, or adopt it.
         write: batching and progress options of writes.
         retry: the retry policy (``None``: the default).
-        client_kwargs: extra keyword arguments of the pymilvus client.
+        client_kwargs: extra keyword arguments of the pymilvus client (not ``uri``,
+            ``token`` or ``db_name``: ``connection`` sets those; a ``timeout`` there is
+            checked as the connection's is).
         embedding: the canonical field's model fingerprint probe, if any.
         allow_embedding_change: open a collection filled by another model.
         tenant: the tenant every call is scoped to.
@@ -113,6 +117,30 @@ class StoreSettings:
     allow_embedding_change: bool = False
     tenant: str | int | None = None
     tenant_mode: TenantMode | str = TenantMode.OPTIONAL
+
+    def __post_init__(self) -> None:
+        """Check the connection-side settings' types (no I/O); the rest is checked by
+        :meth:`build` (the spec) and the store.
+
+        Raises:
+            ConfigError: ``connection``, ``write`` or ``retry`` of another type, or
+                ``client_kwargs`` that :func:`check_client_kwargs` refuses (a bad
+                ``timeout``; ``uri``/``token``/``db_name``, which the connection sets).
+        """
+        for name, value, kind in (
+            ("connection", self.connection, ConnectionConfig),
+            ("write", self.write, WriteOptions),
+            ("retry", self.retry, RetryPolicy),
+        ):
+            if value is not None and not isinstance(value, kind):
+                raise ConfigError(
+                    f"{name} must be a {kind.__name__}"
+                    f"{'' if name == 'connection' else ' or None'} "
+                    f"({type(value).__name__} given)."
+                )
+        if self.connection is None:
+            raise ConfigError("connection must be a ConnectionConfig (None given).")
+        check_client_kwargs(self.client_kwargs)
 
     def build(self) -> MilvusStore:
         """The collection spec and the store on it (no I/O).

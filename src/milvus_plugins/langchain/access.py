@@ -29,6 +29,8 @@ from milvus_plugins.core import (
     hybrid_legs,
     shown,
 )
+from milvus_plugins.core.decay import decay_column
+from milvus_plugins.core.grouping import group_key
 from milvus_plugins.langchain.filters import to_core_filter
 from milvus_plugins.langchain.search_calls import (
     KWARG_TYPES,
@@ -64,6 +66,28 @@ class StoreAccess(StoreLifetime):
     def _model(self, field: str | None) -> Embeddings:
         """The model that embeds queries for the dense field ``field`` (``None``: the first)."""
         return self._models[self._store.spec.dense_field(field).name]
+
+    def _opens_first(self, kwargs: Mapping[str, Any]) -> bool:
+        """Whether a keyword or hybrid search must open the collection before it is resolved.
+
+        A store made with the default (dense) retrieval mode and no ``sparse=`` learns
+        whether the collection it opens has a keyword field only when it opens it: a
+        per-call ``retrieval_mode="sparse"`` or ``"hybrid"`` is checked against what the
+        collection has, not against the default.
+        """
+        mode = self._mode
+        if kwargs.get("retrieval_mode") is not None:
+            try:
+                mode = RetrievalMode.parse(kwargs["retrieval_mode"], field="retrieval_mode")
+            except ConfigError:
+                return False  # refused by _search_call
+        session = self._store.session
+        return (
+            mode is not RetrievalMode.DENSE
+            and not self._store.spec.has_sparse
+            and not session.exists
+            and not session.drop_old
+        )
 
     def _search_call(
         self,
@@ -112,7 +136,13 @@ class StoreAccess(StoreLifetime):
                 "group_by needs a metadata key or field in LangChain (documents have no "
                 "source-document id); e.g. group_by='source'."
             )
-        # Checked now, before the query is embedded (strict mode, names, tenant type).
+        decay = as_decay(kwargs.get("decay"))
+        # Checked now, before the query is embedded: a field that holds no group value
+        # or no number; strict mode, names, tenant type.
+        if grouping is not None:
+            group_key(spec, grouping)
+        if decay is not None:
+            decay_column(spec, decay)
         scope = self._store.scope(
             tenant=kwargs.get("tenant"), partition_names=kwargs.get("partition_names")
         )
@@ -128,7 +158,7 @@ class StoreAccess(StoreLifetime):
             ranker=check_ranker(kwargs.get("ranker"), hybrid_legs(spec)),
             fetch_k=kwargs.get("fetch_k"),
             grouping=grouping,
-            decay=as_decay(kwargs.get("decay")),
+            decay=decay,
             vector_field=field,
             tenant=scope.tenant,
             partition_names=scope.partition_names,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import ItemsView, Iterable, KeysView, Mapping, Sequence, Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +29,27 @@ def scored(hits: Iterable[Hit]) -> list[tuple[Document, float]]:
     return [(to_document(h.record), h.score) for h in hits]
 
 
+def _ordered(value: Any, field: str, of: str) -> list[Any]:
+    """``value`` as a list (see :func:`as_list`), refusing an unordered collection.
+
+    Texts, metadatas and ids are paired by position: a ``set`` (or ``frozenset``)
+    iterates in an arbitrary order, so its items would be paired with the wrong
+    texts. A dict's ``keys()`` / ``items()`` keep insertion order and are accepted;
+    a dict itself is refused by :func:`as_list`.
+
+    Raises:
+        InvalidInputError: ``value`` is a set, a single string, a mapping or not
+            iterable.
+    """
+    if isinstance(value, Set) and not isinstance(value, (KeysView, ItemsView)):
+        raise InvalidInputError(
+            f"{field} is a {type(value).__name__}, which has no order, so its {of} cannot "
+            f"be paired with the texts by position; pass a list: {field}=[...] (e.g. "
+            f"sorted({field}), with the other arguments in the same order)."
+        )
+    return as_list(value, field, of=of)
+
+
 @dataclass(frozen=True)
 class Batch:
     """Texts, metadata and ids of one write, checked and completed (no I/O)."""
@@ -44,11 +65,11 @@ class Batch:
         metadatas: Sequence[Mapping[str, Any] | None] | None,
         ids: Sequence[str | None] | None,
     ) -> Batch:
-        texts = as_list(texts, "texts", of="texts")
+        texts = _ordered(texts, "texts", of="texts")
         if metadatas is not None:
-            metadatas = as_list(metadatas, "metadatas", of="metadata dicts")
+            metadatas = _ordered(metadatas, "metadatas", of="metadata dicts")
         if ids is not None:
-            ids = as_list(ids, "ids", of="ids")
+            ids = _ordered(ids, "ids", of="ids")
         # Empty lists mean "none given", as in LangChain's own add_texts.
         metadatas, ids = metadatas or None, ids or None
         if metadatas is not None and len(metadatas) != len(texts):
@@ -113,7 +134,7 @@ def embedded(
 
 
 def documents_batch(documents: Sequence[Document], ids: Sequence[str | None] | None) -> Batch:
-    documents = as_list(documents, "documents", of="Documents")
+    documents = _ordered(documents, "documents", of="Documents")
     for position, document in enumerate(documents):
         if not isinstance(document, Document):
             raise InvalidInputError(

@@ -65,6 +65,8 @@ class DocumentRetrieval(StoreAccess):
     # -- search: sync ------------------------------------------------------------------
 
     def _hits(self, query: str, k: int, kwargs: Mapping[str, Any], method: str) -> list[Hit]:
+        if self._opens_first(kwargs):
+            self._store.exists()  # an existing collection's keyword field is adopted
         call = self._search_call(k, kwargs, SEARCH_KWARGS, method)
         vectors = {f: self._model(f).embed_query(query) for f in call.query_fields(query)}
         return call.keep(self._store.retrieve(**call.retrieve_args(query, vectors)))
@@ -224,6 +226,8 @@ class DocumentRetrieval(StoreAccess):
     # -- search: async (the same, awaited) -----------------------------------------------
 
     async def _ahits(self, query: str, k: int, kwargs: Mapping[str, Any], method: str) -> list[Hit]:
+        if self._opens_first(kwargs):
+            await self._astore().exists()  # as in _hits
         call = self._search_call(k, kwargs, SEARCH_KWARGS, method)
         vectors = {f: await self._model(f).aembed_query(query) for f in call.query_fields(query)}
         return call.keep(await self._astore().retrieve(**call.retrieve_args(query, vectors)))

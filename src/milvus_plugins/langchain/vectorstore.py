@@ -107,6 +107,9 @@ class MilvusVectorStore(DocumentWrites, DocumentRetrieval, VectorStore):
     A sparse field is created when ``retrieval_mode`` is not dense or when ``sparse=`` is
     given explicitly; pass ``sparse="bm25"`` to a dense store to allow
     ``retrieval_mode="hybrid"`` per call later. A dense-only store pays nothing for BM25.
+    An existing collection's sparse field is detected when the store opens it, so a
+    store made with the defaults searches a hybrid collection with a per-call
+    ``retrieval_mode="sparse"`` or ``"hybrid"``.
 
     Stores that are not one dense model:
 
@@ -163,7 +166,9 @@ class MilvusVectorStore(DocumentWrites, DocumentRetrieval, VectorStore):
         dim: the embedding dimension (default: taken from the first vectors written).
         index: the dense index (an :class:`IndexConfig`, a dict or a type name; default
             HNSW (size-aware ef) on Milvus Lite 3, FLAT on Lite 2.5, AUTOINDEX on servers).
-        metric: the dense metric when ``index`` does not set one (``"COSINE"``).
+        metric: the dense metric (``"COSINE"``): an ``index`` that names no metric is built
+            with it; one whose own metric contradicts ``"IP"`` or ``"L2"`` raises
+            :class:`ConfigError`.
         metadata_fields: metadata keys stored as typed columns, e.g.
             ``{"year": "INT64", "genre": "VARCHAR"}`` or ``[MetadataField(...)]``.
         infer_metadata_fields: when the first write creates the collection, also give

@@ -115,8 +115,8 @@ class DocumentWrites(StoreAccess):
             The ids, in input order.
 
         Raises:
-            InvalidInputError: mismatched lengths or a bad record (nothing embedded or
-                written).
+            InvalidInputError: mismatched lengths, texts or ids given as a set (no order
+                to pair them by), or a bad record (nothing embedded or written).
             WriteError: a batch failed after retries, or the model failed after some
                 batches were written (lists written and unwritten ids).
         """

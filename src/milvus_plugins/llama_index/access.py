@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import BaseNode
-from llama_index.core.vector_stores.types import VectorStoreQuery
+from llama_index.core.vector_stores.types import VectorStoreQuery, VectorStoreQueryMode
 
 from milvus_plugins.core import (
     AsyncMilvusStore,
@@ -36,6 +36,10 @@ __all__ = ["SCOPE_KWARGS", "SCOPE_TYPES", "StoreAccess"]
 # The keyword arguments that confine one call (``vector_store_kwargs``, ``add_kwargs``,
 # ``delete_kwargs``): a tenant, and the partitions to read or delete in.
 SCOPE_KWARGS = frozenset({"tenant", "milvus_partition_names"})
+# The query modes that search the keyword (sparse) field.
+_KEYWORD_MODES = frozenset(
+    {VectorStoreQueryMode.SPARSE, VectorStoreQueryMode.TEXT_SEARCH, VectorStoreQueryMode.HYBRID}
+)
 SCOPE_TYPES: dict[str, Any] = {
     "tenant": str | int | None,
     "milvus_partition_names": Sequence[str] | None,
@@ -56,6 +60,7 @@ class StoreAccess(StoreLifetime):
         _ranker: Ranker | None
         _models: dict[str, BaseEmbedding]
         milvus_partition_names: list[str] | None
+        enable_sparse: bool
 
     @property
     def client(self) -> Any:
@@ -104,6 +109,25 @@ class StoreAccess(StoreLifetime):
         names = kwargs.get("milvus_partition_names", self.milvus_partition_names)
         scope = self._store.scope(tenant=kwargs.get("tenant"), partition_names=names)
         return {"tenant": scope.tenant, "partition_names": scope.partition_names}
+
+    def _opens_first(self, query: VectorStoreQuery) -> bool:
+        """Whether a keyword or hybrid query must open the collection before it is planned.
+
+        A store created without ``enable_sparse`` (``uri`` + ``collection_name``) learns
+        whether the collection it opens has a keyword field only when it opens it; the
+        query is planned against what the collection has, not against the default.
+        """
+        try:
+            keyword = VectorStoreQueryMode(query.mode) in _KEYWORD_MODES
+        except ValueError:
+            return False  # refused by the plan
+        session = self._store.session
+        return keyword and not self.spec.has_sparse and not session.exists and not session.drop_old
+
+    def _note_opened(self) -> None:
+        """Show a keyword field adopted from the opened collection in ``enable_sparse``."""
+        if self.spec.has_sparse and not self.enable_sparse:
+            self.enable_sparse = True
 
     def _plan(
         self,

@@ -38,6 +38,8 @@ from llama_index.core.schema import (
     RelatedNodeInfo,
     TextNode,
 )
+from llama_index.core.storage.docstore.utils import json_to_doc
+from pydantic import BaseModel
 from pydantic_core import PydanticSerializationError
 
 from milvus_plugins.core import (
@@ -89,6 +91,8 @@ def _node_record(node: BaseNode, *, own: bool) -> Record:
     # costs more than the rest of the write) and fields at their defaults, which
     # ``model_validate`` restores on read.
     # (Per node: no set or dict built that a usual node does not need.)
+    if isinstance(node, IndexNode) and node.obj is not None:
+        _check_index_obj(node)
     if node.relationships:
         related = _checked_relationships(node)
         if related is not None:  # numpy values converted: dump a copy holding them
@@ -122,6 +126,56 @@ def _node_record(node: BaseNode, *, own: bool) -> Record:
         doc_id=node.ref_doc_id or "",
         extra=state,
     )
+
+
+def _check_index_obj(node: IndexNode) -> None:
+    """Refuse an ``IndexNode.obj`` that would not read back as written.
+
+    LlamaIndex serialises ``obj`` as a node's ``doc_to_json`` dict (read back with
+    ``json_to_doc``, as LlamaIndex's own ``IndexNode.from_dict`` does) or as the JSON
+    text of a plain value (read back with ``json.loads``: the value itself). Another
+    pydantic model is dumped without its class, and a tuple, a dict with non-string keys
+    or NaN changes in JSON: those are refused.
+
+    Raises:
+        InvalidInputError: naming the node and what to store instead.
+    """
+    obj = node.obj
+    if isinstance(obj, BaseNode):
+        return
+    where = f"IndexNode {shown(node.node_id)}: obj={shown(obj)}"
+    if isinstance(obj, BaseModel):
+        raise InvalidInputError(
+            f"{where} is a {type(obj).__name__}, which would be stored without its class "
+            "and read back as a dict; store a LlamaIndex node or a JSON value (str, "
+            "number, bool, list, dict with string keys) in obj."
+        )
+    try:
+        same = json.loads(json.dumps(obj, allow_nan=False)) == obj
+    except (TypeError, ValueError, RecursionError):
+        same = False
+    if not same:
+        raise InvalidInputError(
+            f"{where} would not read back as written (JSON has no tuples, sets, non-string "
+            "keys, NaN or objects); store a LlamaIndex node or a JSON value (str, number, "
+            "bool, list, dict with string keys) in obj."
+        )
+
+
+def _restored_obj(stored: Any) -> Any:
+    """An ``IndexNode.obj`` as it was written, from its stored form (see
+    :func:`_check_index_obj`); a form this package did not write is returned as is."""
+    if isinstance(stored, str):
+        try:
+            return json.loads(stored)
+        except ValueError:
+            return stored
+    if isinstance(stored, dict) and "__data__" in stored and "__type__" in stored:
+        try:
+            return json_to_doc(stored)
+        except (KeyError, TypeError, ValueError):
+            return stored
+    return stored
 
 
 _SHARED_STATE: dict[str, dict[str, Any]] = {}
@@ -302,9 +356,10 @@ def record_to_node(record: Record, *, include_embedding: bool = False) -> BaseNo
         A node of the LlamaIndex class it was written as (``TextNode``, ``Node``,
         ``Document``, ``IndexNode`` or ``ImageNode``; ``TextNode`` for records written
         by another framework), equal in id, text, metadata, relationships and
-        ``ref_doc_id``. A subclass of one of these (your own node class) comes back as
-        that LlamaIndex class, without the fields the subclass adds: classes are never
-        imported by a name read from the database.
+        ``ref_doc_id`` (an ``IndexNode``'s ``obj`` too: a node or a JSON value). A
+        subclass of one of these (your own node class) comes back as that LlamaIndex
+        class, without the fields the subclass adds: classes are never imported by a
+        name read from the database.
     """
     embedding = None
     if include_embedding and record.vector is not None:
@@ -316,6 +371,8 @@ def record_to_node(record: Record, *, include_embedding: bool = False) -> BaseNo
     cls = _NODE_CLASSES.get(str(private.get("class_name")), TextNode)
     state = dict(private.get("node") or {})
     state.update(id_=record.id, metadata=metadata, embedding=embedding)
+    if cls is IndexNode and state.get("obj") is not None:
+        state["obj"] = _restored_obj(state["obj"])
     node = cls.model_validate(state)
     node.set_content(record.text)
     return node

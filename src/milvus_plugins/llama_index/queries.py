@@ -44,6 +44,8 @@ from milvus_plugins.core import (
     require_sparse_for,
     shown,
 )
+from milvus_plugins.core.decay import decay_column
+from milvus_plugins.core.grouping import group_key
 from milvus_plugins.core.requests import QUERY_WINDOW, check_k
 from milvus_plugins.llama_index.filters import to_core_filter
 from milvus_plugins.llama_index.nodes import record_to_node
@@ -279,7 +281,9 @@ def plan_query(
         InvalidInputError: an unsupported mode, a missing embedding or query text, or
             an unknown keyword argument.
         ConfigError: a keyword or hybrid query on a store without a sparse field; a
-            dense, MMR or hybrid query on a sparse-only store.
+            dense, MMR or hybrid query on a sparse-only store; ``group_by`` or a decay
+            ``field`` naming a field that holds no group value or no number (the
+            text, a vector field).
         FilterError: a filter Milvus cannot express exactly.
     """
     check_kwargs("query", kwargs, QUERY_KWARGS)
@@ -289,6 +293,12 @@ def plan_query(
         query, kwargs, has_sparse=has_sparse, ranker=ranker, spec=spec, named_vectors=named_vectors
     )
     decay = as_decay(kwargs.get("decay"))
+    if spec is not None:
+        # A field that holds no group value or no number is refused before any embedding.
+        if grouping is not None:
+            group_key(spec, grouping)
+        if decay is not None:
+            decay_column(spec, decay)
     return replace(request, grouping=grouping, score_threshold=cutoff, decay=decay)
 
 

@@ -92,6 +92,9 @@ class NodeReads(StoreAccess):
         ``vector_store_kwargs`` may also hold ``tenant`` and ``milvus_partition_names``
         (replacing the store's for this query).
         """
+        if self._opens_first(query):
+            self._store.exists()  # an existing collection's keyword field is adopted
+            self._note_opened()
         text = query.query_str or ""
         named = {
             n: m.get_query_embedding(text) for n, m in self._query_models(query, kwargs).items()
@@ -101,6 +104,9 @@ class NodeReads(StoreAccess):
 
     async def aquery(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
         """Async twin of :meth:`query`."""
+        if self._opens_first(query):
+            await self.async_store.exists()  # as in query
+            self._note_opened()
         text = query.query_str or ""
         models = self._query_models(query, kwargs)
         named = {n: await m.aget_query_embedding(text) for n, m in models.items()}

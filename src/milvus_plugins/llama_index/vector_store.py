@@ -115,7 +115,9 @@ class MilvusVectorStore(NodeWrites, NodeReads, BasePydanticVectorStore):
         index: the dense index (an ``IndexConfig`` such as ``HnswIndex(...)``, a dict or
             a type name; default HNSW (size-aware ef) on Milvus Lite 3, FLAT on Lite 2.5,
             AUTOINDEX on servers).
-        similarity_metric: ``COSINE`` (default), ``IP`` or ``L2`` when ``index`` is unset.
+        similarity_metric: ``COSINE`` (default), ``IP`` or ``L2``; an ``index`` that names
+            no metric (``"FLAT"``, ``HnswIndex()``) is built with it, and one whose own
+            metric contradicts ``IP`` or ``L2`` raises ``ConfigError``.
         metadata_fields: metadata keys stored as typed columns for fast filters, e.g.
             ``{"year": "INT64", "tags": {"type": "ARRAY", "element_type": "VARCHAR"}}``.
         infer_metadata_fields: when the first write creates the collection, also give
@@ -148,6 +150,9 @@ class MilvusVectorStore(NodeWrites, NodeReads, BasePydanticVectorStore):
             and embeds queries for it; all use ``similarity_metric``.
         enable_sparse: add a keyword (sparse) field, server-side BM25 unless ``sparse``
             says otherwise; needed by the ``sparse``, ``text_search`` and ``hybrid`` modes.
+            An existing collection's keyword field is detected when it is opened (with
+            this left out, or ``False``: it describes what a new collection gets), so
+            ``uri`` + ``collection_name`` is enough to query a hybrid collection.
         sparse: ``"bm25"`` (server-side BM25 on the node text) or a core
             :class:`~milvus_plugins.core.SparseEncoder` for client-side sparse vectors.
         bm25_analyzer: how server-side BM25 splits text into terms: a

@@ -47,9 +47,23 @@ def _embed_texts(nodes: Sequence[BaseNode]) -> list[str]:
 
 
 def _with_named(records: list[Record], named: Mapping[str, Sequence[Any]]) -> list[Record]:
-    """The records, each with its vectors of the named dense fields."""
+    """The records, each with its vectors of the named dense fields.
+
+    Raises:
+        InvalidInputError: a field's model returned another number of vectors than
+            there are nodes (nothing is written).
+    """
     if not named:
         return records
+    for name, vectors in named.items():
+        count = len(vectors) if isinstance(vectors, Sequence) else None
+        if count != len(records):
+            got = f"{count} vectors" if count is not None else type(vectors).__name__
+            raise InvalidInputError(
+                f"the embedding model of vector field {name!r} returned {got} for "
+                f"{len(records)} nodes; it must return one vector per node (nothing was "
+                "written)."
+            )
     for position, record in enumerate(records):
         record.vectors = {name: vectors[position] for name, vectors in named.items()}
     return records
@@ -84,7 +98,9 @@ class NodeWrites(StoreAccess):
 
         Raises:
             InvalidInputError: a node without embedding or text, or with a wrong
-                dimension or non-JSON metadata (nothing is written).
+                dimension or non-JSON metadata; an ``IndexNode.obj`` that would not read
+                back as written; a ``vector_fields`` model returning another number of
+                vectors than nodes (nothing is written).
             WriteError: a batch failed after retries; lists the ids written.
         """
         records, texts, args = self._write(nodes, add_kwargs, "add")

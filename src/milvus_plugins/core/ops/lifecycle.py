@@ -159,7 +159,9 @@ def still_open_op(ctx: OpContext, *, read: bool) -> Op[bool]:
     checks schema and dense index at most once per :data:`~..session.READ_CHECK_TTL`.
     When it changed, the store forgets it and the caller opens it again: an existing
     collection is then checked (or adopted) as on first use, and one that no longer fits
-    raises :class:`SchemaMismatchError` with nothing written or deleted.
+    raises :class:`SchemaMismatchError` with nothing written or deleted. When it is gone,
+    a read answers ``False`` (it finds nothing) and a write or delete raises
+    :class:`CollectionNotFoundError` (its earlier rows are gone; the next write recreates).
     """
     session = ctx.session
     if read and not session.read_check_due():
@@ -169,7 +171,11 @@ def still_open_op(ctx: OpContext, *, read: bool) -> Op[bool]:
     try:
         description = yield Call(ClientMethod.DESCRIBE_COLLECTION, (name,))
     except CollectionNotFoundError:
-        return False  # dropped: session.failed() forgot it; reads find nothing
+        # Dropped behind our back: session.failed() forgot it. Reads find nothing; a
+        # write or delete fails (its rows are gone: say so), and the next one recreates.
+        if read:
+            return False
+        raise
     index = None
     if read and session.dense_field is not None:
         index = yield from _describe_dense_index(name, session.dense_field)

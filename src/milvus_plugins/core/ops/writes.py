@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
+
+import numpy as np
 
 from milvus_plugins.core.arguments import as_list
 from milvus_plugins.core.batching import WriteOptions, plan_batches, with_batch_rows
@@ -61,6 +63,8 @@ __all__ = [
     "validate_unembedded",
 ]
 
+T = TypeVar("T")
+
 
 class WriteMode(ParsableEnum):
     """How records are written.
@@ -91,7 +95,8 @@ def parse_write_mode(mode: WriteMode | str) -> WriteMode:
 
 
 EmbedFn = Callable[[list[str]], Any]
-"""Embeds a batch of texts: ``(texts) -> vectors`` (or an awaitable of them, async)."""
+"""Embeds a batch of texts: ``(texts) -> vectors`` (or an awaitable of them, async): a list
+of one vector per text, or a 2-D numpy array of shape ``(len(texts), dim)``."""
 
 
 class BatchRun:
@@ -315,30 +320,66 @@ def _check_engine_limits(
 
 
 def _embed_chunk(
-    ctx: OpContext, records: Sequence[Record], embed: EmbedFn, dim: int | None
+    ctx: OpContext, records: Sequence[Record], embed: EmbedFn, dim: int | None, start: int = 0
 ) -> Op[int | None]:
-    """Embed one chunk's texts into its records and validate the vectors; answer the dim."""
+    """Embed one chunk's texts into its records and validate the vectors; answer the dim.
+
+    ``start`` is the chunk's position in the call (records are numbered in the call).
+    """
     vectors = yield Embed([r.text for r in records], embed)
-    return _take_vectors(ctx, records, vectors, dim)
+    return _take_vectors(ctx, records, vectors, dim, start)
+
+
+def _model_rows(vectors: Any, count: int, dim: int | None) -> Sequence[Any]:
+    """The vectors an embedding model returned for ``count`` texts, one per text.
+
+    A list (or other sequence) of vectors, or a 2-D numpy array of shape
+    ``(count, dim)`` (what :class:`~milvus_plugins.embeddings.MiniLMEmbedder` returns),
+    whose rows are taken as the vectors (the checks copy them).
+
+    Raises:
+        InvalidInputError: another type, another count of vectors, or an array of
+            another shape (naming the shape expected).
+    """
+    expected = f"({count}, {dim if dim is not None else 'dim'})"
+    if isinstance(vectors, np.ndarray):
+        if vectors.ndim != 2 or vectors.shape[0] != count:
+            raise InvalidInputError(
+                f"the embedding model returned a numpy array of shape {vectors.shape} for "
+                f"{count} texts; return one vector per text: a 2-D array of shape "
+                f"{expected} or a list of {count} vectors."
+            )
+        return list(vectors)
+    if isinstance(vectors, (str, bytes)) or not isinstance(vectors, Sequence):
+        raise InvalidInputError(
+            f"the embedding model returned {type(vectors).__name__} for {count} texts; "
+            f"return a list of {count} vectors (or a 2-D numpy array of shape {expected})."
+        )
+    if len(vectors) != count:
+        raise InvalidInputError(
+            f"the embedding model returned {len(vectors)} vectors for {count} texts; "
+            "return one vector per text, in order."
+        )
+    return vectors
 
 
 def _take_vectors(
-    ctx: OpContext, records: Sequence[Record], vectors: Any, dim: int | None
+    ctx: OpContext, records: Sequence[Record], vectors: Any, dim: int | None, start: int = 0
 ) -> int | None:
-    """Put one chunk's vectors into its records and validate them; answer the dim."""
-    if not isinstance(vectors, Sequence) or len(vectors) != len(records):
-        got = len(vectors) if isinstance(vectors, Sequence) else type(vectors).__name__
-        raise InvalidInputError(
-            f"the embedding model returned {got} vectors for {len(records)} texts."
-        )
-    for record, vector in zip(records, vectors, strict=True):
+    """Put one chunk's vectors into its records and validate them; answer the dim.
+
+    ``start`` is the chunk's position in the call, for the record numbers in messages.
+    """
+    rows = _model_rows(vectors, len(records), dim)
+    for record, vector in zip(records, rows, strict=True):
         # A list is copied: a model may refill the same lists for its next chunk, which
         # is embedded while this one is written (numpy rows are copied by the checks).
         record.vector = list(vector) if type(vector) is list else vector
     if dim is None and len(records):
         dim = _implied_dim(records[0].vector)
     _encode_sparse(ctx, records)
-    validate_vectors(records, ctx.spec, dim)  # the rest was checked before embedding
+    # The rest was checked before embedding.
+    validate_vectors(records, ctx.spec, dim, start=start)
     return dim
 
 
@@ -373,7 +414,7 @@ def upsert_op(
     if embed is not None:
         # An existing collection is opened (never created) before the model runs: one
         # this write would refuse (another tool's layout) is refused unembedded.
-        if (yield from open_existing_op(ctx)):
+        if (yield from _opening_to_write(ctx, open_existing_op(ctx), checked)):
             refuse_foreign(ctx.spec)
             dim = ctx.spec.dim or dim
             limits = _recheck_lengths(ctx, checked, limits)  # before anything is embedded
@@ -383,7 +424,7 @@ def upsert_op(
         # The first chunk is embedded before a new collection is created: it may fix
         # the dimension, and a model that fails here has changed nothing.
         dim = yield from _embed_chunk(ctx, checked[: options.batch_rows], embed, dim)
-    opened = yield from open_or_create_op(ctx, dim, checked)
+    opened = yield from _opening_to_write(ctx, open_or_create_op(ctx, dim, checked), checked)
     refuse_foreign(ctx.spec)  # a foreign layout is known once the collection is opened
     if not owners_checked and opened is Opened.OPENED:
         yield from _refuse_other_owners(ctx, checked)
@@ -469,6 +510,32 @@ def _recheck_lengths(
     return current
 
 
+def _opening_to_write(ctx: OpContext, opening: Op[T], records: Sequence[Record]) -> Op[T]:
+    """Run ``opening`` (open, or re-check, the collection before a write); a Milvus
+    failure of an already open collection's check is the write's failure: a
+    :class:`WriteError` with nothing written, as the first batch would have raised."""
+    was_open = ctx.session.exists
+    try:
+        return (yield from opening)
+    except CollectionNotFoundError as exc:
+        if not was_open:
+            raise
+        raise CollectionNotFoundError(
+            f"writing to {shown(ctx.spec.name)} failed: {exc} It was dropped since this "
+            "store opened it, with the rows written before. The store has forgotten it: "
+            f"the next write recreates it, so re-running the same upsert writes all "
+            f"{len(records)} rows (none were written)."
+        ) from exc
+    except MilvusOperationError as exc:
+        if not was_open:
+            raise
+        raise WriteError(
+            f"writing to {shown(ctx.spec.name)} failed: {exc}",
+            written_ids=[],
+            failed_ids=[record.id for record in records],
+        ) from exc
+
+
 def _recheck_dim(spec: CollectionSpec, dim: int | None) -> None:
     """Refuse records whose vectors have another dimension than the opened collection's.
 
@@ -528,10 +595,10 @@ def _write_chunks(
                 records = run.records[start:stop]
                 if embed is not None and start:
                     if pending is None:
-                        yield from _embed_chunk(ctx, records, embed, dim)
+                        yield from _embed_chunk(ctx, records, embed, dim, start)
                     else:
                         handle, pending = pending, None
-                        _take_vectors(ctx, records, (yield Collect(handle)), dim)
+                        _take_vectors(ctx, records, (yield Collect(handle)), dim, start)
                 if ahead and embed is not None and index + 1 < len(chunks):
                     first, last = chunks[index + 1]
                     texts = [r.text for r in run.records[first:last]]
