@@ -11,11 +11,12 @@ arguments the library's messages name (``drop_old=True``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -43,6 +44,8 @@ from milvus_plugins.core import (
     CollectionNotFoundError,
     CollectionSpec,
     ConnectionConfig,
+    ExportFormat,
+    InvalidInputError,
     MilvusConnectionError,
     MilvusPluginsError,
     MilvusStore,
@@ -53,6 +56,7 @@ from milvus_plugins.core import (
     import_collection,
     point_alias,
     reindex,
+    resolve_alias,
 )
 from milvus_plugins.core.errors import shown
 from milvus_plugins.core.filters import Filter, In, and_, doc_id_in, id_in, not_
@@ -145,6 +149,27 @@ def _prune(store: MilvusStore, sources: list[str], out: TextIO) -> None:
     out.write(f": {', '.join(stale)}\n" if stale else "\n")
 
 
+def _check_vectors(
+    store: MilvusStore, embedding: str, source: str, records: list[Record], done: int
+) -> None:
+    """Refuse (exit code 2) vectors no write would take, before ``source`` is written (and,
+    for the first file, before the collection is created); ``done``: files written."""
+    try:
+        store.prepare_records(records)  # no I/O; the records are left as they are
+    except InvalidInputError as exc:
+        written = (
+            f"the {done} files before it were ingested (re-runs replace them)"
+            if done
+            else "nothing was written"
+        )
+        raise CliError(
+            f"--embedding {shown(embedding)} returned vectors Milvus cannot store for "
+            f"{source}: {exc} {written[0].upper()}{written[1:]}; fix the model or pass another "
+            "--embedding.",
+            EXIT_USAGE,
+        ) from exc
+
+
 def cmd_ingest(args: argparse.Namespace, out: TextIO) -> int:
     """Chunk, embed and upsert text/markdown files; re-runs replace, never duplicate."""
     root = Path(args.path)
@@ -184,14 +209,17 @@ def cmd_ingest(args: argparse.Namespace, out: TextIO) -> int:
     embedder = load_embedder(args.embedding)
     store: MilvusStore | None = None
     total = 0
-    for source, chunks, records in batches:
-        vectors = embedder.embed(chunks)
+    for done, (source, chunks, records) in enumerate(batches):
+        vectors = embedder.embed(chunks)  # one list of floats per chunk (checked)
+        for record, vector in zip(records, vectors, strict=True):
+            record.vector = vector
+        # The vectors are checked (NaN, ragged, empty) before the collection is made from
+        # their dimension: a refused ingest leaves no empty collection behind.
+        _check_vectors(store or unchecked, args.embedding, source, records, done)
         if store is None:
             spec = CollectionSpec(name=args.collection, dim=len(vectors[0]), sparse="bm25")
             store = MilvusStore(spec, connection=connection, drop_old=args.drop)
             store.ensure_collection(len(vectors[0]))  # a mismatch raises before any write
-        for record, vector in zip(records, vectors, strict=True):
-            record.vector = vector
         ids = store.upsert(records, progress=args.progress)
         # Chunks of an earlier version of this file that no longer exist are removed.
         stale: Filter = and_(doc_id_in([source]), not_(id_in(ids)))
@@ -243,7 +271,7 @@ def cmd_search(args: argparse.Namespace, out: TextIO) -> int:
     vector = None
     if mode != "sparse":
         embedder = load_embedder(args.embedding)
-        vector = [float(x) for x in embedder.embed([args.query])[0]]
+        vector = embedder.embed([args.query])[0]  # one list of floats (checked)
         check_dim(store, embedder, len(vector))
     hits = store.retrieve(mode=mode, vector=vector, text=args.query, k=args.k, filter=flt)
     if args.json:
@@ -291,10 +319,11 @@ def cmd_migrate(args: argparse.Namespace, out: TextIO) -> int:
     source = _open(args, args.source)
     connection = connection_of(args)
     if args.target_uri is not None:
+        check_uri(args.target_uri, "--target-uri")
         connection = ConnectionConfig.from_env(
             uri=args.target_uri, token=args.token, timeout=args.timeout
         )
-        check_uri(connection.uri)
+        check_uri(connection.uri, "--target-uri")
     spec = migration_target_spec(source, args.target)
     target = MilvusStore(spec, connection=connection)
     total = source.count()
@@ -329,8 +358,35 @@ def cmd_migrate(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK if check.ok else EXIT_FAILED
 
 
+_SUFFIXES = {f".{kind.value}": kind for kind in ExportFormat}
+"""The export file suffixes: the format each means (``.jsonl``, ``.parquet``)."""
+
+
+def _export_format(file: str, given: str | None) -> str | None:
+    """The --format of an export to ``file``; refuses a suffix that names no format.
+
+    Raises:
+        CliError: exit code 2, without --format, for a file whose suffix is neither
+            ``.jsonl`` nor ``.parquet`` (``notes.csv`` would get JSON Lines under that name).
+    """
+    if given is not None or Path(file).is_dir() or file.endswith(("/", os.sep)):
+        return given  # a directory is refused by the export itself, naming a file in it
+    suffix = Path(file).suffix
+    if suffix.lower() in _SUFFIXES:
+        return given
+    names = " or ".join(_SUFFIXES)
+    said = f"ends in {shown(suffix)}" if suffix else "has no suffix"
+    raise CliError(
+        f"the export file {shown(file)} {said}, which names no export format; name it "
+        f"{names} (e.g. {shown(str(Path(file).with_suffix('.jsonl')))}), or pass "
+        f"--format {' or '.join(kind.value for kind in ExportFormat)}.",
+        EXIT_USAGE,
+    )
+
+
 def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     """Export a collection, vectors included, to a JSON Lines or Parquet file."""
+    args.format = _export_format(args.file, args.format)
     store = _open(args, args.collection)
     report = export_collection(
         store,
@@ -346,6 +402,12 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_import(args: argparse.Namespace, out: TextIO) -> int:
     """Create (or fill) a collection from an export file."""
+    if Path(args.file).is_dir():
+        raise CliError(
+            f"{shown(args.file)} is a directory, not an export file; pass the .jsonl or "
+            ".parquet file 'milvus-plugins export' wrote.",
+            EXIT_USAGE,
+        )
     report = import_collection(
         args.file,
         args.collection,
@@ -359,6 +421,26 @@ def cmd_import(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _check_reindex_alias(connection: ConnectionConfig, alias: str) -> None:
+    """Refuse a name that is not an alias: a collection's (exit code 2), or neither (3)."""
+    if resolve_alias(connection, alias) is not None:
+        return
+    with MilvusStore(CollectionSpec(name=alias), connection=connection, open_mode="adopt") as probe:
+        if probe.exists():
+            raise CliError(
+                f"there is no alias {shown(alias)}: {shown(alias)} is a collection. Point an "
+                f"alias at it ('milvus-plugins alias {alias}_live {alias}'), have readers open "
+                f"{shown(alias + '_live')}, and reindex that.",
+                EXIT_USAGE,
+            )
+    raise CliError(
+        f"there is no alias or collection {shown(alias)} (see 'milvus-plugins info'); reindex "
+        f"needs an alias: point one at a collection first ('milvus-plugins alias {alias} "
+        "COLLECTION') and have readers open the alias.",
+        EXIT_NOT_FOUND,
+    )
+
+
 def cmd_reindex(args: argparse.Namespace, out: TextIO) -> int:
     """Re-index (or re-embed) the collection behind an alias, check recall, switch."""
     index = None
@@ -366,6 +448,7 @@ def cmd_reindex(args: argparse.Namespace, out: TextIO) -> int:
         spec = args.index if not args.index.lstrip().startswith("{") else None
         index = index_from_dict(spec or json_option(args.index, "--index"))
     search_params = json_option(args.search_params, "--search-params")
+    _check_reindex_alias(connection_of(args), args.alias)  # before loading a model
     embed = name = None
     if args.embedding is not None:
         embedder = load_embedder(args.embedding)
@@ -396,7 +479,20 @@ def cmd_reindex(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_alias(args: argparse.Namespace, out: TextIO) -> int:
     """Point an alias at a collection (create it, or switch it atomically)."""
-    previous = point_alias(connection_of(args), args.alias, args.collection)
+    connection = connection_of(args)
+    behind = resolve_alias(connection, args.collection)
+    if behind is not None:
+        # Milvus would point the alias at the collection behind the other alias, now: it
+        # would not follow that alias when a reindex switches it.
+        raise CliError(
+            f"{shown(args.collection)} is an alias (of {shown(behind)}); an alias cannot point "
+            f"at an alias (Milvus would bind {shown(args.alias)} to {shown(behind)}, and it "
+            f"would not follow {shown(args.collection)} after a reindex): name the collection "
+            f"('milvus-plugins alias {args.alias} {behind}'), or have readers open "
+            f"{shown(args.collection)} itself.",
+            EXIT_USAGE,
+        )
+    previous = point_alias(connection, args.alias, args.collection)
     was = f" (was {shown(previous)})" if previous else " (created)"
     if previous == args.collection:
         was = " (unchanged)"
@@ -426,6 +522,47 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+class _LiteLog(logging.Handler):
+    """Milvus Lite's log of a database it could not open, kept instead of printed.
+
+    Milvus Lite logs the failure with its traceback (``logger.exception``), which Python
+    would print on stderr before the one-line error; the CLI names the cause in that
+    line instead.
+    """
+
+    LOGGER = "milvus_lite.server_manager"
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.reasons: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None:
+            self.reasons.append(" ".join(f"{type(exc).__name__}: {exc}".split()))
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[_LiteLog]:
+        logger = logging.getLogger(self.LOGGER)
+        propagate = logger.propagate
+        logger.addHandler(self)
+        logger.propagate = False
+        try:
+            yield self
+        finally:
+            logger.removeHandler(self)
+            logger.propagate = propagate
+
+    def explain(self, message: str) -> str:
+        """``message`` with Milvus Lite's reason in place of "(its log says why)"."""
+        if not self.reasons:
+            return message
+        said = f"(Milvus Lite: {self.reasons[-1]})"
+        if "(its log says why)" in message:
+            return message.replace("(its log says why)", said)
+        return f"{message} {said}"
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Run the CLI; return the exit code."""
     stream = out or sys.stdout
@@ -434,13 +571,18 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     # Milvus Lite has no AllocTimestamp: pymilvus' query iterator (export, reindex) warns
     # on every page that it falls back to a client timestamp, which is harmless there.
     logging.getLogger("pymilvus.client.iterator").setLevel(logging.ERROR)
+    with _LiteLog().installed() as lite_log:
+        return _run(args, stream, lite_log)
+
+
+def _run(args: argparse.Namespace, stream: TextIO, lite_log: _LiteLog) -> int:
     try:
         code = COMMANDS[args.command](args, stream)
         return code
     except CliError as exc:
         return _fail(str(exc), exc.code)
     except (MilvusConnectionError, AuthenticationError) as exc:
-        return _fail(str(exc), EXIT_UNREACHABLE)
+        return _fail(lite_log.explain(str(exc)), EXIT_UNREACHABLE)
     except CollectionNotFoundError as exc:
         return _fail(str(exc), EXIT_NOT_FOUND)
     except (ValueError, SchemaMismatchError) as exc:  # Config/InvalidInput/FilterError

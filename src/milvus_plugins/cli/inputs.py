@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -15,8 +16,8 @@ from urllib.parse import urlsplit
 
 from milvus_plugins.core import ConnectionConfig
 from milvus_plugins.core.dict_filters import filter_from_dict
-from milvus_plugins.core.errors import shown
 from milvus_plugins.core.filters import Filter
+from milvus_plugins.core.messages import shown_path
 
 __all__ = [
     "EXIT_FAILED",
@@ -71,34 +72,72 @@ def cli_words(message: str) -> str:
 _URI_SCHEMES = ("http", "https", "tcp", "unix", "grpc")
 
 
-def check_uri(uri: str) -> None:
-    """Refuse a URI that is neither a Milvus Lite ``.db`` path nor a server address.
+def check_uri(uri: str, flag: str = "--uri or $MILVUS_URI") -> None:
+    """Refuse a URI that is neither a Milvus Lite ``.db`` path nor a server address, a
+    port outside 1-65535, and a Lite path where Milvus Lite cannot make a database.
+
+    Self-contained (the library checks too, in its own words): ``flag`` names where the
+    URI came from.
 
     Raises:
-        CliError: with exit code 2, naming the URI and the accepted forms.
+        CliError: with exit code 2, naming the URI (without credentials), what is wrong
+            and the fix.
     """
-    where = f"the URI {shown(uri)} (--uri or $MILVUS_URI)"
     forms = "use a Milvus Lite file ending in .db, or http(s)://host:port"
-    parts = urlsplit(uri)
+    try:
+        parts = urlsplit(uri)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        where = f"the URI ({flag})"
+        raise CliError(f"{where} is not a Milvus URI (it does not parse); {forms}.", 2) from None
+    shown_uri = uri
+    if "@" in parts.netloc:  # user:password@host: never shown
+        shown_uri = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+    where = f"the URI {shown_path(shown_uri)} ({flag})"
     if parts.scheme in _URI_SCHEMES:
-        try:
-            _ = parts.port
-        except ValueError:
-            raise CliError(f"{where} has a port that is not a number; {forms}.", 2) from None
+        port = _port(parts.netloc)
+        if port and not (port.isascii() and port.isdigit()):
+            raise CliError(f"{where} has a port that is not a number ({port!r}); {forms}.", 2)
+        if port and not 1 <= int(port) <= 65535:
+            raise CliError(f"{where}: port {int(port)} is out of range 1-65535; {forms}.", 2)
         if parts.scheme != "unix" and not parts.hostname:
             raise CliError(f"{where} names no host; {forms}.", EXIT_USAGE)
         return
     if not uri.endswith(".db") or "://" in uri:
         raise CliError(f"{where} is not a Milvus URI; {forms}.", EXIT_USAGE)
-    parent = Path(uri).expanduser().parent
+    path = Path(uri).expanduser()
+    parent = path.parent
     if not parent.is_dir():
         raise CliError(
-            f"{where}: directory {shown(str(parent))} does not exist; create it first.", EXIT_USAGE
+            f"{where}: directory {shown_path(str(parent))} does not exist; create it first.",
+            EXIT_USAGE,
         )
+    # Milvus Lite keeps a database in a directory of that name, and opens any directory
+    # (an empty one becomes a new database); anything else there makes it fail.
+    if os.path.lexists(path) and not path.is_dir():
+        if path.is_symlink() and not path.exists():
+            what = f"a symbolic link to {shown_path(os.readlink(path))}, which does not exist"
+        else:
+            what = "a file" if path.is_file() else "not a directory"
+        raise CliError(
+            f"{where} is {what}, not a Milvus Lite database (Milvus Lite keeps a database in a "
+            "directory of that name); pass a new path, or the path of an existing database.",
+            EXIT_USAGE,
+        )
+
+
+def _port(netloc: str) -> str:
+    """The port as written in a URI's ``host:port`` (``""``: none)."""
+    hostport = netloc.rpartition("@")[2]
+    if hostport.startswith("["):  # [IPv6]:port
+        hostport = hostport.partition("]")[2]
+    return hostport.partition(":")[2]
 
 
 def connection_of(args: argparse.Namespace) -> ConnectionConfig:
     """The connection the --uri, --token and --timeout options (or the environment) name."""
+    given = args.uri if args.uri is not None else os.environ.get("MILVUS_URI")
+    if given:
+        check_uri(given)  # in the CLI's words, before the library's own check
     connection = ConnectionConfig.from_env(uri=args.uri, token=args.token, timeout=args.timeout)
     check_uri(connection.uri)
     return connection

@@ -44,9 +44,10 @@ search --mode: hybrid (dense + BM25) by default when the collection has a BM25 f
 ingest: files must be UTF-8 text; others are skipped with a warning naming them, before
   anything is written. --prune removes the chunks of files no longer under the path.
 
-export/import: JSON Lines (.jsonl) or Parquet (.parquet, needs pyarrow), streamed both
-  ways; a malformed or truncated file is refused naming the line, before anything is
-  written; an import that fails part-way says how many rows it wrote (re-run it).
+export/import: JSON Lines (.jsonl) or Parquet (.parquet, needs pyarrow; an export file
+  named otherwise needs --format), streamed both ways; a malformed or truncated file is
+  refused naming the line, before anything is written; an import that fails part-way
+  says how many rows it wrote (re-run it).
 
 reindex: builds ALIAS_v<N> with the new --index and/or --embedding, checks its recall@k
   (--min-recall, default 0.9), then switches the alias; the old collection is kept
@@ -171,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     formats = tuple(f.value for f in ExportFormat)
     export = command("export", "export a collection (vectors included) to a file")
     export.add_argument("collection")
-    export.add_argument("file", help=".jsonl or .parquet")
+    export.add_argument("file", help=".jsonl or .parquet (another name needs --format)")
     export.add_argument("--format", choices=formats, default=None, help="default: by extension")
     _copy_options(export)
     load = command("import", "create or fill a collection from an export file")
