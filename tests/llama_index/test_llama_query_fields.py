@@ -5,10 +5,11 @@ than results answers the candidates (as LlamaIndex's own store does)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
-from llama_index.core.embeddings import MockEmbedding
+from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import TextNode
 from llama_index.core.vector_stores.types import VectorStoreQuery
 from llama_index.core.vector_stores.types import VectorStoreQueryMode as Mode
@@ -19,6 +20,26 @@ from milvus_plugins.llama_index import MilvusVectorStore
 QUERY = [1.0, 1.0, 0.5, 0.1]
 
 
+class ReversedEmbedding(BaseEmbedding):
+    """ "wordK ..." -> [1, 4 - K, 0.5, 0.1]: ranks the nodes unlike their own vectors
+    [1, K, 0.5, 0.1], with no ties (MockEmbedding's equal vectors tie, and Milvus then
+    answers the tied rows in any order)."""
+
+    def _vector(self, text: str) -> list[float]:
+        match = re.search(r"word(\d+)", text)
+        k = int(match.group(1)) if match else 0
+        return [1.0, 4.0 - k, 0.5, 0.1]
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return self._vector(query)
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return self._vector(query)
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self._vector(text)
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> MilvusVectorStore:
     store = MilvusVectorStore(
@@ -26,7 +47,7 @@ def store(tmp_path: Path) -> MilvusVectorStore:
         collection_name="q",
         dim=4,
         enable_sparse=True,
-        vector_fields={"title": MockEmbedding(embed_dim=4)},
+        vector_fields={"title": ReversedEmbedding()},
     )
     store.add(
         [
@@ -39,17 +60,18 @@ def store(tmp_path: Path) -> MilvusVectorStore:
 
 def test_embedding_field_selects_the_field(store: MilvusVectorStore) -> None:
     by_kwargs = store.query(
-        VectorStoreQuery(query_embedding=QUERY, query_str="word1", similarity_top_k=2),
+        VectorStoreQuery(query_embedding=QUERY, query_str="word3", similarity_top_k=2),
         vector_field="title",
     ).ids
     by_query = store.query(
         VectorStoreQuery(
-            query_embedding=QUERY, query_str="word1", similarity_top_k=2, embedding_field="title"
+            query_embedding=QUERY, query_str="word3", similarity_top_k=2, embedding_field="title"
         )
     ).ids
     default = store.query(VectorStoreQuery(query_embedding=QUERY, similarity_top_k=2)).ids
-    assert by_query == by_kwargs
-    assert by_query != default  # the title field's vectors rank otherwise
+    # the title field is searched with its own model's embedding of query_str
+    assert by_query == by_kwargs == ["n3", "n2"]
+    assert default == ["n1", "n2"]
 
 
 def test_unknown_or_conflicting_embedding_field_is_refused(store: MilvusVectorStore) -> None:
