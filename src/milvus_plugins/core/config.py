@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from milvus_plugins.core.analyzers import (
@@ -268,12 +269,15 @@ class CollectionSpec:
 
     # -- typed accessors (mypy sees the declared unions above) ---------------------------
 
-    @property
+    # The spec is frozen and __post_init__ normalises every field, so derived values are
+    # computed once per spec (a search reads them once per row of its answer).
+
+    @cached_property
     def extra_vector_fields(self) -> tuple[DenseField, ...]:
         """The named dense fields besides the canonical ``vector`` field."""
         return coerce_vector_fields(self.vector_fields)
 
-    @property
+    @cached_property
     def dense_fields(self) -> tuple[DenseField, ...]:
         """Every dense field, the canonical ``vector`` first (none when ``dense=False``)."""
         if not self.dense:
@@ -306,17 +310,17 @@ class CollectionSpec:
             f"its dense fields are {[f.name for f in fields]}."
         )
 
-    @property
+    @cached_property
     def metric_type(self) -> MetricType:
         """The dense metric."""
         return MetricType.parse(self.metric, field="metric")
 
-    @property
+    @cached_property
     def sparse_mode(self) -> SparseMode:
         """The sparse mode."""
         return SparseMode.parse(self.sparse, field="sparse")
 
-    @property
+    @cached_property
     def declared_fields(self) -> tuple[MetadataField, ...]:
         """The declared typed metadata fields."""
         return tuple(coerce_metadata_fields(self.metadata_fields))

@@ -8,6 +8,7 @@ reading a spec back from one) is :mod:`milvus_plugins.core.existing_schema`.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from pymilvus import DataType, Function, FunctionType, MilvusClient
@@ -27,7 +28,7 @@ from milvus_plugins.core.indexes import (
 )
 from milvus_plugins.core.names import SYSTEM_FIELDS
 from milvus_plugins.core.properties import check_properties_supported
-from milvus_plugins.core.types import IndexType, ScalarType, SparseMode
+from milvus_plugins.core.types import IndexType, MetricType, ScalarType, SparseMode
 
 __all__ = [
     "build_index_params",
@@ -80,11 +81,14 @@ def field_index(dense: DenseField, caps: Capabilities) -> IndexConfig:
     """
     if dense.index_config is not None:
         return dense.index_config
-    if caps.is_lite and caps.hnsw:
-        return HnswIndex(metric=dense.metric_type)
-    if caps.is_lite:
-        return FlatIndex(metric=dense.metric_type)
-    return AutoIndex(metric=dense.metric_type)
+    kind = HnswIndex if caps.is_lite and caps.hnsw else FlatIndex if caps.is_lite else AutoIndex
+    return _default_index(kind, dense.metric_type)
+
+
+@functools.cache
+def _default_index(kind: type[IndexConfig], metric: MetricType) -> IndexConfig:
+    # Index configs are frozen: one per (kind, metric) serves every search.
+    return kind(metric=metric)
 
 
 def _add_declared(
