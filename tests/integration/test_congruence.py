@@ -37,13 +37,24 @@ from tests.support.faces import FACES, AsyncFace, Face, Row
 
 from milvus_plugins.core import AsyncMilvusStore, MilvusStore
 
+# Every search step below ranks these rows without a tie (distinct dense scores, BM25
+# scores and RRF sums, and a clear MMR pick): each face writes its own collection, and
+# Milvus answers tied rows in any order, so a tie could order them differently per face.
 CORPUS: list[Row] = [
-    ("cat", "the cat sat on the mat", {"kind": "animal", "year": 2001}),
-    ("dog", "a dog chased the cat", {"kind": "animal", "year": 2005, "tags": ["fur"]}),
+    ("cat", "the cat ate a fish and the cat slept", {"kind": "animal", "year": 2001}),
+    (
+        "dog",
+        "a dog chased the cat, the cat hissed at the dog",
+        {"kind": "animal", "year": 2005, "tags": ["fur"]},
+    ),
     ("car", "a fast car on the road", {"kind": "vehicle", "year": 2010}),
-    ("train", "the train left the station", {"kind": "vehicle", "note": 'it\'s "q" \\ x'}),
+    (
+        "train",
+        "the train left the station as a plane and a bird flew over",
+        {"kind": "vehicle", "note": 'it\'s "q" \\ x'},
+    ),
     ("milvus", "milvus stores vector data", {"kind": "tech", "nested": {"a": [1, 2]}}),
-    ("python", "python code for vector search", {"kind": "tech", "year": 2021}),
+    ("python", "python code for vector search, written in python", {"kind": "tech", "year": 2021}),
 ]
 ALL = [i for i, _, _ in CORPUS]
 

@@ -35,10 +35,14 @@ WORDS = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"]
 
 def corpus(n: int = 40) -> list[Record]:
     rng = random.Random(1)
+    # A length of its own for every text: no two rows tie on BM25 (that needs equal
+    # lengths and term counts), so a keyword search has one order, and a sync and an
+    # async search cannot break a tie differently.
+    lengths = rng.sample(range(2, 2 + n), n)
     return [
         Record(
             id=f"a{i}",
-            text=" ".join(rng.choices(WORDS, k=rng.randint(2, 6))),
+            text=" ".join(rng.choices(WORDS, k=lengths[i])),
             vector=[rng.gauss(0, 1) for _ in range(DIM)],
             metadata={"n": i, "group": i % 4},
         )

@@ -199,10 +199,14 @@ RANDOM_DIM = 16
 
 def _random_corpus(seed: int) -> list[Record]:
     rng = random.Random(seed)
+    # Every document has a length of its own: two documents tie on BM25 only with equal
+    # lengths (and term counts), and tied rows come back in any order, so server and
+    # client fusion (two searches each) could rank them apart or cut a tie at fetch_k.
+    lengths = rng.sample(range(3, 3 + RANDOM_DOCS), RANDOM_DOCS)
     return [
         Record(
             id=f"d{i}",
-            text=" ".join(rng.choices(VOCAB, k=rng.randint(3, 15))),
+            text=" ".join(rng.choices(VOCAB, k=lengths[i])),
             vector=[rng.gauss(0, 1) for _ in range(RANDOM_DIM)],
             metadata={"bucket": i % 4},
         )

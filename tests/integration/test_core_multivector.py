@@ -55,6 +55,11 @@ def _angle(deg: float, dim: int) -> list[float]:
 # body: a, b, c, d, e by angle from 0 degrees; title: e, d, c, b, a.
 BODY = {k: _angle(15.0 * i, 2) for i, k in enumerate("abcde")}
 TITLE = {k: _angle(15.0 * (4 - i), 3) for i, k in enumerate("abcde")}
+# Hybrid query legs that rank every document apart in each leg, and give no two of them
+# the same RRF sum: body (20 degrees) b, c, a, d, e; title (55 degrees) a, b, c, d, e.
+# (BODY["b"] ties a with c, TITLE["d"] c with e: Milvus orders tied rows either way, so
+# two searches could fuse a and e in different orders.)
+LEGS = {"vector": _angle(20.0, 2), "title": _angle(55.0, 3)}
 
 
 def records(*, dense: bool = True, named: bool = True) -> list[Record]:
@@ -250,16 +255,18 @@ def test_two_dense_legs_fuse_alike_on_client_and_server(
 ) -> None:
     if not _filled(multi):
         return
-    legs = {"vector": BODY["b"], "title": TITLE["d"]}
+    legs = dict(LEGS)
     client = multi.hybrid_search(legs, k=5, ranker=ranker, fusion="client")
     server = multi.hybrid_search(legs, k=5, ranker=ranker, fusion="server")
     assert ids(client) == ids(server)
+    if isinstance(ranker, RRF):
+        assert ids(client) == ["b", "a", "c", "d", "e"]
     for c, s in zip(client, server, strict=True):
         assert c.distance == pytest.approx(s.distance, abs=1e-5)
         assert 0.0 <= c.score <= 1.0 and 0.0 <= s.score <= 1.0
     # The client relevance is the weighted mean of each leg's relevance.
-    body = {h.id: h.score for h in multi.search(BODY["b"], k=5)}
-    title = {h.id: h.score for h in multi.search(TITLE["d"], k=5, field="title")}
+    body = {h.id: h.score for h in multi.search(legs["vector"], k=5)}
+    title = {h.id: h.score for h in multi.search(legs["title"], k=5, field="title")}
     for hit in client:
         assert hit.score == pytest.approx(legs_relevance([body[hit.id], title[hit.id]], ranker))
 
@@ -335,8 +342,9 @@ async def test_async_twins_serve_named_fields_and_sparse_only(
             return
         await astore.upsert(records())
         assert ids(await astore.search(TITLE["e"], k=1, field="title")) == ["e"]
-        legs = {"vector": BODY["b"], "title": TITLE["d"]}
-        assert ids(await astore.hybrid_search(legs, k=5)) == ids(store.hybrid_search(legs, k=5))
+        legs = dict(LEGS)
+        twin = ids(await astore.hybrid_search(legs, k=5))
+        assert twin == ids(store.hybrid_search(legs, k=5)) == ["b", "a", "c", "d", "e"]
         planned = await astore.retrieve(mode="dense", vector=TITLE["a"], field="title", k=1)
         assert ids(planned) == ["a"]
     finally:

@@ -35,6 +35,9 @@ DIM = 4
 DOCS = 12
 CHUNKS = 3
 WORDS = ["alpha", "beta", "gamma", "delta", "omega"]
+# Padding that gives every text a length of its own, so no two rows tie on BM25 (tied
+# rows come back in any order: two hybrid searches could fuse them differently).
+PAD = " pad"
 
 
 def _unit(rng: random.Random) -> list[float]:
@@ -55,7 +58,7 @@ def _records() -> list[Record]:
             out.append(
                 Record(
                     id=f"d{d}c{c}",
-                    text=f"doc {d} chunk {c} {words}",
+                    text=f"doc {d} chunk {c} {words}" + PAD * (CHUNKS * d),
                     vector=v,
                     doc_id=f"doc{d}",
                     metadata={"topic": f"t{d % 4}", "source": f"s{d % 5}", "n": d},
@@ -68,7 +71,7 @@ def _records() -> list[Record]:
         out.append(
             Record(
                 id=f"big{c}",
-                text="big alpha",
+                text="big alpha" + PAD * (CHUNKS * DOCS + 6 + c),  # longer than any chunk
                 vector=v,
                 doc_id="big",
                 metadata={"topic": "tbig", "source": "big", "n": 99},

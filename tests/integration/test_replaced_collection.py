@@ -10,6 +10,7 @@ client is loaded again by the read that found it released.
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import Callable
 from typing import Any
@@ -39,7 +40,10 @@ DIM = 8
 
 
 def _vector(i: int, dim: int = DIM) -> list[float]:
-    return [1.0 + ((i * 7 + j * 3) % 11) / 5.0 for j in range(dim)]
+    # A vector of its own for every i: the cyclic formula used before repeated every 11
+    # ids (r3 and r14 were one vector), and tied rows come back in any order.
+    rng = random.Random(i)
+    return [rng.uniform(0.5, 2.0) for _ in range(dim)]
 
 
 def _records(n: int, prefix: str = "r") -> list[Record]:
