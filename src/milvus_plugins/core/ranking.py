@@ -38,7 +38,9 @@ The relevance is monotonic in the engine's own ordering in every single-leg mode
 sorting by relevance never reorders those results. The weighted fusion's per-leg
 normalisation is Milvus' own (``norm_score``): COSINE ``(1 + d) / 2``, IP
 ``0.5 + atan(d) / pi``, BM25 ``2 atan(s) / pi``, L2 ``1 - 2 atan(d) / pi``, so
-client-side fusion reproduces server-side fusion's order.
+client-side fusion reproduces server-side fusion's order (Milvus Lite 3.x; Milvus Lite
+2.5.1 maps BM25 scores with the L2 function, reversing that leg, and orders ties its own
+way).
 ``Weighted(..., normalize="minmax")`` instead scales each leg per query (best 1, worst 0);
 only the client can fuse that way.
 """
@@ -313,7 +315,8 @@ def fuse(
 
     Returns:
         ``(id, fused_score)`` pairs, best first; equal scores in ascending id order, as
-        Milvus breaks ties (so the two fusions return the same ids at a cut).
+        Milvus Lite 3.x breaks ties (a server fusion chosen by ``fusion="auto"``
+        orders ties the same way on every engine).
 
     Raises:
         ConfigError: a weighted ranker with a weight count different from the legs.

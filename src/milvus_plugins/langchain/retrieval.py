@@ -64,12 +64,15 @@ class DocumentRetrieval(StoreAccess):
 
     # -- search: sync ------------------------------------------------------------------
 
-    def _hits(self, query: str, k: int, kwargs: Mapping[str, Any], method: str) -> list[Hit]:
+    def _hits(
+        self, query: str, k: int, kwargs: Mapping[str, Any], method: str, *, scores: bool = True
+    ) -> list[Hit]:
         if self._opens_first(kwargs):
             self._store.exists()  # an existing collection's keyword field is adopted
         call = self._search_call(k, kwargs, SEARCH_KWARGS, method)
         vectors = {f: self._model(f).embed_query(query) for f in call.query_fields(query)}
-        return call.keep(self._store.retrieve(**call.retrieve_args(query, vectors)))
+        args = call.retrieve_args(query, vectors, scores=scores)
+        return call.keep(self._store.retrieve(**args))
 
     def similarity_search(self, query: str, k: int = 4, **kwargs: Any) -> list[Document]:
         """Return the ``k`` documents most relevant to ``query`` in the retrieval mode.
@@ -91,7 +94,9 @@ class DocumentRetrieval(StoreAccess):
         Returns:
             The documents, best first.
         """
-        return _documents(self._hits(query, k, kwargs, "similarity_search"))
+        # Documents only: no one reads the relevance, so a hybrid search may fuse on the
+        # server (one call instead of two; same documents in the same order).
+        return _documents(self._hits(query, k, kwargs, "similarity_search", scores=False))
 
     def similarity_search_with_score(
         self, query: str, k: int = 4, **kwargs: Any
@@ -225,16 +230,19 @@ class DocumentRetrieval(StoreAccess):
 
     # -- search: async (the same, awaited) -----------------------------------------------
 
-    async def _ahits(self, query: str, k: int, kwargs: Mapping[str, Any], method: str) -> list[Hit]:
+    async def _ahits(
+        self, query: str, k: int, kwargs: Mapping[str, Any], method: str, *, scores: bool = True
+    ) -> list[Hit]:
         if self._opens_first(kwargs):
             await self._astore().exists()  # as in _hits
         call = self._search_call(k, kwargs, SEARCH_KWARGS, method)
         vectors = {f: await self._model(f).aembed_query(query) for f in call.query_fields(query)}
-        return call.keep(await self._astore().retrieve(**call.retrieve_args(query, vectors)))
+        args = call.retrieve_args(query, vectors, scores=scores)
+        return call.keep(await self._astore().retrieve(**args))
 
     async def asimilarity_search(self, query: str, k: int = 4, **kwargs: Any) -> list[Document]:
         """Async twin of :meth:`similarity_search`."""
-        return _documents(await self._ahits(query, k, kwargs, "asimilarity_search"))
+        return _documents(await self._ahits(query, k, kwargs, "asimilarity_search", scores=False))
 
     async def asimilarity_search_with_score(
         self, query: str, k: int = 4, **kwargs: Any

@@ -152,8 +152,12 @@ class SearchCall:
             return []
         return [self.spec.dense_field(self.vector_field).name]
 
-    def retrieve_args(self, query: str, vectors: Mapping[str, list[float]]) -> dict[str, Any]:
-        """The core ``retrieve`` arguments, given the query's vectors by field name."""
+    def retrieve_args(
+        self, query: str, vectors: Mapping[str, list[float]], *, scores: bool = True
+    ) -> dict[str, Any]:
+        """The core ``retrieve`` arguments, given the query's vectors by field name;
+        ``scores=False`` when the caller returns documents only (a hybrid search may then
+        fuse on the server in one call: same documents, same order)."""
         text: str | None = query
         named: Mapping[str, list[float]] | None = None
         vector = next(iter(vectors.values()), None)
@@ -175,6 +179,7 @@ class SearchCall:
             "decay": self.decay,
             "vectors": named,
             "field": self.vector_field,
+            "relevance": scores,
             **self.scope,
         }
 

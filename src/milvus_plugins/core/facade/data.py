@@ -312,6 +312,7 @@ class StoreOperations(CollectionOperations):
         decay: Decay | None = None,
         partition_names: Sequence[str] | None = None,
         tenant: Tenant | None = None,
+        relevance: bool = True,
     ) -> Op[list[Hit]]:
         """Dense + sparse search, or N legs, fused with RRF or weighted scores.
 
@@ -336,6 +337,9 @@ class StoreOperations(CollectionOperations):
             decay: rerank the fused candidates by a numeric field (:class:`Decay`).
             partition_names: search only these partitions.
             tenant: search only this tenant's rows (each leg).
+            relevance: ``False`` when only the hits' order is read: fusion ``"auto"``
+                then runs one server ``hybrid_search`` where it can (same hits, same
+                order, ``Hit.score`` rank-based); see :class:`SearchRequest`.
 
         Raises:
             ConfigError: fewer than two legs, an unknown field, a ``Weighted`` ranker
@@ -358,6 +362,7 @@ class StoreOperations(CollectionOperations):
             grouping=grouping,
             score_threshold=score_threshold,
             decay=decay,
+            relevance=relevance,
         )
         return self.run_search(request, partition_names=partition_names, tenant=tenant)
 
@@ -429,12 +434,15 @@ class StoreOperations(CollectionOperations):
         field: str | None = None,
         partition_names: Sequence[str] | None = None,
         tenant: Tenant | None = None,
+        relevance: bool = True,
     ) -> Op[list[Hit]]:
         """Search in one retrieval mode: ``dense`` (vector), ``sparse`` (text) or ``hybrid``.
 
         With neither a ``vector`` nor a ``text`` (``None``, ``""`` or blank) there is
         nothing to rank by, in any mode: the call returns up to ``k`` rows matching
         ``filter`` (see :meth:`filtered_hits`), not a ranking against a placeholder.
+        ``relevance=False``: only the hits' order is read (a hybrid retrieval may then
+        fuse on the server; see :meth:`hybrid_search`).
 
         Raises:
             InvalidInputError: the mode's inputs are missing (a vector for dense and
@@ -455,6 +463,7 @@ class StoreOperations(CollectionOperations):
             decay=decay,
             vectors=vectors,
             field=field,
+            relevance=relevance,
         )
         return self.run_search(request, partition_names=partition_names, tenant=tenant)
 

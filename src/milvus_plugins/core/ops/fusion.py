@@ -35,9 +35,10 @@ __all__ = [
 class Fusion(ParsableEnum):
     """Where hybrid search fuses its two result lists.
 
-    ``AUTO`` and ``CLIENT``: two searches fused here, each hit's relevance computed from
-    both legs' scores; ``SERVER``: one ``hybrid_search`` call (same order, rank-based
-    relevance). See :class:`HybridOptions`.
+    ``CLIENT``: two searches fused here, each hit's relevance computed from both legs'
+    scores; ``SERVER``: one ``hybrid_search`` call (same order, rank-based relevance);
+    ``AUTO``: the client, unless the call says it does not read the relevance
+    (``relevance=False``), then the server where it can. See :class:`HybridOptions`.
     """
 
     AUTO = "auto"
@@ -52,16 +53,20 @@ class HybridOptions:
     Attributes:
         ranker: :class:`RRF` (default ``k=60``) or :class:`Weighted`.
         fetch_k: candidates per leg (``None``: ``max(4 * k, 20)``).
-        fusion: ``"auto"`` (default) or ``"client"``: two searches fused here, with each
-            hit's relevance computed from both legs' scores
-            (:func:`~milvus_plugins.core.ranking.hybrid_relevance`); ``"server"``: one
-            ``hybrid_search`` call, the same results in the same order, but Milvus
-            returns only the fused score, so the relevance is the rank- or weight-based
+        fusion: ``"client"``: two searches fused here, with each hit's relevance
+            computed from both legs' scores
+            (:func:`~milvus_plugins.core.ranking.hybrid_relevance`); ``"auto"``
+            (default): the same, except for a call made with ``relevance=False`` (only
+            the order is read), which fuses on the server where the engine and the
+            ranker allow it (:func:`use_client_fusion`); ``"server"``: one
+            ``hybrid_search`` call, the same results in the same order (ties in the
+            engine's order; on Milvus Lite 2.5.1 a ``Weighted`` ranking differs, as
+            its fusion normalises BM25 scores as distances), but Milvus returns only
+            the fused score, so the relevance is the rank- or weight-based
             :func:`~milvus_plugins.core.ranking.fused_relevance`, not on the common
-            scale. On Milvus Lite client fusion measured 0.99x-1.16x server fusion's
-            latency at 3,000-5,183 rows (BENCHMARKS.md, "Relevance you can threshold");
-            on a server it is two round trips instead of one. A :class:`Fusion` or its
-            string.
+            scale. On Milvus Lite the two searches of client fusion cost 1.12x-1.15x
+            one ``hybrid_search`` at 5,000 rows (BENCHMARKS.md); on a server they are
+            two round trips instead of one. A :class:`Fusion` or its string.
     """
 
     ranker: Ranker = field(default_factory=RRF)
@@ -94,9 +99,21 @@ def legs_fetch_k(k: int, fetch_k: int | None, default: int | None) -> int:
 
 
 def use_client_fusion(
-    caps: Capabilities, options: HybridOptions, fusion: Fusion | str | None, ranker: Ranker | None
+    caps: Capabilities,
+    options: HybridOptions,
+    fusion: Fusion | str | None,
+    ranker: Ranker | None,
+    *,
+    relevance: bool = True,
 ) -> bool:
     """Whether hybrid search fuses on the client (see :class:`HybridOptions`).
+
+    ``relevance=False`` says the caller reads only the hits' order (LangChain's
+    ``similarity_search``, say): ``"auto"`` then fuses an :class:`RRF` ranking on the
+    server in one ``hybrid_search`` call where the engine has it, with the same results
+    in the same order as client fusion (ties ordered by id; the two legs cost
+    1.12x-1.15x the one call on Milvus Lite, BENCHMARKS.md; on a server, one round trip
+    instead of two).
 
     Raises:
         ConfigError: an unknown ``fusion``; or ``fusion="server"`` with a ranker only the
@@ -104,12 +121,17 @@ def use_client_fusion(
             without ``hybrid_search``.
     """
     choice = Fusion.parse(fusion or options.fusion, field="fusion")
-    if choice is not Fusion.SERVER:
+    chosen = ranker or options.ranker
+    if choice is Fusion.AUTO:
         # The relevance of a hybrid hit needs both legs' scores, which Milvus'
-        # hybrid_search does not return: "auto" fuses here (0.99x-1.16x the latency of
-        # server fusion on Milvus Lite, BENCHMARKS.md).
+        # hybrid_search does not return: "auto" fuses here unless no one reads it. Only
+        # RRF then goes to the server: its fused order is the same on every engine
+        # (ties aside, which the caller settles), while a Weighted one is not (Milvus
+        # Lite 2.5.1 normalises BM25 scores as distances, reversing that leg).
+        return relevance or not caps.hybrid_search or not isinstance(chosen, RRF)
+    if choice is Fusion.CLIENT:
         return True
-    require_server_fusion(ranker or options.ranker)
+    require_server_fusion(chosen)
     caps.require("hybrid search", caps.hybrid_search)
     return False
 

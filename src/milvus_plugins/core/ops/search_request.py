@@ -73,6 +73,10 @@ class SearchRequest:
             each in this order, then the sparse leg when ``query`` is given (a
             :class:`Weighted` ranker has one weight per leg, in that order).
         field: the dense field a dense or MMR search targets (``None``: ``vector``).
+        relevance: whether the caller reads the hits' relevance (``Hit.score``).
+            ``False`` lets a hybrid search with fusion ``"auto"`` fuse on the server in
+            one call (same hits, same order; ``Hit.score`` is then rank-based). A
+            threshold, a decay or a grouping reads the relevance whatever this says.
     """
 
     kind: SearchKind
@@ -91,6 +95,17 @@ class SearchRequest:
     grouping: Grouping | None = None
     score_threshold: float | None = None
     decay: Decay | None = None
+    relevance: bool = True
+
+    @property
+    def reads_relevance(self) -> bool:
+        """Whether the hits' relevance is read: asked for, or used by a refinement."""
+        return (
+            self.relevance
+            or self.score_threshold is not None
+            or self.decay is not None
+            or self.grouping is not None
+        )
 
     @property
     def dense(self) -> Sequence[float]:
@@ -134,13 +149,15 @@ def plan_retrieval(
     decay: Decay | None = None,
     vectors: Mapping[str, Sequence[float]] | None = None,
     field: str | None = None,
+    relevance: bool = True,
 ) -> SearchRequest:
     """Turn a retrieval mode and its inputs into one :class:`SearchRequest`.
 
     No vector and no text (``None``, ``""`` or blank), in any mode, plans a filter-only
     retrieval (:attr:`SearchKind.FILTERED`). ``vectors`` (named dense fields -> query
     vectors) makes a hybrid retrieval fuse one leg per field, plus the sparse leg when
-    ``text`` is given; ``field`` is the dense field a dense retrieval searches.
+    ``text`` is given; ``field`` is the dense field a dense retrieval searches;
+    ``relevance=False`` says the caller reads only the order (:class:`SearchRequest`).
 
     Raises:
         ConfigError: an unknown mode.
@@ -148,12 +165,17 @@ def plan_retrieval(
     """
     chosen = RetrievalMode.parse(mode, field="retrieval_mode")
     base = SearchRequest(
-        kind=SearchKind.FILTERED, k=k, where=where, include_vectors=include_vectors
+        kind=SearchKind.FILTERED,
+        k=k,
+        where=where,
+        include_vectors=include_vectors,
+        relevance=relevance,
     )
+    refined = replace(base, grouping=grouping, score_threshold=score_threshold, decay=decay)
     if vectors and chosen is RetrievalMode.HYBRID:
         query = text if text is not None and text.strip() else None
         return replace(
-            base,
+            refined,
             kind=SearchKind.HYBRID,
             vectors=vectors,
             query=query,
@@ -161,7 +183,6 @@ def plan_retrieval(
             fetch_k=fetch_k,
             search_params=search_params,
         )
-    refined = replace(base, grouping=grouping, score_threshold=score_threshold, decay=decay)
     if is_filter_only(vector, text):
         return refined
     need_retrieval_inputs(chosen, vector, text)

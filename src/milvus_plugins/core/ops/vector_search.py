@@ -37,6 +37,7 @@ from milvus_plugins.core.ops.reads import collection_rows, query_op
 from milvus_plugins.core.ops.search_request import SearchRequest
 from milvus_plugins.core.ranking import keyword_scale, query_terms
 from milvus_plugins.core.requests import (
+    QUERY_WINDOW,
     SparseQuery,
     build_dense_search,
     build_legs_search,
@@ -165,23 +166,28 @@ def hybrid_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
     caps.require("sparse vectors", caps.sparse)
     query = ctx.sparse_query(r.query or "")
     vector = r.dense
-    if use_client_fusion(caps, ctx.hybrid, r.fusion, ranker):
-        dense = yield from dense_search_op(
-            ctx, [vector], legs_k, r.where, r.search_params, r.include_vectors
+    if not use_client_fusion(caps, ctx.hybrid, r.fusion, ranker, relevance=r.reads_relevance):
+        # One scoped tree, compiled into both legs: Milvus' hybrid_search does not apply
+        # partition-key isolation to every leg by itself (milvus-io/milvus#50398).
+        legs = {ctx.spec.dense_field().name: vector}
+        fused = yield from _server_legs_op(
+            ctx, caps, r, legs, query, scoped, legs_k, exact=_server_by_choice(ctx, r)
         )
-        sparse = yield from sparse_search_op(ctx, query, legs_k, r.where, r.include_vectors)
-        return client_fuse(ctx.spec, caps, dense[0], sparse, ranker, r.k)
-    # One scoped tree, compiled into both legs: Milvus' hybrid_search does not apply
-    # partition-key isolation to every leg by itself (milvus-io/milvus#50398).
-    legs = {ctx.spec.dense_field().name: vector}
-    return (yield from _server_legs_op(ctx, caps, r, legs, query, scoped, legs_k))
+        if fused is not None:
+            return fused
+    dense = yield from dense_search_op(
+        ctx, [vector], legs_k, r.where, r.search_params, r.include_vectors
+    )
+    sparse = yield from sparse_search_op(ctx, query, legs_k, r.where, r.include_vectors)
+    return client_fuse(ctx.spec, caps, dense[0], sparse, ranker, r.k)
 
 
 def legs_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
     """N-leg hybrid search: one leg per named dense field of ``r.vectors``, then sparse.
 
     Fused on the client (``fusion="auto"``/``"client"``: each hit's relevance from
-    every leg's) or by one ``hybrid_search`` call (``fusion="server"``).
+    every leg's) or by one ``hybrid_search`` call (``fusion="server"``, or ``"auto"``
+    for a call that does not read the relevance).
 
     Raises:
         ConfigError: an unknown dense field, fewer than two legs, a ``Weighted``
@@ -211,24 +217,34 @@ def legs_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
     if text is not None:
         caps.require("sparse vectors", caps.sparse)
     query = ctx.sparse_query(text) if text is not None else None
-    if use_client_fusion(caps, ctx.hybrid, r.fusion, ranker):
-        results: list[tuple[list[Hit], MetricType]] = []
-        for dense in fields:
-            hits = yield from dense_search_op(
-                ctx,
-                [vectors[dense.name]],
-                legs_k,
-                r.where,
-                r.search_params,
-                r.include_vectors,
-                dense.name,
-            )
-            results.append((hits[0], field_index(dense, caps).metric_type))
-        if query is not None:
-            sparse = yield from sparse_search_op(ctx, query, legs_k, r.where, r.include_vectors)
-            results.append((sparse, sparse_metric(ctx.spec)))
-        return client_fuse_legs(results, ranker, r.k)
-    return (yield from _server_legs_op(ctx, caps, r, vectors, query, scoped, legs_k))
+    if not use_client_fusion(caps, ctx.hybrid, r.fusion, ranker, relevance=r.reads_relevance):
+        exact = _server_by_choice(ctx, r)
+        fused = yield from _server_legs_op(
+            ctx, caps, r, vectors, query, scoped, legs_k, exact=exact
+        )
+        if fused is not None:
+            return fused
+    results: list[tuple[list[Hit], MetricType]] = []
+    for dense in fields:
+        hits = yield from dense_search_op(
+            ctx,
+            [vectors[dense.name]],
+            legs_k,
+            r.where,
+            r.search_params,
+            r.include_vectors,
+            dense.name,
+        )
+        results.append((hits[0], field_index(dense, caps).metric_type))
+    if query is not None:
+        sparse = yield from sparse_search_op(ctx, query, legs_k, r.where, r.include_vectors)
+        results.append((sparse, sparse_metric(ctx.spec)))
+    return client_fuse_legs(results, ranker, r.k)
+
+
+def _server_by_choice(ctx: OpContext, r: SearchRequest) -> bool:
+    """Whether the server fuses because ``"auto"`` chose it (not because it was asked)."""
+    return Fusion.parse(r.fusion or ctx.hybrid.fusion, field="fusion") is Fusion.AUTO
 
 
 def _server_legs_op(
@@ -239,12 +255,25 @@ def _server_legs_op(
     query: SparseQuery | None,
     scoped: Filter | None,
     legs_k: int,
-) -> Op[list[Hit]]:
+    *,
+    exact: bool = False,
+) -> Op[list[Hit] | None]:
     """One ``hybrid_search`` call over the dense legs of ``vectors`` and the sparse leg of
-    ``query``, every leg with the one scoped filter tree."""
+    ``query``, every leg with the one scoped filter tree.
+
+    ``exact``: return what client fusion would, or ``None`` when one call cannot tell.
+    Engines break ties between equal fused scores in their own order (Milvus Lite 2.5.1
+    not by id), so the call asks for ``legs`` extra hits, orders equal scores by id as
+    client fusion does, and answers ``None`` when the scores still tie at its last hit
+    (the tie may run on past it).
+    """
     yield from refresh_overflow_op(ctx, scoped)
     scoped = yield from checked_where_op(ctx, caps, scoped)
     ranker = r.ranker or ctx.hybrid.ranker
+    legs = len(vectors) + (query is not None)
+    limit = r.k + legs if exact else r.k
+    if limit > QUERY_WINDOW:
+        return None
 
     def build(rows: int | None) -> Call:
         return build_legs_search(
@@ -252,7 +281,7 @@ def _server_legs_op(
             caps,
             vectors,
             query,
-            k=r.k,
+            k=limit,
             fetch_k=legs_k,
             where=scoped,
             ranker=ranker,
@@ -267,8 +296,13 @@ def _server_legs_op(
     rows = yield from _rows_for_knobs(ctx, caps, fields, r.search_params)
     if rows is not None:
         call = build(rows)
-    legs = len(vectors) + (query is not None)
-    return parse_fused((yield with_kwargs(call, ctx.read_kwargs(caps))), ctx.spec, ranker, legs)
+    hits = parse_fused((yield with_kwargs(call, ctx.read_kwargs(caps))), ctx.spec, ranker, legs)
+    if not exact:
+        return hits
+    hits.sort(key=lambda h: (-h.distance, h.id))
+    if len(hits) == limit and hits[r.k - 1].distance == hits[-1].distance:
+        return None
+    return hits[: r.k]
 
 
 def row_count_op(ctx: OpContext) -> Op[int]:
