@@ -19,7 +19,7 @@ from pymilvus.grpc_gen import schema_pb2
 
 from milvus_plugins.core import CollectionSpec, InvalidInputError, Record
 from milvus_plugins.core.record_checks import validate_records
-from milvus_plugins.core.values import validate_dense
+from milvus_plugins.core.values import query_vector, validate_dense
 
 DIM = 4
 
@@ -105,3 +105,48 @@ def test_a_model_output_of_plain_floats_is_sent_as_it_is() -> None:
     records = [Record(id=f"r{i}", text="t", vector=v) for i, v in enumerate(vectors)]
     validate_records(records, CollectionSpec(name="c", dim=DIM), DIM)
     assert all(r.vector is v for r, v in zip(records, vectors, strict=True))
+
+
+def _as_float32(values: list[float]) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return np.asarray(values, dtype=np.float64).astype(np.float32)
+
+
+_QUERY = st.one_of(
+    _VECTOR,
+    st.lists(_FLOATS, min_size=DIM, max_size=DIM).map(lambda v: np.asarray(v, dtype=np.float64)),
+    st.lists(st.floats(-2.0, 2.0, width=32), min_size=DIM, max_size=DIM).map(
+        lambda v: np.asarray(v, dtype=np.float32)
+    ),
+    _SCALED.map(_as_float32),
+)
+
+
+@pytest.mark.parametrize("nonzero", [True, False])
+@settings(max_examples=500, deadline=None)
+@given(vector=_QUERY)
+def test_a_query_vector_is_judged_as_the_reference_says(vector: Any, nonzero: bool) -> None:
+    """``query_vector`` (the search path's check) refuses what ``validate_dense``
+    refuses, and sends values that Milvus' float32 rounding makes the reference's."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # numpy's overflow warnings on edge values
+        want = _reference(vector, nonzero)
+        if want is None:
+            with pytest.raises(InvalidInputError):
+                query_vector(vector, DIM, where="v", nonzero=nonzero)
+            return
+        got = query_vector(vector, DIM, where="v", nonzero=nonzero)
+        assert np.asarray(got, dtype=np.float64).astype(np.float32).tolist() == want
+    assert _packs(got), got
+
+
+def test_a_plain_query_vector_is_sent_as_it_is() -> None:
+    rng = np.random.default_rng(5)
+    as_list = rng.standard_normal(DIM).tolist()
+    assert query_vector(as_list, DIM, where="q", nonzero=True) is as_list
+    as_array = rng.standard_normal(DIM).astype(np.float32)
+    assert query_vector(as_array, DIM, where="q", nonzero=True) == as_array.tolist()
+    with pytest.raises(InvalidInputError, match="dimension 4"):
+        query_vector(as_list, DIM + 1, where="q")

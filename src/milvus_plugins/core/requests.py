@@ -24,7 +24,7 @@ from milvus_plugins.core.ranking import RRF, Ranker, Weighted, require_server_fu
 from milvus_plugins.core.records import SparseVector
 from milvus_plugins.core.schema import field_index
 from milvus_plugins.core.types import MetricType, SparseMode
-from milvus_plugins.core.values import validate_dense
+from milvus_plugins.core.values import query_vector
 
 __all__ = [
     "QUERY_WINDOW",
@@ -161,7 +161,7 @@ def _dense_data(spec: CollectionSpec, dense: DenseField, vector: Sequence[float]
     cosine = dense.metric_type is MetricType.COSINE
     main = dense.name == spec.fields.vector
     where = "query" if main else f"query for field {shown(dense.name)}"
-    return validate_dense(vector, dense.dim, where=where, nonzero=cosine)
+    return query_vector(vector, dense.dim, where=where, nonzero=cosine)
 
 
 def require_sparse_field(spec: CollectionSpec) -> None:

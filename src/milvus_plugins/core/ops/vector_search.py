@@ -291,11 +291,14 @@ def _server_legs_op(
             rows=rows,
         )
 
-    call = build(None)  # every leg checked before the row count is read
     fields = [ctx.spec.dense_field(name) for name in vectors]
-    rows = yield from _rows_for_knobs(ctx, caps, fields, r.search_params)
-    if rows is not None:
-        call = build(rows)
+    sized = _sized_knobs(caps, fields, r.search_params)
+    # A row count cached from an earlier call builds the request once; otherwise every
+    # leg is checked (built) before the count is read, then built again with it.
+    rows = ctx.session.cached_row_count() if sized else None
+    call = build(rows)
+    if sized and rows is None:
+        call = build((yield from row_count_op(ctx)))
     hits = parse_fused((yield with_kwargs(call, ctx.read_kwargs(caps))), ctx.spec, ranker, legs)
     if not exact:
         return hits
@@ -318,19 +321,28 @@ def row_count_op(ctx: OpContext) -> Op[int]:
     return rows
 
 
+def _sized_knobs(
+    caps: Capabilities, fields: Sequence[DenseField], search_params: Mapping[str, Any] | None
+) -> bool:
+    """Whether a searched field's index picks its default knobs by the collection's size
+    and the call does not set them itself."""
+    given = set(search_params or {})
+    for dense in fields:
+        index = field_index(dense, caps)
+        if index.size_aware and not set(index.search_knobs) <= given:
+            return True
+    return False
+
+
 def _rows_for_knobs(
     ctx: OpContext,
     caps: Capabilities,
     fields: Sequence[DenseField],
     search_params: Mapping[str, Any] | None,
 ) -> Op[int | None]:
-    """The row count when a searched field's index picks its default knobs by size and
-    the call does not set them itself; ``None`` otherwise (no count is made)."""
-    given = set(search_params or {})
-    for dense in fields:
-        index = field_index(dense, caps)
-        if index.size_aware and not set(index.search_knobs) <= given:
-            return (yield from row_count_op(ctx))
+    """The row count when :func:`_sized_knobs`; ``None`` otherwise (no count is made)."""
+    if _sized_knobs(caps, fields, search_params):
+        return (yield from row_count_op(ctx))
     return None
 
 
