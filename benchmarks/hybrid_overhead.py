@@ -30,11 +30,14 @@ from benchmarks.dataset import synthetic, workload_config
 from benchmarks.proc_status import wait_until_idle
 from benchmarks.profile_ingest import charged, shares
 
-SYSTEMS = {
-    "raw pymilvus": "benchmarks.drivers.raw_pymilvus",
-    "core": "benchmarks.drivers.core",
-    "LangChain": "benchmarks.drivers.ours_langchain",
-    "LlamaIndex": "benchmarks.drivers.ours_llama_index",
+SYSTEMS: dict[str, tuple[str, dict[str, Any]]] = {
+    "raw pymilvus": ("benchmarks.drivers.raw_pymilvus", {}),
+    "core": ("benchmarks.drivers.core", {}),
+    # The core asked for the order only (relevance=False), as LangChain's
+    # similarity_search asks: an RRF hybrid search then fuses on the server.
+    "core, order only": ("benchmarks.drivers.core", {"relevance": False}),
+    "LangChain": ("benchmarks.drivers.ours_langchain", {}),
+    "LlamaIndex": ("benchmarks.drivers.ours_llama_index", {}),
 }
 RANKER = {"type": "rrf", "k": 60}
 _CALLS = ("search", "hybrid_search", "query", "describe_collection", "has_collection")
@@ -56,10 +59,10 @@ def main() -> None:
     data = synthetic(args.n, queries=args.queries)
     with tempfile.TemporaryDirectory() as tmp:
         drivers: dict[str, Any] = {}
-        for name, module in SYSTEMS.items():
+        for index, (name, (module, extra)) in enumerate(SYSTEMS.items()):
             # infer: our stores' default accelerator columns (raw pymilvus ignores it).
             config = workload_config(
-                Path(tmp) / f"{name.split()[0]}.db", "hybrid", data.dim, infer=True
+                Path(tmp) / f"system{index}.db", "hybrid", data.dim, infer=True, **extra
             )
             drivers[name] = importlib.import_module(module).Driver(config, data)
             drivers[name].ingest(list(range(args.n)))

@@ -68,6 +68,9 @@ class Driver:
         self.on_the_fly = bool(config.get("on_the_fly", False))
         self.dim = int(config["dim"])
         self.mode = str(config.get("mode", "auto"))  # "insert": plain inserts, as raw does
+        # False: hybrid calls say they read only the order (an RRF one then fuses on the
+        # server in one call), as LangChain's similarity_search does.
+        self.relevance = bool(config.get("relevance", True))
         spec = CollectionSpec(
             name=config["collection"],
             dim=config["dim"],
@@ -123,6 +126,7 @@ class Driver:
             ranker=ranker_of(ranker),
             fetch_k=fetch_k,
             fusion=fusion,
+            relevance=self.relevance,
         )
         return [h.id for h in hits]
 
