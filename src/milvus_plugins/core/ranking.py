@@ -51,6 +51,7 @@ import math
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from milvus_plugins.core.errors import ConfigError, shown
@@ -315,8 +316,10 @@ def fuse(
 
     Returns:
         ``(id, fused_score)`` pairs, best first; equal scores in ascending id order, as
-        Milvus Lite 3.x breaks ties (a server fusion chosen by ``fusion="auto"``
-        orders ties the same way on every engine).
+        Milvus Lite 3.x breaks ties. RRF sums are ordered by their exact rational
+        value, so two equal sums that float rounding splits (1/66 + 1/99 and
+        1/72 + 1/88) still tie, by id (a server fusion chosen by ``fusion="auto"``
+        returns this order on every engine).
 
     Raises:
         ConfigError: a weighted ranker with a weight count different from the legs.
@@ -343,4 +346,38 @@ def fuse(
                 contribution = ranker.weights[index] * to_score(distance, metrics[index])
             scores[item_id] = scores.get(item_id, 0.0) + contribution
     ordered = sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
+    if isinstance(ranker, RRF):
+        ordered = _exact_rrf_order(ordered, legs, ranker.k)
     return ordered[:limit]
+
+
+_NEAR = 1e-12
+"""Relative gap under which two float RRF sums are compared exactly (float rounding can
+split equal sums, 1/66 + 1/99 and 1/72 + 1/88, by one unit in the last place)."""
+
+
+def _exact_rrf_order(
+    ordered: list[tuple[Any, float]], legs: Sequence[Sequence[tuple[Any, float]]], rrf_k: int
+) -> list[tuple[Any, float]]:
+    """Reorder runs of near-equal float RRF sums by their exact rational values, equal
+    ones by id: the order does not depend on which terms rounding happened to favour."""
+    i = 0
+    exact: dict[Any, Fraction] | None = None
+    while i < len(ordered) - 1:
+        j = i
+        while j + 1 < len(ordered) and (
+            ordered[j][1] - ordered[j + 1][1] <= _NEAR * abs(ordered[j][1])
+        ):
+            j += 1
+        if j > i:
+            if exact is None:
+                exact = {}
+                for leg in legs:
+                    for rank, (item_id, _) in enumerate(leg, start=1):
+                        exact[item_id] = exact.get(item_id, Fraction(0)) + Fraction(1, rrf_k + rank)
+            table = exact
+            ordered[i : j + 1] = sorted(
+                ordered[i : j + 1], key=lambda pair: (-table[pair[0]], pair[0])
+            )
+        i = j + 1
+    return ordered

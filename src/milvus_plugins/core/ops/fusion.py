@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.config import CollectionSpec
@@ -27,6 +28,7 @@ __all__ = [
     "client_fuse",
     "client_fuse_legs",
     "legs_fetch_k",
+    "settled_server_order",
     "sparse_metric",
     "use_client_fusion",
 ]
@@ -134,6 +136,74 @@ def use_client_fusion(
     require_server_fusion(chosen)
     caps.require("hybrid search", caps.hybrid_search)
     return False
+
+
+TIE_TOLERANCE = 1e-6
+"""Relative gap under which two server-fused scores may be one value: Milvus returns
+float32 scores and Milvus Lite 2.5.1 sums them in float32 (one or two units of the last
+place off the exact sum; 1e-6 is about 16)."""
+
+
+def settled_server_order(
+    hits: Sequence[Hit], k: int, ranker: Ranker, fetch_k: int, limit: int, legs: int
+) -> list[Hit] | None:
+    """The first ``k`` of a server-fused RRF result, in client fusion's exact order, or
+    ``None`` when the server's scores cannot settle it.
+
+    ``hits`` came from one ``hybrid_search`` over ``legs`` legs, asked for ``limit``
+    (``k`` plus one per leg) hits of ``fetch_k`` candidates per leg. They are ordered by
+    score, equal scores by id, as :func:`~milvus_plugins.core.ranking.fuse` orders
+    exact sums. Milvus returns float32 scores (Milvus Lite 2.5.1 even sums in float32),
+    so two neighbours among the first ``k + 1`` closer than :data:`TIE_TOLERANCE` are
+    one tie only when every RRF sum that could lie that close is one and the same value
+    (two legs: each leg's rank ``1..fetch_k`` enumerated, see :func:`_sums_near`); the
+    common tie, two documents each found by one leg at the same rank, is of that kind.
+    Any other near tie may be two different sums the scores no longer tell apart, or
+    one sum they split, and only client fusion knows its order.
+    """
+    if not isinstance(ranker, RRF) or legs != 2:
+        return None
+    ordered = sorted(hits, key=lambda h: (-h.distance, h.id))
+    start = 0
+    while start < min(k, len(ordered)):
+        end = start  # the run of near-equal scores from ``start``
+        while end + 1 < len(ordered) and (
+            ordered[end].distance - ordered[end + 1].distance
+            <= TIE_TOLERANCE * abs(ordered[end].distance)
+        ):
+            end += 1
+        if end > start:
+            values: set[Fraction] = set()
+            for hit in ordered[start : end + 1]:
+                values |= _sums_near(hit.distance, ranker.k, fetch_k)
+            if len(values) != 1:
+                return None
+            if end == len(ordered) - 1 and len(ordered) == limit:
+                return None  # the tie may run on past the hits returned
+            # One exact value: its float32 scores may differ in the last place; by id.
+            ordered[start : end + 1] = sorted(ordered[start : end + 1], key=lambda h: h.id)
+        start = end + 1
+    return ordered[:k]
+
+
+def _sums_near(score: float, rrf_k: int, fetch_k: int) -> set[Fraction]:
+    """Every exact two-leg RRF score within :data:`TIE_TOLERANCE` of ``score``: one
+    leg's term ``1 / (rrf_k + a)``, or two legs' ``1 / (rrf_k + a) + 1 / (rrf_k + b)``,
+    ranks ``1..fetch_k``."""
+    found: set[Fraction] = set()
+    slack = TIE_TOLERANCE * abs(score)
+    for a in range(1, fetch_k + 1):
+        first = 1.0 / (rrf_k + a)
+        if abs(first - score) <= slack:
+            found.add(Fraction(1, rrf_k + a))
+        rest = score - first
+        if rest <= 0.0:
+            continue
+        guess = round(1.0 / rest - rrf_k)
+        for b in (guess - 1, guess, guess + 1):
+            if a <= b <= fetch_k and abs(first + 1.0 / (rrf_k + b) - score) <= slack:
+                found.add(Fraction(1, rrf_k + a) + Fraction(1, rrf_k + b))
+    return found
 
 
 def sparse_metric(spec: CollectionSpec) -> MetricType:

@@ -29,6 +29,7 @@ from milvus_plugins.core.ops.fusion import (
     client_fuse,
     client_fuse_legs,
     legs_fetch_k,
+    settled_server_order,
     sparse_metric,
     use_client_fusion,
 )
@@ -219,11 +220,13 @@ def legs_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
     query = ctx.sparse_query(text) if text is not None else None
     if not use_client_fusion(caps, ctx.hybrid, r.fusion, ranker, relevance=r.reads_relevance):
         exact = _server_by_choice(ctx, r)
-        fused = yield from _server_legs_op(
-            ctx, caps, r, vectors, query, scoped, legs_k, exact=exact
-        )
-        if fused is not None:
-            return fused
+        # "auto" asks the server only where its order can be settled: two legs.
+        if not exact or legs == 2:
+            fused = yield from _server_legs_op(
+                ctx, caps, r, vectors, query, scoped, legs_k, exact=exact
+            )
+            if fused is not None:
+                return fused
     results: list[tuple[list[Hit], MetricType]] = []
     for dense in fields:
         hits = yield from dense_search_op(
@@ -263,9 +266,8 @@ def _server_legs_op(
 
     ``exact``: return what client fusion would, or ``None`` when one call cannot tell.
     Engines break ties between equal fused scores in their own order (Milvus Lite 2.5.1
-    not by id), so the call asks for ``legs`` extra hits, orders equal scores by id as
-    client fusion does, and answers ``None`` when the scores still tie at its last hit
-    (the tie may run on past it).
+    not by id) and return float32 scores, so the call asks for ``legs`` extra hits and
+    :func:`settled_server_order` decides.
     """
     yield from refresh_overflow_op(ctx, scoped)
     scoped = yield from checked_where_op(ctx, caps, scoped)
@@ -302,10 +304,7 @@ def _server_legs_op(
     hits = parse_fused((yield with_kwargs(call, ctx.read_kwargs(caps))), ctx.spec, ranker, legs)
     if not exact:
         return hits
-    hits.sort(key=lambda h: (-h.distance, h.id))
-    if len(hits) == limit and hits[r.k - 1].distance == hits[-1].distance:
-        return None
-    return hits[: r.k]
+    return settled_server_order(hits, r.k, ranker, legs_k, limit, legs)
 
 
 def row_count_op(ctx: OpContext) -> Op[int]:
