@@ -203,3 +203,55 @@ def test_a_read_loads_a_collection_another_client_released(uri: str, collection_
         assert [h.id for h in hits] == ["r1"]
     finally:
         raw.close()
+
+
+def _rebuild_index_in_place(uri: str, name: str, metric: str, index_name: str | None) -> None:
+    """Another client releases the collection and rebuilds its dense index with
+    ``metric`` (same collection and schema; the index renamed when ``index_name``)."""
+    raw = MilvusClient(uri=uri)
+    raw.release_collection(name)
+    raw.drop_index(name, raw.list_indexes(name, field_name="vector")[0])
+    params = raw.prepare_index_params()
+    params.add_index(
+        field_name="vector", index_type="FLAT", metric_type=metric, index_name=index_name or ""
+    )
+    raw.create_index(name, params)
+    raw.load_collection(name)
+    raw.close()
+
+
+@pytest.mark.parametrize("renamed", [False, True])
+@pytest.mark.parametrize("open_mode", ["check", "adopt"])
+def test_a_read_sees_an_index_rebuilt_in_place(
+    uri: str, collection_name: str, open_mode: str, renamed: bool
+) -> None:
+    """A read's periodic check describes the dense index by the name it last saw (one
+    round trip); an index rebuilt in place with another metric, under the same name or
+    another, is seen: a checking store raises SchemaMismatchError, an adopting one
+    scores by the new metric."""
+    writer = MilvusStore(
+        CollectionSpec(name=collection_name, dim=DIM, index="FLAT"),
+        connection=ConnectionConfig(uri=uri),
+    )
+    writer.upsert(_records(20))
+    spec = CollectionSpec(name=collection_name, dim=DIM if open_mode == "check" else None)
+    reader = MilvusStore(spec, connection=ConnectionConfig(uri=uri), open_mode=open_mode)
+    cosine = reader.search(_vector(3), k=5)
+    assert cosine[0].id == "r3"
+    _rebuild_index_in_place(uri, collection_name, "L2", "moved_idx" if renamed else None)
+    time.sleep(READ_CHECK_TTL + 0.1)
+    if open_mode == "check":
+        with pytest.raises(SchemaMismatchError, match="metric L2 but COSINE"):
+            reader.search(_vector(3), k=5)
+    else:
+        fresh = MilvusStore(
+            CollectionSpec(name=collection_name),
+            connection=ConnectionConfig(uri=uri),
+            open_mode="adopt",
+        )
+        expected = [(h.id, h.score) for h in fresh.search(_vector(3), k=5)]
+        assert expected != [(h.id, h.score) for h in cosine]
+        assert [(h.id, h.score) for h in reader.search(_vector(3), k=5)] == expected
+        fresh.close()
+    writer.close()
+    reader.close()

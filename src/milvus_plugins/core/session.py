@@ -133,6 +133,7 @@ class Session:
     row_count: tuple[float, int] | None = field(default=None, repr=False)
     signature: tuple[str, str | None] | None = field(default=None, repr=False)
     dense_field: str | None = field(default=None, repr=False)
+    dense_index_name: str | None = field(default=None, repr=False)
     checked_at: float = field(default=0.0, repr=False)
     opened_from: CollectionSpec | None = field(default=None, repr=False)
     replaced_seen: int = field(default=0, repr=False)
@@ -156,6 +157,8 @@ class Session:
         self.replaced_seen = self._replacements()
         self.signature = collection_signature(description, dense_index)
         self.dense_field = dense_field
+        name = dense_index.get("index_name") if dense_index is not None else None
+        self.dense_index_name = name if isinstance(name, str) and name else None
         self.checked_at = time.monotonic()
 
     def read_check_due(self) -> bool:

@@ -178,7 +178,9 @@ def still_open_op(ctx: OpContext, *, read: bool) -> Op[bool]:
         raise
     index = None
     if read and session.dense_field is not None:
-        index = yield from _describe_dense_index(name, session.dense_field)
+        index = yield from _describe_dense_index(
+            name, session.dense_field, session.dense_index_name
+        )
     if session.still_open(description, index, full=read):
         return True
     yield Guarded(Guard.SESSION, _forget_op(session, seen))
@@ -362,16 +364,27 @@ def _open_existing(ctx: OpContext, name: str) -> Op[Opened]:
     return Opened.OPENED
 
 
-def _describe_dense_index(name: str, field: str) -> Op[Mapping[str, Any] | None]:
-    # An index that cannot be described is treated as absent: the spec check then
-    # compares what it can (dimension, fields) instead of failing the open.
+def _describe_dense_index(
+    name: str, field: str, known: str | None = None
+) -> Op[Mapping[str, Any] | None]:
+    """The dense field's index description; ``known`` is its index name as last seen
+    (one round trip instead of two: a read's periodic check). An index that cannot be
+    described is treated as absent: the spec check then compares what it can
+    (dimension, fields) instead of failing the open; a read's check then sees a change
+    and re-opens (listing the indexes again)."""
     try:
-        indexes = yield Call(ClientMethod.LIST_INDEXES, (name,), {"field_name": field})
-        if not indexes:
-            return None
-        description: Mapping[str, Any] = yield Call(ClientMethod.DESCRIBE_INDEX, (name, indexes[0]))
+        if known is None:
+            indexes = yield Call(ClientMethod.LIST_INDEXES, (name,), {"field_name": field})
+            if not indexes:
+                return None
+            known = indexes[0]
+        description: Mapping[str, Any] | None = yield Call(
+            ClientMethod.DESCRIBE_INDEX, (name, known)
+        )
     except MilvusPluginsError:
         return None
+    if not description or description.get("field_name", field) != field:
+        return None  # the name now indexes another field
     return description
 
 
