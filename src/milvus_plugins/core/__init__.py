@@ -160,7 +160,7 @@ from milvus_plugins.core.scope import (
     raw_is_confined,
     resolve_scope,
 )
-from milvus_plugins.core.session import READ_CHECK_TTL, OpenMode
+from milvus_plugins.core.session import READ_CHECK_TTL, READ_INDEX_CHECK_TTL, OpenMode
 from milvus_plugins.core.sparse import BM25Encoder, SparseEncoder
 from milvus_plugins.core.stats import CollectionStats
 from milvus_plugins.core.store import HybridOptions, MilvusStore
@@ -180,6 +180,7 @@ __all__ = [
     "DICT_FILTER_OPERATORS",
     "GROUPING_KWARGS",
     "READ_CHECK_TTL",
+    "READ_INDEX_CHECK_TTL",
     "RRF",
     "AsyncMilvusStore",
     "AuthenticationError",

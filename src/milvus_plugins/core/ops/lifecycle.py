@@ -156,7 +156,8 @@ def still_open_op(ctx: OpContext, *, read: bool) -> Op[bool]:
     the alias the store opened (a re-index): writing or deleting by the old schema would
     change another collection's rows, and scoring by the old metric would rank wrongly.
     Every write and delete checks the schema (one ``describe_collection``); a read
-    checks schema and dense index at most once per :data:`~..session.READ_CHECK_TTL`.
+    checks the schema at most once per :data:`~..session.READ_CHECK_TTL` and the dense
+    index at most once per :data:`~..session.READ_INDEX_CHECK_TTL`.
     When it changed, the store forgets it and the caller opens it again: an existing
     collection is then checked (or adopted) as on first use, and one that no longer fits
     raises :class:`SchemaMismatchError` with nothing written or deleted. When it is gone,
@@ -177,11 +178,11 @@ def still_open_op(ctx: OpContext, *, read: bool) -> Op[bool]:
             return False
         raise
     index = None
-    if read and session.dense_field is not None:
-        index = yield from _describe_dense_index(
-            name, session.dense_field, session.dense_index_name
-        )
-    if session.still_open(description, index, full=read):
+    dense_field = session.dense_field if read else None
+    full = dense_field is not None and session.index_check_due()
+    if dense_field is not None and full:
+        index = yield from _describe_dense_index(name, dense_field, session.dense_index_name)
+    if session.still_open(description, index, full=full):
         return True
     yield Guarded(Guard.SESSION, _forget_op(session, seen))
     return False
