@@ -243,3 +243,22 @@ def test_order_only_equals_client_fusion_for_any_query(
     )
     client = lite_tied.hybrid_search(vector, text, k=k, fetch_k=fetch_k, ranker=RRF(rrf_k))
     assert ids(order_only) == ids(client)
+
+
+@pytest.mark.parametrize("relevance", [True, False])
+def test_a_bad_second_leg_vector_is_refused_before_any_search(
+    named: MilvusStore, relevance: bool
+) -> None:
+    """Client fusion searches its legs one by one: every leg's vector is checked before
+    the first search, as the one-call server path checks them."""
+    from milvus_plugins.core import InvalidInputError
+
+    searches = CallCounter(named, "search")
+    hybrid = CallCounter(named, "hybrid_search")
+    legs = {"vector": _unit(0.3), "title": [1.0, 0.0]}  # title has 4 dimensions
+    with pytest.raises(InvalidInputError, match="dimension 2"):
+        named.retrieve(mode="hybrid", vectors=legs, text="alpha", k=3, relevance=relevance)
+    legs = {"vector": _unit(0.3), "title": [float("nan"), 0.0, 0.0, 1.0]}
+    with pytest.raises(InvalidInputError, match="NaN"):
+        named.hybrid_search(legs, "alpha", k=3, fusion="client")
+    assert searches.calls == hybrid.calls == 0

@@ -35,6 +35,7 @@ __all__ = [
     "build_query",
     "build_sparse_search",
     "check_offset",
+    "dense_query_data",
     "dense_search_params",
     "is_filter_only",
 ]
@@ -154,6 +155,18 @@ def dense_search_params(
     rest = {key: v for key, v in (knobs or {}).items() if key not in RANGE_KNOBS}
     params = {**index.search_params(k, rest or None, rows), **bounds}
     return {"metric_type": index.metric_type.value, "params": params}
+
+
+def dense_query_data(
+    spec: CollectionSpec, dense: DenseField, vector: Sequence[float]
+) -> list[float]:
+    """Check a query vector for the dense field ``dense`` and return what is sent.
+
+    Raises:
+        InvalidInputError: not a flat numeric sequence of the field's dimension, a value
+            beyond float32, or (COSINE) a vector with no direction.
+    """
+    return _dense_data(spec, dense, vector)
 
 
 def _dense_data(spec: CollectionSpec, dense: DenseField, vector: Sequence[float]) -> list[float]:

@@ -45,6 +45,7 @@ from milvus_plugins.core.requests import (
     build_sparse_search,
     check_k,
     check_leg_weights,
+    dense_query_data,
     dense_search_params,
     require_sparse_field,
 )
@@ -218,6 +219,8 @@ def legs_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
     if text is not None:
         caps.require("sparse vectors", caps.sparse)
     query = ctx.sparse_query(text) if text is not None else None
+    for name in vectors:  # every leg's vector, before the first leg's search
+        dense_query_data(ctx.spec, ctx.spec.dense_field(name), vectors[name])
     if not use_client_fusion(caps, ctx.hybrid, r.fusion, ranker, relevance=r.reads_relevance):
         exact = _server_by_choice(ctx, r)
         # "auto" asks the server only where its order can be settled: two legs.
