@@ -167,10 +167,13 @@ class StoreAccess(StoreLifetime):
 
     def _query_models(
         self, query: VectorStoreQuery, kwargs: Mapping[str, Any]
-    ) -> dict[str, BaseEmbedding]:
-        """The named fields' models that must embed this query's text (none usually)."""
-        self._plan(query, kwargs)  # refuse a bad query before any embedding
-        return {name: self._model(name) for name in named_fields(query, kwargs, self.spec)}
+    ) -> tuple[dict[str, BaseEmbedding], tuple[SearchRequest, dict[str, Any]]]:
+        """The named fields' models that must embed this query's text (none usually),
+        and the query's plan without their vectors: a bad query is refused before any
+        embedding, and the plan is the query's own when no model has to embed it."""
+        plan = self._plan(query, kwargs)
+        models = {name: self._model(name) for name in named_fields(query, kwargs, self.spec)}
+        return models, plan
 
     def _model(self, name: str) -> BaseEmbedding:
         model = self._models.get(name)

@@ -96,10 +96,10 @@ class NodeReads(StoreAccess):
             self._store.exists()  # an existing collection's keyword field is adopted
             self._note_opened()
         text = query.query_str or ""
-        named = {
-            n: m.get_query_embedding(text) for n, m in self._query_models(query, kwargs).items()
-        }
-        plan, scope = self._plan(query, kwargs, named)
+        models, (plan, scope) = self._query_models(query, kwargs)
+        if models:
+            named = {n: m.get_query_embedding(text) for n, m in models.items()}
+            plan, scope = self._plan(query, kwargs, named)
         return to_query_result(self._store.run_search(plan, **scope))
 
     async def aquery(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
@@ -108,7 +108,8 @@ class NodeReads(StoreAccess):
             await self.async_store.exists()  # as in query
             self._note_opened()
         text = query.query_str or ""
-        models = self._query_models(query, kwargs)
-        named = {n: await m.aget_query_embedding(text) for n, m in models.items()}
-        plan, scope = self._plan(query, kwargs, named)
+        models, (plan, scope) = self._query_models(query, kwargs)
+        if models:
+            named = {n: await m.aget_query_embedding(text) for n, m in models.items()}
+            plan, scope = self._plan(query, kwargs, named)
         return to_query_result(await self.async_store.run_search(plan, **scope))
