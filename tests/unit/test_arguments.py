@@ -158,3 +158,26 @@ def test_check_argument_judges_one_value() -> None:
     check_argument("progress", None, bool | None)
     with pytest.raises(ConfigError, match="progress must be True or False or None"):
         check_argument("progress", "on", bool | None, error=ConfigError)
+
+
+@checked_arguments
+class _KeywordCalls:
+    def run(self, k: int = 4, name: str | None = None, *, flag: bool = False) -> tuple[Any, ...]:
+        return k, name, flag
+
+
+def test_keyword_only_calls_are_checked_like_positional_ones() -> None:
+    """Keyword-only calls skip binding the signature; each value is still judged, and a
+    keyword the signature does not take stays Python's TypeError."""
+    calls = _KeywordCalls()
+    assert calls.run(k=3, name="a", flag=True) == (3, "a", True)
+    with pytest.raises(InvalidInputError, match="k"):
+        calls.run(k="3")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="flag"):
+        calls.run(flag="yes")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="k"):
+        calls.run("3")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="name"):
+        calls.run(3, name=5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        calls.run(kk=3)  # type: ignore[call-arg]

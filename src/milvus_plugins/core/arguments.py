@@ -320,12 +320,18 @@ def _checking(
 ) -> Callable[..., Any]:
     signature = inspect.signature(fn)
     params: dict[str, _Param] | None = None
+    names = signature.parameters
+    bound = next(iter(names), None) in ("self", "cls")
 
     def check(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         nonlocal params
         if params is None:  # resolved on first use: every module is imported by then
             params = _resolve(fn, error)
-        for name, value in signature.bind(*args, **kwargs).arguments.items():
+        if bound and len(args) == 1 and kwargs.keys() <= names.keys():
+            given = kwargs.items()  # keywords only (the adapters' calls): no binding
+        else:
+            given = signature.bind(*args, **kwargs).arguments.items()
+        for name, value in given:
             param = params.get(name)
             if param is not None and not param.check(value):
                 raise param.error(f"{where}(): " + param.message(name, value))
