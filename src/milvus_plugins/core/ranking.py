@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -356,28 +356,29 @@ _NEAR = 1e-12
 split equal sums, 1/66 + 1/99 and 1/72 + 1/88, by one unit in the last place)."""
 
 
+def near_runs(scores: Sequence[float], tolerance: float) -> Iterator[tuple[int, int]]:
+    """The ``(first, last)`` positions of every run of two or more neighbours in
+    ``scores`` (best first) each within ``tolerance`` (relative) of the next."""
+    i = 0
+    while i < len(scores) - 1:
+        j = i
+        while j + 1 < len(scores) and scores[j] - scores[j + 1] <= tolerance * abs(scores[j]):
+            j += 1
+        if j > i:
+            yield i, j
+        i = j + 1
+
+
 def _exact_rrf_order(
     ordered: list[tuple[Any, float]], legs: Sequence[Sequence[tuple[Any, float]]], rrf_k: int
 ) -> list[tuple[Any, float]]:
     """Reorder runs of near-equal float RRF sums by their exact rational values, equal
     ones by id: the order does not depend on which terms rounding happened to favour."""
-    i = 0
-    exact: dict[Any, Fraction] | None = None
-    while i < len(ordered) - 1:
-        j = i
-        while j + 1 < len(ordered) and (
-            ordered[j][1] - ordered[j + 1][1] <= _NEAR * abs(ordered[j][1])
-        ):
-            j += 1
-        if j > i:
-            if exact is None:
-                exact = {}
-                for leg in legs:
-                    for rank, (item_id, _) in enumerate(leg, start=1):
-                        exact[item_id] = exact.get(item_id, Fraction(0)) + Fraction(1, rrf_k + rank)
-            table = exact
-            ordered[i : j + 1] = sorted(
-                ordered[i : j + 1], key=lambda pair: (-table[pair[0]], pair[0])
-            )
-        i = j + 1
+    exact: dict[Any, Fraction] = {}
+    for i, j in near_runs([score for _, score in ordered], _NEAR):
+        if not exact:
+            for leg in legs:
+                for rank, (item_id, _) in enumerate(leg, start=1):
+                    exact[item_id] = exact.get(item_id, Fraction(0)) + Fraction(1, rrf_k + rank)
+        ordered[i : j + 1] = sorted(ordered[i : j + 1], key=lambda pair: (-exact[pair[0]], pair[0]))
     return ordered

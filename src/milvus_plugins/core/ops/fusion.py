@@ -15,6 +15,7 @@ from milvus_plugins.core.ranking import (
     fuse,
     hybrid_relevance,
     legs_relevance,
+    near_runs,
     require_server_fusion,
 )
 from milvus_plugins.core.requests import QUERY_WINDOW, check_k
@@ -164,25 +165,18 @@ def settled_server_order(
     if not isinstance(ranker, RRF) or legs != 2:
         return None
     ordered = sorted(hits, key=lambda h: (-h.distance, h.id))
-    start = 0
-    while start < min(k, len(ordered)):
-        end = start  # the run of near-equal scores from ``start``
-        while end + 1 < len(ordered) and (
-            ordered[end].distance - ordered[end + 1].distance
-            <= TIE_TOLERANCE * abs(ordered[end].distance)
-        ):
-            end += 1
-        if end > start:
-            values: set[Fraction] = set()
-            for hit in ordered[start : end + 1]:
-                values |= _sums_near(hit.distance, ranker.k, fetch_k)
-            if len(values) != 1:
-                return None
-            if end == len(ordered) - 1 and len(ordered) == limit:
-                return None  # the tie may run on past the hits returned
-            # One exact value: its float32 scores may differ in the last place; by id.
-            ordered[start : end + 1] = sorted(ordered[start : end + 1], key=lambda h: h.id)
-        start = end + 1
+    for start, end in near_runs([h.distance for h in ordered], TIE_TOLERANCE):
+        if start >= k:
+            break  # past the cut: the k-th hit and everything after it are apart
+        values: set[Fraction] = set()
+        for hit in ordered[start : end + 1]:
+            values |= _sums_near(hit.distance, ranker.k, fetch_k)
+        if len(values) != 1:
+            return None
+        if end == len(ordered) - 1 and len(ordered) == limit:
+            return None  # the tie may run on past the hits returned
+        # One exact value: its float32 scores may differ in the last place; by id.
+        ordered[start : end + 1] = sorted(ordered[start : end + 1], key=lambda h: h.id)
     return ordered[:k]
 
 
