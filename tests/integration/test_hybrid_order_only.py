@@ -45,16 +45,19 @@ def _unit(angle: float) -> list[float]:
 
 
 def tie_heavy_records(seed: int = 7) -> list[Record]:
-    """Sixty records over four directions and five words: many equal scores in each leg
-    and many equal RRF sums, with ids in no particular insertion order."""
+    """Sixty records, ids in no particular insertion order, whose fused RRF sums tie
+    often: most are found by one leg only, so a document ranked r by the dense leg alone
+    ties one ranked r by the keyword leg alone. Within each leg every score differs
+    (each record its own angle, each text its own length): Milvus orders equal scores
+    arbitrarily, and two searches could then fetch different candidates."""
     rng = random.Random(seed)
     names = list(dict.fromkeys(f"d{rng.randrange(10**6):06d}" for _ in range(60)))
     rng.shuffle(names)
     return [
         Record(
             id=name,
-            text=" ".join(rng.choice(WORDS) for _ in range(3)),
-            vector=_unit(rng.choice([0.0, 0.5, 1.0, 1.5])),
+            text=" ".join([*(rng.choice(WORDS) for _ in range(3)), *["pad"] * i]),
+            vector=_unit(rng.choice([0.0, 0.5, 1.0, 1.5]) + 0.003 * i),
             metadata={"n": i, "group": i % 7},
         )
         for i, name in enumerate(names)
@@ -174,8 +177,8 @@ def named(uri: str, collection_name: str) -> Iterator[MilvusStore]:
         pytest.skip("the engine has no BM25 hybrid search (Milvus 2.3 has neither)")
     rows = tie_heavy_records(seed=3)
     rng = random.Random(5)
-    for row in rows:
-        row.vectors = {"title": _unit(rng.choice([0.2, 0.9, 1.3]))}
+    for i, row in enumerate(rows):
+        row.vectors = {"title": _unit(rng.choice([0.2, 0.9, 1.3]) + 0.003 * i)}
     store.upsert(rows)
     yield store
     store.close()
