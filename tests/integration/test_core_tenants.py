@@ -17,6 +17,7 @@ from milvus_plugins.core import (
     ConfigError,
     ConnectionConfig,
     MilvusStore,
+    PartitionMismatchError,
     RawFilterRefusedError,
     Record,
     SchemaMismatchError,
@@ -227,7 +228,12 @@ def test_lite_partition_delete_refuses_ids_held_by_other_partitions(
     store.create_partition("p1")
     store.create_partition("p2")
     store.upsert(_rows("a", 2), partition_name="p1")
-    store.upsert(_rows("a", 1), partition_name="p2")  # "a0" is now in both partitions
+    with pytest.raises(PartitionMismatchError):  # the store never puts one id in two
+        store.upsert(_rows("a", 1), partition_name="p2")
+    # Another client does: "a0" is now in both partitions.
+    fields = ["id", "text", "vector", "metadata", "doc_id", "extra"]
+    row = store.client.query(collection_name, filter='id == "a0"', output_fields=fields)[0]
+    store.client.insert(collection_name, [row], partition_name="p2")
     with pytest.raises(UnsupportedByServerError, match="other partitions"):
         store.delete(["a0"], partition_names=["p2"])
     assert store.count(partition_names=["p1"]) == 2

@@ -7,7 +7,8 @@
      ├─ InvalidInputError (also ValueError)   a bad record or query, raised before writing
      │   ├─ UnexpectedArgumentError (also TypeError)  a keyword argument no method takes
      │   ├─ TenantRequiredError                a call without a tenant (strict tenant mode)
-     │   └─ TenantMismatchError                a record whose partition key names another tenant
+     │   ├─ TenantMismatchError                a record whose partition key names another tenant
+     │   └─ PartitionMismatchError             an id another partition of the collection holds
      ├─ FilterError (also ValueError)         a filter that cannot be compiled
      │   └─ RawFilterRefusedError              a raw expression where tenancy forbids one
      ├─ SchemaMismatchError                   existing collection != spec; says the fix

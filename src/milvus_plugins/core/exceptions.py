@@ -19,6 +19,7 @@ __all__ = [
     "MilvusConnectionError",
     "MilvusOperationError",
     "MilvusPluginsError",
+    "PartitionMismatchError",
     "RawFilterRefusedError",
     "RecallTooLowError",
     "ReindexRefusedError",
@@ -53,6 +54,11 @@ class TenantRequiredError(InvalidInputError):
 
 class TenantMismatchError(InvalidInputError):
     """A record's partition-key value names another tenant than the call's (nothing written)."""
+
+
+class PartitionMismatchError(InvalidInputError):
+    """A write of an id that a row in another partition of the collection already holds
+    (ids are unique per collection, not per partition; nothing written)."""
 
 
 class FilterError(MilvusPluginsError, ValueError):

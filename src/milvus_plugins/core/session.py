@@ -26,6 +26,7 @@ from milvus_plugins.core.inference import infer_metadata_fields
 from milvus_plugins.core.layouts import FieldMapping, detect_layout, resolve_layout, spec_for_layout
 from milvus_plugins.core.lite import LiteLease
 from milvus_plugins.core.records import Record
+from milvus_plugins.core.stats import partition_count
 from milvus_plugins.core.types import ParsableEnum
 
 __all__ = [
@@ -152,6 +153,7 @@ class Session:
     index_checked_at: float = field(default=0.0, repr=False)
     opened_from: CollectionSpec | None = field(default=None, repr=False)
     replaced_seen: int = field(default=0, repr=False)
+    partitions: int | None = field(default=None, repr=False)
     _watched: tuple[str, str, str] | None = field(default=None, repr=False)
 
     def _replacements(self) -> int:
@@ -171,6 +173,7 @@ class Session:
         self.opened_from = before
         self.replaced_seen = self._replacements()
         self.signature = collection_signature(description, dense_index)
+        self.partitions = partition_count(description)
         self.dense_field = dense_field
         name = dense_index.get("index_name") if dense_index is not None else None
         self.dense_index_name = name if isinstance(name, str) and name else None
@@ -206,6 +209,7 @@ class Session:
         schema, index = collection_signature(description, dense_index)
         same = schema == self.signature[0] and (not full or index == self.signature[1])
         if same:
+            self.partitions = partition_count(description)
             self.checked_at = time.monotonic()
             if full:
                 self.index_checked_at = self.checked_at

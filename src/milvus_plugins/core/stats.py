@@ -10,7 +10,7 @@ from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.properties import described_properties
 
-__all__ = ["CollectionStats", "parse_stats"]
+__all__ = ["CollectionStats", "parse_stats", "partition_count"]
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ def parse_stats(
         properties=_properties(spec, caps, description),
         text_match=spec.text_match,
         partition_key=spec.partition_key,
-        num_partitions=_num_partitions(description),
+        num_partitions=partition_count(description),
     )
 
 
@@ -111,6 +111,7 @@ def _properties(
     return found
 
 
-def _num_partitions(description: Mapping[str, Any]) -> int | None:
+def partition_count(description: Mapping[str, Any]) -> int | None:
+    """The partitions a ``describe_collection`` answer reports (``None``: not reported)."""
     value = description.get("num_partitions")
     return int(value) if isinstance(value, int) and not isinstance(value, bool) else None

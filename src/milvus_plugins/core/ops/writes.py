@@ -20,6 +20,7 @@ from milvus_plugins.core.errors import (
     InvalidInputError,
     MilvusOperationError,
     MilvusPluginsError,
+    PartitionMismatchError,
     TenantMismatchError,
     WriteError,
     shown,
@@ -36,6 +37,7 @@ from milvus_plugins.core.ops.calls import (
     Guarded,
     Op,
     one_call,
+    with_kwargs,
 )
 from milvus_plugins.core.ops.context import OpContext
 from milvus_plugins.core.ops.deletes import clear_op, delete_op, deletion_filter
@@ -418,7 +420,7 @@ def upsert_op(
             refuse_foreign(ctx.spec)
             dim = ctx.spec.dim or dim
             limits = _recheck_lengths(ctx, checked, limits)  # before anything is embedded
-            yield from _refuse_other_owners(ctx, checked)
+            yield from _refuse_taken_ids(ctx, checked)
             owners_checked = True
         _check_engine_limits((yield from capabilities_op(ctx.session)), ctx.spec, checked)
         # The first chunk is embedded before a new collection is created: it may fix
@@ -427,7 +429,7 @@ def upsert_op(
     opened = yield from _opening_to_write(ctx, open_or_create_op(ctx, dim, checked), checked)
     refuse_foreign(ctx.spec)  # a foreign layout is known once the collection is opened
     if not owners_checked and opened is Opened.OPENED:
-        yield from _refuse_other_owners(ctx, checked)
+        yield from _refuse_taken_ids(ctx, checked)
     _recheck_lengths(ctx, checked, limits)
     _recheck_dim(ctx.spec, dim)
     caps = yield from capabilities_op(ctx.session)
@@ -448,6 +450,84 @@ def upsert_op(
 _OWNER_IDS = 1000
 """Ids looked up per query by :func:`_refuse_other_owners` (Milvus Lite 3 slows down
 sharply on much longer ``id in [...]`` lists)."""
+
+
+def _refuse_taken_ids(ctx: OpContext, records: Sequence[Record]) -> Op[None]:
+    """Refuse a write into an existing collection of an id that a row of another
+    tenant (:func:`_refuse_other_owners`) or of another partition
+    (:func:`_refuse_other_partitions`) holds; nothing is written or embedded."""
+    yield from _refuse_other_owners(ctx, records)
+    yield from _refuse_other_partitions(ctx, records)
+
+
+_DEFAULT_PARTITION = "_default"
+"""The partition a write without ``partition_name`` goes into."""
+
+
+def _refuse_other_partitions(ctx: OpContext, records: Sequence[Record]) -> Op[None]:
+    """Refuse a write of an id that a row in another partition already holds, before
+    anything is written or embedded.
+
+    Ids are unique in a collection, not per partition, but Milvus does not keep them
+    so across partitions: an upsert into partition ``a`` of an id stored in ``b`` left
+    a second row with that id in ``a`` on the 2.3.5 server (a read of the whole
+    collection then returns either) and moved the row from ``b`` to ``a`` on Milvus
+    Lite 3.2.2 (or kept both, once ``b``'s row was flushed). A write without
+    ``partition_name`` goes into ``_default`` and is checked alike. Only collections
+    with more than one partition and no partition key pay for it (a partition key
+    routes rows by value; the tenant check covers that case): one ``list_partitions``
+    and one query per 1,000 ids.
+
+    Raises:
+        PartitionMismatchError: naming the id, the partition holding it and the fix
+            (nothing written).
+    """
+    spec, session = ctx.spec, ctx.session
+    if spec.partition_key is not None or session.partitions == 1 or not records:
+        return
+    caps = yield from capabilities_op(session)
+    if not caps.partitions:
+        return
+    target = ctx.scope.partition_name or _DEFAULT_PARTITION
+    names = yield Call(ClientMethod.LIST_PARTITIONS, (spec.name,), {"timeout": ctx.timeout})
+    others = [str(name) for name in names if name != target]
+    if not others:
+        return
+    for start in range(0, len(records), _OWNER_IDS):
+        ids = [record.id for record in records[start : start + _OWNER_IDS]]
+        found = yield from _ids_in_partitions(ctx, caps, ids, others)
+        if not found:
+            continue
+        taken = found[0]
+        holders = []
+        for name in others:  # which partition holds it (the error path only)
+            if (yield from _ids_in_partitions(ctx, caps, [taken], [name])):
+                holders.append(name)
+        held = ", ".join(shown(name) for name in holders) or "another partition"
+        raise PartitionMismatchError(
+            f"record {shown(taken)}: this id is already stored in partition {held} of "
+            f"collection {shown(spec.name)}, and ids are unique across its partitions: "
+            f"writing it into partition {shown(target)} would leave two rows with one id "
+            "(or move that row). Nothing was written. Write it into the partition that "
+            f"holds it (partition_name={shown(holders[0] if holders else '...')}), delete "
+            "it there first, or give it another id."
+        )
+
+
+def _ids_in_partitions(
+    ctx: OpContext, caps: Capabilities, ids: Sequence[str], partitions: Sequence[str]
+) -> Op[list[str]]:
+    """The ``ids`` stored in ``partitions`` (one query)."""
+    call = build_query(
+        ctx.spec,
+        caps,
+        id_in(ids),
+        output=[ctx.spec.fields.id],
+        limit=len(ids),
+        timeout=ctx.timeout,
+    )
+    rows = yield with_kwargs(call, {"partition_names": list(partitions)})
+    return sorted(str(row.get(ctx.spec.fields.id)) for row in rows)
 
 
 def _refuse_other_owners(ctx: OpContext, records: Sequence[Record]) -> Op[None]:
