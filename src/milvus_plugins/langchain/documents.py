@@ -21,6 +21,10 @@ from milvus_plugins.core import (
 __all__ = ["Batch", "documents_batch", "embedded", "scored", "to_document"]
 
 
+_PARTNERS = {"texts": "metadatas and ids", "metadatas": "texts", "ids": "texts"}
+"""What a set-valued argument of ``add_texts`` would be paired with (for its message)."""
+
+
 def to_document(record: Record) -> Document:
     return Document(id=record.id, page_content=record.text, metadata=dict(record.metadata))
 
@@ -44,7 +48,8 @@ def _ordered(value: Any, field: str, of: str) -> list[Any]:
     if isinstance(value, Set) and not isinstance(value, (KeysView, ItemsView)):
         raise InvalidInputError(
             f"{field} is a {type(value).__name__}, which has no order, so its {of} cannot "
-            f"be paired with the texts by position; pass a list: {field}=[...] (e.g. "
+            f"be paired by position with the {_PARTNERS.get(field, 'other arguments')}; pass "
+            f"a list: {field}=[...] (e.g. "
             f"sorted({field}), with the other arguments in the same order)."
         )
     return as_list(value, field, of=of)
