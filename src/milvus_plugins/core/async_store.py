@@ -104,6 +104,7 @@ class AsyncMilvusStore:
     stats = async_method(StoreOperations.stats)
 
     upsert = async_method(StoreOperations.upsert)
+    check_write = async_method(StoreOperations.check_write)
     delete = async_method(StoreOperations.delete)
     clear = async_method(StoreOperations.clear)
     get = async_method(StoreOperations.get)

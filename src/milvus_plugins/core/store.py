@@ -292,6 +292,7 @@ class MilvusStore:
     stats = sync_method(StoreOperations.stats)
 
     upsert = sync_method(StoreOperations.upsert)
+    check_write = sync_method(StoreOperations.check_write)
     delete = sync_method(StoreOperations.delete)
     clear = sync_method(StoreOperations.clear)
     get = sync_method(StoreOperations.get)

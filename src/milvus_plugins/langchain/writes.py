@@ -131,6 +131,8 @@ class DocumentWrites(StoreAccess):
         records, streamed, args = self._write(batch, batch_rows, kwargs)
         if streamed is not None:
             return self._store.upsert(records, embed=streamed.embed_documents, **args)
+        scope = {"tenant": args["tenant"], "partition_name": args["partition_name"]}
+        self._store.check_write(records, **scope)
         by_field = {n: m.embed_documents(batch.texts) for n, m in self._models.items()}
         return self._store.upsert(_embedded(records, by_field), **args)
 
@@ -152,6 +154,8 @@ class DocumentWrites(StoreAccess):
         records, streamed, args = self._write(batch, batch_rows, kwargs)
         if streamed is not None:
             return await self._astore().upsert(records, embed=streamed.aembed_documents, **args)
+        scope = {"tenant": args["tenant"], "partition_name": args["partition_name"]}
+        await self._astore().check_write(records, **scope)
         by_field = {n: await m.aembed_documents(batch.texts) for n, m in self._models.items()}
         return await self._astore().upsert(_embedded(records, by_field), **args)
 

@@ -189,8 +189,6 @@ class StoreAccess(StoreLifetime):
         if not self.spec.dense:
             for record in records:
                 record.vector = None  # a sparse-only store keeps no dense embedding
-        if self._models:
-            self._store.validate_before_embedding(records)  # refused before embedding
         return records
 
     @property

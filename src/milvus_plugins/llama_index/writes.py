@@ -41,6 +41,11 @@ def _ref_doc_filter(ref_doc_id: Any) -> Filter:
     return doc_id_in([ref_doc_id])
 
 
+def _scope_of(args: Mapping[str, Any]) -> dict[str, Any]:
+    """The scope (tenant, partition) of a write's ``upsert`` arguments."""
+    return {"tenant": args.get("tenant"), "partition_name": args.get("partition_name")}
+
+
 def _embed_texts(nodes: Sequence[BaseNode]) -> list[str]:
     # What LlamaIndex itself embeds for a node (its text with the embed-mode metadata).
     return [n.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]
@@ -104,12 +109,16 @@ class NodeWrites(StoreAccess):
             WriteError: a batch failed after retries; lists the ids written.
         """
         records, texts, args = self._write(nodes, add_kwargs, "add")
+        if self._models:  # what the write would refuse is refused before the models run
+            self._store.check_write(records, **_scope_of(args))
         named = {n: m.get_text_embedding_batch(texts) for n, m in self._models.items()}
         return self._store.upsert(_with_named(records, named), **args)
 
     async def async_add(self, nodes: Sequence[BaseNode], **kwargs: Any) -> list[str]:
         """Async twin of :meth:`add`."""
         records, texts, args = self._write(nodes, kwargs, "async_add")
+        if self._models:
+            await self.async_store.check_write(records, **_scope_of(args))
         named = {n: await m.aget_text_embedding_batch(texts) for n, m in self._models.items()}
         return await self.async_store.upsert(_with_named(records, named), **args)
 

@@ -88,6 +88,32 @@ class StoreOperations(CollectionOperations):
         ctx = self.scoped_context(tenant, partition_name=partition_name)
         return writes.upsert_op(ctx, records, mode, progress, batch_rows, embed)
 
+    def check_write(
+        self,
+        records: Sequence[Record],
+        *,
+        partition_name: str | None = None,
+        tenant: Tenant | None = None,
+    ) -> Op[None]:
+        """Refuse, before you embed ``records`` yourself, what :meth:`upsert` would refuse
+        without their vectors; nothing is written or created.
+
+        The checks of :meth:`validate_before_embedding`, and those that read the
+        collection: an existing collection is opened (another tool's layout, a schema
+        that does not fit), and an id that another tenant's row or a row in another
+        partition holds is refused. :meth:`upsert` checks it all again.
+
+        Raises:
+            InvalidInputError: a bad record, or a partition that does not exist.
+            PartitionMismatchError: an id stored in another partition.
+            TenantMismatchError: an id or a record of another tenant.
+            TenantRequiredError: strict tenant mode and no tenant.
+            ForeignLayoutError, SchemaMismatchError: the collection does not take
+                this package's rows.
+        """
+        ctx = self.scoped_context(tenant, partition_name=partition_name)
+        return writes.check_write_op(ctx, records)
+
     def delete(
         self,
         ids: Sequence[str] | None = None,

@@ -105,6 +105,18 @@ def clear_op(ctx: OpContext) -> Op[int]:
 
 
 def _delete_where(ctx: OpContext, where: Filter) -> Op[int]:
+    deleted = yield from _delete_rows(ctx, where)
+    caps = yield from capabilities_op(ctx.session)
+    if deleted and caps.is_lite and ctx.session.partitions != 1:
+        # Milvus Lite 3.2.2 brings a deleted row back in its old partition when its id
+        # is then written into another partition before the delete was flushed: the
+        # delete is flushed at once where a collection has several partitions.
+        flush = Call(ClientMethod.FLUSH, (ctx.spec.name,), {"timeout": ctx.timeout})
+        yield Guarded(Guard.WRITE, one_call(flush))
+    return deleted
+
+
+def _delete_rows(ctx: OpContext, where: Filter) -> Op[int]:
     caps = yield from capabilities_op(ctx.session)
     yield from refresh_overflow_op(ctx, where)
     expr = compile_filter(where, ctx.spec, caps.dialect)

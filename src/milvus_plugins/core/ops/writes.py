@@ -51,7 +51,7 @@ from milvus_plugins.core.record_checks import check_lengths, validate_records, v
 from milvus_plugins.core.records import Record
 from milvus_plugins.core.requests import build_query
 from milvus_plugins.core.rows import json_sizes, records_to_rows
-from milvus_plugins.core.types import ParsableEnum, SparseMode
+from milvus_plugins.core.types import ConsistencyLevel, ParsableEnum, SparseMode
 
 __all__ = [
     "BatchRun",
@@ -447,6 +447,20 @@ def upsert_op(
     return (yield from _write_chunks(ctx, run, first_try, write_mode, embed, dim))
 
 
+def check_write_op(ctx: OpContext, records: Sequence[Record]) -> Op[None]:
+    """What :func:`upsert_op` refuses of ``records`` before embedding them (no write)."""
+    refuse_foreign(ctx.spec)
+    checked = ctx.scope.stamp(as_list(records, "records", of="Record objects"))
+    validate_unembedded(ctx.spec, ctx.session.capabilities, checked)
+    if not checked:
+        return
+    limits = (ctx.spec.id_max_length, ctx.spec.text_max_length)
+    if (yield from _opening_to_write(ctx, open_existing_op(ctx), checked)):
+        refuse_foreign(ctx.spec)
+        _recheck_lengths(ctx, checked, limits)
+        yield from _refuse_taken_ids(ctx, checked)
+
+
 _OWNER_IDS = 1000
 """Ids looked up per query by :func:`_refuse_other_owners` (Milvus Lite 3 slows down
 sharply on much longer ``id in [...]`` lists)."""
@@ -465,8 +479,8 @@ _DEFAULT_PARTITION = "_default"
 
 
 def _refuse_other_partitions(ctx: OpContext, records: Sequence[Record]) -> Op[None]:
-    """Refuse a write of an id that a row in another partition already holds, before
-    anything is written or embedded.
+    """Refuse a write of an id that a row in another partition already holds, or into a
+    partition that does not exist, before anything is written or embedded.
 
     Ids are unique in a collection, not per partition, but Milvus does not keep them
     so across partitions: an upsert into partition ``a`` of an id stored in ``b`` left
@@ -476,21 +490,32 @@ def _refuse_other_partitions(ctx: OpContext, records: Sequence[Record]) -> Op[No
     ``partition_name`` goes into ``_default`` and is checked alike. Only collections
     with more than one partition and no partition key pay for it (a partition key
     routes rows by value; the tenant check covers that case): one ``list_partitions``
-    and one query per 1,000 ids.
+    and one query per 1,000 ids, at Strong consistency whatever the store reads with.
+    Two clients writing one new id into two partitions at the same moment are not
+    serialised.
 
     Raises:
-        PartitionMismatchError: naming the id, the partition holding it and the fix
-            (nothing written).
+        PartitionMismatchError: naming the id, the partition holding it and the fix.
+        InvalidInputError: the target partition does not exist (nothing written).
+        WriteError: another partition is released, so its ids cannot be read
+            (nothing written; the message names it).
     """
     spec, session = ctx.spec, ctx.session
-    if spec.partition_key is not None or session.partitions == 1 or not records:
+    if spec.partition_key is not None or not records:
         return
     caps = yield from capabilities_op(session)
     if not caps.partitions:
         return
     target = ctx.scope.partition_name or _DEFAULT_PARTITION
-    names = yield Call(ClientMethod.LIST_PARTITIONS, (spec.name,), {"timeout": ctx.timeout})
-    others = [str(name) for name in names if name != target]
+    if session.partitions == 1:  # only _default
+        if target != _DEFAULT_PARTITION:
+            raise _no_such_partition(spec, target, [_DEFAULT_PARTITION])
+        return
+    listing = Call(ClientMethod.LIST_PARTITIONS, (spec.name,), {"timeout": ctx.timeout})
+    names = [str(n) for n in (yield listing)]
+    if target not in names:
+        raise _no_such_partition(spec, target, names)
+    others = [name for name in names if name != target]
     if not others:
         return
     for start in range(0, len(records), _OWNER_IDS):
@@ -514,20 +539,60 @@ def _refuse_other_partitions(ctx: OpContext, records: Sequence[Record]) -> Op[No
         )
 
 
+def _no_such_partition(spec: CollectionSpec, target: str, names: Sequence[str]) -> Exception:
+    return InvalidInputError(
+        f"partition_name={shown(target)}: collection {shown(spec.name)} has no such "
+        f"partition (it has {', '.join(shown(n) for n in names)}). Nothing was written. "
+        f"Create it first (create_partition({shown(target)})) or write into one of those."
+    )
+
+
+_NOT_LOADED = frozenset({101, 201, 202})
+"""Milvus' codes for a collection or partition not (fully) loaded."""
+
+
+def _not_loaded(exc: MilvusOperationError) -> bool:
+    # The 2.3.5 server answers a query of a released partition with code 65535 and
+    # "partition not loaded" in the message.
+    return exc.code in _NOT_LOADED or "not loaded" in str(exc).lower()
+
+
 def _ids_in_partitions(
     ctx: OpContext, caps: Capabilities, ids: Sequence[str], partitions: Sequence[str]
 ) -> Op[list[str]]:
-    """The ``ids`` stored in ``partitions`` (one query)."""
-    call = build_query(
-        ctx.spec,
-        caps,
-        id_in(ids),
-        output=[ctx.spec.fields.id],
-        limit=len(ids),
-        timeout=ctx.timeout,
-    )
-    rows = yield with_kwargs(call, {"partition_names": list(partitions)})
-    return sorted(str(row.get(ctx.spec.fields.id)) for row in rows)
+    """The ``ids`` stored in ``partitions`` (one query, at Strong consistency: a row
+    written a moment ago by another client counts).
+
+    Raises:
+        WriteError: a partition is released (another client's choice), so its ids
+            cannot be read; names it and the fix (nothing written).
+    """
+    id_field = ctx.spec.fields.id
+    call = build_query(ctx.spec, caps, id_in(ids), output=[id_field], limit=len(ids))
+    strong = {"consistency_level": ConsistencyLevel.STRONG.value, "timeout": ctx.timeout}
+    try:
+        rows = yield with_kwargs(call, {**strong, "partition_names": list(partitions)})
+    except MilvusOperationError as exc:
+        if not _not_loaded(exc):
+            raise
+        released = []
+        for name in partitions:  # which ones (the error path only)
+            try:
+                yield with_kwargs(call, {**strong, "partition_names": [name], "limit": 1})
+            except MilvusOperationError as inner:
+                if not _not_loaded(inner):
+                    raise
+                released.append(name)
+        names = ", ".join(shown(name) for name in released) or "another partition"
+        raise WriteError(
+            f"writing to {shown(ctx.spec.name)} failed: partition {names} is released (not "
+            "loaded), so this write cannot check that its ids are not stored there (an id "
+            "in two partitions would be two rows). Nothing was written. Load it "
+            f"(load_partitions) and re-run the write.",
+            written_ids=[],
+            failed_ids=list(ids),
+        ) from exc
+    return sorted(str(row.get(id_field)) for row in rows)
 
 
 def _refuse_other_owners(ctx: OpContext, records: Sequence[Record]) -> Op[None]:
@@ -559,7 +624,9 @@ def _refuse_other_owners(ctx: OpContext, records: Sequence[Record]) -> Op[None]:
             limit=len(ids),
             timeout=ctx.timeout,
         )
-        for row in (yield call):
+        # Strong whatever the store reads with: a row written a moment ago counts.
+        strong = {"consistency_level": ConsistencyLevel.STRONG.value}
+        for row in (yield with_kwargs(call, strong)):
             owner = row.get(scope.key)
             if owner != scope.tenant or type(owner) is not type(scope.tenant):
                 held = "no tenant" if owner is None else f"tenant {shown(owner)}"
