@@ -63,6 +63,7 @@ from milvus_plugins.core.record_checks import validate_records
 from milvus_plugins.core.records import Record
 from milvus_plugins.core.requests import output_fields
 from milvus_plugins.core.results import parse_rows
+from milvus_plugins.core.scope import check_partition_names
 from milvus_plugins.core.store import MilvusStore
 from milvus_plugins.core.types import SparseMode
 
@@ -205,6 +206,7 @@ def iter_records(
     batch_rows: int = 1000,
     include_vectors: bool = True,
     spec: CollectionSpec | None = None,
+    partition_names: Sequence[str] | None = None,
 ) -> Iterator[list[Record]]:
     """Yield every record of ``store``'s collection page by page (``query_iterator``).
 
@@ -217,20 +219,25 @@ def iter_records(
         include_vectors: read the vectors too.
         spec: read the fields of this spec (e.g. :func:`stored_spec`'s, with every
             named dense field) instead of the store's.
+        partition_names: only the rows of these partitions (default: every row).
 
     Raises:
-        ConfigError: ``batch_rows`` is not an integer in [1, 16384].
+        ConfigError: ``batch_rows`` is not an integer in [1, 16384], or a bad
+            partition name.
         CollectionNotFoundError: the collection does not exist.
     """
     if isinstance(batch_rows, bool) or not isinstance(batch_rows, int):
         raise ConfigError(f"batch_rows={shown(batch_rows)} must be an integer.")
     if not 1 <= batch_rows <= 16384:
         raise ConfigError(f"batch_rows={batch_rows} must be in [1, 16384].")
+    names = check_partition_names(partition_names)
     if not store.exists():
         raise CollectionNotFoundError(f"collection {shown(store.spec.name)} does not exist.")
     read = spec or store.spec
     kwargs = store.query_kwargs(None, None, 0, include_vectors)
     kwargs["output_fields"] = output_fields(read, include_vectors=include_vectors)
+    if names is not None:
+        kwargs["partition_names"] = list(names)
     for page in store.runner.iter_pages(ReadAll(store.spec.name, kwargs, batch_rows)):
         yield parse_rows(page, read)
 

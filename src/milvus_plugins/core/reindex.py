@@ -34,7 +34,7 @@ import hashlib
 import json
 import random
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -344,9 +344,10 @@ def _build_and_switch(
         rng = random.Random(seed)
         sample: list[list[float]] = []
         rows = 0
-        pages = iter_records(source, batch_rows=batch_rows, include_vectors=True, spec=full)
         copied = 0
-        for page in pages:
+        partitions = _named_partitions(source, full)
+        created: set[str] = set()  # in the new collection
+        for partition, page in _pages_by_partition(source, full, batch_rows, partitions):
             source_page = page
             if embed is not None:
                 where = f"rows {rows + 1} to {rows + len(page)}"
@@ -354,7 +355,12 @@ def _build_and_switch(
                 # As given: the upsert checks them as any write's (strings refused).
                 page = [replace(r, vector=v) for r, v in zip(page, vectors, strict=True)]
             try:
-                shadow.upsert(page, batch_rows=batch_rows, progress=False)
+                if partition is not None and not shadow.exists():
+                    shadow.ensure_collection(_page_dim(page), page)
+                if partition is not None and partition not in created:
+                    shadow.create_partition(partition)
+                    created.add(partition)
+                shadow.upsert(page, batch_rows=batch_rows, progress=False, partition_name=partition)
             except InvalidInputError as exc:
                 raise InvalidInputError(
                     f"copying rows {rows + 1} to {rows + len(page)} into {shown(name)}: {exc} "
@@ -376,6 +382,9 @@ def _build_and_switch(
                 f"collection {shown(source.spec.name)} is empty: nothing to re-index.",
                 shadow=name,
             )
+        for partition in partitions:  # empty ones too: writes into them must keep working
+            if partition not in created:
+                shadow.create_partition(partition)
         shadow.flush()
         source_rows, shadow_rows = source.count(), shadow.count()
         if source_rows != shadow_rows or shadow_rows != rows:
@@ -436,6 +445,41 @@ def _build_and_switch(
 
 
 _DIGEST_MOD = 1 << 128
+
+
+def _named_partitions(source: MilvusStore, spec: CollectionSpec) -> list[str]:
+    """The source's partitions besides ``_default`` (none with a partition key, whose
+    partitions Milvus makes and routes rows into itself, or on an engine without
+    partitions)."""
+    if spec.partition_key is not None or not source.capabilities.partitions:
+        return []
+    return [name for name in source.list_partitions() if name != _DEFAULT_PARTITION]
+
+
+def _pages_by_partition(
+    source: MilvusStore, spec: CollectionSpec, batch_rows: int, partitions: Sequence[str]
+) -> Iterator[tuple[str | None, list[Record]]]:
+    """The source's pages, each with the partition to write it into (``None``: the
+    default one): every row at once without named partitions, else one partition after
+    the other, ``_default`` first."""
+    if not partitions:
+        for page in iter_records(source, batch_rows=batch_rows, include_vectors=True, spec=spec):
+            yield None, page
+        return
+    for name in [_DEFAULT_PARTITION, *partitions]:
+        pages = iter_records(
+            source, batch_rows=batch_rows, include_vectors=True, spec=spec, partition_names=[name]
+        )
+        for page in pages:
+            yield (None if name == _DEFAULT_PARTITION else name), page
+
+
+def _page_dim(page: Sequence[Record]) -> int | None:
+    vector = page[0].vector if page else None
+    return len(vector) if vector is not None else None
+
+
+_DEFAULT_PARTITION = "_default"
 
 
 def _digest(records: Sequence[Record]) -> int:
