@@ -77,9 +77,7 @@ def test_rows_stay_in_their_partitions(live: tuple[ConnectionConfig, str, Milvus
     before = {p: _ids(source, p) for p in ("_default", "pa", "pb", "pc")}
     report = reindex(connection, alias, index=HnswIndex(metric="L2"), min_recall=0.5)
     assert report.rows == 75
-    new = MilvusStore(
-        CollectionSpec(name=report.current), connection=connection, open_mode="adopt"
-    )
+    new = MilvusStore(CollectionSpec(name=report.current), connection=connection, open_mode="adopt")
     with new:
         assert sorted(new.list_partitions()) == ["_default", "pa", "pb", "pc"]
         assert {p: _ids(new, p) for p in ("_default", "pa", "pb", "pc")} == before
