@@ -367,7 +367,7 @@ def _build_and_switch(
                     f"The alias {shown(alias)} was not switched; drop {shown(name)} (if it was "
                     "created) and run again."
                 ) from None
-            copied += _digest(source_page)
+            copied += _digest(source_page, partition)
             for record in page:  # reservoir sample: bounded memory, uniform over rows
                 rows += 1
                 vector = [float(x) for x in record.vector or ()]
@@ -417,17 +417,19 @@ def _build_and_switch(
                 shadow=name,
             )
         # Last: what changed in the source while it was copied (and checked) refuses.
-        again = iter_records(source, batch_rows=batch_rows, include_vectors=True, spec=full)
+        # Read by partition as copied: a row moved to another partition counts as changed.
         now, now_rows = 0, 0
-        for page in again:
-            now += _digest(page)
+        for partition, page in _pages_by_partition(source, full, batch_rows, partitions):
+            now += _digest(page, partition)
             now_rows += len(page)
-        if now_rows != rows or now % _DIGEST_MOD != copied % _DIGEST_MOD:
+        same_partitions = _named_partitions(source, full) == partitions
+        if not same_partitions or now_rows != rows or now % _DIGEST_MOD != copied % _DIGEST_MOD:
             raise ReindexRefusedError(
                 f"rows of {shown(source.spec.name)} changed while they were copied into "
-                f"{shown(name)} (updated, added or deleted: {now_rows} rows now, {rows} "
-                f"copied); the alias {shown(alias)} was not switched. Pause writers and run "
-                f"again (drop {shown(name)} first).",
+                f"{shown(name)} (updated, added, deleted or moved between partitions, or "
+                f"partitions added: {now_rows} rows now, {rows} copied); the alias "
+                f"{shown(alias)} was not switched. Pause writers and run again (drop "
+                f"{shown(name)} first).",
                 shadow=name,
             )
         previous = shadow._run(point_alias_op(shadow.session, alias, name))
@@ -482,12 +484,15 @@ def _page_dim(page: Sequence[Record]) -> int | None:
 _DEFAULT_PARTITION = "_default"
 
 
-def _digest(records: Sequence[Record]) -> int:
-    """An order-free digest of ``records`` (the sum of each row's sha256, 128 bits):
-    two reads of an unchanged collection give the same sum, in any page order."""
+def _digest(records: Sequence[Record], partition: str | None = None) -> int:
+    """An order-free digest of ``records`` read from ``partition`` (the sum of each
+    row's sha256, 128 bits): two reads of an unchanged collection give the same sum, in
+    any page order; a row moved to another partition changes it."""
     total = 0
     for record in records:
         fields: list[Any] = [record.id, record.text, record.metadata, record.doc_id]
+        if partition is not None:
+            fields.append(partition)
         fields += [record.extra, record.sparse]
         text = json.dumps(fields, sort_keys=True, default=str, ensure_ascii=False)
         h = hashlib.sha256(text.encode("utf-8", "surrogatepass"))

@@ -422,10 +422,20 @@ def upsert_op(
             limits = _recheck_lengths(ctx, checked, limits)  # before anything is embedded
             yield from _refuse_taken_ids(ctx, checked)
             owners_checked = True
+        elif _named_target(ctx):
+            raise _no_such_partition(ctx.spec, ctx.scope.partition_name or "", [])
         _check_engine_limits((yield from capabilities_op(ctx.session)), ctx.spec, checked)
         # The first chunk is embedded before a new collection is created: it may fix
         # the dimension, and a model that fails here has changed nothing.
         dim = yield from _embed_chunk(ctx, checked[: options.batch_rows], embed, dim)
+    # A collection this write would create has no such partition: refused before it
+    # is created (the write failed after creating it, mid-write).
+    if (
+        _named_target(ctx)
+        and not owners_checked
+        and not (yield from _opening_to_write(ctx, open_existing_op(ctx), checked))
+    ):
+        raise _no_such_partition(ctx.spec, ctx.scope.partition_name or "", [])
     opened = yield from _opening_to_write(ctx, open_or_create_op(ctx, dim, checked), checked)
     refuse_foreign(ctx.spec)  # a foreign layout is known once the collection is opened
     if not owners_checked and opened is Opened.OPENED:
@@ -459,6 +469,13 @@ def check_write_op(ctx: OpContext, records: Sequence[Record]) -> Op[None]:
         refuse_foreign(ctx.spec)
         _recheck_lengths(ctx, checked, limits)
         yield from _refuse_taken_ids(ctx, checked)
+    elif _named_target(ctx):
+        raise _no_such_partition(ctx.spec, ctx.scope.partition_name or "", [])
+
+
+def _named_target(ctx: OpContext) -> bool:
+    """Whether the write goes into a named partition other than ``_default``."""
+    return ctx.scope.partition_name not in (None, _DEFAULT_PARTITION)
 
 
 _OWNER_IDS = 1000
@@ -540,10 +557,16 @@ def _refuse_other_partitions(ctx: OpContext, records: Sequence[Record]) -> Op[No
 
 
 def _no_such_partition(spec: CollectionSpec, target: str, names: Sequence[str]) -> Exception:
+    has = (
+        f"it has {', '.join(shown(n) for n in names)}"
+        if names
+        else "the collection does not exist yet"
+    )
     return InvalidInputError(
         f"partition_name={shown(target)}: collection {shown(spec.name)} has no such "
-        f"partition (it has {', '.join(shown(n) for n in names)}). Nothing was written. "
-        f"Create it first (create_partition({shown(target)})) or write into one of those."
+        f"partition ({has}). Nothing was written. Create it first "
+        f"(create_partition({shown(target)}), after ensure_collection() for a new "
+        "collection) or write into an existing one."
     )
 
 
