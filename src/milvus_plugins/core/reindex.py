@@ -57,6 +57,7 @@ from milvus_plugins.core.names import check_name
 from milvus_plugins.core.ops.aliases import point_alias_op, resolve_alias_op
 from milvus_plugins.core.portable import StoredSparseVectors, iter_records, stored_spec
 from milvus_plugins.core.records import Record
+from milvus_plugins.core.scope import DEFAULT_PARTITION
 from milvus_plugins.core.store import MilvusStore
 from milvus_plugins.core.types import MetricType, SparseMode
 
@@ -455,7 +456,7 @@ def _named_partitions(source: MilvusStore, spec: CollectionSpec) -> list[str]:
     partitions)."""
     if spec.partition_key is not None or not source.capabilities.partitions:
         return []
-    return [name for name in source.list_partitions() if name != _DEFAULT_PARTITION]
+    return [name for name in source.list_partitions() if name != DEFAULT_PARTITION]
 
 
 def _pages_by_partition(
@@ -468,20 +469,17 @@ def _pages_by_partition(
         for page in iter_records(source, batch_rows=batch_rows, include_vectors=True, spec=spec):
             yield None, page
         return
-    for name in [_DEFAULT_PARTITION, *partitions]:
+    for name in [DEFAULT_PARTITION, *partitions]:
         pages = iter_records(
             source, batch_rows=batch_rows, include_vectors=True, spec=spec, partition_names=[name]
         )
         for page in pages:
-            yield (None if name == _DEFAULT_PARTITION else name), page
+            yield (None if name == DEFAULT_PARTITION else name), page
 
 
 def _page_dim(page: Sequence[Record]) -> int | None:
     vector = page[0].vector if page else None
     return len(vector) if vector is not None else None
-
-
-_DEFAULT_PARTITION = "_default"
 
 
 def _digest(records: Sequence[Record], partition: str | None = None) -> int:

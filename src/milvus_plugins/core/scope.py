@@ -48,6 +48,7 @@ from milvus_plugins.core.records import Record
 from milvus_plugins.core.types import ParsableEnum, ScalarType
 
 __all__ = [
+    "DEFAULT_PARTITION",
     "Scope",
     "Tenancy",
     "TenantMode",
@@ -58,6 +59,9 @@ __all__ = [
 ]
 
 Tenant = str | int
+
+DEFAULT_PARTITION = "_default"
+"""The partition Milvus writes a row into when the call names none."""
 
 
 class TenantMode(ParsableEnum):

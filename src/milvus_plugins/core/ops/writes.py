@@ -51,6 +51,7 @@ from milvus_plugins.core.record_checks import check_lengths, validate_records, v
 from milvus_plugins.core.records import Record
 from milvus_plugins.core.requests import build_query
 from milvus_plugins.core.rows import json_sizes, records_to_rows
+from milvus_plugins.core.scope import DEFAULT_PARTITION
 from milvus_plugins.core.types import ConsistencyLevel, ParsableEnum, SparseMode
 
 __all__ = [
@@ -416,14 +417,9 @@ def upsert_op(
     if embed is not None:
         # An existing collection is opened (never created) before the model runs: one
         # this write would refuse (another tool's layout) is refused unembedded.
-        if (yield from _opening_to_write(ctx, open_existing_op(ctx), checked)):
-            refuse_foreign(ctx.spec)
+        owners_checked, limits = yield from _check_existing(ctx, checked, limits)
+        if owners_checked:
             dim = ctx.spec.dim or dim
-            limits = _recheck_lengths(ctx, checked, limits)  # before anything is embedded
-            yield from _refuse_taken_ids(ctx, checked)
-            owners_checked = True
-        elif _named_target(ctx):
-            raise _no_such_partition(ctx.spec, ctx.scope.partition_name or "", [])
         _check_engine_limits((yield from capabilities_op(ctx.session)), ctx.spec, checked)
         # The first chunk is embedded before a new collection is created: it may fix
         # the dimension, and a model that fails here has changed nothing.
@@ -464,18 +460,30 @@ def check_write_op(ctx: OpContext, records: Sequence[Record]) -> Op[None]:
     validate_unembedded(ctx.spec, ctx.session.capabilities, checked)
     if not checked:
         return
-    limits = (ctx.spec.id_max_length, ctx.spec.text_max_length)
+    yield from _check_existing(ctx, checked, (ctx.spec.id_max_length, ctx.spec.text_max_length))
+
+
+def _check_existing(
+    ctx: OpContext, checked: Sequence[Record], limits: tuple[int, int]
+) -> Op[tuple[bool, tuple[int, int]]]:
+    """Open the collection if it exists (never create it) and refuse, before anything
+    is embedded, what a write into it would refuse: another tool's layout, values over
+    its own limits, ids another tenant or partition holds; a named partition of a
+    collection that does not exist yet. Answers whether it exists, and the limits the
+    records were checked against."""
     if (yield from _opening_to_write(ctx, open_existing_op(ctx), checked)):
         refuse_foreign(ctx.spec)
-        _recheck_lengths(ctx, checked, limits)
+        limits = _recheck_lengths(ctx, checked, limits)
         yield from _refuse_taken_ids(ctx, checked)
-    elif _named_target(ctx):
+        return True, limits
+    if _named_target(ctx):
         raise _no_such_partition(ctx.spec, ctx.scope.partition_name or "", [])
+    return False, limits
 
 
 def _named_target(ctx: OpContext) -> bool:
     """Whether the write goes into a named partition other than ``_default``."""
-    return ctx.scope.partition_name not in (None, _DEFAULT_PARTITION)
+    return ctx.scope.partition_name not in (None, DEFAULT_PARTITION)
 
 
 _OWNER_IDS = 1000
@@ -489,10 +497,6 @@ def _refuse_taken_ids(ctx: OpContext, records: Sequence[Record]) -> Op[None]:
     (:func:`_refuse_other_partitions`) holds; nothing is written or embedded."""
     yield from _refuse_other_owners(ctx, records)
     yield from _refuse_other_partitions(ctx, records)
-
-
-_DEFAULT_PARTITION = "_default"
-"""The partition a write without ``partition_name`` goes into."""
 
 
 def _refuse_other_partitions(ctx: OpContext, records: Sequence[Record]) -> Op[None]:
@@ -523,10 +527,10 @@ def _refuse_other_partitions(ctx: OpContext, records: Sequence[Record]) -> Op[No
     caps = yield from capabilities_op(session)
     if not caps.partitions:
         return
-    target = ctx.scope.partition_name or _DEFAULT_PARTITION
+    target = ctx.scope.partition_name or DEFAULT_PARTITION
     if session.partitions == 1:  # only _default
-        if target != _DEFAULT_PARTITION:
-            raise _no_such_partition(spec, target, [_DEFAULT_PARTITION])
+        if target != DEFAULT_PARTITION:
+            raise _no_such_partition(spec, target, [DEFAULT_PARTITION])
         return
     listing = Call(ClientMethod.LIST_PARTITIONS, (spec.name,), {"timeout": ctx.timeout})
     names = [str(n) for n in (yield listing)]
