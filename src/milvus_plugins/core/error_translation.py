@@ -24,7 +24,13 @@ from milvus_plugins.core.exceptions import (
 )
 from milvus_plugins.core.messages import redact, shown
 
-__all__ = ["raise_translated", "reports_not_loaded", "translate", "translate_errors"]
+__all__ = [
+    "raise_translated",
+    "reports_index_missing",
+    "reports_not_loaded",
+    "translate",
+    "translate_errors",
+]
 
 
 # -- classification ----------------------------------------------------------------------
@@ -129,6 +135,12 @@ def reports_not_loaded(exc: BaseException) -> bool:
     """Whether ``exc`` (or an error it was raised from) is Milvus' "collection not
     loaded" (merr 101): released by another client, or by a restarted Milvus Lite."""
     return any(_int_attr(link, "code") == 101 for link in (exc, *_causes(exc)))
+
+
+def reports_index_missing(exc: BaseException) -> bool:
+    """Whether ``exc`` (or an error it was raised from) is Milvus' "index not found"
+    (merr 700): a server loads no collection with a vector field left without an index."""
+    return any(_int_attr(link, "code") == 700 for link in (exc, *_causes(exc)))
 
 
 def _grpc_status_name(exc: BaseException) -> str | None:

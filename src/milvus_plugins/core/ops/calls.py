@@ -35,6 +35,7 @@ __all__ = [
     "Guarded",
     "Op",
     "Outcome",
+    "Pause",
     "Probe",
     "ReadAll",
     "Step",
@@ -118,6 +119,15 @@ class Guarded(Generic[T]):
 
 
 @dataclass(frozen=True)
+class Pause:
+    """Wait ``seconds`` before the next step (``time.sleep`` or ``asyncio.sleep``);
+    answer: ``None``. For waiting on another client, e.g. one still creating a
+    collection's indexes."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
 class Probe:
     """Find the capabilities of an engine that reports no version (see :mod:`..probing`)."""
 
@@ -178,7 +188,7 @@ class Collect:
 
 
 Step: TypeAlias = (
-    "Call | Guarded[Any] | Probe | ReadAll | Fingerprint | Embed | EmbedAhead | Collect"
+    "Call | Guarded[Any] | Pause | Probe | ReadAll | Fingerprint | Embed | EmbedAhead | Collect"
 )
 Op: TypeAlias = Generator[Step, Any, T]
 

@@ -14,11 +14,13 @@ from typing import Any
 
 from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.config import CollectionSpec
+from milvus_plugins.core.error_translation import reports_index_missing
 from milvus_plugins.core.errors import (
     CollectionNotFoundError,
     ConfigError,
     MilvusOperationError,
     MilvusPluginsError,
+    SchemaMismatchError,
     shown,
 )
 from milvus_plugins.core.fingerprint import (
@@ -35,6 +37,7 @@ from milvus_plugins.core.ops.calls import (
     Guard,
     Guarded,
     Op,
+    Pause,
     Probe,
 )
 from milvus_plugins.core.ops.context import OpContext
@@ -342,7 +345,62 @@ def load_call(ctx: OpContext, caps: Capabilities) -> Call:
     return Call(ClientMethod.LOAD_COLLECTION, (ctx.spec.name,), load_kwargs(props, caps))
 
 
+INDEX_WAITS = (0.1, 0.2, 0.4, 0.8, 1.6, 2.0)
+"""The pauses (seconds) before each further try to open a collection that a server
+cannot load because a vector field has no index yet (about 5 s in all). Its creator
+makes the collection and then its indexes: another client that opens it in between
+(two stores racing to create it) waits for the indexes instead of failing."""
+
+
 def _open_existing(ctx: OpContext, name: str) -> Op[Opened]:
+    """Check (or adopt) the existing collection ``name`` and load it.
+
+    Raises:
+        SchemaMismatchError: a vector field still has no index after
+            :data:`INDEX_WAITS` (a server loads no such collection); nothing changed.
+    """
+    session = ctx.session
+    before = session.spec
+    for pause in (*INDEX_WAITS, None):
+        try:
+            return (yield from _open_existing_once(ctx, name))
+        except MilvusOperationError as exc:
+            if not reports_index_missing(exc):
+                raise
+            session.spec, session.exists = before, False  # not opened: as before the try
+            if pause is None:
+                unindexed = yield from _unindexed_vector_fields(name)
+                fields = ", ".join(shown(f) for f in unindexed) or "a vector field"
+                raise SchemaMismatchError(
+                    f"collection {shown(name)} cannot be loaded: {fields} has no index "
+                    f"(waited {sum(INDEX_WAITS):.1f} s in case its creator was still "
+                    "adding it), and this Milvus loads no collection with an unindexed "
+                    "vector field. Create the index (MilvusClient.create_index) and open "
+                    "it again, or use another collection_name. Nothing was changed."
+                ) from exc
+        yield Pause(pause)
+    raise AssertionError("unreachable")  # the last try returns or raises
+
+
+def _unindexed_vector_fields(name: str) -> Op[list[str]]:
+    """The vector fields of collection ``name`` that have no index (best effort)."""
+    try:
+        description = yield Call(ClientMethod.DESCRIBE_COLLECTION, (name,))
+        indexed: set[str] = set()
+        for index_name in (yield Call(ClientMethod.LIST_INDEXES, (name,))) or ():
+            index = yield Call(ClientMethod.DESCRIBE_INDEX, (name, index_name))
+            indexed.add(str((index or {}).get("field_name", index_name)))
+    except MilvusPluginsError:
+        return []
+    return [
+        str(f.get("name"))
+        for f in description.get("fields", [])
+        if str(getattr(f.get("type"), "name", "")).endswith("VECTOR")
+        and f.get("name") not in indexed
+    ]
+
+
+def _open_existing_once(ctx: OpContext, name: str) -> Op[Opened]:
     description = yield Call(ClientMethod.DESCRIBE_COLLECTION, (name,))
     layout = ctx.session.layout_of(description)
     vector = ctx.spec.fields.vector if layout is None else layout.vector

@@ -39,6 +39,7 @@ from milvus_plugins.core.ops.calls import (
     Guarded,
     Op,
     Outcome,
+    Pause,
     Probe,
     ReadAll,
     bound_method,
@@ -210,6 +211,9 @@ class AsyncRunner:
                 return await self._in_thread(step)
             case Guarded():
                 return await self.run(step.op)  # servers order writes themselves
+            case Pause():
+                await asyncio.sleep(step.seconds)
+                return None
             case Probe() | ReadAll():
                 return await self._in_thread(step)
             case Fingerprint():

@@ -7,6 +7,7 @@ import contextvars
 import inspect
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
@@ -31,6 +32,7 @@ from milvus_plugins.core.ops.calls import (
     Guarded,
     Op,
     Outcome,
+    Pause,
     Probe,
     ReadAll,
     bound_method,
@@ -229,6 +231,9 @@ class SyncRunner:
                 session = self.settings.session
                 with write_lock(session.connection, session.capabilities):
                     return self.run(step.op)
+            case Pause():
+                time.sleep(step.seconds)
+                return None
             case Probe():
                 return self.probe()
             case ReadAll():

@@ -1,0 +1,162 @@
+"""Opening a collection whose vector index is not there (yet).
+
+A store that creates a collection makes it first and adds its indexes next. A second
+store (another thread, process or machine) that opens it in between found no index, and
+on a server ``load_collection`` failed with "index not found": one of six threads
+racing to create a collection failed in CI. Now the opener waits a few seconds for the
+index; a collection that keeps a vector field without an index is refused with a
+:class:`SchemaMismatchError` naming the field and the fix, and nothing changes.
+
+The state "collection made, index not yet" is produced with a raw client (the index of
+a store's collection is dropped), and the index is added back from another thread, as
+the creator would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Any
+
+import pytest
+from pymilvus import MilvusClient
+
+from milvus_plugins.core import (
+    AsyncMilvusStore,
+    CollectionSpec,
+    ConnectionConfig,
+    MilvusStore,
+    Record,
+    SchemaMismatchError,
+)
+from milvus_plugins.core.ops.lifecycle import INDEX_WAITS
+
+DIM = 4
+
+
+def vec(i: int) -> list[float]:
+    return [1.0, float(i), 0.5, 0.25]
+
+
+def records(prefix: str, n: int) -> list[Record]:
+    return [Record(id=f"{prefix}{i}", text=f"{prefix} {i}", vector=vec(i)) for i in range(n)]
+
+
+def store(uri: str, name: str) -> MilvusStore:
+    return MilvusStore(CollectionSpec(name=name, dim=DIM), connection=ConnectionConfig(uri=uri))
+
+
+def drop_vector_index(client: MilvusClient, name: str) -> dict[str, Any]:
+    """Release ``name`` and drop its dense index; answer what recreates it."""
+    client.release_collection(name)
+    (index_name,) = client.list_indexes(name, field_name="vector")
+    described = client.describe_index(name, index_name)
+    client.drop_index(name, index_name)
+    assert client.list_indexes(name, field_name="vector") == []
+    return dict(described)
+
+
+def add_index_later(
+    client: MilvusClient, name: str, described: dict[str, Any], delay: float
+) -> threading.Thread:
+    """Recreate the dropped index after ``delay`` seconds, from another thread."""
+    params = client.prepare_index_params()
+    build = {k: v for k, v in described.items() if k in {"M", "efConstruction", "nlist"}}
+    params.add_index(
+        field_name="vector",
+        index_type=described["index_type"],
+        metric_type=described["metric_type"],
+        index_name=described["index_name"],
+        params=build,
+    )
+
+    def later() -> None:
+        time.sleep(delay)
+        client.create_index(name, params)
+
+    thread = threading.Thread(target=later)
+    thread.start()
+    return thread
+
+
+def row_count(client: MilvusClient, name: str) -> int:
+    client.flush(name)
+    return int(client.get_collection_stats(name)["row_count"])
+
+
+def test_an_opener_waits_for_the_index_its_creator_is_adding(
+    backend_uri: str, collection_name: str
+) -> None:
+    with store(backend_uri, collection_name) as first:
+        first.upsert(records("a", 3))
+    client = MilvusClient(uri=backend_uri)
+    adder = None
+    try:
+        described = drop_vector_index(client, collection_name)
+        adder = add_index_later(client, collection_name, described, delay=0.6)
+        with store(backend_uri, collection_name) as second:
+            second.upsert(records("b", 2))  # opens the collection while its index is missing
+            adder.join()
+            assert client.list_indexes(collection_name, field_name="vector") != []
+            hits = second.search(vec(1), k=1)
+            assert [h.id for h in hits] in (["a1"], ["b1"])  # equal vectors: either
+            assert second.count() == 5
+    finally:
+        if adder is not None:
+            adder.join()
+        client.drop_collection(collection_name)
+        client.close()
+
+
+def test_an_async_opener_waits_for_the_index_too(backend_uri: str, collection_name: str) -> None:
+    with store(backend_uri, collection_name) as first:
+        first.upsert(records("a", 3))
+    client = MilvusClient(uri=backend_uri)
+
+    async def open_and_write() -> int:
+        async with AsyncMilvusStore(store(backend_uri, collection_name)) as second:
+            await second.upsert(records("b", 2))
+            return await second.count()
+
+    adder = None
+    try:
+        described = drop_vector_index(client, collection_name)
+        adder = add_index_later(client, collection_name, described, delay=0.6)
+        assert asyncio.run(open_and_write()) == 5
+    finally:
+        if adder is not None:
+            adder.join()
+        client.drop_collection(collection_name)
+        client.close()
+
+
+@pytest.mark.parametrize(
+    "backend_uri", [pytest.param("server", marks=pytest.mark.server)], indirect=True
+)
+def test_a_collection_left_without_its_index_is_refused_and_untouched(
+    backend_uri: str, collection_name: str
+) -> None:
+    # The server only: Milvus Lite (3.2.2 and 2.5.1) opens and writes such a collection.
+    with store(backend_uri, collection_name) as first:
+        first.upsert(records("a", 3))
+    client = MilvusClient(uri=backend_uri)
+    try:
+        drop_vector_index(client, collection_name)
+        started = time.monotonic()
+        with (
+            store(backend_uri, collection_name) as second,
+            pytest.raises(SchemaMismatchError) as caught,
+        ):
+            second.upsert(records("b", 2))
+        waited = time.monotonic() - started
+        message = str(caught.value)
+        assert "'vector'" in message
+        assert "create_index" in message
+        assert "Nothing was changed" in message
+        assert waited >= sum(INDEX_WAITS)  # it waited for a creator before refusing
+        assert row_count(client, collection_name) == 3  # nothing written
+        assert client.list_indexes(collection_name) == []  # nor an index made
+    finally:
+        client.drop_collection(collection_name)
+        client.close()
