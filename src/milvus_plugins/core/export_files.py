@@ -12,7 +12,7 @@ import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 
@@ -22,13 +22,19 @@ from milvus_plugins.core.export_format import (
     ExportFormat,
     ExportHeader,
     parse_header,
-    record_of,
     row_json,
+    row_of,
     sparse_json,
 )
 from milvus_plugins.core.records import Record
 
-__all__ = ["read_export", "write_jsonl", "write_parquet"]
+__all__ = ["Page", "Row", "read_export", "read_export_rows", "write_jsonl", "write_parquet"]
+
+Page: TypeAlias = tuple[str | None, list[Record]]
+"""Records to write, with their named partition (``None``: the default partition)."""
+
+Row: TypeAlias = tuple[int, Record, str | None]
+"""A row read back: its line (row number in Parquet), record and named partition."""
 
 _TOO_DEEP = "JSON nested too deeply to read (edit the value, or keep it flatter)"
 
@@ -44,15 +50,13 @@ def _pyarrow() -> Any:
     return pa, pq
 
 
-def write_jsonl(
-    path: Path, header: ExportHeader, pages: Iterable[list[Record]], with_sparse: bool
-) -> int:
+def write_jsonl(path: Path, header: ExportHeader, pages: Iterable[Page], with_sparse: bool) -> int:
     """Write a JSON Lines export (header, rows, end line) to ``path``; answer the rows."""
     rows = 0
     with path.open("w", encoding="utf-8", newline="\n") as out:
         out.write(json.dumps(header.as_dict(), ensure_ascii=False) + "\n")
-        for page in pages:
-            out.write("".join(row_json(r, with_sparse) + "\n" for r in page))
+        for partition, page in pages:
+            out.write("".join(row_json(r, with_sparse, partition) + "\n" for r in page))
             rows += len(page)
         out.write(json.dumps({"end": {"rows": rows}}) + "\n")
     return rows
@@ -69,13 +73,14 @@ def _arrow_schema(pa: Any, header: ExportHeader) -> Any:
             ("metadata", pa.string()),
             ("doc_id", pa.string()),
             ("extra", pa.string()),
+            ("partition", pa.string()),
         ],
         metadata={HEADER_KEY: json.dumps(header.as_dict(), ensure_ascii=False)},
     )
 
 
 def write_parquet(
-    path: Path, header: ExportHeader, pages: Iterable[list[Record]], with_sparse: bool
+    path: Path, header: ExportHeader, pages: Iterable[Page], with_sparse: bool
 ) -> int:
     """Write a Parquet export (header in the schema metadata) to ``path``; answer the rows."""
     pa, pq = _pyarrow()
@@ -86,7 +91,7 @@ def write_parquet(
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
     with pq.ParquetWriter(str(path), schema) as writer:
-        for page in pages:
+        for partition, page in pages:
             columns = {
                 "id": [r.id for r in page],
                 "text": [r.text for r in page],
@@ -102,6 +107,7 @@ def write_parquet(
                 "metadata": [dumps(r.metadata) for r in page],
                 "doc_id": [r.doc_id for r in page],
                 "extra": [dumps(r.extra) for r in page],
+                "partition": [partition] * len(page),
             }
             writer.write_table(pa.Table.from_pydict(columns, schema=schema))
             rows += len(page)
@@ -126,7 +132,7 @@ def _jsonl_lines(path: Path) -> Iterator[tuple[int, str]]:
         ) from None
 
 
-def _read_jsonl(path: Path) -> tuple[ExportHeader, Iterator[tuple[int, Record]]]:
+def _read_jsonl(path: Path) -> tuple[ExportHeader, Iterator[Row]]:
     lines = _jsonl_lines(path)
 
     def parse(number: int, line: str) -> Any:
@@ -148,7 +154,7 @@ def _read_jsonl(path: Path) -> tuple[ExportHeader, Iterator[tuple[int, Record]]]
         raise ExportFileError("the file is empty", path=str(path), line=None)
     header = parse_header(parse(*first), _fault_at(path, 1))
 
-    def rows() -> Iterator[tuple[int, Record]]:
+    def rows() -> Iterator[Row]:
         count = 0
         ended: int | None = None
         for number, line in lines:
@@ -165,7 +171,7 @@ def _read_jsonl(path: Path) -> tuple[ExportHeader, Iterator[tuple[int, Record]]]
                 ended = number
                 continue
             count += 1
-            yield number, record_of(data, _fault_at(path, number))
+            yield number, *row_of(data, _fault_at(path, number), header.partitions)
         if ended is None:
             raise ExportFileError(
                 "the file ends without its end line: it is incomplete (an interrupted copy?); "
@@ -184,7 +190,7 @@ def _fault_at(path: Path, line: int) -> Callable[[str], ExportFileError]:
     return fault
 
 
-def _read_parquet(path: Path, batch_rows: int) -> tuple[ExportHeader, Iterator[tuple[int, Record]]]:
+def _read_parquet(path: Path, batch_rows: int) -> tuple[ExportHeader, Iterator[Row]]:
     pa, pq = _pyarrow()
     try:
         parquet = pq.ParquetFile(str(path))
@@ -207,7 +213,7 @@ def _read_parquet(path: Path, batch_rows: int) -> tuple[ExportHeader, Iterator[t
     except RecursionError:
         raise whole(f"the header in the schema metadata: {_TOO_DEEP}") from None
 
-    def rows() -> Iterator[tuple[int, Record]]:
+    def rows() -> Iterator[Row]:
         number = 0
         try:
             batches = parquet.iter_batches(batch_size=batch_rows)
@@ -224,10 +230,10 @@ def _read_parquet(path: Path, batch_rows: int) -> tuple[ExportHeader, Iterator[t
                         raise fault(f"column {key!r} is not JSON") from None
                     except RecursionError:
                         raise fault(f"column {key!r}: {_TOO_DEEP}") from None
-                    for key in ("sparse", "vectors", "vector"):
+                    for key in ("sparse", "vectors", "vector", "partition"):
                         if data.get(key) is None:
                             data.pop(key, None)
-                    yield number, record_of(data, fault)
+                    yield number, *row_of(data, fault, header.partitions)
         except (pa.ArrowInvalid, OSError) as exc:
             raise ExportFileError(
                 f"unreadable data after row {number} ({exc})", path=str(path), line=number + 1
@@ -245,10 +251,28 @@ def read_export(
     """Open an export file: its header, and an iterator of ``(line, record)``.
 
     The iterator raises :class:`ExportFileError` at the first malformed line, and at its
-    end when the file is incomplete.
+    end when the file is incomplete. A row's partition (files of collections with named
+    partitions: ``header.partitions``) is read by :func:`read_export_rows`.
 
     Raises:
         ExportFileError: no such file, or a malformed header.
+    """
+    header, rows = read_export_rows(path, format=format, batch_rows=batch_rows)
+    return header, ((line, record) for line, record, _ in rows)
+
+
+def read_export_rows(
+    path: str | os.PathLike[str],
+    *,
+    format: ExportFormat | str | None = None,
+    batch_rows: int = 1000,
+) -> tuple[ExportHeader, Iterator[Row]]:
+    """As :func:`read_export`, with each row's named partition (``None``: the default
+    partition): an iterator of ``(line, record, partition)``.
+
+    Raises:
+        ExportFileError: no such file, or a malformed header; the iterator, a row
+            naming a partition the header does not list.
     """
     kind = ExportFormat.for_path(path, format)
     source = Path(path)

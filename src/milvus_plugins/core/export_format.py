@@ -4,16 +4,18 @@ The JSON Lines form (``.jsonl``), one JSON object per line, UTF-8::
 
     {"milvus_plugins_export": 1, "collection": ..., "spec": {...}, "embedding": {...}}
     {"id": ..., "text": ..., "vector": [...], "metadata": {...}, "doc_id": ..., "extra": {...}}
-    ...     ("sparse": {"index": weight} on client-sparse; "vectors": {"name": [...]})
+    ...     ("sparse": {"index": weight} on client-sparse; "vectors": {"name": [...]};
+             "partition": "name" for a row of a named partition)
     {"end": {"rows": N}}
 
 The header says how to create the collection (dimension, metric, index, sparse mode,
 analyzer, text match, named dense fields, declared fields, field names, limits,
-consistency) and which embedding filled it; the end line makes a truncated file
-detectable; rows of a sparse-only collection (``"dense": false``) have no ``vector``.
-Vectors are written as the shortest decimal that reads back to the same float32, so a
-round trip is bit-exact; metadata is JSON as the store reads it back (nested values, any
-Unicode, int64 integers exactly).
+consistency) and which embedding filled it, and, for a collection with named partitions
+(no partition key), their names (``"partitions": [...]``, empty ones too); the end line
+makes a truncated file detectable; rows of a sparse-only collection (``"dense":
+false``) have no ``vector``. Vectors are written as the shortest decimal that reads back
+to the same float32, so a round trip is bit-exact; metadata is JSON as the store reads
+it back (nested values, any Unicode, int64 integers exactly).
 
 Parquet (``.parquet``) holds the same columns and the header in the schema metadata
 (key :data:`HEADER_KEY`); :mod:`milvus_plugins.core.export_files` reads and writes both.
@@ -23,18 +25,19 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import numpy as np
 
 from milvus_plugins.core.config import CollectionSpec
-from milvus_plugins.core.errors import ConfigError, ExportFileError, shown
+from milvus_plugins.core.errors import ConfigError, ExportFileError, MilvusPluginsError, shown
 from milvus_plugins.core.fields import DenseField, FieldNames, MetadataField
 from milvus_plugins.core.fingerprint import EmbeddingFingerprint
 from milvus_plugins.core.indexes import IndexConfig, index_from_dict
 from milvus_plugins.core.records import Record
+from milvus_plugins.core.scope import DEFAULT_PARTITION, check_partition_names
 from milvus_plugins.core.types import ParsableEnum, ScalarType, SparseMode
 
 __all__ = [
@@ -45,6 +48,7 @@ __all__ = [
     "parse_header",
     "record_of",
     "row_json",
+    "row_of",
     "sparse_json",
     "spec_from_dict",
     "spec_to_dict",
@@ -52,7 +56,9 @@ __all__ = [
 
 EXPORT_VERSION = 1
 HEADER_KEY = "milvus_plugins_export"
-_ROW_KEYS = frozenset({"id", "text", "vector", "vectors", "sparse", "metadata", "doc_id", "extra"})
+_ROW_KEYS = frozenset(
+    {"id", "text", "vector", "vectors", "sparse", "metadata", "doc_id", "extra", "partition"}
+)
 
 
 class ExportFormat(ParsableEnum):
@@ -205,20 +211,26 @@ class ExportHeader:
         collection: the exported collection's name.
         spec: its settings as :func:`spec_to_dict` wrote them.
         embedding: the embedding fingerprint recorded in it, if any.
+        partitions: its named partitions (``_default`` aside; empty ones too), where
+            rows say which one they belong to; ``()`` for a collection without.
     """
 
     collection: str
     spec: Mapping[str, Any]
     embedding: EmbeddingFingerprint | None
+    partitions: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """The header line's JSON object."""
-        return {
+        data = {
             HEADER_KEY: EXPORT_VERSION,
             "collection": self.collection,
             "spec": dict(self.spec),
             "embedding": self.embedding.as_dict() if self.embedding else None,
         }
+        if self.partitions:
+            data["partitions"] = list(self.partitions)
+        return data
 
 
 # -- rows <-> JSON ---------------------------------------------------------------------
@@ -242,8 +254,12 @@ def _vectors_text(vectors: Mapping[str, Any]) -> str:
     return "{" + ",".join(items) + "}"
 
 
-def row_json(record: Record, with_sparse: bool) -> str:
+def row_json(record: Record, with_sparse: bool, partition: str | None = None) -> str:
+    """A record as one JSON line's object (no newline); ``partition``: the named
+    partition it belongs to (``None``: the default one, not written)."""
     row: dict[str, Any] = {"id": record.id, "text": record.text}
+    if partition is not None:
+        row["partition"] = partition
     if with_sparse and record.sparse is not None:
         row["sparse"] = sparse_json(record.sparse)
     row["metadata"] = record.metadata
@@ -270,7 +286,15 @@ def _vector_of(value: Any, key: str, where: Callable[[str], ExportFileError]) ->
 
 def record_of(row: Any, where: Callable[[str], ExportFileError]) -> Record:
     """Build a record from a parsed row object (shape checks only; values are checked
-    by the store's own validation)."""
+    by the store's own validation). A row's partition is read by :func:`row_of`."""
+    return row_of(row, where)[0]
+
+
+def row_of(
+    row: Any, where: Callable[[str], ExportFileError], partitions: Collection[str] = ()
+) -> tuple[Record, str | None]:
+    """The record of a parsed row object and its named partition (``None``: the
+    default one), which must be one of the header's ``partitions``."""
     if not isinstance(row, dict):
         raise where("a row must be a JSON object")
     unknown = sorted(set(row) - _ROW_KEYS)
@@ -303,7 +327,15 @@ def record_of(row: Any, where: Callable[[str], ExportFileError]) -> Record:
         raise where("'vectors' must be an object {field name: [numbers]}")
     for name, value in vectors.items():
         _vector_of(value, f"'vectors'[{name!r}]", where)
-    return Record(
+    partition = row.get("partition")
+    if partition is not None and (not isinstance(partition, str) or partition not in partitions):
+        declared = sorted(partitions)
+        raise where(
+            f"'partition' is {shown(partition)}, which the header's partitions "
+            f"({declared}) do not list; a row names one of them or none (the default "
+            "partition)"
+        )
+    record = Record(
         id=row["id"],
         text=row.get("text", ""),
         vector=vector,
@@ -313,6 +345,25 @@ def record_of(row: Any, where: Callable[[str], ExportFileError]) -> Record:
         extra=row.get("extra", {}),
         vectors=vectors,
     )
+    return record, partition
+
+
+def _partitions_of(
+    data: Mapping[str, Any], fault: Callable[[str], ExportFileError]
+) -> tuple[str, ...]:
+    names = data.get("partitions", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise fault("the header's 'partitions' must be a list of partition names")
+    try:
+        checked = check_partition_names(names) if names else ()
+    except MilvusPluginsError as exc:
+        raise fault(f"the header's 'partitions' are not valid: {exc}") from None
+    if DEFAULT_PARTITION in names or len(set(names)) != len(names):
+        raise fault(
+            "the header's 'partitions' must name each partition once, '_default' not among "
+            "them (its rows carry no 'partition')"
+        )
+    return tuple(checked or ())
 
 
 def parse_header(data: Any, fault: Callable[[str], ExportFileError]) -> ExportHeader:
@@ -332,4 +383,5 @@ def parse_header(data: Any, fault: Callable[[str], ExportFileError]) -> ExportHe
         fingerprint = EmbeddingFingerprint.from_dict(embedding) if embedding else None
     except ConfigError as exc:
         raise fault(f"the header's embedding fingerprint is not valid: {exc}") from None
-    return ExportHeader(str(data.get("collection", "")), spec, fingerprint)
+    partitions = _partitions_of(data, fault)
+    return ExportHeader(str(data.get("collection", "")), spec, fingerprint, partitions)

@@ -44,10 +44,18 @@ from milvus_plugins.core.errors import (
     InvalidInputError,
     MilvusOperationError,
     MilvusPluginsError,
+    SchemaMismatchError,
     WriteError,
     shown,
 )
-from milvus_plugins.core.export_files import read_export, write_jsonl, write_parquet
+from milvus_plugins.core.export_files import (
+    Page,
+    Row,
+    read_export,
+    read_export_rows,
+    write_jsonl,
+    write_parquet,
+)
 from milvus_plugins.core.export_format import (
     EXPORT_VERSION,
     ExportFormat,
@@ -63,7 +71,7 @@ from milvus_plugins.core.record_checks import validate_records
 from milvus_plugins.core.records import Record
 from milvus_plugins.core.requests import output_fields
 from milvus_plugins.core.results import parse_rows
-from milvus_plugins.core.scope import check_partition_names
+from milvus_plugins.core.scope import DEFAULT_PARTITION, check_partition_names
 from milvus_plugins.core.store import MilvusStore
 from milvus_plugins.core.types import SparseMode
 
@@ -77,6 +85,8 @@ __all__ = [
     "export_collection",
     "import_collection",
     "iter_records",
+    "named_partitions",
+    "pages_by_partition",
     "read_export",
     "spec_from_dict",
     "spec_to_dict",
@@ -242,22 +252,47 @@ def iter_records(
         yield parse_rows(page, read)
 
 
+def named_partitions(store: MilvusStore, spec: CollectionSpec) -> list[str]:
+    """The collection's partitions besides ``_default`` (none with a partition key,
+    whose partitions Milvus makes and routes rows into itself, or on an engine without
+    partitions)."""
+    if spec.partition_key is not None or not store.capabilities.partitions:
+        return []
+    return [name for name in store.list_partitions() if name != DEFAULT_PARTITION]
+
+
+def pages_by_partition(
+    store: MilvusStore, spec: CollectionSpec, batch_rows: int, partitions: Sequence[str]
+) -> Iterator[Page]:
+    """The collection's pages, each with the partition its rows are in (``None``: the
+    default one): every row at once without named ``partitions``, else one partition
+    after the other, ``_default`` first."""
+    if not partitions:
+        for page in iter_records(store, batch_rows=batch_rows, include_vectors=True, spec=spec):
+            yield None, page
+        return
+    for name in [DEFAULT_PARTITION, *partitions]:
+        pages = iter_records(
+            store, batch_rows=batch_rows, include_vectors=True, spec=spec, partition_names=[name]
+        )
+        for page in pages:
+            yield (None if name == DEFAULT_PARTITION else name), page
+
+
 # -- export ----------------------------------------------------------------------------
 
 
-def _reporting(
-    pages: Iterator[list[Record]], on_progress: Callable[[int], None] | None
-) -> Iterator[list[Record]]:
+def _reporting(pages: Iterator[Page], on_progress: Callable[[int], None] | None) -> Iterator[Page]:
     """Pass ``pages`` on, calling ``on_progress`` with the running row count after each."""
     rows = 0
     for page in pages:
         yield page
-        rows += len(page)
+        rows += len(page[1])
         if on_progress is not None:
             on_progress(rows)
 
 
-def _header_of(store: MilvusStore, spec: CollectionSpec) -> ExportHeader:
+def _header_of(store: MilvusStore, spec: CollectionSpec, partitions: Sequence[str]) -> ExportHeader:
     from milvus_plugins.core.fingerprint import stored_fingerprint
 
     description = store.client.describe_collection(store.spec.name)
@@ -265,6 +300,7 @@ def _header_of(store: MilvusStore, spec: CollectionSpec) -> ExportHeader:
         collection=str(description.get("collection_name", store.spec.name)),
         spec=spec_to_dict(spec),
         embedding=stored_fingerprint(description),
+        partitions=tuple(partitions),
     )
 
 
@@ -308,6 +344,10 @@ def export_collection(
 ) -> ExportReport:
     """Write every row of the store's collection, with its vectors, to ``path``.
 
+    A collection with named partitions (no partition key) is written partition by
+    partition: the header lists them (empty ones too) and each row names its own, so an
+    import puts every row back into its partition.
+
     Args:
         store: an open store on the collection (its name may be an alias).
         path: the file to write (the user's choice; replaced when complete).
@@ -329,11 +369,10 @@ def export_collection(
     target = _export_target(path, kind)
     partial = target.with_name(target.name + ".partial")
     spec = stored_spec(store)
-    header = _header_of(store, spec)
+    partitions = named_partitions(store, spec)
+    header = _header_of(store, spec, partitions)
     with_sparse = spec.sparse_mode is SparseMode.CLIENT
-    pages = _reporting(
-        iter_records(store, batch_rows=batch_rows, include_vectors=True, spec=spec), on_progress
-    )
+    pages = _reporting(pages_by_partition(store, spec, batch_rows, partitions), on_progress)
     try:
         if kind is ExportFormat.PARQUET:
             rows = write_parquet(partial, header, pages, with_sparse)
@@ -356,18 +395,24 @@ def export_collection(
 # -- import ----------------------------------------------------------------------------
 
 
-def _batches(rows: Iterator[tuple[int, Record]], size: int) -> Iterator[tuple[int, list[Record]]]:
+def _batches(rows: Iterator[Row], size: int) -> Iterator[tuple[int, str | None, list[Record]]]:
+    """``(first line, partition, records)``: at most ``size`` consecutive rows of one
+    partition each."""
     batch: list[Record] = []
     first = 0
-    for number, record in rows:
+    current: str | None = None
+    for number, record, partition in rows:
+        if batch and partition != current:
+            yield first, current, batch
+            batch = []
         if not batch:
-            first = number
+            first, current = number, partition
         batch.append(record)
         if len(batch) >= size:
-            yield first, batch
+            yield first, current, batch
             batch = []
     if batch:
-        yield first, batch
+        yield first, current, batch
 
 
 def _id_key(record_id: str) -> bytes:
@@ -376,23 +421,29 @@ def _id_key(record_id: str) -> bytes:
 
 
 def _check_file(
-    path: str | os.PathLike[str], kind: ExportFormat, spec: CollectionSpec, batch_rows: int
+    path: str | os.PathLike[str],
+    kind: ExportFormat,
+    spec: CollectionSpec,
+    batch_rows: int,
+    existing: MilvusStore | None,
 ) -> int:
     """First pass: every row valid for ``spec``, every id once, and the file complete;
-    answers the rows. ``spec`` is the collection's own when it exists (its limits)."""
-    _, rows = read_export(path, format=kind, batch_rows=batch_rows)
+    answers the rows. ``spec`` is the collection's own when it exists (its limits), and
+    ``existing`` its store: the rows are then also checked as its writes would check
+    them (an id another partition holds, ...), so that no write fails part-way."""
+    _, rows = read_export_rows(path, format=kind, batch_rows=batch_rows)
     total = 0
-    numbered: list[tuple[int, Record]] = []
+    numbered: list[Row] = []
     lines_of: dict[bytes, int] = {}
     client_sparse = spec.sparse_mode is SparseMode.CLIENT
 
     def check() -> None:
         try:
-            validate_records([r for _, r in numbered], spec, spec.dim)
+            validate_records([r for _, r, _ in numbered], spec, spec.dim)
         except MilvusPluginsError as exc:
             line, why = numbered[0][0], exc
             # Name the row: checked alone, the first bad one fails.
-            for number, record in numbered:
+            for number, record, _ in numbered:
                 try:
                     validate_records([record], spec, spec.dim)
                 except MilvusPluginsError as alone:
@@ -401,8 +452,20 @@ def _check_file(
             raise ExportFileError(
                 f"the row is not valid: {why}", path=str(path), line=line
             ) from None
+        if existing is None:
+            return
+        for first, partition, records in _batches(iter(numbered), len(numbered)):
+            try:
+                existing.check_write(records, partition_name=partition)
+            except InvalidInputError as exc:
+                raise ExportFileError(
+                    f"a row from this line on cannot be written into "
+                    f"{shown(existing.spec.name)}: {exc}",
+                    path=str(path),
+                    line=first,
+                ) from None
 
-    for number, record in rows:
+    for number, record, partition in rows:
         if record.sparse is not None and not client_sparse:
             raise ExportFileError(
                 f"the row carries a 'sparse' vector but collection {shown(spec.name)} stores "
@@ -420,7 +483,7 @@ def _check_file(
                 line=number,
             )
         lines_of[key] = number
-        numbered.append((number, record))
+        numbered.append((number, record, partition))
         if len(numbered) >= batch_rows:
             check()
             total += len(numbered)
@@ -429,6 +492,37 @@ def _check_file(
         check()
         total += len(numbered)
     return total
+
+
+def _check_partitions(
+    store: MilvusStore, header: ExportHeader, existing: CollectionSpec | None, path: str
+) -> None:
+    """Refuse, before anything is written, a file with named partitions that the
+    target cannot hold.
+
+    Raises:
+        ExportFileError: the header's spec has a partition key too.
+        UnsupportedByServerError: the engine has no partitions (Milvus Lite 2.5).
+        SchemaMismatchError: the existing collection has a partition key.
+    """
+    if not header.partitions:
+        return
+    if header.spec.get("partition_key") is not None:
+        raise ExportFileError(
+            "the header lists partitions and a partition key: a collection has one or the "
+            "other; export it again",
+            path=path,
+            line=1,
+        )
+    store.capabilities.require("partitions", store.capabilities.partitions)
+    if existing is not None and existing.partition_key is not None:
+        named = ", ".join(map(shown, header.partitions))
+        raise SchemaMismatchError(
+            f"the export's rows are in named partitions ({named}) "
+            f"but collection {shown(existing.name)} routes rows by its partition key "
+            f"{shown(existing.partition_key)}; import into another collection (or pass "
+            "drop_old=True to replace it). Nothing was written."
+        )
 
 
 def _existing_spec(store: MilvusStore) -> CollectionSpec | None:
@@ -494,15 +588,24 @@ def import_collection(
     line = 1
     try:
         # An existing collection is checked against the header's spec (a mismatch raises
-        # here), and the rows against its own limits, before anything is written.
+        # here), and the rows against its own limits and writes, before anything is
+        # written.
         existing = None if drop_old else _existing_spec(store)
-        total = _check_file(path, kind, existing or spec, batch_rows)
+        _check_partitions(store, header, existing, str(path))
+        total = _check_file(
+            path, kind, existing or spec, batch_rows, store if existing is not None else None
+        )
         store.ensure_collection(spec.dim)
-        _, rows = read_export(path, format=kind, batch_rows=batch_rows)
+        if header.partitions:  # empty ones too: as exported
+            present = set(store.list_partitions())
+            for name in header.partitions:
+                if name not in present:
+                    store.create_partition(name)
+        _, rows = read_export_rows(path, format=kind, batch_rows=batch_rows)
         try:
-            for first, batch in _batches(rows, batch_rows):
+            for first, partition, batch in _batches(rows, batch_rows):
                 line = first
-                store.upsert(batch, batch_rows=batch_rows, progress=False)
+                store.upsert(batch, batch_rows=batch_rows, progress=False, partition_name=partition)
                 written += len(batch)
                 if on_progress is not None:
                     on_progress(written)
@@ -514,8 +617,14 @@ def import_collection(
                 rows_total=total,
                 line=line,
             ) from exc
-        except (MilvusOperationError, CollectionNotFoundError, ExportFileError) as exc:
-            # ExportFileError here: the file changed between the two passes.
+        except (
+            MilvusOperationError,
+            CollectionNotFoundError,
+            ExportFileError,
+            InvalidInputError,
+        ) as exc:
+            # ExportFileError here: the file changed between the two passes;
+            # InvalidInputError: the collection changed (another client) since the check.
             raise ImportFailedError(
                 f"importing {shown(str(path))} into {shown(collection)} failed: {exc}",
                 rows_written=written,

@@ -34,7 +34,7 @@ import hashlib
 import json
 import random
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -55,9 +55,14 @@ from milvus_plugins.core.fingerprint import EmbeddingProbe, stored_fingerprint
 from milvus_plugins.core.indexes import IndexConfig, index_from_dict
 from milvus_plugins.core.names import check_name
 from milvus_plugins.core.ops.aliases import point_alias_op, resolve_alias_op
-from milvus_plugins.core.portable import StoredSparseVectors, iter_records, stored_spec
+from milvus_plugins.core.portable import (
+    StoredSparseVectors,
+    iter_records,
+    named_partitions,
+    pages_by_partition,
+    stored_spec,
+)
 from milvus_plugins.core.records import Record
-from milvus_plugins.core.scope import DEFAULT_PARTITION
 from milvus_plugins.core.store import MilvusStore
 from milvus_plugins.core.types import MetricType, SparseMode
 
@@ -346,9 +351,9 @@ def _build_and_switch(
         sample: list[list[float]] = []
         rows = 0
         copied = 0
-        partitions = _named_partitions(source, full)
+        partitions = named_partitions(source, full)
         created: set[str] = set()  # in the new collection
-        for partition, page in _pages_by_partition(source, full, batch_rows, partitions):
+        for partition, page in pages_by_partition(source, full, batch_rows, partitions):
             source_page = page
             if embed is not None:
                 where = f"rows {rows + 1} to {rows + len(page)}"
@@ -420,10 +425,10 @@ def _build_and_switch(
         # Last: what changed in the source while it was copied (and checked) refuses.
         # Read by partition as copied: a row moved to another partition counts as changed.
         now, now_rows = 0, 0
-        for partition, page in _pages_by_partition(source, full, batch_rows, partitions):
+        for partition, page in pages_by_partition(source, full, batch_rows, partitions):
             now += _digest(page, partition)
             now_rows += len(page)
-        same_partitions = _named_partitions(source, full) == partitions
+        same_partitions = named_partitions(source, full) == partitions
         if not same_partitions or now_rows != rows or now % _DIGEST_MOD != copied % _DIGEST_MOD:
             raise ReindexRefusedError(
                 f"rows of {shown(source.spec.name)} changed while they were copied into "
@@ -448,33 +453,6 @@ def _build_and_switch(
 
 
 _DIGEST_MOD = 1 << 128
-
-
-def _named_partitions(source: MilvusStore, spec: CollectionSpec) -> list[str]:
-    """The source's partitions besides ``_default`` (none with a partition key, whose
-    partitions Milvus makes and routes rows into itself, or on an engine without
-    partitions)."""
-    if spec.partition_key is not None or not source.capabilities.partitions:
-        return []
-    return [name for name in source.list_partitions() if name != DEFAULT_PARTITION]
-
-
-def _pages_by_partition(
-    source: MilvusStore, spec: CollectionSpec, batch_rows: int, partitions: Sequence[str]
-) -> Iterator[tuple[str | None, list[Record]]]:
-    """The source's pages, each with the partition to write it into (``None``: the
-    default one): every row at once without named partitions, else one partition after
-    the other, ``_default`` first."""
-    if not partitions:
-        for page in iter_records(source, batch_rows=batch_rows, include_vectors=True, spec=spec):
-            yield None, page
-        return
-    for name in [DEFAULT_PARTITION, *partitions]:
-        pages = iter_records(
-            source, batch_rows=batch_rows, include_vectors=True, spec=spec, partition_names=[name]
-        )
-        for page in pages:
-            yield (None if name == DEFAULT_PARTITION else name), page
 
 
 def _page_dim(page: Sequence[Record]) -> int | None:
