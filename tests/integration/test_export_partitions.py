@@ -229,9 +229,10 @@ def test_a_partition_key_collection_refuses_named_partitions(
     )
     with MilvusStore(keyed, connection=ConnectionConfig(uri=uri)) as store:
         store.upsert([Record(id="x", text="x", vector=[1.0] * DIM, metadata={"tenant": "t"})])
-        with pytest.raises((SchemaMismatchError, ExportFileError)):
+        with pytest.raises(SchemaMismatchError, match="partition key"):
             import_collection(path, keyed.name, connection=ConnectionConfig(uri=uri))
         assert store.count() == 1
+        assert "pa" not in store.list_partitions()
 
 
 @pytest.mark.lite25

@@ -44,6 +44,7 @@ from milvus_plugins.core.errors import (
     InvalidInputError,
     MilvusOperationError,
     MilvusPluginsError,
+    PartitionMismatchError,
     SchemaMismatchError,
     WriteError,
     shown,
@@ -334,6 +335,36 @@ def _export_target(path: str | os.PathLike[str], kind: ExportFormat) -> Path:
     return target
 
 
+def _changed_during_export(collection: str, target: Path, what: str) -> ExportFileError:
+    return ExportFileError(
+        f"collection {shown(collection)} changed during the export ({what}); the file "
+        "would not show it as it was at any moment, so nothing was written. Export it "
+        "again when no other client moves rows between partitions or adds or drops "
+        "partitions",
+        path=str(target),
+        line=None,
+    )
+
+
+def _each_id_once(pages: Iterator[Page], collection: str, target: Path) -> Iterator[Page]:
+    """Pass ``pages`` on, refusing an id read twice (a 16-byte digest per id is kept).
+
+    Partitions are read one after the other: a row another client moves from one
+    partition to the next while they are read is read in both, and a file holding it
+    twice cannot be imported.
+    """
+    seen: set[bytes] = set()
+    for partition, page in pages:
+        for record in page:
+            key = _id_key(record.id)
+            if key in seen:
+                raise _changed_during_export(
+                    collection, target, f"id {shown(record.id)} was read in two partitions"
+                )
+            seen.add(key)
+        yield partition, page
+
+
 def export_collection(
     store: MilvusStore,
     path: str | os.PathLike[str],
@@ -363,7 +394,9 @@ def export_collection(
         ConfigError: Parquet asked for without pyarrow; ``path`` is empty, a directory,
             or in a missing or unwritable directory; the collection has a vector field
             of a type an export cannot carry (nothing written).
-        ExportFileError: writing the file failed (disk full, ...); nothing is left behind.
+        ExportFileError: writing the file failed (disk full, ...), or another client
+            moved a row between partitions or added or dropped a partition while they
+            were read; nothing is left behind.
     """
     kind = ExportFormat.for_path(path, format)
     target = _export_target(path, kind)
@@ -372,12 +405,17 @@ def export_collection(
     partitions = named_partitions(store, spec)
     header = _header_of(store, spec, partitions)
     with_sparse = spec.sparse_mode is SparseMode.CLIENT
-    pages = _reporting(pages_by_partition(store, spec, batch_rows, partitions), on_progress)
+    pages = pages_by_partition(store, spec, batch_rows, partitions)
+    if partitions:
+        pages = _each_id_once(pages, store.spec.name, target)
+    pages = _reporting(pages, on_progress)
     try:
         if kind is ExportFormat.PARQUET:
             rows = write_parquet(partial, header, pages, with_sparse)
         else:
             rows = write_jsonl(partial, header, pages, with_sparse)
+        if partitions and named_partitions(store, spec) != partitions:
+            raise _changed_during_export(store.spec.name, target, "its partitions changed")
         os.replace(partial, target)
     except OSError as exc:
         partial.unlink(missing_ok=True)
@@ -431,7 +469,12 @@ def _check_file(
     answers the rows. ``spec`` is the collection's own when it exists (its limits), and
     ``existing`` its store: the rows are then also checked as its writes would check
     them (an id another partition holds, ...), so that no write fails part-way."""
-    _, rows = read_export_rows(path, format=kind, batch_rows=batch_rows)
+    header, rows = read_export_rows(path, format=kind, batch_rows=batch_rows)
+    # The target's partitions: those the header lists and the target lacks are created
+    # by the import, so their rows are checked against every stored row instead.
+    present: set[str] | None = None
+    if existing is not None and header.partitions and existing.capabilities.partitions:
+        present = set(existing.list_partitions())
     total = 0
     numbered: list[Row] = []
     lines_of: dict[bytes, int] = {}
@@ -454,15 +497,14 @@ def _check_file(
             ) from None
         if existing is None:
             return
-        for first, partition, records in _batches(iter(numbered), len(numbered)):
-            try:
-                existing.check_write(records, partition_name=partition)
-            except InvalidInputError as exc:
+        for partition, group in _by_partition(numbered):
+            refused = _refused_row(existing, group, partition, present)
+            if refused is not None:
+                line, why = refused
                 raise ExportFileError(
-                    f"a row from this line on cannot be written into "
-                    f"{shown(existing.spec.name)}: {exc}",
+                    f"the row cannot be written into {shown(existing.spec.name)}: {why}",
                     path=str(path),
-                    line=first,
+                    line=line,
                 ) from None
 
     for number, record, partition in rows:
@@ -494,6 +536,56 @@ def _check_file(
     return total
 
 
+def _by_partition(rows: Sequence[Row]) -> Iterator[tuple[str | None, list[Row]]]:
+    """``rows`` in runs of one partition each, in file order."""
+    run: list[Row] = []
+    for row in rows:
+        if run and row[2] != run[0][2]:
+            yield run[0][2], run
+            run = []
+        run.append(row)
+    if run:
+        yield run[0][2], run
+
+
+def _refused_row(
+    store: MilvusStore, rows: list[Row], partition: str | None, present: set[str] | None
+) -> tuple[int, MilvusPluginsError] | None:
+    """The line of the first of ``rows`` (one partition's) that a write into
+    ``partition`` of ``store``'s existing collection would refuse, and why; ``None``
+    when it takes them all.
+
+    Rows of a partition that ``present`` (the target's partitions) lacks go into a
+    partition the import creates: an id stored anywhere is then in another partition.
+    Otherwise the write's own checks (:meth:`MilvusStore.check_write`) decide, and a
+    refusal is narrowed down to its row by halves (a dozen checks for 1,000 rows).
+    """
+    if partition is not None and present is not None and partition not in present:
+        held = {r.id for r in store.get([record.id for _, record, _ in rows])}
+        for line, record, _ in rows:
+            if record.id in held:
+                return line, PartitionMismatchError(
+                    f"record {shown(record.id)}: this id is already stored in another "
+                    f"partition of collection {shown(store.spec.name)}, and ids are unique "
+                    f"across its partitions: it cannot go into partition {shown(partition)}. "
+                    "Nothing was written. Delete it there first, or import into another "
+                    "collection."
+                )
+        return None
+    try:
+        store.check_write([record for _, record, _ in rows], partition_name=partition)
+    except InvalidInputError as exc:
+        if len(rows) == 1:
+            return rows[0][0], exc
+        half = len(rows) // 2
+        return (
+            _refused_row(store, rows[:half], partition, present)
+            or _refused_row(store, rows[half:], partition, present)
+            or (rows[0][0], exc)
+        )
+    return None
+
+
 def _check_partitions(
     store: MilvusStore, header: ExportHeader, existing: CollectionSpec | None, path: str
 ) -> None:
@@ -515,13 +607,19 @@ def _check_partitions(
             line=1,
         )
     store.capabilities.require("partitions", store.capabilities.partitions)
-    if existing is not None and existing.partition_key is not None:
+    if existing is None:
+        return
+    # From the collection itself: a store opened from the header's spec (no partition
+    # key) does not take the key over from the collection it opens.
+    fields = store.client.describe_collection(existing.name).get("fields") or ()
+    keys = [str(f.get("name")) for f in fields if f.get("is_partition_key")]
+    if keys:
         named = ", ".join(map(shown, header.partitions))
         raise SchemaMismatchError(
-            f"the export's rows are in named partitions ({named}) "
-            f"but collection {shown(existing.name)} routes rows by its partition key "
-            f"{shown(existing.partition_key)}; import into another collection (or pass "
-            "drop_old=True to replace it). Nothing was written."
+            f"the export's rows are in named partitions ({named}) but collection "
+            f"{shown(existing.name)} routes rows by its partition key {shown(keys[0])}; "
+            "import into another collection (or pass drop_old=True to replace it). "
+            "Nothing was written."
         )
 
 
