@@ -32,6 +32,7 @@ from milvus_plugins.core import (
     export_collection,
     import_collection,
     read_export,
+    read_export_rows,
 )
 
 DIM = 8
@@ -83,6 +84,9 @@ def test_rows_come_back_in_their_partitions(
     header, rows = read_export(path)
     assert sorted(header.partitions) == ["pa", "pb", "pc"]
     assert sum(1 for _ in rows) == 25
+    _, placed = read_export_rows(path)
+    where = {record.id: partition for _, record, partition in placed}
+    assert (where["r0"], where["r10"], where["r22"]) == (None, "pa", "pb")
     restored = f"{collection_name}_dst"
     assert import_collection(path, restored, connection=ConnectionConfig(uri=uri)).rows == 25
     with _target(uri, restored) as target:

@@ -144,6 +144,7 @@ from milvus_plugins.core.portable import (
     import_collection,
     iter_records,
     read_export,
+    read_export_rows,
 )
 from milvus_plugins.core.properties import CollectionProperties
 from milvus_plugins.core.range_search import check_range_knobs, check_threshold, threshold_radius
@@ -337,6 +338,7 @@ __all__ = [
     "point_alias",
     "raw_is_confined",
     "read_export",
+    "read_export_rows",
     "recommend_index",
     "reindex",
     "relevance",

@@ -89,6 +89,7 @@ __all__ = [
     "named_partitions",
     "pages_by_partition",
     "read_export",
+    "read_export_rows",
     "spec_from_dict",
     "spec_to_dict",
     "stored_spec",
