@@ -98,14 +98,16 @@ class MetadataField:
     @property
     def scalar_type(self) -> ScalarType:
         """The column type as an enum member."""
-        return ScalarType.parse(self.type, field="type")
+        kind = self.type  # made an enum member by __post_init__ (read once per value written)
+        return kind if isinstance(kind, ScalarType) else ScalarType.parse(kind, field="type")
 
     @property
     def element_scalar_type(self) -> ScalarType | None:
         """The ARRAY element type as an enum member, or ``None``."""
-        if self.element_type is None:
-            return None
-        return ScalarType.parse(self.element_type, field="element_type")
+        element = self.element_type
+        if element is None or isinstance(element, ScalarType):
+            return element
+        return ScalarType.parse(element, field="element_type")
 
 
 def coerce_metadata_fields(

@@ -99,9 +99,12 @@ def value_kind(value: object) -> ScalarType | None:
 
 def column_value(value: object, column: MetadataField) -> Any:
     """What ``column`` stores for a metadata value: the value if it fits, else null."""
-    if value is None or value_kind(value) is not column.scalar_type:
+    if value is None:
         return None
-    if column.scalar_type is ScalarType.DOUBLE:
+    kind = value_kind(value)
+    if kind is None or kind is not column.scalar_type:
+        return None
+    if kind is ScalarType.DOUBLE:
         return float(value)  # type: ignore[arg-type]
     return value
 
