@@ -157,11 +157,13 @@ class CollectionOperations:
         return admin.release_op(self.op_context())
 
     def create_partition(self, name: str) -> Op[None]:
-        """Create a partition (not allowed when the spec has a partition key).
+        """Create a partition; one that exists already is left as it is (so two
+        clients may both create it).
 
         Raises:
             ConfigError: ``name`` is not a valid Milvus name (checked before any call:
-                Milvus Lite would turn it into a path).
+                Milvus Lite would turn it into a path), or the collection has a
+                partition key (Milvus makes its partitions itself).
         """
         return admin.create_partition_op(self.op_context(), name)
 
@@ -170,11 +172,13 @@ class CollectionOperations:
         return admin.list_partitions_op(self.op_context())
 
     def drop_partition(self, name: str) -> Op[None]:
-        """Release and drop a partition.
+        """Release and drop a partition with all its rows; a partition that does not
+        exist is left as it is (as :meth:`drop` leaves a missing collection).
 
         Raises:
             ConfigError: ``name`` is not a valid Milvus name (checked before any call:
-                Milvus Lite would delete the directory it names).
+                Milvus Lite would delete the directory it names), or ``_default``
+                (Milvus keeps it).
         """
         return admin.drop_partition_op(self.op_context(), name)
 

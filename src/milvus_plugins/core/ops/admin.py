@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from milvus_plugins.core.errors import ConfigError, MilvusOperationError, shown
 from milvus_plugins.core.names import check_name
 from milvus_plugins.core.ops.calls import Call, ClientMethod, Guard, Guarded, Op, one_call, or_empty
 from milvus_plugins.core.ops.context import OpContext
 from milvus_plugins.core.ops.lifecycle import capabilities_op, ensure_op, load_call, require_op
 from milvus_plugins.core.ops.reads import count_op
+from milvus_plugins.core.scope import DEFAULT_PARTITION
 from milvus_plugins.core.stats import CollectionStats, parse_stats
 
 __all__ = [
@@ -63,10 +65,37 @@ def _partitions_ready(ctx: OpContext, name: str | None) -> Op[None]:
     caps.require("partitions", caps.partitions)
 
 
+def _partition_names(ctx: OpContext) -> Op[list[str]]:
+    return [str(n) for n in (yield Call(ClientMethod.LIST_PARTITIONS, (ctx.spec.name,)))]
+
+
 def create_partition_op(ctx: OpContext, name: str) -> Op[None]:
-    """Create a partition (not allowed when the spec has a partition key)."""
+    """Create a partition unless it exists (another client may create it meanwhile:
+    that counts as done).
+
+    Raises:
+        ConfigError: the collection routes rows by a partition key (nothing created).
+    """
     yield from _partitions_ready(ctx, name)
-    yield Call(ClientMethod.CREATE_PARTITION, (ctx.spec.name, name))
+    if name in (yield from _partition_names(ctx)):
+        return
+    collection = ctx.spec.name
+    description = yield Call(ClientMethod.DESCRIBE_COLLECTION, (collection,))
+    keys = [
+        str(f.get("name")) for f in description.get("fields") or () if f.get("is_partition_key")
+    ]
+    if keys:
+        raise ConfigError(
+            f"collection {shown(collection)} routes rows into partitions by its partition "
+            f"key {shown(keys[0])}; Milvus allows no partitions made by hand there. Nothing "
+            f"was created. Scope calls by tenant=... instead of partition {shown(name)}."
+        )
+    try:
+        yield Call(ClientMethod.CREATE_PARTITION, (collection, name), retry=False)
+    except MilvusOperationError:
+        if name not in (yield from _partition_names(ctx)):
+            raise
+        # created by another client meanwhile
 
 
 def list_partitions_op(ctx: OpContext) -> Op[list[str]]:
@@ -76,14 +105,32 @@ def list_partitions_op(ctx: OpContext) -> Op[list[str]]:
 
 
 def drop_partition_op(ctx: OpContext, name: str) -> Op[None]:
-    """Release and drop a partition."""
+    """Release and drop a partition with its rows; one that does not exist (or that
+    another client dropped meanwhile) is left as it is.
+
+    Raises:
+        ConfigError: ``name`` is ``_default``, which Milvus never drops (nothing changed).
+    """
+    if name == DEFAULT_PARTITION:
+        raise ConfigError(
+            f"the {DEFAULT_PARTITION} partition cannot be dropped (Milvus keeps it). Nothing "
+            "was changed. Delete its rows with delete(filter=..., partition_names="
+            f"[{DEFAULT_PARTITION!r}]), or drop the whole collection with drop()."
+        )
     yield from _partitions_ready(ctx, name)
+    if name not in (yield from _partition_names(ctx)):
+        return
     caps = yield from capabilities_op(ctx.session)
-    if not caps.is_lite:
-        # Milvus Lite has no partition-level release (UNIMPLEMENTED) and drops a loaded
-        # partition as is.
-        yield Call(ClientMethod.RELEASE_PARTITIONS, (ctx.spec.name, [name]))
-    yield Call(ClientMethod.DROP_PARTITION, (ctx.spec.name, name))
+    try:
+        if not caps.is_lite:
+            # Milvus Lite has no partition-level release (UNIMPLEMENTED) and drops a
+            # loaded partition as is.
+            yield Call(ClientMethod.RELEASE_PARTITIONS, (ctx.spec.name, [name]))
+        yield Call(ClientMethod.DROP_PARTITION, (ctx.spec.name, name))
+    except MilvusOperationError:
+        if name in (yield from _partition_names(ctx)):
+            raise
+        # dropped by another client meanwhile
 
 
 def stats_op(ctx: OpContext) -> Op[CollectionStats]:
