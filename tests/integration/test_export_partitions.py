@@ -16,8 +16,9 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
+from tests.support.partitions import DIM, build, flat_spec
+from tests.support.partitions import row as _record
 
 from milvus_plugins.core import (
     CollectionSpec,
@@ -35,13 +36,7 @@ from milvus_plugins.core import (
     read_export_rows,
 )
 
-DIM = 8
 PARTITIONS = ("_default", "pa", "pb", "pc")
-
-
-def _record(i: int) -> Record:
-    vector = np.random.default_rng(i).standard_normal(DIM).tolist()
-    return Record(id=f"r{i}", text=f"row {i}", vector=vector, metadata={"i": i})
 
 
 def _ids(store: MilvusStore, partition: str) -> list[str]:
@@ -51,18 +46,8 @@ def _ids(store: MilvusStore, partition: str) -> list[str]:
 @pytest.fixture
 def parted(uri: str, collection_name: str) -> Iterator[MilvusStore]:
     """Rows in ``_default`` (10), ``pa`` (12) and ``pb`` (3); ``pc`` empty."""
-    spec = CollectionSpec(name=f"{collection_name}_src", dim=DIM, index=FlatIndex(metric="L2"))
-    store = MilvusStore(spec, connection=ConnectionConfig(uri=uri))
-    if not store.capabilities.partitions:
-        store.close()
-        pytest.skip("no named partitions on this engine (Milvus Lite 2.5.1)")
-    store.ensure_collection(DIM)
-    for name in ("pa", "pb", "pc"):
-        store.create_partition(name)
-    store.upsert([_record(i) for i in range(0, 10)])
-    store.upsert([_record(i) for i in range(10, 22)], partition_name="pa")
-    store.upsert([_record(i) for i in range(22, 25)], partition_name="pb")
-    store.flush()
+    layout = {"_default": range(0, 10), "pa": range(10, 22), "pb": range(22, 25), "pc": ()}
+    store = build(uri, layout, flat_spec(f"{collection_name}_src"))
     yield store
     store.close()
 

@@ -19,16 +19,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 from tests.examples.test_cli import assert_one_line_error, run_cli
+from tests.support.partitions import build, flat_spec
+from tests.support.partitions import row as _record
 
 from milvus_plugins.core import (
     CollectionSpec,
     ConnectionConfig,
     ExportFileError,
-    FlatIndex,
     ImportFailedError,
     MilvusPluginsError,
     MilvusStore,
-    Record,
     UnsupportedByServerError,
     export_collection,
     import_collection,
@@ -38,36 +38,16 @@ from milvus_plugins.core import (
 )
 from milvus_plugins.core.export_files import read_export_rows
 
-DIM = 8
 LONG = "p" + "x" * 254  # 255 characters: the longest name Milvus accepts
 
 
-def _record(i: int) -> Record:
-    vector = np.random.default_rng(i).standard_normal(DIM).tolist()
-    return Record(id=f"r{i}", text=f"row {i}", vector=vector, metadata={"i": i})
-
-
-def _spec(name: str) -> CollectionSpec:
-    return CollectionSpec(name=name, dim=DIM, index=FlatIndex(metric="L2"))
+_spec = flat_spec
 
 
 def _build(uri: str, name: str, layout: Mapping[str, range]) -> MilvusStore:
     """A collection with ``layout``: partition name -> the record numbers in it (an
     empty range: an empty partition). Skips on an engine without partitions."""
-    store = MilvusStore(_spec(name), connection=ConnectionConfig(uri=uri))
-    if not store.capabilities.partitions:
-        store.close()
-        pytest.skip("no named partitions on this engine (Milvus Lite 2.5.1)")
-    store.ensure_collection(DIM)
-    for partition in layout:
-        if partition != "_default":
-            store.create_partition(partition)
-    for partition, numbers in layout.items():
-        if len(numbers):
-            target = None if partition == "_default" else partition
-            store.upsert([_record(i) for i in numbers], partition_name=target)
-    store.flush()
-    return store
+    return build(uri, layout, _spec(name))
 
 
 def _adopt(uri: str, name: str) -> MilvusStore:

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 from pymilvus import MilvusClient
+from tests.support.partitions import DIM, build, flat_spec
+from tests.support.partitions import row as _record
 
 from milvus_plugins.cli import main as cli_main
 from milvus_plugins.core import (
@@ -32,13 +34,7 @@ from milvus_plugins.core import (
     reindex,
 )
 
-DIM = 8
 FIELDS = ["id", "text", "vector", "metadata", "doc_id", "extra"]
-
-
-def _record(i: int, dim: int = DIM) -> Record:
-    vector = np.random.default_rng(i).standard_normal(dim).tolist()
-    return Record(id=f"r{i}", text=f"row {i}", vector=vector, metadata={"i": i})
 
 
 def _embed6(texts: list[str]) -> list[list[float]]:
@@ -65,22 +61,10 @@ class Live:
     def source(
         self, partitions: dict[str, list[int]], spec: CollectionSpec | None = None
     ) -> MilvusStore:
-        spec = spec or CollectionSpec(name=f"{self.base}_v1", dim=DIM, index=FlatIndex(metric="L2"))
-        store = MilvusStore(spec, connection=self.connection)
+        spec = spec or flat_spec(f"{self.base}_v1")
+        layout = {name: rows for name, rows in partitions.items()}
+        store = build(self.connection, layout, spec)
         self.stores.append(store)
-        if not store.capabilities.partitions:
-            pytest.skip("no named partitions on this engine")
-        store.ensure_collection(DIM)
-        for name in partitions:
-            if name != "_default":
-                store.create_partition(name)
-        for name, rows in partitions.items():
-            if rows:
-                store.upsert(
-                    [_record(i) for i in rows],
-                    partition_name=None if name == "_default" else name,
-                )
-        store.flush()
         self.point(spec.name)
         return store
 

@@ -10,30 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import numpy as np
 import pytest
 from pymilvus import MilvusClient
+from tests.support.partitions import build, flat_spec
+from tests.support.partitions import row as _record
 
 from milvus_plugins.core import (
     CollectionSpec,
     ConnectionConfig,
-    FlatIndex,
     HnswIndex,
     MilvusStore,
     PartitionMismatchError,
-    Record,
     ReindexRefusedError,
     UnsupportedByServerError,
     point_alias,
     reindex,
 )
-
-DIM = 8
-
-
-def _record(i: int) -> Record:
-    vector = np.random.default_rng(i).standard_normal(DIM).tolist()
-    return Record(id=f"r{i}", text=f"row {i}", vector=vector, metadata={"i": i})
 
 
 @pytest.fixture
@@ -41,18 +33,9 @@ def live(uri: str, collection_name: str) -> Iterator[tuple[ConnectionConfig, str
     """``(connection, alias, source store)``: rows in ``_default``, ``pa`` and ``pb``, an
     empty partition ``pc``, and an alias on the collection."""
     connection = ConnectionConfig(uri=uri)
-    spec = CollectionSpec(name=f"{collection_name}_v1", dim=DIM, index=FlatIndex(metric="L2"))
-    source = MilvusStore(spec, connection=connection)
-    if not source.capabilities.partitions:
-        source.close()
-        pytest.skip("no named partitions on this engine (Milvus Lite 2.5.1)")
-    source.ensure_collection(DIM)
-    for name in ("pa", "pb", "pc"):
-        source.create_partition(name)
-    source.upsert([_record(i) for i in range(0, 30)])
-    source.upsert([_record(i) for i in range(30, 70)], partition_name="pa")
-    source.upsert([_record(i) for i in range(70, 75)], partition_name="pb")
-    source.flush()
+    spec = flat_spec(f"{collection_name}_v1")
+    layout = {"_default": range(0, 30), "pa": range(30, 70), "pb": range(70, 75), "pc": ()}
+    source = build(connection, layout, spec)
     alias = f"{collection_name}_live"
     try:
         point_alias(connection, alias, spec.name)
