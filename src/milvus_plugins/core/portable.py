@@ -415,7 +415,7 @@ def export_collection(
             rows = write_parquet(partial, header, pages, with_sparse)
         else:
             rows = write_jsonl(partial, header, pages, with_sparse)
-        if partitions and named_partitions(store, spec) != partitions:
+        if partitions and sorted(named_partitions(store, spec)) != sorted(partitions):
             raise _changed_during_export(store.spec.name, target, "its partitions changed")
         os.replace(partial, target)
     except OSError as exc:

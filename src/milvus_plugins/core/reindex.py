@@ -428,7 +428,7 @@ def _build_and_switch(
         for partition, page in pages_by_partition(source, full, batch_rows, partitions):
             now += _digest(page, partition)
             now_rows += len(page)
-        same_partitions = named_partitions(source, full) == partitions
+        same_partitions = sorted(named_partitions(source, full)) == sorted(partitions)
         if not same_partitions or now_rows != rows or now % _DIGEST_MOD != copied % _DIGEST_MOD:
             raise ReindexRefusedError(
                 f"rows of {shown(source.spec.name)} changed while they were copied into "
