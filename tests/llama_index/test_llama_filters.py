@@ -246,13 +246,13 @@ async def test_async_query_and_get_nodes_filter_too(store: MilvusVectorStore) ->
     ("item", "expected"),
     [
         (f("k", "v"), core.eq("k", "v")),
-        (f("k", 1, Op.NE), core.ne("k", 1)),
+        (f("k", 3, Op.NE), core.ne("k", 3)),
         (f("k", 1, Op.GT), core.gt("k", 1)),
         (f("k", 1.5, Op.GTE), core.gte("k", 1.5)),
         (f("k", 1, Op.LT), core.lt("k", 1)),
         (f("k", 1, Op.LTE), core.lte("k", 1)),
         (f("k", ["a", "b"], Op.IN), core.in_("k", ["a", "b"])),
-        (f("k", [1, 2], Op.NIN), core.nin("k", [1, 2])),
+        (f("k", [3, 2], Op.NIN), core.nin("k", [3, 2])),
         (f("k", ["a"], Op.ANY), core.contains_any("k", ["a"])),
         (f("k", ["a"], Op.ALL), core.contains_all("k", ["a"])),
         (f("k", "a", Op.CONTAINS), core.contains("k", "a")),
@@ -266,8 +266,34 @@ def test_every_operator_maps_to_one_core_filter(item: MetadataFilter, expected: 
 
 
 def test_not_condition_is_none_of_the_filters() -> None:
-    where = filters(f("a", 1), f("b", 2), condition="not")
-    assert to_core_filter(where) == core.not_(core.or_(core.eq("a", 1), core.eq("b", 2)))
+    where = filters(f("a", 3), f("b", 2), condition="not")
+    assert to_core_filter(where) == core.not_(core.or_(core.eq("a", 3), core.eq("b", 2)))
+
+
+def test_zero_and_one_also_match_the_boolean_they_equal() -> None:
+    # LlamaIndex's MetadataFilter takes no True/False; its own stores match 1 to True.
+    assert metadata_filter(f("k", 1)) == core.or_(core.eq("k", 1), core.eq("k", True))
+    assert metadata_filter(f("k", 0.0, Op.NE)) == core.and_(core.ne("k", 0.0), core.ne("k", False))
+    assert metadata_filter(f("k", [1, 2, 0], Op.IN)) == core.or_(
+        core.in_("k", [1, 2, 0]), core.in_("k", [True, False])
+    )
+    assert metadata_filter(f("k", [2, 3], Op.NIN)) == core.nin("k", [2, 3])
+    assert metadata_filter(f("k", 1, Op.GT)) == core.gt("k", 1)  # order: as given
+
+
+def test_declared_columns_decide_what_zero_and_one_mean() -> None:
+    from milvus_plugins.core import CollectionSpec
+    from milvus_plugins.llama_index.filters import declared_types
+
+    spec = CollectionSpec(name="c", metadata_fields={"open": "BOOL", "n": "INT64", "s": "VARCHAR"})
+    kinds = declared_types(spec)
+    assert metadata_filter(f("open", 1), kinds) == core.eq("open", True)
+    assert metadata_filter(f("open", [0, 1], Op.NIN), kinds) == core.nin("open", [False, True])
+    assert metadata_filter(f("n", 1), kinds) == core.eq("n", 1)
+    assert metadata_filter(f("s", 1), kinds) == core.eq("s", 1)  # refused later
+    assert metadata_filter(f("other", 1), kinds) == core.or_(
+        core.eq("other", 1), core.eq("other", True)
+    )
 
 
 def test_no_filters_means_no_filter() -> None:

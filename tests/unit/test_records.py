@@ -23,6 +23,7 @@ from milvus_plugins.core import (
 )
 from milvus_plugins.core.batching import estimate_row_bytes, plan_batches
 from milvus_plugins.core.record_checks import validate_records
+from milvus_plugins.core.records import KEY_ORDER
 from milvus_plugins.core.rows import json_text, record_from_row, records_to_rows
 from milvus_plugins.core.values import validate_dense
 
@@ -201,11 +202,37 @@ def test_declared_keys_become_columns_and_come_back_as_metadata() -> None:
     assert row["tags"] == ["x", "y"]
     assert json.loads(row["metadata"]) == {"free": {"k": [1]}}
     assert row["genre"] is None
-    assert row["doc_id"] == "doc-1" and json.loads(row["extra"]) == {"rel": 1}
+    # The columns' keys come first in the record: the written order is kept in extra.
+    assert row["doc_id"] == "doc-1"
+    assert json.loads(row["extra"]) == {"rel": 1, KEY_ORDER: ["year", "tags", "free"]}
     back = record_from_row(as_read(row), SPEC)
     assert back.metadata == {"free": {"k": [1]}, "year": 2001, "tags": ["x", "y"]}
+    assert list(back.metadata) == ["year", "tags", "free"]
     assert back.vector == pytest.approx([0.1, 0.2, 0.3])
     assert (back.id, back.text, back.doc_id, back.extra) == ("a", "hello", "doc-1", {"rel": 1})
+
+
+def test_metadata_keys_come_back_in_the_written_order() -> None:
+    spec = CollectionSpec(name="c", dim=3, metadata_fields={"year": "INT64"})
+    cases = [
+        {"a": 1, "b": None, "c": 2, "year": 3},  # a null in the middle
+        {"year": 3, "a": 1},  # a column first
+        {"a": None, "year": None, "b": "x"},  # nulls of both kinds
+    ]
+    for metadata in cases:
+        (row,) = records_to_rows([rec(metadata=metadata)], spec, store_missing_as_null=True)
+        back = record_from_row(as_read(row), spec)
+        assert list(back.metadata.items()) == list(metadata.items())
+        assert KEY_ORDER not in back.extra
+    # Already in the order a read rebuilds: nothing extra is written.
+    natural = {"a": 1, "b": None, "year": 3}
+    (row,) = records_to_rows([rec(metadata=natural)], spec, store_missing_as_null=True)
+    assert KEY_ORDER not in json.loads(row["extra"])
+
+
+def test_the_key_order_name_is_reserved_in_extra() -> None:
+    with pytest.raises(InvalidInputError, match="reserved"):
+        validate_records([rec(extra={KEY_ORDER: ["x"]})], SPEC, 3)
 
 
 def test_missing_declared_key_is_an_error_without_nullable_fields() -> None:

@@ -12,7 +12,7 @@ import numpy as np
 
 from milvus_plugins.core.config import CollectionSpec, DenseField, MetadataField
 from milvus_plugins.core.errors import SHOWN_LIMIT, InvalidInputError, shown
-from milvus_plugins.core.records import NULL_KEYS, Record
+from milvus_plugins.core.records import KEY_ORDER, NULL_KEYS, Record
 from milvus_plugins.core.types import MetricType, ScalarType, SparseMode
 from milvus_plugins.core.values import (
     FLOAT32_MAX,
@@ -159,11 +159,12 @@ def validate_record(
         raise InvalidInputError(f"{where}: metadata must be a dict, not {type(record.metadata)}.")
     if type(record.extra) is not dict and not isinstance(record.extra, Mapping):
         raise InvalidInputError(f"{where}: extra must be a dict, not {type(record.extra)}.")
-    if NULL_KEYS in record.extra:
-        raise InvalidInputError(
-            f"{where}: extra key {shown(NULL_KEYS)} is reserved (the store lists metadata "
-            "keys written as None under it); rename the key."
-        )
+    for reserved in (NULL_KEYS, KEY_ORDER):
+        if reserved in record.extra:
+            raise InvalidInputError(
+                f"{where}: extra key {shown(reserved)} is reserved (the store lists "
+                "metadata keys under it); rename the key."
+            )
     if check_json:
         # The batch is not plain JSON: numpy values (a pandas row's to_dict()) become the
         # Python values they hold, so they are written and read back as those; dates are

@@ -27,7 +27,10 @@ key's column holds a null): their names go into the ``extra`` column (under
 :data:`NULL_KEYS`) and reads put them back, so metadata still comes back exactly as
 written. Filters treat ``None`` like a missing key, and Milvus 2.3's ``exists`` is true
 for a JSON ``null`` (Milvus Lite's is not): leaving nulls out is what makes ``exists``
-and negations agree on every engine.
+and negations agree on every engine. Declared keys are columns, so they too leave the
+JSON; where the order a read would rebuild differs from the written one, the key order
+is kept in ``extra`` (under :data:`KEY_ORDER`) and reads restore it (LlamaIndex shows
+metadata to the model in that order and hashes nodes with it).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ import numpy as np
 from milvus_plugins.core.values import MAX_METADATA_DEPTH
 
 __all__ = [
+    "KEY_ORDER",
     "MAX_METADATA_DEPTH",
     "NULL_KEYS",
     "Record",
@@ -56,6 +60,10 @@ SparseVector = Mapping[int, float]
 
 NULL_KEYS = "metadata_null_keys"
 """The key in a row's ``extra`` JSON listing metadata keys stored as ``None``."""
+
+KEY_ORDER = "metadata_key_order"
+"""The key in a row's ``extra`` JSON listing the metadata keys in their written order,
+where a read would otherwise rebuild them in another (null and declared keys last)."""
 
 
 @dataclass(kw_only=True)

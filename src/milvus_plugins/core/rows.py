@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -11,8 +11,9 @@ import orjson
 
 from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import InvalidInputError, shown
+from milvus_plugins.core.fields import MetadataField
 from milvus_plugins.core.inference import column_value
-from milvus_plugins.core.records import NULL_KEYS, Record
+from milvus_plugins.core.records import KEY_ORDER, NULL_KEYS, Record
 from milvus_plugins.core.types import SparseMode
 from milvus_plugins.core.values import validate_dense
 
@@ -44,7 +45,6 @@ def records_to_rows(
     client_sparse = spec.sparse_mode is SparseMode.CLIENT
     rows = []
     for record in records:
-        metadata = dict(record.metadata)
         row: dict[str, Any] = {
             names.id: record.id,
             names.text: CheckedText(record.text),
@@ -61,30 +61,10 @@ def records_to_rows(
             )
         for name in named:
             row[name] = record.vectors[name]
-        # Per-row lists and dicts only when needed: every container a row allocates
-        # brings the garbage collector's next pass closer.
-        nulls: list[str] | None = None
-        for decl in declared:
-            present = decl.name in metadata
-            value = metadata.pop(decl.name, None)
-            if value is None and not store_missing_as_null:
-                raise InvalidInputError(
-                    f"record {shown(record.id)}: metadata[{shown(decl.name)}] is missing, "
-                    f"and this Milvus "
-                    "has no nullable fields (needs >= 2.5); give every record a value."
-                )
-            if present and value is None:  # read back as None, not as a missing key
-                nulls = [*(nulls or ()), decl.name]
-            row[decl.name] = list(value) if isinstance(value, tuple) else value
+        metadata, extra = _split_metadata(record, declared, row, store_missing_as_null)
         for column in accelerated:
-            # A copy for fast filters; the JSON below keeps the value in any case.
+            # A copy for fast filters; the JSON keeps the value in any case.
             row[column.name] = column_value(metadata.get(column.name), column)
-        if None in metadata.values():  # identity first: JSON values equal None only if None
-            nulls = [*(nulls or ()), *(key for key, value in metadata.items() if value is None)]
-            metadata = {key: value for key, value in metadata.items() if value is not None}
-        extra = record.extra
-        if nulls:
-            extra = {**(extra or {}), NULL_KEYS: nulls}
         row[names.extra] = json_text(extra)
         row[names.metadata] = json_text(metadata)
         if client_sparse and record.sparse is not None:
@@ -93,23 +73,66 @@ def records_to_rows(
     return rows
 
 
+def _split_metadata(
+    record: Record,
+    declared: Sequence[MetadataField],
+    row: dict[str, Any],
+    store_missing_as_null: bool,
+) -> tuple[dict[str, Any], Mapping[str, Any]]:
+    """Put ``record``'s declared keys into ``row``'s columns; answer the metadata left
+    for the JSON (``None`` values taken out) and the ``extra`` to write (listing the
+    null keys, and the key order where a read would rebuild another).
+
+    Raises:
+        InvalidInputError: a declared key is missing and the server cannot store nulls.
+    """
+    metadata = dict(record.metadata)
+    # Per-row lists and dicts only when needed: every container a row allocates
+    # brings the garbage collector's next pass closer.
+    nulls: list[str] | None = None
+    columns: list[str] | None = None  # declared keys written into their columns
+    for decl in declared:
+        present = decl.name in metadata
+        value = metadata.pop(decl.name, None)
+        if value is None and not store_missing_as_null:
+            raise InvalidInputError(
+                f"record {shown(record.id)}: metadata[{shown(decl.name)}] is missing, "
+                f"and this Milvus "
+                "has no nullable fields (needs >= 2.5); give every record a value."
+            )
+        if present and value is None:  # read back as None, not as a missing key
+            nulls = [*(nulls or ()), decl.name]
+        elif present:
+            columns = [*(columns or ()), decl.name]
+        row[decl.name] = list(value) if isinstance(value, tuple) else value
+    if None in metadata.values():  # identity first: JSON values equal None only if None
+        nulls = [*(nulls or ()), *(key for key, value in metadata.items() if value is None)]
+        metadata = {key: value for key, value in metadata.items() if value is not None}
+    extra: Mapping[str, Any] = record.extra
+    if nulls:
+        extra = {**extra, NULL_KEYS: nulls}
+    if nulls or columns:
+        # A read rebuilds the JSON's keys, then the nulls, then the columns.
+        keys = list(record.metadata)
+        if [*metadata, *(nulls or ()), *(columns or ())] != keys:
+            extra = {**extra, KEY_ORDER: keys}
+    return metadata, extra
+
+
 def json_sizes(record: Record, spec: CollectionSpec, limit: int) -> tuple[int, int]:
     """The UTF-8 lengths of the metadata and ``extra`` JSON texts a write sends for
     ``record`` (no vector needed): what :func:`records_to_rows` writes into those fields.
 
     A cheap bound answers first: the written metadata is a part of the record's, and the
-    written ``extra`` adds at most the names of the metadata keys holding ``None``; the
-    exact sizes are worked out only where that bound exceeds ``limit``.
+    written ``extra`` adds at most the metadata's key names twice (the null keys and the
+    key order); the exact sizes are worked out only where that bound exceeds ``limit``.
     """
     metadata = json_text(record.metadata).encode()
     extra = json_text(record.extra or {}).encode()
-    if len(metadata) + len(extra) + 32 <= limit:
+    if 3 * len(metadata) + len(extra) + 96 <= limit:
         return len(metadata), len(extra)
-    declared = {f.name for f in spec.declared_fields}
-    nulls = [k for k, v in record.metadata.items() if v is None]
-    kept = {k: v for k, v in record.metadata.items() if k not in declared and v is not None}
-    written_extra = {**(record.extra or {}), NULL_KEYS: nulls} if nulls else record.extra
-    return len(json_text(kept).encode()), len(json_text(written_extra or {}).encode())
+    kept, written_extra = _split_metadata(record, spec.declared_fields, {}, True)
+    return len(json_text(kept).encode()), len(json_text(written_extra).encode())
 
 
 def _float32_row(vector: np.ndarray) -> bool:
@@ -172,6 +195,11 @@ def record_from_row(row: Mapping[str, Any], spec: CollectionSpec) -> Record:
     for decl in spec.declared_fields:
         if decl.name in row and row[decl.name] is not None:
             metadata[decl.name] = row[decl.name]
+    order = extra.pop(KEY_ORDER, None)
+    if order:  # the written key order (keys a read did not return stay out)
+        ordered = {key: metadata[key] for key in order if key in metadata}
+        ordered.update(metadata)
+        metadata = ordered
     sparse = row.get(names.sparse) if spec.sparse_mode is SparseMode.CLIENT else None
     vector = row.get(names.vector) if spec.dense else None
     named = {f.name: row[f.name] for f in spec.extra_vector_fields if row.get(f.name) is not None}

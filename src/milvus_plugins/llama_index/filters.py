@@ -54,6 +54,7 @@ from llama_index.core.vector_stores.types import (
 
 import milvus_plugins.core as core
 from milvus_plugins.core import (
+    CollectionSpec,
     Compare,
     CompareOp,
     FieldNames,
@@ -61,10 +62,17 @@ from milvus_plugins.core import (
     FilterError,
     In,
     Like,
+    ScalarType,
     shown,
 )
 
-__all__ = ["DOC_ID_KEYS", "metadata_filter", "to_core_filter"]
+__all__ = [
+    "DOC_ID_KEYS",
+    "DeclaredTypes",
+    "declared_types",
+    "metadata_filter",
+    "to_core_filter",
+]
 
 DOC_ID_KEYS = frozenset({"ref_doc_id", "doc_id"})
 """Filter keys that address the source-document column rather than the metadata JSON."""
@@ -118,14 +126,10 @@ def _text_match_insensitive(key: str, value: Any) -> Filter:
 
 
 _METADATA_BUILDERS: dict[FilterOperator, _Builder] = {
-    FilterOperator.EQ: lambda k, v: core.eq(k, _scalar(FilterOperator.EQ, k, v)),
-    FilterOperator.NE: lambda k, v: core.ne(k, _scalar(FilterOperator.NE, k, v)),
     FilterOperator.GT: lambda k, v: core.gt(k, _scalar(FilterOperator.GT, k, v)),
     FilterOperator.GTE: lambda k, v: core.gte(k, _scalar(FilterOperator.GTE, k, v)),
     FilterOperator.LT: lambda k, v: core.lt(k, _scalar(FilterOperator.LT, k, v)),
     FilterOperator.LTE: lambda k, v: core.lte(k, _scalar(FilterOperator.LTE, k, v)),
-    FilterOperator.IN: lambda k, v: core.in_(k, _listed(FilterOperator.IN, k, v)),
-    FilterOperator.NIN: lambda k, v: core.nin(k, _listed(FilterOperator.NIN, k, v)),
     FilterOperator.CONTAINS: lambda k, v: core.contains(k, _scalar(FilterOperator.CONTAINS, k, v)),
     FilterOperator.ANY: lambda k, v: core.contains_any(k, _listed(FilterOperator.ANY, k, v)),
     FilterOperator.ALL: lambda k, v: core.contains_all(k, _listed(FilterOperator.ALL, k, v)),
@@ -170,8 +174,74 @@ def _doc_id_filter(op: FilterOperator, key: str, value: Any) -> Filter:
     return Compare("doc_id", _COMPARISONS[op], text, target="doc_id")
 
 
-def metadata_filter(item: MetadataFilter) -> Filter:
+DeclaredTypes = Callable[[str], ScalarType | None]
+"""The declared column type of a metadata key, or ``None`` (JSON)."""
+
+
+def declared_types(spec: CollectionSpec) -> DeclaredTypes:
+    """The :data:`DeclaredTypes` of ``spec``'s declared metadata fields."""
+
+    def kind(key: str) -> ScalarType | None:
+        field = spec.declared(key)
+        return None if field is None else field.scalar_type
+
+    return kind
+
+
+_NUMBER_COLUMNS = frozenset({ScalarType.INT64, ScalarType.DOUBLE})
+
+
+def _truth(value: Any) -> bool | None:
+    """The bool a number equals in Python (``1``, ``1.0``: True; ``0``: False), else None."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value in (0, 1):
+        return bool(value)
+    return None
+
+
+def _equality(op: FilterOperator, key: str, value: Any, declared: DeclaredTypes | None) -> Filter:
+    """``EQ`` / ``NE`` / ``IN`` / ``NIN`` on a metadata key, as LlamaIndex compares.
+
+    LlamaIndex's ``MetadataFilter`` refuses ``True`` and ``False`` as values, so a
+    boolean key can only be filtered with ``1`` / ``0``, which its own stores match
+    against ``True`` / ``False`` (Python's ``True == 1``). The core keeps bools and
+    numbers apart, so here a ``0`` or ``1`` also matches the boolean it equals: on a
+    declared BOOL column it is that boolean, on a number column the number, and on a
+    JSON key either (``EQ``/``IN``: one or the other; ``NE``/``NIN``: neither).
+    """
+    single = op in (FilterOperator.EQ, FilterOperator.NE)
+    equal = op in (FilterOperator.EQ, FilterOperator.IN)
+    values = [_scalar(op, key, value)] if single else _listed(op, key, value)
+
+    def build(given: list[Any]) -> Filter:
+        if single:
+            return core.eq(key, given[0]) if equal else core.ne(key, given[0])
+        return core.in_(key, given) if equal else core.nin(key, given)
+
+    truths = list(dict.fromkeys(t for t in map(_truth, values) if t is not None))
+    kind = declared(key) if declared is not None else None
+    if not truths or kind in _NUMBER_COLUMNS:
+        return build(values)
+    if kind is ScalarType.BOOL:
+        return build(list(dict.fromkeys(t if (t := _truth(v)) is not None else v for v in values)))
+    if kind is not None:  # a VARCHAR or ARRAY column: as given (the core says why not)
+        return build(values)
+    if single:
+        both = [build(values), build(truths)]
+    else:
+        both = [build(values), core.in_(key, truths) if equal else core.nin(key, truths)]
+    return core.or_(*both) if equal else core.and_(*both)
+
+
+_EQUALITIES = frozenset(
+    {FilterOperator.EQ, FilterOperator.NE, FilterOperator.IN, FilterOperator.NIN}
+)
+
+
+def metadata_filter(item: MetadataFilter, declared: DeclaredTypes | None = None) -> Filter:
     """Translate one :class:`MetadataFilter` into a core filter.
+
+    ``declared`` gives the store's declared column types (see :func:`_equality`:
+    ``0`` / ``1`` also match ``False`` / ``True`` unless the key is a number column).
 
     Raises:
         FilterError: the operator cannot be expressed exactly on Milvus, the value does
@@ -189,6 +259,8 @@ def metadata_filter(item: MetadataFilter) -> Filter:
             "ids with node_ids=, documents with doc_ids= (or the key 'ref_doc_id'), the node "
             "text with the key 'text' and TEXT_MATCH."
         )
+    if op in _EQUALITIES:
+        return _equality(op, key, item.value, declared)
     builder = _METADATA_BUILDERS.get(op)
     if builder is None:  # a FilterOperator added by a newer LlamaIndex
         raise FilterError(f"filter operator {shown(op.value)} is not supported by this store.")
@@ -205,19 +277,27 @@ def _combine(children: Sequence[Filter], condition: FilterCondition) -> Filter:
     raise FilterError(f"filter condition {shown(condition)} is not supported; use and, or or not.")
 
 
-def _translate(filters: MetadataFilters) -> Filter:
+def _translate(filters: MetadataFilters, declared: DeclaredTypes | None) -> Filter:
     if not filters.filters:
         return core.and_()  # no constraint, as in LlamaIndex's reference evaluator
     children = [
-        _translate(f) if isinstance(f, MetadataFilters) else metadata_filter(f)
+        _translate(f, declared) if isinstance(f, MetadataFilters) else metadata_filter(f, declared)
         for f in filters.filters
     ]
     condition = FilterCondition(filters.condition or FilterCondition.AND)
     return _combine(children, condition)
 
 
-def to_core_filter(filters: MetadataFilters | None) -> Filter | None:
+def to_core_filter(
+    filters: MetadataFilters | None, declared: DeclaredTypes | None = None
+) -> Filter | None:
     """Translate LlamaIndex ``MetadataFilters`` (possibly nested) into a core filter.
+
+    ``declared`` gives the target store's declared column types
+    (:func:`declared_types`): with it a ``0`` / ``1`` compared by ``EQ``, ``NE``,
+    ``IN`` or ``NIN`` with a BOOL column means ``False`` / ``True``; on a JSON key it
+    matches the number and the boolean alike, as LlamaIndex's own stores do (its
+    ``MetadataFilter`` takes no ``True`` / ``False``).
 
     Returns:
         The core filter, or ``None`` when there is nothing to filter on.
@@ -233,4 +313,4 @@ def to_core_filter(filters: MetadataFilters | None) -> Filter | None:
         )
     if not filters.filters:
         return None
-    return _translate(filters)
+    return _translate(filters, declared)

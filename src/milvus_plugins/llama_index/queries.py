@@ -47,7 +47,7 @@ from milvus_plugins.core import (
 from milvus_plugins.core.decay import decay_column
 from milvus_plugins.core.grouping import group_key
 from milvus_plugins.core.requests import QUERY_WINDOW, check_k
-from milvus_plugins.llama_index.filters import to_core_filter
+from milvus_plugins.llama_index.filters import declared_types, to_core_filter
 from milvus_plugins.llama_index.nodes import record_to_node
 
 __all__ = [
@@ -85,8 +85,12 @@ def node_filter(
     filters: MetadataFilters | None,
     node_ids: Sequence[str] | None = None,
     doc_ids: Sequence[str] | None = None,
+    spec: CollectionSpec | None = None,
 ) -> Filter | None:
     """Combine metadata filters with node-id and document-id restrictions (AND).
+
+    ``spec``: the store's, whose declared column types decide what a ``0`` / ``1``
+    compared for equality means (see :func:`~.filters.to_core_filter`).
 
     ``None`` or an empty list means "no restriction": ``VectorStoreIndex.as_retriever``
     passes ``node_ids=[]`` for stores that keep the text themselves.
@@ -99,7 +103,7 @@ def node_filter(
     node_ids = None if node_ids is None else id_list(node_ids, "node_ids")
     doc_ids = None if doc_ids is None else id_list(doc_ids, "doc_ids")
     parts = []
-    metadata = to_core_filter(filters)
+    metadata = to_core_filter(filters, None if spec is None else declared_types(spec))
     if metadata is not None:
         parts.append(metadata)
     if doc_ids:
@@ -318,7 +322,7 @@ def _plan(
             f"query mode {shown(mode.value)} is not supported by MilvusVectorStore; use default, "
             "mmr, sparse, text_search or hybrid."
         )
-    where = node_filter(query.filters, query.node_ids, query.doc_ids)
+    where = node_filter(query.filters, query.node_ids, query.doc_ids, spec)
     setting = f"query mode {shown(mode.value)}"
     several = spec is not None and len(spec.dense_fields) >= 2
     if not (kind is SearchKind.HYBRID and several):

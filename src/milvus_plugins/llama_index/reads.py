@@ -40,7 +40,7 @@ class NodeReads(StoreAccess):
         ids = None if node_ids is None else id_list(node_ids, "node_ids")
         if ids is not None and not ids:
             return ids, None
-        where = node_filter(filters, ids)
+        where = node_filter(filters, ids, spec=self._store.spec)
         return ids, {"filter": where, "include_vectors": True, **self._scope({})}
 
     def get_nodes(

@@ -163,12 +163,12 @@ class NodeWrites(StoreAccess):
         where: Filter | None
         if node_ids is not None and not node_ids:
             # Nothing to delete; the core still checks the filters against the schema.
-            metadata = node_filter(filters)
+            metadata = node_filter(filters, spec=self._store.spec)
             where = None if metadata is None else and_(id_in([]), metadata)
         else:
             # Nested filters that match everything (MetadataFilters(filters=[MetadataFilters(
             # filters=[])])) are refused by the core delete, like the flat empty form above.
-            where = node_filter(filters, node_ids)
+            where = node_filter(filters, node_ids, spec=self._store.spec)
         scope = self._scope(kwargs)
         return None if where is None else {"filter": where, **scope}
 
