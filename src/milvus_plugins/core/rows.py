@@ -112,9 +112,11 @@ def _split_metadata(
     if nulls:
         extra = {**extra, NULL_KEYS: nulls}
     if nulls or columns:
-        # A read rebuilds the JSON's keys, then the nulls, then the columns.
+        # A read rebuilds the JSON's keys, then the nulls, then the columns in its own
+        # spec's order, which may list two declared fields the other way round.
         keys = list(record.metadata)
-        if [*metadata, *(nulls or ()), *(columns or ())] != keys:
+        several = columns is not None and len(columns) > 1
+        if several or [*metadata, *(nulls or ()), *(columns or ())] != keys:
             extra = {**extra, KEY_ORDER: keys}
     return metadata, extra
 

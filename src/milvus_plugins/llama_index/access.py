@@ -13,7 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import BaseNode
-from llama_index.core.vector_stores.types import VectorStoreQuery, VectorStoreQueryMode
+from llama_index.core.vector_stores.types import (
+    MetadataFilters,
+    VectorStoreQuery,
+    VectorStoreQueryMode,
+)
 
 from milvus_plugins.core import (
     AsyncMilvusStore,
@@ -121,8 +125,19 @@ class StoreAccess(StoreLifetime):
             keyword = VectorStoreQueryMode(query.mode) in _KEYWORD_MODES
         except ValueError:
             return False  # refused by the plan
+        if self._filters_open_first(query.filters):
+            return True
         session = self._store.session
         return keyword and not self.spec.has_sparse and not session.exists and not session.drop_old
+
+    def _filters_open_first(self, filters: MetadataFilters | None) -> bool:
+        """Whether ``filters`` must wait for the collection to be opened: the declared
+        fields of an existing collection, which decide what a ``0`` / ``1`` compared
+        for equality means (:func:`~.filters.to_core_filter`), are learnt on opening."""
+        session = self._store.session
+        return bool(filters is not None and filters.filters) and not (
+            session.exists or session.drop_old
+        )
 
     def _note_opened(self) -> None:
         """Show a keyword field adopted from the opened collection in ``enable_sparse``."""

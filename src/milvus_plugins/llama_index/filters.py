@@ -198,6 +198,13 @@ def _truth(value: Any) -> bool | None:
     return None
 
 
+def _whole(value: Any) -> Any:
+    """A float holding a whole number as that int (``1.0``: ``1``), else ``value``."""
+    if type(value) is float and value.is_integer() and abs(value) < 2**63:
+        return int(value)
+    return value
+
+
 def _equality(op: FilterOperator, key: str, value: Any, declared: DeclaredTypes | None) -> Filter:
     """``EQ`` / ``NE`` / ``IN`` / ``NIN`` on a metadata key, as LlamaIndex compares.
 
@@ -219,10 +226,20 @@ def _equality(op: FilterOperator, key: str, value: Any, declared: DeclaredTypes 
 
     truths = list(dict.fromkeys(t for t in map(_truth, values) if t is not None))
     kind = declared(key) if declared is not None else None
+    if kind is ScalarType.INT64:  # 1.0 is 1 to LlamaIndex; the column takes ints only
+        return build([_whole(v) for v in values])
     if not truths or kind in _NUMBER_COLUMNS:
         return build(values)
     if kind is ScalarType.BOOL:
-        return build(list(dict.fromkeys(t if (t := _truth(v)) is not None else v for v in values)))
+        mapped = []
+        for v in values:
+            truth = _truth(v)
+            if truth is not None:
+                mapped.append(truth)
+            elif single or not isinstance(v, (int, float)) or isinstance(v, bool):
+                mapped.append(v)  # refused by the core with the fix (EQ 2, a string)
+            # else: another number in a list never equals a bool (IN/NIN [0, 1, 2])
+        return build(list(dict.fromkeys(mapped)))
     if kind is not None:  # a VARCHAR or ARRAY column: as given (the core says why not)
         return build(values)
     if single:

@@ -115,8 +115,10 @@ def _node_record(node: BaseNode, *, own: bool) -> Record:
     else:
         extra: dict[str, Any] = {"class_name": node.class_name(), "node": private}
         if reserved:
+            order = list(metadata)  # read back in this order (the LLM text, node.hash)
             names = sorted(_RESERVED_METADATA.intersection(metadata))
             extra["reserved_metadata"] = {key: metadata.pop(key) for key in names}
+            extra["metadata_order"] = order
         state = {EXTRA_KEY: extra}
     return Record(
         id=node.node_id,
@@ -368,6 +370,11 @@ def record_to_node(record: Record, *, include_embedding: bool = False) -> BaseNo
     if not isinstance(private, dict):
         return _foreign_node(record, embedding)
     metadata = {**record.metadata, **(private.get("reserved_metadata") or {})}
+    order = private.get("metadata_order")
+    if isinstance(order, list):  # keys named like fields were kept apart: as written
+        ordered = {key: metadata[key] for key in order if isinstance(key, str) and key in metadata}
+        ordered.update(metadata)
+        metadata = ordered
     cls = _NODE_CLASSES.get(str(private.get("class_name")), TextNode)
     state = dict(private.get("node") or {})
     state.update(id_=record.id, metadata=metadata, embedding=embedding)

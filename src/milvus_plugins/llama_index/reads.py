@@ -57,6 +57,8 @@ class NodeReads(StoreAccess):
             InvalidInputError: ``node_ids`` is a single string, or holds a non-string or
                 ``""``.
         """
+        if self._filters_open_first(filters):
+            self._store.exists()  # its declared fields decide what the filters mean
         ids, args = self._nodes_query(node_ids, filters)
         if args is None:
             return []
@@ -68,6 +70,8 @@ class NodeReads(StoreAccess):
         filters: MetadataFilters | None = None,
     ) -> list[BaseNode]:
         """Async twin of :meth:`get_nodes`."""
+        if self._filters_open_first(filters):
+            await self.async_store.exists()  # as in get_nodes
         ids, args = self._nodes_query(node_ids, filters)
         if args is None:
             return []

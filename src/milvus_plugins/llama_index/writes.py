@@ -186,6 +186,8 @@ class NodeWrites(StoreAccess):
                 delete everything); ``node_ids`` that are a single string or hold a
                 non-string or ``""``.
         """
+        if self._filters_open_first(filters):
+            self._store.exists()  # its declared fields decide what the filters mean
         args = self._nodes_deletion(node_ids, filters, delete_kwargs)
         if args is not None:
             self._store.delete(**args)
@@ -197,6 +199,8 @@ class NodeWrites(StoreAccess):
         **delete_kwargs: Any,
     ) -> None:
         """Async twin of :meth:`delete_nodes`."""
+        if self._filters_open_first(filters):
+            await self.async_store.exists()  # as in delete_nodes
         args = self._nodes_deletion(node_ids, filters, delete_kwargs)
         if args is not None:
             await self.async_store.delete(**args)
