@@ -37,8 +37,6 @@ from llama_index.core.indices.vector_store.retrievers.auto_retriever import (
     VectorIndexAutoRetriever,
 )
 from llama_index.core.ingestion import DocstoreStrategy, IngestionPipeline
-from llama_index.core.llms import CompletionResponse, CustomLLM, LLMMetadata
-from llama_index.core.llms.callbacks import llm_completion_callback
 from llama_index.core.node_parser import SentenceSplitter
 from llama_index.core.schema import MetadataMode, TextNode
 from llama_index.core.storage.docstore import SimpleDocumentStore
@@ -49,8 +47,8 @@ from llama_index.core.vector_stores.types import (
     MetadataFilter,
     MetadataFilters,
 )
-from pydantic import Field
 from tests.llama_index.conftest import KeywordEmbedding
+from tests.support.scripted_llm import ScriptedLLM
 
 from milvus_plugins.core.exceptions import FilterError, InvalidInputError, MilvusPluginsError
 from milvus_plugins.langchain import MilvusTranslator
@@ -916,26 +914,6 @@ def test_declared_bool_field_can_be_filtered_through_llama_index(tmp_path: Path)
 # =====================================================================================
 # LlamaIndex: auto-retriever pieces with hostile LLM output
 # =====================================================================================
-
-
-class ScriptedLLM(CustomLLM):
-    """Answers every completion with the next scripted text."""
-
-    answers: list[str]
-    prompts: list[str] = Field(default_factory=list)
-
-    @property
-    def metadata(self) -> LLMMetadata:
-        return LLMMetadata(model_name="scripted")
-
-    @llm_completion_callback()
-    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-        self.prompts.append(prompt)
-        return CompletionResponse(text=self.answers.pop(0))
-
-    @llm_completion_callback()
-    def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> Any:
-        raise NotImplementedError
 
 
 def _spec(query: str, filters: Sequence[tuple[str, str, Any]]) -> str:

@@ -16,12 +16,10 @@ from llama_index.core import VectorStoreIndex
 from llama_index.core.indices.vector_store.retrievers.auto_retriever import (
     VectorIndexAutoRetriever,
 )
-from llama_index.core.llms import CompletionResponse, CustomLLM, LLMMetadata
-from llama_index.core.llms.callbacks import llm_completion_callback
 from llama_index.core.schema import TextNode
 from llama_index.core.vector_stores.types import VectorStoreQuery, VectorStoreQueryMode
-from pydantic import Field
 from tests.llama_index.conftest import KeywordEmbedding
+from tests.support.scripted_llm import ScriptedLLM
 
 from milvus_plugins.core import SearchKind
 from milvus_plugins.llama_index import MilvusVectorStore, describe_vector_store
@@ -36,26 +34,6 @@ PAPERS = [
     ("p5", "gut microbiome and immune tolerance", "immunology", 2020),
     ("p6", "liquid biopsy for early cancer detection", "oncology", 2021),
 ]
-
-
-class ScriptedLLM(CustomLLM):
-    """Answers every completion with the next scripted text; records the prompts."""
-
-    answers: list[str]
-    prompts: list[str] = Field(default_factory=list)
-
-    @property
-    def metadata(self) -> LLMMetadata:
-        return LLMMetadata(model_name="scripted")
-
-    @llm_completion_callback()
-    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-        self.prompts.append(prompt)
-        return CompletionResponse(text=self.answers.pop(0))
-
-    @llm_completion_callback()
-    def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> Any:
-        raise NotImplementedError
 
 
 def _spec(query: str, filters: Sequence[tuple[str, str, Any]], top_k: int | None = None) -> str:
