@@ -73,6 +73,7 @@ from milvus_plugins.core.records import Record
 from milvus_plugins.core.requests import output_fields
 from milvus_plugins.core.results import parse_rows
 from milvus_plugins.core.scope import DEFAULT_PARTITION, check_partition_names
+from milvus_plugins.core.stats import partition_key_of
 from milvus_plugins.core.store import MilvusStore
 from milvus_plugins.core.types import SparseMode
 
@@ -612,13 +613,12 @@ def _check_partitions(
         return
     # From the collection itself: a store opened from the header's spec (no partition
     # key) does not take the key over from the collection it opens.
-    fields = store.client.describe_collection(existing.name).get("fields") or ()
-    keys = [str(f.get("name")) for f in fields if f.get("is_partition_key")]
-    if keys:
+    key = partition_key_of(store.client.describe_collection(existing.name))
+    if key is not None:
         named = ", ".join(map(shown, header.partitions))
         raise SchemaMismatchError(
             f"the export's rows are in named partitions ({named}) but collection "
-            f"{shown(existing.name)} routes rows by its partition key {shown(keys[0])}; "
+            f"{shown(existing.name)} routes rows by its partition key {shown(key)}; "
             "import into another collection (or pass drop_old=True to replace it). "
             "Nothing was written."
         )

@@ -10,7 +10,7 @@ from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.properties import described_properties
 
-__all__ = ["CollectionStats", "parse_stats", "partition_count"]
+__all__ = ["CollectionStats", "parse_stats", "partition_count", "partition_key_of"]
 
 
 @dataclass(frozen=True)
@@ -115,3 +115,11 @@ def partition_count(description: Mapping[str, Any]) -> int | None:
     """The partitions a ``describe_collection`` answer reports (``None``: not reported)."""
     value = description.get("num_partitions")
     return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def partition_key_of(description: Mapping[str, Any]) -> str | None:
+    """The partition-key field a ``describe_collection`` answer names, or ``None``."""
+    for described in description.get("fields") or ():
+        if described.get("is_partition_key"):
+            return str(described.get("name"))
+    return None

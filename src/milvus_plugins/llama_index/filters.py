@@ -242,10 +242,7 @@ def _equality(op: FilterOperator, key: str, value: Any, declared: DeclaredTypes 
         return build(list(dict.fromkeys(mapped)))
     if kind is not None:  # a VARCHAR or ARRAY column: as given (the core says why not)
         return build(values)
-    if single:
-        both = [build(values), build(truths)]
-    else:
-        both = [build(values), core.in_(key, truths) if equal else core.nin(key, truths)]
+    both = [build(values), build(truths)]
     return core.or_(*both) if equal else core.and_(*both)
 
 

@@ -9,7 +9,7 @@ from milvus_plugins.core.ops.context import OpContext
 from milvus_plugins.core.ops.lifecycle import capabilities_op, ensure_op, load_call, require_op
 from milvus_plugins.core.ops.reads import count_op
 from milvus_plugins.core.scope import DEFAULT_PARTITION
-from milvus_plugins.core.stats import CollectionStats, parse_stats
+from milvus_plugins.core.stats import CollectionStats, parse_stats, partition_key_of
 
 __all__ = [
     "compact_op",
@@ -81,13 +81,11 @@ def create_partition_op(ctx: OpContext, name: str) -> Op[None]:
         return
     collection = ctx.spec.name
     description = yield Call(ClientMethod.DESCRIBE_COLLECTION, (collection,))
-    keys = [
-        str(f.get("name")) for f in description.get("fields") or () if f.get("is_partition_key")
-    ]
-    if keys:
+    key = partition_key_of(description)
+    if key is not None:
         raise ConfigError(
             f"collection {shown(collection)} routes rows into partitions by its partition "
-            f"key {shown(keys[0])}; Milvus allows no partitions made by hand there. Nothing "
+            f"key {shown(key)}; Milvus allows no partitions made by hand there. Nothing "
             f"was created. Scope calls by tenant=... instead of partition {shown(name)}."
         )
     try:
