@@ -27,7 +27,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -435,24 +435,17 @@ def export_collection(
 # -- import ----------------------------------------------------------------------------
 
 
-def _batches(rows: Iterator[Row], size: int) -> Iterator[tuple[int, str | None, list[Record]]]:
-    """``(first line, partition, records)``: at most ``size`` consecutive rows of one
+def _runs(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
+    """``rows`` in file order, in runs of at most ``size`` consecutive rows of one
     partition each."""
-    batch: list[Record] = []
-    first = 0
-    current: str | None = None
-    for number, record, partition in rows:
-        if batch and partition != current:
-            yield first, current, batch
-            batch = []
-        if not batch:
-            first, current = number, partition
-        batch.append(record)
-        if len(batch) >= size:
-            yield first, current, batch
-            batch = []
-    if batch:
-        yield first, current, batch
+    run: list[Row] = []
+    for row in rows:
+        if run and (row[2] != run[0][2] or len(run) >= size):
+            yield run
+            run = []
+        run.append(row)
+    if run:
+        yield run
 
 
 def _id_key(record_id: str) -> bytes:
@@ -499,8 +492,8 @@ def _check_file(
             ) from None
         if existing is None:
             return
-        for partition, group in _by_partition(numbered):
-            refused = _refused_row(existing, group, partition, present)
+        for group in _runs(numbered, len(numbered)):
+            refused = _refused_row(existing, group, group[0][2], present)
             if refused is not None:
                 line, why = refused
                 raise ExportFileError(
@@ -536,18 +529,6 @@ def _check_file(
         check()
         total += len(numbered)
     return total
-
-
-def _by_partition(rows: Sequence[Row]) -> Iterator[tuple[str | None, list[Row]]]:
-    """``rows`` in runs of one partition each, in file order."""
-    run: list[Row] = []
-    for row in rows:
-        if run and row[2] != run[0][2]:
-            yield run[0][2], run
-            run = []
-        run.append(row)
-    if run:
-        yield run[0][2], run
 
 
 def _refused_row(
@@ -702,8 +683,9 @@ def import_collection(
                     store.create_partition(name)
         _, rows = read_export_rows(path, format=kind, batch_rows=batch_rows)
         try:
-            for first, partition, batch in _batches(rows, batch_rows):
-                line = first
+            for run in _runs(rows, batch_rows):
+                line, partition = run[0][0], run[0][2]
+                batch = [record for _, record, _ in run]
                 store.upsert(batch, batch_rows=batch_rows, progress=False, partition_name=partition)
                 written += len(batch)
                 if on_progress is not None:
