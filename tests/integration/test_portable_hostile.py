@@ -279,6 +279,24 @@ def test_hand_edited_files_are_refused_naming_file_and_line(
     assert "dst" not in _collections(lite_uri)
 
 
+@pytest.mark.parametrize("kind", ["directory", "missing"])
+def test_a_directory_or_missing_file_is_refused_naming_which(
+    lite_uri: str, tmp_path: Path, kind: str
+) -> None:
+    path = tmp_path / "backup.jsonl"
+    if kind == "directory":
+        path.mkdir()
+    message = (
+        "is a directory; name the export file inside it"
+        if kind == "directory"
+        else ("no such file")
+    )
+    with pytest.raises(ExportFileError, match=message) as caught:
+        import_collection(path, "dst", connection=ConnectionConfig(uri=lite_uri))
+    assert (caught.value.path, caught.value.line) == (str(path), None)
+    assert "dst" not in _collections(lite_uri)
+
+
 def test_deeply_nested_parquet_metadata_is_refused(lite_uri: str, tmp_path: Path) -> None:
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")

@@ -255,7 +255,7 @@ def read_export(
     partitions: ``header.partitions``) is read by :func:`read_export_rows`.
 
     Raises:
-        ExportFileError: no such file, or a malformed header.
+        ExportFileError: no such file (or a directory), or a malformed header.
     """
     header, rows = read_export_rows(path, format=format, batch_rows=batch_rows)
     return header, ((line, record) for line, record, _ in rows)
@@ -271,11 +271,15 @@ def read_export_rows(
     partition): an iterator of ``(line, record, partition)``.
 
     Raises:
-        ExportFileError: no such file, or a malformed header; the iterator, a row
-            naming a partition the header does not list.
+        ExportFileError: no such file (or a directory), or a malformed header; the
+            iterator, a row naming a partition the header does not list.
     """
     kind = ExportFormat.for_path(path, format)
     source = Path(path)
+    if source.is_dir():
+        raise ExportFileError(
+            "is a directory; name the export file inside it", path=str(source), line=None
+        )
     if not source.is_file():
         raise ExportFileError("no such file", path=str(source), line=None)
     if kind is ExportFormat.PARQUET:
