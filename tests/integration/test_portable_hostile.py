@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pymilvus.exceptions import MilvusException
 
 from milvus_plugins.cli import main
 from milvus_plugins.core import (
@@ -19,8 +21,10 @@ from milvus_plugins.core import (
     ConnectionConfig,
     ExportFileError,
     InvalidInputError,
+    MilvusConnectionError,
     MilvusStore,
     Record,
+    RetryPolicy,
     export_collection,
     import_collection,
     point_alias,
@@ -100,6 +104,60 @@ def test_named_vectors_and_text_match_survive_export_import(
         assert len(copy.query(text_match("hello"))) == 6
         title = copy.client.describe_index("copy", copy.client.list_indexes("copy", "title")[0])
         assert title["metric_type"] == "L2"
+
+
+class _Flaky:
+    """``store.client.<method>`` failing its first ``failures`` calls with a genuine
+    transient ``MilvusException`` (service unavailable); every other call reaches Milvus."""
+
+    def __init__(self, store: MilvusStore, method: str, failures: int) -> None:
+        self.real = getattr(store.client, method)
+        self.failures, self.calls = failures, 0
+        setattr(store.client, method, self)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise MilvusException(code=2, message="service unavailable: node is restarting")
+        return self.real(*args, **kwargs)
+
+
+def test_a_transient_fault_while_describing_a_named_field_does_not_change_its_metric(
+    lite_uri: str, tmp_path: Path
+) -> None:
+    # The export reads the named field's metric from its index description. A fault
+    # there was once taken for "no index": the copy's `title` came back COSINE, not L2.
+    _named(lite_uri, "src").close()
+    path = tmp_path / "e.jsonl"
+    with MilvusStore(
+        CollectionSpec(name="src"), connection=ConnectionConfig(uri=lite_uri), open_mode="adopt"
+    ) as adopted:
+        adopted.retry = RetryPolicy(attempts=3, initial_backoff=0.01, max_backoff=0.02)
+        assert adopted.count() == 6  # opened: the next description is the export's
+        flaky = _Flaky(adopted, "describe_index", failures=1)
+        assert export_collection(adopted, path).rows == 6
+        assert flaky.calls >= 2
+    header = json.loads(path.read_text().splitlines()[0])
+    (title,) = header["spec"]["vector_fields"]
+    assert title["metric"] == "L2"
+
+
+@pytest.mark.parametrize("method", ["describe_collection", "describe_index"])
+def test_a_lasting_fault_while_exporting_raises_a_typed_error_and_leaves_no_file(
+    lite_uri: str, tmp_path: Path, method: str
+) -> None:
+    _named(lite_uri, "src").close()
+    path = tmp_path / "e.jsonl"
+    with MilvusStore(
+        CollectionSpec(name="src"), connection=ConnectionConfig(uri=lite_uri), open_mode="adopt"
+    ) as adopted:
+        adopted.retry = RetryPolicy(attempts=3, initial_backoff=0.01, max_backoff=0.02)
+        assert adopted.count() == 6
+        flaky = _Flaky(adopted, method, failures=10**6)
+        with pytest.raises(MilvusConnectionError):
+            export_collection(adopted, path)
+        assert flaky.calls == 3  # retried by the store's policy, then reported
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("e.")] == []
 
 
 def test_sparse_only_collection_round_trips(lite_uri: str, tmp_path: Path) -> None:

@@ -67,7 +67,7 @@ from milvus_plugins.core.export_format import (
 from milvus_plugins.core.fields import DenseField
 from milvus_plugins.core.indexes import IndexConfig, index_from_dict
 from milvus_plugins.core.names import check_name
-from milvus_plugins.core.ops.calls import ReadAll
+from milvus_plugins.core.ops.calls import Call, ClientMethod, Op, ReadAll, one_call
 from milvus_plugins.core.record_checks import validate_records
 from milvus_plugins.core.records import Record
 from milvus_plugins.core.requests import output_fields
@@ -139,21 +139,44 @@ class StoredSparseVectors:
         )
 
 
+def described(store: MilvusStore, name: str) -> dict[str, Any]:
+    """``describe_collection(name)`` through ``store``'s retry policy and error translation
+    (a transient fault is retried; a missing collection raises
+    :class:`CollectionNotFoundError`, any other failure a typed error)."""
+    description: dict[str, Any] = store._run(
+        one_call(Call(ClientMethod.DESCRIBE_COLLECTION, (name,)))
+    )
+    return description
+
+
+def _field_index(collection: str, field: str) -> Op[Mapping[str, Any]]:
+    """The description of ``field``'s index (empty: it has none)."""
+    indexes = yield Call(ClientMethod.LIST_INDEXES, (collection,), {"field_name": field})
+    if not indexes:
+        return {}
+    return (yield Call(ClientMethod.DESCRIBE_INDEX, (collection, indexes[0]))) or {}
+
+
 def _named_field(store: MilvusStore, field: Mapping[str, Any]) -> DenseField:
-    """A described FLOAT_VECTOR field as a :class:`DenseField` (dim, metric, index type)."""
+    """A described FLOAT_VECTOR field as a :class:`DenseField` (dim, metric, index type).
+
+    Raises:
+        MilvusOperationError: the index could not be described after the store's retries
+            (a copy must not guess the field's metric).
+    """
     name = str(field.get("name"))
     dim = int((field.get("params") or {}).get("dim", 0)) or None
-    collection = store.spec.name
-    described: Mapping[str, Any] = {}
-    with contextlib.suppress(Exception):  # no describable index: COSINE, default index
-        indexes = store.client.list_indexes(collection, field_name=name)
-        if indexes:
-            described = store.client.describe_index(collection, indexes[0]) or {}
-    metric = str(described.get("metric_type") or "COSINE").upper()
+    try:
+        described_index = store._run(_field_index(store.spec.name, name))
+    except MilvusOperationError as exc:
+        if exc.retriable:  # a fault that outlasted the retries: the metric is unknown
+            raise
+        described_index = {}  # the engine describes no index here: COSINE, default index
+    metric = str(described_index.get("metric_type") or "COSINE").upper()
     index: IndexConfig | None = None
-    if described.get("index_type"):
+    if described_index.get("index_type"):
         with contextlib.suppress(ConfigError):
-            index = index_from_dict({"index_type": described["index_type"], "metric": metric})
+            index = index_from_dict({"index_type": described_index["index_type"], "metric": metric})
     return DenseField(name=name, dim=dim, metric=metric, index=index)
 
 
@@ -207,7 +230,7 @@ def _vectors_beside(store: MilvusStore, known: Collection[str | None]) -> list[M
     ``known`` does not name."""
     return [
         field
-        for field in store.client.describe_collection(store.spec.name).get("fields") or ()
+        for field in described(store, store.spec.name).get("fields") or ()
         if field.get("name") not in known
         and str(getattr(field.get("type"), "name", field.get("type"))).endswith("VECTOR")
     ]
@@ -298,7 +321,7 @@ def _reporting(pages: Iterator[Page], on_progress: Callable[[int], None] | None)
 def _header_of(store: MilvusStore, spec: CollectionSpec, partitions: Sequence[str]) -> ExportHeader:
     from milvus_plugins.core.fingerprint import stored_fingerprint
 
-    description = store.client.describe_collection(store.spec.name)
+    description = described(store, store.spec.name)
     return ExportHeader(
         collection=str(description.get("collection_name", store.spec.name)),
         spec=spec_to_dict(spec),
@@ -594,7 +617,7 @@ def _check_partitions(
         return
     # From the collection itself: a store opened from the header's spec (no partition
     # key) does not take the key over from the collection it opens.
-    key = partition_key_of(store.client.describe_collection(existing.name))
+    key = partition_key_of(described(store, existing.name))
     if key is not None:
         named = ", ".join(map(shown, header.partitions))
         raise SchemaMismatchError(

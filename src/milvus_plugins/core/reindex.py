@@ -55,8 +55,10 @@ from milvus_plugins.core.fingerprint import EmbeddingProbe, stored_fingerprint
 from milvus_plugins.core.indexes import IndexConfig, index_from_dict
 from milvus_plugins.core.names import check_name
 from milvus_plugins.core.ops.aliases import point_alias_op, resolve_alias_op
+from milvus_plugins.core.ops.calls import Call, ClientMethod, one_call
 from milvus_plugins.core.portable import (
     StoredSparseVectors,
+    described,
     iter_records,
     named_partitions,
     pages_by_partition,
@@ -281,11 +283,11 @@ def reindex(
         if not source.exists():
             raise CollectionNotFoundError(f"collection {shown(previous)} does not exist.")
         name = target or _shadow_name(alias, source.list_collections())
-        if source.client.has_collection(name):
+        if source._run(one_call(Call(ClientMethod.HAS_COLLECTION, (name,)))):
             raise ConfigError(
                 f"target collection {shown(name)} exists already; drop it or pass another target."
             )
-        description = source.client.describe_collection(previous)
+        description = described(source, previous)
         return _build_and_switch(
             connection,
             alias,
