@@ -226,6 +226,28 @@ def test_migrate_between_a_collection_and_its_alias_is_refused(lite_uri: str) ->
             migrate(a, b)
 
 
+def test_a_fault_while_resolving_an_alias_does_not_let_a_self_copy_through(
+    lite_uri: str,
+) -> None:
+    # The alias check once took any failure to resolve the source's name for "no alias":
+    # a fault there let a copy of `src` onto itself (through its alias) go ahead.
+    connection = ConnectionConfig(uri=lite_uri)
+    with MilvusStore(CollectionSpec(name="src", dim=DIM), connection=connection) as store:
+        store.upsert([Record(id="a", text="t", vector=_vec(0))], progress=False)
+    point_alias(connection, "live", "src")
+    with (
+        MilvusStore(CollectionSpec(name="live"), connection=connection, open_mode="adopt") as a,
+        MilvusStore(CollectionSpec(name="src", dim=DIM), connection=connection) as b,
+    ):
+        a.retry = RetryPolicy(attempts=3, initial_backoff=0.01, max_backoff=0.02)
+        assert a.count() == 1
+        flaky = _Flaky(a, "has_collection", failures=3)  # the alias check's three tries
+        with pytest.raises(MilvusConnectionError):
+            migrate(a, b)
+        assert flaky.calls == 3
+        assert [r.id for r in b.query()] == ["a"]
+
+
 # -- import: existing collection, duplicates ---------------------------------------------
 
 

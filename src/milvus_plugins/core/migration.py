@@ -24,7 +24,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from milvus_plugins.core.config import CollectionSpec
-from milvus_plugins.core.errors import ConfigError, MilvusPluginsError, shown
+from milvus_plugins.core.errors import (
+    ConfigError,
+    UnsupportedByServerError,
+    shown,
+)
 from milvus_plugins.core.fields import MetadataField
 from milvus_plugins.core.ops.aliases import resolve_alias_op
 from milvus_plugins.core.ops.calls import ReadAll
@@ -142,8 +146,10 @@ def _collection_of(store: MilvusStore) -> str:
     """The collection behind ``store``'s name (an alias resolved), or the name itself."""
     try:
         resolved = store._run(resolve_alias_op(store.session, store.spec.name))
-    except MilvusPluginsError:  # no aliases on this engine: a name is a collection
+    except (UnsupportedByServerError, ConfigError):  # no aliases here, or no alias name
         return store.spec.name
+    # Any other failure (a fault that outlasted the retries) is raised: taking the name
+    # for the collection would let a copy of a collection onto its own alias through.
     return resolved or store.spec.name
 
 
