@@ -80,3 +80,27 @@ def test_bad_decay_is_refused(kwargs: dict[str, object], message: str) -> None:
     args: dict[str, object] = {"field": "ts", "origin": 0, "scale": 1, **kwargs}
     with pytest.raises(ConfigError, match=message):
         Decay(**args)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", ["origin", "scale", "offset"])
+def test_an_int_beyond_a_float_is_refused_as_a_config_error(name: str) -> None:
+    kwargs: dict[str, object] = {"field": "ts", "origin": 1000, "scale": 100, name: 10**400}
+    with pytest.raises(ConfigError, match=f"{name}=.*finite number"):
+        Decay(**kwargs)  # type: ignore[arg-type]
+
+
+def test_a_scale_whose_square_underflows_is_refused() -> None:
+    with pytest.raises(ConfigError, match="too small"):
+        Decay(field="ts", origin=0, scale=1e-200)
+    assert Decay(field="ts", origin=0, scale=1e-150).factor(0) == 1.0
+
+
+@pytest.mark.parametrize("function", ["gauss", "exp", "linear"])
+def test_extreme_values_give_factors_in_zero_one_never_an_error(function: str) -> None:
+    for scale in (1e-150, 1.0, 1e300):
+        decay = Decay(field="ts", origin=-1e308, scale=scale, function=function)
+        for value in (10**400, -(10**400), 1e308, -1e308, 0, float("inf"), float("nan")):
+            factor = decay.factor(value)
+            assert 0.0 <= factor <= 1.0, (scale, value, factor)
+        assert decay.factor(-1e308) == 1.0  # at the origin
+        assert decay.factor(10**400) == 0.0  # no float: no number, factor 0

@@ -49,6 +49,22 @@ def test_radius_separates_exactly_like_the_relevance(metric: MetricType, thresho
         assert relevance(above, metric) >= threshold
 
 
+@pytest.mark.parametrize("threshold", [1e-40, 2.9e-39, 5e-324])
+def test_an_l2_threshold_every_finite_distance_passes_needs_no_radius(threshold: float) -> None:
+    # 1 / (1 + d) >= t for every finite float32 d: a radius would be inf (once sent to the
+    # engine check, which refused its own "radius=inf").
+    largest = float(np.finfo(np.float32).max)
+    assert relevance(largest, MetricType.L2) >= threshold
+    assert threshold_radius(MetricType.L2, threshold) is None
+
+
+def test_the_smallest_l2_threshold_with_a_radius_bounds_the_largest_float32() -> None:
+    largest = float(np.finfo(np.float32).max)
+    threshold = relevance(largest, MetricType.L2) * 1.5  # the largest distance fails it
+    radius = threshold_radius(MetricType.L2, threshold)
+    assert radius is not None and np.isfinite(radius) and radius <= largest
+
+
 def test_zero_threshold_needs_no_radius_and_keyword_thresholds_stay_on_the_client() -> None:
     assert threshold_radius(MetricType.COSINE, 0.0) is None
     with pytest.raises(ConfigError, match="client"):

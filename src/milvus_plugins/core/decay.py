@@ -17,7 +17,9 @@ linear     ``max(0, 1 - (1 - decay) * d / scale)``
 so the factor is 1 within ``offset`` of the origin and exactly ``decay`` at
 ``offset + scale`` (a half-life when ``decay=0.5``). The final score is
 ``relevance * factor``; Milvus multiplies its raw similarity, which is the same for
-COSINE and IP (relevance ``max(0, similarity)``).
+COSINE (relevance ``max(0, similarity)``; rows of relevance 0 tie either way) but not
+for IP, whose similarity exceeds 1 for vectors longer than 1 while relevance stops at 1:
+an IP collection, like an L2 one, is reranked here (``place="server"`` is refused).
 
 Milvus reranks a window of candidates, not the whole collection: Milvus Lite 3.2.2
 takes the ``10 * limit`` most similar rows (:data:`DECAY_WINDOW`), and so does the
@@ -30,6 +32,7 @@ with :class:`ConfigError` (:func:`decay_column`).
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
@@ -55,10 +58,23 @@ class DecayFunction(ParsableEnum):
     LINEAR = "linear"
 
 
+def _finite(value: Any) -> float | None:
+    """``value`` as a finite float, or ``None`` (not a number, a bool, NaN, infinite, or
+    an int too large for a float)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond 1.8e308
+        return None
+    return number if math.isfinite(number) else None
+
+
 def _number(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    number = _finite(value)
+    if number is None:
         raise ConfigError(f"decay {name}={shown(value)} must be a finite number.")
-    return float(value)
+    return number
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,6 +116,13 @@ class Decay:
         set_(self, "decay", _number("decay", self.decay))
         if self.scale <= 0:
             raise ConfigError(f"decay scale={self.scale} must be > 0.")
+        if self.scale * self.scale < sys.float_info.min:
+            # The gauss formulas (Milvus' and ours) divide by scale squared, which would
+            # round to zero or lose its precision.
+            raise ConfigError(
+                f"decay scale={self.scale} is too small (its square underflows a float); "
+                "give the scale in a coarser unit (e.g. seconds rather than nanoseconds)."
+            )
         if self.offset < 0:
             raise ConfigError(f"decay offset={self.offset} must be >= 0.")
         if not 0.0 < self.decay < 1.0:
@@ -114,18 +137,18 @@ class Decay:
 
     def factor(self, value: Any) -> float:
         """The decay factor of a field value (0 for a missing or non-numeric value)."""
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        number = _finite(value)
+        if number is None:
             return 0.0
-        if not math.isfinite(value):
-            return 0.0
-        d = max(0.0, abs(float(value) - self.origin) - self.offset)
+        # Far apart values give d = inf (and the factor 0), never an overflow error.
+        ratio = max(0.0, abs(number - self.origin) - self.offset) / self.scale
         match self.function:
             case DecayFunction.GAUSS:
-                return math.exp(math.log(self.decay) * d * d / (self.scale * self.scale))
+                return math.exp(math.log(self.decay) * ratio * ratio)
             case DecayFunction.EXP:
-                return math.exp(math.log(self.decay) * d / self.scale)
+                return math.exp(math.log(self.decay) * ratio)
             case _:
-                return max(0.0, 1.0 - (1.0 - self.decay) * d / self.scale)
+                return max(0.0, 1.0 - (1.0 - self.decay) * ratio)
 
     def candidates(self, k: int) -> int:
         """How many candidates to rerank for ``k`` results."""

@@ -76,6 +76,10 @@ class Grouping:
         place: ``"auto"`` (the server when the engine and the field allow it, else the
             client), ``"server"`` (raise :class:`UnsupportedByServerError` when the
             engine cannot) or ``"client"``.
+        by_metadata_key: ``by`` names a metadata key (or a declared metadata field) even
+            where the id or source-document field has that name (``id``, ``doc_id``), as
+            a filter's keys do; the LangChain adapter sets it, its ``group_by`` being a
+            metadata key. The text, vector and JSON fields' names stay refused.
 
     Raises:
         ConfigError: a bad field name, size, flag or place.
@@ -85,6 +89,7 @@ class Grouping:
     size: int = 1
     strict: bool = False
     place: Place | str = Place.AUTO
+    by_metadata_key: bool = False
 
     def __post_init__(self) -> None:
         if self.by is not None and (not isinstance(self.by, str) or not self.by.strip()):
@@ -99,6 +104,10 @@ class Grouping:
             )
         if not isinstance(self.strict, bool):
             raise ConfigError(f"strict_group_size={shown(self.strict)} must be True or False.")
+        if not isinstance(self.by_metadata_key, bool):
+            raise ConfigError(f"by_metadata_key={shown(self.by_metadata_key)} must be a bool.")
+        if self.by_metadata_key and self.by is None:
+            raise ConfigError("by_metadata_key=True needs by= (the metadata key to group by).")
         object.__setattr__(self, "place", Place.parse(self.place, field="place"))
 
 
@@ -165,13 +174,20 @@ def group_key(spec: CollectionSpec, grouping: Grouping) -> GroupKey:
             f"the source document (group_by=True, the {names.doc_id!r} field), the id, a "
             "declared metadata field or a metadata key (named by itself: group_by='source')."
         )
+    if by is not None and grouping.by_metadata_key:
+        return _metadata_key(spec, by)
     if by is None or by == names.doc_id:
         return GroupKey(names.doc_id, lambda r: r.doc_id, names.doc_id)
     if by == names.id:
         return GroupKey(names.id, lambda r: r.id, names.id)
-    declared = spec.declared(by)
-    column = by if declared is not None and declared.type in GROUPABLE_TYPES else None
-    return GroupKey(column, lambda r: _hashable(r.metadata.get(by)), by)
+    return _metadata_key(spec, by)
+
+
+def _metadata_key(spec: CollectionSpec, key: str) -> GroupKey:
+    """Grouping by a metadata key: on its column where it is a declared groupable field."""
+    declared = spec.declared(key)
+    column = key if declared is not None and declared.type in GROUPABLE_TYPES else None
+    return GroupKey(column, lambda r: _hashable(r.metadata.get(key)), key)
 
 
 def group_hits(

@@ -97,7 +97,8 @@ def _boundary(predicate: Any) -> int:
 def threshold_radius(metric: MetricType, threshold: float) -> float | None:
     """The ``radius`` that keeps exactly the hits with ``relevance >= threshold``.
 
-    Returns ``None`` when every hit passes (``threshold <= 0``).
+    Returns ``None`` when every hit passes (``threshold <= 0``, or an L2 threshold so
+    small that every finite float32 distance passes it).
 
     Raises:
         ConfigError: a keyword metric (its relevance has a per-query scale) or a bad
@@ -112,8 +113,10 @@ def threshold_radius(metric: MetricType, threshold: float) -> float | None:
         # First float32 that passes; the radius is the float32 just below it (d > radius).
         first = _boundary(lambda d: relevance(d, metric) >= t)
         return _as_float(first - 1)
-    # First float32 that fails; the radius is that value (d < radius passes).
-    return _as_float(_boundary(lambda d: relevance(d, metric) < t))
+    # First float32 that fails; the radius is that value (d < radius passes). Below
+    # about 3e-39 no finite float32 distance fails: no radius (every hit passes).
+    failing = _boundary(lambda d: relevance(d, metric) < t)
+    return None if failing > _MAX_BITS else _as_float(failing)
 
 
 def check_range_knobs(metric: MetricType, knobs: Mapping[str, Any]) -> dict[str, float]:

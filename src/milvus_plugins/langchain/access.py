@@ -9,6 +9,7 @@ once for the sync and async methods.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.embeddings import Embeddings
@@ -136,6 +137,10 @@ class StoreAccess(StoreLifetime):
                 "group_by needs a metadata key or field in LangChain (documents have no "
                 "source-document id); e.g. group_by='source'."
             )
+        if grouping is not None:
+            # A metadata key, as a filter's keys are: group_by='doc_id' groups by
+            # metadata["doc_id"], which {"doc_id": ...} filters on.
+            grouping = replace(grouping, by_metadata_key=True)
         decay = as_decay(kwargs.get("decay"))
         # Checked now, before the query is embedded: a field that holds no group value
         # or no number; strict mode, names, tenant type.

@@ -47,7 +47,7 @@ from milvus_plugins.core import (
 from milvus_plugins.core.decay import decay_column
 from milvus_plugins.core.grouping import group_key
 from milvus_plugins.core.requests import QUERY_WINDOW, check_k
-from milvus_plugins.llama_index.filters import declared_types, to_core_filter
+from milvus_plugins.llama_index.filters import DOC_ID_KEYS, declared_types, to_core_filter
 from milvus_plugins.llama_index.nodes import record_to_node
 
 __all__ = [
@@ -265,8 +265,9 @@ def plan_query(
     Args:
         query: the LlamaIndex query.
         kwargs: ``vector_store_kwargs``: ``mmr_threshold``, ``mmr_prefetch_k`` or
-            ``mmr_prefetch_factor`` (MMR only); ``group_by`` (``True``: one best node
-            per source document, or a field name or metadata key), ``group_size`` and
+            ``mmr_prefetch_factor`` (MMR only); ``group_by`` (``True``, or ``'ref_doc_id'``
+            as in filters: one best node per source document; or a field name or
+            metadata key), ``group_size`` and
             ``strict_group_size`` (default, sparse and hybrid modes; ``similarity_top_k``
             then counts groups); ``similarity_cutoff`` (a relevance in [0, 1]: only
             nodes at least that relevant; a dense query asks Milvus for a range search);
@@ -292,6 +293,9 @@ def plan_query(
     """
     check_kwargs("query", kwargs, QUERY_KWARGS)
     grouping = grouping_from_kwargs(kwargs)
+    if grouping is not None and grouping.by in DOC_ID_KEYS:
+        # As in filters, 'ref_doc_id' (and 'doc_id') is the node's source document.
+        grouping = replace(grouping, by=None)
     cutoff = check_threshold(kwargs.get("similarity_cutoff"), "similarity_cutoff")
     request = _plan(
         query, kwargs, has_sparse=has_sparse, ranker=ranker, spec=spec, named_vectors=named_vectors

@@ -73,7 +73,11 @@ def _server_decay(ctx: OpContext, r: SearchRequest, decay: Decay) -> Op[Any | No
         reasons.append("only a dense search is reranked by the server")
     if column is None:
         reasons.append(f"{shown(decay.field)} is not an INT64 or DOUBLE column")
-    if metric not in (MetricType.COSINE, MetricType.IP):
+    if metric is MetricType.IP:
+        # An inner product of vectors longer than 1 exceeds 1, where relevance stops:
+        # Milvus would rank 3.0 x 0.5 above 1.0 x 0.9, the relevance 1.0 x 0.5 below it.
+        reasons.append("Milvus multiplies the raw inner product, which is not capped at 1")
+    elif metric is not MetricType.COSINE:
         reasons.append(f"Milvus multiplies the raw {metric.value} distance, not a relevance")
     if decay.window is not None:
         reasons.append("the server reranks its own window (10 x limit)")
