@@ -198,18 +198,28 @@ def time_systems(names: list[str], data: Any, n: int, reps: int, work: Path) -> 
     first = {k: statistics.median(seconds[names[0]][k]) for k in CLOCKS}
     print(f"\nN = {n:,}, {reps} interleaved repetitions; medians (x {names[0]})\n")
     print(
-        "| system | wall s (each rep) | docs/s | x first | process CPU s | x first | "
-        "client thread CPU s |"
+        "| system | wall s (each rep) | docs/s | x first | paired x first (range) | "
+        "process CPU s | x first | client thread CPU s |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
     for name in names:
         med = {k: statistics.median(seconds[name][k]) for k in CLOCKS}
         each = ", ".join(f"{s:.1f}" for s in seconds[name]["wall"])
+        paired = paired_ratios(seconds[names[0]]["wall"], seconds[name]["wall"])
         print(
             f"| {name} | {med['wall']:.2f} ({each}) | {n / med['wall']:,.0f} | "
-            f"{first['wall'] / med['wall']:.2f}x | {med['cpu']:.2f} | "
+            f"{first['wall'] / med['wall']:.2f}x | {statistics.median(paired):.2f}x "
+            f"({min(paired):.2f}-{max(paired):.2f}) | {med['cpu']:.2f} | "
             f"{first['cpu'] / med['cpu']:.2f}x | {med['client']:.2f} |"
         )
+
+
+def paired_ratios(first: list[float], other: list[float]) -> list[float]:
+    """Speed of ``other`` relative to ``first``, repetition by repetition (``first[i] /
+    other[i]``: above 1 is faster). Both ran in the same repetition, back to back, so a
+    machine that slows down for a while moves both; the spread of these ratios is the
+    measurement's own."""
+    return [a / b for a, b in zip(first, other, strict=True)]
 
 
 def main() -> None:
