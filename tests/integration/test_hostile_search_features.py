@@ -767,7 +767,7 @@ def test_decay_with_an_int_too_large_for_a_float_is_a_config_error() -> None:
             Decay(**params)
 
 
-# DEFECT (fixed): gauss Decay(scale=1e-200) raises bare ZeroDivisionError (client) / untyped Lite error
+# DEFECT (fixed): gauss Decay(scale=1e-200) raised a bare ZeroDivisionError / untyped error
 def test_gauss_decay_with_a_tiny_scale_works_or_is_refused_with_a_typed_error(
     world: tuple[MilvusStore, Any],
 ) -> None:
@@ -783,7 +783,7 @@ def test_gauss_decay_with_a_tiny_scale_works_or_is_refused_with_a_typed_error(
     unchanged(store)
 
 
-# DEFECT (fixed): IP decay on a declared column (Lite reranker) ranks unlike relevance*factor (client)
+# DEFECT (fixed): IP decay on a declared column (Lite reranker) ranked unlike relevance*factor
 def test_ip_decay_on_a_column_equals_decay_on_a_key(
     metric_stores: dict[str, MilvusStore],
 ) -> None:
@@ -1194,7 +1194,7 @@ def test_langchain_mmr_refuses_search_features(lc: LangChainStore) -> None:
     lc_counts(lc)
 
 
-# DEFECT (fixed): LangChain group_by='doc_id' groups by the empty column; filter reads metadata doc_id
+# DEFECT (fixed): LangChain group_by='doc_id' grouped by the empty column, not metadata doc_id
 def test_langchain_group_by_doc_id_reads_what_the_doc_id_filter_reads(
     lc: LangChainStore,
 ) -> None:

@@ -8,7 +8,8 @@
      │   ├─ UnexpectedArgumentError (also TypeError)  a keyword argument no method takes
      │   ├─ TenantRequiredError                a call without a tenant (strict tenant mode)
      │   ├─ TenantMismatchError                a record whose partition key names another tenant
-     │   └─ PartitionMismatchError             an id another partition of the collection holds
+     │   ├─ PartitionMismatchError             an id another partition of the collection holds
+     │   └─ SharedIdError                      one id in two partitions: delete/migrate refused
      ├─ FilterError (also ValueError)         a filter that cannot be compiled
      │   └─ RawFilterRefusedError              a raw expression where tenancy forbids one
      ├─ SchemaMismatchError                   existing collection != spec; says the fix

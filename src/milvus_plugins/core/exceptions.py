@@ -24,6 +24,7 @@ __all__ = [
     "RecallTooLowError",
     "ReindexRefusedError",
     "SchemaMismatchError",
+    "SharedIdError",
     "TenantMismatchError",
     "TenantRequiredError",
     "UnexpectedArgumentError",
@@ -59,6 +60,13 @@ class TenantMismatchError(InvalidInputError):
 class PartitionMismatchError(InvalidInputError):
     """A write of an id that a row in another partition of the collection already holds
     (ids are unique per collection, not per partition; nothing written)."""
+
+
+class SharedIdError(InvalidInputError):
+    """Another tool wrote one primary key twice (into two partitions, or for two tenants),
+    and the call would lose or remove a row nobody asked for: a filtered or scoped delete
+    selecting one of them (Milvus deletes by primary key, so both would go), or a
+    migration (a copy keeps one row per id). Nothing is changed."""
 
 
 class FilterError(MilvusPluginsError, ValueError):

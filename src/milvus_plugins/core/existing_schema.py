@@ -336,6 +336,39 @@ def _undeclared_columns(
     return out
 
 
+def _check_adopted_layout(spec: CollectionSpec, fields: Mapping[str, Mapping[str, Any]]) -> None:
+    """Refuse to adopt a collection that lacks this package's own fields (or holds them
+    with other types, e.g. an INT64 ``id``): read and written as this package's layout,
+    its ids would not match and a write would add fields it does not have.
+
+    Raises:
+        SchemaMismatchError: naming the field and ``field_mapping``.
+    """
+    names = spec.fields
+    wanted = {
+        names.id: DataType.VARCHAR,
+        names.text: DataType.VARCHAR,
+        names.metadata: DataType.JSON,
+        names.doc_id: DataType.VARCHAR,
+        names.extra: DataType.JSON,
+    }
+    for name, kind in wanted.items():
+        field = fields.get(name)
+        found = None if field is None else field.get("type")
+        if found == kind:
+            continue
+        what = (
+            f"no field {shown(name)}" if field is None else f"{shown(name)} as {_type_name(found)}"
+        )
+        raise SchemaMismatchError(
+            f"collection {shown(spec.name)} has {what} ({_type_name(kind)} {shown(name)} in "
+            "this package's layout), so it was not made by this package: open_mode='adopt' reads "
+            "only this package's layout. Read another tool's collection through its layout: "
+            "field_mapping=FieldMapping(id=..., text=..., vector=...) in the adapters "
+            f"(CollectionSpec(layout=...) in the core); fields: {sorted(fields)}."
+        )
+
+
 def spec_from_existing(
     spec: CollectionSpec,
     description: Mapping[str, Any],
@@ -347,6 +380,7 @@ def spec_from_existing(
     """
     names = spec.fields
     fields = _fields_by_name(description)
+    _check_adopted_layout(spec, fields)
     functions = description.get("functions") or []
     has_bm25 = any(names.sparse in (f.get("output_field_names") or []) for f in functions)
     sparse = spec.sparse_mode

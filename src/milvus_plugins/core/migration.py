@@ -15,6 +15,7 @@ It is synchronous only (pymilvus' ``query_iterator`` is): a batch job, also run 
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 import time
@@ -26,6 +27,7 @@ import numpy as np
 from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import (
     ConfigError,
+    SharedIdError,
     UnsupportedByServerError,
     shown,
 )
@@ -153,6 +155,39 @@ def _collection_of(store: MilvusStore) -> str:
     return resolved or store.spec.name
 
 
+def _refuse_keys_held_twice(source: MilvusStore) -> None:
+    """Refuse a source that holds one primary key in two partitions (another tool wrote
+    it twice): a read of the whole collection shows one of those rows, so a copy would
+    lose the other while its verification passed. Each partition's ids are read apart
+    (a 16-byte digest per id is kept).
+
+    Raises:
+        SharedIdError: an id held in two partitions (nothing is copied).
+    """
+    if source.spec.partition_key is not None and not source.capabilities.is_lite:
+        return  # servers read no partition of a partition-key collection by name
+    partitions = source.list_partitions()
+    if len(partitions) < 2:
+        return
+    id_field = source.spec.fields.id
+    base = {"output_fields": [id_field], "consistency_level": source.spec.consistency.value}
+    seen: dict[bytes, str] = {}
+    for partition in partitions:
+        step = ReadAll(source.spec.name, {**base, "partition_names": [partition]}, 16384)
+        for page in source.runner.iter_pages(step):
+            for row in page:
+                key = str(row[id_field])
+                digest = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=16)
+                first = seen.setdefault(digest.digest(), partition)
+                if first != partition:
+                    raise SharedIdError(
+                        f"collection {shown(source.spec.name)} holds id {shown(key)} in "
+                        f"partitions {shown(first)} and {shown(partition)} (another tool "
+                        "wrote it twice); a copy keeps one row per id and would lose one. "
+                        "Nothing was copied. Remove or re-key the duplicate first."
+                    )
+
+
 def _prepare_target(source: CollectionSpec, target: MilvusStore) -> None:
     """Give a target that does not exist yet the source's dimension and named dense
     fields; refuse one that would lose a named field or rank by another metric.
@@ -234,6 +269,7 @@ def migrate(
         CollectionNotFoundError: the source does not exist.
         InvalidInputError: a source row this package cannot store (e.g. empty text);
             the rows before it are copied, a re-run resumes.
+        SharedIdError: the source holds one id in two partitions (nothing is copied).
     """
     if isinstance(batch_rows, bool) or not isinstance(batch_rows, int) or batch_rows < 1:
         raise ConfigError(f"batch_rows={shown(batch_rows)} must be a positive integer.")
@@ -250,6 +286,7 @@ def migrate(
             "name another target."
         )
     read = stored_spec(source)  # with its named dense fields, which a copy must carry
+    _refuse_keys_held_twice(source)
     _prepare_target(read, target)
     kwargs = source.query_kwargs(None, None, 0, include_vectors=True)
     kwargs["output_fields"] = output_fields(read, include_vectors=True)

@@ -66,7 +66,18 @@ class StoreAccess(StoreLifetime):
 
     def _model(self, field: str | None) -> Embeddings:
         """The model that embeds queries for the dense field ``field`` (``None``: the first)."""
-        return self._models[self._store.spec.dense_field(field).name]
+        name = self._store.spec.dense_field(field).name
+        model = self._models.get(name)
+        if model is None and len(self._models) == 1:
+            # One model: it embeds for the collection's dense field, whatever the layout
+            # of the collection it opened (another tool's) calls that field.
+            model = next(iter(self._models.values()))
+        if model is None:
+            raise ConfigError(
+                f"no embedding model for the dense field {shown(name)}; the store has models "
+                f"for {shown(sorted(self._models))}: pass embedding={{{name!r}: model, ...}}."
+            )
+        return model
 
     def _opens_first(self, kwargs: Mapping[str, Any]) -> bool:
         """Whether a keyword or hybrid search must open the collection before it is resolved.

@@ -133,8 +133,9 @@ class StoreOperations(CollectionOperations):
         strings are the caller's responsibility.
 
         Returns:
-            The number of rows the server reports deleted (Milvus Lite reports the
-            keys it removed; servers report the number of delete requests applied).
+            The number of rows the delete selected, counted just before it ran (an id
+            that holds no row counts 0, one named twice counts once; the engines'
+            own figure is the number of keys they were sent).
 
         Raises:
             ConfigError: neither ids nor filter given.
@@ -152,7 +153,7 @@ class StoreOperations(CollectionOperations):
         ``partition_names`` only the rows in those partitions.
 
         Returns:
-            The number of rows the server reports deleted (see :meth:`delete`).
+            The number of rows deleted (counted as :meth:`delete` counts them).
         """
         return deletes.clear_op(self.scoped_context(tenant, partition_names))
 

@@ -98,6 +98,8 @@ class _Compiler(KeyAddressing):
             values = (node.value,) if isinstance(node, Compare) else node.values
             if any(not isinstance(value, str) for value in values):
                 self.bool_or_number_on_json = True
+            if ref.expr.startswith("$meta["):
+                _refuse_int_beyond_int64(key, values)
         if ref.declared_type is ScalarType.INT64 and getattr(node, "target", "") == "id":
             node = integer_ids(node, self.spec.name)
         if ref.column and isinstance(node, (Compare, In)) and self._float32(node.key):
@@ -462,6 +464,24 @@ class _Compiler(KeyAddressing):
             return "(" + joiner.join(one(v) for v in node.values) + ")"
         values = "[" + ", ".join(self._lit(v) for v in node.values) + "]"
         return f"{prefix}_contains_{node.mode}({self._arg(ref)}, {values})"
+
+
+def _refuse_int_beyond_int64(key: str, values: tuple[Scalar, ...]) -> None:
+    """Refuse an int outside int64 compared with a dynamic-field key: Milvus Lite 3.2.2
+    fails there with "Python int too large to convert to C long" (a JSON column's path
+    takes it).
+
+    Raises:
+        FilterError: naming the key, the value and the fix.
+    """
+    for value in values:
+        beyond = isinstance(value, int) and not isinstance(value, bool)
+        if beyond and not -(2**63) <= value < 2**63:  # type: ignore[operator]
+            raise FilterError(
+                f"filter on the dynamic-field key {shown(key)}: {shown(value)} is outside "
+                "the int64 range Milvus compares dynamic-field values in; compare it with "
+                "a float (e.g. 9.3e18) or an int in [-2**63, 2**63 - 1]."
+            )
 
 
 def compares_json_with_bool_or_number(node: Filter, spec: CollectionSpec, dialect: Dialect) -> bool:

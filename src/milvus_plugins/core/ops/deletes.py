@@ -10,6 +10,7 @@ from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.errors import (
     ConfigError,
     InvalidInputError,
+    SharedIdError,
     UnsupportedByServerError,
     shown,
 )
@@ -33,9 +34,11 @@ from milvus_plugins.core.ops.calls import (
     one_call,
 )
 from milvus_plugins.core.ops.checked_filters import (
+    ID_LIST_LIMIT,
     checked_ids,
     restricted_filters,
     rows_need_checking,
+    selected_row_ids,
     selected_rows_op,
     superset_filter,
 )
@@ -94,17 +97,102 @@ def delete_op(ctx: OpContext, ids: Sequence[str] | None, filter: Filter | str | 
         compile_filter(tree, ctx.spec, caps.dialect)
     if where is None or not (yield from ensure_op(ctx)):
         return 0
-    return (yield from _delete_where(ctx, ctx.scope.where(where) or where))
+    scoped = ctx.scope.where(where)
+    # Ids alone delete every row holding them, as asked; a filter or a scope selects rows,
+    # and a row it does not select must not go with a selected one of the same id.
+    by_ids_alone = tree is None and scoped is None and ctx.scope.partition_names is None
+    return (yield from _delete_where(ctx, scoped or where, guard=not by_ids_alone))
 
 
 def clear_op(ctx: OpContext) -> Op[int]:
     """Delete every row of the scope (its tenant's, its partitions'), keeping the collection."""
     if not (yield from ensure_op(ctx)):
         return 0
-    return (yield from _delete_where(ctx, ctx.scope.where(and_()) or and_()))
+    scoped = ctx.scope.where(and_())
+    guard = scoped is not None or ctx.scope.partition_names is not None
+    return (yield from _delete_where(ctx, scoped or and_(), guard=guard))
 
 
-def _delete_where(ctx: OpContext, where: Filter) -> Op[int]:
+def _refuse_shared_ids(ctx: OpContext, caps: Capabilities, where: Filter) -> Op[None]:
+    """Refuse a delete that would take rows it does not select along with the ones it does.
+
+    Milvus deletes by primary key, in every partition (Milvus Lite even when partitions
+    are named). Another tool can write one key twice, into two partitions (or as two
+    tenants' rows, which a partition key puts in two partitions); a filtered or scoped
+    delete that selects one of them would remove both. A read of the whole collection
+    shows one row per key, so each partition is read apart: the ids the delete selects
+    in it, then the rows holding those ids in every partition the delete reaches. A
+    partition holding a selected id that the delete did not select there refuses it.
+
+    Raises:
+        SharedIdError: a selected id is also held by a row the delete does not select.
+    """
+    spec, id_field = ctx.spec, ctx.spec.fields.id
+    if spec.partition_key is not None and not caps.is_lite:
+        # Servers read no partition of a partition-key collection by name ("not support
+        # manually specifying the partition names"): such a key is not looked for there.
+        return
+    names = ctx.scope.partition_names
+    partitions = list((yield Call(ClientMethod.LIST_PARTITIONS, (spec.name,))) or [])
+    if len(partitions) < 2:
+        return  # one partition: a key holds one row there (what a read shows)
+    check = rows_need_checking(where, spec, caps)
+    wider = superset_filter(where, spec, caps) if check else where
+    base: dict[str, Any] = {"consistency_level": spec.consistency.value}
+    read = {
+        **base,
+        "output_fields": output_fields(spec) if check else [id_field],
+        "filter": compile_filter(wider, spec, caps.dialect),
+    }
+    selected: dict[str, set[str]] = {}
+    for partition in names if names is not None else partitions:
+        rows = yield from selected_rows_op(spec.name, {**read, "partition_names": [partition]})
+        if check:
+            ids = selected_row_ids(rows, where, spec, caps.version)
+        else:
+            ids = [str(row[id_field]) for row in rows]
+        selected[partition] = set(ids)
+    unique = sorted(set().union(*selected.values()))
+    if not unique:
+        return
+    # Named partitions: ids other partitions hold are refused apart on engines that
+    # delete everywhere (Milvus Lite, `_delete_by_ids_in`); servers delete in them only.
+    reach = names if names is not None else partitions
+    shared: set[str] = set()
+    for start in range(0, len(unique), ID_LIST_LIMIT):
+        by_id = compile_filter(id_in(unique[start : start + ID_LIST_LIMIT]), spec, caps.dialect)
+        for partition in reach:
+            held = yield from selected_rows_op(
+                spec.name,
+                {
+                    **base,
+                    "filter": by_id,
+                    "output_fields": [id_field],
+                    "partition_names": [partition],
+                },
+            )
+            shared.update(
+                str(row[id_field])
+                for row in held
+                if str(row[id_field]) not in selected.get(partition, ())
+            )
+    if shared:
+        raise SharedIdError(
+            f"delete refused: {len(shared)} id(s) it selects, e.g. "
+            f"{shown(sorted(shared)[:5])}, are also held by rows of collection "
+            f"{shown(spec.name)} in other partitions that it does not select (another tool "
+            "wrote the same primary key twice, into two partitions or for two tenants). "
+            "Milvus deletes by primary key, so those rows would go too. Nothing was "
+            "deleted. Delete by ids= alone to remove every row with those ids, or remove "
+            "the duplicates with the tool that wrote them."
+        )
+
+
+def _delete_where(ctx: OpContext, where: Filter, *, guard: bool) -> Op[int]:
+    if guard:
+        caps = yield from capabilities_op(ctx.session)
+        yield from refresh_overflow_op(ctx, where)
+        yield from _refuse_shared_ids(ctx, caps, where)
     deleted = yield from _delete_rows(ctx, where)
     caps = yield from capabilities_op(ctx.session)
     spec = ctx.spec
@@ -126,20 +214,38 @@ def _delete_rows(ctx: OpContext, where: Filter) -> Op[int]:
     if names is None:
         if rows_need_checking(where, ctx.spec, caps):
             return (yield from _delete_checked(ctx, caps, where))
+        present = yield from _count_rows(ctx, expr, None)
         call = Call(ClientMethod.DELETE, (ctx.spec.name,), {"filter": expr, "timeout": ctx.timeout})
-        return _delete_count((yield Guarded(Guard.WRITE, one_call(call))))
+        yield Guarded(Guard.WRITE, one_call(call))
+        return present
     caps.require("partitions", caps.partitions)
     if not caps.partition_delete:
         return (yield from _delete_by_ids_in(ctx, caps, where, names))
     deleted = 0
     for partition in names:  # Milvus deletes in one named partition per call
+        deleted += yield from _count_rows(ctx, expr, partition)
         call = Call(
             ClientMethod.DELETE,
             (ctx.spec.name,),
             {"filter": expr, "partition_name": partition, "timeout": ctx.timeout},
         )
-        deleted += _delete_count((yield Guarded(Guard.WRITE, one_call(call))))
+        yield Guarded(Guard.WRITE, one_call(call))
     return deleted
+
+
+def _count_rows(ctx: OpContext, expr: str, partition: str | None) -> Op[int]:
+    """The rows ``expr`` selects (in ``partition``), counted before they are deleted: the
+    engines report the keys a delete was sent (Milvus Lite also keys that held no row),
+    not the rows it removed."""
+    kwargs: dict[str, Any] = {
+        "filter": expr,
+        "output_fields": ["count(*)"],
+        "consistency_level": ctx.spec.consistency.value,
+    }
+    if partition is not None:
+        kwargs["partition_names"] = [partition]
+    rows = yield Call(ClientMethod.QUERY, (ctx.spec.name,), kwargs)
+    return int(rows[0]["count(*)"]) if rows else 0
 
 
 def _delete_checked(ctx: OpContext, caps: Capabilities, where: Filter) -> Op[int]:
