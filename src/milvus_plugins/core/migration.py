@@ -164,7 +164,10 @@ def _refuse_keys_held_twice(source: MilvusStore) -> None:
     Raises:
         SharedIdError: an id held in two partitions (nothing is copied).
     """
-    if source.spec.partition_key is not None and not source.capabilities.is_lite:
+    caps = source.capabilities
+    if not caps.partitions:
+        return  # one partition (Milvus Lite 2.5.1): a key holds one row there
+    if source.spec.partition_key is not None and not caps.is_lite:
         return  # servers read no partition of a partition-key collection by name
     partitions = source.list_partitions()
     if len(partitions) < 2:
