@@ -107,13 +107,26 @@ def _check_tenant(spec: CollectionSpec, tenant: Any, field: str) -> Tenant:
             raise ConfigError(
                 f"{field}={shown(tenant)} must be an int: partition key {shown(key)} is INT64."
             )
+        if not -(2**63) <= tenant < 2**63:
+            raise ConfigError(
+                f"{field}={shown(tenant)} is outside the int64 range of partition key "
+                f"{shown(key)} ([-2**63, 2**63 - 1])."
+            )
         return int(tenant)
     if not isinstance(tenant, str) or not tenant:
         raise ConfigError(
             f"{field}={shown(tenant)} must be a non-empty string: partition key {shown(key)} "
             "is VARCHAR."
         )
-    if len(tenant.encode()) > declared.max_length:
+    try:
+        encoded = tenant.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError(
+            f"{field}={shown(tenant)} holds a character UTF-8 cannot encode (a lone "
+            "surrogate, e.g. from a file name that was not UTF-8); Milvus stores UTF-8: "
+            "give the tenant as valid text."
+        ) from None
+    if len(encoded) > declared.max_length:
         raise ConfigError(
             f"{field}={shown(tenant)} is longer than partition key {shown(key)}'s max_length "
             f"({declared.max_length} bytes)."

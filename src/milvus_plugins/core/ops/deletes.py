@@ -198,11 +198,12 @@ def _delete_where(ctx: OpContext, where: Filter, *, guard: bool) -> Op[int]:
     deleted = yield from _delete_rows(ctx, where)
     caps = yield from capabilities_op(ctx.session)
     spec = ctx.spec
-    if deleted and caps.is_lite and spec.partition_key is None and ctx.session.partitions != 1:
+    if deleted and caps.is_lite and ctx.session.partitions != 1:
         # Milvus Lite 3.2.2 brings a deleted row back in its old partition when its id
-        # is then written into another named partition before the delete was flushed:
-        # the delete is flushed at once where a collection has named partitions (about
-        # 15 ms). A partition key's partitions did not show it (80 tries).
+        # is then written into another partition before the delete was flushed: the
+        # delete is flushed at once where a collection has several partitions (about
+        # 15 ms). A partition key's partitions showed it too, to reads by partition (a
+        # tenant's id freed and reused by a tenant of another partition).
         flush = Call(ClientMethod.FLUSH, (spec.name,), {"timeout": ctx.timeout})
         yield Guarded(Guard.WRITE, one_call(flush))
     return deleted

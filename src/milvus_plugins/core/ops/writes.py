@@ -258,12 +258,21 @@ def _check_declared_present(
         # A partition key is never nullable (Milvus refuses one): the engine would refuse
         # the batch mid-write with a bare "FieldData has 0 rows".
         for record in records:
-            if record.metadata.get(key) is None:
+            value = record.metadata.get(key)
+            if value is None:
                 raise InvalidInputError(
                     f"record {shown(record.id)}: metadata[{shown(key)}] is missing, and it is "
                     f"the collection's partition key (the tenant), which every row needs; "
                     f"write it with tenant=... (or give metadata[{shown(key)}]) (nothing was "
                     "written)."
+                )
+            if value == "":
+                # No tenant="" scope exists (tenants are non-empty), so such a row could
+                # never be read or deleted by its tenant.
+                raise InvalidInputError(
+                    f"record {shown(record.id)}: metadata[{shown(key)}]='' names no tenant "
+                    "(the partition key's values are non-empty strings, as tenant= takes "
+                    "them); give it a tenant (nothing was written)."
                 )
     if caps is not None and not caps.nullable:
         for record in records:
@@ -630,15 +639,23 @@ def _refuse_other_owners(ctx: OpContext, records: Sequence[Record]) -> Op[None]:
     the row to this tenant and replace its content, and its owner would lose it
     without a word (two tenants indexing the same public document with LangChain's
     content-hash ids do exactly that). One query per 1,000 ids, only for writes
-    scoped to a tenant into a collection that existed. (Two tenants writing the same
-    new id at the same moment are not serialised.)
+    into a partition-key collection that existed; a write without a tenant is checked
+    against each record's own partition-key value. (Two tenants writing the same new id
+    at the same moment are not serialised.)
 
     Raises:
         TenantMismatchError: naming the id, its owner and the fix (nothing written).
     """
     scope = ctx.scope
-    if scope.tenant is None or scope.key is None:
+    if scope.key is None:
         return
+    key = scope.key
+    # The tenant each record is written for: the call's, else its own partition-key value
+    # (a write without a tenant that names another tenant than the stored row's would
+    # add a second row with that id on Milvus Lite, in the other tenant's partition).
+    wanted = {
+        r.id: scope.tenant if scope.tenant is not None else r.metadata.get(key) for r in records
+    }
     caps = yield from capabilities_op(ctx.session)
     id_field = ctx.spec.fields.id
     for start in range(0, len(records), _OWNER_IDS):
@@ -654,7 +671,19 @@ def _refuse_other_owners(ctx: OpContext, records: Sequence[Record]) -> Op[None]:
         # Strong whatever the store reads with: a row written a moment ago counts.
         strong = {"consistency_level": ConsistencyLevel.STRONG.value}
         for row in (yield with_kwargs(call, strong)):
-            owner = row.get(scope.key)
+            owner = row.get(key)
+            tenant = wanted.get(str(row.get(id_field)))
+            if scope.tenant is None and (owner != tenant or type(owner) is not type(tenant)):
+                raise TenantMismatchError(
+                    f"record {shown(row.get(id_field))}: this id is stored for tenant "
+                    f"{shown(owner)}, and this write (without tenant=) puts it under "
+                    f"{shown(key)}={shown(tenant)}: ids are unique across the tenants of "
+                    f"collection {shown(ctx.spec.name)}, and the write would leave a second "
+                    "row with that id. Nothing was written. Delete the row with "
+                    f"tenant={shown(owner)} first to move it, or give the record another id."
+                )
+            if scope.tenant is None:
+                continue
             if owner != scope.tenant or type(owner) is not type(scope.tenant):
                 held = "no tenant" if owner is None else f"tenant {shown(owner)}"
                 raise TenantMismatchError(
