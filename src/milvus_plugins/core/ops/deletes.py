@@ -44,7 +44,7 @@ from milvus_plugins.core.ops.checked_filters import (
 )
 from milvus_plugins.core.ops.context import OpContext
 from milvus_plugins.core.ops.lifecycle import capabilities_op, ensure_op
-from milvus_plugins.core.requests import output_fields
+from milvus_plugins.core.requests import QUERY_WINDOW, output_fields
 
 __all__ = ["clear_op", "delete_op", "deletion_filter"]
 
@@ -148,7 +148,7 @@ def _refuse_shared_ids(ctx: OpContext, caps: Capabilities, where: Filter) -> Op[
     }
     selected: dict[str, set[str]] = {}
     for partition in names if names is not None else partitions:
-        rows = yield from selected_rows_op(spec.name, {**read, "partition_names": [partition]})
+        rows = yield from _rows_in(spec.name, {**read, "partition_names": [partition]})
         if check:
             ids = selected_row_ids(rows, where, spec, caps.version)
         else:
@@ -164,7 +164,7 @@ def _refuse_shared_ids(ctx: OpContext, caps: Capabilities, where: Filter) -> Op[
     for start in range(0, len(unique), ID_LIST_LIMIT):
         by_id = compile_filter(id_in(unique[start : start + ID_LIST_LIMIT]), spec, caps.dialect)
         for partition in reach:
-            held = yield from selected_rows_op(
+            held = yield from _rows_in(
                 spec.name,
                 {
                     **base,
@@ -188,6 +188,15 @@ def _refuse_shared_ids(ctx: OpContext, caps: Capabilities, where: Filter) -> Op[
             "deleted. Delete by ids= alone to remove every row with those ids, or remove "
             "the duplicates with the tool that wrote them."
         )
+
+
+def _rows_in(name: str, kwargs: Mapping[str, Any]) -> Op[list[Any]]:
+    """The rows a query selects: one request (a partition holds few of a delete's rows),
+    the iterator when they fill its window."""
+    rows = list((yield Call(ClientMethod.QUERY, (name,), {**kwargs, "limit": QUERY_WINDOW})))
+    if len(rows) < QUERY_WINDOW:
+        return rows
+    return list((yield ReadAll(name, dict(kwargs))))
 
 
 def _delete_where(ctx: OpContext, where: Filter, *, guard: bool) -> Op[int]:
