@@ -106,6 +106,21 @@ def collection_signature(
     return json.dumps(schema, sort_keys=True, default=str), index
 
 
+def _unwritten_vectors(spec: CollectionSpec, description: Mapping[str, Any]) -> tuple[str, ...]:
+    """The collection's dense vector fields ``spec`` writes nothing into (a store opened
+    without all its named fields): Milvus refuses a write that leaves one out."""
+    if spec.layout is not None:
+        return ()  # another tool's layout: writes are refused anyway
+    known = {spec.fields.vector, *(f.name for f in spec.extra_vector_fields)}
+    return tuple(
+        str(f.get("name"))
+        for f in description.get("fields", [])
+        if str(getattr(f.get("type"), "name", f.get("type"))).endswith("VECTOR")
+        and "SPARSE" not in str(getattr(f.get("type"), "name", f.get("type")))
+        and f.get("name") not in known
+    )
+
+
 class OpenMode(ParsableEnum):
     """What to do when the collection already exists.
 
@@ -154,6 +169,7 @@ class Session:
     opened_from: CollectionSpec | None = field(default=None, repr=False)
     replaced_seen: int = field(default=0, repr=False)
     partitions: int | None = field(default=None, repr=False)
+    unwritten_vectors: tuple[str, ...] = field(default=(), repr=False)
     _watched: tuple[str, str, str] | None = field(default=None, repr=False)
 
     def _replacements(self) -> int:
@@ -172,6 +188,7 @@ class Session:
         with) and the spec it was opened from (what a re-open starts from)."""
         self.opened_from = before
         self.replaced_seen = self._replacements()
+        self.unwritten_vectors = _unwritten_vectors(self.spec, description)
         self.signature = collection_signature(description, dense_index)
         self.partitions = partition_count(description)
         self.dense_field = dense_field

@@ -126,8 +126,16 @@ def embedded(
     ``vectors`` is ``None`` for a sparse-only store (no dense model).
     """
     for name, field_vectors in [("", vectors), *(named or {}).items()]:
-        if field_vectors is not None and len(field_vectors) != len(records):
-            model = f"the embedding model of field {name!r}" if name else "the embedding model"
+        if field_vectors is None:
+            continue
+        model = f"the embedding model of field {name!r}" if name else "the embedding model"
+        if not isinstance(field_vectors, Sequence) and not hasattr(field_vectors, "__len__"):
+            # A generator or other one-pass iterable: its length is unknown (nothing written).
+            raise InvalidInputError(
+                f"{model} returned {type(field_vectors).__name__} for {len(records)} texts; "
+                "return a list of vectors, one per text (nothing was written)."
+            )
+        if len(field_vectors) != len(records):
             raise InvalidInputError(
                 f"{model} returned {len(field_vectors)} vectors for {len(records)} texts."
             )

@@ -410,6 +410,8 @@ def _open_existing_once(ctx: OpContext, name: str) -> Op[Opened]:
     # Checked before the schema is adopted, so a mismatch leaves the session unopened.
     if session.open_mode is not OpenMode.ADOPT:
         check_properties(name, ctx.spec.collection_properties, description, caps)
+        if layout is None:
+            yield from _check_named_metrics(ctx, name)
     if not session.allow_embedding_change and stored_fingerprint(description) is not None:
         # Before adopting: a collection of another model must not count as opened. The
         # model is probed only when there is a recorded fingerprint to compare with
@@ -421,6 +423,25 @@ def _open_existing_once(ctx: OpContext, name: str) -> Op[Opened]:
     session.remember_opened(before, description, index, vector)
     yield load_call(ctx, caps)
     return Opened.OPENED
+
+
+def _check_named_metrics(ctx: OpContext, name: str) -> Op[None]:
+    """Refuse a named dense field whose stored index ranks by another metric than the
+    spec's (as the canonical field's is refused): its scores would be read wrongly.
+
+    Raises:
+        SchemaMismatchError: naming the field, both metrics and the fix.
+    """
+    for dense in ctx.spec.extra_vector_fields:
+        described = yield from _describe_dense_index(name, dense.name)
+        stored = str((described or {}).get("metric_type") or "").upper()
+        wanted = str(getattr(dense.metric, "value", dense.metric)).upper()
+        if stored and stored != wanted:
+            raise SchemaMismatchError(
+                f"collection {shown(name)} field {shown(dense.name)} uses metric {stored} but "
+                f"{wanted} was asked for; open it with DenseField({dense.name!r}, "
+                f"metric={stored!r}), or use another collection_name."
+            )
 
 
 def _describe_dense_index(

@@ -364,10 +364,16 @@ def mmr_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
     hits = yield from dense_search_op(
         ctx, [vector], fetch_k, r.where, r.search_params, True, r.field
     )
-    if r.field is not None and r.field != ctx.spec.fields.vector:
-        for hit in hits[0]:  # MMR compares the searched field's vectors
-            hit.record.vector = hit.record.vectors.get(r.field)
-    return select_mmr(vector, hits[0], k=r.k, lambda_mult=r.lambda_mult)
+    if r.field is None or r.field == ctx.spec.fields.vector:
+        return select_mmr(vector, hits[0], k=r.k, lambda_mult=r.lambda_mult)
+    # MMR compares the searched field's vectors; each hit keeps its own in `vector` after.
+    canonical = [hit.record.vector for hit in hits[0]]
+    for hit in hits[0]:
+        hit.record.vector = hit.record.vectors.get(r.field)
+    chosen = select_mmr(vector, hits[0], k=r.k, lambda_mult=r.lambda_mult)
+    for hit, own in zip(hits[0], canonical, strict=True):
+        hit.record.vector = own
+    return chosen
 
 
 def filtered_op(

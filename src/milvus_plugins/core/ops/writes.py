@@ -21,6 +21,7 @@ from milvus_plugins.core.errors import (
     MilvusOperationError,
     MilvusPluginsError,
     PartitionMismatchError,
+    SchemaMismatchError,
     TenantMismatchError,
     WriteError,
     shown,
@@ -443,6 +444,7 @@ def upsert_op(
         raise _no_such_partition(ctx.spec, ctx.scope.partition_name or "", [])
     opened = yield from _opening_to_write(ctx, open_or_create_op(ctx, dim, checked), checked)
     refuse_foreign(ctx.spec)  # a foreign layout is known once the collection is opened
+    _refuse_unwritten_vectors(ctx)
     if not owners_checked and opened is Opened.OPENED:
         yield from _refuse_taken_ids(ctx, checked)
     _recheck_lengths(ctx, checked, limits)
@@ -482,12 +484,31 @@ def _check_existing(
     records were checked against."""
     if (yield from _opening_to_write(ctx, open_existing_op(ctx), checked)):
         refuse_foreign(ctx.spec)
+        _refuse_unwritten_vectors(ctx)
         limits = _recheck_lengths(ctx, checked, limits)
         yield from _refuse_taken_ids(ctx, checked)
         return True, limits
     if _named_target(ctx):
         raise _no_such_partition(ctx.spec, ctx.scope.partition_name or "", [])
     return False, limits
+
+
+def _refuse_unwritten_vectors(ctx: OpContext) -> None:
+    """Refuse a write into a collection with dense fields this store has no vectors for
+    (opened without its named fields): Milvus would refuse every batch.
+
+    Raises:
+        SchemaMismatchError: naming the fields and the fix (nothing written or embedded).
+    """
+    missing = ctx.session.unwritten_vectors
+    if missing:
+        raise SchemaMismatchError(
+            f"collection {shown(ctx.spec.name)} has the dense vector field(s) "
+            f"{shown(list(missing))}, which this store writes nothing into (it was opened "
+            "without them), and Milvus takes no row without them. Nothing was written. Open "
+            "it with every field: vector_fields=[DenseField(...)] (core), embedding={...: "
+            "model} (LangChain), vector_fields={...: model} (LlamaIndex)."
+        )
 
 
 def _named_target(ctx: OpContext) -> bool:
