@@ -248,16 +248,28 @@ def _delete_rows(ctx: OpContext, where: Filter) -> Op[int]:
 def _count_rows(ctx: OpContext, expr: str, partition: str | None) -> Op[int]:
     """The rows ``expr`` selects (in ``partition``), counted before they are deleted: the
     engines report the keys a delete was sent (Milvus Lite also keys that held no row),
-    not the rows it removed."""
+    not the rows it removed. Without a partition, each partition is counted apart where
+    the engine allows it: a count of the whole collection shows one row per key, and
+    another tool may have written one key into two partitions."""
     kwargs: dict[str, Any] = {
         "filter": expr,
         "output_fields": ["count(*)"],
         "consistency_level": ctx.spec.consistency.value,
     }
-    if partition is not None:
-        kwargs["partition_names"] = [partition]
-    rows = yield Call(ClientMethod.QUERY, (ctx.spec.name,), kwargs)
-    return int(rows[0]["count(*)"]) if rows else 0
+    parts: list[str | None] = [partition]
+    if partition is None:
+        caps = yield from capabilities_op(ctx.session)
+        by_name = caps.partitions and (ctx.spec.partition_key is None or caps.is_lite)
+        if by_name:
+            listed = list((yield Call(ClientMethod.LIST_PARTITIONS, (ctx.spec.name,))) or [])
+            if len(listed) > 1:
+                parts = list(listed)
+    total = 0
+    for part in parts:
+        scoped = kwargs if part is None else {**kwargs, "partition_names": [part]}
+        rows = yield Call(ClientMethod.QUERY, (ctx.spec.name,), scoped)
+        total += int(rows[0]["count(*)"]) if rows else 0
+    return total
 
 
 def _delete_checked(ctx: OpContext, caps: Capabilities, where: Filter) -> Op[int]:
@@ -274,8 +286,9 @@ def _delete_checked(ctx: OpContext, caps: Capabilities, where: Filter) -> Op[int
     deleted = 0
     for part in restricted_filters(kept, selected, wider):
         target = compile_filter(part, spec, caps.dialect)
+        deleted += yield from _count_rows(ctx, target, None)
         call = Call(ClientMethod.DELETE, (spec.name,), {"filter": target, "timeout": ctx.timeout})
-        deleted += _delete_count((yield Guarded(Guard.WRITE, one_call(call))))
+        yield Guarded(Guard.WRITE, one_call(call))
     return deleted
 
 
