@@ -34,6 +34,7 @@ from milvus_plugins.core.errors import (
 from milvus_plugins.core.fields import MetadataField
 from milvus_plugins.core.ops.aliases import resolve_alias_op
 from milvus_plugins.core.ops.calls import ReadAll
+from milvus_plugins.core.ops.deletes import reads_partitions_apart
 from milvus_plugins.core.portable import stored_spec
 from milvus_plugins.core.records import Record
 from milvus_plugins.core.requests import output_fields
@@ -164,11 +165,8 @@ def _refuse_keys_held_twice(source: MilvusStore) -> None:
     Raises:
         SharedIdError: an id held in two partitions (nothing is copied).
     """
-    caps = source.capabilities
-    if not caps.partitions:
-        return  # one partition (Milvus Lite 2.5.1): a key holds one row there
-    if source.spec.partition_key is not None and not caps.is_lite:
-        return  # servers read no partition of a partition-key collection by name
+    if not reads_partitions_apart(source.capabilities, source.spec):
+        return  # one partition, or none a server reads by name (a partition key)
     partitions = source.list_partitions()
     if len(partitions) < 2:
         return

@@ -7,6 +7,7 @@ from typing import Any
 
 from milvus_plugins.core.arguments import id_list
 from milvus_plugins.core.capabilities import Capabilities
+from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import (
     ConfigError,
     InvalidInputError,
@@ -46,7 +47,7 @@ from milvus_plugins.core.ops.context import OpContext
 from milvus_plugins.core.ops.lifecycle import capabilities_op, ensure_op
 from milvus_plugins.core.requests import QUERY_WINDOW, output_fields
 
-__all__ = ["clear_op", "delete_op", "deletion_filter"]
+__all__ = ["clear_op", "delete_op", "deletion_filter", "reads_partitions_apart"]
 
 
 def deletion_filter(ids: Sequence[str] | None, filter: Filter | str | None) -> Filter | None:
@@ -113,7 +114,26 @@ def clear_op(ctx: OpContext) -> Op[int]:
     return (yield from _delete_where(ctx, scoped or and_(), guard=guard))
 
 
-def _refuse_shared_ids(ctx: OpContext, caps: Capabilities, where: Filter) -> Op[None]:
+def reads_partitions_apart(caps: Capabilities, spec: CollectionSpec) -> bool:
+    """Whether each partition of ``spec``'s collection can be read by name: the engine has
+    partitions (not Milvus Lite 2.5.1), and the collection is not a server's partition-key
+    one (servers answer "not support manually specifying the partition names")."""
+    return caps.partitions and (spec.partition_key is None or caps.is_lite)
+
+
+def _partitions_apart(ctx: OpContext, caps: Capabilities) -> Op[list[str]]:
+    """The collection's partitions where a delete reads them one by one: two or more,
+    readable by name (:func:`reads_partitions_apart`); ``[]`` otherwise (one partition:
+    a key holds one row there, what a read of the collection shows)."""
+    if not reads_partitions_apart(caps, ctx.spec):
+        return []
+    listed = list((yield Call(ClientMethod.LIST_PARTITIONS, (ctx.spec.name,))) or [])
+    return listed if len(listed) > 1 else []
+
+
+def _refuse_shared_ids(
+    ctx: OpContext, caps: Capabilities, where: Filter, partitions: Sequence[str]
+) -> Op[None]:
     """Refuse a delete that would take rows it does not select along with the ones it does.
 
     Milvus deletes by primary key, in every partition (Milvus Lite even when partitions
@@ -123,21 +143,13 @@ def _refuse_shared_ids(ctx: OpContext, caps: Capabilities, where: Filter) -> Op[
     shows one row per key, so each partition is read apart: the ids the delete selects
     in it, then the rows holding those ids in every partition the delete reaches. A
     partition holding a selected id that the delete did not select there refuses it.
+    ``partitions``: the collection's (:func:`_partitions_apart`).
 
     Raises:
         SharedIdError: a selected id is also held by a row the delete does not select.
     """
     spec, id_field = ctx.spec, ctx.spec.fields.id
-    if not caps.partitions:
-        return  # one partition (Milvus Lite 2.5.1): a key holds one row there
-    if spec.partition_key is not None and not caps.is_lite:
-        # Servers read no partition of a partition-key collection by name ("not support
-        # manually specifying the partition names"): such a key is not looked for there.
-        return
     names = ctx.scope.partition_names
-    partitions = list((yield Call(ClientMethod.LIST_PARTITIONS, (spec.name,))) or [])
-    if len(partitions) < 2:
-        return  # one partition: a key holds one row there (what a read shows)
     check = rows_need_checking(where, spec, caps)
     wider = superset_filter(where, spec, caps) if check else where
     base: dict[str, Any] = {"consistency_level": spec.consistency.value}
@@ -200,12 +212,12 @@ def _rows_in(name: str, kwargs: Mapping[str, Any]) -> Op[list[Any]]:
 
 
 def _delete_where(ctx: OpContext, where: Filter, *, guard: bool) -> Op[int]:
-    if guard:
-        caps = yield from capabilities_op(ctx.session)
-        yield from refresh_overflow_op(ctx, where)
-        yield from _refuse_shared_ids(ctx, caps, where)
-    deleted = yield from _delete_rows(ctx, where)
     caps = yield from capabilities_op(ctx.session)
+    apart = yield from _partitions_apart(ctx, caps)  # listed once: checked and counted
+    if guard and apart:
+        yield from refresh_overflow_op(ctx, where)
+        yield from _refuse_shared_ids(ctx, caps, where, apart)
+    deleted = yield from _delete_rows(ctx, where, apart)
     spec = ctx.spec
     if deleted and caps.is_lite and ctx.session.partitions != 1:
         # Milvus Lite 3.2.2 brings a deleted row back in its old partition when its id
@@ -218,15 +230,15 @@ def _delete_where(ctx: OpContext, where: Filter, *, guard: bool) -> Op[int]:
     return deleted
 
 
-def _delete_rows(ctx: OpContext, where: Filter) -> Op[int]:
+def _delete_rows(ctx: OpContext, where: Filter, apart: Sequence[str]) -> Op[int]:
     caps = yield from capabilities_op(ctx.session)
     yield from refresh_overflow_op(ctx, where)
     expr = compile_filter(where, ctx.spec, caps.dialect)
     names = ctx.scope.partition_names
     if names is None:
         if rows_need_checking(where, ctx.spec, caps):
-            return (yield from _delete_checked(ctx, caps, where))
-        present = yield from _count_rows(ctx, expr, None)
+            return (yield from _delete_checked(ctx, caps, where, apart))
+        present = yield from _count_rows(ctx, expr, apart)
         call = Call(ClientMethod.DELETE, (ctx.spec.name,), {"filter": expr, "timeout": ctx.timeout})
         yield Guarded(Guard.WRITE, one_call(call))
         return present
@@ -235,7 +247,7 @@ def _delete_rows(ctx: OpContext, where: Filter) -> Op[int]:
         return (yield from _delete_by_ids_in(ctx, caps, where, names))
     deleted = 0
     for partition in names:  # Milvus deletes in one named partition per call
-        deleted += yield from _count_rows(ctx, expr, partition)
+        deleted += yield from _count_rows(ctx, expr, [partition])
         call = Call(
             ClientMethod.DELETE,
             (ctx.spec.name,),
@@ -245,34 +257,26 @@ def _delete_rows(ctx: OpContext, where: Filter) -> Op[int]:
     return deleted
 
 
-def _count_rows(ctx: OpContext, expr: str, partition: str | None) -> Op[int]:
-    """The rows ``expr`` selects (in ``partition``), counted before they are deleted: the
-    engines report the keys a delete was sent (Milvus Lite also keys that held no row),
-    not the rows it removed. Without a partition, each partition is counted apart where
-    the engine allows it: a count of the whole collection shows one row per key, and
-    another tool may have written one key into two partitions."""
+def _count_rows(ctx: OpContext, expr: str, partitions: Sequence[str]) -> Op[int]:
+    """The rows ``expr`` selects, counted before they are deleted: the engines report the
+    keys a delete was sent (Milvus Lite also keys that held no row), not the rows it
+    removed. Each of ``partitions`` is counted apart (none: the whole collection, which
+    shows one row per key where another tool wrote one key into two partitions)."""
     kwargs: dict[str, Any] = {
         "filter": expr,
         "output_fields": ["count(*)"],
         "consistency_level": ctx.spec.consistency.value,
     }
-    parts: list[str | None] = [partition]
-    if partition is None:
-        caps = yield from capabilities_op(ctx.session)
-        by_name = caps.partitions and (ctx.spec.partition_key is None or caps.is_lite)
-        if by_name:
-            listed = list((yield Call(ClientMethod.LIST_PARTITIONS, (ctx.spec.name,))) or [])
-            if len(listed) > 1:
-                parts = list(listed)
     total = 0
-    for part in parts:
-        scoped = kwargs if part is None else {**kwargs, "partition_names": [part]}
-        rows = yield Call(ClientMethod.QUERY, (ctx.spec.name,), scoped)
+    for scope in [{"partition_names": [p]} for p in partitions] or [{}]:
+        rows = yield Call(ClientMethod.QUERY, (ctx.spec.name,), {**kwargs, **scope})
         total += int(rows[0]["count(*)"]) if rows else 0
     return total
 
 
-def _delete_checked(ctx: OpContext, caps: Capabilities, where: Filter) -> Op[int]:
+def _delete_checked(
+    ctx: OpContext, caps: Capabilities, where: Filter, apart: Sequence[str]
+) -> Op[int]:
     """Delete the rows ``where`` really selects where the engine's expression is not
     exact (see :mod:`.checked_filters`): the rows of a superset filter are read and
     checked, then deleted by id, the superset kept in the delete (a row changed
@@ -286,7 +290,7 @@ def _delete_checked(ctx: OpContext, caps: Capabilities, where: Filter) -> Op[int
     deleted = 0
     for part in restricted_filters(kept, selected, wider):
         target = compile_filter(part, spec, caps.dialect)
-        deleted += yield from _count_rows(ctx, target, None)
+        deleted += yield from _count_rows(ctx, target, apart)
         call = Call(ClientMethod.DELETE, (spec.name,), {"filter": target, "timeout": ctx.timeout})
         yield Guarded(Guard.WRITE, one_call(call))
     return deleted
