@@ -15,7 +15,6 @@ It is synchronous only (pymilvus' ``query_iterator`` is): a batch job, also run 
 
 from __future__ import annotations
 
-import hashlib
 import math
 import random
 import time
@@ -35,7 +34,7 @@ from milvus_plugins.core.fields import MetadataField
 from milvus_plugins.core.ops.aliases import resolve_alias_op
 from milvus_plugins.core.ops.calls import ReadAll
 from milvus_plugins.core.ops.deletes import reads_partitions_apart
-from milvus_plugins.core.portable import stored_spec
+from milvus_plugins.core.portable import id_key, stored_spec
 from milvus_plugins.core.records import Record
 from milvus_plugins.core.requests import output_fields
 from milvus_plugins.core.rows import record_from_row
@@ -178,8 +177,7 @@ def _refuse_keys_held_twice(source: MilvusStore) -> None:
         for page in source.runner.iter_pages(step):
             for row in page:
                 key = str(row[id_field])
-                digest = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=16)
-                first = seen.setdefault(digest.digest(), partition)
+                first = seen.setdefault(id_key(key), partition)
                 if first != partition:
                     raise SharedIdError(
                         f"collection {shown(source.spec.name)} holds id {shown(key)} in "

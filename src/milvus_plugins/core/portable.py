@@ -381,7 +381,7 @@ def _each_id_once(pages: Iterator[Page], collection: str, target: Path) -> Itera
     seen: set[bytes] = set()
     for partition, page in pages:
         for record in page:
-            key = _id_key(record.id)
+            key = id_key(record.id)
             if key in seen:
                 raise _changed_during_export(
                     collection, target, f"id {shown(record.id)} was read in two partitions"
@@ -471,8 +471,9 @@ def _runs(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
         yield run
 
 
-def _id_key(record_id: str) -> bytes:
-    # A 16-byte digest per id keeps the duplicate check of a large file small.
+def id_key(record_id: str) -> bytes:
+    """A 16-byte digest of an id: it keeps the duplicate checks of a large file or
+    collection (export, import, migrate) small."""
     return hashlib.blake2b(record_id.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
@@ -534,7 +535,7 @@ def _check_file(
                 path=str(path),
                 line=number,
             )
-        key = _id_key(record.id)
+        key = id_key(record.id)
         if key in lines_of:
             raise ExportFileError(
                 f"id {shown(record.id)} is on line {lines_of[key]} and again on line {number}; "
