@@ -134,3 +134,44 @@ def test_num_partitions_is_unsupported_on_milvus_lite(lite_uri: str) -> None:
         store.add_texts(["cat"], tenant=A)
     with pytest.raises(ConfigError, match="partition_key"):
         MilvusVectorStore(VocabEmbeddings(), uri=lite_uri, num_partitions=8)
+
+
+@pytest.mark.parametrize("use_async", [False, True])
+def test_the_callers_metadata_dicts_are_written_as_given_and_left_unchanged(
+    lite_uri: str, use_async: bool
+) -> None:
+    """add_texts / add_documents hand the caller's dicts to the write without a private
+    copy (issue 16): declared keys, None values, the tenant stamp and numpy values must
+    change neither the caller's dicts nor what reads back."""
+    import copy
+
+    import numpy as np
+
+    store = _tenanted(lite_uri)
+    metadatas: list[dict[str, object]] = [
+        {"z": 1, "tenant": A, "gone": None, "nested": {"k": [1, 2]}},
+        {"nested": {"k": []}, "n": np.int64(7)},
+        {},
+    ]
+    docs = [Document(page_content="cat car", metadata={"a": None, "b": [True]})]
+    before = copy.deepcopy(metadatas)
+    doc_before = copy.deepcopy(docs[0].metadata)
+    if use_async:
+        texts = ["cat a", "cat b", "cat c"]
+        asyncio.run(store.aadd_texts(texts, metadatas, ids=["m1", "m2", "m3"], tenant=A))
+        asyncio.run(store.aadd_documents(docs, ids=["m4"], tenant=A))
+    else:
+        store.add_texts(["cat a", "cat b", "cat c"], metadatas, ids=["m1", "m2", "m3"], tenant=A)
+        store.add_documents(docs, ids=["m4"], tenant=A)
+    assert metadatas == before
+    assert type(metadatas[1]["n"]) is np.int64  # not converted in the caller's dict
+    assert docs[0].metadata == doc_before
+    got = {d.id: d.metadata for d in store.get_by_ids(["m1", "m2", "m3", "m4"])}
+    assert got == {
+        "m1": {"z": 1, "tenant": A, "gone": None, "nested": {"k": [1, 2]}},
+        "m2": {"nested": {"k": []}, "n": 7, "tenant": A},
+        "m3": {"tenant": A},
+        "m4": {"a": None, "b": [True], "tenant": A},
+    }
+    assert list(got["m1"]) == ["z", "tenant", "gone", "nested"]  # the written key order
+    store.close()

@@ -377,11 +377,17 @@ def validate_vectors(
 
 
 def _json_serialisable(records: Sequence[Record]) -> bool:
-    """Whether every record's metadata and extra serialise as strict UTF-8 JSON (one pass)."""
+    """Whether every record's metadata and extra serialise as strict UTF-8 JSON (one pass).
+
+    One list of the records' own dicts (and of their non-empty extras), not a pair per
+    record: the pairs would live through the serialisation, long enough for the
+    collector to move them to its oldest generation, whose passes walk every object the
+    process holds (issue 16).
+    """
     try:
-        text = json.dumps(
-            [(r.metadata, r.extra) for r in records], allow_nan=False, ensure_ascii=False
-        )
+        values: list[Any] = [r.metadata for r in records]
+        values.extend([r.extra for r in records if type(r.extra) is not dict or r.extra])
+        text = json.dumps(values, allow_nan=False, ensure_ascii=False)
         if not text.isascii():  # O(1) in CPython: only non-ASCII text can hold a surrogate
             text.encode("utf-8")
     except (TypeError, ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
