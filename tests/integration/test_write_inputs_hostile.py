@@ -415,3 +415,33 @@ def test_a_tenant_write_with_no_metadata_dict_is_refused_as_input(lite_uri: str)
             tenant="acme",
         )
     store.close()
+
+
+@pytest.mark.parametrize("owned", [False, True])
+def test_only_an_adapters_owned_records_are_changed_by_a_write(lite_uri: str, owned: bool) -> None:
+    """A write puts its checked vectors and converted values into copies of a caller's
+    records; an adapter's ``OwnedRecords`` are the write's own and are not copied
+    (issue 16). Either way what is stored is the same."""
+    from milvus_plugins.core.records import OwnedRecords
+
+    def fresh() -> list[Record]:
+        return [
+            Record(id=f"o{i}", text=f"text {i}", metadata={"n": np.int64(i), "tag": "x"})
+            for i in range(30)
+        ]
+
+    given = OwnedRecords(fresh()) if owned else fresh()
+    kept = list(given)
+    store = open_store(lite_uri)
+    store.upsert(
+        given, embed=lambda texts: [own_vector(int(t.split()[-1])) for t in texts], batch_rows=7
+    )
+    for record in kept:
+        if owned:  # the write's own: numpy values converted in place of the caller's
+            assert type(record.metadata["n"]) is int
+        else:  # the caller's records, exactly as given
+            assert record.vector is None and type(record.metadata["n"]) is np.int64
+    got = store.get([r.id for r in kept], include_vectors=True)
+    assert [r.metadata for r in got] == [{"n": i, "tag": "x"} for i in range(30)]
+    assert [r.vector for r in got] == [own_vector(i).tolist() for i in range(30)]
+    store.close()

@@ -50,6 +50,7 @@ __all__ = [
     "KEY_ORDER",
     "MAX_METADATA_DEPTH",
     "NULL_KEYS",
+    "OwnedRecords",
     "Record",
     "SparseVector",
     "content_id",
@@ -92,6 +93,20 @@ class Record:
     doc_id: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     vectors: dict[str, Sequence[float] | np.ndarray] = field(default_factory=dict)
+
+
+class OwnedRecords(list[Record]):
+    """Records an adapter built for one write and hands over to it.
+
+    A write stores its checked vectors and converted values in its records. It copies
+    each record a caller gives first, so the caller's are never changed; records in an
+    ``OwnedRecords`` list are the write's to change, and are not copied. (A copy is one
+    more object per record alive for the whole write, which the garbage collector walks:
+    issue 16.) Only for records nobody else holds: an adapter's fresh records, never a
+    caller's.
+    """
+
+    __slots__ = ()
 
 
 def new_id() -> str:

@@ -44,7 +44,7 @@ from milvus_plugins.core.errors import (
 )
 from milvus_plugins.core.filters import Filter, Raw, and_, eq, leaves
 from milvus_plugins.core.names import check_name
-from milvus_plugins.core.records import Record
+from milvus_plugins.core.records import OwnedRecords, Record
 from milvus_plugins.core.types import ParsableEnum, ScalarType
 
 __all__ = [
@@ -53,6 +53,7 @@ __all__ = [
     "Tenancy",
     "TenantMode",
     "check_partition_names",
+    "given_records",
     "raw_is_confined",
     "refuse_unscoped_admin",
     "resolve_scope",
@@ -268,10 +269,25 @@ class Scope:
         return out
 
 
+def given_records(records: Any) -> list[Record]:
+    """A write's ``records`` argument as a list: an adapter's :class:`OwnedRecords` as it
+    is (:meth:`Scope.stamp` does not copy those), anything else through :func:`as_list`.
+
+    Raises:
+        InvalidInputError: ``records`` is a single string, a mapping or not iterable.
+    """
+    if type(records) is OwnedRecords:
+        return records
+    return as_list(records, "records", of="Record objects")
+
+
 def _copies(records: Sequence[Record]) -> list[Record]:
     """Shallow copies of the records (anything else as it is, for the write's checks to
     name): the write puts its checked vectors and converted metadata into these, never
-    into the caller's records."""
+    into the caller's records. An adapter's :class:`OwnedRecords` are the write's own:
+    returned as they are."""
+    if type(records) is OwnedRecords:
+        return records
     return [_copy_record(r) if isinstance(r, Record) else r for r in records]
 
 

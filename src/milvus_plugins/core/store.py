@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
-from milvus_plugins.core.arguments import as_list, checked_arguments
+from milvus_plugins.core.arguments import checked_arguments
 from milvus_plugins.core.batching import WriteOptions
 from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.config import CollectionSpec, ConnectionConfig
@@ -42,6 +42,7 @@ from milvus_plugins.core.scope import (
     Scope,
     Tenancy,
     TenantMode,
+    given_records,
 )
 from milvus_plugins.core.session import ROW_COUNT_TTL, OpenMode, Session
 from milvus_plugins.core.sparse import SparseEncoder
@@ -344,7 +345,7 @@ class MilvusStore:
             TenantMismatchError: a record names another tenant.
         """
         writes.refuse_foreign(self.spec)
-        records = self.scope(tenant=tenant).stamp(as_list(records, "records", of="Record objects"))
+        records = self.scope(tenant=tenant).stamp(given_records(records))
         writes.validate_unembedded(self.spec, self.session.capabilities, records)
 
     def expression(self, filter: FilterLike) -> str:

@@ -17,6 +17,7 @@ from milvus_plugins.core import (
     new_id,
     shown,
 )
+from milvus_plugins.core.records import OwnedRecords
 
 __all__ = ["Batch", "documents_batch", "embedded", "scored", "to_document"]
 
@@ -111,11 +112,12 @@ class Batch:
         return records
 
     def unchecked_records(self) -> list[Record]:
-        """The records, without vectors, for a write that checks them itself."""
-        return [
+        """The records, without vectors, for a write that checks them itself (the
+        write's own: it is not made to copy them first)."""
+        return OwnedRecords(
             Record(id=i, text=t, metadata=m)
             for i, t, m in zip(self.ids, self.texts, self.metadatas, strict=True)
-        ]
+        )
 
 
 def _as_dict(metadata: Mapping[str, Any] | None) -> dict[str, Any]:

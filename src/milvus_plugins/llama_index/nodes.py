@@ -49,6 +49,7 @@ from milvus_plugins.core import (
     as_list,
     shown,
 )
+from milvus_plugins.core.records import OwnedRecords
 from milvus_plugins.core.values import (
     MAX_METADATA_DEPTH,
     check_serialisable,
@@ -332,7 +333,9 @@ def records_for_write(nodes: Sequence[BaseNode]) -> list[Record]:
     Raises:
         InvalidInputError: ``nodes`` is not a list, or holds something else than nodes.
     """
-    return [_node_record(node, own=False) for node in as_list(nodes, "nodes", of="nodes")]
+    return OwnedRecords(
+        _node_record(node, own=False) for node in as_list(nodes, "nodes", of="nodes")
+    )
 
 
 def stored_embedding(vector: Any) -> list[float]:

@@ -9,7 +9,6 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from milvus_plugins.core.arguments import as_list
 from milvus_plugins.core.batching import WriteOptions, plan_batches, with_batch_rows
 from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.config import CollectionSpec
@@ -52,7 +51,7 @@ from milvus_plugins.core.record_checks import check_lengths, validate_records, v
 from milvus_plugins.core.records import Record
 from milvus_plugins.core.requests import build_query
 from milvus_plugins.core.rows import json_sizes, records_to_rows
-from milvus_plugins.core.scope import DEFAULT_PARTITION
+from milvus_plugins.core.scope import DEFAULT_PARTITION, given_records
 from milvus_plugins.core.types import ConsistencyLevel, ParsableEnum, SparseMode
 
 __all__ = [
@@ -208,7 +207,7 @@ def prepare_records(ctx: OpContext, records: Sequence[Record]) -> tuple[list[Rec
         InvalidInputError: the first bad record; nothing is written.
     """
     # The tenant is stamped into copies: the caller's records are left as given.
-    checked = ctx.scope.stamp(as_list(records, "records", of="Record objects"))
+    checked = ctx.scope.stamp(given_records(records))
     spec = ctx.spec
     if not checked:
         return [], spec.dim
@@ -418,7 +417,7 @@ def upsert_op(
         checked, dim = prepare_records(ctx, records)
     else:
         # Stamped as prepare_records does (copies: the caller's records stay as given).
-        checked = ctx.scope.stamp(as_list(records, "records", of="Record objects"))
+        checked = ctx.scope.stamp(given_records(records))
         validate_unembedded(ctx.spec, ctx.session.capabilities, checked)
         dim = ctx.spec.dim
     if not checked:
@@ -467,7 +466,7 @@ def upsert_op(
 def check_write_op(ctx: OpContext, records: Sequence[Record]) -> Op[None]:
     """What :func:`upsert_op` refuses of ``records`` before embedding them (no write)."""
     refuse_foreign(ctx.spec)
-    checked = ctx.scope.stamp(as_list(records, "records", of="Record objects"))
+    checked = ctx.scope.stamp(given_records(records))
     validate_unembedded(ctx.spec, ctx.session.capabilities, checked)
     if not checked:
         return
