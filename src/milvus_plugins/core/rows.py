@@ -174,13 +174,36 @@ def json_text(value: Mapping[str, Any]) -> str:
     ``IntEnum``, a dict subclass whose ``items()`` differs from its contents) and anything
     orjson refuses (nesting past its limit) go through :func:`json.dumps`, which wrote them
     before and whose view of them is the one the checks saw.
+
+    Dates and dataclasses, which orjson would write as strings and objects, go to
+    :func:`json.dumps` too, which refuses them as the checks did: a value the checks
+    never saw (a container inside the metadata, changed by another task while the
+    write ran) is refused here, not stored converted.
+
+    Raises:
+        InvalidInputError: the value is not plain JSON.
     """
     if not value:
         return "{}"  # the usual extra column: no serialiser call per row
     try:
-        return orjson.dumps(value, option=orjson.OPT_PASSTHROUGH_SUBCLASS).decode()
+        return orjson.dumps(value, option=_ORJSON_OPTIONS).decode()
     except TypeError:  # orjson.JSONEncodeError included
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        pass
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise InvalidInputError(
+            f"a metadata value is not plain JSON ({exc}); it passed the checks before the "
+            "write, so it was changed while the write ran: do not change the metadata of "
+            "records, documents or nodes being written."
+        ) from exc
+
+
+_ORJSON_OPTIONS = (
+    orjson.OPT_PASSTHROUGH_SUBCLASS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+)
 
 
 def record_from_row(row: Mapping[str, Any], spec: CollectionSpec) -> Record:

@@ -95,9 +95,10 @@ class Batch:
         chosen_ids = ids if ids is not None else [None] * len(texts)
         return cls(
             texts=texts,
-            # The caller's dicts as they are (nothing here or in the core changes a
-            # record's metadata in place); a Mapping that is not a dict is copied into one.
-            metadatas=[_as_dict(m) for m in metadatas] if metadatas else [{} for _ in texts],
+            # Copies taken now, before any check: the model runs (and, async, other
+            # tasks) before the rows are built, and a caller's dict changed meanwhile
+            # must not reach the write unchecked.
+            metadatas=[dict(m or {}) for m in metadatas] if metadatas else [{} for _ in texts],
             ids=[new_id() if i is None or i == "" else i for i in chosen_ids],
         )
 
@@ -118,15 +119,6 @@ class Batch:
             Record(id=i, text=t, metadata=m)
             for i, t, m in zip(self.ids, self.texts, self.metadatas, strict=True)
         )
-
-
-def _as_dict(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
-    """``metadata`` itself when it is a ``dict``; a copy of any other mapping; ``{}``
-    for ``None``. A copy per record would be one more object per record alive for the
-    whole write, which the garbage collector walks (issue 16)."""
-    if type(metadata) is dict:
-        return metadata
-    return dict(metadata or {})
 
 
 def embedded(

@@ -81,9 +81,10 @@ def node_to_record(node: BaseNode) -> Record:
 
 
 def _node_record(node: BaseNode, *, own: bool) -> Record:
-    """:func:`node_to_record`; with ``own=False`` the record may share containers with
-    the node (its metadata) and with other records (the state of a node at its defaults),
-    for a write that only reads them (:func:`records_for_write`)."""
+    """:func:`node_to_record`; with ``own=False`` the record may share its ``extra``
+    with other records (the state of a node at its defaults), for a write that only
+    reads it (:func:`records_for_write`). The metadata is always the record's own copy
+    (of its top level)."""
     if not isinstance(node, BaseNode):
         raise InvalidInputError(
             f"expected LlamaIndex nodes (TextNode, Document ...), got {type(node).__name__}."
@@ -104,10 +105,11 @@ def _node_record(node: BaseNode, *, own: bool) -> Record:
     if isinstance(resource, dict):
         # The text lives in the record's text field; keep the rest of the resource only.
         private["text_resource"] = {**resource, "text": None}
-    metadata = node.metadata
+    # A copy of the top level, taken now: an async add awaits (and named fields' models
+    # run) before the rows are built, and a node's metadata changed meanwhile must not
+    # reach the write unchecked.
+    metadata = dict(node.metadata)
     reserved = not _RESERVED_METADATA.isdisjoint(metadata)
-    if own or reserved:
-        metadata = dict(metadata)
     if plain and not reserved and not own:
         # One state per node class, shared: each write holds every record until it is
         # written, and two dicts fewer per record spare the garbage collector passes
@@ -326,9 +328,9 @@ def nodes_to_records(nodes: Sequence[BaseNode]) -> list[Record]:
 def records_for_write(nodes: Sequence[BaseNode]) -> list[Record]:
     """:func:`nodes_to_records` for a write, which reads the records and drops them.
 
-    Equal records, but a record may share its metadata dict with its node and its
-    ``extra`` with other records: the store's write copies what it changes and never
-    changes these. Not for records handed to a caller (use :func:`nodes_to_records`).
+    Equal records, but a record may share its ``extra`` with other records: the store's
+    write copies what it changes and never changes that. Not for records handed to a
+    caller (use :func:`nodes_to_records`).
 
     Raises:
         InvalidInputError: ``nodes`` is not a list, or holds something else than nodes.
