@@ -140,9 +140,8 @@ def test_num_partitions_is_unsupported_on_milvus_lite(lite_uri: str) -> None:
 def test_the_callers_metadata_dicts_are_written_as_given_and_left_unchanged(
     lite_uri: str, use_async: bool
 ) -> None:
-    """add_texts / add_documents hand the caller's dicts to the write without a private
-    copy (issue 16): declared keys, None values, the tenant stamp and numpy values must
-    change neither the caller's dicts nor what reads back."""
+    """add_texts / add_documents: declared keys, None values, the tenant stamp and numpy
+    values change neither the caller's dicts nor what reads back."""
     import copy
 
     import numpy as np
