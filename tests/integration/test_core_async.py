@@ -228,13 +228,19 @@ async def test_async_streamed_upsert_cancelled_mid_write_cancels_the_model_ahead
     # once both run (the write in its worker thread).
     assert await asyncio.to_thread(entered.wait, 60)
     task.cancel()
+    for _ in range(5):
+        await asyncio.sleep(0)
+    # The batch in flight is finished before the cancellation is raised (a thread cannot
+    # be stopped, and nothing may land after the caller is told): the call waits for it.
+    assert not task.done() and not written.is_set()
+    release.set()
     with pytest.raises(asyncio.CancelledError):
         await task
+    assert written.is_set()
     for _ in range(5):  # the cancellation reaches the model's task on the next turns
         await asyncio.sleep(0)
     assert outcome == ["cancelled"]  # the model does not run on after the call ended
-    release.set()
-    assert await asyncio.to_thread(written.wait, 60)
+    assert await astore.count() == 4  # the first batch, whole; nothing after it
     writer.insert = real_insert
     await astore.close()
     store.close()

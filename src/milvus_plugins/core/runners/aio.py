@@ -208,7 +208,7 @@ class AsyncRunner:
                 async with self._session_lock():
                     return await self.run(step.op)
             case Guarded(guard=Guard.WRITE) if takes_write_turns(self.settings.session):
-                return await self._in_thread(step)
+                return await self._write_in_thread(step)
             case Guarded():
                 return await self.run(step.op)  # servers order writes themselves
             case Pause():
@@ -241,3 +241,22 @@ class AsyncRunner:
     async def _in_thread(self, step: Any) -> Any:
         """Execute ``step`` on the blocking runner in a worker thread (see the module doc)."""
         return await asyncio.to_thread(self.blocking.execute, step)
+
+    async def _write_in_thread(self, step: Any) -> Any:
+        """:meth:`_in_thread` for a write, which a cancellation does not leave running.
+
+        A thread cannot be stopped: cancelling the task that waits for it would let the
+        write land after the caller was told it was cancelled (a cancelled delete could
+        still delete). On cancellation this waits for the thread's write to finish, then
+        raises :class:`asyncio.CancelledError`: what the caller sees afterwards is final.
+        """
+        task = asyncio.ensure_future(self._in_thread(step))
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            while not task.done():
+                with contextlib.suppress(asyncio.CancelledError):  # cancelled again: wait on
+                    await asyncio.wait([task])
+            if not task.cancelled():
+                task.exception()  # retrieved: the caller is told about the cancel
+            raise
