@@ -741,3 +741,25 @@ def test_a_nested_value_changed_during_the_write_is_refused_not_stored_converted
     assert all(
         m == {"k": int(i), "inner": {"n": int(i)}} for i, m in ((m["k"], m) for m in got.values())
     )
+
+
+def test_li_node_metadata_changed_by_a_named_fields_model_is_not_stored_unchecked(
+    lite_uri: str,
+) -> None:
+    """A sync add with a named field's model runs code of the caller's between the checks
+    and the rows: the metadata written is the node's at the call."""
+    nodes = [
+        TextNode(id_=f"n{i}", text=f"cat {i}", embedding=embed(f"cat {i}"), metadata={"p": i})
+        for i in range(3)
+    ]
+
+    class Spoiling(VocabEmbedding):
+        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+            nodes[1].metadata["when"] = datetime.date(2021, 1, 1)
+            nodes[2].metadata["p"] = "changed"
+            return super()._get_text_embeddings(texts)
+
+    store = LIStore(uri=lite_uri, collection_name="li9", vector_fields={"topic": Spoiling()})
+    store.add(nodes)
+    back = {n.node_id: n.metadata for n in store.get_nodes(node_ids=["n0", "n1", "n2"])}
+    assert back == {"n0": {"p": 0}, "n1": {"p": 1}, "n2": {"p": 2}}

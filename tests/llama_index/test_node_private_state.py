@@ -104,6 +104,10 @@ def test_shortcut_taken_for_plain_nodes_and_not_otherwise() -> None:
 def test_records_for_a_write_equal_the_public_ones(batch: list[Any]) -> None:
     # The write's records may share containers; they must hold the same values.
     assert records_for_write(batch) == nodes_to_records(batch)
+    shared = records_for_write(batch, snapshot=False)
+    assert shared == nodes_to_records(batch)
+    for record, node in zip(shared, batch, strict=True):  # reserved keys are moved: copies
+        assert (record.metadata is node.metadata) == (record.metadata == node.metadata)
 
 
 def test_public_records_share_nothing_with_nodes_or_each_other() -> None:

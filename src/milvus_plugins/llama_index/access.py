@@ -199,8 +199,8 @@ class StoreAccess(StoreLifetime):
             )
         return model
 
-    def _records(self, nodes: Sequence[BaseNode]) -> list[Record]:
-        records = records_for_write(nodes)
+    def _records(self, nodes: Sequence[BaseNode], *, snapshot: bool) -> list[Record]:
+        records = records_for_write(nodes, snapshot=snapshot)
         if not self.spec.dense:
             for record in records:
                 record.vector = None  # a sparse-only store keeps no dense embedding

@@ -80,11 +80,11 @@ def node_to_record(node: BaseNode) -> Record:
     return _node_record(node, own=True)
 
 
-def _node_record(node: BaseNode, *, own: bool) -> Record:
+def _node_record(node: BaseNode, *, own: bool, snapshot: bool = True) -> Record:
     """:func:`node_to_record`; with ``own=False`` the record may share its ``extra``
     with other records (the state of a node at its defaults), for a write that only
-    reads it (:func:`records_for_write`). The metadata is always the record's own copy
-    (of its top level)."""
+    reads it (:func:`records_for_write`), and with ``snapshot=False`` too its metadata
+    dict with the node."""
     if not isinstance(node, BaseNode):
         raise InvalidInputError(
             f"expected LlamaIndex nodes (TextNode, Document ...), got {type(node).__name__}."
@@ -105,11 +105,10 @@ def _node_record(node: BaseNode, *, own: bool) -> Record:
     if isinstance(resource, dict):
         # The text lives in the record's text field; keep the rest of the resource only.
         private["text_resource"] = {**resource, "text": None}
-    # A copy of the top level, taken now: an async add awaits (and named fields' models
-    # run) before the rows are built, and a node's metadata changed meanwhile must not
-    # reach the write unchecked.
-    metadata = dict(node.metadata)
+    metadata = node.metadata
     reserved = not _RESERVED_METADATA.isdisjoint(metadata)
+    if own or reserved or snapshot:
+        metadata = dict(metadata)
     if plain and not reserved and not own:
         # One state per node class, shared: each write holds every record until it is
         # written, and two dicts fewer per record spare the garbage collector passes
@@ -325,18 +324,23 @@ def nodes_to_records(nodes: Sequence[BaseNode]) -> list[Record]:
     return [node_to_record(node) for node in as_list(nodes, "nodes", of="nodes")]
 
 
-def records_for_write(nodes: Sequence[BaseNode]) -> list[Record]:
+def records_for_write(nodes: Sequence[BaseNode], *, snapshot: bool = True) -> list[Record]:
     """:func:`nodes_to_records` for a write, which reads the records and drops them.
 
-    Equal records, but a record may share its ``extra`` with other records: the store's
-    write copies what it changes and never changes that. Not for records handed to a
-    caller (use :func:`nodes_to_records`).
+    Equal records, but a record may share its ``extra`` with other records, and with
+    ``snapshot=False`` its metadata dict with its node: the store's write copies what it
+    changes and never changes these. ``snapshot`` (a copy of each node's metadata, top
+    level, taken now) is for a write during which code of the caller's may run (an
+    async add: other tasks run at each await; named fields' models), which could
+    change a node's metadata after the checks. Not for records handed to a caller (use
+    :func:`nodes_to_records`).
 
     Raises:
         InvalidInputError: ``nodes`` is not a list, or holds something else than nodes.
     """
     return OwnedRecords(
-        _node_record(node, own=False) for node in as_list(nodes, "nodes", of="nodes")
+        _node_record(node, own=False, snapshot=snapshot)
+        for node in as_list(nodes, "nodes", of="nodes")
     )
 
 

@@ -84,7 +84,10 @@ class NodeWrites(StoreAccess):
         """The records of ``nodes`` (checked), the texts the named fields' models embed,
         and the core ``upsert`` arguments (scope, progress); no I/O."""
         scope = self._write_scope(kwargs, method)
-        records = self._records(nodes)
+        # A sync add without named fields' models runs no code of the caller's between
+        # here and the rows: the nodes' metadata is read as it is. Otherwise (other tasks
+        # at each await, the models) each record takes a copy of it now.
+        records = self._records(nodes, snapshot=method != "add" or bool(self._models))
         texts = _embed_texts(nodes) if self._models else []
         return records, texts, {"progress": kwargs.get("progress"), **scope}
 
