@@ -73,7 +73,7 @@ from milvus_plugins.core.records import Record
 from milvus_plugins.core.requests import output_fields
 from milvus_plugins.core.results import parse_rows
 from milvus_plugins.core.scope import DEFAULT_PARTITION, check_partition_names
-from milvus_plugins.core.stats import partition_key_of
+from milvus_plugins.core.stats import partition_key_of, vector_fields
 from milvus_plugins.core.store import MilvusStore
 from milvus_plugins.core.types import SparseMode
 
@@ -230,9 +230,8 @@ def _vectors_beside(store: MilvusStore, known: Collection[str | None]) -> list[M
     ``known`` does not name."""
     return [
         field
-        for field in described(store, store.spec.name).get("fields") or ()
+        for field in vector_fields(described(store, store.spec.name))
         if field.get("name") not in known
-        and str(getattr(field.get("type"), "name", field.get("type"))).endswith("VECTOR")
     ]
 
 

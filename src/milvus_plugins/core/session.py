@@ -26,7 +26,7 @@ from milvus_plugins.core.inference import infer_metadata_fields
 from milvus_plugins.core.layouts import FieldMapping, detect_layout, resolve_layout, spec_for_layout
 from milvus_plugins.core.lite import LiteLease
 from milvus_plugins.core.records import Record
-from milvus_plugins.core.stats import partition_count
+from milvus_plugins.core.stats import partition_count, type_name, vector_fields
 from milvus_plugins.core.types import ParsableEnum
 
 __all__ = [
@@ -114,10 +114,8 @@ def _unwritten_vectors(spec: CollectionSpec, description: Mapping[str, Any]) -> 
     known = {spec.fields.vector, *(f.name for f in spec.extra_vector_fields)}
     return tuple(
         str(f.get("name"))
-        for f in description.get("fields", [])
-        if str(getattr(f.get("type"), "name", f.get("type"))).endswith("VECTOR")
-        and "SPARSE" not in str(getattr(f.get("type"), "name", f.get("type")))
-        and f.get("name") not in known
+        for f in vector_fields(description)
+        if "SPARSE" not in type_name(f.get("type")) and f.get("name") not in known
     )
 
 

@@ -10,7 +10,14 @@ from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.properties import described_properties
 
-__all__ = ["CollectionStats", "parse_stats", "partition_count", "partition_key_of"]
+__all__ = [
+    "CollectionStats",
+    "parse_stats",
+    "partition_count",
+    "partition_key_of",
+    "type_name",
+    "vector_fields",
+]
 
 
 @dataclass(frozen=True)
@@ -55,7 +62,9 @@ class CollectionStats:
         return dict(self.__dict__)
 
 
-def _type_name(value: Any) -> str:
+def type_name(value: Any) -> str:
+    """A described type's name (``FLOAT_VECTOR``, ``Loaded`` ...): an enum member's name,
+    anything else as text."""
     return str(getattr(value, "name", value))
 
 
@@ -69,7 +78,7 @@ def parse_stats(
     row_count: int,
 ) -> CollectionStats:
     """Build the report from the raw describe/list answers."""
-    fields = {f["name"]: _type_name(f.get("type")) for f in description.get("fields", [])}
+    fields = {f["name"]: type_name(f.get("type")) for f in description.get("fields", [])}
     state = load_state.get("state") if isinstance(load_state, Mapping) else load_state
     index_rows = [
         {
@@ -89,7 +98,7 @@ def parse_stats(
         row_count=row_count,
         fields=fields,
         indexes=index_rows,
-        load_state=_type_name(state),
+        load_state=type_name(state),
         partitions=list(partitions),
         server_version=caps.version,
         dim=spec.dim,
@@ -123,3 +132,13 @@ def partition_key_of(description: Mapping[str, Any]) -> str | None:
         if described.get("is_partition_key"):
             return str(described.get("name"))
     return None
+
+
+def vector_fields(description: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The vector fields (dense, sparse, binary ...) a ``describe_collection`` answer
+    lists, as described."""
+    return [
+        field
+        for field in description.get("fields") or ()
+        if type_name(field.get("type")).endswith("VECTOR")
+    ]

@@ -46,6 +46,7 @@ from milvus_plugins.core.properties import check_properties, create_kwargs, load
 from milvus_plugins.core.records import Record
 from milvus_plugins.core.schema import build_index_params, build_schema, check_supported
 from milvus_plugins.core.session import OpenMode, Session, note_replaced
+from milvus_plugins.core.stats import vector_fields
 
 __all__ = [
     "Opened",
@@ -392,12 +393,7 @@ def _unindexed_vector_fields(name: str) -> Op[list[str]]:
             indexed.add(str((index or {}).get("field_name", index_name)))
     except MilvusPluginsError:
         return []
-    return [
-        str(f.get("name"))
-        for f in description.get("fields", [])
-        if str(getattr(f.get("type"), "name", "")).endswith("VECTOR")
-        and f.get("name") not in indexed
-    ]
+    return [str(f.get("name")) for f in vector_fields(description) if f.get("name") not in indexed]
 
 
 def _open_existing_once(ctx: OpContext, name: str) -> Op[Opened]:
