@@ -153,14 +153,23 @@ def _server_grouping(
     if grouping.place is Place.CLIENT or (reasons and grouping.place is Place.AUTO):
         return None
     if reasons:
-        feature = "grouping search with group_size" if caps.grouping else "grouping search"
-        minimum = "2.5.0" if caps.grouping else "2.4.0"
+        # Named after what was asked for: a hybrid search or a key no column holds is
+        # grouped on the client by every engine (no version would help).
+        if r.kind is SearchKind.HYBRID or column is None:
+            hybrid = r.kind is SearchKind.HYBRID
+            asked = "of a hybrid search" if hybrid else f"on {shown(grouping.by)}"
+            feature, minimum = f"server grouping {asked}", "none"
+            needed = "a single-leg search grouped on an INT, VARCHAR or BOOL column"
+        else:
+            feature = "grouping search with group_size" if caps.grouping else "grouping search"
+            minimum = "2.5.0" if caps.grouping else "2.4.0"
+            needed = f"Milvus >= {minimum}"
         raise UnsupportedByServerError(
             feature,
             minimum,
             caps.version,
-            needs=f"Milvus >= {minimum} and a groupable column ({'; '.join(reasons)}); "
-            "use place='auto' or 'client' to group on the client",
+            needs=f"{needed} ({'; '.join(reasons)}); use place='auto' or 'client' to group "
+            "on the client",
         )
     options: dict[str, Any] = {"group_by_field": column}
     if caps.group_size:
