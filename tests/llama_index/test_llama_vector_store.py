@@ -390,12 +390,15 @@ def test_hybrid_top_k_and_sparse_top_k(store: MilvusVectorStore) -> None:
     assert len(store.query(hybrid(k=1, sparse_top_k=1, hybrid_top_k=5)).ids or []) == 5
 
 
-def test_hybrid_with_rrf_configured_ignores_alpha(lite_uri: str) -> None:
+def test_hybrid_with_rrf_configured_refuses_alpha(lite_uri: str) -> None:
     store = MilvusVectorStore(
         uri=lite_uri, collection_name="rrf", enable_sparse=True, ranker=RRF(10)
     )
     store.add(corpus())
-    assert store.query(hybrid(alpha=0.0)).ids == store.query(hybrid(alpha=1.0)).ids
+    assert store.query(hybrid()).ids  # RRF(10) without alpha
+    for alpha in (0.0, 1.0):  # RRF has no weights: answering without alpha would ignore it
+        with pytest.raises(InvalidInputError, match="alpha"):
+            store.query(hybrid(alpha=alpha))
 
 
 def test_hybrid_with_weighted_configured_uses_its_weights(lite_uri: str) -> None:
@@ -418,7 +421,9 @@ def test_hybrid_ranker_mapping() -> None:
     assert hybrid_ranker(Weighted(normalize="minmax"), 0.25) == Weighted(
         0.25, 0.75, normalize="minmax"
     )
-    assert hybrid_ranker(RRF(5), 0.2) == RRF(5)
+    assert hybrid_ranker(RRF(5), None) == RRF(5)
+    with pytest.raises(InvalidInputError, match="ranker=RRF"):
+        hybrid_ranker(RRF(5), 0.2)
     with pytest.raises(InvalidInputError, match="alpha"):
         hybrid_ranker(None, 1.5)
 

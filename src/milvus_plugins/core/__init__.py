@@ -122,7 +122,12 @@ from milvus_plugins.core.migration import (
 )
 from milvus_plugins.core.mmr import maximal_marginal_relevance
 from milvus_plugins.core.ops.fusion import Fusion
-from milvus_plugins.core.ops.search_request import SearchKind, SearchRequest, plan_retrieval
+from milvus_plugins.core.ops.search_request import (
+    SearchKind,
+    SearchRequest,
+    check_fusion_options,
+    plan_retrieval,
+)
 from milvus_plugins.core.ops.writes import WriteMode
 from milvus_plugins.core.policy import (
     StoreLifetime,
@@ -286,6 +291,7 @@ __all__ = [
     "as_list",
     "autotune",
     "check_argument",
+    "check_fusion_options",
     "check_kwargs",
     "check_partition_names",
     "check_range_knobs",

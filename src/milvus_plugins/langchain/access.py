@@ -23,6 +23,7 @@ from milvus_plugins.core import (
     StoreLifetime,
     StorePair,
     as_decay,
+    check_fusion_options,
     check_kwargs,
     check_ranker,
     check_threshold,
@@ -130,6 +131,8 @@ class StoreAccess(StoreLifetime):
             check_mode(mode, spec)
         if kind is not None:
             check_kind(kind, spec, f"{method}()")
+        else:
+            check_fusion_options(mode, kwargs.get("ranker"), kwargs.get("fetch_k"))
         field = kwargs.get("vector_field")
         if field is not None:
             spec.dense_field(field)  # an unknown name is refused with the known ones

@@ -56,6 +56,7 @@ __all__ = [
     "hybrid_ranker",
     "named_fields",
     "node_filter",
+    "output_fields",
     "plan_query",
     "to_query_result",
 ]
@@ -174,16 +175,22 @@ def hybrid_ranker(configured: Ranker | None, alpha: float | None) -> Ranker:
 
     LlamaIndex's ``alpha`` weighs the legs: ``1`` is pure vector search, ``0`` pure
     keyword search. It becomes ``Weighted(alpha, 1 - alpha)`` unless the store was
-    configured with :class:`RRF`, which fuses ranks and has no weights: then ``alpha``
-    is ignored. Without ``alpha`` the configured ranker (default ``RRF(60)``) is used.
+    configured with :class:`RRF`, which fuses ranks and has no weights: then a query
+    giving ``alpha`` is refused rather than answered without it. Without ``alpha`` the
+    configured ranker (default ``RRF(60)``) is used.
 
     Raises:
-        InvalidInputError: ``alpha`` is outside [0, 1].
+        InvalidInputError: ``alpha`` is outside [0, 1], or given to a store configured
+            with ``RRF``.
     """
-    if isinstance(configured, RRF):
-        return configured
     if alpha is None:
         return configured or RRF()
+    if isinstance(configured, RRF):
+        raise InvalidInputError(
+            f"alpha={shown(alpha)} weighs the legs of a weighted fusion, but this store "
+            f"fuses ranks with ranker={shown(configured)}, which has no weights; leave "
+            "alpha unset, or create the store with ranker=Weighted(...) (or no ranker)."
+        )
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1:
         raise InvalidInputError(
             f"alpha={shown(alpha)} must be in [0, 1] (1: vector search only, 0: keyword only)."
@@ -199,8 +206,14 @@ def _mmr_options(query: VectorStoreQuery, kwargs: Mapping[str, Any]) -> tuple[fl
         InvalidInputError: naming the LlamaIndex option that is out of range.
     """
     lambda_mult = query.mmr_threshold
+    given = kwargs.get("mmr_threshold")
     if lambda_mult is None:
-        lambda_mult = kwargs.get("mmr_threshold")
+        lambda_mult = given
+    elif given is not None and given != lambda_mult:
+        raise InvalidInputError(
+            f"VectorStoreQuery.mmr_threshold={shown(lambda_mult)} and vector_store_kwargs "
+            f"mmr_threshold={shown(given)} differ; give one of them."
+        )
     if lambda_mult is None:
         lambda_mult = 0.5
     if (
@@ -341,6 +354,10 @@ def _plan(
         value = getattr(query, name)
         if value is not None:
             check_k(value, name)  # named as LlamaIndex names it (the core says k / fetch_k)
+    if query.similarity_top_k is None and not (
+        kind is SearchKind.HYBRID and query.hybrid_top_k is not None
+    ):
+        raise InvalidInputError("similarity_top_k=None must be a positive integer.")
     if _no_query(query):
         top_k = query.hybrid_top_k if kind is SearchKind.HYBRID else None
         return SearchRequest(
@@ -418,15 +435,47 @@ def _legs_request(
         query=query.query_str if spec.has_sparse else None,
         k=query.hybrid_top_k if query.hybrid_top_k is not None else query.similarity_top_k,
         fetch_k=query.sparse_top_k,
-        ranker=hybrid_ranker(ranker, query.alpha if legs == 2 else None),
+        ranker=hybrid_ranker(ranker, query.alpha),  # (alpha with 3+ legs: RRF, refused)
         where=where,
     )
 
 
-def to_query_result(hits: Sequence[Hit]) -> VectorStoreQueryResult:
-    """Build the LlamaIndex result: nodes, relevance scores in [0, 1], and ids."""
+def output_fields(query: VectorStoreQuery) -> frozenset[str] | None:
+    """The metadata keys a query's ``output_fields`` keeps (``None``: every key).
+
+    Raises:
+        InvalidInputError: ``output_fields`` is not a list of strings.
+    """
+    fields = query.output_fields
+    if fields is None:
+        return None
+    if isinstance(fields, (str, bytes)) or not isinstance(fields, (list, tuple)):
+        raise InvalidInputError(
+            f"output_fields={shown(fields)} must be a list of metadata keys (e.g. "
+            "['source']), not a single string."
+        )
+    bad = [f for f in fields if not isinstance(f, str)]
+    if bad:
+        raise InvalidInputError(
+            f"output_fields holds {shown(bad[0])}; give metadata keys as strings."
+        )
+    return frozenset(fields)
+
+
+def to_query_result(
+    hits: Sequence[Hit], keep: frozenset[str] | None = None
+) -> VectorStoreQueryResult:
+    """Build the LlamaIndex result: nodes, relevance scores in [0, 1], and ids.
+
+    ``keep``: the metadata keys each node keeps (a query's :func:`output_fields`); the
+    text, ids and relationships are always returned.
+    """
+    nodes = [record_to_node(hit.record) for hit in hits]
+    if keep is not None:
+        for node in nodes:
+            node.metadata = {k: v for k, v in node.metadata.items() if k in keep}
     return VectorStoreQueryResult(
-        nodes=[record_to_node(hit.record) for hit in hits],
+        nodes=nodes,
         similarities=[hit.score for hit in hits],
         ids=[hit.id for hit in hits],
     )

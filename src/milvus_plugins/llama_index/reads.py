@@ -19,7 +19,7 @@ from llama_index.core.vector_stores.types import (
 from milvus_plugins.core import Record, checked_methods_of, id_list, order_by_ids
 from milvus_plugins.llama_index.access import StoreAccess
 from milvus_plugins.llama_index.nodes import record_to_node
-from milvus_plugins.llama_index.queries import node_filter, to_query_result
+from milvus_plugins.llama_index.queries import node_filter, output_fields, to_query_result
 
 __all__ = ["NodeReads"]
 
@@ -94,8 +94,10 @@ class NodeReads(StoreAccess):
         sends a zero vector instead of embedding the empty string.
 
         ``vector_store_kwargs`` may also hold ``tenant`` and ``milvus_partition_names``
-        (replacing the store's for this query).
+        (replacing the store's for this query). ``output_fields`` names the metadata
+        keys each node keeps (its text, id and relationships always come back).
         """
+        keep = output_fields(query)
         if self._opens_first(query):
             self._store.exists()  # an existing collection's keyword field is adopted
             self._note_opened()
@@ -104,10 +106,11 @@ class NodeReads(StoreAccess):
         if models:
             named = {n: m.get_query_embedding(text) for n, m in models.items()}
             plan, scope = self._plan(query, kwargs, named)
-        return to_query_result(self._store.run_search(plan, **scope))
+        return to_query_result(self._store.run_search(plan, **scope), keep)
 
     async def aquery(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
         """Async twin of :meth:`query`."""
+        keep = output_fields(query)
         if self._opens_first(query):
             await self.async_store.exists()  # as in query
             self._note_opened()
@@ -116,4 +119,4 @@ class NodeReads(StoreAccess):
         if models:
             named = {n: await m.aget_query_embedding(text) for n, m in models.items()}
             plan, scope = self._plan(query, kwargs, named)
-        return to_query_result(await self.async_store.run_search(plan, **scope))
+        return to_query_result(await self.async_store.run_search(plan, **scope), keep)

@@ -175,10 +175,12 @@ class MilvusVectorStore(NodeWrites, NodeReads, BasePydanticVectorStore):
             mismatch). A TTL on Milvus Lite raises
             :class:`~milvus_plugins.core.UnsupportedByServerError` (it never expires
             rows); shards and replicas are ignored there (one process).
-        ranker: the hybrid fusion: ``RRF(k)`` (the default, ``RRF(60)``; a query's
-            ``alpha`` is then ignored) or ``Weighted(dense, sparse)`` (a query's ``alpha``
-            overrides the weights with ``Weighted(alpha, 1 - alpha)``); with
-            ``vector_fields``, one weight per leg: each dense field, then sparse.
+        ranker: the hybrid fusion: ``RRF(k)`` (it has no weights: a query giving
+            ``alpha`` is refused with :class:`~milvus_plugins.core.InvalidInputError`)
+            or ``Weighted(dense, sparse)`` (a query's ``alpha`` overrides the weights with
+            ``Weighted(alpha, 1 - alpha)``); with ``vector_fields``, one weight per leg:
+            each dense field, then sparse. Default: ``RRF(60)``, and a query's ``alpha``
+            fuses with ``Weighted(alpha, 1 - alpha)``.
         consistency_level: read consistency (``Strong`` gives read-after-write).
         db_name: the Milvus database.
         timeout: seconds per call.

@@ -11,6 +11,7 @@ from typing import Any
 
 from milvus_plugins.core.decay import Decay
 from milvus_plugins.core.errors import (
+    ConfigError,
     InvalidInputError,
     shown,
 )
@@ -24,6 +25,7 @@ from milvus_plugins.core.ops.fusion import (
 from milvus_plugins.core.ranking import Ranker
 from milvus_plugins.core.requests import (
     SparseQuery,
+    check_k,
     is_filter_only,
 )
 from milvus_plugins.core.types import ParsableEnum, RetrievalMode
@@ -31,6 +33,7 @@ from milvus_plugins.core.types import ParsableEnum, RetrievalMode
 __all__ = [
     "SearchKind",
     "SearchRequest",
+    "check_fusion_options",
     "need_retrieval_inputs",
     "plan_retrieval",
     "split_hybrid_vector",
@@ -133,6 +136,27 @@ def need_retrieval_inputs(
         raise InvalidInputError(f"retrieval mode {shown(mode.value)} needs a non-empty query text.")
 
 
+def check_fusion_options(mode: RetrievalMode, ranker: Any, fetch_k: Any) -> None:
+    """Refuse a ``fetch_k`` that is not a valid count, and a ``ranker`` the mode would
+    ignore, before anything is embedded.
+
+    ``fetch_k`` (hybrid candidates per leg) is checked in every mode and used by hybrid
+    only: LangChain code often passes one ``search_kwargs`` dict to several search types.
+    A ``ranker`` fuses the legs of a hybrid search; another mode ranks one list.
+
+    Raises:
+        InvalidInputError: ``fetch_k`` is not a positive integer within Milvus' limit.
+        ConfigError: a ``ranker`` in a mode other than hybrid.
+    """
+    if fetch_k is not None:
+        check_k(fetch_k, "fetch_k")
+    if ranker is not None and mode is not RetrievalMode.HYBRID:
+        raise ConfigError(
+            f"ranker={shown(ranker)} fuses the legs of a hybrid search, and retrieval_mode="
+            f"{mode.value!r} ranks one list; use retrieval_mode='hybrid' or drop ranker."
+        )
+
+
 def plan_retrieval(
     mode: RetrievalMode | str,
     vector: Sequence[float] | None,
@@ -160,10 +184,11 @@ def plan_retrieval(
     ``relevance=False`` says the caller reads only the order (:class:`SearchRequest`).
 
     Raises:
-        ConfigError: an unknown mode.
-        InvalidInputError: the mode's inputs are missing.
+        ConfigError: an unknown mode; a ``ranker`` outside hybrid mode.
+        InvalidInputError: the mode's inputs are missing; a bad ``fetch_k``.
     """
     chosen = RetrievalMode.parse(mode, field="retrieval_mode")
+    check_fusion_options(chosen, ranker, fetch_k)
     base = SearchRequest(
         kind=SearchKind.FILTERED,
         k=k,
