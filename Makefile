@@ -66,7 +66,9 @@ fuzz: $(STAMP) $(LITE25_STAMP)
 	MP_FUZZ_EXAMPLES=$(MP_FUZZ_EXAMPLES) MP_FUZZ_STEPS=$(MP_FUZZ_STEPS) \
 	MP_FUZZ_TYPE_ROUNDS=$(MP_FUZZ_TYPE_ROUNDS) MP_FUZZ_REPORT=$(MP_FUZZ_REPORT) \
 	MP_FUZZ_SEED=$(MP_FUZZ_SEED) \
-	$(BIN)/pytest -q tests/integration/test_state_machine.py tests/test_api_type_fuzz.py
+	MP_TENANT_FUZZ_EXAMPLES=$(MP_FUZZ_EXAMPLES) MP_TENANT_FUZZ_STEPS=$(MP_FUZZ_STEPS) \
+	$(BIN)/pytest -q tests/integration/test_state_machine.py \
+		tests/integration/test_state_machine_tenants.py tests/test_api_type_fuzz.py
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run --quick
