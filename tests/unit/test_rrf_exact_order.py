@@ -52,6 +52,18 @@ def test_client_rrf_order_is_the_exact_order(case: tuple[list[list[str]], int, i
     assert [item for item, _ in fused] == exact_order(legs, rrf_k)
 
 
+@settings(max_examples=300, deadline=None)
+@given(case=two_legs(), limit=st.integers(min_value=1, max_value=50))
+def test_a_cut_client_rrf_order_is_the_exact_orders_head(
+    case: tuple[list[list[str]], int, int], limit: int
+) -> None:
+    # Only tie runs starting within the limit are settled exactly: one straddling the
+    # cut must still let the exact winners in.
+    legs, _, rrf_k = case
+    fused = fuse([_as_leg(leg) for leg in legs], METRICS, RRF(rrf_k), limit)
+    assert [item for item, _ in fused] == exact_order(legs, rrf_k)[:limit]
+
+
 def test_equal_sums_that_rounding_splits_are_ordered_by_id() -> None:
     # 1/66 + 1/99 == 1/72 + 1/88 == 5/198; in float64 the first is one unit larger.
     dense = [f"x{i:02d}" for i in range(1, 41)]
@@ -126,3 +138,14 @@ def test_seeded_server_results_settle_to_the_exact_order() -> None:
             settled += 1
             assert [h.id for h in got] == exact_order(legs, rrf_k)[:k], seed
     assert settled > 2500  # the server's answer is usable almost always
+
+
+def test_a_rounding_split_tie_at_the_cut_lets_the_smaller_id_in() -> None:
+    # Two legs holding only the two items whose equal sums rounding splits (5/198 each):
+    # with room for one, the exact tie goes to the smaller id, not to the float winner.
+    dense = [f"f{i:02d}" for i in range(1, 40)]
+    sparse = [f"s{i:02d}" for i in range(1, 40)]
+    dense[5], sparse[38] = "b", "b"  # ranks 6 and 39: 1/66 + 1/99, one unit larger
+    dense[11], sparse[27] = "a", "a"  # ranks 12 and 28: 1/72 + 1/88
+    fused = fuse([_as_leg(dense), _as_leg(sparse)], METRICS, RRF(60), 1)
+    assert [item for item, _ in fused] == ["a"] == exact_order([dense, sparse], 60)[:1]

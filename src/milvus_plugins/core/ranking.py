@@ -347,7 +347,7 @@ def fuse(
             scores[item_id] = scores.get(item_id, 0.0) + contribution
     ordered = sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
     if isinstance(ranker, RRF):
-        ordered = _exact_rrf_order(ordered, legs, ranker.k)
+        ordered = _exact_rrf_order(ordered, legs, ranker.k, limit)
     return ordered[:limit]
 
 
@@ -370,15 +370,29 @@ def near_runs(scores: Sequence[float], tolerance: float) -> Iterator[tuple[int, 
 
 
 def _exact_rrf_order(
-    ordered: list[tuple[Any, float]], legs: Sequence[Sequence[tuple[Any, float]]], rrf_k: int
+    ordered: list[tuple[Any, float]],
+    legs: Sequence[Sequence[tuple[Any, float]]],
+    rrf_k: int,
+    limit: int,
 ) -> list[tuple[Any, float]]:
     """Reorder runs of near-equal float RRF sums by their exact rational values, equal
-    ones by id: the order does not depend on which terms rounding happened to favour."""
-    exact: dict[Any, Fraction] = {}
+    ones by id: the order does not depend on which terms rounding happened to favour.
+
+    Only runs that start within the first ``limit`` places are reordered (the rest is
+    cut), and only their items' exact sums are computed: ties between candidates are
+    common (the same rank in two legs), and a ``Fraction`` per candidate cost more than
+    the rest of the fusion."""
+    ranks: dict[Any, list[int]] = {}
+
+    def exact(item_id: Any) -> Fraction:
+        return sum((Fraction(1, rrf_k + rank) for rank in ranks[item_id]), Fraction(0))
+
     for i, j in near_runs([score for _, score in ordered], _NEAR):
-        if not exact:
+        if i >= limit:
+            break  # runs come best first
+        if not ranks:
             for leg in legs:
                 for rank, (item_id, _) in enumerate(leg, start=1):
-                    exact[item_id] = exact.get(item_id, Fraction(0)) + Fraction(1, rrf_k + rank)
-        ordered[i : j + 1] = sorted(ordered[i : j + 1], key=lambda pair: (-exact[pair[0]], pair[0]))
+                    ranks.setdefault(item_id, []).append(rank)
+        ordered[i : j + 1] = sorted(ordered[i : j + 1], key=lambda pair: (-exact(pair[0]), pair[0]))
     return ordered
