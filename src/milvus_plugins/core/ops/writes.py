@@ -132,6 +132,9 @@ class BatchRun:
         self.flush = options.flush if options.flush is not None else caps.is_lite
         self.written = 0
         self.flushing = False
+        # The embedding model (or the checks of what it returned) raised: its error is
+        # never taken for the write's own, whatever its type.
+        self.model_failed = False
         show = options.progress if progress is None else progress
         if show is None:
             show = len(records) >= options.progress_min_rows and sys.stderr.isatty()
@@ -169,7 +172,8 @@ class BatchRun:
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
         if self.bar is not None:
             self.bar.close()
-        if isinstance(exc, CollectionNotFoundError):
+        ours = not self.model_failed  # a model may raise a package error of its own
+        if ours and isinstance(exc, CollectionNotFoundError):
             # Re-running cannot complete anything in a collection that is gone; the
             # store has forgotten it, so the next write recreates it from the spec.
             raise CollectionNotFoundError(
@@ -178,7 +182,7 @@ class BatchRun:
                 f"writes all {len(self.ids)} rows ({self.written} had been written to the "
                 "collection that is gone)."
             ) from exc
-        if isinstance(exc, WriteError) or not isinstance(exc, Exception):
+        if (ours and isinstance(exc, WriteError)) or not isinstance(exc, Exception):
             return
         if self.flushing:
             raise WriteError(
@@ -817,11 +821,15 @@ def _write_chunks(
             for index, (start, stop) in enumerate(chunks):
                 records = run.records[start:stop]
                 if embed is not None and start:
-                    if pending is None:
-                        yield from _embed_chunk(ctx, records, embed, dim, start)
-                    else:
-                        handle, pending = pending, None
-                        _take_vectors(ctx, records, (yield Collect(handle)), dim, start)
+                    try:
+                        if pending is None:
+                            yield from _embed_chunk(ctx, records, embed, dim, start)
+                        else:
+                            handle, pending = pending, None
+                            _take_vectors(ctx, records, (yield Collect(handle)), dim, start)
+                    except Exception:
+                        run.model_failed = True
+                        raise
                 if ahead and embed is not None and index + 1 < len(chunks):
                     first, last = chunks[index + 1]
                     texts = [r.text for r in run.records[first:last]]
@@ -831,14 +839,37 @@ def _write_chunks(
                 if embed is not None:
                     for record in records:
                         record.vector = None  # written: the model's output is not kept
-        except Exception:
+        except Exception as exc:
             if pending is not None:  # the model finishes before the failure is reported
                 yield Collect(pending, discard=True)
+            if (
+                run.written
+                and not run.model_failed
+                and not isinstance(exc, CollectionNotFoundError)
+                and (yield from _dropped_meanwhile_op(name))
+            ):
+                # The rows written so far went with it: not "written" (BatchRun says so).
+                raise CollectionNotFoundError(f"collection {shown(name)} does not exist.") from exc
             raise
         if run.flush:
             run.start_flush()
             yield Guarded(Guard.WRITE, one_call(Call(ClientMethod.FLUSH, (name,), timeout)))
     return run.ids
+
+
+def _dropped_meanwhile_op(name: str) -> Op[bool]:
+    """Whether collection ``name`` is gone: dropped by another client while a write ran
+    (an engine may then fail the batch with another error, e.g. Lite's "WAL already
+    closed"). Asked once, unretried, after a batch failed; a call that fails otherwise
+    counts as not gone, and the write's own failure is reported. The runner forgets a
+    collection found gone, so the next write recreates it."""
+    try:
+        yield Call(ClientMethod.DESCRIBE_COLLECTION, (name,), {}, False)
+    except CollectionNotFoundError:
+        return True
+    except Exception:
+        return False
+    return False
 
 
 def overlap_embedding(options: WriteOptions, caps: Capabilities) -> bool:
