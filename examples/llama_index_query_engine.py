@@ -204,11 +204,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # 5. Delete by ref_doc_id: every node of a source document goes, however it was split.
     # A withdrawn preprint is added (the SciFact abstracts stay untouched), then removed.
+    text = (
+        "Antiretroviral therapy prevents tuberculosis in adults with HIV: a preprint, "
+        "withdrawn by its authors."
+    )
     withdrawn = Document(
         id_="withdrawn-preprint-1",
-        text="Antiretroviral therapy prevents tuberculosis in adults with HIV: a preprint, "
-        "withdrawn by its authors.",
-        metadata={"title": "(withdrawn preprint)", "topic": "other"},
+        text=text,
+        # Every declared field gets a value: servers before 2.5 (and Milvus Lite 2.5)
+        # have no nullable fields, so a missing one is refused there.
+        metadata={
+            "title": "(withdrawn preprint)",
+            "topic": "other",
+            "n_words": len(text.split()),
+            "reports_p_value": False,
+        },
     )
     index.insert(withdrawn)
     retriever = index.as_retriever(similarity_top_k=3)

@@ -281,17 +281,20 @@ def test_sparse_stores_fail_before_creating_anything(
     )
     with pytest.raises(UnsupportedByServerError) as info:
         core.upsert([Record(id="a", text="hello", vector=_vec(1))])
-    assert "sparse vectors" in str(info.value) and "2.4" in str(info.value)
-    assert info.value.feature == "sparse vectors" and info.value.minimum_version == "2.4.0"
+    # BM25 is named first (it needs 2.5: a 2.4 server would still refuse it), with the
+    # ways to do without it on this server.
+    assert info.value.feature == "BM25 full-text function"
+    assert info.value.minimum_version == "2.5.0"
+    assert "sparse='none'" in str(info.value) and "BM25Encoder" in str(info.value)
 
     chain = LangChainStore(
         Vocab(), uri=server_uri, collection_name=f"{collection_name}_lc", retrieval_mode="hybrid"
     )
-    with pytest.raises(UnsupportedByServerError, match=r"sparse vectors.*2\.4"):
+    with pytest.raises(UnsupportedByServerError, match=r"BM25 full-text function.*2\.5"):
         chain.add_texts(["hello"], ids=["a"])
     index = LlamaStore(uri=server_uri, collection_name=f"{collection_name}_li", enable_sparse=True)
     node = TextNode(id_="a", text="hello", embedding=_vec(1))
-    with pytest.raises(UnsupportedByServerError, match=r"sparse vectors.*2\.4"):
+    with pytest.raises(UnsupportedByServerError, match=r"BM25 full-text function.*2\.5"):
         index.add([node])
     assert not [n for n in server.list_collections() if n.startswith(collection_name)]
     core.close()

@@ -51,6 +51,7 @@ from milvus_plugins.core import (
     MilvusStore,
     Record,
     SchemaMismatchError,
+    UnsupportedByServerError,
     content_id,
     export_collection,
     import_collection,
@@ -189,8 +190,9 @@ def cmd_ingest(args: argparse.Namespace, out: TextIO) -> int:
     }
     # Every record is built and checked before anything is embedded or written (e.g.
     # an undecodable file name): a spec without a dimension is enough for that, no I/O.
+    sparse = "bm25" if args.bm25 else "none"  # "none" also adopts an existing BM25 field
     unchecked = MilvusStore(
-        CollectionSpec(name=args.collection, sparse="bm25"), connection=connection
+        CollectionSpec(name=args.collection, sparse=sparse), connection=connection
     )
     batches: list[tuple[str, list[str], list[Record]]] = []
     for source, chunks in chunked.items():
@@ -217,9 +219,17 @@ def cmd_ingest(args: argparse.Namespace, out: TextIO) -> int:
         # their dimension: a refused ingest leaves no empty collection behind.
         _check_vectors(store or unchecked, args.embedding, source, records, done)
         if store is None:
-            spec = CollectionSpec(name=args.collection, dim=len(vectors[0]), sparse="bm25")
+            spec = CollectionSpec(name=args.collection, dim=len(vectors[0]), sparse=sparse)
             store = MilvusStore(spec, connection=connection, drop_old=args.drop)
-            store.ensure_collection(len(vectors[0]))  # a mismatch raises before any write
+            try:
+                store.ensure_collection(len(vectors[0]))  # a mismatch raises before any write
+            except UnsupportedByServerError as exc:
+                if exc.feature != "BM25 full-text function":
+                    raise
+                raise CliError(
+                    f"{exc} With this command: ingest --no-bm25 (dense search only).",
+                    EXIT_FAILED,
+                ) from exc
         ids = store.upsert(records, progress=args.progress)
         # Chunks of an earlier version of this file that no longer exist are removed.
         stale: Filter = and_(doc_id_in([source]), not_(id_in(ids)))

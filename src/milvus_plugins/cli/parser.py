@@ -141,6 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument(
         "--prune", action="store_true", help="remove chunks of files no longer under the path"
     )
+    ingest.add_argument(
+        "--no-bm25",
+        dest="bm25",
+        action="store_false",
+        help="create the collection without the BM25 keyword field: dense search only "
+        "(for Milvus servers before 2.5, which have no BM25 function)",
+    )
     ingest.add_argument("--no-progress", dest="progress", action="store_false", default=None)
     _embedding_option(ingest)
     search = command("search", "search a collection")

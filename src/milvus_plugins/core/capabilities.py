@@ -230,11 +230,12 @@ class Capabilities:
             like_nul=self.like_nul,
         )
 
-    def require(self, feature: str, available: bool) -> None:
-        """Raise :class:`UnsupportedByServerError` when ``available`` is false."""
+    def require(self, feature: str, available: bool, *, needs: str | None = None) -> None:
+        """Raise :class:`UnsupportedByServerError` when ``available`` is false (``needs``:
+        what the message says it needs, default the feature's minimum version)."""
         if not available:
             raise UnsupportedByServerError(
-                feature, FEATURE_MINIMUM.get(feature, "a newer release"), self.version
+                feature, FEATURE_MINIMUM.get(feature, "a newer release"), self.version, needs=needs
             )
 
 

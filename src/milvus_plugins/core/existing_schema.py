@@ -25,6 +25,7 @@ from milvus_plugins.core.indexes import (
     index_from_dict,
 )
 from milvus_plugins.core.inference import accelerated_names, overflowed_keys
+from milvus_plugins.core.layouts import bm25_outputs
 from milvus_plugins.core.schema import DATATYPE_TO_SCALAR, SCALAR_TO_DATATYPE
 from milvus_plugins.core.types import MetricType, ScalarType, SparseMode
 
@@ -138,8 +139,7 @@ def _check_rest(
     fields: Mapping[str, Mapping[str, Any]],
 ) -> CollectionSpec:
     names = spec.fields
-    functions = description.get("functions") or []
-    has_bm25 = any(names.sparse in (f.get("output_field_names") or []) for f in functions)
+    has_bm25 = names.sparse in bm25_outputs(description)
     sparse_field = fields.get(names.sparse)
     if (
         spec.sparse_mode is SparseMode.NONE
@@ -381,8 +381,7 @@ def spec_from_existing(
     names = spec.fields
     fields = _fields_by_name(description)
     _check_adopted_layout(spec, fields)
-    functions = description.get("functions") or []
-    has_bm25 = any(names.sparse in (f.get("output_field_names") or []) for f in functions)
+    has_bm25 = names.sparse in bm25_outputs(description)
     sparse = spec.sparse_mode
     if names.sparse in fields and sparse is SparseMode.NONE:
         sparse = SparseMode.BM25 if has_bm25 else SparseMode.CLIENT

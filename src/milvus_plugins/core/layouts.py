@@ -47,6 +47,7 @@ __all__ = [
     "FieldMapping",
     "LayoutKind",
     "as_field_mapping",
+    "bm25_outputs",
     "detect_layout",
     "foreign_output_fields",
     "foreign_record_fields",
@@ -177,13 +178,25 @@ def _fields(description: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     return {f["name"]: f for f in description.get("fields", [])}
 
 
-def _bm25_outputs(description: Mapping[str, Any]) -> set[str]:
+def bm25_outputs(description: Mapping[str, Any]) -> set[str]:
+    """The fields a collection's functions fill (its BM25 sparse fields).
+
+    Milvus Lite 2.5.1 describes no functions at all; there a sparse field marked
+    ``is_function_output`` is one (in Milvus 2.5 only BM25 outputs sparse vectors).
+    """
     out: set[str] = set()
-    for function in description.get("functions") or []:
+    functions = description.get("functions") or []
+    for function in functions:
         names = function.get("output_field_names") or []
         if isinstance(names, str):  # Milvus Lite describes the lists as their repr
             names = [n.strip(" '\"") for n in names.strip("[]").split(",") if n.strip()]
         out.update(names)
+    if not functions:
+        out.update(
+            f["name"]
+            for f in description.get("fields", [])
+            if f.get("is_function_output") and f.get("type") == DataType.SPARSE_FLOAT_VECTOR
+        )
     return out
 
 
@@ -297,7 +310,7 @@ def resolve_layout(mapping: FieldMapping, description: Mapping[str, Any]) -> Fie
         columns=columns,
         id_type=ScalarType.INT64 if pk.get("type") == DataType.INT64 else ScalarType.VARCHAR,
         auto_id=bool(pk.get("auto_id") or description.get("auto_id")),
-        bm25=mapping.sparse is not None and mapping.sparse in _bm25_outputs(description),
+        bm25=mapping.sparse is not None and mapping.sparse in bm25_outputs(description),
         schema_fields=tuple(fields),
         float32_columns=tuple(c for c in columns if fields[c].get("type") == DataType.FLOAT),
     )

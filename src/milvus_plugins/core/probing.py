@@ -34,8 +34,10 @@ build does not change under a running client.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import json
+import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -58,6 +60,7 @@ __all__ = [
     "probe_properties",
     "probe_text_match",
     "probe_write_limits",
+    "quiet_rpc_errors",
     "reports_unimplemented",
 ]
 
@@ -66,6 +69,36 @@ _PROBE_LOCK = threading.Lock()
 _CONTROL_KEY = "a\x1fb"  # spelled "a\u001fb" by the JSON encoder
 _BRACKET_KEY = "x][y"
 _LINE_VALUE = "a\nb"  # Milvus Lite 2.5.1 reads the literal "a\\nb" as "anb"
+
+
+_QUIET: contextvars.ContextVar[bool] = contextvars.ContextVar("quiet_rpc_errors", default=False)
+
+
+class _QuietFilter(logging.Filter):
+    """Drops pymilvus' RPC error records while :func:`quiet_rpc_errors` is on (in this
+    thread or task only); every other record passes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not _QUIET.get()
+
+
+# pymilvus logs every failed RPC, with its traceback, at ERROR level on this logger.
+logging.getLogger("pymilvus.decorators").addFilter(_QuietFilter())
+
+
+@contextmanager
+def quiet_rpc_errors(quiet: bool = True) -> Iterator[None]:
+    """Keep pymilvus from logging the RPC failures of the calls made inside (with
+    ``quiet``): a probe's or a version query's failure is an answer (the engine lacks
+    the feature), not an error for the user's log. The failures are raised as usual."""
+    if not quiet:
+        yield
+        return
+    token = _QUIET.set(True)
+    try:
+        yield
+    finally:
+        _QUIET.reset(token)
 
 
 def reports_unimplemented(exc: BaseException) -> bool:
@@ -467,5 +500,6 @@ def probe_capabilities(client: Any, connection: ConnectionConfig) -> Capabilitie
     with _PROBE_LOCK:
         cached = _PROBED.get(key)
         if cached is None:
-            cached = _PROBED[key] = _probe(client)
+            with quiet_rpc_errors():
+                cached = _PROBED[key] = _probe(client)
         return cached

@@ -127,10 +127,17 @@ def check_supported(spec: CollectionSpec, caps: Capabilities) -> None:
         caps.require("num_partitions", caps.num_partitions)
     if spec.extra_vector_fields:
         caps.require("multiple vector fields", caps.multi_vector)
+    if spec.sparse_mode is SparseMode.BM25:  # named first: it needs the newer server
+        caps.require(
+            "BM25 full-text function",
+            caps.bm25_function,
+            needs="Milvus >= 2.5.0 or Milvus Lite; on an older server create the store "
+            "without it (core sparse='none', LangChain retrieval_mode='dense', LlamaIndex "
+            "enable_sparse=False), or with client-side sparse vectors (a SparseEncoder such "
+            "as BM25Encoder, Milvus >= 2.4.0)",
+        )
     if spec.has_sparse:
         caps.require("sparse vectors", caps.sparse)
-    if spec.sparse_mode is SparseMode.BM25:
-        caps.require("BM25 full-text function", caps.bm25_function)
     if spec.text_match:
         caps.require("text match", caps.text_match)
     check_properties_supported(spec.collection_properties, caps)

@@ -284,8 +284,9 @@ def _check_declared_present(
                 if record.metadata.get(declared.name) is None:
                     raise InvalidInputError(
                         f"record {record.id!r}: metadata[{declared.name!r}] is missing, and "
-                        "this Milvus has no nullable fields (needs >= 2.5); give every "
-                        "record a value."
+                        f"this Milvus ({caps.version}) has no nullable fields (Milvus "
+                        "servers from 2.5.0 and Milvus Lite 3 have them); give every record "
+                        "a value."
                     )
 
 

@@ -30,6 +30,7 @@ from milvus_plugins.core.errors import (
 from milvus_plugins.core.lite import LiteLease
 from milvus_plugins.core.ops.calls import (
     Call,
+    ClientMethod,
     Collect,
     Done,
     Embed,
@@ -44,6 +45,7 @@ from milvus_plugins.core.ops.calls import (
     ReadAll,
     bound_method,
 )
+from milvus_plugins.core.probing import quiet_rpc_errors
 from milvus_plugins.core.retry import acall_with_retry
 from milvus_plugins.core.runners.settings import RunSettings, call_collection, reload_kwargs
 from milvus_plugins.core.runners.sync import takes_write_turns
@@ -152,7 +154,8 @@ class AsyncRunner:
         if loop in self._connected:
             return
         try:
-            version = await self._call(lambda: self.client.get_server_version(), retry=False)
+            with quiet_rpc_errors():  # an engine without the RPC answers UNIMPLEMENTED
+                version = await self._call(lambda: self.client.get_server_version(), retry=False)
         except (MilvusConnectionError, AuthenticationError):
             raise
         except MilvusPluginsError:
@@ -195,7 +198,8 @@ class AsyncRunner:
             case Call():
                 send = lambda: bound_method(self.client, step.method)(*step.args, **step.kwargs)  # noqa: E731
                 try:
-                    return await self._call(send, retry=step.retry)
+                    with quiet_rpc_errors(step.method is ClientMethod.GET_SERVER_VERSION):
+                        return await self._call(send, retry=step.retry)
                 except MilvusPluginsError as exc:
                     reload = reload_kwargs(self.settings.session, step, exc)
                     if reload is None:

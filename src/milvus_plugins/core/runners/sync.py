@@ -23,6 +23,7 @@ from milvus_plugins.core.filters.literals import escape_string
 from milvus_plugins.core.lite import LiteLease
 from milvus_plugins.core.ops.calls import (
     Call,
+    ClientMethod,
     Collect,
     Done,
     Embed,
@@ -37,7 +38,7 @@ from milvus_plugins.core.ops.calls import (
     ReadAll,
     bound_method,
 )
-from milvus_plugins.core.probing import probe_capabilities
+from milvus_plugins.core.probing import probe_capabilities, quiet_rpc_errors
 from milvus_plugins.core.retry import call_with_retry
 from milvus_plugins.core.runners.settings import RunSettings, call_collection, reload_kwargs
 from milvus_plugins.core.session import Session
@@ -215,7 +216,8 @@ class SyncRunner:
             case Call():
                 send = lambda: bound_method(self.client, step.method)(*step.args, **step.kwargs)  # noqa: E731
                 try:
-                    return self._call(send, retry=step.retry)
+                    with quiet_rpc_errors(step.method is ClientMethod.GET_SERVER_VERSION):
+                        return self._call(send, retry=step.retry)
                 except MilvusPluginsError as exc:
                     reload = reload_kwargs(self.settings.session, step, exc)
                     if reload is None:
