@@ -25,7 +25,7 @@ from milvus_plugins.core import (
     id_in,
     not_,
 )
-from milvus_plugins.core.layouts import detect_layout, resolve_layout, spec_for_layout
+from milvus_plugins.core.layouts import bm25_outputs, detect_layout, resolve_layout, spec_for_layout
 from milvus_plugins.core.ops.writes import refuse_foreign
 from milvus_plugins.core.requests import output_fields
 from milvus_plugins.core.rows import record_from_row
@@ -180,3 +180,17 @@ def test_writes_to_a_foreign_layout_are_refused_naming_migrate() -> None:
     with pytest.raises(ForeignLayoutError, match="migrate"):
         refuse_foreign(_spec(_langchain()))
     refuse_foreign(CollectionSpec(name="native"))  # no error
+
+
+def test_bm25_outputs_from_functions_or_from_flagged_sparse_fields() -> None:
+    sparse = {"name": "sparse", "type": DataType.SPARSE_FLOAT_VECTOR, "is_function_output": True}
+    dense = {"name": "emb", "type": DataType.FLOAT_VECTOR, "is_function_output": True}
+    plain = {"name": "client", "type": DataType.SPARSE_FLOAT_VECTOR}
+    listed = {"output_field_names": ["sparse"]}
+    # Milvus Lite 2.5.1 describes no functions: a flagged sparse field is a BM25 output
+    # (a flagged dense field is another kind of function's, and a plain one client data).
+    assert bm25_outputs({"functions": [], "fields": [sparse, dense, plain]}) == {"sparse"}
+    # Where functions are described, they alone say which fields they fill.
+    assert bm25_outputs({"functions": [listed], "fields": [sparse, plain]}) == {"sparse"}
+    assert bm25_outputs({"functions": [{"output_field_names": ["x"]}], "fields": [sparse]}) == {"x"}
+    assert bm25_outputs({"fields": [plain]}) == set()
