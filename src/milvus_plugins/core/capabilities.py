@@ -234,9 +234,10 @@ class Capabilities:
         """Raise :class:`UnsupportedByServerError` when ``available`` is false (``needs``:
         what the message says it needs, default the feature's minimum version)."""
         if not available:
-            raise UnsupportedByServerError(
-                feature, FEATURE_MINIMUM.get(feature, "a newer release"), self.version, needs=needs
-            )
+            minimum = FEATURE_MINIMUM.get(feature, "a newer release")
+            if needs is None and self.is_lite:  # "or Milvus Lite" would name this engine
+                needs = f"a Milvus server >= {minimum}"
+            raise UnsupportedByServerError(feature, minimum, self.version, needs=needs)
 
 
 def detect_capabilities(version: str) -> Capabilities:

@@ -27,7 +27,7 @@ from milvus_plugins.core.indexes import (
 from milvus_plugins.core.inference import accelerated_names, overflowed_keys
 from milvus_plugins.core.layouts import bm25_outputs
 from milvus_plugins.core.schema import DATATYPE_TO_SCALAR, SCALAR_TO_DATATYPE
-from milvus_plugins.core.types import MetricType, ScalarType, SparseMode
+from milvus_plugins.core.types import IndexType, MetricType, ScalarType, SparseMode
 
 __all__ = ["check_existing", "described_analyzer", "has_match", "spec_from_existing"]
 
@@ -105,9 +105,39 @@ def check_existing(
                 f"{spec.metric_type.value} was "
                 f"asked for; pass metric={shown(metric)}, or {_fix(spec)}."
             )
+    spec = _checked_index_type(spec, description, dense_index_description)
     spec = replace(_check_rest(spec, description, fields), dim=dim)
     index = spec.index_config or _described_index(dense_index_description, spec.metric_type)
     return replace(spec, index=index)
+
+
+def _checked_index_type(
+    spec: CollectionSpec, description: Mapping[str, Any], described: Mapping[str, Any] | None
+) -> CollectionSpec:
+    """``spec``, unless its explicit ``index=`` is of another type than the collection's
+    dense index: searching HNSW while the caller asked for FLAT (exact) would be silently
+    approximate, with the wrong index's knobs. (``AUTOINDEX`` on either side is the
+    server's choice: not compared.)
+
+    Through an alias the collection's own index is used instead: a re-index moves the
+    alias to a copy with another index, and the stores reading through it (and those
+    started later with the same settings) keep working without a restart.
+    """
+    asked = spec.index_config
+    built = str((described or {}).get("index_type") or "").upper()
+    auto = IndexType.AUTOINDEX.value
+    if asked is None or not built or built in (auto, asked.index_type.value):
+        return spec
+    if asked.index_type is IndexType.AUTOINDEX:
+        return spec
+    if description.get("collection_name") not in (None, spec.name):
+        return replace(spec, index=None)  # an alias: the index of what it names now
+    raise SchemaMismatchError(
+        f"collection {shown(spec.name)}'s dense index is {built}, but "
+        f"index={asked.index_type.value} was asked for; open it without index= (its own "
+        "index is used), change its index without downtime with reindex() (CLI: "
+        f"milvus-plugins reindex), or {_fix(spec)}."
+    )
 
 
 def _check_vector_fields(
@@ -381,6 +411,7 @@ def spec_from_existing(
     names = spec.fields
     fields = _fields_by_name(description)
     _check_adopted_layout(spec, fields)
+    spec = _checked_index_type(spec, description, dense_index_description)
     has_bm25 = names.sparse in bm25_outputs(description)
     sparse = spec.sparse_mode
     if names.sparse in fields and sparse is SparseMode.NONE:

@@ -121,11 +121,29 @@ def coerce_metadata_fields(
             if isinstance(spec, MetadataField):
                 out.append(spec)
             elif isinstance(spec, Mapping):
-                out.append(MetadataField(name=name, **spec))
+                out.append(_field_from_mapping(name, spec))
             else:
                 out.append(MetadataField(name=name, type=spec))
         return tuple(out)
     return tuple(value)
+
+
+def _field_from_mapping(name: Any, spec: Mapping[str, Any]) -> MetadataField:
+    """``metadata_fields={name: {"type": ..., ...}}``'s entry as a :class:`MetadataField`.
+
+    Raises:
+        ConfigError: a key ``MetadataField`` does not take, or no ``type``.
+    """
+    known = [f.name for f in fields(MetadataField) if f.name != "name"]
+    unknown = [key for key in spec if key not in known]
+    if unknown or "type" not in spec:
+        problem = f"unknown key {shown(unknown[0])}" if unknown else "no 'type'"
+        raise ConfigError(
+            f"metadata_fields[{shown(name)}]={shown(dict(spec))} has {problem}; an entry "
+            f"takes {', '.join(known)} (type required), e.g. "
+            "{'type': 'VARCHAR', 'max_length': 64}."
+        )
+    return MetadataField(name=name, **spec)
 
 
 def check_vector_settings(

@@ -34,6 +34,7 @@ __all__ = [
     "ScannIndex",
     "SparseInvertedIndex",
     "check_search_knob",
+    "checked_search_params",
     "index_from_dict",
     "recommend_index",
     "size_aware_ef",
@@ -569,3 +570,37 @@ def recommend_index(
             f"of dim {dim} (IVF_PQ needs about {pq} bytes); raise the budget or shard the data."
         )
     return IvfPqIndex(metric=metric, nlist=nlist, nprobe=min(nlist, 32), m=m, nbits=8)
+
+
+def checked_search_params(
+    params: Any, index: IndexConfig | None, field: str = "search_params"
+) -> dict[str, Any] | None:
+    """A store's default search knobs, checked when the store is built (no I/O).
+
+    With a known ``index``, each knob must be one of its knobs, in range; without one
+    (the collection's own index is learnt when it is opened), a knob of some dense
+    index type, in range.
+
+    Raises:
+        ConfigError: not a mapping, an unknown knob, or a value out of range.
+    """
+    if params is None:
+        return None
+    if not isinstance(params, Mapping):
+        raise ConfigError(
+            f"{field}={shown(params)} must be a dict of search knobs, e.g. {{'ef': 64}}."
+        )
+    if index is not None:
+        index.search_params(1, params)
+        return dict(params)
+    knobs = sorted(
+        {k for cls in _BY_TYPE.values() if cls is not SparseInvertedIndex for k in cls.search_knobs}
+    )
+    for key, value in params.items():
+        if key not in knobs:
+            raise ConfigError(
+                f"{field} holds {shown(key)}, which no dense index takes; known: "
+                f"{', '.join(knobs)}."
+            )
+        check_search_knob(key, value)
+    return dict(params)

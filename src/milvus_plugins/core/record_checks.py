@@ -120,7 +120,11 @@ def validate_record(
     where = f"record {position} (id={repr(rid) if len(rid) <= SHOWN_LIMIT // 2 else shown(rid)})"
     if utf8_len(rid, where, "id") > c.id_max_length:
         raise InvalidInputError(f"{where}: id is longer than {c.id_max_length} bytes.")
-    if not isinstance(record.text, str) or not record.text.strip():
+    if not isinstance(record.text, str):
+        raise InvalidInputError(
+            f"{where}: text={shown(record.text)} is a {type(record.text).__name__}, not a str."
+        )
+    if not record.text.strip():
         raise InvalidInputError(f"{where}: text is empty; every record needs non-empty text.")
     text_bytes = utf8_len(record.text, where, "text")
     if text_bytes > c.text_max_length:

@@ -94,8 +94,9 @@ def validate_dense(
         raise InvalidInputError(f"{where}: vector must be a flat, non-empty list of floats.")
     if dim is not None and array.size != dim:
         raise InvalidInputError(
-            f"{where}: vector has dimension {array.size} but the collection expects {dim}; "
-            "use the same embedding model the collection was created with."
+            f"{where}: vector has dimension {array.size} but the collection expects {dim} "
+            "(the dim= of the store, or of the collection it opened); use the same embedding "
+            "model the collection was created with, or give a new store this model's dim=."
         )
     # One reduction finds NaN (max is NaN, and NaN <= x is false), inf and float32 overflow.
     if not float(np.abs(array).max()) <= FLOAT32_MAX:  # NaN <= x is false too

@@ -159,6 +159,7 @@ def documents_batch(documents: Sequence[Document], ids: Sequence[str | None] | N
                 f"documents[{position}] is a {type(document).__name__}, not a LangChain "
                 "Document; use add_texts() for plain strings."
             )
-    # ids= wins over Document.id, as LangChain specifies.
-    chosen = ids if ids is not None else [d.id for d in documents]
+    # ids= wins over Document.id, as LangChain specifies; an empty ids= gives none (as
+    # InMemoryVectorStore reads it), so each Document keeps its own id.
+    chosen = ids if ids is not None and (len(ids) or not documents) else [d.id for d in documents]
     return Batch.of([d.page_content for d in documents], [d.metadata for d in documents], chosen)

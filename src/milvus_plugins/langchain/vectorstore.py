@@ -45,7 +45,9 @@ from milvus_plugins.core import (
     checked_arguments,
     model_name,
     shown,
+    with_batch_rows,
 )
+from milvus_plugins.core.indexes import checked_search_params
 from milvus_plugins.langchain.retrieval import DocumentRetrieval
 from milvus_plugins.langchain.search_calls import check_mode
 from milvus_plugins.langchain.writes import DocumentWrites
@@ -313,7 +315,8 @@ class MilvusVectorStore(DocumentWrites, DocumentRetrieval, VectorStore):
             fetch_k=fetch_k,
             consistency_level=consistency_level,
             text_max_length=text_max_length,
-            write=WriteOptions(batch_rows=batch_size, progress=progress),
+            # Checked under the name the caller gave (WriteOptions says batch_rows).
+            write=with_batch_rows(WriteOptions(progress=progress), batch_size, field="batch_size"),
             open_mode=open_mode,
             field_mapping=field_mapping,
             client_kwargs=client_kwargs,
@@ -325,7 +328,8 @@ class MilvusVectorStore(DocumentWrites, DocumentRetrieval, VectorStore):
         self._mode = check_mode(mode, spec)
         # The model of each dense field by its name (the first is the canonical field).
         self._models = {f.name: m for f, m in zip(spec.dense_fields, models.values(), strict=True)}
-        self._search_params = dict(search_params) if search_params else None
+        # Checked now, before anything is written (the first search would refuse them).
+        self._search_params = checked_search_params(search_params or None, spec.index_config)
         self._stores = StorePair(self._store)  # the async twin: one client per event loop
 
     # -- properties -------------------------------------------------------------------

@@ -847,7 +847,7 @@ def _write_chunks(
                 run.written
                 and not run.model_failed
                 and not isinstance(exc, CollectionNotFoundError)
-                and (yield from _dropped_meanwhile_op(name))
+                and (yield from _dropped_meanwhile_op(name, timeout))
             ):
                 # The rows written so far went with it: not "written" (BatchRun says so).
                 raise CollectionNotFoundError(f"collection {shown(name)} does not exist.") from exc
@@ -858,14 +858,15 @@ def _write_chunks(
     return run.ids
 
 
-def _dropped_meanwhile_op(name: str) -> Op[bool]:
+def _dropped_meanwhile_op(name: str, timeout: Mapping[str, Any]) -> Op[bool]:
     """Whether collection ``name`` is gone: dropped by another client while a write ran
     (an engine may then fail the batch with another error, e.g. Lite's "WAL already
     closed"). Asked once, unretried, after a batch failed; a call that fails otherwise
     counts as not gone, and the write's own failure is reported. The runner forgets a
-    collection found gone, so the next write recreates it."""
+    collection found gone, so the next write recreates it. It carries the write's
+    deadline: after a network partition it fails within it, and the failure is told."""
     try:
-        yield Call(ClientMethod.DESCRIBE_COLLECTION, (name,), {}, False)
+        yield Call(ClientMethod.DESCRIBE_COLLECTION, (name,), timeout, False)
     except CollectionNotFoundError:
         return True
     except Exception:
