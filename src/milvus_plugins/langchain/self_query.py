@@ -79,7 +79,13 @@ def _name(func: Comparator | Operator) -> str:
 def _plain(value: Any) -> Any:
     """Unwrap the query constructor's typed values (dates) into plain JSON values."""
     if isinstance(value, Mapping) and value.get("type") in ("date", "datetime"):
-        return value[value["type"]]
+        kind = value["type"]
+        if kind not in value:
+            raise FilterError(
+                f"the {kind} value {shown(dict(value))} holds no {kind!r}; an LLM's {kind} is "
+                f'written {{"{kind}": "2024-01-31", "type": "{kind}"}}.'
+            )
+        return value[kind]
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     return value
