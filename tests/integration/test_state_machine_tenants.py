@@ -292,8 +292,14 @@ def expect_refusal(fn: Callable[[], Any], what: str, kind: type[Exception] | Non
 
 
 def spec(name: str) -> CollectionSpec:
+    # FLAT, as the LangChain store asks: an explicit index of another type than the
+    # collection's is refused on open (whichever store creates it first).
     return CollectionSpec(
-        name=name, dim=DIM, metadata_fields={"tenant": "VARCHAR"}, partition_key="tenant"
+        name=name,
+        dim=DIM,
+        index="FLAT",
+        metadata_fields={"tenant": "VARCHAR"},
+        partition_key="tenant",
     )
 
 

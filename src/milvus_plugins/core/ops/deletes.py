@@ -238,23 +238,30 @@ def _delete_rows(ctx: OpContext, where: Filter, apart: Sequence[str]) -> Op[int]
     if names is None:
         if rows_need_checking(where, ctx.spec, caps):
             return (yield from _delete_checked(ctx, caps, where, apart))
-        present = yield from _count_rows(ctx, expr, apart)
         call = Call(ClientMethod.DELETE, (ctx.spec.name,), {"filter": expr, "timeout": ctx.timeout})
-        yield Guarded(Guard.WRITE, one_call(call))
+        present: int = yield Guarded(Guard.WRITE, _counted(ctx, expr, apart, call))
         return present
     caps.require("partitions", caps.partitions)
     if not caps.partition_delete:
         return (yield from _delete_by_ids_in(ctx, caps, where, names))
     deleted = 0
     for partition in names:  # Milvus deletes in one named partition per call
-        deleted += yield from _count_rows(ctx, expr, [partition])
         call = Call(
             ClientMethod.DELETE,
             (ctx.spec.name,),
             {"filter": expr, "partition_name": partition, "timeout": ctx.timeout},
         )
-        yield Guarded(Guard.WRITE, one_call(call))
+        deleted += yield Guarded(Guard.WRITE, _counted(ctx, expr, [partition], call))
     return deleted
+
+
+def _counted(ctx: OpContext, expr: str, partitions: Sequence[str], delete: Call) -> Op[int]:
+    """Count the rows ``expr`` selects, then send ``delete``: run in one write turn, so
+    that two deletes of one Milvus Lite database cannot both count the same rows (on a
+    server, deletes by other clients meanwhile can still be counted twice)."""
+    present = yield from _count_rows(ctx, expr, partitions)
+    yield delete
+    return present
 
 
 def _count_rows(ctx: OpContext, expr: str, partitions: Sequence[str]) -> Op[int]:

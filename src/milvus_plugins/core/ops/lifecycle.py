@@ -39,6 +39,7 @@ from milvus_plugins.core.ops.calls import (
     Op,
     Pause,
     Probe,
+    one_call,
 )
 from milvus_plugins.core.ops.context import OpContext
 from milvus_plugins.core.probing import reports_unimplemented
@@ -265,7 +266,9 @@ def _drop_named(session: Session, name: str, caps: Capabilities) -> Op[None]:
                 f"MilvusClient.drop_alias({shown(name)}); to drop the collection, name "
                 f"{shown(target)} itself."
             )
-    yield Call(ClientMethod.DROP_COLLECTION, (name,))
+    # A write's turn on Milvus Lite: a drop between two calls of a write, never inside one
+    # (mid-batch, Lite failed the batch with "WAL already closed" and could stay broken).
+    yield Guarded(Guard.WRITE, one_call(Call(ClientMethod.DROP_COLLECTION, (name,))))
     note_replaced(session.connection, name)  # its other stores re-check at their next read
 
 
