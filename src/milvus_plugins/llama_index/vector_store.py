@@ -86,6 +86,10 @@ def _fingerprint_probe(embed_model: BaseEmbedding) -> EmbeddingProbe:
 # -- the vector store ---------------------------------------------------------------------
 
 
+# Keys of to_dict() that describe the store but are not constructor arguments.
+_DESCRIPTION_ONLY = frozenset({"class_name", "stores_text", "is_embedding_query"})
+
+
 @checked_arguments
 class MilvusVectorStore(NodeWrites, NodeReads, BasePydanticVectorStore):
     """LlamaIndex vector store backed by one Milvus collection (Lite, server or Zilliz).
@@ -213,6 +217,9 @@ class MilvusVectorStore(NodeWrites, NodeReads, BasePydanticVectorStore):
     enable_sparse: bool = False
     enable_dense: bool = True
     milvus_partition_names: list[str] | None = None
+    # The scope is part of the description: a store rebuilt from it is never unscoped.
+    tenant: str | int | None = None
+    tenant_mode: str = TenantMode.OPTIONAL.value
 
     _stores: StorePair = PrivateAttr()
     _ranker: Ranker | None = PrivateAttr(default=None)
@@ -307,6 +314,8 @@ class MilvusVectorStore(NodeWrites, NodeReads, BasePydanticVectorStore):
             "enable_sparse": store.spec.has_sparse,
             "enable_dense": store.spec.dense,
             "milvus_partition_names": None if partitions is None else list(partitions),
+            "tenant": store.tenancy.tenant,
+            "tenant_mode": TenantMode.parse(store.tenancy.mode, field="tenant_mode").value,
         }
         super().__init__(**fields)
         self._stores = StorePair(store)
@@ -319,8 +328,8 @@ class MilvusVectorStore(NodeWrites, NodeReads, BasePydanticVectorStore):
 
         Args:
             store: the core store; its spec, connection and options are used as they are.
-            ranker: the hybrid fusion (default: the store's ``HybridOptions.ranker``,
-                with ``alpha`` honoured unless it is :class:`RRF`).
+            ranker: the hybrid fusion (default: the store's ``HybridOptions.ranker``;
+                a query's ``alpha`` is refused when it is :class:`RRF`).
         """
         self = cls.model_construct(
             stores_text=True,
@@ -328,6 +337,8 @@ class MilvusVectorStore(NodeWrites, NodeReads, BasePydanticVectorStore):
             uri=store.session.connection.safe_uri,
             enable_sparse=store.spec.has_sparse,
             enable_dense=store.spec.dense,
+            tenant=store.tenancy.tenant,
+            tenant_mode=TenantMode.parse(store.tenancy.mode, field="tenant_mode").value,
         )
         self._stores = StorePair(store)
         self._ranker = ranker
@@ -337,6 +348,27 @@ class MilvusVectorStore(NodeWrites, NodeReads, BasePydanticVectorStore):
     def class_name(cls) -> str:
         """The LlamaIndex component name."""
         return "MilvusVectorStore"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], **kwargs: Any) -> MilvusVectorStore:
+        """Rebuild a store from :meth:`to_dict` (or ``from_json``): its collection, uri,
+        dense/sparse choice and scope (tenant, tenant mode, partitions). What the
+        description leaves out is given as ``kwargs``: the token (never described), the
+        models, and for a tenant's store ``metadata_fields=`` and ``partition_key=``
+        (without them the tenant is refused with a ``ConfigError``, never dropped).
+
+        Raises:
+            ConfigError: ``data`` is not a mapping, or holds settings the store does not take.
+        """
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"data={shown(data)} must be a dict from to_dict().")
+        described = {k: v for k, v in data.items() if k not in _DESCRIPTION_ONLY}
+        try:
+            return cls(**{**described, **kwargs})
+        except TypeError as exc:  # an unknown key: not a description of this store
+            raise ConfigError(
+                f"cannot rebuild a MilvusVectorStore from {shown(dict(data))}: {exc}"
+            ) from exc
 
     def __repr__(self) -> str:
         return f"MilvusVectorStore(collection_name={self.collection_name!r}, uri={self.uri!r})"
