@@ -59,6 +59,7 @@ from milvus_plugins.core import (
     reindex,
     resolve_alias,
 )
+from milvus_plugins.core.capabilities import BM25_FEATURE
 from milvus_plugins.core.errors import shown
 from milvus_plugins.core.filters import Filter, In, and_, doc_id_in, id_in, not_
 from milvus_plugins.core.indexes import index_from_dict
@@ -224,7 +225,7 @@ def cmd_ingest(args: argparse.Namespace, out: TextIO) -> int:
             try:
                 store.ensure_collection(len(vectors[0]))  # a mismatch raises before any write
             except UnsupportedByServerError as exc:
-                if exc.feature != "BM25 full-text function":
+                if exc.feature != BM25_FEATURE:
                     raise
                 raise CliError(
                     f"{exc} With this command: ingest --no-bm25 (dense search only).",

@@ -48,18 +48,28 @@ from dataclasses import dataclass
 from milvus_plugins.core.errors import UnsupportedByServerError
 from milvus_plugins.core.filters.dialect import Dialect
 
-__all__ = ["JSON_MAX_BYTES", "UNKNOWN_VERSION", "Capabilities", "detect_capabilities"]
+__all__ = [
+    "BM25_FEATURE",
+    "JSON_MAX_BYTES",
+    "UNKNOWN_VERSION",
+    "Capabilities",
+    "detect_capabilities",
+]
 
 #: The version of a deployment that does not report one (its features are probed).
 #: The longest JSON text a Milvus server's JSON field takes (2.3.5 refuses 65,537 bytes).
 JSON_MAX_BYTES = 65536
 UNKNOWN_VERSION = "unknown version (GetVersion unimplemented; features probed)"
 
+BM25_FEATURE = "BM25 full-text function"
+"""The feature name a server without the BM25 function is refused with (the CLI names its
+``--no-bm25`` for it)."""
+
 FEATURE_MINIMUM = {
     "sparse vectors": "2.4.0",
     "hybrid search": "2.4.0",
     "multiple vector fields": "2.4.0",
-    "BM25 full-text function": "2.5.0",
+    BM25_FEATURE: "2.5.0",
     "nullable fields": "2.5.0",
     # Every Milvus server since 2.0 and Milvus Lite 3 have these; Milvus Lite 2.5 lacks them.
     "partitions": "2.0.0",

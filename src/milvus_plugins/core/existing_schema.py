@@ -126,9 +126,11 @@ def _checked_index_type(
     asked = spec.index_config
     built = str((described or {}).get("index_type") or "").upper()
     auto = IndexType.AUTOINDEX.value
-    if asked is None or not built or built in (auto, asked.index_type.value):
-        return spec
-    if asked.index_type is IndexType.AUTOINDEX:
+    if (
+        asked is None
+        or built in ("", auto, asked.index_type.value)
+        or asked.index_type is IndexType.AUTOINDEX
+    ):
         return spec
     if description.get("collection_name") not in (None, spec.name):
         return replace(spec, index=None)  # an alias: the index of what it names now

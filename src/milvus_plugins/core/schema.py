@@ -13,7 +13,7 @@ from typing import Any
 
 from pymilvus import DataType, Function, FunctionType, MilvusClient
 
-from milvus_plugins.core.capabilities import Capabilities
+from milvus_plugins.core.capabilities import BM25_FEATURE, Capabilities
 from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import (
     ConfigError,
@@ -129,7 +129,7 @@ def check_supported(spec: CollectionSpec, caps: Capabilities) -> None:
         caps.require("multiple vector fields", caps.multi_vector)
     if spec.sparse_mode is SparseMode.BM25:  # named first: it needs the newer server
         caps.require(
-            "BM25 full-text function",
+            BM25_FEATURE,
             caps.bm25_function,
             needs="Milvus >= 2.5.0 or Milvus Lite; on an older server create the store "
             "without it (core sparse='none', LangChain retrieval_mode='dense', LlamaIndex "

@@ -86,6 +86,21 @@ def _fingerprint_probe(embed_model: BaseEmbedding) -> EmbeddingProbe:
 # -- the vector store ---------------------------------------------------------------------
 
 
+def _description(store: MilvusStore, partitions: Sequence[str] | None) -> dict[str, Any]:
+    """The store's pydantic fields: what ``to_dict()`` / ``to_json()`` describe (never the
+    credentials: the token is not a field, and userinfo in the uri is cut)."""
+    return {
+        "stores_text": True,
+        "collection_name": store.spec.name,
+        "uri": store.session.connection.safe_uri,
+        "enable_sparse": store.spec.has_sparse,
+        "enable_dense": store.spec.dense,
+        "milvus_partition_names": None if partitions is None else list(partitions),
+        "tenant": store.tenancy.tenant,
+        "tenant_mode": TenantMode.parse(store.tenancy.mode, field="tenant_mode").value,
+    }
+
+
 # Keys of to_dict() that describe the store but are not constructor arguments.
 _DESCRIPTION_ONLY = frozenset({"class_name", "stores_text", "is_embedding_query"})
 
@@ -305,19 +320,7 @@ class MilvusVectorStore(NodeWrites, NodeReads, BasePydanticVectorStore):
         ).build()
         partitions = check_partition_names(milvus_partition_names, "milvus_partition_names")
         resolve_scope(store.spec, Tenancy(), partition_names=partitions)  # no I/O: refused now
-        fields: dict[str, Any] = {
-            "stores_text": True,
-            "collection_name": collection_name,
-            # Serialised by to_json()/to_dict(): never the credentials (the token is
-            # not a field; userinfo in the uri is cut).
-            "uri": connection.safe_uri,
-            "enable_sparse": store.spec.has_sparse,
-            "enable_dense": store.spec.dense,
-            "milvus_partition_names": None if partitions is None else list(partitions),
-            "tenant": store.tenancy.tenant,
-            "tenant_mode": TenantMode.parse(store.tenancy.mode, field="tenant_mode").value,
-        }
-        super().__init__(**fields)
+        super().__init__(**_description(store, partitions))
         self._stores = StorePair(store)
         self._ranker = ranker  # as given (checked by build): None lets alpha weigh the legs
         self._models = models
@@ -331,15 +334,7 @@ class MilvusVectorStore(NodeWrites, NodeReads, BasePydanticVectorStore):
             ranker: the hybrid fusion (default: the store's ``HybridOptions.ranker``;
                 a query's ``alpha`` is refused when it is :class:`RRF`).
         """
-        self = cls.model_construct(
-            stores_text=True,
-            collection_name=store.spec.name,
-            uri=store.session.connection.safe_uri,
-            enable_sparse=store.spec.has_sparse,
-            enable_dense=store.spec.dense,
-            tenant=store.tenancy.tenant,
-            tenant_mode=TenantMode.parse(store.tenancy.mode, field="tenant_mode").value,
-        )
+        self = cls.model_construct(**_description(store, None))
         self._stores = StorePair(store)
         self._ranker = ranker
         return self
