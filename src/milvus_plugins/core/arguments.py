@@ -18,6 +18,7 @@ Two layers:
 from __future__ import annotations
 
 import collections.abc
+import difflib
 import functools
 import inspect
 import math
@@ -33,11 +34,24 @@ from milvus_plugins.core.errors import (
     FilterError,
     InvalidInputError,
     MilvusPluginsError,
+    UnexpectedArgumentError,
     shown,
 )
 from milvus_plugins.core.values import utf8_len
 
-__all__ = ["as_list", "check_argument", "checked_arguments", "id_list"]
+__all__ = [
+    "ARGUMENT_HINTS",
+    "as_list",
+    "check_argument",
+    "checked_arguments",
+    "id_list",
+    "unexpected_arguments",
+]
+
+ARGUMENT_HINTS = "argument_hints"
+"""The class attribute (a mapping: keyword -> what to pass instead) that a class checked by
+:func:`checked_arguments` may set for keywords its constructor and methods do not take:
+another tool's names for the same settings, so that code copied from it is told the fix."""
 
 
 _shown = shown  # the package's one way of echoing a value in a message
@@ -315,6 +329,39 @@ def check_argument(
         raise error(_Param.of(check, annotation, text, error).message(name, value))
 
 
+def unexpected_arguments(
+    where: str,
+    unknown: Iterable[str],
+    accepted: Iterable[str],
+    hints: Mapping[str, str] | None = None,
+    *,
+    list_accepted: bool = True,
+) -> UnexpectedArgumentError:
+    """The error for keyword arguments ``where`` does not take.
+
+    Each unknown name is followed by its hint (``hints``: another tool's name for one of
+    ours, and what to pass here instead) or by the accepted name it most resembles (a
+    typo). The accepted names are listed when ``list_accepted`` or when a name got
+    neither.
+    """
+    names = sorted(accepted)
+    unknown = list(unknown)
+    notes = []
+    for name in unknown:
+        hint = (hints or {}).get(name)
+        if hint is None:
+            close = difflib.get_close_matches(name, names, n=1)
+            hint = f"did you mean {close[0]}=?" if close else None
+        if hint is not None:
+            notes.append(f"{name}: {hint}")
+    text = f"{where}() got unexpected keyword argument(s) {unknown}"
+    if notes:
+        text += " (" + "; ".join(notes) + ")"
+    if list_accepted or len(notes) < len(unknown):
+        text += f"; accepted: {names or 'none'}"
+    return UnexpectedArgumentError(text + ".")
+
+
 def _checking(
     fn: Callable[..., Any], error: type[MilvusPluginsError], where: str
 ) -> Callable[..., Any]:
@@ -322,6 +369,12 @@ def _checking(
     params: dict[str, _Param] | None = None
     names = signature.parameters
     bound = next(iter(names), None) in ("self", "cls")
+    keywords = [
+        name
+        for name, p in list(names.items())[int(bound) :]
+        if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    ]
+    open_ended = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in names.values())
 
     def check(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         nonlocal params
@@ -330,6 +383,10 @@ def _checking(
         if bound and len(args) == 1 and kwargs.keys() <= names.keys():
             given = kwargs.items()  # keywords only (the adapters' calls): no binding
         else:
+            unknown = [] if open_ended else [k for k in kwargs if k not in keywords]
+            if unknown:  # Python's TypeError, typed, with the fix when the class knows it
+                hints = getattr(args[0], ARGUMENT_HINTS, None) if bound and args else None
+                raise unexpected_arguments(where, unknown, keywords, hints, list_accepted=False)
             given = signature.bind(*args, **kwargs).arguments.items()
         for name, value in given:
             param = params.get(name)

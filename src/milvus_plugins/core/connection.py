@@ -242,6 +242,48 @@ class ConnectionConfig:
             **kwargs,
         )
 
+    @classmethod
+    def from_connection_args(
+        cls, args: object, *, field: str = "connection_args"
+    ) -> ConnectionConfig:
+        """Build a config from a pymilvus-style connection dict (langchain-milvus'
+        ``connection_args``): ``uri``, ``token``, ``db_name``, ``timeout``, and ``user``
+        with ``password`` (the token ``"user:password"``); a missing ``uri`` or
+        ``token`` comes from the environment, as in :meth:`from_env`.
+
+        Raises:
+            ConfigError: not a mapping, a key of another kind (``host``/``port``/
+                ``address`` name the ``uri`` to give instead; others ``client_kwargs``),
+                ``user`` without ``password`` or both with ``token``, or what the
+                constructor refuses. Values are never shown (they may be secrets).
+        """
+        if not isinstance(args, Mapping) or not all(isinstance(k, str) for k in args):
+            raise ConfigError(
+                f"{field} must be a dict such as {{'uri': 'http://localhost:19530', "
+                f"'token': ...}} ({type(args).__name__} given)."
+            )
+        given = dict(args)
+        unknown = sorted(set(given) - {"uri", "token", "db_name", "timeout", "user", "password"})
+        if unknown:
+            where = {"host", "port", "address"} & set(unknown)
+            fix = (
+                "give the server as uri='http://host:port'"
+                if where
+                else "other MilvusClient options go in client_kwargs={...}"
+            )
+            raise ConfigError(f"{field} keys {unknown} are not connection settings here: {fix}.")
+        user, password = given.pop("user", None), given.pop("password", None)
+        if (user is None) != (password is None) or (user is not None and "token" in given):
+            raise ConfigError(
+                f"{field}: give 'user' with 'password' (the token 'user:password'), or "
+                "'token' alone."
+            )
+        if user is not None:
+            if not isinstance(user, str) or not isinstance(password, str):
+                raise ConfigError(f"{field}: 'user' and 'password' must be strings.")
+            given["token"] = f"{user}:{password}"
+        return cls.from_env(**given)
+
     @property
     def is_lite(self) -> bool:
         """Whether the uri names an embedded Milvus Lite database (a path ending in .db)."""

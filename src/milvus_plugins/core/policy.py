@@ -15,13 +15,16 @@ from typing import Any, TypeVar
 
 from typing_extensions import Self
 
-from milvus_plugins.core.arguments import check_argument, checked_arguments
+from milvus_plugins.core.arguments import (
+    check_argument,
+    checked_arguments,
+    unexpected_arguments,
+)
 from milvus_plugins.core.async_store import AsyncMilvusStore
 from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import (
     ConfigError,
     InvalidInputError,
-    UnexpectedArgumentError,
     shown,
 )
 from milvus_plugins.core.ops.search_request import SearchKind
@@ -38,14 +41,13 @@ __all__ = [
     "check_ranker",
     "checked_methods_of",
     "choose_sparse",
+    "either",
     "hybrid_legs",
     "need_search_inputs",
     "order_by_ids",
     "require_fields_for",
     "require_sparse_for",
 ]
-
-_KWARG_HINTS = {"expr": " (a raw Milvus expression goes in filter=)"}
 
 C = TypeVar("C", bound=type)
 
@@ -69,6 +71,7 @@ def check_kwargs(
     kwargs: Mapping[str, Any],
     allowed: Iterable[str],
     types: Mapping[str, Any] | None = None,
+    hints: Mapping[str, str] | None = None,
 ) -> None:
     """Refuse keyword arguments ``method`` does not take, and known ones of a wrong type.
 
@@ -77,23 +80,37 @@ def check_kwargs(
         kwargs: the keyword arguments given.
         allowed: the names accepted.
         types: the annotation of some accepted names (checked with ``check_argument``).
+        hints: what to pass instead of some names ``method`` does not take (the
+            official integration's names for the same things).
 
     Raises:
         InvalidInputError: a known keyword argument whose value has the wrong type.
         UnexpectedArgumentError: an unknown keyword (an :class:`InvalidInputError` and a
-            ``TypeError``), naming it and the accepted ones.
+            ``TypeError``), naming it, its hint (or the closest accepted name) and the
+            accepted ones.
     """
-    accepted = sorted(allowed)
-    unknown = sorted(set(kwargs) - set(accepted))
+    accepted = set(allowed)
+    unknown = sorted(set(kwargs) - accepted)
     if unknown:
-        hint = "".join(_KWARG_HINTS.get(name, "") for name in unknown)
-        raise UnexpectedArgumentError(
-            f"{method}() got unexpected keyword argument(s) {unknown}{hint}; "
-            f"accepted: {accepted or 'none'}."
-        )
+        raise unexpected_arguments(method, unknown, accepted, hints)
     for name, value in kwargs.items():
         if types and name in types:
             check_argument(name, value, types[name])
+
+
+def either(name: str, value: Any, official: str, official_value: Any) -> Any:
+    """The one of two names for a setting that was given: ours (``name``) or the official
+    integration's (``official``, taken with the same meaning); ``None`` is "not given".
+
+    Raises:
+        ConfigError: both were given.
+    """
+    if value is not None and official_value is not None:
+        raise ConfigError(
+            f"{official}= is another name for {name}= (the official integration's); "
+            "give one of the two."
+        )
+    return official_value if value is None else value
 
 
 def choose_sparse(

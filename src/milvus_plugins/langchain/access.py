@@ -34,6 +34,7 @@ from milvus_plugins.core import (
 from milvus_plugins.core.decay import decay_column
 from milvus_plugins.core.grouping import group_key
 from milvus_plugins.langchain.filters import to_core_filter
+from milvus_plugins.langchain.official_names import CALL_HINTS
 from milvus_plugins.langchain.search_calls import (
     KWARG_TYPES,
     SearchCall,
@@ -123,7 +124,7 @@ class StoreAccess(StoreLifetime):
             ConfigError: a mode, kind or setting the collection cannot serve.
             InvalidInputError: an unknown keyword argument or a value of a wrong type.
         """
-        check_kwargs(method, kwargs, allowed, KWARG_TYPES)
+        check_kwargs(method, kwargs, allowed, KWARG_TYPES, CALL_HINTS)
         spec = self._store.spec
         mode = self._mode
         if kwargs.get("retrieval_mode") is not None:

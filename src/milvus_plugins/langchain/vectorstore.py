@@ -15,7 +15,7 @@ from :mod:`.writes`, its reads and searches from :mod:`.retrieval` (both on
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
@@ -48,6 +48,8 @@ from milvus_plugins.core import (
     with_batch_rows,
 )
 from milvus_plugins.core.indexes import checked_search_params
+from milvus_plugins.core.policy import either
+from milvus_plugins.langchain.official_names import CALL_HINTS, METHOD_HINTS, SETTING_HINTS
 from milvus_plugins.langchain.retrieval import DocumentRetrieval
 from milvus_plugins.langchain.search_calls import check_mode
 from milvus_plugins.langchain.writes import DocumentWrites
@@ -55,6 +57,32 @@ from milvus_plugins.langchain.writes import DocumentWrites
 __all__ = ["MilvusVectorStore"]
 
 EmbeddingArg = Embeddings | Mapping[str, Embeddings] | None
+
+
+class _Required:
+    """The default of ``embedding``: required, unless ``embedding_function`` names it."""
+
+    def __repr__(self) -> str:
+        return "<required>"
+
+
+_REQUIRED: Any = _Required()
+
+
+def _the_model(embedding: EmbeddingArg, embedding_function: EmbeddingArg) -> EmbeddingArg:
+    """The model given as ``embedding`` or as langchain-milvus' ``embedding_function``."""
+    if embedding is _REQUIRED and embedding_function is _REQUIRED:
+        raise ConfigError(
+            "MilvusVectorStore needs the embeddings model: MilvusVectorStore(embeddings, ...) "
+            "(embedding_function= is taken too), or embedding=None for a sparse-only store."
+        )
+    if embedding is not _REQUIRED and embedding_function is not _REQUIRED:
+        raise ConfigError(
+            "embedding_function= is langchain-milvus' name for embedding=; give one of the two."
+        )
+    return embedding_function if embedding is _REQUIRED else embedding
+
+
 """The ``embedding`` argument: one model, models by dense field name, or ``None``."""
 
 
@@ -236,9 +264,25 @@ class MilvusVectorStore(DocumentWrites, DocumentRetrieval, VectorStore):
             one extra embedding call when the collection is first opened) when it creates
             the collection, and opening a collection filled by another model raises
             :class:`~milvus_plugins.core.EmbeddingMismatchError`.
+        embedding_function: langchain-milvus' name for ``embedding`` (give one of them).
+        connection_args: langchain-milvus' connection dict, instead of ``uri``/
+            ``token``/``connection``: ``uri``, ``token``, ``db_name``, ``timeout``, or
+            ``user`` with ``password`` (see
+            :meth:`~milvus_plugins.core.ConnectionConfig.from_connection_args`).
+        index_params: langchain-milvus' name for ``index`` (its dict,
+            ``{"index_type": "HNSW", "metric_type": "L2", "params": {"M": 16}}``, is
+            read as ``index`` reads it).
+        partition_key_field: langchain-milvus' name for ``partition_key``.
+
+    The official integration's other settings are refused with what to pass instead
+    (``auto_id``, ``text_field``, ``enable_dynamic_field``, ``builtin_function`` ...:
+    :mod:`milvus_plugins.langchain.official_names`), before anything is created.
 
     Raises:
-        ConfigError: an invalid or contradictory setting (before any I/O).
+        ConfigError: an invalid or contradictory setting (before any I/O); no model
+            given (neither ``embedding`` nor ``embedding_function``).
+        UnexpectedArgumentError: a keyword the store does not take (a ``TypeError``
+            too), named with what to pass instead.
 
     Example:
         >>> store = MilvusVectorStore(embeddings, uri="./rag.db", retrieval_mode="hybrid")
@@ -246,9 +290,11 @@ class MilvusVectorStore(DocumentWrites, DocumentRetrieval, VectorStore):
         >>> store.similarity_search("vector db", k=1, filter={"topic": "db"})
     """
 
+    argument_hints: ClassVar[Mapping[str, str]] = {**SETTING_HINTS, **CALL_HINTS}
+
     def __init__(
         self,
-        embedding: Embeddings | Mapping[str, Embeddings] | None,
+        embedding: Embeddings | Mapping[str, Embeddings] | None = _REQUIRED,
         *,
         uri: str | None = None,
         token: str | None = None,
@@ -280,8 +326,25 @@ class MilvusVectorStore(DocumentWrites, DocumentRetrieval, VectorStore):
         field_mapping: FieldMapping | Mapping[str, Any] | None = None,
         client_kwargs: Mapping[str, Any] | None = None,
         allow_embedding_change: bool = False,
+        embedding_function: Embeddings | Mapping[str, Embeddings] | None = _REQUIRED,
+        connection_args: Mapping[str, Any] | None = None,
+        index_params: Mapping[str, Any] | None = None,
+        partition_key_field: str | None = None,
     ) -> None:
-        models = _models(embedding)
+        models = _models(_the_model(embedding, embedding_function))
+        index = either("index", index, "index_params", index_params)
+        partition_key = either(
+            "partition_key", partition_key, "partition_key_field", partition_key_field
+        )
+        given = [
+            n
+            for n, v in (("connection", connection), ("uri", uri), ("token", token))
+            if v is not None
+        ]
+        if connection_args is not None:
+            if given:
+                raise ConfigError(f"give either connection_args= or {given[0]}=, not both.")
+            connection = ConnectionConfig.from_connection_args(connection_args)
         if connection is not None and (uri is not None or token is not None):
             raise ConfigError("give either connection= or uri=/token=, not both.")
         default_mode = RetrievalMode.DENSE if models else RetrievalMode.SPARSE
@@ -331,6 +394,16 @@ class MilvusVectorStore(DocumentWrites, DocumentRetrieval, VectorStore):
         # Checked now, before anything is written (the first search would refuse them).
         self._search_params = checked_search_params(search_params or None, spec.index_config)
         self._stores = StorePair(self._store)  # the async twin: one client per event loop
+
+    if not TYPE_CHECKING:  # hidden from type checkers: attribute typos stay errors there
+
+        def __getattr__(self, name: str) -> Any:
+            """Only reached for a missing attribute: langchain-milvus' methods name the fix."""
+            hint = METHOD_HINTS.get(name)
+            raise AttributeError(
+                f"{type(self).__name__!r} object has no attribute {name!r}"
+                + (f" ({hint})" if hint else "")
+            )
 
     # -- properties -------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from milvus_plugins.core import (
 from milvus_plugins.langchain.access import StoreAccess
 from milvus_plugins.langchain.documents import Batch, documents_batch, embedded
 from milvus_plugins.langchain.filters import FilterArg, deletion_filter
+from milvus_plugins.langchain.official_names import CALL_HINTS
 from milvus_plugins.langchain.search_calls import KWARG_TYPES, SCOPE_KWARGS, WRITE_KWARGS
 
 __all__ = ["DocumentWrites"]
@@ -37,7 +38,7 @@ def _deletion(
     method: str, ids: Sequence[str] | None, filter: FilterArg, kwargs: Mapping[str, Any]
 ) -> dict[str, Any] | None:
     """The core ``delete`` arguments (``None``: neither ids nor filter, delete all)."""
-    check_kwargs(method, kwargs, SCOPE_KWARGS, KWARG_TYPES)
+    check_kwargs(method, kwargs, SCOPE_KWARGS, KWARG_TYPES, CALL_HINTS)
     if ids is None and filter is None:
         return None
     return {"ids": ids, "filter": deletion_filter(filter), **kwargs}
@@ -45,7 +46,7 @@ def _deletion(
 
 @checked_methods_of("MilvusVectorStore")
 class DocumentWrites(StoreAccess):
-    """``add_texts``, ``add_documents`` and ``delete``, with their async twins."""
+    """``add_texts``, ``add_documents``, ``upsert`` and ``delete``, with their async twins."""
 
     def _batch(
         self,
@@ -56,7 +57,7 @@ class DocumentWrites(StoreAccess):
         kwargs: Mapping[str, Any],
     ) -> tuple[Batch, int]:
         """The checked batch of a write and its rows per request (no I/O)."""
-        check_kwargs(method, kwargs, WRITE_KWARGS, KWARG_TYPES)
+        check_kwargs(method, kwargs, WRITE_KWARGS, KWARG_TYPES, CALL_HINTS)
         options = with_batch_rows(
             self._store.write_options, kwargs.get("batch_size"), field="batch_size"
         )
@@ -178,6 +179,38 @@ class DocumentWrites(StoreAccess):
         """Async twin of :meth:`add_documents`."""
         batch = documents_batch(documents, kwargs.pop("ids", None))
         return await self.aadd_texts(batch.texts, batch.metadatas, ids=batch.ids, **kwargs)
+
+    def upsert(
+        self,
+        ids: list[str] | None = None,
+        documents: list[Document] | None = None,
+        **kwargs: Any,
+    ) -> list[str]:
+        """langchain-milvus' ``upsert(ids, documents)``: :meth:`add_documents` with ``ids``.
+
+        Every write of this store replaces the rows of the ids it writes, so this is
+        :meth:`add_documents` under the official integration's name and argument order.
+
+        Args:
+            ids: one id per document (``None``: each ``Document.id``, generated when
+                absent).
+            documents: the documents (``None`` or empty: nothing is written, ``ids``
+                unread, as in the official integration).
+            **kwargs: as for :meth:`add_documents`.
+
+        Returns:
+            The ids written, in input order.
+        """
+        return self.add_documents(documents or [], ids=ids if documents else None, **kwargs)
+
+    async def aupsert(
+        self,
+        ids: list[str] | None = None,
+        documents: list[Document] | None = None,
+        **kwargs: Any,
+    ) -> list[str]:
+        """Async twin of :meth:`upsert`."""
+        return await self.aadd_documents(documents or [], ids=ids if documents else None, **kwargs)
 
     def delete(
         self, ids: Sequence[str] | None = None, *, filter: FilterArg = None, **kwargs: Any

@@ -32,10 +32,12 @@ from milvus_plugins.core import (
     check_kwargs,
     shown,
 )
+from milvus_plugins.core.policy import either
 from milvus_plugins.llama_index.nodes import records_for_write
+from milvus_plugins.llama_index.official_names import CALL_HINTS
 from milvus_plugins.llama_index.queries import QUERY_KWARGS, named_fields, plan_query
 
-__all__ = ["SCOPE_KWARGS", "SCOPE_TYPES", "StoreAccess"]
+__all__ = ["SCOPE_KWARGS", "SCOPE_TYPES", "WRITE_KWARGS", "WRITE_TYPES", "StoreAccess"]
 
 # The keyword arguments that confine one call (``vector_store_kwargs``, ``add_kwargs``,
 # ``delete_kwargs``): a tenant, and the partitions to read or delete in.
@@ -49,6 +51,16 @@ SCOPE_TYPES: dict[str, Any] = {
     "milvus_partition_names": Sequence[str] | None,
     "partition_name": str | None,
     "progress": bool | None,
+}
+# The keyword arguments of add: the scope, the progress bar, and the official store's
+# ``milvus_partition_name`` (for ``partition_name``) and ``force_flush``.
+WRITE_KWARGS = frozenset(
+    {"progress", "tenant", "partition_name", "milvus_partition_name", "force_flush"}
+)
+WRITE_TYPES: dict[str, Any] = {
+    **SCOPE_TYPES,
+    "milvus_partition_name": str | None,
+    "force_flush": bool,
 }
 
 
@@ -151,7 +163,7 @@ class StoreAccess(StoreLifetime):
         named: Mapping[str, Sequence[float]] | None = None,
     ) -> tuple[SearchRequest, dict[str, Any]]:
         # Unknown keywords first: a typo must not be reported as a missing tenant.
-        check_kwargs("query", kwargs, QUERY_KWARGS | SCOPE_KWARGS, SCOPE_TYPES)
+        check_kwargs("query", kwargs, QUERY_KWARGS | SCOPE_KWARGS, SCOPE_TYPES, CALL_HINTS)
         own = {k: v for k, v in kwargs.items() if k not in SCOPE_KWARGS}
         scope = self._scope(kwargs)
         plan = plan_query(
@@ -165,10 +177,13 @@ class StoreAccess(StoreLifetime):
         return plan, scope
 
     def _write_scope(self, kwargs: Mapping[str, Any], method: str) -> dict[str, Any]:
-        check_kwargs(
-            method, kwargs, frozenset({"progress", "tenant", "partition_name"}), SCOPE_TYPES
+        check_kwargs(method, kwargs, WRITE_KWARGS, WRITE_TYPES, CALL_HINTS)
+        target = either(
+            "partition_name",
+            kwargs.get("partition_name"),
+            "milvus_partition_name",
+            kwargs.get("milvus_partition_name"),
         )
-        target = kwargs.get("partition_name")
         if target is None and self.milvus_partition_names:
             if len(self.milvus_partition_names) > 1:
                 raise ConfigError(

@@ -49,6 +49,7 @@ from milvus_plugins.core.grouping import group_key
 from milvus_plugins.core.requests import QUERY_WINDOW, check_k
 from milvus_plugins.llama_index.filters import DOC_ID_KEYS, declared_types, to_core_filter
 from milvus_plugins.llama_index.nodes import record_to_node
+from milvus_plugins.llama_index.official_names import CALL_HINTS
 
 __all__ = [
     "DEFAULT_MMR_PREFETCH_FACTOR",
@@ -304,7 +305,7 @@ def plan_query(
             text, a vector field).
         FilterError: a filter Milvus cannot express exactly.
     """
-    check_kwargs("query", kwargs, QUERY_KWARGS)
+    check_kwargs("query", kwargs, QUERY_KWARGS, hints=CALL_HINTS)
     grouping = grouping_from_kwargs(kwargs)
     if grouping is not None and grouping.by in DOC_ID_KEYS:
         # As in filters, 'ref_doc_id' (and 'doc_id') is the node's source document.

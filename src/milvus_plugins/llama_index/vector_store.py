@@ -20,7 +20,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.bridge.pydantic import PrivateAttr
@@ -51,6 +51,14 @@ from milvus_plugins.core import (
     model_name,
     resolve_scope,
     shown,
+    with_batch_rows,
+)
+from milvus_plugins.core.policy import either
+from milvus_plugins.llama_index.official_names import (
+    CALL_HINTS,
+    SETTING_HINTS,
+    index_of_config,
+    ranker_of,
 )
 from milvus_plugins.llama_index.queries import (
     DEFAULT_MMR_PREFETCH_FACTOR,
@@ -221,9 +229,26 @@ class MilvusVectorStore(NodeWrites, NodeReads, BasePydanticVectorStore):
             :class:`~milvus_plugins.core.EmbeddingMismatchError`.
         allow_embedding_change: open a collection whose recorded fingerprint differs
             from ``embed_model``'s.
+        index_config: llama-index-vector-stores-milvus' name for ``index`` (its dict,
+            ``{"index_type": "HNSW", "M": 16, "efConstruction": 200}``; without an
+            ``index_type``, FLAT as there).
+        hybrid_ranker: the official ``"RRFRanker"`` or ``"WeightedRanker"``, for
+            ``ranker`` (give one of the two).
+        hybrid_ranker_params: its parameters: ``{"k": 60}`` or ``{"weights": [dense,
+            sparse]}``.
+        batch_size: maximum rows per write request (the official name; also
+            ``write_options=WriteOptions(batch_rows=...)``).
+        upsert_mode: ``True`` or left out: every write replaces the rows of the node ids
+            it writes (``False``, the official "insert", is refused).
+
+    The official integration's other settings are refused with what to pass instead
+    (``text_key``, ``search_config``, ``enable_dynamic_field``, MilvusClient keywords
+    ...: :mod:`milvus_plugins.llama_index.official_names`), before anything is created.
 
     Raises:
         ConfigError: an invalid or contradictory setting (before any I/O).
+        UnexpectedArgumentError: a keyword the store does not take (a ``TypeError``
+            too), named with what to pass instead.
     """
 
     stores_text: bool = True
@@ -235,6 +260,8 @@ class MilvusVectorStore(NodeWrites, NodeReads, BasePydanticVectorStore):
     # The scope is part of the description: a store rebuilt from it is never unscoped.
     tenant: str | int | None = None
     tenant_mode: str = TenantMode.OPTIONAL.value
+
+    argument_hints: ClassVar[Mapping[str, str]] = {**SETTING_HINTS, **CALL_HINTS}
 
     _stores: StorePair = PrivateAttr()
     _ranker: Ranker | None = PrivateAttr(default=None)
@@ -275,7 +302,25 @@ class MilvusVectorStore(NodeWrites, NodeReads, BasePydanticVectorStore):
         client_kwargs: Mapping[str, Any] | None = None,
         embed_model: BaseEmbedding | None = None,
         allow_embedding_change: bool = False,
+        index_config: Mapping[str, Any] | None = None,
+        hybrid_ranker: str | None = None,
+        hybrid_ranker_params: Mapping[str, Any] | None = None,
+        batch_size: int | None = None,
+        upsert_mode: bool | None = None,
     ) -> None:
+        if upsert_mode is False:
+            raise ConfigError(
+                "upsert_mode=False (insert, duplicates possible) is not offered: every write "
+                "of this store replaces the rows of the node ids it writes; leave it out."
+            )
+        index = either("index", index, "index_config", index_of_config(index_config))
+        ranker = either(
+            "ranker", ranker, "hybrid_ranker", ranker_of(hybrid_ranker, hybrid_ranker_params)
+        )
+        if batch_size is not None:
+            write_options = with_batch_rows(
+                write_options or WriteOptions(), batch_size, field="batch_size"
+            )
         models = dict(vector_fields or {})
         for name, model in models.items():
             if not isinstance(model, BaseEmbedding):

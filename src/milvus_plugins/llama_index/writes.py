@@ -25,6 +25,7 @@ from milvus_plugins.core import (
     shown,
 )
 from milvus_plugins.llama_index.access import SCOPE_KWARGS, SCOPE_TYPES, StoreAccess
+from milvus_plugins.llama_index.official_names import CALL_HINTS
 from milvus_plugins.llama_index.queries import node_filter
 
 __all__ = ["NodeWrites"]
@@ -99,7 +100,10 @@ class NodeWrites(StoreAccess):
             **add_kwargs: ``progress`` (bool) forces the progress bar on or off;
                 ``tenant`` (stamped into the partition key; default: the store's);
                 ``partition_name`` (the partition to write into; default: the one
-                ``milvus_partition_names`` names).
+                ``milvus_partition_names`` names; ``milvus_partition_name``, the
+                official integration's name, is taken too); ``force_flush=True``
+                flushes the collection after the write (Milvus Lite writes are
+                flushed anyway).
 
         Returns:
             The node ids, in input order.
@@ -115,7 +119,10 @@ class NodeWrites(StoreAccess):
         if self._models:  # what the write would refuse is refused before the models run
             self._store.check_write(records, **_scope_of(args))
         named = {n: m.get_text_embedding_batch(texts) for n, m in self._models.items()}
-        return self._store.upsert(_with_named(records, named), **args)
+        ids = self._store.upsert(_with_named(records, named), **args)
+        if add_kwargs.get("force_flush"):
+            self._store.flush()
+        return ids
 
     async def async_add(self, nodes: Sequence[BaseNode], **kwargs: Any) -> list[str]:
         """Async twin of :meth:`add`."""
@@ -123,13 +130,16 @@ class NodeWrites(StoreAccess):
         if self._models:
             await self.async_store.check_write(records, **_scope_of(args))
         named = {n: await m.aget_text_embedding_batch(texts) for n, m in self._models.items()}
-        return await self.async_store.upsert(_with_named(records, named), **args)
+        ids = await self.async_store.upsert(_with_named(records, named), **args)
+        if kwargs.get("force_flush"):
+            await self.async_store.flush()
+        return ids
 
     def _ref_doc_deletion(
         self, ref_doc_id: Any, kwargs: Mapping[str, Any], method: str
     ) -> dict[str, Any]:
         """The core ``delete`` arguments of :meth:`delete` (no I/O)."""
-        check_kwargs(method, kwargs, SCOPE_KWARGS, SCOPE_TYPES)
+        check_kwargs(method, kwargs, SCOPE_KWARGS, SCOPE_TYPES, CALL_HINTS)
         scope = self._scope(kwargs)
         return {"filter": _ref_doc_filter(ref_doc_id), **scope}
 
@@ -156,7 +166,7 @@ class NodeWrites(StoreAccess):
         kwargs: Mapping[str, Any],
     ) -> dict[str, Any] | None:
         """The core ``delete`` arguments of :meth:`delete_nodes` (``None``: nothing to do)."""
-        check_kwargs("delete_nodes", kwargs, SCOPE_KWARGS, SCOPE_TYPES)
+        check_kwargs("delete_nodes", kwargs, SCOPE_KWARGS, SCOPE_TYPES, CALL_HINTS)
         if node_ids is not None:
             node_ids = id_list(node_ids, "node_ids")
         if node_ids is None and (filters is None or not filters.filters):
