@@ -799,18 +799,26 @@ def test_drop_old_through_an_alias_is_refused_and_drops_nothing(
         store.upsert(_records(3))
     raw.create_alias("real", "alias_x")
     before = _snapshot(raw)
+    # A read before the first write finds nothing (the old rows are to be dropped) and
+    # changes nothing; the write that would drop them is refused.
     with pytest.raises(ConfigError, match="alias"):
         if face == "core":
             with _core(lite_uri, name="alias_x", dim=DIM, drop_old=True) as store:
-                store.count()
+                assert store.count() == 0
+                assert _snapshot(raw) == before
+                store.upsert(_records(1))
         elif face == "langchain":
             with LangChainStore(
                 VocabEmbeddings(), uri=lite_uri, collection_name="alias_x", drop_old=True
             ) as lc:
-                lc.similarity_search("cat", k=1)
+                assert lc.similarity_search("cat", k=1) == []
+                assert _snapshot(raw) == before
+                lc.add_texts(["cat"], ids=["n"])
         else:
             with LlamaStore(uri=lite_uri, collection_name="alias_x", overwrite=True) as li:
-                li.get_nodes(node_ids=["r0"])
+                assert li.get_nodes(node_ids=["r0"]) == []
+                assert _snapshot(raw) == before
+                li.add([TextNode(id_="n", text="cat", embedding=embed("cat"))])
     assert _snapshot(raw) == before
     assert raw.describe_alias("alias_x")["collection_name"] == "real"
 

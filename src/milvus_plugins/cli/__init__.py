@@ -128,7 +128,7 @@ def _read_texts(root: Path, files: list[Path]) -> tuple[dict[str, str], list[str
     for path in files:
         source = str(path.relative_to(root) if root.is_dir() else path.name)
         try:
-            texts[source] = path.read_text(encoding="utf-8")
+            texts[source] = path.read_text(encoding="utf-8-sig")  # a leading BOM is not text
         except UnicodeDecodeError as exc:
             skipped.append(source)
             print(
@@ -181,6 +181,10 @@ def cmd_ingest(args: argparse.Namespace, out: TextIO) -> int:
     if not files:
         raise CliError(f"no .txt/.md files under {root}.", EXIT_USAGE)
     overlap = args.overlap if args.overlap is not None else min(100, args.chunk_size // 4)
+    if overlap >= args.chunk_size:
+        raise CliError(
+            f"--overlap {overlap} must be smaller than --chunk-size {args.chunk_size}.", EXIT_USAGE
+        )
     connection = connection_of(args)
     texts, skipped = _read_texts(root, files)
     if not texts:
@@ -459,6 +463,11 @@ def cmd_reindex(args: argparse.Namespace, out: TextIO) -> int:
         spec = args.index if not args.index.lstrip().startswith("{") else None
         index = index_from_dict(spec or json_option(args.index, "--index"))
     search_params = json_option(args.search_params, "--search-params")
+    if search_params is not None and not isinstance(search_params, dict):
+        raise CliError(
+            "--search-params must be a JSON object of search knobs, e.g. '{\"ef\": 64}'.",
+            EXIT_USAGE,
+        )
     _check_reindex_alias(connection_of(args), args.alias)  # before loading a model
     embed = name = None
     if args.embedding is not None:

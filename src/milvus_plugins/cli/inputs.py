@@ -134,11 +134,14 @@ def _port(netloc: str) -> str:
 
 
 def connection_of(args: argparse.Namespace) -> ConnectionConfig:
-    """The connection the --uri, --token and --timeout options (or the environment) name."""
+    """The connection the --uri, --token, --db-name and --timeout options (or the
+    environment) name."""
     given = args.uri if args.uri is not None else os.environ.get("MILVUS_URI")
     if given:
         check_uri(given)  # in the CLI's words, before the library's own check
-    connection = ConnectionConfig.from_env(uri=args.uri, token=args.token, timeout=args.timeout)
+    connection = ConnectionConfig.from_env(
+        uri=args.uri, token=args.token, timeout=args.timeout, db_name=args.db_name or ""
+    )
     check_uri(connection.uri)
     return connection
 

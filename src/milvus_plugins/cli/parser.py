@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
 from typing import Any
 
-from milvus_plugins.core import ExportFormat
+from milvus_plugins.core import ConfigError, ExportFormat
+from milvus_plugins.core.names import check_name
 
 __all__ = ["EPILOG", "build_parser"]
 
@@ -30,8 +32,9 @@ examples:
   milvus-plugins reindex notes_live --index '{"index_type": "HNSW", "M": 16}'
   milvus-plugins alias notes_live notes                    roll back after a reindex
 
-connection: --uri, --token and --timeout go before or after the command (default:
-  $MILVUS_URI / $MILVUS_TOKEN, else ./milvus.db, a Milvus Lite file).
+connection: --uri, --token, --db-name and --timeout go before or after the command
+  (default: $MILVUS_URI / $MILVUS_TOKEN, else ./milvus.db, a Milvus Lite file; the
+  default database).
 
 embedding: --embedding minilm (default: all-MiniLM-L6-v2, offline, 384-d) or
   package.module:factory, a callable without arguments returning a LangChain Embeddings
@@ -41,8 +44,9 @@ embedding: --embedding minilm (default: all-MiniLM-L6-v2, offline, 384-d) or
 search --mode: hybrid (dense + BM25) by default when the collection has a BM25 field,
   else dense (said on stderr).
 
-ingest: files must be UTF-8 text; others are skipped with a warning naming them, before
-  anything is written. --prune removes the chunks of files no longer under the path.
+ingest: files must be UTF-8 text (a leading BOM is dropped); others are skipped with a
+  warning naming them, before anything is written. --prune removes the chunks of files no
+  longer under the path.
 
 export/import: JSON Lines (.jsonl) or Parquet (.parquet, needs pyarrow; an export file
   named otherwise needs --format), streamed both ways; a malformed or truncated file is
@@ -69,7 +73,15 @@ def _connection_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
         default=default,
         help="Milvus Lite file or server URI (default: $MILVUS_URI or ./milvus.db)",
     )
-    parser.add_argument("--token", default=default, help="token (default: $MILVUS_TOKEN)")
+    parser.add_argument(
+        "--token", type=_token, default=default, help="token (default: $MILVUS_TOKEN)"
+    )
+    parser.add_argument(
+        "--db-name",
+        type=_database,
+        default=default,
+        help="the Milvus database (default: the server's default database)",
+    )
     parser.add_argument(
         "--timeout",
         type=_seconds,
@@ -91,6 +103,58 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _int_in(low: int, high: int) -> Callable[[str], int]:
+    """An option's type: an integer in [low, high]."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} must be in [{low}, {high}]")
+        return value
+
+    return parse
+
+
+def _fraction(text: str) -> float:
+    """A --min-recall value: a number in [0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:  # nan compares false
+        raise argparse.ArgumentTypeError(f"{text!r} must be a number in [0, 1] (e.g. 0.9)")
+    return value
+
+
+def _name(text: str) -> str:
+    """A collection name option: a valid Milvus name."""
+    try:
+        return check_name("name", text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("name=")) from None
+
+
+def _database(text: str) -> str:
+    """A --db-name value: a valid Milvus name."""
+    try:
+        return check_name("db_name", text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("db_name=")) from None
+
+
+def _token(text: str) -> str:
+    """A --token value: text that can be sent (a lone surrogate, from bytes that are not
+    UTF-8 in argv, cannot); the value is never shown."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise argparse.ArgumentTypeError("the token is not valid UTF-8 text") from None
+    return text
+
+
 def _embedding_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--embedding",
@@ -102,7 +166,7 @@ def _embedding_option(parser: argparse.ArgumentParser) -> None:
 def _copy_options(parser: argparse.ArgumentParser, *, progress: bool | None = None) -> None:
     # The commands that copy rows page by page: the page size, and the progress line
     # (None: shown when stderr is a terminal).
-    parser.add_argument("--batch-rows", type=int, default=1000)
+    parser.add_argument("--batch-rows", type=_int_in(1, 16384), default=1000)
     parser.add_argument("--no-progress", dest="progress", action="store_false", default=progress)
 
 
@@ -134,9 +198,11 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--json", action="store_true")
     ingest = command("ingest", "chunk, embed and upsert text/markdown files")
     ingest.add_argument("path")
-    ingest.add_argument("--collection", required=True)
-    ingest.add_argument("--chunk-size", type=int, default=800)
-    ingest.add_argument("--overlap", type=int, default=None, help="default: min(100, size/4)")
+    ingest.add_argument("--collection", type=_name, required=True)
+    ingest.add_argument("--chunk-size", type=_int_in(1, 10**9), default=800)
+    ingest.add_argument(
+        "--overlap", type=_int_in(0, 10**9), default=None, help="default: min(100, size/4)"
+    )
     ingest.add_argument("--drop", action="store_true", help="recreate the collection first")
     ingest.add_argument(
         "--prune", action="store_true", help="remove chunks of files no longer under the path"
@@ -152,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     _embedding_option(ingest)
     search = command("search", "search a collection")
     search.add_argument("query")
-    search.add_argument("--collection", required=True)
+    search.add_argument("--collection", type=_name, required=True)
     search.add_argument(
         "--mode",
         choices=("dense", "sparse", "hybrid"),
@@ -194,10 +260,12 @@ def build_parser() -> argparse.ArgumentParser:
     again.add_argument(
         "--embedding", default=None, help="re-embed the text: 'minilm' or package.module:factory"
     )
-    again.add_argument("--target", default=None, help="new collection (default: ALIAS_v<N>)")
-    again.add_argument("--min-recall", type=float, default=0.9)
-    again.add_argument("-k", type=int, default=10)
-    again.add_argument("--queries", type=int, default=50, help="sampled queries")
+    again.add_argument(
+        "--target", type=_name, default=None, help="new collection (default: ALIAS_v<N>)"
+    )
+    again.add_argument("--min-recall", type=_fraction, default=0.9)
+    again.add_argument("-k", type=_int_in(1, 1024), default=10)
+    again.add_argument("--queries", type=_int_in(1, 10000), default=50, help="sampled queries")
     again.add_argument("--reference", choices=("exact", "source"), default="exact")
     again.add_argument("--search-params", default=None, help="e.g. '{\"ef\": 64}'")
     _copy_options(again)

@@ -258,6 +258,7 @@ class _Param:
     listish: bool  # a list is expected: a str would be read character by character
     element: type | None  # the class of the elements, when they are judged
     error: type[MilvusPluginsError]
+    integral: bool = False  # an int is expected: another Integral (np.int64) becomes one
 
     @classmethod
     def of(
@@ -266,7 +267,8 @@ class _Param:
         words = _describe(annotation)
         expected = " or ".join(words) if len(words) <= 4 else text
         listish = any(w.startswith("a list") for w in words)
-        return cls(check, expected, listish, _element_type(annotation), error)
+        integral = _WORDS[int] in words
+        return cls(check, expected, listish, _element_type(annotation), error, integral)
 
     def message(self, name: str, value: Any) -> str:
         shown = _shown(value)
@@ -376,10 +378,15 @@ def _checking(
     ]
     open_ended = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in names.values())
 
-    def check(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    def check(
+        args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """Check the arguments; answer them, with other integers (``np.int64``) given
+        where an ``int`` is expected turned into ``int`` (pymilvus takes only ints)."""
         nonlocal params
         if params is None:  # resolved on first use: every module is imported by then
             params = _resolve(fn, error)
+        binding = None
         if bound and len(args) == 1 and kwargs.keys() <= names.keys():
             given = kwargs.items()  # keywords only (the adapters' calls): no binding
         else:
@@ -387,17 +394,29 @@ def _checking(
             if unknown:  # Python's TypeError, typed, with the fix when the class knows it
                 hints = getattr(args[0], ARGUMENT_HINTS, None) if bound and args else None
                 raise unexpected_arguments(where, unknown, keywords, hints, list_accepted=False)
-            given = signature.bind(*args, **kwargs).arguments.items()
+            binding = signature.bind(*args, **kwargs)
+            given = binding.arguments.items()
+        ints: dict[str, int] = {}
         for name, value in given:
             param = params.get(name)
-            if param is not None and not param.check(value):
+            if param is None:
+                continue
+            if not param.check(value):
                 raise param.error(f"{where}(): " + param.message(name, value))
+            if param.integral and type(value) is not int and _is_int(value):
+                ints[name] = int(value)
+        if not ints:
+            return args, kwargs
+        if binding is None:
+            return args, {**kwargs, **ints}
+        binding.arguments.update(ints)
+        return binding.args, binding.kwargs
 
     if inspect.iscoroutinefunction(fn):
 
         @functools.wraps(fn)
         async def acall(*args: Any, **kwargs: Any) -> Any:
-            check(args, kwargs)
+            args, kwargs = check(args, kwargs)
             return await fn(*args, **kwargs)
 
         acall.__qualname__ = where
@@ -405,7 +424,7 @@ def _checking(
 
     @functools.wraps(fn)
     def call(*args: Any, **kwargs: Any) -> Any:
-        check(args, kwargs)
+        args, kwargs = check(args, kwargs)
         return fn(*args, **kwargs)
 
     call.__qualname__ = where if fn.__name__ != "__init__" else f"{where}.__init__"

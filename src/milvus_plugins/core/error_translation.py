@@ -112,6 +112,8 @@ _AUTH_PHRASES = (
     "username or password",
 )
 _NOT_FOUND_PHRASES = ("collection not found", "can't find collection")
+# The 2.3.5 server: "database:x not found"; Milvus Lite: "database 'x' does not exist".
+_MISSING_DATABASE = re.compile(r"database[:\s]*'?(\w+)'?\s+(?:not found|does not exist)")
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|`[^`]*`")
 
 
@@ -288,6 +290,9 @@ def translate(
         return CollectionNotFoundError(
             f"{name} does not exist in Milvus (was it dropped by another client?): {message}"
         )
+    missing_db = _MISSING_DATABASE.search(message) if kind is _PERMANENT else None
+    if missing_db is not None:
+        return missing_database_error(missing_db.group(1), f"Milvus call failed: {message}.")
     if kind is _AUTH:
         return AuthenticationError(
             f"Milvus rejected the credentials: check the token ({message})", code=code
@@ -296,6 +301,16 @@ def translate(
         return MilvusConnectionError(f"Milvus is unreachable: {message}", code=code, retriable=True)
     return MilvusOperationError(
         f"Milvus call failed: {message}", code=code, retriable=kind.retriable
+    )
+
+
+def missing_database_error(name: str, said: str = "") -> MilvusOperationError:
+    """The error for a ``db_name`` that names no database of the server."""
+    return MilvusOperationError(
+        f"{said + ' ' if said else ''}The database {shown(name)} does not exist: check "
+        "db_name (names are case-sensitive), or create it first with pymilvus' "
+        "MilvusClient(uri).create_database(name).",
+        retriable=False,
     )
 
 

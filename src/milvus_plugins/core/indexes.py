@@ -484,8 +484,18 @@ def index_from_dict(config: Mapping[str, Any] | str) -> IndexConfig:
     if isinstance(config, str):
         config = {"index_type": config}
     data = dict(config)
-    kind = IndexType.parse(data.pop("index_type", ""), field="index_type")
+    if "index_type" not in data:
+        raise ConfigError(
+            f"an index given as a dict needs its index_type (e.g. {{'index_type': 'HNSW', "
+            f"'M': 16}}); got {shown(dict(config))}."
+        )
+    kind = IndexType.parse(data.pop("index_type"), field="index_type")
     params = data.pop("params", None) or {}
+    if not isinstance(params, Mapping):
+        raise ConfigError(
+            f"the index's params={shown(params)} must be a dict of its parameters "
+            "(e.g. {'M': 16, 'efConstruction': 200})."
+        )
     data.update(params)
     if "efConstruction" in data:
         data["ef_construction"] = data.pop("efConstruction")

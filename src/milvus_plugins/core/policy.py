@@ -297,6 +297,7 @@ class StorePair:
             self.store.close()
 
 
+@checked_methods_of("MilvusVectorStore")
 class StoreLifetime:
     """``close``/``aclose`` and both context-manager protocols, for an adapter's store pair.
 

@@ -235,6 +235,13 @@ def _vectors_beside(store: MilvusStore, known: Collection[str | None]) -> list[M
     ]
 
 
+def _check_batch_rows(batch_rows: object) -> None:
+    if isinstance(batch_rows, bool) or not isinstance(batch_rows, int):
+        raise ConfigError(f"batch_rows={shown(batch_rows)} must be an integer.")
+    if not 1 <= batch_rows <= 16384:
+        raise ConfigError(f"batch_rows={batch_rows} must be in [1, 16384].")
+
+
 def iter_records(
     store: MilvusStore,
     *,
@@ -261,10 +268,7 @@ def iter_records(
             partition name.
         CollectionNotFoundError: the collection does not exist.
     """
-    if isinstance(batch_rows, bool) or not isinstance(batch_rows, int):
-        raise ConfigError(f"batch_rows={shown(batch_rows)} must be an integer.")
-    if not 1 <= batch_rows <= 16384:
-        raise ConfigError(f"batch_rows={batch_rows} must be in [1, 16384].")
+    _check_batch_rows(batch_rows)
     names = check_partition_names(partition_names)
     if not store.exists():
         raise CollectionNotFoundError(f"collection {shown(store.spec.name)} does not exist.")
@@ -665,13 +669,15 @@ def import_collection(
         The rows written.
 
     Raises:
-        ConfigError: ``collection`` is not a valid collection name (nothing read).
+        ConfigError: ``collection`` is not a valid collection name, or ``batch_rows``
+            not an integer in [1, 16384] (nothing read).
         ExportFileError: a malformed, truncated or invalid file, an id on two lines, or a
             row an existing collection's limits refuse (nothing written).
         SchemaMismatchError: an existing collection differs from the header's spec.
         ImportFailedError: Milvus failed part-way (re-run the import to complete it).
     """
     check_name("collection", collection)
+    _check_batch_rows(batch_rows)  # before the collection is created
     kind = ExportFormat.for_path(path, format)
     header, _ = read_export(path, format=kind, batch_rows=batch_rows)
     try:

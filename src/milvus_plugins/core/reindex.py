@@ -52,7 +52,7 @@ from milvus_plugins.core.errors import (
     shown,
 )
 from milvus_plugins.core.fingerprint import EmbeddingProbe, stored_fingerprint
-from milvus_plugins.core.indexes import IndexConfig, index_from_dict
+from milvus_plugins.core.indexes import IndexConfig, checked_search_params, index_from_dict
 from milvus_plugins.core.names import check_name
 from milvus_plugins.core.ops.aliases import point_alias_op, resolve_alias_op
 from milvus_plugins.core.ops.calls import Call, ClientMethod, one_call
@@ -269,6 +269,8 @@ def reindex(
             "changes: use reference='exact' when re-embedding."
         )
     new_index = index_from_dict(index) if isinstance(index, (str, dict)) else index
+    # Checked now: the shadow collection is built before its recall check searches.
+    search_params = checked_search_params(search_params, new_index)
     if target is not None:
         check_name("target", target)
     previous = resolve_alias(connection, alias)

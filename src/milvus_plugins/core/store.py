@@ -76,14 +76,16 @@ def client_fuse(
 class MilvusStore:
     """Synchronous access to one collection of the canonical layout.
 
-    The constructor does no I/O: the client connects, and the collection is opened or
-    created, on first use.
+    The constructor does no I/O: the client connects, and the collection is opened, on
+    first use; the first write (or :meth:`ensure_collection`) creates it. A read never
+    creates it: a read of a collection that is not there finds nothing.
 
     Args:
         spec: the collection spec (name, dim, index, sparse mode, declared fields ...).
         connection: where Milvus is (default: ``MILVUS_URI``/``MILVUS_TOKEN`` or
             ``./milvus.db``).
-        drop_old: drop an existing collection of that name when first opened.
+        drop_old: drop an existing collection of that name at the first write (reads
+            before it find nothing, and ``exists()`` is ``False``).
         open_mode: ``"check"`` (validate an existing collection against the spec) or
             ``"adopt"`` (read its settings back).
         write: batching, progress and flush options.

@@ -72,7 +72,8 @@ class StoreSettings:
         ranker: the hybrid fusion as given (``None``: ``RRF()``), checked against the
             hybrid legs of the spec.
         fetch_k: hybrid candidates per leg (``None``: ``max(4k, 20)``).
-        drop_old: drop an existing collection of that name on first use.
+        drop_old: drop an existing collection of that name at the first write (a read before
+            it finds nothing).
         open_mode: check an existing collection against the spec, or adopt it.
         write: batching and progress options of writes.
         retry: the retry policy (``None``: the default).

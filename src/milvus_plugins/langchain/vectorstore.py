@@ -124,7 +124,8 @@ class MilvusVectorStore(DocumentWrites, DocumentRetrieval, VectorStore):
     """LangChain vector store on Milvus (Milvus Lite, a server, a cluster or Zilliz Cloud).
 
     Constructing does no network I/O: the client connects and the collection is opened
-    (or created, with the dimension of the first vectors) on first use.
+    on first use; the first write creates it (with the dimension of the first vectors),
+    a read never does.
 
     Retrieval modes (``retrieval_mode=``, overridable per call with the same keyword):
 
@@ -192,7 +193,8 @@ class MilvusVectorStore(DocumentWrites, DocumentRetrieval, VectorStore):
             in a repr or error message.
         connection: a full :class:`ConnectionConfig` (instead of ``uri``/``token``).
         collection_name: the collection.
-        drop_old: drop an existing collection of that name on first use.
+        drop_old: drop an existing collection of that name at the first write (a read before
+            it finds nothing).
         dim: the embedding dimension (default: taken from the first vectors written).
         index: the dense index (an :class:`IndexConfig`, a dict or a type name; default
             HNSW (size-aware ef) on Milvus Lite 3, FLAT on Lite 2.5, AUTOINDEX on servers).

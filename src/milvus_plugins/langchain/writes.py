@@ -13,6 +13,7 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 
 from milvus_plugins.core import (
+    InvalidInputError,
     Record,
     check_kwargs,
     checked_methods_of,
@@ -42,6 +43,30 @@ def _deletion(
     if ids is None and filter is None:
         return None
     return {"ids": ids, "filter": deletion_filter(filter), **kwargs}
+
+
+def _upserted(
+    ids: list[str] | None, documents: list[Document] | None
+) -> tuple[list[Document], list[str] | None]:
+    """The ``add_documents`` arguments of an official-style ``upsert(ids, documents)``.
+
+    Raises:
+        InvalidInputError: documents in the ``ids`` slot, or ids without documents.
+    """
+    if ids is not None and any(isinstance(i, Document) for i in ids):
+        raise InvalidInputError(
+            "upsert(ids, documents) takes the ids first: pass upsert(documents=[...]) or "
+            "upsert(ids=[...], documents=[...]) (or add_documents(documents)). Nothing was "
+            "written."
+        )
+    if not documents:
+        if ids:
+            raise InvalidInputError(
+                f"upsert() was given {len(ids)} ids and no documents; pass documents=[...] "
+                "with one document per id. Nothing was written."
+            )
+        return [], None
+    return documents, ids
 
 
 @checked_methods_of("MilvusVectorStore")
@@ -194,14 +219,18 @@ class DocumentWrites(StoreAccess):
         Args:
             ids: one id per document (``None``: each ``Document.id``, generated when
                 absent).
-            documents: the documents (``None`` or empty: nothing is written, ``ids``
-                unread, as in the official integration).
+            documents: the documents (``None`` or empty, with no ``ids``: nothing to do).
             **kwargs: as for :meth:`add_documents`.
 
         Returns:
             The ids written, in input order.
+
+        Raises:
+            InvalidInputError: ``ids`` without ``documents``, or documents given as
+                ``ids`` (the argument order of ``add_documents``): nothing is written.
         """
-        return self.add_documents(documents or [], ids=ids if documents else None, **kwargs)
+        documents, ids = _upserted(ids, documents)
+        return self.add_documents(documents, ids=ids, **kwargs)
 
     async def aupsert(
         self,
@@ -210,7 +239,8 @@ class DocumentWrites(StoreAccess):
         **kwargs: Any,
     ) -> list[str]:
         """Async twin of :meth:`upsert`."""
-        return await self.aadd_documents(documents or [], ids=ids if documents else None, **kwargs)
+        documents, ids = _upserted(ids, documents)
+        return await self.aadd_documents(documents, ids=ids, **kwargs)
 
     def delete(
         self, ids: Sequence[str] | None = None, *, filter: FilterArg = None, **kwargs: Any

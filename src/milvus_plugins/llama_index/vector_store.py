@@ -101,6 +101,7 @@ def _description(store: MilvusStore, partitions: Sequence[str] | None) -> dict[s
         "stores_text": True,
         "collection_name": store.spec.name,
         "uri": store.session.connection.safe_uri,
+        "db_name": store.session.connection.db_name,
         "enable_sparse": store.spec.has_sparse,
         "enable_dense": store.spec.dense,
         "milvus_partition_names": None if partitions is None else list(partitions),
@@ -120,8 +121,8 @@ class MilvusVectorStore(NodeWrites, NodeReads, BasePydanticVectorStore):
     Nodes keep their id, text, metadata, ``ref_doc_id``, relationships and embedding.
     Query modes: ``default`` (dense), ``mmr``, ``sparse`` and ``text_search`` (BM25
     keyword search on ``query_str``) and ``hybrid`` (dense + keyword, fused). The
-    constructor does no I/O: the collection is opened, or created with the dimension of
-    the first embeddings, on first use.
+    constructor does no I/O: the collection is opened on first use, and created (with
+    the dimension of the first embeddings) by the first write; a read never creates it.
 
     Stores that are not one dense field: ``enable_dense=False`` is sparse-only (no
     dense field; node embeddings are not stored; ``sparse`` and ``text_search`` queries
@@ -138,7 +139,8 @@ class MilvusVectorStore(NodeWrites, NodeReads, BasePydanticVectorStore):
         token: ``"user:password"`` or an API key (default: ``MILVUS_TOKEN``).
         collection_name: the collection.
         dim: the embedding dimension (default: taken from the first nodes added).
-        overwrite: drop an existing collection of that name when first used.
+        overwrite: drop an existing collection of that name at the first write (a read
+            before it finds nothing).
         index: the dense index (an ``IndexConfig`` such as ``HnswIndex(...)``, a dict or
             a type name; default HNSW (size-aware ef) on Milvus Lite 3, FLAT on Lite 2.5,
             AUTOINDEX on servers).
@@ -254,6 +256,7 @@ class MilvusVectorStore(NodeWrites, NodeReads, BasePydanticVectorStore):
     stores_text: bool = True
     collection_name: str = DEFAULT_COLLECTION
     uri: str = ""
+    db_name: str = ""
     enable_sparse: bool = False
     enable_dense: bool = True
     milvus_partition_names: list[str] | None = None
@@ -317,10 +320,15 @@ class MilvusVectorStore(NodeWrites, NodeReads, BasePydanticVectorStore):
         ranker = either(
             "ranker", ranker, "hybrid_ranker", ranker_of(hybrid_ranker, hybrid_ranker_params)
         )
-        if batch_size is not None:
-            write_options = with_batch_rows(
-                write_options or WriteOptions(), batch_size, field="batch_size"
-            )
+        # (a write_options of another type is refused by the settings, below)
+        if batch_size is not None and isinstance(write_options, WriteOptions | None):
+            given = write_options or WriteOptions()
+            if given.batch_rows not in (WriteOptions().batch_rows, batch_size):
+                raise ConfigError(
+                    f"batch_size={shown(batch_size)} contradicts write_options' batch_rows="
+                    f"{given.batch_rows}; give one of the two."
+                )
+            write_options = with_batch_rows(given, batch_size, field="batch_size")
         models = dict(vector_fields or {})
         for name, model in models.items():
             if not isinstance(model, BaseEmbedding):
@@ -391,7 +399,7 @@ class MilvusVectorStore(NodeWrites, NodeReads, BasePydanticVectorStore):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], **kwargs: Any) -> MilvusVectorStore:
-        """Rebuild a store from :meth:`to_dict` (or ``from_json``): its collection, uri,
+        """Rebuild a store from :meth:`to_dict` (or ``from_json``): its collection, uri, database,
         dense/sparse choice and scope (tenant, tenant mode, partitions). What the
         description leaves out is given as ``kwargs``: the token (never described), the
         models, and for a tenant's store ``metadata_fields=`` and ``partition_key=``
@@ -411,4 +419,5 @@ class MilvusVectorStore(NodeWrites, NodeReads, BasePydanticVectorStore):
             ) from exc
 
     def __repr__(self) -> str:
-        return f"MilvusVectorStore(collection_name={self.collection_name!r}, uri={self.uri!r})"
+        db = f", db_name={self.db_name!r}" if self.db_name else ""
+        return f"MilvusVectorStore(collection_name={self.collection_name!r}, uri={self.uri!r}{db})"

@@ -115,10 +115,12 @@ class CollectionOperations:
             Whether the collection exists afterwards.
 
         Raises:
-            SchemaMismatchError: an existing collection differs from the spec.
+            ConfigError: ``dim`` is not a valid dimension or contradicts the spec's.
+            SchemaMismatchError: an existing collection differs from the spec (or has
+                another dimension than ``dim``).
             UnsupportedByServerError: the spec needs a feature the server lacks.
         """
-        return lifecycle.ensure_op(self.op_context(), dim, records)
+        return lifecycle.ensure_collection_op(self.op_context(), dim, records)
 
     def exists(self) -> Op[bool]:
         """Whether the collection exists (opening it if it does; never creating it).
@@ -183,5 +185,9 @@ class CollectionOperations:
         return admin.drop_partition_op(self.op_context(), name)
 
     def stats(self) -> Op[CollectionStats]:
-        """A health report: rows, fields, indexes, load state, partitions, server version."""
+        """A health report: rows, fields, indexes, load state, partitions, server version.
+
+        Raises:
+            CollectionNotFoundError: the collection does not exist (stats never creates it).
+        """
         return admin.stats_op(self.op_context())

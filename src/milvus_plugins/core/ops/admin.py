@@ -31,7 +31,7 @@ def list_collections_op() -> Op[list[str]]:
 
 def flush_op(ctx: OpContext) -> Op[None]:
     """Seal and persist buffered rows (on Milvus Lite it also speeds up search)."""
-    if (yield from ensure_op(ctx)):
+    if (yield from ensure_op(ctx, create=False)):
         yield Guarded(Guard.WRITE, one_call(Call(ClientMethod.FLUSH, (ctx.spec.name,))))
 
 
@@ -56,11 +56,11 @@ def release_op(ctx: OpContext) -> Op[None]:
     yield Call(ClientMethod.RELEASE_COLLECTION, (ctx.spec.name,))
 
 
-def _partitions_ready(ctx: OpContext, name: str | None) -> Op[None]:
+def _partitions_ready(ctx: OpContext, name: str | None, *, create: bool = False) -> Op[None]:
     if name is not None:
         # Checked before any call: Milvus Lite would turn the name into a path.
         check_name("partition name", name)
-    yield from require_op(ctx)
+    yield from require_op(ctx, create=create)
     caps = yield from capabilities_op(ctx.session)
     caps.require("partitions", caps.partitions)
 
@@ -76,7 +76,7 @@ def create_partition_op(ctx: OpContext, name: str) -> Op[None]:
     Raises:
         ConfigError: the collection routes rows by a partition key (nothing created).
     """
-    yield from _partitions_ready(ctx, name)
+    yield from _partitions_ready(ctx, name, create=True)  # a collection of known dim
     if name in (yield from _partition_names(ctx)):
         return
     collection = ctx.spec.name
@@ -115,6 +115,9 @@ def drop_partition_op(ctx: OpContext, name: str) -> Op[None]:
             "was changed. Delete its rows with delete(filter=..., partition_names="
             f"[{DEFAULT_PARTITION!r}]), or drop the whole collection with drop()."
         )
+    check_name("partition name", name)
+    if not (yield from ensure_op(ctx, create=False)):
+        return  # no collection, so no such partition: left as it is
     yield from _partitions_ready(ctx, name)
     if name not in (yield from _partition_names(ctx)):
         return

@@ -75,6 +75,7 @@ class ClientMethod(str, Enum):
     HYBRID_SEARCH = "hybrid_search"
     INSERT = "insert"
     LIST_COLLECTIONS = "list_collections"
+    LIST_DATABASES = "list_databases"
     LIST_INDEXES = "list_indexes"
     LIST_PARTITIONS = "list_partitions"
     LOAD_COLLECTION = "load_collection"
@@ -301,6 +302,8 @@ def bound_method(client: Any, method: ClientMethod) -> Any:
             return writer(client, upsert=False)  # client.insert, packed by column
         case ClientMethod.LIST_COLLECTIONS:
             return client.list_collections
+        case ClientMethod.LIST_DATABASES:
+            return client.list_databases
         case ClientMethod.LIST_INDEXES:
             return client.list_indexes
         case ClientMethod.LIST_PARTITIONS:

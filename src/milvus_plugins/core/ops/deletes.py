@@ -92,11 +92,12 @@ def delete_op(ctx: OpContext, ids: Sequence[str] | None, filter: Filter | str | 
     tree = as_filter_tree(filter)
     if tree is not None:
         ctx.scope.where(tree)  # a raw string the tenancy refuses is refused before any I/O
-    if where is None and filter is not None:
-        # ids=[] deletes nothing, but a filter this engine cannot run is still refused.
-        caps = yield from capabilities_op(ctx.session)
-        compile_filter(tree, ctx.spec, caps.dialect)
-    if where is None or not (yield from ensure_op(ctx)):
+    if where is None or not (yield from ensure_op(ctx, create=False)):
+        if tree is not None:
+            # Nothing to delete (ids=[], or no collection), but a filter this engine
+            # cannot run is still refused.
+            caps = yield from capabilities_op(ctx.session)
+            compile_filter(tree, ctx.spec, caps.dialect)
         return 0
     scoped = ctx.scope.where(where)
     # Ids alone delete every row holding them, as asked; a filter or a scope selects rows,
@@ -107,7 +108,7 @@ def delete_op(ctx: OpContext, ids: Sequence[str] | None, filter: Filter | str | 
 
 def clear_op(ctx: OpContext) -> Op[int]:
     """Delete every row of the scope (its tenant's, its partitions'), keeping the collection."""
-    if not (yield from ensure_op(ctx)):
+    if not (yield from ensure_op(ctx, create=False)):
         return 0
     scoped = ctx.scope.where(and_())
     guard = scoped is not None or ctx.scope.partition_names is not None

@@ -14,7 +14,7 @@ from typing import Any
 
 from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.config import CollectionSpec
-from milvus_plugins.core.error_translation import reports_index_missing
+from milvus_plugins.core.error_translation import missing_database_error, reports_index_missing
 from milvus_plugins.core.errors import (
     CollectionNotFoundError,
     ConfigError,
@@ -85,7 +85,27 @@ def capabilities_op(session: Session) -> Op[Capabilities]:
             session.capabilities = yield Probe()
         else:
             session.set_version(str(version))
+        yield from _check_database(session)
     return session.caps
+
+
+def _check_database(session: Session) -> Op[None]:
+    """Refuse a ``db_name`` the server does not have (once per session).
+
+    A server answers reads of a missing database as empty (``has_collection`` is
+    ``False``) and fails only a write: a misspelt database would look empty.
+    """
+    name = session.connection.db_name
+    if not name or name == "default":
+        return
+    try:
+        names = yield Call(ClientMethod.LIST_DATABASES)
+    except MilvusOperationError as exc:
+        if reports_unimplemented(exc):
+            return  # an engine without database RPCs: its own calls will say
+        raise
+    if name not in names:
+        raise missing_database_error(name)
 
 
 def fingerprint_op(session: Session) -> Op[EmbeddingFingerprint | None]:
@@ -113,19 +133,60 @@ def _has(name: str) -> Call:
 
 
 def ensure_op(
-    ctx: OpContext, dim: int | None = None, records: Sequence[Record] = (), *, read: bool = False
+    ctx: OpContext,
+    dim: int | None = None,
+    records: Sequence[Record] = (),
+    *,
+    read: bool = False,
+    create: bool = True,
 ) -> Op[bool]:
-    """Open the collection, creating it when absent and the dimension is known.
+    """Open the collection; create it when absent, the dimension is known and ``create``.
 
     ``records`` is the write that creates it (its keys get accelerator columns). Answers
     whether the collection exists afterwards. An open collection is first checked to
-    still be the one opened (:func:`still_open_op`); ``read`` says the caller only reads.
+    still be the one opened (:func:`still_open_op`); ``read`` says the caller only reads,
+    and a read never creates: a read of a collection that is not there (never written,
+    dropped, or a misspelt name) finds nothing and leaves nothing behind. Deletes and
+    other calls with nothing to write pass ``create=False`` too; writes create.
     """
-    return (yield from open_or_create_op(ctx, dim, records, read=read)) is not Opened.ABSENT
+    opened = yield from open_or_create_op(ctx, dim, records, read=read, create=create)
+    return opened is not Opened.ABSENT
+
+
+def ensure_collection_op(
+    ctx: OpContext, dim: int | None = None, records: Sequence[Record] = ()
+) -> Op[bool]:
+    """:func:`ensure_op` for a caller that names the dimension it expects.
+
+    Raises:
+        ConfigError: ``dim`` is not a valid dimension, or contradicts the store's own
+            (before any I/O).
+        SchemaMismatchError: the collection there has another dimension.
+    """
+    spec = ctx.session.spec
+    if dim is not None:
+        spec.with_dim(dim)  # a bad dimension is refused here, before any I/O
+        if spec.dim is not None and spec.dim != dim:
+            raise ConfigError(
+                f"dim={shown(dim)} contradicts the store's dim={spec.dim}; nothing was opened."
+            )
+    exists = yield from ensure_op(ctx, dim, records)
+    held = ctx.session.spec.dim
+    if exists and dim is not None and held is not None and held != dim:
+        raise SchemaMismatchError(
+            f"collection {shown(spec.name)} holds vectors of dim={held}, not dim={dim}; "
+            "use another collection name, or drop_old=True to replace it."
+        )
+    return exists
 
 
 def open_or_create_op(
-    ctx: OpContext, dim: int | None = None, records: Sequence[Record] = (), *, read: bool = False
+    ctx: OpContext,
+    dim: int | None = None,
+    records: Sequence[Record] = (),
+    *,
+    read: bool = False,
+    create: bool = True,
 ) -> Op[Opened]:
     """As :func:`ensure_op`, but answer whether this call created the collection.
 
@@ -134,7 +195,10 @@ def open_or_create_op(
     """
     if ctx.session.exists and (yield from still_open_op(ctx, read=read)):
         return Opened.OPENED
-    opened: Opened = yield Guarded(Guard.SESSION, _ensure_locked(ctx, dim, records))
+    creating = create and not read
+    opened: Opened = yield Guarded(
+        Guard.SESSION, _ensure_locked(ctx, dim, records, create=creating)
+    )
     return opened
 
 
@@ -467,9 +531,10 @@ def _describe_dense_index(
     return description
 
 
-def require_op(ctx: OpContext) -> Op[None]:
-    """Open the collection or raise :class:`CollectionNotFoundError` (admin operations)."""
-    if not (yield from ensure_op(ctx)):
+def require_op(ctx: OpContext, *, create: bool = False) -> Op[None]:
+    """Open the collection or raise :class:`CollectionNotFoundError` (admin operations;
+    ``create``: create it first when absent and the dimension is known)."""
+    if not (yield from ensure_op(ctx, create=create)):
         raise CollectionNotFoundError(
             f"collection {shown(ctx.spec.name)} does not exist yet; add records first "
             "(its dimension is taken from the first vectors) or pass dim=."
@@ -481,10 +546,12 @@ def exists_op(ctx: OpContext) -> Op[bool]:
 
     Always asks Milvus: another client may have dropped (or created) it meanwhile.
     """
+    yield from capabilities_op(ctx.session)  # a database that is not there is refused
     if not (yield _has(ctx.spec.name)):
         ctx.session.exists = False
         return False
-    return (yield from ensure_op(ctx))
+    # With drop_old pending, the one there is to be dropped: as for a read, it is not.
+    return (yield from ensure_op(ctx, create=False))
 
 
 def drop_op(ctx: OpContext) -> Op[None]:
