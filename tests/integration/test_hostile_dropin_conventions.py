@@ -104,92 +104,51 @@ def _llama_seeded(uri: str) -> LlamaStore:
 
 # -- LangChain constructor: official arguments ------------------------------------------------
 
-# (official kwargs, the argument named in the error, our equivalents: one must be named)
+# (official kwargs, the argument named in the error, our equivalents: one must be named).
+# DEFECT (fixed): each official argument here (all but num_partitions, search_params and
+# collection_properties) was a bare TypeError "unexpected keyword argument" naming no equivalent.
 LC_REFUSALS = [
-    pytest.param(
-        {"auto_id": True},
-        "auto_id",
-        ("ids",),
-        # DEFECT (fixed): auto_id= was a bare TypeError naming no equivalent
-        id="auto_id",
-    ),
-    pytest.param(
-        {"primary_field": "pk"},
-        "primary_field",
-        ("field_mapping",),
-        # DEFECT (fixed): primary_field= was a bare TypeError naming no equivalent
-        id="primary_field",
-    ),
-    pytest.param(
-        {"text_field": "page_content"},
-        "text_field",
-        ("field_mapping",),
-        # DEFECT (fixed): text_field= was a bare TypeError naming no equivalent
-        id="text_field",
-    ),
+    pytest.param({"auto_id": True}, "auto_id", ("ids",), id="auto_id"),
+    pytest.param({"primary_field": "pk"}, "primary_field", ("field_mapping",), id="primary_field"),
+    pytest.param({"text_field": "page_content"}, "text_field", ("field_mapping",), id="text_field"),
     pytest.param(
         {"vector_field": "embedding"},
         "vector_field",
         ("field_mapping", "embedding={"),
-        # DEFECT (fixed): vector_field= was a bare TypeError naming no equivalent
         id="vector_field",
     ),
     pytest.param(
-        {"metadata_field": "meta"},
-        "metadata_field",
-        ("field_mapping",),
-        # DEFECT (fixed): metadata_field= was a bare TypeError naming no equivalent
-        id="metadata_field",
+        {"metadata_field": "meta"}, "metadata_field", ("field_mapping",), id="metadata_field"
     ),
     pytest.param(
         {"partition_names": ["p1"]},
         "partition_names",
         ("per call", "search_kwargs", "partition_name="),
-        # DEFECT (fixed): a bare TypeError; ours takes partition_names per call
         id="partition_names",
     ),
     pytest.param(
         {"enable_dynamic_field": True},
         "enable_dynamic_field",
         ("metadata",),
-        # DEFECT (fixed): enable_dynamic_field= was a bare TypeError naming no equivalent
         id="enable_dynamic_field",
     ),
     pytest.param(
-        {"builtin_function": object()},
-        "builtin_function",
-        ("sparse=",),
-        # DEFECT (fixed): builtin_function= was a bare TypeError naming no equivalent
-        id="builtin_function",
+        {"builtin_function": object()}, "builtin_function", ("sparse=",), id="builtin_function"
     ),
     pytest.param(
         {"metadata_schema": {"year": {"dtype": "INT64"}}},
         "metadata_schema",
         ("metadata_fields",),
-        # DEFECT (fixed): metadata_schema= was a bare TypeError naming no equivalent
         id="metadata_schema",
     ),
-    pytest.param(
-        {"timeout": 10},
-        "timeout",
-        ("ConnectionConfig", "connection="),
-        # DEFECT (fixed): timeout= was a bare TypeError naming no equivalent
-        id="timeout",
-    ),
+    pytest.param({"timeout": 10}, "timeout", ("ConnectionConfig", "connection="), id="timeout"),
     pytest.param(
         {"replica_number": 2},
         "replica_number",
         ("collection_properties", "replicas"),
-        # DEFECT (fixed): replica_number= was a bare TypeError naming no equivalent
         id="replica_number",
     ),
-    pytest.param(
-        {"num_shards": 2},
-        "num_shards",
-        ("collection_properties",),
-        # DEFECT (fixed): num_shards= was a bare TypeError naming no equivalent
-        id="num_shards",
-    ),
+    pytest.param({"num_shards": 2}, "num_shards", ("collection_properties",), id="num_shards"),
     pytest.param(
         {"num_partitions": 16}, "num_partitions", ("partition_key=",), id="num_partitions"
     ),
@@ -546,96 +505,66 @@ def test_langchain_missing_attribute_stays_a_plain_attribute_error(lite_uri: str
 
 # -- LlamaIndex constructor: official arguments ---------------------------------------------
 
+# DEFECT (fixed): as above, every official argument here (all but collection_properties and
+# similarity_metric) was a bare TypeError naming no equivalent.
 LLAMA_REFUSALS = [
     pytest.param(
-        {"search_config": {"ef": 64}},
-        "search_config",
-        ("index=HnswIndex(ef=",),
-        # DEFECT (fixed): search_config= was a bare TypeError naming no equivalent
-        id="search_config",
+        {"search_config": {"ef": 64}}, "search_config", ("index=HnswIndex(ef=",), id="search_config"
     ),
     pytest.param(
         {"enable_sparse": True, "sparse_embedding_function": object()},
         "sparse_embedding_function",
         ("sparse=",),
-        # DEFECT (fixed): was plain TypeError "unexpected keyword argument 'sparse_embedding_func...
         id="sparse_embedding_function",
     ),
     pytest.param(
         {"enable_sparse": True, "hybrid_ranker_params": {"weights": [0.7, 0.3]}},
         "hybrid_ranker_params",
         ("ranker=", "Weighted"),
-        # DEFECT (fixed): hybrid_ranker_params= was a bare TypeError naming no equivalent
         id="hybrid_ranker_params",
     ),
+    pytest.param({"text_key": "content"}, "text_key", ("field_mapping",), id="text_key"),
     pytest.param(
-        {"text_key": "content"},
-        "text_key",
-        ("field_mapping",),
-        # DEFECT (fixed): text_key= was a bare TypeError naming no equivalent
-        id="text_key",
+        {"embedding_field": "vec"}, "embedding_field", ("field_mapping",), id="embedding_field"
     ),
-    pytest.param(
-        {"embedding_field": "vec"},
-        "embedding_field",
-        ("field_mapping",),
-        # DEFECT (fixed): embedding_field= was a bare TypeError naming no equivalent
-        id="embedding_field",
-    ),
-    pytest.param(
-        {"doc_id_field": "docid"},
-        "doc_id_field",
-        ("field_mapping",),
-        # DEFECT (fixed): doc_id_field= was a bare TypeError naming no equivalent
-        id="doc_id_field",
-    ),
+    pytest.param({"doc_id_field": "docid"}, "doc_id_field", ("field_mapping",), id="doc_id_field"),
     pytest.param(
         {"enable_sparse": True, "sparse_embedding_field": "sp"},
         "sparse_embedding_field",
         ("field_mapping",),
-        # DEFECT (fixed): sparse_embedding_field= was a bare TypeError naming no equivalent
         id="sparse_embedding_field",
     ),
     pytest.param(
-        {"output_fields": ["year"]},
-        "output_fields",
-        ("VectorStoreQuery",),
-        # DEFECT (fixed): output_fields= was a bare TypeError naming no equivalent
-        id="output_fields",
+        {"output_fields": ["year"]}, "output_fields", ("VectorStoreQuery",), id="output_fields"
     ),
     pytest.param(
         {"enable_dynamic_field": True},
         "enable_dynamic_field",
         ("metadata",),
-        # DEFECT (fixed): enable_dynamic_field= was a bare TypeError naming no equivalent
         id="enable_dynamic_field",
     ),
     pytest.param(
         {"index_management": "no_validation"},
         "index_management",
         ("open_mode",),
-        # DEFECT (fixed): index_management= was a bare TypeError naming no equivalent
         id="index_management",
     ),
     pytest.param(
         {"scalar_field_names": ["year"], "scalar_field_types": ["INT64"]},
         "scalar_field_names",
         ("metadata_fields",),
-        # DEFECT (fixed): scalar_field_names= was a bare TypeError naming no equivalent
         id="scalar_field_names",
     ),
     pytest.param(
         {"enable_sparse": True, "sparse_index_config": {"index_type": "SPARSE_INVERTED_INDEX"}},
         "sparse_index_config",
         ("sparse=",),
-        # DEFECT (fixed): sparse_index_config= was a bare TypeError naming no equivalent
         id="sparse_index_config",
     ),
     pytest.param(
         {"server_pem_path": "/nonexistent/server.pem"},
         "server_pem_path",
         ("client_kwargs",),
-        # DEFECT (fixed): MilvusClient keywords (official **kwargs) were a bare TypeError
         id="client-kwargs",
     ),
     pytest.param(
