@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.examples.test_cli import Result, assert_one_line_error, run_cli
+from tests.support.cli_runner import Result, assert_one_line_error, run_cli
 
 from milvus_plugins.core import (
     CollectionSpec,

@@ -1,11 +1,11 @@
 """Every command of ``python -m milvus_plugins``, flag by flag, given careless and hostile
-values, end to end in subprocesses on Milvus Lite.
+values, end to end on Milvus Lite (in this process, as a fresh process would run it).
 
 For each refused invocation: the documented exit code (0 ok, 1 failed, 2 bad usage or
 input, 3 unknown collection, 4 unreachable), one ``error:`` line naming the flag and the
 fix without a traceback, and a database that a plain ``pymilvus.MilvusClient`` sees
 unchanged (same collections, aliases and rows). Accepted invocations that promise JSON
-print JSON. The embedder is a hashing ``emb:good`` factory in the working directory
+print JSON. The embedder is a hashing ``flags_emb:good`` factory in the working directory
 (no model download).
 """
 
@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +21,7 @@ from typing import Any
 import pytest
 from milvus_lite.server_manager import server_manager_instance
 from pymilvus import MilvusClient
+from tests.support.cli_runner import run_cli
 
 from milvus_plugins.core import CollectionSpec, ConnectionConfig, MilvusStore, Record, point_alias
 
@@ -47,7 +45,7 @@ def good():
     return Hash()
 """
 
-EMB = ("--embedding", "emb:good")
+EMB = ("--embedding", "flags_emb:good")  # a module name no other test file uses
 SECRET = "sekrit-TOKEN-4242"
 Arg = str | bytes
 
@@ -65,9 +63,9 @@ class Run:
 
 @pytest.fixture
 def ws(tmp_path: Path) -> Path:
-    """Working dir: ``emb.py``, ``docs/one.md`` and ``kb.db`` (``notes``, 8-d, 4 rows, dense
+    """Working dir: ``flags_emb.py``, ``docs/one.md`` and ``kb.db`` (``notes``, 8-d, 4 rows, dense
     only, behind alias ``live``)."""
-    (tmp_path / "emb.py").write_text(EMBEDDERS, encoding="utf-8")
+    (tmp_path / "flags_emb.py").write_text(EMBEDDERS, encoding="utf-8")
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "one.md").write_text("A short note about vectors.\n", encoding="utf-8")
     connection = ConnectionConfig(uri=str(tmp_path / "kb.db"))
@@ -94,26 +92,13 @@ def cli(
     env: Mapping[str, str] | None = None,
     stdin: str = "",
 ) -> Run:
-    """``python -m milvus_plugins [--uri URI] ARGS`` in ``ws``, without $MILVUS_URI/TOKEN."""
-    environ = {k: v for k, v in os.environ.items() if k not in ("MILVUS_URI", "MILVUS_TOKEN")}
-    environ["TOKENIZERS_PARALLELISM"] = "false"
-    environ.update(env or {})
-    head: list[Arg] = [sys.executable, "-m", "milvus_plugins"]
-    if uri is not None:
-        head += ["--uri", uri]
-    started = time.monotonic()
-    done = subprocess.run(
-        [*head, *args],
-        cwd=ws,
-        input=stdin.encode(),
-        capture_output=True,
-        env=environ,
-        timeout=120,
-        check=False,
-    )
-    out = done.stdout.decode("utf-8", "backslashreplace")
-    err = done.stderr.decode("utf-8", "backslashreplace")
-    return Run(done.returncode, out, err, time.monotonic() - started)
+    """``milvus-plugins [--uri URI] ARGS`` in ``ws``, without $MILVUS_URI/TOKEN, run in this
+    process (a subprocess costs 1.5-3 s of imports; see tests/support/cli_runner.py). Bytes
+    arguments are decoded as Python decodes a real argv (``os.fsdecode``)."""
+    head: list[Arg] = [] if uri is None else ["--uri", uri]
+    argv = [os.fsdecode(a) for a in (*head, *args)]
+    done = run_cli(*argv, cwd=ws, stdin=stdin, env=env)
+    return Run(done.code, done.out, done.err, done.seconds)
 
 
 def snapshot(ws: Path) -> dict[str, Any]:
@@ -223,7 +208,7 @@ def test_hostile_collection_names_are_exit_2_and_create_nothing(ws: Path) -> Non
     for name in HOSTILE_NAMES[::2]:
         refused(cli(ws, "alias", os.fsencode(name), "notes"), 2, "not a valid Milvus name")
     assert snapshot(ws) == before
-    assert sorted(p.name for p in ws.iterdir()) == ["docs", "emb.py", "kb.db"]
+    assert sorted(p.name for p in ws.iterdir()) == ["docs", "flags_emb.py", "kb.db"]
 
 
 # DEFECT (fixed): the refusal named the Python argument "collection_name='../x'", not the flag

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.examples.test_cli import Result, _env, assert_one_line_error, run_cli
+from tests.support.cli_runner import Result, assert_one_line_error, cli_env, run_cli
 
 from milvus_plugins.core import (
     CollectionSpec,
@@ -211,7 +211,7 @@ def test_python_m_milvus_plugins_runs_the_cli(db: Path) -> None:
         cwd=db.parent,
         capture_output=True,
         text=True,
-        env=_env(),
+        env=cli_env(),
         timeout=120,
         check=False,
     )
@@ -222,7 +222,7 @@ def test_python_m_milvus_plugins_runs_the_cli(db: Path) -> None:
         cwd=db.parent,
         capture_output=True,
         text=True,
-        env=_env(),
+        env=cli_env(),
         timeout=120,
         check=False,
     )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.examples.test_cli import assert_one_line_error, run_cli
+from tests.support.cli_runner import assert_one_line_error, run_cli
 
 from milvus_plugins.core import CollectionSpec, ConnectionConfig, MilvusStore, Record
 

@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -27,6 +24,7 @@ from llama_index.core.vector_stores.types import (
     VectorStoreQuery,
 )
 from pymilvus import MilvusClient
+from tests.support.cli_runner import run_cli
 from tests.support.faces import DIM, VocabEmbeddings, embed
 from tests.support.milvus_server import MilvusServer, server_available
 
@@ -639,14 +637,9 @@ def test_lite_with_db_name_isolates_or_refuses(lite_uri: str) -> None:
 
 
 def _cli(*argv: str) -> tuple[int, str, str]:
-    run = subprocess.run(
-        [sys.executable, "-m", "milvus_plugins", *argv],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={k: v for k, v in os.environ.items() if not k.startswith("MILVUS_")},
-    )
-    return run.returncode, run.stdout, run.stderr
+    """The command line, run in this process as a fresh process would run it."""
+    done = run_cli(*argv, cwd=Path.cwd())
+    return done.code, done.out, done.err
 
 
 # DEFECT (fixed): the CLI had no way to choose a database (only the default one was reachable)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.examples.test_cli import assert_one_line_error, run_cli
+from tests.support.cli_runner import assert_one_line_error, run_cli
 from tests.support.partitions import build, flat_spec
 from tests.support.partitions import row as _record
 
