@@ -436,9 +436,13 @@ def checked_arguments(cls: C, host: str | None = None) -> C:
 
     Methods (sync and async, class methods included) raise :class:`InvalidInputError`,
     the constructor :class:`ConfigError`, naming the parameter and the annotation it
-    does not fit, before their body runs: before any I/O or embedding. An argument the
-    signature does not take stays Python's ``TypeError``. Properties and ``_private``
-    methods are left alone; the arguments' values are the methods' own business.
+    does not fit, before their body runs: before any I/O or embedding. A keyword the
+    signature does not take is an :class:`UnexpectedArgumentError` (a ``TypeError`` too)
+    naming the class's :data:`ARGUMENT_HINTS` for it or the accepted name it resembles;
+    other binding mistakes (too many positional arguments) stay Python's ``TypeError``.
+    An integer of another type (``np.int64``) given where an ``int`` is expected is passed
+    on as an ``int``. Properties and ``_private`` methods are left alone; the arguments'
+    values are the methods' own business.
 
     Errors name the method as ``Class.method`` (``host.method`` for a mixin of the
     class named ``host``).

@@ -536,8 +536,8 @@ def require_op(ctx: OpContext, *, create: bool = False) -> Op[None]:
     ``create``: create it first when absent and the dimension is known)."""
     if not (yield from ensure_op(ctx, create=create)):
         raise CollectionNotFoundError(
-            f"collection {shown(ctx.spec.name)} does not exist yet; add records first "
-            "(its dimension is taken from the first vectors) or pass dim=."
+            f"collection {shown(ctx.spec.name)} does not exist; the first write creates it "
+            "(its dimension taken from the first vectors), or ensure_collection(dim=...)."
         )
 
 
