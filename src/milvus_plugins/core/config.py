@@ -196,7 +196,10 @@ class CollectionSpec:
             )
         if self.partition_key is not None and self.partition_key not in names:
             raise ConfigError(
-                f"partition_key={shown(self.partition_key)} must be one of metadata_fields {names}."
+                f"partition_key={shown(self.partition_key)} must be one of metadata_fields "
+                f"{names}: declare its type, e.g. metadata_fields="
+                f"{{{self.partition_key!r}: 'VARCHAR'}} "
+                "(or 'INT64'), also when the collection exists already."
             )
         pk_field = self.declared(self.partition_key) if self.partition_key else None
         if pk_field is not None and pk_field.scalar_type not in (

@@ -48,9 +48,13 @@ def _check_field(
 ) -> Mapping[str, Any]:
     field = fields.get(name)
     if field is None:
+        # Most often another tool's collection: its rows are the user's, so reading it
+        # comes first (drop_old would delete them).
         raise SchemaMismatchError(
-            f"collection {shown(spec.name)} has no field {shown(name)} (fields: {sorted(fields)}); "
-            f"{_fix(spec)}."
+            f"collection {shown(spec.name)} has no field {shown(name)} (fields: {sorted(fields)}): "
+            "it is not in this store's layout. Read it through field_mapping=FieldMapping(id=..., "
+            "text=..., vector=...) naming its fields, copy it into this layout with migrate, "
+            "or use another collection_name (drop_old=True would delete its rows)."
         )
     if field.get("type") != expected:
         raise SchemaMismatchError(

@@ -282,13 +282,27 @@ def _int_range_error(where: str, path: str, value: int) -> InvalidInputError:
     )
 
 
+def _unserialisable_at(value: Any, keys: tuple[Any, ...] = ()) -> tuple[Any, ...]:
+    """The keys (and list positions) leading to the first value ``json.dumps`` refuses
+    (only called once it has refused the whole; ``()``: the value itself)."""
+    if len(keys) < 32 and isinstance(value, (dict, list, tuple)):
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            try:
+                json.dumps(item, allow_nan=False)
+            except (TypeError, ValueError, RecursionError):
+                return _unserialisable_at(item, (*keys, key))
+    return keys
+
+
 def check_serialisable(value: Any, where: str, what: str) -> None:
     try:
         text = json.dumps(value, allow_nan=False, ensure_ascii=False)
     except (TypeError, ValueError, RecursionError) as exc:
         raise InvalidInputError(
-            f"{where}: {what} is not JSON-serialisable ({exc}); use str, int, float, bool, "
-            "None, lists and dicts of those (no NaN or inf)."
+            f"{where}: {_path(what, _unserialisable_at(value))} is not JSON-serialisable "
+            f"({exc}); use str, int, float, bool, None, lists and dicts of those (no NaN or "
+            "inf)."
         ) from exc
     if not text.isascii():
         try:

@@ -118,7 +118,9 @@ _DESCRIPTION_ONLY = frozenset({"class_name", "stores_text", "is_embedding_query"
 class MilvusVectorStore(NodeWrites, NodeReads, BasePydanticVectorStore):
     """LlamaIndex vector store backed by one Milvus collection (Lite, server or Zilliz).
 
-    Nodes keep their id, text, metadata, ``ref_doc_id``, relationships and embedding.
+    Nodes keep their id, text, metadata, ``ref_doc_id``, relationships and embedding
+    (metadata as JSON values: a tuple comes back as a list, as in LlamaIndex's own node
+    JSON; a value JSON cannot hold is refused naming its key, before anything is written).
     Query modes: ``default`` (dense), ``mmr``, ``sparse`` and ``text_search`` (BM25
     keyword search on ``query_str``) and ``hybrid`` (dense + keyword, fused). The
     constructor does no I/O: the collection is opened on first use, and created (with

@@ -24,6 +24,7 @@ from pymilvus import AsyncMilvusClient
 from milvus_plugins.core import lite
 from milvus_plugins.core.errors import (
     AuthenticationError,
+    ConfigError,
     MilvusConnectionError,
     MilvusPluginsError,
 )
@@ -91,8 +92,18 @@ class AsyncRunner:
 
     @property
     def client(self) -> Any:
-        """The ``AsyncMilvusClient`` of the running event loop (created on first access)."""
-        loop = asyncio.get_running_loop()
+        """The ``AsyncMilvusClient`` of the running event loop (created on first access).
+
+        Raises:
+            ConfigError: no event loop is running (an async client belongs to one).
+        """
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise ConfigError(
+                "the async client belongs to a running event loop: read it inside a coroutine "
+                "(async def ...), or use the sync client outside one."
+            ) from None
         with self._clients_lock:
             entry = self._clients.get(loop)
             if entry is None:
