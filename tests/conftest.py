@@ -31,7 +31,10 @@ def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MilvusSe
     ok, reason = server_available()
     if not ok:
         pytest.skip(f"the Milvus 2.3.5 server cannot run here: {reason}")
-    server = MilvusServer(tmp_path_factory.mktemp("milvus-server"))
+    # Never restarted, so a long session TTL: with the default 10 s the server stopped itself
+    # (SIGINT from its own session watchdog) when its embedded etcd stalled for ~6 s on a
+    # loaded 2-core machine during two clean-clone runs.
+    server = MilvusServer(tmp_path_factory.mktemp("milvus-server"), session_ttl_seconds=60)
     server.start()
     try:
         yield server

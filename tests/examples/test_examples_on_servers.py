@@ -406,7 +406,9 @@ def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     ok, reason = server_available()
     if not ok:
         pytest.skip(f"the Milvus 2.3.5 server cannot run here: {reason}")
-    server = MilvusServer(tmp_path_factory.mktemp("milvus-auth"), auth=True)
+    server = MilvusServer(  # never restarted: a long session TTL (see conftest.milvus_server)
+        tmp_path_factory.mktemp("milvus-auth"), auth=True, session_ttl_seconds=60
+    )
     server.start()
     try:
         yield server.uri

@@ -56,7 +56,9 @@ class Vocab(Embeddings):
 
 @pytest.fixture(scope="module")
 def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MilvusServer]:
-    server = MilvusServer(tmp_path_factory.mktemp("milvus-auth"), auth=True)
+    server = MilvusServer(  # never restarted: a long session TTL (see conftest.milvus_server)
+        tmp_path_factory.mktemp("milvus-auth"), auth=True, session_ttl_seconds=60
+    )
     server.start()
     try:
         yield server
