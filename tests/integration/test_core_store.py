@@ -219,7 +219,7 @@ def test_dimension_is_taken_from_the_first_write(lite_uri: str) -> None:
     store = open_store(lite_uri)
     assert not store.exists()
     assert store.count() == 0 and store.query() == [] and store.search(vec(0), k=3) == []
-    with pytest.raises(CollectionNotFoundError, match="does not exist yet"):
+    with pytest.raises(CollectionNotFoundError, match="does not exist; the first write creates it"):
         store.stats()
     store.upsert(records(2, dim=5))
     assert store.spec.dim == 5
