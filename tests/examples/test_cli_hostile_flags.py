@@ -14,14 +14,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from milvus_lite.server_manager import server_manager_instance
 from pymilvus import MilvusClient
-from tests.support.cli_runner import run_cli
+from tests.support.cli_runner import Result, run_cli
 
 from milvus_plugins.core import CollectionSpec, ConnectionConfig, MilvusStore, Record, point_alias
 
@@ -50,15 +49,7 @@ SECRET = "sekrit-TOKEN-4242"
 Arg = str | bytes
 
 
-@dataclass(frozen=True)
-class Run:
-    code: int
-    out: str
-    err: str
-    seconds: float
-
-    def json(self) -> Any:
-        return json.loads(self.out)
+Run = Result  # one finished run: code, out, err, seconds, json()
 
 
 @pytest.fixture
@@ -97,8 +88,7 @@ def cli(
     arguments are decoded as Python decodes a real argv (``os.fsdecode``)."""
     head: list[Arg] = [] if uri is None else ["--uri", uri]
     argv = [os.fsdecode(a) for a in (*head, *args)]
-    done = run_cli(*argv, cwd=ws, stdin=stdin, env=env)
-    return Run(done.code, done.out, done.err, done.seconds)
+    return run_cli(*argv, cwd=ws, stdin=stdin, env=env)
 
 
 def snapshot(ws: Path) -> dict[str, Any]:

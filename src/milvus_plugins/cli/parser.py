@@ -78,7 +78,7 @@ def _connection_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     )
     parser.add_argument(
         "--db-name",
-        type=_database,
+        type=_name,
         default=default,
         help="the Milvus database (default: the server's default database)",
     )
@@ -130,19 +130,11 @@ def _fraction(text: str) -> float:
 
 
 def _name(text: str) -> str:
-    """A collection name option: a valid Milvus name."""
+    """A name option (a collection, a database): a valid Milvus name."""
     try:
         return check_name("name", text)
     except ConfigError as exc:
         raise argparse.ArgumentTypeError(str(exc).removeprefix("name=")) from None
-
-
-def _database(text: str) -> str:
-    """A --db-name value: a valid Milvus name."""
-    try:
-        return check_name("db_name", text)
-    except ConfigError as exc:
-        raise argparse.ArgumentTypeError(str(exc).removeprefix("db_name=")) from None
 
 
 def _token(text: str) -> str:

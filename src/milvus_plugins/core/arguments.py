@@ -396,7 +396,7 @@ def _checking(
                 raise unexpected_arguments(where, unknown, keywords, hints, list_accepted=False)
             binding = signature.bind(*args, **kwargs)
             given = binding.arguments.items()
-        ints: dict[str, int] = {}
+        ints: dict[str, int] | None = None  # made only when one is needed (a hot path)
         for name, value in given:
             param = params.get(name)
             if param is None:
@@ -404,8 +404,8 @@ def _checking(
             if not param.check(value):
                 raise param.error(f"{where}(): " + param.message(name, value))
             if param.integral and type(value) is not int and _is_int(value):
-                ints[name] = int(value)
-        if not ints:
+                ints = {**(ints or {}), name: int(value)}
+        if ints is None:
             return args, kwargs
         if binding is None:
             return args, {**kwargs, **ints}
