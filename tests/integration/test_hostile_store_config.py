@@ -391,7 +391,7 @@ def test_adapter_defaults_equal_the_core_defaults(lite_uri: str, raw: MilvusClie
 def _bad_values(uri: str) -> list[tuple[str, Callable[[], Any], str]]:
     emb = VocabEmbeddings()
     return [
-        ("core pk undeclared", lambda: _core(uri, partition_key="t"), "partition_key"),
+        ("core pk reserved", lambda: _core(uri, partition_key="id"), "partition_key"),
         (
             "core pk DOUBLE",
             lambda: _core(uri, metadata_fields={"t": "DOUBLE"}, partition_key="t"),
@@ -453,8 +453,8 @@ def _bad_values(uri: str) -> list[tuple[str, Callable[[], Any], str]]:
         ),
         ("core tenant without key", lambda: _tenant_store(uri), "partition_key"),
         (
-            "lc pk undeclared",
-            lambda: LangChainStore(emb, uri=uri, partition_key="t"),
+            "lc pk not a name",
+            lambda: LangChainStore(emb, uri=uri, partition_key="a b"),
             "partition_key",
         ),
         ("lc fetch_k 0", lambda: LangChainStore(emb, uri=uri, fetch_k=0), "fetch_k"),
@@ -483,7 +483,7 @@ def _bad_values(uri: str) -> list[tuple[str, Callable[[], Any], str]]:
             ),
             "connection",
         ),
-        ("li pk undeclared", lambda: LlamaStore(uri=uri, partition_key="t"), "partition_key"),
+        ("li pk not a name", lambda: LlamaStore(uri=uri, partition_key=""), "partition_key"),
         (
             "li consistency",
             lambda: LlamaStore(uri=uri, consistency_level="Sometimes"),
@@ -565,7 +565,7 @@ def test_what_lite_cannot_do_is_refused_before_the_collection_exists(
         _core(lite_uri, name="new", dim=DIM, **spec) as store,
         pytest.raises(UnsupportedByServerError, match=needle),
     ):
-        store.upsert(_records(2))
+        store.upsert(_records(2, {"t": "tenant"}))
     assert _snapshot(raw) == before
     assert "new" not in raw.list_collections()
 

@@ -23,7 +23,6 @@ from tests.support.official_layouts import DOCS, HOSTILE, hashed_vector
 
 from milvus_plugins.cli import main as cli_main
 from milvus_plugins.core import (
-    ConfigError,
     ConnectionConfig,
     FieldMapping,
     ForeignLayoutError,
@@ -185,10 +184,6 @@ def _first_call(uri: str, name: str) -> MilvusVectorStore:
                 else:
                     assert "leave it out" in hint, message
             continue
-        except ConfigError as exc:  # "partition_key='tenant' must be one of metadata_fields"
-            assert "must be one of metadata_fields" in str(exc), str(exc)
-            kwargs["metadata_fields"] = {kwargs["partition_key_field"]: "VARCHAR"}
-            continue
         try:
             store.similarity_search_by_vector(hashed_vector(QUERY), k=1)
         except Exception:
@@ -239,10 +234,7 @@ def test_unmapped_foreign_layout_error_names_field_mapping_not_drop_old(
     assert "drop_old" not in message.replace("drop_old=True would delete its rows", "")
 
 
-# DEFECT: partition_key_field="tenant" (accepted "with the same meaning") on the official
-# partition-key collection raises ConfigError until metadata_fields={"tenant": ...} is added
-# (the refusal now names that fix; the key's type is not yet read from the collection).
-@pytest.mark.xfail(strict=True, reason="partition_key_field on existing collection: ConfigError")
+# DEFECT (fixed): partition_key_field= on the official partition-key collection needed its type.
 def test_accepted_partition_key_field_opens_the_existing_collection(
     made: tuple[str, dict[str, Any]],
 ) -> None:
@@ -250,17 +242,17 @@ def test_accepted_partition_key_field_opens_the_existing_collection(
     store = _open(uri, "tenant", partition_key_field="tenant")
     try:
         assert store.store.count() == official["tenant"]["rows"]
+        assert store.store.spec.partition_key == "tenant"
+        declared = store.store.spec.declared("tenant")
+        assert declared is not None and declared.scalar_type.value == "VARCHAR"
     finally:
         store.store.close()
 
 
-def test_partition_key_field_refusal_names_the_declaration_that_opens_it(
+def test_partition_key_field_opens_with_its_declaration_too(
     made: tuple[str, dict[str, Any]],
 ) -> None:
     uri, official = made
-    with pytest.raises(ConfigError) as caught:
-        _open(uri, "tenant", partition_key_field="tenant")
-    assert "metadata_fields={'tenant': 'VARCHAR'}" in str(caught.value)
     store = _open(
         uri, "tenant", partition_key_field="tenant", metadata_fields={"tenant": "VARCHAR"}
     )
@@ -268,6 +260,18 @@ def test_partition_key_field_refusal_names_the_declaration_that_opens_it(
         assert store.store.count() == official["tenant"]["rows"]
     finally:
         store.store.close()
+
+
+def test_partition_key_field_naming_another_field_is_refused(
+    made: tuple[str, dict[str, Any]],
+) -> None:
+    uri, _ = made
+    # Milvus Lite 3.2.2 does not report which field is the partition key: the refusal
+    # names the fields the collection has instead.
+    with pytest.raises(SchemaMismatchError) as caught:
+        _open(uri, "tenant", partition_key_field="topic").store.count()
+    assert "partition_key='topic'" in str(caught.value)
+    assert "'tenant'" in str(caught.value)
 
 
 @pytest.mark.parametrize("name", list(VARIANTS))

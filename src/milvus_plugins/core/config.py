@@ -79,7 +79,11 @@ class CollectionSpec:
         sparse_index: the sparse index config.
         metadata_fields: declared typed metadata fields (a sequence of
             :class:`MetadataField` or a mapping ``name -> type``).
-        partition_key: a declared field used as Milvus partition key, or ``None``.
+        partition_key: the metadata key used as Milvus partition key, or ``None``.
+            Declare its type in ``metadata_fields`` (INT64 or VARCHAR); undeclared, its
+            type is read from the existing collection, or, when a write creates the
+            collection, taken from that write's values (``str``: VARCHAR, ``int``:
+            INT64; see :attr:`partition_key_pending`).
         num_partitions: with a partition key, how many partitions Milvus hashes its
             values into (Milvus' default: 16 on 2.3, 64 later; at most 4096). Fixed at
             creation; an existing collection with another number is a schema mismatch.
@@ -194,13 +198,13 @@ class CollectionSpec:
                 f"accelerated_fields {both} are declared or canonical fields already; "
                 "accelerator columns are inferred for undeclared keys only."
             )
-        if self.partition_key is not None and self.partition_key not in names:
-            raise ConfigError(
-                f"partition_key={shown(self.partition_key)} must be one of metadata_fields "
-                f"{names}: declare its type, e.g. metadata_fields="
-                f"{{{self.partition_key!r}: 'VARCHAR'}} "
-                "(or 'INT64'), also when the collection exists already."
-            )
+        if self.partition_key is not None:
+            check_name("partition_key", self.partition_key)
+            if self.partition_key in self.fields.all():
+                raise ConfigError(
+                    f"partition_key={shown(self.partition_key)} is one of this package's own "
+                    f"fields {self.fields.all()}; name a metadata key."
+                )
         pk_field = self.declared(self.partition_key) if self.partition_key else None
         if pk_field is not None and pk_field.scalar_type not in (
             ScalarType.INT64,
@@ -362,6 +366,12 @@ class CollectionSpec:
     def stop_words(self) -> tuple[str, ...]:
         """The stop words the BM25 analyzer drops (counted out of a query's terms)."""
         return stop_words_of(self.analyzer_params) if self.sparse_mode is SparseMode.BM25 else ()
+
+    @property
+    def partition_key_pending(self) -> bool:
+        """Whether the partition key's type is not known yet (not declared; read from the
+        collection when it is opened, or from the creating write's values)."""
+        return self.partition_key is not None and self.declared(self.partition_key) is None
 
     def declared(self, name: str) -> MetadataField | None:
         """Return the declared field called ``name``, or ``None``."""

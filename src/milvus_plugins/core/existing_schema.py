@@ -29,7 +29,13 @@ from milvus_plugins.core.layouts import bm25_outputs
 from milvus_plugins.core.schema import DATATYPE_TO_SCALAR, SCALAR_TO_DATATYPE
 from milvus_plugins.core.types import IndexType, MetricType, ScalarType, SparseMode
 
-__all__ = ["check_existing", "described_analyzer", "has_match", "spec_from_existing"]
+__all__ = [
+    "check_existing",
+    "described_analyzer",
+    "has_match",
+    "resolve_partition_key",
+    "spec_from_existing",
+]
 
 
 def _fields_by_name(description: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
@@ -403,6 +409,54 @@ def _check_adopted_layout(spec: CollectionSpec, fields: Mapping[str, Mapping[str
             "field_mapping=FieldMapping(id=..., text=..., vector=...) in the adapters "
             f"(CollectionSpec(layout=...) in the core); fields: {sorted(fields)}."
         )
+
+
+def resolve_partition_key(
+    asked: CollectionSpec, opened: CollectionSpec, description: Mapping[str, Any]
+) -> CollectionSpec:
+    """``opened`` (the spec an existing collection was opened with) keeping the partition
+    key ``asked`` named, its type read from the collection when it was not declared.
+
+    A collection's partition key is fixed at creation: one named that the collection does
+    not have is refused, never silently dropped or replaced.
+
+    Raises:
+        SchemaMismatchError: the collection's partition key is another field; or it has
+            none and no INT64 / VARCHAR column of that name to scope calls with.
+    """
+    key = asked.partition_key
+    if key is None:
+        return opened
+    name = shown(asked.name)
+    fields = _fields_by_name(description)
+    actual = next((n for n, f in fields.items() if f.get("is_partition_key")), None)
+    if actual is not None and actual != key:
+        raise SchemaMismatchError(
+            f"collection {name}'s partition key is {shown(actual)}, but partition_key="
+            f"{shown(key)} was asked for (a partition key is fixed at creation); pass "
+            f"partition_key={shown(actual)}, or leave it out (the store reads it from the "
+            "collection), or use another collection_name."
+        )
+    column = opened.declared(key)
+    if column is None or column.scalar_type not in (ScalarType.INT64, ScalarType.VARCHAR):
+        present = _column(key, fields[key]) if key in fields else None
+        if present is not None and key in {c.name for c in opened.accelerated_fields}:
+            what = "is an accelerator column there (nullable; a partition key never is)"
+        elif present is not None:
+            kind = present.scalar_type.value
+            what = f"is a {kind} column there (a partition key is INT64 or VARCHAR)"
+        else:
+            what = f"is not one of its fields {sorted(fields)}"
+        raise SchemaMismatchError(
+            f"partition_key={shown(key)} cannot open collection {name}: {shown(key)} {what}. "
+            "A partition key is fixed at creation: name the field the collection was created "
+            "with, or leave partition_key out (filter on the key instead); to partition by "
+            f"{shown(key)}, create a new collection with it (another collection_name; "
+            "migrate() copies the rows)."
+        )
+    if opened.partition_key == key:
+        return opened
+    return replace(opened, partition_key=key)
 
 
 def spec_from_existing(

@@ -41,10 +41,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from milvus_plugins.core.config import CollectionSpec
-from milvus_plugins.core.errors import ConfigError
+from milvus_plugins.core.errors import ConfigError, InvalidInputError, shown
 from milvus_plugins.core.fields import MetadataField
 from milvus_plugins.core.names import SYSTEM_FIELDS, is_expression_word
 from milvus_plugins.core.types import ScalarType
+from milvus_plugins.core.values import check_declared
 
 if TYPE_CHECKING:
     from milvus_plugins.core.filters.tree import Filter
@@ -58,6 +59,7 @@ __all__ = [
     "column_value",
     "creation_properties",
     "infer_metadata_fields",
+    "inferred_partition_key",
     "overflow_properties",
     "overflowed_keys",
     "overflowing_keys",
@@ -147,6 +149,48 @@ def infer_metadata_fields(
             continue  # not a valid Milvus field name: it stays in the JSON column
         inferred.append(field)
     return tuple(inferred)
+
+
+def inferred_partition_key(spec: CollectionSpec, records: Sequence[Record]) -> MetadataField | None:
+    """The column an undeclared partition key takes from a write's values (no I/O).
+
+    ``None`` unless ``spec``'s partition key is pending (named, not declared). Its
+    values in ``records`` must all be ``str`` (a VARCHAR key, up to 65,535 bytes) or all
+    ``int`` (an INT64 key); a missing or ``None`` value is refused elsewhere (every row
+    needs its partition key). The answer is the column a collection created by this
+    write gets; an existing collection's own column replaces it when it is opened.
+
+    Raises:
+        InvalidInputError: a value that cannot be a partition key's, or values of both
+            kinds (nothing is written).
+    """
+    key = spec.partition_key
+    if key is None or not spec.partition_key_pending:
+        return None
+    declare = f"declare its type, e.g. metadata_fields={{{key!r}: 'VARCHAR'}} (or 'INT64')"
+    column: MetadataField | None = None
+    for record in records:
+        value = record.metadata.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise InvalidInputError(
+                f"record {shown(record.id)}: metadata[{shown(key)}]={shown(value)} "
+                f"({type(value).__name__}) cannot be a value of partition key {shown(key)}: "
+                f"a partition key holds strings or ints; {declare} (nothing was written)."
+            )
+        kind = ScalarType.VARCHAR if isinstance(value, str) else ScalarType.INT64
+        if column is None:
+            column = MetadataField(name=key, type=kind, max_length=_VARCHAR_MAX)
+        elif column.scalar_type is not kind:
+            raise InvalidInputError(
+                f"record {shown(record.id)}: metadata[{shown(key)}] is "
+                f"{type(value).__name__}, where earlier records of this write hold "
+                f"{'str' if kind is ScalarType.INT64 else 'int'}: partition key "
+                f"{shown(key)} has one type; {declare} (nothing was written)."
+            )
+        check_declared(value, column, f"record {shown(record.id)}")
+    return column
 
 
 def overflowing_keys(records: Iterable[Record], spec: CollectionSpec) -> set[str]:

@@ -42,6 +42,7 @@ from milvus_plugins.core.errors import (
     TenantRequiredError,
     shown,
 )
+from milvus_plugins.core.fields import MetadataField
 from milvus_plugins.core.filters import Filter, Raw, and_, eq, leaves
 from milvus_plugins.core.names import check_name
 from milvus_plugins.core.records import OwnedRecords, Record
@@ -97,6 +98,20 @@ def check_partition_names(value: Any, field: str = "partition_names") -> tuple[s
 def _check_tenant(spec: CollectionSpec, tenant: Any, field: str) -> Tenant:
     key = spec.partition_key
     declared = spec.declared(key) if key is not None else None
+    if key is not None and declared is None:
+        # Not declared: the type is read from the collection when it is opened (or taken
+        # from the creating write). Until then a tenant of either kind; one of the wrong
+        # kind is refused there (a filter on it, a row stamped with it).
+        if isinstance(tenant, bool) or not isinstance(tenant, (str, int)):
+            raise ConfigError(
+                f"{field}={shown(tenant)} must be a non-empty string or an int (a value of "
+                f"partition key {shown(key)})."
+            )
+        declared = MetadataField(
+            name=key,
+            type=ScalarType.VARCHAR if isinstance(tenant, str) else ScalarType.INT64,
+            max_length=65535,
+        )
     if key is None or declared is None:
         raise ConfigError(
             f"{field}={shown(tenant)} needs a collection with a partition key: declare the tenant "

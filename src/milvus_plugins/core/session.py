@@ -20,9 +20,13 @@ from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.connection import ConnectionConfig
 from milvus_plugins.core.error_translation import reports_not_loaded
 from milvus_plugins.core.errors import CollectionNotFoundError, ConfigError, shown
-from milvus_plugins.core.existing_schema import check_existing, spec_from_existing
+from milvus_plugins.core.existing_schema import (
+    check_existing,
+    resolve_partition_key,
+    spec_from_existing,
+)
 from milvus_plugins.core.fingerprint import EmbeddingFingerprint, EmbeddingProbe
-from milvus_plugins.core.inference import infer_metadata_fields
+from milvus_plugins.core.inference import infer_metadata_fields, inferred_partition_key
 from milvus_plugins.core.layouts import FieldMapping, detect_layout, resolve_layout, spec_for_layout
 from milvus_plugins.core.lite import LiteLease
 from milvus_plugins.core.records import Record
@@ -324,13 +328,15 @@ class Session:
         A collection of another layout (an explicit ``spec.layout``, or a
         langchain-milvus / llama-index layout detected here) is read through it.
         """
+        asked = self.spec
         layout = self.layout_of(description)
         if layout is not None:
-            self.spec = spec_for_layout(self.spec, layout, description, dense_index)
+            opened = spec_for_layout(asked, layout, description, dense_index)
         elif self.open_mode is OpenMode.ADOPT:
-            self.spec = spec_from_existing(self.spec, description, dense_index)
+            opened = spec_from_existing(asked, description, dense_index)
         else:
-            self.spec = check_existing(self.spec, description, dense_index)
+            opened = check_existing(asked, description, dense_index)
+        self.spec = resolve_partition_key(asked, opened, description)
         self.exists = True
         return self.spec
 
@@ -381,6 +387,18 @@ class Session:
             self.spec = self.spec.with_vector_dims({n: len(v) for n, v in first.items()})
             if any(f.dim is None for f in self.spec.extra_vector_fields):
                 return None
+        if self.spec.partition_key_pending:
+            column = inferred_partition_key(self.spec, records)
+            if column is None:
+                key = self.spec.partition_key
+                raise ConfigError(
+                    f"collection {shown(self.spec.name)} does not exist, and partition_key="
+                    f"{shown(key)} has no declared type to create it with (nothing was "
+                    f"created): declare it, e.g. metadata_fields={{{key!r}: 'VARCHAR'}} (or "
+                    f"'INT64'), or let the first write create it (its metadata[{key!r}] "
+                    "values give the type)."
+                )
+            self.spec = replace(self.spec, metadata_fields=(*self.spec.declared_fields, column))
         if self.spec.infer_metadata_fields is not False and records and self.caps.nullable:
             inferred = infer_metadata_fields(records, self.spec)
             self.spec = replace(self.spec, accelerated_fields=inferred)

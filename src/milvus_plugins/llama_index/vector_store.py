@@ -158,8 +158,10 @@ class MilvusVectorStore(NodeWrites, NodeReads, BasePydanticVectorStore):
             and filters on that key then read the JSON; keys first seen later stay in
             the JSON). ``None`` (default) or ``True``: on engines with nullable fields
             (Milvus Lite 3, servers >= 2.5); ``False``: never.
-        partition_key: a declared metadata field used as the Milvus partition key (the
-            tenant field of a multi-tenant store).
+        partition_key: the metadata key used as the Milvus partition key (the tenant
+            field of a multi-tenant store): declared in ``metadata_fields`` (INT64 or
+            VARCHAR), or else typed from the existing collection, or from the values of
+            the write that creates it (``str``: VARCHAR, ``int``: INT64).
         num_partitions: with ``partition_key``, how many partitions Milvus hashes its
             values into (fixed at creation; Milvus servers only).
         tenant: the tenant every call is scoped to (needs ``partition_key``): queries

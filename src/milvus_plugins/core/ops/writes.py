@@ -26,6 +26,7 @@ from milvus_plugins.core.errors import (
     shown,
 )
 from milvus_plugins.core.filters import id_in
+from milvus_plugins.core.inference import inferred_partition_key
 from milvus_plugins.core.ops.acceleration import mark_overflow_op
 from milvus_plugins.core.ops.calls import (
     Call,
@@ -53,6 +54,7 @@ from milvus_plugins.core.requests import build_query
 from milvus_plugins.core.rows import json_sizes, records_to_rows
 from milvus_plugins.core.scope import DEFAULT_PARTITION, given_records
 from milvus_plugins.core.types import ConsistencyLevel, ParsableEnum, SparseMode
+from milvus_plugins.core.values import check_declared
 
 __all__ = [
     "BatchRun",
@@ -218,6 +220,8 @@ def prepare_records(ctx: OpContext, records: Sequence[Record]) -> tuple[list[Rec
     dim = spec.dim or _implied_dim(checked[0].vector)
     _encode_sparse(ctx, checked)
     validate_records(checked, spec, dim)
+    _check_declared_present(spec, None, checked)
+    inferred_partition_key(spec, checked)
     return checked, dim
 
 
@@ -252,6 +256,23 @@ def validate_unembedded(
     """
     validate_records(records, spec, None, vectors=False)
     _check_declared_present(spec, caps, records)
+    inferred_partition_key(spec, records)
+
+
+def _recheck_partition_key(ctx: OpContext, records: Sequence[Record], pending: bool) -> None:
+    """Check the values of a partition key whose type was not declared (``pending`` when
+    the write began) against the column of the collection just opened or created,
+    before anything is written."""
+    key = ctx.spec.partition_key
+    if not pending or key is None:
+        return
+    column = ctx.spec.declared(key)
+    if column is None:
+        return
+    for record in records:
+        value = record.metadata.get(key)
+        if value is not None:
+            check_declared(value, column, f"record {shown(record.id)}")
 
 
 def _check_declared_present(
@@ -418,6 +439,7 @@ def upsert_op(
     options = with_batch_rows(ctx.write, batch_rows)
     refuse_foreign(ctx.spec)
     limits = (ctx.spec.id_max_length, ctx.spec.text_max_length)
+    pending = ctx.spec.partition_key_pending
     if embed is None:
         checked, dim = prepare_records(ctx, records)
     else:
@@ -448,6 +470,7 @@ def upsert_op(
         raise _no_such_partition(ctx.spec, ctx.scope.partition_name or "", [])
     opened = yield from _opening_to_write(ctx, open_or_create_op(ctx, dim, checked), checked)
     refuse_foreign(ctx.spec)  # a foreign layout is known once the collection is opened
+    _recheck_partition_key(ctx, checked, pending)
     _refuse_unwritten_vectors(ctx)
     if not owners_checked and opened is Opened.OPENED:
         yield from _refuse_taken_ids(ctx, checked)
@@ -486,8 +509,10 @@ def _check_existing(
     its own limits, ids another tenant or partition holds; a named partition of a
     collection that does not exist yet. Answers whether it exists, and the limits the
     records were checked against."""
+    pending = ctx.spec.partition_key_pending
     if (yield from _opening_to_write(ctx, open_existing_op(ctx), checked)):
         refuse_foreign(ctx.spec)
+        _recheck_partition_key(ctx, checked, pending)
         _refuse_unwritten_vectors(ctx)
         limits = _recheck_lengths(ctx, checked, limits)
         yield from _refuse_taken_ids(ctx, checked)
