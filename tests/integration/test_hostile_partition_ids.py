@@ -15,11 +15,12 @@ from typing import Any
 
 import pytest
 from langchain_core.documents import Document
-from langchain_core.embeddings import DeterministicFakeEmbedding, Embeddings
+from langchain_core.embeddings import DeterministicFakeEmbedding
 from langchain_core.indexing import InMemoryRecordManager, index
 from llama_index.core.embeddings import MockEmbedding
 from llama_index.core.schema import TextNode
 from pymilvus import MilvusClient
+from tests.support.faces import LengthEmbeddings
 
 from milvus_plugins.core import (
     AsyncMilvusStore,
@@ -89,20 +90,6 @@ def _raw_count(uri: str, name: str) -> int:
         return int(rows[0]["count(*)"])
     finally:
         client.close()
-
-
-class CountingEmbeddings(Embeddings):
-    """A LangChain model that counts the texts it embedded."""
-
-    def __init__(self) -> None:
-        self.texts = 0
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        self.texts += len(texts)
-        return [[1.0, float(len(t))] for t in texts]
-
-    def embed_query(self, text: str) -> list[float]:
-        return [1.0, float(len(text))]
 
 
 @pytest.fixture
@@ -565,7 +552,7 @@ def test_llama_async_add(parted: MilvusStore, uri: str, collection_name: str) ->
 def test_langchain_async_and_documents(parted: MilvusStore, uri: str, collection_name: str) -> None:
     store = parted
     store.upsert([_record("x", "in b")], partition_name="pb")
-    model = CountingEmbeddings()
+    model = LengthEmbeddings()
     lc = LangChainStore(model, uri=uri, collection_name=collection_name, dim=2)
     with pytest.raises(PartitionMismatchError):
         lc.add_documents([Document(page_content="dog", id="x")], partition_name="pa")
@@ -582,7 +569,7 @@ def test_langchain_async_and_documents(parted: MilvusStore, uri: str, collection
 
 
 def test_langchain_several_models_refused_before_embedding(uri: str, collection_name: str) -> None:
-    one, two = CountingEmbeddings(), CountingEmbeddings()
+    one, two = LengthEmbeddings(), LengthEmbeddings()
     lc = LangChainStore(
         {"vector": one, "title": two}, uri=uri, collection_name=collection_name, dim=2
     )

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from langchain_core.embeddings import Embeddings
 from pymilvus import MilvusClient
+from tests.support.faces import LengthEmbeddings
 
 from milvus_plugins.core import (
     CollectionSpec,
@@ -211,20 +211,8 @@ def test_another_partition_key_on_the_server_is_refused(
         client.close()
 
 
-class _Counting(Embeddings):
-    def __init__(self) -> None:
-        self.texts = 0
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        self.texts += len(texts)
-        return [[1.0, float(len(t))] for t in texts]
-
-    def embed_query(self, text: str) -> list[float]:
-        return [1.0, float(len(text))]
-
-
 def test_langchain_partition_key_field_on_a_new_collection(tmp_path: Path) -> None:
-    model = _Counting()
+    model = LengthEmbeddings()
     store = MilvusVectorStore(
         embedding_function=model,
         collection_name="docs",

@@ -67,6 +67,21 @@ class VocabEmbeddings(Embeddings):
         return embed(text)
 
 
+class LengthEmbeddings(Embeddings):
+    """A 2-d LangChain model (``[1, len(text)]``) that counts the texts it embedded: a
+    refused write must embed none."""
+
+    def __init__(self) -> None:
+        self.texts = 0
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.texts += len(texts)
+        return [[1.0, float(len(t))] for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return [1.0, float(len(text))]
+
+
 class VocabEmbedding(BaseEmbedding):
     """LlamaIndex face of :func:`embed`."""
 
