@@ -204,6 +204,21 @@ def test_another_partition_key_on_the_server_is_refused(
             store.count()
     finally:
         store.close()
+    # A store that names no partition key takes the one the server reports: a row
+    # without its value is refused up front, and tenant= scopes calls.
+    unnamed = _store(
+        server_uri, collection_name, partition_key=None, metadata_fields={"org": "VARCHAR"}
+    )
+    try:
+        assert unnamed.spec.partition_key is None
+        assert unnamed.count() == 1  # opens the collection
+        assert unnamed.spec.partition_key == "tenant"
+        assert unnamed.count(tenant="a") == 1 and unnamed.count(tenant="b") == 0
+        with pytest.raises(InvalidInputError, match="partition key"):
+            unnamed.upsert([Record(id="s", text="t", vector=[1.0, 0.0], metadata={"org": "o"})])
+        assert unnamed.count() == 1
+    finally:
+        unnamed.close()
     client = MilvusClient(uri=server_uri)
     try:
         client.drop_collection(collection_name)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, NoReturn
 
 from pymilvus import DataType
 
@@ -31,6 +31,7 @@ from milvus_plugins.core.types import IndexType, MetricType, ScalarType, SparseM
 
 __all__ = [
     "check_existing",
+    "check_partition_key",
     "described_analyzer",
     "has_match",
     "resolve_partition_key",
@@ -411,49 +412,74 @@ def _check_adopted_layout(spec: CollectionSpec, fields: Mapping[str, Mapping[str
         )
 
 
-def resolve_partition_key(
-    asked: CollectionSpec, opened: CollectionSpec, description: Mapping[str, Any]
-) -> CollectionSpec:
-    """``opened`` (the spec an existing collection was opened with) keeping the partition
-    key ``asked`` named, its type read from the collection when it was not declared.
+def check_partition_key(asked: CollectionSpec, description: Mapping[str, Any]) -> None:
+    """Refuse, before an existing collection is adopted, a partition key it cannot have.
 
-    A collection's partition key is fixed at creation: one named that the collection does
-    not have is refused, never silently dropped or replaced.
+    A collection's partition key is fixed at creation: one named that the collection
+    does not have is refused, never silently dropped or replaced.
 
     Raises:
-        SchemaMismatchError: the collection's partition key is another field; or it has
-            none and no INT64 / VARCHAR column of that name to scope calls with.
+        SchemaMismatchError: the collection's partition key is another field (servers
+            report it; Milvus Lite 3.2.2 does not); or, for a key whose type was not
+            declared, the collection has no INT64 / VARCHAR column of that name.
     """
     key = asked.partition_key
     if key is None:
-        return opened
-    name = shown(asked.name)
+        return
     fields = _fields_by_name(description)
     actual = next((n for n, f in fields.items() if f.get("is_partition_key")), None)
     if actual is not None and actual != key:
         raise SchemaMismatchError(
-            f"collection {name}'s partition key is {shown(actual)}, but partition_key="
-            f"{shown(key)} was asked for (a partition key is fixed at creation); pass "
-            f"partition_key={shown(actual)}, or leave it out (the store reads it from the "
-            "collection), or use another collection_name."
+            f"collection {shown(asked.name)}'s partition key is {shown(actual)}, but "
+            f"partition_key={shown(key)} was asked for (a partition key is fixed at "
+            f"creation); pass partition_key={shown(actual)}, or leave it out (the store "
+            "reads it from the collection), or use another collection_name."
         )
+    if asked.partition_key_pending:
+        present = _column(key, fields[key]) if key in fields else None
+        if present is None:
+            _refuse_key(asked, description, f"is not one of its fields {sorted(fields)}")
+        elif key in accelerated_names(description):
+            _refuse_key(asked, description, "is an accelerator column there (nullable)")
+        elif present.scalar_type not in (ScalarType.INT64, ScalarType.VARCHAR):
+            _refuse_key(asked, description, f"is a {present.scalar_type.value} column there")
+
+
+def _refuse_key(asked: CollectionSpec, description: Mapping[str, Any], what: str) -> NoReturn:
+    key = shown(asked.partition_key)
+    raise SchemaMismatchError(
+        f"partition_key={key} cannot open collection {shown(asked.name)}: {key} {what}, "
+        "and a partition key is a non-nullable INT64 or VARCHAR field fixed at creation. "
+        "Name the field the collection was created with, or leave partition_key out "
+        f"(filter on the key instead); to partition by {key}, create a new collection "
+        "with it (another collection_name; migrate() copies the rows)."
+    )
+
+
+def resolve_partition_key(
+    asked: CollectionSpec, opened: CollectionSpec, description: Mapping[str, Any]
+) -> CollectionSpec:
+    """``opened`` (the spec an existing collection was opened with, after
+    :func:`check_partition_key`) keeping the partition key ``asked`` named, its type read
+    from the collection when it was not declared; with none asked, the partition key the
+    collection reports (servers do; Milvus Lite 3.2.2 does not).
+
+    Raises:
+        SchemaMismatchError: the key is not one of the columns the collection is read
+            through (a mapping that leaves it out).
+    """
+    key = asked.partition_key
+    if key is None:
+        fields = _fields_by_name(description)
+        actual = next((n for n, f in fields.items() if f.get("is_partition_key")), None)
+        if actual is None or opened.partition_key is not None or opened.declared(actual) is None:
+            return opened
+        # The collection routes rows by a key the store was not told about: every write
+        # needs its value (refused up front when missing), and tenant= can scope calls.
+        return replace(opened, partition_key=actual)
     column = opened.declared(key)
     if column is None or column.scalar_type not in (ScalarType.INT64, ScalarType.VARCHAR):
-        present = _column(key, fields[key]) if key in fields else None
-        if present is not None and key in {c.name for c in opened.accelerated_fields}:
-            what = "is an accelerator column there (nullable; a partition key never is)"
-        elif present is not None:
-            kind = present.scalar_type.value
-            what = f"is a {kind} column there (a partition key is INT64 or VARCHAR)"
-        else:
-            what = f"is not one of its fields {sorted(fields)}"
-        raise SchemaMismatchError(
-            f"partition_key={shown(key)} cannot open collection {name}: {shown(key)} {what}. "
-            "A partition key is fixed at creation: name the field the collection was created "
-            "with, or leave partition_key out (filter on the key instead); to partition by "
-            f"{shown(key)}, create a new collection with it (another collection_name; "
-            "migrate() copies the rows)."
-        )
+        _refuse_key(asked, description, "is not a typed column it is read through")
     if opened.partition_key == key:
         return opened
     return replace(opened, partition_key=key)

@@ -53,6 +53,7 @@ __all__ = [
     "foreign_record_fields",
     "resolve_layout",
     "spec_for_layout",
+    "with_tool_keys",
 ]
 
 DYNAMIC_FIELD = "$meta"
@@ -102,7 +103,9 @@ class FieldMapping:
         node_content: a dynamic key holding the other tool's JSON copy of the node,
             whose ``metadata`` is the metadata exactly as written (LlamaIndex), or
             ``None``.
-        kind: which tool's layout this is (set by detection).
+        kind: which tool's layout this is (set by detection; ``"llama_index"`` given by
+            hand, e.g. for a collection made with another ``embedding_field``, brings
+            that tool's ``private_keys`` and ``node_content``).
 
     Raises:
         ConfigError: a name Milvus would not accept, or one field used twice.
@@ -154,6 +157,16 @@ class FieldMapping:
             raise ConfigError("field_mapping.private_keys must be a list of keys.")
         object.__setattr__(self, "private_keys", tuple(self.private_keys))
         object.__setattr__(self, "kind", LayoutKind.parse(self.kind, field="field_mapping.kind"))
+        if self.kind is LayoutKind.LLAMA_INDEX and not self.dynamic:
+            raise ConfigError(
+                "field_mapping: kind='llama_index' reads the nodes llama-index keeps in the "
+                "dynamic field; set dynamic=True (and doc_id='doc_id', its document-id field)."
+            )
+        if self.kind is LayoutKind.LLAMA_INDEX and not self.private_keys:
+            # kind="llama_index" names the tool: its private keys and node copy come along.
+            object.__setattr__(self, "private_keys", _LLAMA_PRIVATE)
+            if self.node_content is None:
+                object.__setattr__(self, "node_content", _LLAMA_NODE_CONTENT)
 
     @property
     def layout_kind(self) -> LayoutKind:
@@ -216,20 +229,23 @@ def detect_layout(description: Mapping[str, Any]) -> FieldMapping | None:
     dense = _of_type(fields, DataType.FLOAT_VECTOR)
     sparse = _of_type(fields, DataType.SPARSE_FLOAT_VECTOR)
     varchar = set(_of_type(fields, DataType.VARCHAR))
-    if (
-        pk == "id"
-        and dense == ["embedding"]
-        and {"doc_id", "text"} <= varchar
-        and dynamic
-        and len(sparse) <= 1
-    ):
+    llama_shape = (
+        pk == "id" and len(dense) == 1 and {"doc_id", "text"} <= varchar and dynamic
+    ) and len(sparse) <= 1
+    # llama-index-vector-stores-milvus names its dense field "embedding" unless
+    # embedding_field= named another; it always creates id, doc_id and text first, in that
+    # order (langchain-milvus and hand-made schemas in a similar shape do not: read them
+    # through a FieldMapping, or their metadata keys would be taken for llama's own).
+    if llama_shape and (dense[0] == "embedding" or list(fields)[:3] == ["id", "doc_id", "text"]):
+        # Its scalar_field_names keys are typed columns (filters must address them there:
+        # they are not in the dynamic field).
         return FieldMapping(
             id="id",
             text="text",
-            vector="embedding",
+            vector=dense[0],
             sparse=sparse[0] if sparse else None,
             dynamic=True,
-            columns=(),
+            columns=None,
             doc_id="doc_id",
             private_keys=_LLAMA_PRIVATE,
             node_content=_LLAMA_NODE_CONTENT,
@@ -247,6 +263,28 @@ def detect_layout(description: Mapping[str, Any]) -> FieldMapping | None:
             kind=LayoutKind.LANGCHAIN,
         )
     return None
+
+
+def with_tool_keys(mapping: FieldMapping, description: Mapping[str, Any]) -> FieldMapping:
+    """``mapping`` knowing the other tool's private keys, where it names the fields of a
+    layout :func:`detect_layout` recognises (a mapping written by hand for a
+    llama-index collection would otherwise read ``_node_content`` ... as metadata)."""
+    detected = detect_layout(description)
+    if (
+        detected is None
+        or mapping.private_keys
+        or mapping.node_content is not None
+        or not mapping.dynamic
+        or (mapping.id, mapping.text, mapping.vector, mapping.doc_id)
+        != (detected.id, detected.text, detected.vector, detected.doc_id)
+    ):
+        return mapping
+    return replace(
+        mapping,
+        private_keys=detected.private_keys,
+        node_content=detected.node_content,
+        kind=detected.kind,
+    )
 
 
 def _need(

@@ -22,12 +22,19 @@ from milvus_plugins.core.error_translation import reports_not_loaded
 from milvus_plugins.core.errors import CollectionNotFoundError, ConfigError, shown
 from milvus_plugins.core.existing_schema import (
     check_existing,
+    check_partition_key,
     resolve_partition_key,
     spec_from_existing,
 )
 from milvus_plugins.core.fingerprint import EmbeddingFingerprint, EmbeddingProbe
 from milvus_plugins.core.inference import infer_metadata_fields, inferred_partition_key
-from milvus_plugins.core.layouts import FieldMapping, detect_layout, resolve_layout, spec_for_layout
+from milvus_plugins.core.layouts import (
+    FieldMapping,
+    detect_layout,
+    resolve_layout,
+    spec_for_layout,
+    with_tool_keys,
+)
 from milvus_plugins.core.lite import LiteLease
 from milvus_plugins.core.records import Record
 from milvus_plugins.core.stats import partition_count, type_name, vector_fields
@@ -242,13 +249,24 @@ class Session:
         with self.lock:
             if self.signature != signature or not self.exists:
                 return
-            spec = self.opened_from or self.spec
-            if spec.dense and spec.dim is None and self.spec.dim is not None:
-                spec = spec.with_dim(self.spec.dim)
-            self.spec = spec
-            self.exists = False
-            self.signature = None
-            self.row_count = None
+            self._restart()
+
+    def lost(self) -> None:
+        """The collection is gone (dropped by this store or by another client): the next
+        write creates it again from the spec it was opened from (keeping the dimension
+        learned), so what was read from the dropped one (an undeclared partition key's
+        type, columns adopted from it) does not outlive it."""
+        with self.lock:
+            self._restart()
+
+    def _restart(self) -> None:
+        spec = self.opened_from or self.spec
+        if spec.dense and spec.dim is None and self.spec.dim is not None:
+            spec = spec.with_dim(self.spec.dim)
+        self.spec = spec
+        self.exists = False
+        self.signature = None
+        self.row_count = None
 
     def cached_row_count(self) -> int | None:
         """The row count cached for keyword relevance, or ``None`` when stale.
@@ -273,7 +291,9 @@ class Session:
         found it released loads it and is sent once more by the runner); after any other
         failure the next read checks that the collection is still the one opened.
         """
-        if isinstance(error, CollectionNotFoundError) or reports_not_loaded(error):
+        if isinstance(error, CollectionNotFoundError):
+            self.lost()
+        elif reports_not_loaded(error):
             self.exists = False
         else:  # perhaps a collection replaced behind our back: the next read checks
             self.checked_at = self.index_checked_at = 0.0
@@ -329,6 +349,7 @@ class Session:
         langchain-milvus / llama-index layout detected here) is read through it.
         """
         asked = self.spec
+        check_partition_key(asked, description)
         layout = self.layout_of(description)
         if layout is not None:
             opened = spec_for_layout(asked, layout, description, dense_index)
@@ -347,7 +368,7 @@ class Session:
             SchemaMismatchError: an explicit ``spec.layout`` does not fit the collection.
         """
         if self.spec.layout is not None:
-            return resolve_layout(self.spec.layout, description)
+            return resolve_layout(with_tool_keys(self.spec.layout, description), description)
         names = self.spec.fields
         present = {f.get("name") for f in description.get("fields", [])}
         if {names.id, names.text, names.vector, names.metadata} <= present:

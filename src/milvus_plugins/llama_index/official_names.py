@@ -37,7 +37,14 @@ SETTING_HINTS: dict[str, str] = {
     ),
     "sparse_index_config": "the sparse index follows enable_sparse=True / sparse=...",
     "text_key": _LAYOUT,
-    "embedding_field": _LAYOUT + "; several dense fields: vector_fields={'name': model}",
+    "embedding_field": (
+        "leave it out to read a collection llama-index-vector-stores-milvus made (its "
+        "dense field is found whatever its name; should it not be, pass field_mapping="
+        "FieldMapping(id='id', text='text', vector=<that field>, doc_id='doc_id', "
+        "dynamic=True, kind='llama_index')); "
+        + _LAYOUT
+        + "; several dense fields: vector_fields={'name': model}"
+    ),
     "doc_id_field": _LAYOUT,
     "sparse_embedding_field": _LAYOUT,
     "output_fields": "choose them per query: VectorStoreQuery(output_fields=[...])",

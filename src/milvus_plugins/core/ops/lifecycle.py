@@ -125,7 +125,9 @@ def created_elsewhere(exc: BaseException) -> bool:
     Then the collection is opened and checked against the spec like any existing one.
     """
     text = str(exc).lower()
-    return "already exist" in text or "file exists" in text
+    # A server that lost the race with other parameters: "create duplicate collection
+    # with different parameters" (the opening check then names the difference).
+    return any(m in text for m in ("already exist", "file exists", "duplicate collection"))
 
 
 def _has(name: str) -> Call:
@@ -285,6 +287,7 @@ def _ensure_locked(
         return (yield from _open_existing(ctx, name))
     if not create:
         return Opened.ABSENT
+    asked = session.spec
     spec = session.spec_to_create(dim, records)
     if spec is None:
         return Opened.ABSENT
@@ -295,6 +298,9 @@ def _ensure_locked(
     fingerprint = yield from fingerprint_op(session)
     created = yield Guarded(Guard.WRITE, _create(spec, caps, fingerprint))
     if not created:
+        # Another client created it first: open it as asked (what this write would have
+        # created with, e.g. an undeclared partition key's type, is read from it).
+        session.spec = asked
         return (yield from _open_existing(ctx, name))
     if load_kwargs(spec.collection_properties, caps).get("replica_number", 1) != 1:
         # create_collection has loaded it with one replica, and a loaded collection's
@@ -304,7 +310,7 @@ def _ensure_locked(
     description = yield Call(ClientMethod.DESCRIBE_COLLECTION, (name,))
     dense = spec.fields.vector
     index = yield from _describe_dense_index(name, dense)
-    session.remember_opened(spec, description, index, dense)
+    session.remember_opened(asked, description, index, dense)
     session.exists = True
     return Opened.CREATED
 
@@ -548,7 +554,8 @@ def exists_op(ctx: OpContext) -> Op[bool]:
     """
     yield from capabilities_op(ctx.session)  # a database that is not there is refused
     if not (yield _has(ctx.spec.name)):
-        ctx.session.exists = False
+        if ctx.session.exists:
+            ctx.session.lost()
         return False
     # With drop_old pending, the one there is to be dropped: as for a read, it is not.
     return (yield from ensure_op(ctx, create=False))
@@ -567,4 +574,4 @@ def drop_op(ctx: OpContext) -> Op[None]:
             yield from _drop_named(ctx.session, name, caps)
     except CollectionNotFoundError:
         pass  # dropped meanwhile: done
-    ctx.session.exists = False
+    ctx.session.lost()
