@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -29,7 +28,7 @@ from llama_index.core.vector_stores.types import (
     VectorStoreQuery,
 )
 from pymilvus import DataType, MilvusClient
-from tests.support.official_layouts import HOSTILE, hashed_vector, llama_python
+from tests.support.official_layouts import HOSTILE, copy_database, hashed_vector, llama_python
 
 from milvus_plugins.cli import main as cli_main
 from milvus_plugins.core import (
@@ -293,15 +292,6 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[s
     yield uri, official
 
 
-def _copy(uri: str, tmp_path: Path) -> str:
-    copy = tmp_path / "copy.db"
-    if Path(uri).is_dir():
-        shutil.copytree(uri, copy)
-    else:
-        shutil.copyfile(uri, copy)
-    return str(copy)
-
-
 def _raw_ids(uri: str, name: str) -> list[str]:
     client = MilvusClient(uri=uri)
     try:
@@ -398,7 +388,7 @@ def test_filter_on_an_expression_word_key(made: tuple[str, dict[str, Any]], key:
 def test_delete_nodes_by_filter_removes_exactly_the_named_rows(
     made: tuple[str, dict[str, Any]], key: str, tmp_path: Path
 ) -> None:
-    uri = _copy(made[0], tmp_path)
+    uri = copy_database(made[0], tmp_path)
     store = _llama(uri, "sc")
     try:
         store.delete_nodes(filters=FILTERS[key])
@@ -410,7 +400,7 @@ def test_delete_nodes_by_filter_removes_exactly_the_named_rows(
 def test_delete_ref_doc_and_clear_on_the_scalar_collection(
     made: tuple[str, dict[str, Any]], tmp_path: Path
 ) -> None:
-    uri = _copy(made[0], tmp_path)
+    uri = copy_database(made[0], tmp_path)
     store = _llama(uri, "sc")
     try:
         for bad in ['doc1" or doc_id != "', "doc1 ", "%"]:
@@ -433,7 +423,7 @@ def test_delete_ref_doc_and_clear_on_the_scalar_collection(
 def test_async_query_and_delete_on_typed_columns(
     made: tuple[str, dict[str, Any]], tmp_path: Path
 ) -> None:
-    uri = _copy(made[0], tmp_path)
+    uri = copy_database(made[0], tmp_path)
 
     async def run() -> list[str]:
         store = _llama(uri, "sc")
@@ -457,7 +447,7 @@ def test_async_query_and_delete_on_typed_columns(
 def test_migrate_keeps_typed_column_metadata_exactly(
     made: tuple[str, dict[str, Any]], tmp_path: Path
 ) -> None:
-    uri = _copy(made[0], tmp_path)
+    uri = copy_database(made[0], tmp_path)
     with _core(uri, "sc") as source:
         spec = migration_target_spec(source, "sc_native")
         with MilvusStore(spec, connection=ConnectionConfig(uri=uri)) as target:
@@ -482,7 +472,7 @@ def test_migrate_keeps_typed_column_metadata_exactly(
 def test_cli_migrate_of_the_scalar_collection(
     made: tuple[str, dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    uri = _copy(made[0], tmp_path)
+    uri = copy_database(made[0], tmp_path)
     code = cli_main(["--uri", uri, "migrate", "sc", "sc_cli", "--no-progress"])
     out = capsys.readouterr().out
     assert code == 0 and "-> ok" in out, out
@@ -537,7 +527,7 @@ def test_langchain_collection_read_by_the_core_store(made: tuple[str, dict[str, 
 def test_langchain_collection_filter_and_delete_on_user_keys(
     made: tuple[str, dict[str, Any]], tmp_path: Path
 ) -> None:
-    uri = _copy(made[0], tmp_path)
+    uri = copy_database(made[0], tmp_path)
     store = LangchainStore(Hashed(), uri=uri, collection_name="lc", field_mapping=LC_MAPPING)
     try:
         hits = store.similarity_search("langchain text 1", k=10, filter={"ref_doc_id": "r1"})
@@ -552,7 +542,7 @@ def test_langchain_collection_filter_and_delete_on_user_keys(
 def test_llama_store_on_the_langchain_collection_deletes_only_what_it_names(
     made: tuple[str, dict[str, Any]], tmp_path: Path
 ) -> None:
-    uri = _copy(made[0], tmp_path)
+    uri = copy_database(made[0], tmp_path)
     flt = _fs(_F(key="ref_doc_id", value="r0", operator=_OP.NE))
     store = _llama(uri, "lc")
     try:
@@ -596,7 +586,7 @@ def test_hand_made_collection_keeps_the_users_keys(made: tuple[str, dict[str, An
 def test_hand_made_collection_filters_and_deletes_on_the_users_keys(
     made: tuple[str, dict[str, Any]], tmp_path: Path
 ) -> None:
-    uri = _copy(made[0], tmp_path)
+    uri = copy_database(made[0], tmp_path)
     store = _llama(uri, "raw", field_mapping=RAW_MAPPING)
     try:
         got = _search_ids(store, _fs(_F(key="document_id", value="form-1")))

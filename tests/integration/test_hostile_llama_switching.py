@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,7 +33,7 @@ from llama_index.core.vector_stores.types import (
     VectorStoreQueryMode,
 )
 from pymilvus import MilvusClient
-from tests.support.official_layouts import DOCS, HOSTILE, hashed_vector, llama_python
+from tests.support.official_layouts import DOCS, HOSTILE, copy_database, hashed_vector, llama_python
 
 from milvus_plugins.core import (
     ConfigError,
@@ -198,16 +197,6 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[s
     lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
     assert done.returncode == 0 and lines, done.stderr[-3000:]
     yield uri, json.loads(lines[-1][len("RESULT ") :])
-
-
-def _copy(uri: str, tmp_path: Path) -> str:
-    """A copy of the official database (a file or, on Lite 3, a directory)."""
-    copy = tmp_path / "copy.db"
-    if Path(uri).is_dir():
-        shutil.copytree(uri, copy)
-    else:
-        shutil.copyfile(uri, copy)
-    return str(copy)
 
 
 def _first_call(uri: str, name: str) -> MilvusVectorStore:
@@ -412,7 +401,7 @@ def test_adding_is_refused_naming_migrate_and_changes_nothing(
     made: tuple[str, dict[str, Any]], name: str, tmp_path: Path
 ) -> None:
     uri, official = made
-    store = _first_call(_copy(uri, tmp_path), name)
+    store = _first_call(copy_database(uri, tmp_path), name)
     try:
         new = TextNode(id_="z1", text="zulu", metadata={"source": "s0"})
         new.embedding = hashed_vector("zulu")
@@ -433,7 +422,7 @@ def test_deletes_remove_exactly_the_official_rows(
     made: tuple[str, dict[str, Any]], name: str, tmp_path: Path
 ) -> None:
     uri, official = made
-    store = _first_call(_copy(uri, tmp_path), name)
+    store = _first_call(copy_database(uri, tmp_path), name)
     try:
         # hostile document / node ids delete nothing
         for ref in ['doc1" or doc_id != "', "doc1 ", "DOC1", "doc", "%"]:
@@ -455,7 +444,7 @@ def test_delete_by_ref_doc_id_removes_only_that_documents_nodes(
     made: tuple[str, dict[str, Any]], tmp_path: Path
 ) -> None:
     uri, _ = made
-    store = _first_call(_copy(uri, tmp_path), "plain")
+    store = _first_call(copy_database(uri, tmp_path), "plain")
     try:
         store.delete("doc1")
         assert _all_ids(store) == sorted(d["id"] for d in DOCS if d["doc"] != "doc1")
@@ -486,7 +475,7 @@ def test_delete_nodes_ne_keeps_the_nodes_it_excludes(
     made: tuple[str, dict[str, Any]], name: str, tmp_path: Path
 ) -> None:
     uri, _ = made
-    store = _first_call(_copy(uri, tmp_path), name)
+    store = _first_call(copy_database(uri, tmp_path), name)
     try:
         store.delete_nodes(filters=FILTERS["ne"])
         assert _all_ids(store) == ["d1", "d5"]

@@ -8,7 +8,6 @@ subprocess that finishes before ours opens the Lite file).
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ import pytest
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from pymilvus import MilvusClient
-from tests.support.official_layouts import DOCS, HOSTILE, hashed_vector
+from tests.support.official_layouts import DOCS, HOSTILE, copy_database, hashed_vector
 
 from milvus_plugins.cli import main as cli_main
 from milvus_plugins.core import (
@@ -334,16 +333,6 @@ def test_adding_to_the_foreign_collection_is_refused_naming_migrate(
         store.store.close()
 
 
-def _copy(uri: str, tmp_path: Path) -> Path:
-    """A copy of the official database (a file or, on Lite 3, a directory)."""
-    copy = tmp_path / "copy.db"
-    if Path(uri).is_dir():
-        shutil.copytree(uri, copy)
-    else:
-        shutil.copyfile(uri, copy)
-    return copy
-
-
 def _rows(store: MilvusStore) -> dict[str, tuple[str, dict[str, Any], list[float]]]:
     return {
         r.id: (r.text, dict(r.metadata), [round(float(x), 6) for x in r.vector or []])
@@ -357,7 +346,7 @@ def test_core_migrate_copies_faithfully_and_is_idempotent(
 ) -> None:
     uri, official = made
     # Work on a copy of the file: migrations must not disturb the other tests.
-    copy = _copy(uri, tmp_path)
+    copy = Path(copy_database(uri, tmp_path))
     src = _first_call(str(copy), name)
     target_name = f"{name}_v2"
     try:
@@ -391,7 +380,7 @@ def test_cli_migrate_of_the_detected_layout(
     made: tuple[str, dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     uri, official = made
-    copy = _copy(uri, tmp_path)
+    copy = Path(copy_database(uri, tmp_path))
     args = ["--uri", str(copy), "migrate", "plain", "plain_v2", "--no-progress"]
     assert cli_main(args) == 0
     assert cli_main(args) == 0  # idempotent re-run
@@ -410,7 +399,7 @@ def test_hostile_deletes_remove_only_what_was_asked(
     made: tuple[str, dict[str, Any]], name: str, tmp_path: Path
 ) -> None:
     uri, official = made
-    copy = _copy(uri, tmp_path)
+    copy = Path(copy_database(uri, tmp_path))
     store = _first_call(str(copy), name)
     try:
         rows = {

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -39,6 +40,17 @@ DOCS: list[dict[str, Any]] = [
         ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india"]
     )
 ]
+
+
+def copy_database(uri: str, tmp_path: Path) -> str:
+    """A copy of a Milvus Lite database the official store wrote (a file, or on Lite 3 a
+    directory), for a test that changes it."""
+    copy = tmp_path / "copy.db"
+    if Path(uri).is_dir():
+        shutil.copytree(uri, copy)
+    else:
+        shutil.copyfile(uri, copy)
+    return str(copy)
 
 
 def hashed_vector(text: str, dim: int = DIM) -> list[float]:
