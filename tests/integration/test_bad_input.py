@@ -218,22 +218,6 @@ WRITES: list[BadInput] = [
         lambda e: e.li_fresh.add([_node(embedding=None)]),
     ),
     BadInput(
-        "empty text",
-        InvalidInputError,
-        ("text is empty", "non-empty text"),
-        lambda e: e.core_fresh.upsert([_record(text="")]),
-        lambda e: e.lc_fresh.add_texts(["fine", ""]),
-        lambda e: e.li_fresh.add([_node(text="")]),
-    ),
-    BadInput(
-        "blank text",
-        InvalidInputError,
-        ("text is empty", "non-empty text"),
-        lambda e: e.core_fresh.upsert([_record(text=" \n\t")]),
-        lambda e: e.lc_fresh.add_texts(["   "]),
-        lambda e: e.li_fresh.add([_node(text="\n")]),
-    ),
-    BadInput(
         "text longer than the field",
         InvalidInputError,
         ("text_max_length", "split it into smaller chunks"),

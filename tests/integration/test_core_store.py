@@ -975,8 +975,6 @@ BAD_INPUT: list[tuple[str, list[Record]]] = [
     ("wrong dimension", [_bad(vector=vec(1, dim=DIM + 1))]),
     ("NaN vector", [_bad(vector=[math.nan] * DIM)]),
     ("inf vector", [_bad(vector=[1.0] * (DIM - 1) + [math.inf])]),
-    ("empty text", [_bad(text="")]),
-    ("blank text", [_bad(text=" \t\n")]),
     ("text too long", [_bad(text="x" * 101)]),
     ("metadata set", [_bad(metadata={"s": {1, 2}})]),
     ("metadata object", [_bad(metadata={"o": object()})]),

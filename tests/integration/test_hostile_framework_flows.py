@@ -259,12 +259,11 @@ async def test_unstorable_metadata_in_a_later_batch_is_typed_and_stays_consisten
     assert _ours_contents(ours) == _ref_contents(ref)
 
 
-@pytest.mark.parametrize(
-    "text", ["", "   \n\t", "x" * 70_000], ids=["empty", "blank", "over-text_max_length"]
-)
-def test_unstorable_page_content_is_typed_and_writes_nothing(lite_uri: str, text: str) -> None:
-    # InMemoryVectorStore stores these; this store refuses them. Acceptable only as a
-    # typed error raised before anything is written or recorded.
+def test_unstorable_page_content_is_typed_and_writes_nothing(lite_uri: str) -> None:
+    # InMemoryVectorStore stores it; this store refuses a text longer than the field.
+    # Acceptable only as a typed error raised before anything is written or recorded.
+    # (Empty and blank texts are stored as given: test_empty_page_content_is_indexed.)
+    text = "x" * 70_000
     ours = LCMilvus(DeterministicFakeEmbedding(size=8), uri=lite_uri, collection_name="texts")
     ours.add_texts(["already here"], ids=["keep"])
     manager = _manager("texts")
@@ -276,6 +275,21 @@ def test_unstorable_page_content_is_typed_and_writes_nothing(lite_uri: str, text
         index(docs, manager, ours, cleanup="incremental", source_id_key="source")
     assert [r[0] for r in _ours_contents(ours)] == ["keep"]
     assert manager.list_keys() == []
+
+
+@pytest.mark.parametrize("text", ["", "   \n\t"], ids=["empty", "blank"])
+def test_empty_page_content_is_indexed(lite_uri: str, text: str) -> None:
+    # As InMemoryVectorStore keeps them: the indexing API records and finds them.
+    embedding = DeterministicFakeEmbedding(size=8)
+    ours = LCMilvus(embedding, uri=lite_uri, collection_name="texts")
+    manager = _manager("texts")
+    docs = [
+        LCDocument(page_content="fine", metadata={"source": "s"}),
+        LCDocument(page_content=text, metadata={"source": "s"}),
+    ]
+    got = index(docs, manager, ours, cleanup="incremental", source_id_key="source")
+    assert got["num_added"] == 2 and len(manager.list_keys()) == 2
+    assert sorted(r[1] for r in _ours_contents(ours)) == sorted(["fine", text])
 
 
 # =====================================================================================

@@ -732,13 +732,12 @@ def test_li_re_add_same_node_ids_replaces_like_reference(tmp_path: Path) -> None
 @pytest.mark.parametrize(
     "bad",
     [
-        {"text": ""},
         {"id_": ""},
         {"embedding": [0.0, 0.0, 0.0, 0.0]},
         {"metadata": {"k": {1, 2}}},
         {"metadata": {"k": float("nan")}},
     ],
-    ids=["empty-text", "empty-id", "zero-vector", "set-metadata", "nan-metadata"],
+    ids=["empty-id", "zero-vector", "set-metadata", "nan-metadata"],
 )
 def test_li_add_unstorable_node_is_typed_and_writes_nothing(
     tmp_path: Path, bad: dict[str, Any]

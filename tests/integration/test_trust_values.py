@@ -370,8 +370,6 @@ def bad_batches() -> dict[str, tuple[list[str], list[dict[str, Any]], str]]:
         metas[BAD_AT] = value
         return metas
 
-    empty = list(texts)
-    empty[BAD_AT] = "   "
     return {
         "surrogate": (texts, with_meta({"source": "caf\udcff"}), "lone surrogate"),
         "big int": (texts, with_meta({"n": 2**64}), "int64"),
@@ -379,7 +377,6 @@ def bad_batches() -> dict[str, tuple[list[str], list[dict[str, Any]], str]]:
         "too deep": (texts, with_meta({"m": deep(200)}), "deeper than"),
         "not JSON": (texts, with_meta({"s": {1, 2}}), "JSON-serialisable"),
         "reserved key": (texts, with_meta({"$or": 1}), "reserved"),
-        "empty text": (empty, with_meta({"i": BAD_AT}), "text is empty"),
     }
 
 

@@ -266,7 +266,7 @@ def migrate(
     Raises:
         ConfigError: the target is the source, has a foreign layout, or a bad setting.
         CollectionNotFoundError: the source does not exist.
-        InvalidInputError: a source row this package cannot store (e.g. empty text);
+        InvalidInputError: a source row this package cannot store (e.g. an id too long);
             the rows before it are copied, a re-run resumes.
         SharedIdError: the source holds one id in two partitions (nothing is copied).
     """

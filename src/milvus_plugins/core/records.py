@@ -2,7 +2,7 @@
 
 A :class:`Record` is what adapters hand to the store and what reads hand back.
 :mod:`.record_checks` checks records before anything is written (dimension, NaN/inf,
-values beyond float32, zero vectors under COSINE, empty text, text length,
+values beyond float32, zero vectors under COSINE, client sparse vectors, text length,
 JSON-serialisable metadata, reserved metadata keys, duplicate ids, id types; single
 values in :mod:`.values`) and :mod:`.rows` converts them to and from Milvus rows, moving
 declared metadata keys into their typed columns and back.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import json
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -107,6 +108,56 @@ def validate_dense(
     if nonzero and not has_direction(stored):
         raise InvalidInputError(f"{where}: {_ZERO_COSINE}.")
     return stored.tolist()  # type: ignore[no-any-return]
+
+
+SPARSE_INDEX_LIMIT = 2**32 - 1
+"""Sparse vector indices are in ``[0, SPARSE_INDEX_LIMIT)`` (Milvus: uint32, less the last)."""
+
+
+def check_sparse(vector: Any, *, where: str) -> None:
+    """Check a sparse vector as Milvus will store it, before anything is written.
+
+    A mapping ``{index: weight}``: indices are ints in ``[0, 2**32 - 1)``, weights finite,
+    non-negative float32 numbers, at least one of them non-zero in float32 (Milvus refuses
+    a sparse row without one, and the row would fail mid-write).
+
+    Raises:
+        InvalidInputError: naming the record, the index or weight, and the rule.
+    """
+    if not isinstance(vector, Mapping):
+        raise InvalidInputError(
+            f"{where}: sparse={shown(vector)} must be a dict {{index: weight}} "
+            f"({type(vector).__name__} given)."
+        )
+    nonzero = False
+    for index, weight in vector.items():
+        if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
+            raise InvalidInputError(
+                f"{where}: sparse index {shown(index)} must be an int in [0, 2**32 - 1)."
+            )
+        if not 0 <= int(index) < SPARSE_INDEX_LIMIT:
+            raise InvalidInputError(
+                f"{where}: sparse index {index} is outside [0, 2**32 - 1) (Milvus' range)."
+            )
+        if isinstance(weight, (bool, np.bool_)) or not isinstance(
+            weight, (int, float, np.integer, np.floating)
+        ):
+            raise InvalidInputError(
+                f"{where}: sparse weight at index {index} is {shown(weight)}, not a number."
+            )
+        value = float(weight)
+        if not 0.0 <= value <= FLOAT32_MAX:  # NaN fails too
+            raise InvalidInputError(
+                f"{where}: sparse weight at index {index} is {value!r}; Milvus stores finite, "
+                "non-negative float32 weights."
+            )
+        nonzero = nonzero or float(np.float32(value)) > 0.0
+    if not nonzero:
+        raise InvalidInputError(
+            f"{where}: the sparse vector has no non-zero weight (a text without terms, or an "
+            "empty dict), and Milvus stores no such row; give it at least one term, or leave "
+            "the record out (nothing was written)."
+        )
 
 
 def query_vector(vector: Any, dim: int | None, *, where: str, nonzero: bool = False) -> list[float]:

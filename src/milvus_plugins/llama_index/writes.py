@@ -96,7 +96,7 @@ class NodeWrites(StoreAccess):
         """Upsert nodes with their embeddings (by node id: re-adding never duplicates).
 
         Args:
-            nodes: the nodes; each needs an embedding and non-empty text.
+            nodes: the nodes; each needs an embedding (empty text is stored as given).
             **add_kwargs: ``progress`` (bool) forces the progress bar on or off;
                 ``tenant`` (stamped into the partition key; default: the store's);
                 ``partition_name`` (the partition to write into; default: the one
