@@ -19,9 +19,9 @@ from milvus_plugins.core.values import (
     MAX_METADATA_DEPTH,
     check_declared,
     check_serialisable,
-    check_sparse,
     has_direction,
     plain_json,
+    sparse_vector,
     utf8_len,
     validate_dense,
     walk_json,
@@ -125,13 +125,6 @@ def validate_record(
         raise InvalidInputError(
             f"{where}: text={shown(record.text)} is a {type(record.text).__name__}, not a str."
         )
-    if c.client_sparse and not record.text.strip():
-        # Empty text is stored as given (as LangChain's and LlamaIndex's own stores do);
-        # client sparse vectors need a term, or Milvus refuses the row mid-write.
-        raise InvalidInputError(
-            f"{where}: text is blank, and the collection stores client sparse vectors, which "
-            "need at least one term; give it text, or leave the record out."
-        )
     text_bytes = utf8_len(record.text, where, "text")
     if text_bytes > c.text_max_length:
         raise InvalidInputError(
@@ -232,7 +225,7 @@ def validate_record(
             f"{where}: the collection stores client sparse vectors; none given."
         )
     if c.client_sparse and record.sparse is not None:
-        check_sparse(record.sparse, where=where)
+        record.sparse = sparse_vector(record.sparse, where=where)
 
 
 def _check_named_vectors(record: Record, known: Mapping[str, DenseField], where: str) -> None:
@@ -386,7 +379,7 @@ def validate_vectors(
                     f"record {shown(record.id)}: the collection stores client sparse "
                     "vectors; none given."
                 )
-            check_sparse(record.sparse, where=f"record {shown(record.id)}")
+            record.sparse = sparse_vector(record.sparse, where=f"record {shown(record.id)}")
 
 
 def _json_serialisable(records: Sequence[Record]) -> bool:

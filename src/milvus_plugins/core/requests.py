@@ -24,7 +24,7 @@ from milvus_plugins.core.ranking import RRF, Ranker, Weighted, require_server_fu
 from milvus_plugins.core.records import SparseVector
 from milvus_plugins.core.schema import field_index
 from milvus_plugins.core.types import MetricType, SparseMode
-from milvus_plugins.core.values import query_vector
+from milvus_plugins.core.values import query_vector, sparse_vector
 
 __all__ = [
     "QUERY_WINDOW",
@@ -203,7 +203,7 @@ def _sparse_data(spec: CollectionSpec, query: SparseQuery) -> Any:
             "a client-sparse collection is searched with a sparse vector; encode the query "
             "with the collection's SparseEncoder first."
         )
-    return {int(k): float(v) for k, v in query.items()}
+    return sparse_vector(query, where="search", query=True)
 
 
 def _sparse_params(spec: CollectionSpec, k: int) -> dict[str, Any]:

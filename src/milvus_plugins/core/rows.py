@@ -15,7 +15,7 @@ from milvus_plugins.core.fields import MetadataField
 from milvus_plugins.core.inference import column_value
 from milvus_plugins.core.records import KEY_ORDER, NULL_KEYS, Record
 from milvus_plugins.core.types import SparseMode
-from milvus_plugins.core.values import validate_dense
+from milvus_plugins.core.values import stored_sparse, validate_dense
 
 __all__ = ["CheckedText", "json_sizes", "json_text", "record_from_row", "records_to_rows"]
 
@@ -233,7 +233,7 @@ def record_from_row(row: Mapping[str, Any], spec: CollectionSpec) -> Record:
         text=str(row.get(names.text, "") or ""),
         vector=list(vector) if vector is not None else None,
         metadata=metadata,
-        sparse=dict(sparse) if isinstance(sparse, Mapping) else None,
+        sparse=stored_sparse(sparse),
         doc_id=str(row.get(names.doc_id, "") or ""),
         extra=extra,
         vectors={name: list(v) for name, v in named.items()},

@@ -113,51 +113,76 @@ def validate_dense(
 SPARSE_INDEX_LIMIT = 2**32 - 1
 """Sparse vector indices are in ``[0, SPARSE_INDEX_LIMIT)`` (Milvus: uint32, less the last)."""
 
+NO_TERMS = {SPARSE_INDEX_LIMIT - 1: 1e-30}
+"""What a client sparse vector without terms is stored as (Milvus refuses a sparse row
+without a non-zero weight): one negligible weight at the last index, which
+:class:`~milvus_plugins.core.sparse.BM25Encoder` never gives a term (its ids are 31-bit),
+so a keyword search does not find the row, as it has no terms. Read back as ``{}``."""
 
-def check_sparse(vector: Any, *, where: str) -> None:
-    """Check a sparse vector as Milvus will store it, before anything is written.
+
+def sparse_vector(vector: Any, *, where: str, query: bool = False) -> dict[int, float]:
+    """Check a sparse vector as Milvus takes it, before any I/O; answer it as sent.
 
     A mapping ``{index: weight}``: indices are ints in ``[0, 2**32 - 1)``, weights finite,
-    non-negative float32 numbers, at least one of them non-zero in float32 (Milvus refuses
-    a sparse row without one, and the row would fail mid-write).
+    non-negative float32 numbers. A record's vector without a non-zero weight (a text
+    without terms) is stored as :data:`NO_TERMS`; a query without one is refused (it
+    matches nothing).
 
     Raises:
-        InvalidInputError: naming the record, the index or weight, and the rule.
+        InvalidInputError: naming the index or weight, and the rule.
     """
+    what = "sparse query" if query else "sparse vector"
     if not isinstance(vector, Mapping):
         raise InvalidInputError(
-            f"{where}: sparse={shown(vector)} must be a dict {{index: weight}} "
+            f"{where}: the {what} {shown(vector)} must be a dict {{index: weight}} "
             f"({type(vector).__name__} given)."
         )
-    nonzero = False
+    out: dict[int, float] = {}
     for index, weight in vector.items():
         if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
             raise InvalidInputError(
-                f"{where}: sparse index {shown(index)} must be an int in [0, 2**32 - 1)."
+                f"{where}: {what} index {shown(index)} must be an int in [0, 2**32 - 1)."
             )
         if not 0 <= int(index) < SPARSE_INDEX_LIMIT:
             raise InvalidInputError(
-                f"{where}: sparse index {index} is outside [0, 2**32 - 1) (Milvus' range)."
+                f"{where}: {what} index {index} is outside [0, 2**32 - 1) (Milvus' range)."
             )
         if isinstance(weight, (bool, np.bool_)) or not isinstance(
             weight, (int, float, np.integer, np.floating)
         ):
             raise InvalidInputError(
-                f"{where}: sparse weight at index {index} is {shown(weight)}, not a number."
+                f"{where}: {what} weight at index {index} is {shown(weight)}, not a number."
             )
-        value = float(weight)
+        try:
+            value = float(weight)
+        except OverflowError:
+            value = math.inf
         if not 0.0 <= value <= FLOAT32_MAX:  # NaN fails too
             raise InvalidInputError(
-                f"{where}: sparse weight at index {index} is {value!r}; Milvus stores finite, "
-                "non-negative float32 weights."
+                f"{where}: {what} weight at index {index} is {shown(weight)}; Milvus takes "
+                "finite, non-negative float32 weights."
             )
-        nonzero = nonzero or float(np.float32(value)) > 0.0
-    if not nonzero:
-        raise InvalidInputError(
-            f"{where}: the sparse vector has no non-zero weight (a text without terms, or an "
-            "empty dict), and Milvus stores no such row; give it at least one term, or leave "
-            "the record out (nothing was written)."
-        )
+        if float(np.float32(value)) > 0.0:
+            out[int(index)] = value
+    if not out:
+        if query:
+            raise InvalidInputError(
+                f"{where}: the sparse query has no non-zero weight, so it matches nothing; "
+                "encode a query text that has terms."
+            )
+        return dict(NO_TERMS)
+    return out
+
+
+def stored_sparse(vector: Any) -> dict[int, float] | None:
+    """A sparse vector read back from Milvus as written (:data:`NO_TERMS` as ``{}``)."""
+    if not isinstance(vector, Mapping):
+        return None
+    out = {int(k): float(v) for k, v in vector.items()}
+    (last,) = NO_TERMS
+    if list(out) == [last] and out[last] < 1e-20:
+        return {}
+    return out
 
 
 def query_vector(vector: Any, dim: int | None, *, where: str, nonzero: bool = False) -> list[float]:
