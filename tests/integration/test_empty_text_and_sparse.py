@@ -106,6 +106,7 @@ def test_client_sparse_text_without_terms_is_stored_without_terms(
         ({1: 1e39}, "float32"),
         ({1: 10**400}, "float32"),
         ({2**32 - 1: 0.5}, "outside"),
+        ({2**32 - 2: 0.5}, "reserved"),
         ({-1: 0.5}, "outside"),
         ({True: 0.5}, "must be an int"),
         ({"1": 0.5}, "must be an int"),

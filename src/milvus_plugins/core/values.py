@@ -110,20 +110,22 @@ def validate_dense(
     return stored.tolist()  # type: ignore[no-any-return]
 
 
-SPARSE_INDEX_LIMIT = 2**32 - 1
-"""Sparse vector indices are in ``[0, SPARSE_INDEX_LIMIT)`` (Milvus: uint32, less the last)."""
+SPARSE_INDEX_LIMIT = 2**32 - 2
+"""Sparse vector indices given by users and encoders are in ``[0, SPARSE_INDEX_LIMIT)``:
+Milvus takes ``[0, 2**32 - 1)``, and the last of those is reserved for :data:`NO_TERMS`."""
 
-NO_TERMS = {SPARSE_INDEX_LIMIT - 1: 1e-30}
+NO_TERMS = {SPARSE_INDEX_LIMIT: 1e-30}
 """What a client sparse vector without terms is stored as (Milvus refuses a sparse row
-without a non-zero weight): one negligible weight at the last index, which
-:class:`~milvus_plugins.core.sparse.BM25Encoder` never gives a term (its ids are 31-bit),
-so a keyword search does not find the row, as it has no terms. Read back as ``{}``."""
+without a non-zero weight): one negligible weight at the reserved index ``2**32 - 2``,
+which no vector or query may use (:class:`~milvus_plugins.core.sparse.BM25Encoder`'s term
+ids are 31-bit), so no keyword search finds the row, as it has no terms. Read back as
+``{}``."""
 
 
 def sparse_vector(vector: Any, *, where: str, query: bool = False) -> dict[int, float]:
     """Check a sparse vector as Milvus takes it, before any I/O; answer it as sent.
 
-    A mapping ``{index: weight}``: indices are ints in ``[0, 2**32 - 1)``, weights finite,
+    A mapping ``{index: weight}``: indices are ints in ``[0, 2**32 - 2)``, weights finite,
     non-negative float32 numbers. A record's vector without a non-zero weight (a text
     without terms) is stored as :data:`NO_TERMS`; a query without one is refused (it
     matches nothing).
@@ -141,11 +143,13 @@ def sparse_vector(vector: Any, *, where: str, query: bool = False) -> dict[int, 
     for index, weight in vector.items():
         if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
             raise InvalidInputError(
-                f"{where}: {what} index {shown(index)} must be an int in [0, 2**32 - 1)."
+                f"{where}: {what} index {shown(index)} must be an int in [0, 2**32 - 2)."
             )
         if not 0 <= int(index) < SPARSE_INDEX_LIMIT:
             raise InvalidInputError(
-                f"{where}: {what} index {index} is outside [0, 2**32 - 1) (Milvus' range)."
+                f"{where}: {what} index {index} is outside [0, 2**32 - 2) (Milvus takes "
+                "indices below 2**32 - 1; 2**32 - 2 is reserved here for a text without "
+                "terms): map your encoder's indices below it."
             )
         if isinstance(weight, (bool, np.bool_)) or not isinstance(
             weight, (int, float, np.integer, np.floating)
