@@ -254,7 +254,7 @@ async def test_async_bad_input_is_rejected_before_writing(
     bad: list[dict[str, Any]] = [
         {"vector": [math.nan] * DIM},
         {"vector": [1.0] * (DIM + 1)},
-        {"text": ""},
+        {"text": 7},
         {"metadata": {"s": {1}}},
     ]
     for overrides in bad:
