@@ -275,7 +275,8 @@ class MilvusVectorStore(DocumentWrites, DocumentRetrieval, VectorStore):
             :meth:`~milvus_plugins.core.ConnectionConfig.from_connection_args`).
         index_params: langchain-milvus' name for ``index`` (its dict,
             ``{"index_type": "HNSW", "metric_type": "L2", "params": {"M": 16}}``, is
-            read as ``index`` reads it).
+            read as ``index`` reads it; its list form, one dict per vector field, is
+            refused naming the dense dict).
         partition_key_field: langchain-milvus' name for ``partition_key``.
 
     The official integration's other settings are refused with what to pass instead
@@ -332,10 +333,17 @@ class MilvusVectorStore(DocumentWrites, DocumentRetrieval, VectorStore):
         allow_embedding_change: bool = False,
         embedding_function: Embeddings | Mapping[str, Embeddings] | None = _REQUIRED,
         connection_args: Mapping[str, Any] | None = None,
-        index_params: Mapping[str, Any] | None = None,
+        index_params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
         partition_key_field: str | None = None,
     ) -> None:
         models = _models(_the_model(embedding, embedding_function))
+        if index_params is not None and not isinstance(index_params, Mapping):
+            raise ConfigError(
+                "index_params as a list (langchain-milvus' form, one dict per vector field) "
+                "is not taken: pass the dense field's dict alone, index_params={...}. The "
+                "sparse (BM25) field's index is this store's own SPARSE_INVERTED_INDEX, and "
+                "an existing collection's indexes are read from it."
+            )
         index = either("index", index, "index_params", index_params)
         partition_key = either(
             "partition_key", partition_key, "partition_key_field", partition_key_field

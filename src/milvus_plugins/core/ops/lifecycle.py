@@ -48,6 +48,7 @@ from milvus_plugins.core.records import Record
 from milvus_plugins.core.schema import build_index_params, build_schema, check_supported
 from milvus_plugins.core.session import OpenMode, Session, note_replaced
 from milvus_plugins.core.stats import vector_fields
+from milvus_plugins.core.types import MetricType
 
 __all__ = [
     "Opened",
@@ -481,6 +482,10 @@ def _open_existing_once(ctx: OpContext, name: str) -> Op[Opened]:
         check_properties(name, ctx.spec.collection_properties, description, caps)
         if layout is None:
             yield from _check_named_metrics(ctx, name)
+        else:
+            # Another tool's collection is read as it was made: its named dense fields'
+            # metrics too (as the searched field's), or their scores would be misread.
+            yield from _adopt_named_metrics(ctx, name)
     if not session.allow_embedding_change and stored_fingerprint(description) is not None:
         # Before adopting: a collection of another model must not count as opened. The
         # model is probed only when there is a recorded fingerprint to compare with
@@ -511,6 +516,20 @@ def _check_named_metrics(ctx: OpContext, name: str) -> Op[None]:
                 f"{wanted} was asked for; open it with DenseField({dense.name!r}, "
                 f"metric={stored!r}), or use another collection_name."
             )
+
+
+def _adopt_named_metrics(ctx: OpContext, name: str) -> Op[None]:
+    """Take each named dense field's metric from its stored index (another tool's layout)."""
+    fields = []
+    for dense in ctx.spec.extra_vector_fields:
+        described = yield from _describe_dense_index(name, dense.name)
+        stored = str((described or {}).get("metric_type") or "").upper()
+        wanted = str(getattr(dense.metric, "value", dense.metric)).upper()
+        if stored and stored != wanted:
+            dense = replace(dense, metric=MetricType.parse(stored, field="metric"), index=None)
+        fields.append(dense)
+    if fields and tuple(fields) != ctx.spec.extra_vector_fields:
+        ctx.session.spec = replace(ctx.spec, vector_fields=tuple(fields))
 
 
 def _describe_dense_index(
