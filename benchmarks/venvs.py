@@ -7,6 +7,7 @@ recorded with pip's last lines instead of stopping the benchmark.
 
 from __future__ import annotations
 
+import fcntl
 import subprocess
 import sys
 import time
@@ -57,18 +58,26 @@ def ensure_venv(name: str, *, root: Path = ROOT) -> OfficialVenv:
         return OfficialVenv(name, python, 0.0, True)
     started = time.perf_counter()
     root.mkdir(parents=True, exist_ok=True)
-    log = root / f"{name}.log"
-    log.write_text("", encoding="utf-8")
-    try:
-        _run([sys.executable, "-m", "venv", "--clear", str(target)], log)
-        _run([str(python), "-m", "pip", "install", "-q", "numpy", *OFFICIAL[name]], log)
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
-        lines = [
-            line
-            for line in log.read_text(encoding="utf-8", errors="replace").splitlines()
-            if not line.startswith("WARNING: Location")
-        ]
-        tail = " | ".join(lines[-5:])
-        return OfficialVenv(name, None, time.perf_counter() - started, False, f"{exc}: {tail}")
-    stamp.write_text("ok\n", encoding="utf-8")
+    # Several processes (pytest-xdist workers) may ask at once on a fresh machine: one
+    # builds, the others wait for it and reuse its venv ("venv --clear" racing another
+    # build fails with "Directory not empty").
+    with (root / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if stamp.exists() and python.exists():
+            return OfficialVenv(name, python, time.perf_counter() - started, True)
+        log = root / f"{name}.log"
+        log.write_text("", encoding="utf-8")
+        try:
+            _run([sys.executable, "-m", "venv", "--clear", str(target)], log)
+            _run([str(python), "-m", "pip", "install", "-q", "numpy", *OFFICIAL[name]], log)
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
+            lines = [
+                line
+                for line in log.read_text(encoding="utf-8", errors="replace").splitlines()
+                if not line.startswith("WARNING: Location")
+            ]
+            tail = " | ".join(lines[-5:])
+            elapsed = time.perf_counter() - started
+            return OfficialVenv(name, None, elapsed, False, f"{exc}: {tail}")
+        stamp.write_text("ok\n", encoding="utf-8")
     return OfficialVenv(name, python, time.perf_counter() - started, False)

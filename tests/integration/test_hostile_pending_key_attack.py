@@ -257,7 +257,8 @@ def test_a_later_batch_of_the_other_kind_writes_nothing(lite_uri: str) -> None:
 
 
 def test_an_int64_collection_refuses_a_numeric_string(lite_uri: str) -> None:
-    _store(lite_uri, "c").upsert(_recs([1, 2]))
+    with _store(lite_uri, "c") as made:
+        made.upsert(_recs([1, 2]))
     store = _store(lite_uri, "c")
     try:
         with pytest.raises(InvalidInputError):
@@ -310,7 +311,8 @@ def test_a_store_opened_before_the_collection_existed_server(
 
 
 def test_a_store_opened_after_with_a_wrong_kind_store_tenant(lite_uri: str) -> None:
-    _store(lite_uri, "c").upsert(_recs(["1", "2"]))
+    with _store(lite_uri, "c") as made:
+        made.upsert(_recs(["1", "2"]))
     wrong = _store(lite_uri, "c", tenant=1)
     try:
         for call in (
@@ -394,7 +396,8 @@ def test_two_stores_race_to_create_with_different_kinds_server(
 
 
 def test_drop_old_lets_the_next_write_give_another_type(lite_uri: str) -> None:
-    _store(lite_uri, "c").upsert(_recs(["a", "b"]))
+    with _store(lite_uri, "c") as made:
+        made.upsert(_recs(["a", "b"]))
     store = _store(lite_uri, "c", drop_old=True)
     try:
         store.upsert(_recs([1, 2, 3]))
@@ -405,7 +408,8 @@ def test_drop_old_lets_the_next_write_give_another_type(lite_uri: str) -> None:
 
 
 def test_drop_old_then_a_bad_write_creates_nothing(lite_uri: str) -> None:
-    _store(lite_uri, "c").upsert(_recs(["a"]))
+    with _store(lite_uri, "c") as made:
+        made.upsert(_recs(["a"]))
     store = _store(lite_uri, "c", drop_old=True)
     try:
         with pytest.raises(InvalidInputError):
@@ -513,7 +517,8 @@ def test_a_wrong_kind_tenant_on_hybrid_and_keyword_search(shared: str) -> None:
 
 
 def test_wrong_kind_tenant_deletes_delete_nothing(lite_uri: str) -> None:
-    _store(lite_uri, "c").upsert(_recs(["1", "1", "2"]))
+    with _store(lite_uri, "c") as made:
+        made.upsert(_recs(["1", "1", "2"]))
     store = _store(lite_uri, "c")
     try:
         with pytest.raises(REFUSED):

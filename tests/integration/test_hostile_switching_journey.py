@@ -267,8 +267,12 @@ def test_partition_key_field_naming_another_field_is_refused(
     uri, _ = made
     # Milvus Lite 3.2.2 does not report which field is the partition key: the refusal
     # names the fields the collection has instead.
+    wrong = _open(uri, "tenant", partition_key_field="topic")
     with pytest.raises(SchemaMismatchError) as caught:
-        _open(uri, "tenant", partition_key_field="topic").store.count()
+        try:
+            wrong.store.count()
+        finally:
+            wrong.store.close()
     assert "partition_key='topic'" in str(caught.value)
     assert "'tenant'" in str(caught.value)
 

@@ -122,9 +122,12 @@ def test_close_and_reopen_keeps_every_row(lite_uri: str) -> None:
 
 def _read_line(proc: subprocess.Popen[str], deadline: float) -> str:
     assert proc.stdout is not None
+    # poll(), not select(): select() fails on a descriptor above 1023, which a long-lived
+    # test worker can reach.
+    poller = select.poll()
+    poller.register(proc.stdout, select.POLLIN | select.POLLHUP)
     while time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stdout], [], [], 0.5)
-        if ready:
+        if poller.poll(500):
             line = proc.stdout.readline()
             if not line:
                 raise AssertionError(f"the ingest process exited early (code {proc.poll()})")

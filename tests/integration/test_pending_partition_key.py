@@ -176,8 +176,11 @@ def test_an_existing_collection_without_the_column_is_refused(lite_uri: str) -> 
             store.count()
     finally:
         store.close()
-    with pytest.raises(SchemaMismatchError, match="partition_key='tenant'"):
-        _store(lite_uri, "plain").upsert(_rows(["c"], prefix="new"))
+    with (
+        _store(lite_uri, "plain") as again,
+        pytest.raises(SchemaMismatchError, match="partition_key='tenant'"),
+    ):
+        again.upsert(_rows(["c"], prefix="new"))
     reopened = _store(lite_uri, "plain", partition_key=None)
     try:
         assert reopened.count() == 2  # nothing written

@@ -250,9 +250,11 @@ class TcpProxy:
             if not self._flowing.wait(_POLL):
                 continue  # blackhole: hold the bytes where they are
             try:
-                # Wait for bytes in short slices, so a reset or a mode change is seen soon.
-                readable, _, _ = select.select([source], [], [], _POLL)
-                if not readable:
+                # Wait for bytes in short slices, so a reset or a mode change is seen soon
+                # (poll, not select: select fails on a descriptor above 1023).
+                poller = select.poll()
+                poller.register(source, select.POLLIN | select.POLLHUP | select.POLLERR)
+                if not poller.poll(_POLL * 1000):
                     continue
                 data = source.recv(_CHUNK)
             except (OSError, ValueError):  # ValueError: the socket was closed meanwhile
