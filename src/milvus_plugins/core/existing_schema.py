@@ -27,6 +27,7 @@ from milvus_plugins.core.indexes import (
 from milvus_plugins.core.inference import accelerated_names, overflowed_keys
 from milvus_plugins.core.layouts import bm25_outputs
 from milvus_plugins.core.schema import DATATYPE_TO_SCALAR, SCALAR_TO_DATATYPE
+from milvus_plugins.core.stats import partition_key_of
 from milvus_plugins.core.types import IndexType, MetricType, ScalarType, SparseMode
 
 __all__ = [
@@ -427,7 +428,7 @@ def check_partition_key(asked: CollectionSpec, description: Mapping[str, Any]) -
     if key is None:
         return
     fields = _fields_by_name(description)
-    actual = next((n for n, f in fields.items() if f.get("is_partition_key")), None)
+    actual = partition_key_of(description)
     if actual is not None and actual != key:
         raise SchemaMismatchError(
             f"collection {shown(asked.name)}'s partition key is {shown(actual)}, but "
@@ -470,8 +471,7 @@ def resolve_partition_key(
     """
     key = asked.partition_key
     if key is None:
-        fields = _fields_by_name(description)
-        actual = next((n for n, f in fields.items() if f.get("is_partition_key")), None)
+        actual = partition_key_of(description)
         if actual is None or opened.partition_key is not None or opened.declared(actual) is None:
             return opened
         # The collection routes rows by a key the store was not told about: every write
