@@ -390,7 +390,7 @@ def test_two_stores_race_to_create_with_different_kinds_server(
             raw = _Raw(server_uri)
             want = str if raw.kind(name) == "VARCHAR" else int
             tenants = raw.tenants(name)
-            assert all(type(t) is want for t in tenants) and len(tenants) == 4, tenants
+            assert all(type(t) is want for t in tenants) and len(tenants) == 4, (tenants, outcome)
             errors += [e for e in outcome if e is not None]
             raw.drop(name)
         assert errors and all(isinstance(e, REFUSED) for e in errors), errors

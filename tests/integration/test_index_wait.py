@@ -26,6 +26,7 @@ from milvus_plugins.core import (
     AsyncMilvusStore,
     CollectionSpec,
     ConnectionConfig,
+    MetadataField,
     MilvusStore,
     Record,
     SchemaMismatchError,
@@ -157,6 +158,86 @@ def test_a_collection_left_without_its_index_is_refused_and_untouched(
         assert waited >= sum(INDEX_WAITS)  # it waited for a creator before refusing
         assert row_count(client, collection_name) == 3  # nothing written
         assert client.list_indexes(collection_name) == []  # nor an index made
+    finally:
+        client.drop_collection(collection_name)
+        client.close()
+
+
+def keyed_store(uri: str, name: str) -> MilvusStore:
+    """A store whose collection has a scalar index (its declared, indexed tenant key)."""
+    spec = CollectionSpec(
+        name=name,
+        dim=DIM,
+        metadata_fields=[MetadataField(name="tenant", type="varchar", max_length=64)],
+        partition_key="tenant",
+    )
+    return MilvusStore(spec, connection=ConnectionConfig(uri=uri))
+
+
+def keyed_records(prefix: str, n: int) -> list[Record]:
+    return [
+        Record(id=f"{prefix}{i}", text=f"{prefix} {i}", vector=vec(i), metadata={"tenant": "t"})
+        for i in range(n)
+    ]
+
+
+@pytest.mark.parametrize(
+    "backend_uri", [pytest.param("server", marks=pytest.mark.server)], indirect=True
+)
+def test_an_opener_waits_while_only_the_scalar_index_is_there(
+    backend_uri: str, collection_name: str
+) -> None:
+    # The 2.3.5 server refuses that load with code 65535 "there is no vector index on
+    # collection" (not "index not found"): it was not waited for.
+    with keyed_store(backend_uri, collection_name) as first:
+        first.upsert(keyed_records("a", 3))
+    client = MilvusClient(uri=backend_uri)
+    adder = None
+    try:
+        described = drop_vector_index(client, collection_name)
+        left = [
+            client.describe_index(collection_name, n) for n in client.list_indexes(collection_name)
+        ]
+        assert [d["field_name"] for d in left] == ["tenant"]
+        adder = add_index_later(client, collection_name, described, delay=0.6)
+        with keyed_store(backend_uri, collection_name) as second:
+            second.upsert(keyed_records("b", 2))
+            assert second.count() == 5
+    finally:
+        if adder is not None:
+            adder.join()
+        client.drop_collection(collection_name)
+        client.close()
+
+
+# DEFECT (fixed): loaded by another client before its scalar index was made, every load failed.
+@pytest.mark.parametrize(
+    "backend_uri", [pytest.param("server", marks=pytest.mark.server)], indirect=True
+)
+def test_a_collection_loaded_before_its_last_index_is_reloaded(
+    backend_uri: str, collection_name: str
+) -> None:
+    # Another tool makes the vector index first; a reader loads the collection in
+    # between; the scalar index comes next. The 2.3.5 server then refused every load
+    # ("can't change the index for loaded collection"): the store releases and reloads.
+    with keyed_store(backend_uri, collection_name) as first:
+        first.upsert(keyed_records("a", 3))
+    client = MilvusClient(uri=backend_uri)
+    try:
+        client.release_collection(collection_name)
+        (scalar,) = client.list_indexes(collection_name, field_name="tenant")
+        client.drop_index(collection_name, scalar)
+        client.load_collection(collection_name)  # loaded with the vector index alone
+        params = client.prepare_index_params()
+        params.add_index(field_name="tenant", index_type="Trie")
+        client.create_index(collection_name, params)
+        with keyed_store(backend_uri, collection_name) as second:
+            second.upsert(keyed_records("b", 2))  # opening loads it
+            assert second.count() == 5
+            found = sorted(h.id for h in second.search(vec(0), k=10))
+            assert found == ["a0", "a1", "a2", "b0", "b1"]
+            second.load()  # an explicit load takes the same way
+        assert row_count(client, collection_name) == 5
     finally:
         client.drop_collection(collection_name)
         client.close()

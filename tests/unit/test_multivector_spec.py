@@ -122,3 +122,19 @@ def test_declared_fields_named_like_system_fields_are_refused_at_create(
         build_schema(spec, caps)
     fine = CollectionSpec(name="c", dim=2, metadata_fields=[MetadataField(name="ts", type="INT64")])
     assert "ts" in [f.name for f in build_schema(fine, caps).fields]
+
+
+def test_vector_indexes_are_made_after_the_scalar_indexes() -> None:
+    # A server loads no collection before each vector field has an index: made last,
+    # they keep another client from loading the collection with only some of its indexes
+    # (after which the 2.3.5 server refused every load with all of them).
+    spec = CollectionSpec(
+        name="c",
+        dim=4,
+        sparse="bm25",
+        vector_fields=[DenseField(name="title", dim=8)],
+        metadata_fields=[MetadataField(name="tenant", type="varchar", max_length=64)],
+    )
+    indexed = [i.field_name for i in build_index_params(spec, detect_capabilities("v2.5.4"))]
+    assert indexed[0] == "tenant"
+    assert set(indexed[1:]) == {"vector", "title", "sparse"}

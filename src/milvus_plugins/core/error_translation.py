@@ -26,6 +26,7 @@ from milvus_plugins.core.messages import redact, shown
 
 __all__ = [
     "raise_translated",
+    "reports_index_changed",
     "reports_index_missing",
     "reports_not_loaded",
     "translate",
@@ -141,8 +142,30 @@ def reports_not_loaded(exc: BaseException) -> bool:
 
 def reports_index_missing(exc: BaseException) -> bool:
     """Whether ``exc`` (or an error it was raised from) is Milvus' "index not found"
-    (merr 700): a server loads no collection with a vector field left without an index."""
-    return any(_int_attr(link, "code") == 700 for link in (exc, *_causes(exc)))
+    (merr 700): a server loads no collection with a vector field left without an index.
+
+    The 2.3.5 server says so with the undefined code 65535 ("there is no vector index on
+    collection") when the collection has a scalar index but no vector index yet."""
+    return any(
+        _int_attr(link, "code") == 700 or _says(link, "there is no vector index on collection")
+        for link in (exc, *_causes(exc))
+    )
+
+
+def reports_index_changed(exc: BaseException) -> bool:
+    """Whether ``exc`` (or an error it was raised from) is the 2.3.5 server's refusal to
+    load a collection that is already loaded with fewer indexes than it has now ("can't
+    change the index for loaded collection"): another client loaded it while its
+    creator was still adding indexes. Releasing it and loading it again takes them all."""
+    return any(
+        _says(link, "can't change the index for loaded collection") for link in (exc, *_causes(exc))
+    )
+
+
+def _says(exc: BaseException, phrase: str) -> bool:
+    """Whether the message of ``exc`` holds ``phrase`` (lower case). Only for errors of
+    calls that echo no user text (load_collection: a collection name holds no space)."""
+    return phrase in " ".join(str(getattr(exc, "message", "") or exc).lower().split())
 
 
 def _grpc_status_name(exc: BaseException) -> str | None:

@@ -222,6 +222,14 @@ def build_index_params(spec: CollectionSpec, caps: Capabilities) -> Any:
     """Return the pymilvus index params (dense, sparse and scalar indexes) for ``spec``."""
     names = spec.fields
     params = MilvusClient.prepare_index_params()
+    # Scalar indexes first, vector indexes last: a server loads no collection before
+    # every vector field has an index, so another client opening it while the indexes
+    # are made waits for all of them. Loaded in between, the 2.3.5 server refused every
+    # later load ("can't change the index for loaded collection").
+    for decl in (*spec.declared_fields, *spec.accelerated_fields):
+        kind = _scalar_index_type(decl, caps) if decl.index else None
+        if kind is not None:
+            params.add_index(field_name=decl.name, index_type=kind)
     for field in spec.dense_fields:
         dense = field_index(field, caps)
         if caps.is_lite and dense.index_type not in LITE_DENSE_INDEXES:
@@ -247,8 +255,4 @@ def build_index_params(spec: CollectionSpec, caps: Capabilities) -> Any:
             metric_type=spec.sparse_index.metric_type.value,
             params=spec.sparse_index.build_params(),
         )
-    for decl in (*spec.declared_fields, *spec.accelerated_fields):
-        kind = _scalar_index_type(decl, caps) if decl.index else None
-        if kind is not None:
-            params.add_index(field_name=decl.name, index_type=kind)
     return params

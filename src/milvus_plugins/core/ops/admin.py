@@ -6,7 +6,7 @@ from milvus_plugins.core.errors import ConfigError, MilvusOperationError, shown
 from milvus_plugins.core.names import check_name
 from milvus_plugins.core.ops.calls import Call, ClientMethod, Guard, Guarded, Op, one_call, or_empty
 from milvus_plugins.core.ops.context import OpContext
-from milvus_plugins.core.ops.lifecycle import capabilities_op, ensure_op, load_call, require_op
+from milvus_plugins.core.ops.lifecycle import capabilities_op, ensure_op, loaded_op, require_op
 from milvus_plugins.core.ops.reads import count_op
 from milvus_plugins.core.scope import DEFAULT_PARTITION
 from milvus_plugins.core.stats import CollectionStats, parse_stats, partition_key_of
@@ -47,7 +47,7 @@ def load_op(ctx: OpContext) -> Op[None]:
     """Load the collection into memory for search."""
     yield from require_op(ctx)
     caps = yield from capabilities_op(ctx.session)
-    yield load_call(ctx, caps)
+    yield from loaded_op(ctx, caps)
 
 
 def release_op(ctx: OpContext) -> Op[None]:

@@ -14,7 +14,11 @@ from typing import Any
 
 from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.config import CollectionSpec
-from milvus_plugins.core.error_translation import missing_database_error, reports_index_missing
+from milvus_plugins.core.error_translation import (
+    missing_database_error,
+    reports_index_changed,
+    reports_index_missing,
+)
 from milvus_plugins.core.errors import (
     CollectionNotFoundError,
     ConfigError,
@@ -58,7 +62,7 @@ __all__ = [
     "ensure_op",
     "exists_op",
     "fingerprint_op",
-    "load_call",
+    "loaded_op",
     "open_existing_op",
     "open_or_create_op",
     "require_op",
@@ -307,7 +311,7 @@ def _ensure_locked(
         # create_collection has loaded it with one replica, and a loaded collection's
         # replica count cannot change: release it and load it with the count asked for.
         yield Call(ClientMethod.RELEASE_COLLECTION, (name,))
-    yield load_call(ctx, caps)
+    yield from loaded_op(ctx, caps)
     description = yield Call(ClientMethod.DESCRIBE_COLLECTION, (name,))
     dense = spec.fields.vector
     index = yield from _describe_dense_index(name, dense)
@@ -414,10 +418,27 @@ def _check_replicas(spec: CollectionSpec, caps: Capabilities) -> Op[None]:
         )
 
 
-def load_call(ctx: OpContext, caps: Capabilities) -> Call:
+def _load_call(ctx: OpContext, caps: Capabilities) -> Call:
     """The ``load_collection`` call, with the spec's replica count where it applies."""
     props = ctx.spec.collection_properties
     return Call(ClientMethod.LOAD_COLLECTION, (ctx.spec.name,), load_kwargs(props, caps))
+
+
+def loaded_op(ctx: OpContext, caps: Capabilities) -> Op[None]:
+    """Load the collection with every index it has.
+
+    Another client that loaded it while its creator was still adding indexes left it
+    loaded with fewer, and the 2.3.5 server then refuses every load ("can't change the
+    index for loaded collection"): it is released and loaded again (readers elsewhere
+    see "not loaded" for that moment, and load it again themselves).
+    """
+    try:
+        yield _load_call(ctx, caps)
+    except MilvusOperationError as exc:
+        if not reports_index_changed(exc):
+            raise
+        yield Call(ClientMethod.RELEASE_COLLECTION, (ctx.spec.name,))
+        yield _load_call(ctx, caps)
 
 
 INDEX_WAITS = (0.1, 0.2, 0.4, 0.8, 1.6, 2.0)
@@ -495,7 +516,7 @@ def _open_existing_once(ctx: OpContext, name: str) -> Op[Opened]:
     before = session.spec
     session.adopt(description, index)
     session.remember_opened(before, description, index, vector)
-    yield load_call(ctx, caps)
+    yield from loaded_op(ctx, caps)
     return Opened.OPENED
 
 
