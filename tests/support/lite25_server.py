@@ -52,6 +52,7 @@ __all__ = [
     "ensure_lite25_venv",
     "lite25_available",
     "lite25_venv_dir",
+    "says_too_many_pings",
 ]
 
 #: What the venv holds (setuptools < 81: milvus-lite 2.5.1 imports pkg_resources).
@@ -63,6 +64,19 @@ _STAMP = ".installed"
 _LOOPBACK = "127.0.0.1"
 _ENV_PASSTHROUGH = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TZ", "TMPDIR")
 _VENV_LOCK = threading.Lock()
+
+
+def says_too_many_pings(exc: BaseException | None) -> bool:
+    """Whether ``exc``, or an exception it was raised from, is the GOAWAY "too many pings"
+    with which Lite 2.5.1 closes a connection whose keepalive pings came while it was idle
+    (pymilvus' reconnect then raises "Fail connecting ... server unavailable" from it)."""
+    for _ in range(10):
+        if exc is None:
+            return False
+        if "too many pings" in str(exc).lower():
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def lite25_venv_dir() -> Path:
