@@ -9,14 +9,13 @@ where the binary cannot run (not Linux x86_64, or its venv cannot be built).
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from pymilvus import MilvusClient
-from tests.support.lite25_server import Lite25Server, says_too_many_pings
+from tests.support.lite25_server import Lite25Server, with_fresh_client
 from tests.support.milvus_server import MilvusServer, ServerUnavailable, server_available
 
 
@@ -91,21 +90,13 @@ def backend_uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def uri(backend_uri: str, collection_name: str) -> Iterator[str]:
     """The backend's uri; every collection named ``<collection_name>*`` is dropped afterwards."""
     yield backend_uri
-    for attempt in range(3):
-        client: MilvusClient | None = None
-        try:
-            client = MilvusClient(uri=backend_uri)
-            for name in client.list_collections():
-                if name.startswith(collection_name):
-                    client.drop_collection(name)
-            return
-        except Exception as exc:  # Lite 2.5.1's GOAWAY (see below): once more
-            if attempt == 2 or not says_too_many_pings(exc):
-                raise
-            time.sleep(1.0)
-        finally:
-            if client is not None:
-                client.close()
+
+    def tidy(client: MilvusClient) -> None:
+        for name in client.list_collections():
+            if name.startswith(collection_name):
+                client.drop_collection(name)
+
+    with_fresh_client(backend_uri, tidy)  # Lite 2.5.1's GOAWAY (see below): once more
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

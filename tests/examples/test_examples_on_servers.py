@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from pymilvus import MilvusClient
-from tests.support.lite25_server import says_too_many_pings
+from tests.support.lite25_server import with_fresh_client
 
 from milvus_plugins.embeddings import MiniLMEmbedder
 
@@ -97,23 +97,13 @@ def collections(uri: str) -> list[str]:
 def drop_all(uri: str, names: tuple[str, ...]) -> None:
     # Lite 2.5.1 answers an idle shared connection's keepalive pings with GOAWAY "too many
     # pings" (tests/conftest.py): the clean-up's first call, or pymilvus' reconnect while
-    # making the client (then "Fail connecting ... server unavailable" raised from the
-    # GOAWAY), may meet that; it tries again.
-    for attempt in range(3):
-        client: MilvusClient | None = None
-        try:
-            client = MilvusClient(uri=uri)
-            for name in names:
-                if client.has_collection(name):
-                    client.drop_collection(name)
-            return
-        except Exception as exc:
-            if attempt == 2 or not says_too_many_pings(exc):
-                raise
-            time.sleep(1.0)
-        finally:
-            if client is not None:
-                client.close()
+    # making the client, may meet that; it tries again.
+    def drop(client: MilvusClient) -> None:
+        for name in names:
+            if client.has_collection(name):
+                client.drop_collection(name)
+
+    with_fresh_client(uri, drop)
 
 
 def top_hits(output: str) -> dict[str, list[str]]:

@@ -29,9 +29,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from pymilvus import MilvusClient
 from tests.support.milvus_server import (
     ServerStartError,
     ServerUnavailable,
@@ -53,6 +55,7 @@ __all__ = [
     "lite25_available",
     "lite25_venv_dir",
     "says_too_many_pings",
+    "with_fresh_client",
 ]
 
 #: What the venv holds (setuptools < 81: milvus-lite 2.5.1 imports pkg_resources).
@@ -77,6 +80,24 @@ def says_too_many_pings(exc: BaseException | None) -> bool:
             return True
         exc = exc.__cause__ or exc.__context__
     return False
+
+
+def with_fresh_client(uri: str, use: Callable[[MilvusClient], None], attempts: int = 3) -> None:
+    """Run ``use`` with a new client on ``uri``; once more (after 1 s) when it, or making
+    the client, meets Lite 2.5.1's GOAWAY "too many pings". For clean-ups."""
+    for attempt in range(attempts):
+        client: MilvusClient | None = None
+        try:
+            client = MilvusClient(uri=uri)
+            use(client)
+            return
+        except Exception as exc:
+            if attempt == attempts - 1 or not says_too_many_pings(exc):
+                raise
+            time.sleep(1.0)
+        finally:
+            if client is not None:
+                client.close()
 
 
 def lite25_venv_dir() -> Path:
