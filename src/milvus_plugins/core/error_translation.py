@@ -156,7 +156,7 @@ def reports_index_changed(exc: BaseException) -> bool:
     """Whether ``exc`` (or an error it was raised from) is the 2.3.5 server's refusal to
     load a collection that is already loaded with fewer indexes than it has now ("can't
     change the index for loaded collection"): another client loaded it while its
-    creator was still adding indexes. Releasing it and loading it again takes them all."""
+    creator was still adding indexes (it is loaded, without the later ones)."""
     return any(
         _says(link, "can't change the index for loaded collection") for link in (exc, *_causes(exc))
     )

@@ -425,20 +425,19 @@ def _load_call(ctx: OpContext, caps: Capabilities) -> Call:
 
 
 def loaded_op(ctx: OpContext, caps: Capabilities) -> Op[None]:
-    """Load the collection with every index it has.
+    """Load the collection (nothing to do when it is loaded).
 
     Another client that loaded it while its creator was still adding indexes left it
     loaded with fewer, and the 2.3.5 server then refuses every load ("can't change the
-    index for loaded collection"): it is released and loaded again (readers elsewhere
-    see "not loaded" for that moment, and load it again themselves).
+    index for loaded collection"). It is loaded, and searches answer right without the
+    later (scalar) index: that counts as loaded. It is not released and loaded again:
+    searches of other clients met that reload as errors or, worse, as empty answers.
     """
     try:
         yield _load_call(ctx, caps)
     except MilvusOperationError as exc:
         if not reports_index_changed(exc):
             raise
-        yield Call(ClientMethod.RELEASE_COLLECTION, (ctx.spec.name,))
-        yield _load_call(ctx, caps)
 
 
 INDEX_WAITS = (0.1, 0.2, 0.4, 0.8, 1.6, 2.0)
