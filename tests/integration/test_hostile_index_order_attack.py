@@ -141,8 +141,13 @@ def run_threads(work: Callable[[int], None], n: int = THREADS) -> list[BaseExcep
     return errors
 
 
+def shown(errors: list[BaseException]) -> list[str]:
+    """Each error as "Type: message", for an assertion's report."""
+    return [f"{type(e).__name__}: {e}" for e in errors]
+
+
 def untyped(errors: list[BaseException]) -> list[str]:
-    return [f"{type(e).__name__}: {e}" for e in errors if not isinstance(e, MilvusPluginsError)]
+    return shown([e for e in errors if not isinstance(e, MilvusPluginsError)])
 
 
 # --- racing creators --------------------------------------------------------------------
@@ -154,7 +159,7 @@ def test_racing_creators_with_scalar_indexes_all_see_every_row(
     stores = [keyed(uri, collection_name, **pk) for _ in range(THREADS)]
     try:
         errors = run_threads(lambda i: stores[i].upsert(recs(f"s{i}_", 3, tenant=f"t{i % 2}")))
-        assert errors == [], [f"{type(e).__name__}: {e}" for e in errors]
+        assert errors == [], shown(errors)
         expected = sorted(f"s{i}_{j}" for i in range(THREADS) for j in range(3))
         for s in stores:
             assert s.count() == len(expected)
@@ -183,7 +188,7 @@ def test_sync_and_async_creators_racing_all_see_every_row(
 
     try:
         errors = run_threads(work)
-        assert errors == [], [f"{type(e).__name__}: {e}" for e in errors]
+        assert errors == [], shown(errors)
         for s in sync_stores:
             assert s.count() == 2 * THREADS
 
@@ -204,7 +209,7 @@ def test_racing_bm25_creators_all_find_every_row_by_keyword(
     stores = [keyed(uri, collection_name, sparse="bm25", **pk) for _ in range(THREADS)]
     try:
         errors = run_threads(lambda i: stores[i].upsert(recs(f"b{i}x", 2)))
-        assert errors == [], [f"{type(e).__name__}: {e}" for e in errors]
+        assert errors == [], shown(errors)
         for i, s in enumerate(stores):
             assert s.count() == 2 * THREADS
             mine = sorted(h.id for h in s.sparse_search(f"wordb{i}x", k=10))
@@ -244,7 +249,7 @@ def test_many_openers_of_a_collection_loaded_with_fewer_indexes(
     try:
         errors = run_threads(lambda i: stores[i].upsert(recs(f"o{i}_", 1)))
         assert untyped(errors) == []
-        assert errors == [], [f"{type(e).__name__}: {e}" for e in errors]
+        assert errors == [], shown(errors)
         for s in stores:
             assert s.count() == 3 + THREADS
         assert_left_as_found(raw, collection_name)
@@ -294,7 +299,7 @@ def test_a_reader_searching_while_another_store_opens_and_loads(
             stop.set()
             thread.join()
         assert untyped(seen) == []
-        assert seen == [], [f"{type(e).__name__}: {e}" for e in seen]
+        assert seen == [], shown(seen)
         assert wrong == []
     finally:
         reader.close()
