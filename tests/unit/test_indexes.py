@@ -299,3 +299,19 @@ def test_recommend_index_rejects_a_budget_too_small_for_any_index() -> None:
 def test_recommend_index_rejects_non_positive_sizes(n: int, dim: int) -> None:
     with pytest.raises(ConfigError, match="positive"):
         recommend_index(n, dim)
+
+
+@pytest.mark.parametrize(
+    ("version", "nested"),
+    [("milvus_lite-3.2.2", True), ("milvus_lite-2.5.1", False), ("v2.3.5-lite", False)],
+)
+def test_build_parameters_are_sent_as_the_engine_reads_them(version: str, nested: bool) -> None:
+    from milvus_plugins.core.capabilities import detect_capabilities
+    from milvus_plugins.core.schema import sent_build_params
+
+    caps = detect_capabilities(version)
+    build = HnswIndex(M=32, ef_construction=100).build_params()
+    sent = sent_build_params(build, caps)
+    assert {k: v for k, v in sent.items() if k != "params"} == build
+    assert sent.get("params") == (build if nested else None)
+    assert sent_build_params({}, caps) == {}  # nothing to nest: FLAT stays as it was

@@ -169,6 +169,11 @@ class Capabilities:
         like_nul: a ``like`` pattern may hold NUL (``"\\x00"``). Milvus 2.3.5 and Milvus
             Lite 2.5.1 end a prefix pattern at the NUL (``"a\\x00c%"`` finds
             ``"a\\x00b"``); such patterns raise :class:`FilterError` there.
+        nested_index_params: the engine reads an index's build parameters (``M``,
+            ``efConstruction``, ``nlist``) only from one JSON ``params`` entry of the
+            request. pymilvus sends each as its own entry, which Milvus Lite 3.2.2
+            ignores: it built HNSW with M 16 / efConstruction 200 and IVF with nlist
+            128 whatever was asked (tested). Index creation then sends them both ways.
     """
 
     version: str
@@ -213,6 +218,7 @@ class Capabilities:
     json_max_bytes: int | None = JSON_MAX_BYTES
     nul_ids: bool = True
     like_nul: bool = False
+    nested_index_params: bool = False
 
     @property
     def dialect(self) -> Dialect:
@@ -296,6 +302,9 @@ def detect_capabilities(version: str) -> Capabilities:
             # It stores JSON of any length and matches NUL in patterns (tested on 3.2.2).
             json_max_bytes=None,
             like_nul=True,
+            # Its index builds read M / efConstruction / nlist only from a nested
+            # "params" entry (tested on 3.2.2: the flat entries pymilvus sends are ignored).
+            nested_index_params=_parse(version)[0] >= 3,
         )
     parsed = _parse(version)
     major_minor = parsed[:2]

@@ -9,6 +9,7 @@ reading a spec back from one) is :mod:`milvus_plugins.core.existing_schema`.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from typing import Any
 
 from pymilvus import DataType, Function, FunctionType, MilvusClient
@@ -36,6 +37,7 @@ __all__ = [
     "check_supported",
     "dense_index",
     "field_index",
+    "sent_build_params",
 ]
 
 SCALAR_TO_DATATYPE = {
@@ -246,13 +248,27 @@ def build_index_params(spec: CollectionSpec, caps: Capabilities) -> Any:
             field_name=field.name,
             index_type=dense.index_type.value,
             metric_type=dense.metric_type.value,
-            params=dense.build_params(),
+            params=sent_build_params(dense.build_params(), caps),
         )
     if spec.has_sparse and spec.sparse_index is not None:
         params.add_index(
             field_name=names.sparse,
             index_type=spec.sparse_index.index_type.value,
             metric_type=spec.sparse_index.metric_type.value,
-            params=spec.sparse_index.build_params(),
+            params=sent_build_params(spec.sparse_index.build_params(), caps),
         )
     return params
+
+
+def sent_build_params(build: Mapping[str, Any], caps: Capabilities) -> dict[str, Any]:
+    """An index's build parameters as this engine reads them.
+
+    pymilvus sends each parameter as its own entry of the request. Milvus Lite 3 reads
+    only a nested ``params`` entry (:attr:`Capabilities.nested_index_params`): without
+    it, ``HnswIndex(M=32)`` would silently be built with M 16. Both spellings are sent
+    there, so an engine reading either builds what was asked.
+    """
+    sent = dict(build)
+    if caps.nested_index_params and build:
+        sent["params"] = dict(build)
+    return sent
