@@ -215,6 +215,15 @@ CASES: list[tuple[str, Exception, str | None, type[Exception], bool]] = [
         MilvusOperationError,
         True,
     ),
+    # pymilvus wrapping grpc's ValueError when the client was closed (close() from another
+    # thread) just before a call used it: the store reconnects on the retry.
+    (
+        "client closed by another thread",
+        milvus(1, "Unexpected error, message=<Cannot invoke RPC on closed channel!>"),
+        None,
+        MilvusConnectionError,
+        True,
+    ),
     ("OS connection refused", ConnectionRefusedError("refused"), None, MilvusConnectionError, True),
     ("OS timeout", TimeoutError("timed out"), None, MilvusOperationError, True),
 ]

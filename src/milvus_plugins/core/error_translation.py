@@ -95,6 +95,9 @@ _CONNECTION_PHRASES = (
     "socket closed",
     "broken pipe",
     "stream removed",
+    # A client closed (close() from another thread) while a call was about to use it:
+    # the store reconnects on the retry.
+    "on closed channel",
 )
 _TRANSIENT_PHRASES = (
     "deadline exceeded",

@@ -167,11 +167,17 @@ def _release(path: str) -> None:
         entry.leases -= 1
         if entry.leases > 0:
             return
-        with _GUARD:
-            _SERVERS.pop(path, None)
-        if entry.owned:
-            _stop(path)
-            forget_cached_schemas(entry.uri)
+        try:
+            if entry.owned:
+                _stop(path)
+                forget_cached_schemas(entry.uri)
+        finally:
+            # Only once the server has stopped: until then a thread starting the same
+            # database finds this entry and waits on its lock. Removed first, it made a
+            # new entry and started a second server while this one still held the
+            # database's file lock (seen: close() while another thread wrote).
+            with _GUARD:
+                _SERVERS.pop(path, None)
 
 
 def _running(path: str) -> bool:
