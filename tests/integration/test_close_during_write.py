@@ -81,9 +81,7 @@ def test_close_from_another_thread_mid_write_loses_and_duplicates_nothing(
 
     def write() -> None:
         try:
-            outcome["ids"] = store.upsert(
-                _records(), embed=_embedder(5, reached), progress=False
-            )
+            outcome["ids"] = store.upsert(_records(), embed=_embedder(5, reached), progress=False)
         except Exception as exc:  # reported below, with its type
             outcome["error"] = exc
 
