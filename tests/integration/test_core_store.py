@@ -270,27 +270,24 @@ def test_index_is_built_and_searched_with_its_knobs(
     store.close()
 
 
-def _ivf_recall(uri: str, name: str, index: IvfFlatIndex) -> float:
-    """Recall@10 against exact cosine neighbours of one IVF_FLAT collection, searched
-    with nprobe 1 once Milvus Lite reports every row indexed."""
-    rng = np.random.default_rng(5)
-    vectors = rng.standard_normal((1500, 16)).astype(np.float32)
+_IVF_VECTORS = np.random.default_rng(5).standard_normal((1500, 16)).astype(np.float32)
+
+
+def _ivf_store(uri: str, name: str, index: IvfFlatIndex) -> MilvusStore:
     store = open_store(uri, name, dim=16, index=index)
-    store.upsert([Record(id=f"v{i}", text="", vector=v.tolist()) for i, v in enumerate(vectors)])
-    client = store.client
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # its index builds run in the background
-        described = client.describe_index(name, "vector")
-        if described.get("pending_index_rows", 1) == 0:
-            break
-        time.sleep(0.2)
-    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    rows = [Record(id=f"v{i}", text="", vector=v.tolist()) for i, v in enumerate(_IVF_VECTORS)]
+    store.upsert(rows)
+    return store
+
+
+def _ivf_recall(store: MilvusStore) -> float:
+    """Recall@10 against exact cosine neighbours, searched with the store's knobs."""
+    unit = _IVF_VECTORS / np.linalg.norm(_IVF_VECTORS, axis=1, keepdims=True)
     found = 0
     for q in range(20):
         exact = {f"v{i}" for i in np.argsort(-(unit @ unit[q]))[:10]}
-        hits = store.search(vectors[q].tolist(), k=10)
+        hits = store.search(_IVF_VECTORS[q].tolist(), k=10)
         found += len(exact & {h.id for h in hits})
-    store.close()
     return found / 200
 
 
@@ -298,12 +295,36 @@ def test_lite_builds_the_index_parameters_it_was_given(lite_uri: str) -> None:
     """Milvus Lite 3 ignored M / efConstruction / nlist as pymilvus sends them (one entry
     each) and built its defaults (nlist 128): IvfFlatIndex(nlist=1) searched with nprobe 1
     was then approximate. Sent as it reads them too, one list holds every row: exact."""
-    one_list = _ivf_recall(lite_uri, "one_list", IvfFlatIndex(nlist=1, nprobe=1))
-    many_lists = _ivf_recall(lite_uri, "many_lists", IvfFlatIndex(nlist=64, nprobe=1))
-    assert one_list == 1.0
-    assert many_lists < 0.9  # the control: the index is in use, and approximate
-    client = open_store(lite_uri, "one_list", dim=16).client
-    assert client.describe_index("one_list", "vector")["params"] == {"nlist": 1}
+    one_list = _ivf_store(lite_uri, "one_list", IvfFlatIndex(nlist=1, nprobe=1))
+    control = _ivf_store(lite_uri, "many_lists", IvfFlatIndex(nlist=64, nprobe=1))
+    # Lite builds indexes in the background and searches rows whole until they are in
+    # use: the control (built second) turns approximate once they are.
+    deadline = time.monotonic() + 60
+    while _ivf_recall(control) >= 0.9:
+        assert time.monotonic() < deadline, "Milvus Lite never used the control's index"
+        time.sleep(0.5)
+    assert _ivf_recall(one_list) == 1.0
+    assert one_list.client.describe_index("one_list", "vector")["params"] == {"nlist": 1}
+    one_list.close()
+    control.close()
+
+
+def test_search_params_in_pymilvus_nested_form_reach_the_search(lite_uri: str) -> None:
+    """``{"metric_type": ..., "params": {...}}`` (pymilvus, langchain-milvus) is read as
+    the flat knobs; a metric other than the index's is refused before the search."""
+    store = _ivf_store(lite_uri, "nested", IvfFlatIndex(nlist=8, nprobe=1))
+    counter = CallCounter(store, "search")
+    nested = {"metric_type": "COSINE", "params": {"nprobe": 8}}
+    hits = store.search(_IVF_VECTORS[3].tolist(), k=5, search_params=nested)
+    assert hits[0].id == "v3"
+    assert counter.calls[0][1]["search_params"] == {
+        "metric_type": "COSINE",
+        "params": {"nprobe": 8},
+    }
+    with pytest.raises(ConfigError, match="conflicts"):
+        store.search(_IVF_VECTORS[3].tolist(), k=5, search_params={"metric_type": "L2"})
+    assert len(counter.calls) == 1
+    store.close()
 
 
 def test_index_validation_happens_before_any_io(lite_uri: str) -> None:

@@ -153,12 +153,6 @@ LC_REFUSALS = [
         {"num_partitions": 16}, "num_partitions", ("partition_key=",), id="num_partitions"
     ),
     pytest.param(
-        {"search_params": {"metric_type": "L2", "params": {"ef": 10}}},
-        "metric_type",
-        ("ef",),
-        id="search_params-official-shape",
-    ),
-    pytest.param(
         {"collection_properties": {"collection.ttl.seconds": 60}},
         "collection.ttl.seconds",
         ("ttl_seconds",),
@@ -184,6 +178,21 @@ def test_langchain_official_constructor_argument_refused_before_creating(
         store.add_texts(["cat dog"], ids=["a"])
     assert not _exists(lite_uri)
     _assert_refused(caught.value, given, instead)
+
+
+def test_langchain_official_search_params_shape_is_read_and_its_metric_checked(
+    lite_uri: str,
+) -> None:
+    # langchain-milvus writes search_params as {"metric_type": ..., "params": {...}}: the
+    # knobs are taken; a metric_type the collection's index does not rank by is refused
+    # when the index is known (at the first search), naming metric_type and the knobs.
+    same = _lc_store(lite_uri, search_params={"metric_type": "COSINE", "params": {"ef": 10}})
+    same.add_texts(["cat dog", "car train"], ids=["a", "b"])
+    assert [d.id for d in same.similarity_search("cat", k=1)] == ["a"]
+    other = _lc_store(lite_uri, search_params={"metric_type": "L2", "params": {"ef": 10}})
+    with pytest.raises(MilvusPluginsError) as caught:
+        other.similarity_search("cat", k=1)
+    _assert_refused(caught.value, "metric_type", ("ef",))
 
 
 # DEFECT (fixed): embedding_function= (the official first argument) gave "missing 'embedding'"

@@ -315,3 +315,64 @@ def test_build_parameters_are_sent_as_the_engine_reads_them(version: str, nested
     assert {k: v for k, v in sent.items() if k != "params"} == build
     assert sent.get("params") == (build if nested else None)
     assert sent_build_params({}, caps) == {}  # nothing to nest: FLAT stays as it was
+
+
+def test_search_knobs_are_read_in_pymilvus_nested_form_too() -> None:
+    from milvus_plugins.core.indexes import flat_search_knobs, without_search_metric
+
+    nested = {"metric_type": "cosine", "params": {"ef": 80}}
+    flat = flat_search_knobs(nested)
+    assert flat == {"metric_type": MetricType.COSINE, "ef": 80}
+    assert without_search_metric(flat, MetricType.COSINE) == {"ef": 80}
+    with pytest.raises(ConfigError, match="conflicts"):
+        without_search_metric(flat_search_knobs({"metric_type": "L2", "ef": 8}), MetricType.IP)
+    with pytest.raises(ConfigError, match="twice"):
+        flat_search_knobs({"ef": 8, "params": {"ef": 16}})
+    with pytest.raises(ConfigError, match="must be a dict"):
+        flat_search_knobs({"params": "ef=8"})
+    assert flat_search_knobs({"ef": 8, "params": {"ef": 8}}) == {"ef": 8}
+    # A store's default knobs: checked against a known index, metric dropped.
+    from milvus_plugins.core.indexes import checked_search_params
+
+    assert checked_search_params(nested, HnswIndex()) == {"ef": 80}
+    with pytest.raises(ConfigError, match="conflicts"):
+        checked_search_params({"metric_type": "L2", "params": {"ef": 8}}, HnswIndex())
+
+
+def test_an_index_dict_refuses_one_parameter_given_twice() -> None:
+    for config in (
+        {"index_type": "HNSW", "M": 32, "params": {"M": 8}},
+        {"index_type": "HNSW", "ef_construction": 32, "efConstruction": 8},
+        {"index_type": "IVF_FLAT", "metric": "IP", "metric_type": "L2"},
+    ):
+        with pytest.raises(ConfigError, match="twice"):
+            index_from_dict(config)
+    same = {"index_type": "HNSW", "M": 8, "params": {"M": 8}, "metric": "ip", "metric_type": "IP"}
+    assert index_from_dict(same) == HnswIndex(M=8, metric="IP")
+
+
+@pytest.mark.parametrize(
+    ("described", "expected"),
+    [
+        ({"index_type": "IVF_FLAT", "params": {"nlist": 8}}, IvfFlatIndex(nlist=8)),  # Lite 3
+        ({"index_type": "IVF_FLAT", "nlist": "8"}, IvfFlatIndex(nlist=8)),  # servers: text
+        (
+            {"index_type": "HNSW", "M": "32", "efConstruction": "64"},
+            HnswIndex(M=32, ef_construction=64),
+        ),
+        ({"index_type": "HNSW", "params": '{"M": 4}'}, HnswIndex(M=4)),  # JSON text
+        ({"index_type": "HNSW"}, HnswIndex()),  # none reported: the defaults
+        ({"index_type": "IVF_FLAT", "nlist": "0"}, IvfFlatIndex()),  # does not fit: default
+        ({"index_type": "NOT_AN_INDEX"}, None),
+        ({}, None),
+    ],
+)
+def test_a_described_index_is_read_with_its_build_parameters(
+    described: dict[str, Any], expected: IndexConfig | None
+) -> None:
+    from milvus_plugins.core.indexes import described_index_config
+
+    assert described_index_config(described, "COSINE") == expected
+    if expected is not None and isinstance(expected, IvfFlatIndex):
+        config = described_index_config(described, "COSINE")
+        assert isinstance(config, IvfFlatIndex) and config.nprobe <= config.nlist

@@ -174,6 +174,10 @@ class Capabilities:
             request. pymilvus sends each as its own entry, which Milvus Lite 3.2.2
             ignores: it built HNSW with M 16 / efConstruction 200 and IVF with nlist
             128 whatever was asked (tested). Index creation then sends them both ways.
+        sparse_drop_ratio_build: a sparse index may drop small values at build time
+            (``drop_ratio_build`` > 0). Milvus Lite 3.2.2 refuses it ("only
+            drop_ratio_build=0 is supported"; tested): such an index is refused before
+            anything is created there.
     """
 
     version: str
@@ -219,6 +223,7 @@ class Capabilities:
     nul_ids: bool = True
     like_nul: bool = False
     nested_index_params: bool = False
+    sparse_drop_ratio_build: bool = True
 
     @property
     def dialect(self) -> Dialect:
@@ -305,6 +310,7 @@ def detect_capabilities(version: str) -> Capabilities:
             # Its index builds read M / efConstruction / nlist only from a nested
             # "params" entry (tested on 3.2.2: the flat entries pymilvus sends are ignored).
             nested_index_params=_parse(version)[0] >= 3,
+            sparse_drop_ratio_build=_parse(version)[0] < 3,
         )
     parsed = _parse(version)
     major_minor = parsed[:2]

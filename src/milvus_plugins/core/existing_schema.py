@@ -15,15 +15,11 @@ from pymilvus import DataType
 
 from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import (
-    ConfigError,
     SchemaMismatchError,
     shown,
 )
 from milvus_plugins.core.fields import MetadataField
-from milvus_plugins.core.indexes import (
-    IndexConfig,
-    index_from_dict,
-)
+from milvus_plugins.core.indexes import IndexConfig, described_index_config, described_params
 from milvus_plugins.core.inference import accelerated_names, overflowed_keys
 from milvus_plugins.core.layouts import bm25_outputs
 from milvus_plugins.core.schema import DATATYPE_TO_SCALAR, SCALAR_TO_DATATYPE
@@ -82,15 +78,21 @@ def check_existing(
     spec: CollectionSpec,
     description: Mapping[str, Any],
     dense_index_description: Mapping[str, Any] | None,
+    *,
+    unreported_are_defaults: bool = False,
 ) -> CollectionSpec:
     """Check a described collection against ``spec``; return the spec with ``dim`` filled.
+
+    ``unreported_are_defaults``: the engine built an index whose build parameters it does
+    not report with its defaults (Milvus Lite 3; see :func:`_checked_index_type`).
 
     A sparse field (and text match) the collection has but ``spec`` did not ask for is
     adopted: a store opened with the default settings searches it.
 
     Raises:
-        SchemaMismatchError: dimension, metric, a field, its type, or the BM25 function
-            differs. The message names the difference and the fix.
+        SchemaMismatchError: dimension, metric, a field, its type, the dense index's
+            type or an explicit build parameter, or the BM25 function differs. The
+            message names the difference and the fix.
     """
     names = spec.fields
     fields = _fields_by_name(description)
@@ -117,19 +119,28 @@ def check_existing(
                 f"{spec.metric_type.value} was "
                 f"asked for; pass metric={shown(metric)}, or {_fix(spec)}."
             )
-    spec = _checked_index_type(spec, description, dense_index_description)
+    spec = _checked_index_type(spec, description, dense_index_description, unreported_are_defaults)
     spec = replace(_check_rest(spec, description, fields), dim=dim)
     index = spec.index_config or _described_index(dense_index_description, spec.metric_type)
     return replace(spec, index=index)
 
 
 def _checked_index_type(
-    spec: CollectionSpec, description: Mapping[str, Any], described: Mapping[str, Any] | None
+    spec: CollectionSpec,
+    description: Mapping[str, Any],
+    described: Mapping[str, Any] | None,
+    unreported_are_defaults: bool = False,
 ) -> CollectionSpec:
     """``spec``, unless its explicit ``index=`` is of another type than the collection's
     dense index: searching HNSW while the caller asked for FLAT (exact) would be silently
     approximate, with the wrong index's knobs. (``AUTOINDEX`` on either side is the
     server's choice: not compared.)
+
+    Of the same type, a build parameter the explicit index sets away from its type's
+    default (``IvfFlatIndex(nlist=1)``, ``HnswIndex(M=32)``) must be the one the index
+    was built with, where the engine says (``unreported_are_defaults``: an unreported
+    one was built with the default, as Milvus Lite 3 did whatever pymilvus asked for):
+    ``nprobe=1`` of 128 lists instead of 1 silently returned fewer than ``k`` hits.
 
     Through an alias the collection's own index is used instead: a re-index moves the
     alias to a copy with another index, and the stores reading through it (and those
@@ -138,20 +149,62 @@ def _checked_index_type(
     asked = spec.index_config
     built = str((described or {}).get("index_type") or "").upper()
     auto = IndexType.AUTOINDEX.value
-    if (
-        asked is None
-        or built in ("", auto, asked.index_type.value)
-        or asked.index_type is IndexType.AUTOINDEX
-    ):
+    if asked is None or built in ("", auto) or asked.index_type is IndexType.AUTOINDEX:
+        return spec
+    same_type = built == asked.index_type.value
+    differs = (
+        _differing_build_param(asked, described or {}, unreported_are_defaults)
+        if same_type
+        else None
+    )
+    if same_type and differs is None:
         return spec
     if description.get("collection_name") not in (None, spec.name):
         return replace(spec, index=None)  # an alias: the index of what it names now
+    if differs is not None:
+        key, had, wanted = differs
+        unreported = "" if had is not None else " (the engine reports none: its default)"
+        raise SchemaMismatchError(
+            f"collection {shown(spec.name)}'s dense {built} index was built with "
+            f"{key}={shown(had if had is not None else _default_build(asked, key))}"
+            f"{unreported}, but {key}={shown(wanted)} was asked for; open it without "
+            "index= (its own index is used), rebuild it without downtime with "
+            f"reindex(index=...) (CLI: milvus-plugins reindex), or {_fix(spec)}."
+        )
     raise SchemaMismatchError(
         f"collection {shown(spec.name)}'s dense index is {built}, but "
         f"index={asked.index_type.value} was asked for; open it without index= (its own "
         "index is used), change its index without downtime with reindex() (CLI: "
         f"milvus-plugins reindex), or {_fix(spec)}."
     )
+
+
+def _default_build(index: IndexConfig, key: str) -> Any:
+    return type(index)(metric=index.metric).build_params().get(key)
+
+
+def _differing_build_param(
+    asked: IndexConfig, described: Mapping[str, Any], unreported_are_defaults: bool
+) -> tuple[str, Any, Any] | None:
+    """The first build parameter ``asked`` sets away from its default that the described
+    index was not built with: ``(name, built value or None when unreported, asked)``."""
+    reported = described_params(described)
+    defaults = type(asked)(metric=asked.metric).build_params()
+    for key, wanted in asked.build_params().items():
+        if wanted == defaults.get(key):
+            continue  # not set away from the default: not compared
+        raw = reported.get(key)
+        if raw is None:
+            if unreported_are_defaults:
+                return key, None, wanted
+            continue  # unknown: not compared
+        try:
+            had = float(raw)
+        except (TypeError, ValueError):
+            continue
+        if had != float(wanted):
+            return key, raw, wanted
+    return None
 
 
 def _check_vector_fields(
@@ -306,13 +359,7 @@ def _described_index(
     Searches must use that index's knobs: a collection made with an earlier default
     (FLAT on Milvus Lite before HNSW) keeps being searched as FLAT.
     """
-    kind = str((description or {}).get("index_type") or "")
-    if not kind:
-        return None
-    try:
-        return index_from_dict({"index_type": kind, "metric": metric})
-    except ConfigError:
-        return None
+    return described_index_config(description, metric)
 
 
 def described_analyzer(text_field: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -489,15 +536,18 @@ def spec_from_existing(
     spec: CollectionSpec,
     description: Mapping[str, Any],
     dense_index_description: Mapping[str, Any] | None,
+    *,
+    unreported_are_defaults: bool = False,
 ) -> CollectionSpec:
     """Adopt dim, metric, index, sparse mode and declared fields from an existing collection.
 
     Fields the caller declared explicitly in ``spec`` are kept; the rest are read back.
+    An explicit ``index=`` is checked as :func:`check_existing` does.
     """
     names = spec.fields
     fields = _fields_by_name(description)
     _check_adopted_layout(spec, fields)
-    spec = _checked_index_type(spec, description, dense_index_description)
+    spec = _checked_index_type(spec, description, dense_index_description, unreported_are_defaults)
     has_bm25 = names.sparse in bm25_outputs(description)
     sparse = spec.sparse_mode
     if names.sparse in fields and sparse is SparseMode.NONE:
@@ -508,12 +558,8 @@ def spec_from_existing(
         metric = MetricType.parse(
             str(dense_index_description.get("metric_type") or metric.value), field="metric"
         )
-        kind = str(dense_index_description.get("index_type") or "")
-        if index is None and kind:
-            try:
-                index = index_from_dict({"index_type": kind, "metric": metric})
-            except ConfigError:
-                index = None
+        if index is None:
+            index = described_index_config(dense_index_description, metric)
     accelerated = _accelerated_columns(description, fields)
     acc_names = {c.name for c in accelerated}
     declared = [

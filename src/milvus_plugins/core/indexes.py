@@ -8,6 +8,7 @@ search request, rejecting unknown knobs instead of passing them through.
 
 from __future__ import annotations
 
+import json
 import math
 import numbers
 from collections.abc import Mapping
@@ -35,9 +36,13 @@ __all__ = [
     "SparseInvertedIndex",
     "check_search_knob",
     "checked_search_params",
+    "described_index_config",
+    "described_params",
+    "flat_search_knobs",
     "index_from_dict",
     "recommend_index",
     "size_aware_ef",
+    "without_search_metric",
 ]
 
 _DENSE_METRICS = (MetricType.L2, MetricType.IP, MetricType.COSINE)
@@ -475,6 +480,73 @@ _BY_TYPE: dict[IndexType, type[IndexConfig]] = {
 }
 
 
+def described_params(description: Mapping[str, Any]) -> dict[str, Any]:
+    """An index description's entries, flat: servers report each build parameter as an
+    entry of its own, Milvus Lite 3 nests them under ``params`` (a dict, or its JSON text).
+    """
+    flat = {key: value for key, value in description.items() if key != "params"}
+    nested: Any = description.get("params")
+    if isinstance(nested, str):
+        try:
+            nested = json.loads(nested)
+        except ValueError:
+            nested = None
+    if isinstance(nested, Mapping):
+        for key, value in nested.items():
+            flat.setdefault(str(key), value)
+    return flat
+
+
+def described_index_config(
+    description: Mapping[str, Any] | None, metric: MetricType | str
+) -> IndexConfig | None:
+    """The index config a described index was built with: its type and ``metric``, and
+    the build parameters the engine reports (as numbers: servers report text).
+
+    An engine that reports none built the type's defaults, which are the configs'
+    defaults (Milvus Lite 3 for an index made without the nested entry it reads). A
+    parameter that does not fit the config is left at its default. ``None``: no index
+    type, or one this package does not know.
+    """
+    kind = str((description or {}).get("index_type") or "")
+    if not kind:
+        return None
+    try:
+        cls = _BY_TYPE[IndexType.parse(kind, field="index_type")]
+        config = cls(metric=metric)
+    except ConfigError:
+        return None
+    reported = described_params(description or {})
+    built: dict[str, Any] = {}
+    for given, value in config.build_params().items():
+        number = _reported_number(reported.get(given), value)
+        if number is not None and number != value:
+            built["ef_construction" if given == "efConstruction" else given] = number
+    if not built:
+        return config
+    try:  # made afresh: knobs that follow a build parameter (IVF's nprobe) follow it
+        return cls(metric=metric, **built)
+    except (ConfigError, TypeError):
+        return config
+
+
+def _reported_number(value: Any, like: Any) -> int | float | None:
+    """``value`` (a number or its text) as the type of ``like``, or ``None``."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        if isinstance(like, int):
+            number = float(value)
+            return int(number) if number.is_integer() else None
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+SEARCH_METRIC = "metric_type"
+"""The key of a search-parameter dict (pymilvus' form) naming the metric searched by."""
+
+
 def index_from_dict(config: Mapping[str, Any] | str) -> IndexConfig:
     """Build a typed config from ``"HNSW"`` or ``{"index_type": "HNSW", "M": 32, ...}``.
 
@@ -496,11 +568,11 @@ def index_from_dict(config: Mapping[str, Any] | str) -> IndexConfig:
             f"the index's params={shown(params)} must be a dict of its parameters "
             "(e.g. {'M': 16, 'efConstruction': 200})."
         )
-    data.update(params)
-    if "efConstruction" in data:
-        data["ef_construction"] = data.pop("efConstruction")
-    if "metric_type" in data:
-        data["metric"] = data.pop("metric_type")
+    for key, value in params.items():
+        _merge_spelling(data, key, key, value, config)
+    for official, ours in (("efConstruction", "ef_construction"), ("metric_type", "metric")):
+        if official in data:
+            _merge_spelling(data, official, ours, data.pop(official), config)
     cls = _BY_TYPE[kind]
     known = {f for f in cls.__dataclass_fields__ if f not in ("index_type", "search_knobs")}
     unknown = sorted(set(data) - known)
@@ -509,6 +581,34 @@ def index_from_dict(config: Mapping[str, Any] | str) -> IndexConfig:
             f"unknown parameter(s) {unknown} for index {kind.value}; valid: {sorted(known)}."
         )
     return cls(**data)
+
+
+def _merge_spelling(
+    data: dict[str, Any],
+    given: str,
+    key: str,
+    value: Any,
+    config: Mapping[str, Any],
+    what: str = "the index",
+) -> None:
+    """Put ``value`` (given as ``given``) under ``key``, refusing a second, different value.
+
+    Raises:
+        ConfigError: ``key`` already holds another value (one parameter given twice, e.g.
+            flat and inside ``params``, or as ``efConstruction`` and ``ef_construction``).
+    """
+    if key in data and not _same_value(data[key], value):
+        raise ConfigError(
+            f"{what} {shown(dict(config))} gives {key} twice ({shown(data[key])} and "
+            f"{given}={shown(value)}); give it once."
+        )
+    data[key] = value
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    if isinstance(a, str) and isinstance(b, str):
+        return a.upper() == b.upper()  # metric names: "cosine" is "COSINE"
+    return type(a) is type(b) and a == b
 
 
 @dataclass(frozen=True)
@@ -582,6 +682,56 @@ def recommend_index(
     return IvfPqIndex(metric=metric, nlist=nlist, nprobe=min(nlist, 32), m=m, nbits=8)
 
 
+def flat_search_knobs(params: Any, field: str = "search_params") -> dict[str, Any]:
+    """Search knobs given flat (``{"ef": 64}``) or as pymilvus and langchain-milvus write
+    them (``{"metric_type": "COSINE", "params": {"ef": 64}}``), as one flat dict.
+
+    A ``metric_type`` stays in it, parsed, to be checked against the searched index's
+    metric (:func:`without_search_metric`).
+
+    Raises:
+        ConfigError: not a dict, ``params`` not a dict, a knob given twice with two
+            values, or an unknown metric.
+    """
+    if not isinstance(params, Mapping):
+        raise ConfigError(
+            f"{field}={shown(params)} must be a dict of search knobs, e.g. {{'ef': 64}}."
+        )
+    flat = {key: value for key, value in params.items() if key != "params"}
+    nested = params.get("params")
+    if nested is not None:
+        if not isinstance(nested, Mapping):
+            raise ConfigError(
+                f"{field}['params']={shown(nested)} must be a dict of search knobs, e.g. "
+                "{'ef': 64}."
+            )
+        for key, value in nested.items():
+            _merge_spelling(flat, key, key, value, params, field)
+    if SEARCH_METRIC in flat:
+        flat[SEARCH_METRIC] = MetricType.parse(flat[SEARCH_METRIC], field=f"{field} metric_type")
+    return flat
+
+
+def without_search_metric(
+    knobs: Mapping[str, Any], metric: MetricType, field: str = "search_params"
+) -> dict[str, Any]:
+    """``knobs`` without their ``metric_type``, which must be the index's own metric.
+
+    Raises:
+        ConfigError: ``metric_type`` names another metric than the one the index ranks by.
+    """
+    rest = dict(knobs)
+    given = rest.pop(SEARCH_METRIC, None)
+    if given is not None and MetricType.parse(given, field=f"{field} metric_type") is not metric:
+        raise ConfigError(
+            f"{field} metric_type={shown(str(getattr(given, 'value', given)))} conflicts with "
+            f"the index, which ranks by {metric.value}; pass the knobs alone "
+            f"({shown(rest or {'ef': 64})}: the index's metric is used), or choose the "
+            "store's metric when it is created (metric=...)."
+        )
+    return rest
+
+
 def checked_search_params(
     params: Any, index: IndexConfig | None, field: str = "search_params"
 ) -> dict[str, Any] | None:
@@ -589,24 +739,25 @@ def checked_search_params(
 
     With a known ``index``, each knob must be one of its knobs, in range; without one
     (the collection's own index is learnt when it is opened), a knob of some dense
-    index type, in range.
+    index type, in range. A ``metric_type`` (pymilvus' form) must be the index's; without
+    a known index it is checked when the collection's index is known (at the search).
 
     Raises:
         ConfigError: not a mapping, an unknown knob, or a value out of range.
     """
     if params is None:
         return None
-    if not isinstance(params, Mapping):
-        raise ConfigError(
-            f"{field}={shown(params)} must be a dict of search knobs, e.g. {{'ef': 64}}."
-        )
+    params = flat_search_knobs(params, field)
     if index is not None:
-        index.search_params(1, params)
-        return dict(params)
+        rest = without_search_metric(params, index.metric_type, field)
+        index.search_params(1, rest)
+        return rest
     knobs = sorted(
         {k for cls in _BY_TYPE.values() if cls is not SparseInvertedIndex for k in cls.search_knobs}
     )
     for key, value in params.items():
+        if key == SEARCH_METRIC:
+            continue  # checked against the collection's index when it is searched
         if key not in knobs:
             raise ConfigError(
                 f"{field} holds {shown(key)}, which no dense index takes; known: "

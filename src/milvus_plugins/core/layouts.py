@@ -27,7 +27,6 @@ not read back the same in the other tool, so adding rows raises
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -38,7 +37,7 @@ from pymilvus import DataType
 from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import ConfigError, SchemaMismatchError, shown
 from milvus_plugins.core.fields import FieldNames, MetadataField
-from milvus_plugins.core.indexes import IndexConfig, index_from_dict
+from milvus_plugins.core.indexes import IndexConfig, described_index_config
 from milvus_plugins.core.names import check_name
 from milvus_plugins.core.types import MetricType, ParsableEnum, ScalarType, SparseMode
 
@@ -428,12 +427,9 @@ def spec_for_layout(
     metric = MetricType.parse(spec.metric, field="metric")
     if dense_index and dense_index.get("metric_type"):
         metric = MetricType.parse(str(dense_index["metric_type"]).upper(), field="metric")
-    index: IndexConfig | None = None
-    if dense_index and dense_index.get("index_type"):
-        # Its index decides the search params (FLAT, HNSW's ef ...) and what a migration
-        # builds, so that both answer the same searches.
-        with contextlib.suppress(ConfigError):
-            index = index_from_dict({"index_type": dense_index["index_type"], "metric": metric})
+    # Its index decides the search params (FLAT, HNSW's ef ...) and what a migration
+    # builds, so that both answer the same searches.
+    index: IndexConfig | None = described_index_config(dense_index, metric)
     columns = [_column_field(c, fields[c]) for c in layout.metadata_columns()]
     return replace(
         spec,

@@ -65,7 +65,7 @@ from milvus_plugins.core.export_format import (
     spec_to_dict,
 )
 from milvus_plugins.core.fields import DenseField
-from milvus_plugins.core.indexes import IndexConfig, index_from_dict
+from milvus_plugins.core.indexes import IndexConfig, described_index_config
 from milvus_plugins.core.names import check_name
 from milvus_plugins.core.ops.calls import Call, ClientMethod, Op, ReadAll, one_call
 from milvus_plugins.core.record_checks import validate_records
@@ -174,9 +174,8 @@ def _named_field(store: MilvusStore, field: Mapping[str, Any]) -> DenseField:
         described_index = {}  # the engine describes no index here: COSINE, default index
     metric = str(described_index.get("metric_type") or "COSINE").upper()
     index: IndexConfig | None = None
-    if described_index.get("index_type"):
-        with contextlib.suppress(ConfigError):
-            index = index_from_dict({"index_type": described_index["index_type"], "metric": metric})
+    with contextlib.suppress(ConfigError):
+        index = described_index_config(described_index, metric)
     return DenseField(name=name, dim=dim, metric=metric, index=index)
 
 

@@ -16,7 +16,7 @@ from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import ConfigError, InvalidInputError, shown
 from milvus_plugins.core.fields import DenseField
 from milvus_plugins.core.filters import Filter, compile_filter
-from milvus_plugins.core.indexes import IndexConfig
+from milvus_plugins.core.indexes import IndexConfig, flat_search_knobs, without_search_metric
 from milvus_plugins.core.layouts import foreign_output_fields
 from milvus_plugins.core.ops.calls import Call, ClientMethod
 from milvus_plugins.core.range_search import RANGE_KNOBS, check_range_knobs
@@ -150,9 +150,10 @@ def dense_search_params(
         ConfigError: a knob the index lacks, or a bad value.
     """
     index: IndexConfig = field_index(dense, caps)
+    knobs = without_search_metric(flat_search_knobs(knobs or {}), index.metric_type)
     # Range search's band is no index knob: checked for the metric, then passed along.
-    bounds = check_range_knobs(index.metric_type, knobs or {})
-    rest = {key: v for key, v in (knobs or {}).items() if key not in RANGE_KNOBS}
+    bounds = check_range_knobs(index.metric_type, knobs)
+    rest = {key: v for key, v in knobs.items() if key not in RANGE_KNOBS}
     params = {**index.search_params(k, rest or None, rows), **bounds}
     return {"metric_type": index.metric_type.value, "params": params}
 

@@ -251,6 +251,14 @@ def build_index_params(spec: CollectionSpec, caps: Capabilities) -> Any:
             params=sent_build_params(dense.build_params(), caps),
         )
     if spec.has_sparse and spec.sparse_index is not None:
+        drop = spec.sparse_index.build_params().get("drop_ratio_build", 0.0)
+        if drop and not caps.sparse_drop_ratio_build:
+            raise UnsupportedByServerError(
+                f"a sparse index with drop_ratio_build={drop}",
+                "2.4",
+                caps.version,
+                needs="drop_ratio_build=0 here (SparseInvertedIndex()), or a Milvus server",
+            )
         params.add_index(
             field_name=names.sparse,
             index_type=spec.sparse_index.index_type.value,

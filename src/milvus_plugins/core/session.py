@@ -351,12 +351,19 @@ class Session:
         asked = self.spec
         check_partition_key(asked, description)
         layout = self.layout_of(description)
+        # Milvus Lite 3 reports no build parameters for an index it built with its
+        # defaults (whatever pymilvus' flat entries asked for).
+        defaults = self.capabilities is not None and self.capabilities.nested_index_params
         if layout is not None:
             opened = spec_for_layout(asked, layout, description, dense_index)
         elif self.open_mode is OpenMode.ADOPT:
-            opened = spec_from_existing(asked, description, dense_index)
+            opened = spec_from_existing(
+                asked, description, dense_index, unreported_are_defaults=defaults
+            )
         else:
-            opened = check_existing(asked, description, dense_index)
+            opened = check_existing(
+                asked, description, dense_index, unreported_are_defaults=defaults
+            )
         self.spec = resolve_partition_key(asked, opened, description)
         self.exists = True
         return self.spec

@@ -8,6 +8,7 @@ from typing import Any
 
 from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.config import CollectionSpec
+from milvus_plugins.core.indexes import described_params
 from milvus_plugins.core.properties import described_properties
 
 __all__ = [
@@ -85,9 +86,10 @@ def parse_stats(
             "field": idx.get("field_name"),
             "index_type": idx.get("index_type"),
             "metric_type": idx.get("metric_type"),
+            # Flat on every engine (Milvus Lite 3 nests the build parameters).
             "params": {
                 k: v
-                for k, v in idx.items()
+                for k, v in described_params(idx).items()
                 if k not in ("field_name", "index_type", "metric_type", "index_name")
             },
         }

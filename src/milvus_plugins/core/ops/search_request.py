@@ -19,6 +19,7 @@ from milvus_plugins.core.filters import Filter
 from milvus_plugins.core.grouping import (
     Grouping,
 )
+from milvus_plugins.core.indexes import flat_search_knobs
 from milvus_plugins.core.ops.fusion import (
     Fusion,
 )
@@ -99,6 +100,11 @@ class SearchRequest:
     score_threshold: float | None = None
     decay: Decay | None = None
     relevance: bool = True
+
+    def __post_init__(self) -> None:
+        if self.search_params is not None:
+            # pymilvus' form ({"metric_type": ..., "params": {...}}) read as flat knobs.
+            object.__setattr__(self, "search_params", flat_search_knobs(self.search_params))
 
     @property
     def reads_relevance(self) -> bool:

@@ -19,6 +19,7 @@ from milvus_plugins.core.errors import (
 )
 from milvus_plugins.core.fields import DenseField
 from milvus_plugins.core.filters import Filter
+from milvus_plugins.core.indexes import flat_search_knobs
 from milvus_plugins.core.mmr import select_mmr
 from milvus_plugins.core.ops.acceleration import refresh_overflow_op
 from milvus_plugins.core.ops.calls import Call, Op, or_empty, with_kwargs
@@ -82,6 +83,8 @@ def dense_search_op(
     """
     check_k(k)
     ctx.spec.dense_field(field)  # refused before any I/O
+    if search_params is not None:
+        search_params = flat_search_knobs(search_params)
     where = ctx.scope.where(where)
     if not vectors:
         return []  # no query, no result list (Milvus fails on an empty request)
