@@ -224,6 +224,29 @@ CASES: list[tuple[str, Exception, str | None, type[Exception], bool]] = [
         MilvusConnectionError,
         True,
     ),
+    (
+        "client closed by another thread, call in flight",
+        milvus(1, "Unexpected error, message=<Cannot invoke RPC: Channel closed!>"),
+        None,
+        MilvusConnectionError,
+        True,
+    ),
+    # The same words from a collection called "c" (names are cut from Milvus' words as
+    # whole names only) and echoed inside a longer message (user text: not a close).
+    (
+        "closed channel, collection c",
+        milvus(1, "Unexpected error, message=<Cannot invoke RPC on closed channel!>"),
+        "c",
+        MilvusConnectionError,
+        True,
+    ),
+    (
+        "closed-channel words inside another error",
+        milvus(1, "collection 'Cannot invoke RPC on closed channel!' is invalid"),
+        None,
+        MilvusOperationError,
+        False,
+    ),
     ("OS connection refused", ConnectionRefusedError("refused"), None, MilvusConnectionError, True),
     ("OS timeout", TimeoutError("timed out"), None, MilvusOperationError, True),
 ]

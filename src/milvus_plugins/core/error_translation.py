@@ -95,9 +95,6 @@ _CONNECTION_PHRASES = (
     "socket closed",
     "broken pipe",
     "stream removed",
-    # A client closed (close() from another thread) while a call was about to use it:
-    # the store reconnects on the retry.
-    "on closed channel",
 )
 _TRANSIENT_PHRASES = (
     "deadline exceeded",
@@ -196,7 +193,9 @@ def _int_attr(exc: BaseException, name: str) -> int | None:
 def _milvus_words(text: str, echoed: Iterable[str]) -> str:
     """The lower-cased part of ``text`` that Milvus/gRPC wrote: quotes and names cut."""
     for name in sorted({e for e in echoed if e}, key=len, reverse=True):
-        text = re.sub(re.escape(name), " ", text, flags=re.IGNORECASE)
+        # As a whole name only: a short one ("c") must not cut letters out of words.
+        pattern = rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])"
+        text = re.sub(pattern, " ", text, flags=re.IGNORECASE)
     return " ".join(_QUOTED.sub(" ", text).lower().split())
 
 
@@ -285,6 +284,25 @@ def _kind_from_words(words: str) -> _Kind:
     return _TRANSIENT if _has(words, _TRANSIENT_PHRASES) else _PERMANENT
 
 
+# gRPC's words for a call on a closed channel: before it is sent, and while it was sent.
+_CLOSED_CHANNEL = ("Cannot invoke RPC on closed channel!", "Cannot invoke RPC: Channel closed!")
+_CLOSED_CHANNEL_TEXTS = frozenset(
+    (*_CLOSED_CHANNEL, *(f"Unexpected error, message=<{text}>" for text in _CLOSED_CHANNEL))
+)
+
+
+def _closed_client(exc: BaseException) -> bool:
+    """Whether ``exc`` is gRPC refusing a call on a client closed meanwhile (``close()``
+    from another thread): the store reconnects on the retry. Matched on the whole
+    message (pymilvus wraps gRPC's ``ValueError`` in a ``MilvusException``), so no
+    collection name or other user text can make an error look like it."""
+    for link in (exc, *_causes(exc)):
+        text = str(getattr(link, "message", "") or link)
+        if text in _CLOSED_CHANNEL_TEXTS:
+            return True
+    return False
+
+
 def translate(
     exc: BaseException,
     *,
@@ -306,7 +324,7 @@ def translate(
     message = redact(str(getattr(exc, "message", "") or exc), secrets)
     code = _int_attr(exc, "code")
     rejected = _rejected_credentials(exc, secrets)
-    kind = _kind_from_codes(exc)
+    kind = _CONNECTION if _closed_client(exc) else _kind_from_codes(exc)
     if rejected is not None and kind is not _NOT_FOUND:
         kind, message = _AUTH, rejected
     if kind is None:

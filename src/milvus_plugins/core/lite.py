@@ -19,6 +19,7 @@ server and loses it when our last lease is released.)
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import stat
@@ -213,6 +214,10 @@ def forget_cached_schemas(uri: str) -> None:
                 cache.pop(key, None)
 
 
+_STOP_WAIT = 10.0
+"""Seconds a stopping Lite server is waited for before its worker pool is left alone."""
+
+
 def _stop(path: str) -> None:
     from milvus_lite.server_manager import server_manager_instance
 
@@ -220,10 +225,17 @@ def _stop(path: str) -> None:
     # last until the pool is garbage-collected, which anything still referring to the
     # server (a logged exception's traceback, say) postpones forever. Shut it down.
     entry = getattr(server_manager_instance, "_servers", {}).get(path)
-    server_manager_instance.release_server(path)
-    state = getattr(entry[0], "_state", None) if isinstance(entry, tuple) and entry else None
-    pool = getattr(state, "thread_pool", None)
-    if isinstance(pool, ThreadPoolExecutor):
+    server_manager_instance.release_server(path)  # a graceful stop begins (2 s)
+    server = entry[0] if isinstance(entry, tuple) and entry else None
+    # The pool only once the server has stopped: calls still arriving during the grace
+    # period are handed to it, and a shut pool made gRPC's serving thread die on them,
+    # leaving threads that kept the process from exiting. So the calls left are cut
+    # now and the stop is waited for (bounded).
+    stopped = False
+    with contextlib.suppress(Exception):
+        stopped = bool(server.stop(0).wait(_STOP_WAIT))  # type: ignore[union-attr]
+    pool = getattr(getattr(server, "_state", None), "thread_pool", None)
+    if stopped and isinstance(pool, ThreadPoolExecutor):
         pool.shutdown(wait=False)
 
 

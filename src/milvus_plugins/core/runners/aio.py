@@ -56,6 +56,30 @@ __all__ = ["AsyncRunner", "BlockingRunner"]
 T = TypeVar("T")
 
 
+_CONNECT_TRIES = 5
+"""Connecting calls made again when ``close()`` in another task cut them."""
+
+
+class _ClosedMeanwhile(MilvusConnectionError):
+    """A call cut by ``close()`` in another task (retriable: it reconnects)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retriable=True)
+
+
+_CLOSED_MEANWHILE = (
+    "the store's connection was closed (close() in another task) while a call ran; it is "
+    "sent again on a new connection."
+)
+
+
+def _cancelling() -> bool:
+    """Whether the running task is being cancelled (``False`` where Python cannot tell)."""
+    task = asyncio.current_task()
+    cancelling = getattr(task, "cancelling", None)
+    return bool(cancelling()) if callable(cancelling) else False
+
+
 async def _embed_ahead(step: EmbedAhead) -> Any:
     """An async model runs on the loop (awaiting its I/O); a sync one in a worker thread,
     so that it runs while the loop awaits the write of the previous batch."""
@@ -89,6 +113,7 @@ class AsyncRunner:
         self._session_locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
         # Event loops whose client has made its first (connecting) call.
         self._connected: set[asyncio.AbstractEventLoop] = set()
+        self._closes = 0  # close() calls so far: a call that spans one was cut by it
 
     @property
     def client(self) -> Any:
@@ -142,6 +167,7 @@ class AsyncRunner:
         """Close the running loop's client and drop the others' (releasing Lite leases)."""
         loop = asyncio.get_running_loop()
         with self._clients_lock:
+            self._closes += 1
             entries, self._clients = self._clients, {}
             self._connected.clear()
             self._session_locks.clear()
@@ -164,13 +190,21 @@ class AsyncRunner:
         loop = asyncio.get_running_loop()
         if loop in self._connected:
             return
-        try:
-            with quiet_rpc_errors():  # an engine without the RPC answers UNIMPLEMENTED
-                version = await self._call(lambda: self.client.get_server_version(), retry=False)
-        except (MilvusConnectionError, AuthenticationError):
-            raise
-        except MilvusPluginsError:
-            version = None  # it answered (an engine without the RPC): it is reachable
+        for attempt in range(_CONNECT_TRIES):
+            try:
+                with quiet_rpc_errors():  # an engine without the RPC answers UNIMPLEMENTED
+                    version = await self._call(
+                        lambda: self.client.get_server_version(), retry=False
+                    )
+                break
+            except _ClosedMeanwhile:  # closed by another task meanwhile: connect again
+                if attempt + 1 == _CONNECT_TRIES:
+                    raise
+            except (MilvusConnectionError, AuthenticationError):
+                raise
+            except MilvusPluginsError:
+                version = None  # it answered (an engine without the RPC): it is reachable
+                break
         session = self.settings.session
         if version is not None and session.capabilities is None:
             session.set_version(str(version))
@@ -180,7 +214,9 @@ class AsyncRunner:
         if retry:
             await self._connect()  # outside the retry loop, as the sync runner does
         try:
-            return await acall_with_retry(fn, self.settings.policy(retry), self.settings.translate)
+            return await acall_with_retry(
+                self._across_close(fn), self.settings.policy(retry), self.settings.translate
+            )
         except MilvusPluginsError as exc:
             self.settings.session.failed(exc)  # dropped or released behind our back
             raise
@@ -247,6 +283,34 @@ class AsyncRunner:
                     await step.handle
                 return None
         raise TypeError(f"not an operation step: {step!r}")
+
+    def _across_close(self, fn: Callable[[], Awaitable[T]]) -> Callable[[], Awaitable[T]]:
+        """``fn``, failing as a retriable connection error when ``close()`` cut it.
+
+        ``close()`` in another task closes the channel under calls in flight, which
+        gRPC ends with ``CancelledError`` although their tasks were not cancelled. The
+        retry then reconnects, as any later use of a closed store does. A task that is
+        itself being cancelled stays cancelled (Python >= 3.11 tells; on 3.10 a
+        cancellation that meets a ``close()`` mid-call is taken for the close).
+        """
+
+        async def call() -> T:
+            closes = self._closes
+            try:
+                return await fn()
+            except asyncio.CancelledError:
+                if self._closes == closes or _cancelling():
+                    raise
+                raise _ClosedMeanwhile(_CLOSED_MEANWHILE) from None
+            except Exception as exc:
+                # Any failure of a call that a close() cut (e.g. the closed client's
+                # "'NoneType' object has no attribute ..."): sent again; a real fault
+                # fails again on the new connection and is reported then.
+                if self._closes == closes or isinstance(exc, MilvusPluginsError):
+                    raise
+                raise _ClosedMeanwhile(_CLOSED_MEANWHILE) from exc
+
+        return call
 
     def _session_lock(self) -> asyncio.Lock:
         loop = asyncio.get_running_loop()
