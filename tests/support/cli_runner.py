@@ -140,7 +140,14 @@ def run_cli(
     ):
         warnings.resetwarnings()
         warnings.simplefilter("default")
-        for quiet in (DeprecationWarning, PendingDeprecationWarning, ImportWarning):
+        # Python's default filters ignore these (ResourceWarning too: an unclosed file of
+        # an earlier test, collected during this run, is no warning of the command's).
+        for quiet in (
+            DeprecationWarning,
+            PendingDeprecationWarning,
+            ImportWarning,
+            ResourceWarning,
+        ):
             warnings.simplefilter("ignore", quiet)
         patch.setattr(cli, "MilvusStore", _ClosedAfterwards)
         root.addHandler(handler)
