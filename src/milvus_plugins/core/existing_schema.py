@@ -19,7 +19,11 @@ from milvus_plugins.core.errors import (
     shown,
 )
 from milvus_plugins.core.fields import MetadataField
-from milvus_plugins.core.indexes import IndexConfig, described_index_config, described_params
+from milvus_plugins.core.indexes import (
+    IndexConfig,
+    described_index_config,
+    reported_build_params,
+)
 from milvus_plugins.core.inference import accelerated_names, overflowed_keys
 from milvus_plugins.core.layouts import bm25_outputs
 from milvus_plugins.core.schema import DATATYPE_TO_SCALAR, SCALAR_TO_DATATYPE
@@ -162,12 +166,12 @@ def _checked_index_type(
     if description.get("collection_name") not in (None, spec.name):
         return replace(spec, index=None)  # an alias: the index of what it names now
     if differs is not None:
-        key, had, wanted = differs
-        unreported = "" if had is not None else " (the engine reports none: its default)"
+        key, had, wanted, reported = differs
+        unreported = "" if reported else " (the engine reports none: its default)"
         raise SchemaMismatchError(
             f"collection {shown(spec.name)}'s dense {built} index was built with "
-            f"{key}={shown(had if had is not None else _default_build(asked, key))}"
-            f"{unreported}, but {key}={shown(wanted)} was asked for; open it without "
+            f"{key}={shown(had)}{unreported}, but {key}={shown(wanted)} was asked for; "
+            "open it without "
             "index= (its own index is used), rebuild it without downtime with "
             f"reindex(index=...) (CLI: milvus-plugins reindex), or {_fix(spec)}."
         )
@@ -179,31 +183,21 @@ def _checked_index_type(
     )
 
 
-def _default_build(index: IndexConfig, key: str) -> Any:
-    return type(index)(metric=index.metric).build_params().get(key)
-
-
 def _differing_build_param(
     asked: IndexConfig, described: Mapping[str, Any], unreported_are_defaults: bool
-) -> tuple[str, Any, Any] | None:
+) -> tuple[str, Any, Any, bool] | None:
     """The first build parameter ``asked`` sets away from its default that the described
-    index was not built with: ``(name, built value or None when unreported, asked)``."""
-    reported = described_params(described)
+    index was not built with: ``(name, built value, asked value, whether reported)``."""
+    reported = reported_build_params(described, asked)
     defaults = type(asked)(metric=asked.metric).build_params()
     for key, wanted in asked.build_params().items():
-        if wanted == defaults.get(key):
+        if wanted == defaults[key]:
             continue  # not set away from the default: not compared
-        raw = reported.get(key)
-        if raw is None:
-            if unreported_are_defaults:
-                return key, None, wanted
-            continue  # unknown: not compared
-        try:
-            had = float(raw)
-        except (TypeError, ValueError):
-            continue
-        if had != float(wanted):
-            return key, raw, wanted
+        if key in reported:
+            if reported[key] != wanted:
+                return key, reported[key], wanted, True
+        elif unreported_are_defaults:
+            return key, defaults[key], wanted, False
     return None
 
 

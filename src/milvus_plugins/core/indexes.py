@@ -41,6 +41,7 @@ __all__ = [
     "flat_search_knobs",
     "index_from_dict",
     "recommend_index",
+    "reported_build_params",
     "size_aware_ef",
     "without_search_metric",
 ]
@@ -516,18 +517,32 @@ def described_index_config(
         config = cls(metric=metric)
     except ConfigError:
         return None
-    reported = described_params(description or {})
-    built: dict[str, Any] = {}
-    for given, value in config.build_params().items():
-        number = _reported_number(reported.get(given), value)
-        if number is not None and number != value:
-            built["ef_construction" if given == "efConstruction" else given] = number
+    built = {
+        "ef_construction" if key == "efConstruction" else key: number
+        for key, number in reported_build_params(description or {}, config).items()
+        if number != config.build_params()[key]
+    }
     if not built:
         return config
     try:  # made afresh: knobs that follow a build parameter (IVF's nprobe) follow it
         return cls(metric=metric, **built)
     except (ConfigError, TypeError):
         return config
+
+
+def reported_build_params(
+    description: Mapping[str, Any], config: IndexConfig
+) -> dict[str, int | float]:
+    """The build parameters of ``config``'s type that an index description reports, as
+    numbers (servers report text), keyed as in :meth:`IndexConfig.build_params`; one that
+    is not reported, or is no number of its kind, is left out."""
+    reported = described_params(description)
+    numbers: dict[str, int | float] = {}
+    for key, like in config.build_params().items():
+        number = _reported_number(reported.get(key), like)
+        if number is not None:
+            numbers[key] = number
+    return numbers
 
 
 def _reported_number(value: Any, like: Any) -> int | float | None:

@@ -232,8 +232,9 @@ def _stop(path: str) -> None:
     # leaving threads that kept the process from exiting. So the calls left are cut
     # now and the stop is waited for (bounded).
     stopped = False
-    with contextlib.suppress(Exception):
-        stopped = bool(server.stop(0).wait(_STOP_WAIT))  # type: ignore[union-attr]
+    if server is not None:
+        with contextlib.suppress(Exception):
+            stopped = bool(server.stop(0).wait(_STOP_WAIT))
     pool = getattr(getattr(server, "_state", None), "thread_pool", None)
     if stopped and isinstance(pool, ThreadPoolExecutor):
         pool.shutdown(wait=False)

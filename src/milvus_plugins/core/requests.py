@@ -16,7 +16,7 @@ from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import ConfigError, InvalidInputError, shown
 from milvus_plugins.core.fields import DenseField
 from milvus_plugins.core.filters import Filter, compile_filter
-from milvus_plugins.core.indexes import IndexConfig, flat_search_knobs, without_search_metric
+from milvus_plugins.core.indexes import IndexConfig, without_search_metric
 from milvus_plugins.core.layouts import foreign_output_fields
 from milvus_plugins.core.ops.calls import Call, ClientMethod
 from milvus_plugins.core.range_search import RANGE_KNOBS, check_range_knobs
@@ -143,14 +143,16 @@ def dense_search_params(
     """The ``search_params`` of a dense search on ``dense`` for ``k`` hits.
 
     ``knobs`` are the call's own (``ef``, ``nprobe``, range search's ``radius`` /
-    ``range_filter``), ``rows`` the collection's row count where known (a size-aware
-    index's defaults depend on it).
+    ``range_filter``), flat as :func:`~milvus_plugins.core.indexes.flat_search_knobs`
+    makes them where a search comes in (a ``metric_type`` among them must be the
+    index's), ``rows`` the collection's row count where known (a size-aware index's
+    defaults depend on it).
 
     Raises:
         ConfigError: a knob the index lacks, or a bad value.
     """
     index: IndexConfig = field_index(dense, caps)
-    knobs = without_search_metric(flat_search_knobs(knobs or {}), index.metric_type)
+    knobs = without_search_metric(knobs or {}, index.metric_type)
     # Range search's band is no index knob: checked for the metric, then passed along.
     bounds = check_range_knobs(index.metric_type, knobs)
     rest = {key: v for key, v in knobs.items() if key not in RANGE_KNOBS}

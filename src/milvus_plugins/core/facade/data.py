@@ -10,6 +10,7 @@ from milvus_plugins.core.decay import Decay
 from milvus_plugins.core.facade.collection import CollectionOperations, Tenant
 from milvus_plugins.core.filters import Filter, filter_arg
 from milvus_plugins.core.grouping import Grouping
+from milvus_plugins.core.indexes import flat_search_knobs
 from milvus_plugins.core.ops import deletes, reads, search, writes
 from milvus_plugins.core.ops.calls import Op, map_op, or_empty
 from milvus_plugins.core.ops.fusion import Fusion
@@ -290,7 +291,7 @@ class StoreOperations(CollectionOperations):
             queries,
             k,
             filter_arg(filter),
-            search_params,
+            None if search_params is None else flat_search_knobs(search_params),
             include_vectors,
             field,
         )

@@ -19,7 +19,6 @@ from milvus_plugins.core.errors import (
 )
 from milvus_plugins.core.fields import DenseField
 from milvus_plugins.core.filters import Filter
-from milvus_plugins.core.indexes import flat_search_knobs
 from milvus_plugins.core.mmr import select_mmr
 from milvus_plugins.core.ops.acceleration import refresh_overflow_op
 from milvus_plugins.core.ops.calls import Call, Op, or_empty, with_kwargs
@@ -76,6 +75,8 @@ def dense_search_op(
 ) -> Op[list[list[Hit]]]:
     """Dense search for several query vectors in one request (on ``field``, default ``vector``).
 
+    ``search_params`` are flat knobs (:func:`~milvus_plugins.core.indexes.flat_search_knobs`).
+
     ``server_options`` are extra ``search`` arguments (grouping search's, a ranker).
 
     Raises:
@@ -83,8 +84,6 @@ def dense_search_op(
     """
     check_k(k)
     ctx.spec.dense_field(field)  # refused before any I/O
-    if search_params is not None:
-        search_params = flat_search_knobs(search_params)
     where = ctx.scope.where(where)
     if not vectors:
         return []  # no query, no result list (Milvus fails on an empty request)
