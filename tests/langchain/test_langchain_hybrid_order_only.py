@@ -34,9 +34,13 @@ class FirstWordEmbeddings(Embeddings):
         return self._embed(text)
 
 
+CORPUS_SIZE = 50
+FETCH_EVERY_ROW = 64  # above CORPUS_SIZE: no leg is cut inside a run of equal distances
+
+
 def corpus() -> list[Document]:
     rng = random.Random(17)
-    names = list(dict.fromkeys(f"doc-{rng.randrange(10**5):05d}" for _ in range(50)))
+    names = list(dict.fromkeys(f"doc-{rng.randrange(10**5):05d}" for _ in range(CORPUS_SIZE)))
     rng.shuffle(names)
     return [
         Document(
@@ -64,7 +68,11 @@ def count_calls(vs: MilvusVectorStore, method: str) -> list[int]:
 @pytest.fixture
 def hybrid_store(uri: str, collection_name: str) -> Iterator[MilvusVectorStore]:
     vs = MilvusVectorStore(
-        FirstWordEmbeddings(), uri=uri, collection_name=collection_name, retrieval_mode="hybrid"
+        FirstWordEmbeddings(),
+        uri=uri,
+        collection_name=collection_name,
+        retrieval_mode="hybrid",
+        fetch_k=FETCH_EVERY_ROW,
     )
     caps = vs.store.capabilities
     if not caps.hybrid_search or not caps.bm25_function:

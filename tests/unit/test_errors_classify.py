@@ -25,6 +25,7 @@ from milvus_plugins.core import (
     MilvusStore,
     RetryPolicy,
 )
+from milvus_plugins.core.error_translation import refused_by_goaway
 from milvus_plugins.core.errors import MilvusPluginsError, redact, translate
 from milvus_plugins.core.retry import call_with_retry
 from milvus_plugins.llama_index import MilvusVectorStore as LlamaStore
@@ -369,3 +370,46 @@ def test_llama_index_serialisation_holds_no_credentials() -> None:
     assert store.uri == "http://127.0.0.1:1"
     # The store still connects with the credentials (they are only kept out of view).
     assert store.store.session.connection.uri == "http://alice:pa55-w0rd@127.0.0.1:1"
+
+
+def _raised_from(outer: Exception, inner: Exception) -> Exception:
+    try:
+        raise outer from inner
+    except Exception as exc:
+        return exc
+
+
+# What pymilvus raised when Milvus Lite 2.5.1 closed the shared connection with a GOAWAY
+# while a client connected (seen in CI): a MilvusException raised from gRPC's error.
+_FAIL_CONNECTING = "Fail connecting to server on 127.0.0.1:26486, illegal connection params"
+
+
+@pytest.mark.parametrize(
+    "details", ["Too many pings", "GOAWAY received; Error code: 11; Debug Text: too_many_pings"]
+)
+def test_a_connect_refused_with_goaway_is_told_apart_through_translation(details: str) -> None:
+    raw = _raised_from(
+        milvus(2, f"{_FAIL_CONNECTING} or server unavailable"),
+        rpc_error(grpc.StatusCode.UNAVAILABLE, details),
+    )
+    translated = _raised_from(translate(raw), raw)
+    assert isinstance(translated, MilvusConnectionError)
+    assert refused_by_goaway(translated)
+    assert refused_by_goaway(raw)
+
+
+@pytest.mark.parametrize(
+    "cause",
+    [
+        # a server that is down: a connect is not made again (it already waited)
+        rpc_error(grpc.StatusCode.UNAVAILABLE, "failed to connect to all addresses"),
+        # the words with another status
+        rpc_error(grpc.StatusCode.INVALID_ARGUMENT, "Too many pings"),
+        # user text echoed in Milvus' message is not gRPC's details
+        milvus(1, "collection 'Too many pings' GOAWAY received is invalid"),
+        ValueError("Too many pings"),
+    ],
+)
+def test_other_connect_failures_are_not_taken_for_a_goaway(cause: Exception) -> None:
+    raw = _raised_from(milvus(2, f"{_FAIL_CONNECTING} or server unavailable"), cause)
+    assert not refused_by_goaway(_raised_from(translate(raw), raw))

@@ -26,6 +26,7 @@ from milvus_plugins.core.messages import redact, shown
 
 __all__ = [
     "raise_translated",
+    "refused_by_goaway",
     "reports_index_changed",
     "reports_index_missing",
     "reports_not_loaded",
@@ -299,6 +300,30 @@ def _closed_client(exc: BaseException) -> bool:
     for link in (exc, *_causes(exc)):
         text = str(getattr(link, "message", "") or link)
         if text in _CLOSED_CHANNEL_TEXTS:
+            return True
+    return False
+
+
+# gRPC's details when the server closed the connection with an HTTP/2 GOAWAY (lower case).
+_GOAWAY_DETAILS = ("too many pings", "goaway received")
+
+
+def refused_by_goaway(exc: BaseException) -> bool:
+    """Whether a failed connect was the server closing the connection with an HTTP/2
+    GOAWAY: Milvus Lite 2.5.1 answers the keepalive pings of an idle connection (which
+    pymilvus shares between the clients of one address) with "Too many pings", and a
+    client connecting then fails "Fail connecting to server ... server unavailable". A
+    new connection succeeds. Read from the gRPC error's status and details (raised from
+    it), which no user text reaches."""
+    for link in (exc, *_causes(exc)):
+        code, details = getattr(link, "code", None), getattr(link, "details", None)
+        if not (callable(code) and callable(details)):
+            continue
+        try:
+            status, text = getattr(code(), "name", None), str(details()).lower()
+        except Exception:  # not a gRPC error after all
+            continue
+        if status == "UNAVAILABLE" and any(words in text for words in _GOAWAY_DETAILS):
             return True
     return False
 

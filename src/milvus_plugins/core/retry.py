@@ -25,13 +25,28 @@ from milvus_plugins.core.errors import (
     shown,
 )
 
-__all__ = ["MAX_BACKOFF", "RetryPolicy", "acall_with_retry", "call_with_retry"]
+__all__ = [
+    "GOAWAY_CONNECT_PAUSE",
+    "GOAWAY_CONNECT_TRIES",
+    "MAX_BACKOFF",
+    "RetryPolicy",
+    "acall_with_retry",
+    "call_with_retry",
+]
 
 T = TypeVar("T")
 
 
 MAX_BACKOFF = 86_400.0
 """The longest single wait a :class:`RetryPolicy` accepts, in seconds (a day)."""
+
+GOAWAY_CONNECT_TRIES = 3
+"""Tries of a connect the server refused with a GOAWAY (see
+:func:`~milvus_plugins.core.error_translation.refused_by_goaway`). A connect is otherwise
+never retried: it already waits up to the timeout for a server that is down."""
+
+GOAWAY_CONNECT_PAUSE = 0.5
+"""Seconds before a connect refused with a GOAWAY is made again (times the try's number)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -22,6 +22,7 @@ from typing import Any, Protocol, TypeVar
 from pymilvus import AsyncMilvusClient
 
 from milvus_plugins.core import lite
+from milvus_plugins.core.error_translation import refused_by_goaway
 from milvus_plugins.core.errors import (
     AuthenticationError,
     ConfigError,
@@ -47,7 +48,11 @@ from milvus_plugins.core.ops.calls import (
     bound_method,
 )
 from milvus_plugins.core.probing import quiet_rpc_errors
-from milvus_plugins.core.retry import acall_with_retry
+from milvus_plugins.core.retry import (
+    GOAWAY_CONNECT_PAUSE,
+    GOAWAY_CONNECT_TRIES,
+    acall_with_retry,
+)
 from milvus_plugins.core.runners.settings import RunSettings, call_collection, reload_kwargs
 from milvus_plugins.core.runners.sync import takes_write_turns
 
@@ -190,6 +195,7 @@ class AsyncRunner:
         loop = asyncio.get_running_loop()
         if loop in self._connected:
             return
+        refusals = 0
         for attempt in range(_CONNECT_TRIES):
             try:
                 with quiet_rpc_errors():  # an engine without the RPC answers UNIMPLEMENTED
@@ -200,7 +206,13 @@ class AsyncRunner:
             except _ClosedMeanwhile:  # closed by another task meanwhile: connect again
                 if attempt + 1 == _CONNECT_TRIES:
                     raise
-            except (MilvusConnectionError, AuthenticationError):
+            except MilvusConnectionError as exc:
+                refusals += 1
+                if refusals == GOAWAY_CONNECT_TRIES or not refused_by_goaway(exc):
+                    raise
+                # The client makes its channel ready again on the next call.
+                await asyncio.sleep(GOAWAY_CONNECT_PAUSE * refusals)
+            except AuthenticationError:
                 raise
             except MilvusPluginsError:
                 version = None  # it answered (an engine without the RPC): it is reachable

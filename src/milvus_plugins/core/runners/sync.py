@@ -18,6 +18,7 @@ from pymilvus import MilvusClient
 from milvus_plugins.core import lite
 from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.config import ConnectionConfig
+from milvus_plugins.core.error_translation import refused_by_goaway
 from milvus_plugins.core.errors import MilvusPluginsError
 from milvus_plugins.core.filters.literals import escape_string
 from milvus_plugins.core.lite import LiteLease
@@ -39,7 +40,11 @@ from milvus_plugins.core.ops.calls import (
     bound_method,
 )
 from milvus_plugins.core.probing import probe_capabilities, quiet_rpc_errors
-from milvus_plugins.core.retry import call_with_retry
+from milvus_plugins.core.retry import (
+    GOAWAY_CONNECT_PAUSE,
+    GOAWAY_CONNECT_TRIES,
+    call_with_retry,
+)
 from milvus_plugins.core.runners.settings import RunSettings, call_collection, reload_kwargs
 from milvus_plugins.core.session import Session
 
@@ -168,7 +173,14 @@ class SyncRunner:
         lease = lite.acquire(session.connection.uri) if session.connection.is_lite else None
         kwargs = session.client_kwargs(self.settings.client_kwargs, lease)
         try:
-            return self._call(lambda: MilvusClient(**kwargs), retry=False), lease
+            for attempt in range(1, GOAWAY_CONNECT_TRIES + 1):
+                try:
+                    return self._call(lambda: MilvusClient(**kwargs), retry=False), lease
+                except MilvusPluginsError as exc:
+                    if attempt == GOAWAY_CONNECT_TRIES or not refused_by_goaway(exc):
+                        raise
+                time.sleep(GOAWAY_CONNECT_PAUSE * attempt)
+            raise AssertionError("unreachable: the last try returns or raises")
         except BaseException:
             if lease is not None:
                 lease.release()
