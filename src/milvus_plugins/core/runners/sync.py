@@ -173,14 +173,15 @@ class SyncRunner:
         lease = lite.acquire(session.connection.uri) if session.connection.is_lite else None
         kwargs = session.client_kwargs(self.settings.client_kwargs, lease)
         try:
-            for attempt in range(1, GOAWAY_CONNECT_TRIES + 1):
+            attempt = 1
+            while True:
                 try:
                     return self._call(lambda: MilvusClient(**kwargs), retry=False), lease
                 except MilvusPluginsError as exc:
                     if attempt == GOAWAY_CONNECT_TRIES or not refused_by_goaway(exc):
                         raise
                 time.sleep(GOAWAY_CONNECT_PAUSE * attempt)
-            raise AssertionError("unreachable: the last try returns or raises")
+                attempt += 1
         except BaseException:
             if lease is not None:
                 lease.release()
