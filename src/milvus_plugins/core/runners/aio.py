@@ -53,7 +53,12 @@ from milvus_plugins.core.retry import (
     GOAWAY_CONNECT_TRIES,
     acall_with_retry,
 )
-from milvus_plugins.core.runners.settings import RunSettings, call_collection, reload_kwargs
+from milvus_plugins.core.runners.settings import (
+    RELOADS,
+    RunSettings,
+    call_collection,
+    reload_kwargs,
+)
 from milvus_plugins.core.runners.sync import takes_write_turns
 
 __all__ = ["AsyncRunner", "BlockingRunner"]
@@ -251,6 +256,10 @@ class AsyncRunner:
                     task.cancel()
         return step.value
 
+    async def _load(self, name: str | None, kwargs: dict[str, Any]) -> None:
+        # self.client is read at each try: a retry after close() reconnects.
+        await self._call(lambda: self.client.load_collection(name, **kwargs))
+
     async def execute(self, step: Any) -> Any:
         """Execute one step of an operation."""
         match step:
@@ -260,13 +269,18 @@ class AsyncRunner:
                     with quiet_rpc_errors(step.method is ClientMethod.GET_SERVER_VERSION):
                         return await self._call(send, retry=step.retry)
                 except MilvusPluginsError as exc:
-                    reload = reload_kwargs(self.settings.session, step, exc)
+                    failure = exc
+                # As in the sync runner: load it, send once more, again if released again.
+                for _ in range(RELOADS):
+                    reload = reload_kwargs(self.settings.session, step, failure)
                     if reload is None:
-                        raise
-                    # Released behind our back (another client): load it, then send once more.
-                    name = call_collection(step)
-                    await self._call(lambda: self.client.load_collection(name, **reload))
-                    return await self._call(send, retry=step.retry)
+                        raise failure
+                    await self._load(call_collection(step), reload)
+                    try:
+                        return await self._call(send, retry=step.retry)
+                    except MilvusPluginsError as exc:
+                        failure = exc
+                raise failure
             case Guarded(guard=Guard.SESSION):
                 async with self._session_lock():
                     return await self.run(step.op)

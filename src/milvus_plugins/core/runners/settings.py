@@ -26,8 +26,14 @@ def call_collection(call: Call) -> str | None:
     return name if isinstance(name, str) else None
 
 
+RELOADS = 3
+"""Loads of a collection a read found released, each followed by the read once more: a
+second release can land between the load and the read (another client releasing in a
+loop, or ``close()`` in another thread restarting Milvus Lite again)."""
+
+
 def reload_kwargs(session: Session, call: Call, error: BaseException) -> dict[str, Any] | None:
-    """The ``load_collection`` arguments that make a failed read worth one more try:
+    """The ``load_collection`` arguments that make a failed read worth another try:
     the read found the store's collection released (by another client, or a restarted
     Milvus Lite). ``None`` for any other failure."""
     if call.method not in _READS or not reports_not_loaded(error):

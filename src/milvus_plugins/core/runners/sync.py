@@ -45,7 +45,12 @@ from milvus_plugins.core.retry import (
     GOAWAY_CONNECT_TRIES,
     call_with_retry,
 )
-from milvus_plugins.core.runners.settings import RunSettings, call_collection, reload_kwargs
+from milvus_plugins.core.runners.settings import (
+    RELOADS,
+    RunSettings,
+    call_collection,
+    reload_kwargs,
+)
 from milvus_plugins.core.session import Session
 
 __all__ = ["SyncRunner", "takes_write_turns", "write_lock"]
@@ -232,13 +237,19 @@ class SyncRunner:
                     with quiet_rpc_errors(step.method is ClientMethod.GET_SERVER_VERSION):
                         return self._call(send, retry=step.retry)
                 except MilvusPluginsError as exc:
-                    reload = reload_kwargs(self.settings.session, step, exc)
+                    failure = exc
+                # Released behind our back (another client, a Lite restart): load it,
+                # then send once more; again if it was released again meanwhile.
+                for _ in range(RELOADS):
+                    reload = reload_kwargs(self.settings.session, step, failure)
                     if reload is None:
-                        raise
-                    # Released behind our back (another client): load it, then send once more.
-                    name = call_collection(step)
-                    self._call(lambda: self.client.load_collection(name, **reload))
-                    return self._call(send, retry=step.retry)
+                        raise failure
+                    self._load(call_collection(step), reload)
+                    try:
+                        return self._call(send, retry=step.retry)
+                    except MilvusPluginsError as exc:
+                        failure = exc
+                raise failure
             case Guarded(guard=Guard.SESSION):
                 with self.settings.session.lock:
                     return self.run(step.op)
@@ -266,6 +277,10 @@ class SyncRunner:
                     step.handle.result()
                 return None
         raise TypeError(f"not an operation step: {step!r}")
+
+    def _load(self, name: str | None, kwargs: dict[str, Any]) -> None:
+        # self.client is read at each try: a retry after close() reconnects.
+        self._call(lambda: self.client.load_collection(name, **kwargs))
 
     def probe(self) -> Capabilities:
         """Probe the engine's capabilities (Milvus Lite 2.5 reports no version)."""
