@@ -413,3 +413,20 @@ def test_a_connect_refused_with_goaway_is_told_apart_through_translation(details
 def test_other_connect_failures_are_not_taken_for_a_goaway(cause: Exception) -> None:
     raw = _raised_from(milvus(2, f"{_FAIL_CONNECTING} or server unavailable"), cause)
     assert not refused_by_goaway(_raised_from(translate(raw), raw))
+
+
+def test_a_call_through_a_client_closed_meanwhile_is_a_retriable_connection_error() -> None:
+    """pymilvus' "should create connection first" (its connection removed by close() in
+    another thread) is told by its type: the store reconnects on the retry."""
+    from pymilvus.exceptions import ConnectionNotExistException
+
+    for raw in (
+        ConnectionNotExistException(message="should create connection first."),
+        milvus(1, "should create connection first"),  # MilvusClient._get_connection's
+    ):
+        closed = translate(raw)
+        assert isinstance(closed, MilvusConnectionError), raw
+        assert closed.retriable
+    # The same words in a plain MilvusException (echoed user text, say) are not it.
+    echoed = translate(milvus(1100, "collection 'should create connection first.' is invalid"))
+    assert not isinstance(echoed, MilvusConnectionError)

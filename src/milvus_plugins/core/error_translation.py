@@ -287,21 +287,34 @@ def _kind_from_words(words: str) -> _Kind:
 
 # gRPC's words for a call on a closed channel: before it is sent, and while it was sent.
 _CLOSED_CHANNEL = ("Cannot invoke RPC on closed channel!", "Cannot invoke RPC: Channel closed!")
+# pymilvus' whole message for a call through a MilvusClient whose close() ran meanwhile.
+_CLOSED_CLIENT = ("should create connection first", "should create connection first.")
 _CLOSED_CHANNEL_TEXTS = frozenset(
-    (*_CLOSED_CHANNEL, *(f"Unexpected error, message=<{text}>" for text in _CLOSED_CHANNEL))
+    (
+        *_CLOSED_CHANNEL,
+        *(f"Unexpected error, message=<{text}>" for text in _CLOSED_CHANNEL),
+        *_CLOSED_CLIENT,
+    )
 )
 
 
 def _closed_client(exc: BaseException) -> bool:
-    """Whether ``exc`` is gRPC refusing a call on a client closed meanwhile (``close()``
-    from another thread): the store reconnects on the retry. Matched on the whole
+    """Whether ``exc`` is gRPC (or pymilvus) refusing a call on a client closed meanwhile
+    (``close()`` from another thread): the store reconnects on the retry. Matched on the whole
     message (pymilvus wraps gRPC's ``ValueError`` in a ``MilvusException``), so no
     collection name or other user text can make an error look like it."""
     for link in (exc, *_causes(exc)):
         text = str(getattr(link, "message", "") or link)
-        if text in _CLOSED_CHANNEL_TEXTS:
+        if text in _CLOSED_CHANNEL_TEXTS or _is_no_connection(link):
             return True
     return False
+
+
+def _is_no_connection(exc: BaseException) -> bool:
+    """pymilvus' ``ConnectionNotExistException`` (its ORM connection removed meanwhile),
+    told by its type."""
+    kind = type(exc)
+    return kind.__name__ == "ConnectionNotExistException" and kind.__module__.startswith("pymilvus")
 
 
 # gRPC's details when the server closed the connection with an HTTP/2 GOAWAY (lower case).

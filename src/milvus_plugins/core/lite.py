@@ -214,6 +214,9 @@ def forget_cached_schemas(uri: str) -> None:
                 cache.pop(key, None)
 
 
+_STOP_GRACE = 2.0
+"""Seconds a stopping Lite server gives its calls in flight to finish (Lite's own grace)."""
+
 _STOP_WAIT = 10.0
 """Seconds a stopping Lite server is waited for before its worker pool is left alone."""
 
@@ -225,16 +228,19 @@ def _stop(path: str) -> None:
     # last until the pool is garbage-collected, which anything still referring to the
     # server (a logged exception's traceback, say) postpones forever. Shut it down.
     entry = getattr(server_manager_instance, "_servers", {}).get(path)
-    server_manager_instance.release_server(path)  # a graceful stop begins (2 s)
     server = entry[0] if isinstance(entry, tuple) and entry else None
-    # The pool only once the server has stopped: calls still arriving during the grace
-    # period are handed to it, and a shut pool made gRPC's serving thread die on them,
-    # leaving threads that kept the process from exiting. So the calls left are cut
-    # now and the stop is waited for (bounded).
+    # Stopped, with its calls in flight finished, before Milvus Lite closes the
+    # database: its own release_server begins a graceful stop without waiting for it and
+    # closes the database at once, under calls still running, and a write answered then
+    # was lost (rows acknowledged to a writer in another thread, gone on reopening).
     stopped = False
     if server is not None:
         with contextlib.suppress(Exception):
-            stopped = bool(server.stop(0).wait(_STOP_WAIT))
+            stopped = bool(server.stop(_STOP_GRACE).wait(_STOP_WAIT))
+    server_manager_instance.release_server(path)  # its stop is done: closes the database
+    # The pool only once the server has stopped: calls still arriving during the grace
+    # period are handed to it, and a shut pool made gRPC's serving thread die on them,
+    # leaving threads that kept the process from exiting.
     pool = getattr(getattr(server, "_state", None), "thread_pool", None)
     if stopped and isinstance(pool, ThreadPoolExecutor):
         pool.shutdown(wait=False)

@@ -40,7 +40,10 @@ def reload_kwargs(session: Session, call: Call, error: BaseException) -> dict[st
         return None
     if call_collection(call) != session.spec.name or session.capabilities is None:
         return None
-    return load_kwargs(session.spec.collection_properties, session.capabilities)
+    # With the store's deadline: pymilvus otherwise waits for the load without end (seen:
+    # a load sent while close() restarted Milvus Lite hung a search for a minute).
+    kwargs = load_kwargs(session.spec.collection_properties, session.capabilities)
+    return {**kwargs, "timeout": session.connection.timeout}
 
 
 @dataclass

@@ -165,13 +165,16 @@ class SyncRunner:
     @property
     def client(self) -> Any:
         """The ``MilvusClient`` (connects on first access; on Lite, leases its server)."""
-        if self._client is None:
+        client = self._client  # read once: close() in another thread sets it to None
+        if client is None:
             session = self.settings.session
             with session.lock:
-                if self._client is None:
-                    self._client, self._lease = self._connect()
+                client = self._client
+                if client is None:
+                    client, self._lease = self._connect()
+                    self._client = client
                     session.connected(self._lease)
-        return self._client
+        return client
 
     def _connect(self) -> tuple[Any, LiteLease | None]:
         session = self.settings.session
