@@ -321,7 +321,8 @@ def serialize_catalog(db: object) -> None:
     replayed the log into a write-ahead file of the same number, the cache kept one,
     and rows written through the other were acknowledged and then lost (its memory was
     never flushed; the kept one deleted the shared log file on closing). Seen in 1 of
-    about 40 runs of close() racing writes, and on a fresh start with no close at all.
+    about 40 runs of close() racing writes; reproduced without any close() too (two
+    stores' first writes after a start, the opening slowed down to widen the window).
 
     Only the catalog is serialized (opening, creating, dropping, renaming collections and
     closing the database); reads and writes run on the opened collections as before.
