@@ -25,6 +25,7 @@ from llama_index.core.schema import TextNode
 from llama_index.core.vector_stores.types import VectorStoreQuery
 from pymilvus import MilvusClient
 from tests.support.faces import VocabEmbeddings, embed
+from tests.support.together import raised, run_together
 
 import milvus_plugins.core.ops.lifecycle as lifecycle
 from milvus_plugins.core import (
@@ -123,22 +124,7 @@ def assert_left_as_found(client: MilvusClient, name: str) -> None:
 
 
 def run_threads(work: Callable[[int], None], n: int = THREADS) -> list[BaseException]:
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(n)
-
-    def one(i: int) -> None:
-        try:
-            barrier.wait()
-            work(i)
-        except BaseException as exc:  # collected and asserted by the test
-            errors.append(exc)
-
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return errors
+    return raised(run_together([lambda i=i: work(i) for i in range(n)]))
 
 
 def shown(errors: list[BaseException]) -> list[str]:

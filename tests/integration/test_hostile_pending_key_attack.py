@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from llama_index.core.schema import TextNode
 from llama_index.core.vector_stores.types import VectorStoreQuery
 from pymilvus import MilvusClient
 from tests.support.official_layouts import hashed_vector
+from tests.support.together import run_together
 
 from milvus_plugins.core import (
     AsyncMilvusStore,
@@ -337,24 +337,17 @@ def test_a_store_opened_after_with_a_wrong_kind_store_tenant(lite_uri: str) -> N
 
 def _race(uri: str, name: str, kinds: list[list[Any]]) -> list[BaseException | None]:
     stores = [_store(uri, name) for _ in kinds]
-    outcome: list[BaseException | None] = [None] * len(kinds)
-    gate = threading.Barrier(len(kinds))
-
-    def run(i: int) -> None:
-        gate.wait()
-        try:
-            stores[i].upsert(_recs(kinds[i], prefix=f"s{i}_"))
-        except BaseException as exc:
-            outcome[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(kinds))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    for s in stores:
-        s.close()
-    return outcome
+    try:
+        outcomes = run_together(
+            [
+                lambda i=i: stores[i].upsert(_recs(kinds[i], prefix=f"s{i}_"))
+                for i in range(len(kinds))
+            ]
+        )
+    finally:
+        for s in stores:
+            s.close()
+    return [o if isinstance(o, BaseException) else None for o in outcomes]
 
 
 def _check_race(uri: str, name: str, outcome: list[BaseException | None]) -> None:

@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 from langchain_core.embeddings import DeterministicFakeEmbedding
+from tests.support.together import raised, run_together
 
 from milvus_plugins.core import (
     AsyncMilvusStore,
@@ -109,26 +110,10 @@ def _existing_database(uri: str, name: str) -> CollectionSpec:
 
 
 def _run_together(*calls: Callable[[], object]) -> list[object]:
-    barrier = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = calls[i]()
-        except BaseException as exc:  # reported below, in the test's thread
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(JOIN)
-    assert not any(t.is_alive() for t in threads), "a call hung"
-    for r in results:
-        if isinstance(r, BaseException):
-            raise r
-    return results
+    outcomes = run_together(calls, join=JOIN)
+    for error in raised(outcomes):
+        raise error
+    return outcomes
 
 
 def _ids_in(uri: str, spec: CollectionSpec) -> set[str]:
