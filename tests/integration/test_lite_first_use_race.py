@@ -220,3 +220,45 @@ def test_the_catalog_lock_is_taken_once_per_database_object(lite_uri: str) -> No
     lite.serialize_catalog(db)  # a second call changes nothing
     assert db.get_collection is wrapped
     store.close()
+
+
+def test_opening_one_collection_does_not_hold_up_calls_on_an_open_one(
+    lite_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("hot", "cold"):
+        _existing_database(lite_uri, name)
+    opening = threading.Event()
+    real = milvus_lite_collection.execute_recovery
+
+    def slow_cold_replay(*args: Any, **kwargs: Any) -> Any:
+        if str(kwargs.get("data_dir", args[0] if args else "")).endswith("cold"):
+            opening.set()
+            try:
+                time.sleep(LATE * 3)  # a large collection's log replay, say
+            finally:
+                opening.clear()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(milvus_lite_collection, "execute_recovery", slow_cold_replay)
+    hot = MilvusStore(
+        CollectionSpec(name="hot", dim=DIM), connection=ConnectionConfig(uri=lite_uri)
+    )
+    cold = MilvusStore(
+        CollectionSpec(name="cold", dim=DIM), connection=ConnectionConfig(uri=lite_uri)
+    )
+    query = [1.0, 0.5, 0.25, 1.0]
+    try:
+        assert hot.search(query, k=1)  # open before the other one starts opening
+        reader = threading.Thread(target=lambda: cold.search(query, k=1))
+        reader.start()
+        assert opening.wait(JOIN)
+        inside = 0  # searches on the open collection begun and answered during the open
+        while reader.is_alive():
+            began_inside = opening.is_set()
+            assert [h.record.id for h in hot.search(query, k=1)] == ["s0"]
+            inside += began_inside and opening.is_set()
+        reader.join()
+        assert inside > 0
+    finally:
+        cold.close()
+        hot.close()

@@ -325,8 +325,10 @@ def serialize_catalog(db: object) -> None:
     stores' first writes after a start, the opening slowed down to widen the window).
 
     Only the catalog is serialized (opening, creating, dropping, renaming collections and
-    closing the database); reads and writes run on the opened collections as before.
-    Best effort: an object without these methods is left alone.
+    closing the database); reads and writes run on the opened collections as before. A
+    collection already open is found without the lock (every call of Milvus Lite's server
+    looks its collection up), so opening a large collection does not hold up calls on
+    the others. Best effort: an object without these methods is left alone.
     """
     if getattr(db, "_milvus_plugins_catalog_lock", None) is not None:
         return
@@ -339,6 +341,9 @@ def serialize_catalog(db: object) -> None:
         method = getattr(db, name, None)
         if callable(method):
             setattr(db, name, _under(lock, method))
+    opener = getattr(db, "get_collection", None)
+    if callable(opener):
+        db.get_collection = _opened_first(db, opener)  # type: ignore[attr-defined]
 
 
 def _under(lock: threading.RLock, method: Callable[..., Any]) -> Callable[..., Any]:
@@ -348,6 +353,40 @@ def _under(lock: threading.RLock, method: Callable[..., Any]) -> Callable[..., A
             return method(*args, **kwargs)
 
     return locked
+
+
+def _opened_first(db: Any, locked_opener: Callable[..., Any]) -> Callable[..., Any]:
+    """``get_collection`` that returns an already open collection without the lock.
+
+    Reads Milvus Lite 3's cache of open collections (``_collections``, keyed by database
+    and resolved collection name): a hit is what ``get_collection`` itself returns for
+    an open collection. Anything else (a miss, an alias that does not resolve, another
+    Milvus Lite layout) takes the locked path, which opens, checks and raises as before.
+    """
+
+    @functools.wraps(locked_opener)
+    def get_collection(*args: Any, **kwargs: Any) -> Any:
+        name = kwargs.get("name", args[0] if args else None)
+        database = kwargs.get("database_name", args[1] if len(args) > 1 else _DEFAULT_DATABASE)
+        cache = getattr(db, "_collections", None)
+        if isinstance(cache, dict) and isinstance(name, str) and isinstance(database, str):
+            try:
+                key = (
+                    db._normalize_database_name(database),
+                    db.resolve_collection_name(name, database_name=database),
+                )
+                found = cache.get(key)
+            except Exception:
+                found = None
+            if found is not None:
+                return found
+        return locked_opener(*args, **kwargs)
+
+    return get_collection
+
+
+_DEFAULT_DATABASE = "default"
+"""Milvus Lite's default database name (``get_collection``'s default argument)."""
 
 
 def _lock_holder(path: str) -> int | None:
