@@ -9,9 +9,11 @@ opening collections (``lite.serialize_catalog``).
 
 To hit the window every time, the real engine's log replay, which runs while a collection
 opens, is held so that two concurrent opens interleave the way that lost rows (the engine
-is unchanged otherwise), and the calls are released together by a barrier. Every test counts the
-opens: one per collection and server start. On the unserialized engine these tests
-opened the collection twice and lost the rows written through the copy it dropped.
+is unchanged otherwise), and the calls are released together by a barrier. The race
+tests count the opens: one per collection and server start. On the unserialized engine
+they opened the collection twice and lost the rows written through the copy it dropped.
+The last test checks that the serialization does not make calls on an open collection
+wait for another collection's open.
 """
 
 from __future__ import annotations
