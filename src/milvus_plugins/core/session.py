@@ -41,6 +41,7 @@ from milvus_plugins.core.stats import partition_count, type_name, vector_fields
 from milvus_plugins.core.types import ParsableEnum
 
 __all__ = [
+    "LITE_GRPC_OPTIONS",
     "READ_CHECK_TTL",
     "READ_INDEX_CHECK_TTL",
     "ROW_COUNT_TTL",
@@ -49,6 +50,16 @@ __all__ = [
     "collection_signature",
     "note_replaced",
 ]
+
+LITE_GRPC_OPTIONS: Mapping[str, Any] = {"grpc.keepalive_time_ms": 2**31 - 1}
+"""gRPC channel options of a client of an in-process Milvus Lite server: no keepalive pings.
+
+pymilvus pings every 10 s, even on an idle connection. Milvus Lite 3 builds its server
+with gRPC's defaults, which count such pings as abuse and close the connection with a
+GOAWAY "too_many_pings" after a few (logged by gRPC as an error on every idle minute; the
+next call reconnects). A connection inside one process has nothing for a ping to find
+(a stopped server refuses the next call at once), so the ping interval is set beyond
+reach (gRPC's largest value, about 25 days)."""
 
 ROW_COUNT_TTL = 60.0
 """Seconds a cached row count (the keyword relevance's ``ln(1 + rows)``) stays in use."""
@@ -315,12 +326,15 @@ class Session:
 
         With the ``lease`` of a Milvus Lite server, the client connects to that server's
         address on a connection of its own (``dedicated``), so that closing the client
-        closes its channel rather than leaving it to a server that is about to stop.
+        closes its channel rather than leaving it to a server that is about to stop, and
+        sends no keepalive pings (``LITE_GRPC_OPTIONS``). ``extra`` (the user's
+        ``client_kwargs``) overrides any of these.
         """
         uri = lease.uri if lease is not None else self.connection.uri
         kwargs: dict[str, Any] = {"uri": uri, "timeout": self.connection.timeout}
         if lease is not None:
             kwargs["dedicated"] = True
+            kwargs["grpc_options"] = dict(LITE_GRPC_OPTIONS)
         if self.connection.token:
             kwargs["token"] = self.connection.token
         if self.connection.db_name:

@@ -1,0 +1,48 @@
+"""Milvus Lite: a store left idle keeps its connection (no keepalive pings to refuse).
+
+pymilvus pings its server every 10 s, even on an idle connection; Milvus Lite 3's server
+(gRPC defaults) takes those pings as abuse and closes the connection with a GOAWAY
+"too_many_pings" after a few, which gRPC logs as an error each idle minute (a notebook
+left open for a while shows it). Clients of an in-process Lite server send no pings
+(``session.LITE_GRPC_OPTIONS``). The test idles past the point where the GOAWAY came
+and reads what gRPC wrote to the process' stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from milvus_plugins.core import (
+    AsyncMilvusStore,
+    CollectionSpec,
+    ConnectionConfig,
+    MilvusStore,
+    Record,
+)
+
+IDLE = 45.0  # seconds: the GOAWAY came after 30-40 s of idling (3 pings, 10 s apart)
+
+
+def test_sync_and_async_stores_idle_without_being_sent_away(
+    lite_uri: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    spec = CollectionSpec(name="idle", dim=4)
+    sync_store = MilvusStore(spec, connection=ConnectionConfig(uri=lite_uri))
+    async_store = AsyncMilvusStore(MilvusStore(spec, connection=ConnectionConfig(uri=lite_uri)))
+    sync_store.upsert([Record(id="a", text="idle", vector=[1.0, 2.0, 3.0, 4.0])], progress=False)
+
+    async def idle_and_come_back() -> tuple[int, int]:
+        assert await async_store.count() == 1  # both connections open and used once
+        capfd.readouterr()
+        await asyncio.sleep(IDLE)
+        return sync_store.count(), await async_store.count()
+
+    try:
+        assert asyncio.run(idle_and_come_back()) == (1, 1)
+        logged = capfd.readouterr().err
+    finally:
+        asyncio.run(async_store.close())
+        sync_store.close()
+    assert "too_many_pings" not in logged and "GOAWAY" not in logged, logged[-2000:]
