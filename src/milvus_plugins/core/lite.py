@@ -191,6 +191,15 @@ def _running(path: str) -> bool:
     return path in getattr(server_manager_instance, "_servers", {})
 
 
+def _served(path: str) -> tuple[Any, ...]:
+    """Milvus Lite's ``(server, database, port)`` for ``path``; ``()`` when it runs none
+    (or keeps its servers some other way)."""
+    from milvus_lite.server_manager import server_manager_instance
+
+    entry = getattr(server_manager_instance, "_servers", {}).get(path)
+    return entry if isinstance(entry, tuple) else ()
+
+
 def forget_cached_schemas(uri: str) -> None:
     """Drop what pymilvus caches for the server at ``uri`` (collection schemas, write
     timestamps).
@@ -230,8 +239,8 @@ def _stop(path: str) -> None:
     # grpc does not shut down the worker pool a server was given: its idle threads
     # last until the pool is garbage-collected, which anything still referring to the
     # server (a logged exception's traceback, say) postpones forever. Shut it down.
-    entry = getattr(server_manager_instance, "_servers", {}).get(path)
-    server = entry[0] if isinstance(entry, tuple) and entry else None
+    entry = _served(path)
+    server = entry[0] if entry else None
     # Stopped, with its calls in flight finished, before Milvus Lite closes the
     # database: its own release_server begins a graceful stop without waiting for it and
     # closes the database at once, under calls still running, and a write answered then
@@ -266,8 +275,8 @@ def _start(path: str) -> str:
         ) from exc
     uri = server_manager_instance.start_and_get_uri(path)
     if uri is not None:
-        entry = getattr(server_manager_instance, "_servers", {}).get(path)
-        if isinstance(entry, tuple) and len(entry) > 1:
+        entry = _served(path)
+        if len(entry) > 1:
             serialize_catalog(entry[1])
         return str(uri)
     holder = _lock_holder(path)
