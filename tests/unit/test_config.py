@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,6 +31,8 @@ from milvus_plugins.core import (
     WriteOptions,
 )
 from milvus_plugins.core.errors import redact, translate
+from milvus_plugins.core.lite import LiteLease
+from milvus_plugins.core.session import LITE_GRPC_OPTIONS, Session
 
 SECRET = "root:Sup3rS3cretPassw0rd"
 
@@ -407,3 +410,23 @@ def test_adapters_reject_a_bad_analyzer_before_any_io(tmp_path: Any) -> None:
     with pytest.raises(ConfigError, match="unknown"):
         LlamaStore(uri=uri, enable_sparse=True, bm25_analyzer={"type": "standard", "x": 1})
     assert not (tmp_path / "never.db").exists()
+
+
+def test_grpc_options_of_the_user_are_merged_over_the_lite_clients_own(tmp_path: Path) -> None:
+    """A gRPC option set in ``client_kwargs`` keeps the Lite client's no-ping option."""
+    session = Session(
+        spec=CollectionSpec(name="c", dim=4),
+        connection=ConnectionConfig(uri=str(tmp_path / "x.db")),
+    )
+    lease = LiteLease(str(tmp_path / "x.db"), "http://127.0.0.1:1", 1)
+    size = {"grpc.max_receive_message_length": 2**20}
+    merged = session.client_kwargs({"grpc_options": size}, lease)["grpc_options"]
+    assert merged == {**LITE_GRPC_OPTIONS, **size}
+    # The user's own keepalive setting wins; without a lease nothing is added.
+    mine = {"grpc.keepalive_time_ms": 60_000}
+    assert session.client_kwargs({"grpc_options": mine}, lease)["grpc_options"] == mine
+    assert session.client_kwargs({"grpc_options": size})["grpc_options"] == size
+    assert "grpc_options" not in session.client_kwargs()
+    # Not a dict: passed on as given, for pymilvus to take or refuse.
+    pairs = [("grpc.max_receive_message_length", 2**20)]
+    assert session.client_kwargs({"grpc_options": pairs}, lease)["grpc_options"] == pairs

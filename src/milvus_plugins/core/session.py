@@ -328,7 +328,9 @@ class Session:
         address on a connection of its own (``dedicated``), so that closing the client
         closes its channel rather than leaving it to a server that is about to stop, and
         sends no keepalive pings (``LITE_GRPC_OPTIONS``). ``extra`` (the user's
-        ``client_kwargs``) overrides any of these.
+        ``client_kwargs``) overrides any of these; a ``grpc_options`` dict of the user's
+        is merged over ``LITE_GRPC_OPTIONS`` option by option (as pymilvus merges it
+        over its own defaults), so setting one gRPC option does not bring the pings back.
         """
         uri = lease.uri if lease is not None else self.connection.uri
         kwargs: dict[str, Any] = {"uri": uri, "timeout": self.connection.timeout}
@@ -339,7 +341,11 @@ class Session:
             kwargs["token"] = self.connection.token
         if self.connection.db_name:
             kwargs["db_name"] = self.connection.db_name
-        kwargs.update(extra or {})
+        user = dict(extra or {})
+        theirs = user.get("grpc_options")
+        if lease is not None and isinstance(theirs, Mapping):
+            user["grpc_options"] = {**LITE_GRPC_OPTIONS, **theirs}
+        kwargs.update(user)
         return kwargs
 
     def set_version(self, version: str) -> Capabilities:
