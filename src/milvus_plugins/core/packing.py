@@ -208,7 +208,14 @@ def _pack(
         if upsert
         else p.milvus_pb2.InsertRequest(**common, namespace=namespace)
     )
-    return _columns(p, request, rows, inputs)
+    try:
+        return _columns(p, request, rows, inputs)
+    except Exception:
+        # A value refused: declined, so that pymilvus' own row path refuses the rows with
+        # its own error, found in its own order (row by row; this packs column by column,
+        # and met another bad value first: 2**63 in a bool column raised OverflowError
+        # where pymilvus names a bad sparse vector of the same row with a ParamError).
+        return None
 
 
 def pack_insert(
