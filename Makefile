@@ -52,23 +52,27 @@ $(LLAMA_STAMP): | $(STAMP)
 
 # The suite waits on Milvus far more than it computes (its 2.3.5 server tests wait for
 # loads and time ticks): test files run in TEST_WORKERS processes (pytest-xdist), each
-# with its own Milvus 2.3.5 server; TEST_WORKERS=0 runs them in one. On this 2-core
-# machine 6 workers took the main part from 20:59 (4 workers) to 17:01-17:29. The Milvus
-# Lite 2.5.1 tests run alongside, in one more process, back to back (its server drops
-# connections left idle, which a worker's connections are while it runs other files);
-# the main part runs at TEST_NICE, so that this one process and its server keep the CPU
-# they need (at 6 workers and equal priority it took 8:51 instead of ~4 min, and two of
-# its connections timed out). Its report is printed after the others', and either part
-# failing fails `make test`.
-TEST_WORKERS ?= 6
-TEST_NICE ?= 10
+# with its own Milvus 2.3.5 server; TEST_WORKERS=0 runs them in one. Workers take whole
+# files, longest first (tests/file_durations.json; xdist's own reordering, by test count,
+# is off), so that the run does not end on one worker finishing a long file. 4 workers:
+# 6 at nice 10 were faster here (main part 17:29) but took 39 minutes on a CI machine,
+# where tests starved of CPU timed out (a bench fixture, subprocesses held to 25-30 s).
+# The Milvus Lite 2.5.1 tests run alongside, in one more process, back to back (its
+# server drops connections left idle, which a worker's connections are while it runs
+# other files); TEST_NICE lowers the main part's priority (0: equal). Its report is
+# printed after the others', and either part failing fails `make test`. TEST_ARGS go to
+# the main part's pytest (e.g. TEST_ARGS="--durations=0" to refresh the durations table:
+# see tests/support/file_durations.py).
+TEST_WORKERS ?= 4
+TEST_NICE ?= 0
+TEST_ARGS ?=
 LITE25_LOG ?= .lite25-tests.log
 test: lint $(LITE25_STAMP) $(LLAMA_STAMP)
 	@rm -f $(LITE25_LOG); \
 	( $(BIN)/pytest -q -m lite25 -p no:cacheprovider \
 	    --basetemp="$${TMPDIR:-/tmp}/milvus-plugins-lite25-tests" > $(LITE25_LOG) 2>&1; \
 	  echo "exit $$?" >> $(LITE25_LOG) ) & lite=$$!; \
-	nice -n $(TEST_NICE) $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not lite25"; \
+	nice -n $(TEST_NICE) $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not lite25" $(TEST_ARGS); \
 	main=$$?; \
 	wait $$lite; echo "== the Milvus Lite 2.5.1 tests (pytest -m lite25) =="; \
 	cat $(LITE25_LOG); \

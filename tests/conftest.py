@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 from pymilvus import MilvusClient
+from tests.support.file_durations import load as load_durations
+from tests.support.file_durations import order_key
 from tests.support.lite25_server import Lite25Server, with_fresh_client
 from tests.support.milvus_server import MilvusServer, ServerUnavailable, server_available
 
@@ -107,5 +109,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     address between clients: interleaved with the other engines' tests, the shared
     connection sat idle long enough for the next call on it to fail. Back to back, it
     stays busy. (Order within each group is kept.)
+
+    Within each group, files run longest first (``tests/file_durations.json``, see
+    ``tests/support/file_durations.py``), so that ``make test``'s workers, which take
+    whole files as they run low (``--dist loadfile --no-loadscope-reorder``), end on
+    short files. The order of the tests within a file is kept.
     """
-    items.sort(key=lambda item: item.get_closest_marker("lite25") is not None)
+    longest_first = order_key(load_durations())
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("lite25") is not None,
+            longest_first(item.nodeid.split("::", 1)[0]),
+        )
+    )

@@ -26,6 +26,10 @@ pytest.importorskip("llama_index.core")
 
 from benchmarks.run import main  # noqa: E402
 
+# The module's fixture runs the harness (~2 minutes here, a dozen worker processes); on a
+# CI machine starved of CPU it once passed the suite's 600 s limit without hanging.
+pytestmark = pytest.mark.timeout(1800)
+
 OURS = ("core", "ours_lc", "ours_li")
 
 

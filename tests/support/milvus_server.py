@@ -627,6 +627,14 @@ def wait_for_loaded(client: Any, collection_name: str, timeout: float = 60) -> N
 # --------------------------------------------------------------------------------------------
 
 
+TIME_TICK_MS = 50
+"""The proxy time tick of the test servers (2.3.5's default is 200 ms). A strong read waits
+for the next tick, so a short tick makes server tests faster, but an idle server works on
+every tick: 14% of a core at 20 ms, 3.4% at 200 ms, with one server per test worker.
+Measured in full ``make test`` runs on 2 cores (4 workers): 20 ms, main part 26:21 and the
+Milvus Lite 2.5.1 part 9:30 alongside; 50 ms, 23:48 and 7:39."""
+
+
 class MilvusServer:
     """A Milvus standalone server with all its state under ``base_dir``.
 
@@ -649,7 +657,7 @@ class MilvusServer:
         auth: bool = False,
         log_level: str = "info",
         graceful_stop_seconds: int = 3,
-        time_tick_ms: int = 20,
+        time_tick_ms: int | None = None,
         session_ttl_seconds: int = 10,
         cache_dir: Path | None = None,
     ) -> None:
@@ -657,6 +665,8 @@ class MilvusServer:
         self.auth = auth
         self.log_level = log_level
         self.graceful_stop_seconds = graceful_stop_seconds
+        if time_tick_ms is None:  # MP_TEST_TIME_TICK_MS, else 50 (see TIME_TICK_MS)
+            time_tick_ms = int(os.environ.get("MP_TEST_TIME_TICK_MS", TIME_TICK_MS))
         self.time_tick_ms = time_tick_ms
         self.session_ttl_seconds = session_ttl_seconds
         self._cache_dir = cache_dir
