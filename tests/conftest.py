@@ -108,7 +108,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     GOAWAY "too many pings" after about 30 s, and pymilvus shares one connection per
     address between clients: interleaved with the other engines' tests, the shared
     connection sat idle long enough for the next call on it to fail. Back to back, it
-    stays busy. (Order within each group is kept.)
+    stays busy.
 
     Within each group, files run longest first (``tests/file_durations.json``, see
     ``tests/support/file_durations.py``), so that ``make test``'s workers, which take
