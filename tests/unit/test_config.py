@@ -30,6 +30,7 @@ from milvus_plugins.core import (
     TextAnalyzer,
     WriteOptions,
 )
+from milvus_plugins.core.connection import check_client_kwargs
 from milvus_plugins.core.errors import redact, translate
 from milvus_plugins.core.lite import LiteLease
 from milvus_plugins.core.session import LITE_GRPC_OPTIONS, Session
@@ -427,6 +428,30 @@ def test_grpc_options_of_the_user_are_merged_over_the_lite_clients_own(tmp_path:
     assert session.client_kwargs({"grpc_options": mine}, lease)["grpc_options"] == mine
     assert session.client_kwargs({"grpc_options": size})["grpc_options"] == size
     assert "grpc_options" not in session.client_kwargs()
-    # Not a dict: passed on as given, for pymilvus to take or refuse.
-    pairs = [("grpc.max_receive_message_length", 2**20)]
-    assert session.client_kwargs({"grpc_options": pairs}, lease)["grpc_options"] == pairs
+    # (name, value) pairs, which pymilvus takes as it takes a dict, are merged alike once
+    # checked: passed on as given, they replaced the no-ping option.
+    pairs = check_client_kwargs({"grpc_options": [("grpc.max_receive_message_length", 2**20)]})
+    assert pairs == {"grpc_options": size}
+    assert session.client_kwargs(pairs, lease)["grpc_options"] == {**LITE_GRPC_OPTIONS, **size}
+    assert dict(LITE_GRPC_OPTIONS) == {"grpc.keepalive_time_ms": 2**31 - 1}  # not mutated
+
+
+@pytest.mark.parametrize(
+    "options",
+    [None, "grpc.keepalive_time_ms", b"x", 5, {1: 2}, [("grpc.a",)], [["grpc.a", 1, 2]], ["ab"]],
+    ids=["none", "str", "bytes", "int", "int-key", "short-pair", "long-pair", "str-pair"],
+)
+def test_grpc_options_pymilvus_cannot_take_are_refused_naming_the_field(
+    tmp_path: Path, options: object
+) -> None:
+    """Refused when the store is made, naming the field: they failed only at the first
+    call, as a Milvus call error that did not say which setting was wrong."""
+    with pytest.raises(ConfigError, match=r"client_kwargs\['grpc_options'\]"):
+        check_client_kwargs({"grpc_options": options})
+    with pytest.raises(ConfigError, match=r"client_kwargs\['grpc_options'\]"):
+        MilvusStore(
+            CollectionSpec(name="c", dim=4),
+            connection=ConnectionConfig(uri=str(tmp_path / "x.db")),
+            client_kwargs={"grpc_options": options},
+        )
+    assert not (tmp_path / "x.db").exists()  # nothing opened

@@ -25,6 +25,7 @@ __all__ = [
     "MAX_TIMEOUT",
     "ConnectionConfig",
     "check_client_kwargs",
+    "check_grpc_options",
     "check_timeout",
     "check_uri",
     "strip_userinfo",
@@ -153,7 +154,8 @@ def check_client_kwargs(client_kwargs: object) -> dict[str, Any]:
     Raises:
         ConfigError: not a mapping, a key that is not a string, a ``uri``, ``token`` or
             ``db_name`` (they belong to :class:`ConnectionConfig`, which the store
-            connects with), or a ``timeout`` that :func:`check_timeout` refuses.
+            connects with), a ``timeout`` that :func:`check_timeout` refuses, or
+            ``grpc_options`` that :func:`check_grpc_options` refuses.
     """
     if client_kwargs is None:
         return {}
@@ -174,7 +176,48 @@ def check_client_kwargs(client_kwargs: object) -> dict[str, Any]:
         )
     if "timeout" in kwargs:
         check_timeout(kwargs["timeout"], field="client_kwargs['timeout']")
+    if "grpc_options" in kwargs:
+        kwargs["grpc_options"] = check_grpc_options(kwargs["grpc_options"])
     return kwargs
+
+
+def check_grpc_options(options: object) -> dict[str, Any]:
+    """Return ``client_kwargs['grpc_options']`` as a dict of gRPC channel options, checked.
+
+    pymilvus takes what ``dict.update`` takes (a mapping, or ``(name, value)`` pairs) and
+    lays it over its own channel options; the store does the same over its own (see
+    ``session.LITE_GRPC_OPTIONS``), so both forms are accepted and made a dict here.
+    Anything else failed only at the first call, as a Milvus call error.
+
+    Raises:
+        ConfigError: ``None``, a string, anything else that is not a mapping or a
+            sequence of pairs, or an option name that is not a string.
+    """
+    field = "client_kwargs['grpc_options']"
+    example = 'e.g. {"grpc.max_receive_message_length": 2**27}'
+    pairs: list[Any]
+    if isinstance(options, Mapping):
+        pairs = list(options.items())
+    elif isinstance(options, (list, tuple)):
+        pairs = list(options)
+    else:
+        raise ConfigError(
+            f"{field} must be a dict of gRPC channel options (name: value), {example}, or a "
+            f"list of (name, value) pairs; {type(options).__name__} given. Leave it out for "
+            "the defaults."
+        )
+    checked: dict[str, Any] = {}
+    for pair in pairs:
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            raise ConfigError(f"{field} pairs must be (name, value); got {shown(pair)}, {example}.")
+        name, value = pair
+        if not isinstance(name, str):
+            raise ConfigError(
+                f"{field} option names must be strings such as 'grpc.keepalive_time_ms'; "
+                f"got {shown(name)}."
+            )
+        checked[name] = value
+    return checked
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -328,9 +328,10 @@ class Session:
         address on a connection of its own (``dedicated``), so that closing the client
         closes its channel rather than leaving it to a server that is about to stop, and
         sends no keepalive pings (``LITE_GRPC_OPTIONS``). ``extra`` (the user's
-        ``client_kwargs``) overrides any of these; a ``grpc_options`` dict of the user's
-        is merged over ``LITE_GRPC_OPTIONS`` option by option (as pymilvus merges it
-        over its own defaults), so setting one gRPC option does not bring the pings back.
+        ``client_kwargs``, checked by ``check_client_kwargs``, which makes their
+        ``grpc_options`` a dict) overrides any of these; the user's ``grpc_options`` are
+        merged over ``LITE_GRPC_OPTIONS`` option by option (as pymilvus merges them over
+        its own defaults), so setting one gRPC option does not bring the pings back.
         """
         uri = lease.uri if lease is not None else self.connection.uri
         kwargs: dict[str, Any] = {"uri": uri, "timeout": self.connection.timeout}
