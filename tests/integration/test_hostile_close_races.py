@@ -91,7 +91,7 @@ def _join(threads: list[threading.Thread]) -> None:
 
 
 def _wait_for(done: Callable[[], bool], at_least: float) -> None:
-    """Sleep ``at_least`` seconds, then on until ``done()`` (at most ``JOIN`` s in all): a
+    """Sleep ``at_least`` seconds, then on until ``done()`` (at most ``JOIN`` s more): a
     race runs long enough to mean something however slow the machine is right now."""
     time.sleep(at_least)
     deadline = time.monotonic() + JOIN
