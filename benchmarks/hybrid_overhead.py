@@ -20,6 +20,7 @@ import argparse
 import cProfile
 import importlib
 import pstats
+import random
 import statistics
 import tempfile
 import time
@@ -32,6 +33,9 @@ from benchmarks.profile_ingest import charged, shares
 
 SYSTEMS: dict[str, tuple[str, dict[str, Any]]] = {
     "raw pymilvus": ("benchmarks.drivers.raw_pymilvus", {}),
+    # A null control (--control): raw pymilvus again, on its own database with its own
+    # graph, so the table shows how far two identical systems land apart.
+    "raw pymilvus, second database": ("benchmarks.drivers.raw_pymilvus", {}),
     "core": ("benchmarks.drivers.core", {}),
     # The core asked for the order only (relevance=False), as LangChain's
     # similarity_search asks: an RRF hybrid search then fuses on the server.
@@ -54,12 +58,30 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--kinds", default="dense,hybrid", help=f"comma list of {list(KINDS)}")
+    parser.add_argument(
+        "--control",
+        action="store_true",
+        help="add raw pymilvus a second time, on its own database (the spread of a null change)",
+    )
+    parser.add_argument(
+        "--system",
+        action="append",
+        default=[],
+        help=f"one of {list(SYSTEMS)[2:]}, repeatable (default: all; raw pymilvus always)",
+    )
     args = parser.parse_args()
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+    wanted = args.system or list(SYSTEMS)[2:]
+    unknown = [s for s in wanted if s not in SYSTEMS]
+    if unknown:
+        parser.error(f"unknown systems {unknown}; choose from {list(SYSTEMS)[2:]}")
+    chosen = ["raw pymilvus", *(["raw pymilvus, second database"] if args.control else [])]
+    chosen += [s for s in wanted if s not in chosen]
     data = synthetic(args.n, queries=args.queries)
     with tempfile.TemporaryDirectory() as tmp:
         drivers: dict[str, Any] = {}
-        for index, (name, (module, extra)) in enumerate(SYSTEMS.items()):
+        for index, name in enumerate(chosen):
+            module, extra = SYSTEMS[name]
             # infer: our stores' default accelerator columns (raw pymilvus ignores it).
             config = workload_config(
                 Path(tmp) / f"system{index}.db", "hybrid", data.dim, infer=True, **extra
@@ -73,8 +95,14 @@ def main() -> None:
                 for q in range(5):
                     getattr(driver, method)(q, 10, **extra)
             latency: dict[str, list[float]] = {name: [] for name in drivers}
+            order = random.Random(0)
             for q in range(args.queries):
-                for name, driver in drivers.items():
+                # A new order for each query (seeded): no system always runs first or
+                # right after the same one (a fixed position moved latency by up to 4%).
+                names = list(drivers)
+                order.shuffle(names)
+                for name in names:
+                    driver = drivers[name]
                     start = time.perf_counter()
                     getattr(driver, method)(q, 10, **extra)
                     latency[name].append(1000 * (time.perf_counter() - start))

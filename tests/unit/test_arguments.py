@@ -181,3 +181,25 @@ def test_keyword_only_calls_are_checked_like_positional_ones() -> None:
         calls.run(3, name=5)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         calls.run(kk=3)  # type: ignore[call-arg]
+
+
+def test_positional_calls_are_judged_by_place() -> None:
+    """Positional arguments are matched to their parameters without binding the
+    signature; every refusal Python or the check would make still happens, and an
+    integer of another type given by place arrives as an ``int`` in its place."""
+    calls = _KeywordCalls()
+    assert calls.run(3, "a", flag=True) == (3, "a", True)
+    with pytest.raises(InvalidInputError, match=r"name"):
+        calls.run(3, 5)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match=r"flag"):
+        calls.run(3, "a", flag="yes")  # type: ignore[arg-type]
+    got = calls.run(np.int64(7), "a")
+    assert got == (7, "a", False) and type(got[0]) is int
+    got = calls.run(np.int64(7), name="b")
+    assert got == (7, "b", False) and type(got[0]) is int
+    with pytest.raises(TypeError, match="multiple values"):
+        calls.run(3, k=4)  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        calls.run(3, "a", True)  # type: ignore[misc]
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        calls.run(3, kk=1)  # type: ignore[call-arg]

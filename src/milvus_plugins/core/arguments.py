@@ -377,6 +377,18 @@ def _checking(
         if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
     ]
     open_ended = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in names.values())
+    # The names positional arguments fill, in order, when the signature has no
+    # positional-only or variadic ones (then they are matched without binding).
+    positional: tuple[str, ...] = ()
+    if bound and not any(
+        p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.VAR_POSITIONAL)
+        for p in names.values()
+    ):
+        positional = tuple(
+            name
+            for name, p in list(names.items())[1:]
+            if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+        )
 
     def check(
         args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -387,8 +399,19 @@ def _checking(
         if params is None:  # resolved on first use: every module is imported by then
             params = _resolve(fn, error)
         binding = None
-        if bound and len(args) == 1 and kwargs.keys() <= names.keys():
+        filled = len(args) - 1  # positional arguments after self / cls
+        given: Iterable[tuple[str, Any]]
+        if bound and filled == 0 and kwargs.keys() <= names.keys():
             given = kwargs.items()  # keywords only (the adapters' calls): no binding
+        elif (
+            0 < filled <= len(positional)
+            and kwargs.keys() <= names.keys()
+            and kwargs.keys().isdisjoint(positional[:filled])
+        ):
+            # A hot path too (``store.search(vector, k=4)``): each positional argument
+            # is the parameter of its place; what Python itself would refuse (a
+            # missing argument) it still refuses when the method is called.
+            given = [*zip(positional, args[1:]), *kwargs.items()]
         else:
             unknown = [] if open_ended else [k for k in kwargs if k not in keywords]
             if unknown:  # Python's TypeError, typed, with the fix when the class knows it
@@ -408,7 +431,9 @@ def _checking(
         if ints is None:
             return args, kwargs
         if binding is None:
-            return args, {**kwargs, **ints}
+            if filled == 0:
+                return args, {**kwargs, **ints}
+            binding = signature.bind(*args, **kwargs)  # an int to replace by place: rare
         binding.arguments.update(ints)
         return binding.args, binding.kwargs
 
