@@ -411,7 +411,7 @@ def _checking(
             # A hot path too (``store.search(vector, k=4)``): each positional argument
             # is the parameter of its place; what Python itself would refuse (a
             # missing argument) it still refuses when the method is called.
-            given = [*zip(positional, args[1:]), *kwargs.items()]
+            given = [*zip(positional, args[1:], strict=False), *kwargs.items()]
         else:
             unknown = [] if open_ended else [k for k in kwargs if k not in keywords]
             if unknown:  # Python's TypeError, typed, with the fix when the class knows it
