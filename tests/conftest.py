@@ -15,10 +15,16 @@ from pathlib import Path
 
 import pytest
 from pymilvus import MilvusClient
+from pymilvus.settings import Config as PymilvusConfig
 from tests.support.file_durations import load as load_durations
 from tests.support.file_durations import order_key
 from tests.support.lite25_server import Lite25Server, with_fresh_client
 from tests.support.milvus_server import MilvusServer, ServerUnavailable, server_available
+
+# pymilvus polls a collection's load progress every 0.2 s (its own setting): a load the
+# server finishes just after a poll waited up to 0.2 s more. The suite makes hundreds of
+# loads on the test server; 0.05 s polls cost a cheap RPC each.
+PymilvusConfig.WaitTimeDurationWhenLoad = 0.05
 
 
 @pytest.fixture
