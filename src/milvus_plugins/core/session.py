@@ -324,19 +324,27 @@ class Session:
     ) -> dict[str, Any]:
         """Keyword arguments for ``MilvusClient``/``AsyncMilvusClient``.
 
-        With the ``lease`` of a Milvus Lite server, the client connects to that server's
-        address on a connection of its own (``dedicated``), so that closing the client
-        closes its channel rather than leaving it to a server that is about to stop, and
-        sends no keepalive pings (``LITE_GRPC_OPTIONS``). ``extra`` (the user's
+        The client connects on a connection of its own (``dedicated``), never on
+        pymilvus' connection shared by every client of the process for the same
+        address: a shared one opened earlier (by another client, with another timeout)
+        on a host that has since hung was probed and recovered first, under pymilvus'
+        process-wide lock, and a store made with ``timeout=1`` took 10-15 s to fail; on
+        Milvus Lite, closing the client also closes its channel rather than leaving it
+        to a server that is about to stop. With the ``lease`` of a Milvus Lite server,
+        the client connects to that server's address and sends no keepalive pings
+        (``LITE_GRPC_OPTIONS``). ``extra`` (the user's
         ``client_kwargs``, checked by ``check_client_kwargs``, which makes their
         ``grpc_options`` a dict) overrides any of these; the user's ``grpc_options`` are
         merged over ``LITE_GRPC_OPTIONS`` option by option (as pymilvus merges them over
         its own defaults), so setting one gRPC option does not bring the pings back.
         """
         uri = lease.uri if lease is not None else self.connection.uri
-        kwargs: dict[str, Any] = {"uri": uri, "timeout": self.connection.timeout}
+        kwargs: dict[str, Any] = {
+            "uri": uri,
+            "timeout": self.connection.timeout,
+            "dedicated": True,
+        }
         if lease is not None:
-            kwargs["dedicated"] = True
             kwargs["grpc_options"] = dict(LITE_GRPC_OPTIONS)
         if self.connection.token:
             kwargs["token"] = self.connection.token
