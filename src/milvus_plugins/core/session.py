@@ -328,7 +328,7 @@ class Session:
         pymilvus' connection shared by every client of the process for the same
         address: a shared one opened earlier (by another client, with another timeout)
         on a host that has since hung was probed and recovered first, under pymilvus'
-        process-wide lock, and a store made with ``timeout=1`` took 10-15 s to fail; on
+        process-wide lock, and a store made with ``timeout=1`` took 10-120 s to fail; on
         Milvus Lite, closing the client also closes its channel rather than leaving it
         to a server that is about to stop. With the ``lease`` of a Milvus Lite server,
         the client connects to that server's address and sends no keepalive pings
