@@ -14,12 +14,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from pymilvus import MilvusClient
 from pymilvus.settings import Config as PymilvusConfig
 from tests.support.file_durations import load as load_durations
 from tests.support.file_durations import order_key
 from tests.support.lite25_server import Lite25Server, with_fresh_client
 from tests.support.milvus_server import MilvusServer, ServerUnavailable, server_available
+
+# Hypothesis' own clock: its input-generation health check and its per-example deadline
+# (200 ms) judge the machine, not the code, and failed tests on a loaded 2-core run.
+settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")
 
 # pymilvus polls a collection's load progress every 0.2 s (its own setting): a load the
 # server finishes just after a poll waited up to 0.2 s more. The suite makes hundreds of
