@@ -401,16 +401,16 @@ def _checking(
         binding = None
         filled = len(args) - 1  # positional arguments after self / cls
         given: Iterable[tuple[str, Any]]
-        if bound and filled == 0 and kwargs.keys() <= names.keys():
-            given = kwargs.items()  # keywords only (the adapters' calls): no binding
-        elif (
-            0 < filled <= len(positional)
+        if (
+            bound
+            and filled <= len(positional)
             and kwargs.keys() <= names.keys()
             and kwargs.keys().isdisjoint(positional[:filled])
         ):
-            # A hot path too (``store.search(vector, k=4)``): each positional argument
-            # is the parameter of its place; what Python itself would refuse (a
-            # missing argument) it still refuses when the method is called.
+            # The hot paths (the adapters' keyword calls, ``store.search(vector, k=4)``):
+            # each positional argument is the parameter of its place, no binding; what
+            # Python itself would refuse (a missing argument) it still refuses when the
+            # method is called.
             given = [*zip(positional, args[1:], strict=False), *kwargs.items()]
         else:
             unknown = [] if open_ended else [k for k in kwargs if k not in keywords]
