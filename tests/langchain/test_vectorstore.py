@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-import time
 from pathlib import Path
 from typing import Any
 
@@ -83,11 +82,10 @@ def store(lite_uri: str) -> MilvusVectorStore:
 
 
 def test_constructor_does_no_io_and_hides_the_token() -> None:
-    started = time.perf_counter()
     s = MilvusVectorStore(
         KeywordEmbeddings(), uri="http://127.0.0.1:9", token="root:s3cret", collection_name="c"
     )
-    assert time.perf_counter() - started < 0.5
+    assert s.store._client is None, "the constructor connected"
     assert "s3cret" not in repr(s)
     assert s.collection_name == "c"
 
