@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from milvus_plugins.core import (
@@ -455,3 +457,65 @@ def test_grpc_options_pymilvus_cannot_take_are_refused_naming_the_field(
             client_kwargs={"grpc_options": options},
         )
     assert not (tmp_path / "x.db").exists()  # nothing opened
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        (None, "an integer, a string or bytes"),
+        ([1], "an integer, a string or bytes"),
+        ({"a": 1}, "an integer, a string or bytes"),
+        (1.5, "must be an integer"),
+        (float("nan"), "must be an integer"),
+        (float("inf"), "must be an integer"),
+        (2**31, "between -2147483648 and 2147483647"),
+        (-(2**31) - 1, "between -2147483648 and 2147483647"),
+        (1e30, "between -2147483648 and 2147483647"),
+        (np.int64(2**40), "between -2147483648 and 2147483647"),
+        ("\ud800", "UTF-8"),
+    ],
+    ids=lambda v: type(v).__name__ if not isinstance(v, (int, float)) else repr(v),
+)
+def test_grpc_option_values_grpc_cannot_read_are_refused_naming_the_option(
+    tmp_path: Path, value: object, words: str
+) -> None:
+    """Values were passed to gRPC unchecked: ``None``, containers and numbers past a C
+    int failed at the first call as a bare Milvus call error ("Expected int, bytes, or
+    behavior"), and a float such as 1.5 was taken as a C pointer, silently."""
+    options = {"grpc.keepalive_time_ms": value}
+    with pytest.raises(ConfigError, match=r"\['grpc.keepalive_time_ms'\]") as caught:
+        check_client_kwargs({"grpc_options": options})
+    assert words in str(caught.value)
+    with pytest.raises(ConfigError, match=re.escape(words)):
+        MilvusStore(
+            CollectionSpec(name="c", dim=4),
+            connection=ConnectionConfig(uri=str(tmp_path / "x.db")),
+            client_kwargs={"grpc_options": options},
+        )
+    assert not (tmp_path / "x.db").exists()  # nothing opened
+
+
+def test_grpc_option_values_are_passed_as_grpc_reads_them() -> None:
+    """Integers in range (numpy's too), integral floats as ints, text and bytes."""
+    given = {
+        "grpc.a": 2**31 - 1,
+        "grpc.b": -(2**31),
+        "grpc.c": np.int32(7),
+        "grpc.d": 1e8,
+        "grpc.e": True,
+        "grpc.f": "text",
+        "grpc.g": b"raw",
+    }
+    checked = check_client_kwargs({"grpc_options": given})["grpc_options"]
+    assert checked == {
+        "grpc.a": 2**31 - 1,
+        "grpc.b": -(2**31),
+        "grpc.c": 7,
+        "grpc.d": 100_000_000,
+        "grpc.e": 1,
+        "grpc.f": "text",
+        "grpc.g": b"raw",
+    }
+    assert all(type(v) in (int, str, bytes) for v in checked.values())
+    with pytest.raises(ConfigError, match="option names must be strings"):
+        check_client_kwargs({"grpc_options": {"grpc.\ud800": 1}})

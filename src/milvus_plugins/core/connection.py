@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import numbers
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -189,9 +190,17 @@ def check_grpc_options(options: object) -> dict[str, Any]:
     ``session.LITE_GRPC_OPTIONS``), so both forms are accepted and made a dict here.
     Anything else failed only at the first call, as a Milvus call error.
 
+    Each value is checked as gRPC reads it: an integer option must fit gRPC's C ``int``
+    (-2**31 to 2**31 - 1); an integral float (``1e8``) or a numpy integer is made a
+    Python ``int`` (gRPC took any other number for a C pointer, silently: ``1.5`` became
+    the address 1); a string must be UTF-8 (no lone surrogates); bytes pass as they are.
+    A non-number object with ``__int__`` (a gRPC pointer option) is passed on as given.
+
     Raises:
         ConfigError: ``None``, a string, anything else that is not a mapping or a
-            sequence of pairs, or an option name that is not a string.
+            sequence of pairs, an option name that is not a UTF-8 string, or a value
+            gRPC cannot take (``None``, a container, a non-integral or out-of-range
+            number, a string with a lone surrogate).
     """
     field = "client_kwargs['grpc_options']"
     example = 'e.g. {"grpc.max_receive_message_length": 2**27}'
@@ -211,13 +220,58 @@ def check_grpc_options(options: object) -> dict[str, Any]:
         if not isinstance(pair, (list, tuple)) or len(pair) != 2:
             raise ConfigError(f"{field} pairs must be (name, value); got {shown(pair)}, {example}.")
         name, value = pair
-        if not isinstance(name, str):
+        if not isinstance(name, str) or not _utf8(name):
             raise ConfigError(
                 f"{field} option names must be strings such as 'grpc.keepalive_time_ms'; "
                 f"got {shown(name)}."
             )
-        checked[name] = value
+        checked[name] = _grpc_value(f"{field}[{shown(name)}]", value)
     return checked
+
+
+_GRPC_INT_MIN = -(2**31)
+_GRPC_INT_MAX = 2**31 - 1
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _grpc_value(field: str, value: object) -> object:
+    """One gRPC channel option value, as gRPC will read it (see :func:`check_grpc_options`)."""
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        if not _utf8(value):
+            raise ConfigError(f"{field} must be UTF-8 text; got a string with a lone surrogate.")
+        return value
+    number: int | None = None
+    if isinstance(value, numbers.Integral):
+        number = int(value)
+    elif isinstance(value, numbers.Real):
+        real = float(value)
+        if not math.isfinite(real) or not real.is_integer():
+            raise ConfigError(
+                f"{field} must be an integer (gRPC reads numbers as C ints); got {shown(value)}."
+            )
+        number = int(real)
+    elif isinstance(value, numbers.Number) or not hasattr(type(value), "__int__"):
+        raise ConfigError(
+            f"{field} must be an integer, a string or bytes (a gRPC channel option value); "
+            f"got {type(value).__name__}. Leave the option out for gRPC's default."
+        )
+    else:
+        return value  # a gRPC pointer option (an object standing for a C address)
+    if not _GRPC_INT_MIN <= number <= _GRPC_INT_MAX:
+        raise ConfigError(
+            f"{field} must be between {_GRPC_INT_MIN} and {_GRPC_INT_MAX} (gRPC's C int); "
+            f"got {shown(value)}."
+        )
+    return number
 
 
 @dataclass(frozen=True, kw_only=True)
