@@ -187,16 +187,16 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
         return
     for uri in _tidied_servers:
         before = _held_before_call.pop(uri, None)
-        if before is None and not last_of_file:
+        if not last_of_file:
+            if before is not None:
+                _drop(uri, _held(uri) - before)
             continue
-        held = _held(uri)
-        _drop(uri, held - (before if before is not None and not last_of_file else set()))
-        if last_of_file:
-            client = _client(uri, "default")
-            for db in client.list_databases():
-                if db != "default":
-                    _close_clients(uri, db)
-                    client.drop_database(db)
+        _drop(uri, _held(uri))
+        client = _client(uri, "default")
+        for db in client.list_databases():
+            if db != "default":
+                _close_clients(uri, db)
+                client.drop_database(db)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

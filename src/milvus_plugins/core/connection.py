@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from milvus_plugins.core.errors import ConfigError, shown
+from milvus_plugins.core.indexes import INT32_MAX
 from milvus_plugins.core.names import check_name
 
 __all__ = [
@@ -229,8 +230,7 @@ def check_grpc_options(options: object) -> dict[str, Any]:
     return checked
 
 
-_GRPC_INT_MIN = -(2**31)
-_GRPC_INT_MAX = 2**31 - 1
+_GRPC_INT_MIN, _GRPC_INT_MAX = -INT32_MAX - 1, INT32_MAX  # gRPC's C int
 
 
 def _utf8(text: str) -> bool:
