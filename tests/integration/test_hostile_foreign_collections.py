@@ -634,8 +634,11 @@ def test_partition_scoped_calls_never_touch_another_partition(lite: Lite, mode: 
         assert store.count(eq("tag", "a"), partition_names=["pb"]) == 0
         store.delete(ids=["3", str(SMALL), "5"], partition_names=["pa"])
         store.delete(filter=eq("tag", "b"), partition_names=["pa", "_default"])
-        store.delete(ids=["1"], partition_names=["nope"])
-        store.clear(partition_names=["nope"])
+        # A partition the collection lacks is refused, not read as an empty one.
+        with pytest.raises(InvalidInputError, match="no partition 'nope'"):
+            store.delete(ids=["1"], partition_names=["nope"])
+        with pytest.raises(InvalidInputError, match="no partition 'nope'"):
+            store.clear(partition_names=["pa", "nope"])
         assert lite.rows(name) == before
         store.delete(ids=[str(SMALL), "1"], partition_names=["pb"])
         assert lite.rows(name) == without(before, [SMALL])

@@ -349,7 +349,12 @@ def cmd_migrate(args: argparse.Namespace, out: TextIO) -> int:
 
     try:
         report = migrate(
-            source, target, batch_rows=args.batch_rows, progress=advance, verify=args.verify
+            source,
+            target,
+            batch_rows=args.batch_rows,
+            progress=advance,
+            verify=args.verify,
+            overwrite=args.overwrite,
         )
     finally:
         bar.close()

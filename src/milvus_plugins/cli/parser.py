@@ -233,6 +233,11 @@ def build_parser() -> argparse.ArgumentParser:
     move.add_argument("target", metavar="DST")
     move.add_argument("--target-uri", default=None, help="another database for DST")
     move.add_argument("--no-verify", dest="verify", action="store_false", default=True)
+    move.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace rows DST holds under SRC's ids with other content (default: refuse)",
+    )
     _copy_options(move, progress=True)
     formats = tuple(f.value for f in ExportFormat)
     export = command("export", "export a collection (vectors included) to a file")

@@ -223,6 +223,45 @@ def _prepare_target(source: CollectionSpec, target: MilvusStore) -> None:
     )
 
 
+def _refuse_replaced_rows(source: MilvusStore, target: MilvusStore, batch_rows: int) -> None:
+    """Refuse to copy into a target that holds, under an id of the source, a row other
+    than the source's: the copy writes by id and would replace it for good.
+
+    A target holding only this source's rows as they are (a migration interrupted and
+    run again) passes, and so do rows under ids the source does not have (they stay; the
+    verification then reports the counts apart). Reads the target's ids page by page and
+    compares the rows both hold (an empty or new target costs one count).
+
+    Raises:
+        ConfigError: a row of the target differs from the source's row of that id
+            (nothing is copied).
+    """
+    if not target.exists() or target.count() == 0:
+        return
+    id_field = target.spec.fields.id
+    base = {"output_fields": [id_field], "consistency_level": "Strong"}
+    step = ReadAll(target.spec.name, base, batch_size=min(batch_rows, 16384))
+    replaced: list[str] = []
+    for page in target.runner.iter_pages(step):
+        ids = [str(row[id_field]) for row in page]
+        originals = {r.id: r for r in source.get(ids, include_vectors=True)}
+        if not originals:
+            continue
+        for held in target.get(list(originals), include_vectors=True):
+            if _differences(originals[held.id], held):
+                replaced.append(held.id)
+        if len(replaced) >= 3:
+            break
+    if replaced:
+        raise ConfigError(
+            f"the target {shown(target.spec.name)} already holds other rows under ids of the "
+            f"source {shown(source.spec.name)} ({', '.join(shown(i) for i in replaced[:3])}); "
+            "a migration writes by id and would replace them. Nothing was copied. Migrate "
+            "into a new (or empty) collection, drop the target first, or pass "
+            "overwrite=True (CLI: --overwrite) to replace them on purpose."
+        )
+
+
 def _sample_add(
     reservoir: list[str], seen: int, row_id: str, size: int, rng: random.Random
 ) -> None:
@@ -245,8 +284,14 @@ def migrate(
     queries: int = 5,
     k: int = 10,
     seed: int = 0,
+    overwrite: bool = False,
 ) -> MigrationReport:
     """Copy every row of ``source`` into ``target`` (upserts by id), then verify.
+
+    An existing target may hold rows already: a migration interrupted half-way is
+    resumed by running it again, and rows under ids the source lacks are left as they
+    are. One holding a *different* row under an id of the source is refused before
+    anything is copied, unless ``overwrite=True``.
 
     Args:
         source: the store of the collection to copy (any layout it can read).
@@ -259,12 +304,15 @@ def migrate(
         queries: searches (by sampled rows' vectors) compared between the two.
         k: results per search.
         seed: the sampling seed.
+        overwrite: replace rows of an existing target that differ from the source's
+            rows of the same ids (default: refuse).
 
     Returns:
         The report; ``report.ok`` says whether the verification passed.
 
     Raises:
-        ConfigError: the target is the source, has a foreign layout, or a bad setting.
+        ConfigError: the target is the source, has a foreign layout, holds other rows
+            under ids of the source (without ``overwrite=True``), or a bad setting.
         CollectionNotFoundError: the source does not exist.
         InvalidInputError: a source row this package cannot store (e.g. an id too long);
             the rows before it are copied, a re-run resumes.
@@ -272,6 +320,8 @@ def migrate(
     """
     if isinstance(batch_rows, bool) or not isinstance(batch_rows, int) or batch_rows < 1:
         raise ConfigError(f"batch_rows={shown(batch_rows)} must be a positive integer.")
+    if not isinstance(overwrite, bool):
+        raise ConfigError(f"overwrite={shown(overwrite)} must be True or False.")
     if target.spec.layout is not None:
         raise ConfigError("the migration target must use this package's layout (no layout=).")
     same_place = source.session.connection.uri == target.session.connection.uri
@@ -287,6 +337,8 @@ def migrate(
     read = stored_spec(source)  # with its named dense fields, which a copy must carry
     _refuse_keys_held_twice(source)
     _prepare_target(read, target)
+    if not overwrite:
+        _refuse_replaced_rows(source, target, batch_rows)
     kwargs = source.query_kwargs(None, None, 0, include_vectors=True)
     kwargs["output_fields"] = output_fields(read, include_vectors=True)
     step = ReadAll(source.spec.name, kwargs, batch_size=min(batch_rows, 16384))

@@ -22,6 +22,7 @@ from milvus_plugins.core.error_translation import (
 from milvus_plugins.core.errors import (
     CollectionNotFoundError,
     ConfigError,
+    InvalidInputError,
     MilvusOperationError,
     MilvusPluginsError,
     SchemaMismatchError,
@@ -63,6 +64,7 @@ __all__ = [
     "exists_op",
     "fingerprint_op",
     "loaded_op",
+    "named_partitions_op",
     "open_existing_op",
     "open_or_create_op",
     "require_op",
@@ -157,7 +159,39 @@ def ensure_op(
     other calls with nothing to write pass ``create=False`` too; writes create.
     """
     opened = yield from open_or_create_op(ctx, dim, records, read=read, create=create)
-    return opened is not Opened.ABSENT
+    if opened is Opened.ABSENT:
+        return False
+    yield from named_partitions_op(ctx)
+    return True
+
+
+def named_partitions_op(ctx: OpContext) -> Op[None]:
+    """Refuse a call scoped to a partition the collection does not have.
+
+    Milvus Lite reads a missing partition as an empty one (a misspelt name made a
+    search, count or delete find nothing and report success), and servers fail with an
+    engine error; the call now fails alike everywhere, before it reads or deletes
+    anything. One ``list_partitions`` per call that names partitions.
+
+    Raises:
+        UnsupportedByServerError: named partitions on an engine without them.
+        InvalidInputError: a named partition that does not exist (nothing changed).
+    """
+    names = ctx.scope.partition_names
+    if names is None:
+        return
+    caps = yield from capabilities_op(ctx.session)
+    caps.require("partitions", caps.partitions)
+    listing = Call(ClientMethod.LIST_PARTITIONS, (ctx.spec.name,), {"timeout": ctx.timeout})
+    present = [str(n) for n in (yield listing)]
+    missing = [n for n in names if n not in present]
+    if missing:
+        raise InvalidInputError(
+            f"partition_names={shown(list(names))}: collection {shown(ctx.spec.name)} has no "
+            f"partition {', '.join(shown(n) for n in missing)} (it has "
+            f"{', '.join(shown(n) for n in present)}). Nothing was read or deleted. Name "
+            "existing partitions (list_partitions()), or create_partition() first."
+        )
 
 
 def ensure_collection_op(
