@@ -21,10 +21,14 @@ from milvus_plugins.core import (
     CollectionSpec,
     ConfigError,
     ConnectionConfig,
+    DenseField,
+    InvalidInputError,
     MilvusStore,
     Record,
+    iter_records,
+    migrate,
+    migration_target_spec,
 )
-from milvus_plugins.core.migration import migrate
 
 DIM = 4
 
@@ -151,3 +155,63 @@ def test_the_cli_refuses_and_overwrites_on_request(
     assert "-> ok" in done.stdout
     with _store(uri, f"{collection_name}_live") as live:
         assert sorted(_rows(live)) == sorted(f"d{i}" for i in range(12))
+
+
+# -- found by a hostile review of the check --------------------------------------------
+
+
+def test_a_changed_named_vector_is_refused_and_an_unchanged_one_resumes(
+    uri: str, collection_name: str
+) -> None:
+    spec = CollectionSpec(
+        name=f"{collection_name}_nsrc", dim=DIM, vector_fields=[DenseField(name="title", dim=3)]
+    )
+    rows = [
+        Record(id=f"r{i}", text=f"t{i}", vector=_vec(i), vectors={"title": [1.0, float(i), 2.0]})
+        for i in range(6)
+    ]
+    with MilvusStore(spec, connection=ConnectionConfig(uri=uri)) as source:
+        if not source.capabilities.multi_vector:
+            pytest.skip("one vector field per collection on this engine (Milvus < 2.4)")
+        source.upsert(rows)
+        target_spec = migration_target_spec(source, f"{collection_name}_ndst")
+        with MilvusStore(target_spec, connection=ConnectionConfig(uri=uri)) as target:
+            assert migrate(source, target, batch_rows=4).ok
+            assert migrate(source, target, batch_rows=4).ok  # resumed: nothing differs
+            changed = Record(id="r1", text="t1", vector=_vec(1), vectors={"title": [9.0] * 3})
+            target.upsert([changed])
+            with pytest.raises(ConfigError, match="'r1'"):
+                migrate(source, target, batch_rows=4)
+            assert list(target.get(["r1"], include_vectors=True)[0].vectors["title"]) == [9.0] * 3
+
+
+def test_a_sparse_only_migration_resumes(uri: str, collection_name: str) -> None:
+    def store(name: str) -> MilvusStore:
+        spec = CollectionSpec(name=name, sparse="bm25", dense=False)
+        return MilvusStore(spec, connection=ConnectionConfig(uri=uri))
+
+    with store(f"{collection_name}_ssrc") as source, store(f"{collection_name}_sdst") as target:
+        if not source.capabilities.bm25_function:
+            pytest.skip("no server-side BM25 on this engine")
+        source.upsert([Record(id=f"s{i}", text=f"word{i} common") for i in range(5)])
+        assert migrate(source, target).ok
+        assert migrate(source, target).ok
+
+
+def test_a_target_of_another_dimension_is_refused_as_holding_other_rows(
+    source: MilvusStore, uri: str, collection_name: str
+) -> None:
+    spec = CollectionSpec(name=f"{collection_name}_wide", dim=8)
+    with MilvusStore(spec, connection=ConnectionConfig(uri=uri)) as wide:
+        wide.upsert([Record(id="d0", text="wide", vector=[1.0] * 8)])
+        with pytest.raises(ConfigError, match="'d0'"):
+            migrate(source, wide)
+        assert wide.count() == 1
+
+
+def test_iter_records_refuses_a_missing_partition(source: MilvusStore) -> None:
+    if not source.capabilities.partitions:
+        pytest.skip("no named partitions on this engine (Milvus Lite 2.5.1)")
+    with pytest.raises(InvalidInputError, match="no partition 'archiv'"):
+        next(iter_records(source, partition_names=["archiv"]))
+    assert sum(len(page) for page in iter_records(source, partition_names=["_default"])) == 12

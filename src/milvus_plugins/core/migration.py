@@ -20,6 +20,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -34,7 +35,7 @@ from milvus_plugins.core.fields import MetadataField
 from milvus_plugins.core.ops.aliases import resolve_alias_op
 from milvus_plugins.core.ops.calls import ReadAll
 from milvus_plugins.core.ops.deletes import reads_partitions_apart
-from milvus_plugins.core.portable import id_key, stored_spec
+from milvus_plugins.core.portable import id_key, iter_records, stored_spec
 from milvus_plugins.core.records import Record
 from milvus_plugins.core.requests import output_fields
 from milvus_plugins.core.rows import record_from_row
@@ -87,7 +88,8 @@ class MigrationReport:
         source: the source collection.
         target: the target collection.
         copied: rows read from the source and upserted into the target in this run.
-        seconds: wall time of the copy (without the verification).
+        seconds: wall time of the copy, with its check of an existing target's rows
+            (without the verification).
         verification: the verification, or ``None`` when it was skipped.
     """
 
@@ -229,8 +231,8 @@ def _refuse_replaced_rows(source: MilvusStore, target: MilvusStore, batch_rows: 
 
     A target holding only this source's rows as they are (a migration interrupted and
     run again) passes, and so do rows under ids the source does not have (they stay; the
-    verification then reports the counts apart). Reads the target's ids page by page and
-    compares the rows both hold (an empty or new target costs one count).
+    verification then reports the counts apart). Reads the target page by page and the
+    source's rows of each page's ids (an empty or new target costs one count).
 
     Raises:
         ConfigError: a row of the target differs from the source's row of that id
@@ -238,18 +240,10 @@ def _refuse_replaced_rows(source: MilvusStore, target: MilvusStore, batch_rows: 
     """
     if not target.exists() or target.count() == 0:
         return
-    id_field = target.spec.fields.id
-    base = {"output_fields": [id_field], "consistency_level": "Strong"}
-    step = ReadAll(target.spec.name, base, batch_size=min(batch_rows, 16384))
     replaced: list[str] = []
-    for page in target.runner.iter_pages(step):
-        ids = [str(row[id_field]) for row in page]
-        originals = {r.id: r for r in source.get(ids, include_vectors=True)}
-        if not originals:
-            continue
-        for held in target.get(list(originals), include_vectors=True):
-            if _differences(originals[held.id], held):
-                replaced.append(held.id)
+    for page in iter_records(target, batch_rows=min(batch_rows, 16384)):
+        originals = {r.id: r for r in source.get([r.id for r in page], include_vectors=True)}
+        replaced += [r.id for r in page if r.id in originals and _differences(originals[r.id], r)]
         if len(replaced) >= 3:
             break
     if replaced:
@@ -337,6 +331,7 @@ def migrate(
     read = stored_spec(source)  # with its named dense fields, which a copy must carry
     _refuse_keys_held_twice(source)
     _prepare_target(read, target)
+    started = time.perf_counter()
     if not overwrite:
         _refuse_replaced_rows(source, target, batch_rows)
     kwargs = source.query_kwargs(None, None, 0, include_vectors=True)
@@ -345,7 +340,6 @@ def migrate(
     rng = random.Random(seed)
     reservoir: list[str] = []
     copied = 0
-    started = time.perf_counter()
     for page in source.runner.iter_pages(step):
         records = [record_from_row(row, read) for row in page]
         for record in records:
@@ -364,16 +358,35 @@ def migrate(
     return report
 
 
+def _vector_differs(a: Any, b: Any) -> str | None:
+    """How two stored vectors differ (``None``: alike, both absent included)."""
+    if a is None and b is None:
+        return None
+    if a is None or b is None:
+        return "missing"
+    x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if x.shape != y.shape:
+        return "dimension"
+    return None if np.allclose(x, y, rtol=1e-6, atol=1e-7) else "values"
+
+
 def _differences(a: Record, b: Record) -> list[str]:
+    """The fields in which copy ``b`` differs from original ``a``: id, text, metadata,
+    doc id, the dense vector (a sparse-only collection has none on either side) and each
+    named dense vector of ``a``."""
     out = [
         name
         for name in ("id", "text", "metadata", "doc_id")
         if getattr(a, name) != getattr(b, name)
     ]
-    if a.vector is None or b.vector is None:
-        out.append("vector missing")
-    elif not np.allclose(np.asarray(a.vector), np.asarray(b.vector), rtol=1e-6, atol=1e-7):
-        out.append("vector")
+    differs = _vector_differs(a.vector, b.vector)
+    if differs is not None:
+        out.append("vector missing" if differs == "missing" else "vector")
+    held = b.vectors or {}
+    for name, vector in (a.vectors or {}).items():
+        differs = _vector_differs(vector, held.get(name))
+        if differs is not None:
+            out.append(f"vector {name!r}" + (" missing" if differs == "missing" else ""))
     return out
 
 

@@ -72,7 +72,11 @@ from milvus_plugins.core.record_checks import validate_records
 from milvus_plugins.core.records import Record
 from milvus_plugins.core.requests import output_fields
 from milvus_plugins.core.results import parse_rows
-from milvus_plugins.core.scope import DEFAULT_PARTITION, check_partition_names
+from milvus_plugins.core.scope import (
+    DEFAULT_PARTITION,
+    check_partition_names,
+    refuse_missing_partitions,
+)
 from milvus_plugins.core.stats import partition_key_of, vector_fields
 from milvus_plugins.core.store import MilvusStore
 from milvus_plugins.core.types import SparseMode
@@ -265,6 +269,7 @@ def iter_records(
     Raises:
         ConfigError: ``batch_rows`` is not an integer in [1, 16384], or a bad
             partition name.
+        InvalidInputError: a partition the collection does not have.
         CollectionNotFoundError: the collection does not exist.
     """
     _check_batch_rows(batch_rows)
@@ -275,6 +280,7 @@ def iter_records(
     kwargs = store.query_kwargs(None, None, 0, include_vectors)
     kwargs["output_fields"] = output_fields(read, include_vectors=include_vectors)
     if names is not None:
+        refuse_missing_partitions(store.spec.name, names, store.list_partitions())
         kwargs["partition_names"] = list(names)
     for page in store.runner.iter_pages(ReadAll(store.spec.name, kwargs, batch_rows)):
         yield parse_rows(page, read)

@@ -56,6 +56,7 @@ __all__ = [
     "check_partition_names",
     "given_records",
     "raw_is_confined",
+    "refuse_missing_partitions",
     "refuse_unscoped_admin",
     "resolve_scope",
 ]
@@ -93,6 +94,25 @@ def check_partition_names(value: Any, field: str = "partition_names") -> tuple[s
             f"{field}=[] names no partition; pass None to use every partition of the collection."
         )
     return tuple(check_name(f"{field}[{i}]", n) for i, n in enumerate(names))
+
+
+def refuse_missing_partitions(
+    collection: str, names: Sequence[str], present: Sequence[str]
+) -> None:
+    """Refuse a call scoped to partitions of which some are not in ``present``.
+
+    Raises:
+        InvalidInputError: names the missing partitions and those the collection has
+            (nothing was read or deleted).
+    """
+    missing = list(dict.fromkeys(n for n in names if n not in present))
+    if missing:
+        raise InvalidInputError(
+            f"partition_names={shown(list(names))}: collection {shown(collection)} has no "
+            f"partition {', '.join(shown(n) for n in missing)} (it has "
+            f"{', '.join(shown(n) for n in present)}). Nothing was read or deleted. Name "
+            "existing partitions (list_partitions()), or create_partition() first."
+        )
 
 
 def _check_tenant(spec: CollectionSpec, tenant: Any, field: str) -> Tenant:

@@ -22,7 +22,6 @@ from milvus_plugins.core.error_translation import (
 from milvus_plugins.core.errors import (
     CollectionNotFoundError,
     ConfigError,
-    InvalidInputError,
     MilvusOperationError,
     MilvusPluginsError,
     SchemaMismatchError,
@@ -51,6 +50,7 @@ from milvus_plugins.core.probing import reports_unimplemented
 from milvus_plugins.core.properties import check_properties, create_kwargs, load_kwargs
 from milvus_plugins.core.records import Record
 from milvus_plugins.core.schema import build_index_params, build_schema, check_supported
+from milvus_plugins.core.scope import refuse_missing_partitions
 from milvus_plugins.core.session import OpenMode, Session, note_replaced
 from milvus_plugins.core.stats import vector_fields
 from milvus_plugins.core.types import MetricType
@@ -184,14 +184,7 @@ def named_partitions_op(ctx: OpContext) -> Op[None]:
     caps.require("partitions", caps.partitions)
     listing = Call(ClientMethod.LIST_PARTITIONS, (ctx.spec.name,), {"timeout": ctx.timeout})
     present = [str(n) for n in (yield listing)]
-    missing = [n for n in names if n not in present]
-    if missing:
-        raise InvalidInputError(
-            f"partition_names={shown(list(names))}: collection {shown(ctx.spec.name)} has no "
-            f"partition {', '.join(shown(n) for n in missing)} (it has "
-            f"{', '.join(shown(n) for n in present)}). Nothing was read or deleted. Name "
-            "existing partitions (list_partitions()), or create_partition() first."
-        )
+    refuse_missing_partitions(ctx.spec.name, names, present)
 
 
 def ensure_collection_op(
