@@ -168,10 +168,10 @@ def ensure_op(
 def named_partitions_op(ctx: OpContext) -> Op[None]:
     """Refuse a call scoped to a partition the collection does not have.
 
-    Milvus Lite reads a missing partition as an empty one (a misspelt name made a
-    search, count or delete find nothing and report success), and servers fail with an
-    engine error; the call now fails alike everywhere, before it reads or deletes
-    anything. One ``list_partitions`` per call that names partitions.
+    Milvus Lite 3.2.2 reads a missing partition as an empty one (a misspelt name made a
+    search, count or delete find nothing and report success); the call is refused alike
+    on every engine, before it reads or deletes anything. One ``list_partitions`` per
+    call that names partitions.
 
     Raises:
         UnsupportedByServerError: named partitions on an engine without them.
