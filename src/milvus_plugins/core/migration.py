@@ -231,8 +231,9 @@ def _refuse_replaced_rows(source: MilvusStore, target: MilvusStore, batch_rows: 
 
     A target holding only this source's rows as they are (a migration interrupted and
     run again) passes, and so do rows under ids the source does not have (they stay; the
-    verification then reports the counts apart). Reads the target page by page and the
-    source's rows of each page's ids (an empty or new target costs one count).
+    verification then reports the counts apart). Reads the target page by page (at most
+    1,000 rows, the ids of one ``get`` of the source's rows) and the source's rows of
+    each page's ids (an empty or new target costs one count).
 
     Raises:
         ConfigError: a row of the target differs from the source's row of that id
@@ -241,7 +242,7 @@ def _refuse_replaced_rows(source: MilvusStore, target: MilvusStore, batch_rows: 
     if not target.exists() or target.count() == 0:
         return
     replaced: list[str] = []
-    for page in iter_records(target, batch_rows=min(batch_rows, 16384)):
+    for page in iter_records(target, batch_rows=min(batch_rows, 1000)):
         originals = {r.id: r for r in source.get([r.id for r in page], include_vectors=True)}
         replaced += [r.id for r in page if r.id in originals and _differences(originals[r.id], r)]
         if len(replaced) >= 3:
