@@ -67,6 +67,7 @@ __all__ = [
     "named_partitions_op",
     "open_existing_op",
     "open_or_create_op",
+    "partition_list_op",
     "require_op",
     "still_open_op",
 ]
@@ -182,9 +183,13 @@ def named_partitions_op(ctx: OpContext) -> Op[None]:
         return
     caps = yield from capabilities_op(ctx.session)
     caps.require("partitions", caps.partitions)
+    refuse_missing_partitions(ctx.spec.name, names, (yield from partition_list_op(ctx)))
+
+
+def partition_list_op(ctx: OpContext) -> Op[list[str]]:
+    """The collection's partition names, listed under the call's deadline."""
     listing = Call(ClientMethod.LIST_PARTITIONS, (ctx.spec.name,), {"timeout": ctx.timeout})
-    present = [str(n) for n in (yield listing)]
-    refuse_missing_partitions(ctx.spec.name, names, present)
+    return [str(n) for n in (yield listing)]
 
 
 def ensure_collection_op(

@@ -47,6 +47,7 @@ from milvus_plugins.core.ops.lifecycle import (
     capabilities_op,
     open_existing_op,
     open_or_create_op,
+    partition_list_op,
 )
 from milvus_plugins.core.record_checks import check_lengths, validate_records, validate_vectors
 from milvus_plugins.core.records import Record
@@ -591,8 +592,7 @@ def _refuse_other_partitions(ctx: OpContext, records: Sequence[Record]) -> Op[No
         if target != DEFAULT_PARTITION:
             raise _no_such_partition(spec, target, [DEFAULT_PARTITION])
         return
-    listing = Call(ClientMethod.LIST_PARTITIONS, (spec.name,), {"timeout": ctx.timeout})
-    names = [str(n) for n in (yield listing)]
+    names = yield from partition_list_op(ctx)
     if target not in names:
         raise _no_such_partition(spec, target, names)
     others = [name for name in names if name != target]
