@@ -63,12 +63,19 @@ $(LLAMA_STAMP): | $(STAMP)
 # printed after the others', and either part failing fails `make test`. TEST_ARGS go to
 # the main part's pytest (e.g. TEST_ARGS="--durations=0" to refresh the durations table:
 # see tests/support/file_durations.py).
+# TEST_WATCHDOG: every pytest process (each worker, the lite25 run; the controller 300 s
+# later) that is still running this many seconds after it started writes the stacks of
+# its threads to $(HANG_DIR)/ and exits with status 1 (tests/support/hang_watchdog.py):
+# a hang fails `make test` with the place it hung, well inside CI's limit. 0: off.
 TEST_WORKERS ?= 4
 TEST_NICE ?= 0
 TEST_ARGS ?=
+TEST_WATCHDOG ?= 3300
 LITE25_LOG ?= .lite25-tests.log
+HANG_DIR := .test-hangs
 test: lint $(LITE25_STAMP) $(LLAMA_STAMP)
-	@rm -f $(LITE25_LOG); \
+	@rm -rf $(LITE25_LOG) $(HANG_DIR); \
+	export MILVUS_PLUGINS_TEST_WATCHDOG=$(TEST_WATCHDOG) MILVUS_PLUGINS_HANG_DIR="$(CURDIR)/$(HANG_DIR)"; \
 	( $(BIN)/pytest -q -m lite25 -p no:cacheprovider \
 	    --basetemp="$${TMPDIR:-/tmp}/milvus-plugins-lite25-tests" > $(LITE25_LOG) 2>&1; \
 	  echo "exit $$?" >> $(LITE25_LOG) ) & lite=$$!; \
@@ -76,7 +83,9 @@ test: lint $(LITE25_STAMP) $(LLAMA_STAMP)
 	main=$$?; \
 	wait $$lite; echo "== the Milvus Lite 2.5.1 tests (pytest -m lite25) =="; \
 	cat $(LITE25_LOG); \
-	test $$main -eq 0 && tail -n 1 $(LITE25_LOG) | grep -qx "exit 0"
+	hung=0; for f in $(HANG_DIR)/*.txt; do test -s "$$f" || continue; hung=1; \
+	  echo "== HUNG: $$f (no end after $(TEST_WATCHDOG) s; its threads' stacks) =="; cat "$$f"; done; \
+	test $$hung -eq 0 && test $$main -eq 0 && tail -n 1 $(LITE25_LOG) | grep -qx "exit 0"
 
 # The model-based test and the API type fuzz at a large budget (>= 10,000 machine steps:
 # 2 adapters x 3 engines x 100 examples x up to 50 steps), a fresh seed per run unless

@@ -9,6 +9,7 @@ where the binary cannot run (not Linux x86_64, or its venv cannot be built).
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from pymilvus import MilvusClient
 from pymilvus.settings import Config as PymilvusConfig
 from tests.support.file_durations import load as load_durations
 from tests.support.file_durations import order_key
+from tests.support.hang_watchdog import arm as arm_hang_watchdog
 from tests.support.lite25_server import Lite25Server, with_fresh_client
 from tests.support.milvus_server import MilvusServer, ServerUnavailable, server_available
 
@@ -31,6 +33,13 @@ settings.load_profile("suite")
 # server finishes just after a poll waited up to 0.2 s more. The suite makes hundreds of
 # loads on the test server; 0.05 s polls cost a cheap RPC each.
 PymilvusConfig.WaitTimeDurationWhenLoad = 0.05
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Arm this process' hang watchdog (``make test`` sets its limit; see hang_watchdog)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    controller = not worker and bool(getattr(config.option, "numprocesses", None))
+    arm_hang_watchdog(worker or ("controller" if controller else "session"))
 
 
 @pytest.fixture
