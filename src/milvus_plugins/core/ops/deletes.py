@@ -37,7 +37,6 @@ from milvus_plugins.core.ops.calls import (
 from milvus_plugins.core.ops.checked_filters import (
     ID_LIST_LIMIT,
     checked_ids,
-    restricted_filters,
     rows_need_checking,
     selected_row_ids,
     selected_rows_op,
@@ -287,20 +286,34 @@ def _delete_checked(
 ) -> Op[int]:
     """Delete the rows ``where`` really selects where the engine's expression is not
     exact (see :mod:`.checked_filters`): the rows of a superset filter are read and
-    checked, then deleted by id, the superset kept in the delete (a row changed
-    meanwhile is not deleted)."""
+    checked, then deleted by id, the superset kept in the delete.
+
+    The read, the check, the counts and the deletes run in one write turn (the only
+    engines that need checking are Milvus Lite 3's, whose writes in this process take
+    turns): a write between the check and the delete would otherwise lose a row
+    rewritten meanwhile to a value the filter does not select but the superset does.
+    The kept ids are always named, in parts of at most ``ID_LIST_LIMIT``: the superset
+    alone would also delete rows written meanwhile under other ids.
+    """
+    deleted: int = yield Guarded(Guard.WRITE, _checked_delete_turn(ctx, caps, where, apart))
+    return deleted
+
+
+def _checked_delete_turn(
+    ctx: OpContext, caps: Capabilities, where: Filter, apart: Sequence[str]
+) -> Op[int]:
     spec = ctx.spec
     wider = superset_filter(where, spec, caps)
     read = {"output_fields": output_fields(spec), "consistency_level": spec.consistency.value}
     read["filter"] = compile_filter(wider, spec, caps.dialect)
     rows = yield from selected_rows_op(spec.name, read)
-    kept, selected = checked_ids(rows, where, spec, caps.version)
+    kept, _ = checked_ids(rows, where, spec, caps.version)
     deleted = 0
-    for part in restricted_filters(kept, selected, wider):
+    for start in range(0, len(kept), ID_LIST_LIMIT):
+        part = and_(id_in(kept[start : start + ID_LIST_LIMIT]), wider)
         target = compile_filter(part, spec, caps.dialect)
         deleted += yield from _count_rows(ctx, target, apart)
-        call = Call(ClientMethod.DELETE, (spec.name,), {"filter": target, "timeout": ctx.timeout})
-        yield Guarded(Guard.WRITE, one_call(call))
+        yield Call(ClientMethod.DELETE, (spec.name,), {"filter": target, "timeout": ctx.timeout})
     return deleted
 
 
@@ -312,8 +325,17 @@ def _delete_by_ids_in(
     The ids matching ``where`` are read in the partitions, then deleted by id; an id
     that is also stored in another partition (a write can put one id in two) would be
     deleted there too, so that case is refused instead. Rows are checked as in
-    :func:`_delete_checked` where the engine needs it.
+    :func:`_delete_checked` where the engine needs it, and then, as there, the read and
+    the delete run in one write turn.
     """
+    if rows_need_checking(where, ctx.spec, caps):
+        deleted: int = yield Guarded(Guard.WRITE, _by_ids_in(ctx, caps, where, names))
+        return deleted
+    return (yield from _by_ids_in(ctx, caps, where, names))
+
+
+def _by_ids_in(ctx: OpContext, caps: Capabilities, where: Filter, names: Sequence[str]) -> Op[int]:
+    """The steps of :func:`_delete_by_ids_in`."""
     spec, id_field = ctx.spec, ctx.spec.fields.id
     base = {"output_fields": [id_field], "consistency_level": spec.consistency.value}
     check = rows_need_checking(where, spec, caps)
