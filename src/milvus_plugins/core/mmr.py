@@ -6,10 +6,37 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from milvus_plugins.core.errors import InvalidInputError
+from milvus_plugins.core.errors import InvalidInputError, shown
 from milvus_plugins.core.results import Hit
 
-__all__ = ["maximal_marginal_relevance", "select_mmr"]
+__all__ = ["check_mmr_options", "maximal_marginal_relevance", "select_mmr"]
+
+
+def check_mmr_options(fetch_k: int | None, lambda_mult: float) -> int:
+    """Return ``fetch_k`` if it and ``lambda_mult`` are valid MMR settings.
+
+    Checked before any I/O, and also where MMR does not run (a blank query's
+    filter-only answer), so a bad setting is never accepted silently.
+
+    Raises:
+        InvalidInputError: ``fetch_k`` is not a positive integer up to 16384, or
+            ``lambda_mult`` is not a number in [0, 1].
+    """
+    from milvus_plugins.core.requests import check_k
+
+    if fetch_k is None:
+        raise InvalidInputError("fetch_k=None must be a positive integer (MMR candidates).")
+    checked = check_k(fetch_k, "fetch_k")
+    if (
+        isinstance(lambda_mult, bool)
+        or not isinstance(lambda_mult, (int, float))
+        or not 0.0 <= lambda_mult <= 1.0
+    ):
+        raise InvalidInputError(
+            f"lambda_mult={shown(lambda_mult)} must be a number in [0, 1] (1: relevance only, "
+            "0: diversity only)."
+        )
+    return checked
 
 
 def _normalise(matrix: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ from typing import Any
 from langchain_core.documents import Document
 
 from milvus_plugins.core import Hit, SearchKind, checked_methods_of
+from milvus_plugins.core.mmr import check_mmr_options
 from milvus_plugins.langchain.access import StoreAccess
 from milvus_plugins.langchain.documents import scored, to_document
 from milvus_plugins.langchain.search_calls import (
@@ -195,6 +196,7 @@ class DocumentRetrieval(StoreAccess):
             The documents, in MMR order.
         """
         call = self._mmr_call(query, k, kwargs, "max_marginal_relevance_search")
+        check_mmr_options(fetch_k, lambda_mult)  # in every case, as fetch_k is elsewhere
         if blank(query):  # nothing to be relevant to, nor diverse from: filter-only
             return _documents(self._store.filtered_hits(**call.filtered_args()))
         vector = self._model(call.vector_field).embed_query(query)
@@ -286,6 +288,7 @@ class DocumentRetrieval(StoreAccess):
     ) -> list[Document]:
         """Async twin of :meth:`max_marginal_relevance_search`."""
         call = self._mmr_call(query, k, kwargs, "amax_marginal_relevance_search")
+        check_mmr_options(fetch_k, lambda_mult)  # as in max_marginal_relevance_search
         if blank(query):
             return _documents(await self._astore().filtered_hits(**call.filtered_args()))
         vector = await self._model(call.vector_field).aembed_query(query)

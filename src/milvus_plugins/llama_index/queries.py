@@ -7,6 +7,8 @@ turns the hits back. The sync and async query paths run the same request.
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -54,6 +56,7 @@ from milvus_plugins.llama_index.official_names import CALL_HINTS
 __all__ = [
     "DEFAULT_MMR_PREFETCH_FACTOR",
     "QUERY_KWARGS",
+    "checked_query",
     "hybrid_ranker",
     "named_fields",
     "node_filter",
@@ -200,8 +203,12 @@ def hybrid_ranker(configured: Ranker | None, alpha: float | None) -> Ranker:
     return Weighted(float(alpha), 1.0 - float(alpha), normalize=normalize)
 
 
-def _mmr_options(query: VectorStoreQuery, kwargs: Mapping[str, Any]) -> tuple[float, int]:
-    """MMR's ``lambda_mult`` and candidate count from LlamaIndex's names for them.
+def _mmr_values(
+    query: VectorStoreQuery, kwargs: Mapping[str, Any]
+) -> tuple[float, int | None, float | None]:
+    """MMR's checked settings: ``lambda_mult`` (default 0.5), ``mmr_prefetch_k`` and
+    ``mmr_prefetch_factor`` (``None`` when not given). Checked in every mode, as
+    LangChain's ``fetch_k`` is: a bad value is refused even where MMR does not run.
 
     Raises:
         InvalidInputError: naming the LlamaIndex option that is out of range.
@@ -230,27 +237,83 @@ def _mmr_options(query: VectorStoreQuery, kwargs: Mapping[str, Any]) -> tuple[fl
     factor = kwargs.get("mmr_prefetch_factor")
     if prefetch_k is not None and factor is not None:
         raise InvalidInputError("give mmr_prefetch_k or mmr_prefetch_factor, not both.")
-    k = query.similarity_top_k
     if prefetch_k is not None:
         if (
             isinstance(prefetch_k, bool)
-            or not isinstance(prefetch_k, int)
-            or not 0 < prefetch_k <= QUERY_WINDOW
+            or not isinstance(prefetch_k, numbers.Integral)
+            or not 0 < int(prefetch_k) <= QUERY_WINDOW
         ):
             raise InvalidInputError(
                 f"mmr_prefetch_k={shown(prefetch_k)} must be a positive integer up to "
                 f"{QUERY_WINDOW} (MMR candidates; Milvus' limit)."
             )
-        return float(lambda_mult), prefetch_k  # fewer than k: that many (LlamaIndex)
+        return float(lambda_mult), int(prefetch_k), None
     if factor is not None and (
-        isinstance(factor, bool) or not isinstance(factor, (int, float)) or not factor > 0
+        isinstance(factor, bool)
+        or not isinstance(factor, (int, float))
+        or not 0 < factor < math.inf
     ):
         raise InvalidInputError(
-            f"mmr_prefetch_factor={shown(factor)} must be a positive number (candidates per "
-            "result)."
+            f"mmr_prefetch_factor={shown(factor)} must be a positive, finite number "
+            "(candidates per result)."
         )
+    return float(lambda_mult), None, None if factor is None else float(factor)
+
+
+def _mmr_options(query: VectorStoreQuery, kwargs: Mapping[str, Any]) -> tuple[float, int]:
+    """MMR's ``lambda_mult`` and candidate count from LlamaIndex's names for them.
+
+    Raises:
+        InvalidInputError: naming the LlamaIndex option that is out of range.
+    """
+    lambda_mult, prefetch_k, factor = _mmr_values(query, kwargs)
+    if prefetch_k is not None:
+        return lambda_mult, prefetch_k  # fewer than k: that many (LlamaIndex)
+    k = query.similarity_top_k
     prefetch = int(k * (DEFAULT_MMR_PREFETCH_FACTOR if factor is None else factor))
-    return float(lambda_mult), max(min(prefetch, QUERY_WINDOW), k)
+    return lambda_mult, max(min(prefetch, QUERY_WINDOW), k)
+
+
+_TOP_K_FIELDS = ("similarity_top_k", "sparse_top_k", "hybrid_top_k")
+
+
+def checked_query(query: VectorStoreQuery, kwargs: Mapping[str, Any]) -> VectorStoreQuery:
+    """``query`` with its fields checked in every mode, before anything is embedded.
+
+    A mode LlamaIndex does not define, a ``query_str`` that is not text, an ``alpha``
+    outside [0, 1] or an MMR setting out of range is refused whatever the mode (a valid
+    ``alpha`` outside hybrid, or ``mmr_threshold`` outside MMR, is ignored, as LlamaIndex
+    documents). Top-k values given as other integer types (``numpy.int64``) are taken as
+    ``int``; the range of each is checked where the query is planned.
+
+    Raises:
+        InvalidInputError: naming the field and what it takes.
+    """
+    try:
+        mode = VectorStoreQueryMode(query.mode)
+    except ValueError:
+        known = ", ".join(m.value for m in _KINDS)
+        raise InvalidInputError(
+            f"query mode {shown(query.mode)} is not a LlamaIndex VectorStoreQueryMode; "
+            f"MilvusVectorStore runs {known}."
+        ) from None
+    text = query.query_str
+    if text is not None and not isinstance(text, str):
+        raise InvalidInputError(f"query_str={shown(text)} must be the query text (a str) or None.")
+    alpha = query.alpha
+    if alpha is not None and (
+        isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1
+    ):
+        raise InvalidInputError(
+            f"alpha={shown(alpha)} must be in [0, 1] (1: vector search only, 0: keyword only)."
+        )
+    _mmr_values(query, kwargs)
+    ints: dict[str, Any] = {}
+    for name in _TOP_K_FIELDS:
+        value: Any = getattr(query, name)
+        if isinstance(value, numbers.Integral) and not isinstance(value, (bool, int)):
+            ints[name] = int(value)  # numpy.int64 and the like
+    return replace(query, mode=mode, **ints) if ints or mode is not query.mode else query
 
 
 def _no_query(query: VectorStoreQuery) -> bool:
@@ -306,6 +369,7 @@ def plan_query(
         FilterError: a filter Milvus cannot express exactly.
     """
     check_kwargs("query", kwargs, QUERY_KWARGS, hints=CALL_HINTS)
+    query = checked_query(query, kwargs)
     grouping = grouping_from_kwargs(kwargs)
     if grouping is not None and grouping.by in DOC_ID_KEYS:
         # As in filters, 'ref_doc_id' (and 'doc_id') is the node's source document.
@@ -351,7 +415,7 @@ def _plan(
             setting=setting,
             fix=_SPARSE_FIX,
         )
-    for name in ("similarity_top_k", "sparse_top_k", "hybrid_top_k"):
+    for name in _TOP_K_FIELDS:
         value = getattr(query, name)
         if value is not None:
             check_k(value, name)  # named as LlamaIndex names it (the core says k / fetch_k)

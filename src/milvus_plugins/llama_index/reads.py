@@ -19,7 +19,12 @@ from llama_index.core.vector_stores.types import (
 from milvus_plugins.core import Record, checked_methods_of, id_list, order_by_ids
 from milvus_plugins.llama_index.access import StoreAccess
 from milvus_plugins.llama_index.nodes import record_to_node
-from milvus_plugins.llama_index.queries import node_filter, output_fields, to_query_result
+from milvus_plugins.llama_index.queries import (
+    checked_query,
+    node_filter,
+    output_fields,
+    to_query_result,
+)
 
 __all__ = ["NodeReads"]
 
@@ -80,8 +85,9 @@ class NodeReads(StoreAccess):
     def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
         """Search in the query's mode; see :func:`plan_query` for the translation.
 
-        ``similarity_top_k`` results (``hybrid_top_k`` for hybrid queries, whose legs
-        fetch ``sparse_top_k`` candidates each), restricted by ``filters``, ``doc_ids``
+        ``similarity_top_k`` results (``hybrid_top_k`` for hybrid queries when given; both
+        legs then fetch ``sparse_top_k`` candidates each, raised to the result count
+        when smaller, default ``max(4k, 20)``), restricted by ``filters``, ``doc_ids``
         and ``node_ids``. Similarities are relevance scores in [0, 1] on one scale in
         every mode (see :mod:`milvus_plugins.core.ranking`; dense: ``max(0, cosine)``,
         keyword: BM25 scaled per query, hybrid: the legs' weighted mean).
@@ -97,6 +103,7 @@ class NodeReads(StoreAccess):
         (replacing the store's for this query). ``output_fields`` names the metadata
         keys each node keeps (its text, id and relationships always come back).
         """
+        query = checked_query(query, kwargs)  # before anything is embedded or opened
         keep = output_fields(query)
         if self._opens_first(query):
             self._store.exists()  # an existing collection's keyword field is adopted
@@ -110,6 +117,7 @@ class NodeReads(StoreAccess):
 
     async def aquery(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
         """Async twin of :meth:`query`."""
+        query = checked_query(query, kwargs)  # as in query
         keep = output_fields(query)
         if self._opens_first(query):
             await self.async_store.exists()  # as in query

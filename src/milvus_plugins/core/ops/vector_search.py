@@ -15,11 +15,10 @@ from typing import Any
 from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.errors import (
     ConfigError,
-    InvalidInputError,
 )
 from milvus_plugins.core.fields import DenseField
 from milvus_plugins.core.filters import Filter
-from milvus_plugins.core.mmr import select_mmr
+from milvus_plugins.core.mmr import check_mmr_options, select_mmr
 from milvus_plugins.core.ops.acceleration import refresh_overflow_op
 from milvus_plugins.core.ops.calls import Call, Op, or_empty, with_kwargs
 from milvus_plugins.core.ops.checked_filters import checked_where_op
@@ -359,10 +358,8 @@ def mmr_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
     picks among them (``fetch_k < k`` answers ``fetch_k``, as LangChain's and
     LlamaIndex's own stores do)."""
     check_k(r.k)
-    if r.fetch_k is None:
-        raise InvalidInputError("fetch_k=None must be a positive integer (MMR candidates).")
+    fetch_k = check_mmr_options(r.fetch_k, r.lambda_mult)  # before any I/O
     vector = r.dense
-    fetch_k = check_k(r.fetch_k, "fetch_k")
     hits = yield from dense_search_op(
         ctx, [vector], fetch_k, r.where, r.search_params, True, r.field
     )
