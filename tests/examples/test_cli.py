@@ -436,7 +436,9 @@ def _langchain_collection(path: Path, size: int) -> None:
 
 def test_default_mode_falls_back_to_dense_on_a_dense_only_collection(tmp_path: Path) -> None:
     _langchain_collection(tmp_path / "lc.db", 384)
-    args = ("--uri", str(tmp_path / "lc.db"), "search", "doc", "--collection", "lc", "--json")
+    # Filled by a fake model: the default minilm is another model (its fingerprint says so).
+    args = ("--uri", str(tmp_path / "lc.db"), "search", "doc", "--collection", "lc", "--json",
+            "--allow-embedding-change")  # fmt: skip
     result = run_cli(*args, cwd=tmp_path)
     assert result.code == 0, result.err
     assert len(result.json()) == 3
@@ -477,6 +479,55 @@ def test_embedding_flag_loads_a_factory_from_the_working_directory(tmp_path: Pat
     assert_one_line_error(missing, 2, "--embedding 'nowhere:f'")
 
 
+OTHER_MODEL_MODULE = """
+from langchain_core.embeddings import DeterministicFakeEmbedding
+
+
+def eight() -> DeterministicFakeEmbedding:
+    return DeterministicFakeEmbedding(size=8)
+
+
+class Negated(DeterministicFakeEmbedding):
+    def embed_documents(self, texts):
+        return [[-x for x in v] for v in super().embed_documents(texts)]
+
+    def embed_query(self, text):
+        return [-x for x in super().embed_query(text)]
+
+
+def other() -> Negated:
+    return Negated(size=8)
+"""
+
+
+def test_another_model_of_the_same_dimension_is_refused_by_its_fingerprint(
+    tmp_path: Path,
+) -> None:
+    """ingest records the model's fingerprint (as the adapters do); search and ingest with
+    another model of the same dimension are refused naming the override, which works."""
+    (tmp_path / "models.py").write_text(OTHER_MODEL_MODULE, encoding="utf-8")
+    write_files(tmp_path / "docs", {"a.md": "Alpha text.\n", "b.md": "Beta text.\n"})
+    uri = ("--uri", str(tmp_path / "fp.db"))
+    first = run_cli(*uri, "ingest", "docs", "--collection", "fp", "--embedding", "models:eight",
+                    cwd=tmp_path)  # fmt: skip
+    assert first.code == 0, first.err
+    search = ("search", "alpha", "--collection", "fp", "--mode", "dense", "--json")
+    other = run_cli(*uri, *search, "--embedding", "models:other", cwd=tmp_path)
+    assert_one_line_error(other, 2, "was filled with", "--allow-embedding-change")
+    assert "allow_embedding_change=True" not in other.err
+    forced = run_cli(
+        *uri, *search, "--embedding", "models:other", "--allow-embedding-change", cwd=tmp_path
+    )
+    assert forced.code == 0, forced.err
+    again = run_cli(*uri, "ingest", "docs", "--collection", "fp", "--embedding", "models:other",
+                    cwd=tmp_path)  # fmt: skip
+    assert_one_line_error(again, 2, "was filled with", "--allow-embedding-change")
+    same = run_cli(*uri, *search, "--embedding", "models:eight", cwd=tmp_path)
+    assert same.code == 0, same.err
+    rows = run_cli(*uri, "stats", "fp", "--json", cwd=tmp_path)
+    assert rows.json()["row_count"] == 2  # the refused ingest wrote nothing
+
+
 # -- ingest: undecodable files, --prune -------------------------------------------------------
 
 
@@ -505,7 +556,7 @@ def test_prune_removes_chunks_of_deleted_files_only(tmp_path: Path) -> None:
         "from langchain_core.embeddings import DeterministicFakeEmbedding\n"
         "from milvus_plugins.langchain import MilvusVectorStore\n"
         "other = MilvusVectorStore.from_existing_collection(DeterministicFakeEmbedding(size=384), "
-        f"uri={uri!r}, collection_name='p')\n"
+        f"uri={uri!r}, collection_name='p', allow_embedding_change=True)\n"  # not minilm
         "other.add_texts(['written by LangChain'], ids=['lc-1'])\n"
         "other.close()\n",
         tmp_path,

@@ -23,7 +23,7 @@ from typing import Any, TextIO
 from tqdm.auto import tqdm
 
 from milvus_plugins.chunking import chunk_text, iter_text_files
-from milvus_plugins.cli.embedders import check_dim, load_embedder
+from milvus_plugins.cli.embedders import Embedder, check_dim, load_embedder
 from milvus_plugins.cli.inputs import (
     EXIT_FAILED,
     EXIT_NOT_FOUND,
@@ -44,6 +44,7 @@ from milvus_plugins.core import (
     CollectionNotFoundError,
     CollectionSpec,
     ConnectionConfig,
+    EmbeddingProbe,
     ExportFormat,
     InvalidInputError,
     MilvusConnectionError,
@@ -68,15 +69,25 @@ from milvus_plugins.core.migration import migrate, migration_target_spec
 __all__ = ["COMMANDS", "CliError", "build_parser", "main"]
 
 
-def _open(args: argparse.Namespace, name: str) -> MilvusStore:
+def _open(args: argparse.Namespace, name: str, embedder: Embedder | None = None) -> MilvusStore:
     store = MilvusStore(
-        CollectionSpec(name=name), connection=connection_of(args), open_mode="adopt"
+        CollectionSpec(name=name),
+        connection=connection_of(args),
+        open_mode="adopt",
+        embedding=None if embedder is None else _probe(embedder),
+        allow_embedding_change=getattr(args, "allow_embedding_change", False),
     )
     if not store.exists():
         raise CliError(
             f"collection {shown(name)} does not exist (see 'milvus-plugins info').", EXIT_NOT_FOUND
         )
     return store
+
+
+def _probe(embedder: Embedder) -> EmbeddingProbe:
+    """The fingerprint of ``--embedding``: recorded by ingest, checked by every command
+    that embeds into or searches a collection recording one (as the adapters do)."""
+    return EmbeddingProbe(embed=lambda text: embedder.embed([text])[0], model=embedder.name)
 
 
 def cmd_info(args: argparse.Namespace, out: TextIO) -> int:
@@ -225,7 +236,13 @@ def cmd_ingest(args: argparse.Namespace, out: TextIO) -> int:
         _check_vectors(store or unchecked, args.embedding, source, records, done)
         if store is None:
             spec = CollectionSpec(name=args.collection, dim=len(vectors[0]), sparse=sparse)
-            store = MilvusStore(spec, connection=connection, drop_old=args.drop)
+            store = MilvusStore(
+                spec,
+                connection=connection,
+                drop_old=args.drop,
+                embedding=_probe(embedder),
+                allow_embedding_change=args.allow_embedding_change,
+            )
             try:
                 store.ensure_collection(len(vectors[0]))  # a mismatch raises before any write
             except UnsupportedByServerError as exc:
@@ -288,6 +305,8 @@ def cmd_search(args: argparse.Namespace, out: TextIO) -> int:
         embedder = load_embedder(args.embedding)
         vector = embedder.embed([args.query])[0]  # one list of floats (checked)
         check_dim(store, embedder, len(vector))
+        store.close()
+        store = _open(args, args.collection, embedder)  # its fingerprint, if it has one
     hits = store.retrieve(mode=mode, vector=vector, text=args.query, k=args.k, filter=flt)
     if args.json:
         rows = [

@@ -39,7 +39,9 @@ connection: --uri, --token, --db-name and --timeout go before or after the comma
 embedding: --embedding minilm (default: all-MiniLM-L6-v2, offline, 384-d) or
   package.module:factory, a callable without arguments returning a LangChain Embeddings
   or an object with embed(texts) -> vectors. Search with the model a collection was filled
-  with: a dimension mismatch is refused (exit 2).
+  with: a dimension mismatch is refused (exit 2), and so is another model of the same
+  dimension where the collection records its model's fingerprint (ingest records it;
+  --allow-embedding-change overrides).
 
 search --mode: hybrid (dense + BM25) by default when the collection has a BM25 field,
   else dense (said on stderr).
@@ -152,6 +154,11 @@ def _embedding_option(parser: argparse.ArgumentParser) -> None:
         "--embedding",
         default="minilm",
         help="'minilm' (default, offline 384-d) or package.module:factory",
+    )
+    parser.add_argument(
+        "--allow-embedding-change",
+        action="store_true",
+        help="use --embedding on a collection that records another model's fingerprint",
     )
 
 

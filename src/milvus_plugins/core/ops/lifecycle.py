@@ -538,7 +538,11 @@ def _open_existing_once(ctx: OpContext, name: str) -> Op[Opened]:
             # Another tool's collection is read as it was made: its named dense fields'
             # metrics too (as the searched field's), or their scores would be misread.
             yield from _adopt_named_metrics(ctx, name)
-    if not session.allow_embedding_change and stored_fingerprint(description) is not None:
+    stored = stored_fingerprint(description)
+    # A spec of another dimension than the recorded model's is refused by the adoption
+    # below, naming both dimensions and the fix: that says more than "another model".
+    other_dim = stored is not None and ctx.spec.dim is not None and ctx.spec.dim != stored.dim
+    if not session.allow_embedding_change and stored is not None and not other_dim:
         # Before adopting: a collection of another model must not count as opened. The
         # model is probed only when there is a recorded fingerprint to compare with
         # (another tool's collection records none).
