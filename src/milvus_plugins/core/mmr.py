@@ -9,7 +9,7 @@ import numpy as np
 from milvus_plugins.core.errors import InvalidInputError, shown
 from milvus_plugins.core.results import Hit
 
-__all__ = ["check_mmr_options", "maximal_marginal_relevance", "select_mmr"]
+__all__ = ["check_lambda", "check_mmr_options", "maximal_marginal_relevance", "select_mmr"]
 
 
 def check_mmr_options(fetch_k: int | None, lambda_mult: float) -> int:
@@ -27,16 +27,22 @@ def check_mmr_options(fetch_k: int | None, lambda_mult: float) -> int:
     if fetch_k is None:
         raise InvalidInputError("fetch_k=None must be a positive integer (MMR candidates).")
     checked = check_k(fetch_k, "fetch_k")
-    if (
-        isinstance(lambda_mult, bool)
-        or not isinstance(lambda_mult, (int, float))
-        or not 0.0 <= lambda_mult <= 1.0
-    ):
+    check_lambda(lambda_mult)
+    return checked
+
+
+def check_lambda(value: object, name: str = "lambda_mult") -> float:
+    """Return MMR's relevance/diversity balance ``value`` as a float in [0, 1].
+
+    Raises:
+        InvalidInputError: ``value`` (named ``name``) is not a number in [0, 1].
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
         raise InvalidInputError(
-            f"lambda_mult={shown(lambda_mult)} must be a number in [0, 1] (1: relevance only, "
+            f"{name}={shown(value)} must be a number in [0, 1] (1: relevance only, "
             "0: diversity only)."
         )
-    return checked
+    return float(value)
 
 
 def _normalise(matrix: np.ndarray) -> np.ndarray:

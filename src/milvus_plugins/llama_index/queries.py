@@ -48,6 +48,7 @@ from milvus_plugins.core import (
 )
 from milvus_plugins.core.decay import decay_column
 from milvus_plugins.core.grouping import group_key
+from milvus_plugins.core.mmr import check_lambda
 from milvus_plugins.core.requests import QUERY_WINDOW, check_k
 from milvus_plugins.llama_index.filters import DOC_ID_KEYS, declared_types, to_core_filter
 from milvus_plugins.llama_index.nodes import record_to_node
@@ -222,17 +223,7 @@ def _mmr_values(
             f"VectorStoreQuery.mmr_threshold={shown(lambda_mult)} and vector_store_kwargs "
             f"mmr_threshold={shown(given)} differ; give one of them."
         )
-    if lambda_mult is None:
-        lambda_mult = 0.5
-    if (
-        isinstance(lambda_mult, bool)
-        or not isinstance(lambda_mult, (int, float))
-        or not 0 <= lambda_mult <= 1
-    ):
-        raise InvalidInputError(
-            f"mmr_threshold={shown(lambda_mult)} must be a number in [0, 1] (1: relevance "
-            "only, 0: diversity only)."
-        )
+    balance = check_lambda(0.5 if lambda_mult is None else lambda_mult, "mmr_threshold")
     prefetch_k = kwargs.get("mmr_prefetch_k")
     factor = kwargs.get("mmr_prefetch_factor")
     if prefetch_k is not None and factor is not None:
@@ -247,7 +238,7 @@ def _mmr_values(
                 f"mmr_prefetch_k={shown(prefetch_k)} must be a positive integer up to "
                 f"{QUERY_WINDOW} (MMR candidates; Milvus' limit)."
             )
-        return float(lambda_mult), int(prefetch_k), None
+        return balance, int(prefetch_k), None
     if factor is not None and (
         isinstance(factor, bool)
         or not isinstance(factor, (int, float))
@@ -257,7 +248,7 @@ def _mmr_values(
             f"mmr_prefetch_factor={shown(factor)} must be a positive, finite number "
             "(candidates per result)."
         )
-    return float(lambda_mult), None, None if factor is None else float(factor)
+    return balance, None, None if factor is None else float(factor)
 
 
 def _mmr_options(query: VectorStoreQuery, kwargs: Mapping[str, Any]) -> tuple[float, int]:
