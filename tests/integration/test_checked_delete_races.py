@@ -137,3 +137,20 @@ def test_rows_written_under_new_ids_during_a_large_checked_delete_survive(lite_u
     assert survivors == set(written), sorted(set(written) - survivors)
     assert written  # the writer did write while the delete ran
     store.close()
+
+
+def test_a_checked_delete_of_thousands_of_rows_in_a_partition_completes(lite_uri: str) -> None:
+    """Milvus Lite 3.2.2 deletes in a partition by id (it ignores ``partition_name``):
+    the ids were named in one expression with the wider filter, which Lite tests row by
+    row against the whole list (6,000 ids: past a 5 s deadline on every try). Now in
+    parts of 2,000, by id alone within the write turn (this process holds the file)."""
+    store = MilvusStore(
+        CollectionSpec(name="c", dim=DIM), connection=ConnectionConfig(uri=lite_uri, timeout=5)
+    )
+    store.create_partition("p1")
+    store.upsert([Record(id="seed", text="seed", vector=_vector("seed"), metadata={"k": "x"})])
+    store.upsert(_rows("r", 6000, True, "old"), partition_name="p1")
+    store.upsert(_rows("s", 50, 1, "kept"), partition_name="p1")  # n == 1: not selected
+    assert store.delete(filter=eq("n", True), partition_names=["p1"]) == 6000
+    assert store.count(partition_names=["p1"]) == 50
+    store.close()

@@ -158,3 +158,35 @@ def test_where_each_engine_keeps_the_fingerprint(uri: str, collection_name: str)
         assert in_properties  # Milvus Lite 3.2.2 drops the description
     if version.startswith("v2.3"):
         assert in_properties and in_description
+
+
+def test_migrate_carries_the_fingerprint_to_the_target(uri: str, collection_name: str) -> None:
+    """The copy holds the source model's vectors: a target the migration creates records
+    that model, so another model is refused there too (before: no fingerprint, any model
+    of the same dimension was accepted; a helper's review). A target recording another
+    model is refused before anything is copied."""
+    from milvus_plugins.core import migrate, migration_target_spec
+
+    source = _langchain(uri, collection_name, VocabEmbeddings())
+    source.add_texts(TEXTS, ids=[f"t{i}" for i in range(len(TEXTS))])
+    core = MilvusStore(CollectionSpec(name=collection_name), connection=ConnectionConfig(uri=uri))
+    target_name = f"{collection_name}_copy"
+    target = MilvusStore(
+        migration_target_spec(core, target_name), connection=ConnectionConfig(uri=uri)
+    )
+    assert migrate(core, target).copied == len(TEXTS)
+    with pytest.raises(EmbeddingMismatchError):
+        _langchain(uri, target_name, DeterministicFakeEmbedding(size=DIM)).similarity_search("x")
+    assert _langchain(uri, target_name, VocabEmbeddings()).similarity_search("cat", k=1)
+    # A target filled with another model: refused, nothing copied.
+    other_name = f"{collection_name}_other"
+    _langchain(uri, other_name, DeterministicFakeEmbedding(size=DIM)).add_texts(["x"], ids=["o"])
+    other = MilvusStore(
+        migration_target_spec(core, other_name), connection=ConnectionConfig(uri=uri)
+    )
+    with pytest.raises(EmbeddingMismatchError):
+        migrate(core, other)
+    kept = _langchain(uri, other_name, DeterministicFakeEmbedding(size=DIM))
+    assert [d.id for d in kept.get_by_ids(["o", "t0", "t1"])] == ["o"]
+    for store in (core, target, other):
+        store.close()

@@ -208,3 +208,20 @@ def test_langchain_mmr_refuses_a_bad_lambda_before_searching(
     for bad in (7, -0.1, float("nan"), True):
         with pytest.raises(InvalidInputError, match="lambda_mult"):
             store.max_marginal_relevance_search_by_vector(_vector("x"), k=2, lambda_mult=bad)
+
+
+def test_numpy_floats_are_numbers_for_the_balance_settings(
+    llama: LlamaStore, chain: tuple[LangChainStore, _Embeddings]
+) -> None:
+    """numpy's float32 is not a ``float`` subclass: the first form of these checks
+    refused ``np.float32(0.5)`` as "not in [0, 1]" (a helper's review)."""
+    store, _ = chain
+    for value in (np.float32(0.5), np.float64(0.5), np.float16(0.5)):
+        assert len(store.max_marginal_relevance_search("milvus", k=2, lambda_mult=value)) == 2
+        assert len(store.max_marginal_relevance_search("", k=2, lambda_mult=value)) == 2
+        assert llama.query(_query(alpha=value)).ids
+        hybrid = _query(mode=HYBRID, query_str="milvus", alpha=value)
+        assert llama.query(hybrid).ids
+        assert llama.query(_query(mode=MMR, mmr_threshold=value)).ids
+    with pytest.raises(InvalidInputError, match="lambda_mult"):
+        store.max_marginal_relevance_search("milvus", k=2, lambda_mult=np.float32("nan"))

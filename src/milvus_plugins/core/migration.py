@@ -32,10 +32,11 @@ from milvus_plugins.core.errors import (
     shown,
 )
 from milvus_plugins.core.fields import MetadataField
+from milvus_plugins.core.fingerprint import stored_fingerprint
 from milvus_plugins.core.ops.aliases import resolve_alias_op
 from milvus_plugins.core.ops.calls import ReadAll
 from milvus_plugins.core.ops.deletes import reads_partitions_apart
-from milvus_plugins.core.portable import id_key, iter_records, stored_spec
+from milvus_plugins.core.portable import described, id_key, iter_records, stored_spec
 from milvus_plugins.core.records import Record
 from milvus_plugins.core.requests import output_fields
 from milvus_plugins.core.rows import record_from_row
@@ -225,6 +226,21 @@ def _prepare_target(source: CollectionSpec, target: MilvusStore) -> None:
     )
 
 
+def _carry_fingerprint(source: MilvusStore, target: MilvusStore) -> None:
+    """Give the target the source's embedding fingerprint, if it records one.
+
+    The copy holds the source model's vectors: a target it creates records that model
+    (as an export and import do), and an existing target recording another model is
+    refused when it is opened (``EmbeddingMismatchError``, nothing copied). A target
+    store given its own ``embedding=`` keeps it.
+    """
+    if target.session.embedding is not None:
+        return
+    fingerprint = stored_fingerprint(described(source, source.spec.name))
+    if fingerprint is not None:
+        target.session.embedding = fingerprint
+
+
 def _refuse_replaced_rows(source: MilvusStore, target: MilvusStore, batch_rows: int) -> None:
     """Refuse to copy into a target that holds, under an id of the source, a row other
     than the source's: the copy writes by id and would replace it for good.
@@ -330,6 +346,7 @@ def migrate(
             "name another target."
         )
     read = stored_spec(source)  # with its named dense fields, which a copy must carry
+    _carry_fingerprint(source, target)
     _refuse_keys_held_twice(source)
     _prepare_target(read, target)
     started = time.perf_counter()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import numpy as np
@@ -37,7 +38,8 @@ def check_lambda(value: object, name: str = "lambda_mult") -> float:
     Raises:
         InvalidInputError: ``value`` (named ``name``) is not a number in [0, 1].
     """
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+    # numbers.Real: numpy's float32 too (it is not a float subclass); bool is not a balance.
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= float(value) <= 1:
         raise InvalidInputError(
             f"{name}={shown(value)} must be a number in [0, 1] (1: relevance only, "
             "0: diversity only)."

@@ -196,7 +196,7 @@ def hybrid_ranker(configured: Ranker | None, alpha: float | None) -> Ranker:
             f"fuses ranks with ranker={shown(configured)}, which has no weights; leave "
             "alpha unset, or create the store with ranker=Weighted(...) (or no ranker)."
         )
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1:
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 <= alpha <= 1:
         raise InvalidInputError(
             f"alpha={shown(alpha)} must be in [0, 1] (1: vector search only, 0: keyword only)."
         )
@@ -241,8 +241,8 @@ def _mmr_values(
         return balance, int(prefetch_k), None
     if factor is not None and (
         isinstance(factor, bool)
-        or not isinstance(factor, (int, float))
-        or not 0 < factor < math.inf
+        or not isinstance(factor, numbers.Real)
+        or not 0 < float(factor) < math.inf
     ):
         raise InvalidInputError(
             f"mmr_prefetch_factor={shown(factor)} must be a positive, finite number "
@@ -293,7 +293,7 @@ def checked_query(query: VectorStoreQuery, kwargs: Mapping[str, Any]) -> VectorS
         raise InvalidInputError(f"query_str={shown(text)} must be the query text (a str) or None.")
     alpha = query.alpha
     if alpha is not None and (
-        isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1
+        isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 <= alpha <= 1
     ):
         raise InvalidInputError(
             f"alpha={shown(alpha)} must be in [0, 1] (1: vector search only, 0: keyword only)."
