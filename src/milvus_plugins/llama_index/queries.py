@@ -196,12 +196,22 @@ def hybrid_ranker(configured: Ranker | None, alpha: float | None) -> Ranker:
             f"fuses ranks with ranker={shown(configured)}, which has no weights; leave "
             "alpha unset, or create the store with ranker=Weighted(...) (or no ranker)."
         )
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 <= alpha <= 1:
+    weight = _checked_alpha(alpha)
+    normalize = configured.normalize if isinstance(configured, Weighted) else True
+    return Weighted(weight, 1.0 - weight, normalize=normalize)
+
+
+def _checked_alpha(alpha: object) -> float:
+    """LlamaIndex's hybrid ``alpha`` as a float in [0, 1] (numpy floats too).
+
+    Raises:
+        InvalidInputError: ``alpha`` is not a number in [0, 1].
+    """
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 <= float(alpha) <= 1:
         raise InvalidInputError(
             f"alpha={shown(alpha)} must be in [0, 1] (1: vector search only, 0: keyword only)."
         )
-    normalize = configured.normalize if isinstance(configured, Weighted) else True
-    return Weighted(float(alpha), 1.0 - float(alpha), normalize=normalize)
+    return float(alpha)
 
 
 def _mmr_values(
@@ -291,13 +301,8 @@ def checked_query(query: VectorStoreQuery, kwargs: Mapping[str, Any]) -> VectorS
     text = query.query_str
     if text is not None and not isinstance(text, str):
         raise InvalidInputError(f"query_str={shown(text)} must be the query text (a str) or None.")
-    alpha = query.alpha
-    if alpha is not None and (
-        isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 <= alpha <= 1
-    ):
-        raise InvalidInputError(
-            f"alpha={shown(alpha)} must be in [0, 1] (1: vector search only, 0: keyword only)."
-        )
+    if query.alpha is not None:
+        _checked_alpha(query.alpha)
     _mmr_values(query, kwargs)
     ints: dict[str, Any] = {}
     for name in _TOP_K_FIELDS:
