@@ -67,15 +67,19 @@ $(LLAMA_STAMP): | $(STAMP)
 # later) that is still running this many seconds after it started writes the stacks of
 # its threads to $(HANG_DIR)/ and exits with status 1 (tests/support/hang_watchdog.py):
 # a hang fails `make test` with the place it hung, well inside CI's limit. 0: off.
+# A session 2.3.5 server found dead is started again and the test it took down runs once
+# more (tests/support/server_deaths.py); why it died is printed from $(INCIDENT_DIR)/.
 TEST_WORKERS ?= 4
 TEST_NICE ?= 0
 TEST_ARGS ?=
 TEST_WATCHDOG ?= 3300
 LITE25_LOG ?= .lite25-tests.log
 HANG_DIR := .test-hangs
+INCIDENT_DIR := .test-incidents
 test: lint $(LITE25_STAMP) $(LLAMA_STAMP)
-	@rm -rf $(LITE25_LOG) $(HANG_DIR); \
-	export MILVUS_PLUGINS_TEST_WATCHDOG=$(TEST_WATCHDOG) MILVUS_PLUGINS_HANG_DIR="$(CURDIR)/$(HANG_DIR)"; \
+	@rm -rf $(LITE25_LOG) $(HANG_DIR) $(INCIDENT_DIR); \
+	export MILVUS_PLUGINS_TEST_WATCHDOG=$(TEST_WATCHDOG) MILVUS_PLUGINS_HANG_DIR="$(CURDIR)/$(HANG_DIR)" \
+	  MILVUS_PLUGINS_INCIDENT_DIR="$(CURDIR)/$(INCIDENT_DIR)"; \
 	( $(BIN)/pytest -q -m lite25 -p no:cacheprovider \
 	    --basetemp="$${TMPDIR:-/tmp}/milvus-plugins-lite25-tests" > $(LITE25_LOG) 2>&1; \
 	  echo "exit $$?" >> $(LITE25_LOG) ) & lite=$$!; \
@@ -83,6 +87,9 @@ test: lint $(LITE25_STAMP) $(LLAMA_STAMP)
 	main=$$?; \
 	wait $$lite; echo "== the Milvus Lite 2.5.1 tests (pytest -m lite25) =="; \
 	cat $(LITE25_LOG); \
+	for f in $(INCIDENT_DIR)/*.txt; do test -s "$$f" || continue; \
+	  echo "== SESSION SERVER DIED: $$f (started again; the test it took down ran once more) =="; \
+	  cat "$$f"; done; \
 	hung=0; for f in $(HANG_DIR)/*.txt; do test -s "$$f" || continue; hung=1; \
 	  echo "== HUNG: $$f (no end after $(TEST_WATCHDOG) s; its threads' stacks) =="; cat "$$f"; done; \
 	test $$hung -eq 0 && test $$main -eq 0 && tail -n 1 $(LITE25_LOG) | grep -qx "exit 0"

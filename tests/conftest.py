@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +23,7 @@ from tests.support.file_durations import order_key
 from tests.support.hang_watchdog import arm as arm_hang_watchdog
 from tests.support.lite25_server import Lite25Server, with_fresh_client
 from tests.support.milvus_server import MilvusServer, ServerUnavailable, server_available
+from tests.support.server_deaths import SESSION_TTL_ENV, revive
 
 # Hypothesis' own clock: its input-generation health check and its per-example deadline
 # (200 ms) judge the machine, not the code, and failed tests on a loaded 2-core run.
@@ -54,16 +55,20 @@ def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MilvusSe
     ok, reason = server_available()
     if not ok:
         pytest.skip(f"the Milvus 2.3.5 server cannot run here: {reason}")
-    # Never restarted, so a long session TTL: with the default 10 s the server stopped itself
-    # (SIGINT from its own session watchdog) when its embedded etcd stalled for ~6 s on a
-    # loaded 2-core machine during two clean-clone runs.
-    server = MilvusServer(tmp_path_factory.mktemp("milvus-server"), session_ttl_seconds=60)
+    # A long session TTL: with the default 10 s the server stopped itself (SIGINT from its
+    # own session watchdog) when its embedded etcd stalled for ~6 s on a loaded 2-core
+    # machine during two clean-clone runs; with 60 s, three servers stopped in one CI run
+    # (cause not recorded). A server that gets no CPU for longer than its TTL stops itself
+    # (seen with SIGSTOP: 80 s stops one of 60 s); one that dies anyway is started again
+    # and the test it took down runs once more (tests/support/server_deaths.py).
+    ttl = int(os.environ.get(SESSION_TTL_ENV, "180"))
+    server = MilvusServer(tmp_path_factory.mktemp("milvus-server"), session_ttl_seconds=ttl)
     server.start()
-    _tidied_servers.append(server.uri)
+    _session_servers.append(server)
     try:
         yield server
     finally:
-        _tidied_servers.remove(server.uri)
+        _session_servers.remove(server)
         _close_clients(server.uri)
         server.stop()
 
@@ -125,12 +130,12 @@ def uri(backend_uri: str, collection_name: str) -> Iterator[str]:
     with_fresh_client(backend_uri, tidy)  # Lite 2.5.1's GOAWAY (see below): once more
 
 
-# The URIs of this process' session 2.3.5 servers, which ``pytest_runtest_teardown`` keeps
-# tidy: many tests make collections there without the ``uri`` fixture and leave them, and
-# each loaded collection costs the server CPU while it sits idle (measured on one server:
+# This process' session 2.3.5 servers, which ``pytest_runtest_teardown`` keeps tidy: many
+# tests make collections there without the ``uri`` fixture and leave them, and each
+# loaded collection costs the server CPU while it sits idle (measured on one server:
 # 4.5% of a core with none, 29.7% with 40 small loaded ones, 6.5% after dropping them).
 # With a server per worker on a 2-core machine, that idle work slowed the whole run.
-_tidied_servers: list[str] = []
+_session_servers: list[MilvusServer] = []
 # What the server held when the running test's call began (by server URI).
 _held_before_call: dict[str, set[tuple[str, str]]] = {}
 
@@ -170,15 +175,48 @@ def _uses_session_server(item: pytest.Item) -> bool:
     """Whether the test asked for the session server, by name or through ``backend_uri``."""
     request = getattr(item, "_request", None)  # its fixtures, those asked for by name too
     names = request.fixturenames if request is not None else getattr(item, "fixturenames", ())
-    return bool(_tidied_servers) and "milvus_server" in names
+    return bool(_session_servers) and "milvus_server" in names
+
+
+def _revive_dead_servers(when: str) -> bool:
+    """Start this process' dead session servers again (the death reported to
+    ``$MILVUS_PLUGINS_INCIDENT_DIR``); whether one was."""
+    revived = False
+    for server in _session_servers:
+        if not server.is_running:
+            old = server.uri
+            _close_clients(old)
+            _held_before_call.pop(old, None)
+            role = os.environ.get("PYTEST_XDIST_WORKER", "session")
+            revived = revive(server, when, role) or revived
+    return revived
+
+
+def _rerun_if_a_server_died(nodeid: str) -> Callable[[BaseException | None], bool]:
+    """The rerun condition of ``nodeid``: pytest-rerunfailures asks it after each attempt
+    (reruns only a failed one), so a death is found, and the server started again, right
+    after the test it happened in."""
+
+    def condition(error: BaseException | None = None) -> bool:
+        return _revive_dead_servers(f"while {nodeid} ran")
+
+    return condition
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Start a session server that died between tests again before the next test."""
+    if _session_servers:
+        _revive_dead_servers(f"before {item.nodeid} (it died between tests)")
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     """Note what the session server held before a test that uses it runs."""
     if _uses_session_server(item):
-        for uri in _tidied_servers:
-            _held_before_call[uri] = _held(uri)
+        for server in _session_servers:
+            if server.is_running:
+                _held_before_call[server.uri] = _held(server.uri)
     yield
 
 
@@ -192,9 +230,13 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
     """
     yield
     last_of_file = nextitem is None or nextitem.path != item.path
-    if not _tidied_servers or not (last_of_file or _held_before_call):
+    if not _session_servers or not (last_of_file or _held_before_call):
         return
-    for uri in _tidied_servers:
+    for server in _session_servers:
+        uri = server.uri
+        if not server.is_running:  # the rerun condition or the next setup starts it
+            _held_before_call.pop(uri, None)
+            continue
         before = _held_before_call.pop(uri, None)
         if not last_of_file:
             if before is not None:
@@ -221,7 +263,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     ``tests/support/file_durations.py``), so that ``make test``'s workers, which take
     whole files as they run low (``--dist loadfile --no-loadscope-reorder``), end on
     short files. The order of the tests within a file is kept.
+
+    Every test that may use the session 2.3.5 server is run once more if it failed while
+    that server died (``_rerun_if_a_server_died``; pytest-rerunfailures' ``flaky``).
     """
+    for item in items:
+        if item.get_closest_marker("server") is not None or "milvus_server" in getattr(
+            item, "fixturenames", ()
+        ):
+            item.add_marker(
+                pytest.mark.flaky(reruns=1, condition=_rerun_if_a_server_died(item.nodeid))
+            )
     longest_first = order_key(load_durations())
     items.sort(
         key=lambda item: (

@@ -707,6 +707,24 @@ class MilvusServer:
     def is_running(self) -> bool:
         return self._proc is not None and not _has_exited(self._proc)
 
+    def exit_code(self) -> int | None:
+        """The exit status of a server process that ended on its own (negative: the signal
+        that killed it), without reaping it; None while it runs or when none was started."""
+        proc = self._proc
+        if proc is None:
+            return None
+        if proc.returncode is not None:
+            return proc.returncode
+        try:
+            info = os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return None
+        if info is None:
+            return None
+        if info.si_code == os.CLD_EXITED:
+            return info.si_status
+        return -info.si_status
+
     @property
     def log_path(self) -> Path:
         return self.base_dir / _LOG_NAME
