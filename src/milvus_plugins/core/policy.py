@@ -290,10 +290,9 @@ class StorePair:
 
     async def aclose(self) -> None:
         """Close the async clients and the sync one."""
-        try:
-            if self._async is not None:
-                await self._async.close()
-        finally:
+        if self._async is not None:
+            await self._async.close()  # and the sync store
+        else:
             self.store.close()
 
 

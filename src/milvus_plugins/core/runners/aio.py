@@ -53,6 +53,7 @@ from milvus_plugins.core.retry import (
     GOAWAY_CONNECT_TRIES,
     acall_with_retry,
 )
+from milvus_plugins.core.runners import abandoned
 from milvus_plugins.core.runners.settings import (
     RELOADS,
     RunSettings,
@@ -118,7 +119,9 @@ class AsyncRunner:
     def __init__(self, settings: RunSettings, blocking: BlockingRunner) -> None:
         self.settings = settings
         self.blocking = blocking
+        # Changed in place only: a runner dropped unclosed gives back the leases left here.
         self._clients: dict[asyncio.AbstractEventLoop, tuple[Any, LiteLease | None]] = {}
+        abandoned.watch_loops(self, self._clients)
         self._clients_lock = threading.Lock()
         self._session_locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
         # Event loops whose client has made its first (connecting) call.
@@ -152,11 +155,13 @@ class AsyncRunner:
         lease = lite.acquire(connection.uri) if connection.is_lite else None
         try:
             kwargs = self.settings.session.client_kwargs(self.settings.client_kwargs, lease)
-            return AsyncMilvusClient(**kwargs), lease
+            client = AsyncMilvusClient(**kwargs)
         except BaseException:
             if lease is not None:
                 lease.release()
             raise
+        abandoned.close_pending()  # after our own lease: a server both use keeps running
+        return client, lease
 
     def _forget_loops(self, which: Callable[[asyncio.AbstractEventLoop], bool]) -> None:
         # A client of a loop that has ended cannot be closed (its channel needs that
@@ -178,7 +183,8 @@ class AsyncRunner:
         loop = asyncio.get_running_loop()
         with self._clients_lock:
             self._closes += 1
-            entries, self._clients = self._clients, {}
+            entries = dict(self._clients)
+            self._clients.clear()
             self._connected.clear()
             self._session_locks.clear()
             if any(lease is not None for _, lease in entries.values()):

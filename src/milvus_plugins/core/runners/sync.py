@@ -45,6 +45,7 @@ from milvus_plugins.core.retry import (
     GOAWAY_CONNECT_TRIES,
     call_with_retry,
 )
+from milvus_plugins.core.runners import abandoned
 from milvus_plugins.core.runners.settings import (
     RELOADS,
     RunSettings,
@@ -156,6 +157,7 @@ class SyncRunner:
         self.settings = settings
         self._client: Any = None
         self._lease: LiteLease | None = None
+        self._watch: Any = None  # closes the client if this runner is dropped unclosed
 
     @property
     def connected_client(self) -> Any:
@@ -173,6 +175,7 @@ class SyncRunner:
                 if client is None:
                     client, self._lease = self._connect()
                     self._client = client
+                    self._watch = abandoned.watch(self, client, self._lease)
                     session.connected(self._lease)
         return client
 
@@ -184,7 +187,8 @@ class SyncRunner:
             attempt = 1
             while True:
                 try:
-                    return self._call(lambda: MilvusClient(**kwargs), retry=False), lease
+                    client = self._call(lambda: MilvusClient(**kwargs), retry=False)
+                    break
                 except MilvusPluginsError as exc:
                     if attempt == GOAWAY_CONNECT_TRIES or not refused_by_goaway(exc):
                         raise
@@ -194,12 +198,17 @@ class SyncRunner:
             if lease is not None:
                 lease.release()
             raise
+        abandoned.close_pending()  # after our own lease: a server both use keeps running
+        return client, lease
 
     def close(self) -> None:
         """Close the client (reconnecting if used again); on Lite, release the server."""
         with self.settings.session.lock:
             client, self._client = self._client, None
             lease, self._lease = self._lease, None
+            watch, self._watch = self._watch, None
+            if watch is not None:
+                watch.detach()
             if lease is not None:
                 # The last lease's release stops the Lite server: a later call reopens
                 # (and loads) the collection before its first read.

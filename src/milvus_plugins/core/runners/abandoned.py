@@ -1,0 +1,82 @@
+"""Connections and Milvus Lite leases of stores that were dropped without ``close()``.
+
+A notebook cell run again builds a new store and drops the old one unclosed. Each store
+has a connection of its own (``dedicated``), which pymilvus keeps until it is closed, and
+on Milvus Lite a lease that keeps the database's server running (and the file locked
+against other processes): measured, 180-340 KB and one lease more per cell run, for good.
+
+When a runner is garbage-collected with its client still open, :func:`watch` and
+:func:`watch_loops` put what it held on a list; :func:`close_pending` closes those
+clients and gives back those leases. That happens at the next connect of any store of
+the process, after the new store holds its own lease (so a server both use keeps
+running), not in the collector itself: it may run while this thread holds a lock that
+closing needs. An async client of an ended event loop cannot be closed (its channel
+needs that loop): only its lease is given back, as for a loop that ends while its
+store lives.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import weakref
+from collections.abc import Mapping
+from typing import Any
+
+from milvus_plugins.core.lite import LiteLease
+
+__all__ = ["close_pending", "pending", "watch", "watch_loops"]
+
+# What dropped runners held: (client or None, lease or None). Appended to by the
+# collector and popped by close_pending, both atomic under the GIL: no lock, which the
+# collector could find held by the thread it interrupted.
+_PENDING: list[tuple[Any, LiteLease | None]] = []
+
+
+def _dropped(client: Any, lease: LiteLease | None) -> None:
+    _PENDING.append((client, lease))
+
+
+def _dropped_loops(clients: Mapping[Any, tuple[Any, LiteLease | None]]) -> None:
+    _PENDING.extend((None, lease) for _, lease in list(clients.values()))
+
+
+def watch(owner: object, client: Any, lease: LiteLease | None) -> weakref.finalize[Any, Any]:
+    """Close ``client`` and give back ``lease`` once ``owner`` is collected, unless the
+    returned finalizer is detached first (the owner closed them itself)."""
+    finalizer = weakref.finalize(owner, _dropped, client, lease)
+    finalizer.atexit = False  # at exit the process' connections end anyway
+    return finalizer
+
+
+def watch_loops(
+    owner: object, clients: Mapping[Any, tuple[Any, LiteLease | None]]
+) -> weakref.finalize[Any, Any]:
+    """Give back the leases left in ``clients`` (a mapping ``owner`` keeps, changed in
+    place: event loop -> (async client, lease)) once ``owner`` is collected."""
+    finalizer = weakref.finalize(owner, _dropped_loops, clients)
+    finalizer.atexit = False
+    return finalizer
+
+
+def close_pending() -> int:
+    """Close the clients and give back the leases of dropped runners; how many entries."""
+    done = 0
+    while True:
+        try:
+            client, lease = _PENDING.pop()
+        except IndexError:
+            return done
+        done += 1
+        # A failure here (a dead connection, a server that will not stop) belongs to a
+        # store nobody holds; it must not fail the call of the store that connects.
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.close()
+        if lease is not None:
+            with contextlib.suppress(Exception):
+                lease.release()
+
+
+def pending() -> int:
+    """How many dropped runners' clients or leases wait for :func:`close_pending`."""
+    return len(_PENDING)
