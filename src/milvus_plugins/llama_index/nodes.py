@@ -119,7 +119,11 @@ def _node_record(node: BaseNode, *, own: bool, snapshot: bool = True) -> Record:
         if reserved:
             order = list(metadata)  # read back in this order (the LLM text, node.hash)
             names = sorted(_RESERVED_METADATA.intersection(metadata))
-            extra["reserved_metadata"] = {key: metadata.pop(key) for key in names}
+            moved = {key: metadata.pop(key) for key in names}
+            # Metadata still, though kept with the framework data: its nesting limit,
+            # not the one framework data gets.
+            walk_json(moved, MAX_METADATA_DEPTH, f"node {shown(node.node_id)}", "metadata")
+            extra["reserved_metadata"] = moved
             extra["metadata_order"] = order
         state = {EXTRA_KEY: extra}
     return Record(

@@ -43,7 +43,7 @@ from milvus_plugins.core.ops.checked_filters import (
     superset_filter,
 )
 from milvus_plugins.core.ops.context import OpContext
-from milvus_plugins.core.ops.lifecycle import capabilities_op, ensure_op
+from milvus_plugins.core.ops.lifecycle import capabilities_op, ensure_op, filter_checked_op
 from milvus_plugins.core.requests import QUERY_WINDOW, output_fields
 
 __all__ = ["clear_op", "delete_op", "deletion_filter", "reads_partitions_apart"]
@@ -92,11 +92,9 @@ def delete_op(ctx: OpContext, ids: Sequence[str] | None, filter: Filter | str | 
     if tree is not None:
         ctx.scope.where(tree)  # a raw string the tenancy refuses is refused before any I/O
     if where is None or not (yield from ensure_op(ctx, create=False)):
-        if tree is not None:
-            # Nothing to delete (ids=[], or no collection), but a filter this engine
-            # cannot run is still refused.
-            caps = yield from capabilities_op(ctx.session)
-            compile_filter(tree, ctx.spec, caps.dialect)
+        # Nothing to delete (ids=[], or no collection), but a filter this engine cannot
+        # run is still refused.
+        yield from filter_checked_op(ctx, tree)
         return 0
     scoped = ctx.scope.where(where)
     # Ids alone delete every row holding them, as asked; a filter or a scope selects rows,

@@ -27,6 +27,7 @@ from milvus_plugins.core.errors import (
     SchemaMismatchError,
     shown,
 )
+from milvus_plugins.core.filters import Filter, compile_filter
 from milvus_plugins.core.fingerprint import (
     EmbeddingFingerprint,
     check_fingerprint,
@@ -62,12 +63,14 @@ __all__ = [
     "drop_op",
     "ensure_op",
     "exists_op",
+    "filter_checked_op",
     "fingerprint_op",
     "loaded_op",
     "named_partitions_op",
     "open_existing_op",
     "open_or_create_op",
     "partition_list_op",
+    "readable_op",
     "require_op",
     "still_open_op",
 ]
@@ -79,6 +82,29 @@ class Opened(Enum):
     ABSENT = "absent"  # no collection, and its dimension is not known yet
     OPENED = "opened"  # it existed (or another client created it first)
     CREATED = "created"  # this very call created it (empty until this call writes)
+
+
+def filter_checked_op(ctx: OpContext, where: Filter | None) -> Op[None]:
+    """Compile ``where`` for this engine and the store's spec, and drop the result: a call
+    that finds no collection (and so no row) refuses a filter it would refuse on rows (a
+    value that does not fit a declared column, a string the engine cannot spell).
+
+    Raises:
+        FilterError: the filter cannot be compiled for this engine.
+    """
+    if where is not None:
+        caps = yield from capabilities_op(ctx.session)
+        compile_filter(where, ctx.spec, caps.dialect)
+
+
+def readable_op(ctx: OpContext, where: Filter | None) -> Op[bool]:
+    """:func:`ensure_op` for a read filtered by ``where``: whether the collection exists
+    (opened and loaded). Where it does not, the read has no row to return, but ``where``
+    is still checked (:func:`filter_checked_op`)."""
+    if (yield from ensure_op(ctx, read=True)):
+        return True
+    yield from filter_checked_op(ctx, where)
+    return False
 
 
 def capabilities_op(session: Session) -> Op[Capabilities]:

@@ -18,7 +18,7 @@ from milvus_plugins.core.ops.checked_filters import (
     superset_filter,
 )
 from milvus_plugins.core.ops.context import OpContext
-from milvus_plugins.core.ops.lifecycle import capabilities_op, ensure_op
+from milvus_plugins.core.ops.lifecycle import capabilities_op, ensure_op, readable_op
 from milvus_plugins.core.records import Record
 from milvus_plugins.core.requests import (
     QUERY_WINDOW,
@@ -51,7 +51,7 @@ def query_op(
     """Records matching ``where`` (all when ``None``); without ``limit``, every one."""
     check_offset(offset, limit)
     where = ctx.scope.where(where)
-    if not (yield from ensure_op(ctx, read=True)):
+    if not (yield from readable_op(ctx, where)):
         return []
     caps = yield from capabilities_op(ctx.session)
     yield from refresh_overflow_op(ctx, where)
@@ -93,7 +93,7 @@ def count_op(ctx: OpContext, where: Filter | None) -> Op[int]:
 
 def scoped_count(ctx: OpContext, where: Filter | None) -> Op[int]:
     """Number of rows matching ``where``, already scoped to the tenant, in the partitions."""
-    if not (yield from ensure_op(ctx, read=True)):
+    if not (yield from readable_op(ctx, where)):
         return 0
     caps = yield from capabilities_op(ctx.session)
     yield from refresh_overflow_op(ctx, where)

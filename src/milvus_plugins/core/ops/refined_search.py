@@ -27,7 +27,7 @@ from milvus_plugins.core.grouping import (
 )
 from milvus_plugins.core.ops.calls import Op
 from milvus_plugins.core.ops.context import OpContext
-from milvus_plugins.core.ops.lifecycle import capabilities_op, ensure_op
+from milvus_plugins.core.ops.lifecycle import capabilities_op, readable_op
 from milvus_plugins.core.ops.search_request import SearchKind, SearchRequest
 from milvus_plugins.core.ops.vector_search import (
     dense_search_op,
@@ -48,7 +48,7 @@ __all__ = ["decay_search_op", "grouped_search_op", "range_search_op"]
 
 def range_search_op(ctx: OpContext, r: SearchRequest, threshold: float) -> Op[list[Hit]]:
     """A dense search for the hits with relevance >= ``threshold``: Milvus' range search."""
-    if not (yield from ensure_op(ctx, read=True)):
+    if not (yield from readable_op(ctx, ctx.scope.where(r.where))):
         return []
     caps = yield from capabilities_op(ctx.session)
     knobs = dict(r.search_params or {})
@@ -114,7 +114,7 @@ def decay_search_op(ctx: OpContext, r: SearchRequest, decay: Decay) -> Op[list[H
     if r.grouping is not None:
         raise InvalidInputError("decay and group_by cannot be combined in one search.")
     check_k(r.k)
-    if not (yield from ensure_op(ctx, read=True)):
+    if not (yield from readable_op(ctx, ctx.scope.where(r.where))):
         return []
     ranker = yield from _server_decay(ctx, r, decay)
     if ranker is not None:
@@ -208,7 +208,7 @@ def grouped_search_op(ctx: OpContext, r: SearchRequest, grouping: Grouping) -> O
             f"group_by works with dense, sparse and hybrid search, not {shown(r.kind.value)}."
         )
     check_k(r.k)
-    if not (yield from ensure_op(ctx, read=True)):
+    if not (yield from readable_op(ctx, ctx.scope.where(r.where))):
         return []
     options = yield from _server_grouping(ctx, r, grouping)
     if options is not None and r.kind is SearchKind.DENSE:

@@ -32,7 +32,7 @@ from milvus_plugins.core.ops.fusion import (
     sparse_metric,
     use_client_fusion,
 )
-from milvus_plugins.core.ops.lifecycle import capabilities_op, ensure_op
+from milvus_plugins.core.ops.lifecycle import capabilities_op, readable_op
 from milvus_plugins.core.ops.reads import collection_rows, query_op
 from milvus_plugins.core.ops.search_request import SearchRequest
 from milvus_plugins.core.ranking import keyword_scale, query_terms
@@ -86,7 +86,7 @@ def dense_search_op(
     where = ctx.scope.where(where)
     if not vectors:
         return []  # no query, no result list (Milvus fails on an empty request)
-    if not (yield from ensure_op(ctx, read=True)):
+    if not (yield from readable_op(ctx, where)):
         return [[] for _ in vectors]
     caps = yield from capabilities_op(ctx.session)
     yield from refresh_overflow_op(ctx, where)
@@ -129,7 +129,7 @@ def sparse_search_op(
     """
     check_k(k)
     where = ctx.scope.where(where)
-    if not (yield from ensure_op(ctx, read=True)):
+    if not (yield from readable_op(ctx, where)):
         return []
     caps = yield from capabilities_op(ctx.session)
     yield from refresh_overflow_op(ctx, where)
@@ -162,7 +162,7 @@ def hybrid_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
     ranker = r.ranker or ctx.hybrid.ranker
     legs_k = legs_fetch_k(r.k, r.fetch_k, ctx.hybrid.fetch_k)
     scoped = ctx.scope.where(r.where)  # refused before any I/O, if it is
-    if not (yield from ensure_op(ctx, read=True)):
+    if not (yield from readable_op(ctx, scoped)):
         return []
     caps = yield from capabilities_op(ctx.session)
     require_sparse_field(ctx.spec)
@@ -214,7 +214,7 @@ def legs_search_op(ctx: OpContext, r: SearchRequest) -> Op[list[Hit]]:
     check_leg_weights(ranker, legs, order)
     legs_k = legs_fetch_k(r.k, r.fetch_k, ctx.hybrid.fetch_k)
     scoped = ctx.scope.where(r.where)  # refused before any I/O, if it is
-    if not (yield from ensure_op(ctx, read=True)):
+    if not (yield from readable_op(ctx, scoped)):
         return []
     caps = yield from capabilities_op(ctx.session)
     if text is not None:
