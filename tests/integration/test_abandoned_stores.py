@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ from milvus_plugins.core import (
     CollectionSpec,
     ConnectionConfig,
     MilvusStore,
+    lite,
 )
 from milvus_plugins.core.lite import lease_count
 from milvus_plugins.core.runners import abandoned
@@ -166,3 +168,55 @@ def test_cell_runs_on_a_server_hold_one_connection(milvus_server: MilvusServer) 
     last.drop()
     last.close()
     assert _pymilvus_dedicated() == connections
+
+
+def test_a_client_handed_out_stays_open_when_its_store_is_dropped(tmp_path: Path) -> None:
+    """``store.client`` (and the LlamaIndex ``client``) may outlive the store object."""
+    uri = str(tmp_path / "handed.db")
+    store = lite_store(uri)
+    store.upsert(records("r", 2))
+    client = store.client
+    llama = LlamaStore(uri=uri, collection_name="li", dim=DIM)
+    llama.add([TextNode(id_="n", text="node", embedding=vec(1))])
+    llama_client = llama.client
+    del store, llama
+    _collected()
+    other = lite_store(str(tmp_path / "other.db"))
+    other.upsert(records("o", 1))  # connects: closes what dropped stores left
+    assert "docs" in client.list_collections()  # still open, its server still running
+    assert "li" in llama_client.list_collections()
+    assert lease_count(uri) >= 1
+    other.close()
+
+
+def test_a_forked_child_does_not_close_its_parents_dropped_stores(tmp_path: Path) -> None:
+    store = lite_store(str(tmp_path / "fork.db"))
+    store.upsert(records("r", 1))
+    del store
+    _collected()
+    assert abandoned.pending() >= 1
+    pid = os.fork()
+    if pid == 0:  # the child: nothing of the parent's to close
+        os._exit(0 if abandoned.pending() == 0 else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert abandoned.pending() >= 1  # still the parent's to close
+    abandoned.close_pending()
+
+
+class _InterruptedClose:
+    def close(self) -> None:
+        raise KeyboardInterrupt
+
+
+def test_an_interrupt_while_closing_a_dropped_client_still_gives_its_lease_back(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "interrupt.db")
+    _settled()
+    abandoned._PENDING.append((_InterruptedClose(), lite.acquire(path)))
+    assert lease_count(path) == 1
+    with pytest.raises(KeyboardInterrupt):
+        abandoned.close_pending()
+    assert lease_count(path) == 0
+    assert abandoned.pending() == 0

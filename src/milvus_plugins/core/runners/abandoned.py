@@ -18,13 +18,14 @@ store lives.
 from __future__ import annotations
 
 import contextlib
+import os
 import weakref
 from collections.abc import Mapping
 from typing import Any
 
 from milvus_plugins.core.lite import LiteLease
 
-__all__ = ["close_pending", "pending", "watch", "watch_loops"]
+__all__ = ["HandedOut", "close_pending", "pending", "watch", "watch_loops"]
 
 # What dropped runners held: (client or None, lease or None). Appended to by the
 # collector and popped by close_pending, both atomic under the GIL: no lock, which the
@@ -32,28 +33,48 @@ __all__ = ["close_pending", "pending", "watch", "watch_loops"]
 _PENDING: list[tuple[Any, LiteLease | None]] = []
 
 
-def _dropped(client: Any, lease: LiteLease | None) -> None:
-    _PENDING.append((client, lease))
+# A child process does not own its parent's connections or Lite servers.
+os.register_at_fork(after_in_child=_PENDING.clear)
 
 
-def _dropped_loops(clients: Mapping[Any, tuple[Any, LiteLease | None]]) -> None:
-    _PENDING.extend((None, lease) for _, lease in list(clients.values()))
+class HandedOut:
+    """Whether a runner's client was given to user code (``store.client``): the user may
+    still hold it when the runner is collected, so it is then left open, with its lease."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = False
 
 
-def watch(owner: object, client: Any, lease: LiteLease | None) -> weakref.finalize[Any, Any]:
+def _dropped(client: Any, lease: LiteLease | None, handed: HandedOut) -> None:
+    if not handed.value:
+        _PENDING.append((client, lease))
+
+
+def _dropped_loops(clients: Mapping[Any, tuple[Any, LiteLease | None]], handed: HandedOut) -> None:
+    if not handed.value:
+        _PENDING.extend((None, lease) for _, lease in list(clients.values()))
+
+
+def watch(
+    owner: object, client: Any, lease: LiteLease | None, handed: HandedOut
+) -> weakref.finalize[Any, Any]:
     """Close ``client`` and give back ``lease`` once ``owner`` is collected, unless the
-    returned finalizer is detached first (the owner closed them itself)."""
-    finalizer = weakref.finalize(owner, _dropped, client, lease)
+    returned finalizer is detached first (the owner closed them itself) or the client was
+    handed out."""
+    finalizer = weakref.finalize(owner, _dropped, client, lease, handed)
     finalizer.atexit = False  # at exit the process' connections end anyway
     return finalizer
 
 
 def watch_loops(
-    owner: object, clients: Mapping[Any, tuple[Any, LiteLease | None]]
+    owner: object, clients: Mapping[Any, tuple[Any, LiteLease | None]], handed: HandedOut
 ) -> weakref.finalize[Any, Any]:
     """Give back the leases left in ``clients`` (a mapping ``owner`` keeps, changed in
-    place: event loop -> (async client, lease)) once ``owner`` is collected."""
-    finalizer = weakref.finalize(owner, _dropped_loops, clients)
+    place: event loop -> (async client, lease)) once ``owner`` is collected, unless one
+    of its clients was handed out."""
+    finalizer = weakref.finalize(owner, _dropped_loops, clients, handed)
     finalizer.atexit = False
     return finalizer
 
@@ -69,12 +90,14 @@ def close_pending() -> int:
         done += 1
         # A failure here (a dead connection, a server that will not stop) belongs to a
         # store nobody holds; it must not fail the call of the store that connects.
-        if client is not None:
-            with contextlib.suppress(Exception):
-                client.close()
-        if lease is not None:
-            with contextlib.suppress(Exception):
-                lease.release()
+        try:
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    client.close()
+        finally:  # an interrupt while closing still gives the lease back
+            if lease is not None:
+                with contextlib.suppress(Exception):
+                    lease.release()
 
 
 def pending() -> int:

@@ -121,7 +121,8 @@ class AsyncRunner:
         self.blocking = blocking
         # Changed in place only: a runner dropped unclosed gives back the leases left here.
         self._clients: dict[asyncio.AbstractEventLoop, tuple[Any, LiteLease | None]] = {}
-        abandoned.watch_loops(self, self._clients)
+        self._handed = abandoned.HandedOut()
+        abandoned.watch_loops(self, self._clients, self._handed)
         self._clients_lock = threading.Lock()
         self._session_locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
         # Event loops whose client has made its first (connecting) call.
@@ -144,24 +145,31 @@ class AsyncRunner:
             ) from None
         with self._clients_lock:
             entry = self._clients.get(loop)
+            opened = entry is None
             if entry is None:
                 self._forget_loops(lambda other: other.is_closed())
                 entry = self._clients[loop] = self._open_client()
                 self.settings.session.connected(entry[1])
+        if opened:
+            abandoned.close_pending()  # as in the sync runner: our lease is held and ours
         return entry[0]
+
+    def hand_out(self) -> Any:
+        """The running loop's client, for user code (``AsyncMilvusStore.client``): if this
+        runner is then dropped unclosed, its leases are left held."""
+        self._handed.value = True
+        return self.client
 
     def _open_client(self) -> tuple[Any, LiteLease | None]:
         connection = self.settings.session.connection
         lease = lite.acquire(connection.uri) if connection.is_lite else None
         try:
             kwargs = self.settings.session.client_kwargs(self.settings.client_kwargs, lease)
-            client = AsyncMilvusClient(**kwargs)
+            return AsyncMilvusClient(**kwargs), lease
         except BaseException:
             if lease is not None:
                 lease.release()
             raise
-        abandoned.close_pending()  # after our own lease: a server both use keeps running
-        return client, lease
 
     def _forget_loops(self, which: Callable[[asyncio.AbstractEventLoop], bool]) -> None:
         # A client of a loop that has ended cannot be closed (its channel needs that

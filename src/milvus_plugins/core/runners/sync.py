@@ -158,6 +158,7 @@ class SyncRunner:
         self._client: Any = None
         self._lease: LiteLease | None = None
         self._watch: Any = None  # closes the client if this runner is dropped unclosed
+        self._handed = abandoned.HandedOut()
 
     @property
     def connected_client(self) -> Any:
@@ -170,14 +171,26 @@ class SyncRunner:
         client = self._client  # read once: close() in another thread sets it to None
         if client is None:
             session = self.settings.session
+            connected = False
             with session.lock:
                 client = self._client
                 if client is None:
                     client, self._lease = self._connect()
                     self._client = client
-                    self._watch = abandoned.watch(self, client, self._lease)
+                    self._watch = abandoned.watch(self, client, self._lease, self._handed)
                     session.connected(self._lease)
+                    connected = True
+            if connected:
+                # Only now: the new lease is held (a server both use keeps running) and
+                # is this runner's (an interrupt here leaves nothing unowned).
+                abandoned.close_pending()
         return client
+
+    def hand_out(self) -> Any:
+        """The client, for user code (``store.client``): if this runner is then dropped
+        unclosed, the client and its lease are left open (the user may still hold it)."""
+        self._handed.value = True
+        return self.client
 
     def _connect(self) -> tuple[Any, LiteLease | None]:
         session = self.settings.session
@@ -198,7 +211,6 @@ class SyncRunner:
             if lease is not None:
                 lease.release()
             raise
-        abandoned.close_pending()  # after our own lease: a server both use keeps running
         return client, lease
 
     def close(self) -> None:
