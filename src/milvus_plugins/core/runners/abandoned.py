@@ -8,11 +8,13 @@ against other processes): measured, 180-340 KB and one lease more per cell run, 
 When a runner is garbage-collected with its client still open, :func:`watch` and
 :func:`watch_loops` put what it held on a list; :func:`close_pending` closes those
 clients and gives back those leases. That happens at the next connect of any store of
-the process, after the new store holds its own lease (so a server both use keeps
-running), not in the collector itself: it may run while this thread holds a lock that
-closing needs. An async client of an ended event loop cannot be closed (its channel
-needs that loop): only its lease is given back, as for a loop that ends while its
-store lives.
+the process, once the new client and its lease are that store's (so a server both use
+keeps running, and an interrupt leaves nothing unowned), not in the collector itself:
+it may run while this thread holds a lock that closing needs. An async client is not
+closed (its channel needs its event loop, which may have ended): only its lease is given
+back, as for a loop that ends while its store lives. A client handed to user code
+(``store.client``) is left open, with its lease: the user may hold it still. A forked
+child starts with an empty list (its parent's connections are not its own).
 """
 
 from __future__ import annotations
