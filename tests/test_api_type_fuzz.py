@@ -15,7 +15,9 @@ Row ids ``a``, ``b``, ``c`` make a string read character by character visible: a
 ``delete(ids="abc")`` that iterates the string deletes them.
 
 ``MP_FUZZ_TYPE_ROUNDS`` (default 1) repeats the sweep with freshly drawn wrong values of
-each kind (``make fuzz`` raises it).
+each kind (``make fuzz`` raises it). Round ``r`` draws them from ``Random(r)``, or, with
+``MP_FUZZ_SEED`` set (``make fuzz`` sets a fresh one), from that seed and ``r``: each
+``make fuzz`` then tries other values, and the same seed repeats them.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from llama_index.core.schema import TextNode
 from llama_index.core.vector_stores.types import VectorStoreQuery
 from pydantic import BaseModel
 from pymilvus import MilvusClient
-from tests.support.fuzz import DIM, HashEmbeddings, env_int, hash_vector
+from tests.support.fuzz import DIM, HashEmbeddings, env_int, fuzz_seed, hash_vector
 
 from milvus_plugins.core import CollectionSpec, ConnectionConfig, MilvusStore, Record
 from milvus_plugins.core.async_store import AsyncMilvusStore
@@ -46,6 +48,14 @@ from milvus_plugins.langchain import MilvusVectorStore as LangChainStore
 from milvus_plugins.llama_index import MilvusVectorStore as LlamaStore
 
 ROUNDS = env_int("MP_FUZZ_TYPE_ROUNDS", 1)
+
+
+def round_rng(round_: int) -> random.Random:
+    """The wrong values' source of round ``round_`` (see the module docstring)."""
+    seed = fuzz_seed()
+    return random.Random(round_ if seed is None else f"{seed}:{round_}")
+
+
 INPUT_ERRORS = (ConfigError, InvalidInputError, FilterError)
 ROWS = {
     "r0": ("row zero", {"a": 1}),
@@ -460,7 +470,7 @@ def test_core_store_refuses_wrong_types(filled: str, round_: int) -> None:
     delete_ids = {"delete": {"ids": lambda: ["zz_missing"]}, "get": {"ids": lambda: ["r0"]}}
     target = Target("MilvusStore", store, _core_valid(), delete_ids)
     try:
-        result = sweep(target, filled, COLLECTION, random.Random(round_))
+        result = sweep(target, filled, COLLECTION, round_rng(round_))
     finally:
         store.close()
     _assert_clean(result, filled)
@@ -481,7 +491,7 @@ def test_async_core_store_refuses_wrong_types(filled: str, round_: int) -> None:
     finally:
         loop.close()
     try:
-        result = sweep(target, filled, COLLECTION, random.Random(round_))
+        result = sweep(target, filled, COLLECTION, round_rng(round_))
     finally:
         store.close()
     _assert_clean(result, filled)
@@ -498,7 +508,7 @@ def test_langchain_store_refuses_wrong_types(filled: str, round_: int) -> None:
     }
     target = Target("langchain.MilvusVectorStore", store, _langchain_valid(), overrides)
     try:
-        result = sweep(target, filled, COLLECTION, random.Random(round_))
+        result = sweep(target, filled, COLLECTION, round_rng(round_))
     finally:
         store.close()
     _assert_clean(result, filled)
@@ -509,7 +519,7 @@ def test_llama_index_store_refuses_wrong_types(filled: str, round_: int) -> None
     store = LlamaStore(uri=filled, collection_name=COLLECTION, open_mode="adopt")
     target = Target("llama_index.MilvusVectorStore", store, _llama_valid())
     try:
-        result = sweep(target, filled, COLLECTION, random.Random(round_))
+        result = sweep(target, filled, COLLECTION, round_rng(round_))
     finally:
         store.store.close()
     _assert_clean(result, filled)
@@ -555,7 +565,7 @@ def _constructor_sweep(
 
 @pytest.mark.parametrize("round_", range(ROUNDS))
 def test_constructors_refuse_wrong_types_before_io(lite_uri: str, round_: int) -> None:
-    rng = random.Random(round_)
+    rng = round_rng(round_)
     results = [
         _constructor_sweep(
             "MilvusStore",
