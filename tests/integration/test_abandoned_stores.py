@@ -4,9 +4,7 @@ A notebook cell run again builds a new store and drops the old one unclosed. Bef
 such store kept its dedicated pymilvus connection and, on Milvus Lite, its lease on the
 database's server for the life of the process (a helper measured 180-340 KB and one lease
 more per cell run; the database stayed locked against other processes). Now what a
-collected store held is closed at the next connect of any store. And ``await
-AsyncMilvusStore.close()`` alone releases the database: it used to leave the sync store
-it was made from (through which Lite writes run) holding a lease.
+collected store held is closed at the next connect of any store.
 """
 
 from __future__ import annotations
@@ -131,24 +129,6 @@ def test_cell_runs_of_both_adapters_hold_one_lease_each_store(tmp_path: Path) ->
     assert lease_count(uri) == 1
     last.close()
     assert lease_count(uri) == 0
-
-
-def test_an_awaited_close_alone_releases_the_database(tmp_path: Path) -> None:
-    uri = str(tmp_path / "aclose.db")
-
-    async def use() -> None:
-        astore = AsyncMilvusStore(lite_store(uri))
-        await astore.upsert(records("r", 3))  # Lite writes run through the sync store
-        assert await astore.count() == 3
-        await astore.close()
-        assert lease_count(uri) == 0
-        assert [h.id for h in await astore.search(vec(1), k=1)] == ["r1"]  # reconnects
-        await astore.close()
-        assert lease_count(uri) == 0
-
-    asyncio.run(use())
-    child = other_process_lists(uri)
-    assert child.returncode == 0, child.stderr[-2000:]
 
 
 @pytest.mark.server

@@ -70,17 +70,15 @@ class AsyncMilvusStore:
         return await self._run(self.ops.capabilities())
 
     async def close(self) -> None:
-        """Close the async clients and the sync store's (the store reconnects if used again).
+        """Close the async clients (the store reconnects if used again).
 
-        The client of the running loop is closed; those of other loops are dropped. The
-        sync store this one was made from is closed too: on Milvus Lite, writes and some
-        reads run through it, so its client holds the database's server as well. On
-        Milvus Lite the last client or store of a database to close stops its server.
+        The client of the running loop is closed; those of other loops are dropped. On
+        Milvus Lite, writes run through the sync store this one was made from, whose
+        client also holds the database's server: ``async with`` closes both, and so does
+        closing that store too. The last client or store of a database to close stops its
+        server.
         """
-        try:
-            await self.runner.close()
-        finally:
-            self.sync.close()
+        await self.runner.close()
 
     async def __aenter__(self) -> AsyncMilvusStore:
         """Return the store; leaving the block closes it (and its sync twin)."""
@@ -88,7 +86,10 @@ class AsyncMilvusStore:
 
     async def __aexit__(self, *exc: object) -> None:
         """Close the async clients and the sync store."""
-        await self.close()
+        try:
+            await self.close()
+        finally:
+            self.sync.close()
 
     # -- every operation, defined once in StoreOperations (docs there) --------------
 

@@ -290,9 +290,10 @@ class StorePair:
 
     async def aclose(self) -> None:
         """Close the async clients and the sync one."""
-        if self._async is not None:
-            await self._async.close()  # and the sync store
-        else:
+        try:
+            if self._async is not None:
+                await self._async.close()
+        finally:
             self.store.close()
 
 
