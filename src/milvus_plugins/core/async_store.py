@@ -55,7 +55,7 @@ class AsyncMilvusStore:
         On Milvus Lite, starting the database's server (once per process) may block the
         loop for a moment; the client holds a lease on it until :meth:`close`.
         """
-        return self.runner.hand_out()
+        return self.runner.client
 
     def release_ended_loops(self) -> None:
         """Drop the clients of event loops that are no longer running (no I/O).
@@ -73,10 +73,7 @@ class AsyncMilvusStore:
         """Close the async clients (the store reconnects if used again).
 
         The client of the running loop is closed; those of other loops are dropped. On
-        Milvus Lite, writes run through the sync store this one was made from, whose
-        client also holds the database's server: ``async with`` closes both, and so does
-        closing that store too. The last client or store of a database to close stops its
-        server.
+        Milvus Lite the last client or store of a database to close stops its server.
         """
         await self.runner.close()
 

@@ -250,10 +250,9 @@ class MilvusStore:
         """The underlying ``pymilvus.MilvusClient`` (connects on first access).
 
         On Milvus Lite the connection holds a lease on the database's server (see
-        :mod:`milvus_plugins.core.lite`) until :meth:`close`, also if the store itself
-        is dropped unclosed while you may still hold the client.
+        :mod:`milvus_plugins.core.lite`) until :meth:`close`.
         """
-        return self.runner.hand_out()
+        return self.runner.client
 
     @property
     def capabilities(self) -> Capabilities:
