@@ -55,7 +55,7 @@ class AsyncMilvusStore:
         On Milvus Lite, starting the database's server (once per process) may block the
         loop for a moment; the client holds a lease on it until :meth:`close`.
         """
-        return self.runner.client
+        return self.runner.hand_out()
 
     def release_ended_loops(self) -> None:
         """Drop the clients of event loops that are no longer running (no I/O).

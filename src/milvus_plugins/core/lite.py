@@ -76,6 +76,18 @@ class LiteLease:
             self._released = True
         _release(self.path)
 
+    def release_unless_last(self) -> bool:
+        """Give the claim back only if another claim on the path is held (the server
+        then keeps running: this never stops it); whether it was given back. Released
+        already counts as given back."""
+        with self._lock:
+            if self._released:
+                return True
+            if not _release_if_shared(self.path):
+                return False
+            self._released = True
+            return True
+
     def __repr__(self) -> str:
         state = "released" if self._released else "held"
         return f"LiteLease(path={self.path!r}, uri={self.uri!r}, {state})"
@@ -182,6 +194,18 @@ def _release(path: str) -> None:
             # database's file lock (seen: close() while another thread wrote).
             with _GUARD:
                 _SERVERS.pop(path, None)
+
+
+def _release_if_shared(path: str) -> bool:
+    with _GUARD:
+        entry = _SERVERS.get(path)
+    if entry is None:
+        return True  # nothing held: nothing to give back
+    with entry.lock:
+        if entry.leases > 1:
+            entry.leases -= 1
+            return True
+        return False
 
 
 def _running(path: str) -> bool:

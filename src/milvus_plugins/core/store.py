@@ -250,9 +250,10 @@ class MilvusStore:
         """The underlying ``pymilvus.MilvusClient`` (connects on first access).
 
         On Milvus Lite the connection holds a lease on the database's server (see
-        :mod:`milvus_plugins.core.lite`) until :meth:`close`.
+        :mod:`milvus_plugins.core.lite`) until :meth:`close`, also if the store itself
+        is dropped unclosed while you may still hold the client.
         """
-        return self.runner.client
+        return self.runner.hand_out()
 
     @property
     def capabilities(self) -> Capabilities:

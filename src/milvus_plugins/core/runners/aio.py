@@ -53,6 +53,7 @@ from milvus_plugins.core.retry import (
     GOAWAY_CONNECT_TRIES,
     acall_with_retry,
 )
+from milvus_plugins.core.runners import abandoned
 from milvus_plugins.core.runners.settings import (
     RELOADS,
     RunSettings,
@@ -118,7 +119,10 @@ class AsyncRunner:
     def __init__(self, settings: RunSettings, blocking: BlockingRunner) -> None:
         self.settings = settings
         self.blocking = blocking
+        # Changed in place only: a runner dropped unclosed gives back the leases left here.
         self._clients: dict[asyncio.AbstractEventLoop, tuple[Any, LiteLease | None]] = {}
+        self._handed = abandoned.HandedOut()
+        abandoned.watch_loops(self, self._clients, self._handed)
         self._clients_lock = threading.Lock()
         self._session_locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
         # Event loops whose client has made its first (connecting) call.
@@ -141,11 +145,20 @@ class AsyncRunner:
             ) from None
         with self._clients_lock:
             entry = self._clients.get(loop)
+            opened = entry is None
             if entry is None:
                 self._forget_loops(lambda other: other.is_closed())
                 entry = self._clients[loop] = self._open_client()
                 self.settings.session.connected(entry[1])
+        if opened:
+            abandoned.close_pending()  # as in the sync runner: our lease is held and ours
         return entry[0]
+
+    def hand_out(self) -> Any:
+        """The running loop's client, for user code (``AsyncMilvusStore.client``): if this
+        runner is then dropped unclosed, its leases are left held."""
+        self._handed.value = True
+        return self.client
 
     def _open_client(self) -> tuple[Any, LiteLease | None]:
         connection = self.settings.session.connection
@@ -178,7 +191,8 @@ class AsyncRunner:
         loop = asyncio.get_running_loop()
         with self._clients_lock:
             self._closes += 1
-            entries, self._clients = self._clients, {}
+            entries = dict(self._clients)
+            self._clients.clear()
             self._connected.clear()
             self._session_locks.clear()
             if any(lease is not None for _, lease in entries.values()):

@@ -45,6 +45,7 @@ from milvus_plugins.core.retry import (
     GOAWAY_CONNECT_TRIES,
     call_with_retry,
 )
+from milvus_plugins.core.runners import abandoned
 from milvus_plugins.core.runners.settings import (
     RELOADS,
     RunSettings,
@@ -156,6 +157,8 @@ class SyncRunner:
         self.settings = settings
         self._client: Any = None
         self._lease: LiteLease | None = None
+        self._watch: Any = None  # closes the client if this runner is dropped unclosed
+        self._handed = abandoned.HandedOut()
 
     @property
     def connected_client(self) -> Any:
@@ -168,13 +171,26 @@ class SyncRunner:
         client = self._client  # read once: close() in another thread sets it to None
         if client is None:
             session = self.settings.session
+            connected = False
             with session.lock:
                 client = self._client
                 if client is None:
                     client, self._lease = self._connect()
                     self._client = client
+                    self._watch = abandoned.watch(self, client, self._lease, self._handed)
                     session.connected(self._lease)
+                    connected = True
+            if connected:
+                # Only now: the new lease is held (a server both use keeps running) and
+                # is this runner's (an interrupt here leaves nothing unowned).
+                abandoned.close_pending()
         return client
+
+    def hand_out(self) -> Any:
+        """The client, for user code (``store.client``): if this runner is then dropped
+        unclosed, the client and its lease are left open (the user may still hold it)."""
+        self._handed.value = True
+        return self.client
 
     def _connect(self) -> tuple[Any, LiteLease | None]:
         session = self.settings.session
@@ -184,7 +200,8 @@ class SyncRunner:
             attempt = 1
             while True:
                 try:
-                    return self._call(lambda: MilvusClient(**kwargs), retry=False), lease
+                    client = self._call(lambda: MilvusClient(**kwargs), retry=False)
+                    break
                 except MilvusPluginsError as exc:
                     if attempt == GOAWAY_CONNECT_TRIES or not refused_by_goaway(exc):
                         raise
@@ -194,12 +211,16 @@ class SyncRunner:
             if lease is not None:
                 lease.release()
             raise
+        return client, lease
 
     def close(self) -> None:
         """Close the client (reconnecting if used again); on Lite, release the server."""
         with self.settings.session.lock:
             client, self._client = self._client, None
             lease, self._lease = self._lease, None
+            watch, self._watch = self._watch, None
+            if watch is not None:
+                watch.detach()
             if lease is not None:
                 # The last lease's release stops the Lite server: a later call reopens
                 # (and loads) the collection before its first read.
