@@ -155,6 +155,8 @@ def json_option(text: str | None, flag: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise CliError(f"{flag} is not valid JSON: {exc.msg} at column {exc.colno}.", 2) from exc
+    except RecursionError:  # the decoder's own recursion: nested far beyond any real value
+        raise CliError(f"{flag} nests too deeply to read; flatten it.", 2) from None
 
 
 def parse_filter(text: str | None) -> Filter | None:

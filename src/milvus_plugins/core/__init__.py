@@ -51,6 +51,7 @@ from milvus_plugins.core.errors import (
 )
 from milvus_plugins.core.fields import DenseField, FieldNames, MetadataField
 from milvus_plugins.core.filters import (
+    MAX_FILTER_DEPTH,
     Compare,
     CompareOp,
     Filter,
@@ -187,6 +188,7 @@ __all__ = [
     "DEFAULT_URI",
     "DICT_FILTER_OPERATORS",
     "GROUPING_KWARGS",
+    "MAX_FILTER_DEPTH",
     "READ_CHECK_TTL",
     "READ_INDEX_CHECK_TTL",
     "RRF",

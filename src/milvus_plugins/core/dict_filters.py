@@ -21,6 +21,7 @@ from typing import Any
 
 from milvus_plugins.core.errors import FilterError, shown
 from milvus_plugins.core.filters import (
+    MAX_FILTER_DEPTH,
     Filter,
     and_,
     contains,
@@ -126,14 +127,14 @@ def _key_filter(key: str, condition: Any) -> Filter:
     return eq(key, condition)
 
 
-def _logical(op: str, value: Any) -> Filter:
+def _logical(op: str, value: Any, depth: int) -> Filter:
     if op == "$not":
         if not isinstance(value, Mapping):
             raise FilterError(f"$not takes a filter dict, got {shown(value)}.")
-        return not_(filter_from_dict(value))
+        return not_(_from_dict(value, depth + 1))
     if not isinstance(value, (list, tuple)) or not value:
         raise FilterError(f"{op} takes a non-empty list of filter dicts, got {shown(value)}.")
-    children = [filter_from_dict(v) for v in value]
+    children = [_from_dict(v, depth + 1) for v in value]
     return and_(*children) if op == "$and" else or_(*children)
 
 
@@ -144,6 +145,15 @@ def filter_from_dict(spec: Mapping[str, Any]) -> Filter:
         FilterError: an unknown operator, a malformed condition, or a value that is not
             a string, number or bool.
     """
+    return _from_dict(spec, 1)
+
+
+def _from_dict(spec: Mapping[str, Any], depth: int) -> Filter:
+    if depth >= MAX_FILTER_DEPTH:  # checked on the way down: the tree is built on the way up
+        raise FilterError(
+            f"the filter dict nests $and / $or / $not more than {MAX_FILTER_DEPTH - 1} "
+            "levels deep; flatten it (one $and list holds any number of conditions)."
+        )
     if not isinstance(spec, Mapping):
         raise FilterError(f"a filter must be a dict, got {type(spec).__name__}.")
     if not spec:
@@ -153,7 +163,7 @@ def filter_from_dict(spec: Mapping[str, Any]) -> Filter:
         if not isinstance(key, str):
             raise FilterError(f"filter key {shown(key)} must be a string.")
         if key in ("$and", "$or", "$not"):
-            parts.append(_logical(key, value))
+            parts.append(_logical(key, value, depth))
         elif key.startswith("$"):
             raise FilterError(f"unknown top-level operator {shown(key)}; use $and, $or or $not.")
         else:

@@ -18,6 +18,7 @@ from typing import NoReturn
 from milvus_plugins.core.exceptions import (
     AuthenticationError,
     CollectionNotFoundError,
+    FilterError,
     MilvusConnectionError,
     MilvusOperationError,
     MilvusPluginsError,
@@ -114,6 +115,10 @@ _AUTH_PHRASES = (
     "username or password",
 )
 _NOT_FOUND_PHRASES = ("collection not found", "can't find collection")
+# An expression the engine could not turn into its plan for nesting too deep: the C++
+# engines' protobuf plan ("unsupported expr proto node"; a chain of 60 or-ed conditions
+# is deep too), Milvus Lite 3's recursive parser.
+_TOO_DEEP_PHRASES = ("unsupported expr proto node", "maximum recursion depth exceeded")
 # The 2.3.5 server: "database:x not found"; Milvus Lite: "database 'x' does not exist".
 _MISSING_DATABASE = re.compile(r"database[:\s]*'?(\w+)'?\s+(?:not found|does not exist)")
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|`[^`]*`")
@@ -381,6 +386,13 @@ def translate(
         )
     if kind is _CONNECTION:
         return MilvusConnectionError(f"Milvus is unreachable: {message}", code=code, retriable=True)
+    if not kind.retriable and _has(_milvus_words(message, (collection or "",)), _TOO_DEEP_PHRASES):
+        return FilterError(
+            "the filter nests too deeply for this Milvus engine, which refused it (nothing was "
+            "read, written or deleted): flatten it, e.g. in_(key, [...]) instead of many or-ed "
+            f"equalities, and fewer levels of and / or / not around each other. Milvus said: "
+            f"{message}"
+        )
     return MilvusOperationError(
         f"Milvus call failed: {message}", code=code, retriable=kind.retriable
     )

@@ -128,11 +128,34 @@ def point_alias(connection: ConnectionConfig, alias: str, collection: str) -> st
 
 def _shadow_name(alias: str, existing: Sequence[str]) -> str:
     stem = re.sub(r"_v\d+$", "", alias)
-    taken = set(existing)
+    taken = {*existing, alias}
     number = 2
     while f"{stem}_v{number}" in taken:
         number += 1
     return f"{stem}_v{number}"
+
+
+def _taken(store: MilvusStore, name: str) -> bool:
+    """Whether ``name`` is a collection's or an alias' (``has_collection`` answers both)."""
+    return bool(store._run(one_call(Call(ClientMethod.HAS_COLLECTION, (name,)))))
+
+
+_SHADOW_TRIES = 100
+
+
+def _free_shadow_name(store: MilvusStore, alias: str) -> str:
+    """The first ``<alias stem>_v<N>`` that names no collection and no alias (an alias
+    ``docs_v2`` gets ``docs_v3``, not itself; another alias named ``docs_v3`` is skipped)."""
+    taken = [*store.list_collections(), alias]
+    for _ in range(_SHADOW_TRIES):
+        name = _shadow_name(alias, taken)
+        if not _taken(store, name):
+            return name
+        taken.append(name)
+    raise ConfigError(
+        f"no free name <stem>_v<N> for the new collection of alias {shown(alias)} after "
+        f"{_SHADOW_TRIES} tries; pass target=."
+    )
 
 
 def _normalised(matrix: np.ndarray) -> np.ndarray:
@@ -261,6 +284,11 @@ def reindex(
     """
     check_name("alias", alias)
     _check_args(min_recall, k, sample_queries, batch_rows)
+    if on_progress is not None and not callable(on_progress):
+        raise ConfigError(
+            f"on_progress={shown(on_progress)} must be a function taking the count of rows "
+            "copied (or None)."
+        )
     if reference not in ("exact", "source"):
         raise ConfigError(f"reference={shown(reference)} must be 'exact' or 'source'.")
     if reference == "source" and embed is not None:
@@ -284,8 +312,8 @@ def reindex(
     try:
         if not source.exists():
             raise CollectionNotFoundError(f"collection {shown(previous)} does not exist.")
-        name = target or _shadow_name(alias, source.list_collections())
-        if source._run(one_call(Call(ClientMethod.HAS_COLLECTION, (name,)))):
+        name = target or _free_shadow_name(source, alias)
+        if _taken(source, name):
             raise ConfigError(
                 f"target collection {shown(name)} exists already; drop it or pass another target."
             )
@@ -380,7 +408,8 @@ def _build_and_switch(
             copied += _digest(source_page, partition)
             for record in page:  # reservoir sample: bounded memory, uniform over rows
                 rows += 1
-                vector = [float(x) for x in record.vector or ()]
+                # Not `record.vector or ()`: an embed function's numpy row has no truth value.
+                vector = [float(x) for x in (() if record.vector is None else record.vector)]
                 if len(sample) < sample_queries + 1:
                     sample.append(vector)
                 elif (slot := rng.randrange(rows)) <= sample_queries:

@@ -24,7 +24,7 @@ from milvus_plugins.core.ranking import RRF, Ranker, Weighted, require_server_fu
 from milvus_plugins.core.records import SparseVector
 from milvus_plugins.core.schema import field_index
 from milvus_plugins.core.types import MetricType, SparseMode
-from milvus_plugins.core.values import query_vector, sparse_vector
+from milvus_plugins.core.values import query_vector, sparse_vector, utf8_len
 
 __all__ = [
     "QUERY_WINDOW",
@@ -200,6 +200,7 @@ def _sparse_data(spec: CollectionSpec, query: SparseQuery) -> Any:
             raise InvalidInputError("a BM25 collection is searched with query text, not a vector.")
         if not query.strip():
             raise InvalidInputError("the keyword query text is empty.")
+        utf8_len(query, "query", "the keyword query text")  # sent as text: UTF-8 only
         return query
     if isinstance(query, str):
         raise InvalidInputError(

@@ -26,6 +26,7 @@ from milvus_plugins.core import (
     SearchKind,
     require_fields_for,
 )
+from milvus_plugins.core.values import utf8_len
 
 __all__ = [
     "KWARG_TYPES",
@@ -145,7 +146,14 @@ class SearchCall:
         return self.mode is RetrievalMode.HYBRID and len(fields) >= 2 and not blank(query)
 
     def query_fields(self, query: str) -> list[str]:
-        """The dense fields ``query`` is embedded for by ``retrieve`` (none: not embedded)."""
+        """The dense fields ``query`` is embedded for by ``retrieve`` (none: not embedded).
+
+        Raises:
+            InvalidInputError: a query text the keyword leg would send that UTF-8 cannot
+                encode (a lone surrogate): refused before anything is embedded.
+        """
+        if self.mode is not RetrievalMode.DENSE and not blank(query):
+            utf8_len(query, "query", "the keyword query text")
         if self._named_legs(query):
             return [f.name for f in self.spec.dense_fields]
         if self.mode is RetrievalMode.SPARSE or blank(query):

@@ -291,11 +291,18 @@ def _combine(children: Sequence[Filter], condition: FilterCondition) -> Filter:
     raise FilterError(f"filter condition {shown(condition)} is not supported; use and, or or not.")
 
 
-def _translate(filters: MetadataFilters, declared: DeclaredTypes | None) -> Filter:
+def _translate(filters: MetadataFilters, declared: DeclaredTypes | None, depth: int = 1) -> Filter:
+    if depth >= core.MAX_FILTER_DEPTH:  # on the way down: the tree is built on the way up
+        raise FilterError(
+            f"the MetadataFilters nest more than {core.MAX_FILTER_DEPTH - 1} levels deep; "
+            "flatten them (one MetadataFilters holds any number of filters)."
+        )
     if not filters.filters:
         return core.and_()  # no constraint, as in LlamaIndex's reference evaluator
     children = [
-        _translate(f, declared) if isinstance(f, MetadataFilters) else metadata_filter(f, declared)
+        _translate(f, declared, depth + 1)
+        if isinstance(f, MetadataFilters)
+        else metadata_filter(f, declared)
         for f in filters.filters
     ]
     condition = FilterCondition(filters.condition or FilterCondition.AND)

@@ -55,6 +55,7 @@ from milvus_plugins.core.filters.dialect import Dialect
 from milvus_plugins.core.filters.evaluator import analyze, matches
 from milvus_plugins.core.filters.literals import escape_string
 from milvus_plugins.core.filters.tree import (
+    MAX_FILTER_DEPTH,
     And,
     Compare,
     CompareOp,
@@ -100,6 +101,7 @@ from milvus_plugins.core.filters.tree import (
 )
 
 __all__ = [
+    "MAX_FILTER_DEPTH",
     "PHRASE_MATCH_MINIMUM",
     "TEXT_MATCH_MINIMUM",
     "And",

@@ -119,7 +119,9 @@ class KeyAddressing:
             raise FilterError(
                 f"the field {shown(name)} is named like a word of Milvus filter expressions, "
                 "so no filter can name it (Milvus would read the word, not the field); "
-                "filter on another field, or rename it (e.g. with migrate_collection)."
+                "filter on another field, or copy the rows with milvus_plugins.core.migrate into a "
+                "collection whose spec does not declare it (it is then a metadata key, which "
+                "filters can name)."
             )
         return name
 

@@ -17,6 +17,7 @@ from milvus_plugins.core.values import DATE_HINT, is_date, plain_scalar
 
 __all__ = [
     "FILTER_TYPES",
+    "MAX_FILTER_DEPTH",
     "And",
     "Compare",
     "CompareOp",
@@ -68,7 +69,23 @@ Target = Literal["metadata", "id", "doc_id", "text"]
 CompareOp = Literal["==", "!=", ">", ">=", "<", "<="]
 
 
+MAX_FILTER_DEPTH = 64
+"""How many levels a filter may nest (a leaf is one; each ``and``/``or``/``not`` around it
+one more). Deeper filters are refused with :class:`FilterError` when built: nothing real
+nests that deep, Python's recursion would fail on them, and so does Milvus' parser."""
+
+
+def _too_deep(depth: int) -> FilterError:
+    return FilterError(
+        f"the filter nests {depth} levels deep (and / or / not around each other); at most "
+        f"{MAX_FILTER_DEPTH} are allowed: flatten it, e.g. and_(a, b, c) rather than "
+        "and_(a, and_(b, c)), and not_(not_(f)) is f."
+    )
+
+
 class _Node:
+    _depth = 1  # how deep the filter rooted here nests (set by and / or / not)
+
     def __and__(self, other: Filter) -> Filter:
         return And((self, other))  # type: ignore[arg-type]
 
@@ -100,6 +117,14 @@ def _checked_children(kind: str, children: Any) -> None:
                 f"{shown(child)} ({type(child).__name__}); write a raw Milvus expression "
                 'as Raw("...") and a metadata dict through filter_from_dict(...).'
             )
+
+
+def _nest(node: _Node, children: Iterable[_Node]) -> None:
+    """Record how deep ``node`` nests; refuse it beyond :data:`MAX_FILTER_DEPTH`."""
+    depth = 1 + max((child._depth for child in children), default=0)
+    if depth > MAX_FILTER_DEPTH:
+        raise _too_deep(depth)
+    object.__setattr__(node, "_depth", depth)
 
 
 @dataclass(frozen=True)
@@ -161,6 +186,7 @@ class And(_Node):
 
     def __post_init__(self) -> None:
         _checked_children("and", self.children)
+        _nest(self, self.children)
 
 
 @dataclass(frozen=True)
@@ -171,6 +197,7 @@ class Or(_Node):
 
     def __post_init__(self) -> None:
         _checked_children("or", self.children)
+        _nest(self, self.children)
 
 
 @dataclass(frozen=True)
@@ -181,6 +208,7 @@ class Not(_Node):
 
     def __post_init__(self) -> None:
         _checked_children("not", (self.child,))
+        _nest(self, (self.child,))
 
 
 @dataclass(frozen=True)
