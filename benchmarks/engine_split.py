@@ -136,7 +136,7 @@ def main() -> None:
     args = parser.parse_args()
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
     wanted = args.system or list(SYSTEMS)[2:]
-    unknown = [s for s in [*wanted, *kinds] if s not in SYSTEMS and s not in KINDS]
+    unknown = [s for s in wanted if s not in SYSTEMS] + [k for k in kinds if k not in KINDS]
     if unknown:
         parser.error(f"unknown systems or kinds {unknown}")
     systems = ["raw pymilvus", *[s for s in wanted if s != "raw pymilvus"]]
