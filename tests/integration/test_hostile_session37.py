@@ -39,6 +39,7 @@ from milvus_plugins.core import (
     ConnectionConfig,
     FilterError,
     InvalidInputError,
+    MilvusOperationError,
     MilvusStore,
     Record,
     eq,
@@ -310,3 +311,44 @@ def test_a_field_named_like_a_filter_word_names_a_fix_that_exists(tmp_path: Path
 
     assert callable(core.migrate), str(refused.value)
     store.close()
+
+
+# -- the attack on these fixes (helper, same day) ---------------------------------------
+
+
+def test_a_chain_of_conditions_built_with_operators_stays_shallow(tmp_path: Path) -> None:
+    """``functools.reduce(operator.or_, ...)`` of 100 conditions ran before the nesting
+    limit; ``|`` and ``&`` now flatten, so it still does, with the same rows."""
+    import functools
+    import operator
+
+    store = _store(str(tmp_path / "chain.db"), "chain")
+    try:
+        rows = {r.id: r for r in store.query(None)}
+        wide = functools.reduce(operator.or_, [eq("a", i) for i in range(1, 101)])
+        narrow = functools.reduce(operator.and_, [not_(eq("a", i)) for i in range(1, 101)])
+        for tree in (wide, narrow, eq("a", 0) | (eq("a", 1) | eq("a", 5))):
+            expected = sorted(i for i, r in rows.items() if matches(tree, r.metadata))
+            assert sorted(r.id for r in store.query(tree)) == expected
+        assert sorted(r.id for r in store.query(wide)) == ["r1", "r3", "r5"]
+    finally:
+        store.close()
+
+
+def test_the_too_deep_words_inside_a_string_literal_do_not_make_a_filter_error(
+    tmp_path: Path,
+) -> None:
+    """An escaped quote used to cut a literal short, so a value's words were read as
+    Milvus' own: an unknown field became "the filter nests too deeply"."""
+    store = _store(str(tmp_path / "words.db"), "words")
+    try:
+        for raw in (
+            'nosuchfield == "x\\" maximum recursion depth exceeded \\"y"',
+            "nosuchfield == 'x\\' unsupported expr proto node \\'y'",
+        ):
+            with pytest.raises(MilvusOperationError) as raised:
+                store.query(raw)
+            assert not isinstance(raised.value, FilterError), raised.value
+        assert store.count() == 6
+    finally:
+        store.close()

@@ -121,7 +121,9 @@ _NOT_FOUND_PHRASES = ("collection not found", "can't find collection")
 _TOO_DEEP_PHRASES = ("unsupported expr proto node", "maximum recursion depth exceeded")
 # The 2.3.5 server: "database:x not found"; Milvus Lite: "database 'x' does not exist".
 _MISSING_DATABASE = re.compile(r"database[:\s]*'?(\w+)'?\s+(?:not found|does not exist)")
-_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|`[^`]*`")
+# A quoted literal, its backslash escapes included: a value holding \" (as a compiled
+# filter writes it) is cut whole, so no word of it is read as Milvus' own.
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`[^`]*`", re.DOTALL)
 
 
 def _causes(exc: BaseException, limit: int = 16) -> Iterator[BaseException]:

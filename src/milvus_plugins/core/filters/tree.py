@@ -87,10 +87,12 @@ class _Node:
     _depth = 1  # how deep the filter rooted here nests (set by and / or / not)
 
     def __and__(self, other: Filter) -> Filter:
-        return And((self, other))  # type: ignore[arg-type]
+        # Flattened (``a & b & c`` is one and of three): a chain built with & or |, say by
+        # functools.reduce, stays shallow, with the same meaning.
+        return And((*_parts(self, And), *_parts(other, And)))
 
     def __or__(self, other: Filter) -> Filter:
-        return Or((self, other))  # type: ignore[arg-type]
+        return Or((*_parts(self, Or), *_parts(other, Or)))
 
     def __rand__(self, other: Any) -> Filter:
         return And((other, self))  # type: ignore[arg-type]  # refused there: not a filter
@@ -100,6 +102,11 @@ class _Node:
 
     def __invert__(self) -> Filter:
         return Not(self)  # type: ignore[arg-type]
+
+
+def _parts(node: Any, kind: type[And] | type[Or]) -> tuple[Any, ...]:
+    """``node``'s children if it is a ``kind`` node, else ``node`` alone."""
+    return node.children if type(node) is kind else (node,)
 
 
 def _checked_children(kind: str, children: Any) -> None:
