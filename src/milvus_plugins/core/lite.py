@@ -83,7 +83,7 @@ class LiteLease:
         with self._lock:
             if self._released:
                 return True
-            if not _release_if_shared(self.path):
+            if not _release(self.path, stop=False):
                 return False
             self._released = True
             return True
@@ -174,15 +174,19 @@ def check_database_path(path: str) -> None:
     )
 
 
-def _release(path: str) -> None:
+def _release(path: str, *, stop: bool = True) -> bool:
+    """Give one claim on ``path`` back; whether it was. The last claim stops the server,
+    unless ``stop`` is false: then the last claim is not given back."""
     with _GUARD:
         entry = _SERVERS.get(path)
     if entry is None:
-        return
+        return True  # nothing held: nothing to give back
     with entry.lock:
+        if entry.leases == 1 and not stop:
+            return False
         entry.leases -= 1
         if entry.leases > 0:
-            return
+            return True
         try:
             if entry.owned:
                 _stop(path)
@@ -194,18 +198,7 @@ def _release(path: str) -> None:
             # database's file lock (seen: close() while another thread wrote).
             with _GUARD:
                 _SERVERS.pop(path, None)
-
-
-def _release_if_shared(path: str) -> bool:
-    with _GUARD:
-        entry = _SERVERS.get(path)
-    if entry is None:
-        return True  # nothing held: nothing to give back
-    with entry.lock:
-        if entry.leases > 1:
-            entry.leases -= 1
-            return True
-        return False
+        return True
 
 
 def _running(path: str) -> bool:

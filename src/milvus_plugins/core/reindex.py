@@ -146,7 +146,7 @@ _SHADOW_TRIES = 100
 def _free_shadow_name(store: MilvusStore, alias: str) -> str:
     """The first ``<alias stem>_v<N>`` that names no collection and no alias (an alias
     ``docs_v2`` gets ``docs_v3``, not itself; another alias named ``docs_v3`` is skipped)."""
-    taken = [*store.list_collections(), alias]
+    taken = list(store.list_collections())
     for _ in range(_SHADOW_TRIES):
         name = _shadow_name(alias, taken)
         if not _taken(store, name):
@@ -312,11 +312,14 @@ def reindex(
     try:
         if not source.exists():
             raise CollectionNotFoundError(f"collection {shown(previous)} does not exist.")
-        name = target or _free_shadow_name(source, alias)
-        if _taken(source, name):
+        if target is None:
+            name = _free_shadow_name(source, alias)  # one that is not taken
+        elif _taken(source, target):
             raise ConfigError(
-                f"target collection {shown(name)} exists already; drop it or pass another target."
+                f"target collection {shown(target)} exists already; drop it or pass another target."
             )
+        else:
+            name = target
         description = described(source, previous)
         return _build_and_switch(
             connection,
