@@ -127,6 +127,11 @@ class CollectionSpec:
             :class:`~milvus_plugins.core.layouts.FieldMapping` (``None``: this package's
             layout, or a langchain-milvus / llama-index layout detected on opening).
             Such a collection is read-only for new rows (see :mod:`..layouts`).
+        creation_tag: a text recorded in the collection's properties
+            (``milvus_plugins.creation_tag``) when this spec creates it, so that its
+            creator can tell its own collection from one another client made under the
+            same name meanwhile (:func:`~milvus_plugins.core.reindex.reindex` tags its new
+            collection with one per run). Not checked when an existing collection is opened.
     """
 
     name: str
@@ -152,9 +157,12 @@ class CollectionSpec:
     layout: FieldMapping | None = None
     accelerated_fields: Sequence[MetadataField] = ()
     overflowed_keys: frozenset[str] = frozenset()
+    creation_tag: str = ""
 
     def __post_init__(self) -> None:
         check_name("collection_name", self.name)
+        if not isinstance(self.creation_tag, str):
+            raise ConfigError(f"creation_tag={shown(self.creation_tag)} must be a str.")
         self._check_vector_fields()
         if self.layout is not None:
             from milvus_plugins.core.layouts import FieldMapping

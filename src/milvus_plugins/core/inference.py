@@ -53,11 +53,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ACCELERATED_PROPERTY",
+    "CREATION_TAG_PROPERTY",
     "MAX_INFERRED_FIELDS",
     "OVERFLOW_PREFIX",
     "accelerated_names",
     "column_value",
     "creation_properties",
+    "creation_tag",
     "infer_metadata_fields",
     "inferred_partition_key",
     "overflow_properties",
@@ -74,6 +76,9 @@ _MAX_FIELDS = 64  # Milvus' default proxy.maxFieldNum
 
 ACCELERATED_PROPERTY = "milvus_plugins.accelerated"
 """Collection property listing the accelerator columns (a JSON list of names)."""
+
+CREATION_TAG_PROPERTY = "milvus_plugins.creation_tag"
+"""Collection property holding the creating spec's ``creation_tag`` (when it has one)."""
 
 OVERFLOW_PREFIX = "milvus_plugins.overflow."
 """Prefix of the collection property set (to ``"1"``) for each overflowed key.
@@ -210,7 +215,16 @@ def overflowing_keys(records: Iterable[Record], spec: CollectionSpec) -> set[str
 def creation_properties(spec: CollectionSpec) -> dict[str, str]:
     """The collection properties to create ``spec``'s collection with."""
     names = [f.name for f in spec.accelerated_fields]
-    return {ACCELERATED_PROPERTY: json.dumps(names)} if names else {}
+    properties = {ACCELERATED_PROPERTY: json.dumps(names)} if names else {}
+    if spec.creation_tag:
+        properties[CREATION_TAG_PROPERTY] = spec.creation_tag
+    return properties
+
+
+def creation_tag(description: Mapping[str, Any]) -> str:
+    """The ``creation_tag`` a described collection was created with (``""``: none)."""
+    tag = _properties(description).get(CREATION_TAG_PROPERTY)
+    return tag if isinstance(tag, str) else ""
 
 
 def overflow_properties(keys: Iterable[str]) -> dict[str, str]:

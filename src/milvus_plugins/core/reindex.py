@@ -34,6 +34,8 @@ import hashlib
 import json
 import random
 import re
+import threading
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -45,14 +47,17 @@ from milvus_plugins.core.connection import ConnectionConfig
 from milvus_plugins.core.errors import (
     CollectionNotFoundError,
     ConfigError,
+    EmbeddingMismatchError,
     InvalidInputError,
     MilvusPluginsError,
     RecallTooLowError,
     ReindexRefusedError,
+    SchemaMismatchError,
     shown,
 )
 from milvus_plugins.core.fingerprint import EmbeddingProbe, stored_fingerprint
 from milvus_plugins.core.indexes import IndexConfig, checked_search_params, index_from_dict
+from milvus_plugins.core.inference import creation_tag
 from milvus_plugins.core.names import check_name
 from milvus_plugins.core.ops.aliases import point_alias_op, resolve_alias_op
 from milvus_plugins.core.ops.calls import Call, ClientMethod, one_call
@@ -315,32 +320,86 @@ def reindex(
         if target is None:
             name = _free_shadow_name(source, alias)  # one that is not taken
         elif _taken(source, target):
-            raise ConfigError(
-                f"target collection {shown(target)} exists already; drop it or pass another target."
-            )
+            raise _target_exists(target)
         else:
             name = target
-        description = described(source, previous)
-        return _build_and_switch(
-            connection,
-            alias,
-            source,
-            name,
-            new_index,
-            embed,
-            embedding_model,
-            stored_fingerprint(description),
-            min_recall,
-            k,
-            sample_queries,
-            reference,
-            search_params,
-            batch_rows,
-            seed,
-            on_progress,
+        fingerprint = stored_fingerprint(described(source, previous))
+        # This run's mark on the collection it creates: another run (or client) that
+        # takes the same name at the same time is told apart, and nothing is written
+        # into a collection this run did not create.
+        tag = f"reindex:{uuid.uuid4().hex}"
+        for _ in range(_SHADOW_TRIES):
+            try:
+                return _build_and_switch(
+                    connection,
+                    alias,
+                    source,
+                    name,
+                    tag,
+                    new_index,
+                    embed,
+                    embedding_model,
+                    fingerprint,
+                    min_recall,
+                    k,
+                    sample_queries,
+                    reference,
+                    search_params,
+                    batch_rows,
+                    seed,
+                    on_progress,
+                )
+            except _NameTaken:
+                if target is not None:
+                    raise _target_exists(target) from None
+                name = _free_shadow_name(source, alias)  # it is taken now: the next one
+        raise ConfigError(
+            f"every new collection name this run chose for alias {shown(alias)} was taken "
+            f"by another client first ({_SHADOW_TRIES} tries); pass target=."
         )
     finally:
         source.close()
+
+
+_SWITCH_LOCKS: dict[tuple[str, str, str], threading.Lock] = {}
+_SWITCH_LOCKS_GUARD = threading.Lock()
+
+
+def _switch_lock(connection: ConnectionConfig, alias: str) -> threading.Lock:
+    """The lock under which runs of this process check an alias and switch it: two of
+    them never both pass the check. Runs in other processes can still meet between one's
+    check and its switch (Milvus has no compare-and-swap of an alias)."""
+    key = (connection.uri, connection.db_name, alias)
+    with _SWITCH_LOCKS_GUARD:
+        return _SWITCH_LOCKS.setdefault(key, threading.Lock())
+
+
+class _NameTaken(Exception):
+    """Another client created the new collection's name first (nothing written to it)."""
+
+
+def _target_exists(target: str) -> ConfigError:
+    return ConfigError(
+        f"target collection {shown(target)} exists already (nothing was written to it); "
+        "drop it or pass another target."
+    )
+
+
+def _claim(shadow: MilvusStore, name: str, tag: str, page: Sequence[Record]) -> None:
+    """Create the new collection before anything is written to it, and make sure this run
+    created it: a collection of that name made by another client meanwhile (another
+    reindex run that chose the same name) raises :class:`_NameTaken`, untouched."""
+    if _taken(shadow, name):
+        raise _NameTaken(name)
+    try:
+        created = shadow.ensure_collection(_page_dim(page), page)
+    except (SchemaMismatchError, EmbeddingMismatchError):
+        # Opened after losing the race to create it, and it differs from this run's.
+        if creation_tag(described(shadow, name)) != tag:
+            raise _NameTaken(name) from None
+        raise
+    if created and creation_tag(described(shadow, name)) != tag:
+        raise _NameTaken(name)
 
 
 def _build_and_switch(
@@ -348,6 +407,7 @@ def _build_and_switch(
     alias: str,
     source: MilvusStore,
     name: str,
+    tag: str,
     new_index: IndexConfig | None,
     embed: Embed | None,
     embedding_model: str | None,
@@ -363,7 +423,7 @@ def _build_and_switch(
 ) -> ReindexReport:
     # The source's spec with its named dense fields (an adopted store does not read them).
     full = stored_spec(source)
-    spec: CollectionSpec = replace(full, name=name, description="")
+    spec: CollectionSpec = replace(full, name=name, description="", creation_tag=tag)
     if new_index is not None:
         if not new_index.metric_given:  # an index naming no metric keeps the source's
             new_index = replace(new_index, metric=full.metric_type)
@@ -381,6 +441,7 @@ def _build_and_switch(
         embedding=embedding,
         sparse_encoder=StoredSparseVectors() if spec.sparse_mode is SparseMode.CLIENT else None,
     )
+    claimed = False  # whether the new collection was created (by this run)
     try:
         rng = random.Random(seed)
         sample: list[list[float]] = []
@@ -396,8 +457,9 @@ def _build_and_switch(
                 # As given: the upsert checks them as any write's (strings refused).
                 page = [replace(r, vector=v) for r, v in zip(page, vectors, strict=True)]
             try:
-                if partition is not None and not shadow.exists():
-                    shadow.ensure_collection(_page_dim(page), page)
+                if not claimed:
+                    _claim(shadow, name, tag, page)
+                    claimed = True
                 if partition is not None and partition not in created:
                     shadow.create_partition(partition)
                     created.add(partition)
@@ -474,7 +536,20 @@ def _build_and_switch(
                 f"{shown(name)} first).",
                 shadow=name,
             )
-        previous = shadow._run(point_alias_op(shadow.session, alias, name))
+        with _switch_lock(connection, alias):
+            # Another run (or client) may have switched the alias since this one read it:
+            # writes made through it since then went to a collection this copy never saw.
+            now_previous = resolve_alias(connection, alias)
+            if now_previous != source.spec.name:
+                raise ReindexRefusedError(
+                    f"the alias {shown(alias)} was switched to {shown(now_previous)} while "
+                    f"this run copied {shown(source.spec.name)} (another reindex or "
+                    f"point_alias?): rows written through it since are not in {shown(name)}, "
+                    f"so it was not switched again. Run again from its new collection (drop "
+                    f"{shown(name)} first).",
+                    shadow=name,
+                )
+            previous = shadow._run(point_alias_op(shadow.session, alias, name))
         return ReindexReport(
             alias=alias,
             previous=previous or source.spec.name,
@@ -484,6 +559,16 @@ def _build_and_switch(
             k=depth,
             queries=len(queries),
         )
+    except Exception as exc:
+        # A failure of the caller's own functions (embed, on_progress) or of Milvus: the
+        # errors of this module name the new collection themselves.
+        add_note = getattr(exc, "add_note", None)  # Python >= 3.11
+        if claimed and add_note and not isinstance(exc, (ReindexRefusedError, InvalidInputError)):
+            add_note(
+                f"reindex: the alias {alias!r} was not switched; the new collection "
+                f"{name!r} this run created is left behind: drop it."
+            )
+        raise
     finally:
         shadow.close()
 

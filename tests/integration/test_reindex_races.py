@@ -1,0 +1,184 @@
+"""Two re-index runs on one alias at the same time, on every engine that has aliases.
+
+Each run creates its new collection before writing to it and checks that this very run
+created it (a per-run tag in its properties): two runs that pick the same default name
+end up with two collections, never one shared; a given ``target`` another run created
+first is refused untouched. A run whose alias was switched by another while it copied
+refuses to switch it again (writes made through the alias since went elsewhere). A
+failure of the caller's own callback names the collection left behind.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import pytest
+from pymilvus import MilvusClient
+
+from milvus_plugins.core import (
+    CollectionSpec,
+    ConfigError,
+    ConnectionConfig,
+    FlatIndex,
+    MilvusStore,
+    Record,
+    ReindexRefusedError,
+    UnsupportedByServerError,
+    point_alias,
+    reindex,
+    resolve_alias,
+)
+from milvus_plugins.core.reindex import ReindexReport
+
+DIM = 8
+ROWS = 60
+
+
+def _rows() -> list[Record]:
+    vectors = np.random.default_rng(3).standard_normal((ROWS, DIM)).astype(np.float32)
+    return [
+        Record(id=f"r{i}", text=f"row {i}", vector=v, metadata={"i": i})
+        for i, v in enumerate(vectors)
+    ]
+
+
+@pytest.fixture
+def aliased(uri: str, collection_name: str) -> Iterator[tuple[ConnectionConfig, str, str]]:
+    """``(connection, alias, source)``: a filled collection and an alias pointing at it."""
+    connection = ConnectionConfig(uri=uri)
+    source, alias = f"{collection_name}_v1", f"{collection_name}_live"
+    spec = CollectionSpec(name=source, dim=DIM, index=FlatIndex(metric="L2"))
+    with MilvusStore(spec, connection=connection) as store:
+        store.upsert(_rows())
+        store.flush()
+    try:
+        point_alias(connection, alias, source)
+    except UnsupportedByServerError as exc:  # Milvus Lite 2.5: test_reindex covers it
+        pytest.skip(str(exc))
+    yield connection, alias, source
+    client = MilvusClient(uri=uri)
+    try:  # a server refuses to drop a collection an alias points to: aliases first
+        client.drop_alias(alias)
+    finally:
+        client.close()
+
+
+def _embed_meeting(barrier: threading.Barrier) -> object:
+    """An embedding whose first call in each run waits for the other run's first call:
+    both runs have chosen their new collection's name by then, neither has created it."""
+    local = threading.local()
+
+    def embed(texts: list[str]) -> list[list[float]]:
+        if not getattr(local, "met", False):
+            local.met = True
+            barrier.wait(timeout=60)
+        return [[float(len(t)), 1.0, *([0.5] * (DIM - 2))] for t in texts]
+
+    return embed
+
+
+def _both(
+    connection: ConnectionConfig, alias: str, **kwargs: object
+) -> list[ReindexReport | BaseException]:
+    barrier = threading.Barrier(2)
+    outcomes: list[ReindexReport | BaseException] = []
+    lock = threading.Lock()
+
+    def run() -> None:
+        try:
+            result: ReindexReport | BaseException = reindex(
+                connection,
+                alias,
+                embed=_embed_meeting(barrier),  # type: ignore[arg-type]
+                min_recall=0.0,
+                sample_queries=5,
+                **kwargs,  # type: ignore[arg-type]
+            )
+        except BaseException as exc:  # reported to the test
+            result = exc
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=240)
+    assert len(outcomes) == 2, "a run did not finish"
+    return outcomes
+
+
+def _ids(connection: ConnectionConfig, name: str) -> list[str]:
+    client = MilvusClient(uri=connection.uri)
+    try:
+        client.load_collection(name)
+        rows = client.query(name, filter='id != ""', output_fields=["id"], limit=10_000)
+        return sorted(str(r["id"]) for r in rows)
+    finally:
+        client.close()
+
+
+def _collections(connection: ConnectionConfig, prefix: str) -> Sequence[str]:
+    client = MilvusClient(uri=connection.uri)
+    try:
+        return sorted(n for n in client.list_collections() if n.startswith(prefix))
+    finally:
+        client.close()
+
+
+def test_two_runs_choosing_the_same_name_never_share_a_collection(
+    aliased: tuple[ConnectionConfig, str, str], collection_name: str
+) -> None:
+    connection, alias, source = aliased
+    outcomes = _both(connection, alias)
+    reports = [o for o in outcomes if isinstance(o, ReindexReport)]
+    errors = [o for o in outcomes if not isinstance(o, ReindexReport)]
+    # Both copied the same source: the first to switch wins; the other finds the alias
+    # moved and refuses (its own new collection is named in the error).
+    assert len(reports) == 1, outcomes
+    assert len(errors) == 1 and isinstance(errors[0], ReindexRefusedError), outcomes
+    report, refused = reports[0], errors[0]
+    assert report.previous == source and report.current != source
+    assert refused.shadow not in (source, report.current)
+    assert "was switched" in str(refused)
+    assert resolve_alias(connection, alias) == report.current
+    expected = [r.id for r in sorted(_rows(), key=lambda r: r.id)]
+    # Two collections, each filled once with every row (no run wrote into the other's).
+    for name in (report.current, refused.shadow):
+        assert _ids(connection, name) == expected
+    made = set(_collections(connection, collection_name)) - {source}
+    assert made == {report.current, refused.shadow}
+
+
+def test_a_target_another_run_created_first_is_refused_untouched(
+    aliased: tuple[ConnectionConfig, str, str], collection_name: str
+) -> None:
+    connection, alias, source = aliased
+    target = f"{collection_name}_same"
+    outcomes = _both(connection, alias, target=target)
+    reports = [o for o in outcomes if isinstance(o, ReindexReport)]
+    errors = [o for o in outcomes if not isinstance(o, ReindexReport)]
+    assert len(reports) == 1 and len(errors) == 1, outcomes
+    assert isinstance(errors[0], ConfigError) and "exists already" in str(errors[0])
+    assert reports[0].current == target and reports[0].previous == source
+    assert resolve_alias(connection, alias) == target
+    assert _ids(connection, target) == [r.id for r in sorted(_rows(), key=lambda r: r.id)]
+    assert set(_collections(connection, collection_name)) == {source, target}
+
+
+def test_a_failing_progress_callback_names_the_collection_left_behind(
+    aliased: tuple[ConnectionConfig, str, str],
+) -> None:
+    connection, alias, source = aliased
+
+    def progress(rows: int) -> None:
+        raise KeyError("the caller's own bug")
+
+    with pytest.raises(KeyError) as caught:
+        reindex(connection, alias, on_progress=progress, target=f"{source}_b")
+    notes = getattr(caught.value, "__notes__", [])
+    if hasattr(caught.value, "add_note"):  # Python >= 3.11
+        assert any(f"{source}_b" in n and "not switched" in n for n in notes), notes
+    assert resolve_alias(connection, alias) == source
