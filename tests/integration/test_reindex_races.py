@@ -22,6 +22,7 @@ from milvus_plugins.core import (
     ConfigError,
     ConnectionConfig,
     FlatIndex,
+    InvalidInputError,
     MilvusStore,
     Record,
     ReindexRefusedError,
@@ -80,18 +81,30 @@ def _embed_meeting(barrier: threading.Barrier) -> object:
 
 
 def _both(
-    connection: ConnectionConfig, alias: str, **kwargs: object
+    connection: ConnectionConfig,
+    alias: str,
+    other: ConnectionConfig | None = None,
+    *,
+    meet_after_copy: bool = False,
+    **kwargs: object,
 ) -> list[ReindexReport | BaseException]:
+    """Two runs at once (the second through ``other``, default the same connection);
+    ``meet_after_copy``: both wait for the other after their last page (only where both
+    get that far)."""
     barrier = threading.Barrier(2)
+    # Met again after the last page: both runs then check their alias and switch at
+    # about the same time.
+    copied = threading.Barrier(2)
     outcomes: list[ReindexReport | BaseException] = []
     lock = threading.Lock()
 
-    def run() -> None:
+    def run(through: ConnectionConfig) -> None:
         try:
             result: ReindexReport | BaseException = reindex(
-                connection,
+                through,
                 alias,
                 embed=_embed_meeting(barrier),  # type: ignore[arg-type]
+                on_progress=(lambda rows: copied.wait(timeout=60)) if meet_after_copy else None,
                 min_recall=0.0,
                 sample_queries=5,
                 **kwargs,  # type: ignore[arg-type]
@@ -101,7 +114,7 @@ def _both(
         with lock:
             outcomes.append(result)
 
-    threads = [threading.Thread(target=run) for _ in range(2)]
+    threads = [threading.Thread(target=run, args=(c,)) for c in (connection, other or connection)]
     for t in threads:
         t.start()
     for t in threads:
@@ -128,11 +141,14 @@ def _collections(connection: ConnectionConfig, prefix: str) -> Sequence[str]:
         client.close()
 
 
+@pytest.mark.parametrize("spelling", ["same", "default database named"])
 def test_two_runs_choosing_the_same_name_never_share_a_collection(
-    aliased: tuple[ConnectionConfig, str, str], collection_name: str
+    aliased: tuple[ConnectionConfig, str, str], collection_name: str, spelling: str
 ) -> None:
     connection, alias, source = aliased
-    outcomes = _both(connection, alias)
+    # db_name "" and "default" are one database: one lock (a helper found two switches).
+    other = ConnectionConfig(uri=connection.uri, db_name="default") if spelling != "same" else None
+    outcomes = _both(connection, alias, other, meet_after_copy=True)
     reports = [o for o in outcomes if isinstance(o, ReindexReport)]
     errors = [o for o in outcomes if not isinstance(o, ReindexReport)]
     # Both copied the same source: the first to switch wins; the other finds the alias
@@ -182,3 +198,73 @@ def test_a_failing_progress_callback_names_the_collection_left_behind(
     if hasattr(caught.value, "add_note"):  # Python >= 3.11
         assert any(f"{source}_b" in n and "not switched" in n for n in notes), notes
     assert resolve_alias(connection, alias) == source
+
+
+def test_a_new_collection_replaced_by_another_client_mid_copy_is_not_written(
+    aliased: tuple[ConnectionConfig, str, str],
+) -> None:
+    connection, alias, source = aliased
+    target = f"{source}_b"
+    theirs = Record(id="theirs", text="their row", vector=[0.5] * DIM, metadata={})
+
+    def progress(rows: int) -> None:
+        if rows == 20:  # after the first page: dropped, then made again by someone else
+            client = MilvusClient(uri=connection.uri)
+            try:
+                client.drop_collection(target)
+            finally:
+                client.close()
+            spec = CollectionSpec(name=target, dim=DIM, index=FlatIndex(metric="L2"))
+            with MilvusStore(spec, connection=connection) as other:
+                other.upsert([theirs])
+                other.flush()
+
+    with pytest.raises(ReindexRefusedError, match="dropped while this run copied") as caught:
+        reindex(connection, alias, target=target, batch_rows=20, on_progress=progress)
+    assert caught.value.shadow == ""  # not this run's to drop
+    assert _ids(connection, target) == ["theirs"]  # nothing of this run's written into it
+    assert resolve_alias(connection, alias) == source
+
+
+def test_an_embed_failing_after_the_first_page_names_the_collection_left_behind(
+    aliased: tuple[ConnectionConfig, str, str],
+) -> None:
+    connection, alias, source = aliased
+    calls = 0
+
+    def embed(texts: list[str]) -> list[list[float]]:
+        nonlocal calls
+        calls += 1
+        if calls > 2:  # the first page and the probe text pass
+            raise RuntimeError("the model crashed")
+        return [[1.0, *([0.5] * (DIM - 1))] for _ in texts]
+
+    with pytest.raises(InvalidInputError, match="the model crashed") as caught:
+        reindex(connection, alias, embed=embed, target=f"{source}_e", batch_rows=20)
+    if hasattr(caught.value, "add_note"):  # Python >= 3.11
+        notes = getattr(caught.value, "__notes__", [])
+        assert any(f"{source}_e" in n for n in notes), notes
+    assert resolve_alias(connection, alias) == source
+
+
+def test_an_empty_source_names_no_new_collection(uri: str, collection_name: str) -> None:
+    connection = ConnectionConfig(uri=uri)
+    source, alias = f"{collection_name}_v1", f"{collection_name}_live"
+    spec = CollectionSpec(name=source, dim=DIM, index=FlatIndex(metric="L2"))
+    with MilvusStore(spec, connection=connection) as store:
+        store.ensure_collection(DIM)
+    try:
+        point_alias(connection, alias, source)
+    except UnsupportedByServerError as exc:
+        pytest.skip(str(exc))
+    try:
+        with pytest.raises(ReindexRefusedError, match="empty") as caught:
+            reindex(connection, alias)
+        assert caught.value.shadow == ""
+        assert _collections(connection, collection_name) == [source]
+    finally:
+        client = MilvusClient(uri=uri)
+        try:
+            client.drop_alias(alias)
+        finally:
+            client.close()

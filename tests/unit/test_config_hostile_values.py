@@ -355,3 +355,19 @@ def test_core_store_checks_its_options_at_construction(
     kwargs.setdefault("connection", ConnectionConfig(uri=str(tmp_path / "m.db")))
     with pytest.raises(ConfigError, match=needle):
         MilvusStore(CollectionSpec(name="c", dim=4), **kwargs)
+
+
+# -- CollectionSpec texts kept with the collection (session 38) ------------------------------
+
+
+@pytest.mark.parametrize("field", ["description", "creation_tag"])
+@pytest.mark.parametrize("value", [None, 5, b"bytes", "lone \ud800 surrogate"])
+def test_collection_texts_must_be_utf8_strings(field: str, value: object) -> None:
+    with pytest.raises(ConfigError, match=field):
+        CollectionSpec(name="c", **{field: value})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("value", ["", "plain", "quotes \" ' and\nnew lines", "日本語 🙂"])
+def test_collection_texts_that_are_utf8_are_kept(value: str) -> None:
+    spec = CollectionSpec(name="c", description=value, creation_tag=value)
+    assert (spec.description, spec.creation_tag) == (value, value)

@@ -161,8 +161,16 @@ class CollectionSpec:
 
     def __post_init__(self) -> None:
         check_name("collection_name", self.name)
-        if not isinstance(self.creation_tag, str):
-            raise ConfigError(f"creation_tag={shown(self.creation_tag)} must be a str.")
+        for name, text in (("description", self.description), ("creation_tag", self.creation_tag)):
+            if not isinstance(text, str):
+                raise ConfigError(f"{name}={shown(text)} must be a str.")
+            if not text.isascii():  # only non-ASCII text can hold a lone surrogate
+                try:
+                    text.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise ConfigError(
+                        f"{name} must be UTF-8 text; got a string with a lone surrogate."
+                    ) from None
         self._check_vector_fields()
         if self.layout is not None:
             from milvus_plugins.core.layouts import FieldMapping

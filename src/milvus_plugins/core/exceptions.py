@@ -146,7 +146,10 @@ class ReindexRefusedError(MilvusPluginsError):
     """A reindex refused to switch its alias; the alias and the source are untouched.
 
     Attributes:
-        shadow: the name of the new collection (kept for inspection; drop it when done).
+        shadow: the name of the new collection this run created and left (kept for
+            inspection; drop it when done), or ``""`` when it left none (an empty
+            source; a new collection dropped, and perhaps made again by another
+            client, while it was copied into).
     """
 
     def __init__(self, message: str, *, shadow: str) -> None:

@@ -70,6 +70,7 @@ from milvus_plugins.core.portable import (
     stored_spec,
 )
 from milvus_plugins.core.records import Record
+from milvus_plugins.core.session import database_key
 from milvus_plugins.core.store import MilvusStore
 from milvus_plugins.core.types import MetricType, SparseMode
 
@@ -361,7 +362,7 @@ def reindex(
         source.close()
 
 
-_SWITCH_LOCKS: dict[tuple[str, str, str], threading.Lock] = {}
+_SWITCH_LOCKS: dict[tuple[str, ...], threading.Lock] = {}
 _SWITCH_LOCKS_GUARD = threading.Lock()
 
 
@@ -369,9 +370,26 @@ def _switch_lock(connection: ConnectionConfig, alias: str) -> threading.Lock:
     """The lock under which runs of this process check an alias and switch it: two of
     them never both pass the check. Runs in other processes can still meet between one's
     check and its switch (Milvus has no compare-and-swap of an alias)."""
-    key = (connection.uri, connection.db_name, alias)
+    key = (*database_key(connection), alias)
     with _SWITCH_LOCKS_GUARD:
         return _SWITCH_LOCKS.setdefault(key, threading.Lock())
+
+
+def _check_ours(shadow: MilvusStore, alias: str, name: str, tag: str) -> None:
+    """Refuse to go on when the new collection is no longer the one this run created
+    (dropped meanwhile, and perhaps made again by another client): nothing more is
+    written to it, and it is not named as this run's to drop."""
+    try:
+        ours = creation_tag(described(shadow, name)) == tag
+    except CollectionNotFoundError:
+        ours = False
+    if not ours:
+        raise ReindexRefusedError(
+            f"the new collection {shown(name)} was dropped while this run copied into it "
+            "(and perhaps made again by another client, whose it now is); nothing more was "
+            f"written to it, and the alias {shown(alias)} was not switched. Run again.",
+            shadow="",
+        )
 
 
 class _NameTaken(Exception):
@@ -460,6 +478,8 @@ def _build_and_switch(
                 if not claimed:
                     _claim(shadow, name, tag, page)
                     claimed = True
+                else:  # still this run's: not dropped and made again by someone else
+                    _check_ours(shadow, alias, name, tag)
                 if partition is not None and partition not in created:
                     shadow.create_partition(partition)
                     created.add(partition)
@@ -481,10 +501,10 @@ def _build_and_switch(
                     sample[slot] = vector
             if on_progress is not None:
                 on_progress(rows)
-        if rows == 0:
+        if rows == 0:  # nothing read, so nothing created
             raise ReindexRefusedError(
                 f"collection {shown(source.spec.name)} is empty: nothing to re-index.",
-                shadow=name,
+                shadow="",
             )
         for partition in partitions:  # empty ones too: writes into them must keep working
             if partition not in created:
@@ -537,6 +557,7 @@ def _build_and_switch(
                 shadow=name,
             )
         with _switch_lock(connection, alias):
+            _check_ours(shadow, alias, name, tag)
             # Another run (or client) may have switched the alias since this one read it:
             # writes made through it since then went to a collection this copy never saw.
             now_previous = resolve_alias(connection, alias)
@@ -559,11 +580,16 @@ def _build_and_switch(
             k=depth,
             queries=len(queries),
         )
-    except Exception as exc:
-        # A failure of the caller's own functions (embed, on_progress) or of Milvus: the
-        # errors of this module name the new collection themselves.
+    except BaseException as exc:
+        # A failure of the caller's own functions (embed, on_progress), an interrupt, or
+        # Milvus' own: named unless the error names the new collection already.
         add_note = getattr(exc, "add_note", None)  # Python >= 3.11
-        if claimed and add_note and not isinstance(exc, (ReindexRefusedError, InvalidInputError)):
+        if (
+            claimed
+            and add_note is not None
+            and not isinstance(exc, ReindexRefusedError)
+            and shown(name) not in str(exc)
+        ):
             add_note(
                 f"reindex: the alias {alias!r} was not switched; the new collection "
                 f"{name!r} this run created is left behind: drop it."

@@ -92,9 +92,16 @@ alias; a store of the name re-checks its collection on its next read."""
 _REPLACED_GUARD = threading.Lock()
 
 
-def _watch_key(connection: ConnectionConfig, name: str) -> tuple[str, str, str]:
+def database_key(connection: ConnectionConfig) -> tuple[str, str]:
+    """What names the database ``connection`` reaches, within this process: a Milvus Lite
+    file by its absolute path, a server by its URI, and the database (``""`` is Milvus'
+    ``"default"``, so both spellings give one key)."""
     where = os.path.abspath(connection.uri) if connection.is_lite else connection.uri
-    return where, connection.db_name or "", name
+    return where, connection.db_name or "default"
+
+
+def _watch_key(connection: ConnectionConfig, name: str) -> tuple[str, str, str]:
+    return (*database_key(connection), name)
 
 
 def note_replaced(connection: ConnectionConfig, name: str) -> None:
