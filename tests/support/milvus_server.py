@@ -955,6 +955,11 @@ class MilvusServer:
             # by default; a load waits for several ticks, a release for one. At 200 ms an
             # empty collection loads in ~1.5 s instead of ~2.5 s and releases in 0.4 s
             # instead of 1 s (each server test creates and loads its own collections).
+            # A flush waits until the sealed segments' row allocations have expired (2 s by
+            # default): 2.5 s per flush (pymilvus asks every 0.5 s), 1.0 s at 500 ms.
+            # Safe on a server whose value never goes down across restarts (Milvus' own
+            # warning): each test server keeps this one for its life.
+            "dataCoord.segment.assignmentExpiration": 500,
             "queryCoord.checkInterval": 200,
             "queryCoord.distPullInterval": 200,
             "queryCoord.checkChannelInterval": 200,
