@@ -395,6 +395,14 @@ def translate(
             f"equalities, and fewer levels of and / or / not around each other. Milvus said: "
             f"{message}"
         )
+    if any(_grpc_status_name(link) == "DEADLINE_EXCEEDED" for link in (exc, *_causes(exc))):
+        return MilvusOperationError(
+            "Milvus did not answer within the call's deadline (ConnectionConfig.timeout, "
+            "30 s by default): check that the server is up and reachable, or raise timeout "
+            f"for calls that are slow on purpose. {message}",
+            code=code,
+            retriable=True,
+        )
     return MilvusOperationError(
         f"Milvus call failed: {message}", code=code, retriable=kind.retriable
     )

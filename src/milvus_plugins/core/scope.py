@@ -44,6 +44,7 @@ from milvus_plugins.core.errors import (
 )
 from milvus_plugins.core.fields import MetadataField
 from milvus_plugins.core.filters import Filter, Raw, and_, eq, leaves
+from milvus_plugins.core.filters.tree import raw_is_confined
 from milvus_plugins.core.names import check_name
 from milvus_plugins.core.records import OwnedRecords, Record
 from milvus_plugins.core.types import ParsableEnum, ScalarType
@@ -347,35 +348,6 @@ def _copy_record(record: Record) -> Record:
     return copied
 
 
-def raw_is_confined(expression: str) -> bool:
-    """Whether ``expression``'s parentheses balance outside string literals.
-
-    A raw expression is compiled inside ``( ... )``; one that closes that parenthesis
-    early (``x == 1) or (true``) would escape the ``and`` that scopes it to a tenant.
-    """
-    depth = 0
-    quote: str | None = None
-    escaped = False
-    for ch in expression:
-        if quote is not None:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == quote:
-                quote = None
-            continue
-        if ch in "\"'":
-            quote = ch
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth < 0:
-                return False
-    return depth == 0 and quote is None
-
-
 def _refuse_raw(where: Filter, *, strict: bool) -> None:
     for node in leaves(where):
         if not isinstance(node, Raw) or not node.expression.strip():
@@ -386,12 +358,7 @@ def _refuse_raw(where: Filter, *, strict: bool) -> None:
                 "takes filter dicts, MetadataFilters or core filter trees only (their values "
                 "are escaped); build the filter with eq(), and_() ..."
             )
-        if not raw_is_confined(node.expression):
-            raise RawFilterRefusedError(
-                f"raw filter expression {shown(node.expression)} has unbalanced parentheses "
-                "or quotes: next to a tenant it could escape the tenant's scope; use a filter "
-                "dict or a core filter tree."
-            )
+        # Unbalanced parentheses are refused when the Raw node is built (filters.tree).
 
 
 def resolve_scope(

@@ -6,6 +6,7 @@ only in the awaited store call and embedding.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -35,13 +36,36 @@ def _embedded(records: list[Record], by_field: Mapping[str, list[list[float]]]) 
     return embedded(records, vectors, dict(fields[1:]))
 
 
+class Omitted(enum.Enum):
+    """The default of ``delete``'s ``filter``, told apart from a ``None`` passed."""
+
+    FILTER = "no filter passed"
+
+
 def _deletion(
-    method: str, ids: Sequence[str] | None, filter: FilterArg, kwargs: Mapping[str, Any]
+    method: str,
+    ids: Sequence[str] | None,
+    filter: FilterArg | Omitted,
+    kwargs: Mapping[str, Any],
 ) -> dict[str, Any] | None:
-    """The core ``delete`` arguments (``None``: neither ids nor filter, delete all)."""
+    """The core ``delete`` arguments (``None``: neither ids nor filter, delete all).
+
+    Raises:
+        InvalidInputError: ``filter=None`` passed without ids (it names no rows; a
+            filter built from empty input must not become "delete every row").
+    """
     check_kwargs(method, kwargs, SCOPE_KWARGS, KWARG_TYPES, CALL_HINTS)
-    if ids is None and filter is None:
-        return None
+    if filter is Omitted.FILTER:
+        if ids is None:
+            return None  # delete() / delete(None): LangChain's "delete all"
+        filter = None
+    elif filter is None and ids is None:
+        raise InvalidInputError(
+            f"{method}(filter=None) names no rows: a filter of None (e.g. one built from "
+            "empty input) is not 'delete every row'. Nothing was deleted. Pass ids or a "
+            f"filter; to delete every document on purpose, call {method}() with no "
+            "arguments (or clear())."
+        )
     return {"ids": ids, "filter": deletion_filter(filter), **kwargs}
 
 
@@ -243,7 +267,11 @@ class DocumentWrites(StoreAccess):
         return await self.aadd_documents(documents, ids=ids, **kwargs)
 
     def delete(
-        self, ids: Sequence[str] | None = None, *, filter: FilterArg = None, **kwargs: Any
+        self,
+        ids: Sequence[str] | None = None,
+        *,
+        filter: FilterArg | Omitted = Omitted.FILTER,
+        **kwargs: Any,
     ) -> bool:
         """Delete by ids, by filter, or both (a row must then match both).
 
@@ -252,7 +280,8 @@ class DocumentWrites(StoreAccess):
         a tenant (or with ``tenant=``) "every document" is the tenant's, and with
         ``partition_names=`` the partitions'. A ``filter``
         that matches every row by itself (``{}``, ``""``, an empty ``and_()``) is
-        refused: call ``delete()`` with no arguments to delete everything on purpose.
+        refused, and so is ``filter=None`` passed without ids (a filter built from empty
+        input): call ``delete()`` with no arguments to delete everything on purpose.
 
         Args:
             ids: the ids to delete (unknown ids are ignored); a list, never one string.
@@ -266,7 +295,7 @@ class DocumentWrites(StoreAccess):
 
         Raises:
             InvalidInputError: ``ids`` is a single string or holds a non-string or
-                ``""``, or ``filter`` matches every row.
+                ``""``, ``filter`` matches every row, or ``filter=None`` without ids.
             FilterError: a malformed filter.
         """
         args = _deletion("delete", ids, filter, kwargs)
@@ -277,7 +306,11 @@ class DocumentWrites(StoreAccess):
         return True
 
     async def adelete(
-        self, ids: Sequence[str] | None = None, *, filter: FilterArg = None, **kwargs: Any
+        self,
+        ids: Sequence[str] | None = None,
+        *,
+        filter: FilterArg | Omitted = Omitted.FILTER,
+        **kwargs: Any,
     ) -> bool:
         """Async twin of :meth:`delete`."""
         args = _deletion("adelete", ids, filter, kwargs)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from milvus_plugins.core.arguments import id_list
-from milvus_plugins.core.errors import FilterError, shown
+from milvus_plugins.core.errors import FilterError, RawFilterRefusedError, shown
 from milvus_plugins.core.values import DATE_HINT, is_date, plain_scalar
 
 __all__ = [
@@ -60,6 +60,7 @@ __all__ = [
     "not_",
     "or_",
     "phrase_match",
+    "raw_is_confined",
     "text_contains",
     "text_match",
 ]
@@ -224,9 +225,57 @@ class Raw(_Node):
 
     It is always compiled in parentheses, so ``and_(id_in(ids), Raw("a or b"))`` means
     ``ids and (a or b)``. A blank expression has no condition and matches every row.
+
+    Raises:
+        FilterError: ``expression`` is not a string.
+        RawFilterRefusedError: its parentheses or quotes do not balance outside its
+            string literals (``x > 1) or (true`` would close the parentheses it is
+            compiled in and escape whatever it is joined to).
     """
 
     expression: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.expression, str):
+            raise FilterError(f"Raw({shown(self.expression)}): the expression must be a string.")
+        if not raw_is_confined(self.expression):
+            raise RawFilterRefusedError(
+                f"raw filter expression {shown(self.expression)} has unbalanced parentheses "
+                "or quotes outside its string literals: it would not stay inside the "
+                "parentheses it is compiled in (joined to ids, another condition or a tenant, "
+                "it could reach other rows). Fix the expression, or use a filter dict or a "
+                "core filter tree (eq(), and_() ...)."
+            )
+
+
+def raw_is_confined(expression: str) -> bool:
+    """Whether ``expression``'s parentheses balance outside string literals.
+
+    A raw expression is compiled inside ``( ... )``; one that closes that parenthesis
+    early (``x == 1) or (true``) would escape the ``and`` that joins it to ids, another
+    condition or a tenant's scope (a delete would then reach rows outside them).
+    """
+    depth = 0
+    quote: str | None = None
+    escaped = False
+    for ch in expression:
+        if quote is not None:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == quote:
+                quote = None
+            continue
+        if ch in "\"'":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0 and quote is None
 
 
 @dataclass(frozen=True)

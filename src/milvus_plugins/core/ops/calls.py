@@ -24,6 +24,7 @@ from milvus_plugins.core.fingerprint import EmbeddingProbe
 from milvus_plugins.core.packing import writer
 
 __all__ = [
+    "QUICK_METHODS",
     "Call",
     "ClientMethod",
     "Collect",
@@ -43,6 +44,7 @@ __all__ = [
     "map_op",
     "one_call",
     "or_empty",
+    "sent_kwargs",
     "with_kwargs",
 ]
 
@@ -84,6 +86,35 @@ class ClientMethod(str, Enum):
     RELEASE_PARTITIONS = "release_partitions"
     SEARCH = "search"
     UPSERT = "upsert"
+
+
+QUICK_METHODS = frozenset(
+    {
+        ClientMethod.ALTER_ALIAS,
+        ClientMethod.ALTER_COLLECTION_PROPERTIES,
+        ClientMethod.CREATE_ALIAS,
+        ClientMethod.CREATE_COLLECTION,
+        ClientMethod.CREATE_PARTITION,
+        ClientMethod.DESCRIBE_ALIAS,
+        ClientMethod.DESCRIBE_COLLECTION,
+        ClientMethod.DESCRIBE_INDEX,
+        ClientMethod.DESCRIBE_RESOURCE_GROUP,
+        ClientMethod.DROP_ALIAS,
+        ClientMethod.DROP_COLLECTION,
+        ClientMethod.DROP_PARTITION,
+        ClientMethod.GET_LOAD_STATE,
+        ClientMethod.GET_SERVER_VERSION,
+        ClientMethod.HAS_COLLECTION,
+        ClientMethod.LIST_COLLECTIONS,
+        ClientMethod.LIST_DATABASES,
+        ClientMethod.LIST_INDEXES,
+        ClientMethod.LIST_PARTITIONS,
+    }
+)
+"""The metadata calls: one quick round trip each. One that names no deadline is sent
+with the connection's ``timeout`` (:func:`sent_kwargs`), so that a server that stops
+answering fails it instead of hanging it. Loads, flushes, index builds, compactions and
+releases wait for the server's work and keep the deadline their operation gives them."""
 
 
 @dataclass(frozen=True)
@@ -250,6 +281,14 @@ def or_empty(op: Op[T], empty: Callable[[], T]) -> Op[T]:
 def map_op(op: Op[T], fn: Callable[[T], U]) -> Op[U]:
     """Run ``op`` and return ``fn`` of its result."""
     return fn((yield from op))
+
+
+def sent_kwargs(call: Call, timeout: float | None) -> Mapping[str, Any]:
+    """The keyword arguments ``call`` is sent with: those of a :data:`QUICK_METHODS` call
+    naming no deadline get ``timeout`` (the connection's), others are sent as given."""
+    if timeout is None or call.method not in QUICK_METHODS or "timeout" in call.kwargs:
+        return call.kwargs
+    return {**call.kwargs, "timeout": timeout}
 
 
 def bound_method(client: Any, method: ClientMethod) -> Any:

@@ -38,6 +38,7 @@ from milvus_plugins.core.ops.calls import (
     Probe,
     ReadAll,
     bound_method,
+    sent_kwargs,
 )
 from milvus_plugins.core.probing import probe_capabilities, quiet_rpc_errors
 from milvus_plugins.core.retry import (
@@ -256,7 +257,8 @@ class SyncRunner:
         """Execute one step of an operation."""
         match step:
             case Call():
-                send = lambda: bound_method(self.client, step.method)(*step.args, **step.kwargs)  # noqa: E731
+                kwargs = sent_kwargs(step, self.settings.session.connection.timeout)
+                send = lambda: bound_method(self.client, step.method)(*step.args, **kwargs)  # noqa: E731
                 try:
                     with quiet_rpc_errors(step.method is ClientMethod.GET_SERVER_VERSION):
                         return self._call(send, retry=step.retry)
