@@ -10,6 +10,8 @@ filter argument means LangChain's "delete all"; an explicit ``None`` without ids
 
 from __future__ import annotations
 
+import re
+import socket
 import threading
 from collections.abc import Callable, Iterator
 
@@ -24,6 +26,7 @@ from milvus_plugins.core import (
     ConnectionConfig,
     FilterError,
     InvalidInputError,
+    MilvusConnectionError,
     MilvusOperationError,
     MilvusStore,
     RawFilterRefusedError,
@@ -93,6 +96,35 @@ def test_delete_with_filter_none_and_no_ids_is_refused(store: MilvusVectorStore)
     assert _ids(store) == ["1", "3"]
     store.delete()  # LangChain's "delete all", on purpose
     assert _ids(store) == []
+
+
+@pytest.mark.parametrize("scope", ["tenant", "partition_names"])
+def test_delete_with_only_a_none_scope_is_refused(store: MilvusVectorStore, scope: str) -> None:
+    """``delete(tenant=user_tenant)`` with ``user_tenant = None`` deleted every tenant's
+    rows (a helper's attack on the filter=None fix)."""
+    with pytest.raises(InvalidInputError, match=f"{scope}=None"):
+        store.delete(**{scope: None})
+    with pytest.raises(InvalidInputError, match=f"{scope}=None"):
+        store.delete(ids=None, **{scope: None})
+    assert _ids(store) == ["1", "2", "3"]
+    store.delete(ids=["3"], **{scope: None})  # with ids: the store's default scope
+    assert _ids(store) == ["1", "2"]
+
+
+def test_a_wrong_filter_type_names_the_filter_types_only(store: MilvusVectorStore) -> None:
+    with pytest.raises(FilterError) as caught:
+        store.delete(filter=[])  # type: ignore[arg-type]
+    assert "Omitted" not in str(caught.value) and "filter" in str(caught.value)
+
+
+def test_connecting_past_the_deadline_names_the_timeout() -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    spec = CollectionSpec(name="c", dim=2)
+    connection = ConnectionConfig(uri=f"http://127.0.0.1:{port}", timeout=1)
+    with pytest.raises(MilvusConnectionError, match=re.escape("ConnectionConfig.timeout = 1 s")):
+        MilvusStore(spec, connection=connection, retry=RetryPolicy(attempts=1)).count()
 
 
 async def test_adelete_with_filter_none_and_no_ids_is_refused(

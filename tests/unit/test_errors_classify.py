@@ -431,3 +431,19 @@ def test_a_call_through_a_client_closed_meanwhile_is_a_retriable_connection_erro
     # The same words in a plain MilvusException (echoed user text, say) are not it.
     echoed = translate(milvus(1100, "collection 'should create connection first.' is invalid"))
     assert not isinstance(echoed, MilvusConnectionError)
+
+
+# -- a call that ran out of its deadline (session 38) ----------------------------------------
+
+
+def test_pymilvus_retry_timeout_reads_as_the_calls_deadline() -> None:
+    """The async client reports a deadline as pymilvus' "[method] Retry timeout: Xs" with
+    no gRPC status: it was a permanent "Milvus call failed" (a helper, session 38)."""
+    from pymilvus.exceptions import MilvusException
+
+    error = translate(MilvusException(message="[has_collection] Retry timeout: 0.001s"))
+    assert isinstance(error, MilvusOperationError) and error.retriable
+    assert "deadline" in str(error) and "ConnectionConfig.timeout" in str(error)
+    # Only pymilvus' whole message counts: a user's text quoting it does not.
+    quoted = translate(MilvusException(message='[x] Retry timeout: 1s with "a value"'))
+    assert "deadline" not in str(quoted)

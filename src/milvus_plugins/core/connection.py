@@ -289,11 +289,11 @@ class ConnectionConfig:
         token: ``"user:password"`` or an API key (a string); never shown in a repr or
             message.
         db_name: the Milvus database (``""`` is the server's default); a Milvus name.
-        timeout: seconds for each call (and for connecting): every read, write, delete
-            and metadata call (describe, list, has, create/drop of partitions and
-            aliases) is sent with this deadline; loads, flushes, index builds and
-            compactions wait for the server's work instead. A finite number in
-            (0, 1,000,000], or ``None`` (no deadline).
+        timeout: seconds for each call (and for connecting): every read, write (and the
+            flush that ends a write), delete and metadata call (describe, list, has,
+            create/drop of partitions and aliases) is sent with this deadline; loads,
+            index builds, compactions and ``flush()`` itself wait for the server's work
+            instead. A finite number in (0, 1,000,000], or ``None`` (no deadline).
 
     Raises:
         ConfigError: a malformed uri, a token that is not a string, an invalid database

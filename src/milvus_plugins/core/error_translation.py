@@ -395,7 +395,7 @@ def translate(
             f"equalities, and fewer levels of and / or / not around each other. Milvus said: "
             f"{message}"
         )
-    if any(_grpc_status_name(link) == "DEADLINE_EXCEEDED" for link in (exc, *_causes(exc))):
+    if _deadline_passed(exc):
         return MilvusOperationError(
             "Milvus did not answer within the call's deadline (ConnectionConfig.timeout, "
             "30 s by default): check that the server is up and reachable, or raise timeout "
@@ -406,6 +406,23 @@ def translate(
     return MilvusOperationError(
         f"Milvus call failed: {message}", code=code, retriable=kind.retriable
     )
+
+
+# pymilvus' whole message when its retry wrapper ran out of the call's timeout (sync and
+# async; the async client raises it with no gRPC status): matched whole, so no user text
+# can make an error look like it.
+_RETRY_TIMEOUT = re.compile(r"\[\w+\] Retry timeout: [0-9.e+-]+s")
+
+
+def _deadline_passed(exc: BaseException) -> bool:
+    """Whether ``exc`` (or an error it was raised from) is a call that ran out of its
+    deadline: gRPC's ``DEADLINE_EXCEEDED``, pymilvus' "Retry timeout", a ``TimeoutError``."""
+    for link in (exc, *_causes(exc)):
+        if _grpc_status_name(link) == "DEADLINE_EXCEEDED" or isinstance(link, TimeoutError):
+            return True
+        if _RETRY_TIMEOUT.fullmatch(str(getattr(link, "message", "") or link).strip()):
+            return True
+    return False
 
 
 def missing_database_error(name: str, said: str = "") -> MilvusOperationError:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
@@ -36,37 +36,51 @@ def _embedded(records: list[Record], by_field: Mapping[str, list[list[float]]]) 
     return embedded(records, vectors, dict(fields[1:]))
 
 
-class Omitted(enum.Enum):
+class _Omitted(enum.Enum):
     """The default of ``delete``'s ``filter``, told apart from a ``None`` passed."""
 
     FILTER = "no filter passed"
 
 
+# Typed Any: the signature shows (and the argument check names) the filter types only.
+_NO_FILTER: Any = _Omitted.FILTER
+# Scope arguments that, passed as None, name no scope (``delete(tenant=None)``).
+_SCOPES = ("tenant", "partition_names")
+
+
 def _deletion(
     method: str,
     ids: Sequence[str] | None,
-    filter: FilterArg | Omitted,
+    filter: FilterArg,
     kwargs: Mapping[str, Any],
 ) -> dict[str, Any] | None:
     """The core ``delete`` arguments (``None``: neither ids nor filter, delete all).
 
     Raises:
-        InvalidInputError: ``filter=None`` passed without ids (it names no rows; a
-            filter built from empty input must not become "delete every row").
+        InvalidInputError: ``filter=None``, ``tenant=None`` or ``partition_names=None``
+            passed without ids and filter (each names nothing; a value built from empty
+            input must not become "delete every row").
     """
     check_kwargs(method, kwargs, SCOPE_KWARGS, KWARG_TYPES, CALL_HINTS)
-    if filter is Omitted.FILTER:
+    if filter is _NO_FILTER:
         if ids is None:
+            for name in _SCOPES:
+                if name in kwargs and kwargs[name] is None:
+                    _refuse_none(method, name)
             return None  # delete() / delete(None): LangChain's "delete all"
         filter = None
     elif filter is None and ids is None:
-        raise InvalidInputError(
-            f"{method}(filter=None) names no rows: a filter of None (e.g. one built from "
-            "empty input) is not 'delete every row'. Nothing was deleted. Pass ids or a "
-            f"filter; to delete every document on purpose, call {method}() with no "
-            "arguments (or clear())."
-        )
+        _refuse_none(method, "filter")
     return {"ids": ids, "filter": deletion_filter(filter), **kwargs}
+
+
+def _refuse_none(method: str, name: str) -> NoReturn:
+    raise InvalidInputError(
+        f"{method}({name}=None) without ids or a filter names no rows: a {name} of None "
+        "(e.g. one built from empty input) is not 'delete every row'. Nothing was deleted. "
+        f"Pass ids, a filter or a {name}; to delete every document on purpose, call "
+        f"{method}() with no arguments (or clear())."
+    )
 
 
 def _upserted(
@@ -270,7 +284,7 @@ class DocumentWrites(StoreAccess):
         self,
         ids: Sequence[str] | None = None,
         *,
-        filter: FilterArg | Omitted = Omitted.FILTER,
+        filter: FilterArg = _NO_FILTER,
         **kwargs: Any,
     ) -> bool:
         """Delete by ids, by filter, or both (a row must then match both).
@@ -280,8 +294,9 @@ class DocumentWrites(StoreAccess):
         a tenant (or with ``tenant=``) "every document" is the tenant's, and with
         ``partition_names=`` the partitions'. A ``filter``
         that matches every row by itself (``{}``, ``""``, an empty ``and_()``) is
-        refused, and so is ``filter=None`` passed without ids (a filter built from empty
-        input): call ``delete()`` with no arguments to delete everything on purpose.
+        refused, and so is ``filter=None`` (or ``tenant=None``, ``partition_names=None``)
+        passed without ids and filter (a value built from empty input): call ``delete()``
+        with no arguments to delete everything on purpose.
 
         Args:
             ids: the ids to delete (unknown ids are ignored); a list, never one string.
@@ -309,7 +324,7 @@ class DocumentWrites(StoreAccess):
         self,
         ids: Sequence[str] | None = None,
         *,
-        filter: FilterArg | Omitted = Omitted.FILTER,
+        filter: FilterArg = _NO_FILTER,
         **kwargs: Any,
     ) -> bool:
         """Async twin of :meth:`delete`."""

@@ -19,7 +19,7 @@ from milvus_plugins.core import lite
 from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.config import ConnectionConfig
 from milvus_plugins.core.error_translation import refused_by_goaway
-from milvus_plugins.core.errors import MilvusPluginsError
+from milvus_plugins.core.errors import MilvusConnectionError, MilvusPluginsError
 from milvus_plugins.core.filters.literals import escape_string
 from milvus_plugins.core.lite import LiteLease
 from milvus_plugins.core.ops.calls import (
@@ -146,6 +146,19 @@ class _Ahead:
         return future.result()
 
 
+def _with_connect_deadline(exc: MilvusPluginsError, timeout: float | None) -> MilvusPluginsError:
+    """``exc`` from connecting, naming the connection's deadline when it says the server is
+    unreachable (pymilvus says so as well when a server is up but slower than ``timeout``)."""
+    if not isinstance(exc, MilvusConnectionError) or timeout is None:
+        return exc
+    return MilvusConnectionError(
+        f"{exc} (connecting waited at most ConnectionConfig.timeout = {timeout:g} s: if the "
+        "server is up but slow to answer, raise timeout)",
+        code=exc.code,
+        retriable=exc.retriable,
+    )
+
+
 class SyncRunner:
     """Run operations on a lazily connected ``MilvusClient`` (one per store).
 
@@ -205,7 +218,7 @@ class SyncRunner:
                     break
                 except MilvusPluginsError as exc:
                     if attempt == GOAWAY_CONNECT_TRIES or not refused_by_goaway(exc):
-                        raise
+                        raise _with_connect_deadline(exc, session.connection.timeout) from exc
                 time.sleep(GOAWAY_CONNECT_PAUSE * attempt)
                 attempt += 1
         except BaseException:
