@@ -15,6 +15,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from pymilvus import MilvusClient
+from tests.support.aliases import pointed_alias
 
 from milvus_plugins.core import (
     CollectionSpec,
@@ -59,19 +60,10 @@ def _fill(uri: str, name: str, rows: int = ROWS) -> MilvusStore:
 @pytest.fixture
 def aliased(uri: str, collection_name: str) -> Iterator[tuple[ConnectionConfig, str, str]]:
     """``(connection, alias, source)``: a filled collection and an alias pointing at it."""
-    connection = ConnectionConfig(uri=uri)
     source, alias = f"{collection_name}_v1", f"{collection_name}_live"
     _fill(uri, source).close()
-    try:
-        point_alias(connection, alias, source)
-    except UnsupportedByServerError as exc:  # probed: Milvus Lite 2.5 (see the last test)
-        pytest.skip(str(exc))
-    yield connection, alias, source
-    client = MilvusClient(uri=uri)
-    try:  # a server refuses to drop a collection an alias points to: aliases first
-        client.drop_alias(alias)
-    finally:
-        client.close()
+    with pointed_alias(uri, alias, source) as connection:  # Lite 2.5: see the last test
+        yield connection, alias, source
 
 
 def test_reader_through_alias_never_sees_error_or_empty_during_switch(

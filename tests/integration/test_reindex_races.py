@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import pytest
 from pymilvus import MilvusClient
+from tests.support.aliases import pointed_alias
 
 from milvus_plugins.core import (
     CollectionSpec,
@@ -26,8 +27,6 @@ from milvus_plugins.core import (
     MilvusStore,
     Record,
     ReindexRefusedError,
-    UnsupportedByServerError,
-    point_alias,
     reindex,
     resolve_alias,
 )
@@ -54,16 +53,8 @@ def aliased(uri: str, collection_name: str) -> Iterator[tuple[ConnectionConfig, 
     with MilvusStore(spec, connection=connection) as store:
         store.upsert(_rows())
         store.flush()
-    try:
-        point_alias(connection, alias, source)
-    except UnsupportedByServerError as exc:  # Milvus Lite 2.5: test_reindex covers it
-        pytest.skip(str(exc))
-    yield connection, alias, source
-    client = MilvusClient(uri=uri)
-    try:  # a server refuses to drop a collection an alias points to: aliases first
-        client.drop_alias(alias)
-    finally:
-        client.close()
+    with pointed_alias(uri, alias, source):  # Milvus Lite 2.5: test_reindex covers it
+        yield connection, alias, source
 
 
 def _embed_meeting(barrier: threading.Barrier) -> object:
@@ -253,18 +244,8 @@ def test_an_empty_source_names_no_new_collection(uri: str, collection_name: str)
     spec = CollectionSpec(name=source, dim=DIM, index=FlatIndex(metric="L2"))
     with MilvusStore(spec, connection=connection) as store:
         store.ensure_collection(DIM)
-    try:
-        point_alias(connection, alias, source)
-    except UnsupportedByServerError as exc:
-        pytest.skip(str(exc))
-    try:
+    with pointed_alias(uri, alias, source):
         with pytest.raises(ReindexRefusedError, match="empty") as caught:
             reindex(connection, alias)
         assert caught.value.shadow == ""
         assert _collections(connection, collection_name) == [source]
-    finally:
-        client = MilvusClient(uri=uri)
-        try:
-            client.drop_alias(alias)
-        finally:
-            client.close()
