@@ -24,7 +24,12 @@ from milvus_plugins.core.analyzers import (
     analyzer_params,
     stop_words_of,
 )
-from milvus_plugins.core.connection import DEFAULT_URI, ConnectionConfig, strip_userinfo
+from milvus_plugins.core.connection import (
+    DEFAULT_URI,
+    ConnectionConfig,
+    is_utf8,
+    strip_userinfo,
+)
 from milvus_plugins.core.errors import ConfigError, shown
 from milvus_plugins.core.fields import (
     DenseField,
@@ -164,13 +169,8 @@ class CollectionSpec:
         for name, text in (("description", self.description), ("creation_tag", self.creation_tag)):
             if not isinstance(text, str):
                 raise ConfigError(f"{name}={shown(text)} must be a str.")
-            if not text.isascii():  # only non-ASCII text can hold a lone surrogate
-                try:
-                    text.encode("utf-8")
-                except UnicodeEncodeError:
-                    raise ConfigError(
-                        f"{name} must be UTF-8 text; got a string with a lone surrogate."
-                    ) from None
+            if not is_utf8(text):
+                raise ConfigError(f"{name} must be UTF-8 text; got a string with a lone surrogate.")
         self._check_vector_fields()
         if self.layout is not None:
             from milvus_plugins.core.layouts import FieldMapping

@@ -221,7 +221,7 @@ def check_grpc_options(options: object) -> dict[str, Any]:
         if not isinstance(pair, (list, tuple)) or len(pair) != 2:
             raise ConfigError(f"{field} pairs must be (name, value); got {shown(pair)}, {example}.")
         name, value = pair
-        if not isinstance(name, str) or not _utf8(name):
+        if not isinstance(name, str) or not is_utf8(name):
             raise ConfigError(
                 f"{field} option names must be strings such as 'grpc.keepalive_time_ms'; "
                 f"got {shown(name)}."
@@ -233,7 +233,8 @@ def check_grpc_options(options: object) -> dict[str, Any]:
 _GRPC_INT_MIN, _GRPC_INT_MAX = -INT32_MAX - 1, INT32_MAX  # gRPC's C int
 
 
-def _utf8(text: str) -> bool:
+def is_utf8(text: str) -> bool:
+    """Whether ``text`` encodes as UTF-8 (it holds no lone surrogate)."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -246,7 +247,7 @@ def _grpc_value(field: str, value: object) -> object:
     if isinstance(value, bytes):
         return value
     if isinstance(value, str):
-        if not _utf8(value):
+        if not is_utf8(value):
             raise ConfigError(f"{field} must be UTF-8 text; got a string with a lone surrogate.")
         return value
     number: int | None = None

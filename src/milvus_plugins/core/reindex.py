@@ -379,11 +379,7 @@ def _check_ours(shadow: MilvusStore, alias: str, name: str, tag: str) -> None:
     """Refuse to go on when the new collection is no longer the one this run created
     (dropped meanwhile, and perhaps made again by another client): nothing more is
     written to it, and it is not named as this run's to drop."""
-    try:
-        ours = creation_tag(described(shadow, name)) == tag
-    except CollectionNotFoundError:
-        ours = False
-    if not ours:
+    if not _tagged(shadow, name, tag):
         raise ReindexRefusedError(
             f"the new collection {shown(name)} was dropped while this run copied into it "
             "(and perhaps made again by another client, whose it now is); nothing more was "
@@ -413,11 +409,19 @@ def _claim(shadow: MilvusStore, name: str, tag: str, page: Sequence[Record]) -> 
         created = shadow.ensure_collection(_page_dim(page), page)
     except (SchemaMismatchError, EmbeddingMismatchError):
         # Opened after losing the race to create it, and it differs from this run's.
-        if creation_tag(described(shadow, name)) != tag:
+        if not _tagged(shadow, name, tag):
             raise _NameTaken(name) from None
         raise
-    if created and creation_tag(described(shadow, name)) != tag:
+    if created and not _tagged(shadow, name, tag):
         raise _NameTaken(name)
+
+
+def _tagged(shadow: MilvusStore, name: str, tag: str) -> bool:
+    """Whether collection ``name`` exists and carries this run's ``tag``."""
+    try:
+        return creation_tag(described(shadow, name)) == tag
+    except CollectionNotFoundError:
+        return False
 
 
 def _build_and_switch(

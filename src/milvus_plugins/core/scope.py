@@ -239,11 +239,11 @@ class Scope:
         """``where`` restricted to the tenant (a tree; the tenant value is escaped).
 
         Raises:
-            RawFilterRefusedError: a raw expression in strict mode, or one whose
-                parentheses do not balance next to a tenant.
+            RawFilterRefusedError: a raw expression in strict mode (one whose
+                parentheses do not balance is refused when its ``Raw`` node is built).
         """
-        if where is not None and (self.strict or self.tenant is not None):
-            _refuse_raw(where, strict=self.strict)
+        if where is not None and self.strict:
+            _refuse_raw(where)
         if self.tenant is None or self.key is None:
             return where
         own = eq(self.key, self.tenant)
@@ -348,17 +348,15 @@ def _copy_record(record: Record) -> Record:
     return copied
 
 
-def _refuse_raw(where: Filter, *, strict: bool) -> None:
+def _refuse_raw(where: Filter) -> None:
+    """Refuse any non-blank raw expression in ``where`` (strict tenant mode)."""
     for node in leaves(where):
-        if not isinstance(node, Raw) or not node.expression.strip():
-            continue
-        if strict:
+        if isinstance(node, Raw) and node.expression.strip():
             raise RawFilterRefusedError(
                 f"raw filter expression {shown(node.expression)} refused: tenant_mode='strict' "
                 "takes filter dicts, MetadataFilters or core filter trees only (their values "
                 "are escaped); build the filter with eq(), and_() ..."
             )
-        # Unbalanced parentheses are refused when the Raw node is built (filters.tree).
 
 
 def resolve_scope(
