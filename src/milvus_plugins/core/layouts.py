@@ -94,8 +94,10 @@ class FieldMapping:
         metadata_json: a JSON field holding the metadata dict, or ``None``.
         dynamic: whether metadata keys live in the dynamic field (not with
             ``metadata_json``: a filter on a key must address one place).
-        columns: scalar fields that are metadata keys of the same name; ``None`` takes
-            every scalar field not named above.
+        columns: fields that are metadata keys of the same name: scalar fields, and
+            JSON fields other than ``metadata_json`` (a key whose values are dicts: read
+            back as they are; a dict filter cannot name such a key); ``None`` takes every
+            scalar and JSON field not named above.
         doc_id: a VARCHAR field with the source document id, or ``None``.
         private_keys: dynamic-field keys that belong to the other tool, not to the
             metadata (LlamaIndex's ``_node_content`` ...).
@@ -127,6 +129,7 @@ class FieldMapping:
     bm25: bool = False
     schema_fields: tuple[str, ...] = ()
     float32_columns: tuple[str, ...] = ()
+    json_columns: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         named = [self.id, self.text, self.vector]
@@ -184,6 +187,10 @@ class FieldMapping:
     def metadata_columns(self) -> tuple[str, ...]:
         """The scalar columns that are metadata keys (after resolution)."""
         return tuple(self.columns or ())
+
+    def read_columns(self) -> tuple[str, ...]:
+        """Every column read back as a metadata key: the scalar ones, then the JSON ones."""
+        return (*self.metadata_columns(), *self.json_columns)
 
 
 def _fields(description: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
@@ -251,14 +258,20 @@ def detect_layout(description: Mapping[str, Any]) -> FieldMapping | None:
             kind=LayoutKind.LLAMA_INDEX,
         )
     if pk == "pk" and dense == ["vector"] and "text" in varchar and len(sparse) <= 1:
+        # metadata_field= gives one JSON field and no other metadata field; its default
+        # makes each key of the first document's metadata a column, a JSON one where the
+        # value is a dict, so a JSON field beside other columns (or a second JSON field)
+        # is a metadata key of its own, not the metadata.
         json_fields = _of_type(fields, DataType.JSON)
+        others = set(fields) - {"pk", "text", "vector", *sparse, *json_fields}
+        whole = json_fields[0] if len(json_fields) == 1 and not others else None
         return FieldMapping(
             id="pk",
             text="text",
             vector="vector",
             sparse=sparse[0] if sparse else None,
-            metadata_json=json_fields[0] if len(json_fields) == 1 else None,
-            dynamic=dynamic and len(json_fields) != 1,
+            metadata_json=whole,
+            dynamic=dynamic and whole is None,
             kind=LayoutKind.LANGCHAIN,
         )
     return None
@@ -333,18 +346,20 @@ def resolve_layout(mapping: FieldMapping, description: Mapping[str, Any]) -> Fie
     taken = {mapping.id, mapping.text, mapping.vector, mapping.sparse}
     taken |= {mapping.metadata_json, mapping.doc_id}
     if mapping.columns is None:
-        columns = tuple(n for n, f in fields.items() if n not in taken and _scalar(f) is not None)
+        named = tuple(n for n, f in fields.items() if n not in taken and _column(f))
     else:
-        columns = tuple(mapping.columns)
-        for column in columns:
-            if _scalar(fields.get(column) or {}) is None:
+        named = tuple(mapping.columns)
+        for column in named:
+            if not _column(fields.get(column) or {}):
                 raise SchemaMismatchError(
-                    f"collection {shown(name)} has no scalar field {shown(column)}; "
+                    f"collection {shown(name)} has no scalar or JSON field {shown(column)}; "
                     "fix field_mapping.columns."
                 )
+    columns = tuple(c for c in named if _scalar(fields[c]) is not None)
     return replace(
         mapping,
         columns=columns,
+        json_columns=tuple(c for c in named if c not in columns),
         id_type=ScalarType.INT64 if pk.get("type") == DataType.INT64 else ScalarType.VARCHAR,
         auto_id=bool(pk.get("auto_id") or description.get("auto_id")),
         bm25=mapping.sparse is not None and mapping.sparse in bm25_outputs(description),
@@ -355,6 +370,11 @@ def resolve_layout(mapping: FieldMapping, description: Mapping[str, Any]) -> Fie
 
 def _scalar(field: Mapping[str, Any]) -> ScalarType | None:
     return _SCALARS.get(field.get("type"))
+
+
+def _column(field: Mapping[str, Any]) -> bool:
+    """Whether a field can hold a metadata key's values (scalar or JSON)."""
+    return _scalar(field) is not None or field.get("type") == DataType.JSON
 
 
 def _column_field(name: str, field: Mapping[str, Any]) -> MetadataField:
@@ -453,7 +473,7 @@ def spec_for_layout(
 
 def foreign_output_fields(layout: FieldMapping, *, include_vectors: bool) -> list[str]:
     """The fields a read of a foreign collection asks for."""
-    out = [layout.id, layout.text, *layout.metadata_columns()]
+    out = [layout.id, layout.text, *layout.read_columns()]
     out += [n for n in (layout.metadata_json, layout.doc_id) if n is not None]
     if layout.dynamic:
         out.append(DYNAMIC_FIELD)
@@ -483,7 +503,7 @@ def foreign_record_fields(row: Mapping[str, Any], layout: FieldMapping) -> dict[
     metadata: dict[str, Any] = {}
     if layout.metadata_json is not None:
         metadata.update(row.get(layout.metadata_json) or {})
-    for column in layout.metadata_columns():
+    for column in layout.read_columns():
         if row.get(column) is not None:
             metadata[column] = row[column]
     private: dict[str, Any] = {}

@@ -48,6 +48,7 @@ from milvus_plugins.core.errors import (
     CollectionNotFoundError,
     ConfigError,
     EmbeddingMismatchError,
+    ForeignLayoutError,
     InvalidInputError,
     MilvusPluginsError,
     RecallTooLowError,
@@ -286,6 +287,8 @@ def reindex(
         InvalidInputError: ``embed`` returned no vector per text, or vectors a write
             refuses (strings, NaN, another dimension): the alias is not switched.
         ConfigError: the source has a vector field of a type a copy cannot carry.
+        ForeignLayoutError: the alias points at another tool's collection (copy it
+            with :func:`~milvus_plugins.core.migration.migrate` first).
         UnsupportedByServerError: the engine has no aliases (Milvus Lite 2.5).
     """
     check_name("alias", alias)
@@ -318,6 +321,18 @@ def reindex(
     try:
         if not source.exists():
             raise CollectionNotFoundError(f"collection {shown(previous)} does not exist.")
+        layout = source.spec.layout
+        if layout is not None:
+            # The new collection would have to be made in the other tool's layout, which
+            # this package only reads.
+            raise ForeignLayoutError(
+                f"alias {shown(alias)} points at {shown(previous)}, a collection in the "
+                f"{layout.label} layout, which reindex does not copy (it builds the new "
+                "collection in the source's layout, and this package only reads that one); "
+                "copy it into this package's layout with migrate() (CLI: milvus-plugins "
+                f"migrate {previous} NEW), point the alias at the copy, then reindex. "
+                "Nothing was created or switched."
+            )
         if target is None:
             name = _free_shadow_name(source, alias)  # one that is not taken
         elif _taken(source, target):

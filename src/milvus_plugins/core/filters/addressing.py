@@ -80,12 +80,22 @@ class KeyAddressing:
         declared = self.spec.declared(key)
         if declared is not None:
             return KeyRef(self.column_name(declared.name), True, declared.scalar_type)
+        if layout is not None and key in layout.json_columns:
+            # Its values are whole dicts in a field of their own: neither the metadata
+            # JSON nor the dynamic field holds the key, so a path there would match
+            # nothing (and "$exists": False every row).
+            raise FilterError(
+                f"filter on {shown(key)}: collection {shown(self.spec.name)} "
+                f"({layout.label} layout) keeps {shown(key)} in a JSON field of its own, "
+                "which a dict filter cannot address; filter on another key, or on a path "
+                f'inside it with a raw expression (e.g. {key}["page"] == 1).'
+            )
         if layout is not None and layout.metadata_json is None:
             if not layout.dynamic:
                 raise FilterError(
                     f"filter on {shown(key)}: collection {shown(self.spec.name)} "
                     f"({layout.label} layout) keeps metadata in the columns "
-                    f"{list(layout.metadata_columns())} only; {shown(key)} is none of them."
+                    f"{list(layout.read_columns())} only; {shown(key)} is none of them."
                 )
             bare = (
                 key
