@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -67,11 +68,34 @@ def chunk_text(text: str, *, size: int = 800, overlap: int = 100) -> list[str]:
     return chunks
 
 
-def iter_text_files(path: Path) -> Iterator[Path]:
-    """Yield ``path`` itself or every text/markdown file below it, sorted."""
+def iter_text_files(path: Path, *, links: list[Path] | None = None) -> Iterator[Path]:
+    """Yield ``path`` itself or every text/markdown file below it, sorted.
+
+    Below a folder, symbolic links (to files or to folders) are not followed: a link can
+    lead out of the folder, or to a file that is ingested under its own name too. Each
+    link passed over (a folder, or a file with a text suffix) is appended to ``links``
+    when a list is given.
+    """
     if path.is_file():
         yield path
         return
-    for candidate in sorted(path.rglob("*")):
-        if candidate.is_file() and candidate.suffix.lower() in TEXT_SUFFIXES:
-            yield candidate
+    found: list[Path] = []
+    for folder, subfolders, files in os.walk(path):
+        here = Path(folder)
+        for name in sorted(subfolders):
+            if (here / name).is_symlink():
+                subfolders.remove(name)  # os.walk does not descend into it
+                if links is not None:
+                    links.append(here / name)
+        for name in files:
+            candidate = here / name
+            if candidate.suffix.lower() not in TEXT_SUFFIXES:
+                continue
+            if candidate.is_symlink():
+                if links is not None:
+                    links.append(candidate)
+            elif candidate.is_file():
+                found.append(candidate)
+    if links is not None:
+        links.sort()
+    yield from sorted(found)

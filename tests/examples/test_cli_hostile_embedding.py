@@ -206,4 +206,4 @@ def test_vectors_refused_after_the_first_file_say_what_was_written(ws: Path) -> 
         connection=ConnectionConfig(uri=str(ws / "kb.db")),
         open_mode="adopt",
     ) as store:
-        assert {r.doc_id for r in store.query(None)} == {"long.md"}
+        assert {r.metadata["source"] for r in store.query(None)} == {"long.md"}

@@ -61,6 +61,7 @@ from milvus_plugins.core import (
     resolve_alias,
 )
 from milvus_plugins.core.capabilities import BM25_FEATURE
+from milvus_plugins.core.connection import is_utf8
 from milvus_plugins.core.errors import shown
 from milvus_plugins.core.filters import Filter, In, and_, doc_id_in, id_in, not_
 from milvus_plugins.core.indexes import index_from_dict
@@ -132,14 +133,28 @@ def cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _read_texts(root: Path, files: list[Path]) -> tuple[dict[str, str], list[str]]:
-    """Decode every file up front: ``({source: text}, [undecodable sources])``."""
-    texts: dict[str, str] = {}
+def _read_texts(root: Path, files: list[Path]) -> tuple[dict[str, tuple[str, str]], list[str]]:
+    """Decode every file up front: ``({doc_id: (source, text)}, [skipped sources])``.
+
+    A file's ``doc_id`` is its absolute path (so files of the same name in two folders
+    never replace each other's chunks); its ``source`` is its path relative to the
+    folder ingested (the file's name for a file), as shown and filtered on.
+    """
+    base = _base(root)
+    texts: dict[str, tuple[str, str]] = {}
     skipped: list[str] = []
     for path in files:
         source = str(path.relative_to(root) if root.is_dir() else path.name)
+        if not is_utf8(str(base)) or not is_utf8(source):
+            skipped.append(source)
+            print(
+                f"warning: skipping {str(path)!a}: its path is not valid UTF-8, which "
+                "Milvus cannot store; rename it to ingest it.",
+                file=sys.stderr,
+            )
+            continue
         try:
-            texts[source] = path.read_text(encoding="utf-8-sig")  # a leading BOM is not text
+            text = path.read_text(encoding="utf-8-sig")  # a leading BOM is not text
         except UnicodeDecodeError as exc:
             skipped.append(source)
             print(
@@ -147,19 +162,30 @@ def _read_texts(root: Path, files: list[Path]) -> tuple[dict[str, str], list[str
                 f"at offset {exc.start}); convert it to UTF-8 to ingest it.",
                 file=sys.stderr,
             )
+            continue
+        texts[str(base / source)] = (source, text)
     return texts, skipped
 
 
-def _prune(store: MilvusStore, sources: list[str], out: TextIO) -> None:
-    """Delete chunks of files that are no longer there (rows of other writers stay)."""
-    # doc_id "" marks rows without a source file (e.g. written through LangChain): they
-    # stay. doc_id_in() refuses "" (as an id it is a mistake), so the node is built here.
-    gone: Filter = not_(In("doc_id", (*sources, ""), target="doc_id"))
-    stale = sorted({r.doc_id for r in store.query(gone)})
+def _base(root: Path) -> Path:
+    """The absolute folder the sources of ``root`` are relative to."""
+    resolved = root.resolve()
+    return resolved if root.is_dir() else resolved.parent
+
+
+def _prune(store: MilvusStore, base: Path, kept: Sequence[str], out: TextIO) -> None:
+    """Delete the chunks of files under ``base`` that are no longer there; rows of other
+    folders and of other writers stay."""
+    # doc_id "" marks rows without a source file (e.g. written through LangChain). doc_id_in()
+    # refuses "" (as an id it is a mistake), so the node is built here.
+    others: Filter = not_(In("doc_id", (*kept, ""), target="doc_id"))
+    below = str(base).rstrip(os.sep) + os.sep
+    stale = sorted({r.doc_id for r in store.query(others) if r.doc_id.startswith(below)})
     if stale:
-        store.delete(filter=gone)
+        store.delete(filter=doc_id_in(stale))
+    names = [name[len(below) :] for name in stale]
     out.write(f"pruned {len(stale)} files no longer under the path")
-    out.write(f": {', '.join(stale)}\n" if stale else "\n")
+    out.write(f": {', '.join(names)}\n" if stale else "\n")
 
 
 def _check_vectors(
@@ -185,10 +211,27 @@ def _check_vectors(
 
 def cmd_ingest(args: argparse.Namespace, out: TextIO) -> int:
     """Chunk, embed and upsert text/markdown files; re-runs replace, never duplicate."""
+    if not args.path:
+        # Path("") is the working directory: an unset variable must not ingest (and with
+        # --prune, prune) whatever lies there.
+        raise CliError("the path to ingest is empty; name a folder or a file.", EXIT_USAGE)
     root = Path(args.path)
     if not root.exists():
         raise CliError(f"{root} does not exist.", EXIT_USAGE)
-    files = list(iter_text_files(root))
+    if args.prune and not root.is_dir():
+        raise CliError(
+            f"--prune removes the chunks of files no longer under a folder, and {root} is a "
+            "file; ingest its folder with --prune, or leave --prune out.",
+            EXIT_USAGE,
+        )
+    links: list[Path] = []
+    files = list(iter_text_files(root, links=links))
+    for link in links:
+        print(
+            f"warning: skipping {link}: a symbolic link, which ingest does not follow; "
+            "ingest its target's folder to include it.",
+            file=sys.stderr,
+        )
     if not files:
         raise CliError(f"no .txt/.md files under {root}.", EXIT_USAGE)
     overlap = args.overlap if args.overlap is not None else min(100, args.chunk_size // 4)
@@ -201,8 +244,8 @@ def cmd_ingest(args: argparse.Namespace, out: TextIO) -> int:
     if not texts:
         raise CliError(f"none of the {len(files)} files under {root} is UTF-8 text.", EXIT_USAGE)
     chunked = {
-        source: chunk_text(text, size=args.chunk_size, overlap=overlap)
-        for source, text in texts.items()
+        doc_id: (source, chunk_text(text, size=args.chunk_size, overlap=overlap))
+        for doc_id, (source, text) in texts.items()
     }
     # Every record is built and checked before anything is embedded or written (e.g.
     # an undecodable file name): a spec without a dimension is enough for that, no I/O.
@@ -211,13 +254,13 @@ def cmd_ingest(args: argparse.Namespace, out: TextIO) -> int:
         CollectionSpec(name=args.collection, sparse=sparse), connection=connection
     )
     batches: list[tuple[str, list[str], list[Record]]] = []
-    for source, chunks in chunked.items():
+    for doc_id, (source, chunks) in chunked.items():
         records = [
             Record(
-                id=content_id(f"{source}#{i}", {"text": text}),
+                id=content_id(f"{doc_id}#{i}", {"text": text}),
                 text=text,
                 metadata={"source": source, "chunk": i},
-                doc_id=source,
+                doc_id=doc_id,
             )
             for i, text in enumerate(chunks)
         ]
@@ -254,14 +297,17 @@ def cmd_ingest(args: argparse.Namespace, out: TextIO) -> int:
                 ) from exc
         ids = store.upsert(records, progress=args.progress)
         # Chunks of an earlier version of this file that no longer exist are removed.
-        stale: Filter = and_(doc_id_in([source]), not_(id_in(ids)))
+        stale: Filter = and_(doc_id_in([records[0].doc_id]), not_(id_in(ids)))
         store.delete(filter=stale)
         total += len(ids)
         out.write(f"{source}: {len(ids)} chunks\n")
     if store is None:
         raise CliError(f"the files under {root} hold no text to ingest.", EXIT_USAGE)
     if args.prune:
-        _prune(store, [*texts, *skipped], out)
+        # A skipped file is still there: its earlier chunks stay.
+        base = _base(root)
+        kept = [*texts, *(str(base / name) for name in skipped if is_utf8(name))]
+        _prune(store, base, kept, out)
     out.write(f"ingested {total} chunks from {len(texts)} files into {args.collection!r} ")
     out.write(f"(rows now: {store.count()})\n")
     if skipped:
@@ -615,6 +661,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     # Milvus Lite has no AllocTimestamp: pymilvus' query iterator (export, reindex) warns
     # on every page that it falls back to a client timestamp, which is harmless there.
     logging.getLogger("pymilvus.client.iterator").setLevel(logging.ERROR)
+    # pymilvus logs each failed call with its traceback (ERROR) and each retry (WARNING)
+    # before raising; the command ends with one line naming the failure instead.
+    logging.getLogger("pymilvus.decorators").setLevel(logging.CRITICAL)
     with _LiteLog().installed() as lite_log:
         return _run(args, stream, lite_log)
 
