@@ -501,6 +501,7 @@ def cmd_import(args: argparse.Namespace, out: TextIO) -> int:
         batch_rows=args.batch_rows,
         drop_old=args.drop,
         on_progress=progress_printer(out, "imported", args.progress),
+        overwrite=args.overwrite,
     )
     out.write(f"imported {report.rows} rows into {shown(report.collection)} from {report.path}\n")
     return EXIT_OK

@@ -257,6 +257,12 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("collection")
     load.add_argument("--format", choices=formats, default=None, help="default: by extension")
     load.add_argument("--drop", action="store_true", help="recreate the collection first")
+    load.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace rows COLLECTION holds under the file's ids with other content "
+        "(default: refuse)",
+    )
     _copy_options(load)
     again = command("reindex", "re-index/re-embed behind an alias, check recall, switch")
     again.add_argument("alias")

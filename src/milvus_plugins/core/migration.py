@@ -20,9 +20,6 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
-
-import numpy as np
 
 from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import (
@@ -36,8 +33,13 @@ from milvus_plugins.core.fingerprint import stored_fingerprint
 from milvus_plugins.core.ops.aliases import resolve_alias_op
 from milvus_plugins.core.ops.calls import ReadAll
 from milvus_plugins.core.ops.deletes import reads_partitions_apart
-from milvus_plugins.core.portable import described, id_key, iter_records, stored_spec
-from milvus_plugins.core.records import Record
+from milvus_plugins.core.portable import (
+    described,
+    id_key,
+    iter_records,
+    record_differences,
+    stored_spec,
+)
 from milvus_plugins.core.requests import output_fields
 from milvus_plugins.core.rows import record_from_row
 from milvus_plugins.core.store import MilvusStore
@@ -260,7 +262,9 @@ def _refuse_replaced_rows(source: MilvusStore, target: MilvusStore, batch_rows: 
     replaced: list[str] = []
     for page in iter_records(target, batch_rows=min(batch_rows, 1000)):
         originals = {r.id: r for r in source.get([r.id for r in page], include_vectors=True)}
-        replaced += [r.id for r in page if r.id in originals and _differences(originals[r.id], r)]
+        replaced += [
+            r.id for r in page if r.id in originals and record_differences(originals[r.id], r)
+        ]
         if len(replaced) >= 3:
             break
     if replaced:
@@ -376,38 +380,6 @@ def migrate(
     return report
 
 
-def _vector_differs(a: Any, b: Any) -> str | None:
-    """How two stored vectors differ (``None``: alike, both absent included)."""
-    if a is None and b is None:
-        return None
-    if a is None or b is None:
-        return "missing"
-    x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    if x.shape != y.shape:
-        return "dimension"
-    return None if np.allclose(x, y, rtol=1e-6, atol=1e-7) else "values"
-
-
-def _differences(a: Record, b: Record) -> list[str]:
-    """The fields in which copy ``b`` differs from original ``a``: id, text, metadata,
-    doc id, the dense vector (a sparse-only collection has none on either side) and each
-    named dense vector of ``a``."""
-    out = [
-        name
-        for name in ("id", "text", "metadata", "doc_id")
-        if getattr(a, name) != getattr(b, name)
-    ]
-    differs = _vector_differs(a.vector, b.vector)
-    if differs is not None:
-        out.append("vector missing" if differs == "missing" else "vector")
-    held = b.vectors or {}
-    for name, vector in (a.vectors or {}).items():
-        differs = _vector_differs(vector, held.get(name))
-        if differs is not None:
-            out.append(f"vector {name!r}" + (" missing" if differs == "missing" else ""))
-    return out
-
-
 def verify_migration(
     source: MilvusStore, target: MilvusStore, ids: list[str], *, queries: int = 5, k: int = 10
 ) -> Verification:
@@ -420,7 +392,7 @@ def verify_migration(
         if copy is None:
             result.mismatches.append(f"{original.id}: missing in the target")
             continue
-        differs = _differences(original, copy)
+        differs = record_differences(original, copy)
         if differs:
             result.mismatches.append(f"{original.id}: {', '.join(differs)} differ")
     probes = [list(r.vector) for r in originals[:queries] if r.vector is not None]

@@ -32,6 +32,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pymilvus import DataType
 
 from milvus_plugins.core.config import CollectionSpec
@@ -485,18 +486,55 @@ def id_key(record_id: str) -> bytes:
     return hashlib.blake2b(record_id.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
+def _vector_differs(a: Any, b: Any) -> str | None:
+    """How two stored vectors differ (``None``: alike, both absent included)."""
+    if a is None and b is None:
+        return None
+    if a is None or b is None:
+        return "missing"
+    x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if x.shape != y.shape:
+        return "dimension"
+    return None if np.allclose(x, y, rtol=1e-6, atol=1e-7) else "values"
+
+
+def record_differences(a: Record, b: Record) -> list[str]:
+    """The fields in which copy ``b`` differs from original ``a``: id, text, metadata,
+    doc id, the dense vector (a sparse-only collection has none on either side) and each
+    named dense vector of ``a``."""
+    out = [
+        name
+        for name in ("id", "text", "metadata", "doc_id")
+        if getattr(a, name) != getattr(b, name)
+    ]
+    differs = _vector_differs(a.vector, b.vector)
+    if differs is not None:
+        out.append("vector missing" if differs == "missing" else "vector")
+    held = b.vectors or {}
+    for name, vector in (a.vectors or {}).items():
+        differs = _vector_differs(vector, held.get(name))
+        if differs is not None:
+            out.append(f"vector {name!r}" + (" missing" if differs == "missing" else ""))
+    return out
+
+
 def _check_file(
     path: str | os.PathLike[str],
     kind: ExportFormat,
     spec: CollectionSpec,
     batch_rows: int,
     existing: MilvusStore | None,
+    replaced: list[str] | None = None,
 ) -> int:
     """First pass: every row valid for ``spec``, every id once, and the file complete;
     answers the rows. ``spec`` is the collection's own when it exists (its limits), and
     ``existing`` its store: the rows are then also checked as its writes would check
-    them (an id another partition holds, ...), so that no write fails part-way."""
+    them (an id another partition holds, ...), so that no write fails part-way. Given a
+    ``replaced`` list, the ids (up to three) under which ``existing`` holds a row other
+    than the file's are added to it."""
     header, rows = read_export_rows(path, format=kind, batch_rows=batch_rows)
+    if replaced is not None and (existing is None or existing.count() == 0):
+        replaced = None  # nothing stored to replace: no reads
     # The target's partitions: those the header lists and the target lacks are created
     # by the import, so their rows are checked against every stored row instead.
     present: set[str] | None = None
@@ -524,6 +562,13 @@ def _check_file(
             ) from None
         if existing is None:
             return
+        if replaced is not None and len(replaced) < 3:
+            held = {
+                r.id: r for r in existing.get([r.id for _, r, _ in numbered], include_vectors=True)
+            }
+            replaced.extend(
+                r.id for _, r, _ in numbered if r.id in held and record_differences(r, held[r.id])
+            )
         for group in _runs(numbered, len(numbered)):
             refused = _refused_row(existing, group, group[0][2], present)
             if refused is not None:
@@ -657,6 +702,7 @@ def import_collection(
     batch_rows: int = 1000,
     drop_old: bool = False,
     on_progress: Callable[[int], None] | None = None,
+    overwrite: bool = False,
 ) -> ImportReport:
     """Create (or open) ``collection`` from an export file's header and upsert its rows.
 
@@ -669,13 +715,18 @@ def import_collection(
         batch_rows: rows per upsert (and held in memory at once).
         drop_old: drop an existing collection of that name first.
         on_progress: called with the running row count after each batch.
+        overwrite: replace rows an existing collection holds under ids of the file with
+            other content (default: refuse, as :func:`~milvus_plugins.core.migrate`
+            does; rows equal to the file's, as after an import cut short, pass).
 
     Returns:
         The rows written.
 
     Raises:
         ConfigError: ``collection`` is not a valid collection name, or ``batch_rows``
-            not an integer in [1, 16384] (nothing read).
+            not an integer in [1, 16384] (nothing read); an existing collection holds
+            other rows under ids of the file (without ``overwrite=True``; nothing
+            written).
         ExportFileError: a malformed, truncated or invalid file, an id on two lines, or a
             row an existing collection's limits refuse (nothing written).
         SchemaMismatchError: an existing collection differs from the header's spec.
@@ -683,6 +734,8 @@ def import_collection(
     """
     check_name("collection", collection)
     _check_batch_rows(batch_rows)  # before the collection is created
+    if not isinstance(overwrite, bool):
+        raise ConfigError(f"overwrite={shown(overwrite)} must be True or False.")
     kind = ExportFormat.for_path(path, format)
     header, _ = read_export(path, format=kind, batch_rows=batch_rows)
     try:
@@ -706,9 +759,23 @@ def import_collection(
         # written.
         existing = None if drop_old else _existing_spec(store)
         _check_partitions(store, header, existing, str(path))
+        replaced: list[str] | None = None if overwrite else []
         total = _check_file(
-            path, kind, existing or spec, batch_rows, store if existing is not None else None
+            path,
+            kind,
+            existing or spec,
+            batch_rows,
+            store if existing is not None else None,
+            replaced,
         )
+        if replaced:
+            raise ConfigError(
+                f"collection {shown(collection)} already holds other rows under ids of "
+                f"{shown(str(path))} ({', '.join(shown(i) for i in replaced[:3])}); an import "
+                "writes by id and would replace them. Nothing was written. Import into a new "
+                "collection, recreate it (drop_old=True; CLI: --drop), or pass "
+                "overwrite=True (CLI: --overwrite) to replace them on purpose."
+            )
         store.ensure_collection(spec.dim)
         if header.partitions:  # empty ones too: as exported
             present = set(store.list_partitions())
