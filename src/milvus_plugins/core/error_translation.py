@@ -377,7 +377,8 @@ def translate(
     if kind is _NOT_FOUND:
         name = f"collection {shown(collection)}" if collection else "the collection"
         return CollectionNotFoundError(
-            f"{name} does not exist in Milvus (was it dropped by another client?): {message}"
+            f"{name} does not exist in Milvus (dropped meanwhile, by another client or by a "
+            f"clear()/drop() of this store?): {message}"
         )
     missing_db = _MISSING_DATABASE.search(message) if kind is _PERMANENT else None
     if missing_db is not None:
