@@ -10,7 +10,9 @@ import cut short (rows equal to the file's) still passes. On every engine.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 from tests.support.cli_runner import assert_one_line_error, run_cli
 
@@ -101,3 +103,71 @@ def test_cli_import_refuses_then_overwrites(
     done = run_cli(*args, "--overwrite", cwd=tmp_path)
     assert done.code == 0, done.err
     assert _texts(store)["r0"] == "old 0"
+
+
+_CHANGES = {
+    # Python's == takes 1, 1.0 and True for one value; the stored JSON does not.
+    "int_to_float": ({"metadata": {"n": 1}}, {"metadata": {"n": 1.0}}),
+    "bool_to_int": ({"metadata": {"n": True}}, {"metadata": {"n": 1}}),
+    "extra": ({"extra": {"rel": "old"}}, {"extra": {"rel": "new"}}),
+    "doc_id": ({"doc_id": "a"}, {"doc_id": "b"}),
+    # One float32 step in one component: both sides are float32 as stored.
+    "vector_ulp": (
+        {"vector": [1.0, 0.5, 0.25, 1.0]},
+        {"vector": [float(np.nextafter(np.float32(1.0), np.float32(2.0))), 0.5, 0.25, 1.0]},
+    ),
+}
+
+
+@pytest.mark.parametrize("change", sorted(_CHANGES))
+def test_a_row_that_differs_in_one_field_only_is_not_replaced(
+    uri: str, collection_name: str, tmp_path: Path, change: str
+) -> None:
+    exported, live = _CHANGES[change]
+    base: dict[str, Any] = {"id": "m", "text": "t", "vector": [1.0, 0.5, 0.25, 1.0]}
+    connection = ConnectionConfig(uri=uri)
+    with MilvusStore(CollectionSpec(name=collection_name, dim=DIM), connection=connection) as s:
+        s.upsert([Record(**{**base, **exported})])
+        path = tmp_path / "one.jsonl"
+        export_collection(s, path)
+        s.upsert([Record(**{**base, **live})])
+        before = s.get(["m"], include_vectors=True)[0]
+        with pytest.raises(ConfigError, match="already holds other rows"):
+            import_collection(path, collection_name, connection=connection)
+        after = s.get(["m"], include_vectors=True)[0]
+        assert (after.metadata, after.extra, after.doc_id) == (
+            before.metadata,
+            before.extra,
+            before.doc_id,
+        )
+        assert np.array_equal(np.float32(after.vector), np.float32(before.vector))
+        # The same file into the same rows again passes (nothing differs).
+        s.upsert([Record(**{**base, **exported})])
+        assert import_collection(path, collection_name, connection=connection).rows == 1
+
+
+class _FixedSparse:
+    """A client sparse encoder for a store that only writes given sparse vectors."""
+
+    def encode_documents(self, texts: list[str]) -> list[dict[int, float]]:
+        return [{1: 1.0} for _ in texts]
+
+    def encode_queries(self, texts: list[str]) -> list[dict[int, float]]:
+        return [{1: 1.0} for _ in texts]
+
+
+def test_a_row_that_differs_in_its_sparse_vector_only_is_not_replaced(
+    uri: str, collection_name: str, tmp_path: Path
+) -> None:
+    connection = ConnectionConfig(uri=uri)
+    spec = CollectionSpec(name=collection_name, dense=False, sparse="client")
+    with MilvusStore(spec, connection=connection, sparse_encoder=_FixedSparse()) as s:
+        if not s.capabilities.sparse:
+            pytest.skip(f"{s.capabilities.version} has no sparse vectors (probed)")
+        s.upsert([Record(id="r0", text="t", sparse={1: 1.0})])
+        path = tmp_path / "sparse.jsonl"
+        export_collection(s, path)
+        s.upsert([Record(id="r0", text="t", sparse={5: 2.0})])
+        with pytest.raises(ConfigError, match="already holds other rows"):
+            import_collection(path, collection_name, connection=connection)
+        assert s.get(["r0"], include_vectors=True)[0].sparse == {5: 2.0}

@@ -487,25 +487,48 @@ def id_key(record_id: str) -> bytes:
 
 
 def _vector_differs(a: Any, b: Any) -> str | None:
-    """How two stored vectors differ (``None``: alike, both absent included)."""
+    """How two stored dense vectors differ (``None``: alike, both absent included).
+
+    Both sides are float32 as Milvus stores them, so they are compared exactly as such.
+    """
     if a is None and b is None:
         return None
     if a is None or b is None:
         return "missing"
-    x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    x, y = np.asarray(a, dtype=np.float32), np.asarray(b, dtype=np.float32)
     if x.shape != y.shape:
         return "dimension"
-    return None if np.allclose(x, y, rtol=1e-6, atol=1e-7) else "values"
+    return None if np.array_equal(x, y) else "values"
+
+
+def _sparse_differs(a: Mapping[int, float] | None, b: Mapping[int, float] | None) -> bool:
+    """Whether two sparse vectors differ (float32 values, as stored; absent = empty)."""
+    x, y = dict(a or {}), dict(b or {})
+    if x.keys() != y.keys():
+        return True
+    return any(np.float32(x[k]) != np.float32(y[k]) for k in x)
+
+
+def same_json(a: Any, b: Any) -> bool:
+    """Whether two JSON values are the same value of the same types: ``1``, ``1.0`` and
+    ``True`` differ (Python's ``==`` takes them for one), key order does not matter."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same_json(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
 
 
 def record_differences(a: Record, b: Record) -> list[str]:
-    """The fields in which copy ``b`` differs from original ``a``: id, text, metadata,
-    doc id, the dense vector (a sparse-only collection has none on either side) and each
-    named dense vector of ``a``."""
-    out = [
-        name
-        for name in ("id", "text", "metadata", "doc_id")
-        if getattr(a, name) != getattr(b, name)
+    """The fields in which copy ``b`` differs from original ``a``: id, text, doc id,
+    metadata and ``extra`` (values of other JSON types differ), the dense vector (a
+    sparse-only collection has none on either side), each named dense vector of ``a``,
+    and client sparse vectors (as stored: float32)."""
+    out = [name for name in ("id", "text", "doc_id") if getattr(a, name) != getattr(b, name)]
+    out += [
+        name for name in ("metadata", "extra") if not same_json(getattr(a, name), getattr(b, name))
     ]
     differs = _vector_differs(a.vector, b.vector)
     if differs is not None:
@@ -515,6 +538,8 @@ def record_differences(a: Record, b: Record) -> list[str]:
         differs = _vector_differs(vector, held.get(name))
         if differs is not None:
             out.append(f"vector {name!r}" + (" missing" if differs == "missing" else ""))
+    if _sparse_differs(a.sparse, b.sparse):
+        out.append("sparse vector")
     return out
 
 
