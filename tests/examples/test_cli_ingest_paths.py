@@ -149,3 +149,29 @@ def test_a_file_name_that_is_not_utf8_is_skipped_with_a_warning(ws: Path) -> Non
     assert result.code == 0, result.err
     assert "its path is not valid UTF-8" in result.err and "rename it" in result.err
     assert sorted(rows(ws).values()) == ["Intro of projA.", "Readme of projA."]
+
+
+def test_prune_of_a_folder_whose_files_are_all_gone_removes_their_chunks(ws: Path) -> None:
+    assert ingest(ws, "projA").code == 0
+    assert ingest(ws, "projB").code == 0
+    for path in (ws / "projB").rglob("*.md"):
+        path.unlink()
+    result = ingest(ws, "projB", "--prune")
+    assert result.code == 0, result.err
+    assert "pruned 2 files no longer under the path" in result.out
+    assert sorted(rows(ws).values()) == ["Intro of projA.", "Readme of projA."]
+    # Without --prune an empty folder is still a mistake worth naming.
+    assert_one_line_error(ingest(ws, "projB"), 2, "no .txt/.md files under projB")
+
+
+def test_a_file_given_through_a_link_is_its_target(ws: Path) -> None:
+    """The file named by a link is the link's target: one document, under its own name."""
+    os.symlink(ws / "projA" / "README.md", ws / "notes.md")
+    assert ingest(ws, "projA").code == 0
+    assert ingest(ws, "notes.md").code == 0
+    assert sorted(rows(ws)) == sorted(
+        str((ws / "projA" / name).resolve()) for name in ("README.md", "guide/intro.md")
+    )
+    result = ingest(ws, "projA", "--prune")
+    assert "pruned 0 files" in result.out
+    assert len(rows(ws)) == 2

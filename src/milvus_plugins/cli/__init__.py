@@ -144,7 +144,8 @@ def _read_texts(root: Path, files: list[Path]) -> tuple[dict[str, tuple[str, str
     texts: dict[str, tuple[str, str]] = {}
     skipped: list[str] = []
     for path in files:
-        source = str(path.relative_to(root) if root.is_dir() else path.name)
+        # A file given itself (perhaps through a link) is named as its target is.
+        source = str(path.relative_to(root) if root.is_dir() else path.resolve().name)
         if not is_utf8(str(base)) or not is_utf8(source):
             skipped.append(source)
             print(
@@ -171,6 +172,13 @@ def _base(root: Path) -> Path:
     """The absolute folder the sources of ``root`` are relative to."""
     resolved = root.resolve()
     return resolved if root.is_dir() else resolved.parent
+
+
+def _kept(root: Path, texts: Mapping[str, Any], skipped: Sequence[str]) -> list[str]:
+    """The doc ids a prune of ``root`` keeps: its files read now, and those skipped (a
+    file that is not UTF-8 is still there: its earlier chunks stay)."""
+    base = _base(root)
+    return [*texts, *(str(base / name) for name in skipped if is_utf8(name))]
 
 
 def _prune(store: MilvusStore, base: Path, kept: Sequence[str], out: TextIO) -> None:
@@ -232,7 +240,7 @@ def cmd_ingest(args: argparse.Namespace, out: TextIO) -> int:
             "ingest its target's folder to include it.",
             file=sys.stderr,
         )
-    if not files:
+    if not files and not args.prune:
         raise CliError(f"no .txt/.md files under {root}.", EXIT_USAGE)
     overlap = args.overlap if args.overlap is not None else min(100, args.chunk_size // 4)
     if overlap >= args.chunk_size:
@@ -241,6 +249,12 @@ def cmd_ingest(args: argparse.Namespace, out: TextIO) -> int:
         )
     connection = connection_of(args)
     texts, skipped = _read_texts(root, files)
+    if not texts and args.prune:
+        # Every file of the folder is gone (or unreadable): only the prune is left to do.
+        with _open(args, args.collection) as pruned:
+            _prune(pruned, _base(root), _kept(root, texts, skipped), out)
+            out.write(f"ingested nothing from {root} (rows now: {pruned.count()})\n")
+        return EXIT_OK
     if not texts:
         raise CliError(f"none of the {len(files)} files under {root} is UTF-8 text.", EXIT_USAGE)
     chunked = {
@@ -304,10 +318,7 @@ def cmd_ingest(args: argparse.Namespace, out: TextIO) -> int:
     if store is None:
         raise CliError(f"the files under {root} hold no text to ingest.", EXIT_USAGE)
     if args.prune:
-        # A skipped file is still there: its earlier chunks stay.
-        base = _base(root)
-        kept = [*texts, *(str(base / name) for name in skipped if is_utf8(name))]
-        _prune(store, base, kept, out)
+        _prune(store, _base(root), _kept(root, texts, skipped), out)
     out.write(f"ingested {total} chunks from {len(texts)} files into {args.collection!r} ")
     out.write(f"(rows now: {store.count()})\n")
     if skipped:
