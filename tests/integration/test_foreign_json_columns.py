@@ -29,6 +29,9 @@ from milvus_plugins.core import (
     ConnectionConfig,
     ForeignLayoutError,
     MilvusStore,
+    Record,
+    export_collection,
+    import_collection,
     migrate,
     migration_target_spec,
 )
@@ -69,6 +72,11 @@ ONE_DICT_BESIDE_COLUMNS = _docs(lambda i: {"source": f"s{i}", "info": {"page": i
 TWO_DICTS = _docs(lambda i: {"source": f"s{i}", "a": {"p": i}, "b": {"q": [i, "z"]}})
 ONLY_DICTS = _docs(lambda i: {"a": {"p": i}, "b": {"q": i}})
 WHOLE_JSON = _docs(lambda i: {"source": f"s{i}", "n": i})
+# Metadata keys named like this package's own fields: the schema then has id, text,
+# vector and metadata fields, but its primary key is still langchain-milvus' pk.
+OWN_NAMES = _docs(
+    lambda i: {"id": f"X{i}", "doc_id": f"D{i}", "metadata": {"a": i}, "extra": {"b": i}}
+)
 
 
 def _make(uri: str, name: str, docs: list[dict[str, Any]], **kwargs: Any) -> None:
@@ -116,6 +124,7 @@ def made(
     _make(uri, prefix + "two", TWO_DICTS)
     _make(uri, prefix + "only", ONLY_DICTS)
     _make(uri, prefix + "whole", WHOLE_JSON, metadata_field="meta")
+    _make(uri, prefix + "own", OWN_NAMES)
     yield Made(uri, prefix)
     if request.param == "server":
         client = MilvusClient(uri=uri)
@@ -127,7 +136,12 @@ def made(
 
 @pytest.mark.parametrize(
     ("suffix", "docs"),
-    [("one", ONE_DICT_BESIDE_COLUMNS), ("two", TWO_DICTS), ("only", ONLY_DICTS)],
+    [
+        ("one", ONE_DICT_BESIDE_COLUMNS),
+        ("two", TWO_DICTS),
+        ("only", ONLY_DICTS),
+        ("own", OWN_NAMES),
+    ],
 )
 def test_dict_valued_keys_read_back_as_langchain_milvus_wrote_them(
     made: Made, suffix: str, docs: list[dict[str, Any]]
@@ -211,3 +225,36 @@ class _Hashed(Embeddings):
 
     def embed_query(self, text: str) -> list[float]:
         return hashed_vector(text, DIM)
+
+
+def test_metadata_columns_named_like_this_packages_fields_stay_another_tools(
+    made: Made,
+) -> None:
+    """A collection is this package's only where ``id`` is its primary key."""
+    vectors = MilvusVectorStore(_Hashed(), uri=made.uri, collection_name=made.name("own"))
+    try:
+        assert [d.id for d in vectors.get_by_ids(["d0", "d1"])] == ["d0", "d1"]
+        with pytest.raises(ForeignLayoutError):
+            vectors.add_texts(["new"], ids=["n"])
+    finally:
+        vectors.close()
+    assert len(made.metadata("own")) == 4
+
+
+def test_an_export_of_another_tools_collection_imports_in_this_packages_layout(
+    made: Made, tmp_path: Path
+) -> None:
+    connection = ConnectionConfig(uri=made.uri)
+    path = tmp_path / "lc.jsonl"
+    with made.store("one") as source:
+        assert export_collection(source, path).rows == 4
+    target = made.name("imported_" + uuid.uuid4().hex[:6])
+    import_collection(path, target, connection=connection)
+    with MilvusStore(CollectionSpec(name=target), connection=connection, open_mode="adopt") as s:
+        assert s.spec.layout is None  # writable: this package's own
+        rows = {r.id: r.metadata for r in s.get([f"d{i}" for i in range(4)])}
+        assert rows == {d["id"]: d["metadata"] for d in ONE_DICT_BESIDE_COLUMNS}
+        added = {"source": "s9"}  # the declared column (the 2.3.5 server has no nulls)
+        s.upsert([Record(id="new", text="added", vector=hashed_vector("a", DIM), metadata=added)])
+        assert s.count() == 5
+        s.drop()

@@ -65,7 +65,7 @@ from milvus_plugins.core.export_format import (
     spec_from_dict,
     spec_to_dict,
 )
-from milvus_plugins.core.fields import DenseField
+from milvus_plugins.core.fields import DenseField, FieldNames
 from milvus_plugins.core.indexes import IndexConfig, described_index_config
 from milvus_plugins.core.names import check_name
 from milvus_plugins.core.ops.calls import Call, ClientMethod, Op, ReadAll, one_call
@@ -333,10 +333,30 @@ def _header_of(store: MilvusStore, spec: CollectionSpec, partitions: Sequence[st
     description = described(store, store.spec.name)
     return ExportHeader(
         collection=str(description.get("collection_name", store.spec.name)),
-        spec=spec_to_dict(spec),
+        spec=spec_to_dict(_native(spec)),
         embedding=stored_fingerprint(description),
         partitions=tuple(partitions),
     )
+
+
+def _native(spec: CollectionSpec) -> CollectionSpec:
+    """``spec`` in this package's layout: what an import of the rows read through another
+    tool's layout creates (its field names would have the collection taken for that
+    tool's again, read-only, with the rows' metadata in the wrong places).
+
+    Raises:
+        ConfigError: a metadata column is named like one of this package's fields.
+    """
+    layout = spec.layout
+    if layout is None:
+        return spec
+    try:
+        return replace(spec, fields=FieldNames(), layout=None)
+    except ConfigError as exc:
+        raise ConfigError(
+            f"collection {shown(spec.name)} ({layout.label} layout) cannot be exported in "
+            f"this package's layout: {exc}"
+        ) from None
 
 
 def _export_target(path: str | os.PathLike[str], kind: ExportFormat) -> Path:

@@ -413,9 +413,12 @@ class Session:
         if self.spec.layout is not None:
             return resolve_layout(with_tool_keys(self.spec.layout, description), description)
         names = self.spec.fields
-        present = {f.get("name") for f in description.get("fields", [])}
-        if {names.id, names.text, names.vector, names.metadata} <= present:
-            return None  # this package's layout: checked against the spec as before
+        present = {f.get("name"): f for f in description.get("fields", [])}
+        own = {names.id, names.text, names.vector, names.metadata} <= present.keys()
+        if own and present[names.id].get("is_primary"):
+            # This package's layout: checked against the spec as before. (Another tool's
+            # collection may hold metadata columns of those names, but not its key.)
+            return None
         detected = detect_layout(description)
         return None if detected is None else resolve_layout(detected, description)
 
