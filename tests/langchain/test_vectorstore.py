@@ -542,3 +542,22 @@ def test_add_texts_embeds_and_writes_one_batch_at_a_time(lite_uri: str, use_asyn
     assert stored[0] == 0
     assert all(4 * (j - 1) <= rows <= 4 * j for j, rows in enumerate(stored))
     assert store.store.count() == 10
+
+
+def test_write_options_are_taken_as_in_the_other_adapter(lite_uri: str) -> None:
+    """``write_options=`` (the README's ``WriteOptions(overlap=False)``) was refused as an
+    unexpected argument; ``batch_size`` / ``progress`` set two of its fields."""
+    from milvus_plugins.core import WriteOptions
+
+    options = WriteOptions(batch_rows=3, overlap=False, progress=False)
+    store = _store(lite_uri, write_options=options)
+    texts = [f"text {i}" for i in range(8)]
+    assert len(store.add_texts(texts)) == 8
+    assert len(store.get_by_ids(store.add_texts(texts[:2]))) == 2
+    assert _store(lite_uri, write_options=options, batch_size=3, progress=False) is not None
+    with pytest.raises(ConfigError, match="batch_size=5 contradicts write_options' batch_rows=3"):
+        _store(lite_uri, write_options=options, batch_size=5)
+    with pytest.raises(ConfigError, match="progress=True contradicts"):
+        _store(lite_uri, write_options=options, progress=True)
+    with pytest.raises(ConfigError, match="write"):
+        _store(lite_uri, write_options={"batch_rows": 3})

@@ -44,6 +44,7 @@ from milvus_plugins.core import (
     CollectionNotFoundError,
     CollectionSpec,
     ConnectionConfig,
+    DatabaseNotFoundError,
     EmbeddingProbe,
     ExportFormat,
     InvalidInputError,
@@ -690,6 +691,8 @@ def _run(args: argparse.Namespace, stream: TextIO, lite_log: _LiteLog) -> int:
         return _fail(lite_log.explain(str(exc)), EXIT_UNREACHABLE)
     except CollectionNotFoundError as exc:
         return _fail(str(exc), EXIT_NOT_FOUND)
+    except DatabaseNotFoundError as exc:  # --db-name: bad input, as a bad --uri is
+        return _fail(str(exc), EXIT_USAGE)
     except (ValueError, SchemaMismatchError) as exc:  # Config/InvalidInput/FilterError
         return _fail(str(exc), EXIT_USAGE)
     except MilvusPluginsError as exc:

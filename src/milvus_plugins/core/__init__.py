@@ -15,7 +15,7 @@ from milvus_plugins.core.analyzers import TextAnalyzer
 from milvus_plugins.core.arguments import as_list, check_argument, checked_arguments, id_list
 from milvus_plugins.core.async_store import AsyncMilvusStore
 from milvus_plugins.core.autotune import AutotuneResult, autotune
-from milvus_plugins.core.batching import WriteOptions, with_batch_rows
+from milvus_plugins.core.batching import WriteOptions, merged_write_options, with_batch_rows
 from milvus_plugins.core.capabilities import Capabilities, detect_capabilities
 from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.connection import DEFAULT_URI, ConnectionConfig
@@ -27,6 +27,7 @@ from milvus_plugins.core.errors import (
     AuthenticationError,
     CollectionNotFoundError,
     ConfigError,
+    DatabaseNotFoundError,
     EmbeddingMismatchError,
     ExportFileError,
     FilterError,
@@ -207,6 +208,7 @@ __all__ = [
     "ConfigError",
     "ConnectionConfig",
     "ConsistencyLevel",
+    "DatabaseNotFoundError",
     "Decay",
     "DecayFunction",
     "DenseField",
@@ -333,6 +335,7 @@ __all__ = [
     "lte",
     "matches",
     "maximal_marginal_relevance",
+    "merged_write_options",
     "migrate",
     "migration_target_spec",
     "model_name",

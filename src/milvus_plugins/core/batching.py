@@ -86,6 +86,36 @@ def with_batch_rows(
     return replace(options, batch_rows=batch_rows)
 
 
+def merged_write_options(
+    options: WriteOptions | None, batch_size: int | None, progress: bool | None = None
+) -> WriteOptions | None:
+    """``options`` with an adapter's ``batch_size`` and ``progress`` arguments folded in
+    (both are also fields of :class:`WriteOptions`); ``None`` arguments keep its values.
+
+    Raises:
+        ConfigError: ``batch_size`` or ``progress`` contradicts a value ``options`` sets,
+            or ``batch_size`` is not a positive int.
+    """
+    if options is not None and not isinstance(options, WriteOptions):
+        return options  # refused where the settings are checked, naming the field
+    if batch_size is None and progress is None:
+        return options
+    given = options or WriteOptions()
+    if options is not None:
+        for name, value, own, default in (
+            ("batch_size", batch_size, given.batch_rows, WriteOptions().batch_rows),
+            ("progress", progress, given.progress, None),
+        ):
+            if value is not None and own not in (default, value):
+                field = "batch_rows" if name == "batch_size" else name
+                raise ConfigError(
+                    f"{name}={shown(value)} contradicts write_options' {field}={shown(own)}; "
+                    "give one of the two."
+                )
+    merged = with_batch_rows(given, batch_size, field="batch_size")
+    return merged if progress is None else replace(merged, progress=progress)
+
+
 def estimate_row_bytes(row: Mapping[str, Any]) -> int:
     """Estimate the wire size of one row (vectors 4 bytes a float, strings as UTF-8)."""
     size = 16

@@ -149,7 +149,9 @@ def filter_from_dict(spec: Mapping[str, Any]) -> Filter:
 
 
 def _from_dict(spec: Mapping[str, Any], depth: int) -> Filter:
-    if depth >= MAX_FILTER_DEPTH:  # checked on the way down: the tree is built on the way up
+    # Checked on the way down (the tree is built on the way up); the innermost dict, a
+    # condition, is a level of its own, as a leaf is in the tree (MAX_FILTER_DEPTH).
+    if depth > MAX_FILTER_DEPTH:
         raise FilterError(
             f"the filter dict nests $and / $or / $not more than {MAX_FILTER_DEPTH - 1} "
             "levels deep; flatten it (one $and list holds any number of conditions)."

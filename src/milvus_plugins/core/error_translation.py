@@ -18,6 +18,7 @@ from typing import NoReturn
 from milvus_plugins.core.exceptions import (
     AuthenticationError,
     CollectionNotFoundError,
+    DatabaseNotFoundError,
     FilterError,
     MilvusConnectionError,
     MilvusOperationError,
@@ -426,9 +427,9 @@ def _deadline_passed(exc: BaseException) -> bool:
     return False
 
 
-def missing_database_error(name: str, said: str = "") -> MilvusOperationError:
+def missing_database_error(name: str, said: str = "") -> DatabaseNotFoundError:
     """The error for a ``db_name`` that names no database of the server."""
-    return MilvusOperationError(
+    return DatabaseNotFoundError(
         f"{said + ' ' if said else ''}The database {shown(name)} does not exist: check "
         "db_name (names are case-sensitive), or create it first with pymilvus' "
         "MilvusClient(uri).create_database(name).",

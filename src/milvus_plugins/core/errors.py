@@ -24,7 +24,8 @@
      │   └─ RecallTooLowError                 ... because the new index's recall is low
      └─ MilvusOperationError                  wraps pymilvus; .code, .retriable
          ├─ MilvusConnectionError             server unreachable / timed out
-         └─ AuthenticationError               wrong or missing token
+         ├─ AuthenticationError               wrong or missing token
+         └─ DatabaseNotFoundError             db_name names no database of the server
 
 The classes live in :mod:`milvus_plugins.core.exceptions`, the message helpers
 (:func:`shown`, :func:`redact`) in :mod:`milvus_plugins.core.messages` and the

@@ -10,6 +10,7 @@ __all__ = [
     "AuthenticationError",
     "CollectionNotFoundError",
     "ConfigError",
+    "DatabaseNotFoundError",
     "EmbeddingMismatchError",
     "ExportFileError",
     "FilterError",
@@ -237,3 +238,7 @@ class MilvusConnectionError(MilvusOperationError):
 
 class AuthenticationError(MilvusOperationError):
     """Milvus rejected the credentials (the token itself is never shown)."""
+
+
+class DatabaseNotFoundError(MilvusOperationError):
+    """``db_name`` names no database of the server (the message names the fix)."""

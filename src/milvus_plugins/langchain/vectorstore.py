@@ -43,9 +43,9 @@ from milvus_plugins.core import (
     TextAnalyzer,
     WriteOptions,
     checked_arguments,
+    merged_write_options,
     model_name,
     shown,
-    with_batch_rows,
 )
 from milvus_plugins.core.indexes import checked_search_params
 from milvus_plugins.core.policy import either
@@ -253,8 +253,11 @@ class MilvusVectorStore(DocumentWrites, DocumentRetrieval, VectorStore):
         search_params: default dense search parameters (``{"ef": 64}``, ``{"nprobe": 16}``).
         consistency_level: read consistency (``"Strong"``: read-after-write).
         text_max_length: the maximum text length in bytes.
-        batch_size: maximum rows per write request.
+        batch_size: maximum rows per write request (default 1000).
         progress: show a progress bar while writing (default: large writes on a TTY).
+        write_options: batching, progress, flush and overlap of writes
+            (:class:`~milvus_plugins.core.WriteOptions`; ``batch_size`` and ``progress``
+            set two of its fields).
         open_mode: ``"check"`` an existing collection against these settings, or
             ``"adopt"`` its settings (see :meth:`from_existing_collection`).
         field_mapping: read an existing collection of another layout through this
@@ -325,8 +328,9 @@ class MilvusVectorStore(DocumentWrites, DocumentRetrieval, VectorStore):
         search_params: Mapping[str, Any] | None = None,
         consistency_level: ConsistencyLevel | str = ConsistencyLevel.STRONG,
         text_max_length: int = 65535,
-        batch_size: int = 1000,
+        batch_size: int | None = None,
         progress: bool | None = None,
+        write_options: WriteOptions | None = None,
         open_mode: OpenMode | str = OpenMode.CHECK,
         field_mapping: FieldMapping | Mapping[str, Any] | None = None,
         client_kwargs: Mapping[str, Any] | None = None,
@@ -390,8 +394,8 @@ class MilvusVectorStore(DocumentWrites, DocumentRetrieval, VectorStore):
             fetch_k=fetch_k,
             consistency_level=consistency_level,
             text_max_length=text_max_length,
-            # Checked under the name the caller gave (WriteOptions says batch_rows).
-            write=with_batch_rows(WriteOptions(progress=progress), batch_size, field="batch_size"),
+            # Checked under the names the caller gave (WriteOptions says batch_rows).
+            write=merged_write_options(write_options, batch_size, progress),
             open_mode=open_mode,
             field_mapping=field_mapping,
             client_kwargs=client_kwargs,

@@ -48,10 +48,10 @@ from milvus_plugins.core import (
     WriteOptions,
     check_partition_names,
     checked_arguments,
+    merged_write_options,
     model_name,
     resolve_scope,
     shown,
-    with_batch_rows,
 )
 from milvus_plugins.core.policy import either
 from milvus_plugins.llama_index.official_names import (
@@ -324,15 +324,7 @@ class MilvusVectorStore(NodeWrites, NodeReads, BasePydanticVectorStore):
         ranker = either(
             "ranker", ranker, "hybrid_ranker", ranker_of(hybrid_ranker, hybrid_ranker_params)
         )
-        # (a write_options of another type is refused by the settings, below)
-        if batch_size is not None and isinstance(write_options, WriteOptions | None):
-            given = write_options or WriteOptions()
-            if given.batch_rows not in (WriteOptions().batch_rows, batch_size):
-                raise ConfigError(
-                    f"batch_size={shown(batch_size)} contradicts write_options' batch_rows="
-                    f"{given.batch_rows}; give one of the two."
-                )
-            write_options = with_batch_rows(given, batch_size, field="batch_size")
+        write_options = merged_write_options(write_options, batch_size)
         models = dict(vector_fields or {})
         for name, model in models.items():
             if not isinstance(model, BaseEmbedding):
