@@ -426,9 +426,15 @@ def spec_for_layout(
             f"dim={spec.dim} was asked for (a different embedding model?)."
         )
     if spec.has_sparse and layout.sparse is None:
+        fix = (
+            "open it without sparse/hybrid settings"
+            if spec.dense
+            else "give the store the embedding model its vectors came from (a store "
+            "without one is sparse-only)"
+        )
         raise SchemaMismatchError(
             f"collection {shown(name)} ({layout.label} layout) has no sparse field, so it "
-            "cannot serve sparse or hybrid search; open it without sparse/hybrid settings."
+            f"cannot serve sparse or hybrid search; {fix}."
         )
     if layout.sparse is None:
         sparse = SparseMode.NONE
@@ -484,13 +490,17 @@ def foreign_output_fields(layout: FieldMapping, *, include_vectors: bool) -> lis
     return out
 
 
-def _node_metadata(value: Any) -> dict[str, Any] | None:
+def _node(value: Any) -> Mapping[str, Any] | None:
+    """The other tool's JSON copy of a node, parsed (``None``: not one)."""
     try:
         node = json.loads(value) if isinstance(value, str) else value
     except ValueError:
         return None
-    metadata = node.get("metadata") if isinstance(node, Mapping) else None
-    return dict(metadata) if isinstance(metadata, Mapping) else None
+    return node if isinstance(node, Mapping) else None
+
+
+_SOURCE = "1"
+"""LlamaIndex's key of a node's source-document relationship (``NodeRelationship.SOURCE``)."""
 
 
 def foreign_record_fields(row: Mapping[str, Any], layout: FieldMapping) -> dict[str, Any]:
@@ -516,17 +526,24 @@ def foreign_record_fields(row: Mapping[str, Any], layout: FieldMapping) -> dict[
                 private[key] = value
             else:
                 metadata[key] = value
-    if layout.node_content is not None and layout.node_content in private:
-        written = _node_metadata(private[layout.node_content])
-        if written is not None:
-            metadata = written
+    doc_id = str(row.get(layout.doc_id) or "") if layout.doc_id else ""
+    node = _node(private[layout.node_content]) if layout.node_content in private else None
+    if node is not None:
+        written = node.get("metadata")
+        if isinstance(written, Mapping):
+            metadata = dict(written)
+        relationships = node.get("relationships")
+        if isinstance(relationships, Mapping) and _SOURCE not in relationships:
+            # llama-index writes the placeholder "None" into its doc_id field for a node
+            # without a source document; its node copy says there is none.
+            doc_id = ""
     vector = row.get(layout.vector)
     return {
         "id": str(row[layout.id]),
         "text": str(row.get(layout.text) or ""),
         "vector": list(vector) if vector is not None else None,
         "metadata": metadata,
-        "doc_id": str(row.get(layout.doc_id) or "") if layout.doc_id else "",
+        "doc_id": doc_id,
         "extra": {"foreign": private} if private else {},
         "sparse": dict(row[layout.sparse])
         if layout.sparse and not layout.bm25 and isinstance(row.get(layout.sparse), Mapping)

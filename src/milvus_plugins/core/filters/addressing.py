@@ -90,6 +90,16 @@ class KeyAddressing:
                 "which a dict filter cannot address; filter on another key, or on a path "
                 f'inside it with a raw expression (e.g. {key}["page"] == 1).'
             )
+        if layout is not None and layout.dynamic and key in layout.schema_fields:
+            # A metadata key named like one of the collection's own fields: the field took
+            # the value when the other tool wrote the row, so the dynamic field never holds
+            # the key ("$ne" would match every row).
+            raise FilterError(
+                f"filter on {shown(key)}: collection {shown(self.spec.name)} "
+                f"({layout.label} layout) has a field of that name, so the rows do not keep "
+                f"the metadata key {shown(key)} where a filter can reach it; copy the "
+                "collection into this package's layout with migrate() to filter on it."
+            )
         if layout is not None and layout.metadata_json is None:
             if not layout.dynamic:
                 raise FilterError(
