@@ -98,7 +98,9 @@ def test_cli_import_refuses_then_overwrites(
     store, path = stale
     before = _texts(store)
     args = ("--uri", uri, "import", str(path), collection_name, "--no-progress")
-    assert_one_line_error(run_cli(*args, cwd=tmp_path), 2, "--overwrite")
+    refused = run_cli(*args, cwd=tmp_path)
+    assert_one_line_error(refused, 2, "recreate it (--drop), or pass --overwrite to replace")
+    assert "overwrite=True" not in refused.err
     assert _texts(store) == before
     done = run_cli(*args, "--overwrite", cwd=tmp_path)
     assert done.code == 0, done.err

@@ -54,6 +54,8 @@ _CLI_WORDS: tuple[tuple[str, str], ...] = (
     ("pass drop_old=True to delete it and recreate it", "pass --drop to ingest to recreate it"),
     ("(a different embedding model?)", "(a different --embedding?)"),
     ("pass allow_embedding_change=True", "pass --allow-embedding-change"),
+    ("(drop_old=True; CLI: --drop)", "(--drop)"),
+    ("overwrite=True (CLI: --overwrite)", "--overwrite"),
     ("drop_old=True", "--drop"),
     ("another collection_name", "another --collection"),
     ("retrieval_mode=", "--mode "),

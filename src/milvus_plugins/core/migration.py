@@ -18,30 +18,28 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import (
     ConfigError,
-    SharedIdError,
+    SchemaMismatchError,
     UnsupportedByServerError,
     shown,
 )
 from milvus_plugins.core.fields import MetadataField
 from milvus_plugins.core.fingerprint import stored_fingerprint
 from milvus_plugins.core.ops.aliases import resolve_alias_op
-from milvus_plugins.core.ops.calls import ReadAll
-from milvus_plugins.core.ops.deletes import reads_partitions_apart
 from milvus_plugins.core.portable import (
     described,
-    id_key,
     iter_records,
+    named_partitions,
+    pages_by_partition,
     record_differences,
+    refuse_keys_held_twice,
     stored_spec,
 )
-from milvus_plugins.core.requests import output_fields
-from milvus_plugins.core.rows import record_from_row
 from milvus_plugins.core.store import MilvusStore
 from milvus_plugins.core.types import SparseMode
 
@@ -145,6 +143,7 @@ def migration_target_spec(source: CollectionSpec | MilvusStore, name: str) -> Co
         vector_fields=source.extra_vector_fields,
         sparse=sparse,
         metadata_fields=declared,
+        partition_key=source.partition_key,
         consistency_level=source.consistency,
     )
 
@@ -160,36 +159,32 @@ def _collection_of(store: MilvusStore) -> str:
     return resolved or store.spec.name
 
 
-def _refuse_keys_held_twice(source: MilvusStore) -> None:
-    """Refuse a source that holds one primary key in two partitions (another tool wrote
-    it twice): a read of the whole collection shows one of those rows, so a copy would
-    lose the other while its verification passed. Each partition's ids are read apart
-    (a 16-byte digest per id is kept).
+def _prepare_partitions(
+    source: MilvusStore, target: MilvusStore, read: CollectionSpec, partitions: Sequence[str]
+) -> None:
+    """Create the source's named ``partitions`` in the target (empty ones too), before
+    anything is copied.
 
     Raises:
-        SharedIdError: an id held in two partitions (nothing is copied).
+        UnsupportedByServerError: the target's engine has no partitions.
+        SchemaMismatchError: the target routes rows by a partition key.
     """
-    if not reads_partitions_apart(source.capabilities, source.spec):
-        return  # one partition, or none a server reads by name (a partition key)
-    partitions = source.list_partitions()
-    if len(partitions) < 2:
+    if not partitions:
         return
-    id_field = source.spec.fields.id
-    base = {"output_fields": [id_field], "consistency_level": source.spec.consistency.value}
-    seen: dict[bytes, str] = {}
-    for partition in partitions:
-        step = ReadAll(source.spec.name, {**base, "partition_names": [partition]}, 16384)
-        for page in source.runner.iter_pages(step):
-            for row in page:
-                key = str(row[id_field])
-                first = seen.setdefault(id_key(key), partition)
-                if first != partition:
-                    raise SharedIdError(
-                        f"collection {shown(source.spec.name)} holds id {shown(key)} in "
-                        f"partitions {shown(first)} and {shown(partition)} (another tool "
-                        "wrote it twice); a copy keeps one row per id and would lose one. "
-                        "Nothing was copied. Remove or re-key the duplicate first."
-                    )
+    target.capabilities.require("partitions", target.capabilities.partitions)
+    target.ensure_collection(read.dim)
+    key = target.spec.partition_key
+    if key is not None:
+        raise SchemaMismatchError(
+            f"the source {shown(source.spec.name)} keeps rows in named partitions "
+            f"({', '.join(map(shown, partitions))}) but the target {shown(target.spec.name)} "
+            f"routes rows by its partition key {shown(key)}; migrate into a target without "
+            "one. Nothing was copied."
+        )
+    present = set(target.list_partitions())
+    for name in partitions:
+        if name not in present:
+            target.create_partition(name)
 
 
 def _prepare_target(source: CollectionSpec, target: MilvusStore) -> None:
@@ -351,25 +346,25 @@ def migrate(
         )
     read = stored_spec(source)  # with its named dense fields, which a copy must carry
     _carry_fingerprint(source, target)
-    _refuse_keys_held_twice(source)
+    refuse_keys_held_twice(source, "migrate")
     _prepare_target(read, target)
     started = time.perf_counter()
     if not overwrite:
         _refuse_replaced_rows(source, target, batch_rows)
-    kwargs = source.query_kwargs(None, None, 0, include_vectors=True)
-    kwargs["output_fields"] = output_fields(read, include_vectors=True)
-    step = ReadAll(source.spec.name, kwargs, batch_size=min(batch_rows, 16384))
+    partitions = named_partitions(source, read)
+    _prepare_partitions(source, target, read, partitions)
     rng = random.Random(seed)
     reservoir: list[str] = []
     copied = 0
-    for page in source.runner.iter_pages(step):
-        records = [record_from_row(row, read) for row in page]
+    # Partition by partition where the source has named ones (each row into its own).
+    pages = pages_by_partition(source, read, min(batch_rows, 16384), partitions)
+    for partition, records in pages:
         for record in records:
             copied += 1
             _sample_add(reservoir, copied, record.id, sample, rng)
             if target.spec.sparse_mode is not SparseMode.CLIENT:
                 record.sparse = None
-        target.upsert(records, progress=False, batch_rows=batch_rows)
+        target.upsert(records, progress=False, batch_rows=batch_rows, partition_name=partition)
         if progress is not None:
             progress(copied, total)
     seconds = time.perf_counter() - started

@@ -47,6 +47,7 @@ from milvus_plugins.core.errors import (
     MilvusPluginsError,
     PartitionMismatchError,
     SchemaMismatchError,
+    SharedIdError,
     WriteError,
     shown,
 )
@@ -69,6 +70,7 @@ from milvus_plugins.core.fields import DenseField, FieldNames
 from milvus_plugins.core.indexes import IndexConfig, described_index_config
 from milvus_plugins.core.names import check_name
 from milvus_plugins.core.ops.calls import Call, ClientMethod, Op, ReadAll, one_call
+from milvus_plugins.core.ops.deletes import reads_partitions_apart
 from milvus_plugins.core.record_checks import validate_records
 from milvus_plugins.core.records import Record
 from milvus_plugins.core.requests import output_fields
@@ -327,6 +329,38 @@ def _reporting(pages: Iterator[Page], on_progress: Callable[[int], None] | None)
             on_progress(rows)
 
 
+def refuse_keys_held_twice(source: MilvusStore, verb: str) -> None:
+    """Refuse a source that holds one primary key in two partitions (another tool wrote
+    it twice, e.g. for two tenants): a read of the whole collection shows one of those
+    rows, so a copy would lose the other while its verification passed. Each partition's
+    ids are read apart (a 16-byte digest per id is kept); ``verb`` names the operation.
+
+    Raises:
+        SharedIdError: an id held in two partitions (nothing is copied).
+    """
+    if not reads_partitions_apart(source.capabilities, source.spec):
+        return  # one partition, or none a server reads by name (a partition key)
+    partitions = source.list_partitions()
+    if len(partitions) < 2:
+        return
+    id_field = source.spec.fields.id
+    base = {"output_fields": [id_field], "consistency_level": source.spec.consistency.value}
+    seen: dict[bytes, str] = {}
+    for partition in partitions:
+        step = ReadAll(source.spec.name, {**base, "partition_names": [partition]}, 16384)
+        for page in source.runner.iter_pages(step):
+            for row in page:
+                key = str(row[id_field])
+                first = seen.setdefault(id_key(key), partition)
+                if first != partition:
+                    raise SharedIdError(
+                        f"collection {shown(source.spec.name)} holds id {shown(key)} in "
+                        f"partitions {shown(first)} and {shown(partition)} (another tool "
+                        f"wrote it twice); {verb} keeps one row per id and would lose one. "
+                        "Nothing was copied. Remove or re-key the duplicate first."
+                    )
+
+
 def _header_of(store: MilvusStore, spec: CollectionSpec, partitions: Sequence[str]) -> ExportHeader:
     from milvus_plugins.core.fingerprint import stored_fingerprint
 
@@ -457,6 +491,8 @@ def export_collection(
     partial = target.with_name(target.name + ".partial")
     spec = stored_spec(store)
     partitions = named_partitions(store, spec)
+    if not partitions:  # named partitions are checked as their rows are written
+        refuse_keys_held_twice(store, "an export")
     header = _header_of(store, spec, partitions)
     with_sparse = spec.sparse_mode is SparseMode.CLIENT
     pages = pages_by_partition(store, spec, batch_rows, partitions)
@@ -700,8 +736,21 @@ def _check_partitions(
     Raises:
         ExportFileError: the header's spec has a partition key too.
         UnsupportedByServerError: the engine has no partitions (Milvus Lite 2.5).
-        SchemaMismatchError: the existing collection has a partition key.
+        SchemaMismatchError: the existing collection has a partition key, or the header's
+            partition key is not the existing collection's (the file's rows are one
+            tenant's or another's by that key).
     """
+    wanted = header.spec.get("partition_key")
+    if existing is not None and wanted is not None:
+        # From the collection itself, as below.
+        held = partition_key_of(described(store, existing.name))
+        if held != wanted:
+            has = "no partition key" if held is None else f"the partition key {shown(held)}"
+            raise SchemaMismatchError(
+                f"the export's rows are routed by the partition key {shown(wanted)} but "
+                f"collection {shown(existing.name)} has {has}; import into another "
+                "collection (or pass drop_old=True to replace it). Nothing was written."
+            )
     if not header.partitions:
         return
     if header.spec.get("partition_key") is not None:
