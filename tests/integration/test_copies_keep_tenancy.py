@@ -30,7 +30,7 @@ from milvus_plugins.core import (
     migrate,
     migration_target_spec,
 )
-from milvus_plugins.core.errors import SharedIdError
+from milvus_plugins.core.errors import SharedIdError, TenantMismatchError
 
 DIM = 4
 
@@ -140,3 +140,57 @@ def test_an_export_refuses_one_id_held_for_two_tenants(tmp_path: Path) -> None:
     with source, pytest.raises(SharedIdError, match="an export keeps one row per id"):
         export_collection(source, path)
     assert not path.exists()
+
+
+def test_a_migration_stopped_part_way_says_what_it_copied(uri: str, collection_name: str) -> None:
+    """The error of the batch that failed says "Nothing was written" of itself; a note
+    says what the migration had copied before it."""
+    with _tenant_store(uri, collection_name) as source:
+        _skip_without_partitions(source)
+        rows = [
+            Record(id=f"B:{i}", text=f"b {i}", vector=_vec(i), metadata={"tenant": "B"})
+            for i in range(6)
+        ]
+        source.upsert(rows)
+        with _tenant_store(uri, collection_name + "_t") as target:
+            held = Record(id="B:5", text="z", vector=_vec(0), metadata={"tenant": "Z"})
+            target.upsert([held])
+            with pytest.raises(TenantMismatchError) as caught:
+                migrate(source, target, batch_rows=2, overwrite=True)
+            notes = " ".join(getattr(caught.value, "__notes__", []))
+            copied = target.count() - 1
+            assert copied > 0 and f"migrate had copied {copied} of 6 rows" in notes
+            assert [r.metadata["tenant"] for r in target.get(["B:5"])] == ["Z"]
+
+
+def test_migrate_refuses_a_target_that_would_lose_the_routing(
+    uri: str, collection_name: str
+) -> None:
+    """An existing target without the source's partition key (or a new one made without
+    it), or one with a key where the source has named partitions: refused before
+    anything is copied or created."""
+    connection = ConnectionConfig(uri=uri)
+    with _tenant_store(uri, collection_name) as keyed:
+        _skip_without_partitions(keyed)
+        keyed.upsert([Record(id="A0", text="a", vector=_vec(0), metadata={"tenant": "A"})])
+        declared = [MetadataField(name="tenant", type="VARCHAR", max_length=64)]
+        plain = CollectionSpec(name=collection_name + "_p", dim=DIM, metadata_fields=declared)
+        with MilvusStore(plain, connection=connection) as target:
+            target.upsert([Record(id="x", text="x", vector=_vec(1), metadata={"tenant": "A"})])
+            with pytest.raises(SchemaMismatchError, match="routes rows by its partition key"):
+                migrate(keyed, target)
+            assert [r.id for r in target.query(None)] == ["x"]
+        fresh = CollectionSpec(name=collection_name + "_new", dim=DIM, metadata_fields=declared)
+        with MilvusStore(fresh, connection=connection) as target:
+            with pytest.raises(SchemaMismatchError, match="migration_target_spec"):
+                migrate(keyed, target)
+            assert not target.exists()
+    named = MilvusStore(CollectionSpec(name=collection_name + "_n", dim=DIM), connection=connection)
+    with named:
+        named.ensure_collection(DIM)
+        named.create_partition("pa")
+        named.upsert([Record(id="n", text="n", vector=_vec(0))], partition_name="pa")
+        with _tenant_store(uri, collection_name + "_k") as target:
+            with pytest.raises(SchemaMismatchError, match="named partitions"):
+                migrate(named, target)
+            assert not target.exists()

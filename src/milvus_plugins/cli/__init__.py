@@ -620,7 +620,12 @@ COMMANDS: Mapping[str, Command] = {
 """Each command's function: ``(parsed arguments, output) -> exit code``."""
 
 
-def _fail(message: str, code: int) -> int:
+def _fail(message: str | BaseException, code: int) -> int:
+    """Print one ``error:`` line (an exception's notes, e.g. what was done before it
+    failed, go on the same line) and answer ``code``."""
+    if isinstance(message, BaseException):
+        notes = getattr(message, "__notes__", ())
+        message = " ".join([str(message), *map(str, notes)])
     print(f"error: {cli_words(message)}", file=sys.stderr)
     return code
 
@@ -694,9 +699,9 @@ def _run(args: argparse.Namespace, stream: TextIO, lite_log: _LiteLog) -> int:
     except DatabaseNotFoundError as exc:  # --db-name: bad input, as a bad --uri is
         return _fail(str(exc), EXIT_USAGE)
     except (ValueError, SchemaMismatchError) as exc:  # Config/InvalidInput/FilterError
-        return _fail(str(exc), EXIT_USAGE)
+        return _fail(exc, EXIT_USAGE)
     except MilvusPluginsError as exc:
-        return _fail(str(exc), EXIT_FAILED)
+        return _fail(exc, EXIT_FAILED)
     except BrokenPipeError:  # the reader (e.g. `head`) closed the pipe: not an error
         sys.stderr.close()
         return EXIT_OK

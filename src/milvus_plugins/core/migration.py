@@ -40,6 +40,7 @@ from milvus_plugins.core.portable import (
     refuse_keys_held_twice,
     stored_spec,
 )
+from milvus_plugins.core.stats import partition_key_of
 from milvus_plugins.core.store import MilvusStore
 from milvus_plugins.core.types import SparseMode
 
@@ -159,21 +160,35 @@ def _collection_of(store: MilvusStore) -> str:
     return resolved or store.spec.name
 
 
-def _prepare_partitions(
+def _prepare_routing(
     source: MilvusStore, target: MilvusStore, read: CollectionSpec, partitions: Sequence[str]
 ) -> None:
-    """Create the source's named ``partitions`` in the target (empty ones too), before
-    anything is copied.
+    """Check, before anything is copied (or created), that the target routes rows as the
+    source does, then create the source's named ``partitions`` in it (empty ones too).
 
     Raises:
-        UnsupportedByServerError: the target's engine has no partitions.
-        SchemaMismatchError: the target routes rows by a partition key.
+        SchemaMismatchError: the source routes rows by a partition key the target lacks
+            (or names otherwise), or keeps named partitions where the target routes rows
+            by a partition key.
+        UnsupportedByServerError: named partitions, and the target's engine has none.
     """
+    # The existing collection's own key (a store's spec may name one it lacks).
+    if target.exists():
+        key = partition_key_of(described(target, target.spec.name))
+    else:
+        key = target.spec.partition_key
+    if read.partition_key is not None and key != read.partition_key:
+        has = "no partition key" if key is None else f"the partition key {shown(key)}"
+        raise SchemaMismatchError(
+            f"the source {shown(source.spec.name)} routes rows by its partition key "
+            f"{shown(read.partition_key)} but the target {shown(target.spec.name)} has {has}: "
+            "the copy would lose that routing. Build the target's spec with "
+            "migration_target_spec(source, name), which carries the key, or migrate into "
+            "another collection. Nothing was copied."
+        )
     if not partitions:
         return
     target.capabilities.require("partitions", target.capabilities.partitions)
-    target.ensure_collection(read.dim)
-    key = target.spec.partition_key
     if key is not None:
         raise SchemaMismatchError(
             f"the source {shown(source.spec.name)} keeps rows in named partitions "
@@ -181,6 +196,7 @@ def _prepare_partitions(
             f"routes rows by its partition key {shown(key)}; migrate into a target without "
             "one. Nothing was copied."
         )
+    target.ensure_collection(read.dim)
     present = set(target.list_partitions())
     for name in partitions:
         if name not in present:
@@ -352,21 +368,34 @@ def migrate(
     if not overwrite:
         _refuse_replaced_rows(source, target, batch_rows)
     partitions = named_partitions(source, read)
-    _prepare_partitions(source, target, read, partitions)
+    _prepare_routing(source, target, read, partitions)
     rng = random.Random(seed)
     reservoir: list[str] = []
     copied = 0
     # Partition by partition where the source has named ones (each row into its own).
     pages = pages_by_partition(source, read, min(batch_rows, 16384), partitions)
-    for partition, records in pages:
-        for record in records:
-            copied += 1
-            _sample_add(reservoir, copied, record.id, sample, rng)
-            if target.spec.sparse_mode is not SparseMode.CLIENT:
-                record.sparse = None
-        target.upsert(records, progress=False, batch_rows=batch_rows, partition_name=partition)
-        if progress is not None:
-            progress(copied, total)
+    written = 0  # rows of the pages written so far
+    try:
+        for partition, records in pages:
+            for record in records:
+                copied += 1
+                _sample_add(reservoir, copied, record.id, sample, rng)
+                if target.spec.sparse_mode is not SparseMode.CLIENT:
+                    record.sparse = None
+            target.upsert(records, progress=False, batch_rows=batch_rows, partition_name=partition)
+            written = copied
+            if progress is not None:
+                progress(copied, total)
+    except BaseException as exc:
+        # The error speaks of its own call; the rows of earlier pages are in the target.
+        add_note = getattr(exc, "add_note", None)  # Python >= 3.11
+        if add_note is not None and written > 0:
+            add_note(
+                f"migrate had copied {written} of {total} rows into {target.spec.name!r} before "
+                "this (rows are written by id: once the cause is fixed, running it again "
+                "completes the copy)."
+            )
+        raise
     seconds = time.perf_counter() - started
     report = MigrationReport(source.spec.name, target.spec.name, copied, seconds)
     if verify:
