@@ -343,6 +343,11 @@ def migrate(
         InvalidInputError: a source row this package cannot store (e.g. an id too long);
             the rows before it are copied, a re-run resumes.
         SharedIdError: the source holds one id in two partitions (nothing is copied).
+        SchemaMismatchError: the target would not route rows as the source does (it
+            lacks the source's partition key, or has one where the source keeps named
+            partitions); nothing is copied or created.
+        UnsupportedByServerError: the source has named partitions and the target's
+            engine has none.
     """
     if isinstance(batch_rows, bool) or not isinstance(batch_rows, int) or batch_rows < 1:
         raise ConfigError(f"batch_rows={shown(batch_rows)} must be a positive integer.")

@@ -485,6 +485,8 @@ def export_collection(
         ExportFileError: writing the file failed (disk full, ...), or another client
             moved a row between partitions or added or dropped a partition while they
             were read; nothing is left behind.
+        SharedIdError: the collection holds one id in two partitions (another tool wrote
+            it for two tenants, say): nothing is written.
     """
     kind = ExportFormat.for_path(path, format)
     target = _export_target(path, kind)
