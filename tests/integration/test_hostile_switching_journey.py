@@ -372,7 +372,11 @@ def test_core_migrate_copies_faithfully_and_is_idempotent(
     try:
         got = _ours(ours.similarity_search_by_vector(hashed_vector(QUERY), k=5))
         assert got == _official(name, official[name]["search"])
-        new = Document(page_content="zulu new", metadata={"source": "s9", "n": 99}, id="z1")
+        written = {"source": "s9", "n": 99}
+        if name == "tenant":  # the copy keeps the partition key: every row names its tenant
+            assert ours.store.spec.partition_key == "tenant"
+            written["tenant"] = "t1"
+        new = Document(page_content="zulu new", metadata=written, id="z1")
         ours.upsert(["z1"], [new])
         assert _ours(ours.get_by_ids(["z1"])) == [("z1", "zulu new", new.metadata)]
         assert ours.store.count() == official[name]["rows"] + 1
