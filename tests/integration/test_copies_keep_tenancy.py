@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from pymilvus import MilvusClient
-from tests.integration.test_foreign_json_columns import _make
+from tests.integration.test_foreign_json_columns import make_collections
 
 from milvus_plugins.core import (
     CollectionSpec,
@@ -125,9 +125,12 @@ def test_an_export_refuses_one_id_held_for_two_tenants(tmp_path: Path) -> None:
     uri = str(tmp_path / "lc.db")
     name = f"lc_{uuid.uuid4().hex[:6]}"
     kwargs = {"partition_key_field": "tenant", "enable_dynamic_field": True}
-    for tenant, text in (("A", "A one"), ("B", "B one")):
-        doc = {"id": "k1", "text": text, "metadata": {"tenant": tenant}}
-        _make(uri, name, [doc], **kwargs)
+    writes = [
+        (name, [{"id": "k1", "text": f"{tenant} one", "metadata": {"tenant": tenant}}], kwargs)
+        for tenant in ("A", "B")
+    ]
+    for write in writes:  # two processes: each writes the id once, for its tenant
+        make_collections(uri, [write])
     client = MilvusClient(uri=uri)
     try:
         client.load_collection(name)

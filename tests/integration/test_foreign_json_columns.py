@@ -51,13 +51,14 @@ class Hashed(Embeddings):
     def embed_documents(self, texts): return [hashed_vector(t) for t in texts]
     def embed_query(self, text): return hashed_vector(text)
 
-uri, name, docs, kwargs = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4])
-store = Milvus(Hashed(), connection_args={{"uri": uri}}, collection_name=name,
-               index_params={{"index_type": "FLAT", "metric_type": "L2", "params": {{}}}},
-               **kwargs)
-store.add_documents([Document(d["text"], metadata=d["metadata"]) for d in docs],
-                    ids=[d["id"] for d in docs])
-store.client.close()
+uri = sys.argv[1]
+for name, docs, kwargs in json.loads(sys.argv[2]):  # one process for them all
+    store = Milvus(Hashed(), connection_args={{"uri": uri}}, collection_name=name,
+                   index_params={{"index_type": "FLAT", "metric_type": "L2", "params": {{}}}},
+                   **kwargs)
+    store.add_documents([Document(d["text"], metadata=d["metadata"]) for d in docs],
+                        ids=[d["id"] for d in docs])
+    store.client.close()
 print("ok")
 """
 
@@ -79,10 +80,16 @@ OWN_NAMES = _docs(
 )
 
 
-def _make(uri: str, name: str, docs: list[dict[str, Any]], **kwargs: Any) -> None:
+ToMake = tuple[str, list[dict[str, Any]], dict[str, Any]]
+"""A collection to make: its name, documents and langchain-milvus ``Milvus`` arguments
+(the same name twice adds the second documents to the first collection)."""
+
+
+def make_collections(uri: str, collections: list[ToMake]) -> None:
+    """Make ``collections`` with the real langchain-milvus, in one subprocess."""
     script = _MAKE.format(support=str(Path(__file__).parents[1] / "support"))
     done = subprocess.run(
-        [sys.executable, "-c", script, uri, name, json.dumps(docs), json.dumps(kwargs)],
+        [sys.executable, "-c", script, uri, json.dumps(collections)],
         capture_output=True,
         text=True,
         timeout=600,
@@ -120,11 +127,16 @@ def made(
         uri = request.getfixturevalue("milvus_server").uri
     else:
         uri = str(tmp_path_factory.mktemp("jsoncols") / "lc.db")
-    _make(uri, prefix + "one", ONE_DICT_BESIDE_COLUMNS)
-    _make(uri, prefix + "two", TWO_DICTS)
-    _make(uri, prefix + "only", ONLY_DICTS)
-    _make(uri, prefix + "whole", WHOLE_JSON, metadata_field="meta")
-    _make(uri, prefix + "own", OWN_NAMES)
+    make_collections(
+        uri,
+        [
+            (prefix + "one", ONE_DICT_BESIDE_COLUMNS, {}),
+            (prefix + "two", TWO_DICTS, {}),
+            (prefix + "only", ONLY_DICTS, {}),
+            (prefix + "whole", WHOLE_JSON, {"metadata_field": "meta"}),
+            (prefix + "own", OWN_NAMES, {}),
+        ],
+    )
     yield Made(uri, prefix)
     if request.param == "server":
         client = MilvusClient(uri=uri)
