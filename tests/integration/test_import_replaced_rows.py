@@ -121,31 +121,28 @@ _CHANGES = {
 }
 
 
-@pytest.mark.parametrize("change", sorted(_CHANGES))
 def test_a_row_that_differs_in_one_field_only_is_not_replaced(
-    uri: str, collection_name: str, tmp_path: Path, change: str
+    uri: str, collection_name: str, tmp_path: Path
 ) -> None:
-    exported, live = _CHANGES[change]
-    base: dict[str, Any] = {"id": "m", "text": "t", "vector": [1.0, 0.5, 0.25, 1.0]}
+    """Each change in turn, on one collection (one row ``m``)."""
     connection = ConnectionConfig(uri=uri)
+    base: dict[str, Any] = {"id": "m", "text": "t", "vector": [1.0, 0.5, 0.25, 1.0]}
     with MilvusStore(CollectionSpec(name=collection_name, dim=DIM), connection=connection) as s:
-        s.upsert([Record(**{**base, **exported})])
-        path = tmp_path / "one.jsonl"
-        export_collection(s, path)
-        s.upsert([Record(**{**base, **live})])
-        before = s.get(["m"], include_vectors=True)[0]
-        with pytest.raises(ConfigError, match="already holds other rows"):
-            import_collection(path, collection_name, connection=connection)
-        after = s.get(["m"], include_vectors=True)[0]
-        assert (after.metadata, after.extra, after.doc_id) == (
-            before.metadata,
-            before.extra,
-            before.doc_id,
-        )
-        assert np.array_equal(np.float32(after.vector), np.float32(before.vector))
-        # The same file into the same rows again passes (nothing differs).
-        s.upsert([Record(**{**base, **exported})])
-        assert import_collection(path, collection_name, connection=connection).rows == 1
+        for change, (exported, live) in sorted(_CHANGES.items()):
+            s.upsert([Record(**{**base, **exported})])
+            path = tmp_path / f"{change}.jsonl"
+            export_collection(s, path)
+            s.upsert([Record(**{**base, **live})])
+            before = s.get(["m"], include_vectors=True)[0]
+            with pytest.raises(ConfigError, match="already holds other rows"):
+                import_collection(path, collection_name, connection=connection)
+            after = s.get(["m"], include_vectors=True)[0]
+            kept = (after.metadata, after.extra, after.doc_id)
+            assert kept == (before.metadata, before.extra, before.doc_id), change
+            assert np.array_equal(np.float32(after.vector), np.float32(before.vector)), change
+            # The same file into the same row again passes (nothing differs).
+            s.upsert([Record(**{**base, **exported})])
+            assert import_collection(path, collection_name, connection=connection).rows == 1
 
 
 class _FixedSparse:
