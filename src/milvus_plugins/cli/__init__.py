@@ -142,12 +142,13 @@ def _read_texts(root: Path, files: list[Path]) -> tuple[dict[str, tuple[str, str
     folder ingested (the file's name for a file), as shown and filtered on.
     """
     base = _base(root)
+    base_utf8 = is_utf8(str(base))
     texts: dict[str, tuple[str, str]] = {}
     skipped: list[str] = []
     for path in files:
         # A file given itself (perhaps through a link) is named as its target is.
         source = str(path.relative_to(root) if root.is_dir() else path.resolve().name)
-        if not is_utf8(str(base)) or not is_utf8(source):
+        if not base_utf8 or not is_utf8(source):
             skipped.append(source)
             print(
                 f"warning: skipping {str(path)!a}: its path is not valid UTF-8, which "
@@ -175,10 +176,9 @@ def _base(root: Path) -> Path:
     return resolved if root.is_dir() else resolved.parent
 
 
-def _kept(root: Path, texts: Mapping[str, Any], skipped: Sequence[str]) -> list[str]:
-    """The doc ids a prune of ``root`` keeps: its files read now, and those skipped (a
-    file that is not UTF-8 is still there: its earlier chunks stay)."""
-    base = _base(root)
+def _kept(base: Path, texts: Mapping[str, Any], skipped: Sequence[str]) -> list[str]:
+    """The doc ids a prune of the folder ``base`` keeps: its files read now, and those
+    skipped (a file that is not UTF-8 is still there: its earlier chunks stay)."""
     return [*texts, *(str(base / name) for name in skipped if is_utf8(name))]
 
 
@@ -253,7 +253,8 @@ def cmd_ingest(args: argparse.Namespace, out: TextIO) -> int:
     if not texts and args.prune:
         # Every file of the folder is gone (or unreadable): only the prune is left to do.
         with _open(args, args.collection) as pruned:
-            _prune(pruned, _base(root), _kept(root, texts, skipped), out)
+            base = _base(root)
+            _prune(pruned, base, _kept(base, texts, skipped), out)
             out.write(f"ingested nothing from {root} (rows now: {pruned.count()})\n")
         return EXIT_OK
     if not texts:
@@ -319,7 +320,8 @@ def cmd_ingest(args: argparse.Namespace, out: TextIO) -> int:
     if store is None:
         raise CliError(f"the files under {root} hold no text to ingest.", EXIT_USAGE)
     if args.prune:
-        _prune(store, _base(root), _kept(root, texts, skipped), out)
+        base = _base(root)
+        _prune(store, base, _kept(base, texts, skipped), out)
     out.write(f"ingested {total} chunks from {len(texts)} files into {args.collection!r} ")
     out.write(f"(rows now: {store.count()})\n")
     if skipped:

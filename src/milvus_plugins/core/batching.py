@@ -102,12 +102,11 @@ def merged_write_options(
         return options
     given = options or WriteOptions()
     if options is not None:
-        for name, value, own, default in (
-            ("batch_size", batch_size, given.batch_rows, WriteOptions().batch_rows),
-            ("progress", progress, given.progress, None),
+        for name, field, value, own, default in (
+            ("batch_size", "batch_rows", batch_size, given.batch_rows, WriteOptions().batch_rows),
+            ("progress", "progress", progress, given.progress, None),
         ):
             if value is not None and own not in (default, value):
-                field = "batch_rows" if name == "batch_size" else name
                 raise ConfigError(
                     f"{name}={shown(value)} contradicts write_options' {field}={shown(own)}; "
                     "give one of the two."

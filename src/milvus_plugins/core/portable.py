@@ -755,7 +755,7 @@ def _check_partitions(
             )
     if not header.partitions:
         return
-    if header.spec.get("partition_key") is not None:
+    if wanted is not None:
         raise ExportFileError(
             "the header lists partitions and a partition key: a collection has one or the "
             "other; export it again",
