@@ -12,7 +12,6 @@ langchain-milvus (in a subprocess), on Milvus Lite and the 2.3.5 server.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ import pytest
 from langchain_core.embeddings import Embeddings
 from pymilvus import MilvusClient
 from tests.support.official_layouts import DIM, hashed_vector
+from tests.support.official_layouts import _run as run_script
 
 from milvus_plugins.core import (
     CollectionSpec,
@@ -88,14 +88,7 @@ ToMake = tuple[str, list[dict[str, Any]], dict[str, Any]]
 def make_collections(uri: str, collections: list[ToMake]) -> None:
     """Make ``collections`` with the real langchain-milvus, in one subprocess."""
     script = _MAKE.format(support=str(Path(__file__).parents[1] / "support"))
-    done = subprocess.run(
-        [sys.executable, "-c", script, uri, json.dumps(collections)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0 and "ok" in done.stdout, done.stderr[-3000:]
+    run_script(sys.executable, script, [uri, json.dumps(collections)])
 
 
 class Made:
