@@ -336,7 +336,8 @@ def refuse_keys_held_twice(source: MilvusStore, verb: str) -> None:
     ids are read apart (a 16-byte digest per id is kept); ``verb`` names the operation.
 
     Raises:
-        SharedIdError: an id held in two partitions (nothing is copied).
+        SharedIdError: an id held in two partitions (nothing is written: no export
+            file, no copied row).
     """
     if not reads_partitions_apart(source.capabilities, source.spec):
         return  # one partition, or none a server reads by name (a partition key)
@@ -357,7 +358,7 @@ def refuse_keys_held_twice(source: MilvusStore, verb: str) -> None:
                         f"collection {shown(source.spec.name)} holds id {shown(key)} in "
                         f"partitions {shown(first)} and {shown(partition)} (another tool "
                         f"wrote it twice); {verb} keeps one row per id and would lose one. "
-                        "Nothing was copied. Remove or re-key the duplicate first."
+                        "Nothing was written. Remove or re-key the duplicate first."
                     )
 
 
