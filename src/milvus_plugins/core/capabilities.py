@@ -178,6 +178,11 @@ class Capabilities:
             (``drop_ratio_build`` > 0). Milvus Lite 3.2.2 refuses it ("only
             drop_ratio_build=0 is supported"; tested): such an index is refused before
             anything is created there.
+        insert_replaces: an ``insert`` of a primary key the collection holds replaces
+            that row, as an upsert does (Milvus Lite 3; tested). Servers and Milvus Lite
+            2.5.1 keep both rows, so a write there never inserts where another client
+            may have written the same id: only Milvus Lite 3 takes the plain insert of
+            a write into a collection that write created.
     """
 
     version: str
@@ -224,6 +229,7 @@ class Capabilities:
     like_nul: bool = False
     nested_index_params: bool = False
     sparse_drop_ratio_build: bool = True
+    insert_replaces: bool = False
 
     @property
     def dialect(self) -> Dialect:
@@ -311,6 +317,8 @@ def detect_capabilities(version: str) -> Capabilities:
             # "params" entry (tested on 3.2.2: the flat entries pymilvus sends are ignored).
             nested_index_params=_parse(version)[0] >= 3,
             sparse_drop_ratio_build=_parse(version)[0] < 3,
+            # Its insert of a stored id replaces the row (tested on 3.2.2).
+            insert_replaces=_parse(version)[0] >= 3,
         )
     parsed = _parse(version)
     major_minor = parsed[:2]

@@ -269,17 +269,19 @@ class Session:
                 return
             self._restart()
 
-    def lost(self) -> None:
+    def lost(self, *, keep_dim: bool = True) -> None:
         """The collection is gone (dropped by this store or by another client): the next
-        write creates it again from the spec it was opened from (keeping the dimension
-        learned), so what was read from the dropped one (an undeclared partition key's
-        type, columns adopted from it) does not outlive it."""
+        write creates it again from the spec it was opened from, so what was read from
+        the dropped one (an undeclared partition key's type, columns adopted from it)
+        does not outlive it. ``keep_dim``: keep the dimension learned from it (a drop by
+        another client); this store's own drop forgets it, so a spec without ``dim``
+        takes the next write's, as a new store would (a new embedding model)."""
         with self.lock:
-            self._restart()
+            self._restart(keep_dim=keep_dim)
 
-    def _restart(self) -> None:
+    def _restart(self, *, keep_dim: bool = True) -> None:
         spec = self.opened_from or self.spec
-        if spec.dense and spec.dim is None and self.spec.dim is not None:
+        if keep_dim and spec.dense and spec.dim is None and self.spec.dim is not None:
             spec = spec.with_dim(self.spec.dim)
         self.spec = spec
         self.exists = False

@@ -122,7 +122,9 @@ class StoreAccess(StoreLifetime):
             ConfigError: bad partition names, or a tenant the collection cannot take.
             TenantRequiredError: strict tenant mode and no tenant.
         """
-        names = kwargs.get("milvus_partition_names", self.milvus_partition_names)
+        names = kwargs.get("milvus_partition_names")
+        if names is None:  # absent or None: the store's own (as tenant=None is)
+            names = self.milvus_partition_names
         scope = self._store.scope(tenant=kwargs.get("tenant"), partition_names=names)
         return {"tenant": scope.tenant, "partition_names": scope.partition_names}
 

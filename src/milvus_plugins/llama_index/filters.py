@@ -33,11 +33,15 @@ Conditions: ``AND`` (the default) needs every filter, ``OR`` at least one, and `
 matches when *none* of the filters match (``not (f1 or f2 ...)``), as LlamaIndex's own
 reference evaluator (``build_metadata_filter_fn``) and its Qdrant integration define it.
 
-The keys ``ref_doc_id`` and ``doc_id`` address the node's source document (the
-``doc_id`` column), since LlamaIndex stores conventionally expose the reference document
-under those names; the key ``text`` with ``TEXT_MATCH`` addresses the node text. The
-collection's other field names (``id``, ``text`` with other operators, ``vector``,
-``sparse``, ``metadata``, ``extra``) are not metadata and raise :class:`FilterError`.
+The keys ``ref_doc_id``, ``doc_id`` and ``document_id`` address the node's source
+document (the ``doc_id`` column): LlamaIndex's ``node_to_metadata_dict`` writes the
+reference document under those three names, and its stores filter on any of them. A
+node without a source document holds ``""`` there: comparing one of these keys with
+``""`` raises :class:`FilterError` (as ``delete("")`` refuses it: an unset variable, far
+more often than a wish for those nodes), and ``IS_EMPTY`` selects them. The key ``text``
+with ``TEXT_MATCH`` addresses the node text. The collection's other field
+names (``id``, ``text`` with other operators, ``vector``, ``sparse``, ``metadata``,
+``extra``) are not metadata and raise :class:`FilterError`.
 """
 
 from __future__ import annotations
@@ -74,7 +78,7 @@ __all__ = [
     "to_core_filter",
 ]
 
-DOC_ID_KEYS = frozenset({"ref_doc_id", "doc_id"})
+DOC_ID_KEYS = frozenset({"ref_doc_id", "doc_id", "document_id"})
 """Filter keys that address the source-document column rather than the metadata JSON."""
 
 _RESERVED = frozenset(FieldNames().all()) - DOC_ID_KEYS
@@ -150,12 +154,29 @@ _COMPARISONS: dict[FilterOperator, CompareOp] = {
 }
 
 
+def _document_id(op: FilterOperator, key: str, value: Any) -> str:
+    """A document id to compare with: a non-empty string.
+
+    ``""`` is the column's value for a node without a source document (and for every
+    LangChain row of a shared collection), as ``delete("")`` refuses it: an empty id is
+    a variable left unset far more often than a wish for those rows, which
+    ``IS_EMPTY`` names.
+    """
+    text = _text(op, key, value)
+    if not text:
+        raise FilterError(
+            f"filter {shown(key)} {shown(op.value)} '': an empty document id; nodes without "
+            f"a source document are FilterOperator.IS_EMPTY on {shown(key)}."
+        )
+    return text
+
+
 def _doc_id_filter(op: FilterOperator, key: str, value: Any) -> Filter:
     """A filter on the source-document column (a non-null VARCHAR, ``""`` for none)."""
     if op is FilterOperator.IS_EMPTY:
         return Compare("doc_id", "==", "", target="doc_id")
     if op in (FilterOperator.IN, FilterOperator.NIN):
-        values = tuple(str(_text(op, key, v)) for v in _listed(op, key, value))
+        values = tuple(_document_id(op, key, v) for v in _listed(op, key, value))
         node: Filter = In("doc_id", values, target="doc_id")
         return core.not_(node) if op is FilterOperator.NIN else node
     if op is FilterOperator.TEXT_MATCH:
@@ -168,7 +189,7 @@ def _doc_id_filter(op: FilterOperator, key: str, value: Any) -> Filter:
             f"document id (a "
             "string); use EQ, NE, GT, GTE, LT, LTE, IN, NIN, TEXT_MATCH or IS_EMPTY."
         )
-    text = _text(op, key, _scalar(op, key, value))
+    text = _document_id(op, key, _scalar(op, key, value))
     if op is FilterOperator.NE:
         return core.not_(Compare("doc_id", "==", text, target="doc_id"))
     return Compare("doc_id", _COMPARISONS[op], text, target="doc_id")

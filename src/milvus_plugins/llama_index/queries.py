@@ -368,7 +368,7 @@ def plan_query(
     query = checked_query(query, kwargs)
     grouping = grouping_from_kwargs(kwargs)
     if grouping is not None and grouping.by in DOC_ID_KEYS:
-        # As in filters, 'ref_doc_id' (and 'doc_id') is the node's source document.
+        # As in filters, 'ref_doc_id' ('doc_id', 'document_id') is the source document.
         grouping = replace(grouping, by=None)
     cutoff = check_threshold(kwargs.get("similarity_cutoff"), "similarity_cutoff")
     request = _plan(

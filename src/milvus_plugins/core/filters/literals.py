@@ -65,7 +65,8 @@ def escape_string(value: str, *, line_escapes: bool = True) -> str:
             value.encode("utf-8")
         except UnicodeEncodeError:
             raise FilterError(
-                f"filter value {shown(value)} holds a lone surrogate, which UTF-8 cannot "
+                f"filter string {shown(value)} (a value, or a metadata key) holds a lone "
+                "surrogate, which UTF-8 cannot "
                 "encode (no stored string holds one); decode such bytes with "
                 "errors='replace' first."
             ) from None

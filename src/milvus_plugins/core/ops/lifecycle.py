@@ -675,4 +675,4 @@ def drop_op(ctx: OpContext) -> Op[None]:
             yield from _drop_named(ctx.session, name, caps)
     except CollectionNotFoundError:
         pass  # dropped meanwhile: done
-    ctx.session.lost()
+    ctx.session.lost(keep_dim=False)

@@ -153,14 +153,15 @@ class BatchRun:
         for start in range(0, len(self.records), size):
             yield start, min(start + size, len(self.records))
 
-    def batches(self, start: int, stop: int) -> Iterator[list[dict[str, Any]]]:
-        """Yield the write batches of one chunk; each counts as written once the next is
-        asked for (the byte budget may split a chunk further)."""
+    def batches(self, start: int, stop: int) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+        """Yield the write batches of one chunk, each with the index of its first record;
+        each counts as written once the next is asked for (the byte budget may split a
+        chunk further)."""
         rows = records_to_rows(
             self.records[start:stop], self.spec, store_missing_as_null=self.nullable
         )
         for first, last in plan_batches(rows, self.options):
-            yield rows[first:last]
+            yield start + first, rows[first:last]
             self.written += last - first
             if self.bar is not None:
                 self.bar.update(last - first)
@@ -187,6 +188,8 @@ class BatchRun:
             ) from exc
         if (ours and isinstance(exc, WriteError)) or not isinstance(exc, Exception):
             return
+        if isinstance(exc, (TenantMismatchError, PartitionMismatchError)) and not self.written:
+            return  # a batch's own check, before anything was written: as a first check
         if self.flushing:
             raise WriteError(
                 f"flushing {shown(self.name)} after writing every batch failed: "
@@ -197,8 +200,12 @@ class BatchRun:
             ) from exc
         if isinstance(exc, MilvusPluginsError) or self.written:
             # The embedding model's own errors stay as they are while nothing is written.
+            told = str(exc)
+            if isinstance(exc, (TenantMismatchError, PartitionMismatchError)):
+                # Found by a later batch's own check (another write took the id since).
+                told = told.replace("Nothing was written.", "That batch was not written.")
             raise WriteError(
-                f"writing to {shown(self.name)} failed: {exc}",
+                f"writing to {shown(self.name)} failed: {told}",
                 written_ids=self.ids[: self.written],
                 failed_ids=self.ids[self.written :],
             ) from exc
@@ -484,8 +491,11 @@ def upsert_op(
     yield from mark_overflow_op(ctx, checked)
     if write_mode is WriteMode.INSERT:
         first_try = ClientMethod.INSERT
-    elif write_mode is WriteMode.AUTO and opened is Opened.CREATED:
-        first_try = ClientMethod.INSERT  # ids are unique within a call (validated)
+    elif write_mode is WriteMode.AUTO and opened is Opened.CREATED and caps.insert_replaces:
+        # Ids are unique within a call (validated), and an id another writer stored in
+        # the new collection meanwhile is replaced, not doubled: only where an insert
+        # replaces (elsewhere a second row would be left, with both calls answered).
+        first_try = ClientMethod.INSERT
     else:
         first_try = ClientMethod.UPSERT
     run = BatchRun(ctx.spec, caps, checked, progress, options)
@@ -841,6 +851,7 @@ def _write_chunks(
     kwargs = {**timeout, **ctx.write_kwargs(caps)}
     chunks = list(run.chunks())
     ahead = embed is not None and len(chunks) > 1 and overlap_embedding(run.options, caps)
+    owners = ctx.scope.key is not None or _named_target(ctx)
     with run:
         pending: Any = None  # the next chunk's embedding, running while this one is written
         try:
@@ -860,8 +871,15 @@ def _write_chunks(
                     first, last = chunks[index + 1]
                     texts = [r.text for r in run.records[first:last]]
                     pending = yield EmbedAhead(texts, embed)
-                for batch in run.batches(start, stop):
-                    yield from _write_batch(name, batch, first_try, mode, kwargs)
+                for first, batch in run.batches(start, stop):
+                    # Checked again in the batch's write turn: a write of this process
+                    # that took one of these ids since the first check is seen.
+                    check = (
+                        _refuse_taken_ids(ctx, run.records[first : first + len(batch)])
+                        if owners
+                        else None
+                    )
+                    yield from _write_batch(name, batch, first_try, mode, kwargs, check)
                 if embed is not None:
                     for record in records:
                         record.vector = None  # written: the model's output is not kept
@@ -915,8 +933,12 @@ def _write_batch(
     first_try: ClientMethod,
     mode: WriteMode,
     kwargs: Mapping[str, Any],
+    check: Op[None] | None = None,
 ) -> Op[None]:
     """Send one batch; a plain insert of ``AUTO`` mode is never repeated as an insert.
+
+    ``check`` runs first, in the same write turn (Milvus Lite: this process's writes to
+    the database take turns): what it refuses is not sent.
 
     An insert that failed may still have been applied (the answer lost on the way back),
     so it is sent once, unretried; a transient failure is followed by an upsert of the
@@ -925,10 +947,18 @@ def _write_batch(
     """
     if first_try is ClientMethod.INSERT and mode is WriteMode.AUTO:
         try:
-            yield Guarded(Guard.WRITE, one_call(Call(first_try, (name, batch), kwargs, False)))
+            call = Call(first_try, (name, batch), kwargs, False)
+            yield Guarded(Guard.WRITE, _checked_call(call, check))
             return
         except MilvusOperationError as exc:
             if not exc.retriable:
                 raise
-        first_try = ClientMethod.UPSERT
-    yield Guarded(Guard.WRITE, one_call(Call(first_try, (name, batch), kwargs)))
+        first_try, check = ClientMethod.UPSERT, None
+    yield Guarded(Guard.WRITE, _checked_call(Call(first_try, (name, batch), kwargs), check))
+
+
+def _checked_call(call: Call, check: Op[None] | None) -> Op[Any]:
+    """Run ``check`` (if any), then send ``call``: one operation, for one write turn."""
+    if check is not None:
+        yield from check
+    return (yield call)
