@@ -19,7 +19,12 @@ from milvus_plugins.core.capabilities import Capabilities, detect_capabilities
 from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.connection import ConnectionConfig
 from milvus_plugins.core.error_translation import reports_not_loaded
-from milvus_plugins.core.errors import CollectionNotFoundError, ConfigError, shown
+from milvus_plugins.core.errors import (
+    CollectionNotFoundError,
+    ConfigError,
+    SchemaMismatchError,
+    shown,
+)
 from milvus_plugins.core.existing_schema import (
     check_existing,
     check_partition_key,
@@ -194,6 +199,9 @@ class Session:
     checked_at: float = field(default=0.0, repr=False)
     index_checked_at: float = field(default=0.0, repr=False)
     opened_from: CollectionSpec | None = field(default=None, repr=False)
+    # The layout of the first collection this session opened or created (``(None,)``:
+    # this package's own), kept across replacements: see :meth:`adopt`.
+    first_layout: tuple[FieldMapping | None] | None = field(default=None, repr=False)
     replaced_seen: int = field(default=0, repr=False)
     partitions: int | None = field(default=None, repr=False)
     unwritten_vectors: tuple[str, ...] = field(default=(), repr=False)
@@ -214,6 +222,8 @@ class Session:
         """Note the collection just opened or created (what :meth:`still_open` compares
         with) and the spec it was opened from (what a re-open starts from)."""
         self.opened_from = before
+        if self.first_layout is None:
+            self.first_layout = (self.spec.layout,)
         self.replaced_seen = self._replacements()
         self.unwritten_vectors = _unwritten_vectors(self.spec, description)
         self.signature = collection_signature(description, dense_index)
@@ -389,6 +399,7 @@ class Session:
         asked = self.spec
         check_partition_key(asked, description)
         layout = self.layout_of(description)
+        self._refuse_another_layout(layout)
         # Milvus Lite 3 reports no build parameters for an index it built with its
         # defaults (whatever pymilvus' flat entries asked for).
         defaults = self.capabilities is not None and self.capabilities.nested_index_params
@@ -405,6 +416,32 @@ class Session:
         self.spec = resolve_partition_key(asked, opened, description)
         self.exists = True
         return self.spec
+
+    def _refuse_another_layout(self, layout: FieldMapping | None) -> None:
+        """Refuse a collection whose layout is not the one this session first opened.
+
+        A store that created (or opened) a collection in this package's layout and
+        finds another tool's collection under that name (dropped and made again by
+        another client, or an alias moved) would otherwise read it through that tool's
+        layout, and its ``delete`` and ``clear`` would remove that tool's rows. The
+        same holds the other way round, and between two tools' layouts.
+
+        Raises:
+            SchemaMismatchError: the layouts differ (nothing written or deleted).
+        """
+        if self.first_layout is None or self.first_layout[0] == layout:
+            return
+
+        def named(mapping: FieldMapping | None) -> str:
+            return "this package's" if mapping is None else f"{mapping.label}'s"
+
+        raise SchemaMismatchError(
+            f"collection {shown(self.spec.name)} was replaced since this store opened it: "
+            f"it was in {named(self.first_layout[0])} layout and is now in "
+            f"{named(layout)} (another client dropped and re-created it, or moved the "
+            "alias). Nothing was written or deleted. Open it with a new store to read "
+            "the new collection, or restore the collection this store worked on."
+        )
 
     def layout_of(self, description: Mapping[str, Any]) -> FieldMapping | None:
         """The resolved foreign layout of a described collection, or ``None`` (native).

@@ -45,8 +45,14 @@ from milvus_plugins.core.ops.checked_filters import (
 from milvus_plugins.core.ops.context import OpContext
 from milvus_plugins.core.ops.lifecycle import capabilities_op, ensure_op, filter_checked_op
 from milvus_plugins.core.requests import QUERY_WINDOW, output_fields
+from milvus_plugins.core.types import ConsistencyLevel
 
 __all__ = ["clear_op", "delete_op", "deletion_filter", "reads_partitions_apart"]
+
+_STRONG = ConsistencyLevel.STRONG.value
+"""What a delete reads its rows (and counts them) at, whatever the store reads with: a
+row the store wrote a moment ago is selected, counted and checked (at ``Bounded`` the
+count missed it while the server deleted it)."""
 
 
 def deletion_filter(ids: Sequence[str] | None, filter: Filter | str | None) -> Filter | None:
@@ -150,7 +156,7 @@ def _refuse_shared_ids(
     names = ctx.scope.partition_names
     check = rows_need_checking(where, spec, caps)
     wider = superset_filter(where, spec, caps) if check else where
-    base: dict[str, Any] = {"consistency_level": spec.consistency.value}
+    base: dict[str, Any] = {"consistency_level": _STRONG}
     read = {
         **base,
         "output_fields": output_fields(spec) if check else [id_field],
@@ -270,7 +276,7 @@ def _count_rows(ctx: OpContext, expr: str, partitions: Sequence[str]) -> Op[int]
     kwargs: dict[str, Any] = {
         "filter": expr,
         "output_fields": ["count(*)"],
-        "consistency_level": ctx.spec.consistency.value,
+        "consistency_level": _STRONG,
     }
     total = 0
     for scope in [{"partition_names": [p]} for p in partitions] or [{}]:
@@ -301,7 +307,7 @@ def _checked_delete_turn(
 ) -> Op[int]:
     spec = ctx.spec
     wider = superset_filter(where, spec, caps)
-    read = {"output_fields": output_fields(spec), "consistency_level": spec.consistency.value}
+    read = {"output_fields": output_fields(spec), "consistency_level": _STRONG}
     read["filter"] = compile_filter(wider, spec, caps.dialect)
     rows = yield from selected_rows_op(spec.name, read)
     kept, _ = checked_ids(rows, where, spec, caps.version)
@@ -368,7 +374,7 @@ def _delete_by_ids_in(
 def _by_ids_in(ctx: OpContext, caps: Capabilities, where: Filter, names: Sequence[str]) -> Op[int]:
     """The steps of :func:`_delete_by_ids_in`."""
     spec, id_field = ctx.spec, ctx.spec.fields.id
-    base = {"output_fields": [id_field], "consistency_level": spec.consistency.value}
+    base = {"output_fields": [id_field], "consistency_level": _STRONG}
     check = rows_need_checking(where, spec, caps)
     wider = superset_filter(where, spec, caps) if check else where
     expr = compile_filter(wider, spec, caps.dialect)

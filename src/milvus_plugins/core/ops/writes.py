@@ -468,14 +468,19 @@ def upsert_op(
         # The first chunk is embedded before a new collection is created: it may fix
         # the dimension, and a model that fails here has changed nothing.
         dim = yield from _embed_chunk(ctx, checked[: options.batch_rows], embed, dim)
-    # A collection this write would create has no such partition: refused before it
-    # is created (the write failed after creating it, mid-write).
     if (
-        _named_target(ctx)
-        and not owners_checked
+        not owners_checked
+        and not ctx.session.exists
         and not (yield from _opening_to_write(ctx, open_existing_op(ctx), checked))
     ):
-        raise _no_such_partition(ctx.spec, ctx.scope.partition_name or "", [])
+        # A collection this write would create: what the engine would refuse of these
+        # records is refused before it is created, not after (an empty collection left).
+        if _named_target(ctx):  # it has no such partition
+            raise _no_such_partition(ctx.spec, ctx.scope.partition_name or "", [])
+        caps = yield from capabilities_op(ctx.session)
+        _check_declared_present(ctx.spec, caps, checked)
+        if not ctx.spec.partition_key_pending:  # (its column is not known yet)
+            _check_engine_limits(caps, ctx.spec, checked)
     opened = yield from _opening_to_write(ctx, open_or_create_op(ctx, dim, checked), checked)
     refuse_foreign(ctx.spec)  # a foreign layout is known once the collection is opened
     _recheck_partition_key(ctx, checked, pending)
