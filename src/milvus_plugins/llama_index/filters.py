@@ -79,7 +79,10 @@ __all__ = [
 ]
 
 DOC_ID_KEYS = frozenset({"ref_doc_id", "doc_id", "document_id"})
-"""Filter keys that address the source-document column rather than the metadata JSON."""
+"""Filter keys that address the source-document column rather than the metadata JSON (on
+another tool's collection, ``document_id`` is a metadata key: see :func:`to_core_filter`)."""
+
+_FOREIGN_DOC_ID_KEYS = DOC_ID_KEYS - {"document_id"}
 
 _RESERVED = frozenset(FieldNames().all()) - DOC_ID_KEYS
 TEXT_KEY = "text"
@@ -272,11 +275,15 @@ _EQUALITIES = frozenset(
 )
 
 
-def metadata_filter(item: MetadataFilter, declared: DeclaredTypes | None = None) -> Filter:
+def metadata_filter(
+    item: MetadataFilter, declared: DeclaredTypes | None = None, *, foreign: bool = False
+) -> Filter:
     """Translate one :class:`MetadataFilter` into a core filter.
 
     ``declared`` gives the store's declared column types (see :func:`_equality`:
     ``0`` / ``1`` also match ``False`` / ``True`` unless the key is a number column).
+    ``foreign``: the collection is read through another tool's layout (see
+    :func:`to_core_filter`).
 
     Raises:
         FilterError: the operator cannot be expressed exactly on Milvus, the value does
@@ -284,7 +291,7 @@ def metadata_filter(item: MetadataFilter, declared: DeclaredTypes | None = None)
     """
     op = FilterOperator(item.operator)
     key = item.key
-    if key in DOC_ID_KEYS:
+    if key in (_FOREIGN_DOC_ID_KEYS if foreign else DOC_ID_KEYS):
         return _doc_id_filter(op, key, item.value)
     if key == TEXT_KEY and op is FilterOperator.TEXT_MATCH:
         return core.text_match(_text(op, key, item.value))
@@ -312,7 +319,9 @@ def _combine(children: Sequence[Filter], condition: FilterCondition) -> Filter:
     raise FilterError(f"filter condition {shown(condition)} is not supported; use and, or or not.")
 
 
-def _translate(filters: MetadataFilters, declared: DeclaredTypes | None, depth: int = 1) -> Filter:
+def _translate(
+    filters: MetadataFilters, declared: DeclaredTypes | None, foreign: bool, depth: int = 1
+) -> Filter:
     if depth >= core.MAX_FILTER_DEPTH:  # on the way down: the tree is built on the way up
         raise FilterError(
             f"the MetadataFilters nest more than {core.MAX_FILTER_DEPTH - 1} levels deep; "
@@ -321,9 +330,9 @@ def _translate(filters: MetadataFilters, declared: DeclaredTypes | None, depth: 
     if not filters.filters:
         return core.and_()  # no constraint, as in LlamaIndex's reference evaluator
     children = [
-        _translate(f, declared, depth + 1)
+        _translate(f, declared, foreign, depth + 1)
         if isinstance(f, MetadataFilters)
-        else metadata_filter(f, declared)
+        else metadata_filter(f, declared, foreign=foreign)
         for f in filters.filters
     ]
     condition = FilterCondition(filters.condition or FilterCondition.AND)
@@ -331,7 +340,10 @@ def _translate(filters: MetadataFilters, declared: DeclaredTypes | None, depth: 
 
 
 def to_core_filter(
-    filters: MetadataFilters | None, declared: DeclaredTypes | None = None
+    filters: MetadataFilters | None,
+    declared: DeclaredTypes | None = None,
+    *,
+    foreign: bool = False,
 ) -> Filter | None:
     """Translate LlamaIndex ``MetadataFilters`` (possibly nested) into a core filter.
 
@@ -340,6 +352,12 @@ def to_core_filter(
     ``IN`` or ``NIN`` with a BOOL column means ``False`` / ``True``; on a JSON key it
     matches the number and the boolean alike, as LlamaIndex's own stores do (its
     ``MetadataFilter`` takes no ``True`` / ``False``).
+
+    ``foreign``: the collection is read through another tool's layout
+    (``field_mapping``, or one detected), whose rows may hold a ``document_id`` key of
+    their own (llama-index-vector-stores-milvus keeps LlamaIndex's copy of the source
+    document id there): the key then addresses that metadata, as ``SimpleVectorStore``
+    over the same metadata would.
 
     Returns:
         The core filter, or ``None`` when there is nothing to filter on.
@@ -355,4 +373,4 @@ def to_core_filter(
         )
     if not filters.filters:
         return None
-    return _translate(filters, declared)
+    return _translate(filters, declared, foreign)

@@ -109,7 +109,11 @@ def node_filter(
     node_ids = None if node_ids is None else id_list(node_ids, "node_ids")
     doc_ids = None if doc_ids is None else id_list(doc_ids, "doc_ids")
     parts = []
-    metadata = to_core_filter(filters, None if spec is None else declared_types(spec))
+    metadata = to_core_filter(
+        filters,
+        None if spec is None else declared_types(spec),
+        foreign=spec is not None and spec.layout is not None,
+    )
     if metadata is not None:
         parts.append(metadata)
     if doc_ids:
@@ -367,7 +371,12 @@ def plan_query(
     check_kwargs("query", kwargs, QUERY_KWARGS, hints=CALL_HINTS)
     query = checked_query(query, kwargs)
     grouping = grouping_from_kwargs(kwargs)
-    if grouping is not None and grouping.by in DOC_ID_KEYS:
+    foreign = spec is not None and spec.layout is not None
+    if (
+        grouping is not None
+        and grouping.by in DOC_ID_KEYS
+        and not (foreign and grouping.by == "document_id")
+    ):
         # As in filters, 'ref_doc_id' ('doc_id', 'document_id') is the source document.
         grouping = replace(grouping, by=None)
     cutoff = check_threshold(kwargs.get("similarity_cutoff"), "similarity_cutoff")
