@@ -143,6 +143,7 @@ def test_partition_names_none_means_the_stores_own(tmp_path: Path, call: str) ->
         (FilterOperator.NIN, [""]),
         (FilterOperator.LTE, ""),
         (FilterOperator.GT, ""),
+        (FilterOperator.TEXT_MATCH, ""),  # `doc_id like "%%"`: every row
     ],
 )
 @pytest.mark.parametrize("key", ["ref_doc_id", "doc_id", "document_id"])

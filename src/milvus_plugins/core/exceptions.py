@@ -207,13 +207,23 @@ class WriteError(MilvusPluginsError):
     """
 
     def __init__(
-        self, message: str, *, written_ids: Sequence[str], failed_ids: Sequence[str]
+        self,
+        message: str,
+        *,
+        written_ids: Sequence[str],
+        failed_ids: Sequence[str],
+        rerun_completes: bool = True,
     ) -> None:
         self.written_ids = list(written_ids)
         self.failed_ids = list(failed_ids)
+        rerun = (
+            "; re-running the same upsert completes the ingest without duplicates"
+            if rerun_completes
+            else ""
+        )
         super().__init__(
             f"{message} ({len(self.written_ids)} rows written, {len(self.failed_ids)} not "
-            "written; re-running the same upsert completes the ingest without duplicates)"
+            f"written{rerun})"
         )
 
 

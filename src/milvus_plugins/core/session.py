@@ -336,7 +336,13 @@ class Session:
         """
         if lease is not None and lease.generation != self.lite_generation:
             self.lite_generation = lease.generation
-            self.exists = False
+            if self.spec.layout is not None and self.opened_from is not None:
+                # Another tool's layout is detected again, from the spec as given: the
+                # resolved one re-resolved lost its JSON columns.
+                with self.lock:
+                    self._restart()
+            else:
+                self.exists = False
 
     def client_kwargs(
         self, extra: Mapping[str, Any] | None = None, lease: LiteLease | None = None
@@ -423,13 +429,20 @@ class Session:
         A store that created (or opened) a collection in this package's layout and
         finds another tool's collection under that name (dropped and made again by
         another client, or an alias moved) would otherwise read it through that tool's
-        layout, and its ``delete`` and ``clear`` would remove that tool's rows. The
-        same holds the other way round, and between two tools' layouts.
+        layout, and its ``delete`` and ``clear`` would remove that tool's rows; so would
+        a store of one tool's collection finding another tool's. A collection of the
+        same tool made again (new columns included), or one in this package's layout
+        where another tool's was (``migrate``, then the alias moved), is opened.
 
         Raises:
             SchemaMismatchError: the layouts differ (nothing written or deleted).
         """
-        if self.first_layout is None or self.first_layout[0] == layout:
+        if self.first_layout is None:
+            return
+        first = self.first_layout[0]
+        if layout is None or (first is not None and first.label == layout.label):
+            # This package's own (a migrated copy behind an alias: the documented way
+            # off another tool's layout), or the same tool's collection made again.
             return
 
         def named(mapping: FieldMapping | None) -> str:

@@ -128,7 +128,8 @@ class DocumentRetrieval(StoreAccess):
         dense search asks Milvus for it as a range search (the same documents as
         filtering the top ``k`` here).
         """
-        return self.similarity_search_with_score(query, k, **kwargs)
+        method = "similarity_search_with_relevance_scores"
+        return scored(self._hits(query, k, kwargs, method))
 
     def _select_relevance_score_fn(self) -> Callable[[float], float]:
         # The core's scores are relevances in [0, 1] already, in every mode.
@@ -225,9 +226,8 @@ class DocumentRetrieval(StoreAccess):
         Returns:
             The documents, in MMR order.
         """
-        call = self._search_call(
-            k, kwargs, MMR_KWARGS, "max_marginal_relevance_search", SearchKind.MMR
-        )
+        method = "max_marginal_relevance_search_by_vector"
+        call = self._search_call(k, kwargs, MMR_KWARGS, method, SearchKind.MMR)
         return _documents(self._store.mmr_search(**call.mmr_args(embedding, fetch_k, lambda_mult)))
 
     # -- search: async (the same, awaited) -----------------------------------------------
@@ -261,7 +261,8 @@ class DocumentRetrieval(StoreAccess):
         self, query: str, k: int = 4, **kwargs: Any
     ) -> list[tuple[Document, float]]:
         """Async twin of :meth:`similarity_search_with_relevance_scores`."""
-        return await self.asimilarity_search_with_score(query, k, **kwargs)
+        method = "asimilarity_search_with_relevance_scores"
+        return scored(await self._ahits(query, k, kwargs, method))
 
     async def asimilarity_search_by_vector(
         self, embedding: list[float], k: int = 4, **kwargs: Any
@@ -305,8 +306,7 @@ class DocumentRetrieval(StoreAccess):
         **kwargs: Any,
     ) -> list[Document]:
         """Async twin of :meth:`max_marginal_relevance_search_by_vector`."""
-        call = self._search_call(
-            k, kwargs, MMR_KWARGS, "amax_marginal_relevance_search", SearchKind.MMR
-        )
+        method = "amax_marginal_relevance_search_by_vector"
+        call = self._search_call(k, kwargs, MMR_KWARGS, method, SearchKind.MMR)
         args = call.mmr_args(embedding, fetch_k, lambda_mult)
         return _documents(await self._astore().mmr_search(**args))

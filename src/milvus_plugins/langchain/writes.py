@@ -184,7 +184,18 @@ class DocumentWrites(StoreAccess):
             WriteError: a batch failed after retries, or the model failed after some
                 batches were written (lists written and unwritten ids).
         """
-        batch, batch_rows = self._batch("add_texts", texts, metadatas, ids, kwargs)
+        return self._add("add_texts", texts, metadatas, ids, kwargs)
+
+    def _add(
+        self,
+        method: str,
+        texts: Iterable[str],
+        metadatas: list[dict[str, Any]] | None,
+        ids: list[str] | None,
+        kwargs: Mapping[str, Any],
+    ) -> list[str]:
+        """:meth:`add_texts`, its refusals naming ``method`` (the one the caller called)."""
+        batch, batch_rows = self._batch(method, texts, metadatas, ids, kwargs)
         if not batch.texts:
             return []
         _ = self._store.capabilities  # what the server can store decides what is refused
@@ -209,7 +220,18 @@ class DocumentWrites(StoreAccess):
         **kwargs: Any,
     ) -> list[str]:
         """Async twin of :meth:`add_texts`."""
-        batch, batch_rows = self._batch("aadd_texts", texts, metadatas, ids, kwargs)
+        return await self._aadd("aadd_texts", texts, metadatas, ids, kwargs)
+
+    async def _aadd(
+        self,
+        method: str,
+        texts: Iterable[str],
+        metadatas: list[dict[str, Any]] | None,
+        ids: list[str] | None,
+        kwargs: Mapping[str, Any],
+    ) -> list[str]:
+        """:meth:`aadd_texts`, its refusals naming ``method``."""
+        batch, batch_rows = self._batch(method, texts, metadatas, ids, kwargs)
         if not batch.texts:
             return []
         await self._astore().capabilities()  # as in add_texts
@@ -234,14 +256,23 @@ class DocumentWrites(StoreAccess):
         Returns:
             The ids, in input order.
         """
-        ids = kwargs.pop("ids", None)
-        batch = documents_batch(documents, ids)
-        return self.add_texts(batch.texts, batch.metadatas, ids=batch.ids, **kwargs)
+        return self._add_documents("add_documents", documents, kwargs)
+
+    def _add_documents(
+        self, method: str, documents: list[Document], kwargs: dict[str, Any]
+    ) -> list[str]:
+        batch = documents_batch(documents, kwargs.pop("ids", None))
+        return self._add(method, batch.texts, batch.metadatas, batch.ids, kwargs)
 
     async def aadd_documents(self, documents: list[Document], **kwargs: Any) -> list[str]:
         """Async twin of :meth:`add_documents`."""
+        return await self._aadd_documents("aadd_documents", documents, kwargs)
+
+    async def _aadd_documents(
+        self, method: str, documents: list[Document], kwargs: dict[str, Any]
+    ) -> list[str]:
         batch = documents_batch(documents, kwargs.pop("ids", None))
-        return await self.aadd_texts(batch.texts, batch.metadatas, ids=batch.ids, **kwargs)
+        return await self._aadd(method, batch.texts, batch.metadatas, batch.ids, kwargs)
 
     def upsert(
         self,
@@ -268,7 +299,7 @@ class DocumentWrites(StoreAccess):
                 ``ids`` (the argument order of ``add_documents``): nothing is written.
         """
         documents, ids = _upserted(ids, documents)
-        return self.add_documents(documents, ids=ids, **kwargs)
+        return self._add_documents("upsert", documents, {**kwargs, "ids": ids})
 
     async def aupsert(
         self,
@@ -278,7 +309,7 @@ class DocumentWrites(StoreAccess):
     ) -> list[str]:
         """Async twin of :meth:`upsert`."""
         documents, ids = _upserted(ids, documents)
-        return await self.aadd_documents(documents, ids=ids, **kwargs)
+        return await self._aadd_documents("aupsert", documents, {**kwargs, "ids": ids})
 
     def delete(
         self,

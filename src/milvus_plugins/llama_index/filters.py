@@ -183,7 +183,7 @@ def _doc_id_filter(op: FilterOperator, key: str, value: Any) -> Filter:
         node: Filter = In("doc_id", values, target="doc_id")
         return core.not_(node) if op is FilterOperator.NIN else node
     if op is FilterOperator.TEXT_MATCH:
-        substring = _text(op, key, value)
+        substring = _document_id(op, key, value)  # "" would match every row
         core.text_contains(key, substring)  # the same wildcard check as for metadata
         return Like("doc_id", f"%{substring}%", target="doc_id")
     if op not in _COMPARISONS and op is not FilterOperator.NE:

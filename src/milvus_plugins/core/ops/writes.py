@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import numpy as np
@@ -201,13 +202,16 @@ class BatchRun:
         if isinstance(exc, MilvusPluginsError) or self.written:
             # The embedding model's own errors stay as they are while nothing is written.
             told = str(exc)
-            if isinstance(exc, (TenantMismatchError, PartitionMismatchError)):
-                # Found by a later batch's own check (another write took the id since).
+            taken = isinstance(exc, (TenantMismatchError, PartitionMismatchError))
+            if taken:
+                # Found by a later batch's own check (another write took the id since):
+                # a re-run meets the same id, so its own fix is the one to name.
                 told = told.replace("Nothing was written.", "That batch was not written.")
             raise WriteError(
                 f"writing to {shown(self.name)} failed: {told}",
                 written_ids=self.ids[: self.written],
                 failed_ids=self.ids[self.written :],
+                rerun_completes=not taken,
             ) from exc
 
 
@@ -479,8 +483,7 @@ def upsert_op(
             raise _no_such_partition(ctx.spec, ctx.scope.partition_name or "", [])
         caps = yield from capabilities_op(ctx.session)
         _check_declared_present(ctx.spec, caps, checked)
-        if not ctx.spec.partition_key_pending:  # (its column is not known yet)
-            _check_engine_limits(caps, ctx.spec, checked)
+        _check_engine_limits(caps, _with_pending_key(ctx.spec, checked), checked)
     opened = yield from _opening_to_write(ctx, open_or_create_op(ctx, dim, checked), checked)
     refuse_foreign(ctx.spec)  # a foreign layout is known once the collection is opened
     _recheck_partition_key(ctx, checked, pending)
@@ -536,6 +539,17 @@ def _check_existing(
     if _named_target(ctx):
         raise _no_such_partition(ctx.spec, ctx.scope.partition_name or "", [])
     return False, limits
+
+
+def _with_pending_key(spec: CollectionSpec, records: Sequence[Record]) -> CollectionSpec:
+    """``spec`` with the column an undeclared partition key will get from ``records``
+    (as the collection would be created): its value is then not part of the JSON."""
+    if not spec.partition_key_pending:
+        return spec
+    column = inferred_partition_key(spec, records)
+    if column is None:
+        return spec
+    return replace(spec, metadata_fields=(*spec.declared_fields, column))
 
 
 def _refuse_unwritten_vectors(ctx: OpContext) -> None:
