@@ -7,8 +7,10 @@ Each test failed on the code the attack read:
   compared field by field, not by the tool that made them;
 * a store reusing a closed Milvus Lite database re-resolved the layout it had adopted,
   lost its JSON column, and was refused (before: read on without that key);
-* ``migrate`` of a langchain-milvus collection, then the alias moved to the copy (the way
-  ``reindex`` names off another tool's layout), broke an adopting reader of the alias;
+* ``migrate`` of a langchain-milvus collection, then the alias moved to the copy: a
+  reader of the alias from before is now told to open a new store (a second attack
+  showed why following it was a hole: a reader of another tool's collection then
+  cleared another application's collection made under the name);
 * the ``WriteError`` of a later batch that met an id another tenant took meanwhile said
   re-running completes the ingest, where a re-run meets the same id;
 * a first write with an undeclared partition key skipped the engine-limit check made
@@ -112,13 +114,15 @@ def test_reused_store_reopens_an_unchanged_langchain_collection(tmp_path: Path) 
 
 
 @pytest.mark.server
-def test_migrate_then_point_alias_keeps_adopting_readers_working(server_uri: str) -> None:
+def test_migrate_then_point_alias_asks_the_reader_for_a_new_store(server_uri: str) -> None:
     """The path reindex()'s ForeignLayoutError names: migrate the langchain-milvus
     collection into this package's layout and point the alias at the copy. A reader of
-    the alias opened with open_mode="adopt" now fails with SchemaMismatchError "was
-    replaced" (the code before read the copy)."""
+    the alias from before is told the collection was replaced (its store cannot tell the
+    copy from another application's collection, whose rows its deletes would remove); a
+    new store reads the copy."""
     from langchain_milvus import Milvus
 
+    from milvus_plugins.core import SchemaMismatchError
     from milvus_plugins.core.migration import migrate, migration_target_spec
     from milvus_plugins.core.reindex import point_alias
 
@@ -135,7 +139,68 @@ def test_migrate_then_point_alias_keeps_adopting_readers_working(server_uri: str
     assert migrate(source, target).ok
     point_alias(conn, alias, name + "_v2")
     reader.session.checked_at = 0.0  # the next read re-checks (READ_CHECK_TTL elapsed)
-    assert [r.id for r in reader.get(["f1"])] == ["f1"]
+    with pytest.raises(SchemaMismatchError, match="replaced since this store opened it"):
+        reader.get(["f1"])
+    with pytest.raises(SchemaMismatchError):
+        reader.clear()
+    assert target.count() == 1
+    fresh = MilvusStore(CollectionSpec(name=alias), connection=conn, open_mode="adopt")
+    assert [r.id for r in fresh.get(["f1"])] == ["f1"]
+    for store in (reader, source, target, fresh):
+        store.close()
+
+
+@pytest.mark.parametrize("backend", ["lite", pytest.param("server", marks=pytest.mark.server)])
+def test_a_reader_of_another_tools_collection_never_clears_its_replacement(
+    request: pytest.FixtureRequest, tmp_path: Path, backend: str
+) -> None:
+    """A store opened on a langchain-milvus collection; another application drops it and
+    makes its own collection (this package's layout) under the name. The old store's
+    ``clear()`` emptied the new collection (5 rows) and its LangChain ``delete`` removed
+    rows by id (found by a second attack, 2026-12-07)."""
+    from langchain_milvus import Milvus
+
+    from milvus_plugins.core import SchemaMismatchError
+    from milvus_plugins.langchain import MilvusVectorStore as LangChainStore
+
+    uri = str(tmp_path / "m.db") if backend == "lite" else request.getfixturevalue("server_uri")
+    name = _name()
+    Milvus(Hashed(), connection_args={"uri": uri}, collection_name=name).add_documents(
+        [Document("theirs", metadata={"source": "s"})], ids=["f1"]
+    )
+    core = MilvusStore(CollectionSpec(name=name), connection=ConnectionConfig(uri=uri))
+    adapter = LangChainStore(Hashed(), uri=uri, collection_name=name)
+    assert [r.id for r in core.get(["f1"])] == ["f1"]
+    assert [d.id for d in adapter.get_by_ids(["f1"])] == ["f1"]
+    other = MilvusStore(CollectionSpec(name=name, dim=8), connection=ConnectionConfig(uri=uri))
+    other.drop()
+    other.upsert([Record(id=f"b{i}", text=f"t{i}", vector=vec(f"t{i}")) for i in range(5)])
+    core.session.checked_at = 0.0
+    with pytest.raises(SchemaMismatchError, match="replaced"):
+        core.clear()
+    with pytest.raises(SchemaMismatchError, match="replaced"):
+        adapter.delete(["b1", "b2"])
+    assert other.count() == 5
+    for store in (core, other):
+        store.close()
+    adapter.close()
+
+
+def test_after_its_own_drop_a_store_opens_what_it_finds(tmp_path: Path) -> None:
+    """``drop()`` makes the store a new one (its dimension forgotten too): another
+    tool's collection made under the name afterwards is read, as a new store reads it
+    (it was refused, blaming "another client")."""
+    from langchain_milvus import Milvus
+
+    uri, name = str(tmp_path / "m.db"), _name()
+    store = MilvusStore(CollectionSpec(name=name, dim=8), connection=ConnectionConfig(uri=uri))
+    store.upsert([Record(id="x", text="x", vector=vec("x"))])
+    store.drop()
+    Milvus(Hashed(), connection_args={"uri": uri}, collection_name=name).add_documents(
+        [Document("theirs", metadata={"source": "s"})], ids=["f1"]
+    )
+    assert [r.id for r in store.get(["f1"])] == ["f1"]
+    store.close()
 
 
 # -- 2. the per-batch tenant re-check ------------------------------------------------
@@ -206,5 +271,37 @@ def test_refused_first_write_with_undeclared_partition_key_creates_nothing(
     client = MilvusClient(uri=server_uri)
     try:
         assert not client.has_collection(name)
+    finally:
+        client.close()
+
+
+@pytest.mark.server
+def test_a_pending_partition_key_is_no_part_of_the_json_limit(server_uri: str) -> None:
+    """The key of an undeclared partition key becomes a column, not JSON: metadata
+    within the server's 64 KiB limit once the key is out is written through the core
+    and the LangChain adapter alike (the adapter's streamed path counted the key)."""
+    from pymilvus import MilvusClient
+
+    from milvus_plugins.core.rows import json_text
+    from milvus_plugins.langchain import MilvusVectorStore as LangChainStore
+
+    pad = 65536 - len(json_text({"tenant": "acme", "blob": ""}).encode()) + 4
+    metadata = {"tenant": "acme", "blob": "x" * pad}  # 65,540 bytes with the key
+    names = [_name(), _name()]
+    core = MilvusStore(
+        CollectionSpec(name=names[0], partition_key="tenant"),
+        connection=ConnectionConfig(uri=server_uri),
+    )
+    assert core.upsert([Record(id="a", text="t", vector=vec("t"), metadata=metadata)]) == ["a"]
+    adapter = LangChainStore(
+        Hashed(), uri=server_uri, collection_name=names[1], partition_key="tenant"
+    )
+    assert adapter.add_texts(["t"], metadatas=[metadata], ids=["a"]) == ["a"]
+    core.close()
+    adapter.close()
+    client = MilvusClient(uri=server_uri)
+    try:
+        for name in names:
+            client.drop_collection(name)
     finally:
         client.close()

@@ -165,6 +165,11 @@ class OpenMode(ParsableEnum):
     ADOPT = "adopt"
 
 
+def _tool(layout: FieldMapping | None) -> str | None:
+    """Which tool's layout: its label, or ``None`` for this package's own."""
+    return None if layout is None else layout.label
+
+
 @dataclass
 class Session:
     """Connection, capabilities and the effective spec of one collection.
@@ -290,6 +295,8 @@ class Session:
             self._restart(keep_dim=keep_dim)
 
     def _restart(self, *, keep_dim: bool = True) -> None:
+        if not keep_dim:  # this store's own drop: as a new store from here on
+            self.first_layout = None
         spec = self.opened_from or self.spec
         if keep_dim and spec.dense and spec.dim is None and self.spec.dim is not None:
             spec = spec.with_dim(self.spec.dim)
@@ -430,9 +437,11 @@ class Session:
         finds another tool's collection under that name (dropped and made again by
         another client, or an alias moved) would otherwise read it through that tool's
         layout, and its ``delete`` and ``clear`` would remove that tool's rows; so would
-        a store of one tool's collection finding another tool's. A collection of the
-        same tool made again (new columns included), or one in this package's layout
-        where another tool's was (``migrate``, then the alias moved), is opened.
+        a store of one tool's collection finding another tool's, or finding one in this
+        package's layout (another application's, as likely as a ``migrate`` copy behind
+        a moved alias: a new store reads that). A collection of the same tool made
+        again (new columns included) is opened. The store's own ``drop()`` forgets the
+        layout: it then opens what it finds, as a new store would.
 
         Raises:
             SchemaMismatchError: the layouts differ (nothing written or deleted).
@@ -440,10 +449,8 @@ class Session:
         if self.first_layout is None:
             return
         first = self.first_layout[0]
-        if layout is None or (first is not None and first.label == layout.label):
-            # This package's own (a migrated copy behind an alias: the documented way
-            # off another tool's layout), or the same tool's collection made again.
-            return
+        if _tool(first) == _tool(layout):
+            return  # this package's again, or the same tool's collection made again
 
         def named(mapping: FieldMapping | None) -> str:
             return "this package's" if mapping is None else f"{mapping.label}'s"

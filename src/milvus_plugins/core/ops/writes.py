@@ -468,7 +468,8 @@ def upsert_op(
         owners_checked, limits = yield from _check_existing(ctx, checked, limits)
         if owners_checked:
             dim = ctx.spec.dim or dim
-        _check_engine_limits((yield from capabilities_op(ctx.session)), ctx.spec, checked)
+        caps = yield from capabilities_op(ctx.session)
+        _check_engine_limits(caps, _with_pending_key(ctx.spec, checked), checked)
         # The first chunk is embedded before a new collection is created: it may fix
         # the dimension, and a model that fails here has changed nothing.
         dim = yield from _embed_chunk(ctx, checked[: options.batch_rows], embed, dim)
