@@ -13,10 +13,12 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from milvus_plugins.core import (
     CollectionSpec,
     ConnectionConfig,
+    InvalidInputError,
     MilvusStore,
     Record,
     export_collection,
@@ -52,16 +54,22 @@ def _records(ids: list[str]) -> list[Record]:
 def test_every_page_of_hostile_ids_is_read(uri: str, collection_name: str, tmp_path: Path) -> None:
     store = _store(uri, collection_name)
     try:
-        store.upsert(_records(HOSTILE), progress=False)
+        hostile = HOSTILE
+        if not store.capabilities.apostrophe_ids:  # Milvus Lite 2.5.1 fails their upsert
+            with pytest.raises(InvalidInputError, match="apostrophe"):
+                store.upsert(_records(HOSTILE), progress=False)
+            assert not store.exists()  # refused before the collection was created
+            hostile = [i for i in HOSTILE if "'" not in i]
+        store.upsert(_records(hostile), progress=False)
         for batch in (1, 2, 3):
             pages = list(iter_records(store, batch_rows=batch, include_vectors=False))
-            assert sorted(r.id for page in pages for r in page) == sorted(HOSTILE)
+            assert sorted(r.id for page in pages for r in page) == sorted(hostile)
             assert all(len(page) <= batch for page in pages)
         path = tmp_path / "out.jsonl"
         report = export_collection(store, path, batch_rows=2)
         lines = path.read_text(encoding="utf-8").splitlines()
-        assert report.rows == len(HOSTILE)
-        assert sorted(json.loads(line)["id"] for line in lines[1:-1]) == sorted(HOSTILE)
+        assert report.rows == len(hostile)
+        assert sorted(json.loads(line)["id"] for line in lines[1:-1]) == sorted(hostile)
     finally:
         store.close()
 

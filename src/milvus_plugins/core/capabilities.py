@@ -164,6 +164,10 @@ class Capabilities:
             (servers: 65,536, measured on 2.3.5; ``None``: no limit found, Milvus Lite).
             Writes check the metadata and ``extra`` JSON against it before anything is
             written.
+        apostrophe_ids: an upsert may carry a primary key holding an apostrophe
+            (``'``): Milvus Lite 2.5.1 inserts one but fails every upsert of it with
+            "internal error" (probed), and every write but the plain inserts of Milvus
+            Lite 3 is an upsert. Writes refuse such ids up front without it.
         nul_ids: a primary key may hold NUL (Milvus Lite 2.5.1 refuses it mid-write with
             "internal error"; probed). Writes refuse such ids up front without it.
         like_nul: a ``like`` pattern may hold NUL (``"\\x00"``). Milvus 2.3.5 and Milvus
@@ -226,6 +230,7 @@ class Capabilities:
     line_escapes: bool = True
     json_max_bytes: int | None = JSON_MAX_BYTES
     nul_ids: bool = True
+    apostrophe_ids: bool = True
     like_nul: bool = False
     nested_index_params: bool = False
     sparse_drop_ratio_build: bool = True

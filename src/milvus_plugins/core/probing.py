@@ -443,19 +443,26 @@ def probe_write_limits(client: Any) -> dict[str, Any]:
     """What a write may hold on this engine, judged by writing it into a scratch collection.
 
     Returns:
-        ``{"json_max_bytes": ..., "nul_ids": ...}``: ``None`` when a JSON text over
-        :data:`JSON_MAX_BYTES` is taken (Milvus Lite 2.5.1 takes one), else that limit;
-        whether an upsert may carry a primary key holding NUL (Milvus Lite 2.5.1 inserts
-        one but fails its upsert with "internal error").
+        ``{"json_max_bytes": ..., "nul_ids": ..., "apostrophe_ids": ...}``: ``None``
+        when a JSON text over :data:`JSON_MAX_BYTES` is taken (Milvus Lite 2.5.1 takes
+        one), else that limit; whether an upsert may carry a primary key holding NUL, or
+        an apostrophe (Milvus Lite 2.5.1 inserts either but fails its upsert with
+        "internal error").
     """
     with _scratch(client, functools.partial(_write_collection, client)) as name:
         if name is None:
-            return {"json_max_bytes": JSON_MAX_BYTES, "nul_ids": False}
+            return {"json_max_bytes": JSON_MAX_BYTES, "nul_ids": False, "apostrophe_ids": False}
         big = {"id": "big", "vector": [1.0, 0.0], "m": {"k": "x" * (JSON_MAX_BYTES + 8)}}
         nul = {"id": "a\x00b", "vector": [1.0, 0.0], "m": {}}
+        quoted = {"id": "a'b", "vector": [1.0, 0.0], "m": {}}
         big_taken = _answers(lambda: client.insert(name, [big]))
         nul_taken = _answers(lambda: client.upsert(name, [nul]))
-        return {"json_max_bytes": None if big_taken else JSON_MAX_BYTES, "nul_ids": nul_taken}
+        quoted_taken = _answers(lambda: client.upsert(name, [quoted]))
+        return {
+            "json_max_bytes": None if big_taken else JSON_MAX_BYTES,
+            "nul_ids": nul_taken,
+            "apostrophe_ids": quoted_taken,
+        }
 
 
 def _probe(client: Any) -> Capabilities:

@@ -332,7 +332,8 @@ def _check_engine_limits(
     * Milvus Lite 2.5 cannot write a line break in a string literal (see
       :attr:`Capabilities.line_escapes`): a row whose id or doc_id holds one could be
       written but never read, replaced by ``doc_id`` or deleted by id.
-    * Milvus Lite 2.5 refuses an id holding NUL (:attr:`Capabilities.nul_ids`).
+    * Milvus Lite 2.5 refuses an id holding NUL (:attr:`Capabilities.nul_ids`), and
+      fails the upsert of one holding an apostrophe (:attr:`Capabilities.apostrophe_ids`).
     * Servers refuse a JSON text over 64 KiB (:attr:`Capabilities.json_max_bytes`): the
       metadata and ``extra`` fields of each row are measured as they will be written.
 
@@ -340,7 +341,7 @@ def _check_engine_limits(
         InvalidInputError: naming the record, the value and the limit (nothing written).
     """
     limit = caps.json_max_bytes
-    if caps.line_escapes and caps.nul_ids and limit is None:
+    if caps.line_escapes and caps.nul_ids and caps.apostrophe_ids and limit is None:
         return  # Milvus Lite 3: nothing to check
     for record in records:
         if not caps.line_escapes:
@@ -352,6 +353,12 @@ def _check_engine_limits(
                         f"be read or deleted by {name}; use {name}s without line breaks "
                         "(nothing was written)."
                     )
+        if not caps.apostrophe_ids and "'" in record.id:
+            raise InvalidInputError(
+                f'record {record.id!r}: its id holds an apostrophe ("\'"), which this '
+                'Milvus fails to upsert (Milvus Lite 2.5: "internal error"); use ids '
+                "without apostrophes, e.g. percent-encode them (nothing was written)."
+            )
         if not caps.nul_ids and "\x00" in record.id:
             raise InvalidInputError(
                 f"record {record.id!r}: its id holds NUL ('\\x00'), which this Milvus refuses "
