@@ -84,6 +84,14 @@ another tool's collection, ``document_id`` is a metadata key: see :func:`to_core
 
 _FOREIGN_DOC_ID_KEYS = DOC_ID_KEYS - {"document_id"}
 
+
+def doc_id_keys(*, foreign: bool) -> frozenset[str]:
+    """The keys naming the source document (filters, ``group_by``): :data:`DOC_ID_KEYS`,
+    without ``document_id`` on another tool's layout (``foreign``), whose rows may hold
+    that key as metadata of their own."""
+    return _FOREIGN_DOC_ID_KEYS if foreign else DOC_ID_KEYS
+
+
 _RESERVED = frozenset(FieldNames().all()) - DOC_ID_KEYS
 TEXT_KEY = "text"
 """The filter key that, with ``TEXT_MATCH``, addresses the node text (Milvus ``TEXT_MATCH``)."""
@@ -291,7 +299,7 @@ def metadata_filter(
     """
     op = FilterOperator(item.operator)
     key = item.key
-    if key in (_FOREIGN_DOC_ID_KEYS if foreign else DOC_ID_KEYS):
+    if key in doc_id_keys(foreign=foreign):
         return _doc_id_filter(op, key, item.value)
     if key == TEXT_KEY and op is FilterOperator.TEXT_MATCH:
         return core.text_match(_text(op, key, item.value))

@@ -50,7 +50,7 @@ from milvus_plugins.core.decay import decay_column
 from milvus_plugins.core.grouping import group_key
 from milvus_plugins.core.mmr import check_lambda
 from milvus_plugins.core.requests import QUERY_WINDOW, check_k
-from milvus_plugins.llama_index.filters import DOC_ID_KEYS, declared_types, to_core_filter
+from milvus_plugins.llama_index.filters import declared_types, doc_id_keys, to_core_filter
 from milvus_plugins.llama_index.nodes import record_to_node
 from milvus_plugins.llama_index.official_names import CALL_HINTS
 
@@ -372,11 +372,7 @@ def plan_query(
     query = checked_query(query, kwargs)
     grouping = grouping_from_kwargs(kwargs)
     foreign = spec is not None and spec.layout is not None
-    if (
-        grouping is not None
-        and grouping.by in DOC_ID_KEYS
-        and not (foreign and grouping.by == "document_id")
-    ):
+    if grouping is not None and grouping.by in doc_id_keys(foreign=foreign):
         # As in filters, 'ref_doc_id' ('doc_id', 'document_id') is the source document.
         grouping = replace(grouping, by=None)
     cutoff = check_threshold(kwargs.get("similarity_cutoff"), "similarity_cutoff")
