@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
+from functools import partial
 from typing import Any, TypeVar
 
 import numpy as np
@@ -902,7 +903,7 @@ def _write_chunks(
                     # Checked again in the batch's write turn: a write of this process
                     # that took one of these ids since the first check is seen.
                     check = (
-                        _refuse_taken_ids(ctx, run.records[first : first + len(batch)])
+                        partial(_refuse_taken_ids, ctx, run.records[first : first + len(batch)])
                         if owners
                         else None
                     )
@@ -960,17 +961,19 @@ def _write_batch(
     first_try: ClientMethod,
     mode: WriteMode,
     kwargs: Mapping[str, Any],
-    check: Op[None] | None = None,
+    check: Callable[[], Op[None]] | None = None,
 ) -> Op[None]:
     """Send one batch; a plain insert of ``AUTO`` mode is never repeated as an insert.
 
-    ``check`` runs first, in the same write turn (Milvus Lite: this process's writes to
-    the database take turns): what it refuses is not sent.
+    ``check`` (an operation's factory) runs first, in the same write turn (Milvus Lite:
+    this process's writes to the database take turns): what it refuses is not sent.
 
     An insert that failed may still have been applied (the answer lost on the way back),
     so it is sent once, unretried; a transient failure is followed by an upsert of the
     same rows (with retries), which replaces whatever the insert wrote: a retry never
-    duplicates a row.
+    duplicates a row. That upsert runs ``check`` again, in its own write turn: another
+    writer may have taken one of the ids in between (a row the insert itself landed is
+    in this write's own tenant and partition, which ``check`` does not refuse).
     """
     if first_try is ClientMethod.INSERT and mode is WriteMode.AUTO:
         try:
@@ -980,12 +983,12 @@ def _write_batch(
         except MilvusOperationError as exc:
             if not exc.retriable:
                 raise
-        first_try, check = ClientMethod.UPSERT, None
+        first_try = ClientMethod.UPSERT
     yield Guarded(Guard.WRITE, _checked_call(Call(first_try, (name, batch), kwargs), check))
 
 
-def _checked_call(call: Call, check: Op[None] | None) -> Op[Any]:
+def _checked_call(call: Call, check: Callable[[], Op[None]] | None) -> Op[Any]:
     """Run ``check`` (if any), then send ``call``: one operation, for one write turn."""
     if check is not None:
-        yield from check
+        yield from check()
     return (yield call)
