@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import json
 import math
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ACCELERATED_PROPERTY",
     "CREATION_TAG_PROPERTY",
+    "INSTANCE_PROPERTY",
     "MAX_INFERRED_FIELDS",
     "OVERFLOW_PREFIX",
     "accelerated_names",
@@ -79,6 +81,12 @@ ACCELERATED_PROPERTY = "milvus_plugins.accelerated"
 
 CREATION_TAG_PROPERTY = "milvus_plugins.creation_tag"
 """Collection property holding the creating spec's ``creation_tag`` (when it has one)."""
+
+INSTANCE_PROPERTY = "milvus_plugins.instance"
+"""Collection property holding a random token set when this package creates the
+collection: what tells a collection made again under the same name, with the same
+schema, from the one a store opened, on engines that report no collection id (Milvus
+Lite 3 answers 0 for every collection)."""
 
 OVERFLOW_PREFIX = "milvus_plugins.overflow."
 """Prefix of the collection property set (to ``"1"``) for each overflowed key.
@@ -216,6 +224,7 @@ def creation_properties(spec: CollectionSpec) -> dict[str, str]:
     """The collection properties to create ``spec``'s collection with."""
     names = [f.name for f in spec.accelerated_fields]
     properties = {ACCELERATED_PROPERTY: json.dumps(names)} if names else {}
+    properties[INSTANCE_PROPERTY] = uuid.uuid4().hex
     if spec.creation_tag:
         properties[CREATION_TAG_PROPERTY] = spec.creation_tag
     return properties

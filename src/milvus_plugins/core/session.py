@@ -31,8 +31,15 @@ from milvus_plugins.core.existing_schema import (
     resolve_partition_key,
     spec_from_existing,
 )
+from milvus_plugins.core.fingerprint import PROPERTY_KEY as FINGERPRINT_PROPERTY
 from milvus_plugins.core.fingerprint import EmbeddingFingerprint, EmbeddingProbe
-from milvus_plugins.core.inference import infer_metadata_fields, inferred_partition_key
+from milvus_plugins.core.inference import (
+    ACCELERATED_PROPERTY,
+    CREATION_TAG_PROPERTY,
+    INSTANCE_PROPERTY,
+    infer_metadata_fields,
+    inferred_partition_key,
+)
 from milvus_plugins.core.layouts import (
     FieldMapping,
     detect_layout,
@@ -53,6 +60,7 @@ __all__ = [
     "OpenMode",
     "Session",
     "collection_signature",
+    "identifiable",
     "note_replaced",
 ]
 
@@ -117,27 +125,57 @@ def note_replaced(connection: ConnectionConfig, name: str) -> None:
         _REPLACED[key] = _REPLACED.get(key, 0) + 1
 
 
-_SIGNED_KEYS = ("collection_name", "collection_id", "auto_id", "enable_dynamic_field")
+_SIGNED_KEYS = (
+    "collection_name",
+    "collection_id",
+    "auto_id",
+    "enable_dynamic_field",
+    "description",
+)
+# Set once, when the collection is created (the overflow marks a store adds later are
+# left out): a collection made again under the name differs in the instance token
+# (this package's), the embedding fingerprint or the creation tag.
+_SIGNED_PROPERTIES = (
+    INSTANCE_PROPERTY,
+    FINGERPRINT_PROPERTY,
+    CREATION_TAG_PROPERTY,
+    ACCELERATED_PROPERTY,
+)
 
 
 def collection_signature(
     description: Mapping[str, Any], dense_index: Mapping[str, Any] | None = None
 ) -> tuple[str, str | None]:
     """What identifies an opened collection: its schema (and the collection an alias
-    resolves to, and on servers its id), and its dense index's type and metric.
+    resolves to, and on servers its id), the properties set at its creation (this
+    package's instance token and embedding fingerprint: Milvus Lite reports no
+    collection id), and its dense index's type and metric.
 
-    Properties are left out: the store's own bookkeeping (overflowed accelerator keys)
-    changes them.
+    The other properties are left out: the store's own bookkeeping (overflowed
+    accelerator keys) changes them.
     """
     schema = {key: description.get(key) for key in _SIGNED_KEYS}
     schema["fields"] = description.get("fields", [])
     schema["functions"] = description.get("functions", [])
+    properties = description.get("properties") or {}
+    if isinstance(properties, Mapping):
+        schema["properties"] = {k: properties[k] for k in _SIGNED_PROPERTIES if k in properties}
     index = None
     if dense_index is not None:
         kind = dense_index.get("index_type")
         metric = dense_index.get("metric_type")
         index = json.dumps([kind, metric], default=str)
     return json.dumps(schema, sort_keys=True, default=str), index
+
+
+def identifiable(description: Mapping[str, Any]) -> bool:
+    """Whether a collection made again under the same name, with the same schema, would
+    describe differently: the engine reports a collection id (servers), or this package
+    created it (its instance token; Milvus Lite 3). Milvus Lite 2.5.1 reports neither
+    (it drops properties): there a write compares the dense index too."""
+    properties = description.get("properties") or {}
+    token = isinstance(properties, Mapping) and INSTANCE_PROPERTY in properties
+    return bool(description.get("collection_id")) or token
 
 
 def _unwritten_vectors(spec: CollectionSpec, description: Mapping[str, Any]) -> tuple[str, ...]:

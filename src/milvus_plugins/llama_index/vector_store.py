@@ -393,6 +393,20 @@ class MilvusVectorStore(NodeWrites, NodeReads, BasePydanticVectorStore):
         """The LlamaIndex component name."""
         return "MilvusVectorStore"
 
+    def __getstate__(self) -> dict[Any, Any]:
+        """Refuse pickling: LlamaIndex's components drop what does not pickle, and the
+        copy would come back without its connection, failing on first use.
+
+        Raises:
+            TypeError: naming the fix (copies within a process: ``model_copy()``).
+        """
+        raise TypeError(
+            "MilvusVectorStore cannot be pickled: it holds its connection to Milvus, which "
+            "a copy would come back without. Create the store in the other process from "
+            "the same arguments (uri, collection_name, ...); within one process, share the "
+            "store or use store.model_copy()."
+        )
+
     @classmethod
     def from_dict(cls, data: dict[str, Any], **kwargs: Any) -> MilvusVectorStore:
         """Rebuild a store from :meth:`to_dict` (or ``from_json``): its collection, uri, database,

@@ -52,7 +52,7 @@ from milvus_plugins.core.properties import check_properties, create_kwargs, load
 from milvus_plugins.core.records import Record
 from milvus_plugins.core.schema import build_index_params, build_schema, check_supported
 from milvus_plugins.core.scope import refuse_missing_partitions
-from milvus_plugins.core.session import OpenMode, Session, note_replaced
+from milvus_plugins.core.session import OpenMode, Session, identifiable, note_replaced
 from milvus_plugins.core.stats import vector_fields
 from milvus_plugins.core.types import MetricType
 
@@ -312,8 +312,16 @@ def still_open_op(ctx: OpContext, *, read: bool) -> Op[bool]:
             return False
         raise
     index = None
-    dense_field = session.dense_field if read else None
-    full = dense_field is not None and session.index_check_due()
+    if read:
+        dense_field = session.dense_field
+        full = dense_field is not None and session.index_check_due()
+    else:
+        # A write or delete compares the schema and creation properties; where those
+        # cannot tell a collection made again from this one (no collection id and no
+        # instance token: Milvus Lite 2.5.1, another tool's collection on Milvus Lite),
+        # the dense index's type and metric too.
+        dense_field = None if identifiable(description) else session.dense_field
+        full = dense_field is not None
     if dense_field is not None and full:
         index = yield from _describe_dense_index(name, dense_field, session.dense_index_name)
     if session.still_open(description, index, full=full):
