@@ -158,6 +158,8 @@ class Capabilities:
             :class:`Dialect`).
         json_bools_are_numbers: JSON ``true``/``false`` compare equal to ``1``/``0``
             (Milvus Lite 3; see :class:`Dialect`).
+        json_numbers_exact: JSON numbers compare with literals exactly, as Python does
+            (Milvus Lite 3; see :class:`Dialect`).
         line_escapes: ``\\n`` / ``\\r`` / ``\\t`` in a string literal are read as the
             control characters (Milvus Lite 2.5.1 reads ``\\n`` as ``n``; probed).
         json_max_bytes: the longest JSON text a JSON field takes, in UTF-8 bytes
@@ -227,6 +229,7 @@ class Capabilities:
     like_backslash_column: bool = False
     like_backslash_json: bool = False
     json_bools_are_numbers: bool = False
+    json_numbers_exact: bool = False
     line_escapes: bool = True
     json_max_bytes: int | None = JSON_MAX_BYTES
     nul_ids: bool = True
@@ -258,6 +261,7 @@ class Capabilities:
             like_backslash_column=self.like_backslash_column,
             like_backslash_json=self.like_backslash_json,
             json_bools_are_numbers=self.json_bools_are_numbers,
+            json_numbers_exact=self.json_numbers_exact,
             line_escapes=self.line_escapes,
             like_nul=self.like_nul,
         )
@@ -315,6 +319,9 @@ def detect_capabilities(version: str) -> Capabilities:
             like_backslash_json=_parse(version)[0] >= 3,
             # Its JSON paths compare as Python does: `k == true` finds 1 too (tested).
             json_bools_are_numbers=_parse(version)[0] >= 3,
+            # ... and compare JSON numbers with literals exactly (2**53 + 1 is not
+            # 2.0**53; tested on 3.2.2; servers and Milvus Lite 2.5.1 compare as doubles).
+            json_numbers_exact=_parse(version)[0] >= 3,
             # It stores JSON of any length and matches NUL in patterns (tested on 3.2.2).
             json_max_bytes=None,
             like_nul=True,

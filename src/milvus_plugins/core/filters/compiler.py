@@ -100,6 +100,8 @@ class _Compiler(KeyAddressing):
                 self.bool_or_number_on_json = True
             if ref.expr.startswith("$meta["):
                 _refuse_int_beyond_int64(key, values)
+            if not self.dialect.json_numbers_exact:
+                node = _exact_json_numbers(node, self.dialect.engine)
         if ref.declared_type is ScalarType.INT64 and getattr(node, "target", "") == "id":
             node = integer_ids(node, self.spec.name)
         if ref.column and isinstance(node, (Compare, In)) and self._float32(node.key):
@@ -164,12 +166,24 @@ class _Compiler(KeyAddressing):
         if isinstance(node, Compare):
             check_value_type(node.key, ref.declared_type, node.value)
             flipped = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
-            return f"({ref.expr} {flipped[node.op]} {self._lit(node.value)})"
+            if _is_int64_min(node.value, ref):
+                return _int64_min_compare(ref.expr, flipped[node.op])
+            if node.op == "==" and self._double_neighbour(node.value, ref):
+                return _not_equal_or_neighbour(ref.expr, node.value)  # type: ignore[arg-type]
+            return self._order(ref, flipped[node.op], node.value)
         if isinstance(node, In):
             check_value_type(node.key, ref.declared_type, *node.values)
             if not node.values:
                 return self.const(True)
-            return "(" + " and ".join(f"{ref.expr} != {self._lit(v)}" for v in node.values) + ")"
+            parts = (
+                _int64_min_compare(ref.expr, "!=")
+                if _is_int64_min(v, ref)
+                else _not_equal_or_neighbour(ref.expr, v)  # type: ignore[arg-type]
+                if self._double_neighbour(v, ref)
+                else f"{ref.expr} != {self._lit(v)}"
+                for v in node.values
+            )
+            return "(" + " and ".join(parts) + ")"
         raise self._needs_not(f"not_({type(node).__name__.lower()}({shown(node.key)}, ...))")
 
     def _differs(self, ref: KeyRef, value: Scalar) -> str:
@@ -187,7 +201,7 @@ class _Compiler(KeyAddressing):
             if node.op == "==":
                 return self._differs(ref, node.value)
             flipped = {"<": ">=", "<=": ">", ">": "<=", ">=": "<"}[node.op]
-            return f"({ref.expr} {flipped} {self._lit(node.value)})"
+            return self._order(ref, flipped, node.value)
         if isinstance(node, Like):
             # `like "%"` is true exactly for strings: non-strings match neither side.
             return f'({ref.expr} like "%" and not {self._leaf(node, ref)})'
@@ -355,6 +369,41 @@ class _Compiler(KeyAddressing):
         layout = self.spec.layout
         return layout is not None and key in layout.float32_columns
 
+    def _double_neighbour(self, value: Scalar, ref: KeyRef) -> bool:
+        """Whether ``value`` is an int without an exact double compared with a JSON path
+        where the engine compares JSON floats with it as doubles: ``k == v`` would also
+        find the float nearest to ``v`` (see :func:`_equal_not_neighbour`)."""
+        return (
+            not ref.column
+            and not self.dialect.json_numbers_exact
+            and isinstance(value, int)
+            and not isinstance(value, bool)
+            and float(value) != value
+        )
+
+    def _order(self, ref: KeyRef, op: str, value: Scalar) -> str:
+        """``ref <op> value``; for an int without an exact double on a JSON path of an
+        engine comparing JSON floats with it as doubles, written so the float nearest
+        to it (``d``) falls on the side the int's order puts it: ``expr op value`` is
+        already exact where ``d`` lies on the side ``op`` excludes, else the int alone
+        or ``d`` alone (:func:`_neighbour`) is added or kept out."""
+        text = f"({ref.expr} {op} {self._lit(value)})"
+        if op not in ("<", "<=", ">", ">=") or not self._double_neighbour(value, ref):
+            return text
+        v: int = value  # type: ignore[assignment]
+        above = float(v) > v  # where d lies
+        near, w = _neighbour(v)
+        away = ">=" if near == "<" else "<="
+        int_only = f"{ref.expr} == {v} and {ref.expr} {near} {w}"
+        d_only = f"{ref.expr} == {v} and {ref.expr} {away} {w}"
+        if op == "<":
+            return f"({ref.expr} < {v} or ({d_only}))" if not above else text
+        if op == ">":
+            return f"({ref.expr} > {v} or ({d_only}))" if above else text
+        if op == "<=":
+            return f"({ref.expr} < {v} or ({int_only}))" if above else text
+        return f"({ref.expr} > {v} or ({int_only}))" if not above else text
+
     def _unpruned(self, node: Compare | In | Like | Contains, ref: KeyRef) -> bool:
         """Whether an equality on this column must be written so Milvus does not prune it."""
         return (
@@ -367,14 +416,31 @@ class _Compiler(KeyAddressing):
     def _leaf(self, node: Compare | In | Like | Contains, ref: KeyRef) -> str:
         if isinstance(node, Compare):
             check_value_type(node.key, ref.declared_type, node.value)
+            if _is_int64_min(node.value, ref):
+                return _int64_min_compare(ref.expr, node.op)
+            if node.op == "==" and self._double_neighbour(node.value, ref):
+                return _equal_not_neighbour(ref.expr, node.value)  # type: ignore[arg-type]
             if node.op == "==" and self._unpruned(node, ref):
                 value = self._lit(node.value)
                 return f"({ref.expr} >= {value} and {ref.expr} <= {value})"
-            return f"({ref.expr} {node.op} {self._lit(node.value)})"
+            return self._order(ref, node.op, node.value)
         if isinstance(node, In):
             check_value_type(node.key, ref.declared_type, *node.values)
             if not node.values:
                 return self.const(False)
+            if any(self._double_neighbour(v, ref) for v in node.values):
+                rest = tuple(v for v in node.values if not self._double_neighbour(v, ref))
+                parts = [_equal_not_neighbour(ref.expr, v) for v in node.values if v not in rest]  # type: ignore[arg-type]
+                if rest:
+                    parts.insert(0, self._leaf(In(node.key, rest, target=node.target), ref))
+                return "(" + " or ".join(parts) + ")"
+            if any(_is_int64_min(v, ref) for v in node.values):
+                rest = tuple(v for v in node.values if not _is_int64_min(v, ref))
+                lowest = _int64_min_compare(ref.expr, "==")
+                if not rest:
+                    return lowest
+                others = self._leaf(In(node.key, rest, target=node.target), ref)
+                return f"({others} or {lowest})"
             if self._unpruned(node, ref):
                 ranges = (
                     f"{ref.expr} >= {self._lit(v)} and {ref.expr} <= {self._lit(v)}"
@@ -449,8 +515,18 @@ class _Compiler(KeyAddressing):
             check_value_type(node.key, declared.element_scalar_type, *node.values)
         prefix = "array" if ref.column else "json"
 
+        as_float = not ref.column and not self.dialect.json_numbers_exact
+
+        def element(value: Scalar) -> str:
+            if as_float and isinstance(value, int) and not isinstance(value, bool):
+                # json_contains(k, 1) misses [1.0] here; 1.0 finds [1] and [1.0] (and
+                # 0.0 finds -0.0): exact, the int being below 2**53 in size (checked
+                # above: a stored 2**53 + 1 would be found by 2.0**53).
+                return self._lit(float(value))
+            return self._lit(value)
+
         def one(value: Scalar) -> str:
-            text = self._lit(value)
+            text = element(value)
             # Milvus Lite parses a bare `-1` only in expressions, not as a call argument.
             arg = f"({text})" if text.startswith("-") else text
             return f"{prefix}_contains({self._arg(ref)}, {arg})"
@@ -462,7 +538,7 @@ class _Compiler(KeyAddressing):
             # (json_contains takes one): any is an or, all an and, of single contains.
             joiner = " or " if node.mode == "any" else " and "
             return "(" + joiner.join(one(v) for v in node.values) + ")"
-        values = "[" + ", ".join(self._lit(v) for v in node.values) + "]"
+        values = "[" + ", ".join(element(v) for v in node.values) + "]"
         return f"{prefix}_contains_{node.mode}({self._arg(ref)}, {values})"
 
 
@@ -482,6 +558,121 @@ def _refuse_int_beyond_int64(key: str, values: tuple[Scalar, ...]) -> None:
                 "the int64 range Milvus compares dynamic-field values in; compare it with "
                 "a float (e.g. 9.3e18) or an int in [-2**63, 2**63 - 1]."
             )
+
+
+_EXACT_INT = 2**53
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _exact_json_numbers(node: Compare | In | Contains, engine: str) -> Compare | In | Contains:
+    """``node`` with its numbers as an engine that compares JSON numbers as doubles
+    (``Dialect.json_numbers_exact`` false) compares them exactly, or refused.
+
+    Such an engine compares a JSON int with an int literal exactly, and everything else
+    as doubles: a JSON float with an int literal beyond 2**53 (``k == 2**53 + 1`` finds
+    ``2.0**53``), a JSON int beyond 2**53 with a float literal (``k == 1e16`` finds
+    ``10**16 + 1``). So a float of size 2**53 to 2**63 (a whole number) is written as
+    the int it equals; an int without an exact double is kept (its comparisons are
+    written by :meth:`_Compiler._order` and :func:`_equal_not_neighbour`); list
+    elements of size 2**53 or more (written as floats, see ``_contains``), and
+    +-2**63, are refused (Milvus 2.3.5 cannot parse -2**63; Milvus Lite 2.5.1 reads it
+    as -2**63 + 1).
+
+    Raises:
+        FilterError: naming the key, the value and the fix.
+    """
+    listed = isinstance(node, Contains)
+    values = (node.value,) if isinstance(node, Compare) else node.values
+    out: list[Scalar] = []
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            out.append(value)
+            continue
+        size = abs(value)
+        if isinstance(value, float):
+            if not math.isfinite(value) or size < _EXACT_INT or size > 2**63:
+                out.append(value)  # exact as a double, or beyond every int64
+                continue
+            refused = listed or size == 2**63
+            value = int(value)  # a whole number: the int it equals compares exactly
+        else:
+            refused = size == 2**63 or (listed and size >= _EXACT_INT)
+        if refused:
+            where = "this Milvus" if engine == "this Milvus" else f"this Milvus ({engine})"
+            why = (
+                "cannot write -2**63 or 2**63 exactly (Milvus 2.3.5 cannot parse "
+                "-9223372036854775808; Milvus Lite 2.5.1 reads it as -2**63 + 1)"
+                if size == 2**63
+                else "compares list elements of that size as doubles (a list holding "
+                "2**53 + 1 would contain 2.0**53)"
+            )
+            raise FilterError(
+                f"filter on {shown(node.key)}: {shown(value)} cannot be compared exactly "
+                f"on a metadata key by {where}, which {why}; declare the key as an INT64 "
+                "metadata field (or an ARRAY of INT64), or use Milvus Lite 3."
+            )
+        out.append(value)
+    if isinstance(node, Compare):
+        return Compare(node.key, node.op, out[0], node.target)
+    if isinstance(node, In):
+        return In(node.key, tuple(out), target=node.target)
+    return node
+
+
+def _neighbour(value: int) -> tuple[str, int]:
+    """The comparison that tells the int ``value`` (without an exact double) from the
+    float nearest to it, ``d``: ``(op, w)`` with ``w = value +- 1`` such that the nearest
+    double to ``w`` is ``d`` too, ``op`` true for ``value``. Ints compare exactly, a
+    float with an int as doubles, so ``k <op> w`` holds for the int and not for ``d``
+    (``d`` compared with ``d``). The neighbour on ``d``'s side always qualifies (no
+    double lies between); at 2**63 - 1 (``d`` = 2**63, beyond int64) the one below does.
+    """
+    d = float(value)
+    for w, op in ((value + 1, "<"), (value - 1, ">")):
+        if _INT64_MIN < w <= _INT64_MAX and float(w) == d:
+            return op, w
+    raise AssertionError(f"no int64 neighbour shares the double of {value}")  # pragma: no cover
+
+
+def _equal_not_neighbour(expr: str, value: int) -> str:
+    """``expr == value`` on a JSON path, for an int without an exact double, where the
+    engine compares a JSON float with it as doubles (Milvus 2.3.5, Lite 2.5.1):
+    ``expr == value`` alone also finds the nearest float; :func:`_neighbour` tells
+    them apart."""
+    op, w = _neighbour(value)
+    return f"({expr} == {value} and {expr} {op} {w})"
+
+
+def _not_equal_or_neighbour(expr: str, value: int) -> str:
+    """The complement of :func:`_equal_not_neighbour` written without ``not`` (Milvus
+    Lite 2.5.1, whose ``!=`` is true for missing keys and other kinds)."""
+    op, w = _neighbour(value)
+    return f"({expr} != {value} or {expr} {'>=' if op == '<' else '<='} {w})"
+
+
+def _is_int64_min(value: Scalar, ref: KeyRef) -> bool:
+    """Whether ``value`` is -2**63 compared with an INT64 column: Milvus 2.3.5 cannot
+    parse that literal and Milvus Lite 2.5.1 reads it as -2**63 + 1."""
+    return (
+        ref.column
+        and ref.declared_type is ScalarType.INT64
+        and isinstance(value, int)
+        and not isinstance(value, bool)
+        and value == _INT64_MIN
+    )
+
+
+def _int64_min_compare(expr: str, op: str) -> str:
+    """``expr <op> -2**63`` on an INT64 column, written without that literal (exact for
+    int64 values; a NULL stays unknown, as in the comparison it replaces)."""
+    return {
+        "==": f"({expr} < {_INT64_MIN + 1})",
+        "<=": f"({expr} < {_INT64_MIN + 1})",
+        "!=": f"({expr} >= {_INT64_MIN + 1})",
+        ">": f"({expr} >= {_INT64_MIN + 1})",
+        ">=": f"({expr} <= {_INT64_MAX})",
+        "<": f"({expr} > {_INT64_MAX})",
+    }[op]
 
 
 def compares_json_with_bool_or_number(node: Filter, spec: CollectionSpec, dialect: Dialect) -> bool:

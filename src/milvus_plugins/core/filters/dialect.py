@@ -58,6 +58,15 @@ class Dialect:
             also finds ``1`` and ``1.0``; servers and Milvus Lite 2.5 tell them apart,
             as the filter semantics do). The compiler cannot write a kind test there;
             deletes check the rows they would touch (:mod:`.evaluator`) first.
+        json_numbers_exact: a JSON path compares numbers with a literal exactly, as the
+            filter semantics (Python) do. Milvus 2.3.5 and Milvus Lite 2.5.1 compare them
+            as doubles: ``k == 2**53 + 1`` also finds ``2.0**53`` and ``k == 1e16`` finds
+            ``10**16 + 1``; ``json_contains(k, 1)`` misses ``[1.0]`` (``json_contains(k,
+            1.0)`` finds both, and not ``[true]``); and ``-9223372036854775808`` fails to
+            parse (Lite 2.5.1 reads it as ``-2**63 + 1``). The compiler then writes whole
+            numbers in list tests as floats and raises :class:`FilterError` for a number
+            no double holds exactly (an int beyond 2**53, a float from 2**53 to 2**63 in
+            size) on a JSON path. Milvus Lite 3.2.2 compares exactly (tested).
         line_escapes: ``\\n``, ``\\r`` and ``\\t`` in a string literal are read as the
             control characters. Milvus Lite 2.5.1 drops the backslash (``"a\\nb"``
             selects ``"anb"``) and rejects a raw line break; the compiler then writes a
@@ -91,3 +100,4 @@ class Dialect:
     like_backslash_column: bool = False
     like_backslash_json: bool = False
     json_bools_are_numbers: bool = False
+    json_numbers_exact: bool = True
