@@ -7,6 +7,7 @@ collection or create one from the spec and load it.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from enum import Enum
@@ -34,7 +35,7 @@ from milvus_plugins.core.fingerprint import (
     creation_settings,
     stored_fingerprint,
 )
-from milvus_plugins.core.inference import creation_properties
+from milvus_plugins.core.inference import INSTANCE_PROPERTY, creation_properties
 from milvus_plugins.core.ops.calls import (
     Call,
     ClientMethod,
@@ -601,11 +602,30 @@ def _open_existing_once(ctx: OpContext, name: str) -> Op[Opened]:
         # (another tool's collection records none).
         given = yield from fingerprint_op(session)
         check_fingerprint(name, description, given, allow_change=False)
+    if layout is None and not identifiable(description):
+        description = yield from _with_instance_token(name, description)
     before = session.spec
     session.adopt(description, index)
     session.remember_opened(before, description, index, vector)
     yield from loaded_op(ctx, caps)
     return Opened.OPENED
+
+
+def _with_instance_token(name: str, description: Mapping[str, Any]) -> Op[Mapping[str, Any]]:
+    """Give a collection of this package's layout made before instance tokens (see
+    :data:`~milvus_plugins.core.inference.INSTANCE_PROPERTY`) one, on an engine that
+    reports no collection id (Milvus Lite 3): without it every write and delete would
+    also describe the dense index to tell it from a collection made again (Milvus Lite
+    3.2.2 counts the rows to answer that). Answers the description to remember; where
+    the engine drops properties (Milvus Lite 2.5.1) or refuses the change, the one
+    given (writes then compare the index)."""
+    token = {INSTANCE_PROPERTY: uuid.uuid4().hex}
+    try:
+        yield Call(ClientMethod.ALTER_COLLECTION_PROPERTIES, (name,), {"properties": token})
+        fresh: Mapping[str, Any] = yield Call(ClientMethod.DESCRIBE_COLLECTION, (name,))
+    except MilvusOperationError:
+        return description
+    return fresh
 
 
 def _check_named_metrics(ctx: OpContext, name: str) -> Op[None]:
