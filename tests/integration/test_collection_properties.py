@@ -77,11 +77,13 @@ def test_probe_agrees_with_the_version_table(uri: str) -> None:
             "collection_mmap": True,
             "shards": False,
             "replicas": False,
+            "keeps_properties": True,
         }
         assert not caps.collection_ttl
     else:
         assert probed["shards"] == caps.shards
         assert probed["collection_ttl"] == caps.collection_ttl
+    assert probed["keeps_properties"] == caps.keeps_properties
 
 
 def test_ttl_is_kept_where_applied_and_refused_elsewhere(uri: str, collection_name: str) -> None:

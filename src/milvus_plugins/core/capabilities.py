@@ -160,6 +160,8 @@ class Capabilities:
             (Milvus Lite 3; see :class:`Dialect`).
         json_numbers_exact: JSON numbers compare with literals exactly, as Python does
             (Milvus Lite 3; see :class:`Dialect`).
+        keeps_properties: collection properties survive creation and
+            ``alter_collection_properties`` (Milvus Lite 2.5.1 drops them; probed).
         line_escapes: ``\\n`` / ``\\r`` / ``\\t`` in a string literal are read as the
             control characters (Milvus Lite 2.5.1 reads ``\\n`` as ``n``; probed).
         json_max_bytes: the longest JSON text a JSON field takes, in UTF-8 bytes
@@ -230,6 +232,7 @@ class Capabilities:
     like_backslash_json: bool = False
     json_bools_are_numbers: bool = False
     json_numbers_exact: bool = False
+    keeps_properties: bool = True
     line_escapes: bool = True
     json_max_bytes: int | None = JSON_MAX_BYTES
     nul_ids: bool = True

@@ -422,7 +422,10 @@ def probe_properties(client: Any) -> dict[str, bool]:
 
     with _scratch(client, create) as name:
         if name is None:
-            return dict.fromkeys(("collection_ttl", "collection_mmap", "shards", "replicas"), False)
+            return dict.fromkeys(
+                ("collection_ttl", "collection_mmap", "shards", "replicas", "keeps_properties"),
+                False,
+            )
     props = found.get("properties") or {}
     shards = found.get("num_shards") == 2
     return {
@@ -430,6 +433,7 @@ def probe_properties(client: Any) -> dict[str, bool]:
         "collection_mmap": "mmap.enabled" in props,
         "shards": shards,
         "replicas": shards,
+        "keeps_properties": bool(props),
     }
 
 

@@ -326,9 +326,26 @@ def still_open_op(ctx: OpContext, *, read: bool) -> Op[bool]:
     if dense_field is not None and full:
         index = yield from _describe_dense_index(name, dense_field, session.dense_index_name)
     if session.still_open(description, index, full=full):
-        return True
+        if not (full and not identifiable(description)):
+            return True
+        # Nothing tells a collection made again from this one but its indexes: the
+        # named dense fields' metrics too (the canonical one's was compared above).
+        if (yield from _named_metrics_kept(ctx, name)):
+            return True
     yield Guarded(Guard.SESSION, _forget_op(session, seen))
     return False
+
+
+def _named_metrics_kept(ctx: OpContext, name: str) -> Op[bool]:
+    """Whether every named dense field of the open collection still ranks by the metric
+    the store opened it with."""
+    for dense in ctx.spec.extra_vector_fields:
+        described = yield from _describe_dense_index(name, dense.name)
+        stored = str((described or {}).get("metric_type") or "").upper()
+        wanted = str(getattr(dense.metric, "value", dense.metric)).upper()
+        if stored and stored != wanted:
+            return False
+    return True
 
 
 def _forget_op(session: Session, seen: tuple[str, str | None] | None) -> Op[None]:
@@ -603,7 +620,7 @@ def _open_existing_once(ctx: OpContext, name: str) -> Op[Opened]:
         given = yield from fingerprint_op(session)
         check_fingerprint(name, description, given, allow_change=False)
     if layout is None and not identifiable(description):
-        description = yield from _with_instance_token(name, description)
+        description = yield from _with_instance_token(ctx, name, description)
     before = session.spec
     session.adopt(description, index)
     session.remember_opened(before, description, index, vector)
@@ -611,7 +628,9 @@ def _open_existing_once(ctx: OpContext, name: str) -> Op[Opened]:
     return Opened.OPENED
 
 
-def _with_instance_token(name: str, description: Mapping[str, Any]) -> Op[Mapping[str, Any]]:
+def _with_instance_token(
+    ctx: OpContext, name: str, description: Mapping[str, Any]
+) -> Op[Mapping[str, Any]]:
     """Give a collection of this package's layout made before instance tokens (see
     :data:`~milvus_plugins.core.inference.INSTANCE_PROPERTY`) one, on an engine that
     reports no collection id (Milvus Lite 3): without it every write and delete would
@@ -619,6 +638,8 @@ def _with_instance_token(name: str, description: Mapping[str, Any]) -> Op[Mappin
     3.2.2 counts the rows to answer that). Answers the description to remember; where
     the engine drops properties (Milvus Lite 2.5.1) or refuses the change, the one
     given (writes then compare the index)."""
+    if not ctx.session.caps.keeps_properties:
+        return description  # dropped (Milvus Lite 2.5.1, which has no such RPC either)
     token = {INSTANCE_PROPERTY: uuid.uuid4().hex}
     try:
         yield Call(ClientMethod.ALTER_COLLECTION_PROPERTIES, (name,), {"properties": token})
