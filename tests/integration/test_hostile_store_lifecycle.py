@@ -349,6 +349,10 @@ def test_a_pickled_llama_index_store_is_refused_naming_the_fix(lite_uri: str) ->
     try:
         with pytest.raises(TypeError, match=r"cannot be pickled.*same arguments"):
             pickle.dumps(store)
+        with pytest.raises(TypeError, match=r"cannot be deep-copied.*model_copy\(\)"):
+            copy.deepcopy(store)
+        with pytest.raises(TypeError, match=r"cannot be deep-copied"):
+            store.model_copy(deep=True)
         copied = store.model_copy()  # the in-process copy named by the message works
         copied.add([TextNode(id_="b", text="dog", embedding=embed("dog"))])
     finally:

@@ -393,6 +393,19 @@ class MilvusVectorStore(NodeWrites, NodeReads, BasePydanticVectorStore):
         """The LlamaIndex component name."""
         return "MilvusVectorStore"
 
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> MilvusVectorStore:
+        """Refuse a deep copy (``copy.deepcopy``, ``model_copy(deep=True)``): the store's
+        connection and locks cannot be copied.
+
+        Raises:
+            TypeError: naming the fix (``model_copy()`` shares the connection).
+        """
+        raise TypeError(
+            "MilvusVectorStore cannot be deep-copied: it holds its connection to Milvus. "
+            "Use store.model_copy() (a copy sharing the connection), or create another "
+            "store from the same arguments."
+        )
+
     def __getstate__(self) -> dict[Any, Any]:
         """Refuse pickling: LlamaIndex's components drop what does not pickle, and the
         copy would come back without its connection, failing on first use.
