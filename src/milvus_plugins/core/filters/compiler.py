@@ -509,19 +509,34 @@ class _Compiler(KeyAddressing):
                 return self.const(node.mode == "all")
             raise self._needs_list_test(node, negated=False)
         declared = self.spec.declared(node.key) if ref.column else None
-        if declared is not None and declared.element_scalar_type is not None:
+        elements = declared.element_scalar_type if declared is not None else None
+        if elements is not None:
             # An element of another kind matches nothing by the semantics, but Milvus
             # Lite 3's array_contains takes true for 1: refused, as a scalar column does.
-            check_value_type(node.key, declared.element_scalar_type, *node.values)
+            check_value_type(node.key, elements, *node.values)
+        lowest = any(_is_int(v) and v == _INT64_MIN for v in node.values)
+        if lowest and elements is ScalarType.INT64 and not self.dialect.json_numbers_exact:
+            raise FilterError(
+                f"contains on {shown(node.key)}: -9223372036854775808 (-2**63) cannot be "
+                f"written in a list test by this Milvus ({self.dialect.engine}): Milvus "
+                "2.3.5 cannot parse it and Milvus Lite 2.5.1 reads it as -2**63 + 1; "
+                "store another sentinel, or use Milvus Lite 3."
+            )
         prefix = "array" if ref.column else "json"
 
-        as_float = not ref.column and not self.dialect.json_numbers_exact
+        # Ints as floats: on a JSON list where the engine misses [1.0] for 1 (1.0 finds
+        # [1] and [1.0], not [true]); on an ARRAY of DOUBLE everywhere (Milvus 2.3.5 and
+        # Lite 2.5.1 truncate the stored doubles to compare with an int: 0 found [0.5],
+        # and a list mixing ints and floats fails in the engine).
+        as_float = elements is ScalarType.DOUBLE or (
+            not ref.column and not self.dialect.json_numbers_exact
+        )
 
         def element(value: Scalar) -> str:
-            if as_float and isinstance(value, int) and not isinstance(value, bool):
-                # json_contains(k, 1) misses [1.0] here; 1.0 finds [1] and [1.0] (and
-                # 0.0 finds -0.0): exact, the int being below 2**53 in size (checked
-                # above: a stored 2**53 + 1 would be found by 2.0**53).
+            if as_float and _is_int(value):
+                # Exact: the int is at most 2**53 in size on a DOUBLE array, below 2**53
+                # on a JSON list (checked above: a stored 2**53 + 1 would be found by
+                # 2.0**53); 0.0 finds -0.0 too.
                 return self._lit(float(value))
             return self._lit(value)
 
@@ -562,6 +577,10 @@ def _refuse_int_beyond_int64(key: str, values: tuple[Scalar, ...]) -> None:
 
 _EXACT_INT = 2**53
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _is_int(value: Scalar) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _exact_json_numbers(node: Compare | In | Contains, engine: str) -> Compare | In | Contains:
