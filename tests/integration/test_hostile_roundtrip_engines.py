@@ -303,7 +303,8 @@ def test_int64_min_in_a_metadata_filter_selects_its_own_rows(
 
 
 def test_delete_by_int64_min_deletes_only_that_row(core_store: MilvusStore) -> None:
-    """Found (RELIABILITY 146) on Lite 2.5.1: deletes the row holding -2**63 + 1 and keeps -2**63."""
+    """Found (RELIABILITY 146) on Lite 2.5.1: deletes the row holding -2**63 + 1 and keeps
+    -2**63."""
     _write(core_store, EDGE_ROWS)
     _deletes_exactly(core_store, eq("n", INT64_MIN), EDGE_ROWS)
 
@@ -356,8 +357,9 @@ NEAR_ROWS: dict[str, dict[str, object]] = {
 def test_ints_beyond_2_53_are_not_taken_for_nearby_floats(
     core_store: MilvusStore, node: Filter
 ) -> None:
-    """Found (RELIABILITY 146) on 2.3.5 and Lite 2.5.1: the engine compares an int beyond 2**53 with a float
-    in double precision, so eq(n, 2**53 + 1) selects 9007199254740992.0 (Python: not equal)."""
+    """Found (RELIABILITY 146) on 2.3.5 and Lite 2.5.1: the engine compares an int beyond 2**53 with
+    a float in double precision, so eq(n, 2**53 + 1) selects 9007199254740992.0 (Python: not
+    equal)."""
     _write(core_store, NEAR_ROWS)
     _selects_exactly(core_store, node, NEAR_ROWS)
 
@@ -378,8 +380,8 @@ def test_ints_beyond_2_53_are_not_taken_for_nearby_floats(
 def test_contains_an_int_finds_an_equal_float_in_a_list(
     core_store: MilvusStore, node: Filter
 ) -> None:
-    """Found (RELIABILITY 146) on 2.3.5 and Lite 2.5.1: json_contains(l, 1) misses [1.0] (and 0 misses [-0.0]),
-    though eq(n, 1) matches 1.0 and Python says 1 == 1.0."""
+    """Found (RELIABILITY 146) on 2.3.5 and Lite 2.5.1: json_contains(l, 1) misses [1.0] (and 0
+    misses [-0.0]), though eq(n, 1) matches 1.0 and Python says 1 == 1.0."""
     _write(core_store, NEAR_ROWS)
     _selects_exactly(core_store, node, NEAR_ROWS)
 
@@ -387,8 +389,8 @@ def test_contains_an_int_finds_an_equal_float_in_a_list(
 def test_delete_by_contains_removes_lists_holding_an_equal_float(
     core_store: MilvusStore,
 ) -> None:
-    """Found (RELIABILITY 146) on 2.3.5 and Lite 2.5.1: deleting 'lists holding 1' leaves [1.0] (and 0 leaves
-    [-0.0]); the engines' json_contains(l, 1.0) finds both [1] and [1.0]."""
+    """Found (RELIABILITY 146) on 2.3.5 and Lite 2.5.1: deleting 'lists holding 1' leaves [1.0] (and
+    0 leaves [-0.0]); the engines' json_contains(l, 1.0) finds both [1] and [1.0]."""
     _write(core_store, NEAR_ROWS)
     _deletes_exactly(core_store, or_(contains("l", 1), contains("l", 0)), NEAR_ROWS)
 
@@ -402,7 +404,8 @@ def test_delete_by_not_contains_keeps_lists_holding_an_equal_float(
 
 
 def test_delete_by_an_int_beyond_2_53_keeps_the_nearby_float(core_store: MilvusStore) -> None:
-    """Found (RELIABILITY 146) on 2.3.5 and Lite 2.5.1: deletes the row holding 9007199254740992.0 too."""
+    """Found (RELIABILITY 146) on 2.3.5 and Lite 2.5.1: deletes the row holding 9007199254740992.0
+    too."""
     _write(core_store, NEAR_ROWS)
     _deletes_exactly(core_store, eq("n", 2**53 + 1), NEAR_ROWS)
 
@@ -413,7 +416,8 @@ def test_delete_by_an_int_beyond_2_53_keeps_the_nearby_float(core_store: MilvusS
 
 
 def test_langchain_filters_and_deletes_on_edge_numbers(uri: str, collection_name: str) -> None:
-    """Found (RELIABILITY 146) on 2.3.5 (raw error for -2**63) and Lite 2.5.1 (no or wrong documents)."""
+    """Found (RELIABILITY 146) on 2.3.5 (raw error for -2**63) and Lite 2.5.1 (no or wrong
+    documents)."""
     store = LangChainStore(
         DeterministicFakeEmbedding(size=8), uri=uri, collection_name=collection_name
     )
@@ -445,7 +449,8 @@ def test_langchain_filters_and_deletes_on_edge_numbers(uri: str, collection_name
 
 
 def test_llama_index_filters_and_deletes_on_edge_numbers(uri: str, collection_name: str) -> None:
-    """Found (RELIABILITY 146) on 2.3.5 (raw error for -2**63) and Lite 2.5.1 (no or wrong nodes)."""
+    """Found (RELIABILITY 146) on 2.3.5 (raw error for -2**63) and Lite 2.5.1 (no or wrong
+    nodes)."""
     store = LlamaStore(uri=uri, collection_name=collection_name, dim=DIM)
     try:
         rows = {**EDGE_ROWS, **NEAR_ROWS}
@@ -525,9 +530,9 @@ def test_string_filters_and_deletes_select_what_python_selects(core_store: Milvu
 def test_an_int64_tenant_of_minus_2_63_is_readable_and_clearable(
     uri: str, collection_name: str
 ) -> None:
-    """Found (RELIABILITY 146) on 2.3.5: a row written for tenant -2**63 (accepted: within int64) can never be
-    read, counted or cleared by its tenant: raw 'cannot parse expression ... value out of
-    range' from the scope ``(tenant >= -9223372036854775808 and ...)``."""
+    """Found (RELIABILITY 146) on 2.3.5: a row written for tenant -2**63 (accepted: within int64)
+    can never be read, counted or cleared by its tenant: raw 'cannot parse expression ... value
+    out of range' from the scope ``(tenant >= -9223372036854775808 and ...)``."""
     store = _core(
         uri,
         collection_name,
