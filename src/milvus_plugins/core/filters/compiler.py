@@ -615,20 +615,22 @@ def _exact_json_numbers(node: Compare | In | Contains, engine: str) -> Compare |
             refused = listed or size == 2**63
             value = int(value)  # a whole number: the int it equals compares exactly
         else:
-            refused = size == 2**63 or (listed and size >= _EXACT_INT)
+            # Beyond int64 no stored int reaches it, and the parsers cannot hold it
+            # (2.3.5 fails, Lite 2.5.1 clamps: 2**64 would find 2**63 - 1).
+            refused = size >= 2**63 or (listed and size >= _EXACT_INT)
         if refused:
             where = "this Milvus" if engine == "this Milvus" else f"this Milvus ({engine})"
             why = (
-                "cannot write -2**63 or 2**63 exactly (Milvus 2.3.5 cannot parse "
-                "-9223372036854775808; Milvus Lite 2.5.1 reads it as -2**63 + 1)"
-                if size == 2**63
+                "cannot write ints of size 2**63 or more exactly (Milvus 2.3.5 cannot "
+                "parse -9223372036854775808; Milvus Lite 2.5.1 reads it as -2**63 + 1)"
+                if size >= 2**63
                 else "compares list elements of that size as doubles (a list holding "
                 "2**53 + 1 would contain 2.0**53)"
             )
             raise FilterError(
                 f"filter on {shown(node.key)}: {shown(value)} cannot be compared exactly "
-                f"on a metadata key by {where}, which {why}; declare the key as an INT64 "
-                "metadata field (or an ARRAY of INT64), or use Milvus Lite 3."
+                f"on a metadata key by {where}, which {why}; declare the key as a typed "
+                "metadata field (INT64, DOUBLE, or an ARRAY of them), or use Milvus Lite 3."
             )
         out.append(value)
     if isinstance(node, Compare):

@@ -63,10 +63,13 @@ class Dialect:
             as doubles: ``k == 2**53 + 1`` also finds ``2.0**53`` and ``k == 1e16`` finds
             ``10**16 + 1``; ``json_contains(k, 1)`` misses ``[1.0]`` (``json_contains(k,
             1.0)`` finds both, and not ``[true]``); and ``-9223372036854775808`` fails to
-            parse (Lite 2.5.1 reads it as ``-2**63 + 1``). The compiler then writes whole
-            numbers in list tests as floats and raises :class:`FilterError` for a number
-            no double holds exactly (an int beyond 2**53, a float from 2**53 to 2**63 in
-            size) on a JSON path. Milvus Lite 3.2.2 compares exactly (tested).
+            parse (Lite 2.5.1 reads it as ``-2**63 + 1``). The compiler then writes such
+            comparisons in exact forms (a whole float beyond 2**53 as the int it equals,
+            an int without an exact double with a second comparison against the int
+            next to it that shares its double; whole numbers in list tests as floats)
+            and raises :class:`FilterError` for ints of size 2**63 or more and list
+            elements of size 2**53 or more on a JSON path. Milvus Lite 3.2.2 compares
+            exactly (tested).
         line_escapes: ``\\n``, ``\\r`` and ``\\t`` in a string literal are read as the
             control characters. Milvus Lite 2.5.1 drops the backslash (``"a\\nb"``
             selects ``"anb"``) and rejects a raw line break; the compiler then writes a

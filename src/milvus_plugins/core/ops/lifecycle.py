@@ -619,10 +619,11 @@ def _open_existing_once(ctx: OpContext, name: str) -> Op[Opened]:
         # (another tool's collection records none).
         given = yield from fingerprint_op(session)
         check_fingerprint(name, description, given, allow_change=False)
-    if layout is None and not identifiable(description):
-        description = yield from _with_instance_token(ctx, name, description)
     before = session.spec
     session.adopt(description, index)
+    if layout is None and not identifiable(description):
+        # After the checks: a collection the store refuses is left as it is.
+        description = yield from _with_instance_token(ctx, name, description)
     session.remember_opened(before, description, index, vector)
     yield from loaded_op(ctx, caps)
     return Opened.OPENED
@@ -644,8 +645,8 @@ def _with_instance_token(
     try:
         yield Call(ClientMethod.ALTER_COLLECTION_PROPERTIES, (name,), {"properties": token})
         fresh: Mapping[str, Any] = yield Call(ClientMethod.DESCRIBE_COLLECTION, (name,))
-    except MilvusOperationError:
-        return description
+    except MilvusPluginsError:
+        return description  # the next write or delete describes it again anyway
     return fresh
 
 
