@@ -242,7 +242,7 @@ def _check_property(store: MilvusStore, values: list[Any], node: Filter, api: st
 
 
 _PROPERTY = settings(
-    max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True
+    max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True
 )
 
 
