@@ -64,6 +64,7 @@ __all__ = [
     "creation_tag",
     "infer_metadata_fields",
     "inferred_partition_key",
+    "instance_token",
     "overflow_properties",
     "overflowed_keys",
     "overflowing_keys",
@@ -224,10 +225,15 @@ def creation_properties(spec: CollectionSpec) -> dict[str, str]:
     """The collection properties to create ``spec``'s collection with."""
     names = [f.name for f in spec.accelerated_fields]
     properties = {ACCELERATED_PROPERTY: json.dumps(names)} if names else {}
-    properties[INSTANCE_PROPERTY] = uuid.uuid4().hex
+    properties.update(instance_token())
     if spec.creation_tag:
         properties[CREATION_TAG_PROPERTY] = spec.creation_tag
     return properties
+
+
+def instance_token() -> dict[str, str]:
+    """A fresh :data:`INSTANCE_PROPERTY`, as a property to set."""
+    return {INSTANCE_PROPERTY: uuid.uuid4().hex}
 
 
 def creation_tag(description: Mapping[str, Any]) -> str:

@@ -176,10 +176,8 @@ class _Compiler(KeyAddressing):
             if not node.values:
                 return self.const(True)
             parts = (
-                _int64_min_compare(ref.expr, "!=")
-                if _is_int64_min(v, ref)
-                else _not_equal_or_neighbour(ref.expr, v)  # type: ignore[arg-type]
-                if self._double_neighbour(v, ref)
+                self._column_complement(Compare(node.key, "==", v, node.target), ref)
+                if self._rewritten(v, ref)
                 else f"{ref.expr} != {self._lit(v)}"
                 for v in node.values
             )
@@ -376,10 +374,13 @@ class _Compiler(KeyAddressing):
         return (
             not ref.column
             and not self.dialect.json_numbers_exact
-            and isinstance(value, int)
-            and not isinstance(value, bool)
+            and _is_int(value)
             and float(value) != value
         )
+
+    def _rewritten(self, value: Scalar, ref: KeyRef) -> bool:
+        """Whether an equality with ``value`` is written without the literal itself."""
+        return _is_int64_min(value, ref) or self._double_neighbour(value, ref)
 
     def _order(self, ref: KeyRef, op: str, value: Scalar) -> str:
         """``ref <op> value``; for an int without an exact double on a JSON path of an
@@ -428,19 +429,15 @@ class _Compiler(KeyAddressing):
             check_value_type(node.key, ref.declared_type, *node.values)
             if not node.values:
                 return self.const(False)
-            if any(self._double_neighbour(v, ref) for v in node.values):
-                rest = tuple(v for v in node.values if not self._double_neighbour(v, ref))
-                parts = [_equal_not_neighbour(ref.expr, v) for v in node.values if v not in rest]  # type: ignore[arg-type]
+            special = [v for v in node.values if self._rewritten(v, ref)]
+            if special:
+                # Each value no literal can stand for, as its own equality (written by
+                # the Compare branch above), or'ed with the list of the others.
+                parts = [self._leaf(Compare(node.key, "==", v, node.target), ref) for v in special]
+                rest = tuple(v for v in node.values if not self._rewritten(v, ref))
                 if rest:
                     parts.insert(0, self._leaf(In(node.key, rest, target=node.target), ref))
                 return "(" + " or ".join(parts) + ")"
-            if any(_is_int64_min(v, ref) for v in node.values):
-                rest = tuple(v for v in node.values if not _is_int64_min(v, ref))
-                lowest = _int64_min_compare(ref.expr, "==")
-                if not rest:
-                    return lowest
-                others = self._leaf(In(node.key, rest, target=node.target), ref)
-                return f"({others} or {lowest})"
             if self._unpruned(node, ref):
                 ranges = (
                     f"{ref.expr} >= {self._lit(v)} and {ref.expr} <= {self._lit(v)}"
@@ -557,6 +554,10 @@ class _Compiler(KeyAddressing):
         return f"{prefix}_contains_{node.mode}({self._arg(ref)}, {values})"
 
 
+def _is_int(value: Scalar) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _refuse_int_beyond_int64(key: str, values: tuple[Scalar, ...]) -> None:
     """Refuse an int outside int64 compared with a dynamic-field key: Milvus Lite 3.2.2
     fails there with "Python int too large to convert to C long" (a JSON column's path
@@ -566,8 +567,7 @@ def _refuse_int_beyond_int64(key: str, values: tuple[Scalar, ...]) -> None:
         FilterError: naming the key, the value and the fix.
     """
     for value in values:
-        beyond = isinstance(value, int) and not isinstance(value, bool)
-        if beyond and not -(2**63) <= value < 2**63:  # type: ignore[operator]
+        if _is_int(value) and not -(2**63) <= value < 2**63:  # type: ignore[operator]
             raise FilterError(
                 f"filter on the dynamic-field key {shown(key)}: {shown(value)} is outside "
                 "the int64 range Milvus compares dynamic-field values in; compare it with "
@@ -577,10 +577,6 @@ def _refuse_int_beyond_int64(key: str, values: tuple[Scalar, ...]) -> None:
 
 _EXACT_INT = 2**53
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-
-
-def _is_int(value: Scalar) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _exact_json_numbers(node: Compare | In | Contains, engine: str) -> Compare | In | Contains:
@@ -677,8 +673,7 @@ def _is_int64_min(value: Scalar, ref: KeyRef) -> bool:
     return (
         ref.column
         and ref.declared_type is ScalarType.INT64
-        and isinstance(value, int)
-        and not isinstance(value, bool)
+        and _is_int(value)
         and value == _INT64_MIN
     )
 

@@ -7,7 +7,6 @@ collection or create one from the spec and load it.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from enum import Enum
@@ -28,6 +27,7 @@ from milvus_plugins.core.errors import (
     SchemaMismatchError,
     shown,
 )
+from milvus_plugins.core.fields import DenseField
 from milvus_plugins.core.filters import Filter, compile_filter
 from milvus_plugins.core.fingerprint import (
     EmbeddingFingerprint,
@@ -35,7 +35,7 @@ from milvus_plugins.core.fingerprint import (
     creation_settings,
     stored_fingerprint,
 )
-from milvus_plugins.core.inference import INSTANCE_PROPERTY, creation_properties
+from milvus_plugins.core.inference import creation_properties, instance_token
 from milvus_plugins.core.ops.calls import (
     Call,
     ClientMethod,
@@ -313,6 +313,7 @@ def still_open_op(ctx: OpContext, *, read: bool) -> Op[bool]:
             return False
         raise
     index = None
+    known = identifiable(description)
     if read:
         dense_field = session.dense_field
         full = dense_field is not None and session.index_check_due()
@@ -321,31 +322,32 @@ def still_open_op(ctx: OpContext, *, read: bool) -> Op[bool]:
         # cannot tell a collection made again from this one (no collection id and no
         # instance token: Milvus Lite 2.5.1, another tool's collection on Milvus Lite),
         # the dense index's type and metric too.
-        dense_field = None if identifiable(description) else session.dense_field
+        dense_field = None if known else session.dense_field
         full = dense_field is not None
     if dense_field is not None and full:
         index = yield from _describe_dense_index(name, dense_field, session.dense_index_name)
     if session.still_open(description, index, full=full):
-        if not (full and not identifiable(description)):
+        if known or not full:
             return True
         # Nothing tells a collection made again from this one but its indexes: the
         # named dense fields' metrics too (the canonical one's was compared above).
-        if (yield from _named_metrics_kept(ctx, name)):
+        if not (yield from _named_metric_changes(ctx, name)):
             return True
     yield Guarded(Guard.SESSION, _forget_op(session, seen))
     return False
 
 
-def _named_metrics_kept(ctx: OpContext, name: str) -> Op[bool]:
-    """Whether every named dense field of the open collection still ranks by the metric
-    the store opened it with."""
+def _named_metric_changes(ctx: OpContext, name: str) -> Op[list[tuple[DenseField, str]]]:
+    """The named dense fields of the spec whose stored index ranks by another metric,
+    each with that metric (upper case)."""
+    changed = []
     for dense in ctx.spec.extra_vector_fields:
         described = yield from _describe_dense_index(name, dense.name)
         stored = str((described or {}).get("metric_type") or "").upper()
         wanted = str(getattr(dense.metric, "value", dense.metric)).upper()
         if stored and stored != wanted:
-            return False
-    return True
+            changed.append((dense, stored))
+    return changed
 
 
 def _forget_op(session: Session, seen: tuple[str, str | None] | None) -> Op[None]:
@@ -641,8 +643,8 @@ def _with_instance_token(
     given (writes then compare the index)."""
     if not ctx.session.caps.keeps_properties:
         return description  # dropped (Milvus Lite 2.5.1, which has no such RPC either)
-    token = {INSTANCE_PROPERTY: uuid.uuid4().hex}
     try:
+        token = instance_token()
         yield Call(ClientMethod.ALTER_COLLECTION_PROPERTIES, (name,), {"properties": token})
         fresh: Mapping[str, Any] = yield Call(ClientMethod.DESCRIBE_COLLECTION, (name,))
     except MilvusPluginsError:
@@ -657,30 +659,29 @@ def _check_named_metrics(ctx: OpContext, name: str) -> Op[None]:
     Raises:
         SchemaMismatchError: naming the field, both metrics and the fix.
     """
-    for dense in ctx.spec.extra_vector_fields:
-        described = yield from _describe_dense_index(name, dense.name)
-        stored = str((described or {}).get("metric_type") or "").upper()
+    changes = yield from _named_metric_changes(ctx, name)
+    if changes:
+        dense, stored = changes[0]
         wanted = str(getattr(dense.metric, "value", dense.metric)).upper()
-        if stored and stored != wanted:
-            raise SchemaMismatchError(
-                f"collection {shown(name)} field {shown(dense.name)} uses metric {stored} but "
-                f"{wanted} was asked for; open it with DenseField({dense.name!r}, "
-                f"metric={stored!r}), or use another collection_name."
-            )
+        raise SchemaMismatchError(
+            f"collection {shown(name)} field {shown(dense.name)} uses metric {stored} but "
+            f"{wanted} was asked for; open it with DenseField({dense.name!r}, "
+            f"metric={stored!r}), or use another collection_name."
+        )
 
 
 def _adopt_named_metrics(ctx: OpContext, name: str) -> Op[None]:
     """Take each named dense field's metric from its stored index (another tool's layout)."""
-    fields = []
-    for dense in ctx.spec.extra_vector_fields:
-        described = yield from _describe_dense_index(name, dense.name)
-        stored = str((described or {}).get("metric_type") or "").upper()
-        wanted = str(getattr(dense.metric, "value", dense.metric)).upper()
-        if stored and stored != wanted:
-            dense = replace(dense, metric=MetricType.parse(stored, field="metric"), index=None)
-        fields.append(dense)
-    if fields and tuple(fields) != ctx.spec.extra_vector_fields:
-        ctx.session.spec = replace(ctx.spec, vector_fields=tuple(fields))
+    changes = yield from _named_metric_changes(ctx, name)
+    changed = {dense.name: stored for dense, stored in changes}
+    if changed:
+        fields = tuple(
+            replace(dense, metric=MetricType.parse(changed[dense.name], field="metric"), index=None)
+            if dense.name in changed
+            else dense
+            for dense in ctx.spec.extra_vector_fields
+        )
+        ctx.session.spec = replace(ctx.spec, vector_fields=fields)
 
 
 def _describe_dense_index(
