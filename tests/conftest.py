@@ -22,6 +22,7 @@ from tests.support.file_durations import load as load_durations
 from tests.support.file_durations import order_key
 from tests.support.hang_watchdog import arm as arm_hang_watchdog
 from tests.support.lite25_server import Lite25Server, with_fresh_client
+from tests.support.lite_leftovers import stop_lite_servers_under
 from tests.support.milvus_server import MilvusServer, ServerUnavailable, server_available
 from tests.support.server_deaths import SESSION_TTL_ENV, revive
 
@@ -119,8 +120,12 @@ def backend_uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def uri(backend_uri: str, collection_name: str) -> Iterator[str]:
-    """The backend's uri; every collection named ``<collection_name>*`` is dropped afterwards."""
+    """The backend's uri; every collection named ``<collection_name>*`` is dropped afterwards
+    (on a server: a Lite file goes with the test's temporary directory, and its server is
+    stopped after the test, see ``pytest_runtest_teardown``)."""
     yield backend_uri
+    if "://" not in backend_uri:
+        return
 
     def tidy(client: MilvusClient) -> None:
         for name in client.list_collections():
@@ -222,13 +227,18 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
-    """Drop what a test made on the session server once the test is done.
+    """Drop what a test made on the session server once the test is done, and stop the
+    Milvus Lite 3 servers of the databases in its temporary directory
+    (``tests/support/lite_leftovers.py``).
 
     After each test: the collections its call made (those its fixtures made may belong to
     a module fixture that later tests share). After a file's last test: every collection,
     and every database but the default one (workers take whole files, one at a time).
     """
+    own_dir = getattr(item, "funcargs", {}).get("tmp_path")
     yield
+    if isinstance(own_dir, Path):
+        stop_lite_servers_under(own_dir)
     last_of_file = nextitem is None or nextitem.path != item.path
     if not _session_servers or not (last_of_file or _held_before_call):
         return
