@@ -260,7 +260,35 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
                 client.drop_database(db)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+SERVER_CASES_ENV = "MP_SERVER_CASES"
+"""``make test`` sets it to 1: a test function swept over five or more values on the 2.3.5
+server runs only its first value there, every value on Milvus Lite 3 and Lite 2.5.1 (the
+other engine whose numbers are not exact). Unset (plain ``pytest``, ``make test-full``):
+every case. Functions with fewer cases there (kinds of scenario, not values) run whole."""
+
+_SWEEP = 5
+"""Server cases from which a test function counts as a value sweep."""
+
+
+def _server_case(item: pytest.Item) -> bool:
+    """Whether ``item`` is a case of a test on the session 2.3.5 server."""
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and "server" in str(callspec.id).split("-")
+
+
+def thin_server_cases(items: list[pytest.Item], keep: int) -> list[pytest.Item]:
+    """The items to leave out: of each test function with ``_SWEEP`` or more cases on the
+    2.3.5 server, those after its first ``keep`` (in collection order, which is the
+    parameters' order, so the same ones every run)."""
+    groups: dict[tuple[str, str], list[pytest.Item]] = {}
+    for item in items:
+        if _server_case(item):
+            key = (str(item.path), getattr(item, "originalname", item.name))
+            groups.setdefault(key, []).append(item)
+    return [item for cases in groups.values() if len(cases) >= _SWEEP for item in cases[keep:]]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Run the Milvus Lite 2.5.1 tests one after another, at the end of the session.
 
     Its gRPC server answers the client's keepalive pings on an idle connection with
@@ -276,7 +304,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
     Every test that may use the session 2.3.5 server is run once more if it failed while
     that server died (``_rerun_if_a_server_died``; pytest-rerunfailures' ``flaky``).
+
+    With ``MP_SERVER_CASES`` set (``make test``), value matrices are thinned on the 2.3.5
+    server (``thin_server_cases``).
     """
+    keep = os.environ.get(SERVER_CASES_ENV, "")
+    if keep.isdigit():
+        dropped = set(thin_server_cases(items, int(keep)))
+        if dropped:
+            config.hook.pytest_deselected(items=[i for i in items if i in dropped])
+            items[:] = [i for i in items if i not in dropped]
     for item in items:
         if item.get_closest_marker("server") is not None or "milvus_server" in getattr(
             item, "fixturenames", ()
