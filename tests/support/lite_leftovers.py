@@ -39,15 +39,13 @@ def stop_lite_servers_under(directory: Path) -> list[str]:
     the worker pool is shut down), and pymilvus forgets the schemas it cached for the
     server's port, which a later server may be given.
     """
-    from milvus_lite.server_manager import server_manager_instance
-
     root = os.path.join(os.path.abspath(directory), "")
     stopped: list[str] = []
     for path in running_lite_databases():
         if not path.startswith(root):
             continue
-        entry = getattr(server_manager_instance, "_servers", {}).get(path)
-        port = entry[2] if isinstance(entry, tuple) and len(entry) > 2 else None
+        entry = lite._served(path)  # (server, database, port)
+        port = entry[2] if len(entry) > 2 else None
         lite._stop(path)
         if port is not None:
             lite.forget_cached_schemas(f"http://127.0.0.1:{port}")

@@ -3,6 +3,7 @@ tests/conftest.py): checked on the suite's own collection of a real test file.""
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -13,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 FILE = "tests/integration/test_missing_partitions.py"  # one sweep (21 values), one not
 
 
-def _collected(server_cases: str | None) -> list[str]:
+@functools.cache  # one collection per setting: each is a pytest process (~6 s)
+def _collected(server_cases: str | None) -> tuple[str, ...]:
     env = {k: v for k, v in os.environ.items() if k != "MP_SERVER_CASES"}
     if server_cases is not None:
         env["MP_SERVER_CASES"] = server_cases
@@ -26,10 +28,10 @@ def _collected(server_cases: str | None) -> list[str]:
         timeout=300,
         check=True,
     ).stdout
-    return [line for line in out.splitlines() if "::" in line]
+    return tuple(line for line in out.splitlines() if "::" in line)
 
 
-def _by_engine(ids: list[str]) -> Counter[tuple[str, str]]:
+def _by_engine(ids: tuple[str, ...]) -> Counter[tuple[str, str]]:
     counts: Counter[tuple[str, str]] = Counter()
     for test_id in ids:
         name, _, params = test_id.partition("[")
