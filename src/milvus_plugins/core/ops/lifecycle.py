@@ -337,16 +337,16 @@ def still_open_op(ctx: OpContext, *, read: bool) -> Op[bool]:
     return False
 
 
-def _named_metric_changes(ctx: OpContext, name: str) -> Op[list[tuple[DenseField, str]]]:
+def _named_metric_changes(ctx: OpContext, name: str) -> Op[list[tuple[DenseField, str, str]]]:
     """The named dense fields of the spec whose stored index ranks by another metric,
-    each with that metric (upper case)."""
+    each with the stored metric and the spec's (both upper case)."""
     changed = []
     for dense in ctx.spec.extra_vector_fields:
         described = yield from _describe_dense_index(name, dense.name)
         stored = str((described or {}).get("metric_type") or "").upper()
         wanted = str(getattr(dense.metric, "value", dense.metric)).upper()
         if stored and stored != wanted:
-            changed.append((dense, stored))
+            changed.append((dense, stored, wanted))
     return changed
 
 
@@ -661,8 +661,7 @@ def _check_named_metrics(ctx: OpContext, name: str) -> Op[None]:
     """
     changes = yield from _named_metric_changes(ctx, name)
     if changes:
-        dense, stored = changes[0]
-        wanted = str(getattr(dense.metric, "value", dense.metric)).upper()
+        dense, stored, wanted = changes[0]
         raise SchemaMismatchError(
             f"collection {shown(name)} field {shown(dense.name)} uses metric {stored} but "
             f"{wanted} was asked for; open it with DenseField({dense.name!r}, "
@@ -673,7 +672,7 @@ def _check_named_metrics(ctx: OpContext, name: str) -> Op[None]:
 def _adopt_named_metrics(ctx: OpContext, name: str) -> Op[None]:
     """Take each named dense field's metric from its stored index (another tool's layout)."""
     changes = yield from _named_metric_changes(ctx, name)
-    changed = {dense.name: stored for dense, stored in changes}
+    changed = {dense.name: stored for dense, stored, _ in changes}
     if changed:
         fields = tuple(
             replace(dense, metric=MetricType.parse(changed[dense.name], field="metric"), index=None)
