@@ -81,3 +81,65 @@ def test_import_with_drop_old_into_an_alias_is_refused(
     with pytest.raises(ConfigError, match="is an alias of the collection"):
         import_collection(path, alias, connection=connection, drop_old=True)
     _untouched(connection, alias, source)
+
+
+# The collection an alias points at: Milvus drops the alias along with it (Milvus Lite 3
+# and the 2.3.5 server), and a reader of the alias then found an empty collection (count
+# 0, no hits) instead of an error. A hostile review found all three calls dropping it.
+
+
+def test_drop_of_the_collection_behind_an_alias_is_refused(
+    aliased: tuple[ConnectionConfig, str, str],
+) -> None:
+    connection, alias, source = aliased
+    reader = MilvusStore(CollectionSpec(name=alias, dim=DIM), connection=connection)
+    with reader:
+        assert reader.count() == 3
+        owner = MilvusStore(CollectionSpec(name=source, dim=DIM), connection=connection)
+        with owner, pytest.raises(ConfigError, match=r"is what alias .* points at"):
+            owner.drop()
+        assert reader.count() == 3
+    _untouched(connection, alias, source)
+
+
+def test_drop_old_of_the_collection_behind_an_alias_is_refused(
+    aliased: tuple[ConnectionConfig, str, str],
+) -> None:
+    connection, alias, source = aliased
+    store = MilvusStore(CollectionSpec(name=source, dim=DIM), connection=connection, drop_old=True)
+    with store, pytest.raises(ConfigError, match=r"is what alias .* points at"):
+        store.upsert([Record(id="x", text="x", vector=[1.0, 0.0, 0.0, 0.0])])
+    _untouched(connection, alias, source)
+
+
+def test_import_with_drop_old_into_the_collection_behind_an_alias_is_refused(
+    aliased: tuple[ConnectionConfig, str, str], tmp_path: Path
+) -> None:
+    connection, alias, source = aliased
+    path = tmp_path / "copy.jsonl"
+    with MilvusStore(CollectionSpec(name=source, dim=DIM), connection=connection) as store:
+        export_collection(store, path)
+    with pytest.raises(ConfigError, match=r"is what alias .* points at"):
+        import_collection(path, source, connection=connection, drop_old=True)
+    _untouched(connection, alias, source)
+
+
+def test_the_collection_drops_once_its_alias_points_elsewhere(
+    aliased: tuple[ConnectionConfig, str, str],
+) -> None:
+    connection, alias, source = aliased
+    with MilvusStore(CollectionSpec(name=f"{source}b", dim=DIM), connection=connection) as other:
+        other.upsert([Record(id="y", text="y", vector=[0.0, 1.0, 0.0, 0.0])])
+        point_alias(connection, alias, other.spec.name)
+    with MilvusStore(CollectionSpec(name=source, dim=DIM), connection=connection) as store:
+        store.drop()
+        assert not store.exists()
+    assert resolve_alias(connection, alias) == f"{source}b"
+    client = MilvusClient(uri=connection.uri)
+    try:
+        client.drop_alias(alias)  # the fixture's tidy-up lists the dropped one's aliases
+        client.drop_collection(f"{source}b")
+    finally:
+        client.close()
+    with MilvusStore(CollectionSpec(name=source, dim=DIM), connection=connection) as store:
+        store.upsert([Record(id="r", text="r", vector=[1.0, 0.0, 0.0, 0.0])])

@@ -281,3 +281,40 @@ def test_stop_words_of_the_analyzer_never_match(uri: str, collection_name: str) 
         assert store.count(text_match("the")) == 0
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(
+    "analyzer",
+    [
+        TextAnalyzer(stop_words=["the"], stemmer="english"),
+        TextAnalyzer(lowercase=False),
+        TextAnalyzer(tokenizer="jieba"),
+        {"type": "english"},
+    ],
+    ids=["stemmer", "case-kept", "jieba", "english"],
+)
+def test_an_analyzer_whose_terms_the_engine_ignores_is_refused(
+    uri: str, collection_name: str, analyzer: object
+) -> None:
+    """A hostile review found Milvus Lite 3.2.2 matching its own terms (the standard
+    tokenizer's, lower-cased) whatever the field's analyzer: `text_match("the")` found
+    "the quick brown fox" where the stemming analyzer drops "the", and a delete by it
+    deleted that row; "FOX" found "fox" with `lowercase=False`; "北京" found nothing with
+    jieba. Where TEXT_MATCH uses the analyzer (servers) the filter runs; on Lite 3 it
+    raises before any row is read or deleted."""
+    store = _store(uri, collection_name, text_match=True, analyzer=analyzer)
+    try:
+        if not store.capabilities.text_match:
+            with pytest.raises(UnsupportedByServerError):
+                store.upsert(_records())
+            return
+        store.upsert(_records())
+        assert not store.capabilities.text_match_analyzer  # only Milvus Lite 3 here
+        for node in (text_match("the"), not_(text_match("FOX")), text_match("北京")):
+            with pytest.raises(UnsupportedByServerError, match="not this analyzer's"):
+                store.query(node)
+            with pytest.raises(UnsupportedByServerError, match="not this analyzer's"):
+                store.delete(filter=node)
+        assert store.count() == len(TEXTS)
+    finally:
+        store.close()

@@ -144,6 +144,11 @@ class Capabilities:
             e.g. named dense fields beside ``vector``.
         text_match: ``TEXT_MATCH`` filters on a match-enabled text field.
         phrase_match: ``PHRASE_MATCH`` filters (Milvus >= 2.5.17; not Milvus Lite 3.2).
+        text_match_analyzer: ``TEXT_MATCH`` splits text with the field's analyzer.
+            Milvus Lite 3.2.2 ignores it: its terms are the standard tokenizer's,
+            lower-cased, with no stop words dropped (tested: a ``jieba`` field's
+            ``"北京"`` matched nothing, a ``lowercase=False`` field's ``"FOX"`` matched
+            ``fox``, an ``english`` field's ``"the"`` matched).
         collection_ttl: the ``collection.ttl.seconds`` property is kept and applied
             (servers; Milvus Lite 3.2.2 keeps it but never expires rows, Milvus Lite 2.5
             drops it).
@@ -217,6 +222,7 @@ class Capabilities:
     decay_ranker: bool = False
     multi_vector: bool = True
     text_match: bool = True
+    text_match_analyzer: bool = True
     phrase_match: bool = True
     collection_ttl: bool = True
     collection_mmap: bool = True
@@ -258,6 +264,7 @@ class Capabilities:
             not_expr=self.not_expr,
             like_match_all=self.like_match_all,
             text_match=self.text_match,
+            text_match_analyzer=self.text_match_analyzer,
             phrase_match=self.phrase_match,
             engine=self.version,
             partition_key_equality=self.partition_key_equality,
@@ -303,6 +310,8 @@ def detect_capabilities(version: str) -> Capabilities:
             group_size=False,
             decay_ranker=True,
             text_match=True,
+            # ... with its own terms, whatever the field's analyzer (tested on 3.2.2).
+            text_match_analyzer=False,
             # Milvus Lite 3.2.2's parser knows text_match only (tested).
             phrase_match=False,
             # It keeps the TTL property but never expires a row (tested); it has one

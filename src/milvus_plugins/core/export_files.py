@@ -2,8 +2,8 @@
 
 Both directions stream: a writer takes the collection page by page, a reader yields one
 record at a time, so memory holds one batch whatever the file's size. The format itself
-(header, rows) is :mod:`milvus_plugins.core.export_format`; an export writes
-``FILE.partial`` and renames it when complete (:mod:`milvus_plugins.core.portable`).
+(header, rows) is :mod:`milvus_plugins.core.export_format`; an export writes a
+file of its own beside ``FILE`` and renames it when complete (:mod:`milvus_plugins.core.portable`).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from milvus_plugins.core.export_format import (
     row_json,
     row_of,
     sparse_json,
+    strict_json,
 )
 from milvus_plugins.core.records import Record
 
@@ -87,9 +88,6 @@ def write_parquet(
     schema = _arrow_schema(pa, header)
     rows = 0
 
-    def dumps(value: Any) -> str:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
     with pq.ParquetWriter(str(path), schema) as writer:
         for partition, page in pages:
             columns = {
@@ -99,14 +97,19 @@ def write_parquet(
                     np.asarray(r.vector, dtype=np.float32) if r.vector is not None else None
                     for r in page
                 ],
-                "vectors": [dumps(_float32_lists(r.vectors)) if r.vectors else None for r in page],
-                "sparse": [
-                    dumps(sparse_json(r.sparse)) if with_sparse and r.sparse is not None else None
+                "vectors": [
+                    strict_json(_float32_lists(r.vectors), r.id) if r.vectors else None
                     for r in page
                 ],
-                "metadata": [dumps(r.metadata) for r in page],
+                "sparse": [
+                    None
+                    if not with_sparse or r.sparse is None
+                    else strict_json(sparse_json(r.sparse), r.id)
+                    for r in page
+                ],
+                "metadata": [strict_json(r.metadata, r.id) for r in page],
                 "doc_id": [r.doc_id for r in page],
-                "extra": [dumps(r.extra) for r in page],
+                "extra": [strict_json(r.extra, r.id) for r in page],
                 "partition": [partition] * len(page),
             }
             writer.write_table(pa.Table.from_pydict(columns, schema=schema))

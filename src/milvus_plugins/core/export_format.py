@@ -36,6 +36,7 @@ from milvus_plugins.core.errors import ConfigError, ExportFileError, MilvusPlugi
 from milvus_plugins.core.fields import DenseField, FieldNames, MetadataField
 from milvus_plugins.core.fingerprint import EmbeddingFingerprint
 from milvus_plugins.core.indexes import IndexConfig, index_from_dict
+from milvus_plugins.core.properties import CollectionProperties
 from milvus_plugins.core.records import Record
 from milvus_plugins.core.scope import DEFAULT_PARTITION, check_partition_names
 from milvus_plugins.core.types import ParsableEnum, ScalarType, SparseMode
@@ -45,6 +46,9 @@ __all__ = [
     "HEADER_KEY",
     "ExportFormat",
     "ExportHeader",
+    "UnexportableRowError",
+    "creation_settings_from_dict",
+    "creation_settings_to_dict",
     "parse_header",
     "record_of",
     "row_json",
@@ -52,6 +56,7 @@ __all__ = [
     "sparse_json",
     "spec_from_dict",
     "spec_to_dict",
+    "strict_json",
 ]
 
 EXPORT_VERSION = 1
@@ -125,7 +130,47 @@ def spec_to_dict(spec: CollectionSpec) -> dict[str, Any]:
         "text_max_length": spec.text_max_length,
         "id_max_length": spec.id_max_length,
         "consistency_level": spec.consistency.value,
+        **creation_settings_to_dict(spec),
     }
+
+
+_STORED_PROPERTIES = ("ttl_seconds", "mmap", "num_shards")
+
+
+def creation_settings_to_dict(spec: CollectionSpec) -> dict[str, Any]:
+    """The settings a copy of the collection is created with beyond its schema: TTL,
+    mmap and shard count (``properties``) and a partition key's partition count, where
+    set (replicas are a load setting, not the collection's)."""
+    props = spec.collection_properties
+    stored = {key: getattr(props, key) for key in _STORED_PROPERTIES}
+    out: dict[str, Any] = {}
+    if any(value is not None for value in stored.values()):
+        out["properties"] = {k: v for k, v in stored.items() if v is not None}
+    if spec.num_partitions is not None:
+        out["num_partitions"] = spec.num_partitions
+    return out
+
+
+def creation_settings_from_dict(data: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`creation_settings_to_dict`'s values, as ``CollectionSpec`` arguments.
+
+    Raises:
+        ConfigError: a value the spec refuses, or a property this package does not set.
+    """
+    if not isinstance(data, Mapping):
+        raise ConfigError("the export header's spec must be a JSON object.")
+    out: dict[str, Any] = {}
+    props = data.get("properties")
+    if props is not None:
+        if not isinstance(props, Mapping) or set(props) - set(_STORED_PROPERTIES):
+            raise ConfigError(
+                f"the export header's properties {shown(props)} must be an object with "
+                f"only {', '.join(_STORED_PROPERTIES)}."
+            )
+        out["properties"] = CollectionProperties(**props)
+    if data.get("num_partitions") is not None:
+        out["num_partitions"] = _integer(data, "num_partitions", 0)
+    return out
 
 
 def _optional_integer(data: Mapping[str, Any], key: str) -> int | None:
@@ -254,6 +299,28 @@ def _vectors_text(vectors: Mapping[str, Any]) -> str:
     return "{" + ",".join(items) + "}"
 
 
+class UnexportableRowError(ValueError):
+    """A row holds a number JSON cannot carry (NaN, an infinity): another tool's typed
+    column can store one, an export file (and this package's JSON fields) cannot."""
+
+    def __init__(self, record_id: str) -> None:
+        self.record_id = record_id
+        super().__init__(f"row {shown(record_id)} holds NaN or an infinity")
+
+
+def strict_json(value: Any, record_id: str) -> str:
+    """``value`` as compact JSON, refusing NaN and infinities (which ``json`` would write
+    as the bare words ``NaN`` / ``Infinity``, no JSON reader's numbers).
+
+    Raises:
+        UnexportableRowError: naming ``record_id``.
+    """
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        raise UnexportableRowError(record_id) from None
+
+
 def row_json(record: Record, with_sparse: bool, partition: str | None = None) -> str:
     """A record as one JSON line's object (no newline); ``partition``: the named
     partition it belongs to (``None``: the default one, not written)."""
@@ -265,7 +332,7 @@ def row_json(record: Record, with_sparse: bool, partition: str | None = None) ->
     row["metadata"] = record.metadata
     row["doc_id"] = record.doc_id
     row["extra"] = record.extra
-    body = json.dumps(row, ensure_ascii=False, separators=(",", ":"))[:-1]
+    body = strict_json(row, record.id)[:-1]
     if record.vectors:
         body += ',"vectors":' + _vectors_text(record.vectors)
     if record.vector is not None:  # none in a sparse-only collection

@@ -19,6 +19,7 @@ the description). Reading tries the property first.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -187,8 +188,8 @@ class EmbeddingProbe:
     async def afingerprint(self) -> EmbeddingFingerprint:
         """Async twin of :meth:`fingerprint`."""
         if self._value is None:
-            if self.aembed is None:
-                return self.fingerprint()
+            if self.aembed is None:  # a sync model, in a worker thread: not on the loop
+                return await asyncio.to_thread(self.fingerprint)
             vector = await self.aembed(PROBE_TEXT)
             self._value = EmbeddingFingerprint.of_vector(vector, self.model)
         return self._value

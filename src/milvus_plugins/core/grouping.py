@@ -162,7 +162,8 @@ def group_key(spec: CollectionSpec, grouping: Grouping) -> GroupKey:
 
     Raises:
         ConfigError: ``grouping.by`` names the text, a vector, the metadata or the
-            ``extra`` field of the collection (every row would fall into one group).
+            ``extra`` field of the collection, or the source document of another tool's
+            collection that has no document-id field (every row would fall into one group).
     """
     names = spec.fields
     by = grouping.by
@@ -177,6 +178,14 @@ def group_key(spec: CollectionSpec, grouping: Grouping) -> GroupKey:
     if by is not None and grouping.by_metadata_key:
         return _metadata_key(spec, by)
     if by is None or by == names.doc_id:
+        layout = spec.layout
+        if layout is not None and layout.doc_id is None:
+            raise ConfigError(
+                f"collection {shown(spec.name)} ({layout.label} layout) has no "
+                "document-id field, so its rows cannot be grouped by source document (every "
+                "row would fall into one group); group by a metadata key instead (e.g. "
+                "group_by='source'), or by the id."
+            )
         return GroupKey(names.doc_id, lambda r: r.doc_id, names.doc_id)
     if by == names.id:
         return GroupKey(names.id, lambda r: r.id, names.id)
@@ -225,8 +234,8 @@ def grouping_from_kwargs(kwargs: Mapping[str, Any]) -> Grouping | None:
     """The :class:`Grouping` a call's keyword arguments ask for, or ``None``.
 
     ``group_by``: ``True`` for the source document id, a field name or metadata key, or
-    ``None``/``False`` for none; ``group_size`` / ``strict_group_size`` alone group by
-    the source document id.
+    ``None``/``False`` for none; ``group_size`` / ``strict_group_size=True`` alone group
+    by the source document id (``strict_group_size=False`` alone groups nothing).
 
     Raises:
         ConfigError: a bad value, or ``group_by=False`` with a group size.
@@ -238,8 +247,8 @@ def grouping_from_kwargs(kwargs: Mapping[str, Any]) -> Grouping | None:
         if size is not None or strict:
             raise ConfigError("group_by=False contradicts group_size/strict_group_size.")
         return None
-    if by is None and size is None and strict is None:
-        return None
+    if by is None and size is None and (strict is None or strict is False):
+        return None  # strict_group_size=False alone asks for nothing
     if by is not None and not isinstance(by, (str, bool)):
         raise ConfigError(
             f"group_by={shown(by)} must be True (the source document id), a field name "

@@ -110,8 +110,9 @@ class MigrationReport:
 def migration_target_spec(source: CollectionSpec | MilvusStore, name: str) -> CollectionSpec:
     """The spec of a collection of this package's layout that holds ``source``'s rows.
 
-    Same dimension, metric and dense index type (so that searches agree), and the same
-    named dense fields; server BM25 when the source has a BM25 field (the function
+    Same dimension, metric and dense index type (so that searches agree), the same
+    named dense fields, consistency level, TTL, mmap, shard count and partition-key
+    partition count; server BM25 when the source has a BM25 field (the function
     recomputes it from the text); the typed metadata columns of the source become
     declared fields. A client sparse field is not copied (no encoder is known for it).
 
@@ -146,6 +147,10 @@ def migration_target_spec(source: CollectionSpec | MilvusStore, name: str) -> Co
         metadata_fields=declared,
         partition_key=source.partition_key,
         consistency_level=source.consistency,
+        # What the source was created with beyond its schema (TTL, mmap, shards, the
+        # key's partition count): a TTL left behind would keep rows the source expires.
+        properties=replace(source.collection_properties, replicas=None),
+        num_partitions=source.num_partitions,
     )
 
 

@@ -10,16 +10,17 @@ embedding filled it, one JSON row per record, an end line) is described in
 are :mod:`milvus_plugins.core.export_files`. Collections with the server-side BM25
 function export no sparse vectors: Milvus recomputes them from the text on import.
 
-An export writes ``FILE.partial`` and renames it to ``FILE`` when complete, so an
-interrupted export never leaves a file that looks whole. An import reads the file twice:
-a first pass checks every line (against an existing collection's own limits), that every
-id appears once in the whole file (a 16-byte digest per id is kept for that) and that the
-file is complete, before anything is written, so a malformed, truncated or duplicated
-file raises :class:`ExportFileError` naming the line and leaves the collection
-untouched; the second pass writes. Named dense fields (``vector_fields``), text match and
-sparse-only collections are carried by the header and rows. A Milvus failure part-way
-raises :class:`ImportFailedError` with the rows written; rows are upserts by id, so
-running the same import again completes it.
+An export writes a new file of its own beside ``FILE`` (``FILE.<random>.partial``) and
+renames it to ``FILE`` when complete, so an interrupted export never leaves a file that
+looks whole, and two exports to one file each leave a whole one (the last to finish).
+An import reads the file twice: a first pass checks every line (against an existing
+collection's own limits), that every id appears once in the whole file (a 16-byte digest
+per id is kept for that) and that the file is complete, before anything is written, so a
+malformed, truncated or duplicated file raises :class:`ExportFileError` naming the line
+and leaves the collection untouched; the second pass writes. Named dense fields
+(``vector_fields``), text match and sparse-only collections are carried by the header
+and rows. A Milvus failure part-way raises :class:`ImportFailedError` with the rows
+written; rows are upserts by id, so running the same import again completes it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import secrets
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -63,6 +65,8 @@ from milvus_plugins.core.export_format import (
     EXPORT_VERSION,
     ExportFormat,
     ExportHeader,
+    UnexportableRowError,
+    creation_settings_from_dict,
     spec_from_dict,
     spec_to_dict,
 )
@@ -71,6 +75,7 @@ from milvus_plugins.core.indexes import IndexConfig, described_index_config
 from milvus_plugins.core.names import check_name
 from milvus_plugins.core.ops.calls import Call, ClientMethod, Op, ReadAll, one_call
 from milvus_plugins.core.ops.deletes import reads_partitions_apart
+from milvus_plugins.core.properties import described_properties
 from milvus_plugins.core.record_checks import validate_records
 from milvus_plugins.core.records import Record
 from milvus_plugins.core.requests import output_fields
@@ -82,7 +87,7 @@ from milvus_plugins.core.scope import (
 )
 from milvus_plugins.core.stats import partition_key_of, vector_fields
 from milvus_plugins.core.store import MilvusStore
-from milvus_plugins.core.types import SparseMode
+from milvus_plugins.core.types import ConsistencyLevel, SparseMode
 
 __all__ = [
     "EXPORT_VERSION",
@@ -201,7 +206,7 @@ def stored_spec(store: MilvusStore) -> CollectionSpec:
     """
     if not store.exists():
         raise CollectionNotFoundError(f"collection {shown(store.spec.name)} does not exist.")
-    spec = store.spec
+    spec = _with_stored_settings(store, store.spec)
     layout = spec.layout
     if layout is not None:
         unread = [
@@ -229,6 +234,45 @@ def stored_spec(store: MilvusStore) -> CollectionSpec:
     if not found:
         return spec
     return replace(spec, vector_fields=(*spec.extra_vector_fields, *found))
+
+
+_CONSISTENCY_CODES = {0: "Strong", 1: "Session", 2: "Bounded", 3: "Eventually"}
+
+
+def _with_stored_settings(store: MilvusStore, spec: CollectionSpec) -> CollectionSpec:
+    """``spec`` with the settings the collection was created with, which decide what its
+    readers get: its default consistency level, TTL, mmap and shard count (where the
+    engine applies them) and, with a partition key, its partition count. A copy
+    (reindex, migrate, export and import) is then created with the same ones: a TTL
+    left behind would keep rows the source expires."""
+    description = described(store, spec.name)
+    caps = store.capabilities
+    changes: dict[str, Any] = {}
+    level = description.get("consistency_level_name")
+    if level is None:
+        level = _CONSISTENCY_CODES.get(description.get("consistency_level", -1))
+    if level in {member.value for member in ConsistencyLevel}:
+        changes["consistency_level"] = level
+    found = described_properties(description, caps)
+    carried = {
+        "ttl_seconds": found.get("ttl_seconds") if caps.collection_ttl else None,
+        "mmap": found.get("mmap") if caps.collection_mmap else None,
+        "num_shards": found.get("num_shards"),
+    }
+    carried = {k: v for k, v in carried.items() if v is not None}
+    if carried:
+        with contextlib.suppress(ConfigError):  # a value this package would not set
+            changes["properties"] = replace(spec.collection_properties, **carried)
+    partitions = description.get("num_partitions")
+    if spec.partition_key is not None and caps.num_partitions and isinstance(partitions, int):
+        changes["num_partitions"] = partitions
+    if not changes:
+        return spec
+    try:
+        return replace(spec, **changes)
+    except ConfigError:  # a partition count out of this package's range: left out
+        changes.pop("num_partitions", None)
+        return replace(spec, **changes)
 
 
 def _vectors_beside(store: MilvusStore, known: Collection[str | None]) -> list[Mapping[str, Any]]:
@@ -424,6 +468,31 @@ def _export_target(path: str | os.PathLike[str], kind: ExportFormat) -> Path:
     return target
 
 
+def _new_partial(target: Path) -> Path:
+    """A new file beside ``target`` for this export alone to write into
+    (``NAME.<random>.partial``): created exclusively, so never a file, link or directory
+    someone else put there, nor another export's; its permissions come from the umask,
+    as any new file's.
+
+    Raises:
+        ExportFileError: the file could not be made (nothing was written).
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        partial = target.with_name(f"{target.name}.{secrets.token_hex(6)}.partial")
+        try:
+            os.close(os.open(partial, flags, 0o666))
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise ExportFileError(
+                f"cannot write the export ({exc.strerror or exc}); nothing was written",
+                path=str(target),
+                line=None,
+            ) from None
+        return partial
+
+
 def _changed_during_export(collection: str, target: Path, what: str) -> ExportFileError:
     return ExportFileError(
         f"collection {shown(collection)} changed during the export ({what}); the file "
@@ -491,7 +560,6 @@ def export_collection(
     """
     kind = ExportFormat.for_path(path, format)
     target = _export_target(path, kind)
-    partial = target.with_name(target.name + ".partial")
     spec = stored_spec(store)
     partitions = named_partitions(store, spec)
     if not partitions:  # named partitions are checked as their rows are written
@@ -502,6 +570,7 @@ def export_collection(
     if partitions:
         pages = _each_id_once(pages, store.spec.name, target)
     pages = _reporting(pages, on_progress)
+    partial = _new_partial(target)
     try:
         if kind is ExportFormat.PARQUET:
             rows = write_parquet(partial, header, pages, with_sparse)
@@ -514,6 +583,15 @@ def export_collection(
         partial.unlink(missing_ok=True)
         raise ExportFileError(
             f"cannot write the export ({exc.strerror or exc}); nothing was written",
+            path=str(target),
+            line=None,
+        ) from None
+    except UnexportableRowError as exc:
+        partial.unlink(missing_ok=True)
+        raise ExportFileError(
+            f"{exc} (another tool's number column can store one); JSON, an import and "
+            "this package's metadata cannot carry it: change or delete that value and "
+            "export again; nothing was written",
             path=str(target),
             line=None,
         ) from None
@@ -837,6 +915,7 @@ def import_collection(
     header, _ = read_export(path, format=kind, batch_rows=batch_rows)
     try:
         spec = spec_from_dict(collection, header.spec)
+        settings = creation_settings_from_dict(header.spec)
     except ConfigError as exc:
         raise ExportFileError(
             f"the header's spec is not valid: {exc}", path=str(path), line=1
@@ -855,6 +934,10 @@ def import_collection(
         # here), and the rows against its own limits and writes, before anything is
         # written.
         existing = None if drop_old else _existing_spec(store)
+        if existing is None and settings:
+            # A new collection gets the exported one's TTL, shards and partition count
+            # (an existing one keeps its own): a TTL left behind would keep rows forever.
+            store.session.spec = replace(store.spec, **settings)
         _check_partitions(store, header, existing, str(path))
         replaced: list[str] | None = None if overwrite else []
         total = _check_file(

@@ -279,7 +279,8 @@ def reindex(
         What was switched, and the recall measured.
 
     Raises:
-        ConfigError: a bad argument, no such alias, or ``target`` exists (before any write).
+        ConfigError: a bad argument, no such alias, ``target`` exists, or the source is
+            sparse-only (before any write).
         RecallTooLowError: the new collection's recall is below ``min_recall`` (the
             alias is unchanged; the new collection is kept for inspection).
         ReindexRefusedError: the source changed while it was copied (rows written,
@@ -332,6 +333,16 @@ def reindex(
                 "copy it into this package's layout with migrate() (CLI: milvus-plugins "
                 f"migrate {previous} NEW), point the alias at the copy, then reindex. "
                 "Nothing was created or switched."
+            )
+        if not source.spec.dense:
+            # Reindex builds a new dense index (or embedding) and checks its recall by
+            # dense search: a sparse-only collection has neither.
+            raise ConfigError(
+                f"alias {shown(alias)} points at {shown(previous)}, a sparse-only "
+                "collection (keyword search, no dense vectors): reindex builds a new dense "
+                "index or embedding and checks its recall, which such a collection has "
+                "not. To copy it, export it and import the file into a new collection, "
+                "then point the alias there. Nothing was created or switched."
             )
         if target is None:
             name = _free_shadow_name(source, alias)  # one that is not taken

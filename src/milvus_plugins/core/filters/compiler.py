@@ -237,7 +237,10 @@ class _Compiler(KeyAddressing):
             )  # fmt: skip
         if not self.dialect.text_match:
             raise UnsupportedByServerError(
-                f"{feature} (TEXT_MATCH)", TEXT_MATCH_MINIMUM, self.dialect.engine
+                f"{feature} (TEXT_MATCH)",
+                TEXT_MATCH_MINIMUM,
+                self.dialect.engine,
+                needs=f"Milvus >= {TEXT_MATCH_MINIMUM} or Milvus Lite >= 3",
             )
         if not self.spec.text_match:
             raise FilterError(
@@ -252,11 +255,42 @@ class _Compiler(KeyAddressing):
         if node.phrase:
             expr = f"PHRASE_MATCH({column}, {self._str(node.query)}, {int(node.slop)})"
         else:
+            if not self.dialect.text_match_analyzer:
+                self._check_own_terms(feature)
             query = self._without_stop_words(node.query)
             if query is not None and not query:
                 return self.const(negate)  # only stop words: no term to match
             expr = f"TEXT_MATCH({column}, {self._str(query or node.query)})"
         return f"(not {expr})" if negate else f"({expr})"
+
+    def _check_own_terms(self, feature: str) -> None:
+        """Refuse a text match where the engine's own terms (the standard tokenizer's,
+        lower-cased: Milvus Lite 3.2.2) are not the field analyzer's once its stop words
+        are dropped from the query: it would select other rows than the analyzer says.
+
+        Raises:
+            UnsupportedByServerError: naming the analyzer and the fix.
+        """
+        params = self.spec.analyzer_params
+        try:
+            analyze("", params)  # refuses a tokenizer or filter it cannot reproduce
+            simple = True
+        except FilterError:
+            simple = False
+        lowercase = params.get("type") == "standard" or "lowercase" in (params.get("filter") or ())
+        if simple and lowercase:
+            return
+        raise UnsupportedByServerError(
+            f"{feature} (TEXT_MATCH) with the analyzer {params}",
+            TEXT_MATCH_MINIMUM,
+            self.dialect.engine,
+            needs=(
+                f"a Milvus server >= {TEXT_MATCH_MINIMUM}: this engine matches its own "
+                "terms (standard tokenizer, lower-cased), not this analyzer's, so the rows "
+                "would differ; on Milvus Lite use a collection whose analyzer is the "
+                "standard one (lowercase, stop words allowed)"
+            ),
+        )
 
     def _without_stop_words(self, query: str) -> str | None:
         """The query's terms without the analyzer's stop words (``None``: leave it).

@@ -44,6 +44,10 @@ class Dialect:
             strings) instead.
         text_match: ``TEXT_MATCH(field, "...")`` runs (Milvus >= 2.5, Milvus Lite 3).
         phrase_match: ``PHRASE_MATCH(field, "...", slop)`` runs (Milvus >= 2.5.17).
+        text_match_analyzer: ``TEXT_MATCH`` uses the field's analyzer (Milvus Lite 3.2.2
+            uses the standard tokenizer, lower-cased, whatever the field's: the compiler
+            drops stop words from the query there, and refuses an analyzer whose terms
+            differ otherwise).
         engine: the engine's version, named in :class:`UnsupportedByServerError`.
         like_backslash_column / like_backslash_json: a backslash in a ``like`` pattern
             is read as a plain character (as the filter semantics say) on a typed
@@ -95,6 +99,7 @@ class Dialect:
     not_expr: bool = True
     like_match_all: bool = True
     text_match: bool = True
+    text_match_analyzer: bool = True
     phrase_match: bool = True
     engine: str = "this Milvus"
     line_escapes: bool = True

@@ -76,6 +76,7 @@ class ClientMethod(str, Enum):
     HAS_COLLECTION = "has_collection"
     HYBRID_SEARCH = "hybrid_search"
     INSERT = "insert"
+    LIST_ALIASES = "list_aliases"
     LIST_COLLECTIONS = "list_collections"
     LIST_DATABASES = "list_databases"
     LIST_INDEXES = "list_indexes"
@@ -105,6 +106,7 @@ QUICK_METHODS = frozenset(
         ClientMethod.GET_LOAD_STATE,
         ClientMethod.GET_SERVER_VERSION,
         ClientMethod.HAS_COLLECTION,
+        ClientMethod.LIST_ALIASES,
         ClientMethod.LIST_COLLECTIONS,
         ClientMethod.LIST_DATABASES,
         ClientMethod.LIST_INDEXES,
@@ -339,6 +341,8 @@ def bound_method(client: Any, method: ClientMethod) -> Any:
             return client.hybrid_search
         case ClientMethod.INSERT:
             return writer(client, upsert=False)  # client.insert, packed by column
+        case ClientMethod.LIST_ALIASES:
+            return client.list_aliases
         case ClientMethod.LIST_COLLECTIONS:
             return client.list_collections
         case ClientMethod.LIST_DATABASES:

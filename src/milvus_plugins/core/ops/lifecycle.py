@@ -411,14 +411,29 @@ def _drop_named(session: Session, name: str, caps: Capabilities) -> Op[None]:
     """Drop the collection called ``name``, never the one an alias of that name names.
 
     Milvus drops the collection behind an alias given to ``drop_collection``: every
-    reader of the alias would lose it, and the alias with it. That is refused.
+    reader of the alias would lose it, and the alias with it. That is refused, and so
+    is dropping a collection that aliases point at (Milvus drops them along, and their
+    readers then find an empty collection, or none).
 
     Raises:
-        ConfigError: ``name`` is an alias (nothing dropped).
+        ConfigError: ``name`` is an alias, or aliases point at it (nothing dropped).
     """
     if caps.aliases:
         description = yield Call(ClientMethod.DESCRIBE_COLLECTION, (name,))
         target = str(description.get("collection_name") or name)
+        aliases: list[str] = []
+        if target == name:  # Milvus Lite 3 describes a collection without its aliases
+            listed = yield Call(ClientMethod.LIST_ALIASES, (), {"collection_name": name})
+            aliases = [str(a) for a in (listed or {}).get("aliases") or () if str(a) != name]
+        if aliases:
+            shown_aliases = ", ".join(shown(a) for a in aliases)
+            raise ConfigError(
+                f"collection {shown(name)} is what alias {shown_aliases} points at: dropping "
+                "it would drop the alias too, under every reader of it. Nothing was "
+                "dropped. Point the alias at another collection first with point_alias() "
+                "(CLI: milvus-plugins alias ALIAS COLLECTION), or remove it with pymilvus' "
+                f"MilvusClient.drop_alias({shown(aliases[0])}), then drop {shown(name)}."
+            )
         if target != name:
             raise ConfigError(
                 f"{shown(name)} is an alias of the collection {shown(target)}: dropping it "

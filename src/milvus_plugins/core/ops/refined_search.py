@@ -140,8 +140,13 @@ def _server_grouping(
     caps = yield from capabilities_op(ctx.session)
     column = group_key(ctx.spec, grouping).column
     reasons = []
+    ranged = any(key in (r.search_params or {}) for key in RANGE_KNOBS)
     if r.kind is SearchKind.HYBRID:
         reasons.append("hybrid search groups its fused list on the client")
+    if ranged:
+        # Milvus Lite 2.5.1's grouping search ignores radius / range_filter (tested: rows
+        # above range_filter came back); the client groups the range search's hits.
+        reasons.append("a range search (radius / range_filter) is grouped on the client")
     if column is None:
         reasons.append(
             f"Milvus cannot group on {shown(grouping.by)} (not an INT, VARCHAR or BOOL column)"
@@ -155,11 +160,20 @@ def _server_grouping(
     if reasons:
         # Named after what was asked for: a hybrid search or a key no column holds is
         # grouped on the client by every engine (no version would help).
-        if r.kind is SearchKind.HYBRID or column is None:
+        if r.kind is SearchKind.HYBRID or column is None or ranged:
             hybrid = r.kind is SearchKind.HYBRID
-            asked = "of a hybrid search" if hybrid else f"on {shown(grouping.by)}"
+            asked = (
+                "of a hybrid search"
+                if hybrid
+                else "of a range search"
+                if ranged
+                else f"on {shown(grouping.by)}"
+            )
             feature, minimum = f"server grouping {asked}", "none"
-            needed = "a single-leg search grouped on an INT, VARCHAR or BOOL column"
+            needed = (
+                "a single-leg search without radius / range_filter, grouped on an INT, "
+                "VARCHAR or BOOL column"
+            )
         else:
             feature = "grouping search with group_size" if caps.grouping else "grouping search"
             minimum = "2.5.0" if caps.grouping else "2.4.0"
@@ -200,8 +214,10 @@ def grouped_search_op(ctx: OpContext, r: SearchRequest, grouping: Grouping) -> O
 
     On the server (``group_by_field``) when the engine and the field allow it; else
     grouped here from over-fetched candidates, the limit growing fourfold until ``k``
-    groups are found (full ones when strict) or the collection is exhausted (Milvus
-    caps one search at 16,384 candidates). The hits come group by group, best group first.
+    groups are found (full ones when strict) or the collection is exhausted. Milvus caps
+    one search at 16,384 candidates: when those hold too few groups and more rows rank
+    below them, :class:`InvalidInputError` says so (never fewer groups silently). The
+    hits come group by group, best group first.
     """
     if r.kind not in (SearchKind.DENSE, SearchKind.SPARSE, SearchKind.HYBRID):
         raise InvalidInputError(
@@ -227,7 +243,17 @@ def grouped_search_op(ctx: OpContext, r: SearchRequest, grouping: Grouping) -> O
     while True:
         hits = yield from _candidates_op(ctx, r, limit)
         groups = group_hits(hits, key, r.k, grouping.size)
-        exhausted = len(hits) < limit or limit >= QUERY_WINDOW
-        if exhausted or groups_complete(groups, r.k, grouping):
+        if len(hits) < limit or groups_complete(groups, r.k, grouping):
             return [hit for group in groups for hit in group]
+        if limit >= QUERY_WINDOW:
+            # More rows rank below the window: groups among them would be missing
+            # silently, so the answer would depend on where the window ends.
+            full = f", each with {grouping.size} rows" if grouping.strict else ""
+            raise InvalidInputError(
+                f"group_by found {len(groups)} of the k={r.k} groups asked for{full} among "
+                f"the best {QUERY_WINDOW} rows, the most one Milvus search returns, and more "
+                "rows rank below them. Narrow the search with a filter, ask for fewer or "
+                "smaller groups, or group on a server column (place='server', Milvus >= "
+                "2.4, where the engine groups the whole collection)."
+            )
         limit = min(QUERY_WINDOW, limit * 4)

@@ -85,16 +85,23 @@ _CLOSED_MEANWHILE = (
 )
 
 
-def _cancelling() -> bool:
-    """Whether the running task is being cancelled (``False`` where Python cannot tell)."""
+def _cancel_requests() -> int:
+    """How many cancellations of the running task are pending (``0`` where Python cannot
+    tell: before 3.11)."""
     task = asyncio.current_task()
     cancelling = getattr(task, "cancelling", None)
-    return bool(cancelling()) if callable(cancelling) else False
+    return int(cancelling()) if callable(cancelling) else 0
 
 
-async def _embed_ahead(step: EmbedAhead) -> Any:
+def _cancelling() -> bool:
+    """Whether the running task is being cancelled (``False`` where Python cannot tell)."""
+    return _cancel_requests() > 0
+
+
+async def _embed_off_loop(step: Embed | EmbedAhead) -> Any:
     """An async model runs on the loop (awaiting its I/O); a sync one in a worker thread,
-    so that it runs while the loop awaits the write of the previous batch."""
+    so that it never holds up the loop (and runs while the loop awaits the write of the
+    previous batch)."""
     if inspect.iscoroutinefunction(step.embed):
         return await step.embed(step.texts)
     vectors = await asyncio.to_thread(step.embed, step.texts)
@@ -257,6 +264,7 @@ class AsyncRunner:
         """Drive ``op`` to its result: execute each step, send back its answer or error."""
         outcome = Outcome()
         ahead: list[asyncio.Future[Any]] = []
+        requests = _cancel_requests()
         try:
             while not isinstance(step := outcome.resume(op), Done):
                 try:
@@ -265,6 +273,11 @@ class AsyncRunner:
                     outcome = Outcome(error=exc)
                 if isinstance(step, EmbedAhead) and outcome.error is None:
                     ahead.append(outcome.answer)
+                if _cancel_requests() > requests:
+                    # A cancellation that reached a step as it finished can be lost inside
+                    # it (asyncio.wait_for in pymilvus' retries, Python <= 3.11): the
+                    # operation stops here as if it had arrived, its steps so far final.
+                    raise asyncio.CancelledError
         finally:
             for task in ahead:  # only when the run is cancelled: an operation collects its own
                 if not task.done():
@@ -312,12 +325,10 @@ class AsyncRunner:
             case Fingerprint():
                 return await step.probe.afingerprint()
             case Embed():
-                # On the loop (not in the Lite write thread): an async model is awaited
-                # here, and no write lock is held while the model runs.
-                vectors = step.embed(step.texts)
-                return await vectors if inspect.isawaitable(vectors) else vectors
+                # Not in the Lite write thread: no write lock is held while the model runs.
+                return await _embed_off_loop(step)
             case EmbedAhead():
-                return asyncio.ensure_future(_embed_ahead(step))
+                return asyncio.ensure_future(_embed_off_loop(step))
             case Collect():
                 if not step.discard:
                     return await step.handle

@@ -1,0 +1,117 @@
+"""Grouping attacked (a helper's review, 2026-12-07); each case failed before its fix.
+
+* grouping by source document on another tool's collection without a document-id field
+  put every row into one group (k=3 gave one hit; Milvus Lite 2.5.1: a bare
+  "invalid parameter"), while a filter on the document id is refused there;
+* explicit ``radius`` / ``range_filter`` were ignored by Milvus Lite 2.5.1's grouping
+  search (rows above ``range_filter`` came back);
+* grouping on the client stopped at Milvus' 16,384-candidate window and returned fewer
+  groups than exist, silently;
+* LlamaIndex ``strict_group_size=False`` alone turned grouping on.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+from llama_index.core.vector_stores.types import VectorStoreQuery
+from tests.support.official_layouts import DOCS, hashed_vector, make_langchain_collections
+
+from milvus_plugins.core import (
+    CollectionSpec,
+    ConfigError,
+    ConnectionConfig,
+    FlatIndex,
+    Grouping,
+    InvalidInputError,
+    MilvusStore,
+    Record,
+)
+from milvus_plugins.core.grouping import grouping_from_kwargs
+from milvus_plugins.llama_index import MilvusVectorStore
+
+
+def test_grouping_by_document_without_a_document_id_field_is_refused(lite_uri: str) -> None:
+    make_langchain_collections(lite_uri, "lc_", sparse=False)
+    query = hashed_vector(DOCS[0]["text"])
+    with MilvusStore(
+        CollectionSpec(name="lc_default"), connection=ConnectionConfig(uri=lite_uri)
+    ) as store:
+        assert len(store.search(query, k=3)) == 3
+        with pytest.raises(ConfigError, match="has no document-id field"):
+            store.search(query, k=3, grouping=Grouping())
+        by_key = store.search(query, k=3, grouping=Grouping(by="source"))
+        assert len({h.record.metadata["source"] for h in by_key}) == 3
+    llama = MilvusVectorStore(uri=lite_uri, collection_name="lc_default")
+    try:
+        for by in (True, "ref_doc_id", "doc_id"):
+            with pytest.raises(ConfigError, match="has no document-id field"):
+                llama.query(
+                    VectorStoreQuery(query_embedding=query, similarity_top_k=3), group_by=by
+                )
+    finally:
+        llama.close()
+
+
+def test_a_grouped_range_search_keeps_its_range(uri: str, collection_name: str) -> None:
+    spec = CollectionSpec(name=collection_name, dim=2, index=FlatIndex())
+    with MilvusStore(spec, connection=ConnectionConfig(uri=uri)) as store:
+        store.upsert(
+            [
+                Record(
+                    id=f"r{i}",
+                    text=f"t{i}",
+                    vector=[math.cos(0.1 * i), math.sin(0.1 * i)],
+                    doc_id=f"d{i}",
+                )
+                for i in range(20)
+            ]
+        )
+        store.flush()
+        knobs = {"radius": 0.3, "range_filter": 0.99}  # COSINE: 0.3 < similarity <= 0.99
+        plain = [h.id for h in store.search([1.0, 0.0], k=3, search_params=knobs)]
+        assert plain == ["r2", "r3", "r4"]
+        for place in ("auto", "client"):
+            grouped = store.search(
+                [1.0, 0.0], k=3, search_params=knobs, grouping=Grouping(place=place)
+            )
+            assert [h.id for h in grouped] == plain, place
+
+
+def test_grouping_past_the_candidate_window_is_refused_not_cut_short(lite_uri: str) -> None:
+    spec = CollectionSpec(name="big", dim=2, index=FlatIndex())
+    with MilvusStore(spec, connection=ConnectionConfig(uri=lite_uri)) as store:
+        rows = [
+            Record(id=f"b{i}", text="b", vector=[1.0, 1e-6 * i], doc_id="big") for i in range(16500)
+        ]
+        rows += [
+            Record(id=f"o{i}", text="o", vector=[0.0, 1.0 + i], doc_id=f"other{i}")
+            for i in range(3)
+        ]
+        store.upsert(rows)
+        with pytest.raises(InvalidInputError, match="found 1 of the k=3 groups"):
+            store.search([1.0, 0.0], k=3, grouping=Grouping(place="client"))
+        assert len(store.search([1.0, 0.0], k=1, grouping=Grouping(place="client"))) == 1
+
+
+def test_strict_group_size_false_alone_groups_nothing(lite_uri: str) -> None:
+    assert grouping_from_kwargs({"strict_group_size": False}) is None
+    assert grouping_from_kwargs({"strict_group_size": True}) == Grouping(strict=True)
+    with pytest.raises(ConfigError):
+        grouping_from_kwargs({"strict_group_size": "no"})
+    store = MilvusVectorStore(uri=lite_uri, collection_name="nodes", dim=2)
+    try:
+        nodes = []
+        for i in range(3):
+            node = TextNode(id_=f"n{i}", text=f"t{i}", embedding=[1.0, 0.1 * i])
+            node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id="doc")
+            nodes.append(node)
+        store.add(nodes)
+        query = VectorStoreQuery(query_embedding=[1.0, 0.0], similarity_top_k=3)
+        assert len(store.query(query).ids or []) == 3
+        assert len(store.query(query, strict_group_size=False).ids or []) == 3
+        assert len(store.query(query, group_by=True).ids or []) == 1
+    finally:
+        store.close()
