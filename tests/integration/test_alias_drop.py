@@ -4,6 +4,7 @@ engine that has aliases."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from pymilvus import MilvusClient
 
 from milvus_plugins.core import (
+    AsyncMilvusStore,
     CollectionSpec,
     ConfigError,
     ConnectionConfig,
@@ -143,3 +145,24 @@ def test_the_collection_drops_once_its_alias_points_elsewhere(
         client.close()
     with MilvusStore(CollectionSpec(name=source, dim=DIM), connection=connection) as store:
         store.upsert([Record(id="r", text="r", vector=[1.0, 0.0, 0.0, 0.0])])
+
+
+def test_an_async_drop_of_the_collection_behind_an_alias_is_refused(
+    aliased: tuple[ConnectionConfig, str, str],
+) -> None:
+    """The async client lists aliases as a bare list (the sync one as a dict): the first
+    version of the check failed there with an untyped AttributeError."""
+    connection, alias, source = aliased
+
+    async def attempt() -> None:
+        store = MilvusStore(CollectionSpec(name=source, dim=DIM), connection=connection)
+        astore = AsyncMilvusStore(store)
+        try:
+            with pytest.raises(ConfigError, match=r"is what alias .* points at"):
+                await astore.drop()
+        finally:
+            await astore.close()
+            store.close()
+
+    asyncio.run(attempt())
+    _untouched(connection, alias, source)

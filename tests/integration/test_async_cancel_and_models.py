@@ -101,3 +101,41 @@ def test_a_sync_model_runs_off_the_event_loop(tmp_path: Path) -> None:
         assert store.count() == 2
     finally:
         store.close()
+
+
+def test_plain_functions_that_schedule_on_the_loop_still_work(tmp_path: Path) -> None:
+    """A review of the fix above: a plain function that returns work scheduled on the
+    running loop (`loop.run_in_executor`, `ensure_future`) failed in the worker thread
+    with asyncio's "no running event loop": it runs on the loop instead."""
+    store = MilvusStore(
+        CollectionSpec(name="c", dim=DIM), connection=ConnectionConfig(uri=str(tmp_path / "m.db"))
+    )
+    astore = AsyncMilvusStore(store)
+
+    def encode(texts: list[str]) -> list[list[float]]:
+        return [_vector(t) for t in texts]
+
+    async def aencode(texts: list[str]) -> list[list[float]]:
+        return encode(texts)
+
+    models = {
+        "executor": lambda texts: asyncio.get_running_loop().run_in_executor(None, encode, texts),
+        "future": lambda texts: asyncio.ensure_future(aencode(texts)),
+        "coroutine": lambda texts: aencode(texts),
+    }
+
+    async def write() -> None:
+        try:
+            for name, model in models.items():
+                records = [Record(id=f"{name}{i}", text=f"{name} {i}") for i in range(5)]
+                assert await astore.upsert(records, embed=model, batch_rows=2) == [
+                    r.id for r in records
+                ]
+        finally:
+            await astore.close()
+
+    try:
+        asyncio.run(write())
+        assert store.count() == 15
+    finally:
+        store.close()

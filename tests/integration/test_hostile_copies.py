@@ -13,6 +13,7 @@ reindex, 2026-12-07): each case failed on the code before its fix.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -239,3 +240,30 @@ def test_copies_keep_the_ttl_consistency_shards_and_partitions_of_the_source(
                 client.drop_collection(name)
         finally:
             client.close()
+
+
+def test_settings_a_lite_target_cannot_apply_are_left_out_of_an_import(
+    lite_uri: str, tmp_path: Path
+) -> None:
+    """A review of the first fix: a server collection's export carries its partition count
+    (64 by default with a partition key) and its TTL, which Milvus Lite refuses at
+    creation: every import of such a file into Lite failed. Settings that only change
+    how rows are served are left out there; a TTL too, with a warning (Lite never
+    expires rows)."""
+    connection = ConnectionConfig(uri=lite_uri)
+    path = tmp_path / "e.jsonl"
+    with _store(lite_uri, "c", _records("r", 3)) as store:
+        export_collection(store, path)
+    lines = path.read_text().splitlines()
+    header = json.loads(lines[0])
+    header["spec"]["properties"] = {"ttl_seconds": 3600, "num_shards": 2}
+    path.write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n")
+    with pytest.warns(UserWarning, match=r"without the source's TTL \(3600 s\)"):
+        assert import_collection(path, "copy", connection=connection).rows == 3
+
+
+def test_an_export_to_a_name_near_the_length_limit_works(lite_uri: str, tmp_path: Path) -> None:
+    path = tmp_path / ("x" * 245 + ".jsonl")  # 251 bytes: no room for a long temp name
+    with _store(lite_uri, "c", _records("r", 3)) as store:
+        assert export_collection(store, path).rows == 3
+    assert _leftovers(tmp_path) == []

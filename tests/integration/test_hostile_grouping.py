@@ -81,18 +81,32 @@ def test_a_grouped_range_search_keeps_its_range(uri: str, collection_name: str) 
 
 
 def test_grouping_past_the_candidate_window_is_refused_not_cut_short(lite_uri: str) -> None:
+    """Grouped on the client, one search sees at most 16,384 rows. A review of the first
+    fix also found it refusing when nothing was missing: a collection of exactly 16,384
+    rows, and a strict grouping whose best document has fewer rows than the size."""
     spec = CollectionSpec(name="big", dim=2, index=FlatIndex())
     with MilvusStore(spec, connection=ConnectionConfig(uri=lite_uri)) as store:
         rows = [
-            Record(id=f"b{i}", text="b", vector=[1.0, 1e-6 * i], doc_id="big") for i in range(16500)
+            Record(id=f"b{i}", text="b", vector=[1.0, 1e-6 * i], doc_id="big") for i in range(16382)
         ]
         rows += [
             Record(id=f"o{i}", text="o", vector=[0.0, 1.0 + i], doc_id=f"other{i}")
-            for i in range(3)
+            for i in range(2)
         ]
-        store.upsert(rows)
-        with pytest.raises(InvalidInputError, match="found 1 of the k=3 groups"):
-            store.search([1.0, 0.0], k=3, grouping=Grouping(place="client"))
+        store.upsert(rows)  # 16,384 rows: every one is a candidate
+        docs = {
+            h.record.doc_id
+            for h in store.search([1.0, 0.0], k=5, grouping=Grouping(place="client"))
+        }
+        assert docs == {"big", "other0", "other1"}
+        store.upsert([Record(id="o2", text="o", vector=[-1.0, 0.0], doc_id="other2")])
+        with pytest.raises(InvalidInputError, match="found 3 of the k=5 groups"):
+            store.search([1.0, 0.0], k=5, grouping=Grouping(place="client"))
+        # A document with fewer rows than the size is whole already: no refusal.
+        strict = Grouping(place="client", size=3, strict=True)
+        store.upsert([Record(id="top", text="t", vector=[1.0, 0.0], doc_id="single")])
+        hits = store.search([1.0, 0.0], k=2, grouping=strict)
+        assert sorted(h.record.doc_id for h in hits) == ["big", "big", "big", "single"]
         assert len(store.search([1.0, 0.0], k=1, grouping=Grouping(place="client"))) == 1
 
 

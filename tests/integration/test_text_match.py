@@ -13,13 +13,14 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pymilvus import MilvusClient
+from pymilvus import DataType, MilvusClient
 
 from milvus_plugins.core import (
     AsyncMilvusStore,
     CollectionSpec,
     ConnectionConfig,
     FilterError,
+    InvalidInputError,
     MilvusStore,
     Record,
     SchemaMismatchError,
@@ -290,8 +291,13 @@ def test_stop_words_of_the_analyzer_never_match(uri: str, collection_name: str) 
         TextAnalyzer(lowercase=False),
         TextAnalyzer(tokenizer="jieba"),
         {"type": "english"},
+        {
+            "tokenizer": "standard",
+            "filter": ["lowercase", {"type": "stop", "stop_words": ["_english_"]}],
+        },
+        {"tokenizer": "standard", "filter": ["lowercase", {"type": "stop"}]},
     ],
-    ids=["stemmer", "case-kept", "jieba", "english"],
+    ids=["stemmer", "case-kept", "jieba", "english", "named-list", "default-list"],
 )
 def test_an_analyzer_whose_terms_the_engine_ignores_is_refused(
     uri: str, collection_name: str, analyzer: object
@@ -318,3 +324,62 @@ def test_an_analyzer_whose_terms_the_engine_ignores_is_refused(
         assert store.count() == len(TEXTS)
     finally:
         store.close()
+
+
+def test_a_delete_every_row_meets_is_refused_whatever_its_tree(lite_uri: str) -> None:
+    """A hostile review: `delete(filter=not_(text_match("the an")))` with those stop words
+    compiled to `true` and deleted every row, past the refusal of filters that match
+    every row by their structure (the tree alone does not show it). Constants are now
+    folded through and/or, and a delete whose filter compiles to "every row" is refused."""
+    analyzer = TextAnalyzer(stop_words=["the", "an", "in"])
+    store = _store(lite_uri, "c", text_match=True, analyzer=analyzer)
+    try:
+        store.upsert(_records())
+        for node in (
+            not_(text_match("the an")),
+            and_(not_(text_match("the"))),
+            or_(eq("n", 1), not_(text_match("in"))),
+        ):
+            assert store.count(node) == len(TEXTS)  # reads keep their meaning
+            with pytest.raises(InvalidInputError, match="matches every row"):
+                store.delete(filter=node)
+        assert store.count() == len(TEXTS)
+        # Folded away where it decides nothing: only the rows the rest selects go.
+        assert store.delete(filter=and_(eq("n", 1), not_(text_match("the")))) == 1
+        assert store.delete(filter=or_(eq("n", 2), text_match("the"))) == 1
+        assert store.count() == len(TEXTS) - 2
+    finally:
+        store.close()
+
+
+def test_another_tools_text_field_is_matched_with_its_own_analyzer(lite_uri: str) -> None:
+    """A collection in langchain-milvus' layout whose text field another client created
+    for text match with the english analyzer: adopted as the standard analyzer, the Lite 3
+    check passed and `text_match("the")` found (and deleted) "the quick brown fox". The
+    field's analyzer is now read from the collection."""
+    client = MilvusClient(uri=lite_uri)
+    try:
+        schema = client.create_schema(auto_id=True, enable_dynamic_field=True)
+        schema.add_field("pk", DataType.INT64, is_primary=True)
+        schema.add_field(
+            "text",
+            DataType.VARCHAR,
+            max_length=1000,
+            enable_analyzer=True,
+            enable_match=True,
+            analyzer_params={"type": "english"},
+        )
+        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=2)
+        index = client.prepare_index_params()
+        index.add_index("vector", index_type="FLAT", metric_type="L2")
+        client.create_collection("lc", schema=schema, index_params=index)
+        client.insert("lc", [{"text": "the quick brown fox", "vector": [1.0, 2.0]}])
+    finally:
+        client.close()
+    with MilvusStore(CollectionSpec(name="lc"), connection=ConnectionConfig(uri=lite_uri)) as store:
+        assert store.count() == 1  # opens it
+        assert store.spec.layout is not None and store.spec.text_match
+        assert store.spec.analyzer_params == {"type": "english"}
+        with pytest.raises(UnsupportedByServerError, match="not this analyzer's"):
+            store.delete(filter=text_match("the"))
+        assert store.count() == 1

@@ -457,6 +457,11 @@ def spec_for_layout(
     # builds, so that both answer the same searches.
     index: IndexConfig | None = described_index_config(dense_index, metric)
     columns = [_column_field(c, fields[c]) for c in layout.metadata_columns()]
+    text_match, analyzer = _text_analysis(fields.get(layout.text) or {}, sparse)
+    try:
+        spec = replace(spec, text_match=text_match, analyzer=analyzer)
+    except ConfigError:  # analyzer params this package cannot hold: no text match here
+        spec = replace(spec, text_match=False, analyzer=None)
     return replace(
         spec,
         dim=dim,
@@ -464,7 +469,6 @@ def spec_for_layout(
         metric=metric,
         sparse=sparse,
         sparse_index=None if sparse is not spec.sparse_mode else spec.sparse_index,
-        analyzer=None,
         metadata_fields=tuple(columns),
         # The collection's partition key, where it is one of the metadata columns: tenant
         # scoping then works as on this package's collections.
@@ -475,6 +479,26 @@ def spec_for_layout(
         infer_metadata_fields=False,
         layout=layout,
     )
+
+
+def _text_analysis(
+    text_field: Mapping[str, Any], sparse: SparseMode
+) -> tuple[bool, dict[str, Any] | None]:
+    """Whether another tool's text field was created for text match, and the analyzer
+    its match (or BM25) index was built with (``None``: the standard one), as described:
+    text-match filters then compile for it, and are checked against that analyzer."""
+    params = text_field.get("params") or {}
+    match = params.get("enable_match")
+    matchable = match is True or str(match).lower() == "true"
+    if not (matchable or sparse is SparseMode.BM25):
+        return False, None
+    raw = params.get("analyzer_params")
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raw = None
+    return matchable, dict(raw) if isinstance(raw, Mapping) and raw else None
 
 
 def foreign_output_fields(layout: FieldMapping, *, include_vectors: bool) -> list[str]:

@@ -32,6 +32,7 @@ from milvus_plugins.core.fields import MetadataField
 from milvus_plugins.core.fingerprint import stored_fingerprint
 from milvus_plugins.core.ops.aliases import resolve_alias_op
 from milvus_plugins.core.portable import (
+    applicable_settings,
     described,
     iter_records,
     named_partitions,
@@ -237,10 +238,14 @@ def _prepare_target(source: CollectionSpec, target: MilvusStore) -> None:
             "disagree. Build the target's spec with migration_target_spec(source_store, name) "
             "(a store's spec holds defaults until the store is opened)."
         )
-    target.session.spec = replace(
-        spec,
-        dim=spec.dim if spec.dim is not None else source.dim,
-        vector_fields=(*spec.extra_vector_fields, *missing),
+    target.session.spec = applicable_settings(
+        replace(
+            spec,
+            dim=spec.dim if spec.dim is not None else source.dim,
+            vector_fields=(*spec.extra_vector_fields, *missing),
+        ),
+        target.capabilities,
+        carried=source,
     )
 
 

@@ -26,9 +26,11 @@ written; rows are upserts by id, so running the same import again completes it.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import secrets
+import warnings
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -37,6 +39,7 @@ from typing import Any
 import numpy as np
 from pymilvus import DataType
 
+from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.connection import ConnectionConfig
 from milvus_plugins.core.errors import (
@@ -96,6 +99,7 @@ __all__ = [
     "ExportReport",
     "ImportReport",
     "StoredSparseVectors",
+    "applicable_settings",
     "export_collection",
     "import_collection",
     "iter_records",
@@ -237,6 +241,44 @@ def stored_spec(store: MilvusStore) -> CollectionSpec:
 
 
 _CONSISTENCY_CODES = {0: "Strong", 1: "Session", 2: "Bounded", 3: "Eventually"}
+
+
+def applicable_settings(
+    spec: CollectionSpec, caps: Capabilities, carried: CollectionSpec | None = None
+) -> CollectionSpec:
+    """``spec`` without the creation settings copied from a source (``carried``: the
+    source's spec; ``None``: all of ``spec``'s came from one) that this engine cannot
+    apply: a partition count, shards or mmap (how rows are served, not which) go
+    quietly; a TTL goes with a :class:`UserWarning` (Milvus Lite keeps rows forever, so
+    the copy keeps rows the source would expire).
+    """
+    props = spec.collection_properties
+    source = carried.collection_properties if carried is not None else props
+    drop: dict[str, Any] = {}
+    for key, applies in (
+        ("num_shards", caps.shards),
+        ("mmap", caps.collection_mmap),
+        ("ttl_seconds", caps.collection_ttl),
+    ):
+        value = getattr(props, key)
+        if value is not None and not applies and value == getattr(source, key):
+            drop[key] = None
+    changes: dict[str, Any] = {}
+    if drop:
+        changes["properties"] = replace(props, **drop)
+        if "ttl_seconds" in drop:
+            warnings.warn(
+                f"collection {spec.name!r} is created without the source's TTL "
+                f"({props.ttl_seconds} s): this Milvus ({caps.version}) does not apply one, "
+                "so its rows do not expire.",
+                UserWarning,
+                stacklevel=3,
+            )
+    partitions = spec.num_partitions
+    source_partitions = carried.num_partitions if carried is not None else partitions
+    if partitions is not None and not caps.num_partitions and partitions == source_partitions:
+        changes["num_partitions"] = None
+    return replace(spec, **changes) if changes else spec
 
 
 def _with_stored_settings(store: MilvusStore, spec: CollectionSpec) -> CollectionSpec:
@@ -470,7 +512,8 @@ def _export_target(path: str | os.PathLike[str], kind: ExportFormat) -> Path:
 
 def _new_partial(target: Path) -> Path:
     """A new file beside ``target`` for this export alone to write into
-    (``NAME.<random>.partial``): created exclusively, so never a file, link or directory
+    (``NAME.<random>.partial``, or ``.<random>.partial`` where that name would be too
+    long): created exclusively, so never a file, link or directory
     someone else put there, nor another export's; its permissions come from the umask,
     as any new file's.
 
@@ -478,13 +521,17 @@ def _new_partial(target: Path) -> Path:
         ExportFileError: the file could not be made (nothing was written).
     """
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    stem = target.name
     while True:
-        partial = target.with_name(f"{target.name}.{secrets.token_hex(6)}.partial")
+        partial = target.with_name(f"{stem}.{secrets.token_hex(6)}.partial")
         try:
             os.close(os.open(partial, flags, 0o666))
         except FileExistsError:
             continue
         except OSError as exc:
+            if exc.errno == errno.ENAMETOOLONG and stem:
+                stem = ""  # a name near the limit: ".<random>.partial" beside it
+                continue
             raise ExportFileError(
                 f"cannot write the export ({exc.strerror or exc}); nothing was written",
                 path=str(target),
@@ -937,7 +984,10 @@ def import_collection(
         if existing is None and settings:
             # A new collection gets the exported one's TTL, shards and partition count
             # (an existing one keeps its own): a TTL left behind would keep rows forever.
-            store.session.spec = replace(store.spec, **settings)
+            # Those this engine cannot apply are left out (a TTL with a warning).
+            store.session.spec = applicable_settings(
+                replace(store.spec, **settings), store.capabilities
+            )
         _check_partitions(store, header, existing, str(path))
         replaced: list[str] | None = None if overwrite else []
         total = _check_file(

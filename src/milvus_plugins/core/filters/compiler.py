@@ -225,6 +225,15 @@ class _Compiler(KeyAddressing):
             # An empty And is true, an empty Or is false; negation flips them.
             return self.const(is_and)
         parts = [self.compile(child, negate) for child in node.children]
+        # A child that compiled to a constant (a text match of stop words only, exists()
+        # of a column every row holds) decides or leaves the rest: folded here, so that a
+        # filter every row meets reads as one (deletes refuse it: ops/deletes.py).
+        absorbing, neutral = self.const(not is_and), self.const(is_and)
+        if absorbing in parts:
+            return absorbing
+        parts = [part for part in parts if part != neutral]
+        if not parts:
+            return neutral
         joiner = " and " if is_and else " or "
         return "(" + joiner.join(parts) + ")"
 

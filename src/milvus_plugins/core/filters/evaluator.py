@@ -32,6 +32,8 @@ from milvus_plugins.core.filters.tree import (
 __all__ = ["analyze", "matches"]
 
 _WORD = re.compile(r"\w+")
+_BUILT_IN_LIST = re.compile(r"_[a-z]+_")
+"""A built-in stop-word list's name in Milvus analyzer params (``_english_``)."""
 
 
 _Doc = tuple[str | None, Mapping[str, Any] | None]  # the row's text and the analyzer
@@ -95,6 +97,8 @@ def analyze(text: str, analyzer: Mapping[str, Any] | None = None) -> list[str]:
         tokenizer != "standard"
         or any(isinstance(f, Mapping) and f.get("type") not in ("stop",) for f in filters)
         or any(isinstance(f, str) and f != "lowercase" for f in filters)
+        or any(isinstance(f, Mapping) and _named_stop_list(f) for f in filters)
+        or _named_stop_list(params)
     ):
         raise FilterError(
             f"analyzer {params} is not a simple analyzer (standard tokenizer, lowercase, "
@@ -107,6 +111,16 @@ def analyze(text: str, analyzer: Mapping[str, Any] | None = None) -> list[str]:
             stop.update(f.get("stop_words") or ())
     words = _WORD.findall(text.lower() if lowercase else text)
     return [w for w in words if w not in stop]
+
+
+def _named_stop_list(params: Mapping[str, Any]) -> bool:
+    """Whether a stop filter (or an analyzer's ``stop_words``) names one of Milvus' built-in
+    lists (``_english_``), or names none (the English one): its words are not written
+    here, so they cannot be dropped as the engine drops them."""
+    words = params.get("stop_words")
+    if params.get("type") == "stop" and not words:
+        return True
+    return any(isinstance(w, str) and _BUILT_IN_LIST.fullmatch(w) for w in words or ())
 
 
 def _phrase_at(positions: Sequence[Sequence[int]], slop: int) -> bool:

@@ -24,6 +24,8 @@ from milvus_plugins.core.filters import (
     is_match_all,
     is_match_none,
 )
+from milvus_plugins.core.filters.addressing import KeyAddressing
+from milvus_plugins.core.filters.dialect import Dialect
 from milvus_plugins.core.ops.acceleration import refresh_overflow_op
 from milvus_plugins.core.ops.calls import (
     Call,
@@ -102,11 +104,43 @@ def delete_op(ctx: OpContext, ids: Sequence[str] | None, filter: Filter | str | 
         # run is still refused.
         yield from filter_checked_op(ctx, tree)
         return 0
+    if tree is not None:
+        caps = yield from capabilities_op(ctx.session)
+        if compiles_to_every_row(where, ctx.spec, caps.dialect):
+            raise InvalidInputError(
+                f"delete filter={shown(filter)} matches every row of collection "
+                f"{shown(ctx.spec.name)}: on it the filter is a condition every row meets "
+                "(e.g. not_ of a text match of stop words only, or exists() of a column "
+                "every row holds). A delete never empties the collection by accident: use "
+                "clear() to delete every row. Nothing was deleted."
+            )
     scoped = ctx.scope.where(where)
     # Ids alone delete every row holding them, as asked; a filter or a scope selects rows,
     # and a row it does not select must not go with a selected one of the same id.
     by_ids_alone = tree is None and scoped is None and ctx.scope.partition_names is None
     return (yield from _delete_where(ctx, scoped or where, guard=not by_ids_alone))
+
+
+def compiles_to_every_row(where: Filter, spec: CollectionSpec, dialect: Dialect) -> bool:
+    """Whether ``where`` compiles, on ``spec``'s collection, to the expression that holds
+    for every row (the tree alone need not show it: a text match of the analyzer's stop
+    words only matches nothing, so its negation everything)."""
+    expr = compile_filter(where, spec, dialect).strip()
+    while expr.startswith("(") and expr.endswith(")") and _wraps(expr):
+        expr = expr[1:-1].strip()
+    return expr == KeyAddressing(spec, dialect).const(True).strip("()")
+
+
+def _wraps(expr: str) -> bool:
+    """Whether the first ``(`` of ``expr`` closes at its last character (quotes aside:
+    a constant holds none)."""
+    depth = 0
+    for index, char in enumerate(expr):
+        depth += char == "("
+        depth -= char == ")"
+        if depth == 0:
+            return index == len(expr) - 1
+    return False
 
 
 def clear_op(ctx: OpContext) -> Op[int]:

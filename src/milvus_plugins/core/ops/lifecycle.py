@@ -424,7 +424,9 @@ def _drop_named(session: Session, name: str, caps: Capabilities) -> Op[None]:
         aliases: list[str] = []
         if target == name:  # Milvus Lite 3 describes a collection without its aliases
             listed = yield Call(ClientMethod.LIST_ALIASES, (), {"collection_name": name})
-            aliases = [str(a) for a in (listed or {}).get("aliases") or () if str(a) != name]
+            # MilvusClient answers {"aliases": [...]}, AsyncMilvusClient the list itself.
+            names = listed.get("aliases") if isinstance(listed, Mapping) else listed
+            aliases = [str(a) for a in names or () if str(a) != name]
         if aliases:
             shown_aliases = ", ".join(shown(a) for a in aliases)
             raise ConfigError(

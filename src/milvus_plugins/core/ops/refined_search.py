@@ -28,6 +28,7 @@ from milvus_plugins.core.grouping import (
 from milvus_plugins.core.ops.calls import Op
 from milvus_plugins.core.ops.context import OpContext
 from milvus_plugins.core.ops.lifecycle import capabilities_op, readable_op
+from milvus_plugins.core.ops.reads import count_op
 from milvus_plugins.core.ops.search_request import SearchKind, SearchRequest
 from milvus_plugins.core.ops.vector_search import (
     dense_search_op,
@@ -215,8 +216,9 @@ def grouped_search_op(ctx: OpContext, r: SearchRequest, grouping: Grouping) -> O
     On the server (``group_by_field``) when the engine and the field allow it; else
     grouped here from over-fetched candidates, the limit growing fourfold until ``k``
     groups are found (full ones when strict) or the collection is exhausted. Milvus caps
-    one search at 16,384 candidates: when those hold too few groups and more rows rank
-    below them, :class:`InvalidInputError` says so (never fewer groups silently). The
+    one search at 16,384 candidates: when those hold fewer than ``k`` groups and the
+    search reaches more rows, :class:`InvalidInputError` says so (never fewer groups
+    silently). The
     hits come group by group, best group first.
     """
     if r.kind not in (SearchKind.DENSE, SearchKind.SPARSE, SearchKind.HYBRID):
@@ -243,17 +245,20 @@ def grouped_search_op(ctx: OpContext, r: SearchRequest, grouping: Grouping) -> O
     while True:
         hits = yield from _candidates_op(ctx, r, limit)
         groups = group_hits(hits, key, r.k, grouping.size)
+        answer = [hit for group in groups for hit in group]
         if len(hits) < limit or groups_complete(groups, r.k, grouping):
-            return [hit for group in groups for hit in group]
+            return answer
         if limit >= QUERY_WINDOW:
-            # More rows rank below the window: groups among them would be missing
-            # silently, so the answer would depend on where the window ends.
-            full = f", each with {grouping.size} rows" if grouping.strict else ""
+            # As before the window: a group with fewer rows than `size` may be a small
+            # document. But groups missing while more rows rank below the window would
+            # be missing silently (the answer would depend on where the window ends).
+            if len(groups) >= r.k or (yield from count_op(ctx, r.where)) <= QUERY_WINDOW:
+                return answer
             raise InvalidInputError(
-                f"group_by found {len(groups)} of the k={r.k} groups asked for{full} among "
-                f"the best {QUERY_WINDOW} rows, the most one Milvus search returns, and more "
-                "rows rank below them. Narrow the search with a filter, ask for fewer or "
-                "smaller groups, or group on a server column (place='server', Milvus >= "
-                "2.4, where the engine groups the whole collection)."
+                f"group_by found {len(groups)} of the k={r.k} groups asked for among the "
+                f"best {QUERY_WINDOW} rows, the most one Milvus search returns, and more rows "
+                "rank below them. Narrow the search with a filter, ask for fewer groups, or "
+                "group on a server column (place='server', Milvus >= 2.4, where the engine "
+                "groups the whole collection)."
             )
         limit = min(QUERY_WINDOW, limit * 4)

@@ -104,7 +104,16 @@ async def _embed_off_loop(step: Embed | EmbedAhead) -> Any:
     previous batch)."""
     if inspect.iscoroutinefunction(step.embed):
         return await step.embed(step.texts)
-    vectors = await asyncio.to_thread(step.embed, step.texts)
+    try:
+        vectors = await asyncio.to_thread(step.embed, step.texts)
+    except RuntimeError as exc:
+        message = str(exc)
+        if "no running event loop" not in message and "no current event loop" not in message:
+            raise
+        # A plain function that schedules its work on the loop (a lambda returning
+        # loop.run_in_executor(...) or ensure_future(...)): asyncio refused it in the
+        # worker thread before it started; it runs on the loop, where it returns at once.
+        vectors = step.embed(step.texts)
     return await vectors if inspect.isawaitable(vectors) else vectors
 
 
