@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 from llama_index.core.vector_stores.types import VectorStoreQuery
@@ -28,6 +29,7 @@ from milvus_plugins.core import (
     InvalidInputError,
     MilvusStore,
     Record,
+    UnsupportedByServerError,
 )
 from milvus_plugins.core.grouping import grouping_from_kwargs
 from milvus_plugins.llama_index import MilvusVectorStore
@@ -129,3 +131,36 @@ def test_strict_group_size_false_alone_groups_nothing(lite_uri: str) -> None:
         assert len(store.query(query, group_by=True).ids or []) == 1
     finally:
         store.close()
+
+
+def test_a_filter_only_retrieval_groups_too(lite_uri: str) -> None:
+    """A blank question (a SelfQueryRetriever's filter-only query, an empty LlamaIndex
+    query string) with grouping asked for was refused ("not 'filtered'"): its rows are
+    now grouped as a search's are, in the engine's order."""
+    store = MilvusStore(CollectionSpec(name="c", dim=2), connection=ConnectionConfig(uri=lite_uri))
+    with store:
+        store.upsert(
+            [
+                Record(
+                    id=f"r{i}",
+                    text=f"t{i}",
+                    vector=[1.0, float(i)],
+                    doc_id=f"d{i % 3}",
+                    metadata={"k": i % 2},
+                )
+                for i in range(9)
+            ]
+        )
+        hits = store.retrieve(k=2, grouping=Grouping(size=2, strict=True), filter=None)
+        docs = [h.record.doc_id for h in hits]
+        assert len(set(docs)) == 2 and all(docs.count(d) == 2 for d in set(docs))
+        assert len(store.retrieve(k=5, grouping=Grouping(size=np.int64(1)))) == 3  # 3 documents
+        with pytest.raises(UnsupportedByServerError, match="filter-only retrieval"):
+            store.retrieve(k=2, grouping=Grouping(place="server"))
+    llama = MilvusVectorStore(uri=lite_uri, collection_name="c")
+    try:
+        query = VectorStoreQuery(query_str="", similarity_top_k=3)
+        got = llama.query(query, group_by="doc_id", group_size=1)
+        assert len(got.ids or []) == 3
+    finally:
+        llama.close()

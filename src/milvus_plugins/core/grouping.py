@@ -22,6 +22,7 @@ value: grouping by one of them raises :class:`ConfigError` (:func:`group_key`).
 from __future__ import annotations
 
 import json
+import numbers
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -98,6 +99,9 @@ class Grouping:
                 "(None: the source document id)."
             )
         size = self.size
+        if isinstance(size, numbers.Integral) and not isinstance(size, bool):
+            size = int(size)  # a numpy integer, as k takes one
+            object.__setattr__(self, "size", size)
         if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_GROUP_SIZE:
             raise ConfigError(
                 f"group_size={shown(size)} must be an integer in [1, {MAX_GROUP_SIZE}]."

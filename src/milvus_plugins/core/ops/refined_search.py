@@ -32,6 +32,7 @@ from milvus_plugins.core.ops.reads import count_op
 from milvus_plugins.core.ops.search_request import SearchKind, SearchRequest
 from milvus_plugins.core.ops.vector_search import (
     dense_search_op,
+    filtered_op,
     hybrid_search_op,
     sparse_search_op,
 )
@@ -144,6 +145,8 @@ def _server_grouping(
     ranged = any(key in (r.search_params or {}) for key in RANGE_KNOBS)
     if r.kind is SearchKind.HYBRID:
         reasons.append("hybrid search groups its fused list on the client")
+    if r.kind is SearchKind.FILTERED:
+        reasons.append("a filter-only retrieval (no ranking) is grouped on the client")
     if ranged:
         # Milvus Lite 2.5.1's grouping search ignores radius / range_filter (tested: rows
         # above range_filter came back); the client groups the range search's hits.
@@ -161,11 +164,14 @@ def _server_grouping(
     if reasons:
         # Named after what was asked for: a hybrid search or a key no column holds is
         # grouped on the client by every engine (no version would help).
-        if r.kind is SearchKind.HYBRID or column is None or ranged:
+        filtered = r.kind is SearchKind.FILTERED
+        if r.kind is SearchKind.HYBRID or column is None or ranged or filtered:
             hybrid = r.kind is SearchKind.HYBRID
             asked = (
                 "of a hybrid search"
                 if hybrid
+                else "of a filter-only retrieval"
+                if filtered
                 else "of a range search"
                 if ranged
                 else f"on {shown(grouping.by)}"
@@ -205,6 +211,8 @@ def _candidates_op(ctx: OpContext, r: SearchRequest, limit: int) -> Op[list[Hit]
             return (
                 yield from sparse_search_op(ctx, r.query or "", limit, r.where, r.include_vectors)
             )
+        case SearchKind.FILTERED:  # rows in the engine's order, each with score 1.0
+            return (yield from filtered_op(ctx, limit, r.where, r.include_vectors))
         case _:
             fetch_k = max(limit, r.fetch_k or 0)
             return (yield from hybrid_search_op(ctx, replace(r, k=limit, fetch_k=fetch_k)))
@@ -221,9 +229,11 @@ def grouped_search_op(ctx: OpContext, r: SearchRequest, grouping: Grouping) -> O
     silently). The
     hits come group by group, best group first.
     """
-    if r.kind not in (SearchKind.DENSE, SearchKind.SPARSE, SearchKind.HYBRID):
+    grouped = (SearchKind.DENSE, SearchKind.SPARSE, SearchKind.HYBRID, SearchKind.FILTERED)
+    if r.kind not in grouped:
         raise InvalidInputError(
-            f"group_by works with dense, sparse and hybrid search, not {shown(r.kind.value)}."
+            "group_by works with dense, sparse and hybrid search and filter-only retrieval, "
+            f"not {shown(r.kind.value)}."
         )
     check_k(r.k)
     if not (yield from readable_op(ctx, ctx.scope.where(r.where))):
