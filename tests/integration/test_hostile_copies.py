@@ -8,7 +8,7 @@ reindex, 2026-12-07): each case failed on the code before its fix.
   no JSON reader (this package's import included) accepts;
 * reindex of a sparse-only collection created and filled the new collection, then failed;
 * the collection reindex, migrate and import create dropped the source's TTL (rows that
-  expire there stayed forever), consistency level, shard and partition counts (server).
+  expire there stayed forever), shard and partition counts (server).
 """
 
 from __future__ import annotations
@@ -177,14 +177,13 @@ def _settings(uri: str, name: str) -> tuple[object, ...]:
         client.close()
     return (
         described["properties"].get("collection.ttl.seconds"),
-        described["consistency_level"],
         described["num_partitions"],
         described["num_shards"],
     )
 
 
 @pytest.mark.server
-def test_copies_keep_the_ttl_consistency_shards_and_partitions_of_the_source(
+def test_copies_keep_the_ttl_shards_and_partitions_of_the_source(
     server_uri: str, collection_name: str, tmp_path: Path
 ) -> None:
     connection = ConnectionConfig(uri=server_uri)
@@ -213,7 +212,7 @@ def test_copies_keep_the_ttl_consistency_shards_and_partitions_of_the_source(
         )
         source.flush()
         expected = _settings(server_uri, names[0])
-        assert expected == ("86400", 2, 4, 2)
+        assert expected == ("86400", 4, 2)
         point_alias(connection, collection_name, names[0])
         report = reindex(connection, collection_name, min_recall=0.0)
         names.append(report.current)

@@ -112,8 +112,9 @@ def migration_target_spec(source: CollectionSpec | MilvusStore, name: str) -> Co
     """The spec of a collection of this package's layout that holds ``source``'s rows.
 
     Same dimension, metric and dense index type (so that searches agree), the same
-    named dense fields, consistency level, TTL, mmap, shard count and partition-key
-    partition count; server BM25 when the source has a BM25 field (the function
+    named dense fields, consistency level (the source store's), TTL, mmap, shard count
+    and partition-key partition count (where the target engine applies them:
+    :func:`migrate`); server BM25 when the source has a BM25 field (the function
     recomputes it from the text); the typed metadata columns of the source become
     declared fields. A client sparse field is not copied (no encoder is known for it).
 

@@ -90,7 +90,7 @@ from milvus_plugins.core.scope import (
 )
 from milvus_plugins.core.stats import partition_key_of, vector_fields
 from milvus_plugins.core.store import MilvusStore
-from milvus_plugins.core.types import ConsistencyLevel, SparseMode
+from milvus_plugins.core.types import SparseMode
 
 __all__ = [
     "EXPORT_VERSION",
@@ -240,9 +240,6 @@ def stored_spec(store: MilvusStore) -> CollectionSpec:
     return replace(spec, vector_fields=(*spec.extra_vector_fields, *found))
 
 
-_CONSISTENCY_CODES = {0: "Strong", 1: "Session", 2: "Bounded", 3: "Eventually"}
-
-
 def applicable_settings(
     spec: CollectionSpec, caps: Capabilities, carried: CollectionSpec | None = None
 ) -> CollectionSpec:
@@ -282,19 +279,15 @@ def applicable_settings(
 
 
 def _with_stored_settings(store: MilvusStore, spec: CollectionSpec) -> CollectionSpec:
-    """``spec`` with the settings the collection was created with, which decide what its
-    readers get: its default consistency level, TTL, mmap and shard count (where the
-    engine applies them) and, with a partition key, its partition count. A copy
-    (reindex, migrate, export and import) is then created with the same ones: a TTL
-    left behind would keep rows the source expires."""
+    """``spec`` with the settings the collection was created with: its TTL, mmap and
+    shard count (where the engine applies them) and, with a partition key, its
+    partition count. A copy (reindex, migrate, export and import) is then created with
+    the same ones: a TTL left behind would keep rows the source expires. (Its default
+    consistency level is not taken: the spec's level is also the one this package
+    reads at, and a copy is read back at once, e.g. reindex's row count.)"""
     description = described(store, spec.name)
     caps = store.capabilities
     changes: dict[str, Any] = {}
-    level = description.get("consistency_level_name")
-    if level is None:
-        level = _CONSISTENCY_CODES.get(description.get("consistency_level", -1))
-    if level in {member.value for member in ConsistencyLevel}:
-        changes["consistency_level"] = level
     found = described_properties(description, caps)
     carried = {
         "ttl_seconds": found.get("ttl_seconds") if caps.collection_ttl else None,
