@@ -29,6 +29,7 @@ from milvus_plugins.core import (
     and_,
     eq,
     filter_from_dict,
+    id_in,
     matches,
     not_,
     or_,
@@ -383,3 +384,31 @@ def test_another_tools_text_field_is_matched_with_its_own_analyzer(lite_uri: str
         with pytest.raises(UnsupportedByServerError, match="not this analyzer's"):
             store.delete(filter=text_match("the"))
         assert store.count() == 1
+
+
+def test_a_delete_of_ids_no_integer_key_spells_is_no_delete_all(lite_uri: str) -> None:
+    """A review of the folding above: on a collection with integer keys (langchain-milvus'
+    auto_id layout) an id no key spells ("abc", "01") names no row, so `not_(id_in([...]))`
+    compiled to `(not false)` and the delete emptied the collection. A constant leaf is
+    folded with its negation now, and the delete refused."""
+    client = MilvusClient(uri=lite_uri)
+    try:
+        schema = client.create_schema(auto_id=True, enable_dynamic_field=True)
+        schema.add_field("pk", DataType.INT64, is_primary=True)
+        schema.add_field("text", DataType.VARCHAR, max_length=1000)
+        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=2)
+        index = client.prepare_index_params()
+        index.add_index("vector", index_type="FLAT", metric_type="L2")
+        client.create_collection("lc", schema=schema, index_params=index)
+        client.insert(
+            "lc", [{"text": f"t{i}", "vector": [1.0, float(i)], "n": i} for i in range(5)]
+        )
+    finally:
+        client.close()
+    with MilvusStore(CollectionSpec(name="lc"), connection=ConnectionConfig(uri=lite_uri)) as store:
+        for node in (not_(id_in(["abc"])), or_(eq("n", 1), not_(id_in(["01"])))):
+            assert store.count(node) == 5
+            with pytest.raises(InvalidInputError, match="matches every row"):
+                store.delete(filter=node)
+        assert store.delete(filter=and_(eq("n", 1), not_(id_in(["abc"])))) == 1
+        assert store.count() == 4

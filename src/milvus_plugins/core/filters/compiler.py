@@ -117,6 +117,11 @@ class _Compiler(KeyAddressing):
             has = exists_test(ref.expr)
             return f"(not {has} or {equal})" if negate else f"({has} and not {equal})"
         leaf = self._leaf(node, ref)
+        for value in (True, False):
+            if leaf == self.const(value):
+                # A leaf that names no row (an integer-key id that no key spells) is a
+                # constant for every row, and so is its negation: folded, as and/or are.
+                return self.const(value != negate)
         if not negate:
             return leaf
         if (

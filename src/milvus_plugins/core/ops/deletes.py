@@ -109,10 +109,12 @@ def delete_op(ctx: OpContext, ids: Sequence[str] | None, filter: Filter | str | 
         if compiles_to_every_row(where, ctx.spec, caps.dialect):
             raise InvalidInputError(
                 f"delete filter={shown(filter)} matches every row of collection "
-                f"{shown(ctx.spec.name)}: on it the filter is a condition every row meets "
-                "(e.g. not_ of a text match of stop words only, or exists() of a column "
-                "every row holds). A delete never empties the collection by accident: use "
-                "clear() to delete every row. Nothing was deleted."
+                f"{shown(ctx.spec.name)} (of the call's tenant or partitions, where it has "
+                "them): on it the filter is a condition every row meets (e.g. not_ of a "
+                "text match of stop words only, or exists() of a column every row holds). "
+                "A delete never empties a collection or scope by accident: use clear() "
+                "(with the same tenant= / partition_names=) to delete every row. Nothing "
+                "was deleted."
             )
     scoped = ctx.scope.where(where)
     # Ids alone delete every row holding them, as asked; a filter or a scope selects rows,

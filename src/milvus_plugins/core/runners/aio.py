@@ -110,10 +110,13 @@ async def _embed_off_loop(step: Embed | EmbedAhead) -> Any:
         message = str(exc)
         if "no running event loop" not in message and "no current event loop" not in message:
             raise
-        # A plain function that schedules its work on the loop (a lambda returning
-        # loop.run_in_executor(...) or ensure_future(...)): asyncio refused it in the
-        # worker thread before it started; it runs on the loop, where it returns at once.
-        vectors = step.embed(step.texts)
+        # Not run again on the loop: it may have done its work (a paid call) already.
+        raise ConfigError(
+            "the embedding function is a plain function that needs the running event "
+            f"loop ({message}); the async store runs plain functions in a worker thread "
+            "so that they never hold up the loop. Pass an async function (async def) or "
+            "a plain one that does not use the loop. Nothing of this batch was written."
+        ) from exc
     return await vectors if inspect.isawaitable(vectors) else vectors
 
 
