@@ -65,8 +65,9 @@ class StoreOperations(CollectionOperations):
                 store's); a record naming another tenant is refused.
             embed: a streamed write: the records come without vectors and this
                 function (``texts -> vectors``, e.g. ``embed_documents``; the async
-                store also takes a coroutine function; a sync one runs in a thread
-                there) embeds them one chunk of ``batch_rows`` at a time. The next
+                store also takes a coroutine function; a sync one runs in a worker
+                thread there, so one that needs the running event loop is a
+                ``ConfigError``) embeds them one chunk of ``batch_rows`` at a time. The next
                 chunk is embedded while the current one is written (at most one
                 ahead; ``WriteOptions(overlap=False)`` turns that off), so memory
                 stays bounded by two chunks and the progress bar moves while the
