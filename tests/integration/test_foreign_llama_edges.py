@@ -15,7 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.support.official_layouts import DIM, _run, llama_python
+from llama_index.core.schema import NodeRelationship
+from llama_index.core.vector_stores.types import VectorStoreQuery
+from tests.support.official_layouts import DIM, _run, hashed_vector, llama_python
 
 from milvus_plugins.core import CollectionSpec, ConnectionConfig, MilvusStore
 from milvus_plugins.core.errors import FilterError
@@ -43,7 +45,13 @@ for node_id, source, metadata in [
     node = TextNode(id_=node_id, text="body " + node_id, metadata=metadata,
                     embedding=hashed_vector("body " + node_id))
     if source is not None:
-        node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=source)
+        node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(
+            node_id=source, metadata={{"page": 7}}
+        )
+    if node_id == "a":  # what the official reader gives back from its node copy
+        node.relationships[NodeRelationship.PREVIOUS] = RelatedNodeInfo(node_id="c")
+        node.excluded_llm_metadata_keys = ["n"]
+        node.excluded_embed_metadata_keys = ["text"]
     nodes.append(node)
 store.add(nodes)
 store.client.close()
@@ -91,3 +99,28 @@ def test_a_metadata_key_named_like_a_field_is_refused_in_filters(made: tuple[str
                 core.query(tree)
         assert core.count() == 3  # nothing deleted
         assert [r.id for r in core.query(eq("n", 2))] == ["b"]
+
+
+def test_relationships_and_excluded_keys_read_back_as_the_official_store_gives_them(
+    made: tuple[str, str],
+) -> None:
+    """A review found nodes read without their PREVIOUS relationship, a relationship's
+    metadata and the excluded embed / LLM keys, which the official store keeps in its
+    node copy and gives back (the LLM then saw keys the node excludes)."""
+    uri, name = made
+    store = MilvusVectorStore(uri=uri, collection_name=name)
+    try:
+        node = store.get_nodes(node_ids=["a"])[0]
+        queried = store.query(
+            VectorStoreQuery(query_embedding=hashed_vector("body a"), similarity_top_k=1)
+        ).nodes
+    finally:
+        store.close()
+    for got in (node, *(queried or [])):
+        assert got.node_id == "a"
+        assert got.relationships[NodeRelationship.PREVIOUS].node_id == "c"
+        assert got.relationships[NodeRelationship.SOURCE].node_id == "docA"
+        assert got.relationships[NodeRelationship.SOURCE].metadata == {"page": 7}
+        assert got.excluded_llm_metadata_keys == ["n"]
+        assert got.excluded_embed_metadata_keys == ["text"]
+        assert got.metadata == {"text": "meta text", "n": 1}

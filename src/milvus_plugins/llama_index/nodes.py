@@ -398,14 +398,53 @@ def record_to_node(record: Record, *, include_embedding: bool = False) -> BaseNo
     return node
 
 
+#: What a node written by llama-index-vector-stores-milvus keeps in its ``_node_content``
+#: JSON beyond id, text and metadata, and gives back when read there (nothing that names
+#: a class: none is imported by a name read from the database).
+_NODE_CONTENT_FIELDS = (
+    "relationships",
+    "excluded_embed_metadata_keys",
+    "excluded_llm_metadata_keys",
+    "metadata_template",
+    "metadata_separator",
+    "text_template",
+)
+
+
 def _foreign_node(record: Record, embedding: list[float] | None) -> TextNode:
+    fields = {
+        "id_": record.id,
+        "text": record.text,
+        "metadata": dict(record.metadata),
+        "embedding": embedding,
+    }
+    stored = _node_content(record)
+    if stored:
+        try:  # the official store's own node, as it reads it back
+            node = TextNode.model_validate({**stored, **fields})
+        except (ValueError, TypeError):  # pydantic's ValidationError is a ValueError
+            node = None
+        if node is not None:
+            if record.doc_id and NodeRelationship.SOURCE not in node.relationships:
+                node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=record.doc_id)
+            return node
     relationships = {}
     if record.doc_id:
         relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=record.doc_id)
-    return TextNode(
-        id_=record.id,
-        text=record.text,
-        metadata=dict(record.metadata),
-        embedding=embedding,
-        relationships=relationships,
-    )
+    return TextNode(**fields, relationships=relationships)
+
+
+def _node_content(record: Record) -> dict[str, Any]:
+    """The node fields of :data:`_NODE_CONTENT_FIELDS` that a llama-index-vector-stores-milvus
+    row keeps in its ``_node_content`` JSON (``{}``: none, or not readable)."""
+    private = record.extra.get("foreign")
+    content = private.get("_node_content") if isinstance(private, dict) else None
+    if not isinstance(content, str):
+        return {}
+    try:
+        parsed = json.loads(content)
+    except ValueError:
+        return {}
+    if not isinstance(parsed, dict):
+        return {}
+    return {key: parsed[key] for key in _NODE_CONTENT_FIELDS if parsed.get(key) is not None}
