@@ -78,7 +78,8 @@ def _refuse_none(method: str, name: str) -> NoReturn:
     raise InvalidInputError(
         f"{method}({name}=None) without ids or a filter names no rows: a {name} of None "
         "(e.g. one built from empty input) is not 'delete every row'. Nothing was deleted. "
-        f"Pass ids, a filter or a {name}; to delete every document on purpose, call "
+        f"Pass ids or a filter{'' if name == 'filter' else f' (within a {name})'}; to "
+        "delete every document on purpose, call "
         f"{method}() with no arguments (or clear())."
     )
 
