@@ -147,6 +147,16 @@ def test_an_alias_of_an_alias_is_refused_naming_the_collection(db: Path) -> None
     assert made.code == 0 and "alias 'live_b' now points at 'notes' (created)" in made.out
 
 
+def test_arguments_the_other_way_round_are_named_as_such(db: Path) -> None:
+    """`alias notes live` (the collection first): the fix used to read
+    'milvus-plugins alias notes notes'."""
+    result = cli(db, "alias", "notes", "live")
+    assert_one_line_error(
+        result, 2, "the arguments are the other way round", "'milvus-plugins alias live notes'"
+    )
+    assert resolve_alias(ConnectionConfig(uri=str(db)), "live") == "notes"
+
+
 def test_an_existing_alias_is_not_switched_to_an_alias(db: Path) -> None:
     assert cli(db, "alias", "other", "notes").code == 0
     result = cli(db, "alias", "other", "live")

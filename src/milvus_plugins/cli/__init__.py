@@ -586,6 +586,14 @@ def cmd_alias(args: argparse.Namespace, out: TextIO) -> int:
     """Point an alias at a collection (create it, or switch it atomically)."""
     connection = connection_of(args)
     behind = resolve_alias(connection, args.collection)
+    if behind is not None and behind == args.alias:
+        raise CliError(
+            f"{shown(args.collection)} is already an alias of the collection "
+            f"{shown(args.alias)}: the arguments are the other way round (ALIAS first, then "
+            f"COLLECTION): 'milvus-plugins alias {args.collection} {args.alias}' points it "
+            "there. Nothing was changed.",
+            EXIT_USAGE,
+        )
     if behind is not None:
         # Milvus would point the alias at the collection behind the other alias, now: it
         # would not follow that alias when a reindex switches it.
