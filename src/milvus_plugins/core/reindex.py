@@ -542,11 +542,17 @@ def _build_and_switch(
         shadow.flush()
         source_rows, shadow_rows = source.count(), shadow.count()
         if source_rows != shadow_rows or shadow_rows != rows:
+            twice = (
+                "; or another client wrote one id twice there: its count counts both rows, a "
+                "read shows one, and no run can match it until one of them is deleted"
+                if source_rows > rows
+                else ""
+            )
             raise ReindexRefusedError(
                 f"the new collection {shown(name)} holds {shadow_rows} rows but "
-                f"{shown(source.spec.name)} holds {source_rows} (rows were written meanwhile?); "
-                f"the alias {shown(alias)} was not switched. Pause writers and run again "
-                f"(drop {shown(name)} first).",
+                f"{shown(source.spec.name)} holds {source_rows} ({rows} read; rows were "
+                f"written meanwhile?{twice}); the alias {shown(alias)} was not switched. "
+                f"Pause writers and run again (drop {shown(name)} first).",
                 shadow=name,
             )
         queries = _queries(sample, sample_queries, seed)
