@@ -24,6 +24,7 @@ from milvus_plugins.core import (
     point_alias,
     resolve_alias,
 )
+from milvus_plugins.llama_index import MilvusVectorStore as LlamaStore
 
 DIM = 4
 
@@ -166,3 +167,25 @@ def test_an_async_drop_of_the_collection_behind_an_alias_is_refused(
 
     asyncio.run(attempt())
     _untouched(connection, alias, source)
+
+
+def test_llama_index_clear_behind_an_alias_deletes_the_nodes_and_keeps_the_collection(
+    aliased: tuple[ConnectionConfig, str, str],
+) -> None:
+    """LlamaIndex's `clear()` means "delete every node": on a collection an alias names
+    (through the alias, or by its own name) it deletes them instead of dropping it."""
+    connection, alias, source = aliased
+    for name in (alias, source):
+        with MilvusStore(CollectionSpec(name=source, dim=DIM), connection=connection) as store:
+            store.upsert(
+                [Record(id=f"r{i}", text=f"row {i}", vector=[1.0, i, 0.5, 2.0]) for i in range(3)]
+            )
+        llama = LlamaStore(uri=connection.uri, collection_name=name)
+        try:
+            llama.clear()
+            asyncio.run(llama.aclear())
+        finally:
+            llama.close()
+        assert resolve_alias(connection, alias) == source
+        with MilvusStore(CollectionSpec(name=source, dim=DIM), connection=connection) as store:
+            assert store.exists() and store.count() == 0

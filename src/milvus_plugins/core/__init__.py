@@ -24,6 +24,7 @@ from milvus_plugins.core.describe import describe_fields
 from milvus_plugins.core.dict_filters import OPERATORS as DICT_FILTER_OPERATORS
 from milvus_plugins.core.dict_filters import filter_from_dict
 from milvus_plugins.core.errors import (
+    AliasedCollectionError,
     AuthenticationError,
     CollectionNotFoundError,
     ConfigError,
@@ -193,6 +194,7 @@ __all__ = [
     "READ_CHECK_TTL",
     "READ_INDEX_CHECK_TTL",
     "RRF",
+    "AliasedCollectionError",
     "AsyncMilvusStore",
     "AuthenticationError",
     "AutoIndex",

@@ -4,6 +4,7 @@
 
     MilvusPluginsError
      ├─ ConfigError (also ValueError)         bad arguments, raised before any I/O
+     │   └─ AliasedCollectionError             a drop of an alias or of what one points at
      ├─ InvalidInputError (also ValueError)   a bad record or query, raised before writing
      │   ├─ UnexpectedArgumentError (also TypeError)  a keyword argument no method takes
      │   ├─ TenantRequiredError                a call without a tenant (strict tenant mode)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 __all__ = [
+    "AliasedCollectionError",
     "AuthenticationError",
     "CollectionNotFoundError",
     "ConfigError",
@@ -40,6 +41,11 @@ class MilvusPluginsError(Exception):
 
 class ConfigError(MilvusPluginsError, ValueError):
     """An argument or configuration value is invalid; raised before any I/O."""
+
+
+class AliasedCollectionError(ConfigError):
+    """A drop names an alias, or a collection an alias points at: Milvus would drop the
+    collection (and the alias) under every reader of the alias; nothing was dropped."""
 
 
 class InvalidInputError(MilvusPluginsError, ValueError):

@@ -13,6 +13,7 @@ from llama_index.core.schema import BaseNode, MetadataMode
 from llama_index.core.vector_stores.types import MetadataFilters
 
 from milvus_plugins.core import (
+    AliasedCollectionError,
     Filter,
     InvalidInputError,
     Record,
@@ -222,19 +223,29 @@ class NodeWrites(StoreAccess):
         """Delete every node (drop the collection); the next ``add`` recreates it.
 
         A store with a tenant, in strict tenant mode or with ``milvus_partition_names``
-        deletes only the nodes of its scope and keeps the collection.
+        deletes only the nodes of its scope and keeps the collection, and so does a store
+        on a collection an alias names (dropping it would take it from the alias'
+        readers).
 
         Raises:
             TenantRequiredError: strict tenant mode and no tenant.
         """
         if self._scoped_store:
             self._store.clear(**self._scope({}))
-        else:
+            return
+        try:
             self._store.drop()
+        except AliasedCollectionError:
+            # Opened by an alias, or an alias points at it: dropping it would take it
+            # from the alias' readers; its nodes are deleted instead.
+            self._store.clear()
 
     async def aclear(self) -> None:
         """Async twin of :meth:`clear`."""
         if self._scoped_store:
             await self.async_store.clear(**self._scope({}))
-        else:
+            return
+        try:
             await self.async_store.drop()
+        except AliasedCollectionError:
+            await self.async_store.clear()

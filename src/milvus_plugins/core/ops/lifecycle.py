@@ -20,6 +20,7 @@ from milvus_plugins.core.error_translation import (
     reports_index_missing,
 )
 from milvus_plugins.core.errors import (
+    AliasedCollectionError,
     CollectionNotFoundError,
     ConfigError,
     MilvusOperationError,
@@ -416,7 +417,8 @@ def _drop_named(session: Session, name: str, caps: Capabilities) -> Op[None]:
     readers then find an empty collection, or none).
 
     Raises:
-        ConfigError: ``name`` is an alias, or aliases point at it (nothing dropped).
+        AliasedCollectionError: ``name`` is an alias, or aliases point at it (nothing
+            dropped).
     """
     if caps.aliases:
         description = yield Call(ClientMethod.DESCRIBE_COLLECTION, (name,))
@@ -429,7 +431,7 @@ def _drop_named(session: Session, name: str, caps: Capabilities) -> Op[None]:
             aliases = [str(a) for a in names or () if str(a) != name]
         if aliases:
             shown_aliases = ", ".join(shown(a) for a in aliases)
-            raise ConfigError(
+            raise AliasedCollectionError(
                 f"collection {shown(name)} is what alias {shown_aliases} points at: dropping "
                 "it would drop the alias too, under every reader of it. Nothing was "
                 "dropped. Point the alias at another collection first with point_alias() "
@@ -437,7 +439,7 @@ def _drop_named(session: Session, name: str, caps: Capabilities) -> Op[None]:
                 f"MilvusClient.drop_alias({shown(aliases[0])}), then drop {shown(name)}."
             )
         if target != name:
-            raise ConfigError(
+            raise AliasedCollectionError(
                 f"{shown(name)} is an alias of the collection {shown(target)}: dropping it "
                 f"would drop {shown(target)} under every reader of the alias. Nothing was "
                 f"dropped. Point the alias elsewhere with point_alias() (CLI: "
