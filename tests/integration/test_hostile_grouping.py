@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 
 import numpy as np
@@ -164,3 +165,29 @@ def test_a_filter_only_retrieval_groups_too(lite_uri: str) -> None:
         assert len(got.ids or []) == 3
     finally:
         llama.close()
+
+
+def test_a_filter_only_retrieval_is_ranked_by_decay(lite_uri: str) -> None:
+    """A LangChain review: `as_retriever(search_kwargs={"decay": ...}).invoke("")` (and a
+    SelfQueryRetriever's filter-only question) failed with "decay works with dense,
+    sparse and hybrid search, not 'filtered'". The matching rows are ordered by their
+    decay factor now (every matching row is read)."""
+    from langchain_core.embeddings import DeterministicFakeEmbedding
+
+    from milvus_plugins.langchain import MilvusVectorStore as LangChainStore
+
+    lc = LangChainStore(DeterministicFakeEmbedding(size=4), uri=lite_uri, collection_name="lc")
+    try:
+        lc.add_texts(
+            [f"text {i}" for i in range(30)],
+            metadatas=[{"i": i, "kind": "odd" if i % 2 else "even"} for i in range(30)],
+            ids=[f"r{i}" for i in range(30)],
+        )
+        decay = {"field": "i", "origin": 29, "scale": 5}
+        retriever = lc.as_retriever(
+            search_kwargs={"k": 3, "decay": decay, "filter": {"kind": "odd"}}
+        )
+        assert [d.metadata["i"] for d in retriever.invoke("")] == [29, 27, 25]
+        assert [d.metadata["i"] for d in asyncio.run(retriever.ainvoke(""))] == [29, 27, 25]
+    finally:
+        lc.close()

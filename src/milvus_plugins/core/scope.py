@@ -137,7 +137,9 @@ def _check_tenant(spec: CollectionSpec, tenant: Any, field: str) -> Tenant:
         raise ConfigError(
             f"{field}={shown(tenant)} needs a collection with a partition key: declare the tenant "
             "field in metadata_fields and name it in partition_key= (e.g. metadata_fields="
-            "{'tenant': 'VARCHAR'}, partition_key='tenant')."
+            "{'tenant': 'VARCHAR'}, partition_key='tenant'); for an existing collection that "
+            "has one (e.g. langchain-milvus' partition_key_field=), name it in partition_key= "
+            "(its type is read from the collection)."
         )
     if declared.scalar_type is ScalarType.INT64:
         if isinstance(tenant, bool) or not isinstance(tenant, int):

@@ -231,6 +231,9 @@ class Session:
     open_mode: OpenMode = OpenMode.CHECK
     capabilities: Capabilities | None = None
     exists: bool = False
+    #: Whether this session created the collection it holds (not opened one that was
+    #: there): a framework's "clear" may then drop it, since a write makes it the same.
+    created_here: bool = field(default=False, repr=False)
     embedding: EmbeddingProbe | EmbeddingFingerprint | None = None
     allow_embedding_change: bool = False
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
@@ -340,6 +343,7 @@ class Session:
             spec = spec.with_dim(self.spec.dim)
         self.spec = spec
         self.exists = False
+        self.created_here = False
         self.signature = None
         self.row_count = None
 
@@ -466,6 +470,7 @@ class Session:
             )
         self.spec = resolve_partition_key(asked, opened, description)
         self.exists = True
+        self.created_here = False
         return self.spec
 
     def _refuse_another_layout(self, layout: FieldMapping | None) -> None:

@@ -96,6 +96,15 @@ def _node_record(node: BaseNode, *, own: bool, snapshot: bool = True) -> Record:
     if isinstance(node, IndexNode) and node.obj is not None:
         _check_index_obj(node)
     if node.relationships:
+        if node.ref_doc_id == "":
+            # Its rows could never be deleted by their document (delete("") is refused:
+            # it would name every node without a source); an ingestion pipeline's
+            # re-run then failed half-way. Refused with the node's other checks.
+            raise InvalidInputError(
+                f"node {shown(node.node_id)} names a source document with the empty id "
+                "''; give the Document an id (Document(id_=...), or let LlamaIndex make "
+                "one), or no source. Nothing was written."
+            )
         related = _checked_relationships(node)
         if related is not None:  # numpy values converted: dump a copy holding them
             node = node.model_copy(update={"relationships": related})

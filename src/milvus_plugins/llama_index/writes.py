@@ -220,12 +220,16 @@ class NodeWrites(StoreAccess):
             await self.async_store.delete(**args)
 
     def clear(self) -> None:
-        """Delete every node (drop the collection); the next ``add`` recreates it.
+        """Delete every node.
 
-        A store with a tenant, in strict tenant mode or with ``milvus_partition_names``
-        deletes only the nodes of its scope and keeps the collection, and so does a store
-        on a collection an alias names (dropping it would take it from the alias'
-        readers).
+        A collection this store created is dropped (the next ``add`` creates it again,
+        with the next model's dimension). One it found (made by another store, another
+        tool, or an earlier run) keeps its schema and loses its rows: dropped, it would
+        come back with this store's settings (without the BM25 field, text match,
+        partition key or typed fields it was opened with, or in this package's layout
+        under another tool's name). A store with a tenant, in strict tenant mode or
+        with ``milvus_partition_names`` deletes only the nodes of its scope, and a
+        collection an alias names is never dropped (its readers would lose it).
 
         Raises:
             TenantRequiredError: strict tenant mode and no tenant.
@@ -233,17 +237,22 @@ class NodeWrites(StoreAccess):
         if self._scoped_store:
             self._store.clear(**self._scope({}))
             return
+        if not self._store.session.created_here:
+            self._store.clear()  # a collection it found: its rows go, its schema stays
+            return
         try:
             self._store.drop()
         except AliasedCollectionError:
-            # Opened by an alias, or an alias points at it: dropping it would take it
-            # from the alias' readers; its nodes are deleted instead.
+            # An alias points at it: dropping it would take it from the alias' readers.
             self._store.clear()
 
     async def aclear(self) -> None:
         """Async twin of :meth:`clear`."""
         if self._scoped_store:
             await self.async_store.clear(**self._scope({}))
+            return
+        if not self._store.session.created_here:
+            await self.async_store.clear()
             return
         try:
             await self.async_store.drop()

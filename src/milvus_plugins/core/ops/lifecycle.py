@@ -405,6 +405,7 @@ def _ensure_locked(
     session.first_layout = None  # this package's, from now on: the store made it
     session.remember_opened(asked, description, index, dense)
     session.exists = True
+    session.created_here = True
     return Opened.CREATED
 
 

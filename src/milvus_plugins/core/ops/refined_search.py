@@ -109,15 +109,28 @@ def decay_search_op(ctx: OpContext, r: SearchRequest, decay: Decay) -> Op[list[H
     The client reranks the ``decay.candidates(k)`` best ungrouped hits (10 x k by
     default, Milvus Lite's window) by ``relevance * factor`` and keeps ``k``.
     """
-    if r.kind not in (SearchKind.DENSE, SearchKind.SPARSE, SearchKind.HYBRID):
+    ranked = (SearchKind.DENSE, SearchKind.SPARSE, SearchKind.HYBRID, SearchKind.FILTERED)
+    if r.kind not in ranked:
         raise InvalidInputError(
-            f"decay works with dense, sparse and hybrid search, not {shown(r.kind.value)}."
+            "decay works with dense, sparse and hybrid search and filter-only retrieval, "
+            f"not {shown(r.kind.value)}."
         )
     if r.grouping is not None:
         raise InvalidInputError("decay and group_by cannot be combined in one search.")
     check_k(r.k)
     if not (yield from readable_op(ctx, ctx.scope.where(r.where))):
         return []
+    if r.kind is SearchKind.FILTERED:
+        # No relevance to rerank (every row 1.0): the decay factor alone orders the
+        # matching rows, so every one of them is read (at most one window of them).
+        rows = yield from filtered_op(ctx, QUERY_WINDOW, r.where, r.include_vectors)
+        if len(rows) >= QUERY_WINDOW and (yield from count_op(ctx, r.where)) > QUERY_WINDOW:
+            raise InvalidInputError(
+                f"a filter-only retrieval (no query) ranked by decay orders every matching "
+                f"row by its decay factor, and more than {QUERY_WINDOW} rows match (the most "
+                "one read returns); narrow the filter, or give a query to rank by."
+            )
+        return apply_decay(rows, decay, r.k)
     ranker = yield from _server_decay(ctx, r, decay)
     if ranker is not None:
         per_query = yield from dense_search_op(

@@ -1,0 +1,118 @@
+"""LlamaIndex flows attacked (a helper's review, 2026-12-07); each failed before its fix.
+
+* ``clear()`` dropped a collection the official llama-index-vector-stores-milvus had
+  made, and the same store's next ``add`` (an ingestion pipeline's run) made this
+  package's layout under its name: the official application then failed on every call;
+* ``clear()`` on a store opened with only ``uri`` and ``collection_name`` dropped a
+  hybrid, text-match, partition-key collection, and the next ``add`` made it again
+  without those (and with a VARCHAR where an INT64 field was): the store that made it
+  was refused from then on;
+* a ``Document(id_="")`` was written, but its nodes could never be deleted by their
+  document (``delete("")`` is refused), and an ``UPSERTS_AND_DELETE`` pipeline's next
+  run failed half-way, after deleting the other documents' old nodes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from pathlib import Path
+
+import pytest
+from llama_index.core.schema import Document, NodeRelationship, RelatedNodeInfo, TextNode
+from pymilvus import MilvusClient
+from tests.support.official_layouts import DIM, hashed_vector, make_llama_collections
+
+from milvus_plugins.core import ForeignLayoutError, InvalidInputError
+from milvus_plugins.llama_index import MilvusVectorStore
+
+
+def _vector(text: str, dim: int = DIM) -> list[float]:
+    digest = hashlib.sha256(text.encode()).digest()
+    return [(digest[i] + 1) / 256.0 for i in range(dim)]
+
+
+def _node(node_id: str, source: str | None = "doc", dim: int = DIM, **meta: object) -> TextNode:
+    node = TextNode(
+        id_=node_id, text=f"text of {node_id}", metadata=meta, embedding=_vector(node_id, dim)
+    )
+    if source is not None:
+        node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=source)
+    return node
+
+
+def _fields(uri: str, name: str) -> dict[str, object]:
+    client = MilvusClient(uri=uri)
+    try:
+        return {f["name"]: f["type"] for f in client.describe_collection(name)["fields"]}
+    finally:
+        client.close()
+
+
+def test_clear_of_the_official_stores_collection_keeps_it_and_its_layout(tmp_path: Path) -> None:
+    uri = str(tmp_path / "li.db")
+    make_llama_collections(uri, "li_", sparse=False)
+    before = _fields(uri, "li_plain")
+    store = MilvusVectorStore(uri=uri, collection_name="li_plain")
+    try:
+        assert store.get_nodes()
+        store.clear()
+        asyncio.run(store.aclear())
+        assert store.get_nodes() == []
+        with pytest.raises(ForeignLayoutError):
+            store.add([TextNode(id_="new", text="x", embedding=hashed_vector("x"))])
+    finally:
+        store.close()
+    assert _fields(uri, "li_plain") == before
+
+
+def test_clear_of_a_collection_it_found_keeps_its_schema(tmp_path: Path) -> None:
+    uri = str(tmp_path / "m.db")
+    maker = MilvusVectorStore(
+        uri=uri,
+        collection_name="c",
+        enable_sparse=True,
+        text_match=True,
+        metadata_fields={"year": "INT64", "tenant": "VARCHAR"},
+        partition_key="tenant",
+    )
+    maker.add([_node("a", year=2020, tenant="t1")])
+    before = _fields(uri, "c")
+    reader = MilvusVectorStore(uri=uri, collection_name="c")
+    try:
+        reader.clear()
+        assert _fields(uri, "c") == before
+        with pytest.raises(InvalidInputError, match="year"):
+            reader.add([_node("b", year="x", tenant="t1")])  # still the INT64 field
+        reader.add([_node("b", year=2021, tenant="t1")])
+    finally:
+        reader.close()
+    assert [n.node_id for n in maker.get_nodes()] == ["b"]  # the maker still works on it
+    maker.close()
+
+
+def test_clear_of_a_collection_it_made_drops_it(tmp_path: Path) -> None:
+    uri = str(tmp_path / "m.db")
+    store = MilvusVectorStore(uri=uri, collection_name="c")
+    try:
+        store.add([_node("a")])
+        store.clear()
+        assert not store.client.has_collection("c")
+        store.add([_node("b", dim=16)])  # the next model's dimension
+        assert [n.node_id for n in store.get_nodes()] == ["b"]
+    finally:
+        store.close()
+
+
+def test_a_source_document_with_an_empty_id_is_refused(tmp_path: Path) -> None:
+    store = MilvusVectorStore(uri=str(tmp_path / "m.db"), collection_name="c")
+    try:
+        with pytest.raises(InvalidInputError, match="empty id"):
+            store.add([_node("a", source="ok"), _node("b", source="")])
+        assert not store.client.has_collection("c") or store.get_nodes() == []
+        document = Document(id_="", text="untitled")
+        assert document.doc_id == ""
+        store.add([_node("c", source=None)])  # no source at all is fine
+        assert [n.node_id for n in store.get_nodes()] == ["c"]
+    finally:
+        store.close()
