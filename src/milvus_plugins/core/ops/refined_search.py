@@ -239,8 +239,7 @@ def grouped_search_op(ctx: OpContext, r: SearchRequest, grouping: Grouping) -> O
     groups are found (full ones when strict) or the collection is exhausted. Milvus caps
     one search at 16,384 candidates: when those hold fewer than ``k`` groups and the
     search reaches more rows, :class:`InvalidInputError` says so (never fewer groups
-    silently). The
-    hits come group by group, best group first.
+    silently). The hits come group by group, best group first.
     """
     grouped = (SearchKind.DENSE, SearchKind.SPARSE, SearchKind.HYBRID, SearchKind.FILTERED)
     if r.kind not in grouped:
