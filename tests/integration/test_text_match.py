@@ -358,25 +358,8 @@ def test_another_tools_text_field_is_matched_with_its_own_analyzer(lite_uri: str
     for text match with the english analyzer: adopted as the standard analyzer, the Lite 3
     check passed and `text_match("the")` found (and deleted) "the quick brown fox". The
     field's analyzer is now read from the collection."""
-    client = MilvusClient(uri=lite_uri)
-    try:
-        schema = client.create_schema(auto_id=True, enable_dynamic_field=True)
-        schema.add_field("pk", DataType.INT64, is_primary=True)
-        schema.add_field(
-            "text",
-            DataType.VARCHAR,
-            max_length=1000,
-            enable_analyzer=True,
-            enable_match=True,
-            analyzer_params={"type": "english"},
-        )
-        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=2)
-        index = client.prepare_index_params()
-        index.add_index("vector", index_type="FLAT", metric_type="L2")
-        client.create_collection("lc", schema=schema, index_params=index)
-        client.insert("lc", [{"text": "the quick brown fox", "vector": [1.0, 2.0]}])
-    finally:
-        client.close()
+    text = {"enable_analyzer": True, "enable_match": True, "analyzer_params": {"type": "english"}}
+    _langchain_layout(lite_uri, text, [{"text": "the quick brown fox", "vector": [1.0, 2.0]}])
     with MilvusStore(CollectionSpec(name="lc"), connection=ConnectionConfig(uri=lite_uri)) as store:
         assert store.count() == 1  # opens it
         assert store.spec.layout is not None and store.spec.text_match
@@ -391,20 +374,8 @@ def test_a_delete_of_ids_no_integer_key_spells_is_no_delete_all(lite_uri: str) -
     auto_id layout) an id no key spells ("abc", "01") names no row, so `not_(id_in([...]))`
     compiled to `(not false)` and the delete emptied the collection. A constant leaf is
     folded with its negation now, and the delete refused."""
-    client = MilvusClient(uri=lite_uri)
-    try:
-        schema = client.create_schema(auto_id=True, enable_dynamic_field=True)
-        schema.add_field("pk", DataType.INT64, is_primary=True)
-        schema.add_field("text", DataType.VARCHAR, max_length=1000)
-        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=2)
-        index = client.prepare_index_params()
-        index.add_index("vector", index_type="FLAT", metric_type="L2")
-        client.create_collection("lc", schema=schema, index_params=index)
-        client.insert(
-            "lc", [{"text": f"t{i}", "vector": [1.0, float(i)], "n": i} for i in range(5)]
-        )
-    finally:
-        client.close()
+    rows = [{"text": f"t{i}", "vector": [1.0, float(i)], "n": i} for i in range(5)]
+    _langchain_layout(lite_uri, {}, rows)
     with MilvusStore(CollectionSpec(name="lc"), connection=ConnectionConfig(uri=lite_uri)) as store:
         for node in (not_(id_in(["abc"])), or_(eq("n", 1), not_(id_in(["01"])))):
             assert store.count(node) == 5
@@ -412,3 +383,20 @@ def test_a_delete_of_ids_no_integer_key_spells_is_no_delete_all(lite_uri: str) -
                 store.delete(filter=node)
         assert store.delete(filter=and_(eq("n", 1), not_(id_in(["abc"])))) == 1
         assert store.count() == 4
+
+
+def _langchain_layout(uri: str, text: dict[str, object], rows: list[dict[str, object]]) -> None:
+    """Collection ``lc`` in langchain-milvus' auto_id layout (INT64 ``pk``, ``text``,
+    ``vector``, a dynamic field), its text field made with ``text``, holding ``rows``."""
+    client = MilvusClient(uri=uri)
+    try:
+        schema = client.create_schema(auto_id=True, enable_dynamic_field=True)
+        schema.add_field("pk", DataType.INT64, is_primary=True)
+        schema.add_field("text", DataType.VARCHAR, max_length=1000, **text)
+        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=2)
+        index = client.prepare_index_params()
+        index.add_index("vector", index_type="FLAT", metric_type="L2")
+        client.create_collection("lc", schema=schema, index_params=index)
+        client.insert("lc", rows)
+    finally:
+        client.close()
