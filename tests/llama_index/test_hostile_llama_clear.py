@@ -116,3 +116,45 @@ def test_a_source_document_with_an_empty_id_is_refused(tmp_path: Path) -> None:
         assert [n.node_id for n in store.get_nodes()] == ["c"]
     finally:
         store.close()
+
+
+def test_clear_never_drops_a_collection_made_again_by_someone_else(tmp_path: Path) -> None:
+    """A review of the fix above: the store that had created `c` dropped it at `clear()`
+    although another store had made it again since (with a BM25 field and an INT64
+    field): its schema went. The collection there must still be the one it created."""
+    uri = str(tmp_path / "m.db")
+    first = MilvusVectorStore(uri=uri, collection_name="c")
+    first.add([_node("a")])
+    second = MilvusVectorStore(
+        uri=uri,
+        collection_name="c",
+        overwrite=True,
+        enable_sparse=True,
+        metadata_fields={"year": "INT64"},
+    )
+    second.add([_node("b", year=2020)])
+    made = _fields(uri, "c")
+    try:
+        first.clear()
+        assert _fields(uri, "c") == made
+        assert second.get_nodes() == []
+        second.add([_node("c", year=2021)])
+        assert [n.node_id for n in second.get_nodes()] == ["c"]
+    finally:
+        first.close()
+        second.close()
+
+
+def test_clear_after_close_still_drops_what_the_store_made(tmp_path: Path) -> None:
+    """Re-opened after `close()` (a read first), the store took its own collection for a
+    found one: `clear()` kept it, and the next model's dimension was refused."""
+    store = MilvusVectorStore(uri=str(tmp_path / "m.db"), collection_name="c")
+    try:
+        store.add([_node("a")])
+        store.close()
+        assert [n.node_id for n in store.get_nodes()] == ["a"]
+        store.clear()
+        store.add([_node("b", dim=16)])
+        assert [n.node_id for n in store.get_nodes()] == ["b"]
+    finally:
+        store.close()

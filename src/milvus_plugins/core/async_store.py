@@ -107,6 +107,7 @@ class AsyncMilvusStore:
     check_write = async_method(StoreOperations.check_write)
     delete = async_method(StoreOperations.delete)
     clear = async_method(StoreOperations.clear)
+    reset = async_method(StoreOperations.reset)
     get = async_method(StoreOperations.get)
     query = async_method(StoreOperations.query)
     count = async_method(StoreOperations.count)

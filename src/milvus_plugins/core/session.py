@@ -267,7 +267,10 @@ class Session:
     ) -> None:
         """Note the collection just opened or created (what :meth:`still_open` compares
         with) and the spec it was opened from (what a re-open starts from)."""
-        self.opened_from = before
+        if not (self.created_here and self.opened_from is not None):
+            # (Its own collection opened again, after close(): it starts again from the
+            # spec it created it from, not from one holding what it learned since.)
+            self.opened_from = before
         if self.first_layout is None:
             self.first_layout = (self.spec.layout,)
         self.replaced_seen = self._replacements()
@@ -470,7 +473,11 @@ class Session:
             )
         self.spec = resolve_partition_key(asked, opened, description)
         self.exists = True
-        self.created_here = False
+        # Opened again (after close(), or a read's check): still the one it created only
+        # when its schema is the one remembered.
+        self.created_here = self.created_here and self.still_open(
+            description, dense_index, full=False
+        )
         return self.spec
 
     def _refuse_another_layout(self, layout: FieldMapping | None) -> None:

@@ -299,6 +299,7 @@ class MilvusStore:
     check_write = sync_method(StoreOperations.check_write)
     delete = sync_method(StoreOperations.delete)
     clear = sync_method(StoreOperations.clear)
+    reset = sync_method(StoreOperations.reset)
     get = sync_method(StoreOperations.get)
     query = sync_method(StoreOperations.query)
     count = sync_method(StoreOperations.count)

@@ -13,7 +13,6 @@ from llama_index.core.schema import BaseNode, MetadataMode
 from llama_index.core.vector_stores.types import MetadataFilters
 
 from milvus_plugins.core import (
-    AliasedCollectionError,
     Filter,
     InvalidInputError,
     Record,
@@ -236,25 +235,12 @@ class NodeWrites(StoreAccess):
         """
         if self._scoped_store:
             self._store.clear(**self._scope({}))
-            return
-        if not self._store.session.created_here:
-            self._store.clear()  # a collection it found: its rows go, its schema stays
-            return
-        try:
-            self._store.drop()
-        except AliasedCollectionError:
-            # An alias points at it: dropping it would take it from the alias' readers.
-            self._store.clear()
+        else:
+            self._store.reset()
 
     async def aclear(self) -> None:
         """Async twin of :meth:`clear`."""
         if self._scoped_store:
             await self.async_store.clear(**self._scope({}))
-            return
-        if not self._store.session.created_here:
-            await self.async_store.clear()
-            return
-        try:
-            await self.async_store.drop()
-        except AliasedCollectionError:
-            await self.async_store.clear()
+        else:
+            await self.async_store.reset()

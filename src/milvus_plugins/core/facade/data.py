@@ -159,6 +159,23 @@ class StoreOperations(CollectionOperations):
         """
         return deletes.clear_op(self.scoped_context(tenant, partition_names))
 
+    def reset(self) -> Op[bool]:
+        """Empty the collection: drop it where this store created it (and it is still the
+        one it created), so that the next write makes it again (with the next model's
+        dimension); otherwise delete every row and keep it (a collection the store found
+        keeps the schema, settings and layout it was made with; one an alias names is
+        never dropped). A store with a tenant deletes only its rows.
+
+        Raises:
+            TenantRequiredError: strict tenant mode and no tenant.
+
+        Returns:
+            Whether the collection was dropped.
+        """
+        if self.tenancy.tenant is not None or self.tenancy.strict:
+            return map_op(self.clear(), lambda _: False)
+        return deletes.reset_op(self.op_context())
+
     # -- reads ------------------------------------------------------------------------
 
     def get(

@@ -9,6 +9,7 @@ from milvus_plugins.core.arguments import id_list
 from milvus_plugins.core.capabilities import Capabilities
 from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import (
+    AliasedCollectionError,
     ConfigError,
     InvalidInputError,
     SharedIdError,
@@ -45,7 +46,13 @@ from milvus_plugins.core.ops.checked_filters import (
     superset_filter,
 )
 from milvus_plugins.core.ops.context import OpContext
-from milvus_plugins.core.ops.lifecycle import capabilities_op, ensure_op, filter_checked_op
+from milvus_plugins.core.ops.lifecycle import (
+    capabilities_op,
+    drop_op,
+    ensure_op,
+    filter_checked_op,
+    made_here_op,
+)
 from milvus_plugins.core.requests import QUERY_WINDOW, output_fields
 from milvus_plugins.core.types import ConsistencyLevel
 
@@ -121,6 +128,19 @@ def delete_op(ctx: OpContext, ids: Sequence[str] | None, filter: Filter | str | 
     # and a row it does not select must not go with a selected one of the same id.
     by_ids_alone = tree is None and scoped is None and ctx.scope.partition_names is None
     return (yield from _delete_where(ctx, scoped or where, guard=not by_ids_alone))
+
+
+def reset_op(ctx: OpContext) -> Op[bool]:
+    """Drop the collection where this store created it and it is still that one, else
+    delete every row; answer whether it was dropped (see ``StoreOperations.reset``)."""
+    if (yield from made_here_op(ctx)):
+        try:
+            yield from drop_op(ctx)
+            return True
+        except AliasedCollectionError:
+            pass  # an alias points at it now: its readers keep it
+    yield from clear_op(ctx)
+    return False
 
 
 def compiles_to_every_row(where: Filter, spec: CollectionSpec, dialect: Dialect) -> bool:

@@ -751,6 +751,22 @@ def exists_op(ctx: OpContext) -> Op[bool]:
     return (yield from ensure_op(ctx, create=False))
 
 
+def made_here_op(ctx: OpContext) -> Op[bool]:
+    """Whether the collection there is the one this store created (not one it found, nor
+    one another client made again under the name since)."""
+    session = ctx.session
+    if not session.created_here:
+        return False
+    name = ctx.spec.name
+    try:
+        description = yield Call(ClientMethod.DESCRIBE_COLLECTION, (name,))
+    except CollectionNotFoundError:
+        return False
+    if str(description.get("collection_name") or name) != name:
+        return False  # the name is an alias now
+    return session.still_open(description, None, full=False)
+
+
 def drop_op(ctx: OpContext) -> Op[None]:
     """Drop the collection; the store recreates it on the next write.
 
