@@ -158,3 +158,54 @@ def test_clear_after_close_still_drops_what_the_store_made(tmp_path: Path) -> No
         assert [n.node_id for n in store.get_nodes()] == ["b"]
     finally:
         store.close()
+
+
+def _raw_drop(uri: str, name: str) -> None:
+    client = MilvusClient(uri=uri)
+    try:
+        client.drop_collection(name)
+    finally:
+        client.close()
+
+
+def test_clear_after_another_clients_drop_takes_the_next_models_dimension(tmp_path: Path) -> None:
+    """A review of `reset()`: once another client had dropped the collection, the store's
+    re-creation (or a clear() with no write between) remembered the old dimension as if
+    the user had given it: the next model's was refused after clear()."""
+    uri = str(tmp_path / "m.db")
+    store = MilvusVectorStore(uri=uri, collection_name="c")
+    try:
+        store.add([_node("a", dim=4)])
+        _raw_drop(uri, "c")
+        assert store.get_nodes() == []
+        store.add([_node("b", dim=4)])  # made again by this store
+        store.clear()
+        store.add([_node("c", dim=8)])
+        _raw_drop(uri, "c")
+        store.clear()  # nothing there: a fresh start
+        store.add([_node("d", dim=16)])
+        assert [n.node_id for n in store.get_nodes()] == ["d"]
+    finally:
+        store.close()
+
+
+def test_a_found_collection_closed_and_reused_is_forgotten_at_its_drop(tmp_path: Path) -> None:
+    """A store that opened an existing collection, was closed and used again, took what it
+    had read from it (dimension, the partition key's type) for its own settings: after its
+    own drop() the next model's dimension and another key type were refused."""
+    from milvus_plugins.core import CollectionSpec, ConnectionConfig, MilvusStore, Record
+
+    connection = ConnectionConfig(uri=str(tmp_path / "m.db"))
+    maker = MilvusStore(CollectionSpec(name="c", partition_key="tenant"), connection=connection)
+    maker.upsert([Record(id="1", text="t", vector=[1.0, 0.0, 0.0, 0.0])], tenant="t1")
+    maker.close()
+    store = MilvusStore(CollectionSpec(name="c", partition_key="tenant"), connection=connection)
+    try:
+        assert store.count() == 1
+        store.close()
+        assert store.count() == 1  # opened again after close()
+        store.drop()
+        store.upsert([Record(id="2", text="t", vector=[1.0] * 8)], tenant=5)
+        assert store.count() == 1 and store.spec.dim == 8
+    finally:
+        store.close()

@@ -267,9 +267,10 @@ class Session:
     ) -> None:
         """Note the collection just opened or created (what :meth:`still_open` compares
         with) and the spec it was opened from (what a re-open starts from)."""
-        if not (self.created_here and self.opened_from is not None):
-            # (Its own collection opened again, after close(): it starts again from the
-            # spec it created it from, not from one holding what it learned since.)
+        if self.opened_from is None:
+            # The spec as the store was given it, kept through every re-open (after
+            # close(), after a drop): a restart starts from it, never from one holding
+            # what was learned from a collection since gone (a dimension, a key's type).
             self.opened_from = before
         if self.first_layout is None:
             self.first_layout = (self.spec.layout,)
