@@ -34,7 +34,7 @@ from llama_index.core.vector_stores import SimpleVectorStore
 from llama_index.core.vector_stores.types import MetadataFilter, MetadataFilters
 from tests.llama_index.conftest import KeywordEmbedding
 
-from milvus_plugins.core.exceptions import MilvusPluginsError
+from milvus_plugins.core.exceptions import InvalidInputError, MilvusPluginsError
 from milvus_plugins.langchain import MilvusVectorStore as LCMilvus
 from milvus_plugins.llama_index import MilvusVectorStore as LIMilvus
 
@@ -649,14 +649,14 @@ def test_li_add_node_kinds_match_reference(tmp_path: Path) -> None:
     }
 
 
-def test_li_add_node_with_empty_ref_doc_id_round_trips(tmp_path: Path) -> None:
+def test_li_add_node_with_empty_ref_doc_id_is_refused(tmp_path: Path) -> None:
+    # "" is not a document id to delete by (delete("") is refused), so such a node could
+    # never be deleted by its document: an ingestion pipeline's re-run failed half-way
+    # (RELIABILITY 156). Refused with nothing written.
     ours = _li(tmp_path)
-    ours.add([_node("e", ref="")])
-    (node,) = ours.get_nodes(node_ids=["e"])
-    assert node.ref_doc_id in ("", None)
-    # "" is not a document id to delete by; the node stays reachable by its id.
-    ours.delete_nodes(node_ids=["e"])
-    assert ours.get_nodes(node_ids=["e"]) == []
+    with pytest.raises(InvalidInputError, match="empty id"):
+        ours.add([_node("d", ref="doc"), _node("e", ref="")])
+    assert ours.get_nodes(node_ids=["d", "e"]) == []
 
 
 def test_li_add_node_without_embedding_is_typed_and_writes_nothing(tmp_path: Path) -> None:

@@ -118,9 +118,11 @@ class _Compiler(KeyAddressing):
             return f"(not {has} or {equal})" if negate else f"({has} and not {equal})"
         leaf = self._leaf(node, ref)
         for value in (True, False):
-            if leaf == self.const(value):
-                # A leaf that names no row (an integer-key id that no key spells) is a
-                # constant for every row, and so is its negation: folded, as and/or are.
+            if ref.column and leaf == self.const(value):
+                # A column leaf that names no row (an integer-key id that no key spells)
+                # is a constant for every row, and so is its negation: folded, as and/or
+                # are. (Not on a JSON key: there a value of another kind makes neither
+                # the leaf nor its negation true.)
                 return self.const(value != negate)
         if not negate:
             return leaf

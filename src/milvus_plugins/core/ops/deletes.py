@@ -139,9 +139,9 @@ def reset_op(ctx: OpContext) -> Op[bool]:
             return True
         except AliasedCollectionError:
             pass  # an alias points at it now: its readers keep it
-    if not (yield from ensure_op(ctx, create=False)):
-        # Nothing there (another client dropped it): the next write starts afresh, with
-        # the next model's dimension, as after a drop of its own.
+    if not (yield Call(ClientMethod.HAS_COLLECTION, (ctx.spec.name,))):
+        # Nothing there (never made, or another client dropped it): the next write starts
+        # afresh, with the next model's dimension, as after a drop of its own.
         ctx.session.lost(keep_dim=False)
         return False
     yield from clear_op(ctx)
