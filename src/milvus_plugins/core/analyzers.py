@@ -11,7 +11,14 @@ from typing import Any
 
 from milvus_plugins.core.errors import ConfigError
 
-__all__ = ["ENGLISH_STOP_WORDS", "TextAnalyzer", "analyzer_params", "stop_words_of"]
+__all__ = [
+    "ENGLISH_STOP_WORDS",
+    "TextAnalyzer",
+    "analyzer_params",
+    "described_analyzer",
+    "has_match",
+    "stop_words_of",
+]
 
 ENGLISH_STOP_WORDS: tuple[str, ...] = (
     "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into",
@@ -160,3 +167,23 @@ def stop_words_of(params: Mapping[str, Any]) -> tuple[str, ...]:
     if params.get("type") == "english" and not words:
         words = list(ENGLISH_STOP_WORDS)
     return tuple(words)
+
+
+def has_match(text_field: Mapping[str, Any]) -> bool:
+    """Whether a described text field was created with ``enable_match``."""
+    value = (text_field.get("params") or {}).get("enable_match")
+    return value is True or str(value).lower() == "true"
+
+
+def described_analyzer(text_field: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The analyzer params of a described text field (``None`` when it has none)."""
+    raw = (text_field.get("params") or {}).get("analyzer_params")
+    if raw is None:
+        return None
+    if isinstance(raw, Mapping):
+        return dict(raw)
+    try:
+        parsed = json.loads(str(raw))
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None

@@ -6,13 +6,13 @@ opening a collection whose dimension and metric the caller does not know).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, NoReturn
 
 from pymilvus import DataType
 
+from milvus_plugins.core.analyzers import described_analyzer, has_match
 from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import (
     SchemaMismatchError,
@@ -327,12 +327,6 @@ def _max_length(field: Mapping[str, Any] | None, default: int) -> int:
     return value if 1 <= value <= 65535 else default
 
 
-def has_match(text_field: Mapping[str, Any]) -> bool:
-    """Whether a described text field was created with ``enable_match``."""
-    value = (text_field.get("params") or {}).get("enable_match")
-    return value is True or str(value).lower() == "true"
-
-
 def _check_num_partitions(spec: CollectionSpec, description: Mapping[str, Any]) -> None:
     if spec.num_partitions is None:
         return
@@ -354,20 +348,6 @@ def _described_index(
     (FLAT on Milvus Lite before HNSW) keeps being searched as FLAT.
     """
     return described_index_config(description, metric)
-
-
-def described_analyzer(text_field: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The analyzer params of a described text field (``None`` when it has none)."""
-    raw = (text_field.get("params") or {}).get("analyzer_params")
-    if raw is None:
-        return None
-    if isinstance(raw, Mapping):
-        return dict(raw)
-    try:
-        parsed = json.loads(str(raw))
-    except ValueError:
-        return None
-    return parsed if isinstance(parsed, dict) else None
 
 
 def _check_analyzer(spec: CollectionSpec, text_field: Mapping[str, Any]) -> None:

@@ -34,6 +34,7 @@ from typing import Any
 
 from pymilvus import DataType
 
+from milvus_plugins.core.analyzers import described_analyzer, has_match
 from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import ConfigError, SchemaMismatchError, shown
 from milvus_plugins.core.fields import FieldNames, MetadataField
@@ -487,18 +488,10 @@ def _text_analysis(
     """Whether another tool's text field was created for text match, and the analyzer
     its match (or BM25) index was built with (``None``: the standard one), as described:
     text-match filters then compile for it, and are checked against that analyzer."""
-    params = text_field.get("params") or {}
-    match = params.get("enable_match")
-    matchable = match is True or str(match).lower() == "true"
+    matchable = has_match(text_field)
     if not (matchable or sparse is SparseMode.BM25):
         return False, None
-    raw = params.get("analyzer_params")
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except ValueError:
-            raw = None
-    return matchable, dict(raw) if isinstance(raw, Mapping) and raw else None
+    return matchable, described_analyzer(text_field) or None
 
 
 def foreign_output_fields(layout: FieldMapping, *, include_vectors: bool) -> list[str]:

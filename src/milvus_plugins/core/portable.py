@@ -210,11 +210,12 @@ def stored_spec(store: MilvusStore) -> CollectionSpec:
     """
     if not store.exists():
         raise CollectionNotFoundError(f"collection {shown(store.spec.name)} does not exist.")
-    spec = _with_stored_settings(store, store.spec)
+    description = described(store, store.spec.name)
+    spec = _with_stored_settings(store, store.spec, description)
     layout = spec.layout
     if layout is not None:
         unread = [
-            str(f.get("name")) for f in _vectors_beside(store, {layout.vector, layout.sparse})
+            str(f.get("name")) for f in _vectors_beside(description, {layout.vector, layout.sparse})
         ]
         if unread:
             raise ConfigError(
@@ -226,7 +227,7 @@ def stored_spec(store: MilvusStore) -> CollectionSpec:
     names = spec.fields
     known = {names.vector, names.sparse, *(f.name for f in spec.extra_vector_fields)}
     found: list[DenseField] = []
-    for field in _vectors_beside(store, known):
+    for field in _vectors_beside(description, known):
         name, kind = field.get("name"), field.get("type")
         if kind != DataType.FLOAT_VECTOR:
             raise ConfigError(
@@ -278,14 +279,15 @@ def applicable_settings(
     return replace(spec, **changes) if changes else spec
 
 
-def _with_stored_settings(store: MilvusStore, spec: CollectionSpec) -> CollectionSpec:
+def _with_stored_settings(
+    store: MilvusStore, spec: CollectionSpec, description: Mapping[str, Any]
+) -> CollectionSpec:
     """``spec`` with the settings the collection was created with: its TTL, mmap and
     shard count (where the engine applies them) and, with a partition key, its
     partition count. A copy (reindex, migrate, export and import) is then created with
     the same ones: a TTL left behind would keep rows the source expires. (Its default
     consistency level is not taken: the spec's level is also the one this package
     reads at, and a copy is read back at once, e.g. reindex's row count.)"""
-    description = described(store, spec.name)
     caps = store.capabilities
     changes: dict[str, Any] = {}
     found = described_properties(description, caps)
@@ -310,14 +312,12 @@ def _with_stored_settings(store: MilvusStore, spec: CollectionSpec) -> Collectio
         return replace(spec, **changes)
 
 
-def _vectors_beside(store: MilvusStore, known: Collection[str | None]) -> list[Mapping[str, Any]]:
-    """The described vector fields of ``store``'s collection (of any vector type) that
-    ``known`` does not name."""
-    return [
-        field
-        for field in vector_fields(described(store, store.spec.name))
-        if field.get("name") not in known
-    ]
+def _vectors_beside(
+    description: Mapping[str, Any], known: Collection[str | None]
+) -> list[Mapping[str, Any]]:
+    """The vector fields of a described collection (of any vector type) that ``known``
+    does not name."""
+    return [field for field in vector_fields(description) if field.get("name") not in known]
 
 
 def _check_batch_rows(batch_rows: object) -> None:

@@ -14,7 +14,7 @@ from milvus_plugins.core.config import CollectionSpec
 from milvus_plugins.core.errors import FilterError, UnsupportedByServerError, shown
 from milvus_plugins.core.filters.addressing import KeyAddressing, KeyRef, integer_ids
 from milvus_plugins.core.filters.dialect import Dialect
-from milvus_plugins.core.filters.evaluator import analyze
+from milvus_plugins.core.filters.evaluator import analyze, lowercases
 from milvus_plugins.core.filters.literals import (
     check_value_type,
     column_literals,
@@ -293,8 +293,7 @@ class _Compiler(KeyAddressing):
             simple = True
         except FilterError:
             simple = False
-        lowercase = params.get("type") == "standard" or "lowercase" in (params.get("filter") or ())
-        if simple and lowercase:
+        if simple and lowercases(params):
             return
         raise UnsupportedByServerError(
             f"{feature} (TEXT_MATCH) with the analyzer {params}",

@@ -29,7 +29,7 @@ from milvus_plugins.core.filters.tree import (
     TextMatch,
 )
 
-__all__ = ["analyze", "matches"]
+__all__ = ["analyze", "lowercases", "matches"]
 
 _WORD = re.compile(r"\w+")
 _BUILT_IN_LIST = re.compile(r"_[a-z]+_")
@@ -104,13 +104,19 @@ def analyze(text: str, analyzer: Mapping[str, Any] | None = None) -> list[str]:
             f"analyzer {params} is not a simple analyzer (standard tokenizer, lowercase, "
             "stop words): its terms cannot be reproduced in Python."
         )
-    lowercase = params.get("type") == "standard" or "lowercase" in filters
+    lowercase = lowercases(params)
     stop = set(params.get("stop_words") or ())
     for f in filters:
         if isinstance(f, Mapping):
             stop.update(f.get("stop_words") or ())
     words = _WORD.findall(text.lower() if lowercase else text)
     return [w for w in words if w not in stop]
+
+
+def lowercases(analyzer: Mapping[str, Any]) -> bool:
+    """Whether an analyzer's params lower-case its terms (the built-in ``standard`` type,
+    or a ``lowercase`` filter)."""
+    return analyzer.get("type") == "standard" or "lowercase" in (analyzer.get("filter") or ())
 
 
 def _named_stop_list(params: Mapping[str, Any]) -> bool:
